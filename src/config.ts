@@ -1,0 +1,127 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { ChainproofError } from './errors.js';
+
+/** Defaults a new ledger takes unless `createLedger` says otherwise. */
+export interface LedgerDefaults {
+  hashAlg: 'sha256' | 'blake3';
+  blockSize: number;
+  maxBlockIntervalMs: number;
+  minDifficulty: number;
+  maxDifficulty: number;
+  initialDifficulty: number;
+  targetBlockMs: number;
+  retargetBlocks: number;
+  checkpointInterval: number;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  databaseUrl?: string;
+  dataDir: string;
+  dbPoolSize: number;
+  /** Prefix of every ledger's origin and the name of the server's signing key. */
+  originPrefix: string;
+  signingSeedHex?: string;
+  signingKeyFile?: string;
+  maxPayloadBytes: number;
+  maxBatch: number;
+  hlcMaxSkewMs: number;
+  minerWorkers: number;
+  logLevel: string;
+  development: boolean;
+  ledgerDefaults: LedgerDefaults;
+}
+
+/** Every variable the server reads, with its default, so the README and `--help` agree with the code. */
+export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meaning: string]> = [
+  ['CHAINPROOF_HOST', '127.0.0.1', 'interface the HTTP/WebSocket server binds'],
+  ['PORT', '4000', 'HTTP/WebSocket port (GraphQL at /graphql)'],
+  ['DATABASE_URL', '(unset)', 'PostgreSQL URL; unset runs the embedded PostgreSQL (PGlite)'],
+  ['CHAINPROOF_DATA_DIR', './data', 'embedded database and generated signing key live here'],
+  ['CHAINPROOF_DB_POOL', '10', 'database connections (embedded: served by one PGlite)'],
+  ['CHAINPROOF_ORIGIN', 'the host name', 'origin prefix: ledger "main" has origin <prefix>/main; also the signing key name'],
+  ['CHAINPROOF_SIGNING_SEED', '(unset)', '64 hex chars: Ed25519 seed that signs checkpoints and server events'],
+  ['CHAINPROOF_SIGNING_KEY_FILE', '(unset)', 'file holding that seed in hex (embedded default: <data dir>/signing.key, created 0600)'],
+  ['CHAINPROOF_MAX_PAYLOAD_BYTES', '65536', 'largest canonical event payload accepted'],
+  ['CHAINPROOF_MAX_BATCH', '1000', 'most events one appendEvents call may carry'],
+  ['CHAINPROOF_HLC_MAX_SKEW_MS', '60000', 'how far a client-supplied HLC may stray from the server clock'],
+  ['CHAINPROOF_MINER_WORKERS', '1', 'worker threads mining blocks'],
+  ['CHAINPROOF_HASH_ALG', 'sha256', 'default Merkle hash of new ledgers: sha256 or blake3 (fixed for a ledger\'s life)'],
+  ['CHAINPROOF_BLOCK_SIZE', '1000', 'default events per block for new ledgers'],
+  ['CHAINPROOF_MAX_BLOCK_INTERVAL_MS', '2000', 'default: seal a partial block once its oldest event waited this long'],
+  ['CHAINPROOF_MIN_DIFFICULTY', '8', 'default lower bound of proof-of-work difficulty (leading zero bits)'],
+  ['CHAINPROOF_MAX_DIFFICULTY', '24', 'default upper bound of difficulty'],
+  ['CHAINPROOF_INITIAL_DIFFICULTY', '12', 'default difficulty of the genesis block'],
+  ['CHAINPROOF_TARGET_BLOCK_MS', '1000', 'default block time difficulty retargets toward'],
+  ['CHAINPROOF_RETARGET_BLOCKS', '16', 'default: retarget difficulty every this many blocks'],
+  ['CHAINPROOF_CHECKPOINT_INTERVAL', '10000', 'default: sign a checkpoint once this many events are past the last one'],
+  ['LOG_LEVEL', 'info', 'pino log level'],
+  ['NODE_ENV', '(unset)', '"development" shows stack traces in GraphQL errors'],
+];
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads configuration from the environment. Collects every bad value before failing,
+ * so an operator fixes them all in one go.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const int = (name: string, def: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return def;
+    if (!/^\d+$/.test(raw)) {
+      problems.push(`${name}=${JSON.stringify(raw)} is not a whole number`);
+      return def;
+    }
+    const n = Number(raw);
+    if (n < min || n > max) problems.push(`${name}=${raw} is outside ${min}..${max}`);
+    return n;
+  };
+  const seed = env.CHAINPROOF_SIGNING_SEED || undefined;
+  if (seed !== undefined && !/^[0-9a-fA-F]{64}$/.test(seed)) {
+    problems.push('CHAINPROOF_SIGNING_SEED must be 64 hex characters (a 32-byte Ed25519 seed)');
+  }
+  const originPrefix = env.CHAINPROOF_ORIGIN || hostname() || 'chainproof.local';
+  if (/\s|\+/.test(originPrefix)) problems.push('CHAINPROOF_ORIGIN must not contain spaces or "+"');
+  const hashAlg = env.CHAINPROOF_HASH_ALG ?? 'sha256';
+  if (hashAlg !== 'sha256' && hashAlg !== 'blake3') problems.push('CHAINPROOF_HASH_ALG must be sha256 or blake3');
+
+  const config: Config = {
+    host: env.CHAINPROOF_HOST || '127.0.0.1',
+    port: int('PORT', 4000, 0, 65535),
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: resolve(env.CHAINPROOF_DATA_DIR || './data'),
+    dbPoolSize: int('CHAINPROOF_DB_POOL', 10, 1, 200),
+    originPrefix,
+    signingSeedHex: seed?.toLowerCase(),
+    signingKeyFile: env.CHAINPROOF_SIGNING_KEY_FILE || undefined,
+    maxPayloadBytes: int('CHAINPROOF_MAX_PAYLOAD_BYTES', 65536, 2, 16 * 1024 * 1024),
+    maxBatch: int('CHAINPROOF_MAX_BATCH', 1000, 1, 100_000),
+    hlcMaxSkewMs: int('CHAINPROOF_HLC_MAX_SKEW_MS', 60_000, 0, 86_400_000),
+    minerWorkers: int('CHAINPROOF_MINER_WORKERS', 1, 1, 64),
+    logLevel: env.LOG_LEVEL || 'info',
+    development: env.NODE_ENV === 'development',
+    ledgerDefaults: {
+      hashAlg: hashAlg === 'blake3' ? 'blake3' : 'sha256',
+      blockSize: int('CHAINPROOF_BLOCK_SIZE', 1000, 1, 1_000_000),
+      maxBlockIntervalMs: int('CHAINPROOF_MAX_BLOCK_INTERVAL_MS', 2000, 10, 86_400_000),
+      minDifficulty: int('CHAINPROOF_MIN_DIFFICULTY', 8, 0, 64),
+      maxDifficulty: int('CHAINPROOF_MAX_DIFFICULTY', 24, 0, 64),
+      initialDifficulty: int('CHAINPROOF_INITIAL_DIFFICULTY', 12, 0, 64),
+      targetBlockMs: int('CHAINPROOF_TARGET_BLOCK_MS', 1000, 1, 86_400_000),
+      retargetBlocks: int('CHAINPROOF_RETARGET_BLOCKS', 16, 2, 1_000_000),
+      checkpointInterval: int('CHAINPROOF_CHECKPOINT_INTERVAL', 10_000, 1, 1_000_000_000),
+    },
+  };
+  const d = config.ledgerDefaults;
+  if (d.minDifficulty > d.maxDifficulty) problems.push('CHAINPROOF_MIN_DIFFICULTY exceeds CHAINPROOF_MAX_DIFFICULTY');
+  if (problems.length > 0) {
+    throw new ChainproofError('CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, {
+      details: { problems },
+    });
+  }
+  return config;
+}

@@ -1,0 +1,66 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { ChainproofError } from '../errors.js';
+
+export interface EmbeddedPostgres {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * PGlite in `dataDir/pg`, served on a loopback port so TypeORM's ordinary `postgres`
+ * driver (and its pool) talks to it as to any PostgreSQL.
+ *
+ * PGlite is single-process: a lock file refuses a second server or CLI on the same
+ * directory instead of letting two of them corrupt it.
+ */
+export async function startEmbeddedPostgres(dataDir: string, maxConnections: number): Promise<EmbeddedPostgres> {
+  mkdirSync(dataDir, { recursive: true });
+  const release = acquireDirLock(join(dataDir, 'chainproof.lock'));
+  try {
+    const db = await PGlite.create(join(dataDir, 'pg'));
+    const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
+    await server.start();
+    const port = (server as unknown as { port: number }).port;
+    return {
+      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      async close() {
+        await server.stop();
+        await db.close();
+        release();
+      },
+    };
+  } catch (e) {
+    release();
+    throw e;
+  }
+}
+
+function acquireDirLock(path: string): () => void {
+  try {
+    writeFileSync(path, String(process.pid), { flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const holder = Number(readFileSync(path, 'utf8'));
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      throw new ChainproofError(
+        'UNAVAILABLE',
+        `data directory is in use by process ${holder}; stop it first or point CHAINPROOF_DATA_DIR elsewhere`,
+      );
+    }
+    // The holder died (e.g. SIGKILL): the lock is stale.
+    writeFileSync(path, String(process.pid));
+  }
+  return () => rmSync(path, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Every failure a caller can cause or must handle carries a stable string code.
+ * The GraphQL layer copies `code` into `extensions.code`; the CLI maps it to an exit code.
+ */
+export type ChainproofErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'BATCH_TOO_LARGE'
+  | 'BAD_SIGNATURE'
+  | 'UNKNOWN_PARENT'
+  | 'HLC_OUT_OF_SKEW'
+  | 'HLC_NOT_AFTER_PARENT'
+  | 'UNKNOWN_LEDGER'
+  | 'PROOF_OUT_OF_RANGE'
+  | 'SIGNING_KEY_MISSING'
+  | 'NOTHING_TO_CHECKPOINT'
+  | 'CONFIG_INVALID'
+  | 'UNAVAILABLE'
+  | 'INTERNAL';
+
+export class ChainproofError extends Error {
+  constructor(
+    readonly code: ChainproofErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ChainproofError';
+    this.details = options?.details;
+  }
+  readonly details?: Record<string, unknown>;
+}
+
+export const isChainproofError = (e: unknown): e is ChainproofError => e instanceof ChainproofError;

@@ -1,0 +1,157 @@
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import type { LedgerBus } from './bus.js';
+import type { Checkpointer } from './checkpointer.js';
+import { BlockRow, type LedgerRow } from './entities/index.js';
+import { GENESIS_PREVIOUS_HASH, nextDifficulty, retargetWindow, type Miner } from './blocks/index.js';
+import { rootAt, subtreeRoot, treeHasher } from './merkle/index.js';
+import { storedTree } from './tree-store.js';
+
+/**
+ * Seals a ledger's events into blocks and mines them, off the request path: appends only
+ * nudge it. A block takes `blockSize` pending events, or fewer once the oldest pending event
+ * has waited `maxBlockIntervalMs`. Several server processes may race for the same height;
+ * the primary key lets exactly one block in and the others move on.
+ */
+export class BlockProducer {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private forceUpTo = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly abort = new AbortController();
+  private stopped = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private ledger: LedgerRow,
+    private readonly miner: Miner,
+    private readonly bus: LedgerBus,
+    private readonly checkpointer: Checkpointer,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    const period = Math.max(10, Math.min(250, Math.floor(this.ledger.maxBlockIntervalMs / 2)));
+    this.timer = setInterval(() => this.nudge(), period);
+    this.timer.unref();
+    this.nudge();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.abort.abort();
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Something was appended (or time passed): seal what is due. */
+  nudge(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.nudge();
+      }
+    });
+  }
+
+  /** Seals every event appended so far, whether or not a block is due, and waits for it. */
+  async sealNow(): Promise<void> {
+    const [head] = await this.dataSource.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [this.ledger.id]);
+    const target = Number(head.tree_size);
+    this.forceUpTo = Math.max(this.forceUpTo, target);
+    for (;;) {
+      const last = await this.lastBlock();
+      if ((last?.treeSize ?? 0) >= target) return;
+      if (this.stopped) throw new Error('block producer stopped');
+      this.nudge();
+      await (this.running ?? new Promise((r) => setTimeout(r, 20)));
+    }
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.stopped && (await this.sealOne())) {
+        /* keep sealing while blocks are due */
+      }
+    } catch (e) {
+      if (!this.stopped) this.log.error({ err: e, ledger: this.ledger.name }, 'block production failed; will retry');
+    }
+  }
+
+  private lastBlock(): Promise<BlockRow | null> {
+    return this.dataSource.getRepository(BlockRow).findOne({ where: { ledgerId: this.ledger.id }, order: { height: 'DESC' } });
+  }
+
+  /** Seals and mines one block if one is due; true if it did. */
+  private async sealOne(): Promise<boolean> {
+    const ledger = this.ledger;
+    const last = await this.lastBlock();
+    const [head] = await this.dataSource.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [ledger.id]);
+    const start = last?.treeSize ?? 0;
+    const pending = Number(head.tree_size) - start;
+    if (pending <= 0) return false;
+    if (pending < ledger.blockSize && this.forceUpTo <= start) {
+      const [oldest] = await this.dataSource.query(
+        `SELECT appended_at FROM events WHERE ledger_id = $1 AND idx = $2`,
+        [ledger.id, start],
+      );
+      if (Date.now() - new Date(oldest.appended_at).getTime() < ledger.maxBlockIntervalMs) return false;
+    }
+    const end = start + Math.min(pending, ledger.blockSize);
+    const height = (last?.height ?? -1) + 1;
+    const hasher = treeHasher(ledger.hashAlg);
+    const tree = storedTree(this.dataSource, ledger.id);
+    const [eventsRoot, treeRoot] = await Promise.all([subtreeRoot(tree, hasher, start, end), rootAt(tree, hasher, end)]);
+    const template = {
+      height,
+      previousHash: last ? last.hash.toString('hex') : GENESIS_PREVIOUS_HASH,
+      eventsRoot: eventsRoot.toString('hex'),
+      treeSize: end,
+      treeRoot: treeRoot.toString('hex'),
+      timestamp: Math.max(Date.now(), last?.timestampMs ?? 0),
+      difficulty: nextDifficulty(ledger, height, await this.retargetHistory(height)),
+    };
+    const started = performance.now();
+    const { nonce, hash } = await this.miner.mine(template, this.abort.signal);
+    const miningMs = Math.round(performance.now() - started);
+    const inserted: unknown[] = await this.dataSource.query(
+      `INSERT INTO blocks (ledger_id, height, hash, previous_hash, events_root, start_index, tree_size, tree_root,
+         timestamp_ms, difficulty, nonce, mining_ms)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT DO NOTHING RETURNING height`,
+      [ledger.id, height, Buffer.from(hash, 'hex'), Buffer.from(template.previousHash, 'hex'), eventsRoot, start, end,
+        treeRoot, template.timestamp, template.difficulty, nonce, miningMs],
+    );
+    if (inserted.length === 0) return true; // another process sealed this height first
+    const block = await this.dataSource.getRepository(BlockRow).findOneByOrFail({ ledgerId: ledger.id, height });
+    this.bus.publish('block', ledger.name, block);
+    await this.checkpointIfDue(block);
+    return true;
+  }
+
+  private async retargetHistory(height: number): Promise<Array<{ timestamp: number; difficulty: number }>> {
+    const window = retargetWindow(this.ledger, height);
+    if (!window) return [];
+    const rows: Array<{ timestamp_ms: string; difficulty: number }> = await this.dataSource.query(
+      `SELECT timestamp_ms, difficulty FROM blocks WHERE ledger_id = $1 AND height >= $2 AND height <= $3 ORDER BY height`,
+      [this.ledger.id, window.from, window.to],
+    );
+    return rows.map((r) => ({ timestamp: Number(r.timestamp_ms), difficulty: r.difficulty }));
+  }
+
+  private async checkpointIfDue(block: BlockRow): Promise<void> {
+    if (!this.checkpointer.canSign) return;
+    const [last] = await this.dataSource.query(
+      `SELECT max(tree_size) AS size FROM checkpoints WHERE ledger_id = $1`,
+      [this.ledger.id],
+    );
+    if (block.treeSize - Number(last?.size ?? 0) >= this.ledger.checkpointInterval) {
+      await this.checkpointer.create(this.ledger, block);
+    }
+  }
+}

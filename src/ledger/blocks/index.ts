@@ -1,0 +1,20 @@
+export {
+  GENESIS_PREVIOUS_HASH,
+  MAX_DIFFICULTY_BITS,
+  assertValidHeader,
+  assertValidTemplate,
+  blockHash,
+  canonicalHeader,
+  leadingZeroBits,
+  meetsDifficulty,
+  type BlockHeader,
+  type BlockTemplate,
+} from './header.js';
+export {
+  assertDifficultyParams,
+  nextDifficulty,
+  retargetWindow,
+  type DifficultyParams,
+  type RecentBlock,
+} from './retarget.js';
+export { Miner, type MineResult, type MinerOptions } from './miner.js';

@@ -1,0 +1,61 @@
+import type { DataSource } from 'typeorm';
+import { ChainproofError } from '../errors.js';
+import type { LedgerBus } from './bus.js';
+import { CheckpointRow, type BlockRow, type LedgerRow } from './entities/index.js';
+import { formatCheckpoint, signNote } from './note/index.js';
+import type { ServerKey } from './server-key.js';
+
+const MAX_TAGS = 32;
+
+/**
+ * Signs tree heads at block boundaries as C2SP checkpoints. The note carries the block it
+ * seals and the signing time as extension lines:
+ *
+ *     example.org/main
+ *     4096
+ *     <base64 root>
+ *     block 7 <block hash hex>
+ *     time 1732000000000
+ */
+export class Checkpointer {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly key: ServerKey | undefined,
+    private readonly bus: LedgerBus,
+  ) {}
+
+  get canSign(): boolean {
+    return this.key !== undefined;
+  }
+
+  async create(ledger: LedgerRow, block: BlockRow, name?: string, tags: string[] = []): Promise<CheckpointRow> {
+    if (!this.key) {
+      throw new ChainproofError(
+        'SIGNING_KEY_MISSING',
+        'no signing key configured: set CHAINPROOF_SIGNING_SEED or CHAINPROOF_SIGNING_KEY_FILE to create checkpoints',
+      );
+    }
+    if (name !== undefined && (name.length === 0 || name.length > 128)) {
+      throw new ChainproofError('BAD_USER_INPUT', 'checkpoint name must be 1..128 characters');
+    }
+    if (tags.length > MAX_TAGS || tags.some((t) => t.length === 0 || t.length > 64)) {
+      throw new ChainproofError('BAD_USER_INPUT', `at most ${MAX_TAGS} tags of 1..64 characters`);
+    }
+    const timestampMs = Date.now();
+    const body = formatCheckpoint({
+      origin: ledger.origin,
+      treeSize: block.treeSize,
+      rootHash: block.treeRoot,
+      extensions: [`block ${block.height} ${block.hash.toString('hex')}`, `time ${timestampMs}`],
+    });
+    const note = signNote(body, [this.key.note]);
+    const [row]: Array<{ id: string }> = await this.dataSource.query(
+      `INSERT INTO checkpoints (ledger_id, tree_size, root_hash, block_height, timestamp_ms, name, tags, note)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+      [ledger.id, block.treeSize, block.treeRoot, block.height, timestampMs, name ?? null, tags, note],
+    );
+    const checkpoint = await this.dataSource.getRepository(CheckpointRow).findOneByOrFail({ id: Number(row!.id) });
+    this.bus.publish('checkpoint', ledger.name, checkpoint);
+    return checkpoint;
+  }
+}

@@ -1,0 +1,103 @@
+import canonicalize from 'canonicalize';
+import { ChainproofError } from '../../errors.js';
+
+export interface Hlc {
+  physicalMs: number;
+  logical: number;
+}
+
+/**
+ * What is hashed and signed (DESIGN §2). `ledger` is the ledger's origin, so an event
+ * names where it was first written and keeps its id when copied elsewhere.
+ * Absent optional fields are omitted, never null.
+ */
+export interface Envelope {
+  ledger: string;
+  type: string;
+  actor: string;
+  author?: string;
+  resource?: string;
+  subsystem?: string;
+  payload?: unknown;
+  result?: string;
+  correlationId?: string;
+  parents: string[];
+  hlc: Hlc;
+}
+
+const OPTIONAL_TEXT = ['author', 'resource', 'subsystem', 'result', 'correlationId'] as const;
+const ENVELOPE_KEYS = new Set(['ledger', 'type', 'actor', 'payload', 'parents', 'hlc', ...OPTIONAL_TEXT]);
+export const MAX_TEXT_FIELD = 512;
+export const MAX_PARENTS = 64;
+const HEX_ID = /^[0-9a-f]{64}$/;
+
+/** RFC 8785 bytes of an envelope: the exact bytes stored, hashed and signed. */
+export function canonicalBytes(envelope: Envelope): Buffer {
+  const text = canonicalize(envelope);
+  if (text === undefined) throw new ChainproofError('BAD_USER_INPUT', 'event cannot be canonicalised');
+  return Buffer.from(text, 'utf8');
+}
+
+/** Canonical bytes of a payload alone, for the size limit. */
+export function canonicalPayloadSize(payload: unknown): number {
+  const text = canonicalize(payload);
+  return text === undefined ? 0 : Buffer.byteLength(text, 'utf8');
+}
+
+export function isHexId(s: string): boolean {
+  return HEX_ID.test(s);
+}
+
+/** Checks the fields a client controls; throws BAD_USER_INPUT naming the field. */
+export function checkEnvelopeFields(e: Omit<Envelope, 'ledger' | 'parents' | 'hlc'> & { parents?: string[]; hlc?: Hlc }): void {
+  const bad = (msg: string): never => {
+    throw new ChainproofError('BAD_USER_INPUT', msg);
+  };
+  if (typeof e.type !== 'string' || e.type.length === 0 || e.type.length > 128) bad('type must be 1..128 characters');
+  if (typeof e.actor !== 'string' || e.actor.length === 0 || e.actor.length > MAX_TEXT_FIELD) {
+    bad(`actor must be 1..${MAX_TEXT_FIELD} characters`);
+  }
+  for (const f of OPTIONAL_TEXT) {
+    const v = e[f];
+    if (v !== undefined && (typeof v !== 'string' || v.length > MAX_TEXT_FIELD)) {
+      bad(`${f} must be a string of at most ${MAX_TEXT_FIELD} characters`);
+    }
+  }
+  if (e.parents !== undefined) {
+    if (e.parents.length > MAX_PARENTS) bad(`at most ${MAX_PARENTS} parents`);
+    for (const p of e.parents) if (!isHexId(p)) bad(`parent ${JSON.stringify(p)} is not a 64-character lowercase hex event id`);
+    if (new Set(e.parents).size !== e.parents.length) bad('parents repeat an id');
+  }
+  if (e.hlc !== undefined) checkHlc(e.hlc);
+}
+
+export function checkHlc(hlc: Hlc): void {
+  if (!Number.isSafeInteger(hlc.physicalMs) || hlc.physicalMs < 0) {
+    throw new ChainproofError('BAD_USER_INPUT', 'hlc.physicalMs must be a non-negative integer');
+  }
+  if (!Number.isInteger(hlc.logical) || hlc.logical < 0 || hlc.logical > 0x7fffffff) {
+    throw new ChainproofError('BAD_USER_INPUT', 'hlc.logical must be an integer in 0..2^31-1');
+  }
+}
+
+export function compareHlc(a: Hlc, b: Hlc): number {
+  return a.physicalMs !== b.physicalMs ? a.physicalMs - b.physicalMs : a.logical - b.logical;
+}
+
+/**
+ * Parses stored canonical bytes back into an envelope, refusing anything that is not
+ * exactly the canonical form of a well-formed envelope (verification relies on this).
+ */
+export function parseCanonical(bytes: Uint8Array): Envelope {
+  const text = Buffer.from(bytes).toString('utf8');
+  const value = JSON.parse(text) as Record<string, unknown>;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('envelope is not an object');
+  for (const k of Object.keys(value)) if (!ENVELOPE_KEYS.has(k)) throw new Error(`unknown envelope field ${k}`);
+  const env = value as unknown as Envelope;
+  if (typeof env.ledger !== 'string' || !Array.isArray(env.parents) || typeof env.hlc !== 'object' || env.hlc === null) {
+    throw new Error('envelope lacks ledger, parents or hlc');
+  }
+  checkEnvelopeFields(env);
+  if (canonicalize(value) !== text) throw new Error('bytes are not in canonical (RFC 8785) form');
+  return env;
+}

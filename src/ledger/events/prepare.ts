@@ -1,0 +1,81 @@
+import { ChainproofError } from '../../errors.js';
+import type { TreeHasher } from '../merkle/index.js';
+import { publicKeyFromDidKey } from './did-key.js';
+import { ed25519Verify } from './ed25519.js';
+import { canonicalBytes, canonicalPayloadSize, checkEnvelopeFields, type Envelope } from './envelope.js';
+import type { AppendInput } from './event.js';
+
+export interface AppendLimits {
+  maxPayloadBytes: number;
+  hlcMaxSkewMs: number;
+}
+
+/**
+ * An input checked for everything that needs no database: field shapes, payload size,
+ * clock skew and — for a signed event, whose envelope is fixed by its signature — the
+ * signature itself. What remains (parents exist, idempotency) is checked under the lock.
+ */
+export interface PreparedInput {
+  input: AppendInput;
+  /** Present for client-signed events: the bytes the author signed. */
+  signed?: { envelope: Envelope; canonical: Buffer; id: Buffer; signature: Buffer };
+}
+
+const HEX_SIGNATURE = /^[0-9a-f]{128}$/;
+
+/** `input` is attacker-controlled. */
+export function prepareInput(
+  input: AppendInput,
+  origin: string,
+  hasher: TreeHasher,
+  limits: AppendLimits,
+  now = Date.now(),
+): PreparedInput {
+  checkEnvelopeFields(input);
+  if (input.payload !== undefined) {
+    const size = canonicalPayloadSize(input.payload);
+    if (size > limits.maxPayloadBytes) {
+      throw new ChainproofError('PAYLOAD_TOO_LARGE', `payload is ${size} bytes; the limit is ${limits.maxPayloadBytes}`);
+    }
+  }
+  if (input.idempotencyKey !== undefined && (input.idempotencyKey.length === 0 || input.idempotencyKey.length > 256)) {
+    throw new ChainproofError('BAD_USER_INPUT', 'idempotencyKey must be 1..256 characters');
+  }
+  if (input.hlc && Math.abs(input.hlc.physicalMs - now) > limits.hlcMaxSkewMs) {
+    throw new ChainproofError(
+      'HLC_OUT_OF_SKEW',
+      `hlc.physicalMs is ${input.hlc.physicalMs - now} ms from the server clock; at most ${limits.hlcMaxSkewMs} ms allowed`,
+    );
+  }
+  if (input.signature === undefined) return { input };
+
+  if (!HEX_SIGNATURE.test(input.signature)) {
+    throw new ChainproofError('BAD_USER_INPUT', 'signature must be 128 lowercase hex characters (Ed25519)');
+  }
+  if (!input.author) throw new ChainproofError('BAD_USER_INPUT', 'a signed event needs its author (a did:key)');
+  if (!input.parents || !input.hlc) {
+    throw new ChainproofError(
+      'BAD_USER_INPUT',
+      'a signed event must carry its own parents (possibly empty) and hlc: the server never changes signed bytes',
+    );
+  }
+  const publicKey = publicKeyFromDidKey(input.author);
+  const envelope = envelopeOf(input, origin, input.parents, input.hlc);
+  const canonical = canonicalBytes(envelope);
+  const signature = Buffer.from(input.signature, 'hex');
+  if (!ed25519Verify(publicKey, canonical, signature)) {
+    throw new ChainproofError('BAD_SIGNATURE', `signature does not verify for author ${input.author}`);
+  }
+  return { input, signed: { envelope, canonical, id: hasher.leafHash(canonical), signature } };
+}
+
+export function envelopeOf(input: AppendInput, origin: string, parents: string[], hlc: Envelope['hlc']): Envelope {
+  const e: Envelope = { ledger: origin, type: input.type, actor: input.actor, parents, hlc };
+  if (input.author !== undefined) e.author = input.author;
+  if (input.resource !== undefined) e.resource = input.resource;
+  if (input.subsystem !== undefined) e.subsystem = input.subsystem;
+  if (input.payload !== undefined) e.payload = input.payload;
+  if (input.result !== undefined) e.result = input.result;
+  if (input.correlationId !== undefined) e.correlationId = input.correlationId;
+  return e;
+}

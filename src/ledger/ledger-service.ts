@@ -1,0 +1,409 @@
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { ChainproofError } from '../errors.js';
+import { BlockProducer } from './block-producer.js';
+import { Miner } from './blocks/index.js';
+import { LedgerBus, type BusMessages, type BusTopic } from './bus.js';
+import { Checkpointer } from './checkpointer.js';
+import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
+import { isHexId } from './events/envelope.js';
+import type { AppendInput, LedgerEvent } from './events/event.js';
+import { prepareInput } from './events/prepare.js';
+import { LedgerRegistry, type LedgerParams } from './ledgers.js';
+import { consistencyProof, inclusionProof, rootAt, treeHasher } from './merkle/index.js';
+import { pageWindow, toPage, type Page, type PageArgs } from './pagination.js';
+import { EVENT_COLUMNS, LedgerSequencer, eventFromRow, type ProjectionWriter, type RawEventRow } from './sequencer.js';
+import type { ServerKey } from './server-key.js';
+import { storedTree } from './tree-store.js';
+import { verifyLedger, type VerificationReport } from './verify/index.js';
+
+export interface EventFilter {
+  types?: string[];
+  actor?: string;
+  author?: string;
+  resource?: string;
+  subsystem?: string;
+  result?: string;
+  correlationId?: string;
+  /** HLC physical time bounds, ms since the epoch, inclusive. */
+  fromMs?: number;
+  toMs?: number;
+}
+
+export interface InclusionProofResult {
+  leafIndex: number;
+  treeSize: number;
+  leafHash: string;
+  hashes: string[];
+  rootHash: string;
+  checkpoint: CheckpointRow | null;
+}
+
+export interface ConsistencyProofResult {
+  fromSize: number;
+  toSize: number;
+  hashes: string[];
+  fromRoot: string;
+  toRoot: string;
+}
+
+export interface LedgerHead {
+  treeSize: number;
+  rootHash: string;
+  tips: number;
+}
+
+export interface AppendOptions {
+  asServer?: boolean;
+  projection?: ProjectionWriter;
+}
+
+/**
+ * The ledger's front door: everything resolvers, the CLI and other domains do with a ledger
+ * goes through here. Governance and provenance append through `append` with their own
+ * projection writers; nothing here knows what those are.
+ */
+export class LedgerService {
+  readonly bus = new LedgerBus();
+  readonly registry: LedgerRegistry;
+  private readonly sequencers = new Map<string, LedgerSequencer>();
+  private readonly producers = new Map<string, BlockProducer>();
+  private readonly miner: Miner;
+  private readonly checkpointer: Checkpointer;
+  private started = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly config: Config,
+    readonly serverKey: ServerKey | undefined,
+    private readonly log: Logger,
+    private readonly options: { produceBlocks?: boolean } = {},
+  ) {
+    this.registry = new LedgerRegistry(dataSource, config.originPrefix, config.ledgerDefaults);
+    this.miner = new Miner({ workers: config.minerWorkers });
+    this.checkpointer = new Checkpointer(dataSource, serverKey, this.bus);
+  }
+
+  async start(): Promise<void> {
+    await this.registry.ensure('main');
+    this.started = true;
+    if (this.options.produceBlocks !== false) for (const l of await this.registry.list()) this.producerFor(l);
+  }
+
+  /** Drains in-flight appends, then stops mining. Acknowledged events are already committed. */
+  async stop(): Promise<void> {
+    this.started = false;
+    await Promise.all([...this.sequencers.values()].map((s) => s.drain()));
+    await Promise.all([...this.producers.values()].map((p) => p.stop()));
+    await this.miner.close();
+  }
+
+  /** Live messages of one ledger, after the ledger name is checked. */
+  subscribe<T extends BusTopic>(topic: T, ledgerName: string, accept?: (m: BusMessages[T]) => boolean) {
+    return (async () => {
+      await this.ledger(ledgerName);
+      return this.bus.subscribe(topic, ledgerName, accept);
+    })();
+  }
+
+  verifierKey(): string | null {
+    return this.serverKey?.note.verifierKey ?? null;
+  }
+
+  ledger(name = 'main'): Promise<LedgerRow> {
+    return this.registry.get(name);
+  }
+
+  ledgers(): Promise<LedgerRow[]> {
+    return this.registry.list();
+  }
+
+  async createLedger(name: string, params: Partial<LedgerParams>): Promise<LedgerRow> {
+    const row = await this.registry.create(name, params);
+    if (this.started && this.options.produceBlocks !== false) this.producerFor(row);
+    return row;
+  }
+
+  async head(ledgerName: string): Promise<LedgerHead> {
+    const ledger = await this.ledger(ledgerName);
+    const [h] = await this.dataSource.query(
+      `SELECT tree_size, root_hash, length(tips) / 32 AS tips FROM ledger_heads WHERE ledger_id = $1`,
+      [ledger.id],
+    );
+    return { treeSize: Number(h.tree_size), rootHash: h.root_hash.toString('hex'), tips: Number(h.tips) };
+  }
+
+  /** Appends atomically: every input is sequenced, or (on any bad input) none is. */
+  async append(ledgerName: string, inputs: AppendInput[], options: AppendOptions = {}): Promise<LedgerEvent[]> {
+    if (inputs.length === 0) throw new ChainproofError('BAD_USER_INPUT', 'nothing to append');
+    if (inputs.length > this.config.maxBatch) {
+      throw new ChainproofError('BATCH_TOO_LARGE', `${inputs.length} events in one call; the limit is ${this.config.maxBatch}`);
+    }
+    const ledger = await this.ledger(ledgerName);
+    const hasher = treeHasher(ledger.hashAlg);
+    const now = Date.now();
+    const prepared = inputs.map((input, i) => {
+      try {
+        return prepareInput(input, ledger.origin, hasher, this.config, now);
+      } catch (e) {
+        if (e instanceof ChainproofError && inputs.length > 1) {
+          throw new ChainproofError(e.code, `event ${i}: ${e.message}`, { cause: e, details: { index: i } });
+        }
+        throw e;
+      }
+    });
+    return this.sequencerFor(ledger).append({ inputs: prepared, ...options });
+  }
+
+  async event(ledgerName: string, id: string): Promise<LedgerEvent | null> {
+    if (!isHexId(id)) throw new ChainproofError('BAD_USER_INPUT', 'event id must be 64 lowercase hex characters');
+    const ledger = await this.ledger(ledgerName);
+    const rows: RawEventRow[] = await this.dataSource.query(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND id = $2`,
+      [ledger.id, Buffer.from(id, 'hex')],
+    );
+    return rows[0] ? eventFromRow(ledger.name, rows[0]) : null;
+  }
+
+  async eventAt(ledgerName: string, index: number): Promise<LedgerEvent | null> {
+    const ledger = await this.ledger(ledgerName);
+    const rows: RawEventRow[] = await this.dataSource.query(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND idx = $2`,
+      [ledger.id, index],
+    );
+    return rows[0] ? eventFromRow(ledger.name, rows[0]) : null;
+  }
+
+  async events(ledgerName: string, filter: EventFilter, page: PageArgs): Promise<Page<LedgerEvent>> {
+    const ledger = await this.ledger(ledgerName);
+    const w = pageWindow('event', page);
+    const where = ['ledger_id = $1'];
+    const params: unknown[] = [ledger.id];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.types?.length) add('type = ANY(?::text[])', filter.types);
+    if (filter.actor !== undefined) add('actor = ?', filter.actor);
+    if (filter.author !== undefined) add('author = ?', filter.author);
+    if (filter.resource !== undefined) add('resource = ?', filter.resource);
+    if (filter.subsystem !== undefined) add('subsystem = ?', filter.subsystem);
+    if (filter.result !== undefined) add('result = ?', filter.result);
+    if (filter.correlationId !== undefined) add('correlation_id = ?', filter.correlationId);
+    if (filter.fromMs !== undefined) add('hlc_ms >= ?', filter.fromMs);
+    if (filter.toMs !== undefined) add('hlc_ms <= ?', filter.toMs);
+    if (w.afterPos !== undefined) add('idx > ?', w.afterPos);
+    if (w.beforePos !== undefined) add('idx < ?', w.beforePos);
+    params.push(w.limit + 1);
+    const rows: RawEventRow[] = await this.dataSource.query(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')}
+       ORDER BY idx ${w.backwards ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
+      params,
+    );
+    return toPage('event', w, rows.map((r) => eventFromRow(ledger.name, r)), (e) => e.index);
+  }
+
+  /** Height of the mined block holding event `index`, or null while it is pending. */
+  async blockHeightOf(ledgerName: string, index: number): Promise<number | null> {
+    const ledger = await this.ledger(ledgerName);
+    const [row] = await this.dataSource.query(
+      `SELECT height, start_index FROM blocks WHERE ledger_id = $1 AND tree_size > $2 ORDER BY tree_size LIMIT 1`,
+      [ledger.id, index],
+    );
+    return row && Number(row.start_index) <= index ? Number(row.height) : null;
+  }
+
+  async block(ledgerName: string, height?: number): Promise<BlockRow | null> {
+    const ledger = await this.ledger(ledgerName);
+    const repo = this.dataSource.getRepository(BlockRow);
+    return height === undefined
+      ? repo.findOne({ where: { ledgerId: ledger.id }, order: { height: 'DESC' } })
+      : repo.findOneBy({ ledgerId: ledger.id, height });
+  }
+
+  async blocks(ledgerName: string, page: PageArgs): Promise<Page<BlockRow>> {
+    const ledger = await this.ledger(ledgerName);
+    const w = pageWindow('block', page);
+    const qb = this.dataSource.getRepository(BlockRow).createQueryBuilder('b').where('b.ledger_id = :id', { id: ledger.id });
+    if (w.afterPos !== undefined) qb.andWhere('b.height > :after', { after: w.afterPos });
+    if (w.beforePos !== undefined) qb.andWhere('b.height < :before', { before: w.beforePos });
+    const rows = await qb.orderBy('b.height', w.backwards ? 'DESC' : 'ASC').limit(w.limit + 1).getMany();
+    return toPage('block', w, rows, (b) => b.height);
+  }
+
+  /** The latest checkpoint at `treeSize`, or the latest of all. */
+  async checkpoint(ledgerName: string, treeSize?: number): Promise<CheckpointRow | null> {
+    const ledger = await this.ledger(ledgerName);
+    const where = treeSize === undefined ? { ledgerId: ledger.id } : { ledgerId: ledger.id, treeSize };
+    return this.dataSource.getRepository(CheckpointRow).findOne({ where, order: { treeSize: 'DESC', id: 'DESC' } });
+  }
+
+  async checkpoints(ledgerName: string, page: PageArgs): Promise<Page<CheckpointRow>> {
+    const ledger = await this.ledger(ledgerName);
+    const w = pageWindow('checkpoint', page);
+    const qb = this.dataSource.getRepository(CheckpointRow).createQueryBuilder('c').where('c.ledger_id = :id', { id: ledger.id });
+    if (w.afterPos !== undefined) qb.andWhere('c.id > :after', { after: w.afterPos });
+    if (w.beforePos !== undefined) qb.andWhere('c.id < :before', { before: w.beforePos });
+    const rows = await qb.orderBy('c.id', w.backwards ? 'DESC' : 'ASC').limit(w.limit + 1).getMany();
+    return toPage('checkpoint', w, rows, (c) => c.id);
+  }
+
+  /** Seals everything appended so far into mined blocks and signs a checkpoint at the last one. */
+  async createCheckpoint(ledgerName: string, name?: string, tags: string[] = []): Promise<CheckpointRow> {
+    const ledger = await this.ledger(ledgerName);
+    if (!this.checkpointer.canSign) {
+      throw new ChainproofError(
+        'SIGNING_KEY_MISSING',
+        'no signing key configured: set CHAINPROOF_SIGNING_SEED or CHAINPROOF_SIGNING_KEY_FILE to create checkpoints',
+      );
+    }
+    await this.producerFor(ledger).sealNow();
+    const block = await this.block(ledger.name);
+    if (!block) throw new ChainproofError('NOTHING_TO_CHECKPOINT', `ledger ${ledger.name} has no events yet`);
+    return this.checkpointer.create(ledger, block, name, tags);
+  }
+
+  /**
+   * Inclusion proof of one event in the tree of `treeSize` (default: the latest checkpoint's
+   * size if it covers the event, else the current size), from stored subtree hashes.
+   */
+  async inclusionProof(
+    ledgerName: string,
+    target: { index?: number; eventId?: string },
+    treeSize?: number,
+  ): Promise<InclusionProofResult> {
+    const ledger = await this.ledger(ledgerName);
+    if ((target.index === undefined) === (target.eventId === undefined)) {
+      throw new ChainproofError('BAD_USER_INPUT', 'give exactly one of index or eventId');
+    }
+    let index = target.index;
+    if (target.eventId !== undefined) {
+      const e = await this.event(ledger.name, target.eventId);
+      if (!e) throw new ChainproofError('NOT_FOUND', `no event ${target.eventId} in ledger ${ledger.name}`);
+      index = e.index;
+    }
+    const head = await this.head(ledger.name);
+    let checkpoint: CheckpointRow | null = null;
+    if (treeSize === undefined) {
+      const latest = await this.checkpoint(ledger.name);
+      if (latest && latest.treeSize > index!) checkpoint = latest;
+      treeSize = checkpoint?.treeSize ?? head.treeSize;
+    } else {
+      checkpoint = await this.checkpoint(ledger.name, treeSize);
+    }
+    if (!Number.isSafeInteger(index) || index! < 0 || !Number.isSafeInteger(treeSize) || index! >= treeSize || treeSize > head.treeSize) {
+      throw new ChainproofError(
+        'PROOF_OUT_OF_RANGE',
+        `no inclusion proof for index ${index} in a tree of size ${treeSize}; the ledger has ${head.treeSize} events`,
+      );
+    }
+    const hasher = treeHasher(ledger.hashAlg);
+    const tree = storedTree(this.dataSource, ledger.id);
+    const [hashes, root, [leaf]] = await Promise.all([
+      inclusionProof(tree, hasher, index!, treeSize),
+      rootAt(tree, hasher, treeSize),
+      tree.getNodes([{ level: 0, index: index! }]),
+    ]);
+    return {
+      leafIndex: index!,
+      treeSize,
+      leafHash: leaf!.toString('hex'),
+      hashes: hashes.map((h) => h.toString('hex')),
+      rootHash: root.toString('hex'),
+      checkpoint,
+    };
+  }
+
+  async consistencyProof(ledgerName: string, fromSize: number, toSize?: number): Promise<ConsistencyProofResult> {
+    const ledger = await this.ledger(ledgerName);
+    const head = await this.head(ledger.name);
+    const to = toSize ?? head.treeSize;
+    if (!Number.isSafeInteger(fromSize) || !Number.isSafeInteger(to) || fromSize < 0 || fromSize > to || to > head.treeSize) {
+      throw new ChainproofError(
+        'PROOF_OUT_OF_RANGE',
+        `no consistency proof from ${fromSize} to ${to}; need 0 ≤ fromSize ≤ toSize ≤ ${head.treeSize}`,
+      );
+    }
+    const hasher = treeHasher(ledger.hashAlg);
+    const tree = storedTree(this.dataSource, ledger.id);
+    const [hashes, fromRoot, toRoot] = await Promise.all([
+      consistencyProof(tree, hasher, fromSize, to),
+      rootAt(tree, hasher, fromSize),
+      rootAt(tree, hasher, to),
+    ]);
+    return {
+      fromSize,
+      toSize: to,
+      hashes: hashes.map((h) => h.toString('hex')),
+      fromRoot: fromRoot.toString('hex'),
+      toRoot: toRoot.toString('hex'),
+    };
+  }
+
+  async verify(
+    ledgerName: string,
+    full: boolean,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<VerificationReport> {
+    const ledger = await this.ledger(ledgerName);
+    return verifyLedger(this.dataSource, ledger, { full, verifierKey: this.verifierKey() ?? undefined, onProgress });
+  }
+
+  async stats(ledgerName: string) {
+    const ledger = await this.ledger(ledgerName);
+    const head = await this.head(ledger.name);
+    const [b] = await this.dataSource.query(
+      `SELECT count(*) AS blocks, max(height) AS height, max(tree_size) AS sealed,
+              (SELECT difficulty FROM blocks WHERE ledger_id = $1 ORDER BY height DESC LIMIT 1) AS difficulty
+         FROM blocks WHERE ledger_id = $1`,
+      [ledger.id],
+    );
+    const [avg] = await this.dataSource.query(
+      `SELECT (max(timestamp_ms) - min(timestamp_ms))::float8 / greatest(count(*) - 1, 1) AS avg_ms
+         FROM (SELECT timestamp_ms FROM blocks WHERE ledger_id = $1 ORDER BY height DESC LIMIT 100) recent`,
+      [ledger.id],
+    );
+    const byType: Array<{ type: string; n: string }> = await this.dataSource.query(
+      `SELECT type, count(*) AS n FROM events WHERE ledger_id = $1 GROUP BY type ORDER BY n DESC LIMIT 100`,
+      [ledger.id],
+    );
+    const checkpoint = await this.checkpoint(ledger.name);
+    return {
+      ledger: ledger.name,
+      treeSize: head.treeSize,
+      rootHash: head.rootHash,
+      tips: head.tips,
+      blocks: Number(b.blocks),
+      blockHeight: b.height === null ? null : Number(b.height),
+      pendingEvents: head.treeSize - Number(b.sealed ?? 0),
+      difficulty: b.difficulty ?? ledger.initialDifficulty,
+      averageBlockMs: Number(b.blocks) > 1 ? Number(avg.avg_ms) : null,
+      checkpointTreeSize: checkpoint?.treeSize ?? null,
+      checkpointBlockHeight: checkpoint?.blockHeight ?? null,
+      eventsByType: byType.map((r) => ({ type: r.type, count: Number(r.n) })),
+    };
+  }
+
+  private sequencerFor(ledger: LedgerRow): LedgerSequencer {
+    let s = this.sequencers.get(ledger.name);
+    if (!s) {
+      s = new LedgerSequencer(this.dataSource, ledger, this.serverKey, (events) => {
+        for (const e of events) this.bus.publish('event', ledger.name, e);
+        this.producers.get(ledger.name)?.nudge();
+      });
+      this.sequencers.set(ledger.name, s);
+    }
+    return s;
+  }
+
+  private producerFor(ledger: LedgerRow): BlockProducer {
+    let p = this.producers.get(ledger.name);
+    if (!p) {
+      p = new BlockProducer(this.dataSource, ledger, this.miner, this.bus, this.checkpointer, this.log);
+      this.producers.set(ledger.name, p);
+      if (this.options.produceBlocks !== false) p.start();
+    }
+    return p;
+  }
+}

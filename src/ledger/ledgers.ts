@@ -1,0 +1,104 @@
+import type { DataSource } from 'typeorm';
+import type { LedgerDefaults } from '../config.js';
+import { ChainproofError } from '../errors.js';
+import { LedgerRow } from './entities/index.js';
+import { treeHasher, type HashAlg } from './merkle/index.js';
+
+export type LedgerParams = LedgerDefaults;
+
+const LEDGER_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/**
+ * Named ledgers. Their rows change rarely, so they are cached per process; a name this
+ * process has not seen is looked up again (another process may have created it).
+ */
+export class LedgerRegistry {
+  private readonly byName = new Map<string, LedgerRow>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly originPrefix: string,
+    private readonly defaults: LedgerDefaults,
+  ) {}
+
+  async get(name: string): Promise<LedgerRow> {
+    const cached = this.byName.get(name);
+    if (cached) return cached;
+    const row = await this.dataSource.getRepository(LedgerRow).findOneBy({ name });
+    if (!row) throw new ChainproofError('UNKNOWN_LEDGER', `no ledger named ${JSON.stringify(name)}`);
+    this.byName.set(name, row);
+    return row;
+  }
+
+  async list(): Promise<LedgerRow[]> {
+    const rows = await this.dataSource.getRepository(LedgerRow).find({ order: { id: 'ASC' } });
+    for (const r of rows) this.byName.set(r.name, r);
+    return rows;
+  }
+
+  /** Creates `main` on first start; a no-op afterwards. */
+  async ensure(name: string): Promise<LedgerRow> {
+    try {
+      return await this.get(name);
+    } catch (e) {
+      if ((e as ChainproofError).code !== 'UNKNOWN_LEDGER') throw e;
+      try {
+        return await this.create(name, {});
+      } catch (err) {
+        // Another process created it between our look-up and insert.
+        if ((err as ChainproofError).code === 'CONFLICT') return this.get(name);
+        throw err;
+      }
+    }
+  }
+
+  async create(name: string, overrides: Partial<LedgerParams>): Promise<LedgerRow> {
+    if (!LEDGER_NAME.test(name)) {
+      throw new ChainproofError('BAD_USER_INPUT', 'ledger name must be 1..63 of a-z, 0-9, "_" or "-", starting with a letter or digit');
+    }
+    const p: LedgerParams = { ...this.defaults, ...stripUndefined(overrides) };
+    checkParams(p);
+    const origin = `${this.originPrefix}/${name}`;
+    const emptyRoot = treeHasher(p.hashAlg).emptyRoot();
+    return this.dataSource.transaction(async (tx) => {
+      const exists = await tx.query(`SELECT 1 FROM ledgers WHERE name = $1 OR origin = $2`, [name, origin]);
+      if (exists.length > 0) throw new ChainproofError('CONFLICT', `ledger ${JSON.stringify(name)} already exists`);
+      const inserted: Array<{ id: number }> = await tx.query(
+        `INSERT INTO ledgers (name, origin, hash_alg, block_size, max_block_interval_ms, min_difficulty, max_difficulty,
+           initial_difficulty, target_block_ms, retarget_blocks, checkpoint_interval)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
+         ON CONFLICT DO NOTHING RETURNING id`,
+        [name, origin, p.hashAlg, p.blockSize, p.maxBlockIntervalMs, p.minDifficulty, p.maxDifficulty,
+          p.initialDifficulty, p.targetBlockMs, p.retargetBlocks, p.checkpointInterval],
+      );
+      if (inserted.length === 0) throw new ChainproofError('CONFLICT', `ledger ${JSON.stringify(name)} already exists`);
+      await tx.query(`INSERT INTO ledger_heads (ledger_id, root_hash) VALUES ($1, $2)`, [inserted[0]!.id, emptyRoot]);
+      const row = await tx.getRepository(LedgerRow).findOneByOrFail({ id: inserted[0]!.id });
+      this.byName.set(name, row);
+      return row;
+    });
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as Partial<T>;
+}
+
+function checkParams(p: LedgerParams): void {
+  const problems: string[] = [];
+  const range = (name: keyof LedgerParams, min: number, max: number) => {
+    const v = p[name] as number;
+    if (!Number.isInteger(v) || v < min || v > max) problems.push(`${name} must be an integer in ${min}..${max}`);
+  };
+  if (!['sha256', 'blake3'].includes(p.hashAlg as HashAlg)) problems.push('hashAlg must be sha256 or blake3');
+  range('blockSize', 1, 1_000_000);
+  range('maxBlockIntervalMs', 10, 86_400_000);
+  range('minDifficulty', 0, 64);
+  range('maxDifficulty', 0, 64);
+  range('initialDifficulty', 0, 64);
+  range('targetBlockMs', 1, 86_400_000);
+  range('retargetBlocks', 2, 1_000_000);
+  range('checkpointInterval', 1, 1_000_000_000);
+  if (p.minDifficulty > p.maxDifficulty) problems.push('minDifficulty exceeds maxDifficulty');
+  if (problems.length) throw new ChainproofError('BAD_USER_INPUT', `bad ledger parameters: ${problems.join('; ')}`);
+}

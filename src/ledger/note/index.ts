@@ -1,0 +1,24 @@
+export { NoteError, type NoteErrorCode } from './errors.js';
+export {
+  noteSignerFromSeed,
+  computeKeyHash,
+  formatVerifierKey,
+  ED25519_ALG,
+  type NoteSigner,
+} from './signer.js';
+export {
+  signNote,
+  openNote,
+  verifyNote,
+  parseVerifierKey,
+  MAX_SIGNATURES,
+  type NoteSignature,
+  type VerifierKey,
+} from './note.js';
+export {
+  formatCheckpoint,
+  parseCheckpoint,
+  ROOT_HASH_BYTES,
+  type Checkpoint,
+  type ParsedCheckpoint,
+} from './checkpoint.js';

@@ -1,0 +1,68 @@
+import { ChainproofError } from '../errors.js';
+
+/** Relay-style page request over a ledger-ordered list whose cursor is a position number. */
+export interface PageArgs {
+  first?: number;
+  after?: string;
+  last?: number;
+  before?: string;
+}
+
+export interface Page<T> {
+  items: Array<{ cursor: string; node: T }>;
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+}
+
+export const MAX_PAGE = 1000;
+const DEFAULT_PAGE = 100;
+
+/** Cursors are opaque to clients: base64 of `<kind>:<position>`. */
+export function encodeCursor(kind: string, position: number): string {
+  return Buffer.from(`${kind}:${position}`).toString('base64url');
+}
+
+export function decodeCursor(kind: string, cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const [k, n] = text.split(':');
+  if (k !== kind || !/^\d+$/.test(n ?? '')) throw new ChainproofError('BAD_USER_INPUT', `malformed ${kind} cursor`);
+  return Number(n);
+}
+
+export interface PageWindow {
+  /** Exclusive bounds on the position. */
+  afterPos?: number;
+  beforePos?: number;
+  limit: number;
+  /** Read newest first (for `last`), then reverse. */
+  backwards: boolean;
+}
+
+export function pageWindow(kind: string, args: PageArgs): PageWindow {
+  if (args.first !== undefined && args.last !== undefined) {
+    throw new ChainproofError('BAD_USER_INPUT', 'pass either first or last, not both');
+  }
+  for (const [name, v] of [['first', args.first], ['last', args.last]] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > MAX_PAGE)) {
+      throw new ChainproofError('BAD_USER_INPUT', `${name} must be an integer in 0..${MAX_PAGE}`);
+    }
+  }
+  return {
+    afterPos: args.after ? decodeCursor(kind, args.after) : undefined,
+    beforePos: args.before ? decodeCursor(kind, args.before) : undefined,
+    limit: args.last ?? args.first ?? DEFAULT_PAGE,
+    backwards: args.last !== undefined,
+  };
+}
+
+/** Builds the page from `limit + 1` rows read in window order. */
+export function toPage<T>(kind: string, w: PageWindow, rows: T[], position: (t: T) => number): Page<T> {
+  const more = rows.length > w.limit;
+  const slice = rows.slice(0, w.limit);
+  if (w.backwards) slice.reverse();
+  return {
+    items: slice.map((node) => ({ cursor: encodeCursor(kind, position(node)), node })),
+    hasNextPage: w.backwards ? w.beforePos !== undefined : more,
+    hasPreviousPage: w.backwards ? more : w.afterPos !== undefined,
+  };
+}

@@ -1,0 +1,383 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { ChainproofError, isChainproofError } from '../errors.js';
+import type { LedgerRow } from './entities/index.js';
+import { canonicalBytes, compareHlc, type Hlc } from './events/envelope.js';
+import { joinIds, splitIds, type LedgerEvent } from './events/event.js';
+import { envelopeOf, type PreparedInput } from './events/prepare.js';
+import { Frontier, treeHasher, type NewNode, type TreeHasher } from './merkle/index.js';
+
+/**
+ * Runs inside the append's transaction, after its events are sequenced, so a projection
+ * commits or rolls back with the events that cause it. The ledger does not know what it writes.
+ */
+export type ProjectionWriter = (tx: EntityManager, events: readonly LedgerEvent[]) => Promise<void>;
+
+/** Signs what the server writes in its own name. */
+export interface ServerSigner {
+  did: string;
+  sign(message: Uint8Array): Buffer;
+}
+
+export interface AppendRequest {
+  inputs: PreparedInput[];
+  /** Sign each event as the server (author = server DID). */
+  asServer?: boolean;
+  projection?: ProjectionWriter;
+}
+
+interface Pending extends AppendRequest {
+  resolve(events: LedgerEvent[]): void;
+  reject(e: unknown): void;
+}
+
+/** Most events one transaction takes; bigger queues are drained over several. */
+const MAX_EVENTS_PER_COMMIT = 10_000;
+
+/**
+ * Group commit for one ledger. Appends queue up while a transaction is in flight and the
+ * next transaction takes them all: it locks the ledger's head row (one sequence across all
+ * server processes), assigns consecutive indexes, inserts events and new tree nodes, runs
+ * projections, commits — and only then answers every caller in it.
+ */
+export class LedgerSequencer {
+  private queue: Pending[] = [];
+  private flushing = false;
+  private readonly hasher: TreeHasher;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly ledger: LedgerRow,
+    private readonly serverSigner: ServerSigner | undefined,
+    private readonly onCommitted: (events: LedgerEvent[]) => void,
+  ) {
+    this.hasher = treeHasher(ledger.hashAlg);
+  }
+
+  append(request: AppendRequest): Promise<LedgerEvent[]> {
+    if (request.asServer && !this.serverSigner) {
+      return Promise.reject(new ChainproofError('SIGNING_KEY_MISSING', 'the server has no signing key to sign its own events'));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ ...request, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  /** Resolves once nothing is queued or in flight (graceful shutdown). */
+  async drain(): Promise<void> {
+    while (this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.takeBatch();
+        try {
+          await this.commit(batch);
+        } catch (e) {
+          // One caller's failure (a projection, say) must not fail the others: retry alone.
+          if (batch.length === 1) batch[0]!.reject(e);
+          else for (const p of batch) await this.commit([p]).catch((err) => p.reject(err));
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private takeBatch(): Pending[] {
+    let n = 0;
+    let count = 0;
+    while (n < this.queue.length && (n === 0 || count + this.queue[n]!.inputs.length <= MAX_EVENTS_PER_COMMIT)) {
+      count += this.queue[n]!.inputs.length;
+      n++;
+    }
+    return this.queue.splice(0, n);
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    const outcomes = await this.dataSource.transaction('READ COMMITTED', (tx) => this.sequence(tx, batch));
+    const fresh: LedgerEvent[] = [];
+    outcomes.forEach((o, i) => {
+      if (o.error) batch[i]!.reject(o.error);
+      else {
+        batch[i]!.resolve(o.events);
+        fresh.push(...o.fresh);
+      }
+    });
+    if (fresh.length > 0) this.onCommitted(fresh);
+  }
+
+  private async sequence(tx: EntityManager, batch: Pending[]): Promise<Outcome[]> {
+    const ledgerId = this.ledger.id;
+    const [head] = await tx.query(
+      `SELECT tree_size, frontier, last_hlc_ms, last_hlc_logical, tips FROM ledger_heads WHERE ledger_id = $1 FOR UPDATE`,
+      [ledgerId],
+    );
+    if (!head) throw new ChainproofError('UNKNOWN_LEDGER', `ledger ${this.ledger.name} has no head row`);
+    const state: SequenceState = {
+      frontier: Frontier.fromBytes(this.hasher, Number(head.tree_size), head.frontier),
+      tips: splitIds(head.tips),
+      lastHlc: { physicalMs: Number(head.last_hlc_ms), logical: head.last_hlc_logical },
+    };
+    const known = await this.lookUp(tx, batch, state.tips);
+    const rows: NewEventRow[] = [];
+    const nodes: NewNode[] = [];
+    const outcomes: Outcome[] = batch.map((p) => this.sequenceRequest(p, state, known, rows, nodes));
+
+    await insertEvents(tx, ledgerId, rows);
+    await insertNodes(tx, ledgerId, nodes);
+    await tx.query(
+      `UPDATE ledger_heads SET tree_size = $2, frontier = $3, root_hash = $4, last_hlc_ms = $5, last_hlc_logical = $6, tips = $7
+       WHERE ledger_id = $1`,
+      [ledgerId, state.frontier.size, state.frontier.toBytes(), state.frontier.root(), state.lastHlc.physicalMs,
+        state.lastHlc.logical, joinIds(state.tips)],
+    );
+    for (const [i, p] of batch.entries()) {
+      const o = outcomes[i]!;
+      if (!o.error && p.projection && o.fresh.length > 0) await p.projection(tx, o.fresh);
+    }
+    return outcomes;
+  }
+
+  /** One round trip for everything the batch refers to: idempotency keys, signed ids, parents, tips. */
+  private async lookUp(tx: EntityManager, batch: Pending[], tips: string[]): Promise<Known> {
+    const keys = new Set<string>();
+    const ids = new Set<string>(tips);
+    for (const p of batch) {
+      for (const { input, signed } of p.inputs) {
+        if (input.idempotencyKey !== undefined) keys.add(input.idempotencyKey);
+        if (signed) ids.add(signed.id.toString('hex'));
+        for (const parent of input.parents ?? []) ids.add(parent);
+      }
+    }
+    const known: Known = { byId: new Map(), byKey: new Map() };
+    if (keys.size === 0 && ids.size === 0) return known;
+    const rows: RawEventRow[] = await tx.query(
+      `SELECT ${EVENT_COLUMNS} FROM events
+        WHERE ledger_id = $1 AND (id = ANY($2::bytea[]) OR idempotency_key = ANY($3::text[]))`,
+      [this.ledger.id, [...ids].map((h) => Buffer.from(h, 'hex')), [...keys]],
+    );
+    for (const r of rows) {
+      const e = eventFromRow(this.ledger.name, r);
+      known.byId.set(e.id, e);
+      if (e.idempotencyKey !== null) known.byKey.set(e.idempotencyKey, e);
+    }
+    return known;
+  }
+
+  private sequenceRequest(p: Pending, state: SequenceState, known: Known, rows: NewEventRow[], nodes: NewNode[]): Outcome {
+    const saved = { frontier: state.frontier.toBytes(), size: state.frontier.size, tips: state.tips, lastHlc: state.lastHlc };
+    const mark = { rows: rows.length, nodes: nodes.length, ids: [] as string[], keys: [] as string[] };
+    const events: LedgerEvent[] = [];
+    const fresh: LedgerEvent[] = [];
+    try {
+      for (const prepared of p.inputs) {
+        const existing = this.existing(prepared, known);
+        if (existing) {
+          events.push(existing);
+          continue;
+        }
+        const e = this.sequenceOne(prepared, p.asServer === true, state, known, nodes);
+        rows.push({ event: e, idempotencyKey: prepared.input.idempotencyKey });
+        known.byId.set(e.id, e);
+        mark.ids.push(e.id);
+        if (e.idempotencyKey !== null) {
+          known.byKey.set(e.idempotencyKey, e);
+          mark.keys.push(e.idempotencyKey);
+        }
+        events.push(e);
+        fresh.push(e);
+      }
+      return { events, fresh };
+    } catch (error) {
+      if (!isChainproofError(error)) throw error;
+      // All or nothing per request: undo this request's share of the batch.
+      state.frontier = Frontier.fromBytes(this.hasher, saved.size, saved.frontier);
+      state.tips = saved.tips;
+      state.lastHlc = saved.lastHlc;
+      rows.length = mark.rows;
+      nodes.length = mark.nodes;
+      for (const id of mark.ids) known.byId.delete(id);
+      for (const k of mark.keys) known.byKey.delete(k);
+      return { error, events: [], fresh: [] };
+    }
+  }
+
+  private existing({ input, signed }: PreparedInput, known: Known): LedgerEvent | undefined {
+    if (input.idempotencyKey !== undefined) {
+      const hit = known.byKey.get(input.idempotencyKey);
+      if (hit) return hit;
+    }
+    // A signed event's id is fixed by its bytes: appending it again is a retry.
+    return signed ? known.byId.get(signed.id.toString('hex')) : undefined;
+  }
+
+  private sequenceOne(prepared: PreparedInput, asServer: boolean, state: SequenceState, known: Known, nodes: NewNode[]): LedgerEvent {
+    const { input, signed } = prepared;
+    const parents = input.parents ?? state.tips;
+    let parentHlc: Hlc | undefined;
+    for (const id of parents) {
+      const parent = known.byId.get(id);
+      if (!parent) throw new ChainproofError('UNKNOWN_PARENT', `parent ${id} is not in ledger ${this.ledger.name}`);
+      if (!parentHlc || compareHlc(parent.hlc, parentHlc) > 0) parentHlc = parent.hlc;
+    }
+    let hlc: Hlc;
+    if (input.hlc) {
+      if (parentHlc && compareHlc(input.hlc, parentHlc) <= 0) {
+        throw new ChainproofError('HLC_NOT_AFTER_PARENT', 'hlc must be after every parent\'s hlc');
+      }
+      hlc = input.hlc;
+    } else {
+      hlc = nextHlc(Date.now(), state.lastHlc, parentHlc);
+    }
+    let canonical: Buffer;
+    let id: Buffer;
+    let signature: Buffer | null = null;
+    let author = input.author;
+    if (signed) {
+      ({ canonical, id, signature } = signed);
+    } else {
+      if (asServer) author = this.serverSigner!.did;
+      canonical = canonicalBytes(envelopeOf({ ...input, author }, this.ledger.origin, parents, hlc));
+      id = this.hasher.leafHash(canonical);
+      if (asServer) signature = this.serverSigner!.sign(canonical);
+    }
+    const idHex = id.toString('hex');
+    const duplicate = known.byId.get(idHex);
+    if (duplicate) return duplicate;
+
+    const index = state.frontier.size;
+    nodes.push(...state.frontier.append(id));
+    const parentSet = new Set(parents);
+    state.tips = [...state.tips.filter((t) => !parentSet.has(t)), idHex];
+    if (compareHlc(hlc, state.lastHlc) > 0) state.lastHlc = hlc;
+    return {
+      ledger: this.ledger.name,
+      index,
+      id: idHex,
+      canonical,
+      signature: signature ? signature.toString('hex') : null,
+      type: input.type,
+      actor: input.actor,
+      author: author ?? null,
+      resource: input.resource ?? null,
+      subsystem: input.subsystem ?? null,
+      result: input.result ?? null,
+      correlationId: input.correlationId ?? null,
+      payload: input.payload ?? null,
+      parents: [...parents],
+      hlc,
+      idempotencyKey: input.idempotencyKey ?? null,
+      appendedAt: new Date(),
+    };
+  }
+}
+
+/** Hybrid logical clock: after the wall clock, the ledger's last HLC and every parent. */
+export function nextHlc(wallMs: number, last: Hlc, parent: Hlc | undefined): Hlc {
+  const floor = parent && compareHlc(parent, last) > 0 ? parent : last;
+  return wallMs > floor.physicalMs ? { physicalMs: wallMs, logical: 0 } : { physicalMs: floor.physicalMs, logical: floor.logical + 1 };
+}
+
+interface SequenceState {
+  frontier: Frontier;
+  tips: string[];
+  lastHlc: Hlc;
+}
+interface Known {
+  byId: Map<string, LedgerEvent>;
+  byKey: Map<string, LedgerEvent>;
+}
+interface Outcome {
+  events: LedgerEvent[];
+  fresh: LedgerEvent[];
+  error?: unknown;
+}
+interface NewEventRow {
+  event: LedgerEvent;
+  idempotencyKey: string | undefined;
+}
+
+export const EVENT_COLUMNS =
+  'idx, id, canonical, signature, type, actor, author, resource, subsystem, result, correlation_id, parents, hlc_ms, hlc_logical, idempotency_key, appended_at';
+
+export interface RawEventRow {
+  idx: string;
+  id: Buffer;
+  canonical: Buffer;
+  signature: Buffer | null;
+  type: string;
+  actor: string;
+  author: string | null;
+  resource: string | null;
+  subsystem: string | null;
+  result: string | null;
+  correlation_id: string | null;
+  parents: Buffer;
+  hlc_ms: string;
+  hlc_logical: number;
+  idempotency_key: string | null;
+  appended_at: Date;
+}
+
+export function eventFromRow(ledgerName: string, r: RawEventRow): LedgerEvent {
+  const envelope = JSON.parse(r.canonical.toString('utf8')) as { payload?: unknown };
+  return {
+    ledger: ledgerName,
+    index: Number(r.idx),
+    id: r.id.toString('hex'),
+    canonical: r.canonical,
+    signature: r.signature ? r.signature.toString('hex') : null,
+    type: r.type,
+    actor: r.actor,
+    author: r.author,
+    resource: r.resource,
+    subsystem: r.subsystem,
+    result: r.result,
+    correlationId: r.correlation_id,
+    payload: envelope.payload ?? null,
+    parents: splitIds(r.parents),
+    hlc: { physicalMs: Number(r.hlc_ms), logical: r.hlc_logical },
+    idempotencyKey: r.idempotency_key,
+    appendedAt: r.appended_at,
+  };
+}
+
+async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const col = <T>(f: (r: NewEventRow) => T) => rows.map(f);
+  await tx.query(
+    `INSERT INTO events (ledger_id, idx, id, canonical, signature, type, actor, author, resource, subsystem, result,
+       correlation_id, parents, hlc_ms, hlc_logical, idempotency_key)
+     SELECT $1, * FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[],
+       $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bigint[], $15::integer[], $16::text[])`,
+    [
+      ledgerId,
+      col((r) => r.event.index),
+      col((r) => Buffer.from(r.event.id, 'hex')),
+      col((r) => r.event.canonical),
+      col((r) => (r.event.signature ? Buffer.from(r.event.signature, 'hex') : null)),
+      col((r) => r.event.type),
+      col((r) => r.event.actor),
+      col((r) => r.event.author),
+      col((r) => r.event.resource),
+      col((r) => r.event.subsystem),
+      col((r) => r.event.result),
+      col((r) => r.event.correlationId),
+      col((r) => joinIds(r.event.parents)),
+      col((r) => r.event.hlc.physicalMs),
+      col((r) => r.event.hlc.logical),
+      col((r) => r.idempotencyKey ?? null),
+    ],
+  );
+}
+
+async function insertNodes(tx: EntityManager, ledgerId: number, nodes: NewNode[]): Promise<void> {
+  if (nodes.length === 0) return;
+  await tx.query(
+    `INSERT INTO tree_nodes (ledger_id, level, idx, hash) SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bytea[])`,
+    [ledgerId, nodes.map((n) => n.level), nodes.map((n) => n.index), nodes.map((n) => n.hash)],
+  );
+}

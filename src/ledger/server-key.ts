@@ -1,0 +1,57 @@
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import { ChainproofError } from '../errors.js';
+import { didKeyFromPublicKey } from './events/did-key.js';
+import { noteSignerFromSeed, type NoteSigner } from './note/index.js';
+import type { ServerSigner } from './sequencer.js';
+
+/** The server's Ed25519 identity: it signs checkpoints (as a note) and its own events (as a did:key). */
+export interface ServerKey extends ServerSigner {
+  note: NoteSigner;
+  /** Where the key came from, for the start-up message; never the key itself. */
+  source: string;
+}
+
+/**
+ * The signing key from `CHAINPROOF_SIGNING_SEED`, a key file, or — on the embedded default
+ * only — a key generated once in the data directory. Against a shared PostgreSQL there is no
+ * fallback: a throwaway key would sign checkpoints nobody can check later.
+ */
+export function loadServerKey(
+  config: Pick<Config, 'signingSeedHex' | 'signingKeyFile' | 'dataDir' | 'originPrefix'>,
+  embedded: boolean,
+): { key: ServerKey; created: boolean } | undefined {
+  let seedHex = config.signingSeedHex;
+  let source = 'CHAINPROOF_SIGNING_SEED';
+  let created = false;
+  if (!seedHex && config.signingKeyFile) {
+    seedHex = readSeedFile(config.signingKeyFile);
+    source = config.signingKeyFile;
+  }
+  if (!seedHex && embedded) {
+    const path = join(config.dataDir, 'signing.key');
+    if (!existsSync(path)) {
+      writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+      created = true;
+    }
+    chmodSync(path, 0o600);
+    seedHex = readSeedFile(path);
+    source = path;
+  }
+  if (!seedHex) return undefined;
+  const note = noteSignerFromSeed(config.originPrefix, Buffer.from(seedHex, 'hex'));
+  return {
+    created,
+    key: { note, source, did: didKeyFromPublicKey(note.publicKey), sign: (m) => note.sign(m) },
+  };
+}
+
+function readSeedFile(path: string): string {
+  const text = readFileSync(path, 'utf8').trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
+    throw new ChainproofError('CONFIG_INVALID', `signing key file ${path} must hold 64 hex characters (a 32-byte seed)`);
+  }
+  return text.toLowerCase();
+}

@@ -1,0 +1,127 @@
+import { GENESIS_PREVIOUS_HASH, blockHash, meetsDifficulty, nextDifficulty, type RecentBlock } from '../blocks/index.js';
+import type { LedgerRow } from '../entities/index.js';
+import type { IssueCollector } from './issues.js';
+
+export const VERIFY_BLOCK_COLUMNS =
+  'height, hash, previous_hash, events_root, start_index, tree_size, tree_root, timestamp_ms, difficulty, nonce';
+
+export interface VerifyBlockRow {
+  height: string;
+  hash: Buffer;
+  previous_hash: Buffer;
+  events_root: Buffer;
+  start_index: string;
+  tree_size: string;
+  tree_root: Buffer;
+  timestamp_ms: string;
+  difficulty: number;
+  nonce: string;
+}
+
+export interface Block {
+  height: number;
+  hash: Buffer;
+  previousHash: Buffer;
+  eventsRoot: Buffer;
+  start: number;
+  treeSize: number;
+  treeRoot: Buffer;
+  timestamp: number;
+  difficulty: number;
+  nonce: number;
+}
+
+export function toBlock(r: VerifyBlockRow): Block {
+  return {
+    height: Number(r.height),
+    hash: r.hash,
+    previousHash: r.previous_hash,
+    eventsRoot: r.events_root,
+    start: Number(r.start_index),
+    treeSize: Number(r.tree_size),
+    treeRoot: r.tree_root,
+    timestamp: Number(r.timestamp_ms),
+    difficulty: r.difficulty,
+    nonce: Number(r.nonce),
+  };
+}
+
+const GENESIS_PREVIOUS = Buffer.from(GENESIS_PREVIOUS_HASH, 'hex');
+
+/**
+ * Everything about a block that needs no event: it follows `prev` (the stored block before
+ * it in height order, undefined for the first), its stored hash is the hash of its header,
+ * the hash meets the difficulty, the difficulty is what the retarget rule gives, and its
+ * range starts where the previous one ended and stays inside the head. `recent` holds the
+ * blocks before it, ascending (enough for the retarget window). Returns whether the range
+ * is sound (only then are its roots worth computing).
+ */
+export function checkBlockHeader(
+  b: Block,
+  prev: Block | undefined,
+  recent: readonly RecentBlock[],
+  ledger: LedgerRow,
+  headSize: number,
+  issues: IssueCollector,
+): boolean {
+  const h = b.height;
+  if (!prev) {
+    if (h !== 0) issues.block('BLOCK_LINK', h, `block ${h} is the first block; ${h === 1 ? 'block 0 is' : `blocks 0..${h - 1} are`} missing`);
+    if (!b.previousHash.equals(GENESIS_PREVIOUS)) {
+      issues.block('BLOCK_LINK', h, `block ${h}: previous hash is ${b.previousHash.toString('hex')}, but the first block must link to ${GENESIS_PREVIOUS_HASH}`);
+    }
+  } else {
+    if (h !== prev.height + 1) {
+      const gone = h - 1 === prev.height + 1 ? `block ${h - 1} is` : `blocks ${prev.height + 1}..${h - 1} are`;
+      issues.block('BLOCK_LINK', h, h > prev.height ? `block ${h} follows block ${prev.height}: ${gone} missing` : `block ${h} follows block ${prev.height}`);
+    }
+    if (!b.previousHash.equals(prev.hash)) {
+      issues.block('BLOCK_LINK', h, `block ${h}: previous hash is ${b.previousHash.toString('hex')}, but block ${prev.height} has hash ${prev.hash.toString('hex')}`);
+    }
+  }
+
+  let computed: Buffer | undefined;
+  try {
+    computed = blockHash({
+      height: b.height,
+      previousHash: b.previousHash.toString('hex'),
+      eventsRoot: b.eventsRoot.toString('hex'),
+      treeSize: b.treeSize,
+      treeRoot: b.treeRoot.toString('hex'),
+      timestamp: b.timestamp,
+      difficulty: b.difficulty,
+      nonce: b.nonce,
+    });
+  } catch (e) {
+    issues.block('BLOCK_HASH', h, `block ${h}: header cannot be hashed: ${(e as Error).message}`);
+  }
+  if (computed) {
+    if (!computed.equals(b.hash)) {
+      issues.block('BLOCK_HASH', h, `block ${h}: stored hash ${b.hash.toString('hex')} is not the hash of its header (${computed.toString('hex')})`);
+    }
+    if (!meetsDifficulty(computed, b.difficulty)) {
+      issues.block('BLOCK_POW', h, `block ${h}: header hash ${computed.toString('hex')} does not have ${b.difficulty} leading zero bits (nonce ${b.nonce})`);
+    }
+  }
+
+  // The retarget rule reads the chain before this block; with blocks missing it has no answer.
+  if (!prev || prev.height === h - 1) {
+    let expected: number | undefined;
+    try {
+      expected = nextDifficulty(ledger, h, recent);
+    } catch {
+      expected = undefined;
+    }
+    if (expected !== undefined && expected !== b.difficulty) {
+      issues.block('BLOCK_DIFFICULTY', h, `block ${h}: difficulty is ${b.difficulty}, but the retarget rule gives ${expected}`);
+    }
+  }
+
+  const start = prev ? prev.treeSize : 0;
+  const problems: string[] = [];
+  if (b.start !== start) problems.push(`starts at event ${b.start}, but ${prev ? `block ${prev.height} ends at ${start}` : 'the first block must start at 0'}`);
+  if (!(b.treeSize > b.start)) problems.push(`covers no events ([${b.start}, ${b.treeSize}))`);
+  if (b.treeSize > headSize) problems.push(`ends at ${b.treeSize}, beyond the ${headSize} events of the head`);
+  if (problems.length > 0) issues.block('BLOCK_RANGE', h, `block ${h} ${problems.join('; ')}`);
+  return problems.length === 0;
+}

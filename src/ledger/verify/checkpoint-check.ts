@@ -1,0 +1,146 @@
+import { ChainproofError } from '../../errors.js';
+import type { LedgerRow } from '../entities/index.js';
+import { ed25519Verify } from '../events/ed25519.js';
+import { decodeBase64Strict, isValidKeyName } from '../note/encoding.js';
+import { computeKeyHash, ED25519_ALG, openNote, parseCheckpoint, type NoteSignature, type VerifierKey } from '../note/index.js';
+import type { IssueCollector } from './issues.js';
+
+export const VERIFY_CHECKPOINT_COLUMNS = 'id, tree_size, root_hash, block_height, timestamp_ms, note';
+
+export interface VerifyCheckpointRow {
+  id: string;
+  tree_size: string;
+  root_hash: Buffer;
+  block_height: string;
+  timestamp_ms: string;
+  note: string;
+}
+
+/** What a checkpoint's signed body claims, once it parses and agrees with its row. */
+export interface SignedHead {
+  id: number;
+  treeSize: number;
+  rootHash: Buffer;
+  blockHeight: number;
+  blockHash: string;
+}
+
+const BLOCK_LINE = /^block (0|[1-9][0-9]*) ([0-9a-f]{64})$/;
+const TIME_LINE = /^time (0|[1-9][0-9]*)$/;
+
+/**
+ * Parses a C2SP verifier key `<name>+<hex key hash>+<base64 key>`, refusing a malformed one
+ * up front: that is the caller's mistake, not the ledger's.
+ *
+ * Not note/parseVerifierKey: it splits on every "+", so it refuses every key whose base64
+ * contains one (about 3 keys in 4; the test key among them). Split at the first two, as Go's
+ * note.NewVerifier does.
+ */
+export function parseTrustedKey(vkey: string | undefined): VerifierKey | undefined {
+  if (vkey === undefined) return undefined;
+  const bad = (why: string): never => {
+    throw new ChainproofError('BAD_USER_INPUT', `invalid verifier key: ${why}`);
+  };
+  const a = vkey.indexOf('+');
+  const b = a < 0 ? -1 : vkey.indexOf('+', a + 1);
+  if (b < 0) bad('want <name>+<hash>+<key>');
+  const name = vkey.slice(0, a);
+  const hashHex = vkey.slice(a + 1, b);
+  if (!isValidKeyName(name)) bad(`bad key name ${JSON.stringify(name)}`);
+  if (!/^[0-9a-fA-F]{8}$/.test(hashHex)) bad('key hash must be 8 hex digits');
+  const key = decodeBase64Strict(vkey.slice(b + 1));
+  if (!key || key.length !== 33 || key[0] !== ED25519_ALG) bad('only Ed25519 (type 0x01, 32-byte) keys are supported');
+  const publicKey = Buffer.from(key!.subarray(1));
+  const keyHash = Buffer.from(hashHex, 'hex');
+  if (!keyHash.equals(computeKeyHash(name, publicKey))) bad('key hash does not match name and key');
+  return { name, keyHash, publicKey };
+}
+
+/**
+ * c2sp.org/signed-note rules for one trusted key: signatures by other keys are ignored, the
+ * trusted key must have signed, and its signature must verify over the note text.
+ * Returns why not, or undefined.
+ */
+function signatureProblem(text: string, signatures: NoteSignature[], key: VerifierKey): string | undefined {
+  const mine = signatures.find((s) => s.name === key.name && s.keyHash.equals(key.keyHash));
+  if (!mine) return `no signature by the trusted key ${key.name}+${key.keyHash.toString('hex')}`;
+  if (!ed25519Verify(key.publicKey, Buffer.from(text, 'utf8'), mine.signature)) {
+    return `signature by ${key.name}+${key.keyHash.toString('hex')} does not verify`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks a checkpoint on its own: the note parses as a C2SP signed note whose body is a
+ * checkpoint of this ledger agreeing with the row (size, root, block line, time), and — with
+ * a verifier key — carries a valid signature by that key. Returns the signed claims when the
+ * body can be read at all, even if the signature is bad (the root is still worth comparing).
+ */
+export function checkCheckpointNote(
+  row: VerifyCheckpointRow,
+  ledger: LedgerRow,
+  verifierKey: VerifierKey | undefined,
+  issues: IssueCollector,
+): SignedHead | undefined {
+  const id = Number(row.id);
+  const malformed = (why: string) => issues.checkpoint('CHECKPOINT_MALFORMED', id, `checkpoint ${id}: ${why}`);
+  let text: string;
+  let signatures: NoteSignature[];
+  try {
+    ({ text, signatures } = openNote(row.note));
+  } catch (e) {
+    malformed(`note does not parse: ${(e as Error).message}`);
+    return undefined;
+  }
+  if (verifierKey) {
+    const problem = signatureProblem(text, signatures, verifierKey);
+    if (problem) issues.checkpoint('CHECKPOINT_SIGNATURE', id, `checkpoint ${id}: ${problem}`);
+  }
+  let body;
+  try {
+    body = parseCheckpoint(text);
+  } catch (e) {
+    malformed((e as Error).message);
+    return undefined;
+  }
+  const problems: string[] = [];
+  if (body.origin !== ledger.origin) problems.push(`origin is ${JSON.stringify(body.origin)}, not ${JSON.stringify(ledger.origin)}`);
+  if (String(body.treeSize) !== row.tree_size) problems.push(`note says tree size ${body.treeSize}, the row ${row.tree_size}`);
+  if (!body.rootHash.equals(row.root_hash)) {
+    problems.push(`note says root ${body.rootHash.toString('hex')}, the row ${row.root_hash.toString('hex')}`);
+  }
+  const blockLines = body.extensions.filter((l) => l.startsWith('block '));
+  const block = blockLines.length === 1 ? BLOCK_LINE.exec(blockLines[0]!) : null;
+  if (!block) problems.push(`needs exactly one "block <height> <hash>" line`);
+  else if (block[1] !== row.block_height) problems.push(`note names block ${block[1]}, the row ${row.block_height}`);
+  const timeLines = body.extensions.filter((l) => l.startsWith('time '));
+  const time = timeLines.length === 1 ? TIME_LINE.exec(timeLines[0]!) : null;
+  if (!time) problems.push(`needs exactly one "time <ms>" line`);
+  else if (time[1] !== row.timestamp_ms) problems.push(`note says time ${time[1]}, the row ${row.timestamp_ms}`);
+  if (problems.length > 0) malformed(problems.join('; '));
+  return {
+    id,
+    treeSize: body.treeSize,
+    rootHash: body.rootHash,
+    blockHeight: block ? Number(block[1]) : Number(row.block_height),
+    blockHash: block ? block[2]! : '',
+  };
+}
+
+/** The block a checkpoint names must be the stored block ending at its tree size. */
+export function checkCheckpointBlock(
+  head: SignedHead,
+  block: { height: number; hash: Buffer; treeSize: number } | undefined,
+  issues: IssueCollector,
+): void {
+  const id = head.id;
+  if (!block) {
+    issues.checkpoint('CHECKPOINT_MALFORMED', id, `checkpoint ${id}: no stored block ends at its tree size ${head.treeSize}`);
+  } else if (block.height !== head.blockHeight || block.hash.toString('hex') !== head.blockHash || block.treeSize !== head.treeSize) {
+    issues.checkpoint(
+      'CHECKPOINT_MALFORMED',
+      id,
+      `checkpoint ${id} names block ${head.blockHeight} ${head.blockHash} at size ${head.treeSize}, but the stored block there is ${block.height} ${block.hash.toString('hex')} ending at ${block.treeSize}`,
+    );
+  }
+}

@@ -1,0 +1,47 @@
+import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Checkpoint } from '../schema/checkpoint.type.js';
+import { CheckpointConnection } from '../schema/connection.js';
+import { SafeInt } from '../schema/scalars.js';
+import type { RequestContext } from './context.js';
+import { toCheckpoint, toConnection } from './mappers.js';
+
+@Resolver(() => Checkpoint)
+export class CheckpointResolver {
+  @Query(() => Checkpoint, { nullable: true, description: 'The checkpoint at `treeSize`, or the latest.' })
+  async checkpoint(
+    @Ctx() ctx: RequestContext,
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+    @Arg('treeSize', () => SafeInt, { nullable: true }) treeSize?: number,
+  ): Promise<Checkpoint | null> {
+    const c = await ctx.ledger.checkpoint(ledger, treeSize ?? undefined);
+    return c && toCheckpoint(c);
+  }
+
+  @Query(() => CheckpointConnection)
+  async checkpoints(
+    @Ctx() ctx: RequestContext,
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+    @Arg('first', () => Int, { nullable: true }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+    @Arg('last', () => Int, { nullable: true }) last?: number,
+    @Arg('before', () => String, { nullable: true }) before?: string,
+  ) {
+    const page = await ctx.ledger.checkpoints(ledger, {
+      first: first ?? undefined,
+      after: after ?? undefined,
+      last: last ?? undefined,
+      before: before ?? undefined,
+    });
+    return toConnection(page, toCheckpoint);
+  }
+
+  @Mutation(() => Checkpoint, { description: 'Seals pending events into a mined block and signs a checkpoint there.' })
+  async createCheckpoint(
+    @Ctx() ctx: RequestContext,
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+    @Arg('name', () => String, { nullable: true }) name?: string,
+    @Arg('tags', () => [String], { nullable: true }) tags?: string[],
+  ): Promise<Checkpoint> {
+    return toCheckpoint(await ctx.ledger.createCheckpoint(ledger, name ?? undefined, tags ?? []));
+  }
+}

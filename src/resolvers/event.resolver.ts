@@ -1,0 +1,79 @@
+import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { AppendInput } from '../ledger/events/event.js';
+import { AppendEventInput, AuditEvent, EventFilter } from '../schema/event.type.js';
+import { EventConnection } from '../schema/connection.js';
+import type { RequestContext } from './context.js';
+import { toAuditEvent, toConnection, type AuditEventSource } from './mappers.js';
+import type { EventFilter as ServiceFilter } from '../ledger/ledger-service.js';
+
+export function toServiceFilter(f: EventFilter | undefined): ServiceFilter {
+  if (!f) return {};
+  const { from, to, ...rest } = f;
+  return { ...rest, fromMs: from?.getTime(), toMs: to?.getTime() };
+}
+
+/** GraphQL input objects are class instances with null-prototype quirks; the ledger wants plain data. */
+function toAppendInput(i: AppendEventInput): AppendInput {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(i)) if (v !== undefined && v !== null) out[k] = v;
+  if (i.hlc) out.hlc = { physicalMs: i.hlc.physicalMs, logical: i.hlc.logical };
+  if (i.parents) out.parents = [...i.parents];
+  return out as unknown as AppendInput;
+}
+
+@Resolver(() => AuditEvent)
+export class EventResolver {
+  @Query(() => AuditEvent, { nullable: true })
+  async event(
+    @Ctx() ctx: RequestContext,
+    @Arg('id') id: string,
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+  ): Promise<AuditEventSource | null> {
+    const e = await ctx.ledger.event(ledger, id);
+    return e && toAuditEvent(e);
+  }
+
+  @Query(() => EventConnection)
+  async events(
+    @Ctx() ctx: RequestContext,
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+    @Arg('filter', () => EventFilter, { nullable: true }) filter?: EventFilter,
+    @Arg('first', () => Int, { nullable: true }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+    @Arg('last', () => Int, { nullable: true }) last?: number,
+    @Arg('before', () => String, { nullable: true }) before?: string,
+  ) {
+    const page = await ctx.ledger.events(ledger, toServiceFilter(filter), {
+      first: first ?? undefined,
+      after: after ?? undefined,
+      last: last ?? undefined,
+      before: before ?? undefined,
+    });
+    return toConnection(page, toAuditEvent);
+  }
+
+  @Mutation(() => AuditEvent)
+  async appendEvent(
+    @Ctx() ctx: RequestContext,
+    @Arg('input') input: AppendEventInput,
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+  ): Promise<AuditEventSource> {
+    const [e] = await ctx.ledger.append(ledger, [toAppendInput(input)]);
+    return toAuditEvent(e!);
+  }
+
+  @Mutation(() => [AuditEvent], { description: 'Appends up to the batch limit (default 1,000) atomically: all or none.' })
+  async appendEvents(
+    @Ctx() ctx: RequestContext,
+    @Arg('inputs', () => [AppendEventInput]) inputs: AppendEventInput[],
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+  ): Promise<AuditEventSource[]> {
+    const events = await ctx.ledger.append(ledger, inputs.map(toAppendInput));
+    return events.map(toAuditEvent);
+  }
+
+  @FieldResolver(() => Number, { nullable: true })
+  blockHeight(@Root() e: AuditEventSource, @Ctx() ctx: RequestContext): Promise<number | null> {
+    return ctx.ledger.blockHeightOf(e.ledger, e.index);
+  }
+}

@@ -1,0 +1,15 @@
+import { BlockResolver } from './block.resolver.js';
+import { CheckpointResolver } from './checkpoint.resolver.js';
+import { EventResolver } from './event.resolver.js';
+import { LedgerResolver } from './ledger.resolver.js';
+import { ProofResolver } from './proof.resolver.js';
+import { SubscriptionResolver } from './subscription.resolver.js';
+
+export const resolvers = [
+  LedgerResolver,
+  EventResolver,
+  BlockResolver,
+  CheckpointResolver,
+  ProofResolver,
+  SubscriptionResolver,
+] as const;

@@ -1,0 +1,54 @@
+import { Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { LedgerRow } from '../ledger/entities/index.js';
+import type { LedgerParams } from '../ledger/ledgers.js';
+import { CreateLedgerInput, Ledger } from '../schema/ledger.type.js';
+import { LedgerStats } from '../schema/verification.type.js';
+import type { RequestContext } from './context.js';
+
+@Resolver(() => Ledger)
+export class LedgerResolver {
+  @Query(() => Ledger, { nullable: true })
+  async ledger(@Ctx() ctx: RequestContext, @Arg('name', { defaultValue: 'main' }) name: string): Promise<LedgerRow | null> {
+    const all = await ctx.ledger.ledgers();
+    return all.find((l) => l.name === name) ?? null;
+  }
+
+  @Query(() => [Ledger])
+  ledgers(@Ctx() ctx: RequestContext): Promise<LedgerRow[]> {
+    return ctx.ledger.ledgers();
+  }
+
+  @Mutation(() => Ledger)
+  createLedger(@Ctx() ctx: RequestContext, @Arg('input') input: CreateLedgerInput): Promise<LedgerRow> {
+    const { name, ...params } = input;
+    return ctx.ledger.createLedger(name, params as Partial<LedgerParams>);
+  }
+
+  @Query(() => LedgerStats)
+  stats(@Ctx() ctx: RequestContext, @Arg('ledger', { defaultValue: 'main' }) ledger: string) {
+    return ctx.ledger.stats(ledger);
+  }
+
+  @FieldResolver(() => Number)
+  async treeSize(@Root() l: LedgerRow, @Ctx() ctx: RequestContext): Promise<number> {
+    return (await ctx.ledger.head(l.name)).treeSize;
+  }
+
+  @FieldResolver(() => String, { description: 'Merkle root of the whole log now (lowercase hex).' })
+  async rootHash(@Root() l: LedgerRow, @Ctx() ctx: RequestContext): Promise<string> {
+    return (await ctx.ledger.head(l.name)).rootHash;
+  }
+
+  @FieldResolver(() => Number, { description: 'Open branches of the event DAG.' })
+  async tips(@Root() l: LedgerRow, @Ctx() ctx: RequestContext): Promise<number> {
+    return (await ctx.ledger.head(l.name)).tips;
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: 'C2SP verifier key (name+hexid+base64) that checks this ledger\'s checkpoints; null if the server cannot sign.',
+  })
+  verifierKey(@Ctx() ctx: RequestContext): string | null {
+    return ctx.ledger.verifierKey();
+  }
+}

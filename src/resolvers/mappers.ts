@@ -1,0 +1,53 @@
+import type { BlockRow, CheckpointRow } from '../ledger/entities/index.js';
+import type { LedgerEvent } from '../ledger/events/event.js';
+import type { Page } from '../ledger/pagination.js';
+import type { AuditEvent } from '../schema/event.type.js';
+import type { Block } from '../schema/block.type.js';
+import type { Checkpoint } from '../schema/checkpoint.type.js';
+
+/** `blockHeight` is left to its field resolver, which asks only when a client selects it. */
+export type AuditEventSource = Omit<AuditEvent, 'blockHeight'>;
+
+export const toAuditEvent = (e: LedgerEvent): AuditEventSource => ({
+  ...e,
+  canonical: e.canonical.toString('base64'),
+  hlc: { ...e.hlc },
+});
+
+export const toBlock = (b: BlockRow): Block => ({
+  height: b.height,
+  hash: b.hash.toString('hex'),
+  previousHash: b.previousHash.toString('hex'),
+  eventsRoot: b.eventsRoot.toString('hex'),
+  startIndex: b.startIndex,
+  treeSize: b.treeSize,
+  treeRoot: b.treeRoot.toString('hex'),
+  timestamp: b.timestampMs,
+  difficulty: b.difficulty,
+  nonce: b.nonce,
+  miningMs: b.miningMs,
+  eventCount: b.treeSize - b.startIndex,
+});
+
+export const toCheckpoint = (c: CheckpointRow): Checkpoint => ({
+  id: c.id,
+  treeSize: c.treeSize,
+  rootHash: c.rootHash.toString('hex'),
+  blockHeight: c.blockHeight,
+  timestamp: c.timestampMs,
+  name: c.name,
+  tags: c.tags,
+  note: c.note,
+});
+
+export function toConnection<T, U>(page: Page<T>, map: (t: T) => U) {
+  return {
+    edges: page.items.map((i) => ({ cursor: i.cursor, node: map(i.node) })),
+    pageInfo: {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: page.hasPreviousPage,
+      startCursor: page.items[0]?.cursor ?? null,
+      endCursor: page.items.at(-1)?.cursor ?? null,
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { JSONResolver as JSONScalar, SafeIntResolver as SafeInt } from 'graphql-scalars';

@@ -1,0 +1,29 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import { ArgumentValidationError } from 'type-graphql';
+import { isChainproofError } from '../errors.js';
+
+/**
+ * Turns any error into `message` + `extensions.code`. A ChainproofError keeps its own code;
+ * anything unexpected becomes INTERNAL_SERVER_ERROR with its message hidden, and stack traces
+ * leave the server only in development.
+ */
+export function formatError(development: boolean) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+    if (isChainproofError(original)) {
+      return { ...base, message: original.message, extensions: { code: original.code, ...(original.details ?? {}) } };
+    }
+    if (original instanceof ArgumentValidationError) {
+      return { ...base, extensions: { code: 'BAD_USER_INPUT' } };
+    }
+    const code = (formatted.extensions?.code as string | undefined) ?? 'INTERNAL_SERVER_ERROR';
+    if (code === 'INTERNAL_SERVER_ERROR' && !development) {
+      return { ...base, message: 'internal server error', extensions: { code } };
+    }
+    const extensions: Record<string, unknown> = { code };
+    if (development && formatted.extensions?.stacktrace) extensions.stacktrace = formatted.extensions.stacktrace;
+    return { ...base, extensions };
+  };
+}

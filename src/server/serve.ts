@@ -1,0 +1,51 @@
+import 'reflect-metadata';
+import type { Config } from '../config.js';
+import { openDatabase } from '../db/database.js';
+import { LedgerService } from '../ledger/ledger-service.js';
+import { loadServerKey } from '../ledger/server-key.js';
+import { createLogger } from '../logger.js';
+import { startHttpServer } from './http.js';
+
+/**
+ * Starts the whole server and stops it cleanly on SIGTERM/SIGINT: stop taking requests,
+ * drain in-flight appends (each is answered only after commit), stop mining, close the database.
+ */
+export async function serve(config: Config): Promise<void> {
+  const log = createLogger(config.logLevel);
+  const db = await openDatabase(config);
+  const loaded = loadServerKey(config, db.kind === 'embedded');
+  const ledger = new LedgerService(db.dataSource, config, loaded?.key, log);
+  await ledger.start();
+  const http = await startHttpServer(config, ledger, log);
+  log.info(
+    { url: http.url, database: db.kind, dataDir: db.kind === 'embedded' ? config.dataDir : undefined },
+    `Chainproof listening on ${http.url}`,
+  );
+  if (loaded) {
+    log.info({ verifierKey: loaded.key.note.verifierKey, keySource: loaded.created ? `${loaded.key.source} (new)` : loaded.key.source },
+      'checkpoints are signed; check them with this verifier key');
+  } else {
+    log.warn('no signing key configured (CHAINPROOF_SIGNING_SEED or CHAINPROOF_SIGNING_KEY_FILE): checkpoints are refused');
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    try {
+      await http.close();
+      log.info('HTTP and WebSocket closed; draining appends');
+      await ledger.stop();
+      log.info('ledger stopped; closing database');
+      await db.close();
+      log.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, 'unclean shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}

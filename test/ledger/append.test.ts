@@ -1,0 +1,218 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChainproofError } from '../../src/errors.js';
+import { parseCanonical } from '../../src/ledger/events/envelope.js';
+import { treeHasher, verifyInclusion, verifyConsistency } from '../../src/ledger/merkle/index.js';
+import { openTestLedger, type TestLedger } from '../support/ledger.js';
+import { newAuthor } from '../support/signing.js';
+
+let t: TestLedger;
+beforeAll(async () => {
+  t = await openTestLedger({}, { produceBlocks: false });
+});
+afterAll(async () => t?.close());
+
+const count = async (ledger: string) => (await t.service.head(ledger)).treeSize;
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ChainproofError);
+    return (e as ChainproofError).code;
+  }
+  throw new Error('expected a ChainproofError');
+}
+
+describe('append', () => {
+  it('sequences events, stores canonical bytes whose leaf hash is the id, and chains them', async () => {
+    await t.service.createLedger('basic', {});
+    const [a] = await t.service.append('basic', [{ type: 'user.login', actor: 'alice', payload: { ip: '10.0.0.1' } }]);
+    const [b, c] = await t.service.append('basic', [
+      { type: 'user.logout', actor: 'alice' },
+      { type: 'config.changed', actor: 'bob', resource: 'auth/session', result: 'success' },
+    ]);
+    expect([a!.index, b!.index, c!.index]).toEqual([0, 1, 2]);
+    expect(treeHasher('sha256').leafHash(a!.canonical).toString('hex')).toBe(a!.id);
+    const env = parseCanonical(c!.canonical);
+    expect(env.ledger).toBe('test.chainproof/basic');
+    expect(env.parents).toEqual([b!.id]);
+    expect(b!.parents).toEqual([a!.id]);
+    expect(env).not.toHaveProperty('author'); // absent optional fields are omitted
+    expect((await t.service.head('basic')).tips).toBe(1);
+    const stored = await t.service.event('basic', c!.id);
+    expect(stored?.canonical.equals(c!.canonical)).toBe(true);
+  });
+
+  it('assigns HLCs after the parents and monotonically', async () => {
+    await t.service.createLedger('clock', {});
+    const events = await t.service.append('clock', Array.from({ length: 50 }, (_, i) => ({ type: 't', actor: `a${i}` })));
+    for (let i = 1; i < events.length; i++) {
+      const [p, e] = [events[i - 1]!.hlc, events[i]!.hlc];
+      expect(e.physicalMs > p.physicalMs || (e.physicalMs === p.physicalMs && e.logical > p.logical)).toBe(true);
+    }
+  });
+
+  it('group-commits concurrent appends into one gap-free sequence', async () => {
+    await t.service.createLedger('concurrent', {});
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => t.service.append('concurrent', [{ type: 'tick', actor: `c${i}` }])),
+    );
+    const indexes = results.map((r) => r[0]!.index).sort((x, y) => x - y);
+    expect(indexes).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(await count('concurrent')).toBe(200);
+  });
+
+  it('returns the first result for a retried idempotency key, within and across calls', async () => {
+    await t.service.createLedger('idem', {});
+    const [first] = await t.service.append('idem', [{ type: 'pay', actor: 'a', idempotencyKey: 'k-1' }]);
+    const again = await Promise.all([
+      t.service.append('idem', [{ type: 'pay', actor: 'a', idempotencyKey: 'k-1' }]),
+      t.service.append('idem', [{ type: 'pay', actor: 'a', idempotencyKey: 'k-1' }]),
+    ]);
+    expect(again.map((r) => r[0]!.id)).toEqual([first!.id, first!.id]);
+    const batch = await t.service.append('idem', [
+      { type: 'x', actor: 'a', idempotencyKey: 'k-2' },
+      { type: 'x', actor: 'a', idempotencyKey: 'k-2' },
+    ]);
+    expect(batch[0]!.id).toBe(batch[1]!.id);
+    expect(await count('idem')).toBe(2);
+  });
+
+  it('accepts explicit parents, opening and merging branches', async () => {
+    await t.service.createLedger('dag', {});
+    const [root] = await t.service.append('dag', [{ type: 'root', actor: 'a' }]);
+    const [left] = await t.service.append('dag', [{ type: 'left', actor: 'a', parents: [root!.id] }]);
+    const [right] = await t.service.append('dag', [{ type: 'right', actor: 'a', parents: [root!.id] }]);
+    expect((await t.service.head('dag')).tips).toBe(2);
+    const [merge] = await t.service.append('dag', [{ type: 'merge', actor: 'a' }]);
+    expect(new Set(merge!.parents)).toEqual(new Set([left!.id, right!.id]));
+    expect((await t.service.head('dag')).tips).toBe(1);
+  });
+
+  it('accepts an event signed by its did:key author and never changes its bytes; a retry is idempotent', async () => {
+    await t.service.createLedger('signed', {});
+    const [genesis] = await t.service.append('signed', [{ type: 'g', actor: 'srv' }]);
+    const author = newAuthor();
+    const hlc = { physicalMs: Date.now(), logical: 0 };
+    const input = author.sign('test.chainproof/signed', { type: 'vote', actor: 'alice', payload: { v: 1 } }, [genesis!.id], {
+      physicalMs: Math.max(hlc.physicalMs, genesis!.hlc.physicalMs + 1),
+      logical: 0,
+    });
+    const [e] = await t.service.append('signed', [input]);
+    expect(e!.signature).toBe(input.signature);
+    expect(e!.author).toBe(author.did);
+    const [retry] = await t.service.append('signed', [input]);
+    expect(retry!.index).toBe(e!.index);
+    expect(await count('signed')).toBe(2);
+  });
+
+  it('signs the server\'s own events with its key', async () => {
+    await t.service.createLedger('server', {});
+    const [e] = await t.service.append('server', [{ type: 'rule.fired', actor: 'server' }], { asServer: true });
+    expect(e!.author).toBe(t.service.serverKey!.did);
+    expect(e!.signature).toMatch(/^[0-9a-f]{128}$/);
+  });
+
+  describe('refuses bad input with a code and appends nothing', () => {
+    beforeAll(async () => {
+      await t.service.createLedger('bad', {});
+      await t.service.append('bad', [{ type: 'seed', actor: 'a' }]);
+    });
+    const cases: Array<[string, string, () => Promise<unknown>]> = [
+      ['unknown ledger', 'UNKNOWN_LEDGER', () => t.service.append('nope', [{ type: 't', actor: 'a' }])],
+      ['missing type', 'BAD_USER_INPUT', () => t.service.append('bad', [{ type: '', actor: 'a' }])],
+      ['bad parent hex', 'BAD_USER_INPUT', () => t.service.append('bad', [{ type: 't', actor: 'a', parents: ['xyz'] }])],
+      ['unknown parent', 'UNKNOWN_PARENT', () => t.service.append('bad', [{ type: 't', actor: 'a', parents: ['ab'.repeat(32)] }])],
+      ['oversized payload', 'PAYLOAD_TOO_LARGE', () => t.service.append('bad', [{ type: 't', actor: 'a', payload: { s: 'x'.repeat(70_000) } }])],
+      ['batch over the limit', 'BATCH_TOO_LARGE', () => t.service.append('bad', Array.from({ length: 1001 }, () => ({ type: 't', actor: 'a' })))],
+      ['hlc out of skew', 'HLC_OUT_OF_SKEW', () => t.service.append('bad', [{ type: 't', actor: 'a', hlc: { physicalMs: Date.now() + 3_600_000, logical: 0 } }])],
+      ['bad signature hex', 'BAD_USER_INPUT', () => t.service.append('bad', [{ type: 't', actor: 'a', signature: 'zz' }])],
+      [
+        'signature by someone else',
+        'BAD_SIGNATURE',
+        async () => {
+          const signed = newAuthor().sign('test.chainproof/bad', { type: 't', actor: 'a' }, [], { physicalMs: Date.now(), logical: 0 });
+          return t.service.append('bad', [{ ...signed, author: newAuthor().did }]);
+        },
+      ],
+      [
+        'tampered signed payload',
+        'BAD_SIGNATURE',
+        async () => {
+          const signed = newAuthor().sign('test.chainproof/bad', { type: 't', actor: 'a', payload: 1 }, [], { physicalMs: Date.now(), logical: 0 });
+          return t.service.append('bad', [{ ...signed, payload: 2 }]);
+        },
+      ],
+      [
+        'one bad event in a batch',
+        'UNKNOWN_PARENT',
+        () => t.service.append('bad', [{ type: 'ok', actor: 'a' }, { type: 't', actor: 'a', parents: ['cd'.repeat(32)] }]),
+      ],
+    ];
+    for (const [name, code, run] of cases) {
+      it(name, async () => {
+        const before = await t.service.head('bad').catch(() => null);
+        expect(await codeOf(run())).toBe(code);
+        const after = await t.service.head('bad');
+        expect(after).toEqual(before);
+      });
+    }
+
+    it('a client HLC not after its parent', async () => {
+      const [p] = await t.service.append('bad', [{ type: 'p', actor: 'a' }]);
+      const before = await count('bad');
+      const code = await codeOf(
+        t.service.append('bad', [{ type: 't', actor: 'a', parents: [p!.id], hlc: { physicalMs: p!.hlc.physicalMs - 1, logical: 0 } }]),
+      );
+      expect(code).toBe('HLC_NOT_AFTER_PARENT');
+      expect(await count('bad')).toBe(before);
+    });
+
+    it('one caller\'s bad event does not fail another caller in the same group commit', async () => {
+      const before = await count('bad');
+      const [good, bad] = await Promise.allSettled([
+        t.service.append('bad', [{ type: 'fine', actor: 'a' }]),
+        t.service.append('bad', [{ type: 't', actor: 'a', parents: ['ef'.repeat(32)] }]),
+      ]);
+      expect(good.status).toBe('fulfilled');
+      expect(bad.status).toBe('rejected');
+      expect(await count('bad')).toBe(before + 1);
+    });
+  });
+});
+
+describe('proofs from the stored tree', () => {
+  for (const alg of ['sha256', 'blake3'] as const) {
+    it(`inclusion and consistency proofs verify for every index and size (${alg})`, async () => {
+      const name = `proofs-${alg}`;
+      await t.service.createLedger(name, { hashAlg: alg });
+      for (let i = 0; i < 37; i++) await t.service.append(name, [{ type: 't', actor: `a${i}` }]);
+      const heads: string[] = [];
+      for (let size = 1; size <= 37; size++) heads.push((await t.service.consistencyProof(name, 0, size)).toRoot);
+      for (const size of [1, 2, 3, 8, 13, 37]) {
+        for (let index = 0; index < size; index++) {
+          const p = await t.service.inclusionProof(name, { index }, size);
+          const ok = verifyInclusion(alg, index, size, Buffer.from(p.leafHash, 'hex'), p.hashes.map((h) => Buffer.from(h, 'hex')), Buffer.from(p.rootHash, 'hex'));
+          expect(ok, `index ${index} size ${size}`).toBe(true);
+          expect(p.rootHash).toBe(heads[size - 1]);
+        }
+      }
+      for (const [m, n] of [[1, 37], [5, 8], [8, 37], [13, 21], [36, 37]] as const) {
+        const p = await t.service.consistencyProof(name, m, n);
+        expect(verifyConsistency(alg, m, n, Buffer.from(p.fromRoot, 'hex'), Buffer.from(p.toRoot, 'hex'), p.hashes.map((h) => Buffer.from(h, 'hex')))).toBe(true);
+      }
+      const byId = await t.service.inclusionProof(name, { eventId: (await t.service.eventAt(name, 5))!.id });
+      expect(byId.leafIndex).toBe(5);
+      expect(byId.treeSize).toBe(37);
+    });
+  }
+
+  it('refuses proofs beyond the tree', async () => {
+    await t.service.createLedger('range', {});
+    await t.service.append('range', [{ type: 't', actor: 'a' }]);
+    expect(await codeOf(t.service.inclusionProof('range', { index: 1 }, 1))).toBe('PROOF_OUT_OF_RANGE');
+    expect(await codeOf(t.service.inclusionProof('range', { index: 0 }, 2))).toBe('PROOF_OUT_OF_RANGE');
+    expect(await codeOf(t.service.consistencyProof('range', 0, 5))).toBe('PROOF_OUT_OF_RANGE');
+    expect(await codeOf(t.service.consistencyProof('range', 2, 1))).toBe('PROOF_OUT_OF_RANGE');
+  });
+});

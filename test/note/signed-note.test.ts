@@ -1,0 +1,199 @@
+import { readFileSync } from 'node:fs';
+import * as ed from '@noble/ed25519';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  NoteError,
+  noteSignerFromSeed,
+  openNote,
+  parseVerifierKey,
+  signNote,
+  verifyNote,
+} from '../../src/ledger/note/index.js';
+
+const exampleFile = readFileSync(new URL('../../../shared/vectors/signed-note-example.txt', import.meta.url), 'utf8');
+
+/** Pulls the verifier key and the note out of the vector file's prose. */
+function loadExample(): { vkey: string; note: string } {
+  const lines = exampleFile.split('\n');
+  const vkey = lines[lines.indexOf('verifier key:') + 1]!.trim();
+  const sigIdx = lines.findIndex((l) => l.startsWith('\u2014 '));
+  // The message line sits two lines above the signature (message, blank, signature).
+  const note = `${lines[sigIdx - 2]}\n\n${lines[sigIdx]}\n`;
+  return { vkey, note };
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof NoteError) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+const seed = (b: number) => new Uint8Array(32).fill(b);
+
+describe('C2SP signed-note example', () => {
+  const { vkey, note } = loadExample();
+
+  it('parses the vector file as expected', () => {
+    expect(vkey).toBe('example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k');
+    expect(note.startsWith('This is an example message.\n\n\u2014 example.com/foo ')).toBe(true);
+  });
+
+  it('verifies', () => {
+    expect(verifyNote(note, [vkey])).toEqual({ text: 'This is an example message.\n', verifiedBy: ['example.com/foo'] });
+  });
+
+  it('parses the verifier key', () => {
+    const k = parseVerifierKey(vkey);
+    expect(k.name).toBe('example.com/foo');
+    expect(k.keyHash.toString('hex')).toBe('530d903a');
+    expect(k.publicKey).toHaveLength(32);
+  });
+
+  it('rejects any single changed byte of the message', () => {
+    const text = 'This is an example message.\n';
+    for (let i = 0; i < text.length - 1; i++) {
+      const flipped = text.slice(0, i) + String.fromCharCode(text.charCodeAt(i) ^ 0x01) + text.slice(i + 1);
+      expect(codeOf(() => verifyNote(flipped + note.slice(text.length), [vkey]))).toBe('BAD_SIGNATURE');
+    }
+  });
+
+  it('rejects a changed signature byte', () => {
+    const sigLine = note.slice(note.lastIndexOf('\n\n') + 2);
+    const b64 = sigLine.slice(sigLine.lastIndexOf(' ') + 1, -1);
+    const raw = Buffer.from(b64, 'base64');
+    raw[10]! ^= 0x40;
+    const tampered = note.replace(b64, raw.toString('base64'));
+    expect(codeOf(() => verifyNote(tampered, [vkey]))).toBe('BAD_SIGNATURE');
+  });
+
+  it('treats signatures from unknown keys as absent', () => {
+    const other = noteSignerFromSeed('example.com/foo', seed(9)).verifierKey;
+    expect(codeOf(() => verifyNote(note, [other]))).toBe('UNVERIFIED_NOTE');
+    expect(codeOf(() => verifyNote(note, []))).toBe('UNVERIFIED_NOTE');
+  });
+});
+
+describe('noteSignerFromSeed', () => {
+  const alice = noteSignerFromSeed('log.example/alice', seed(1));
+  const bob = noteSignerFromSeed('log.example/bob', seed(2));
+
+  it('round-trips sign and verify', () => {
+    const note = signNote('hello\nworld\n', [alice]);
+    expect(verifyNote(note, [alice.verifierKey])).toEqual({ text: 'hello\nworld\n', verifiedBy: ['log.example/alice'] });
+    expect(openNote(note).signatures[0]!.keyHash.equals(alice.keyHash)).toBe(true);
+  });
+
+  it('is rejected by a different key', () => {
+    const note = signNote('hello\n', [alice]);
+    expect(codeOf(() => verifyNote(note, [bob.verifierKey]))).toBe('UNVERIFIED_NOTE');
+  });
+
+  it('rejects a forged line carrying a known name and key hash', () => {
+    // Bob's signature relabelled as Alice's: known key, wrong signature.
+    const forged = signNote('hello\n', [bob]).replace(`\u2014 ${bob.name} `, `\u2014 ${alice.name} `);
+    const sigB64 = forged.slice(forged.lastIndexOf(' ') + 1, -1);
+    const raw = Buffer.from(sigB64, 'base64');
+    alice.keyHash.copy(raw, 0);
+    const note = forged.replace(sigB64, raw.toString('base64'));
+    expect(codeOf(() => verifyNote(note, [alice.verifierKey]))).toBe('BAD_SIGNATURE');
+  });
+
+  it('supports multiple signers and texts containing blank lines', () => {
+    const text = 'para one\n\npara two\n';
+    const note = signNote(text, [alice, bob]);
+    expect(verifyNote(note, [bob.verifierKey, alice.verifierKey])).toEqual({ text, verifiedBy: [alice.name, bob.name] });
+    expect(verifyNote(note, [bob.verifierKey]).verifiedBy).toEqual([bob.name]);
+  });
+
+  it('matches noble ed25519 signatures byte for byte', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 200 }), (sk, msg) => {
+        const signer = noteSignerFromSeed('k', sk);
+        expect(Buffer.from(ed.getPublicKey(sk)).equals(signer.publicKey)).toBe(true);
+        expect(Buffer.from(ed.sign(msg, sk)).equals(signer.sign(msg))).toBe(true);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('produces a verifier key that parses back to itself', () => {
+    const k = parseVerifierKey(alice.verifierKey);
+    expect(k.publicKey.equals(alice.publicKey)).toBe(true);
+    expect(k.keyHash.equals(alice.keyHash)).toBe(true);
+  });
+
+  it('validates key names and seeds', () => {
+    for (const name of ['', 'a b', 'a+b', 'a\tb', 'a\u00a0b', 'a\u2003b', 'a\nb']) {
+      expect(codeOf(() => noteSignerFromSeed(name, seed(1)))).toBe('BAD_KEY_NAME');
+    }
+    expect(() => noteSignerFromSeed('ok', new Uint8Array(31))).toThrow(RangeError);
+  });
+
+  it('refuses to sign malformed text', () => {
+    for (const text of ['', 'no newline', 'tab\there\n', 'bad \ud800 surrogate\n']) {
+      expect(codeOf(() => signNote(text, [alice]))).toBe('MALFORMED_NOTE');
+    }
+    expect(codeOf(() => signNote('x\n', []))).toBe('MALFORMED_NOTE');
+  });
+});
+
+describe('parseVerifierKey', () => {
+  const good = noteSignerFromSeed('example.com/k', seed(3)).verifierKey;
+  it('accepts keys whose base64 contains "+" (split at the first two only)', () => {
+    let n = 0;
+    for (let i = 0; i < 400 && n < 5; i++) {
+      const signer = noteSignerFromSeed('example.com/k', seed(i));
+      if (signer.verifierKey.split('+').length <= 3) continue;
+      n++;
+      expect(parseVerifierKey(signer.verifierKey).publicKey.equals(signer.publicKey)).toBe(true);
+      expect(verifyNote(signNote('hi\n', [signer]), [signer.verifierKey]).verifiedBy).toEqual(['example.com/k']);
+    }
+    expect(n).toBe(5);
+  });
+  it.each([
+    ['missing parts', 'example.com/k+530d903a'],
+    ['extra part', `${good}+x`],
+    ['short hash', good.replace(/\+[0-9a-f]{8}\+/, '+530d90+')],
+    ['wrong hash', good.replace(/\+[0-9a-f]{8}\+/, '+00000000+')],
+    ['wrong alg byte', `example.com/k+${good.split('+')[1]}+${Buffer.concat([Buffer.from([2]), parseVerifierKey(good).publicKey]).toString('base64')}`],
+    ['bad base64', `${good.slice(0, -1)}!`],
+    ['empty name', good.replace('example.com/k', '')],
+  ])('rejects %s', (_label, vkey) => {
+    expect(codeOf(() => parseVerifierKey(vkey))).toBe('BAD_VERIFIER_KEY');
+  });
+});
+
+describe('openNote', () => {
+  const signer = noteSignerFromSeed('example.com/k', seed(4));
+  const note = signNote('body\n', [signer]);
+  const sigLine = note.slice('body\n\n'.length);
+
+  it.each([
+    ['no blank line', 'body\n' + sigLine],
+    ['no signatures', 'body\n\n'],
+    ['missing final newline', note.slice(0, -1)],
+    ['ascii dashes', note.replace('\u2014', '--')],
+    ['no space after name', 'body\n\n\u2014 example.com/k\n'],
+    ['non-canonical base64', note.replace(/=\n$/, '\n')],
+    ['short signature', 'body\n\n\u2014 example.com/k AAAA\n'],
+    ['control character', note.replace('body', 'bo\u0007dy')],
+    ['too many signatures', 'body\n\n' + sigLine.repeat(101)],
+  ])('rejects %s', (_label, bad) => {
+    expect(codeOf(() => openNote(bad))).toBe('MALFORMED_NOTE');
+  });
+
+  it('splits at the last blank line, so a blank line among signatures moves them into the text', () => {
+    const odd = note + '\n' + sigLine;
+    expect(openNote(odd).text).toBe('body\n\n' + sigLine);
+    expect(codeOf(() => verifyNote(odd, [signer.verifierKey]))).toBe('BAD_SIGNATURE');
+  });
+
+  it('accepts the maximum number of signatures', () => {
+    expect(openNote('body\n\n' + sigLine.repeat(100)).signatures).toHaveLength(100);
+  });
+});

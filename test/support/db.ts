@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openDatabase, type Database } from '../../src/db/database.js';
+
+/**
+ * A fresh, migrated database for one test file: a new PostgreSQL database when
+ * DATABASE_URL is set (CI), else a new embedded PGlite in a temporary directory.
+ */
+export interface TestDatabase extends Database {
+  /** Connection settings a child server process can use to reach the same database. */
+  env: Record<string, string>;
+  /** Drops the database (PostgreSQL) or the data directory (embedded). */
+  destroy(): Promise<void>;
+}
+
+export const usingPostgres = (): boolean => Boolean(process.env.DATABASE_URL);
+
+export async function freshDatabaseUrl(): Promise<{ url: string; drop(): Promise<void> }> {
+  const base = process.env.DATABASE_URL!;
+  const name = `cp_test_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function openTestDatabase(): Promise<TestDatabase> {
+  if (usingPostgres()) {
+    const fresh = await freshDatabaseUrl();
+    const db = await openDatabase({ databaseUrl: fresh.url, dataDir: '', dbPoolSize: 8 });
+    return {
+      ...db,
+      env: { DATABASE_URL: fresh.url },
+      async destroy() {
+        await db.close();
+        await fresh.drop();
+      },
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'chainproof-test-'));
+  const db = await openDatabase({ databaseUrl: undefined, dataDir: dir, dbPoolSize: 4 });
+  return {
+    ...db,
+    env: { CHAINPROOF_DATA_DIR: dir },
+    async destroy() {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A throwaway data directory for a child server process on the embedded database. */
+export function tempDataDir(): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'chainproof-data-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}

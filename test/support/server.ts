@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { TEST_SEED } from './ledger.js';
+
+const BIN = fileURLToPath(new URL('../../bin/chainproof.js', import.meta.url));
+
+/** A real server process (the compiled build, as `npm start` runs it) on a free port. */
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  wsUrl: string;
+  logs: string[];
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export const SMALL_LEDGER_ENV = {
+  CHAINPROOF_ORIGIN: 'test.chainproof',
+  CHAINPROOF_SIGNING_SEED: TEST_SEED,
+  CHAINPROOF_BLOCK_SIZE: '16',
+  CHAINPROOF_MAX_BLOCK_INTERVAL_MS: '100',
+  CHAINPROOF_MIN_DIFFICULTY: '1',
+  CHAINPROOF_INITIAL_DIFFICULTY: '4',
+  CHAINPROOF_MAX_DIFFICULTY: '8',
+  CHAINPROOF_TARGET_BLOCK_MS: '100',
+  CHAINPROOF_CHECKPOINT_INTERVAL: '32',
+};
+
+export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve'], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...SMALL_LEDGER_ENV, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs.join('\n')}`)), 60_000);
+    let buffered = '';
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        logs.push(line);
+        try {
+          const entry = JSON.parse(line) as { url?: string; msg?: string };
+          if (entry.url && entry.msg?.startsWith('Chainproof listening')) {
+            clearTimeout(timer);
+            resolve(entry.url);
+          }
+        } catch {
+          /* not a log line */
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (c: Buffer) => logs.push(c.toString()));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${logs.join('\n')}`));
+    });
+  });
+  return {
+    child,
+    url,
+    wsUrl: url.replace(/^http/, 'ws'),
+    logs,
+    kill: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export interface GraphQLResponse<T = any> {
+  data?: T;
+  errors?: Array<{ message: string; extensions?: { code?: string } & Record<string, unknown> }>;
+}
+
+export async function gql<T = any>(url: string, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as GraphQLResponse<T>;
+}
