@@ -42,6 +42,7 @@ export class BlockProducer {
     clearInterval(this.timer);
     this.abort.abort();
     await this.running?.catch(() => undefined);
+    await this.miner.close();
   }
 
   /** Something was appended (or time passed): seal what is due. */

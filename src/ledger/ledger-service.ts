@@ -69,7 +69,6 @@ export class LedgerService {
   readonly registry: LedgerRegistry;
   private readonly sequencers = new Map<string, LedgerSequencer>();
   private readonly producers = new Map<string, BlockProducer>();
-  private readonly miner: Miner;
   private readonly checkpointer: Checkpointer;
   private started = false;
 
@@ -81,7 +80,6 @@ export class LedgerService {
     private readonly options: { produceBlocks?: boolean } = {},
   ) {
     this.registry = new LedgerRegistry(dataSource, config.originPrefix, config.ledgerDefaults);
-    this.miner = new Miner({ workers: config.minerWorkers });
     this.checkpointer = new Checkpointer(dataSource, serverKey, this.bus);
   }
 
@@ -96,7 +94,6 @@ export class LedgerService {
     this.started = false;
     await Promise.all([...this.sequencers.values()].map((s) => s.drain()));
     await Promise.all([...this.producers.values()].map((p) => p.stop()));
-    await this.miner.close();
   }
 
   /** Live messages of one ledger, after the ledger name is checked. */
@@ -400,7 +397,9 @@ export class LedgerService {
   private producerFor(ledger: LedgerRow): BlockProducer {
     let p = this.producers.get(ledger.name);
     if (!p) {
-      p = new BlockProducer(this.dataSource, ledger, this.miner, this.bus, this.checkpointer, this.log);
+      // A miner per ledger: one ledger's hard block must not hold up another's.
+      const miner = new Miner({ workers: this.config.minerWorkers });
+      p = new BlockProducer(this.dataSource, ledger, miner, this.bus, this.checkpointer, this.log);
       this.producers.set(ledger.name, p);
       if (this.options.produceBlocks !== false) p.start();
     }

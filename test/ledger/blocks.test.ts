@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blockHash, GENESIS_PREVIOUS_HASH, meetsDifficulty } from '../../src/ledger/blocks/index.js';
+import { parseCheckpoint, verifyNote } from '../../src/ledger/note/index.js';
+import { openTestLedger, type TestLedger } from '../support/ledger.js';
+
+let t: TestLedger;
+beforeAll(async () => {
+  t = await openTestLedger();
+});
+afterAll(async () => t?.close());
+
+async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const headerOf = (b: NonNullable<Awaited<ReturnType<TestLedger['service']['block']>>>) => ({
+  height: b.height,
+  previousHash: b.previousHash.toString('hex'),
+  eventsRoot: b.eventsRoot.toString('hex'),
+  treeSize: b.treeSize,
+  treeRoot: b.treeRoot.toString('hex'),
+  timestamp: b.timestampMs,
+  difficulty: b.difficulty,
+  nonce: b.nonce,
+});
+
+describe('blocks', () => {
+  it('seals full blocks by size, links and mines them, and roots match the stored tree', async () => {
+    await t.service.createLedger('bysize', { blockSize: 4, maxBlockIntervalMs: 3_600_000 });
+    await t.service.append('bysize', Array.from({ length: 10 }, (_, i) => ({ type: 't', actor: `a${i}` })));
+    const b1 = await waitFor('two full blocks', () => t.service.block('bysize', 1));
+    const b0 = (await t.service.block('bysize', 0))!;
+    expect([b0.startIndex, b0.treeSize, b1.startIndex, b1.treeSize]).toEqual([0, 4, 4, 8]);
+    expect(b0.previousHash.toString('hex')).toBe(GENESIS_PREVIOUS_HASH);
+    expect(b1.previousHash.equals(b0.hash)).toBe(true);
+    for (const b of [b0, b1]) {
+      const hash = blockHash(headerOf(b));
+      expect(hash.equals(b.hash)).toBe(true);
+      expect(meetsDifficulty(hash, b.difficulty)).toBe(true);
+      const root = await t.service.consistencyProof('bysize', 0, b.treeSize);
+      expect(b.treeRoot.toString('hex')).toBe(root.toRoot);
+    }
+    // The 2 events left over wait: the interval is an hour and the block is not full.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await t.service.block('bysize', 2)).toBeNull();
+    expect(await t.service.blockHeightOf('bysize', 9)).toBeNull();
+    expect(await t.service.blockHeightOf('bysize', 5)).toBe(1);
+  });
+
+  it('seals a partial block once its oldest event waited maxBlockIntervalMs', async () => {
+    await t.service.createLedger('byage', { blockSize: 1000, maxBlockIntervalMs: 100 });
+    await t.service.append('byage', [{ type: 't', actor: 'a' }, { type: 't', actor: 'b' }]);
+    const b = await waitFor('an interval block', () => t.service.block('byage', 0));
+    expect(b.treeSize).toBe(2);
+  });
+
+  it('never makes appends wait for mining', async () => {
+    // Difficulty 60 would take years: blocks never finish, appends must not care.
+    await t.service.createLedger('hard', { minDifficulty: 60, initialDifficulty: 60, maxDifficulty: 60, blockSize: 2, maxBlockIntervalMs: 10 });
+    for (let i = 0; i < 5; i++) {
+      const [e] = await t.service.append('hard', [{ type: 't', actor: `a${i}` }, { type: 't', actor: `b${i}` }]);
+      expect(e!.index).toBe(i * 2);
+    }
+    const stats = await t.service.stats('hard');
+    expect(stats.treeSize).toBe(10);
+    expect(stats.blocks).toBe(0);
+    expect(stats.pendingEvents).toBe(10);
+  });
+
+  it('retargets difficulty toward the target block time, within bounds', async () => {
+    // Blocks come far faster than a 60 s target: difficulty climbs a bit per retarget, capped at max.
+    await t.service.createLedger('retarget', {
+      blockSize: 1, maxBlockIntervalMs: 10, minDifficulty: 1, initialDifficulty: 1, maxDifficulty: 3,
+      targetBlockMs: 60_000, retargetBlocks: 2,
+    });
+    await t.service.append('retarget', Array.from({ length: 12 }, (_, i) => ({ type: 't', actor: `a${i}` })));
+    await waitFor('12 blocks', () => t.service.block('retarget', 11));
+    const page = await t.service.blocks('retarget', { first: 20 });
+    const difficulties = page.items.map((i) => i.node.difficulty);
+    expect(difficulties[0]).toBe(1);
+    expect(Math.max(...difficulties)).toBe(3);
+    expect(difficulties.every((d) => d >= 1 && d <= 3)).toBe(true);
+    for (let i = 1; i < difficulties.length; i++) expect(difficulties[i]! >= difficulties[i - 1]!).toBe(true);
+  });
+
+  it('signs a checkpoint every checkpointInterval events, at a block boundary', async () => {
+    await t.service.createLedger('auto', { blockSize: 4, checkpointInterval: 8, maxBlockIntervalMs: 3_600_000 });
+    await t.service.append('auto', Array.from({ length: 16 }, (_, i) => ({ type: 't', actor: `a${i}` })));
+    const cp = await waitFor('checkpoint at 16', () => t.service.checkpoint('auto', 16));
+    const first = (await t.service.checkpoint('auto', 8))!;
+    expect(first.blockHeight).toBe(1);
+    const body = parseCheckpoint(verifyNote(cp.note, [t.service.verifierKey()!]).text);
+    expect(body).toMatchObject({ origin: 'test.chainproof/auto', treeSize: 16 });
+    const block = (await t.service.block('auto', cp.blockHeight))!;
+    expect(body.extensions[0]).toBe(`block ${block.height} ${block.hash.toString('hex')}`);
+    expect(body.rootHash.equals(block.treeRoot)).toBe(true);
+  });
+
+  it('on demand: seals what is pending and checkpoints it with a name and tags', async () => {
+    await t.service.createLedger('ondemand', { blockSize: 1000, maxBlockIntervalMs: 3_600_000 });
+    await t.service.append('ondemand', [{ type: 't', actor: 'a' }, { type: 't', actor: 'b' }, { type: 't', actor: 'c' }]);
+    const cp = await t.service.createCheckpoint('ondemand', 'release-1', ['prod', 'eu']);
+    expect(cp).toMatchObject({ treeSize: 3, name: 'release-1', tags: ['prod', 'eu'], blockHeight: 0 });
+    await expect(t.service.createCheckpoint('ondemand', '', [])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await t.service.createLedger('empty', {});
+    await expect(t.service.createCheckpoint('empty')).rejects.toMatchObject({ code: 'NOTHING_TO_CHECKPOINT' });
+  });
+
+  it('subscribers receive blocks and checkpoints as they are made', async () => {
+    await t.service.createLedger('live', { blockSize: 2, checkpointInterval: 2, maxBlockIntervalMs: 3_600_000 });
+    const blocks = await t.service.subscribe('block', 'live');
+    const checkpoints = await t.service.subscribe('checkpoint', 'live');
+    await t.service.append('live', [{ type: 't', actor: 'a' }, { type: 't', actor: 'b' }]);
+    const b = await blocks.next();
+    const c = await checkpoints.next();
+    expect(b.value.height).toBe(0);
+    expect(c.value.treeSize).toBe(2);
+    await blocks.return!();
+    await checkpoints.return!();
+  });
+});
