@@ -350,9 +350,10 @@ async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventR
   const col = <T>(f: (r: NewEventRow) => T) => rows.map(f);
   await tx.query(
     `INSERT INTO events (ledger_id, idx, id, canonical, signature, type, actor, author, resource, subsystem, result,
-       correlation_id, parents, hlc_ms, hlc_logical, idempotency_key)
+       correlation_id, parents, hlc_ms, hlc_logical, idempotency_key, appended_at)
      SELECT $1, * FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[],
-       $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bigint[], $15::integer[], $16::text[])`,
+       $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bigint[], $15::integer[], $16::text[],
+       $17::timestamptz[])`,
     [
       ledgerId,
       col((r) => r.event.index),
@@ -370,6 +371,7 @@ async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventR
       col((r) => r.event.hlc.physicalMs),
       col((r) => r.event.hlc.logical),
       col((r) => r.idempotencyKey ?? null),
+      col((r) => r.event.appendedAt),
     ],
   );
 }
