@@ -27,6 +27,7 @@ export interface Config {
   signingKeyFile?: string;
   maxPayloadBytes: number;
   maxBatch: number;
+  maxBodyBytes: number;
   hlcMaxSkewMs: number;
   minerWorkers: number;
   logLevel: string;
@@ -46,6 +47,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_SIGNING_KEY_FILE', '(unset)', 'file holding that seed in hex (embedded default: <data dir>/signing.key, created 0600)'],
   ['CHAINPROOF_MAX_PAYLOAD_BYTES', '65536', 'largest canonical event payload accepted'],
   ['CHAINPROOF_MAX_BATCH', '1000', 'most events one appendEvents call may carry'],
+  ['CHAINPROOF_MAX_BODY_BYTES', '16777216', 'largest HTTP request body accepted'],
   ['CHAINPROOF_HLC_MAX_SKEW_MS', '60000', 'how far a client-supplied HLC may stray from the server clock'],
   ['CHAINPROOF_MINER_WORKERS', '1', 'worker threads mining blocks'],
   ['CHAINPROOF_HASH_ALG', 'sha256', 'default Merkle hash of new ledgers: sha256 or blake3 (fixed for a ledger\'s life)'],
@@ -100,6 +102,7 @@ export function loadConfig(env: Env = process.env): Config {
     signingKeyFile: env.CHAINPROOF_SIGNING_KEY_FILE || undefined,
     maxPayloadBytes: int('CHAINPROOF_MAX_PAYLOAD_BYTES', 65536, 2, 16 * 1024 * 1024),
     maxBatch: int('CHAINPROOF_MAX_BATCH', 1000, 1, 100_000),
+    maxBodyBytes: int('CHAINPROOF_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     hlcMaxSkewMs: int('CHAINPROOF_HLC_MAX_SKEW_MS', 60_000, 0, 86_400_000),
     minerWorkers: int('CHAINPROOF_MINER_WORKERS', 1, 1, 64),
     logLevel: env.LOG_LEVEL || 'info',
@@ -107,10 +110,10 @@ export function loadConfig(env: Env = process.env): Config {
     ledgerDefaults: {
       hashAlg: hashAlg === 'blake3' ? 'blake3' : 'sha256',
       blockSize: int('CHAINPROOF_BLOCK_SIZE', 1000, 1, 1_000_000),
-      maxBlockIntervalMs: int('CHAINPROOF_MAX_BLOCK_INTERVAL_MS', 2000, 10, 86_400_000),
-      minDifficulty: int('CHAINPROOF_MIN_DIFFICULTY', 8, 0, 64),
-      maxDifficulty: int('CHAINPROOF_MAX_DIFFICULTY', 24, 0, 64),
-      initialDifficulty: int('CHAINPROOF_INITIAL_DIFFICULTY', 12, 0, 64),
+      maxBlockIntervalMs: int('CHAINPROOF_MAX_BLOCK_INTERVAL_MS', 2000, 50, 86_400_000),
+      minDifficulty: int('CHAINPROOF_MIN_DIFFICULTY', 8, 0, 32),
+      maxDifficulty: int('CHAINPROOF_MAX_DIFFICULTY', 24, 0, 32),
+      initialDifficulty: int('CHAINPROOF_INITIAL_DIFFICULTY', 12, 0, 32),
       targetBlockMs: int('CHAINPROOF_TARGET_BLOCK_MS', 1000, 1, 86_400_000),
       retargetBlocks: int('CHAINPROOF_RETARGET_BLOCKS', 16, 2, 1_000_000),
       checkpointInterval: int('CHAINPROOF_CHECKPOINT_INTERVAL', 10_000, 1, 1_000_000_000),

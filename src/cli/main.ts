@@ -15,7 +15,8 @@ export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, UNAVAILABLE: 3, INTERNAL: 4 }
 async function withLedger<T>(config: Config, fn: (ledger: LedgerService) => Promise<T>): Promise<T> {
   const db = await openDatabase(config);
   const key = loadServerKey(config, db.kind === 'embedded')?.key;
-  const ledger = new LedgerService(db.dataSource, config, key, pino({ level: 'silent' }));
+  // No background mining: a CLI command does its one job (checkpoint seals what it needs itself).
+  const ledger = new LedgerService(db.dataSource, config, key, pino({ level: 'silent' }), { produceBlocks: false });
   try {
     await ledger.start();
     return await fn(ledger);

@@ -1,9 +1,12 @@
 import 'reflect-metadata';
-import { DataSource } from 'typeorm';
+import { DataSource, MigrationExecutor } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import type { Config } from '../config.js';
 import { ledgerEntities } from '../ledger/entities/index.js';
 import { startEmbeddedPostgres } from './embedded.js';
+
+/** Socket slots for the single pooled connection, with headroom for a reconnect racing a close. */
+const EMBEDDED_SOCKET_CONNECTIONS = 4;
 
 export interface Database {
   dataSource: DataSource;
@@ -19,8 +22,12 @@ export async function openDatabase(
   config: Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolSize'>,
   options: { runMigrations?: boolean } = {},
 ): Promise<Database> {
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, config.dbPoolSize);
+  // PGlite is one session: pglite-socket keeps a connection's messages together only inside an
+  // explicit transaction, so two pooled connections can interleave each other's extended-protocol
+  // messages. One connection is exactly as fast (PGlite runs one statement at a time) and safe.
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, EMBEDDED_SOCKET_CONNECTIONS);
   const url = config.databaseUrl ?? embedded!.url;
+  const poolSize = embedded ? 1 : config.dbPoolSize;
   const dataSource = new DataSource({
     type: 'postgres',
     url,
@@ -30,7 +37,12 @@ export async function openDatabase(
     migrationsTransactionMode: 'each',
     synchronize: false,
     logging: false,
-    extra: { max: config.dbPoolSize, connectionTimeoutMillis: 30_000 },
+    extra: {
+      max: poolSize,
+      connectionTimeoutMillis: 30_000,
+      // A stalled process must not hold a ledger's head-row lock (and every other process's appends) forever.
+      ...(embedded ? {} : { options: '-c lock_timeout=30000 -c idle_in_transaction_session_timeout=60000' }),
+    },
   });
   try {
     await dataSource.initialize();
@@ -50,18 +62,21 @@ export async function openDatabase(
   };
 }
 
-/** Several servers may start at once on one database; only one may migrate at a time. */
+/**
+ * Several servers may start at once on one database; only one may migrate at a time. The
+ * migrations run on the connection that holds the lock, so a pool of one suffices.
+ */
 async function migrateUnderLock(dataSource: DataSource): Promise<void> {
-  const lockRunner = dataSource.createQueryRunner();
-  await lockRunner.connect();
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
   try {
-    await lockRunner.query('SELECT pg_advisory_lock(7235001)');
+    await runner.query('SELECT pg_advisory_lock(7235001)');
     try {
-      await dataSource.runMigrations();
+      await new MigrationExecutor(dataSource, runner).executePendingMigrations();
     } finally {
-      await lockRunner.query('SELECT pg_advisory_unlock(7235001)');
+      await runner.query('SELECT pg_advisory_unlock(7235001)');
     }
   } finally {
-    await lockRunner.release();
+    await runner.release();
   }
 }

@@ -6,6 +6,9 @@ import { BlockRow, type LedgerRow } from './entities/index.js';
 import { GENESIS_PREVIOUS_HASH, nextDifficulty, retargetWindow, type Miner } from './blocks/index.js';
 import { rootAt, subtreeRoot, treeHasher } from './merkle/index.js';
 import { storedTree } from './tree-store.js';
+import { ChainproofError } from '../errors.js';
+
+const SEAL_NOW_TIMEOUT_MS = 60_000;
 
 /**
  * Seals a ledger's events into blocks and mines them, off the request path: appends only
@@ -20,6 +23,7 @@ export class BlockProducer {
   private timer: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
   private stopped = false;
+  private lastError: Error | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -31,7 +35,7 @@ export class BlockProducer {
   ) {}
 
   start(): void {
-    const period = Math.max(10, Math.min(250, Math.floor(this.ledger.maxBlockIntervalMs / 2)));
+    const period = Math.max(50, Math.min(250, Math.floor(this.ledger.maxBlockIntervalMs / 2)));
     this.timer = setInterval(() => this.nudge(), period);
     this.timer.unref();
     this.nudge();
@@ -62,16 +66,24 @@ export class BlockProducer {
   }
 
   /** Seals every event appended so far, whether or not a block is due, and waits for it. */
-  async sealNow(): Promise<void> {
+  async sealNow(timeoutMs = SEAL_NOW_TIMEOUT_MS): Promise<void> {
     const [head] = await this.dataSource.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [this.ledger.id]);
     const target = Number(head.tree_size);
     this.forceUpTo = Math.max(this.forceUpTo, target);
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       const last = await this.lastBlock();
       if ((last?.treeSize ?? 0) >= target) return;
-      if (this.stopped) throw new Error('block producer stopped');
+      if (this.stopped) throw new ChainproofError('UNAVAILABLE', 'the server is shutting down');
+      if (Date.now() > deadline) {
+        throw new ChainproofError(
+          'UNAVAILABLE',
+          `blocks up to tree size ${target} are not mined after ${timeoutMs} ms` +
+            (this.lastError ? ` (last error: ${this.lastError.message})` : '; mining is behind, try again'),
+        );
+      }
       this.nudge();
-      await (this.running ?? new Promise((r) => setTimeout(r, 20)));
+      await Promise.race([this.running, new Promise((r) => setTimeout(r, 50))]);
     }
   }
 
@@ -80,7 +92,9 @@ export class BlockProducer {
       while (!this.stopped && (await this.sealOne())) {
         /* keep sealing while blocks are due */
       }
+      this.lastError = undefined;
     } catch (e) {
+      this.lastError = e as Error;
       if (!this.stopped) this.log.error({ err: e, ledger: this.ledger.name }, 'block production failed; will retry');
     }
   }

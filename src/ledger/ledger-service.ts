@@ -140,9 +140,10 @@ export class LedgerService {
     const ledger = await this.ledger(ledgerName);
     const hasher = treeHasher(ledger.hashAlg);
     const now = Date.now();
+    const limits = { ...this.config, serverDid: this.serverKey?.did };
     const prepared = inputs.map((input, i) => {
       try {
-        return prepareInput(input, ledger.origin, hasher, this.config, now);
+        return prepareInput(input, ledger.origin, hasher, limits, now);
       } catch (e) {
         if (e instanceof ChainproofError && inputs.length > 1) {
           throw new ChainproofError(e.code, `event ${i}: ${e.message}`, { cause: e, details: { index: i } });
@@ -385,6 +386,8 @@ export class LedgerService {
   private sequencerFor(ledger: LedgerRow): LedgerSequencer {
     let s = this.sequencers.get(ledger.name);
     if (!s) {
+      // A ledger another process created: this process seals its blocks too.
+      if (this.started && this.options.produceBlocks !== false) this.producerFor(ledger);
       s = new LedgerSequencer(this.dataSource, ledger, this.serverKey, (events) => {
         for (const e of events) this.bus.publish('event', ledger.name, e);
         this.producers.get(ledger.name)?.nudge();

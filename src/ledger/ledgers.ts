@@ -6,6 +6,7 @@ import { treeHasher, type HashAlg } from './merkle/index.js';
 
 export type LedgerParams = LedgerDefaults;
 
+export const MAX_DIFFICULTY = 32;
 const LEDGER_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /**
@@ -92,10 +93,11 @@ function checkParams(p: LedgerParams): void {
   };
   if (!['sha256', 'blake3'].includes(p.hashAlg as HashAlg)) problems.push('hashAlg must be sha256 or blake3');
   range('blockSize', 1, 1_000_000);
-  range('maxBlockIntervalMs', 10, 86_400_000);
-  range('minDifficulty', 0, 64);
-  range('maxDifficulty', 0, 64);
-  range('initialDifficulty', 0, 64);
+  range('maxBlockIntervalMs', 50, 86_400_000);
+  // Above ~32 bits a block takes hours on one core: the ledger would stop sealing.
+  range('minDifficulty', 0, MAX_DIFFICULTY);
+  range('maxDifficulty', 0, MAX_DIFFICULTY);
+  range('initialDifficulty', 0, MAX_DIFFICULTY);
   range('targetBlockMs', 1, 86_400_000);
   range('retargetBlocks', 2, 1_000_000);
   range('checkpointInterval', 1, 1_000_000_000);

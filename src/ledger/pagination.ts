@@ -25,7 +25,9 @@ export function encodeCursor(kind: string, position: number): string {
 export function decodeCursor(kind: string, cursor: string): number {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const [k, n] = text.split(':');
-  if (k !== kind || !/^\d+$/.test(n ?? '')) throw new ChainproofError('BAD_USER_INPUT', `malformed ${kind} cursor`);
+  if (k !== kind || !/^\d{1,16}$/.test(n ?? '') || !Number.isSafeInteger(Number(n))) {
+    throw new ChainproofError('BAD_USER_INPUT', `malformed ${kind} cursor`);
+  }
   return Number(n);
 }
 

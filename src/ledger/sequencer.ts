@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { ChainproofError, isChainproofError } from '../errors.js';
 import type { LedgerRow } from './entities/index.js';
-import { canonicalBytes, compareHlc, type Hlc } from './events/envelope.js';
+import { canonicalBytes, compareHlc, MAX_HLC_LOGICAL, MAX_PARENTS, type Hlc } from './events/envelope.js';
 import { joinIds, splitIds, type LedgerEvent } from './events/event.js';
 import { envelopeOf, type PreparedInput } from './events/prepare.js';
 import { Frontier, treeHasher, type NewNode, type TreeHasher } from './merkle/index.js';
@@ -30,8 +30,16 @@ interface Pending extends AppendRequest {
   reject(e: unknown): void;
 }
 
-/** Most events one transaction takes; bigger queues are drained over several. */
+/** Most events (and payload bytes) one transaction takes; bigger queues are drained over several. */
 const MAX_EVENTS_PER_COMMIT = 10_000;
+const MAX_BYTES_PER_COMMIT = 32 * 1024 * 1024;
+
+/** An error raised before COMMIT: the transaction rolled back, so nothing of the batch landed. */
+class RolledBack extends Error {
+  constructor(override readonly cause: unknown) {
+    super('append transaction rolled back', { cause });
+  }
+}
 
 /**
  * Group commit for one ledger. Appends queue up while a transaction is in flight and the
@@ -71,16 +79,7 @@ export class LedgerSequencer {
   private async flush(): Promise<void> {
     this.flushing = true;
     try {
-      while (this.queue.length > 0) {
-        const batch = this.takeBatch();
-        try {
-          await this.commit(batch);
-        } catch (e) {
-          // One caller's failure (a projection, say) must not fail the others: retry alone.
-          if (batch.length === 1) batch[0]!.reject(e);
-          else for (const p of batch) await this.commit([p]).catch((err) => p.reject(err));
-        }
-      }
+      while (this.queue.length > 0) await this.commit(this.takeBatch());
     } finally {
       this.flushing = false;
     }
@@ -88,16 +87,45 @@ export class LedgerSequencer {
 
   private takeBatch(): Pending[] {
     let n = 0;
-    let count = 0;
-    while (n < this.queue.length && (n === 0 || count + this.queue[n]!.inputs.length <= MAX_EVENTS_PER_COMMIT)) {
-      count += this.queue[n]!.inputs.length;
-      n++;
+    let events = 0;
+    let bytes = 0;
+    for (; n < this.queue.length; n++) {
+      const p = this.queue[n]!;
+      const size = p.inputs.reduce((sum, i) => sum + i.bytes, 0);
+      if (n > 0 && (events + p.inputs.length > MAX_EVENTS_PER_COMMIT || bytes + size > MAX_BYTES_PER_COMMIT)) break;
+      events += p.inputs.length;
+      bytes += size;
     }
     return this.queue.splice(0, n);
   }
 
+  /** Commits a batch and answers its callers. Never throws: every caller is resolved or rejected. */
   private async commit(batch: Pending[]): Promise<void> {
-    const outcomes = await this.dataSource.transaction('READ COMMITTED', (tx) => this.sequence(tx, batch));
+    let outcomes: Outcome[];
+    try {
+      outcomes = await this.dataSource.transaction('READ COMMITTED', async (tx) => {
+        try {
+          return await this.sequence(tx, batch);
+        } catch (e) {
+          throw new RolledBack(e);
+        }
+      });
+    } catch (e) {
+      if (e instanceof RolledBack) {
+        // Nothing was committed. One caller's failure (a projection, say) must not fail the others: retry alone.
+        if (batch.length > 1) for (const p of batch) await this.commit([p]);
+        else batch[0]!.reject(e.cause);
+      } else {
+        // COMMIT itself failed (e.g. the connection dropped): the outcome is unknown, so never retry blindly.
+        const unknown = new ChainproofError(
+          'UNAVAILABLE',
+          'the database failed while committing; the append may or may not have landed — retry with an idempotencyKey',
+          { cause: e },
+        );
+        for (const p of batch) p.reject(unknown);
+      }
+      return;
+    }
     const fresh: LedgerEvent[] = [];
     outcomes.forEach((o, i) => {
       if (o.error) batch[i]!.reject(o.error);
@@ -106,7 +134,12 @@ export class LedgerSequencer {
         fresh.push(...o.fresh);
       }
     });
-    if (fresh.length > 0) this.onCommitted(fresh);
+    if (fresh.length === 0) return;
+    try {
+      this.onCommitted(fresh);
+    } catch {
+      // Listeners run after commit; their failure must never look like a failed append.
+    }
   }
 
   private async sequence(tx: EntityManager, batch: Pending[]): Promise<Outcome[]> {
@@ -180,6 +213,11 @@ export class LedgerSequencer {
           continue;
         }
         const e = this.sequenceOne(prepared, p.asServer === true, state, known, nodes);
+        if (known.byId.get(e.id) === e) {
+          // The same envelope again (same parents and hlc): it is already in the ledger.
+          events.push(e);
+          continue;
+        }
         rows.push({ event: e, idempotencyKey: prepared.input.idempotencyKey });
         known.byId.set(e.id, e);
         mark.ids.push(e.id);
@@ -216,7 +254,8 @@ export class LedgerSequencer {
 
   private sequenceOne(prepared: PreparedInput, asServer: boolean, state: SequenceState, known: Known, nodes: NewNode[]): LedgerEvent {
     const { input, signed } = prepared;
-    const parents = input.parents ?? state.tips;
+    // Default parents merge the newest open branches, at most MAX_PARENTS of them at a time.
+    const parents = input.parents ?? state.tips.slice(-MAX_PARENTS);
     let parentHlc: Hlc | undefined;
     for (const id of parents) {
       const parent = known.byId.get(id);
@@ -278,7 +317,10 @@ export class LedgerSequencer {
 /** Hybrid logical clock: after the wall clock, the ledger's last HLC and every parent. */
 export function nextHlc(wallMs: number, last: Hlc, parent: Hlc | undefined): Hlc {
   const floor = parent && compareHlc(parent, last) > 0 ? parent : last;
-  return wallMs > floor.physicalMs ? { physicalMs: wallMs, logical: 0 } : { physicalMs: floor.physicalMs, logical: floor.logical + 1 };
+  if (wallMs > floor.physicalMs) return { physicalMs: wallMs, logical: 0 };
+  // A counter at its ceiling (a client may set one) moves the clock on a millisecond instead of overflowing.
+  if (floor.logical >= MAX_HLC_LOGICAL) return { physicalMs: floor.physicalMs + 1, logical: 0 };
+  return { physicalMs: floor.physicalMs, logical: floor.logical + 1 };
 }
 
 interface SequenceState {

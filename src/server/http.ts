@@ -4,6 +4,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
+import type { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
@@ -26,11 +27,16 @@ export async function startHttpServer(config: Config, ledger: LedgerService, log
   app.disable('x-powered-by');
   const server = createServer(app);
   const wss = new WebSocketServer({ server, path: '/graphql' });
+  // graphql-ws does not go through Apollo: give its errors the same codes and masking.
+  const format = formatError(config.development);
+  const formatAll = (errors: readonly GraphQLError[]) => errors.map((e) => format(e.toJSON(), e));
   const wsCleanup = useServer<Record<string, unknown>, Record<string, unknown>>(
     {
       schema,
       context: (): RequestContext => ({ ledger, requestId: randomUUID() }),
-      onError: (_ctx, _id, _payload, errors) => log.warn({ errors }, 'subscription error'),
+      onError: (_ctx, _id, _payload, errors) => formatAll(errors),
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: formatAll(result.errors) } : undefined,
     },
     wss,
   );
@@ -59,7 +65,7 @@ export async function startHttpServer(config: Config, ledger: LedgerService, log
   });
   app.use(
     '/graphql',
-    express.json({ limit: Math.max(1024 * 1024, config.maxPayloadBytes * config.maxBatch * 2) }),
+    express.json({ limit: config.maxBodyBytes }),
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<RequestContext> => ({
         ledger,

@@ -131,6 +131,16 @@ describe('GraphQL over HTTP and WebSocket', () => {
     expect(verify.data.verify).toMatchObject({ status: 'VALID', eventsVerified: 5, issues: [] });
   });
 
+  it('gives subscription errors the same codes as HTTP ones', async () => {
+    const error = await new Promise<unknown>((resolve) => {
+      ws.subscribe(
+        { query: `subscription { auditEvent(ledger: "nope") { index } }` },
+        { next: (v) => resolve(v.errors), error: resolve, complete: () => resolve(undefined) },
+      );
+    });
+    expect(error).toMatchObject([{ extensions: { code: 'UNKNOWN_LEDGER' } }]);
+  });
+
   it('pages events as a Relay connection', async () => {
     await gql(server.url, `mutation($inputs: [AppendEventInput!]!) { appendEvents(inputs: $inputs, ledger: "main") { index } }`, {
       inputs: Array.from({ length: 7 }, (_, i) => ({ type: 'page', actor: `p${i}` })),

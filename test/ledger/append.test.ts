@@ -181,6 +181,89 @@ describe('append', () => {
   });
 });
 
+describe('edge cases found in review', () => {
+  it('caps default parents at 64 when many branches are open, so every event stays verifiable', async () => {
+    await t.service.createLedger('wide', {});
+    await t.service.append('wide', Array.from({ length: 70 }, (_, i) => ({ type: 'root', actor: `r${i}`, parents: [] })));
+    expect((await t.service.head('wide')).tips).toBe(70);
+    const [merge] = await t.service.append('wide', [{ type: 'merge', actor: 'm' }]);
+    expect(merge!.parents).toHaveLength(64);
+    expect(parseCanonical(merge!.canonical).parents).toHaveLength(64);
+    expect((await t.service.head('wide')).tips).toBe(7);
+  });
+
+  it('moves the clock on instead of overflowing when a client HLC counter is at its ceiling', async () => {
+    await t.service.createLedger('hlcmax', {});
+    const ahead = { physicalMs: Date.now() + 30_000, logical: 0x7fffffff };
+    await t.service.append('hlcmax', [{ type: 't', actor: 'a', hlc: ahead }]);
+    const [next] = await t.service.append('hlcmax', [{ type: 't', actor: 'b' }]);
+    expect(next!.hlc).toEqual({ physicalMs: ahead.physicalMs + 1, logical: 0 });
+  });
+
+  it('a listener that throws after commit never makes an append run twice', async () => {
+    await t.service.createLedger('listener', {});
+    const stop = t.service.bus.listen('event', 'listener', () => {
+      throw new Error('listener bug');
+    });
+    try {
+      const results = await Promise.all([1, 2, 3].map((i) => t.service.append('listener', [{ type: 't', actor: `a${i}` }])));
+      expect(results.map((r) => r[0]!.index).sort()).toEqual([0, 1, 2]);
+      expect(await count('listener')).toBe(3);
+    } finally {
+      stop();
+    }
+  });
+
+  it('refuses NUL characters and lone surrogates with BAD_USER_INPUT', async () => {
+    await t.service.createLedger('unicode', {});
+    expect(await codeOf(t.service.append('unicode', [{ type: 't', actor: 'a\u0000b' }]))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(t.service.append('unicode', [{ type: 't', actor: 'a', payload: { s: '\ud800' } }]))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(t.service.append('unicode', [{ type: '\udfff', actor: 'a' }]))).toBe('BAD_USER_INPUT');
+    const [ok] = await t.service.append('unicode', [{ type: 't', actor: 'a', payload: { s: 'nul \u0000 inside JSON is fine', e: '😀' } }]);
+    expect(ok!.payload).toEqual({ s: 'nul \u0000 inside JSON is fine', e: '😀' });
+    expect(await count('unicode')).toBe(1);
+  });
+
+  it('an unsigned event repeated with the same parents and hlc is the same event, not an error', async () => {
+    await t.service.createLedger('repeat', {});
+    const [p] = await t.service.append('repeat', [{ type: 'p', actor: 'a' }]);
+    const input = { type: 't', actor: 'a', parents: [p!.id], hlc: { physicalMs: p!.hlc.physicalMs + 1, logical: 0 } };
+    const [first] = await t.service.append('repeat', [input]);
+    const [second] = await t.service.append('repeat', [input]);
+    const both = await t.service.append('repeat', [input, input]);
+    expect([second!.index, both[0]!.index, both[1]!.index]).toEqual([first!.index, first!.index, first!.index]);
+    expect(await count('repeat')).toBe(2);
+  });
+
+  it('refuses the server\'s DID as the author of an unsigned client event', async () => {
+    await t.service.createLedger('impostor', {});
+    const did = t.service.serverKey!.did;
+    expect(await codeOf(t.service.append('impostor', [{ type: 't', actor: 'a', author: did }]))).toBe('BAD_USER_INPUT');
+  });
+
+  it('refuses a cursor beyond 2^53', async () => {
+    const cursor = Buffer.from('event:99999999999999999999999').toString('base64url');
+    expect(await codeOf(t.service.events('main', {}, { after: cursor }))).toBe('BAD_USER_INPUT');
+  });
+
+  it('serves concurrent reads correctly while appends commit (the embedded socket multiplexer)', async () => {
+    await t.service.createLedger('mixed', {});
+    for (let round = 0; round < 10; round++) {
+      const appended = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => t.service.append('mixed', [{ type: 't', actor: `r${round}-${i}` }])),
+      );
+      const reads = await Promise.all([
+        ...appended.map(([e]) => t.service.event('mixed', e!.id)),
+        ...appended.map(([e]) => t.service.inclusionProof('mixed', { index: e!.index })),
+        t.service.stats('mixed'),
+        t.service.append('mixed', [{ type: 'during-reads', actor: 'x' }]),
+      ]);
+      for (const [i, [e]] of appended.entries()) expect((reads[i] as { id: string } | null)?.id).toBe(e!.id);
+    }
+    expect(await count('mixed')).toBe(60);
+  });
+});
+
 describe('proofs from the stored tree', () => {
   for (const alg of ['sha256', 'blake3'] as const) {
     it(`inclusion and consistency proofs verify for every index and size (${alg})`, async () => {

@@ -61,8 +61,8 @@ describe('blocks', () => {
   });
 
   it('never makes appends wait for mining', async () => {
-    // Difficulty 60 would take years: blocks never finish, appends must not care.
-    await t.service.createLedger('hard', { minDifficulty: 60, initialDifficulty: 60, maxDifficulty: 60, blockSize: 2, maxBlockIntervalMs: 10 });
+    // Difficulty 32 takes about an hour per block here: blocks do not finish, appends must not care.
+    await t.service.createLedger('hard', { minDifficulty: 32, initialDifficulty: 32, maxDifficulty: 32, blockSize: 2, maxBlockIntervalMs: 50 });
     for (let i = 0; i < 5; i++) {
       const [e] = await t.service.append('hard', [{ type: 't', actor: `a${i}` }, { type: 't', actor: `b${i}` }]);
       expect(e!.index).toBe(i * 2);
@@ -76,7 +76,7 @@ describe('blocks', () => {
   it('retargets difficulty toward the target block time, within bounds', async () => {
     // Blocks come far faster than a 60 s target: difficulty climbs a bit per retarget, capped at max.
     await t.service.createLedger('retarget', {
-      blockSize: 1, maxBlockIntervalMs: 10, minDifficulty: 1, initialDifficulty: 1, maxDifficulty: 3,
+      blockSize: 1, maxBlockIntervalMs: 50, minDifficulty: 1, initialDifficulty: 1, maxDifficulty: 3,
       targetBlockMs: 60_000, retargetBlocks: 2,
     });
     await t.service.append('retarget', Array.from({ length: 12 }, (_, i) => ({ type: 't', actor: `a${i}` })));

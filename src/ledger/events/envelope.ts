@@ -29,6 +29,7 @@ const OPTIONAL_TEXT = ['author', 'resource', 'subsystem', 'result', 'correlation
 const ENVELOPE_KEYS = new Set(['ledger', 'type', 'actor', 'payload', 'parents', 'hlc', ...OPTIONAL_TEXT]);
 export const MAX_TEXT_FIELD = 512;
 export const MAX_PARENTS = 64;
+export const MAX_HLC_LOGICAL = 0x7fffffff;
 const HEX_ID = /^[0-9a-f]{64}$/;
 
 /** RFC 8785 bytes of an envelope: the exact bytes stored, hashed and signed. */
@@ -38,11 +39,18 @@ export function canonicalBytes(envelope: Envelope): Buffer {
   return Buffer.from(text, 'utf8');
 }
 
-/** Canonical bytes of a payload alone, for the size limit. */
+/** Canonical bytes of a payload alone, for the size limit. Refuses what RFC 8785 cannot encode. */
 export function canonicalPayloadSize(payload: unknown): number {
-  const text = canonicalize(payload);
+  let text: string | undefined;
+  try {
+    text = canonicalize(payload);
+  } catch (cause) {
+    throw new ChainproofError('BAD_USER_INPUT', `payload cannot be canonicalised (RFC 8785): ${(cause as Error).message}`, { cause });
+  }
   return text === undefined ? 0 : Buffer.byteLength(text, 'utf8');
 }
+
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 export function isHexId(s: string): boolean {
   return HEX_ID.test(s);
@@ -63,6 +71,13 @@ export function checkEnvelopeFields(e: Omit<Envelope, 'ledger' | 'parents' | 'hl
       bad(`${f} must be a string of at most ${MAX_TEXT_FIELD} characters`);
     }
   }
+  for (const f of ['type', 'actor', ...OPTIONAL_TEXT] as const) {
+    const v = e[f];
+    // PostgreSQL text cannot hold NUL, and RFC 8785 cannot encode a lone surrogate.
+    if (typeof v === 'string' && (v.includes('\u0000') || !isWellFormed(v))) {
+      bad(`${f} must be well-formed Unicode without NUL characters`);
+    }
+  }
   if (e.parents !== undefined) {
     if (e.parents.length > MAX_PARENTS) bad(`at most ${MAX_PARENTS} parents`);
     for (const p of e.parents) if (!isHexId(p)) bad(`parent ${JSON.stringify(p)} is not a 64-character lowercase hex event id`);
@@ -75,7 +90,7 @@ export function checkHlc(hlc: Hlc): void {
   if (!Number.isSafeInteger(hlc.physicalMs) || hlc.physicalMs < 0) {
     throw new ChainproofError('BAD_USER_INPUT', 'hlc.physicalMs must be a non-negative integer');
   }
-  if (!Number.isInteger(hlc.logical) || hlc.logical < 0 || hlc.logical > 0x7fffffff) {
+  if (!Number.isInteger(hlc.logical) || hlc.logical < 0 || hlc.logical > MAX_HLC_LOGICAL) {
     throw new ChainproofError('BAD_USER_INPUT', 'hlc.logical must be an integer in 0..2^31-1');
   }
 }

@@ -8,6 +8,8 @@ import type { AppendInput } from './event.js';
 export interface AppendLimits {
   maxPayloadBytes: number;
   hlcMaxSkewMs: number;
+  /** The server's own DID, which no unsigned client event may claim as author. */
+  serverDid?: string;
 }
 
 /**
@@ -17,6 +19,8 @@ export interface AppendLimits {
  */
 export interface PreparedInput {
   input: AppendInput;
+  /** Rough size in bytes, so one transaction does not swallow an unbounded amount of data. */
+  bytes: number;
   /** Present for client-signed events: the bytes the author signed. */
   signed?: { envelope: Envelope; canonical: Buffer; id: Buffer; signature: Buffer };
 }
@@ -32,12 +36,11 @@ export function prepareInput(
   now = Date.now(),
 ): PreparedInput {
   checkEnvelopeFields(input);
-  if (input.payload !== undefined) {
-    const size = canonicalPayloadSize(input.payload);
-    if (size > limits.maxPayloadBytes) {
-      throw new ChainproofError('PAYLOAD_TOO_LARGE', `payload is ${size} bytes; the limit is ${limits.maxPayloadBytes}`);
-    }
+  const size = input.payload === undefined ? 0 : canonicalPayloadSize(input.payload);
+  if (size > limits.maxPayloadBytes) {
+    throw new ChainproofError('PAYLOAD_TOO_LARGE', `payload is ${size} bytes; the limit is ${limits.maxPayloadBytes}`);
   }
+  const bytes = size + 1024;
   if (input.idempotencyKey !== undefined && (input.idempotencyKey.length === 0 || input.idempotencyKey.length > 256)) {
     throw new ChainproofError('BAD_USER_INPUT', 'idempotencyKey must be 1..256 characters');
   }
@@ -47,7 +50,12 @@ export function prepareInput(
       `hlc.physicalMs is ${input.hlc.physicalMs - now} ms from the server clock; at most ${limits.hlcMaxSkewMs} ms allowed`,
     );
   }
-  if (input.signature === undefined) return { input };
+  if (input.signature === undefined) {
+    if (input.author !== undefined && input.author === limits.serverDid) {
+      throw new ChainproofError('BAD_USER_INPUT', 'only the server writes unsigned events in its own name');
+    }
+    return { input, bytes };
+  }
 
   if (!HEX_SIGNATURE.test(input.signature)) {
     throw new ChainproofError('BAD_USER_INPUT', 'signature must be 128 lowercase hex characters (Ed25519)');
@@ -66,7 +74,7 @@ export function prepareInput(
   if (!ed25519Verify(publicKey, canonical, signature)) {
     throw new ChainproofError('BAD_SIGNATURE', `signature does not verify for author ${input.author}`);
   }
-  return { input, signed: { envelope, canonical, id: hasher.leafHash(canonical), signature } };
+  return { input, bytes, signed: { envelope, canonical, id: hasher.leafHash(canonical), signature } };
 }
 
 export function envelopeOf(input: AppendInput, origin: string, parents: string[], hlc: Envelope['hlc']): Envelope {

@@ -55,7 +55,7 @@ export class EventChecker {
   private readonly authorKeys = new Map<string, Buffer | Error>();
 
   constructor(
-    private readonly ledger: LedgerRow,
+    private readonly ledger: Pick<LedgerRow, 'origin'>,
     private readonly hasher: TreeHasher,
     private readonly issues: IssueCollector,
   ) {}
@@ -102,12 +102,12 @@ export class EventChecker {
       parents = parents.subarray(0, parents.length - (parents.length % 32));
     }
 
-    if (row.signature !== null) this.checkSignature(row, index, env);
+    if (row.signature !== null) this.checkSignature(env ? env.author : (row.author ?? undefined), row.canonical, row.signature, index);
     return { id, parents, hlcMs, hlcLogical };
   }
 
-  private checkSignature(row: VerifyEventRow, index: number, env: Envelope | undefined): void {
-    const author = env ? env.author : (row.author ?? undefined);
+  /** A signed event's signature verifies over its canonical bytes for its did:key author. */
+  checkSignature(author: string | undefined, canonical: Uint8Array, signature: Uint8Array, index: number): void {
     if (author === undefined) {
       this.issues.event('EVENT_SIGNATURE', index, `event ${index} is signed but names no author`);
       return;
@@ -115,7 +115,7 @@ export class EventChecker {
     const key = this.authorKey(author);
     if (key instanceof Error) {
       this.issues.event('EVENT_SIGNATURE', index, `event ${index}: cannot check the signature: ${key.message}`);
-    } else if (!ed25519Verify(key, row.canonical, row.signature!)) {
+    } else if (!ed25519Verify(key, canonical, signature)) {
       this.issues.event('EVENT_SIGNATURE', index, `event ${index}: signature does not verify for author ${author}`);
     }
   }

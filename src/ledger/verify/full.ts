@@ -1,6 +1,6 @@
 import type { RecentBlock } from '../blocks/index.js';
 import type { LedgerRow } from '../entities/index.js';
-import { Frontier, treeHasher, type TreeHasher } from '../merkle/index.js';
+import { treeHasher } from '../merkle/index.js';
 import type { VerifierKey } from '../note/index.js';
 import { checkBlockHeader, toBlock, VERIFY_BLOCK_COLUMNS, type Block, type VerifyBlockRow } from './block-check.js';
 import {
@@ -10,13 +10,15 @@ import {
   type SignedHead,
   type VerifyCheckpointRow,
 } from './checkpoint-check.js';
-import { EventChecker, VERIFY_EVENT_COLUMNS, type VerifyEventRow } from './event-check.js';
+import { EVENT_FIELDS, eventsCopySql, F } from './content-check.js';
+import { inThisThread, inWorker, type ContentChecks } from './content-checks.js';
+import { BinaryCopyReader, readInt64 } from './copy-out.js';
 import { readHead, type HeadRow } from './head.js';
-import { IdIndex } from './id-index.js';
+import { IdIndex, viewOf } from './id-index.js';
 import type { IssueCollector } from './issues.js';
 import { ReadAhead } from './read-ahead.js';
 import type { Snapshot } from './snapshot.js';
-import { fetchNodes, fetchNodesBeyond, leafRange, nodesCompletedBy, TreeChecker } from './tree-check.js';
+import { copyNodes, fetchNodesBeyond, hex, latin1Hasher, leafRange, nodesCompletedBy, RootBuilder, TreeChecker, type Latin1Hasher } from './tree-check.js';
 
 export interface Counts {
   treeSize: number;
@@ -29,18 +31,25 @@ export interface FullOptions {
   verifierKey?: VerifierKey;
   onProgress?: (done: number, total: number) => void;
   pageSize?: number;
+  /** Check event contents in a worker thread: default when the ledger has WORKER_MIN_EVENTS or more. */
+  contentWorker?: boolean;
+  maxIssues: number;
 }
 
 export const DEFAULT_PAGE_SIZE = 10_000;
+/** Below this, a worker thread costs more to start than it saves. */
+export const WORKER_MIN_EVENTS = 50_000;
 const BLOCK_PAGE = 5_000;
 const CHECKPOINT_PAGE = 1_000;
 
 interface EventPage {
   a: number;
   b: number;
-  rows: VerifyEventRow[];
+  /** Binary COPY data: the events with idx in [a, b). */
+  events: Buffer;
   ranges: ReturnType<typeof nodesCompletedBy>;
-  nodes: Awaited<ReturnType<typeof fetchNodes>>;
+  /** Binary COPY data: the tree nodes those leaves complete. */
+  nodes: Buffer;
 }
 
 /**
@@ -78,15 +87,17 @@ interface EventsRootCheck {
 }
 
 class FullRun {
-  private readonly hasher: TreeHasher;
-  private readonly checker: EventChecker;
-  private readonly ids = new IdIndex();
+  private readonly h: Latin1Hasher;
+  private readonly content: ContentChecks;
+  private readonly ids: IdIndex;
   private readonly tree: TreeChecker;
   private readonly blocks: ReadAhead<VerifyBlockRow>;
   private readonly checkpoints: ReadAhead<VerifyCheckpointRow>;
   private readonly size: number;
   private readonly pageSize: number;
 
+  /** The largest page of events so far, in bytes. */
+  private pageBytes = 0;
   /** Leaves appended to the recomputed tree. */
   private position = 0;
   /** The event index the stream should deliver next. */
@@ -106,7 +117,7 @@ class FullRun {
   private treeRootsHead = 0;
   private readonly eventsRoots: EventsRootCheck[] = [];
   private eventsRootsHead = 0;
-  private blockFrontier: Frontier;
+  private blockRoot: RootBuilder;
   private readonly heads: SignedHead[] = [];
   private headsHead = 0;
   private lastGoodHead: SignedHead | undefined;
@@ -121,11 +132,15 @@ class FullRun {
     private readonly issues: IssueCollector,
     private readonly counts: Counts,
   ) {
-    this.hasher = treeHasher(ledger.hashAlg);
-    this.checker = new EventChecker(ledger, this.hasher, issues);
-    this.tree = new TreeChecker(this.hasher, issues);
-    this.blockFrontier = new Frontier(this.hasher);
+    const hasher = treeHasher(ledger.hashAlg);
+    this.h = latin1Hasher(hasher);
+    const contentLedger = { origin: ledger.origin, hashAlg: ledger.hashAlg };
+    const threaded = opts.contentWorker ?? head.treeSize >= WORKER_MIN_EVENTS;
+    this.content = (threaded ? inWorker(contentLedger, issues, opts.maxIssues) : undefined) ?? inThisThread(contentLedger, issues);
+    this.tree = new TreeChecker(this.h, issues);
+    this.blockRoot = new RootBuilder(this.h);
     this.size = head.treeSize;
+    this.ids = new IdIndex(head.treeSize);
     this.pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
     if (!Number.isSafeInteger(this.pageSize) || this.pageSize < 1) throw new RangeError(`pageSize must be a positive integer`);
     const id = ledger.id;
@@ -151,20 +166,22 @@ class FullRun {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.blocks.stop(), this.checkpoints.stop()]);
+    await Promise.all([this.blocks.stop(), this.checkpoints.stop(), this.content.close()]);
   }
 
   private fetchPage(a: number): Promise<EventPage> {
     const b = Math.min(a + this.pageSize, this.size);
     const ranges = this.broken ? [] : nodesCompletedBy(a, b);
-    const rows = this.db.query<VerifyEventRow>(
-      `SELECT ${VERIFY_EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
-      [this.ledger.id, a, b],
-    );
-    const nodes = fetchNodes(this.db, this.ledger.id, ranges);
+    // Pages are alike: expect this one about the size of the last (one allocation, no growing).
+    const hint = this.pageBytes > 0 ? Math.ceil(this.pageBytes * 1.25) : undefined;
+    const events = this.db.copy(eventsCopySql(this.ledger.id, a, b), this.content.shared, hint).then((data) => {
+      this.pageBytes = Math.max(this.pageBytes, data.length);
+      return data;
+    });
+    const nodes = copyNodes(this.db, this.ledger.id, ranges);
     this.blocks.want(b);
     this.checkpoints.want(b);
-    const page = Promise.all([rows, nodes]).then(([rows, nodes]) => ({ a, b, rows, ranges, nodes }));
+    const page = Promise.all([events, nodes]).then(([events, nodes]) => ({ a, b, events, ranges, nodes }));
     page.catch(() => undefined); // awaited later; an early stop must not leave it unhandled
     return page;
   }
@@ -177,10 +194,14 @@ class FullRun {
       next = a + this.pageSize < n ? this.fetchPage(a + this.pageSize) : undefined;
       await this.register(page.b);
       if (this.position === this.nextAt) this.fire();
+      // Each event on its own (maybe on the other core, meanwhile), then how they fit together.
+      await this.content.submit(page.events);
       this.tree.setStored(page.ranges, page.nodes);
-      for (const row of page.rows) this.event(row);
+      const rows = new BinaryCopyReader(page.events, EVENT_FIELDS);
+      while (rows.next()) this.event(page.events, rows.view, rows.start, rows.len);
       this.opts.onProgress?.(this.counts.events, n);
     }
+    await this.content.finish();
   }
 
   /** Reads the blocks and checkpoints the stream meets before tree size `b`. */
@@ -190,8 +211,13 @@ class FullRun {
     this.schedule();
   }
 
-  private event(row: VerifyEventRow): void {
-    const index = Number(row.idx);
+  /**
+   * How an event fits with the others: its place in the sequence and the tree, its parents.
+   * From the columns (the indexed copies of the envelope's fields, checked equal to it by the
+   * content checks), so the two kinds of check are independent.
+   */
+  private event(buf: Buffer, view: DataView, start: Int32Array, len: Int32Array): void {
+    const index = readInt64(view, start[F.idx]!);
     if (index !== this.expected) {
       if (index > this.expected) {
         const last = index - 1;
@@ -205,51 +231,66 @@ class FullRun {
     }
     this.expected = index + 1;
 
-    const ev = this.checker.check(row, index);
+    let idView = view;
+    let idOff = start[F.id]!;
+    let id: string;
+    if (len[F.id] === 32) id = buf.toString('latin1', idOff, idOff + 32);
+    else {
+      // Reported by the content checks; here it only has to be 32 bytes of something.
+      const fixed = Buffer.alloc(32);
+      if (len[F.id]! > 0) buf.copy(fixed, 0, idOff, idOff + Math.min(32, len[F.id]!));
+      idView = viewOf(fixed);
+      idOff = 0;
+      id = fixed.toString('latin1');
+    }
+    const hlcMs = len[F.hlcMs] === 8 ? readInt64(view, start[F.hlcMs]!) : 0;
+    const hlcLogical = len[F.hlcLogical] === 4 ? view.getInt32(start[F.hlcLogical]!) : 0;
+
     const ids = this.ids;
-    const parents = ev.parents;
-    for (let off = 0; off < parents.length; off += 32) {
-      const p = ids.find(parents, off);
+    const ps = start[F.parents]!;
+    const pe = ps + Math.max(0, len[F.parents]! - (len[F.parents]! % 32));
+    for (let off = ps; off < pe; off += 32) {
+      const p = ids.find(view, off);
       if (p < 0) {
-        if (this.deferred.length < this.issues.remaining) this.deferred.push({ index, parent: Buffer.from(parents.subarray(off, off + 32)) });
+        if (this.deferred.length < this.issues.remaining) this.deferred.push({ index, parent: Buffer.from(buf.subarray(off, off + 32)) });
         continue;
       }
       ids.markParent(p);
       const pMs = ids.hlcMs(p);
-      if (ev.hlcMs < pMs || (ev.hlcMs === pMs && ev.hlcLogical <= ids.hlcLogical(p))) {
+      if (hlcMs < pMs || (hlcMs === pMs && hlcLogical <= ids.hlcLogical(p))) {
         this.issues.event(
           'HLC_ORDER',
           index,
-          `event ${index}: hlc ${ev.hlcMs}.${ev.hlcLogical} is not after its parent ${ids.indexOf(p)}'s hlc ${pMs}.${ids.hlcLogical(p)}`,
+          `event ${index}: hlc ${hlcMs}.${hlcLogical} is not after its parent ${ids.indexOf(p)}'s hlc ${pMs}.${ids.hlcLogical(p)}`,
         );
       }
     }
-    ids.add(ev.id, 0, index, ev.hlcMs, ev.hlcLogical);
-    if (ev.hlcMs > this.maxHlcMs || (ev.hlcMs === this.maxHlcMs && ev.hlcLogical > this.maxHlcLogical)) {
-      this.maxHlcMs = ev.hlcMs;
-      this.maxHlcLogical = ev.hlcLogical;
+    ids.add(idView, idOff, index, hlcMs, hlcLogical);
+    if (hlcMs > this.maxHlcMs || (hlcMs === this.maxHlcMs && hlcLogical > this.maxHlcLogical)) {
+      this.maxHlcMs = hlcMs;
+      this.maxHlcLogical = hlcLogical;
     }
     this.counts.events++;
-    if (!this.broken) this.leaf(ev.id);
+    if (!this.broken) this.leaf(id);
   }
 
-  private leaf(id: Buffer): void {
+  private leaf(id: string): void {
     this.tree.append(id);
     const p = this.position;
     const block = this.eventsRoots[this.eventsRootsHead];
     if (block !== undefined && p >= block.start) {
-      this.blockFrontier.append(id);
+      this.blockRoot.append(id);
       if (p + 1 === block.end) {
-        const root = this.blockFrontier.root();
-        if (!root.equals(block.root)) {
+        const root = this.blockRoot.root();
+        if (root !== block.root.toString('latin1')) {
           this.issues.block(
             'BLOCK_EVENTS_ROOT',
             block.height,
-            `block ${block.height}: events root ${block.root.toString('hex')} is not the root of its events [${block.start}, ${block.end}) (${root.toString('hex')})`,
+            `block ${block.height}: events root ${block.root.toString('hex')} is not the root of its events [${block.start}, ${block.end}) (${hex(root)})`,
           );
         }
         this.eventsRootsHead++;
-        this.blockFrontier = new Frontier(this.hasher);
+        this.blockRoot = new RootBuilder(this.h);
       }
     }
     this.position = p + 1;
@@ -304,7 +345,7 @@ class FullRun {
         this.issues.block(
           'BLOCK_TREE_ROOT',
           t.height,
-          `block ${t.height}: tree root ${t.root.toString('hex')} is not the root of the first ${s} events (${root.toString('hex')})`,
+          `block ${t.height}: tree root ${t.root.toString('hex')} is not the root of the first ${s} events (${hex(root)})`,
         );
       }
     }
@@ -319,7 +360,7 @@ class FullRun {
       this.issues.checkpoint(
         'CHECKPOINT_ROOT',
         h.id,
-        `checkpoint ${h.id} signs root ${h.rootHash.toString('hex')} for ${s} events, but they give ${root.toString('hex')}`,
+        `checkpoint ${h.id} signs root ${h.rootHash.toString('hex')} for ${s} events, but they give ${hex(root)}`,
       );
       const good = this.lastGoodHead;
       if (good) {
@@ -361,7 +402,7 @@ class FullRun {
     }
 
     for (const d of this.deferred) {
-      const p = this.ids.find(d.parent, 0);
+      const p = this.ids.find(viewOf(d.parent), 0);
       if (p < 0) {
         issues.event('MISSING_PARENT', d.index, `event ${d.index}: parent ${d.parent.toString('hex')} is not in the ledger`);
       } else {
@@ -378,7 +419,7 @@ class FullRun {
     const tree = this.tree;
     const problems: string[] = [];
     if (tree.judgeRoot(head.rootHash) === 'bad') {
-      problems.push(`root is ${head.rootHash.toString('hex')}, the events give ${tree.root().toString('hex')}`);
+      problems.push(`root is ${head.rootHash.toString('hex')}, the events give ${hex(tree.root())}`);
     }
     if (!tree.frontierBytes().equals(head.frontier) && !tree.frontierBytes(true).equals(head.frontier)) {
       problems.push('frontier is not the right edge of the recomputed tree');
@@ -394,10 +435,11 @@ class FullRun {
   private tipsMatch(): boolean {
     const tips = this.head.tips;
     if (tips.length % 32 !== 0) return false;
+    const view = viewOf(tips);
     let k = 0;
     for (let p = 0; p < this.ids.size; p++) {
       if (this.ids.isParent(p)) continue;
-      if (k + 32 > tips.length || !this.ids.equalsAt(p, tips, k)) return false;
+      if (k + 32 > tips.length || !this.ids.equalsAt(p, view, k)) return false;
       k += 32;
     }
     return k === tips.length;

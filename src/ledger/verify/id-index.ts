@@ -3,7 +3,7 @@ const CHUNK_BITS = 16;
 const CHUNK = 1 << CHUNK_BITS;
 
 interface Chunk {
-  ids: Buffer;
+  ids: DataView;
   hlcMs: Float64Array;
   hlcLogical: Int32Array;
   /** Bit 0: some later event names this one as a parent. */
@@ -15,33 +15,48 @@ interface Chunk {
  * about 55 bytes per event and without a JS object or string per event (a Map keyed by hex
  * would cost three times that and keep the garbage collector busy). Ids live in 2 MB chunks;
  * an open-addressing table on their first 32 bits (uniformly distributed: they are hashes)
- * finds a position by id.
+ * finds a position by id. Ids are read and written through DataViews, whose accessors cost a
+ * fraction of a Buffer's.
  */
 export class IdIndex {
   private readonly chunks: Chunk[] = [];
-  private table = new Uint32Array(1 << 12);
-  private mask = this.table.length - 1;
+  private table: Uint32Array;
+  private mask: number;
   private n = 0;
   /** Stream position -> event index where they differ (only after a sequence gap). */
   private readonly breaks: Array<{ position: number; index: number }> = [];
+
+  /** `expected`: how many ids are coming, to size the table once (it still grows past that). */
+  constructor(expected = 0) {
+    let size = 1 << 12;
+    while (size < 2 * expected && size < 1 << 27) size *= 2;
+    this.table = new Uint32Array(size);
+    this.mask = size - 1;
+  }
 
   get size(): number {
     return this.n;
   }
 
-  /** Adds the id in `buf` at `offset` as the next position; `index` is the event's stored index. */
-  add(buf: Buffer, offset: number, index: number, hlcMs: number, hlcLogical: number): void {
+  /** Adds the id at `offset` in `view` as the next position; `index` is the event's stored index. */
+  add(view: DataView, offset: number, index: number, hlcMs: number, hlcLogical: number): void {
     const position = this.n;
     if (position >= 0xffffffff) throw new RangeError('too many events to verify in memory');
     if (index !== this.indexOf(position)) this.breaks.push({ position, index });
     const c = position >>> CHUNK_BITS;
     let chunk = this.chunks[c];
     if (!chunk) {
-      chunk = { ids: Buffer.allocUnsafe(CHUNK * ID_BYTES), hlcMs: new Float64Array(CHUNK), hlcLogical: new Int32Array(CHUNK), flags: new Uint8Array(CHUNK) };
+      chunk = {
+        ids: new DataView(new ArrayBuffer(CHUNK * ID_BYTES)),
+        hlcMs: new Float64Array(CHUNK),
+        hlcLogical: new Int32Array(CHUNK),
+        flags: new Uint8Array(CHUNK),
+      };
       this.chunks.push(chunk);
     }
     const o = position & (CHUNK - 1);
-    buf.copy(chunk.ids, o * ID_BYTES, offset, offset + ID_BYTES);
+    const ids = chunk.ids;
+    for (let i = 0, d = o * ID_BYTES; i < ID_BYTES; i += 4) ids.setInt32(d + i, view.getInt32(offset + i));
     chunk.hlcMs[o] = hlcMs;
     chunk.hlcLogical[o] = hlcLogical;
     this.n = position + 1;
@@ -49,14 +64,14 @@ export class IdIndex {
     else this.insert(position);
   }
 
-  /** Position of the id at `offset` in `buf`, or -1. */
-  find(buf: Buffer, offset: number): number {
+  /** Position of the id at `offset` in `view`, or -1. */
+  find(view: DataView, offset: number): number {
     const mask = this.mask;
     const table = this.table;
-    for (let slot = buf.readUInt32LE(offset) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = view.getUint32(offset) & mask; ; slot = (slot + 1) & mask) {
       const entry = table[slot]!;
       if (entry === 0) return -1;
-      if (this.equalsAt(entry - 1, buf, offset)) return entry - 1;
+      if (this.equalsAt(entry - 1, view, offset)) return entry - 1;
     }
   }
 
@@ -90,26 +105,18 @@ export class IdIndex {
     return (this.chunks[position >>> CHUNK_BITS]!.flags[position & (CHUNK - 1)]! & 1) !== 0;
   }
 
-  /** The id at a position, copied out. */
-  id(position: number): Buffer {
-    const o = (position & (CHUNK - 1)) * ID_BYTES;
-    return Buffer.from(this.chunks[position >>> CHUNK_BITS]!.ids.subarray(o, o + ID_BYTES));
-  }
-
-  /** Whether the id at `position` equals `buf[offset..offset+32)`. */
-  equalsAt(position: number, buf: Buffer, offset: number): boolean {
+  /** Whether the id at `position` equals the 32 bytes at `offset` in `view`. */
+  equalsAt(position: number, view: DataView, offset: number): boolean {
     const ids = this.chunks[position >>> CHUNK_BITS]!.ids;
     const o = (position & (CHUNK - 1)) * ID_BYTES;
-    for (let i = 0; i < ID_BYTES; i += 4) {
-      if (ids.readInt32LE(o + i) !== buf.readInt32LE(offset + i)) return false;
-    }
+    for (let i = 0; i < ID_BYTES; i += 4) if (ids.getInt32(o + i) !== view.getInt32(offset + i)) return false;
     return true;
   }
 
   private insert(position: number): void {
     const ids = this.chunks[position >>> CHUNK_BITS]!.ids;
     const mask = this.mask;
-    let slot = ids.readUInt32LE((position & (CHUNK - 1)) * ID_BYTES) & mask;
+    let slot = ids.getUint32((position & (CHUNK - 1)) * ID_BYTES) & mask;
     while (this.table[slot] !== 0) slot = (slot + 1) & mask;
     this.table[slot] = position + 1;
   }
@@ -120,3 +127,6 @@ export class IdIndex {
     for (let p = 0; p < this.n; p++) this.insert(p);
   }
 }
+
+/** A DataView over a Buffer's bytes. */
+export const viewOf = (b: Buffer): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);

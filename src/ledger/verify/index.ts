@@ -27,11 +27,12 @@ export const DEFAULT_MAX_ISSUES = 100;
 export async function verifyLedger(ds: DataSource, ledger: LedgerRow, opts: VerifyOptions): Promise<VerificationReport> {
   const started = performance.now();
   const verifierKey = parseTrustedKey(opts.verifierKey);
-  const issues = new IssueCollector(opts.maxIssues ?? DEFAULT_MAX_ISSUES);
+  const maxIssues = opts.maxIssues ?? DEFAULT_MAX_ISSUES;
+  const issues = new IssueCollector(maxIssues);
   const counts: Counts = { treeSize: 0, events: 0, blocks: 0, checkpoints: 0 };
   const snapshot = await openSnapshot(ds);
   try {
-    const o = { verifierKey, onProgress: opts.onProgress, pageSize: opts.pageSize };
+    const o = { verifierKey, onProgress: opts.onProgress, pageSize: opts.pageSize, contentWorker: opts.contentWorker, maxIssues };
     if (opts.full) await verifyFull(snapshot, ledger, o, issues, counts);
     else await verifyQuick(snapshot, ledger, o, issues, counts);
   } catch (e) {

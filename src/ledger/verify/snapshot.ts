@@ -1,9 +1,11 @@
 import type { DataSource } from 'typeorm';
 import type { Queryable } from '../tree-store.js';
+import { CopyOutQuery } from './copy-out.js';
 
 /** The subset of a node-postgres client verification uses. */
 interface PgClient {
   query(config: { text: string; values?: unknown[] }): Promise<{ rows: any[] }>;
+  query(submittable: CopyOutQuery): unknown;
 }
 
 /**
@@ -21,6 +23,11 @@ interface PgClient {
  */
 export interface Snapshot extends Queryable {
   query<T = any>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * The rows of `select` in PostgreSQL's binary COPY format (see BinaryCopyReader); with
+   * `shared`, in a SharedArrayBuffer; `sizeHint`: the bytes expected. No parameters: inline them.
+   */
+  copy(select: string, shared?: boolean, sizeHint?: number): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -36,21 +43,29 @@ export async function openSnapshot(ds: DataSource): Promise<Snapshot> {
   }
   let closed = false;
   let tail: Promise<unknown> = Promise.resolve();
-  const enqueue = <T>(text: string, values: unknown[]): Promise<T[]> => {
-    const run = tail.then(() => client.query({ text, values }));
+  const enqueue = <R>(send: () => Promise<R>): Promise<R> => {
+    const run = tail.then(send);
     tail = run.catch(() => undefined);
-    return run.then((r) => r.rows as T[]);
+    return run;
   };
   return {
     query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
       if (closed) return Promise.reject(new Error('verification snapshot is closed'));
-      return enqueue<T>(sql, params);
+      return enqueue(() => client.query({ text: sql, values: params })).then((r) => r.rows as T[]);
+    },
+    copy(select: string, shared = false, sizeHint?: number): Promise<Buffer> {
+      if (closed) return Promise.reject(new Error('verification snapshot is closed'));
+      return enqueue(() => {
+        const q = new CopyOutQuery(`COPY (${select}) TO STDOUT (FORMAT binary)`, shared, sizeHint);
+        client.query(q);
+        return q.promise;
+      });
     },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
       try {
-        await enqueue('ROLLBACK', []);
+        await enqueue(() => client.query({ text: 'ROLLBACK' }));
       } finally {
         await runner.release();
       }

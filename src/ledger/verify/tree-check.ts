@@ -1,4 +1,6 @@
+import { hash } from 'node:crypto';
 import type { TreeHasher } from '../merkle/index.js';
+import { BinaryCopyReader, readInt64 } from './copy-out.js';
 import type { IssueCollector } from './issues.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -29,13 +31,21 @@ export function nodesCompletedBy(a: number, b: number): LevelRange[] {
   return ranges;
 }
 
+const nodesSql = (ledgerId: number, ranges: LevelRange[]): string =>
+  ranges
+    .map((r) => `(SELECT level, idx, hash FROM tree_nodes WHERE ledger_id = ${ledgerId} AND level = ${r.level} AND idx >= ${r.lo} AND idx < ${r.hi})`)
+    .join(' UNION ALL ');
+
 /** One round trip: a primary-key range scan per level. Bounds are computed integers, inlined. */
 export async function fetchNodes(db: Snapshot, ledgerId: number, ranges: LevelRange[]): Promise<NodeRow[]> {
   if (ranges.length === 0) return [];
-  const sql = ranges
-    .map((r) => `(SELECT level, idx, hash FROM tree_nodes WHERE ledger_id = $1 AND level = ${r.level} AND idx >= ${r.lo} AND idx < ${r.hi})`)
-    .join(' UNION ALL ');
-  return db.query<NodeRow>(sql, [ledgerId]);
+  return db.query<NodeRow>(nodesSql(ledgerId, ranges), []);
+}
+
+/** fetchNodes as binary COPY data (level int2, idx int8, hash bytea), for TreeChecker.setStored. */
+export async function copyNodes(db: Snapshot, ledgerId: number, ranges: LevelRange[]): Promise<Buffer> {
+  if (ranges.length === 0) return Buffer.alloc(0);
+  return db.copy(nodesSql(ledgerId, ranges));
 }
 
 /** Stored nodes beyond a tree of `size` leaves (any node not entirely inside it). */
@@ -51,6 +61,72 @@ export async function fetchNodesBeyond(db: Snapshot, ledgerId: number, size: num
 
 export const leafRange = (level: number, idx: number): [number, number] => [idx * 2 ** level, (idx + 1) * 2 ** level];
 
+/** Tree hashing on hashes held as 32-character latin1 strings: cheap to compare, keep and hash. */
+export interface Latin1Hasher {
+  /** H(0x00 || data) of `prefixed`, whose first byte is the (zeroed) room for the prefix. */
+  leaf(prefixed: Buffer): string;
+  node(left: string, right: string): string;
+  readonly empty: string;
+}
+
+/**
+ * node:crypto's one-shot hash() with a string result is three times cheaper than createHash()
+ * or a Buffer result for inputs this small, which is most of what full verification does.
+ */
+export function latin1Hasher(hasher: TreeHasher): Latin1Hasher {
+  const empty = hasher.emptyRoot().toString('latin1');
+  if (hasher.alg === 'sha256') {
+    const scratch = Buffer.alloc(65);
+    scratch[0] = 0x01;
+    const write = latin1Writer(scratch);
+    return {
+      empty,
+      leaf: (prefixed) => hash('sha256', prefixed, 'binary'), // 'binary' is latin1
+      node: (left, right) => {
+        write(left, 1);
+        write(right, 33);
+        return hash('sha256', scratch, 'binary');
+      },
+    };
+  }
+  return {
+    empty,
+    leaf: (prefixed) => hasher.leafHash(prefixed.subarray(1)).toString('latin1'),
+    node: (left, right) => hasher.nodeHash(Buffer.from(left, 'latin1'), Buffer.from(right, 'latin1')).toString('latin1'),
+  };
+}
+
+/**
+ * buf.write(s, offset, 'latin1') without its argument juggling, which costs as much as the copy
+ * for 32 bytes: Buffer's latin1Write (long-standing but undocumented), when there is one.
+ */
+function latin1Writer(buf: Buffer): (s: string, offset: number) => void {
+  const direct = (buf as unknown as { latin1Write?: (s: string, offset: number) => number }).latin1Write;
+  if (typeof direct === 'function') return (s, offset) => void direct.call(buf, s, offset);
+  return (s, offset) => void buf.write(s, offset, 'latin1');
+}
+
+export const hex = (latin1: string): string => Buffer.from(latin1, 'latin1').toString('hex');
+
+/** MTH of a sequence of leaves, one at a time (a block's own events). */
+export class RootBuilder {
+  private readonly hashes: string[] = [];
+  private n = 0;
+
+  constructor(private readonly h: Latin1Hasher) {}
+
+  append(leaf: string): void {
+    let t = leaf;
+    for (let m = this.n; m % 2 === 1; m = (m - 1) / 2) t = this.h.node(this.hashes.pop()!, t);
+    this.hashes.push(t);
+    this.n++;
+  }
+
+  root(): string {
+    return fold(this.h, this.hashes);
+  }
+}
+
 /**
  * Recomputes the tree leaf by leaf, the way the sequencer's Frontier grows it, and compares
  * every node an append completes with the stored one.
@@ -65,16 +141,16 @@ export const leafRange = (level: number, idx: number): [number, number] => [idx 
  * later block and checkpoint.
  */
 export class TreeChecker {
-  private readonly truth: Buffer[] = [];
-  private readonly anchored: Buffer[] = [];
+  private readonly truth: string[] = [];
+  private readonly anchored: string[] = [];
   /** Some `anchored` entry differs from its `truth` entry. */
   private diverged = false;
   private n = 0;
   /** Per level: the page's stored hashes, by idx - lo. */
-  private stored: Array<{ lo: number; hashes: Array<Buffer | undefined> } | undefined> = [];
+  private stored: Array<{ lo: number; hashes: Array<string | undefined> } | undefined> = [];
 
   constructor(
-    private readonly hasher: TreeHasher,
+    private readonly h: Latin1Hasher,
     private readonly issues: IssueCollector,
   ) {}
 
@@ -82,19 +158,22 @@ export class TreeChecker {
     return this.n;
   }
 
-  /** Stored nodes for the leaves [a, b) about to be appended (from fetchNodes(nodesCompletedBy(a, b))). */
-  setStored(ranges: LevelRange[], rows: NodeRow[]): void {
+  /** Stored nodes for the leaves [a, b) about to be appended: copyNodes(nodesCompletedBy(a, b)). */
+  setStored(ranges: LevelRange[], copy: Buffer): void {
     this.stored = [];
-    for (const r of ranges) this.stored[r.level] = { lo: r.lo, hashes: new Array<Buffer | undefined>(r.hi - r.lo) };
-    for (const row of rows) {
-      const level = this.stored[row.level];
-      const i = Number(row.idx) - (level?.lo ?? 0);
-      if (level && i >= 0 && i < level.hashes.length) level.hashes[i] = row.hash;
+    for (const r of ranges) this.stored[r.level] = { lo: r.lo, hashes: new Array<string | undefined>(r.hi - r.lo) };
+    const rows = new BinaryCopyReader(copy, 3);
+    const { start, len, view } = rows;
+    while (rows.next()) {
+      if (len[0] !== 2 || len[1] !== 8 || len[2]! < 0) continue;
+      const level = this.stored[view.getInt16(start[0]!)];
+      const i = readInt64(view, start[1]!) - (level?.lo ?? 0);
+      if (level && i >= 0 && i < level.hashes.length) level.hashes[i] = copy.toString('latin1', start[2]!, start[2]! + len[2]!);
     }
   }
 
-  append(leaf: Buffer): void {
-    const H = this.hasher;
+  append(leaf: string): void {
+    const h = this.h;
     let t = leaf;
     let a = leaf;
     const next = this.n + 1;
@@ -103,8 +182,8 @@ export class TreeChecker {
       width *= 2;
       const lt = this.truth.pop()!;
       const la = this.anchored.pop()!;
-      const tNew = H.nodeHash(lt, t);
-      const aNew = la === lt && a === t ? tNew : H.nodeHash(la, a);
+      const tNew = h.node(lt, t);
+      const aNew = la === lt && a === t ? tNew : h.node(la, a);
       const idx = next / width - 1;
       const range = this.stored[level];
       const s = range?.hashes[idx - range.lo];
@@ -112,9 +191,9 @@ export class TreeChecker {
       if (s === undefined) {
         this.mismatch(level, idx, tNew, undefined);
         a = aNew;
-      } else if (s.equals(tNew)) {
+      } else if (s === tNew) {
         a = tNew;
-      } else if (s.equals(aNew)) {
+      } else if (s === aNew) {
         a = aNew;
       } else {
         this.mismatch(level, idx, tNew, s);
@@ -128,41 +207,42 @@ export class TreeChecker {
   }
 
   /** RFC 9162 MTH of the leaves so far. */
-  root(): Buffer {
-    return fold(this.hasher, this.truth);
+  root(): string {
+    return fold(this.h, this.truth);
   }
 
   /** The root as the stored tree has it (differs from root() only after a reported mismatch). */
-  anchoredRoot(): Buffer {
-    return this.diverged ? fold(this.hasher, this.anchored) : this.root();
+  anchoredRoot(): string {
+    return this.diverged ? fold(this.h, this.anchored) : this.root();
   }
 
   /** The right edge in the head row's format (maximal subtrees, largest first). */
   frontierBytes(anchored = false): Buffer {
-    return Buffer.concat(anchored ? this.anchored : this.truth);
+    return Buffer.from((anchored ? this.anchored : this.truth).join(''), 'latin1');
   }
 
   /** `claimed` is the root of the leaves ('ok'), or of the stored tree after a reported mismatch ('explained'), or neither ('bad'). */
   judgeRoot(claimed: Buffer, root = this.root()): 'ok' | 'explained' | 'bad' {
-    if (claimed.equals(root)) return 'ok';
-    return this.diverged && claimed.equals(this.anchoredRoot()) ? 'explained' : 'bad';
+    const c = claimed.toString('latin1');
+    if (c === root) return 'ok';
+    return this.diverged && c === this.anchoredRoot() ? 'explained' : 'bad';
   }
 
-  private mismatch(level: number, idx: number, computed: Buffer, stored: Buffer | undefined): void {
+  private mismatch(level: number, idx: number, computed: string, stored: string | undefined): void {
     const [from, to] = leafRange(level, idx);
     this.issues.event(
       'TREE_MISMATCH',
       from,
       stored === undefined
         ? `tree node (level ${level}, index ${idx}) over leaves [${from}, ${to}) is missing`
-        : `tree node (level ${level}, index ${idx}) over leaves [${from}, ${to}) is ${stored.toString('hex')}; the leaves give ${computed.toString('hex')}`,
+        : `tree node (level ${level}, index ${idx}) over leaves [${from}, ${to}) is ${hex(stored)}; the leaves give ${hex(computed)}`,
     );
   }
 }
 
-function fold(hasher: TreeHasher, hashes: Buffer[]): Buffer {
-  if (hashes.length === 0) return hasher.emptyRoot();
+function fold(h: Latin1Hasher, hashes: string[]): string {
+  if (hashes.length === 0) return h.empty;
   let acc = hashes[hashes.length - 1]!;
-  for (let i = hashes.length - 2; i >= 0; i--) acc = hasher.nodeHash(hashes[i]!, acc);
+  for (let i = hashes.length - 2; i >= 0; i--) acc = h.node(hashes[i]!, acc);
   return acc;
 }

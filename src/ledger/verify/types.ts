@@ -54,4 +54,10 @@ export interface VerifyOptions {
   maxIssues?: number;
   /** Full mode: events per query (default 10,000). */
   pageSize?: number;
+  /**
+   * Full mode: check each event's contents in a worker thread, alongside the main thread's
+   * tree and parent checks. Default: for ledgers of 50,000 events or more, when running from
+   * the compiled build (the worker is compiled JavaScript); otherwise in this thread.
+   */
+  contentWorker?: boolean;
 }

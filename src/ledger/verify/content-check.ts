@@ -1,0 +1,137 @@
+import { isUtf8 } from 'node:buffer';
+import type { HashAlg } from '../merkle/index.js';
+import { treeHasher } from '../merkle/index.js';
+import { BinaryCopyReader, readInt64 } from './copy-out.js';
+import { compareBytes, EnvelopeScanner, hexEquals, K } from './envelope-scanner.js';
+import { EventChecker, VERIFY_EVENT_COLUMNS, type VerifyEventRow } from './event-check.js';
+import type { IssueCollector } from './issues.js';
+import { hex, latin1Hasher, type Latin1Hasher } from './tree-check.js';
+
+/** Events [a, b) of a ledger as binary COPY data; fields in VERIFY_EVENT_COLUMNS order (see F). */
+export const eventsCopySql = (ledgerId: number, a: number, b: number): string =>
+  `SELECT ${VERIFY_EVENT_COLUMNS} FROM events WHERE ledger_id = ${ledgerId} AND idx >= ${a} AND idx < ${b} ORDER BY idx`;
+export const EVENT_FIELDS = 14;
+/** Field positions in an events COPY tuple. */
+export const F = { idx: 0, id: 1, canonical: 2, signature: 3, type: 4, actor: 5, author: 6, resource: 7, subsystem: 8, result: 9, correlationId: 10, parents: 11, hlcMs: 12, hlcLogical: 13 } as const;
+
+/** Envelope text fields and the column each is indexed in. */
+const TEXT_KEYS = Int8Array.of(K.type, K.actor, K.author, K.resource, K.subsystem, K.result, K.correlationId);
+const TEXT_COLUMNS = Int8Array.of(F.type, F.actor, F.author, F.resource, F.subsystem, F.result, F.correlationId);
+
+/** What content checks need to know about the ledger (plain data: it crosses to a worker thread). */
+export interface ContentLedger {
+  origin: string;
+  hashAlg: HashAlg;
+}
+
+/**
+ * The checks of each event on its own (EventChecker's: canonical envelope of this ledger,
+ * leaf hash = id, columns = envelope, signature) over a page of events in binary COPY form.
+ * An event whose bytes the EnvelopeScanner recognises and whose columns equal them byte for
+ * byte — nearly all of them — is checked without building a string, an object or a Buffer
+ * per field; anything else goes through EventChecker, which finds and words the problem.
+ * It needs nothing from other events, so pages can be checked anywhere (see ContentChecks).
+ */
+export class ContentChecker {
+  private readonly scanner = new EnvelopeScanner();
+  private readonly origin: Buffer;
+  private readonly checker: EventChecker;
+  private readonly h: Latin1Hasher;
+  /** 0x00 followed by the canonical bytes being hashed. */
+  private scratch = Buffer.alloc(4096);
+
+  constructor(
+    ledger: ContentLedger,
+    private readonly issues: IssueCollector,
+  ) {
+    this.origin = Buffer.from(ledger.origin, 'utf8');
+    const hasher = treeHasher(ledger.hashAlg);
+    this.checker = new EventChecker(ledger, hasher, issues);
+    this.h = latin1Hasher(hasher);
+  }
+
+  /** Checks every event in a page of events COPY data; returns how many. */
+  checkPage(page: Buffer): number {
+    const rows = new BinaryCopyReader(page, EVENT_FIELDS);
+    let n = 0;
+    while (rows.next()) {
+      const index = readInt64(rows.view, rows.start[F.idx]!);
+      if (!this.fast(page, rows.view, rows.start, rows.len, index)) this.checker.check(rowOf(page, rows.start, rows.len), index);
+      n++;
+    }
+    return n;
+  }
+
+  private fast(buf: Buffer, view: DataView, start: Int32Array, len: Int32Array, index: number): boolean {
+    if (len[F.id] !== 32 || len[F.parents]! < 0 || len[F.hlcMs] !== 8 || len[F.hlcLogical] !== 4 || len[F.canonical]! < 1) return false;
+    const cs = start[F.canonical]!;
+    const ce = cs + len[F.canonical]!;
+    const sc = this.scanner;
+    if (!sc.scan(buf, cs, ce)) return false;
+    if (sc.nonAscii && !isUtf8(buf.subarray(cs, ce))) return false;
+
+    const origin = this.origin;
+    const ls = sc.textStart[K.ledger]!;
+    if (sc.textEnd[K.ledger]! - ls !== origin.length) return false;
+    for (let i = 0; i < origin.length; i++) if (buf[ls + i] !== origin[i]) return false;
+    for (let i = 0; i < TEXT_KEYS.length; i++) {
+      const key = TEXT_KEYS[i]!;
+      const col = TEXT_COLUMNS[i]!;
+      const s = sc.textStart[key]!;
+      if (s < 0) {
+        if (len[col] !== -1) return false;
+      } else if (len[col] !== sc.textEnd[key]! - s || compareBytes(buf, s, sc.textEnd[key]!, start[col]!, start[col]! + len[col]!) !== 0) {
+        return false;
+      }
+    }
+    const ps = start[F.parents]!;
+    if (len[F.parents] !== 32 * sc.parentCount) return false;
+    // Also what makes the envelope's parents lowercase hex (the scanner leaves that to us).
+    for (let i = 0; i < sc.parentCount; i++) if (!hexEquals(buf, sc.parentStart[i]!, ps + 32 * i)) return false;
+    if (readInt64(view, start[F.hlcMs]!) !== sc.hlcMs || view.getInt32(start[F.hlcLogical]!) !== sc.hlcLogical) return false;
+
+    // Recognised, and every column agrees. What is left: the hash and the signature.
+    const n = ce - cs;
+    if (this.scratch.length < n + 1) this.scratch = Buffer.alloc(2 * (n + 1));
+    this.scratch[0] = 0;
+    buf.copy(this.scratch, 1, cs, ce);
+    const leaf = this.h.leaf(this.scratch.subarray(0, n + 1));
+    const ids = start[F.id]!;
+    const id = buf.toString('latin1', ids, ids + 32);
+    if (leaf !== id) {
+      this.issues.event('EVENT_HASH_MISMATCH', index, `event ${index}: stored id ${hex(id)} is not the leaf hash of its canonical bytes (${hex(leaf)})`);
+    }
+    if (len[F.signature]! >= 0) {
+      const as = sc.textStart[K.author]!;
+      const ss = start[F.signature]!;
+      this.checker.checkSignature(
+        as < 0 ? undefined : buf.toString('utf8', as, sc.textEnd[K.author]!),
+        buf.subarray(cs, ce),
+        buf.subarray(ss, ss + len[F.signature]!),
+        index,
+      );
+    }
+    return true;
+  }
+}
+
+function rowOf(buf: Buffer, start: Int32Array, len: Int32Array): VerifyEventRow {
+  const bytes = (f: number) => (len[f]! < 0 ? null : buf.subarray(start[f]!, start[f]! + len[f]!));
+  const text = (f: number) => (len[f]! < 0 ? null : buf.toString('utf8', start[f]!, start[f]! + len[f]!));
+  return {
+    idx: buf.readBigInt64BE(start[F.idx]!).toString(),
+    id: bytes(F.id) ?? Buffer.alloc(0),
+    canonical: bytes(F.canonical) ?? Buffer.alloc(0),
+    signature: bytes(F.signature),
+    type: text(F.type) ?? '',
+    actor: text(F.actor) ?? '',
+    author: text(F.author),
+    resource: text(F.resource),
+    subsystem: text(F.subsystem),
+    result: text(F.result),
+    correlation_id: text(F.correlationId),
+    parents: bytes(F.parents) ?? Buffer.alloc(0),
+    hlc_ms: len[F.hlcMs] === 8 ? buf.readBigInt64BE(start[F.hlcMs]!).toString() : '0',
+    hlc_logical: len[F.hlcLogical] === 4 ? buf.readInt32BE(start[F.hlcLogical]!) : 0,
+  };
+}
