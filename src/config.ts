@@ -28,6 +28,9 @@ export interface Config {
   maxPayloadBytes: number;
   maxBatch: number;
   maxBodyBytes: number;
+  publicReads: boolean;
+  /** Bootstrap admin key for automated deployments; never logged. */
+  adminKey?: string;
   hlcMaxSkewMs: number;
   minerWorkers: number;
   logLevel: string;
@@ -43,6 +46,8 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_DATA_DIR', './data', 'embedded database and generated signing key live here'],
   ['CHAINPROOF_DB_POOL', '10', 'database connections (embedded: served by one PGlite)'],
   ['CHAINPROOF_ORIGIN', 'the host name', 'origin prefix: ledger "main" has origin <prefix>/main; also the signing key name'],
+  ['CHAINPROOF_PUBLIC_READS', 'true', 'false: every query and subscription needs an API key (any role)'],
+  ['CHAINPROOF_ADMIN_KEY', '(unset)', 'bootstrap admin API key (≥ 32 chars) for automation; embedded default: generated into <data dir>/admin.key'],
   ['CHAINPROOF_SIGNING_SEED', '(unset)', '64 hex chars: Ed25519 seed that signs checkpoints and server events'],
   ['CHAINPROOF_SIGNING_KEY_FILE', '(unset)', 'file holding that seed in hex (embedded default: <data dir>/signing.key, created 0600)'],
   ['CHAINPROOF_MAX_PAYLOAD_BYTES', '65536', 'largest canonical event payload accepted'],
@@ -82,6 +87,17 @@ export function loadConfig(env: Env = process.env): Config {
     if (n < min || n > max) problems.push(`${name}=${raw} is outside ${min}..${max}`);
     return n;
   };
+  const bool = (name: string, def: boolean): boolean => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return def;
+    if (['true', '1', 'yes'].includes(raw.toLowerCase())) return true;
+    if (['false', '0', 'no'].includes(raw.toLowerCase())) return false;
+    problems.push(`${name}=${JSON.stringify(raw)} is not true or false`);
+    return def;
+  };
+  if (env.CHAINPROOF_ADMIN_KEY !== undefined && env.CHAINPROOF_ADMIN_KEY !== '' && env.CHAINPROOF_ADMIN_KEY.length < 32) {
+    problems.push('CHAINPROOF_ADMIN_KEY must be at least 32 characters');
+  }
   const seed = env.CHAINPROOF_SIGNING_SEED || undefined;
   if (seed !== undefined && !/^[0-9a-fA-F]{64}$/.test(seed)) {
     problems.push('CHAINPROOF_SIGNING_SEED must be 64 hex characters (a 32-byte Ed25519 seed)');
@@ -102,6 +118,8 @@ export function loadConfig(env: Env = process.env): Config {
     signingKeyFile: env.CHAINPROOF_SIGNING_KEY_FILE || undefined,
     maxPayloadBytes: int('CHAINPROOF_MAX_PAYLOAD_BYTES', 65536, 2, 16 * 1024 * 1024),
     maxBatch: int('CHAINPROOF_MAX_BATCH', 1000, 1, 100_000),
+    publicReads: bool('CHAINPROOF_PUBLIC_READS', true),
+    adminKey: env.CHAINPROOF_ADMIN_KEY || undefined,
     maxBodyBytes: int('CHAINPROOF_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     hlcMaxSkewMs: int('CHAINPROOF_HLC_MAX_SKEW_MS', 60_000, 0, 86_400_000),
     minerWorkers: int('CHAINPROOF_MINER_WORKERS', 1, 1, 64),

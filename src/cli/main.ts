@@ -7,19 +7,22 @@ import { ChainproofError, isChainproofError } from '../errors.js';
 import { LedgerService } from '../ledger/ledger-service.js';
 import { loadServerKey } from '../ledger/server-key.js';
 import { serve } from '../server/serve.js';
+import { ApiKeyService, SYSTEM_LEDGER } from '../auth/api-keys.js';
+import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
 import { progressBar } from './progress.js';
 
 /** Exit codes: 0 ok, 1 ledger INVALID, 2 bad usage/input/configuration, 3 database or server unavailable, 4 internal. */
 export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, UNAVAILABLE: 3, INTERNAL: 4 } as const;
 
-async function withLedger<T>(config: Config, fn: (ledger: LedgerService) => Promise<T>): Promise<T> {
+async function withLedger<T>(config: Config, fn: (ledger: LedgerService, keys: ApiKeyService) => Promise<T>): Promise<T> {
   const db = await openDatabase(config);
   const key = loadServerKey(config, db.kind === 'embedded')?.key;
   // No background mining: a CLI command does its one job (checkpoint seals what it needs itself).
   const ledger = new LedgerService(db.dataSource, config, key, pino({ level: 'silent' }), { produceBlocks: false });
   try {
-    await ledger.start();
-    return await fn(ledger);
+    await ledger.start(['main', SYSTEM_LEDGER]);
+    return await fn(ledger, new ApiKeyService(db.dataSource, ledger));
   } finally {
     await ledger.stop();
     await db.close();
@@ -77,7 +80,47 @@ function program(): Command {
         process.stdout.write(`${JSON.stringify({ ...c, rootHash: c.rootHash.toString('hex') }, null, 2)}\n`);
       } else process.stdout.write(c.note);
     });
+  const keys = cmd.command('keys').description('manage API keys (directly on the database)');
+  keys
+    .command('create')
+    .description('create an API key and print it once')
+    .requiredOption('--role <role>', 'reader, writer, governor, admin or validator')
+    .option('--name <name>', 'the account the key acts as (default: <role>-<random>)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { role: string; name?: string; json?: boolean }) => {
+      const name = opts.name ?? `${opts.role}-${randomBytes(3).toString('hex')}`;
+      const { key, record } = await withLedger(loadConfig(), (_l, k) => k.create(name, opts.role, `cli:${userInfo().username}`));
+      if (opts.json) process.stdout.write(`${JSON.stringify({ key, ...record }, null, 2)}\n`);
+      else process.stdout.write(`${key}\n`);
+      process.stderr.write(`created ${record.role} key ${record.id} (${record.name}); it is shown only this once\n`);
+    });
+  keys
+    .command('list')
+    .description('list API keys (never the keys themselves)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const list = await withLedger(loadConfig(), (_l, k) => k.list());
+      if (opts.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+      else {
+        process.stdout.write(table(['id', 'name', 'role', 'created', 'revoked'], list.map((k) => [
+          k.id, k.name, k.role, k.createdAt.toISOString(), k.revokedAt?.toISOString() ?? '',
+        ])));
+      }
+    });
+  keys
+    .command('revoke <idOrName>')
+    .description('revoke an API key by id or name')
+    .action(async (idOrName: string) => {
+      const r = await withLedger(loadConfig(), (_l, k) => k.revoke(idOrName, `cli:${userInfo().username}`));
+      process.stdout.write(`revoked ${r.id} (${r.name})\n`);
+    });
   return cmd;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n') + '\n';
 }
 
 function exitCodeFor(e: ChainproofError): number {

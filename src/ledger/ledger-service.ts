@@ -83,8 +83,9 @@ export class LedgerService {
     this.checkpointer = new Checkpointer(dataSource, serverKey, this.bus);
   }
 
-  async start(): Promise<void> {
-    await this.registry.ensure('main');
+  /** `ensure`: ledgers that must exist, created on first start (`main`, plus e.g. `system`). */
+  async start(ensure: string[] = ['main']): Promise<void> {
+    for (const name of ensure) await this.registry.ensure(name);
     this.started = true;
     if (this.options.produceBlocks !== false) for (const l of await this.registry.list()) this.producerFor(l);
   }

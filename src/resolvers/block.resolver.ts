@@ -1,4 +1,4 @@
-import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
+import { Authorized, Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
 import { Block } from '../schema/block.type.js';
 import { BlockConnection } from '../schema/connection.js';
 import { SafeInt } from '../schema/scalars.js';
@@ -7,6 +7,7 @@ import { toBlock, toConnection } from './mappers.js';
 
 @Resolver(() => Block)
 export class BlockResolver {
+  @Authorized('reader')
   @Query(() => Block, { nullable: true, description: 'The block at `height`, or the latest.' })
   async block(
     @Ctx() ctx: RequestContext,
@@ -17,6 +18,7 @@ export class BlockResolver {
     return b && toBlock(b);
   }
 
+  @Authorized('reader')
   @Query(() => BlockConnection)
   async blocks(
     @Ctx() ctx: RequestContext,

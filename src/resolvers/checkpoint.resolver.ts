@@ -1,4 +1,4 @@
-import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Authorized, Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
 import { Checkpoint } from '../schema/checkpoint.type.js';
 import { CheckpointConnection } from '../schema/connection.js';
 import { SafeInt } from '../schema/scalars.js';
@@ -7,6 +7,7 @@ import { toCheckpoint, toConnection } from './mappers.js';
 
 @Resolver(() => Checkpoint)
 export class CheckpointResolver {
+  @Authorized('reader')
   @Query(() => Checkpoint, { nullable: true, description: 'The checkpoint at `treeSize`, or the latest.' })
   async checkpoint(
     @Ctx() ctx: RequestContext,
@@ -17,6 +18,7 @@ export class CheckpointResolver {
     return c && toCheckpoint(c);
   }
 
+  @Authorized('reader')
   @Query(() => CheckpointConnection)
   async checkpoints(
     @Ctx() ctx: RequestContext,
@@ -35,6 +37,7 @@ export class CheckpointResolver {
     return toConnection(page, toCheckpoint);
   }
 
+  @Authorized('writer')
   @Mutation(() => Checkpoint, { description: 'Seals pending events into a mined block and signs a checkpoint there.' })
   async createCheckpoint(
     @Ctx() ctx: RequestContext,

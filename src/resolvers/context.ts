@@ -1,7 +1,11 @@
+import type { ApiKeyService } from '../auth/api-keys.js';
+import type { Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 
 /** What every resolver gets: the services and who is asking. */
 export interface RequestContext {
   ledger: LedgerService;
+  keys: ApiKeyService;
+  principal: Principal;
   requestId: string;
 }

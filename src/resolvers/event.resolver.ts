@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Authorized, Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { AppendInput } from '../ledger/events/event.js';
 import { AppendEventInput, AuditEvent, EventFilter } from '../schema/event.type.js';
 import { EventConnection } from '../schema/connection.js';
@@ -23,6 +23,7 @@ function toAppendInput(i: AppendEventInput): AppendInput {
 
 @Resolver(() => AuditEvent)
 export class EventResolver {
+  @Authorized('reader')
   @Query(() => AuditEvent, { nullable: true })
   async event(
     @Ctx() ctx: RequestContext,
@@ -33,6 +34,7 @@ export class EventResolver {
     return e && toAuditEvent(e);
   }
 
+  @Authorized('reader')
   @Query(() => EventConnection)
   async events(
     @Ctx() ctx: RequestContext,
@@ -52,6 +54,7 @@ export class EventResolver {
     return toConnection(page, toAuditEvent);
   }
 
+  @Authorized('writer')
   @Mutation(() => AuditEvent)
   async appendEvent(
     @Ctx() ctx: RequestContext,
@@ -62,6 +65,7 @@ export class EventResolver {
     return toAuditEvent(e!);
   }
 
+  @Authorized('writer')
   @Mutation(() => [AuditEvent], { description: 'Appends up to the batch limit (default 1,000) atomically: all or none.' })
   async appendEvents(
     @Ctx() ctx: RequestContext,

@@ -1,3 +1,4 @@
+import { ApiKeyResolver } from './api-key.resolver.js';
 import { BlockResolver } from './block.resolver.js';
 import { CheckpointResolver } from './checkpoint.resolver.js';
 import { EventResolver } from './event.resolver.js';
@@ -12,4 +13,5 @@ export const resolvers = [
   CheckpointResolver,
   ProofResolver,
   SubscriptionResolver,
+  ApiKeyResolver,
 ] as const;

@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Authorized, Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { LedgerRow } from '../ledger/entities/index.js';
 import type { LedgerParams } from '../ledger/ledgers.js';
 import { CreateLedgerInput, Ledger } from '../schema/ledger.type.js';
@@ -7,23 +7,27 @@ import type { RequestContext } from './context.js';
 
 @Resolver(() => Ledger)
 export class LedgerResolver {
+  @Authorized('reader')
   @Query(() => Ledger, { nullable: true })
   async ledger(@Ctx() ctx: RequestContext, @Arg('name', { defaultValue: 'main' }) name: string): Promise<LedgerRow | null> {
     const all = await ctx.ledger.ledgers();
     return all.find((l) => l.name === name) ?? null;
   }
 
+  @Authorized('reader')
   @Query(() => [Ledger])
   ledgers(@Ctx() ctx: RequestContext): Promise<LedgerRow[]> {
     return ctx.ledger.ledgers();
   }
 
+  @Authorized('admin')
   @Mutation(() => Ledger)
   createLedger(@Ctx() ctx: RequestContext, @Arg('input') input: CreateLedgerInput): Promise<LedgerRow> {
     const { name, ...params } = input;
     return ctx.ledger.createLedger(name, params as Partial<LedgerParams>);
   }
 
+  @Authorized('reader')
   @Query(() => LedgerStats)
   stats(@Ctx() ctx: RequestContext, @Arg('ledger', { defaultValue: 'main' }) ledger: string) {
     return ctx.ledger.stats(ledger);

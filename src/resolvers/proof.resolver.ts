@@ -1,4 +1,4 @@
-import { Arg, Ctx, Query, Resolver } from 'type-graphql';
+import { Authorized, Arg, Ctx, Query, Resolver } from 'type-graphql';
 import { ConsistencyProof, InclusionProof } from '../schema/proof.type.js';
 import { SafeInt } from '../schema/scalars.js';
 import { VerificationReport } from '../schema/verification.type.js';
@@ -7,6 +7,7 @@ import { toCheckpoint } from './mappers.js';
 
 @Resolver()
 export class ProofResolver {
+  @Authorized('reader')
   @Query(() => InclusionProof, {
     description: 'Give `index` or `eventId`. Without `treeSize`: the latest checkpoint covering the event, else the current tree.',
   })
@@ -21,6 +22,7 @@ export class ProofResolver {
     return { ...p, checkpoint: p.checkpoint && toCheckpoint(p.checkpoint) };
   }
 
+  @Authorized('reader')
   @Query(() => ConsistencyProof, { description: 'Without `toSize`: to the current tree.' })
   consistencyProof(
     @Ctx() ctx: RequestContext,
@@ -31,6 +33,7 @@ export class ProofResolver {
     return ctx.ledger.consistencyProof(ledger, fromSize, toSize ?? undefined);
   }
 
+  @Authorized('reader')
   @Query(() => VerificationReport, { description: 'Quick checks the head; full streams and re-checks the whole ledger.' })
   verify(
     @Ctx() ctx: RequestContext,

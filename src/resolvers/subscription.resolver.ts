@@ -1,4 +1,4 @@
-import { Arg, Resolver, Root, Subscription } from 'type-graphql';
+import { Authorized, Arg, Resolver, Root, Subscription } from 'type-graphql';
 import type { BlockRow, CheckpointRow } from '../ledger/entities/index.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import { AuditEvent, EventFilter } from '../schema/event.type.js';
@@ -13,6 +13,7 @@ type Args<T> = { args: T; context: RequestContext };
 
 @Resolver()
 export class SubscriptionResolver {
+  @Authorized('reader')
   @Subscription(() => AuditEvent, {
     description: 'Events as they commit.',
     subscribe: ({ args, context }: Args<{ ledger: string; filter?: EventFilter }>) => {
@@ -28,6 +29,7 @@ export class SubscriptionResolver {
     return toAuditEvent(e);
   }
 
+  @Authorized('reader')
   @Subscription(() => Block, {
     subscribe: ({ args, context }: Args<{ ledger: string }>) => context.ledger.subscribe('block', args.ledger),
   })
@@ -35,6 +37,7 @@ export class SubscriptionResolver {
     return toBlock(b);
   }
 
+  @Authorized('reader')
   @Subscription(() => Checkpoint, {
     subscribe: ({ args, context }: Args<{ ledger: string }>) => context.ledger.subscribe('checkpoint', args.ledger),
   })

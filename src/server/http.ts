@@ -4,11 +4,14 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import type { GraphQLError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { ApiKeyService } from '../auth/api-keys.js';
+import { principalFrom } from '../auth/credentials.js';
+import { ANONYMOUS, type Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import type { RequestContext } from '../resolvers/context.js';
 import { formatError } from './errors.js';
@@ -21,8 +24,8 @@ export interface HttpServer {
 }
 
 /** GraphQL over HTTP (Apollo) and WebSocket (graphql-ws) on one port, plus health endpoints. */
-export async function startHttpServer(config: Config, ledger: LedgerService, log: Logger): Promise<HttpServer> {
-  const schema = await buildChainproofSchema();
+export async function startHttpServer(config: Config, ledger: LedgerService, keys: ApiKeyService, log: Logger): Promise<HttpServer> {
+  const schema = await buildChainproofSchema({ publicReads: config.publicReads });
   const app = express();
   app.disable('x-powered-by');
   const server = createServer(app);
@@ -33,7 +36,24 @@ export async function startHttpServer(config: Config, ledger: LedgerService, log
   const wsCleanup = useServer<Record<string, unknown>, Record<string, unknown>>(
     {
       schema,
-      context: (): RequestContext => ({ ledger, requestId: randomUUID() }),
+      // Credentials come once, in connection_init; bad ones close the socket with 4403 Forbidden.
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        try {
+          const principal = await principalFrom(params.authorization ?? params.Authorization ?? params.apiKey, keys);
+          if (!config.publicReads && principal.role === null) return false;
+          (ctx.extra as Record<string, unknown>).principal = principal;
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      context: (ctx): RequestContext => ({
+        ledger,
+        keys,
+        principal: ((ctx.extra as Record<string, unknown>).principal as Principal | undefined) ?? ANONYMOUS,
+        requestId: randomUUID(),
+      }),
       onError: (_ctx, _id, _payload, errors) => formatAll(errors),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: formatAll(result.errors) } : undefined,
@@ -67,10 +87,15 @@ export async function startHttpServer(config: Config, ledger: LedgerService, log
     '/graphql',
     express.json({ limit: config.maxBodyBytes }),
     expressMiddleware(apollo, {
-      context: async ({ req }): Promise<RequestContext> => ({
-        ledger,
-        requestId: (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
-      }),
+      context: async ({ req }): Promise<RequestContext> => {
+        let principal: Principal;
+        try {
+          principal = await principalFrom(req.headers.authorization, keys);
+        } catch (e) {
+          throw new GraphQLError((e as Error).message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+        }
+        return { ledger, keys, principal, requestId: requestIdOf(req.headers['x-request-id']) };
+      },
     }),
   );
 
@@ -88,4 +113,9 @@ export async function startHttpServer(config: Config, ledger: LedgerService, log
       await apollo.stop();
     },
   };
+}
+
+/** A client's request id if it looks like one (it is echoed into logs), else a fresh one. */
+function requestIdOf(header: string | string[] | undefined): string {
+  return typeof header === 'string' && /^[A-Za-z0-9._-]{1,128}$/.test(header) ? header : randomUUID();
 }

@@ -1,5 +1,6 @@
 import { buildSchema, type PubSub } from 'type-graphql';
 import type { GraphQLSchema } from 'graphql';
+import { authChecker } from '../auth/auth-checker.js';
 import { resolvers } from '../resolvers/index.js';
 
 /**
@@ -16,6 +17,6 @@ const noTopicPubSub: PubSub = {
   },
 };
 
-export function buildChainproofSchema(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers, validate: false, pubSub: noTopicPubSub });
+export function buildChainproofSchema(options: { publicReads: boolean }): Promise<GraphQLSchema> {
+  return buildSchema({ resolvers, validate: false, pubSub: noTopicPubSub, authChecker: authChecker(options.publicReads) });
 }

@@ -5,6 +5,8 @@ import { LedgerService } from '../ledger/ledger-service.js';
 import { loadServerKey } from '../ledger/server-key.js';
 import { createLogger } from '../logger.js';
 import { startHttpServer } from './http.js';
+import { ApiKeyService, SYSTEM_LEDGER } from '../auth/api-keys.js';
+import { bootstrapAdminKey } from '../auth/bootstrap.js';
 
 /**
  * Starts the whole server and stops it cleanly on SIGTERM/SIGINT: stop taking requests,
@@ -15,8 +17,11 @@ export async function serve(config: Config): Promise<void> {
   const db = await openDatabase(config);
   const loaded = loadServerKey(config, db.kind === 'embedded');
   const ledger = new LedgerService(db.dataSource, config, loaded?.key, log);
-  await ledger.start();
-  const http = await startHttpServer(config, ledger, log);
+  await ledger.start(['main', SYSTEM_LEDGER]);
+  const keys = new ApiKeyService(db.dataSource, ledger);
+  const bootstrap = await bootstrapAdminKey(config, keys, db.kind === 'embedded');
+  if (bootstrap.kind === 'generated') log.info({ path: bootstrap.path }, `created the first admin API key in ${bootstrap.path}`);
+  const http = await startHttpServer(config, ledger, keys, log);
   log.info(
     { url: http.url, database: db.kind, dataDir: db.kind === 'embedded' ? config.dataDir : undefined },
     `Chainproof listening on ${http.url}`,

@@ -108,8 +108,28 @@ describe('chainproof CLI', () => {
     }
   });
 
+  it('keys create prints a key once; list never shows it; revoke by name', () => {
+    const created = cli(['keys', 'create', '--role', 'writer', '--name', 'ci-writer'], env);
+    expect(created.code).toBe(0);
+    const key = created.stdout.trim();
+    expect(key).toMatch(/^cpk_[A-Za-z0-9_-]{43}$/);
+    const list = cli(['keys', 'list', '--json'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).not.toContain(key);
+    expect(JSON.parse(list.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'ci-writer', role: 'writer', revokedAt: null })]));
+    expect(cli(['keys', 'list'], env).stdout).toMatch(/^id\s+name\s+role/);
+    const revoked = cli(['keys', 'revoke', 'ci-writer'], env);
+    expect(revoked.code).toBe(0);
+    const again = cli(['keys', 'revoke', 'ci-writer'], env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/^chainproof: NOT_FOUND: /);
+    const badRole = cli(['keys', 'create', '--role', 'root'], env);
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr).toMatch(/^chainproof: BAD_USER_INPUT: role must be/);
+  });
+
   it('exits 1 and names the event when the ledger was tampered with', async () => {
-    await tamper(`UPDATE events SET type = 'forged' WHERE idx = 7`);
+    await tamper(`UPDATE events SET type = 'forged' WHERE idx = 7 AND ledger_id = (SELECT id FROM ledgers WHERE name = 'main')`);
     const r = cli(['verify', '--full'], env);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^INVALID/);

@@ -13,7 +13,11 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** The bootstrap admin key every test server gets; `gql` sends it unless told otherwise. */
+export const TEST_ADMIN_KEY = 'cpk_test-admin-key-0123456789abcdefghijklmnop';
+
 export const SMALL_LEDGER_ENV = {
+  CHAINPROOF_ADMIN_KEY: TEST_ADMIN_KEY,
   CHAINPROOF_ORIGIN: 'test.chainproof',
   CHAINPROOF_SIGNING_SEED: TEST_SEED,
   CHAINPROOF_BLOCK_SIZE: '16',
@@ -77,11 +81,16 @@ export interface GraphQLResponse<T = any> {
   errors?: Array<{ message: string; extensions?: { code?: string } & Record<string, unknown> }>;
 }
 
-export async function gql<T = any>(url: string, query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>> {
+export async function gql<T = any>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  key: string | null = TEST_ADMIN_KEY,
+): Promise<GraphQLResponse<T> & { status: number }> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
     body: JSON.stringify({ query, variables }),
   });
-  return (await res.json()) as GraphQLResponse<T>;
+  return { ...((await res.json()) as GraphQLResponse<T>), status: res.status };
 }

@@ -1,0 +1,140 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import { ChainproofError } from '../errors.js';
+import type { LedgerService } from '../ledger/ledger-service.js';
+import { isRole, type Principal, type Role } from './roles.js';
+
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  role: Role;
+  createdBy: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+/**
+ * Administrative events live in their own ledger, created at first start beside `main`, so
+ * clients' ledgers hold only their own events. The projection table is `api_keys`.
+ */
+export const SYSTEM_LEDGER = 'system';
+const AUTH_LEDGER = SYSTEM_LEDGER;
+const KEY_PREFIX = 'cpk_';
+const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$/;
+/** How long a key look-up is trusted; a revocation elsewhere takes effect within this. */
+const CACHE_MS = 5_000;
+
+const hashKey = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
+
+/**
+ * API keys as ledger events (`ApiKeyCreated`, `ApiKeyRevoked`) projected into `api_keys`.
+ * Keys are random 256-bit secrets; only their SHA-256 is stored or logged anywhere.
+ */
+export class ApiKeyService {
+  private readonly cache = new Map<string, { principal: Principal | null; at: number }>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly ledger: LedgerService,
+  ) {}
+
+  /** Makes a new key. The returned `key` is shown once and cannot be recovered. */
+  async create(name: string, role: string, createdBy: string): Promise<{ key: string; record: ApiKeyRecord }> {
+    const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+    return { key, record: await this.register(name, role, key, createdBy) };
+  }
+
+  /** Registers a key the caller chose (the bootstrap admin key of an automated deployment). */
+  async register(name: string, role: string, key: string, createdBy: string): Promise<ApiKeyRecord> {
+    if (!KEY_NAME.test(name)) {
+      throw new ChainproofError('BAD_USER_INPUT', 'key name must be 1..64 of letters, digits and . _ @ : -, starting with a letter or digit');
+    }
+    if (!isRole(role)) throw new ChainproofError('BAD_USER_INPUT', `role must be one of reader, writer, governor, admin, validator`);
+    if (key.length < 32) throw new ChainproofError('BAD_USER_INPUT', 'an API key must be at least 32 characters');
+    const id = `key_${randomBytes(6).toString('hex')}`;
+    const keyHash = hashKey(key);
+    const [event] = await this.ledger.append(
+      AUTH_LEDGER,
+      [{ type: 'ApiKeyCreated', actor: createdBy, subsystem: 'auth', resource: `apikey/${id}`, payload: { id, name, role, keyHash: keyHash.toString('hex') } }],
+      {
+        projection: async (tx, [e]) => {
+          const taken = await tx.query(`SELECT 1 FROM api_keys WHERE (name = $1 AND revoked_at IS NULL) OR key_hash = $2`, [name, keyHash]);
+          if (taken.length > 0) throw new ChainproofError('CONFLICT', `an active key named ${JSON.stringify(name)} (or this very key) exists`);
+          await tx.query(
+            `INSERT INTO api_keys (id, name, role, key_hash, created_by, created_at, created_event) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+            [id, name, role, keyHash, createdBy, e!.appendedAt, Buffer.from(e!.id, 'hex')],
+          );
+        },
+      },
+    );
+    return { id, name, role, createdBy, createdAt: event!.appendedAt, revokedAt: null };
+  }
+
+  async list(): Promise<ApiKeyRecord[]> {
+    const rows: Array<Record<string, any>> = await this.dataSource.query(
+      `SELECT id, name, role, created_by, created_at, revoked_at FROM api_keys ORDER BY created_at, id`,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      role: r.role,
+      createdBy: r.created_by,
+      createdAt: r.created_at,
+      revokedAt: r.revoked_at,
+    }));
+  }
+
+  /** Revokes an active key by id or name. */
+  async revoke(idOrName: string, revokedBy: string): Promise<ApiKeyRecord> {
+    const [row] = await this.dataSource.query(
+      `SELECT id FROM api_keys WHERE (id = $1 OR name = $1) AND revoked_at IS NULL`,
+      [idOrName],
+    );
+    if (!row) throw new ChainproofError('NOT_FOUND', `no active API key ${JSON.stringify(idOrName)}`);
+    const id: string = row.id;
+    await this.ledger.append(AUTH_LEDGER, [{ type: 'ApiKeyRevoked', actor: revokedBy, subsystem: 'auth', resource: `apikey/${id}`, payload: { id } }], {
+      projection: async (tx: EntityManager, [e]) => {
+        const done = await tx.query(
+          `UPDATE api_keys SET revoked_at = $2, revoked_event = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING id`,
+          [id, e!.appendedAt, Buffer.from(e!.id, 'hex')],
+        );
+        // TypeORM answers an UPDATE … RETURNING with [rows, affected].
+        const rows: unknown[] = Array.isArray(done[0]) ? done[0] : done;
+        if (rows.length === 0) {
+          throw new ChainproofError('CONFLICT', `API key ${id} was revoked already`);
+        }
+      },
+    });
+    this.cache.clear();
+    return (await this.list()).find((k) => k.id === id)!;
+  }
+
+  /** The principal a presented key stands for, or null if it is unknown or revoked. `key` is attacker-controlled. */
+  async authenticate(key: string): Promise<Principal | null> {
+    if (!key.startsWith(KEY_PREFIX) && key.length < 32) return null;
+    const hash = hashKey(key).toString('hex');
+    const hit = this.cache.get(hash);
+    if (hit && Date.now() - hit.at < CACHE_MS) return hit.principal;
+    const [row] = await this.dataSource.query(
+      `SELECT id, name, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+      [Buffer.from(hash, 'hex')],
+    );
+    const principal: Principal | null = row ? { kind: 'api-key', account: row.name, role: row.role, keyId: row.id } : null;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(hash, { principal, at: Date.now() });
+    return principal;
+  }
+
+  async count(): Promise<number> {
+    const [r] = await this.dataSource.query(`SELECT count(*) AS n FROM api_keys`);
+    return Number(r.n);
+  }
+
+  /** Ensures `key` is an admin key, unless it was registered before (even if since revoked). */
+  async ensureBootstrapKey(key: string): Promise<boolean> {
+    const [known] = await this.dataSource.query(`SELECT 1 FROM api_keys WHERE key_hash = $1`, [hashKey(key)]);
+    if (known) return false;
+    await this.register(`bootstrap-admin-${randomBytes(3).toString('hex')}`, 'admin', key, 'chainproof');
+    return true;
+  }
+}

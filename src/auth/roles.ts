@@ -1,0 +1,28 @@
+/**
+ * Roles, weakest first. Each of reader → writer → governor → admin may do what the ones
+ * before it may; `validator` only reads and cosigns checkpoints, so it stands apart.
+ */
+export const ROLES = ['reader', 'writer', 'governor', 'admin', 'validator'] as const;
+export type Role = (typeof ROLES)[number];
+
+const LADDER: Role[] = ['reader', 'writer', 'governor', 'admin'];
+
+export const isRole = (s: string): s is Role => (ROLES as readonly string[]).includes(s);
+
+/** Whether `held` grants what `required` asks for. */
+export function grants(held: Role, required: Role): boolean {
+  if (held === required) return true;
+  if (required === 'reader') return true; // every role reads
+  if (held === 'validator' || required === 'validator') return held === 'admin' && required === 'validator';
+  return LADDER.indexOf(held) >= LADDER.indexOf(required);
+}
+
+/** Who is asking. An account name is what governance and provenance record as the actor. */
+export interface Principal {
+  kind: 'api-key' | 'anonymous';
+  account: string;
+  role: Role | null;
+  keyId?: string;
+}
+
+export const ANONYMOUS: Principal = { kind: 'anonymous', account: 'anonymous', role: null };

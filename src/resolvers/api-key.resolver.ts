@@ -1,0 +1,25 @@
+import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { ApiKey, CreatedApiKey } from '../schema/api-key.type.js';
+import type { RequestContext } from './context.js';
+
+@Resolver(() => ApiKey)
+export class ApiKeyResolver {
+  @Authorized('admin')
+  @Query(() => [ApiKey])
+  apiKeys(@Ctx() ctx: RequestContext) {
+    return ctx.keys.list();
+  }
+
+  @Authorized('admin')
+  @Mutation(() => CreatedApiKey)
+  async createApiKey(@Ctx() ctx: RequestContext, @Arg('role') role: string, @Arg('name') name: string): Promise<CreatedApiKey> {
+    const { key, record } = await ctx.keys.create(name, role, ctx.principal.account);
+    return { key, apiKey: record };
+  }
+
+  @Authorized('admin')
+  @Mutation(() => ApiKey, { description: 'Revoke by id or name; takes effect on every server within seconds.' })
+  revokeApiKey(@Ctx() ctx: RequestContext, @Arg('id') id: string) {
+    return ctx.keys.revoke(id, ctx.principal.account);
+  }
+}

@@ -1,0 +1,18 @@
+import { Field, ObjectType } from 'type-graphql';
+
+@ObjectType({ description: 'An API key\'s record. The key itself is shown only once, by createApiKey.' })
+export class ApiKey {
+  @Field() id!: string;
+  @Field({ description: 'The account this key acts as.' }) name!: string;
+  @Field({ description: 'reader, writer, governor, admin or validator' }) role!: string;
+  @Field() createdBy!: string;
+  @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true }) revokedAt!: Date | null;
+}
+
+@ObjectType()
+export class CreatedApiKey {
+  @Field({ description: 'The secret: send it as `Authorization: Bearer <key>`. It cannot be shown again.' })
+  key!: string;
+  @Field(() => ApiKey) apiKey!: ApiKey;
+}

@@ -1,0 +1,157 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { freshDatabaseUrl, tempDataDir, usingPostgres } from '../support/db.js';
+import { gql, startServer, TEST_ADMIN_KEY, type ServerProcess } from '../support/server.js';
+
+let server: ServerProcess;
+let closed: ServerProcess | undefined;
+let cleanup: Array<() => Promise<void>> = [];
+
+async function backend(): Promise<Record<string, string>> {
+  if (usingPostgres()) {
+    const db = await freshDatabaseUrl();
+    cleanup.push(db.drop);
+    return { DATABASE_URL: db.url };
+  }
+  const data = tempDataDir();
+  cleanup.push(async () => data.remove());
+  return { CHAINPROOF_DATA_DIR: data.dir };
+}
+
+beforeAll(async () => {
+  server = await startServer(await backend());
+});
+afterAll(async () => {
+  await server?.kill('SIGTERM');
+  await closed?.kill('SIGTERM');
+  for (const c of cleanup) await c();
+});
+
+const APPEND = `mutation { appendEvent(input: {type: "t", actor: "a"}) { index } }`;
+
+async function keyFor(role: string, name: string): Promise<string> {
+  const r = await gql(server.url, `mutation($r: String!, $n: String!) { createApiKey(role: $r, name: $n) { key apiKey { id name role } } }`, { r: role, n: name });
+  expect(r.errors).toBeUndefined();
+  expect(r.data.createApiKey.apiKey).toMatchObject({ name, role });
+  return r.data.createApiKey.key;
+}
+
+describe('access control', () => {
+  it('each mutation checks its role in one place: anonymous, reader, writer, admin', async () => {
+    const reader = await keyFor('reader', 'matrix-reader');
+    const writer = await keyFor('writer', 'matrix-writer');
+    const governor = await keyFor('governor', 'matrix-governor');
+    const validator = await keyFor('validator', 'matrix-validator');
+    const mutations: Array<[string, string, Record<string, unknown>?]> = [
+      ['writer', APPEND],
+      ['writer', `mutation { appendEvents(inputs: [{type: "t", actor: "a"}]) { index } }`],
+      ['writer', `mutation { createCheckpoint { treeSize } }`],
+      ['admin', `mutation($n: String!) { createLedger(input: {name: $n}) { name } }`],
+      ['admin', `mutation { createApiKey(role: "reader", name: "made-in-matrix") { key } }`],
+      ['admin', `mutation { revokeApiKey(id: "made-in-matrix") { revokedAt } }`],
+    ];
+    const callers: Array<[string, string | null, string[]]> = [
+      ['anonymous', null, []],
+      ['reader', reader, []],
+      ['validator', validator, []],
+      ['writer', writer, ['writer']],
+      ['governor', governor, ['writer']],
+      ['admin', TEST_ADMIN_KEY, ['writer', 'admin']],
+    ];
+    let ledgerNo = 0;
+    for (const [who, key, allowed] of callers) {
+      for (const [needs, query] of mutations) {
+        const r = await gql(server.url, query, { n: `matrix-${ledgerNo++}` }, key);
+        const code = r.errors?.[0]?.extensions?.code;
+        if (allowed.includes(needs)) expect(r.errors, `${who} may ${query}`).toBeUndefined();
+        else expect(code, `${who} may not ${query}`).toBe(key ? 'FORBIDDEN' : 'UNAUTHENTICATED');
+      }
+    }
+  });
+
+  it('reads are public by default and an admin-only query is not', async () => {
+    const r = await gql(server.url, `{ ledger { treeSize } }`, undefined, null);
+    expect(r.errors).toBeUndefined();
+    const keys = await gql(server.url, `{ apiKeys { name } }`, undefined, null);
+    expect(keys.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses an unknown key with 401 rather than treating it as anonymous, and never lists secrets', async () => {
+    const r = await gql(server.url, `{ ledger { treeSize } }`, undefined, 'cpk_not-a-real-key-000000000000000000000');
+    expect(r.status).toBe(401);
+    expect(r.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const list = await gql(server.url, `{ apiKeys { id name role createdBy revokedAt } }`);
+    expect(JSON.stringify(list.data)).not.toContain('cpk_');
+    expect(list.data.apiKeys.map((k: { role: string }) => k.role)).toContain('admin');
+  });
+
+  it('a revoked key stops working; the change is itself a ledger event', async () => {
+    const writer = await keyFor('writer', 'short-lived');
+    expect((await gql(server.url, APPEND, undefined, writer)).errors).toBeUndefined();
+    const revoked = await gql(server.url, `mutation { revokeApiKey(id: "short-lived") { name revokedAt } }`);
+    expect(revoked.data.revokeApiKey.revokedAt).not.toBeNull();
+    const after = await gql(server.url, APPEND, undefined, writer);
+    expect(after.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const events = await gql(server.url, `{ events(ledger: "system", filter: {subsystem: "auth", types: ["ApiKeyRevoked"]}) { edges { node { actor payload } } } }`);
+    expect(events.data.events.edges.at(-1).node).toMatchObject({ actor: expect.stringMatching(/^bootstrap-admin/) });
+    const again = await gql(server.url, `mutation { revokeApiKey(id: "short-lived") { name } }`);
+    expect(again.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('bad key requests are coded and change nothing', async () => {
+    const before = (await gql(server.url, `{ apiKeys { id } }`)).data.apiKeys.length;
+    for (const [role, name, code] of [['root', 'x1', 'BAD_USER_INPUT'], ['reader', 'has space', 'BAD_USER_INPUT'], ['reader', 'matrix-reader', 'CONFLICT']]) {
+      const r = await gql(server.url, `mutation($r: String!, $n: String!) { createApiKey(role: $r, name: $n) { key } }`, { r: role, n: name });
+      expect(r.errors?.[0]?.extensions?.code, `${role} ${name}`).toBe(code);
+    }
+    expect((await gql(server.url, `{ apiKeys { id } }`)).data.apiKeys.length).toBe(before);
+  });
+
+  it.runIf(!usingPostgres())('on the embedded default, the first start writes an admin key (0600) and says where', async () => {
+    const data = tempDataDir();
+    cleanup.push(async () => data.remove());
+    const fresh = await startServer({ CHAINPROOF_DATA_DIR: data.dir, CHAINPROOF_ADMIN_KEY: '' });
+    try {
+      const path = join(data.dir, 'admin.key');
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      const key = readFileSync(path, 'utf8').trim();
+      expect(fresh.logs.some((l) => l.includes(path))).toBe(true);
+      expect(fresh.logs.some((l) => l.includes(key))).toBe(false);
+      const r = await gql(fresh.url, `{ apiKeys { name role } }`, undefined, key);
+      expect(r.data.apiKeys).toEqual([{ name: 'admin', role: 'admin' }]);
+    } finally {
+      await fresh.kill('SIGTERM');
+    }
+  });
+
+  it('with CHAINPROOF_PUBLIC_READS=false, reads and subscriptions need a key; WebSocket refuses with 4403', async () => {
+    closed = await startServer({ ...(await backend()), CHAINPROOF_PUBLIC_READS: 'false' });
+    const anon = await gql(closed.url, `{ ledger { treeSize } }`, undefined, null);
+    expect(anon.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await gql(closed.url, `{ ledger { treeSize } }`)).errors).toBeUndefined();
+
+    const closeCode = (params?: Record<string, unknown>) =>
+      new Promise<number | 'connected'>((resolve) => {
+        const client = createClient({
+          url: closed!.wsUrl,
+          webSocketImpl: WebSocket,
+          retryAttempts: 0,
+          connectionParams: params,
+          on: {
+            connected: () => {
+              resolve('connected');
+              void client.dispose();
+            },
+            closed: (e) => resolve((e as { code: number }).code),
+          },
+        });
+        client.subscribe({ query: `subscription { blockMined { height } }` }, { next: () => {}, error: () => {}, complete: () => {} });
+      });
+    expect(await closeCode()).toBe(4403);
+    expect(await closeCode({ authorization: 'Bearer cpk_wrong-wrong-wrong-wrong-wrong-wrong' })).toBe(4403);
+    expect(await closeCode({ authorization: `Bearer ${TEST_ADMIN_KEY}` })).toBe('connected');
+  });
+});
