@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import type { LedgerBus } from './bus.js';
+import type { BusTopic } from './bus.js';
 import type { Checkpointer } from './checkpointer.js';
 import { BlockRow, type LedgerRow } from './entities/index.js';
 import { GENESIS_PREVIOUS_HASH, nextDifficulty, retargetWindow, type Miner } from './blocks/index.js';
@@ -29,7 +29,7 @@ export class BlockProducer {
     private readonly dataSource: DataSource,
     private ledger: LedgerRow,
     private readonly miner: Miner,
-    private readonly bus: LedgerBus,
+    private readonly notify: (ledger: LedgerRow, topic: BusTopic) => void,
     private readonly checkpointer: Checkpointer,
     private readonly log: Logger,
   ) {}
@@ -144,7 +144,7 @@ export class BlockProducer {
     );
     if (inserted.length === 0) return true; // another process sealed this height first
     const block = await this.dataSource.getRepository(BlockRow).findOneByOrFail({ ledgerId: ledger.id, height });
-    this.bus.publish('block', ledger.name, block);
+    this.notify(ledger, 'block');
     await this.checkpointIfDue(block);
     return true;
   }

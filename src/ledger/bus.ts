@@ -21,8 +21,9 @@ export class SlowConsumerError extends Error {
 type Listener<T> = (message: T) => void;
 
 /**
- * In-process fan-out of committed ledger messages to live subscribers. Publishing happens
- * only after commit, so a subscriber never sees an event that could still roll back.
+ * In-process fan-out of committed ledger messages to live subscribers. Only the LedgerFeed
+ * publishes, from committed rows in ledger order, so a subscriber never sees an event that
+ * could still roll back and never sees two out of order.
  */
 export class LedgerBus {
   private readonly listeners = new Map<string, Set<Listener<unknown>>>();
@@ -40,6 +41,10 @@ export class LedgerBus {
       set!.delete(listener as Listener<unknown>);
       if (set!.size === 0) this.listeners.delete(key);
     };
+  }
+
+  hasListeners(topic: BusTopic, ledger: string): boolean {
+    return (this.listeners.get(`${topic}:${ledger}`)?.size ?? 0) > 0;
   }
 
   subscriberCount(): number {

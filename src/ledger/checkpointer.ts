@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { ChainproofError } from '../errors.js';
-import type { LedgerBus } from './bus.js';
+import type { BusTopic } from './bus.js';
 import { CheckpointRow, type BlockRow, type LedgerRow } from './entities/index.js';
 import { formatCheckpoint, signNote } from './note/index.js';
 import type { ServerKey } from './server-key.js';
@@ -21,7 +21,7 @@ export class Checkpointer {
   constructor(
     private readonly dataSource: DataSource,
     private readonly key: ServerKey | undefined,
-    private readonly bus: LedgerBus,
+    private readonly notify: (ledger: LedgerRow, topic: BusTopic) => void,
   ) {}
 
   get canSign(): boolean {
@@ -55,7 +55,7 @@ export class Checkpointer {
       [ledger.id, block.treeSize, block.treeRoot, block.height, timestampMs, name ?? null, tags, note],
     );
     const checkpoint = await this.dataSource.getRepository(CheckpointRow).findOneByOrFail({ id: Number(row!.id) });
-    this.bus.publish('checkpoint', ledger.name, checkpoint);
+    this.notify(ledger, 'checkpoint');
     return checkpoint;
   }
 }

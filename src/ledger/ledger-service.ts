@@ -5,6 +5,8 @@ import { ChainproofError } from '../errors.js';
 import { BlockProducer } from './block-producer.js';
 import { Miner } from './blocks/index.js';
 import { LedgerBus, type BusMessages, type BusTopic } from './bus.js';
+import { LedgerFeed } from './feed.js';
+import { listen, NOTIFY_CHANNEL, type Listener } from '../db/pg-listener.js';
 import { Checkpointer } from './checkpointer.js';
 import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
 import { isHexId } from './events/envelope.js';
@@ -12,11 +14,19 @@ import type { AppendInput, LedgerEvent } from './events/event.js';
 import { prepareInput } from './events/prepare.js';
 import { LedgerRegistry, type LedgerParams } from './ledgers.js';
 import { consistencyProof, inclusionProof, rootAt, treeHasher } from './merkle/index.js';
-import { pageWindow, toPage, type Page, type PageArgs } from './pagination.js';
+import { decodeCursor, encodeCursor, pageWindow, toPage, type Page, type PageArgs } from './pagination.js';
 import { EVENT_COLUMNS, LedgerSequencer, eventFromRow, type ProjectionWriter, type RawEventRow } from './sequencer.js';
 import type { ServerKey } from './server-key.js';
 import { storedTree } from './tree-store.js';
 import { verifyLedger, type VerificationReport } from './verify/index.js';
+
+const CURSOR_KIND = { event: 'event', block: 'block', checkpoint: 'checkpoint' } as const;
+
+function positionOf(topic: BusTopic, m: BusMessages[BusTopic]): number {
+  if (topic === 'event') return (m as LedgerEvent).index;
+  if (topic === 'block') return (m as BlockRow).height;
+  return (m as CheckpointRow).id;
+}
 
 export interface EventFilter {
   types?: string[];
@@ -71,38 +81,122 @@ export class LedgerService {
   private readonly producers = new Map<string, BlockProducer>();
   private readonly checkpointer: Checkpointer;
   private started = false;
+  private readonly feed: LedgerFeed;
+  private listener: Listener | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly config: Config,
     readonly serverKey: ServerKey | undefined,
     private readonly log: Logger,
-    private readonly options: { produceBlocks?: boolean } = {},
+    private readonly options: {
+      produceBlocks?: boolean;
+      /** PostgreSQL URL to LISTEN on, so subscribers here see what other processes commit. */
+      listenUrl?: string;
+    } = {},
   ) {
     this.registry = new LedgerRegistry(dataSource, config.originPrefix, config.ledgerDefaults);
-    this.checkpointer = new Checkpointer(dataSource, serverKey, this.bus);
+    this.feed = new LedgerFeed(dataSource, this.bus, log);
+    this.checkpointer = new Checkpointer(dataSource, serverKey, (l, t) => this.notify(l, t));
+  }
+
+  /**
+   * New rows of `topic` are committed in `ledger`: feed this process's subscribers and, on
+   * PostgreSQL, tell the other processes.
+   */
+  private notify(ledger: LedgerRow, topic: BusTopic): void {
+    this.feed.notify(ledger, topic);
+    if (this.options.listenUrl && topic !== 'event') {
+      this.dataSource.query(`SELECT pg_notify($1, $2)`, [NOTIFY_CHANNEL, `${topic}:${ledger.name}`]).catch((err) =>
+        this.log.warn({ err, ledger: ledger.name, topic }, 'NOTIFY failed; other processes catch up on the next one'));
+    }
+  }
+
+  private async onNotification(payload: string): Promise<void> {
+    const [topic, name] = payload.split(':') as [BusTopic, string];
+    if (!['event', 'block', 'checkpoint'].includes(topic) || !name) return;
+    const ledger = await this.registry.get(name).catch(() => undefined);
+    if (!ledger) return;
+    await this.feed.track(ledger);
+    this.feed.notify(ledger, topic);
+    if (topic === 'event') this.producers.get(name)?.nudge();
   }
 
   /** `ensure`: ledgers that must exist, created on first start (`main`, plus e.g. `system`). */
   async start(ensure: string[] = ['main']): Promise<void> {
     for (const name of ensure) await this.registry.ensure(name);
     this.started = true;
-    if (this.options.produceBlocks !== false) for (const l of await this.registry.list()) this.producerFor(l);
+    for (const l of await this.registry.list()) {
+      await this.feed.track(l);
+      if (this.options.produceBlocks !== false) this.producerFor(l);
+    }
+    if (this.options.listenUrl) {
+      this.listener = await listen(
+        this.options.listenUrl,
+        (payload) => void this.onNotification(payload).catch((err) => this.log.warn({ err }, 'bad notification')),
+        // After a (re)connect, anything may have been missed: catch every ledger up.
+        () => void this.registry.list().then((ls) => ls.forEach((l) => ['event', 'block', 'checkpoint'].forEach((t) => this.feed.notify(l, t as BusTopic)))),
+        this.log,
+      );
+    }
   }
 
   /** Drains in-flight appends, then stops mining. Acknowledged events are already committed. */
   async stop(): Promise<void> {
     this.started = false;
+    await this.listener?.close();
     await Promise.all([...this.sequencers.values()].map((s) => s.drain()));
     await Promise.all([...this.producers.values()].map((p) => p.stop()));
   }
 
-  /** Live messages of one ledger, after the ledger name is checked. */
-  subscribe<T extends BusTopic>(topic: T, ledgerName: string, accept?: (m: BusMessages[T]) => boolean) {
-    return (async () => {
-      await this.ledger(ledgerName);
-      return this.bus.subscribe(topic, ledgerName, accept);
-    })();
+  /**
+   * Messages of one ledger as they commit. With `after` (a cursor from a connection edge or an
+   * earlier message), first everything past it is replayed from the database, then live
+   * messages follow with no gap and no duplicate: the live queue is opened before the replay
+   * reads, and anything the replay already yielded is skipped by position.
+   */
+  async subscribe<T extends BusTopic>(
+    topic: T,
+    ledgerName: string,
+    options: { after?: string; filter?: EventFilter; accept?: (m: BusMessages[T]) => boolean } = {},
+  ): Promise<AsyncIterableIterator<BusMessages[T]>> {
+    const ledger = await this.ledger(ledgerName);
+    const kind = CURSOR_KIND[topic];
+    let last = options.after === undefined ? -1 : decodeCursor(kind, options.after);
+    await this.feed.track(ledger);
+    const accept = options.accept ?? (() => true);
+    const live = this.bus.subscribe(topic, ledger.name, accept);
+    const position = (m: BusMessages[T]) => positionOf(topic, m);
+    const replay = async (after: number) => {
+      const page = { first: 500, after: encodeCursor(kind, after) };
+      const result =
+        topic === 'event' ? await this.events(ledger.name, options.filter ?? {}, page)
+        : topic === 'block' ? await this.blocks(ledger.name, page)
+        : await this.checkpoints(ledger.name, page);
+      return result.items.map((i) => i.node as BusMessages[T]);
+    };
+    async function* replayThenLive(): AsyncGenerator<BusMessages[T]> {
+      try {
+        if (options.after !== undefined) {
+          for (;;) {
+            const items = await replay(last);
+            for (const m of items) {
+              if (accept(m)) yield m;
+              last = position(m);
+            }
+            if (items.length < 500) break;
+          }
+        }
+        for await (const m of live) {
+          if (position(m) <= last) continue;
+          last = position(m);
+          yield m;
+        }
+      } finally {
+        await live.return?.();
+      }
+    }
+    return replayThenLive();
   }
 
   verifierKey(): string | null {
@@ -119,6 +213,7 @@ export class LedgerService {
 
   async createLedger(name: string, params: Partial<LedgerParams>): Promise<LedgerRow> {
     const row = await this.registry.create(name, params);
+    await this.feed.track(row);
     if (this.started && this.options.produceBlocks !== false) this.producerFor(row);
     return row;
   }
@@ -389,10 +484,16 @@ export class LedgerService {
     if (!s) {
       // A ledger another process created: this process seals its blocks too.
       if (this.started && this.options.produceBlocks !== false) this.producerFor(ledger);
-      s = new LedgerSequencer(this.dataSource, ledger, this.serverKey, (events) => {
-        for (const e of events) this.bus.publish('event', ledger.name, e);
-        this.producers.get(ledger.name)?.nudge();
-      });
+      s = new LedgerSequencer(
+        this.dataSource,
+        ledger,
+        this.serverKey,
+        () => {
+          this.feed.notify(ledger, 'event');
+          this.producers.get(ledger.name)?.nudge();
+        },
+        this.options.listenUrl ? NOTIFY_CHANNEL : undefined,
+      );
       this.sequencers.set(ledger.name, s);
     }
     return s;
@@ -403,7 +504,7 @@ export class LedgerService {
     if (!p) {
       // A miner per ledger: one ledger's hard block must not hold up another's.
       const miner = new Miner({ workers: this.config.minerWorkers });
-      p = new BlockProducer(this.dataSource, ledger, miner, this.bus, this.checkpointer, this.log);
+      p = new BlockProducer(this.dataSource, ledger, miner, (l, t) => this.notify(l, t), this.checkpointer, this.log);
       this.producers.set(ledger.name, p);
       if (this.options.produceBlocks !== false) p.start();
     }

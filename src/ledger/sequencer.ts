@@ -57,6 +57,8 @@ export class LedgerSequencer {
     private readonly ledger: LedgerRow,
     private readonly serverSigner: ServerSigner | undefined,
     private readonly onCommitted: (events: LedgerEvent[]) => void,
+    /** PostgreSQL channel to NOTIFY in the append's own transaction (delivered exactly on commit). */
+    private readonly notifyChannel?: string,
   ) {
     this.hasher = treeHasher(ledger.hashAlg);
   }
@@ -170,6 +172,9 @@ export class LedgerSequencer {
     for (const [i, p] of batch.entries()) {
       const o = outcomes[i]!;
       if (!o.error && p.projection && o.fresh.length > 0) await p.projection(tx, o.fresh);
+    }
+    if (this.notifyChannel && rows.length > 0) {
+      await tx.query(`SELECT pg_notify($1, $2)`, [this.notifyChannel, `event:${this.ledger.name}`]);
     }
     return outcomes;
   }

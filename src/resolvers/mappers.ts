@@ -1,6 +1,6 @@
 import type { BlockRow, CheckpointRow } from '../ledger/entities/index.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
-import type { Page } from '../ledger/pagination.js';
+import { encodeCursor, type Page } from '../ledger/pagination.js';
 import type { AuditEvent } from '../schema/event.type.js';
 import type { Block } from '../schema/block.type.js';
 import type { Checkpoint } from '../schema/checkpoint.type.js';
@@ -10,12 +10,14 @@ export type AuditEventSource = Omit<AuditEvent, 'blockHeight'>;
 
 export const toAuditEvent = (e: LedgerEvent): AuditEventSource => ({
   ...e,
+  cursor: encodeCursor('event', e.index),
   canonical: e.canonical.toString('base64'),
   hlc: { ...e.hlc },
 });
 
 export const toBlock = (b: BlockRow): Block => ({
   height: b.height,
+  cursor: encodeCursor('block', b.height),
   hash: b.hash.toString('hex'),
   previousHash: b.previousHash.toString('hex'),
   eventsRoot: b.eventsRoot.toString('hex'),
@@ -31,6 +33,7 @@ export const toBlock = (b: BlockRow): Block => ({
 
 export const toCheckpoint = (c: CheckpointRow): Checkpoint => ({
   id: c.id,
+  cursor: encodeCursor('checkpoint', c.id),
   treeSize: c.treeSize,
   rootHash: c.rootHash.toString('hex'),
   blockHeight: c.blockHeight,

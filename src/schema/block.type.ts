@@ -4,6 +4,7 @@ import { SafeInt } from './scalars.js';
 @ObjectType({ description: 'A mined block: events [startIndex, treeSize). `hash` = SHA-256 of the canonical header.' })
 export class Block {
   @Field(() => SafeInt) height!: number;
+  @Field({ description: 'Position for `blocks(after:)` and `blockMined(after:)`.' }) cursor!: string;
   @Field() hash!: string;
   @Field() previousHash!: string;
   @Field({ description: 'Merkle root of this block\'s own events.' }) eventsRoot!: string;

@@ -4,6 +4,7 @@ import { SafeInt } from './scalars.js';
 @ObjectType({ description: 'A signed tree head at a block boundary: a C2SP tlog-checkpoint in a C2SP signed note.' })
 export class Checkpoint {
   @Field(() => SafeInt) id!: number;
+  @Field({ description: 'Position for `checkpoints(after:)` and `checkpointCreated(after:)`.' }) cursor!: string;
   @Field(() => SafeInt) treeSize!: number;
   @Field() rootHash!: string;
   @Field(() => SafeInt) blockHeight!: number;

@@ -17,6 +17,7 @@ export class HlcInput {
 export class AuditEvent {
   @Field() ledger!: string;
   @Field(() => SafeInt) index!: number;
+  @Field({ description: 'Position for `events(after:)` and `auditEvent(after:)`.' }) cursor!: string;
   @Field({ description: 'Lowercase hex leaf hash H(0x00 || canonical).' }) id!: string;
   @Field({ description: 'Base64 of the exact RFC 8785 bytes that were hashed (and signed).' }) canonical!: string;
   @Field(() => String, { nullable: true }) signature!: string | null;

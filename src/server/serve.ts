@@ -16,7 +16,8 @@ export async function serve(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
   const db = await openDatabase(config);
   const loaded = loadServerKey(config, db.kind === 'embedded');
-  const ledger = new LedgerService(db.dataSource, config, loaded?.key, log);
+  // On PostgreSQL, LISTEN so subscribers here see what other server processes commit.
+  const ledger = new LedgerService(db.dataSource, config, loaded?.key, log, { listenUrl: config.databaseUrl });
   await ledger.start(['main', SYSTEM_LEDGER]);
   const keys = new ApiKeyService(db.dataSource, ledger);
   const bootstrap = await bootstrapAdminKey(config, keys, db.kind === 'embedded');

@@ -1,0 +1,58 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+export const NOTIFY_CHANNEL = 'chainproof';
+
+export interface Listener {
+  close(): Promise<void>;
+}
+
+/**
+ * LISTENs on a dedicated connection (never the pool: a pooled client would drop the LISTEN
+ * when released) and reconnects after errors. After each (re)connect it calls `onConnect`, so
+ * the caller can catch up on whatever was committed while it was not listening.
+ */
+export async function listen(
+  url: string,
+  onMessage: (payload: string) => void,
+  onConnect: () => void,
+  log: Logger,
+): Promise<Listener> {
+  let client: pg.Client | undefined;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url });
+    c.on('notification', (n) => n.channel === NOTIFY_CHANNEL && n.payload && onMessage(n.payload));
+    c.on('error', (err) => {
+      log.warn({ err: err.message }, 'LISTEN connection lost; reconnecting');
+      void c.end().catch(() => undefined);
+      schedule();
+    });
+    await c.connect();
+    await c.query(`LISTEN ${NOTIFY_CHANNEL}`);
+    client = c;
+    onConnect();
+  };
+  const schedule = () => {
+    if (closed || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      connect().catch((err) => {
+        log.warn({ err: err.message }, 'LISTEN reconnect failed; retrying');
+        schedule();
+      });
+    }, 1000);
+    retry.unref();
+  };
+
+  await connect();
+  return {
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => undefined);
+    },
+  };
+}

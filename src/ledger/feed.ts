@@ -1,0 +1,98 @@
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import type { BusMessages, BusTopic, LedgerBus } from './bus.js';
+import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
+import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from './sequencer.js';
+
+const PAGE = 500;
+
+/**
+ * Feeds live subscribers from the database, in ledger order. Whoever commits (this process,
+ * or another through PostgreSQL LISTEN/NOTIFY) only says "ledger X has new events/blocks/
+ * checkpoints"; the feed then reads everything past its cursor and publishes it on the bus.
+ * A lost or coalesced notification therefore delays delivery but never skips an item.
+ */
+export class LedgerFeed {
+  /** Next position to publish per `${topic}:${ledger}`: event index, block height, checkpoint id. */
+  private readonly next = new Map<string, number>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly bus: LedgerBus,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts a ledger's cursors at its current head: subscribers see what commits from now on. */
+  async track(ledger: LedgerRow): Promise<void> {
+    for (const topic of ['event', 'block', 'checkpoint'] as const) {
+      const key = `${topic}:${ledger.name}`;
+      if (!this.next.has(key)) this.next.set(key, await this.head(topic, ledger));
+    }
+  }
+
+  /** Something new may be committed for `ledger`; publish it (coalesces bursts). */
+  notify(ledger: LedgerRow, topic: BusTopic): void {
+    const key = `${topic}:${ledger.name}`;
+    if (!this.next.has(key)) return;
+    if (this.running.has(key)) {
+      this.again.add(key);
+      return;
+    }
+    const run = this.catchUp(ledger, topic, key)
+      .catch((err) => this.log.error({ err, ledger: ledger.name, topic }, 'live feed catch-up failed; next notification retries'))
+      .finally(() => {
+        this.running.delete(key);
+        if (this.again.delete(key)) this.notify(ledger, topic);
+      });
+    this.running.set(key, run);
+  }
+
+  private async catchUp(ledger: LedgerRow, topic: BusTopic, key: string): Promise<void> {
+    if (!this.bus.hasListeners(topic, ledger.name)) {
+      // Nobody is listening: skip reading, but keep the cursor at the head for later subscribers.
+      this.next.set(key, await this.head(topic, ledger));
+      return;
+    }
+    for (;;) {
+      const from = this.next.get(key)!;
+      const items = await this.read(topic, ledger, from);
+      for (const item of items) {
+        this.bus.publish(topic, ledger.name, item.message as never);
+        this.next.set(key, item.position + 1);
+      }
+      if (items.length < PAGE) return;
+    }
+  }
+
+  private async head(topic: BusTopic, ledger: LedgerRow): Promise<number> {
+    const sql = {
+      event: `SELECT tree_size AS n FROM ledger_heads WHERE ledger_id = $1`,
+      block: `SELECT coalesce(max(height) + 1, 0) AS n FROM blocks WHERE ledger_id = $1`,
+      checkpoint: `SELECT coalesce(max(id) + 1, 0) AS n FROM checkpoints WHERE ledger_id = $1`,
+    }[topic];
+    const [row] = await this.dataSource.query(sql, [ledger.id]);
+    return Number(row?.n ?? 0);
+  }
+
+  private async read(topic: BusTopic, ledger: LedgerRow, from: number): Promise<Array<{ position: number; message: BusMessages[BusTopic] }>> {
+    if (topic === 'event') {
+      const rows: RawEventRow[] = await this.dataSource.query(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND idx >= $2 ORDER BY idx LIMIT ${PAGE}`,
+        [ledger.id, from],
+      );
+      return rows.map((r) => ({ position: Number(r.idx), message: eventFromRow(ledger.name, r) }));
+    }
+    if (topic === 'block') {
+      const rows = await this.dataSource.getRepository(BlockRow).createQueryBuilder('b')
+        .where('b.ledger_id = :id AND b.height >= :from', { id: ledger.id, from })
+        .orderBy('b.height', 'ASC').limit(PAGE).getMany();
+      return rows.map((b) => ({ position: b.height, message: b }));
+    }
+    const rows = await this.dataSource.getRepository(CheckpointRow).createQueryBuilder('c')
+      .where('c.ledger_id = :id AND c.id >= :from', { id: ledger.id, from })
+      .orderBy('c.id', 'ASC').limit(PAGE).getMany();
+    return rows.map((c) => ({ position: c.id, message: c }));
+  }
+}
