@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import type { BusTopic } from './bus.js';
+import type { LedgerMetrics } from './metrics.js';
 import type { Checkpointer } from './checkpointer.js';
 import { BlockRow, type LedgerRow } from './entities/index.js';
 import { GENESIS_PREVIOUS_HASH, nextDifficulty, retargetWindow, type Miner } from './blocks/index.js';
@@ -32,6 +33,7 @@ export class BlockProducer {
     private readonly notify: (ledger: LedgerRow, topic: BusTopic) => void,
     private readonly checkpointer: Checkpointer,
     private readonly log: Logger,
+    private readonly metrics: LedgerMetrics,
   ) {}
 
   start(): void {
@@ -135,6 +137,7 @@ export class BlockProducer {
     const started = performance.now();
     const { nonce, hash } = await this.miner.mine(template, this.abort.signal);
     const miningMs = Math.round(performance.now() - started);
+    this.metrics.mined(ledger.name, template.difficulty, miningMs / 1000);
     const inserted: unknown[] = await this.dataSource.query(
       `INSERT INTO blocks (ledger_id, height, hash, previous_hash, events_root, start_index, tree_size, tree_root,
          timestamp_ms, difficulty, nonce, mining_ms)

@@ -6,6 +6,7 @@ import { BlockProducer } from './block-producer.js';
 import { Miner } from './blocks/index.js';
 import { LedgerBus, type BusMessages, type BusTopic } from './bus.js';
 import { LedgerFeed } from './feed.js';
+import { NO_METRICS, type LedgerMetrics } from './metrics.js';
 import { listen, NOTIFY_CHANNEL, type Listener } from '../db/pg-listener.js';
 import { Checkpointer } from './checkpointer.js';
 import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
@@ -82,6 +83,7 @@ export class LedgerService {
   private readonly checkpointer: Checkpointer;
   private started = false;
   private readonly feed: LedgerFeed;
+  private readonly metrics: LedgerMetrics;
   private listener: Listener | undefined;
 
   constructor(
@@ -93,10 +95,12 @@ export class LedgerService {
       produceBlocks?: boolean;
       /** PostgreSQL URL to LISTEN on, so subscribers here see what other processes commit. */
       listenUrl?: string;
+      metrics?: LedgerMetrics;
     } = {},
   ) {
     this.registry = new LedgerRegistry(dataSource, config.originPrefix, config.ledgerDefaults);
     this.feed = new LedgerFeed(dataSource, this.bus, log);
+    this.metrics = options.metrics ?? NO_METRICS;
     this.checkpointer = new Checkpointer(dataSource, serverKey, (l, t) => this.notify(l, t));
   }
 
@@ -229,6 +233,18 @@ export class LedgerService {
 
   /** Appends atomically: every input is sequenced, or (on any bad input) none is. */
   async append(ledgerName: string, inputs: AppendInput[], options: AppendOptions = {}): Promise<LedgerEvent[]> {
+    const started = performance.now();
+    try {
+      const events = await this.appendUnmeasured(ledgerName, inputs, options);
+      this.metrics.appended(ledgerName, events.length, (performance.now() - started) / 1000);
+      return events;
+    } catch (e) {
+      this.metrics.refused(ledgerName, (e as ChainproofError).code ?? 'INTERNAL');
+      throw e;
+    }
+  }
+
+  private async appendUnmeasured(ledgerName: string, inputs: AppendInput[], options: AppendOptions): Promise<LedgerEvent[]> {
     if (inputs.length === 0) throw new ChainproofError('BAD_USER_INPUT', 'nothing to append');
     if (inputs.length > this.config.maxBatch) {
       throw new ChainproofError('BATCH_TOO_LARGE', `${inputs.length} events in one call; the limit is ${this.config.maxBatch}`);
@@ -394,11 +410,13 @@ export class LedgerService {
     }
     const hasher = treeHasher(ledger.hashAlg);
     const tree = storedTree(this.dataSource, ledger.id);
+    const started = performance.now();
     const [hashes, root, [leaf]] = await Promise.all([
       inclusionProof(tree, hasher, index!, treeSize),
       rootAt(tree, hasher, treeSize),
       tree.getNodes([{ level: 0, index: index! }]),
     ]);
+    this.metrics.proof('inclusion', (performance.now() - started) / 1000);
     return {
       leafIndex: index!,
       treeSize,
@@ -421,11 +439,13 @@ export class LedgerService {
     }
     const hasher = treeHasher(ledger.hashAlg);
     const tree = storedTree(this.dataSource, ledger.id);
+    const started = performance.now();
     const [hashes, fromRoot, toRoot] = await Promise.all([
       consistencyProof(tree, hasher, fromSize, to),
       rootAt(tree, hasher, fromSize),
       rootAt(tree, hasher, to),
     ]);
+    this.metrics.proof('consistency', (performance.now() - started) / 1000);
     return {
       fromSize,
       toSize: to,
@@ -488,7 +508,8 @@ export class LedgerService {
         this.dataSource,
         ledger,
         this.serverKey,
-        () => {
+        (events) => {
+          this.metrics.committed(ledger.name, events.length);
           this.feed.notify(ledger, 'event');
           this.producers.get(ledger.name)?.nudge();
         },
@@ -504,7 +525,7 @@ export class LedgerService {
     if (!p) {
       // A miner per ledger: one ledger's hard block must not hold up another's.
       const miner = new Miner({ workers: this.config.minerWorkers });
-      p = new BlockProducer(this.dataSource, ledger, miner, (l, t) => this.notify(l, t), this.checkpointer, this.log);
+      p = new BlockProducer(this.dataSource, ledger, miner, (l, t) => this.notify(l, t), this.checkpointer, this.log, this.metrics);
       this.producers.set(ledger.name, p);
       if (this.options.produceBlocks !== false) p.start();
     }

@@ -8,6 +8,8 @@ import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
 import type { Config } from '../config.js';
 import type { ApiKeyService } from '../auth/api-keys.js';
 import { principalFrom } from '../auth/credentials.js';
@@ -24,7 +26,15 @@ export interface HttpServer {
 }
 
 /** GraphQL over HTTP (Apollo) and WebSocket (graphql-ws) on one port, plus health endpoints. */
-export async function startHttpServer(config: Config, ledger: LedgerService, keys: ApiKeyService, log: Logger): Promise<HttpServer> {
+export interface HttpDeps {
+  ledger: LedgerService;
+  keys: ApiKeyService;
+  metrics: Registry;
+  dataSource: DataSource;
+}
+
+export async function startHttpServer(config: Config, deps: HttpDeps, log: Logger): Promise<HttpServer> {
+  const { ledger, keys } = deps;
   const schema = await buildChainproofSchema({ publicReads: config.publicReads });
   const app = express();
   app.disable('x-powered-by');
@@ -74,14 +84,32 @@ export async function startHttpServer(config: Config, ledger: LedgerService, key
   });
   await apollo.start();
 
+  app.use((req, res, next) => {
+    const started = performance.now();
+    const requestId = requestIdOf(req.headers['x-request-id']);
+    req.headers['x-request-id'] = requestId;
+    res.setHeader('x-request-id', requestId);
+    res.on('finish', () =>
+      log.info({ requestId, method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request'),
+    );
+    next();
+  });
+  /** Liveness: the process serves HTTP. */
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  /** Readiness: the database answers and no migration is pending. */
   app.get('/readyz', async (_req, res) => {
     try {
-      await ledger.ledger('main');
-      res.json({ status: 'ready' });
+      await deps.dataSource.query('SELECT 1');
+      const pending = await deps.dataSource.showMigrations();
+      if (pending) res.status(503).json({ status: 'migrations pending' });
+      else res.json({ status: 'ready' });
     } catch {
-      res.status(503).json({ status: 'unavailable' });
+      res.status(503).json({ status: 'database unreachable' });
     }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', deps.metrics.contentType);
+    res.send(await deps.metrics.metrics());
   });
   app.use(
     '/graphql',
@@ -94,7 +122,7 @@ export async function startHttpServer(config: Config, ledger: LedgerService, key
         } catch (e) {
           throw new GraphQLError((e as Error).message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
         }
-        return { ledger, keys, principal, requestId: requestIdOf(req.headers['x-request-id']) };
+        return { ledger, keys, principal, requestId: req.headers['x-request-id'] as string };
       },
     }),
   );

@@ -5,6 +5,7 @@ import { LedgerService } from '../ledger/ledger-service.js';
 import { loadServerKey } from '../ledger/server-key.js';
 import { createLogger } from '../logger.js';
 import { startHttpServer } from './http.js';
+import { prometheusMetrics } from './metrics.js';
 import { ApiKeyService, SYSTEM_LEDGER } from '../auth/api-keys.js';
 import { bootstrapAdminKey } from '../auth/bootstrap.js';
 
@@ -17,12 +18,15 @@ export async function serve(config: Config): Promise<void> {
   const db = await openDatabase(config);
   const loaded = loadServerKey(config, db.kind === 'embedded');
   // On PostgreSQL, LISTEN so subscribers here see what other server processes commit.
-  const ledger = new LedgerService(db.dataSource, config, loaded?.key, log, { listenUrl: config.databaseUrl });
+  let ledgerRef: LedgerService | undefined;
+  const prometheus = prometheusMetrics(db.dataSource, () => ledgerRef?.bus);
+  const ledger = new LedgerService(db.dataSource, config, loaded?.key, log, { listenUrl: config.databaseUrl, metrics: prometheus.metrics });
+  ledgerRef = ledger;
   await ledger.start(['main', SYSTEM_LEDGER]);
   const keys = new ApiKeyService(db.dataSource, ledger);
   const bootstrap = await bootstrapAdminKey(config, keys, db.kind === 'embedded');
   if (bootstrap.kind === 'generated') log.info({ path: bootstrap.path }, `created the first admin API key in ${bootstrap.path}`);
-  const http = await startHttpServer(config, ledger, keys, log);
+  const http = await startHttpServer(config, { ledger, keys, metrics: prometheus.registry, dataSource: db.dataSource }, log);
   log.info(
     { url: http.url, database: db.kind, dataDir: db.kind === 'embedded' ? config.dataDir : undefined },
     `Chainproof listening on ${http.url}`,

@@ -1,0 +1,82 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import type { LedgerBus } from '../ledger/bus.js';
+import type { LedgerMetrics } from '../ledger/metrics.js';
+
+/** Prometheus metrics, served at /metrics. */
+export function prometheusMetrics(dataSource: DataSource, bus: () => LedgerBus | undefined) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'chainproof_process_' });
+  const appended = new Counter({ name: 'chainproof_events_appended_total', help: 'Events committed', labelNames: ['ledger'], registers: [registry] });
+  const refused = new Counter({
+    name: 'chainproof_events_refused_total',
+    help: 'Append calls refused (nothing appended), by error code',
+    labelNames: ['ledger', 'code'],
+    registers: [registry],
+  });
+  const appendSeconds = new Histogram({
+    name: 'chainproof_append_duration_seconds',
+    help: 'From an append call to its commit',
+    labelNames: ['ledger'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const batch = new Histogram({
+    name: 'chainproof_commit_batch_events',
+    help: 'Events per group-commit transaction',
+    labelNames: ['ledger'],
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+    registers: [registry],
+  });
+  const proofSeconds = new Histogram({
+    name: 'chainproof_proof_duration_seconds',
+    help: 'Building an inclusion or consistency proof from the stored tree',
+    labelNames: ['kind'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+    registers: [registry],
+  });
+  const miningSeconds = new Histogram({
+    name: 'chainproof_block_mining_seconds',
+    help: 'Proof-of-work search per block',
+    labelNames: ['ledger'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  const difficulty = new Gauge({ name: 'chainproof_block_difficulty', help: 'Difficulty of the last mined block (leading zero bits)', labelNames: ['ledger'], registers: [registry] });
+  new Gauge({
+    name: 'chainproof_subscribers',
+    help: 'Live subscriptions in this process',
+    registers: [registry],
+    collect() {
+      this.set(bus()?.subscriberCount() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'chainproof_checkpoint_age_seconds',
+    help: 'Seconds since the latest checkpoint of each ledger',
+    labelNames: ['ledger'],
+    registers: [registry],
+    async collect() {
+      const rows: Array<{ name: string; ts: string | null }> = await dataSource.query(
+        `SELECT l.name, (SELECT max(timestamp_ms) FROM checkpoints c WHERE c.ledger_id = l.id) AS ts FROM ledgers l`,
+      );
+      this.reset();
+      for (const r of rows) if (r.ts !== null) this.set({ ledger: r.name }, (Date.now() - Number(r.ts)) / 1000);
+    },
+  });
+
+  const metrics: LedgerMetrics = {
+    appended: (ledger, events, seconds) => {
+      appended.inc({ ledger }, events);
+      appendSeconds.observe({ ledger }, seconds);
+    },
+    refused: (ledger, code) => refused.inc({ ledger, code }),
+    committed: (ledger, events) => batch.observe({ ledger }, events),
+    proof: (kind, seconds) => proofSeconds.observe({ kind }, seconds),
+    mined: (ledger, d, seconds) => {
+      miningSeconds.observe({ ledger }, seconds);
+      difficulty.set({ ledger }, d);
+    },
+  };
+  return { registry, metrics };
+}
