@@ -29,6 +29,14 @@ export interface Config {
   maxBatch: number;
   maxBodyBytes: number;
   publicReads: boolean;
+  maxDepth: number;
+  maxAliases: number;
+  maxCost: number;
+  maxTokens: number;
+  rateLimitPerIp: number;
+  rateLimitPerKey: number;
+  introspection: boolean;
+  landingPage: boolean;
   /** Bootstrap admin key for automated deployments; never logged. */
   adminKey?: string;
   hlcMaxSkewMs: number;
@@ -53,6 +61,14 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_MAX_PAYLOAD_BYTES', '65536', 'largest canonical event payload accepted'],
   ['CHAINPROOF_MAX_BATCH', '1000', 'most events one appendEvents call may carry'],
   ['CHAINPROOF_MAX_BODY_BYTES', '16777216', 'largest HTTP request body accepted'],
+  ['CHAINPROOF_MAX_DEPTH', '12', 'deepest GraphQL selection accepted (DEPTH_LIMIT)'],
+  ['CHAINPROOF_MAX_ALIASES', '30', 'most aliases in one operation (ALIAS_LIMIT)'],
+  ['CHAINPROOF_MAX_COST', '50000', 'largest operation cost: fields × list sizes, verify 1000 (COST_LIMIT)'],
+  ['CHAINPROOF_MAX_TOKENS', '20000', 'most lexical tokens in one document (TOKEN_LIMIT)'],
+  ['CHAINPROOF_RATE_LIMIT_PER_IP', '1000', 'requests per second per client IP, bursts of 2 s; 0 = off (RATE_LIMITED)'],
+  ['CHAINPROOF_RATE_LIMIT_PER_KEY', '1000', 'requests per second per API key, bursts of 2 s; 0 = off'],
+  ['CHAINPROOF_INTROSPECTION', 'true', 'allow schema introspection'],
+  ['CHAINPROOF_LANDING_PAGE', 'false', 'serve Apollo\'s landing page on GET /graphql'],
   ['CHAINPROOF_HLC_MAX_SKEW_MS', '60000', 'how far a client-supplied HLC may stray from the server clock'],
   ['CHAINPROOF_MINER_WORKERS', '1', 'worker threads mining blocks'],
   ['CHAINPROOF_HASH_ALG', 'sha256', 'default Merkle hash of new ledgers: sha256 or blake3 (fixed for a ledger\'s life)'],
@@ -119,6 +135,14 @@ export function loadConfig(env: Env = process.env): Config {
     maxPayloadBytes: int('CHAINPROOF_MAX_PAYLOAD_BYTES', 65536, 2, 16 * 1024 * 1024),
     maxBatch: int('CHAINPROOF_MAX_BATCH', 1000, 1, 100_000),
     publicReads: bool('CHAINPROOF_PUBLIC_READS', true),
+    maxDepth: int('CHAINPROOF_MAX_DEPTH', 12, 1, 100),
+    maxAliases: int('CHAINPROOF_MAX_ALIASES', 30, 0, 10_000),
+    maxCost: int('CHAINPROOF_MAX_COST', 50_000, 1, 100_000_000),
+    maxTokens: int('CHAINPROOF_MAX_TOKENS', 20_000, 100, 10_000_000),
+    rateLimitPerIp: int('CHAINPROOF_RATE_LIMIT_PER_IP', 1000, 0, 1_000_000),
+    rateLimitPerKey: int('CHAINPROOF_RATE_LIMIT_PER_KEY', 1000, 0, 1_000_000),
+    introspection: bool('CHAINPROOF_INTROSPECTION', true),
+    landingPage: bool('CHAINPROOF_LANDING_PAGE', false),
     adminKey: env.CHAINPROOF_ADMIN_KEY || undefined,
     maxBodyBytes: int('CHAINPROOF_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     hlcMaxSkewMs: int('CHAINPROOF_HLC_MAX_SKEW_MS', 60_000, 0, 86_400_000),

@@ -1,5 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import type { GraphQLError, GraphQLFormattedError } from 'graphql';
+
+const LIMIT_CODES = new Set(['DEPTH_LIMIT', 'ALIAS_LIMIT', 'COST_LIMIT']);
 import { ArgumentValidationError } from 'type-graphql';
 import { isChainproofError } from '../errors.js';
 
@@ -18,7 +20,11 @@ export function formatError(development: boolean) {
     if (original instanceof ArgumentValidationError) {
       return { ...base, extensions: { code: 'BAD_USER_INPUT' } };
     }
-    const code = (formatted.extensions?.code as string | undefined) ?? 'INTERNAL_SERVER_ERROR';
+    let code = (formatted.extensions?.code as string | undefined) ?? 'INTERNAL_SERVER_ERROR';
+    // Apollo relabels every validation error; a limit rule's own code is the useful one.
+    const innerCode = ((error as GraphQLError | undefined)?.originalError as GraphQLError | undefined)?.extensions?.code;
+    if (typeof innerCode === 'string' && LIMIT_CODES.has(innerCode)) code = innerCode;
+    if (code === 'GRAPHQL_PARSE_FAILED' && /contains more th(?:an|at) \d+ tokens/i.test(formatted.message)) code = 'TOKEN_LIMIT';
     if (code === 'INTERNAL_SERVER_ERROR' && !development) {
       return { ...base, message: 'internal server error', extensions: { code } };
     }

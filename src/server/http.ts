@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
-import express from 'express';
+import express, { type ErrorRequestHandler } from 'express';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -17,6 +18,8 @@ import { ANONYMOUS, type Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import type { RequestContext } from '../resolvers/context.js';
 import { formatError } from './errors.js';
+import { limitRules } from './limits.js';
+import { rateLimiter } from './rate-limit.js';
 import { buildChainproofSchema } from './schema.js';
 
 export interface HttpServer {
@@ -74,11 +77,15 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
     schema,
     formatError: formatError(config.development),
     includeStacktraceInErrorResponses: config.development,
-    introspection: true,
+    introspection: config.introspection,
+    csrfPrevention: true,
+    validationRules: limitRules(config),
+    parseOptions: { maxTokens: config.maxTokens },
     // serve.ts owns signals: it drains appends and closes the database after Apollo stops.
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      ...(config.landingPage ? [] : [ApolloServerPluginLandingPageDisabled()]),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
   });
@@ -113,7 +120,9 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   });
   app.use(
     '/graphql',
+    rateLimiter({ perIp: config.rateLimitPerIp, perKey: config.rateLimitPerKey, burstSeconds: 2 }),
     express.json({ limit: config.maxBodyBytes }),
+    bodyErrors,
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<RequestContext> => {
         let principal: Principal;
@@ -142,6 +151,16 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
     },
   };
 }
+
+/** Malformed or oversized bodies answer in GraphQL's error shape, with a code. */
+const bodyErrors: ErrorRequestHandler = (err, _req, res, next) => {
+  const e = err as { type?: string; status?: number };
+  if (e.type === 'entity.too.large') {
+    res.status(413).json({ errors: [{ message: 'request body too large', extensions: { code: 'BODY_TOO_LARGE' } }] });
+  } else if (e.type === 'entity.parse.failed') {
+    res.status(400).json({ errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+  } else next(err);
+};
 
 /** A client's request id if it looks like one (it is echoed into logs), else a fresh one. */
 function requestIdOf(header: string | string[] | undefined): string {

@@ -1,0 +1,100 @@
+import {
+  GraphQLError,
+  Kind,
+  type ASTVisitor,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+} from 'graphql';
+import { MAX_PAGE } from '../ledger/pagination.js';
+
+export interface QueryLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxCost: number;
+}
+
+const limitError = (code: string, message: string) => new GraphQLError(message, { extensions: { code } });
+
+/** Fields whose work is far above a plain read. */
+const FIELD_COST: Record<string, number> = {
+  verify: 1000,
+  createCheckpoint: 100,
+  appendEvents: 10,
+  inclusionProof: 5,
+  consistencyProof: 5,
+  stats: 50,
+};
+/** A list field with no `first`/`last` is assumed to return this many items. */
+const DEFAULT_LIST_SIZE = 100;
+const MAX_BATCH_ASSUMED = 1000;
+
+/**
+ * Depth, alias and cost limits as validation rules, so an expensive document is refused
+ * before anything runs. Cost: each field costs 1 (or its FIELD_COST), times the size of every
+ * list it sits in — `first`/`last` arguments, or the length of `inputs`, else 100 for a
+ * connection. Fragments are expanded (cycles are already refused by graphql-js).
+ */
+export function limitRules(limits: QueryLimits) {
+  return [
+    (context: ValidationContext): ASTVisitor => ({
+      OperationDefinition(node) {
+        const fragments = new Map<string, FragmentDefinitionNode>();
+        for (const d of context.getDocument().definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+        let aliases = 0;
+        let maxDepth = 0;
+        const walk = (set: SelectionSetNode | undefined, depth: number, multiplier: number, seen: Set<string>): number => {
+          if (!set) return 0;
+          maxDepth = Math.max(maxDepth, depth);
+          let cost = 0;
+          for (const sel of set.selections) {
+            if (sel.kind === Kind.FIELD) {
+              if (sel.alias) aliases++;
+              if (sel.name.value.startsWith('__')) continue;
+              const size = listSize(sel);
+              const own = FIELD_COST[sel.name.value] ?? 1;
+              cost += own * multiplier + walk(sel.selectionSet, depth + 1, multiplier * size, seen);
+            } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+              cost += walk(sel.selectionSet, depth, multiplier, seen);
+            } else {
+              const name = sel.name.value;
+              if (seen.has(name)) continue;
+              cost += walk(fragments.get(name)?.selectionSet, depth, multiplier, new Set([...seen, name]));
+            }
+          }
+          return cost;
+        };
+        const cost = walk(node.selectionSet, 1, 1, new Set());
+        if (maxDepth > limits.maxDepth) {
+          context.reportError(limitError('DEPTH_LIMIT', `query depth ${maxDepth} exceeds the limit of ${limits.maxDepth}`));
+        }
+        if (aliases > limits.maxAliases) {
+          context.reportError(limitError('ALIAS_LIMIT', `${aliases} aliases exceed the limit of ${limits.maxAliases}`));
+        }
+        if (cost > limits.maxCost) {
+          context.reportError(limitError('COST_LIMIT', `query cost ${cost} exceeds the limit of ${limits.maxCost}`));
+        }
+      },
+    }),
+  ];
+}
+
+/**
+ * Validation runs once per document, before variables are known (and its result is cached),
+ * so a size given by a variable counts as the largest page or batch it could be.
+ */
+function listSize(field: FieldNode): number {
+  const arg = (name: string) => field.arguments?.find((a) => a.name.value === name)?.value;
+  for (const name of ['first', 'last']) {
+    const v = arg(name);
+    if (v?.kind === Kind.INT) return Math.max(1, Number(v.value));
+    if (v?.kind === Kind.VARIABLE) return MAX_PAGE;
+  }
+  const inputs = arg('inputs');
+  if (inputs?.kind === Kind.LIST) return Math.max(1, inputs.values.length);
+  if (inputs?.kind === Kind.VARIABLE) return MAX_BATCH_ASSUMED;
+  if (field.name.value === 'edges') return 1; // the connection field above already counted its size
+  return ['events', 'blocks', 'checkpoints'].includes(field.name.value) ? DEFAULT_LIST_SIZE : 1;
+}
+
