@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ENV_DOCS, loadConfig } from '../../src/config.js';
+
+describe('configuration', () => {
+  it('has documented defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 4000, host: '127.0.0.1', maxPayloadBytes: 65536, maxBatch: 1000, publicReads: true });
+    expect(c.dataDir.endsWith('/data')).toBe(true);
+  });
+
+  it('reports every bad value in one message', () => {
+    let message = '';
+    try {
+      loadConfig({ PORT: 'eighty', CHAINPROOF_SIGNING_SEED: 'abc', CHAINPROOF_MIN_DIFFICULTY: '20', CHAINPROOF_MAX_DIFFICULTY: '10', CHAINPROOF_PUBLIC_READS: 'maybe' });
+    } catch (e) {
+      expect((e as { code: string }).code).toBe('CONFIG_INVALID');
+      message = (e as Error).message;
+    }
+    for (const part of ['PORT', 'CHAINPROOF_SIGNING_SEED', 'CHAINPROOF_MIN_DIFFICULTY exceeds', 'CHAINPROOF_PUBLIC_READS']) expect(message).toContain(part);
+    expect(message).not.toContain('abc'); // a secret-shaped value is named, not echoed
+  });
+
+  it('the README documents every variable the server reads', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const [name] of ENV_DOCS) expect(readme, name).toContain(`| \`${name}\` |`);
+  });
+});
