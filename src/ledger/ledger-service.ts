@@ -6,6 +6,7 @@ import { BlockProducer } from './block-producer.js';
 import { Miner } from './blocks/index.js';
 import { LedgerBus, type BusMessages, type BusTopic } from './bus.js';
 import { LedgerFeed } from './feed.js';
+import { LedgerAnalytics } from './analytics.js';
 import { NO_METRICS, type LedgerMetrics } from './metrics.js';
 import { listen, NOTIFY_CHANNEL, type Listener } from '../db/pg-listener.js';
 import { Checkpointer } from './checkpointer.js';
@@ -78,6 +79,7 @@ export interface AppendOptions {
 export class LedgerService {
   readonly bus = new LedgerBus();
   readonly registry: LedgerRegistry;
+  private readonly analytics: LedgerAnalytics;
   private readonly sequencers = new Map<string, LedgerSequencer>();
   private readonly producers = new Map<string, BlockProducer>();
   private readonly checkpointer: Checkpointer;
@@ -100,6 +102,7 @@ export class LedgerService {
   ) {
     this.registry = new LedgerRegistry(dataSource, config.originPrefix, config.ledgerDefaults);
     this.feed = new LedgerFeed(dataSource, this.bus, log);
+    this.analytics = new LedgerAnalytics(dataSource);
     this.metrics = options.metrics ?? NO_METRICS;
     this.checkpointer = new Checkpointer(dataSource, serverKey, (l, t) => this.notify(l, t));
   }
@@ -464,6 +467,19 @@ export class LedgerService {
     return verifyLedger(this.dataSource, ledger, { full, verifierKey: this.verifierKey() ?? undefined, onProgress });
   }
 
+  async activitySummary(ledgerName: string, sinceMs: number) {
+    return this.analytics.activity(await this.ledger(ledgerName), sinceMs);
+  }
+
+  async failureSummary(ledgerName: string, sinceMs: number) {
+    return this.analytics.failures(await this.ledger(ledgerName), sinceMs);
+  }
+
+  async subsystemGaps(ledgerName: string, quietForMs: number) {
+    if (!Number.isSafeInteger(quietForMs) || quietForMs < 0) throw new ChainproofError('BAD_USER_INPUT', 'quietFor must be a non-negative number of seconds');
+    return this.analytics.subsystemGaps(await this.ledger(ledgerName), quietForMs);
+  }
+
   async stats(ledgerName: string) {
     const ledger = await this.ledger(ledgerName);
     const head = await this.head(ledger.name);
@@ -483,14 +499,18 @@ export class LedgerService {
       [ledger.id],
     );
     const checkpoint = await this.checkpoint(ledger.name);
+    const pendingEvents = head.treeSize - Number(b.sealed ?? 0);
     return {
       ledger: ledger.name,
+      uniqueAuthors: await this.analytics.uniqueAuthors(ledger),
+      // Mining is behind when more than two blocks' worth of events wait to be sealed.
+      status: pendingEvents > 2 * ledger.blockSize ? 'MINING_BEHIND' : 'OK',
       treeSize: head.treeSize,
       rootHash: head.rootHash,
       tips: head.tips,
       blocks: Number(b.blocks),
       blockHeight: b.height === null ? null : Number(b.height),
-      pendingEvents: head.treeSize - Number(b.sealed ?? 0),
+      pendingEvents,
       difficulty: b.difficulty ?? ledger.initialDifficulty,
       averageBlockMs: Number(b.blocks) > 1 ? Number(avg.avg_ms) : null,
       checkpointTreeSize: checkpoint?.treeSize ?? null,

@@ -1,3 +1,4 @@
+import { AnalyticsResolver } from './analytics.resolver.js';
 import { ApiKeyResolver } from './api-key.resolver.js';
 import { BlockResolver } from './block.resolver.js';
 import { CheckpointResolver } from './checkpoint.resolver.js';
@@ -14,4 +15,5 @@ export const resolvers = [
   ProofResolver,
   SubscriptionResolver,
   ApiKeyResolver,
+  AnalyticsResolver,
 ] as const;

@@ -32,9 +32,11 @@ export class TypeCount {
 @ObjectType()
 export class LedgerStats {
   @Field() ledger!: string;
+  @Field({ description: 'OK, or MINING_BEHIND when more than two blocks of events wait to be sealed.' }) status!: string;
   @Field(() => SafeInt) treeSize!: number;
   @Field() rootHash!: string;
   @Field(() => Int, { description: 'Open branches: events no other event names as a parent.' }) tips!: number;
+  @Field(() => SafeInt, { description: 'Distinct authors (did:key or other) that signed or were named.' }) uniqueAuthors!: number;
   @Field(() => Int) blocks!: number;
   @Field(() => SafeInt, { nullable: true }) blockHeight!: number | null;
   @Field(() => SafeInt) pendingEvents!: number;

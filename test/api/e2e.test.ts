@@ -159,6 +159,23 @@ describe('GraphQL over HTTP and WebSocket', () => {
     expect(last.data.events.pageInfo.hasPreviousPage).toBe(true);
   });
 
+  it('answers analytics queries over GraphQL', async () => {
+    await gql(server.url, `mutation { appendEvent(input: {type: "job", actor: "cron", subsystem: "etl", result: "error", correlationId: "run-7"}) { index } }`);
+    const r = await gql(server.url, `{
+      activitySummary(since: "2020-01-01T00:00:00Z") { total bySubsystem { key count } }
+      failureSummary(since: "2020-01-01T00:00:00Z") { type result count }
+      subsystemGaps(quietFor: 3600) { subsystem }
+      replay(correlationId: "run-7") { edges { node { type } } }
+      stats { status uniqueAuthors }
+    }`);
+    expect(r.errors).toBeUndefined();
+    expect(r.data.activitySummary.bySubsystem).toEqual([{ key: 'etl', count: 1 }]);
+    expect(r.data.failureSummary).toEqual(expect.arrayContaining([{ type: 'job', result: 'error', count: 1 }, { type: 'deploy', result: 'failure', count: 1 }]));
+    expect(r.data.subsystemGaps).toEqual([]);
+    expect(r.data.replay.edges).toEqual([{ node: { type: 'job' } }]);
+    expect(r.data.stats.status).toBe('OK');
+  });
+
   it('answers bad input with extensions.code and changes nothing', async () => {
     const before = (await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize;
     const cases: Array<[string, string, Record<string, unknown>?]> = [

@@ -71,7 +71,7 @@ describe('limits, each breach a coded error that changes nothing', () => {
       body: JSON.stringify({ query: '{ ledgers { name } }', variables: { pad: 'x'.repeat(5000) } }),
     });
     expect(res.status).toBe(413);
-    expect((await res.json()).errors[0].extensions.code).toBe('BODY_TOO_LARGE');
+    expect(((await res.json()) as any).errors[0].extensions.code).toBe('BODY_TOO_LARGE');
   });
 
   it('CSRF: a simple cross-site request is refused', async () => {
@@ -102,7 +102,7 @@ describe('limits, each breach a coded error that changes nothing', () => {
     }
     expect(limited, 'a burst of 60 requests at 10/s should be limited').toBeDefined();
     expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await limited!.json()).errors[0].extensions.code).toBe('RATE_LIMITED');
+    expect(((await limited!.json()) as any).errors[0].extensions.code).toBe('RATE_LIMITED');
     // Others are not affected.
     expect((await gql(server.url, `{ ledgers { name } }`, undefined, null)).status).toBe(200);
   });
