@@ -11,6 +11,11 @@ import { ApiKeyService, SYSTEM_LEDGER } from '../auth/api-keys.js';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { progressBar } from './progress.js';
+import { directSource, remoteSource, type LedgerSource } from './source.js';
+import { verifyTlogProofFile } from './verify-proof.js';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { formatTlogProof } from '../ledger/note/index.js';
+import type { EventFilter } from '../ledger/ledger-service.js';
 
 /** Exit codes: 0 ok, 1 ledger INVALID, 2 bad usage/input/configuration, 3 database or server unavailable, 4 internal. */
 export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, UNAVAILABLE: 3, INTERNAL: 4 } as const;
@@ -80,6 +85,110 @@ function program(): Command {
         process.stdout.write(`${JSON.stringify({ ...c, rootHash: c.rootHash.toString('hex') }, null, 2)}\n`);
       } else process.stdout.write(c.note);
     });
+  const filterOptions = (c: Command) =>
+    c
+      .option('--ledger <name>', 'ledger', 'main')
+      .option('--type <types>', 'event types, comma-separated')
+      .option('--actor <actor>')
+      .option('--author <author>')
+      .option('--subsystem <subsystem>')
+      .option('--start <time>', 'ISO time: events at or after')
+      .option('--end <time>', 'ISO time: events at or before')
+      .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
+      .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)');
+
+  filterOptions(cmd.command('query').description('list events, newest last'))
+    .option('--limit <n>', 'at most this many (1..1000)', '50')
+    .option('--json', 'print JSON')
+    .action(async (opts: SourceOptions & FilterOptions & { limit: string; json?: boolean }) => {
+      const limit = parseLimit(opts.limit, 1000);
+      const page = await withSource(opts, (src) => src.events(opts.ledger, toFilter(opts), limit, null));
+      if (opts.json) return void process.stdout.write(`${JSON.stringify(page.events, null, 2)}\n`);
+      process.stdout.write(table(['index', 'time', 'type', 'actor', 'subsystem', 'result', 'id'], page.events.map((e) => [
+        String(e.index), new Date(e.hlc.physicalMs).toISOString(), e.type, e.actor, e.subsystem ?? '', e.result ?? '', e.id.slice(0, 16),
+      ])));
+    });
+
+  filterOptions(cmd.command('export').description('stream events as JSON Lines or a JSON array, in constant memory'))
+    .option('--format <format>', 'jsonl or json', 'jsonl')
+    .option('--output <file>', 'write here instead of stdout')
+    .action(async (opts: SourceOptions & FilterOptions & { format: string; output?: string }) => {
+      if (opts.format !== 'jsonl' && opts.format !== 'json') throw new ChainproofError('BAD_USER_INPUT', '--format must be json or jsonl');
+      const out = opts.output ? createWriteStream(opts.output) : process.stdout;
+      const bar = opts.output && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
+      const n = await withSource(opts, async (src) => {
+        const total = bar ? (await src.stats(opts.ledger)).treeSize : 0;
+        let after: string | null = null;
+        let count = 0;
+        if (opts.format === 'json') await write(out, '[\n');
+        for (;;) {
+          const page = await src.events(opts.ledger, toFilter(opts), 1000, after);
+          for (const e of page.events) {
+            const line = JSON.stringify(e);
+            await write(out, opts.format === 'json' ? `${count === 0 ? '' : ',\n'}${line}` : `${line}\n`);
+            count++;
+          }
+          bar?.update(page.events.at(-1)?.index ?? total, total);
+          if (!page.hasNextPage || !page.endCursor) break;
+          after = page.endCursor;
+        }
+        if (opts.format === 'json') await write(out, '\n]\n');
+        return count;
+      });
+      bar?.done();
+      if (out !== process.stdout) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(r));
+      process.stderr.write(`exported ${n} events\n`);
+    });
+
+  cmd
+    .command('stats')
+    .description('event counts by type, as bars')
+    .option('--ledger <name>', 'ledger', 'main')
+    .option('--json', 'print JSON')
+    .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
+    .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
+    .action(async (opts: SourceOptions & { ledger: string; json?: boolean }) => {
+      const stats = await withSource(opts, (src) => src.stats(opts.ledger));
+      if (opts.json) return void process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
+      process.stdout.write(`${stats.treeSize} events, ${stats.blocks} blocks\n`);
+      const max = Math.max(1, ...stats.eventsByType.map((t) => t.count));
+      const width = Math.max(4, ...stats.eventsByType.map((t) => t.type.length));
+      for (const t of stats.eventsByType) {
+        process.stdout.write(`${t.type.padEnd(width)}  ${'█'.repeat(Math.max(1, Math.round((t.count / max) * 40)))} ${t.count}\n`);
+      }
+    });
+
+  cmd
+    .command('proof <eventId>')
+    .description('write a C2SP tlog-proof (checkpoint + index + inclusion proof + the event bytes)')
+    .option('--ledger <name>', 'ledger', 'main')
+    .option('--output <file>', 'write here instead of stdout')
+    .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
+    .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
+    .action(async (eventId: string, opts: SourceOptions & { ledger: string; output?: string }) => {
+      if (!/^[0-9a-f]{64}$/.test(eventId)) throw new ChainproofError('BAD_USER_INPUT', 'event id must be 64 lowercase hex characters');
+      const b = await withSource(opts, (src) => src.proof(opts.ledger, eventId));
+      const text = formatTlogProof({
+        index: b.index,
+        hashes: b.hashes.map((h) => Buffer.from(h, 'hex')),
+        extra: Buffer.from(b.canonical, 'base64'),
+        checkpoint: b.note,
+      });
+      if (opts.output) writeFileSync(opts.output, text);
+      else process.stdout.write(text);
+    });
+
+  cmd
+    .command('verify-proof <file>')
+    .description('check a tlog-proof offline against a verifier key; exits 1 if it does not verify')
+    .requiredOption('--key <vkey>', 'the log\'s C2SP verifier key (Ledger.verifierKey)')
+    .option('--origin <origin>', 'require this checkpoint origin')
+    .action(async (file: string, opts: { key: string; origin?: string }) => {
+      const result = verifyTlogProofFile(readFileSync(file, 'utf8'), opts.key, opts.origin);
+      process.stdout.write(`${result.ok ? 'VALID' : 'INVALID'}: ${result.message}\n`);
+      process.exitCode = result.ok ? EXIT.OK : EXIT.INVALID;
+    });
+
   const keys = cmd.command('keys').description('manage API keys (directly on the database)');
   keys
     .command('create')
@@ -121,6 +230,53 @@ function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(head), ...rows.map(line)].join('\n') + '\n';
+}
+
+interface SourceOptions {
+  url?: string;
+  key?: string;
+}
+interface FilterOptions {
+  ledger: string;
+  type?: string;
+  actor?: string;
+  author?: string;
+  subsystem?: string;
+  start?: string;
+  end?: string;
+}
+
+async function withSource<T>(opts: SourceOptions, fn: (src: LedgerSource) => Promise<T>): Promise<T> {
+  if (opts.url) return fn(remoteSource(opts.url, opts.key ?? process.env.CHAINPROOF_API_KEY));
+  return withLedger(loadConfig(), (l) => fn(directSource(l)));
+}
+
+function toFilter(o: FilterOptions): EventFilter {
+  const time = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const ms = Date.parse(v);
+    if (Number.isNaN(ms)) throw new ChainproofError('BAD_USER_INPUT', `${flag} must be an ISO time, e.g. 2026-01-31T12:00:00Z`);
+    return ms;
+  };
+  return {
+    types: o.type?.split(',').map((t) => t.trim()).filter(Boolean),
+    actor: o.actor,
+    author: o.author,
+    subsystem: o.subsystem,
+    fromMs: time('--start', o.start),
+    toMs: time('--end', o.end),
+  };
+}
+
+function parseLimit(raw: string, max: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new ChainproofError('BAD_USER_INPUT', `--limit must be an integer in 1..${max}`);
+  return n;
+}
+
+function write(out: NodeJS.WritableStream, chunk: string): Promise<void> {
+  // Respect backpressure, so a million events never pile up in memory.
+  return out.write(chunk) ? Promise.resolve() : new Promise((r) => out.once('drain', () => r()));
 }
 
 function exitCodeFor(e: ChainproofError): number {

@@ -1,12 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabaseUrl, tempDataDir, usingPostgres } from '../support/db.js';
-import { gql, SMALL_LEDGER_ENV, startServer } from '../support/server.js';
+import { gql, SMALL_LEDGER_ENV, startServer, TEST_ADMIN_KEY } from '../support/server.js';
+import { TEST_SEED } from '../support/ledger.js';
+import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
 
 const BIN = fileURLToPath(new URL('../../bin/chainproof.js', import.meta.url));
 
@@ -126,6 +128,86 @@ describe('chainproof CLI', () => {
     const badRole = cli(['keys', 'create', '--role', 'root'], env);
     expect(badRole.code).toBe(2);
     expect(badRole.stderr).toMatch(/^chainproof: BAD_USER_INPUT: role must be/);
+  });
+
+  it('query filters and limits, as a table or JSON', () => {
+    const r = cli(['query', '--type', 'cli', '--limit', '5', '--json'], env);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).map((e: { index: number }) => e.index)).toEqual([0, 1, 2, 3, 4]);
+    const t = cli(['query', '--actor', 'a7'], env);
+    expect(t.stdout).toMatch(/^index\s+time\s+type/);
+    expect(t.stdout.trim().split('\n')).toHaveLength(2);
+    const bad = cli(['query', '--start', 'yesterday'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^chainproof: BAD_USER_INPUT: --start must be an ISO time/);
+  });
+
+  it('export streams every event as JSON Lines or a JSON array', () => {
+    const dir = tempDataDir();
+    try {
+      const jsonl = join(dir.dir, 'out.jsonl');
+      expect(cli(['export', '--type', 'cli', '--output', jsonl], env).code).toBe(0);
+      const lines = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.map((e) => e.index)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+      expect(lines[3]).toMatchObject({ type: 'cli', actor: 'a3', payload: { k: 3 } });
+      const arr = JSON.parse(cli(['export', '--format', 'json', '--type', 'cli'], env).stdout);
+      expect(arr).toHaveLength(40);
+      expect(cli(['export', '--format', 'xml'], env).code).toBe(2);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('stats draws bars by type', () => {
+    const r = cli(['stats'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^40 events/);
+    expect(r.stdout).toMatch(/cli\s+█+ 40/);
+  });
+
+  it('proof writes a C2SP tlog-proof that verify-proof checks offline with the verifier key', () => {
+    const dir = tempDataDir();
+    try {
+      const events = JSON.parse(cli(['query', '--type', 'cli', '--limit', '20', '--json'], env).stdout);
+      const file = join(dir.dir, 'e.tlog-proof');
+      const made = cli(['proof', events[17].id, '--output', file], env);
+      expect(made.stderr).toBe('');
+      expect(readFileSync(file, 'utf8')).toMatch(/^c2sp\.org\/tlog-proof@v1\nextra [A-Za-z0-9+/=]+\nindex 17\n/);
+      const vkey = noteSignerFromSeed('test.chainproof', Buffer.from(TEST_SEED, 'hex')).verifierKey;
+      const ok = cli(['verify-proof', file, '--key', vkey, '--origin', 'test.chainproof/main'], {});
+      expect(ok.stdout).toMatch(/^VALID: event [0-9a-f]{64} is entry 17 of test\.chainproof\/main/);
+      expect(ok.code).toBe(0);
+      // A different event's bytes, or another key: INVALID, exit 1.
+      const text = readFileSync(file, 'utf8');
+      writeFileSync(file, text.replace(/^extra .*$/m, `extra ${events[3].canonical}`));
+      expect(cli(['verify-proof', file, '--key', vkey], {}).code).toBe(1);
+      writeFileSync(file, text);
+      const other = noteSignerFromSeed('test.chainproof', Buffer.alloc(32, 7)).verifierKey;
+      const wrongKey = cli(['verify-proof', file, '--key', other], {});
+      expect(wrongKey.code).toBe(1);
+      expect(wrongKey.stdout).toMatch(/^INVALID: (UNVERIFIED_NOTE|BAD_SIGNATURE)/);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('works against a running server with --url and --key', async () => {
+    const server = await startServer(env);
+    try {
+      const r = cli(['query', '--type', 'cli', '--limit', '3', '--json', '--url', server.url], env);
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout).map((e: { index: number }) => e.index)).toEqual([0, 1, 2]);
+      const stats = cli(['stats', '--json', '--url', server.url, '--key', TEST_ADMIN_KEY], env);
+      expect(JSON.parse(stats.stdout).treeSize).toBe(40);
+      const id = JSON.parse(r.stdout)[1].id;
+      const proof = cli(['proof', id, '--url', server.url], env);
+      expect(proof.code).toBe(0);
+      expect(proof.stdout).toMatch(/^c2sp\.org\/tlog-proof@v1\n/);
+      const unreachable = cli(['query', '--url', 'http://127.0.0.1:1/graphql'], env);
+      expect(unreachable.code).toBe(3);
+    } finally {
+      await server.kill('SIGTERM');
+    }
   });
 
   it('exits 1 and names the event when the ledger was tampered with', async () => {

@@ -22,3 +22,4 @@ export {
   type Checkpoint,
   type ParsedCheckpoint,
 } from './checkpoint.js';
+export { formatTlogProof, parseTlogProof, type TlogProof } from './tlog-proof.js';

@@ -1,0 +1,147 @@
+import { ChainproofError } from '../errors.js';
+import type { EventFilter, LedgerService } from '../ledger/ledger-service.js';
+import { encodeCursor } from '../ledger/pagination.js';
+import type { LedgerEvent } from '../ledger/events/event.js';
+
+/** An event as the CLI prints and exports it: the same fields GraphQL serves. */
+export interface EventRecord {
+  index: number;
+  id: string;
+  type: string;
+  actor: string;
+  author: string | null;
+  resource: string | null;
+  subsystem: string | null;
+  result: string | null;
+  correlationId: string | null;
+  payload?: unknown;
+  parents: string[];
+  hlc: { physicalMs: number; logical: number };
+  signature: string | null;
+  canonical: string;
+}
+
+export interface EventPage {
+  events: EventRecord[];
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
+export interface ProofBundle {
+  index: number;
+  hashes: string[];
+  canonical: string;
+  note: string;
+}
+
+/**
+ * Where CLI commands read from: the database directly (DATABASE_URL / data dir) or a running
+ * server over GraphQL (`--url`, `--key`). The commands do not care which.
+ */
+export interface LedgerSource {
+  events(ledger: string, filter: EventFilter, first: number, after: string | null): Promise<EventPage>;
+  stats(ledger: string): Promise<{ treeSize: number; blocks: number; eventsByType: Array<{ type: string; count: number }> }>;
+  proof(ledger: string, eventId: string): Promise<ProofBundle>;
+}
+
+export function toRecord(e: LedgerEvent): EventRecord {
+  return {
+    index: e.index,
+    id: e.id,
+    type: e.type,
+    actor: e.actor,
+    author: e.author,
+    resource: e.resource,
+    subsystem: e.subsystem,
+    result: e.result,
+    correlationId: e.correlationId,
+    payload: e.payload,
+    parents: e.parents,
+    hlc: e.hlc,
+    signature: e.signature,
+    canonical: e.canonical.toString('base64'),
+  };
+}
+
+export function directSource(ledger: LedgerService): LedgerSource {
+  return {
+    async events(name, filter, first, after) {
+      const page = await ledger.events(name, filter, { first, after: after ?? undefined });
+      return {
+        events: page.items.map((i) => toRecord(i.node)),
+        endCursor: page.items.at(-1)?.cursor ?? null,
+        hasNextPage: page.hasNextPage,
+      };
+    },
+    stats: (name) => ledger.stats(name),
+    async proof(name, eventId) {
+      const event = await ledger.event(name, eventId);
+      if (!event) throw new ChainproofError('NOT_FOUND', `no event ${eventId} in ledger ${name}`);
+      let checkpoint = await ledger.checkpoint(name);
+      if (!checkpoint || checkpoint.treeSize <= event.index) checkpoint = await ledger.createCheckpoint(name, undefined, ['proof']);
+      const p = await ledger.inclusionProof(name, { index: event.index }, checkpoint.treeSize);
+      return { index: event.index, hashes: p.hashes, canonical: event.canonical.toString('base64'), note: checkpoint.note };
+    },
+  };
+}
+
+const EVENT_FIELDS = 'index id type actor author resource subsystem result correlationId payload parents hlc { physicalMs logical } signature canonical';
+
+export function remoteSource(url: string, key: string | undefined): LedgerSource {
+  const call = async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+    } catch (cause) {
+      throw new ChainproofError('UNAVAILABLE', `cannot reach ${url}`, { cause });
+    }
+    const body = (await res.json().catch(() => ({}))) as { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+    if (body.errors?.length) {
+      const e = body.errors[0]!;
+      throw new ChainproofError((e.extensions?.code as never) ?? 'INTERNAL', e.message);
+    }
+    if (!body.data) throw new ChainproofError('UNAVAILABLE', `${url} answered HTTP ${res.status} without data`);
+    return body.data;
+  };
+  return {
+    async events(ledger, f, first, after) {
+      const filter = {
+        types: f.types, actor: f.actor, author: f.author, subsystem: f.subsystem, resource: f.resource, result: f.result,
+        correlationId: f.correlationId,
+        from: f.fromMs === undefined ? undefined : new Date(f.fromMs).toISOString(),
+        to: f.toMs === undefined ? undefined : new Date(f.toMs).toISOString(),
+      };
+      const d = await call<{ events: { edges: Array<{ node: EventRecord }>; pageInfo: { endCursor: string | null; hasNextPage: boolean } } }>(
+        `query($l: String!, $f: EventFilter, $n: Int, $a: String) { events(ledger: $l, filter: $f, first: $n, after: $a) {
+           edges { node { ${EVENT_FIELDS} } } pageInfo { endCursor hasNextPage } } }`,
+        { l: ledger, f: filter, n: first, a: after },
+      );
+      return { events: d.events.edges.map((e) => e.node), ...d.events.pageInfo };
+    },
+    async stats(ledger) {
+      const d = await call<{ stats: { treeSize: number; blocks: number; eventsByType: Array<{ type: string; count: number }> } }>(
+        `query($l: String!) { stats(ledger: $l) { treeSize blocks eventsByType { type count } } }`,
+        { l: ledger },
+      );
+      return d.stats;
+    },
+    async proof(ledger, eventId) {
+      const d = await call<{ event: { index: number; canonical: string } | null; inclusionProof: { hashes: string[]; treeSize: number; checkpoint: { note: string } | null } }>(
+        `query($l: String!, $id: String!) { event(ledger: $l, id: $id) { index canonical }
+           inclusionProof(ledger: $l, eventId: $id) { hashes treeSize checkpoint { note } } }`,
+        { l: ledger, id: eventId },
+      );
+      if (!d.event) throw new ChainproofError('NOT_FOUND', `no event ${eventId} in ledger ${ledger}`);
+      if (!d.inclusionProof.checkpoint) {
+        throw new ChainproofError('NOTHING_TO_CHECKPOINT', 'no checkpoint covers this event yet; run `chainproof checkpoint` first');
+      }
+      return { index: d.event.index, hashes: d.inclusionProof.hashes, canonical: d.event.canonical, note: d.inclusionProof.checkpoint.note };
+    },
+  };
+}
+
+export const nextCursorAfter = (index: number) => encodeCursor('event', index);
