@@ -13,6 +13,8 @@ import { userInfo } from 'node:os';
 import { progressBar } from './progress.js';
 import { directSource, remoteSource, type LedgerSource } from './source.js';
 import { verifyTlogProofFile } from './verify-proof.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { chainproofMcpServer } from '../mcp/server.js';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { formatTlogProof } from '../ledger/note/index.js';
 import type { EventFilter } from '../ledger/ledger-service.js';
@@ -187,6 +189,22 @@ function program(): Command {
       const result = verifyTlogProofFile(readFileSync(file, 'utf8'), opts.key, opts.origin);
       process.stdout.write(`${result.ok ? 'VALID' : 'INVALID'}: ${result.message}\n`);
       process.exitCode = result.ok ? EXIT.OK : EXIT.INVALID;
+    });
+
+  cmd
+    .command('mcp')
+    .description('serve the audit tools over MCP on stdio (for agents)')
+    .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
+    .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
+    .action(async (opts: SourceOptions) => {
+      await withSource(opts, async (src) => {
+        const server = chainproofMcpServer(src, '0.1.0');
+        const transport = new StdioServerTransport();
+        const closed = new Promise<void>((resolve) => (transport.onclose = resolve));
+        await server.connect(transport);
+        await Promise.race([closed, new Promise<void>((resolve) => process.stdin.once('end', resolve))]);
+        await server.close();
+      });
     });
 
   const keys = cmd.command('keys').description('manage API keys (directly on the database)');

@@ -42,6 +42,8 @@ export interface LedgerSource {
   events(ledger: string, filter: EventFilter, first: number, after: string | null): Promise<EventPage>;
   stats(ledger: string): Promise<{ treeSize: number; blocks: number; eventsByType: Array<{ type: string; count: number }> }>;
   proof(ledger: string, eventId: string): Promise<ProofBundle>;
+  checkpoint(ledger: string, name: string | undefined, tags: string[]): Promise<{ treeSize: number; rootHash: string; blockHeight: number; note: string }>;
+  verify(ledger: string, full: boolean): Promise<{ status: string; eventsVerified: number; issues: Array<{ kind: string; index?: number | null; blockHeight?: number | null; message: string }> }>;
 }
 
 export function toRecord(e: LedgerEvent): EventRecord {
@@ -65,6 +67,11 @@ export function toRecord(e: LedgerEvent): EventRecord {
 
 export function directSource(ledger: LedgerService): LedgerSource {
   return {
+    async checkpoint(name, cpName, tags) {
+      const c = await ledger.createCheckpoint(name, cpName, tags);
+      return { treeSize: c.treeSize, rootHash: c.rootHash.toString('hex'), blockHeight: c.blockHeight, note: c.note };
+    },
+    verify: (name, full) => ledger.verify(name, full),
     async events(name, filter, first, after) {
       const page = await ledger.events(name, filter, { first, after: after ?? undefined });
       return {
@@ -108,6 +115,20 @@ export function remoteSource(url: string, key: string | undefined): LedgerSource
     return body.data;
   };
   return {
+    async checkpoint(ledger, name, tags) {
+      const d = await call<{ createCheckpoint: { treeSize: number; rootHash: string; blockHeight: number; note: string } }>(
+        `mutation($l: String!, $n: String, $t: [String!]) { createCheckpoint(ledger: $l, name: $n, tags: $t) { treeSize rootHash blockHeight note } }`,
+        { l: ledger, n: name, t: tags },
+      );
+      return d.createCheckpoint;
+    },
+    async verify(ledger, full) {
+      const d = await call<{ verify: Awaited<ReturnType<LedgerSource['verify']>> }>(
+        `query($l: String!, $f: Boolean!) { verify(ledger: $l, full: $f) { status eventsVerified issues { kind index blockHeight message } } }`,
+        { l: ledger, f: full },
+      );
+      return d.verify;
+    },
     async events(ledger, f, first, after) {
       const filter = {
         types: f.types, actor: f.actor, author: f.author, subsystem: f.subsystem, resource: f.resource, result: f.result,

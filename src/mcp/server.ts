@@ -1,0 +1,81 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import { isChainproofError } from '../errors.js';
+import type { LedgerSource } from '../cli/source.js';
+
+/**
+ * Chainproof for agents over MCP: four tools with JSON schemas and hard limits. Every answer
+ * is JSON text; every refusal is an error result with the same code the API would give.
+ */
+export function chainproofMcpServer(source: LedgerSource, version: string): McpServer {
+  const server = new McpServer({ name: 'chainproof', version });
+  const ledger = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).default('main').describe('ledger name');
+
+  const run = async (fn: () => Promise<unknown>) => {
+    try {
+      return { content: [{ type: 'text' as const, text: JSON.stringify(await fn(), null, 2) }] };
+    } catch (e) {
+      const code = isChainproofError(e) ? e.code : 'INTERNAL';
+      const message = isChainproofError(e) ? e.message : 'internal error';
+      return { isError: true, content: [{ type: 'text' as const, text: JSON.stringify({ code, message }) }] };
+    }
+  };
+
+  server.registerTool(
+    'audit_query',
+    {
+      title: 'Query audit events',
+      description: 'Events of a ledger, oldest first, filtered by type, author and time range.',
+      inputSchema: {
+        ledger,
+        type: z.array(z.string().min(1).max(128)).max(50).optional().describe('event types to include'),
+        author: z.string().max(512).optional(),
+        actor: z.string().max(512).optional(),
+        from: z.string().datetime().optional().describe('ISO time: events at or after'),
+        to: z.string().datetime().optional().describe('ISO time: events at or before'),
+        limit: z.number().int().min(1).max(1000).default(50),
+        includePayload: z.boolean().default(false).describe('include each event\'s payload'),
+      },
+    },
+    (a) =>
+      run(async () => {
+        const page = await source.events(
+          a.ledger,
+          { types: a.type, author: a.author, actor: a.actor, fromMs: a.from ? Date.parse(a.from) : undefined, toMs: a.to ? Date.parse(a.to) : undefined },
+          a.limit,
+          null,
+        );
+        return {
+          events: page.events.map(({ canonical: _c, payload, ...e }) => (a.includePayload ? { ...e, payload } : e)),
+          more: page.hasNextPage,
+        };
+      }),
+  );
+
+  server.registerTool(
+    'audit_checkpoint',
+    {
+      title: 'Create a checkpoint',
+      description: 'Seal pending events into a mined block and sign a C2SP checkpoint there.',
+      inputSchema: { ledger, name: z.string().min(1).max(128).optional(), tags: z.array(z.string().min(1).max(64)).max(32).default([]) },
+    },
+    (a) => run(() => source.checkpoint(a.ledger, a.name, a.tags)),
+  );
+
+  server.registerTool(
+    'audit_verify',
+    {
+      title: 'Verify a ledger',
+      description: 'Quick (head) or full verification; names every tampered event, block or checkpoint.',
+      inputSchema: { ledger, full: z.boolean().default(false) },
+    },
+    (a) => run(() => source.verify(a.ledger, a.full)),
+  );
+
+  server.registerTool(
+    'audit_stats',
+    { title: 'Ledger statistics', description: 'Event count, blocks and events by type.', inputSchema: { ledger } },
+    (a) => run(() => source.stats(a.ledger)),
+  );
+  return server;
+}

@@ -1,0 +1,75 @@
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabaseUrl, tempDataDir, usingPostgres } from '../support/db.js';
+import { gql, SMALL_LEDGER_ENV, startServer } from '../support/server.js';
+
+const BIN = fileURLToPath(new URL('../../bin/chainproof.js', import.meta.url));
+let env: Record<string, string>;
+let cleanup: () => Promise<void>;
+let client: Client;
+
+beforeAll(async () => {
+  if (usingPostgres()) {
+    const db = await freshDatabaseUrl();
+    env = { DATABASE_URL: db.url };
+    cleanup = db.drop;
+  } else {
+    const data = tempDataDir();
+    env = { CHAINPROOF_DATA_DIR: data.dir };
+    cleanup = async () => data.remove();
+  }
+  const server = await startServer(env);
+  await gql(server.url, `mutation($i: [AppendEventInput!]!) { appendEvents(inputs: $i) { index } }`, {
+    i: Array.from({ length: 12 }, (_, k) => ({ type: k % 3 ? 'read' : 'write', actor: `agent-${k % 2}`, payload: { k } })),
+  });
+  await server.kill('SIGTERM');
+  client = new Client({ name: 'chainproof-test', version: '1.0.0' });
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], env: { PATH: process.env.PATH ?? '', ...SMALL_LEDGER_ENV, ...env }, stderr: 'pipe' }));
+});
+afterAll(async () => {
+  await client?.close();
+  await cleanup?.();
+});
+
+const call = async (name: string, args: Record<string, unknown>) => {
+  const r = (await client.callTool({ name, arguments: args })) as { isError?: boolean; content: Array<{ text: string }> };
+  return { isError: r.isError ?? false, body: JSON.parse(r.content[0]!.text) };
+};
+
+describe('MCP over stdio', () => {
+  it('lists the four audit tools with JSON schemas', async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(['audit_checkpoint', 'audit_query', 'audit_stats', 'audit_verify']);
+    const query = tools.find((t) => t.name === 'audit_query')!;
+    expect(query.inputSchema.properties).toMatchObject({ limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } });
+  });
+
+  it('audit_query filters, limits and leaves payloads out unless asked', async () => {
+    const r = await call('audit_query', { type: ['write'], limit: 3 });
+    expect(r.isError).toBe(false);
+    expect(r.body.events.map((e: { index: number }) => e.index)).toEqual([0, 3, 6]);
+    expect(r.body.events[0]).not.toHaveProperty('payload');
+    expect(r.body.more).toBe(true);
+    const withPayload = await call('audit_query', { actor: 'agent-1', limit: 1, includePayload: true });
+    expect(withPayload.body.events[0]).toMatchObject({ actor: 'agent-1', payload: { k: 1 } });
+  });
+
+  it('refuses arguments outside the schema', async () => {
+    const r = await client.callTool({ name: 'audit_query', arguments: { limit: 5000 } }).catch((e: Error) => ({ isError: true, content: [{ text: e.message }] }));
+    expect((r as { isError?: boolean }).isError).toBe(true);
+    const unknown = await call('audit_stats', { ledger: 'nope' });
+    expect(unknown).toMatchObject({ isError: true, body: { code: 'UNKNOWN_LEDGER' } });
+  });
+
+  it('audit_checkpoint, audit_stats and audit_verify', async () => {
+    const cp = await call('audit_checkpoint', { name: 'mcp', tags: ['agent'] });
+    expect(cp.body).toMatchObject({ treeSize: 12 });
+    expect(cp.body.note).toMatch(/^test\.chainproof\/main\n12\n/);
+    const stats = await call('audit_stats', {});
+    expect(stats.body.treeSize).toBe(12);
+    const v = await call('audit_verify', { full: true });
+    expect(v.body).toMatchObject({ status: 'VALID', eventsVerified: 12, issues: [] });
+  });
+});
