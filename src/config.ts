@@ -36,6 +36,8 @@ export interface Config {
   rateLimitPerIp: number;
   rateLimitPerKey: number;
   introspection: boolean;
+  wsMaxBufferedBytes: number;
+  subscriberQueue: number;
   landingPage: boolean;
   /** Bootstrap admin key for automated deployments; never logged. */
   adminKey?: string;
@@ -68,6 +70,8 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_RATE_LIMIT_PER_IP', '1000', 'requests per second per client IP, bursts of 2 s; 0 = off (RATE_LIMITED)'],
   ['CHAINPROOF_RATE_LIMIT_PER_KEY', '1000', 'requests per second per API key, bursts of 2 s; 0 = off'],
   ['CHAINPROOF_INTROSPECTION', 'true', 'allow schema introspection'],
+  ['CHAINPROOF_SUBSCRIBER_QUEUE', '10000', 'messages a subscriber may fall behind before it is closed (4429 slow consumer)'],
+  ['CHAINPROOF_WS_MAX_BUFFERED_BYTES', '8388608', 'a subscriber with this much unread is closed (4429 slow consumer)'],
   ['CHAINPROOF_LANDING_PAGE', 'false', 'serve Apollo\'s landing page on GET /graphql'],
   ['CHAINPROOF_HLC_MAX_SKEW_MS', '60000', 'how far a client-supplied HLC may stray from the server clock'],
   ['CHAINPROOF_MINER_WORKERS', '1', 'worker threads mining blocks'],
@@ -142,6 +146,8 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerIp: int('CHAINPROOF_RATE_LIMIT_PER_IP', 1000, 0, 1_000_000),
     rateLimitPerKey: int('CHAINPROOF_RATE_LIMIT_PER_KEY', 1000, 0, 1_000_000),
     introspection: bool('CHAINPROOF_INTROSPECTION', true),
+    subscriberQueue: int('CHAINPROOF_SUBSCRIBER_QUEUE', 10_000, 10, 10_000_000),
+    wsMaxBufferedBytes: int('CHAINPROOF_WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     landingPage: bool('CHAINPROOF_LANDING_PAGE', false),
     adminKey: env.CHAINPROOF_ADMIN_KEY || undefined,
     maxBodyBytes: int('CHAINPROOF_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

@@ -9,12 +9,12 @@ export interface BusMessages {
 export type BusTopic = keyof BusMessages;
 
 /** A subscriber that falls this far behind is cut off rather than grow memory without bound. */
-export const MAX_QUEUED_PER_SUBSCRIBER = 10_000;
+export const DEFAULT_MAX_QUEUED = 10_000;
 
 export class SlowConsumerError extends Error {
   readonly code = 'SLOW_CONSUMER';
-  constructor() {
-    super(`subscriber fell ${MAX_QUEUED_PER_SUBSCRIBER} messages behind and was disconnected`);
+  constructor(limit: number) {
+    super(`slow consumer: fell ${limit} messages behind and was disconnected`);
   }
 }
 
@@ -27,6 +27,8 @@ type Listener<T> = (message: T) => void;
  */
 export class LedgerBus {
   private readonly listeners = new Map<string, Set<Listener<unknown>>>();
+
+  constructor(private readonly maxQueued = DEFAULT_MAX_QUEUED) {}
 
   publish<T extends BusTopic>(topic: T, ledger: string, message: BusMessages[T]): void {
     for (const l of this.listeners.get(`${topic}:${ledger}`) ?? []) l(message);
@@ -65,8 +67,8 @@ export class LedgerBus {
     let done = false;
     const stop = this.listen(topic, ledger, (m) => {
       if (done || !accept(m)) return;
-      if (queue.length >= MAX_QUEUED_PER_SUBSCRIBER) {
-        failure = new SlowConsumerError();
+      if (queue.length >= this.maxQueued) {
+        failure = new SlowConsumerError(this.maxQueued);
         stop();
       } else queue.push(m);
       wake?.();

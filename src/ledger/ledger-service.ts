@@ -77,7 +77,7 @@ export interface AppendOptions {
  * projection writers; nothing here knows what those are.
  */
 export class LedgerService {
-  readonly bus = new LedgerBus();
+  readonly bus: LedgerBus;
   readonly registry: LedgerRegistry;
   private readonly analytics: LedgerAnalytics;
   private readonly sequencers = new Map<string, LedgerSequencer>();
@@ -101,6 +101,7 @@ export class LedgerService {
     } = {},
   ) {
     this.registry = new LedgerRegistry(dataSource, config.originPrefix, config.ledgerDefaults);
+    this.bus = new LedgerBus(config.subscriberQueue);
     this.feed = new LedgerFeed(dataSource, this.bus, log);
     this.analytics = new LedgerAnalytics(dataSource);
     this.metrics = options.metrics ?? NO_METRICS;

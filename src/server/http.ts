@@ -19,6 +19,7 @@ import type { LedgerService } from '../ledger/ledger-service.js';
 import type { RequestContext } from '../resolvers/context.js';
 import { formatError } from './errors.js';
 import { limitRules } from './limits.js';
+import { sharedSubscriptionExecution } from './fanout.js';
 import { rateLimiter } from './rate-limit.js';
 import { buildChainproofSchema } from './schema.js';
 
@@ -34,6 +35,7 @@ export interface HttpDeps {
   keys: ApiKeyService;
   metrics: Registry;
   dataSource: DataSource;
+  onSubscriptionExecution?: () => void;
 }
 
 export async function startHttpServer(config: Config, deps: HttpDeps, log: Logger): Promise<HttpServer> {
@@ -67,9 +69,21 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         principal: ((ctx.extra as Record<string, unknown>).principal as Principal | undefined) ?? ANONYMOUS,
         requestId: randomUUID(),
       }),
-      onError: (_ctx, _id, _payload, errors) => formatAll(errors),
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: formatAll(result.errors) } : undefined,
+      onError: (ctx, _id, _payload, errors) => {
+        if (errors.some((e) => (e.originalError as { code?: string } | undefined)?.code === 'SLOW_CONSUMER')) {
+          (ctx.extra as { socket?: { close(code: number, reason: string): void } }).socket?.close(4429, errors[0]!.message);
+        }
+        return formatAll(errors);
+      },
+      subscribe: sharedSubscriptionExecution(() => deps.onSubscriptionExecution?.()),
+      onNext: (ctx, _id, _payload, _args, result) => {
+        // A client that stops reading must not grow this process's memory: cut it off.
+        const socket = (ctx.extra as { socket?: { bufferedAmount: number; close(code: number, reason: string): void } }).socket;
+        if (socket && socket.bufferedAmount > config.wsMaxBufferedBytes) {
+          socket.close(4429, `slow consumer: ${socket.bufferedAmount} bytes unread`);
+        }
+        return result.errors ? { ...result, errors: formatAll(result.errors) } : undefined;
+      },
     },
     wss,
   );

@@ -65,6 +65,12 @@ export function prometheusMetrics(dataSource: DataSource, bus: () => LedgerBus |
     },
   });
 
+  const subscriptionExecutions = new Counter({
+    name: 'chainproof_subscription_executions_total',
+    help: 'Subscription results executed (shared by every subscriber of the same event and selection)',
+    registers: [registry],
+  });
+
   const metrics: LedgerMetrics = {
     appended: (ledger, events, seconds) => {
       appended.inc({ ledger }, events);
@@ -78,5 +84,5 @@ export function prometheusMetrics(dataSource: DataSource, bus: () => LedgerBus |
       difficulty.set({ ledger }, d);
     },
   };
-  return { registry, metrics };
+  return { registry, metrics, subscriptionExecuted: () => subscriptionExecutions.inc() };
 }

@@ -26,7 +26,7 @@ export async function serve(config: Config): Promise<void> {
   const keys = new ApiKeyService(db.dataSource, ledger);
   const bootstrap = await bootstrapAdminKey(config, keys, db.kind === 'embedded');
   if (bootstrap.kind === 'generated') log.info({ path: bootstrap.path }, `created the first admin API key in ${bootstrap.path}`);
-  const http = await startHttpServer(config, { ledger, keys, metrics: prometheus.registry, dataSource: db.dataSource }, log);
+  const http = await startHttpServer(config, { ledger, keys, metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
   log.info(
     { url: http.url, database: db.kind, dataDir: db.kind === 'embedded' ? config.dataDir : undefined },
     `Chainproof listening on ${http.url}`,

@@ -1,0 +1,69 @@
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabaseUrl, tempDataDir, usingPostgres } from '../support/db.js';
+import { gql, startServer, type ServerProcess } from '../support/server.js';
+import { collect } from '../support/ws.js';
+
+let server: ServerProcess;
+let cleanup: () => Promise<void>;
+
+beforeAll(async () => {
+  let env: Record<string, string>;
+  if (usingPostgres()) {
+    const db = await freshDatabaseUrl();
+    env = { DATABASE_URL: db.url };
+    cleanup = db.drop;
+  } else {
+    const data = tempDataDir();
+    env = { CHAINPROOF_DATA_DIR: data.dir };
+    cleanup = async () => data.remove();
+  }
+  server = await startServer({ ...env, CHAINPROOF_WS_MAX_BUFFERED_BYTES: '65536', CHAINPROOF_SUBSCRIBER_QUEUE: '100' });
+});
+afterAll(async () => {
+  await server?.kill('SIGTERM');
+  await cleanup?.();
+});
+
+const executions = async () => {
+  const text = await (await fetch(server.url.replace(/graphql$/, 'metrics'))).text();
+  return Number(/chainproof_subscription_executions_total (\d+)/.exec(text)?.[1] ?? NaN);
+};
+
+describe('subscription fan-out', () => {
+  it('executes once per event and selection, however many subscribe', async () => {
+    const same = Array.from({ length: 10 }, () => collect<{ auditEvent: { index: number; blockHeight: number | null } }>(server.wsUrl, `subscription { auditEvent { index blockHeight } }`));
+    const other = collect<{ auditEvent: { id: string } }>(server.wsUrl, `subscription { auditEvent { id } }`);
+    await Promise.all([...same, other].map((s) => s.connected));
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await executions();
+    await gql(server.url, `mutation($i: [AppendEventInput!]!) { appendEvents(inputs: $i) { index } }`, {
+      i: Array.from({ length: 5 }, () => ({ type: 'fan', actor: 'a' })),
+    });
+    for (const s of same) expect((await s.until(5)).map((m) => m.auditEvent.index)).toEqual([0, 1, 2, 3, 4]);
+    await other.until(5);
+    expect((await executions()) - before).toBe(10); // 5 events × 2 selections, not 5 × 11 subscribers
+    await Promise.all([...same, other].map((s) => s.close()));
+  });
+
+  it('closes a subscriber that stops reading, with a reason, before it grows memory', async () => {
+    const ws = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'connection_init' }));
+    await new Promise((r) => ws.once('message', r));
+    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { auditEvent { payload canonical } }' } }));
+    await new Promise((r) => setTimeout(r, 300));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    const big = 'x'.repeat(30_000);
+    for (let b = 0; b < 10; b++) {
+      await gql(server.url, `mutation($i: [AppendEventInput!]!) { appendEvents(inputs: $i) { index } }`, {
+        i: Array.from({ length: 50 }, () => ({ type: 'flood', actor: 'a', payload: { big } })),
+      });
+    }
+    (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    const { code, reason } = await closed;
+    expect(code).toBe(4429);
+    expect(reason).toMatch(/^slow consumer/);
+  });
+});
