@@ -1,8 +1,7 @@
 import { ChainproofError } from '../../errors.js';
 import type { LedgerRow } from '../entities/index.js';
 import { ed25519Verify } from '../events/ed25519.js';
-import { decodeBase64Strict, isValidKeyName } from '../note/encoding.js';
-import { computeKeyHash, ED25519_ALG, openNote, parseCheckpoint, type NoteSignature, type VerifierKey } from '../note/index.js';
+import { openNote, parseCheckpoint, parseVerifierKey, type NoteSignature, type VerifierKey } from '../note/index.js';
 import type { IssueCollector } from './issues.js';
 
 export const VERIFY_CHECKPOINT_COLUMNS = 'id, tree_size, root_hash, block_height, timestamp_ms, note';
@@ -28,32 +27,14 @@ export interface SignedHead {
 const BLOCK_LINE = /^block (0|[1-9][0-9]*) ([0-9a-f]{64})$/;
 const TIME_LINE = /^time (0|[1-9][0-9]*)$/;
 
-/**
- * Parses a C2SP verifier key `<name>+<hex key hash>+<base64 key>`, refusing a malformed one
- * up front: that is the caller's mistake, not the ledger's.
- *
- * Not note/parseVerifierKey: it splits on every "+", so it refuses every key whose base64
- * contains one (about 3 keys in 4; the test key among them). Split at the first two, as Go's
- * note.NewVerifier does.
- */
+/** The trusted key, refused up front if malformed: that is the caller's mistake, not the ledger's. */
 export function parseTrustedKey(vkey: string | undefined): VerifierKey | undefined {
   if (vkey === undefined) return undefined;
-  const bad = (why: string): never => {
-    throw new ChainproofError('BAD_USER_INPUT', `invalid verifier key: ${why}`);
-  };
-  const a = vkey.indexOf('+');
-  const b = a < 0 ? -1 : vkey.indexOf('+', a + 1);
-  if (b < 0) bad('want <name>+<hash>+<key>');
-  const name = vkey.slice(0, a);
-  const hashHex = vkey.slice(a + 1, b);
-  if (!isValidKeyName(name)) bad(`bad key name ${JSON.stringify(name)}`);
-  if (!/^[0-9a-fA-F]{8}$/.test(hashHex)) bad('key hash must be 8 hex digits');
-  const key = decodeBase64Strict(vkey.slice(b + 1));
-  if (!key || key.length !== 33 || key[0] !== ED25519_ALG) bad('only Ed25519 (type 0x01, 32-byte) keys are supported');
-  const publicKey = Buffer.from(key!.subarray(1));
-  const keyHash = Buffer.from(hashHex, 'hex');
-  if (!keyHash.equals(computeKeyHash(name, publicKey))) bad('key hash does not match name and key');
-  return { name, keyHash, publicKey };
+  try {
+    return parseVerifierKey(vkey);
+  } catch (e) {
+    throw new ChainproofError('BAD_USER_INPUT', (e as Error).message, { cause: e });
+  }
 }
 
 /**

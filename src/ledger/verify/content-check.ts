@@ -3,16 +3,21 @@ import type { HashAlg } from '../merkle/index.js';
 import { treeHasher } from '../merkle/index.js';
 import { BinaryCopyReader, readInt64 } from './copy-out.js';
 import { compareBytes, EnvelopeScanner, hexEquals, K } from './envelope-scanner.js';
-import { EventChecker, VERIFY_EVENT_COLUMNS, type VerifyEventRow } from './event-check.js';
+import { EventChecker, type VerifyEventRow } from './event-check.js';
 import type { IssueCollector } from './issues.js';
 import { hex, latin1Hasher, type Latin1Hasher } from './tree-check.js';
 
-/** Events [a, b) of a ledger as binary COPY data; fields in VERIFY_EVENT_COLUMNS order (see F). */
+/**
+ * Events [a, b) of a ledger as binary COPY data, fields as in F. The canonical bytes come
+ * after a 0x00 byte: the RFC 6962 leaf prefix, so the field is hashed where it lies.
+ */
 export const eventsCopySql = (ledgerId: number, a: number, b: number): string =>
-  `SELECT ${VERIFY_EVENT_COLUMNS} FROM events WHERE ledger_id = ${ledgerId} AND idx >= ${a} AND idx < ${b} ORDER BY idx`;
+  `SELECT idx, id, '\\x00'::bytea || canonical, signature, type, actor, author, resource, subsystem, result, correlation_id, parents,
+          hlc_ms, hlc_logical
+     FROM events WHERE ledger_id = ${ledgerId} AND idx >= ${a} AND idx < ${b} ORDER BY idx`;
 export const EVENT_FIELDS = 14;
-/** Field positions in an events COPY tuple. */
-export const F = { idx: 0, id: 1, canonical: 2, signature: 3, type: 4, actor: 5, author: 6, resource: 7, subsystem: 8, result: 9, correlationId: 10, parents: 11, hlcMs: 12, hlcLogical: 13 } as const;
+/** Field positions in an events COPY tuple (`prefixedCanonical`: 0x00 and the canonical bytes). */
+export const F = { idx: 0, id: 1, prefixedCanonical: 2, signature: 3, type: 4, actor: 5, author: 6, resource: 7, subsystem: 8, result: 9, correlationId: 10, parents: 11, hlcMs: 12, hlcLogical: 13 } as const;
 
 /** Envelope text fields and the column each is indexed in. */
 const TEXT_KEYS = Int8Array.of(K.type, K.actor, K.author, K.resource, K.subsystem, K.result, K.correlationId);
@@ -37,8 +42,6 @@ export class ContentChecker {
   private readonly origin: Buffer;
   private readonly checker: EventChecker;
   private readonly h: Latin1Hasher;
-  /** 0x00 followed by the canonical bytes being hashed. */
-  private scratch = Buffer.alloc(4096);
 
   constructor(
     ledger: ContentLedger,
@@ -63,9 +66,9 @@ export class ContentChecker {
   }
 
   private fast(buf: Buffer, view: DataView, start: Int32Array, len: Int32Array, index: number): boolean {
-    if (len[F.id] !== 32 || len[F.parents]! < 0 || len[F.hlcMs] !== 8 || len[F.hlcLogical] !== 4 || len[F.canonical]! < 1) return false;
-    const cs = start[F.canonical]!;
-    const ce = cs + len[F.canonical]!;
+    if (len[F.id] !== 32 || len[F.parents]! < 0 || len[F.hlcMs] !== 8 || len[F.hlcLogical] !== 4 || len[F.prefixedCanonical]! < 2) return false;
+    const cs = start[F.prefixedCanonical]! + 1;
+    const ce = cs - 1 + len[F.prefixedCanonical]!;
     const sc = this.scanner;
     if (!sc.scan(buf, cs, ce)) return false;
     if (sc.nonAscii && !isUtf8(buf.subarray(cs, ce))) return false;
@@ -91,15 +94,13 @@ export class ContentChecker {
     if (readInt64(view, start[F.hlcMs]!) !== sc.hlcMs || view.getInt32(start[F.hlcLogical]!) !== sc.hlcLogical) return false;
 
     // Recognised, and every column agrees. What is left: the hash and the signature.
-    const n = ce - cs;
-    if (this.scratch.length < n + 1) this.scratch = Buffer.alloc(2 * (n + 1));
-    this.scratch[0] = 0;
-    buf.copy(this.scratch, 1, cs, ce);
-    const leaf = this.h.leaf(this.scratch.subarray(0, n + 1));
+    const leaf = this.h.leaf(buf.subarray(cs - 1, ce));
     const ids = start[F.id]!;
-    const id = buf.toString('latin1', ids, ids + 32);
-    if (leaf !== id) {
-      this.issues.event('EVENT_HASH_MISMATCH', index, `event ${index}: stored id ${hex(id)} is not the leaf hash of its canonical bytes (${hex(leaf)})`);
+    let same = true;
+    for (let i = 0; i < 32; i++) if (leaf.charCodeAt(i) !== buf[ids + i]) same = false;
+    if (!same) {
+      const id = buf.toString('hex', ids, ids + 32);
+      this.issues.event('EVENT_HASH_MISMATCH', index, `event ${index}: stored id ${id} is not the leaf hash of its canonical bytes (${hex(leaf)})`);
     }
     if (len[F.signature]! >= 0) {
       const as = sc.textStart[K.author]!;
@@ -121,7 +122,7 @@ function rowOf(buf: Buffer, start: Int32Array, len: Int32Array): VerifyEventRow 
   return {
     idx: buf.readBigInt64BE(start[F.idx]!).toString(),
     id: bytes(F.id) ?? Buffer.alloc(0),
-    canonical: bytes(F.canonical) ?? Buffer.alloc(0),
+    canonical: len[F.prefixedCanonical]! < 1 ? Buffer.alloc(0) : buf.subarray(start[F.prefixedCanonical]! + 1, start[F.prefixedCanonical]! + len[F.prefixedCanonical]!),
     signature: bytes(F.signature),
     type: text(F.type) ?? '',
     actor: text(F.actor) ?? '',

@@ -54,7 +54,12 @@ const IN_FLIGHT = 2;
 export function inWorker(ledger: ContentLedger, issues: IssueCollector, maxIssues: number): ContentChecks | undefined {
   const url = new URL('./content-worker.js', import.meta.url);
   if (url.protocol !== 'file:' || !existsSync(fileURLToPath(url))) return undefined;
-  const worker = new Worker(url, { workerData: { ledger, maxIssues } satisfies WorkerSetup });
+  let worker: Worker;
+  try {
+    worker = new Worker(url, { workerData: { ledger, maxIssues } satisfies WorkerSetup });
+  } catch {
+    return undefined; // no thread to be had: the caller checks in its own
+  }
   let pending = 0;
   let failure: { error: unknown } | undefined;
   let wake: (() => void) | undefined;

@@ -13,7 +13,7 @@ export class CopyOutQuery {
   private settled = false;
 
   /**
-   * `shared`: collect the data in a SharedArrayBuffer (to hand to a worker thread without a
+   * `shared`: deliver the data in a SharedArrayBuffer (to hand to a worker thread without a
    * copy). `sizeHint`: the bytes expected, to allocate once rather than grow.
    */
   constructor(
@@ -21,7 +21,7 @@ export class CopyOutQuery {
     private readonly shared = false,
     sizeHint = 1 << 16,
   ) {
-    this.data = this.alloc(Math.max(1 << 12, sizeHint));
+    this.data = Buffer.allocUnsafe(Math.max(1 << 12, sizeHint));
     this.promise = new Promise<Buffer>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -38,7 +38,7 @@ export class CopyOutQuery {
     if (this.length + chunk.length > this.data.length) {
       let size = this.data.length * 2;
       while (size < this.length + chunk.length) size *= 2;
-      const bigger = this.alloc(size);
+      const bigger = Buffer.allocUnsafe(size);
       bigger.set(this.data.subarray(0, this.length));
       this.data = bigger;
     }
@@ -52,7 +52,13 @@ export class CopyOutQuery {
   }
 
   handleReadyForQuery(): void {
-    this.settle(() => this.resolve(this.data.subarray(0, this.length)));
+    this.settle(() => {
+      if (!this.shared) return this.resolve(this.data.subarray(0, this.length));
+      // Row by row into shared memory is slower than into plain memory and one copy at the end.
+      const shared = Buffer.from(new SharedArrayBuffer(this.length));
+      shared.set(this.data.subarray(0, this.length));
+      this.resolve(shared);
+    });
   }
 
   handleCommandComplete(): void {}
@@ -61,10 +67,6 @@ export class CopyOutQuery {
   handleEmptyQuery(): void {}
   handlePortalSuspended(): void {}
   handleCopyInResponse(): void {}
-
-  private alloc(size: number): Buffer {
-    return this.shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size);
-  }
 
   private settle(f: () => void): void {
     if (this.settled) return;

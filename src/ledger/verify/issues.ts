@@ -25,7 +25,10 @@ export class IssueCollector {
   }
 
   add(kind: IssueKind, where: Omit<VerificationIssue, 'kind' | 'message'>, message: string): void {
+    // Once full, later additions (a worker's, arriving after the limit) are dropped.
+    if (this.issues.length >= this.max) throw new IssueLimitReached();
     const issue: VerificationIssue = { kind, ...where, message };
+    for (const k of ['index', 'blockHeight', 'checkpointId'] as const) if (issue[k] === undefined) delete issue[k];
     this.issues.push(issue);
     if (this.issues.length >= this.max) throw new IssueLimitReached();
   }
@@ -40,10 +43,5 @@ export class IssueCollector {
 
   checkpoint(kind: IssueKind, checkpointId: number, message: string): void {
     this.add(kind, { checkpointId }, message);
-  }
-
-  /** True if an issue of `kind` was recorded (optionally for `index`). */
-  has(kind: IssueKind): boolean {
-    return this.issues.some((i) => i.kind === kind);
   }
 }

@@ -14,6 +14,7 @@ import { EventChecker, VERIFY_EVENT_COLUMNS, type CheckedEvent, type VerifyEvent
 import type { Counts } from './full.js';
 import { readHead, type HeadRow } from './head.js';
 import type { IssueCollector } from './issues.js';
+import { reportUnsequenced } from './sequence-check.js';
 import type { Snapshot } from './snapshot.js';
 import { MissingNodes, TailTree } from './tail-tree.js';
 import { fetchNodes, leafRange } from './tree-check.js';
@@ -74,17 +75,10 @@ async function checkTail(
 ): Promise<{ reader: TailTree; leavesComplete: boolean }> {
   const n = head.treeSize;
   const start = Math.max(0, n - QUICK_TAIL);
-  const [rows, stray] = await Promise.all([
-    db.query<VerifyEventRow>(`SELECT ${VERIFY_EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`, [
-      ledger.id,
-      start,
-      n,
-    ]),
-    db.query<{ idx: string }>(`SELECT idx FROM events WHERE ledger_id = $1 AND (idx >= $2 OR idx < 0) ORDER BY idx LIMIT ${issues.remaining}`, [
-      ledger.id,
-      n,
-    ]),
-  ]);
+  const rows = await db.query<VerifyEventRow>(
+    `SELECT ${VERIFY_EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
+    [ledger.id, start, n],
+  );
   const checker = new EventChecker(ledger, hasher, issues);
   const leaves: Array<Buffer | undefined> = new Array(n - start);
   const checked: Array<{ index: number; ev: CheckedEvent }> = [];
@@ -99,7 +93,7 @@ async function checkTail(
     counts.events++;
   }
   if (expected < n) issues.event('SEQUENCE_GAP', expected, n - 1 === expected ? `event ${expected} is missing` : `events ${expected}..${n - 1} are missing`);
-  for (const r of stray) issues.event('UNSEQUENCED_EVENT', Number(r.idx), `event ${r.idx} is outside the head's ${n} sequenced events`);
+  await reportUnsequenced(db, ledger.id, n, issues);
 
   await checkTailParents(db, ledger.id, checked, issues);
   const reader = new TailTree(db, ledger.id, hasher, start, leaves);
@@ -244,6 +238,11 @@ async function checkLastBlock(
   }
 }
 
+/**
+ * The last checkpoint (largest tree size, then newest): its note, signature, block and root,
+ * and its consistency with the ones before it — any other at the same size (equal roots) and
+ * the newest at a smaller size (an RFC 9162 consistency proof from the stored tree).
+ */
 async function checkLastCheckpoints(
   db: Snapshot,
   ledger: LedgerRow,
@@ -254,13 +253,18 @@ async function checkLastCheckpoints(
   counts: Counts,
 ): Promise<void> {
   const rows = await db.query<VerifyCheckpointRow>(
-    `SELECT ${VERIFY_CHECKPOINT_COLUMNS} FROM checkpoints WHERE ledger_id = $1 ORDER BY tree_size DESC, id DESC LIMIT 2`,
+    `(SELECT ${VERIFY_CHECKPOINT_COLUMNS} FROM checkpoints WHERE ledger_id = $1 ORDER BY tree_size DESC, id DESC LIMIT 2)
+     UNION ALL
+     (SELECT ${VERIFY_CHECKPOINT_COLUMNS} FROM checkpoints
+       WHERE ledger_id = $1 AND tree_size < (SELECT max(tree_size) FROM checkpoints WHERE ledger_id = $1)
+       ORDER BY tree_size DESC, id DESC LIMIT 1)`,
     [ledger.id],
   );
-  if (rows.length === 0) return;
-  const heads = rows.map((r) => checkCheckpointNote(r, ledger, verifierKey, issues));
-  counts.checkpoints += rows.length;
-  const [last, prev] = heads;
+  const unique = rows.filter((r, i) => rows.findIndex((o) => o.id === r.id) === i);
+  if (unique.length === 0) return;
+  const heads = unique.map((r) => checkCheckpointNote(r, ledger, verifierKey, issues));
+  counts.checkpoints += unique.length;
+  const last = heads[0];
   if (last) {
     const [block] = await db.query<{ height: string; hash: Buffer; tree_size: string }>(
       `SELECT height, hash, tree_size FROM blocks WHERE ledger_id = $1 AND height = $2`,
@@ -268,37 +272,40 @@ async function checkLastCheckpoints(
     );
     checkCheckpointBlock(last, block && { height: Number(block.height), hash: block.hash, treeSize: Number(block.tree_size) }, issues);
   }
-  if (!tree) return;
+  if (!tree || !last) return;
   const hasher = treeHasher(ledger.hashAlg);
-  const rootOk = async (h: SignedHead | undefined): Promise<boolean | undefined> => {
-    if (!h) return undefined;
+  const rootOk = new Map<number, boolean>();
+  for (const h of heads) {
+    if (!h) continue;
     if (h.treeSize > headSize) {
       issues.checkpoint('CHECKPOINT_ROOT', h.id, `checkpoint ${h.id} signs a tree of ${h.treeSize} events, but the ledger has ${headSize}`);
-      return false;
+      rootOk.set(h.id, false);
+      continue;
     }
     const root = await rootAt(tree, hasher, h.treeSize);
-    if (root.equals(h.rootHash)) return true;
-    issues.checkpoint('CHECKPOINT_ROOT', h.id, `checkpoint ${h.id} signs root ${h.rootHash.toString('hex')} for ${h.treeSize} events, but they give ${root.toString('hex')}`);
-    return false;
-  };
-  const lastOk = await rootOk(last);
-  const prevOk = await rootOk(prev);
-  if (!last || !prev) return;
-  if (last.treeSize > headSize || prev.treeSize > headSize || prev.treeSize > last.treeSize) return;
-  let consistent: boolean;
-  if (prev.treeSize === last.treeSize) consistent = prev.rootHash.equals(last.rootHash);
-  else if (prev.treeSize === 0) consistent = true;
-  else {
-    const proof = await consistencyProof(tree, hasher, prev.treeSize, last.treeSize);
-    consistent = verifyConsistency(ledger.hashAlg, prev.treeSize, last.treeSize, prev.rootHash, last.rootHash, proof);
+    rootOk.set(h.id, root.equals(h.rootHash));
+    if (!rootOk.get(h.id)) {
+      issues.checkpoint('CHECKPOINT_ROOT', h.id, `checkpoint ${h.id} signs root ${h.rootHash.toString('hex')} for ${h.treeSize} events, but they give ${root.toString('hex')}`);
+    }
   }
-  if (!consistent) {
+  for (const prev of heads.slice(1)) {
+    if (!prev || last.treeSize > headSize || prev.treeSize > last.treeSize) continue;
+    let consistent: boolean;
+    if (prev.treeSize === last.treeSize) consistent = prev.rootHash.equals(last.rootHash);
+    else if (prev.treeSize === 0) consistent = true;
+    else {
+      const proof = await consistencyProof(tree, hasher, prev.treeSize, last.treeSize);
+      consistent = verifyConsistency(ledger.hashAlg, prev.treeSize, last.treeSize, prev.rootHash, last.rootHash, proof);
+    }
+    if (consistent) continue;
     // Blame the one the ledger's own tree disowns.
-    const culprit = lastOk === false || prevOk !== false ? last : prev;
+    const culprit = rootOk.get(last.id) === false || rootOk.get(prev.id) !== false ? last : prev;
     issues.checkpoint(
       'CHECKPOINT_INCONSISTENT',
       culprit.id,
-      `checkpoints ${prev.id} (size ${prev.treeSize}) and ${last.id} (size ${last.treeSize}) are not consistent: the consistency proof between them does not verify`,
+      prev.treeSize === last.treeSize
+        ? `checkpoints ${prev.id} and ${last.id} both sign a tree of ${last.treeSize} events, with different roots`
+        : `checkpoints ${prev.id} (size ${prev.treeSize}) and ${last.id} (size ${last.treeSize}) are not consistent: the consistency proof between them does not verify`,
     );
   }
 }

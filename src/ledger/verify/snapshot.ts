@@ -31,8 +31,15 @@ export interface Snapshot extends Queryable {
   close(): Promise<void>;
 }
 
+/** What TypeORM's PostgreSQL query runner offers beyond QueryRunner: release with an error destroys the connection. */
+interface PgRunner {
+  connect(): Promise<unknown>;
+  release(): Promise<void>;
+  releasePostgresConnection?(err?: Error): Promise<void>;
+}
+
 export async function openSnapshot(ds: DataSource): Promise<Snapshot> {
-  const runner = ds.createQueryRunner();
+  const runner = ds.createQueryRunner() as unknown as PgRunner;
   let client: PgClient;
   try {
     client = (await runner.connect()) as PgClient;
@@ -66,9 +73,13 @@ export async function openSnapshot(ds: DataSource): Promise<Snapshot> {
       closed = true;
       try {
         await enqueue(() => client.query({ text: 'ROLLBACK' }));
-      } finally {
-        await runner.release();
+      } catch (e) {
+        // A connection that cannot even roll back must not go back to the pool.
+        if (runner.releasePostgresConnection) await runner.releasePostgresConnection(e as Error);
+        else await runner.release();
+        return;
       }
+      await runner.release();
     },
   };
 }

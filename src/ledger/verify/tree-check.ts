@@ -48,12 +48,14 @@ export async function copyNodes(db: Snapshot, ledgerId: number, ranges: LevelRan
   return db.copy(nodesSql(ledgerId, ranges));
 }
 
-/** Stored nodes beyond a tree of `size` leaves (any node not entirely inside it). */
+/** Stored nodes not entirely inside a tree of `size` leaves (beyond it, or at a negative index). */
 export async function fetchNodesBeyond(db: Snapshot, ledgerId: number, size: number, limit: number): Promise<NodeRow[]> {
   const parts: string[] = [];
   let level = 1;
   for (let width = 2; level <= 52; level++, width *= 2) {
+    // Two range scans: as one `idx >= x OR idx < 0` the planner walks the whole level.
     parts.push(`(SELECT level, idx, hash FROM tree_nodes WHERE ledger_id = $1 AND level = ${level} AND idx >= ${Math.floor(size / width)})`);
+    parts.push(`(SELECT level, idx, hash FROM tree_nodes WHERE ledger_id = $1 AND level = ${level} AND idx < 0)`);
   }
   parts.push(`(SELECT level, idx, hash FROM tree_nodes WHERE ledger_id = $1 AND level > 52)`);
   return db.query<NodeRow>(`SELECT * FROM (${parts.join(' UNION ALL ')}) beyond ORDER BY level, idx LIMIT ${limit}`, [ledgerId]);
@@ -122,8 +124,9 @@ export class RootBuilder {
     this.n++;
   }
 
-  root(): string {
-    return fold(this.h, this.hashes);
+  /** The root, with `tail` (the root of whatever follows, a smaller tree) folded in last. */
+  root(tail?: string): string {
+    return fold(this.h, tail === undefined ? this.hashes : [...this.hashes, tail]);
   }
 }
 
@@ -154,10 +157,6 @@ export class TreeChecker {
     private readonly issues: IssueCollector,
   ) {}
 
-  get size(): number {
-    return this.n;
-  }
-
   /** Stored nodes for the leaves [a, b) about to be appended: copyNodes(nodesCompletedBy(a, b)). */
   setStored(ranges: LevelRange[], copy: Buffer): void {
     this.stored = [];
@@ -172,10 +171,15 @@ export class TreeChecker {
     }
   }
 
-  append(leaf: string): void {
+  /** The subtree of level `tap` the last append completed (set when it completed one). */
+  tapped = '';
+
+  /** Appends a leaf hash; with `tap` >= 0, leaves the level-`tap` subtree it completes, if any, in `tapped`. */
+  append(leaf: string, tap = -1): void {
     const h = this.h;
     let t = leaf;
     let a = leaf;
+    if (tap === 0) this.tapped = leaf;
     const next = this.n + 1;
     let width = 1;
     for (let level = 1, m = this.n; m % 2 === 1; level++, m = (m - 1) / 2) {
@@ -184,6 +188,7 @@ export class TreeChecker {
       const la = this.anchored.pop()!;
       const tNew = h.node(lt, t);
       const aNew = la === lt && a === t ? tNew : h.node(la, a);
+      if (level === tap) this.tapped = tNew;
       const idx = next / width - 1;
       const range = this.stored[level];
       const s = range?.hashes[idx - range.lo];

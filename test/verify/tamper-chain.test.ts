@@ -1,0 +1,248 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blockHash, meetsDifficulty } from '../../src/ledger/blocks/index.js';
+import type { BlockRow, CheckpointRow } from '../../src/ledger/entities/index.js';
+import { formatCheckpoint, openNote, parseCheckpoint, signNote } from '../../src/ledger/note/index.js';
+import { openTestLedger, type TestLedger } from '../support/ledger.js';
+import { buildLedger, expectIssue, expectValid, randomHash, tamper } from './support.js';
+
+/** Blocks, checkpoints, tree nodes and the head. Each test builds and tampers with its own ledger. */
+describe('verification finds a tampered chain', () => {
+  let t: TestLedger;
+  beforeAll(async () => {
+    t = await openTestLedger();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const ds = () => t.db.dataSource;
+  const verify = (name: string, full: boolean) => t.service.verify(name, full);
+
+  async function blocksOf(ledgerId: number): Promise<BlockRow[]> {
+    const rows = await ds().query(`SELECT * FROM blocks WHERE ledger_id = $1 ORDER BY height`, [ledgerId]);
+    return rows.map((r: any) => ({
+      height: Number(r.height),
+      hash: r.hash,
+      previousHash: r.previous_hash,
+      eventsRoot: r.events_root,
+      startIndex: Number(r.start_index),
+      treeSize: Number(r.tree_size),
+      treeRoot: r.tree_root,
+      timestampMs: Number(r.timestamp_ms),
+      difficulty: r.difficulty,
+      nonce: Number(r.nonce),
+    })) as BlockRow[];
+  }
+
+  async function checkpointsOf(ledgerId: number): Promise<CheckpointRow[]> {
+    const rows = await ds().query(`SELECT * FROM checkpoints WHERE ledger_id = $1 ORDER BY tree_size, id`, [ledgerId]);
+    return rows.map((r: any) => ({ ...r, id: Number(r.id), treeSize: Number(r.tree_size), rootHash: r.root_hash })) as CheckpointRow[];
+  }
+
+  const setBlock = (ledgerId: number, height: number, column: string, value: unknown) =>
+    tamper(ds(), [`UPDATE blocks SET ${column} = $3 WHERE ledger_id = $1 AND height = $2`, [ledgerId, height, value]]);
+
+  it('a broken block link', async () => {
+    const { ledger } = await buildLedger(t.service, 'link');
+    const blocks = await blocksOf(ledger.id);
+    const mid = blocks[4]!.height;
+    const last = blocks[blocks.length - 1]!.height;
+    await setBlock(ledger.id, mid, 'previous_hash', randomHash());
+    await setBlock(ledger.id, last, 'previous_hash', randomHash());
+    const full = await verify('link', true);
+    expectIssue(full, 'BLOCK_LINK', { blockHeight: mid });
+    expectIssue(full, 'BLOCK_LINK', { blockHeight: last });
+    expectIssue(await verify('link', false), 'BLOCK_LINK', { blockHeight: last });
+  });
+
+  it('a deleted block', async () => {
+    const { ledger } = await buildLedger(t.service, 'noblock');
+    await tamper(ds(), [`DELETE FROM blocks WHERE ledger_id = $1 AND height = 3`, [ledger.id]]);
+    const full = await verify('noblock', true);
+    expectIssue(full, 'BLOCK_LINK', { blockHeight: 4 });
+    expectIssue(full, 'BLOCK_RANGE', { blockHeight: 4 });
+  });
+
+  it('a bad nonce (proof of work)', async () => {
+    const { ledger } = await buildLedger(t.service, 'nonce');
+    const blocks = await blocksOf(ledger.id);
+    const failing = (b: BlockRow) => {
+      for (let nonce = 0; ; nonce++) {
+        const hash = blockHash({
+          height: b.height,
+          previousHash: b.previousHash.toString('hex'),
+          eventsRoot: b.eventsRoot.toString('hex'),
+          treeSize: b.treeSize,
+          treeRoot: b.treeRoot.toString('hex'),
+          timestamp: b.timestampMs,
+          difficulty: b.difficulty,
+          nonce,
+        });
+        if (!meetsDifficulty(hash, b.difficulty)) return nonce;
+      }
+    };
+    const mid = blocks[3]!;
+    const last = blocks[blocks.length - 1]!;
+    await setBlock(ledger.id, mid.height, 'nonce', failing(mid));
+    await setBlock(ledger.id, last.height, 'nonce', failing(last));
+    const full = await verify('nonce', true);
+    expectIssue(full, 'BLOCK_POW', { blockHeight: mid.height });
+    expectIssue(full, 'BLOCK_POW', { blockHeight: last.height });
+    expectIssue(await verify('nonce', false), 'BLOCK_POW', { blockHeight: last.height });
+  });
+
+  it('a wrong difficulty, honestly mined', async () => {
+    const { ledger } = await buildLedger(t.service, 'difficulty');
+    const b = (await blocksOf(ledger.id))[2]!;
+    const header = {
+      height: b.height,
+      previousHash: b.previousHash.toString('hex'),
+      eventsRoot: b.eventsRoot.toString('hex'),
+      treeSize: b.treeSize,
+      treeRoot: b.treeRoot.toString('hex'),
+      timestamp: b.timestampMs,
+      difficulty: 0,
+    };
+    const hash = blockHash({ ...header, nonce: 0 });
+    await tamper(ds(), [
+      `UPDATE blocks SET difficulty = 0, nonce = 0, hash = $3 WHERE ledger_id = $1 AND height = $2`,
+      [ledger.id, b.height, hash],
+    ]);
+    const full = await verify('difficulty', true);
+    expectIssue(full, 'BLOCK_DIFFICULTY', { blockHeight: b.height });
+    expect(full.issues.some((i) => i.kind === 'BLOCK_POW' || i.kind === 'BLOCK_HASH')).toBe(false);
+  });
+
+  it('a wrong events root', async () => {
+    const { ledger } = await buildLedger(t.service, 'eventsroot');
+    const blocks = await blocksOf(ledger.id);
+    const mid = blocks[5]!.height;
+    const last = blocks[blocks.length - 1]!.height;
+    await setBlock(ledger.id, mid, 'events_root', randomHash());
+    await setBlock(ledger.id, last, 'events_root', randomHash());
+    const full = await verify('eventsroot', true);
+    expectIssue(full, 'BLOCK_EVENTS_ROOT', { blockHeight: mid });
+    expectIssue(full, 'BLOCK_EVENTS_ROOT', { blockHeight: last });
+    expectIssue(full, 'BLOCK_HASH', { blockHeight: mid });
+    expectIssue(await verify('eventsroot', false), 'BLOCK_EVENTS_ROOT', { blockHeight: last });
+  });
+
+  it('a wrong tree root', async () => {
+    const { ledger } = await buildLedger(t.service, 'treeroot');
+    const blocks = await blocksOf(ledger.id);
+    const mid = blocks[6]!.height;
+    const last = blocks[blocks.length - 1]!.height;
+    await setBlock(ledger.id, mid, 'tree_root', randomHash());
+    await setBlock(ledger.id, last, 'tree_root', randomHash());
+    const full = await verify('treeroot', true);
+    expectIssue(full, 'BLOCK_TREE_ROOT', { blockHeight: mid });
+    expectIssue(full, 'BLOCK_TREE_ROOT', { blockHeight: last });
+    expectIssue(await verify('treeroot', false), 'BLOCK_TREE_ROOT', { blockHeight: last });
+  });
+
+  it('a block range that skips events', async () => {
+    const { ledger } = await buildLedger(t.service, 'range');
+    const b = (await blocksOf(ledger.id))[4]!;
+    await setBlock(ledger.id, b.height, 'start_index', b.startIndex + 1);
+    expectIssue(await verify('range', true), 'BLOCK_RANGE', { blockHeight: b.height });
+  });
+
+  it('a bad checkpoint signature (a flipped base64 character)', async () => {
+    const { ledger } = await buildLedger(t.service, 'cpsig');
+    const cps = await checkpointsOf(ledger.id);
+    const flip = (note: string) => {
+      // A character in the middle of the signature: still canonical base64, now of other bytes.
+      const at = note.lastIndexOf(' ') + 30;
+      const c = note[at] === 'A' ? 'B' : 'A';
+      return note.slice(0, at) + c + note.slice(at + 1);
+    };
+    const mid = cps[1]!;
+    const last = cps[cps.length - 1]!;
+    for (const cp of [mid, last]) {
+      await tamper(ds(), [`UPDATE checkpoints SET note = $2 WHERE id = $1`, [cp.id, flip(cp.note)]]);
+    }
+    const full = await verify('cpsig', true);
+    expectIssue(full, 'CHECKPOINT_SIGNATURE', { checkpointId: mid.id });
+    expectIssue(full, 'CHECKPOINT_SIGNATURE', { checkpointId: last.id });
+    expect(full.issues).toHaveLength(2);
+    expectIssue(await verify('cpsig', false), 'CHECKPOINT_SIGNATURE', { checkpointId: last.id });
+    // Without a verifier key nothing can be said about signatures.
+    const { verifyLedger } = await import('../../src/ledger/verify/index.js');
+    expectValid(await verifyLedger(ds(), ledger, { full: true }));
+  });
+
+  it('a checkpoint with a different root, validly signed (inconsistent with the one before)', async () => {
+    const { ledger } = await buildLedger(t.service, 'cproot');
+    const cps = await checkpointsOf(ledger.id);
+    const signer = t.service.serverKey!.note;
+    const forge = async (cp: CheckpointRow) => {
+      const body = parseCheckpoint(openNote(cp.note).text);
+      const root = randomHash();
+      const note = signNote(formatCheckpoint({ ...body, rootHash: root }), [signer]);
+      await tamper(ds(), [`UPDATE checkpoints SET note = $2, root_hash = $3 WHERE id = $1`, [cp.id, note, root]]);
+    };
+    const last = cps[cps.length - 1]!;
+    await forge(last);
+    for (const full of [true, false]) {
+      const report = await verify('cproot', full);
+      expectIssue(report, 'CHECKPOINT_INCONSISTENT', { checkpointId: last.id });
+      expectIssue(report, 'CHECKPOINT_ROOT', { checkpointId: last.id });
+      expect(report.issues.every((i) => i.checkpointId === last.id)).toBe(true);
+    }
+    // An earlier one: full mode names it; quick mode sees it from the last one's proof.
+    const earlier = cps.find((c) => c.treeSize < last.treeSize && c.treeSize > cps[0]!.treeSize)!;
+    await forge(earlier);
+    expectIssue(await verify('cproot', true), 'CHECKPOINT_INCONSISTENT', { checkpointId: earlier.id });
+  });
+
+  it('the previous checkpoint forged: quick mode blames it, not the last one', async () => {
+    const { ledger } = await buildLedger(t.service, 'cpprev');
+    const cps = await checkpointsOf(ledger.id);
+    const prev = cps[cps.length - 2]!; // quick mode's "previous": by tree size, then id
+    const body = parseCheckpoint(openNote(prev.note).text);
+    const root = randomHash();
+    const note = signNote(formatCheckpoint({ ...body, rootHash: root }), [t.service.serverKey!.note]);
+    await tamper(ds(), [`UPDATE checkpoints SET note = $2, root_hash = $3 WHERE id = $1`, [prev.id, note, root]]);
+    const quick = await verify('cpprev', false);
+    expectIssue(quick, 'CHECKPOINT_INCONSISTENT', { checkpointId: prev.id });
+    expectIssue(quick, 'CHECKPOINT_ROOT', { checkpointId: prev.id });
+  });
+
+  it('a checkpoint row that disagrees with its note', async () => {
+    const { ledger } = await buildLedger(t.service, 'cprow');
+    const cp = (await checkpointsOf(ledger.id))[2]!;
+    await tamper(ds(), [`UPDATE checkpoints SET block_height = block_height + 1 WHERE id = $1`, [cp.id]]);
+    expectIssue(await verify('cprow', true), 'CHECKPOINT_MALFORMED', { checkpointId: cp.id });
+  });
+
+  it('a tampered tree_nodes row', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'treenode');
+    await tamper(ds(), [`UPDATE tree_nodes SET hash = $2 WHERE ledger_id = $1 AND level = 2 AND idx = 3`, [ledger.id, randomHash()]]);
+    const full = await verify('treenode', true);
+    expectIssue(full, 'TREE_MISMATCH', { index: 12 });
+    expect(full.issues).toHaveLength(1);
+    // A node among the newest leaves: quick mode recomputes those.
+    const n = events.length;
+    const idx = Math.floor((n - 10) / 4);
+    await tamper(ds(), [`UPDATE tree_nodes SET hash = $3 WHERE ledger_id = $1 AND level = 2 AND idx = $2`, [ledger.id, idx, randomHash()]]);
+    expectIssue(await verify('treenode', false), 'TREE_MISMATCH', { index: idx * 4 });
+  });
+
+  it('a deleted tree_nodes row, and one added beyond the head', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'nonode');
+    await tamper(ds(), [`DELETE FROM tree_nodes WHERE ledger_id = $1 AND level = 1 AND idx = 20`, [ledger.id]]);
+    expectIssue(await verify('nonode', true), 'TREE_MISMATCH', { index: 40 });
+    const beyond = Math.ceil(events.length / 4);
+    await ds().query(`INSERT INTO tree_nodes (ledger_id, level, idx, hash) VALUES ($1, 2, $2, $3)`, [ledger.id, beyond, randomHash()]);
+    expectIssue(await verify('nonode', true), 'TREE_MISMATCH', { index: beyond * 4 });
+  });
+
+  it('a rewritten head', async () => {
+    const { ledger } = await buildLedger(t.service, 'head');
+    await ds().query(`UPDATE ledger_heads SET root_hash = $2 WHERE ledger_id = $1`, [ledger.id, randomHash()]);
+    for (const full of [true, false]) {
+      const report = await verify('head', full);
+      expectIssue(report, 'HEAD_MISMATCH', {});
+      expect(report.issues).toHaveLength(1);
+    }
+  });
+});

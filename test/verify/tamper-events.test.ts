@@ -1,0 +1,192 @@
+import canonicalize from 'canonicalize';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Envelope } from '../../src/ledger/events/envelope.js';
+import { openTestLedger, type TestLedger } from '../support/ledger.js';
+import { buildLedger, envelopeOfEvent, expectIssue, forgedEventColumns, randomHash, tamper } from './support.js';
+
+/** Each test builds its own ledger in one shared database and tampers with that ledger only. */
+describe('verification finds tampered events', () => {
+  let t: TestLedger;
+  beforeAll(async () => {
+    t = await openTestLedger();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const ds = () => t.db.dataSource;
+  const verify = (name: string, full: boolean) => t.service.verify(name, full);
+
+  /** Rewrites an event's envelope (and its columns); with `rehash`, its id too, as a careful forger would. */
+  async function forge(ledgerId: number, index: number, env: Envelope, rehash: boolean) {
+    const f = forgedEventColumns(env.ledger, env);
+    await tamper(ds(), [
+      `UPDATE events SET canonical = $3, parents = $4, hlc_ms = $5, hlc_logical = $6 ${rehash ? ', id = $7' : ''}
+        WHERE ledger_id = $1 AND idx = $2`,
+      [ledgerId, index, f.canonical, f.parents, f.hlcMs, f.hlcLogical, ...(rehash ? [f.id] : [])],
+    ]);
+  }
+
+  it('a changed payload inside the canonical bytes', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'payload');
+    for (const index of [17, events.length - 3]) {
+      const env = envelopeOfEvent(events[index]!);
+      env.payload = { n: 1_000_000, forged: true };
+      await forge(ledger.id, index, env, false);
+    }
+    const full = await verify('payload', true);
+    expectIssue(full, 'EVENT_HASH_MISMATCH', { index: 17 });
+    expectIssue(full, 'EVENT_HASH_MISMATCH', { index: events.length - 3 });
+    expect(full.issues.filter((i) => i.kind !== 'EVENT_HASH_MISMATCH')).toEqual([]);
+    // Quick mode re-hashes the newest events.
+    expectIssue(await verify('payload', false), 'EVENT_HASH_MISMATCH', { index: events.length - 3 });
+  });
+
+  it('a changed payload with the id recomputed to match (the tree gives it away)', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'payload-rehashed');
+    const env = envelopeOfEvent(events[40]!);
+    env.payload = { forged: true };
+    await forge(ledger.id, 40, env, true);
+    const full = await verify('payload-rehashed', true);
+    expectIssue(full, 'TREE_MISMATCH', { index: 40 });
+    expect(full.issues.some((i) => i.kind === 'EVENT_HASH_MISMATCH')).toBe(false);
+  });
+
+  it('non-canonical bytes', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'noncanonical');
+    const pretty = Buffer.from(JSON.stringify(envelopeOfEvent(events[12]!), null, 1));
+    await tamper(ds(), [`UPDATE events SET canonical = $3 WHERE ledger_id = $1 AND idx = $2`, [ledger.id, 12, pretty]]);
+    const full = await verify('noncanonical', true);
+    expectIssue(full, 'EVENT_MALFORMED', { index: 12 });
+    expectIssue(full, 'EVENT_HASH_MISMATCH', { index: 12 });
+  });
+
+  it('a changed column only (type)', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'column');
+    const last = events.length - 1;
+    await tamper(
+      ds(),
+      [`UPDATE events SET type = 'Forged' WHERE ledger_id = $1 AND idx = $2`, [ledger.id, 23]],
+      [`UPDATE events SET actor = 'user:mallory' WHERE ledger_id = $1 AND idx = $2`, [ledger.id, last]],
+    );
+    const full = await verify('column', true);
+    expectIssue(full, 'EVENT_FIELD_MISMATCH', { index: 23 });
+    expectIssue(full, 'EVENT_FIELD_MISMATCH', { index: last });
+    expect(full.issues.find((i) => i.index === 23)!.message).toMatch(/\btype\b.*Forged/);
+    expect(full.issues.find((i) => i.index === last)!.message).toMatch(/\bactor\b/);
+    expect(full.issues).toHaveLength(2);
+    expectIssue(await verify('column', false), 'EVENT_FIELD_MISMATCH', { index: last });
+  });
+
+  it('a deleted event (a sequence gap)', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'deleted');
+    await tamper(ds(), [`DELETE FROM events WHERE ledger_id = $1 AND idx = $2`, [ledger.id, 31]]);
+    expectIssue(await verify('deleted', true), 'SEQUENCE_GAP', { index: 31 });
+    // The newest event deleted: the head still counts it.
+    await tamper(ds(), [`DELETE FROM events WHERE ledger_id = $1 AND idx = $2`, [ledger.id, events.length - 1]]);
+    expectIssue(await verify('deleted', true), 'SEQUENCE_GAP', { index: events.length - 1 });
+    expectIssue(await verify('deleted', false), 'SEQUENCE_GAP', { index: events.length - 1 });
+  });
+
+  it('an event inserted beyond the head (unsequenced)', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'inserted');
+    const last = events[events.length - 1]!;
+    const env: Envelope = {
+      ledger: ledger.origin,
+      type: 'Sneaky',
+      actor: 'user:mallory',
+      parents: [last.id],
+      hlc: { physicalMs: last.hlc.physicalMs + 1, logical: 0 },
+    };
+    const f = forgedEventColumns(ledger.origin, env);
+    const n = events.length;
+    // Inserting needs no trigger switched off: the tables are append-only, not closed.
+    await ds().query(
+      `INSERT INTO events (ledger_id, idx, id, canonical, type, actor, parents, hlc_ms, hlc_logical) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [ledger.id, n, f.id, f.canonical, env.type, env.actor, f.parents, f.hlcMs, f.hlcLogical],
+    );
+    const full = await verify('inserted', true);
+    expectIssue(full, 'UNSEQUENCED_EVENT', { index: n });
+    expect(full.issues).toHaveLength(1);
+    expectIssue(await verify('inserted', false), 'UNSEQUENCED_EVENT', { index: n });
+  });
+
+  it("two events' indexes swapped (reordered)", async () => {
+    const { ledger, chained } = await buildLedger(t.service, 'swapped');
+    // i and i+1 both plain chain links, i even so that one level-1 node covers both.
+    const i = chained.find((x) => x % 2 === 0 && x >= 20 && chained.includes(x + 1))!;
+    await tamper(
+      ds(),
+      [`UPDATE events SET idx = -1 WHERE ledger_id = $1 AND idx = $2`, [ledger.id, i]],
+      [`UPDATE events SET idx = $2 WHERE ledger_id = $1 AND idx = $3`, [ledger.id, i, i + 1]],
+      [`UPDATE events SET idx = $2 WHERE ledger_id = $1 AND idx = -1`, [ledger.id, i + 1]],
+    );
+    const full = await verify('swapped', true);
+    expectIssue(full, 'PARENT_ORDER', { index: i });
+    expectIssue(full, 'TREE_MISMATCH', { index: i });
+  });
+
+  it('a bad event signature', async () => {
+    const { ledger, events, signed } = await buildLedger(t.service, 'badsig');
+    const index = signed[1]!;
+    const sig = Buffer.from(events[index]!.signature!, 'hex');
+    sig[10]! ^= 0x01;
+    await tamper(ds(), [`UPDATE events SET signature = $3 WHERE ledger_id = $1 AND idx = $2`, [ledger.id, index, sig]]);
+    const full = await verify('badsig', true);
+    expectIssue(full, 'EVENT_SIGNATURE', { index });
+    expect(full.issues).toHaveLength(1);
+    // An author swapped for another did:key (columns and bytes) no longer matches the signature either.
+    const lastSigned = signed[signed.length - 1]!;
+    const env = envelopeOfEvent(events[lastSigned]!);
+    env.author = 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK';
+    await forge(ledger.id, lastSigned, env, false);
+    await tamper(ds(), [`UPDATE events SET author = $3 WHERE ledger_id = $1 AND idx = $2`, [ledger.id, lastSigned, env.author]]);
+    expectIssue(await verify('badsig', false), 'EVENT_SIGNATURE', { index: lastSigned });
+  });
+
+  it('an HLC that is not after its parent', async () => {
+    const { ledger, events, chained } = await buildLedger(t.service, 'hlc');
+    const index = chained.find((x) => x > 50)!;
+    const env = envelopeOfEvent(events[index]!);
+    env.hlc = { ...events[index - 1]!.hlc }; // equal is not after
+    await forge(ledger.id, index, env, false);
+    const full = await verify('hlc', true);
+    expectIssue(full, 'HLC_ORDER', { index });
+    // Quick mode looks the parents of the newest events up.
+    const tail = events.length - 2;
+    const tailEnv = envelopeOfEvent(events[tail]!);
+    const parent = events.find((e) => e.id === tailEnv.parents[0])!;
+    tailEnv.hlc = { physicalMs: parent.hlc.physicalMs - 5, logical: 0 };
+    await forge(ledger.id, tail, tailEnv, false);
+    expectIssue(await verify('hlc', false), 'HLC_ORDER', { index: tail });
+  });
+
+  it('a missing parent', async () => {
+    const { ledger, events, explicit } = await buildLedger(t.service, 'orphan');
+    const index = explicit[0]!;
+    const env = envelopeOfEvent(events[index]!);
+    env.parents = [env.parents[0]!, randomHash().toString('hex')];
+    await forge(ledger.id, index, env, true);
+    const full = await verify('orphan', true);
+    expectIssue(full, 'MISSING_PARENT', { index });
+    const tail = events.length - 1;
+    const tailEnv = envelopeOfEvent(events[tail]!);
+    tailEnv.parents = [randomHash().toString('hex')];
+    await forge(ledger.id, tail, tailEnv, true);
+    expectIssue(await verify('orphan', false), 'MISSING_PARENT', { index: tail });
+  });
+
+  it('a parent that comes later', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'later');
+    const env = envelopeOfEvent(events[30]!);
+    env.parents = [events[60]!.id];
+    await forge(ledger.id, 30, env, false);
+    expectIssue(await verify('later', true), 'PARENT_ORDER', { index: 30 });
+  });
+
+  it('an envelope naming another ledger', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'elsewhere');
+    const env = JSON.parse(canonicalize({ ...envelopeOfEvent(events[8]!), ledger: 'evil.example/main' })!) as Envelope;
+    await forge(ledger.id, 8, env, true);
+    expectIssue(await verify('elsewhere', true), 'EVENT_MALFORMED', { index: 8 });
+  });
+});
