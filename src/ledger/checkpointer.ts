@@ -16,6 +16,7 @@ const MAX_TAGS = 32;
  *     <base64 root>
  *     block 7 <block hash hex>
  *     time 1732000000000
+ *     hash blake3            (only for a BLAKE3 ledger)
  */
 export class Checkpointer {
   constructor(
@@ -46,7 +47,12 @@ export class Checkpointer {
       origin: ledger.origin,
       treeSize: block.treeSize,
       rootHash: block.treeRoot,
-      extensions: [`block ${block.height} ${block.hash.toString('hex')}`, `time ${timestampMs}`],
+      extensions: [
+        `block ${block.height} ${block.hash.toString('hex')}`,
+        `time ${timestampMs}`,
+        // C2SP roots are SHA-256; a BLAKE3 ledger says so, or verifiers would reject every proof.
+        ...(ledger.hashAlg === 'sha256' ? [] : [`hash ${ledger.hashAlg}`]),
+      ],
     });
     const note = signNote(body, [this.key.note]);
     const [row]: Array<{ id: string }> = await this.dataSource.query(

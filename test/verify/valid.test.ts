@@ -74,8 +74,12 @@ describe('verifyLedger on an untouched ledger', () => {
     expectValid(await t.service.verify('blake', true));
     expectValid(await t.service.verify('blake', false));
     expect(blake.ledger.hashAlg).toBe('blake3');
+    // Its checkpoints name the hash, so an offline verifier knows how to check them.
+    const cp = (await t.service.checkpoint('blake'))!;
+    expect(cp.note).toMatch(/\nhash blake3\n\n/);
     // Blocks starting at every kind of offset (events roots reuse the tree's aligned subtrees).
     await buildLedger(t.service, 'odd', { blockSize: 13 });
+    expect((await t.service.checkpoint('odd'))!.note).not.toMatch(/\nhash /);
     for (const pageSize of [7, 10_000]) {
       expectValid(await verifyLedger(t.db.dataSource, await t.service.ledger('odd'), { full: true, pageSize }));
     }

@@ -98,6 +98,9 @@ export function checkCheckpointNote(
   const time = timeLines.length === 1 ? TIME_LINE.exec(timeLines[0]!) : null;
   if (!time) problems.push(`needs exactly one "time <ms>" line`);
   else if (time[1] !== row.timestamp_ms) problems.push(`note says time ${time[1]}, the row ${row.timestamp_ms}`);
+  const hashLines = body.extensions.filter((l) => l.startsWith('hash '));
+  const named = hashLines.length === 0 ? 'sha256' : hashLines.length === 1 ? hashLines[0]!.slice(5) : 'ambiguous';
+  if (named !== ledger.hashAlg) problems.push(`note names hash ${named}, the ledger uses ${ledger.hashAlg}`);
   if (problems.length > 0) malformed(problems.join('; '));
   return {
     id,
