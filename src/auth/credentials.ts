@@ -1,4 +1,5 @@
 import type { ApiKeyService } from './api-keys.js';
+import { requestSigningBytes, type KnownDidService } from './known-dids.js';
 import { unauthenticated } from './errors.js';
 import { ANONYMOUS, type Principal } from './roles.js';
 
@@ -17,4 +18,28 @@ export async function principalFrom(header: unknown, keys: ApiKeyService): Promi
   const principal = await keys.authenticate(key);
   if (!principal) throw unauthenticated('unknown or revoked API key');
   return principal;
+}
+
+/** The signed-request headers (all three or none); values are attacker-controlled. */
+export interface SignedRequest {
+  did: string;
+  timestamp: string;
+  signature: string;
+  method: string;
+  path: string;
+  body: Uint8Array;
+}
+
+/** Who an HTTP request is: a did:key signature if it carries one, else its bearer key. */
+export async function principalOfRequest(
+  authorization: unknown,
+  signed: SignedRequest | undefined,
+  keys: ApiKeyService,
+  dids: KnownDidService,
+): Promise<Principal> {
+  if (signed) {
+    if (authorization) throw unauthenticated('send either an API key or a did:key signature, not both');
+    return dids.authenticate(signed.did, signed.timestamp, signed.signature, requestSigningBytes(signed.method, signed.path, signed.timestamp, signed.body));
+  }
+  return principalFrom(authorization, keys);
 }

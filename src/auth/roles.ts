@@ -19,7 +19,7 @@ export function grants(held: Role, required: Role): boolean {
 
 /** Who is asking. An account name is what governance and provenance record as the actor. */
 export interface Principal {
-  kind: 'api-key' | 'anonymous';
+  kind: 'api-key' | 'did' | 'anonymous';
   account: string;
   role: Role | null;
   keyId?: string;

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import { ApiKey, CreatedApiKey } from '../schema/api-key.type.js';
+import { ApiKey, CreatedApiKey, KnownDid } from '../schema/api-key.type.js';
 import type { RequestContext } from './context.js';
 
 @Resolver(() => ApiKey)
@@ -21,5 +21,23 @@ export class ApiKeyResolver {
   @Mutation(() => ApiKey, { description: 'Revoke by id or name; takes effect on every server within seconds.' })
   revokeApiKey(@Ctx() ctx: RequestContext, @Arg('id') id: string) {
     return ctx.keys.revoke(id, ctx.principal.account);
+  }
+
+  @Authorized('admin')
+  @Query(() => [KnownDid])
+  knownDids(@Ctx() ctx: RequestContext) {
+    return ctx.dids.list();
+  }
+
+  @Authorized('admin')
+  @Mutation(() => KnownDid, { description: 'Let a did:key sign requests with a role.' })
+  registerDid(@Ctx() ctx: RequestContext, @Arg('did') did: string, @Arg('role') role: string, @Arg('name') name: string) {
+    return ctx.dids.register(did, role, name, ctx.principal.account);
+  }
+
+  @Authorized('admin')
+  @Mutation(() => KnownDid)
+  revokeDid(@Ctx() ctx: RequestContext, @Arg('did') did: string) {
+    return ctx.dids.revoke(did, ctx.principal.account);
   }
 }

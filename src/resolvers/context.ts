@@ -1,4 +1,5 @@
 import type { ApiKeyService } from '../auth/api-keys.js';
+import type { KnownDidService } from '../auth/known-dids.js';
 import type { Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 
@@ -6,6 +7,7 @@ import type { LedgerService } from '../ledger/ledger-service.js';
 export interface RequestContext {
   ledger: LedgerService;
   keys: ApiKeyService;
+  dids: KnownDidService;
   principal: Principal;
   requestId: string;
 }

@@ -16,3 +16,13 @@ export class CreatedApiKey {
   key!: string;
   @Field(() => ApiKey) apiKey!: ApiKey;
 }
+
+@ObjectType({ description: 'A did:key allowed to sign requests (X-Chainproof-DID/-Timestamp/-Signature).' })
+export class KnownDid {
+  @Field() did!: string;
+  @Field() name!: string;
+  @Field() role!: string;
+  @Field() registeredBy!: string;
+  @Field() registeredAt!: Date;
+  @Field(() => Date, { nullable: true }) revokedAt!: Date | null;
+}

@@ -13,7 +13,8 @@ import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config.js';
 import type { ApiKeyService } from '../auth/api-keys.js';
-import { principalFrom } from '../auth/credentials.js';
+import { principalFrom, principalOfRequest, type SignedRequest } from '../auth/credentials.js';
+import type { KnownDidService } from '../auth/known-dids.js';
 import { ANONYMOUS, type Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import type { RequestContext } from '../resolvers/context.js';
@@ -33,13 +34,14 @@ export interface HttpServer {
 export interface HttpDeps {
   ledger: LedgerService;
   keys: ApiKeyService;
+  dids: KnownDidService;
   metrics: Registry;
   dataSource: DataSource;
   onSubscriptionExecution?: () => void;
 }
 
 export async function startHttpServer(config: Config, deps: HttpDeps, log: Logger): Promise<HttpServer> {
-  const { ledger, keys } = deps;
+  const { ledger, keys, dids } = deps;
   const schema = await buildChainproofSchema({ publicReads: config.publicReads });
   const app = express();
   app.disable('x-powered-by');
@@ -66,6 +68,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
       context: (ctx): RequestContext => ({
         ledger,
         keys,
+        dids,
         principal: ((ctx.extra as Record<string, unknown>).principal as Principal | undefined) ?? ANONYMOUS,
         requestId: randomUUID(),
       }),
@@ -135,17 +138,18 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   app.use(
     '/graphql',
     rateLimiter({ perIp: config.rateLimitPerIp, perKey: config.rateLimitPerKey, burstSeconds: 2 }),
-    express.json({ limit: config.maxBodyBytes }),
+    // The raw body is kept: a did:key signature covers its exact bytes.
+    express.json({ limit: config.maxBodyBytes, verify: (req, _res, buf) => void ((req as { rawBody?: Buffer }).rawBody = buf) }),
     bodyErrors,
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<RequestContext> => {
         let principal: Principal;
         try {
-          principal = await principalFrom(req.headers.authorization, keys);
+          principal = await principalOfRequest(req.headers.authorization, signedRequestOf(req), keys, dids);
         } catch (e) {
           throw new GraphQLError((e as Error).message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
         }
-        return { ledger, keys, principal, requestId: req.headers['x-request-id'] as string };
+        return { ledger, keys, dids, principal, requestId: req.headers['x-request-id'] as string };
       },
     }),
   );
@@ -179,4 +183,22 @@ const bodyErrors: ErrorRequestHandler = (err, _req, res, next) => {
 /** A client's request id if it looks like one (it is echoed into logs), else a fresh one. */
 function requestIdOf(header: string | string[] | undefined): string {
   return typeof header === 'string' && /^[A-Za-z0-9._-]{1,128}$/.test(header) ? header : randomUUID();
+}
+
+function signedRequestOf(req: express.Request): SignedRequest | undefined {
+  const did = req.headers['x-chainproof-did'];
+  const timestamp = req.headers['x-chainproof-timestamp'];
+  const signature = req.headers['x-chainproof-signature'];
+  if (did === undefined && timestamp === undefined && signature === undefined) return undefined;
+  if (typeof did !== 'string' || typeof timestamp !== 'string' || typeof signature !== 'string') {
+    throw new Error('a signed request needs X-Chainproof-DID, X-Chainproof-Timestamp and X-Chainproof-Signature');
+  }
+  return {
+    did,
+    timestamp,
+    signature,
+    method: req.method,
+    path: req.originalUrl,
+    body: (req as { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0),
+  };
 }

@@ -1,6 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestSigningBytes } from '../../src/auth/known-dids.js';
+import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
+import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { freshDatabaseUrl, tempDataDir, usingPostgres } from '../support/db.js';
@@ -99,6 +103,43 @@ describe('access control', () => {
     expect(events.data.events.edges.at(-1).node).toMatchObject({ actor: expect.stringMatching(/^bootstrap-admin/) });
     const again = await gql(server.url, `mutation { revokeApiKey(id: "short-lived") { name } }`);
     expect(again.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('accepts requests signed by a registered did:key, and refuses forged, replayed or revoked ones', async () => {
+    const key = ed25519FromSeed(randomBytes(32));
+    const did = didKeyFromPublicKey(key.publicKey);
+    const reg = await gql(server.url, `mutation($d: String!) { registerDid(did: $d, role: "writer", name: "signer-bot") { did role revokedAt } }`, { d: did });
+    expect(reg.data.registerDid).toEqual({ did, role: 'writer', revokedAt: null });
+    const signedFetch = (body: string, opts: { sign?: string; ts?: number } = {}) => {
+      const ts = String(opts.ts ?? Date.now());
+      const signature = key.sign(requestSigningBytes('POST', '/graphql', ts, opts.sign ?? body)).toString('hex');
+      return fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-chainproof-did': did, 'x-chainproof-timestamp': ts, 'x-chainproof-signature': signature },
+        body,
+      });
+    };
+    const body = JSON.stringify({ query: APPEND });
+    const ok = await signedFetch(body);
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as any).data.appendEvent.index).toBeGreaterThanOrEqual(0);
+    const forged = await signedFetch(JSON.stringify({ query: `mutation { createLedger(input: {name: "x"}) { name } }` }), { sign: body });
+    expect(forged.status).toBe(401);
+    const stale = await signedFetch(body, { ts: Date.now() - 3_600_000 });
+    expect(stale.status).toBe(401);
+    // The same signed bytes twice: the second is a replay.
+    const ts = String(Date.now());
+    const sig = key.sign(requestSigningBytes('POST', '/graphql', ts, body)).toString('hex');
+    const send = () => fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-chainproof-did': did, 'x-chainproof-timestamp': ts, 'x-chainproof-signature': sig }, body });
+    expect((await send()).status).toBe(200);
+    expect((await send()).status).toBe(401);
+    // Writer, not admin.
+    const admin = JSON.stringify({ query: `{ apiKeys { name } }` });
+    expect(((await (await signedFetch(admin)).json()) as any).errors[0].extensions.code).toBe('FORBIDDEN');
+    await gql(server.url, `mutation($d: String!) { revokeDid(did: $d) { revokedAt } }`, { d: did });
+    const revoked = await signedFetch(body);
+    expect(revoked.status).toBe(401);
+    expect(((await revoked.json()) as any).errors[0].message).toMatch(/unknown or revoked DID/);
   });
 
   it('bad key requests are coded and change nothing', async () => {

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { ChainproofError } from '../errors.js';
+import { publicKeyFromDidKey } from '../ledger/events/did-key.js';
+import { ed25519Verify } from '../ledger/events/ed25519.js';
+import type { LedgerService } from '../ledger/ledger-service.js';
+import { SYSTEM_LEDGER } from './api-keys.js';
+import { isRole, type Principal } from './roles.js';
+
+export interface KnownDid {
+  did: string;
+  name: string;
+  role: string;
+  registeredBy: string;
+  registeredAt: Date;
+  revokedAt: Date | null;
+}
+
+/** How far a signed request's timestamp may be from the server clock. */
+export const REQUEST_SKEW_MS = 5 * 60_000;
+
+/**
+ * The bytes a did:key signs to authenticate one HTTP request:
+ *
+ *     chainproof-request-v1\n<METHOD>\n<path>\n<timestamp ms>\n<hex SHA-256 of the body>
+ *
+ * Headers: `X-Chainproof-DID`, `X-Chainproof-Timestamp`, `X-Chainproof-Signature` (hex Ed25519).
+ */
+export function requestSigningBytes(method: string, path: string, timestampMs: string, body: Uint8Array | string): Buffer {
+  const digest = createHash('sha256').update(body).digest('hex');
+  return Buffer.from(`chainproof-request-v1\n${method.toUpperCase()}\n${path}\n${timestampMs}\n${digest}`, 'utf8');
+}
+
+/** did:key identities, registered by admins as ledger events, that may sign requests. */
+export class KnownDidService {
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly ledger: LedgerService,
+  ) {}
+
+  async register(did: string, role: string, name: string, by: string): Promise<KnownDid> {
+    publicKeyFromDidKey(did); // refuses anything but an Ed25519 did:key
+    if (!isRole(role)) throw new ChainproofError('BAD_USER_INPUT', 'role must be one of reader, writer, governor, admin, validator');
+    if (!/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$/.test(name)) throw new ChainproofError('BAD_USER_INPUT', 'name must be 1..64 of letters, digits and . _ @ : -');
+    await this.ledger.append(SYSTEM_LEDGER, [{ type: 'DidRegistered', actor: by, subsystem: 'auth', resource: did, payload: { did, role, name } }], {
+      projection: async (tx, [e]) => {
+        const exists = await tx.query(`SELECT 1 FROM known_dids WHERE did = $1 AND revoked_at IS NULL`, [did]);
+        if (exists.length) throw new ChainproofError('CONFLICT', `${did} is registered already`);
+        await tx.query(`DELETE FROM known_dids WHERE did = $1`, [did]);
+        await tx.query(
+          `INSERT INTO known_dids (did, name, role, registered_by, registered_at, registered_event) VALUES ($1,$2,$3,$4,$5,$6)`,
+          [did, name, role, by, e!.appendedAt, Buffer.from(e!.id, 'hex')],
+        );
+      },
+    });
+    return (await this.list()).find((d) => d.did === did)!;
+  }
+
+  async revoke(did: string, by: string): Promise<KnownDid> {
+    await this.ledger.append(SYSTEM_LEDGER, [{ type: 'DidRevoked', actor: by, subsystem: 'auth', resource: did, payload: { did } }], {
+      projection: async (tx, [e]) => {
+        const r = await tx.query(
+          `UPDATE known_dids SET revoked_at = $2, revoked_event = $3 WHERE did = $1 AND revoked_at IS NULL RETURNING did`,
+          [did, e!.appendedAt, Buffer.from(e!.id, 'hex')],
+        );
+        const rows: unknown[] = Array.isArray(r[0]) ? r[0] : r;
+        if (rows.length === 0) throw new ChainproofError('NOT_FOUND', `${did} is not a registered DID`);
+      },
+    });
+    return (await this.list()).find((d) => d.did === did)!;
+  }
+
+  async list(): Promise<KnownDid[]> {
+    const rows: Array<Record<string, any>> = await this.dataSource.query(
+      `SELECT did, name, role, registered_by, registered_at, revoked_at FROM known_dids ORDER BY registered_at, did`,
+    );
+    return rows.map((r) => ({ did: r.did, name: r.name, role: r.role, registeredBy: r.registered_by, registeredAt: r.registered_at, revokedAt: r.revoked_at }));
+  }
+
+  /**
+   * The principal of a signed request, or an UNAUTHENTICATED error. Every input is
+   * attacker-controlled; a signature is accepted once (replays inside the skew window fail).
+   */
+  async authenticate(did: string, timestamp: string, signatureHex: string, signedBytes: Buffer): Promise<Principal> {
+    const fail = (why: string) => new ChainproofError('UNAUTHENTICATED', `signed request refused: ${why}`);
+    if (!/^\d{1,16}$/.test(timestamp) || Math.abs(Number(timestamp) - Date.now()) > REQUEST_SKEW_MS) throw fail('timestamp missing or more than 5 minutes off');
+    if (!/^[0-9a-f]{128}$/.test(signatureHex)) throw fail('signature must be 128 hex characters');
+    let publicKey: Buffer;
+    try {
+      publicKey = publicKeyFromDidKey(did);
+    } catch {
+      throw fail('not an Ed25519 did:key');
+    }
+    if (!ed25519Verify(publicKey, signedBytes, Buffer.from(signatureHex, 'hex'))) throw fail('bad signature');
+    const [row] = await this.dataSource.query(`SELECT name, role FROM known_dids WHERE did = $1 AND revoked_at IS NULL`, [did]);
+    if (!row) throw fail('unknown or revoked DID');
+    const now = Date.now();
+    for (const [sig, at] of this.seen) if (now - at > 2 * REQUEST_SKEW_MS) this.seen.delete(sig);
+    if (this.seen.has(signatureHex)) throw fail('replayed signature');
+    this.seen.set(signatureHex, now);
+    return { kind: 'did', account: did, role: row.role, keyId: row.name };
+  }
+}
