@@ -1,6 +1,6 @@
-import { Authorized, Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
+import { Authorized, Arg, Args, Ctx, Query, Resolver } from 'type-graphql';
 import { Block } from '../schema/block.type.js';
-import { BlockConnection } from '../schema/connection.js';
+import { BlockConnection, PageArgsInput, pageOf } from '../schema/connection.js';
 import { SafeInt } from '../schema/scalars.js';
 import type { RequestContext } from './context.js';
 import { toBlock, toConnection } from './mappers.js';
@@ -23,17 +23,9 @@ export class BlockResolver {
   async blocks(
     @Ctx() ctx: RequestContext,
     @Arg('ledger', { defaultValue: 'main' }) ledger: string,
-    @Arg('first', () => Int, { nullable: true }) first?: number,
-    @Arg('after', () => String, { nullable: true }) after?: string,
-    @Arg('last', () => Int, { nullable: true }) last?: number,
-    @Arg('before', () => String, { nullable: true }) before?: string,
+    @Args() paging: PageArgsInput,
   ) {
-    const page = await ctx.ledger.blocks(ledger, {
-      first: first ?? undefined,
-      after: after ?? undefined,
-      last: last ?? undefined,
-      before: before ?? undefined,
-    });
+    const page = await ctx.ledger.blocks(ledger, pageOf(paging));
     return toConnection(page, toBlock);
   }
 }

@@ -1,6 +1,6 @@
-import { Authorized, Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Authorized, Arg, Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { Checkpoint } from '../schema/checkpoint.type.js';
-import { CheckpointConnection } from '../schema/connection.js';
+import { CheckpointConnection, PageArgsInput, pageOf } from '../schema/connection.js';
 import { SafeInt } from '../schema/scalars.js';
 import type { RequestContext } from './context.js';
 import { toCheckpoint, toConnection } from './mappers.js';
@@ -23,17 +23,9 @@ export class CheckpointResolver {
   async checkpoints(
     @Ctx() ctx: RequestContext,
     @Arg('ledger', { defaultValue: 'main' }) ledger: string,
-    @Arg('first', () => Int, { nullable: true }) first?: number,
-    @Arg('after', () => String, { nullable: true }) after?: string,
-    @Arg('last', () => Int, { nullable: true }) last?: number,
-    @Arg('before', () => String, { nullable: true }) before?: string,
+    @Args() paging: PageArgsInput,
   ) {
-    const page = await ctx.ledger.checkpoints(ledger, {
-      first: first ?? undefined,
-      after: after ?? undefined,
-      last: last ?? undefined,
-      before: before ?? undefined,
-    });
+    const page = await ctx.ledger.checkpoints(ledger, pageOf(paging));
     return toConnection(page, toCheckpoint);
   }
 

@@ -1,7 +1,7 @@
-import { Authorized, Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Authorized, Arg, Args, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { AppendInput } from '../ledger/events/event.js';
 import { AppendEventInput, AuditEvent, EventFilter } from '../schema/event.type.js';
-import { EventConnection } from '../schema/connection.js';
+import { EventConnection, PageArgsInput, pageOf } from '../schema/connection.js';
 import type { RequestContext } from './context.js';
 import { toAuditEvent, toConnection, type AuditEventSource } from './mappers.js';
 import type { EventFilter as ServiceFilter } from '../ledger/ledger-service.js';
@@ -39,18 +39,10 @@ export class EventResolver {
   async events(
     @Ctx() ctx: RequestContext,
     @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+    @Args() paging: PageArgsInput,
     @Arg('filter', () => EventFilter, { nullable: true }) filter?: EventFilter,
-    @Arg('first', () => Int, { nullable: true }) first?: number,
-    @Arg('after', () => String, { nullable: true }) after?: string,
-    @Arg('last', () => Int, { nullable: true }) last?: number,
-    @Arg('before', () => String, { nullable: true }) before?: string,
   ) {
-    const page = await ctx.ledger.events(ledger, toServiceFilter(filter), {
-      first: first ?? undefined,
-      after: after ?? undefined,
-      last: last ?? undefined,
-      before: before ?? undefined,
-    });
+    const page = await ctx.ledger.events(ledger, toServiceFilter(filter), pageOf(paging));
     return toConnection(page, toAuditEvent);
   }
 

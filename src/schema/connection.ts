@@ -1,4 +1,4 @@
-import { Field, ObjectType, type ClassType } from 'type-graphql';
+import { ArgsType, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 import { AuditEvent } from './event.type.js';
 import { Block } from './block.type.js';
 import { Checkpoint } from './checkpoint.type.js';
@@ -29,3 +29,20 @@ function connection<T extends object>(node: ClassType<T>, name: string) {
 export const EventConnection = connection(AuditEvent, 'Event');
 export const BlockConnection = connection(Block, 'Block');
 export const CheckpointConnection = connection(Checkpoint, 'Checkpoint');
+
+/** Relay paging arguments, shared by every connection field. */
+@ArgsType()
+export class PageArgsInput {
+  @Field(() => Int, { nullable: true }) first?: number;
+  @Field(() => String, { nullable: true }) after?: string;
+  @Field(() => Int, { nullable: true }) last?: number;
+  @Field(() => String, { nullable: true }) before?: string;
+}
+
+/** GraphQL hands absent arguments over as null; the services want undefined. */
+export const pageOf = (a: PageArgsInput) => ({
+  first: a.first ?? undefined,
+  after: a.after ?? undefined,
+  last: a.last ?? undefined,
+  before: a.before ?? undefined,
+});

@@ -7,7 +7,7 @@ import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
 import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { freshDatabaseUrl, tempDataDir, usingPostgres } from '../support/db.js';
+import { serverBackend, tempDataDir, usingPostgres } from '../support/db.js';
 import { gql, startServer, TEST_ADMIN_KEY, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
@@ -15,14 +15,9 @@ let closed: ServerProcess | undefined;
 let cleanup: Array<() => Promise<void>> = [];
 
 async function backend(): Promise<Record<string, string>> {
-  if (usingPostgres()) {
-    const db = await freshDatabaseUrl();
-    cleanup.push(db.drop);
-    return { DATABASE_URL: db.url };
-  }
-  const data = tempDataDir();
-  cleanup.push(async () => data.remove());
-  return { CHAINPROOF_DATA_DIR: data.dir };
+  const b = await serverBackend();
+  cleanup.push(b.cleanup);
+  return b.env;
 }
 
 beforeAll(async () => {

@@ -3,7 +3,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { verifyNote, parseCheckpoint } from '../../src/ledger/note/index.js';
 import { verifyInclusion, verifyConsistency } from '../../src/ledger/merkle/index.js';
-import { freshDatabaseUrl, tempDataDir, usingPostgres } from '../support/db.js';
+import { serverBackend } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
@@ -11,15 +11,9 @@ let cleanup: () => Promise<void>;
 let ws: Client;
 
 beforeAll(async () => {
-  if (usingPostgres()) {
-    const db = await freshDatabaseUrl();
-    server = await startServer({ DATABASE_URL: db.url });
-    cleanup = db.drop;
-  } else {
-    const data = tempDataDir();
-    server = await startServer({ CHAINPROOF_DATA_DIR: data.dir });
-    cleanup = async () => data.remove();
-  }
+  const backend = await serverBackend();
+  cleanup = backend.cleanup;
+  server = await startServer(backend.env);
   ws = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
 });
 

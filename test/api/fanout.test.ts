@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabaseUrl, tempDataDir, usingPostgres } from '../support/db.js';
+import { serverBackend } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
 import { collect } from '../support/ws.js';
 
@@ -9,15 +9,7 @@ let cleanup: () => Promise<void>;
 
 beforeAll(async () => {
   let env: Record<string, string>;
-  if (usingPostgres()) {
-    const db = await freshDatabaseUrl();
-    env = { DATABASE_URL: db.url };
-    cleanup = db.drop;
-  } else {
-    const data = tempDataDir();
-    env = { CHAINPROOF_DATA_DIR: data.dir };
-    cleanup = async () => data.remove();
-  }
+  ({ env, cleanup } = await serverBackend());
   server = await startServer({ ...env, CHAINPROOF_WS_MAX_BUFFERED_BYTES: '65536', CHAINPROOF_SUBSCRIBER_QUEUE: '100' });
 });
 afterAll(async () => {

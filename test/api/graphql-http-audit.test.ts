@@ -1,6 +1,6 @@
 import { auditServer } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabaseUrl, tempDataDir, usingPostgres } from '../support/db.js';
+import { serverBackend } from '../support/db.js';
 import { startServer, type ServerProcess } from '../support/server.js';
 
 /** The GraphQL-over-HTTP audit suite that ships with graphql-http: every MUST passes. */
@@ -9,15 +9,7 @@ let cleanup: () => Promise<void>;
 
 beforeAll(async () => {
   let env: Record<string, string>;
-  if (usingPostgres()) {
-    const db = await freshDatabaseUrl();
-    env = { DATABASE_URL: db.url };
-    cleanup = db.drop;
-  } else {
-    const data = tempDataDir();
-    env = { CHAINPROOF_DATA_DIR: data.dir };
-    cleanup = async () => data.remove();
-  }
+  ({ env, cleanup } = await serverBackend());
   server = await startServer(env);
 });
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabaseUrl, tempDataDir, usingPostgres } from '../support/db.js';
+import { serverBackend } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
 import { collect } from '../support/ws.js';
 
@@ -8,15 +8,7 @@ let server: ServerProcess;
 let cleanup: () => Promise<void>;
 
 beforeAll(async () => {
-  if (usingPostgres()) {
-    const db = await freshDatabaseUrl();
-    env = { DATABASE_URL: db.url };
-    cleanup = db.drop;
-  } else {
-    const data = tempDataDir();
-    env = { CHAINPROOF_DATA_DIR: data.dir };
-    cleanup = async () => data.remove();
-  }
+  ({ env, cleanup } = await serverBackend());
   server = await startServer(env);
 });
 afterAll(async () => {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabaseUrl, tempDataDir, usingPostgres } from '../support/db.js';
+import { serverBackend, tempDataDir, usingPostgres } from '../support/db.js';
 import { gql, SMALL_LEDGER_ENV, startServer, TEST_ADMIN_KEY } from '../support/server.js';
 import { TEST_SEED } from '../support/ledger.js';
 import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
@@ -41,16 +41,8 @@ async function tamper(sql: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (usingPostgres()) {
-    const db = await freshDatabaseUrl();
-    env = { DATABASE_URL: db.url };
-    cleanup = db.drop;
-  } else {
-    const data = tempDataDir();
-    dataDir = data.dir;
-    env = { CHAINPROOF_DATA_DIR: data.dir };
-    cleanup = async () => data.remove();
-  }
+  ({ env, cleanup } = await serverBackend());
+  dataDir = env.CHAINPROOF_DATA_DIR;
   const server = await startServer(env);
   const r = await gql(server.url, `mutation($i: [AppendEventInput!]!) { appendEvents(inputs: $i) { index } }`, {
     i: Array.from({ length: 40 }, (_, k) => ({ type: 'cli', actor: `a${k}`, payload: { k } })),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabaseUrl, tempDataDir, usingPostgres } from '../support/db.js';
+import { serverBackend, usingPostgres } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
 
 /**
@@ -10,15 +10,7 @@ let env: Record<string, string>;
 let cleanup: () => Promise<void>;
 
 beforeAll(async () => {
-  if (usingPostgres()) {
-    const db = await freshDatabaseUrl();
-    env = { DATABASE_URL: db.url };
-    cleanup = db.drop;
-  } else {
-    const data = tempDataDir();
-    env = { CHAINPROOF_DATA_DIR: data.dir };
-    cleanup = async () => data.remove();
-  }
+  ({ env, cleanup } = await serverBackend());
 });
 afterAll(async () => cleanup?.());
 

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabaseUrl, tempDataDir, usingPostgres } from '../support/db.js';
+import { serverBackend } from '../support/db.js';
 import { gql, SMALL_LEDGER_ENV, startServer } from '../support/server.js';
 
 const BIN = fileURLToPath(new URL('../../bin/chainproof.js', import.meta.url));
@@ -11,15 +11,7 @@ let cleanup: () => Promise<void>;
 let client: Client;
 
 beforeAll(async () => {
-  if (usingPostgres()) {
-    const db = await freshDatabaseUrl();
-    env = { DATABASE_URL: db.url };
-    cleanup = db.drop;
-  } else {
-    const data = tempDataDir();
-    env = { CHAINPROOF_DATA_DIR: data.dir };
-    cleanup = async () => data.remove();
-  }
+  ({ env, cleanup } = await serverBackend());
   const server = await startServer(env);
   await gql(server.url, `mutation($i: [AppendEventInput!]!) { appendEvents(inputs: $i) { index } }`, {
     i: Array.from({ length: 12 }, (_, k) => ({ type: k % 3 ? 'read' : 'write', actor: `agent-${k % 2}`, payload: { k } })),

@@ -67,3 +67,16 @@ export function tempDataDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'chainproof-data-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * Where a child server process keeps its data for one test file: a fresh PostgreSQL database
+ * (DATABASE_URL set) or a fresh embedded data directory; `cleanup` removes it.
+ */
+export async function serverBackend(): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
+  if (usingPostgres()) {
+    const db = await freshDatabaseUrl();
+    return { env: { DATABASE_URL: db.url }, cleanup: db.drop };
+  }
+  const data = tempDataDir();
+  return { env: { CHAINPROOF_DATA_DIR: data.dir }, cleanup: async () => data.remove() };
+}
