@@ -125,11 +125,12 @@ function program(): Command {
         if (opts.format === 'json') await write(out, '[\n');
         for (;;) {
           const page = await src.events(opts.ledger, toFilter(opts), 1000, after);
-          for (const e of page.events) {
-            const line = JSON.stringify(e);
-            await write(out, opts.format === 'json' ? `${count === 0 ? '' : ',\n'}${line}` : `${line}\n`);
-            count++;
+          // One write per page: per-line writes would spend their time waiting on backpressure.
+          const lines = page.events.map((e) => JSON.stringify(e));
+          if (lines.length > 0) {
+            await write(out, opts.format === 'json' ? `${count === 0 ? '' : ',\n'}${lines.join(',\n')}` : `${lines.join('\n')}\n`);
           }
+          count += lines.length;
           bar?.update(page.events.at(-1)?.index ?? total, total);
           if (!page.hasNextPage || !page.endCursor) break;
           after = page.endCursor;
