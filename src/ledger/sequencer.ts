@@ -284,7 +284,7 @@ export class LedgerSequencer {
       ({ canonical, id, signature } = signed);
     } else {
       if (asServer) author = this.serverSigner!.did;
-      canonical = canonicalBytes(envelopeOf({ ...input, author }, this.ledger.origin, parents, hlc));
+      canonical = canonicalBytes(envelopeOf({ ...input, author }, this.ledger.origin, parents, hlc), prepared.payloadText);
       id = this.hasher.leafHash(canonical);
       if (asServer) signature = this.serverSigner!.sign(canonical);
     }

@@ -32,22 +32,39 @@ export const MAX_PARENTS = 64;
 export const MAX_HLC_LOGICAL = 0x7fffffff;
 const HEX_ID = /^[0-9a-f]{64}$/;
 
-/** RFC 8785 bytes of an envelope: the exact bytes stored, hashed and signed. */
-export function canonicalBytes(envelope: Envelope): Buffer {
-  const text = canonicalize(envelope);
-  if (text === undefined) throw new ChainproofError('BAD_USER_INPUT', 'event cannot be canonicalised');
-  return Buffer.from(text, 'utf8');
+/**
+ * RFC 8785 bytes of an envelope: the exact bytes stored, hashed and signed.
+ *
+ * The envelope's keys are fixed, so they are written in their RFC 8785 order directly and
+ * only the payload goes through the general canonicaliser (twice as fast on the append path;
+ * a property test holds it byte-identical to `canonicalize`). Text fields were checked
+ * well-formed before, and JSON.stringify escapes strings exactly as RFC 8785 does.
+ * `payloadText` is the payload's canonical form when the caller already has it.
+ */
+export function canonicalBytes(e: Envelope, payloadText?: string): Buffer {
+  const str = JSON.stringify;
+  let s = `{"actor":${str(e.actor)}`;
+  if (e.author !== undefined) s += `,"author":${str(e.author)}`;
+  if (e.correlationId !== undefined) s += `,"correlationId":${str(e.correlationId)}`;
+  s += `,"hlc":{"logical":${e.hlc.logical},"physicalMs":${e.hlc.physicalMs}},"ledger":${str(e.ledger)},"parents":${str(e.parents)}`;
+  if (e.payload !== undefined) s += `,"payload":${payloadText ?? canonicalPayload(e.payload)}`;
+  if (e.resource !== undefined) s += `,"resource":${str(e.resource)}`;
+  if (e.result !== undefined) s += `,"result":${str(e.result)}`;
+  if (e.subsystem !== undefined) s += `,"subsystem":${str(e.subsystem)}`;
+  s += `,"type":${str(e.type)}}`;
+  return Buffer.from(s, 'utf8');
 }
 
-/** Canonical bytes of a payload alone, for the size limit. Refuses what RFC 8785 cannot encode. */
-export function canonicalPayloadSize(payload: unknown): number {
+/** RFC 8785 text of a payload. Refuses what it cannot encode (lone surrogates, non-finite numbers). */
+export function canonicalPayload(payload: unknown): string {
   let text: string | undefined;
   try {
     text = canonicalize(payload);
   } catch (cause) {
     throw new ChainproofError('BAD_USER_INPUT', `payload cannot be canonicalised (RFC 8785): ${(cause as Error).message}`, { cause });
   }
-  return text === undefined ? 0 : Buffer.byteLength(text, 'utf8');
+  if (text === undefined) throw new ChainproofError('BAD_USER_INPUT', 'payload cannot be canonicalised (RFC 8785)');
+  return text;
 }
 
 const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();

@@ -2,7 +2,7 @@ import { ChainproofError } from '../../errors.js';
 import type { TreeHasher } from '../merkle/index.js';
 import { publicKeyFromDidKey } from './did-key.js';
 import { ed25519Verify } from './ed25519.js';
-import { canonicalBytes, canonicalPayloadSize, checkEnvelopeFields, type Envelope } from './envelope.js';
+import { canonicalBytes, canonicalPayload, checkEnvelopeFields, type Envelope } from './envelope.js';
 import type { AppendInput } from './event.js';
 
 export interface AppendLimits {
@@ -21,6 +21,8 @@ export interface PreparedInput {
   input: AppendInput;
   /** Rough size in bytes, so one transaction does not swallow an unbounded amount of data. */
   bytes: number;
+  /** The payload's RFC 8785 text, computed once for the size check and reused for the envelope. */
+  payloadText?: string;
   /** Present for client-signed events: the bytes the author signed. */
   signed?: { envelope: Envelope; canonical: Buffer; id: Buffer; signature: Buffer };
 }
@@ -36,7 +38,8 @@ export function prepareInput(
   now = Date.now(),
 ): PreparedInput {
   checkEnvelopeFields(input);
-  const size = input.payload === undefined ? 0 : canonicalPayloadSize(input.payload);
+  const payloadText = input.payload === undefined ? undefined : canonicalPayload(input.payload);
+  const size = payloadText === undefined ? 0 : Buffer.byteLength(payloadText, 'utf8');
   if (size > limits.maxPayloadBytes) {
     throw new ChainproofError('PAYLOAD_TOO_LARGE', `payload is ${size} bytes; the limit is ${limits.maxPayloadBytes}`);
   }
@@ -54,7 +57,7 @@ export function prepareInput(
     if (input.author !== undefined && input.author === limits.serverDid) {
       throw new ChainproofError('BAD_USER_INPUT', 'only the server writes unsigned events in its own name');
     }
-    return { input, bytes };
+    return { input, bytes, payloadText };
   }
 
   if (!HEX_SIGNATURE.test(input.signature)) {
@@ -69,12 +72,12 @@ export function prepareInput(
   }
   const publicKey = publicKeyFromDidKey(input.author);
   const envelope = envelopeOf(input, origin, input.parents, input.hlc);
-  const canonical = canonicalBytes(envelope);
+  const canonical = canonicalBytes(envelope, payloadText);
   const signature = Buffer.from(input.signature, 'hex');
   if (!ed25519Verify(publicKey, canonical, signature)) {
     throw new ChainproofError('BAD_SIGNATURE', `signature does not verify for author ${input.author}`);
   }
-  return { input, bytes, signed: { envelope, canonical, id: hasher.leafHash(canonical), signature } };
+  return { input, bytes, payloadText, signed: { envelope, canonical, id: hasher.leafHash(canonical), signature } };
 }
 
 export function envelopeOf(input: AppendInput, origin: string, parents: string[], hlc: Envelope['hlc']): Envelope {
