@@ -1,0 +1,127 @@
+import pg from 'pg';
+
+export const DEFAULT_BASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+const PREFIX = 'cp_bench_';
+
+export interface FreshDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host === '[::1]';
+}
+
+/** A new, empty database next to `base` (named after this process, so a leftover is recognisable). */
+export async function createFreshDatabase(base: string): Promise<FreshDatabase> {
+  if (!isLoopback(base)) throw new Error(`the benchmark only talks to a local PostgreSQL; DATABASE_URL points at ${new URL(base).hostname}`);
+  const name = `${PREFIX}${process.pid}_${Date.now().toString(36)}`;
+  await withClient(base, (c) => c.query(`CREATE DATABASE ${name}`));
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  let dropped = false;
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      if (dropped) return;
+      dropped = true;
+      await withClient(base, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+/** Drops databases left by earlier benchmark runs that were killed (their process no longer exists). */
+export async function dropStaleBenchDatabases(base: string): Promise<string[]> {
+  return withClient(base, async (c) => {
+    const { rows } = await c.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE '${PREFIX}%'`);
+    const dropped: string[] = [];
+    for (const { datname } of rows) {
+      const m = /^cp_bench_(\d+)_[0-9a-z]+$/.exec(datname);
+      if (!m) continue;
+      const pid = Number(m[1]);
+      let alive = true;
+      try {
+        process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+      if (alive) continue;
+      await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+      dropped.push(datname);
+    }
+    return dropped;
+  });
+}
+
+export interface PgInfo {
+  version: string;
+  settings: Record<string, string>;
+}
+
+const SETTINGS = [
+  'fsync',
+  'synchronous_commit',
+  'wal_sync_method',
+  'full_page_writes',
+  'commit_delay',
+  'shared_buffers',
+  'effective_cache_size',
+  'work_mem',
+  'max_wal_size',
+  'checkpoint_timeout',
+  'max_connections',
+  'wal_level',
+  'jit',
+];
+
+export async function postgresInfo(url: string): Promise<PgInfo> {
+  return withClient(url, async (c) => {
+    const version = (await c.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v;
+    const { rows } = await c.query<{ name: string; setting: string; unit: string | null }>(
+      `SELECT name, current_setting(name) AS setting, unit FROM pg_settings WHERE name = ANY($1)`,
+      [SETTINGS],
+    );
+    const settings: Record<string, string> = {};
+    for (const r of rows) settings[r.name] = r.setting;
+    return { version, settings };
+  });
+}
+
+/** Backends connected to one database, and the server-wide auxiliary processes (WAL writer, checkpointer...). */
+export async function postgresPids(url: string, dbName: string): Promise<{ ours: number[]; auxiliary: number[] }> {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query<{ pid: number; datname: string | null; backend_type: string }>(
+      `SELECT pid, datname, backend_type FROM pg_stat_activity WHERE pid <> pg_backend_pid()`,
+    );
+    return {
+      ours: rows.filter((r) => r.datname === dbName && r.backend_type === 'client backend').map((r) => r.pid),
+      auxiliary: rows.filter((r) => r.backend_type !== 'client backend' && r.datname === null).map((r) => r.pid),
+    };
+  });
+}
+
+export async function tableSizes(url: string): Promise<Record<string, { rows: number; totalMb: number }>> {
+  return withClient(url, async (c) => {
+    const out: Record<string, { rows: number; totalMb: number }> = {};
+    for (const t of ['events', 'tree_nodes', 'blocks', 'checkpoints']) {
+      const { rows } = await c.query<{ n: string; bytes: string }>(
+        `SELECT (SELECT count(*) FROM ${t}) AS n, pg_total_relation_size('${t}') AS bytes`,
+      );
+      out[t] = { rows: Number(rows[0]!.n), totalMb: Math.round(Number(rows[0]!.bytes) / 1048576) };
+    }
+    return out;
+  });
+}
