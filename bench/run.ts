@@ -513,60 +513,7 @@ async function main(): Promise<void> {
   log(`   ${verifyGql.result.status}: ${fmt(verifyGql.result.eventsVerified, 0)} events in ${fmt(verifyGql.result.durationMs, 0)} ms = ${fmt(verifyGql.result.eventsPerSec, 0)} events/s`);
   results.verifyGraphQL = verifyGql;
 
-  const cliThreads = new Map<number, number>();
-  const verifyCli = await phase(
-    `4. chainproof verify --full --json --ledger ${BIG} (CLI process)`,
-    async () => {
-      const started = performance.now();
-      const child = spawn(process.execPath, [BIN, 'verify', '--full', '--json', '--ledger', BIG], {
-        env: { PATH: process.env.PATH ?? '', DATABASE_URL: fresh.url, CHAINPROOF_SIGNING_SEED: BENCH_SEED, CHAINPROOF_ORIGIN: BENCH_ORIGIN },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      // Sample the CLI's threads until it exits (its /proc entry vanishes with it).
-      const sampler = setInterval(() => {
-        for (const [tid, ticks] of threadTicks(child.pid!)) cliThreads.set(tid, ticks);
-      }, 100);
-      const kill = setTimeout(() => child.kill('SIGKILL'), 300_000);
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-      clearInterval(sampler);
-      clearTimeout(kill);
-      const wallMs = Math.round(performance.now() - started);
-      let report: { status: string; eventsVerified: number; blocksVerified: number; checkpointsVerified: number; durationMs: number; issues: unknown[] };
-      try {
-        report = JSON.parse(out);
-      } catch {
-        throw new Error(`CLI exited ${code}: ${err.slice(0, 500)} ${out.slice(0, 500)}`);
-      }
-      const ticks = [...cliThreads.entries()];
-      const mainTicks = ticks.find(([tid]) => tid === child.pid)?.[1] ?? 0;
-      const others = ticks.filter(([tid]) => tid !== child.pid).map(([, t]) => t).sort((a, b) => b - a);
-      return {
-        exitCode: code,
-        status: report.status,
-        eventsVerified: report.eventsVerified,
-        blocksVerified: report.blocksVerified,
-        checkpointsVerified: report.checkpointsVerified,
-        durationMs: report.durationMs,
-        issues: report.issues,
-        eventsPerSec: Math.round(report.eventsVerified / (report.durationMs / 1000)),
-        processWallMs: wallMs,
-        cliCpuSeconds: { mainThread: mainTicks / clkTck, busiestOtherThread: (others[0] ?? 0) / clkTck, otherThreads: others.slice(1).reduce((a, b) => a + b, 0) / clkTck },
-      };
-    },
-  );
-  {
-    // The CLI process is ours, not foreign: move its CPU (sampled per thread until it exited) into `extra`.
-    const c = verifyCli.result.cliCpuSeconds;
-    const wall = verifyCli.cpu.wallS;
-    const total = (c.mainThread + c.busiestOtherThread + c.otherThreads) / wall;
-    verifyCli.cpu.extra = { total: round(total, 2), mainThread: round(c.mainThread / wall, 2), busiestOtherThread: round(c.busiestOtherThread / wall, 2), otherThreads: round(c.otherThreads / wall, 2) };
-    verifyCli.cpu.foreign = round(Math.max(0, verifyCli.cpu.foreign - total), 2);
-  }
-  log(`   ${verifyCli.result.status}: ${fmt(verifyCli.result.eventsVerified, 0)} events in ${fmt(verifyCli.result.durationMs, 0)} ms = ${fmt(verifyCli.result.eventsPerSec, 0)} events/s (process ${fmt(verifyCli.result.processWallMs, 0)} ms)`);
+  const verifyCli = await cliVerifyPhase(`4. chainproof verify --full --json --ledger ${BIG} (CLI process, server running)`);
   results.verifyCli = verifyCli;
 
   // Mining, as the API reports it and from the block table, per ledger.
@@ -617,6 +564,9 @@ async function main(): Promise<void> {
   const code = await server.stop();
   log(`server stopped (exit ${code})`);
 
+  // The same CLI verification with the server stopped: no proof-of-work thread competing for the cores.
+  results.verifyCliServerStopped = await cliVerifyPhase(`4. chainproof verify --full --json --ledger ${BIG} (CLI process, server stopped: no mining)`);
+
   // Per-event CPU split, in this process, with the server stopped (no contention).
   log('CPU split per event (micro-benchmarks of the real code)');
   results.cpuSplit = await cpuSplit(BENCH_ORIGIN, PLAN.splitIterations);
@@ -625,6 +575,60 @@ async function main(): Promise<void> {
   const file = writeResults();
   printTables(results);
   log(`wrote ${file}`);
+}
+
+/** `chainproof verify --full --json` as its own process; its threads are sampled until it exits. */
+async function cliVerifyPhase(name: string) {
+  const cliThreads = new Map<number, number>();
+  const rec = await phase(name, async () => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [BIN, 'verify', '--full', '--json', '--ledger', BIG], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: fresh.url, CHAINPROOF_SIGNING_SEED: BENCH_SEED, CHAINPROOF_ORIGIN: BENCH_ORIGIN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Sample the CLI's threads until it exits (its /proc entry vanishes with it).
+    const sampler = setInterval(() => {
+      for (const [tid, ticks] of threadTicks(child.pid!)) cliThreads.set(tid, ticks);
+    }, 100);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    clearInterval(sampler);
+    clearTimeout(kill);
+    const wallMs = Math.round(performance.now() - started);
+    let report: { status: string; eventsVerified: number; blocksVerified: number; checkpointsVerified: number; durationMs: number; issues: unknown[] };
+    try {
+      report = JSON.parse(out);
+    } catch {
+      throw new Error(`CLI exited ${code}: ${err.slice(0, 500)} ${out.slice(0, 500)}`);
+    }
+    const ticks = [...cliThreads.entries()];
+    const mainTicks = ticks.find(([tid]) => tid === child.pid)?.[1] ?? 0;
+    const others = ticks.filter(([tid]) => tid !== child.pid).map(([, t]) => t).sort((a, b) => b - a);
+    return {
+      exitCode: code,
+      status: report.status,
+      eventsVerified: report.eventsVerified,
+      blocksVerified: report.blocksVerified,
+      checkpointsVerified: report.checkpointsVerified,
+      durationMs: report.durationMs,
+      issues: report.issues,
+      eventsPerSec: Math.round(report.eventsVerified / (report.durationMs / 1000)),
+      processWallMs: wallMs,
+      cliCpuSeconds: { mainThread: mainTicks / clkTck, busiestOtherThread: (others[0] ?? 0) / clkTck, otherThreads: others.slice(1).reduce((a, b) => a + b, 0) / clkTck },
+    };
+  });
+  // The CLI process is ours, not foreign: move its CPU into `extra`.
+  const c = rec.result.cliCpuSeconds;
+  const wall = rec.cpu.wallS;
+  const total = (c.mainThread + c.busiestOtherThread + c.otherThreads) / wall;
+  rec.cpu.extra = { total: round(total, 2), mainThread: round(c.mainThread / wall, 2), busiestOtherThread: round(c.busiestOtherThread / wall, 2), otherThreads: round(c.otherThreads / wall, 2) };
+  rec.cpu.foreign = round(Math.max(0, rec.cpu.foreign - total), 2);
+  log(`   ${rec.result.status}: ${fmt(rec.result.eventsVerified, 0)} events in ${fmt(rec.result.durationMs, 0)} ms = ${fmt(rec.result.eventsPerSec, 0)} events/s (process ${fmt(rec.result.processWallMs, 0)} ms)`);
+  return rec;
 }
 
 function sourceState() {
@@ -717,6 +721,9 @@ function targets(r: Record<string, any>): Target[] {
     { benchmark: `3. inclusion proof, HTTP, ${PROOF_CONCURRENCY} clients${sizeNote}`, target: 'p99 < 5 ms', measured: `p99 ${fmt(proofs.httpConcurrent.result.latencyMs.p99, 2)} ms`, pass: proofs.httpConcurrent.result.latencyMs.p99 < 5 && proofs.treeSize >= 1_000_000 },
     { benchmark: `4. verify(full: true) via GraphQL${sizeNote}`, target: '≥ 300,000 events/s', measured: `${fmt(vg.eventsPerSec, 0)} events/s`, pass: vg.eventsPerSec >= 300_000 },
     { benchmark: `4. chainproof verify --full (CLI)${sizeNote}`, target: '≥ 300,000 events/s', measured: `${fmt(vc.eventsPerSec, 0)} events/s`, pass: vc.eventsPerSec >= 300_000 },
+    ...(r.verifyCliServerStopped
+      ? [{ benchmark: `4. chainproof verify --full (CLI), server stopped: no mining${sizeNote}`, target: '≥ 300,000 events/s', measured: `${fmt(r.verifyCliServerStopped.result.eventsPerSec, 0)} events/s`, pass: r.verifyCliServerStopped.result.eventsPerSec >= 300_000 }]
+      : []),
   ];
 }
 
@@ -760,6 +767,7 @@ function printTables(r: Record<string, any>): void {
   out.push(table(['how', 'status', 'events', 'blocks', 'checkpoints', 'duration ms', 'events/s', ...cpuHead], [
     ['verify(full: true) GraphQL', r.verifyGraphQL.result.status, r.verifyGraphQL.result.eventsVerified, r.verifyGraphQL.result.blocksVerified, r.verifyGraphQL.result.checkpointsVerified, r.verifyGraphQL.result.durationMs, fmt(r.verifyGraphQL.result.eventsPerSec, 0), ...cpuCols(r.verifyGraphQL.cpu)],
     ['chainproof verify --full', r.verifyCli.result.status, r.verifyCli.result.eventsVerified, r.verifyCli.result.blocksVerified, r.verifyCli.result.checkpointsVerified, r.verifyCli.result.durationMs, fmt(r.verifyCli.result.eventsPerSec, 0), ...cpuCols(r.verifyCli.cpu)],
+    ...(r.verifyCliServerStopped ? [['chainproof verify --full, server stopped', r.verifyCliServerStopped.result.status, r.verifyCliServerStopped.result.eventsVerified, r.verifyCliServerStopped.result.blocksVerified, r.verifyCliServerStopped.result.checkpointsVerified, r.verifyCliServerStopped.result.durationMs, fmt(r.verifyCliServerStopped.result.eventsPerSec, 0), ...cpuCols(r.verifyCliServerStopped.cpu)]] : []),
   ]));
   for (const [ledger, mining] of Object.entries(r.mining).filter(([k]) => k !== 'timeline') as Array<[string, any]>) {
     out.push(`\nMining, ledger "${ledger}": ${mining.overall.blocks} blocks sealing ${fmt(mining.overall.sealedEvents, 0)} of ${fmt(mining.statsQuery.treeSize, 0)} events ` +
@@ -767,8 +775,11 @@ function printTables(r: Record<string, any>): void {
       `mining ${fmt(mining.last100.averageMiningMs, 0)} ms each); pending at end ${fmt(mining.statsQuery.pendingEvents, 0)}; stats query took ${mining.statsQuery.latencyMs} ms`);
     out.push(table(['difficulty', 'heights', 'blocks', 'from (s)', 'avg mining ms', 'avg block ms'], mining.difficultyHistory.map((d: any) => [d.difficulty, `${d.fromHeight}–${d.toHeight}`, d.blocks, d.startedAtS, d.avgMiningMs, d.avgBlockMs ?? '–'])));
   }
-  const cli = r.verifyCli.result.cliCpuSeconds;
-  out.push(`CLI process CPU: main thread ${cli.mainThread} s, busiest other thread ${cli.busiestOtherThread} s, other threads ${cli.otherThreads} s`);
+  for (const [label, rec] of [['server running', r.verifyCli], ['server stopped', r.verifyCliServerStopped]] as const) {
+    if (!rec) continue;
+    const cli = rec.result.cliCpuSeconds;
+    out.push(`CLI process CPU (${label}): main thread ${cli.mainThread} s, busiest other thread ${cli.busiestOtherThread} s, other threads ${cli.otherThreads} s in ${rec.result.processWallMs} ms`);
+  }
   out.push(`\nServer peak RSS ${r.serverMemory.peakRssMb} MB; tables: ${Object.entries(r.tables).map(([k, v]: [string, any]) => `${k} ${fmt(v.rows, 0)} rows / ${v.totalMb} MB`).join(', ')}`);
   const s = r.cpuSplit;
   out.push(`\nServer CPU per appended event (µs, one core, micro-benchmarks of dist/src): ${Object.entries(s.perEventUs).map(([k, v]) => `${k} ${v}`).join(', ')} = ${s.totalPerEventUs} µs → ≤ ${fmt(s.impliedCeilingEventsPerSecOneCore, 0)} events/s per core; one appendEvent operation ${s.graphqlSingleAppendOperationUs} µs of GraphQL`);
