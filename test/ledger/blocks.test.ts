@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockHash, GENESIS_PREVIOUS_HASH, meetsDifficulty } from '../../src/ledger/blocks/index.js';
+import { blockHash, GENESIS_PREVIOUS_HASH, headerOfStored, meetsDifficulty } from '../../src/ledger/blocks/index.js';
 import { parseCheckpoint, verifyNote } from '../../src/ledger/note/index.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 
@@ -19,17 +19,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null | undefine
   }
 }
 
-const headerOf = (b: NonNullable<Awaited<ReturnType<TestLedger['service']['block']>>>) => ({
-  height: b.height,
-  previousHash: b.previousHash.toString('hex'),
-  eventsRoot: b.eventsRoot.toString('hex'),
-  treeSize: b.treeSize,
-  treeRoot: b.treeRoot.toString('hex'),
-  timestamp: b.timestampMs,
-  difficulty: b.difficulty,
-  nonce: b.nonce,
-});
-
 describe('blocks', () => {
   it('seals full blocks by size, links and mines them, and roots match the stored tree', async () => {
     await t.service.createLedger('bysize', { blockSize: 4, maxBlockIntervalMs: 3_600_000 });
@@ -40,7 +29,7 @@ describe('blocks', () => {
     expect(b0.previousHash.toString('hex')).toBe(GENESIS_PREVIOUS_HASH);
     expect(b1.previousHash.equals(b0.hash)).toBe(true);
     for (const b of [b0, b1]) {
-      const hash = blockHash(headerOf(b));
+      const hash = blockHash(headerOfStored(b));
       expect(hash.equals(b.hash)).toBe(true);
       expect(meetsDifficulty(hash, b.difficulty)).toBe(true);
       const root = await t.service.consistencyProof('bysize', 0, b.treeSize);

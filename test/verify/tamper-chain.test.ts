@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockHash, meetsDifficulty } from '../../src/ledger/blocks/index.js';
+import { blockHash, headerOfStored, meetsDifficulty } from '../../src/ledger/blocks/index.js';
 import type { BlockRow, CheckpointRow } from '../../src/ledger/entities/index.js';
 import { formatCheckpoint, openNote, parseCheckpoint, signNote } from '../../src/ledger/note/index.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
@@ -67,16 +67,7 @@ describe('verification finds a tampered chain', () => {
     const blocks = await blocksOf(ledger.id);
     const failing = (b: BlockRow) => {
       for (let nonce = 0; ; nonce++) {
-        const hash = blockHash({
-          height: b.height,
-          previousHash: b.previousHash.toString('hex'),
-          eventsRoot: b.eventsRoot.toString('hex'),
-          treeSize: b.treeSize,
-          treeRoot: b.treeRoot.toString('hex'),
-          timestamp: b.timestampMs,
-          difficulty: b.difficulty,
-          nonce,
-        });
+        const hash = blockHash({ ...headerOfStored(b), nonce });
         if (!meetsDifficulty(hash, b.difficulty)) return nonce;
       }
     };
@@ -93,15 +84,7 @@ describe('verification finds a tampered chain', () => {
   it('a wrong difficulty, honestly mined', async () => {
     const { ledger } = await buildLedger(t.service, 'difficulty');
     const b = (await blocksOf(ledger.id))[2]!;
-    const header = {
-      height: b.height,
-      previousHash: b.previousHash.toString('hex'),
-      eventsRoot: b.eventsRoot.toString('hex'),
-      treeSize: b.treeSize,
-      treeRoot: b.treeRoot.toString('hex'),
-      timestamp: b.timestampMs,
-      difficulty: 0,
-    };
+    const header = { ...headerOfStored(b), difficulty: 0 };
     const hash = blockHash({ ...header, nonce: 0 });
     await tamper(ds(), [
       `UPDATE blocks SET difficulty = 0, nonce = 0, hash = $3 WHERE ledger_id = $1 AND height = $2`,

@@ -87,3 +87,30 @@ export function meetsDifficulty(hash: Uint8Array, difficulty: number): boolean {
   if (!Number.isInteger(difficulty) || difficulty < 0) throw new RangeError(`difficulty must be a non-negative integer, got ${difficulty}`);
   return leadingZeroBits(hash) >= difficulty;
 }
+
+/** A block as stored: hashes as bytes, time in ms. */
+export interface StoredBlockHeader {
+  height: number;
+  previousHash: Uint8Array;
+  eventsRoot: Uint8Array;
+  treeSize: number;
+  treeRoot: Uint8Array;
+  timestampMs: number;
+  difficulty: number;
+  nonce: number;
+}
+
+/** The header a stored block was mined with, for recomputing its hash. */
+export function headerOfStored(b: StoredBlockHeader): BlockHeader {
+  const hex = (h: Uint8Array) => Buffer.from(h).toString('hex');
+  return {
+    height: b.height,
+    previousHash: hex(b.previousHash),
+    eventsRoot: hex(b.eventsRoot),
+    treeSize: b.treeSize,
+    treeRoot: hex(b.treeRoot),
+    timestamp: b.timestampMs,
+    difficulty: b.difficulty,
+    nonce: b.nonce,
+  };
+}

@@ -5,10 +5,12 @@ export {
   assertValidTemplate,
   blockHash,
   canonicalHeader,
+  headerOfStored,
   leadingZeroBits,
   meetsDifficulty,
   type BlockHeader,
   type BlockTemplate,
+  type StoredBlockHeader,
 } from './header.js';
 export {
   assertDifficultyParams,

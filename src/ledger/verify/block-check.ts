@@ -1,4 +1,4 @@
-import { GENESIS_PREVIOUS_HASH, blockHash, meetsDifficulty, nextDifficulty, type RecentBlock } from '../blocks/index.js';
+import { GENESIS_PREVIOUS_HASH, blockHash, headerOfStored, meetsDifficulty, nextDifficulty, type RecentBlock } from '../blocks/index.js';
 import type { LedgerRow } from '../entities/index.js';
 import type { IssueCollector } from './issues.js';
 
@@ -82,16 +82,7 @@ export function checkBlockHeader(
 
   let computed: Buffer | undefined;
   try {
-    computed = blockHash({
-      height: b.height,
-      previousHash: b.previousHash.toString('hex'),
-      eventsRoot: b.eventsRoot.toString('hex'),
-      treeSize: b.treeSize,
-      treeRoot: b.treeRoot.toString('hex'),
-      timestamp: b.timestamp,
-      difficulty: b.difficulty,
-      nonce: b.nonce,
-    });
+    computed = blockHash(headerOfStored({ ...b, timestampMs: b.timestamp }));
   } catch (e) {
     issues.block('BLOCK_HASH', h, `block ${h}: header cannot be hashed: ${(e as Error).message}`);
   }
