@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   blockHash,
@@ -24,6 +25,17 @@ describe('Miner', () => {
   const pair = new Miner({ workers: 2 });
   afterAll(async () => {
     await Promise.all([miner.close(), pair.close()]);
+  });
+
+  // Linux keeps a nice value per thread: field 19 of /proc/self/task/<tid>/stat.
+  it.runIf(existsSync('/proc/self/task'))('mines at nice 19, leaving the CPU to requests', async () => {
+    await miner.mine(template(4, { height: 99 }));
+    const nices = readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    });
+    expect(nices).toContain(19);
+    expect(nices).toContain(0); // the main thread keeps its priority
   });
 
   it.each([

@@ -41,6 +41,9 @@ export const MINE_WORKER_SOURCE = `'use strict';
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const CHUNK = ${NONCES_PER_CHUNK};
+// Proof of work is background duty: at nice 19 this thread (on Linux the priority is per
+// thread) yields the CPU to requests and PostgreSQL instead of competing with them.
+try { require('node:os').setPriority(19); } catch (e) { /* not permitted here: mine at normal priority */ }
 ${HEADER_SERIALIZER_SOURCE}
 function leadingZeroBits(hash) {
   let bits = 0;
