@@ -22,6 +22,7 @@ import { ApiKeyService } from '../src/auth/api-keys.js';
 import { KnownDidService } from '../src/auth/known-dids.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
+import { GovernanceService } from '../src/governance/governance-service.js';
 import { LedgerService } from '../src/ledger/ledger-service.js';
 import { encodeCursor } from '../src/ledger/pagination.js';
 import { loadServerKey } from '../src/ledger/server-key.js';
@@ -237,6 +238,7 @@ async function readBench(url: string, dbUrl: string, treeSize: number) {
     ledger,
     keys: new ApiKeyService(db.dataSource, ledger),
     dids: new KnownDidService(db.dataSource, ledger),
+    governance: new GovernanceService(db.dataSource, ledger, config.governance),
     principal: { kind: 'api-key', account: 'bench', role: 'admin' },
     requestId: 'bench',
   };

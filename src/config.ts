@@ -46,6 +46,18 @@ export interface Config {
   logLevel: string;
   development: boolean;
   ledgerDefaults: LedgerDefaults;
+  governance: GovernanceConfig;
+}
+
+export interface GovernanceConfig {
+  /** Voting power an account needs to create a proposal. */
+  proposalThreshold: bigint;
+  /** Proposals one proposer may have pending or active at once. */
+  maxLiveProposals: number;
+  /** How long a queued proposal stays executable after its timelock, in seconds. */
+  graceS: number;
+  /** Tokens minted to the server's miner identity per mined block of `main` (0: none) until governance changes it. */
+  miningReward: bigint;
 }
 
 /** Every variable the server reads, with its default, so the README and `--help` agree with the code. */
@@ -84,6 +96,10 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_TARGET_BLOCK_MS', '1000', 'default block time difficulty retargets toward'],
   ['CHAINPROOF_RETARGET_BLOCKS', '16', 'default: retarget difficulty every this many blocks'],
   ['CHAINPROOF_CHECKPOINT_INTERVAL', '10000', 'default: sign a checkpoint once this many events are past the last one'],
+  ['CHAINPROOF_GOV_PROPOSAL_THRESHOLD', '0', 'voting power needed to create a proposal (BELOW_PROPOSAL_THRESHOLD)'],
+  ['CHAINPROOF_GOV_MAX_LIVE_PROPOSALS', '3', 'pending or active proposals one proposer may have at once (TOO_MANY_PROPOSALS)'],
+  ['CHAINPROOF_GOV_GRACE_S', '1209600', 'seconds a queued proposal stays executable after its timelock, then EXPIRED'],
+  ['CHAINPROOF_MINING_REWARD', '0', 'tokens minted to the server\'s miner identity per block of main (governance may change it)'],
   ['LOG_LEVEL', 'info', 'pino log level'],
   ['NODE_ENV', '(unset)', '"development" shows stack traces in GraphQL errors'],
 ];
@@ -127,6 +143,16 @@ export function loadConfig(env: Env = process.env): Config {
   const hashAlg = env.CHAINPROOF_HASH_ALG ?? 'sha256';
   if (hashAlg !== 'sha256' && hashAlg !== 'blake3') problems.push('CHAINPROOF_HASH_ALG must be sha256 or blake3');
 
+  const tokens = (name: string, def: bigint): bigint => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return def;
+    if (!/^(0|[1-9][0-9]{0,59})$/.test(raw)) {
+      problems.push(`${name}=${JSON.stringify(raw)} is not a whole number of tokens`);
+      return def;
+    }
+    return BigInt(raw);
+  };
+
   const config: Config = {
     host: env.CHAINPROOF_HOST || '127.0.0.1',
     port: int('PORT', 4000, 0, 65535),
@@ -165,6 +191,12 @@ export function loadConfig(env: Env = process.env): Config {
       targetBlockMs: int('CHAINPROOF_TARGET_BLOCK_MS', 1000, 1, 86_400_000),
       retargetBlocks: int('CHAINPROOF_RETARGET_BLOCKS', 16, 2, 1_000_000),
       checkpointInterval: int('CHAINPROOF_CHECKPOINT_INTERVAL', 10_000, 1, 1_000_000_000),
+    },
+    governance: {
+      proposalThreshold: tokens('CHAINPROOF_GOV_PROPOSAL_THRESHOLD', 0n),
+      maxLiveProposals: int('CHAINPROOF_GOV_MAX_LIVE_PROPOSALS', 3, 1, 1_000_000),
+      graceS: int('CHAINPROOF_GOV_GRACE_S', 1_209_600, 1, 3_153_600_000),
+      miningReward: tokens('CHAINPROOF_MINING_REWARD', 0n),
     },
   };
   const d = config.ledgerDefaults;

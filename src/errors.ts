@@ -20,6 +20,15 @@ export type ChainproofErrorCode =
   | 'NOTHING_TO_CHECKPOINT'
   | 'CONFIG_INVALID'
   | 'UNAVAILABLE'
+  | 'INSUFFICIENT_BALANCE'
+  | 'NO_VOTING_POWER'
+  | 'ALREADY_VOTED'
+  | 'VOTING_CLOSED'
+  | 'PROPOSAL_STATE'
+  | 'BELOW_PROPOSAL_THRESHOLD'
+  | 'TOO_MANY_PROPOSALS'
+  | 'TIMELOCK_PENDING'
+  | 'NOT_SUPPORTED'
   | 'INTERNAL';
 
 export class ChainproofError extends Error {

@@ -51,6 +51,11 @@ export class BlockProducer {
     await this.miner.close();
   }
 
+  /** The ledger's parameters changed: the next block is sealed under the new ones. */
+  useParameters(row: LedgerRow): void {
+    this.ledger = row;
+  }
+
   /** Something was appended (or time passed): seal what is due. */
   nudge(): void {
     if (this.stopped) return;

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ChainproofError } from '../errors.js';
@@ -14,7 +14,7 @@ import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
 import { isHexId } from './events/envelope.js';
 import type { AppendInput, LedgerEvent } from './events/event.js';
 import { prepareInput } from './events/prepare.js';
-import { LedgerRegistry, type LedgerParams } from './ledgers.js';
+import { checkChange, LedgerRegistry, updateParams, type LedgerParams, type MutableLedgerParams } from './ledgers.js';
 import { consistencyProof, inclusionProof, rootAt, treeHasher } from './merkle/index.js';
 import { decodeCursor, encodeCursor, pageWindow, toPage, type Page, type PageArgs } from './pagination.js';
 import { EVENT_COLUMNS, LedgerSequencer, eventFromRow, type ProjectionWriter, type RawEventRow } from './sequencer.js';
@@ -122,6 +122,7 @@ export class LedgerService {
 
   private async onNotification(payload: string): Promise<void> {
     const [topic, name] = payload.split(':') as [BusTopic, string];
+    if ((topic as string) === 'params' && name) return this.reloadParameters(name);
     if (!['event', 'block', 'checkpoint'].includes(topic) || !name) return;
     const ledger = await this.registry.get(name).catch(() => undefined);
     if (!ledger) return;
@@ -224,6 +225,28 @@ export class LedgerService {
     await this.feed.track(row);
     if (this.started && this.options.produceBlocks !== false) this.producerFor(row);
     return row;
+  }
+
+  /** Checks a parameter change against the ledger's current parameters without making it. */
+  async checkParameters(ledgerName: string, patch: MutableLedgerParams): Promise<void> {
+    checkChange(await this.ledger(ledgerName), patch);
+  }
+
+  /** Changes parameters inside a caller's transaction (an executing proposal); call `parametersChanged` after commit. */
+  setParameters(tx: EntityManager, ledgerName: string, patch: MutableLedgerParams): Promise<void> {
+    return updateParams(tx, ledgerName, patch);
+  }
+
+  /** Committed parameter changes take effect: this process re-reads them, and tells the others. */
+  async parametersChanged(ledgerName: string): Promise<void> {
+    await this.reloadParameters(ledgerName);
+    if (this.options.listenUrl) await this.dataSource.query(`SELECT pg_notify($1, $2)`, [NOTIFY_CHANNEL, `params:${ledgerName}`]);
+  }
+
+  private async reloadParameters(ledgerName: string): Promise<void> {
+    this.registry.forget(ledgerName);
+    const row = await this.registry.get(ledgerName);
+    this.producers.get(ledgerName)?.useParameters(row);
   }
 
   async head(ledgerName: string): Promise<LedgerHead> {

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { LedgerDefaults } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import { LedgerRow } from './entities/index.js';
@@ -29,6 +29,11 @@ export class LedgerRegistry {
     if (!row) throw new ChainproofError('UNKNOWN_LEDGER', `no ledger named ${JSON.stringify(name)}`);
     this.byName.set(name, row);
     return row;
+  }
+
+  /** Forgets a cached row (its parameters changed), so the next `get` reads it again. */
+  forget(name: string): void {
+    this.byName.delete(name);
   }
 
   async list(): Promise<LedgerRow[]> {
@@ -79,6 +84,54 @@ export class LedgerRegistry {
       return row;
     });
   }
+}
+
+/** Parameters a running ledger may change; the hash algorithm and origin are fixed for its life. */
+export type MutableLedgerParams = Partial<Pick<LedgerParams, 'blockSize' | 'maxBlockIntervalMs' | 'minDifficulty' | 'maxDifficulty' | 'targetBlockMs' | 'retargetBlocks' | 'checkpointInterval'>>;
+
+const MUTABLE_COLUMNS: Record<keyof MutableLedgerParams, string> = {
+  blockSize: 'block_size',
+  maxBlockIntervalMs: 'max_block_interval_ms',
+  minDifficulty: 'min_difficulty',
+  maxDifficulty: 'max_difficulty',
+  targetBlockMs: 'target_block_ms',
+  retargetBlocks: 'retarget_blocks',
+  checkpointInterval: 'checkpoint_interval',
+};
+
+export function paramsOf(row: LedgerRow): LedgerParams {
+  return {
+    hashAlg: row.hashAlg as HashAlg,
+    blockSize: row.blockSize,
+    maxBlockIntervalMs: row.maxBlockIntervalMs,
+    minDifficulty: row.minDifficulty,
+    maxDifficulty: row.maxDifficulty,
+    initialDifficulty: row.initialDifficulty,
+    targetBlockMs: row.targetBlockMs,
+    retargetBlocks: row.retargetBlocks,
+    checkpointInterval: row.checkpointInterval,
+  };
+}
+
+/** Refuses a change that would leave the ledger's parameters out of range (BAD_USER_INPUT). */
+export function checkChange(row: LedgerRow, patch: MutableLedgerParams): void {
+  for (const k of Object.keys(patch)) {
+    if (!(k in MUTABLE_COLUMNS)) throw new ChainproofError('BAD_USER_INPUT', `ledger parameter ${k} cannot be changed`);
+  }
+  checkParams({ ...paramsOf(row), ...stripUndefined(patch) });
+}
+
+/** Writes a checked change inside the caller's transaction. */
+export async function updateParams(tx: EntityManager, ledgerName: string, patch: MutableLedgerParams): Promise<void> {
+  const row = await tx.getRepository(LedgerRow).findOneBy({ name: ledgerName });
+  if (!row) throw new ChainproofError('UNKNOWN_LEDGER', `no ledger named ${JSON.stringify(ledgerName)}`);
+  checkChange(row, patch);
+  const entries = Object.entries(stripUndefined(patch)) as Array<[keyof MutableLedgerParams, number]>;
+  if (entries.length === 0) return;
+  await tx.query(
+    `UPDATE ledgers SET ${entries.map(([k], i) => `${MUTABLE_COLUMNS[k]} = $${i + 2}`).join(', ')} WHERE id = $1`,
+    [row.id, ...entries.map(([, v]) => v)],
+  );
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

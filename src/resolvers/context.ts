@@ -1,5 +1,6 @@
 import type { ApiKeyService } from '../auth/api-keys.js';
 import type { KnownDidService } from '../auth/known-dids.js';
+import type { GovernanceService } from '../governance/governance-service.js';
 import type { Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 
@@ -8,6 +9,7 @@ export interface RequestContext {
   ledger: LedgerService;
   keys: ApiKeyService;
   dids: KnownDidService;
+  governance: GovernanceService;
   principal: Principal;
   requestId: string;
 }

@@ -3,6 +3,7 @@ import { ApiKeyResolver } from './api-key.resolver.js';
 import { BlockResolver } from './block.resolver.js';
 import { CheckpointResolver } from './checkpoint.resolver.js';
 import { EventResolver } from './event.resolver.js';
+import { AccountResolver, GovernanceSubscriptionResolver, ProposalResolver } from './governance.resolver.js';
 import { LedgerResolver } from './ledger.resolver.js';
 import { ProofResolver } from './proof.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
@@ -16,4 +17,7 @@ export const resolvers = [
   SubscriptionResolver,
   ApiKeyResolver,
   AnalyticsResolver,
+  AccountResolver,
+  ProposalResolver,
+  GovernanceSubscriptionResolver,
 ] as const;

@@ -15,6 +15,7 @@ import type { Config } from '../config.js';
 import type { ApiKeyService } from '../auth/api-keys.js';
 import { principalFrom, principalOfRequest, type SignedRequest } from '../auth/credentials.js';
 import type { KnownDidService } from '../auth/known-dids.js';
+import type { GovernanceService } from '../governance/governance-service.js';
 import { ANONYMOUS, type Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import type { RequestContext } from '../resolvers/context.js';
@@ -35,13 +36,14 @@ export interface HttpDeps {
   ledger: LedgerService;
   keys: ApiKeyService;
   dids: KnownDidService;
+  governance: GovernanceService;
   metrics: Registry;
   dataSource: DataSource;
   onSubscriptionExecution?: () => void;
 }
 
 export async function startHttpServer(config: Config, deps: HttpDeps, log: Logger): Promise<HttpServer> {
-  const { ledger, keys, dids } = deps;
+  const { ledger, keys, dids, governance } = deps;
   const schema = await buildChainproofSchema({ publicReads: config.publicReads });
   const app = express();
   app.disable('x-powered-by');
@@ -69,6 +71,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         ledger,
         keys,
         dids,
+        governance,
         principal: ((ctx.extra as Record<string, unknown>).principal as Principal | undefined) ?? ANONYMOUS,
         requestId: randomUUID(),
       }),
@@ -151,7 +154,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         } catch (e) {
           throw new GraphQLError((e as Error).message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
         }
-        return { ledger, keys, dids, principal, requestId: req.headers['x-request-id'] as string };
+        return { ledger, keys, dids, governance, principal, requestId: req.headers['x-request-id'] as string };
       },
     }),
   );

@@ -1,0 +1,57 @@
+import { ChainproofError } from '../errors.js';
+
+/** Token amounts are exact integers in decimal strings: JSON numbers cannot carry them safely. */
+const AMOUNT = /^(0|[1-9][0-9]{0,59})$/;
+
+/**
+ * Parses an attacker-controlled amount. `positive` refuses zero (a mint or transfer of
+ * nothing is a mistake, not a no-op).
+ *
+ * @example parseAmount('15', 'amount') // 15n
+ */
+export function parseAmount(text: unknown, field: string, positive = true): bigint {
+  if (typeof text !== 'string' || !AMOUNT.test(text)) {
+    throw new ChainproofError('BAD_USER_INPUT', `${field} must be a whole number of tokens in decimal, e.g. "15" (at most 60 digits)`);
+  }
+  const n = BigInt(text);
+  if (positive && n === 0n) throw new ChainproofError('BAD_USER_INPUT', `${field} must be greater than zero`);
+  return n;
+}
+
+/** Floor of the square root of a non-negative integer (Newton's method, exact for any size). */
+export function isqrt(n: bigint): bigint {
+  if (n < 0n) throw new RangeError('square root of a negative number');
+  if (n < 2n) return n;
+  let x = BigInt(Math.floor(Math.sqrt(Number(n))));
+  // The float guess can be off by a few units for large n; settle it exactly.
+  for (;;) {
+    const y = (x + n / x) >> 1n;
+    if (y >= x) break;
+    x = y;
+  }
+  while (x * x > n) x--;
+  while ((x + 1n) * (x + 1n) <= n) x++;
+  return x;
+}
+
+/** Quadratic weights keep six decimal places: √power × 10⁶, floored. */
+export const QUADRATIC_SCALE = 1_000_000n;
+export const quadraticWeight = (power: bigint): bigint => isqrt(power * QUADRATIC_SCALE * QUADRATIC_SCALE);
+
+/** A weight as the API shows it: an integer for token-weighted counting, six decimals for quadratic. */
+export function formatWeight(weight: bigint, quadratic: boolean): string {
+  if (!quadratic) return weight.toString();
+  const whole = weight / QUADRATIC_SCALE;
+  const frac = (weight % QUADRATIC_SCALE).toString().padStart(6, '0');
+  return `${whole}.${frac}`;
+}
+
+/** Fractions (quorum, approval threshold) are kept as parts per million, so comparisons are integer arithmetic. */
+export const PPM = 1_000_000;
+
+export function fractionToPpm(value: number, field: string, allowZero: boolean): number {
+  if (!Number.isFinite(value) || value < 0 || value > 1 || (!allowZero && value === 0)) {
+    throw new ChainproofError('BAD_USER_INPUT', `${field} must be a fraction ${allowZero ? '0' : 'above 0'}..1, e.g. 0.04`);
+  }
+  return Math.round(value * PPM);
+}

@@ -1,0 +1,71 @@
+/**
+ * The governance ledger's event types and payloads. Every governance state change is one
+ * of these, appended by the server (signed with its key) under subsystem `governance`;
+ * the projections are a fold of them in ledger order.
+ */
+export const GOVERNANCE_SUBSYSTEM = 'governance';
+
+export type VotingType = 'WEIGHTED' | 'QUADRATIC';
+export type VoteChoice = 'FOR' | 'AGAINST' | 'ABSTAIN';
+
+/** A proposal's typed actions: each has exactly one kind. */
+export type ProposalAction =
+  | { kind: 'mint'; to: string; amount: string }
+  | { kind: 'setParameter'; ledger: string; name: LedgerParameterName; value: string }
+  | { kind: 'rule'; rule: unknown };
+
+export const LEDGER_PARAMETERS = ['minDifficulty', 'maxDifficulty', 'blockSize', 'checkpointInterval', 'miningReward'] as const;
+export type LedgerParameterName = (typeof LEDGER_PARAMETERS)[number];
+
+export interface GovernancePayloads {
+  TokensMinted: { to: string; amount: string; reason: string; source?: string };
+  TokensTransferred: { from: string; to: string; amount: string };
+  TokensBurned: { from: string; amount: string };
+  DelegateChanged: { account: string; delegate: string | null };
+  ProposalCreated: {
+    proposer: string;
+    title: string;
+    description: string;
+    votingType: VotingType;
+    votingDelay: number;
+    votingPeriod: number;
+    quorumPpm: number;
+    thresholdPpm: number;
+    timelock: number;
+    grace: number;
+    actions: ProposalAction[];
+  };
+  VoteCast: { proposalId: string; voter: string; choice: VoteChoice; reason?: string; signature?: string };
+  ProposalQueued: { proposalId: string };
+  ProposalExecuted: { proposalId: string };
+  ProposalCanceled: { proposalId: string };
+  LedgerParameterSet: { ledger: string; name: LedgerParameterName; value: string; proposalId: string };
+}
+
+export type GovernanceEventType = keyof GovernancePayloads;
+export const GOVERNANCE_EVENT_TYPES = [
+  'TokensMinted',
+  'TokensTransferred',
+  'TokensBurned',
+  'DelegateChanged',
+  'ProposalCreated',
+  'VoteCast',
+  'ProposalQueued',
+  'ProposalExecuted',
+  'ProposalCanceled',
+  'LedgerParameterSet',
+] as const satisfies readonly GovernanceEventType[];
+
+export const isGovernanceEventType = (t: string): t is GovernanceEventType => (GOVERNANCE_EVENT_TYPES as readonly string[]).includes(t);
+
+/** What an append of a governance event carries; `resource` names what it is about. */
+export interface GovernanceInput<T extends GovernanceEventType = GovernanceEventType> {
+  type: T;
+  actor: string;
+  resource: string;
+  payload: GovernancePayloads[T];
+}
+
+export function governanceInput<T extends GovernanceEventType>(type: T, actor: string, resource: string, payload: GovernancePayloads[T]): GovernanceInput<T> {
+  return { type, actor, resource, payload };
+}

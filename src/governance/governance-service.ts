@@ -1,0 +1,410 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { GovernanceConfig } from '../config.js';
+import { ChainproofError } from '../errors.js';
+import type { LedgerEvent } from '../ledger/events/event.js';
+import type { LedgerService } from '../ledger/ledger-service.js';
+import { decodeCursor, encodeCursor, MAX_PAGE, type Page, type PageArgs } from '../ledger/pagination.js';
+import { formatWeight, parseAmount } from './amount.js';
+import { GOVERNANCE_SUBSYSTEM, governanceInput, type GovernanceInput, type VoteChoice } from './events.js';
+import { checkAccount, checkChoice, checkProposal, checkProposalId, checkReason, type CreateProposalInput } from './inputs.js';
+import { GovernanceProjector } from './projector.js';
+import { proposalClock, proposalCount, type ProposalRow } from './proposal-row.js';
+import { executableAtMs, proposalState, quorumReached, type ProposalState } from './state.js';
+import { voteSignatureValid } from './vote-message.js';
+
+/** Governance lives on the `main` ledger: its tree size is what a proposal's snapshot counts. */
+export const GOVERNANCE_LEDGER = 'main';
+
+export interface AccountView {
+  id: string;
+  balance: bigint;
+  votingPower: bigint;
+  delegate: string | null;
+}
+
+export interface Tally {
+  for: string;
+  against: string;
+  abstain: string;
+  forPower: bigint;
+  againstPower: bigint;
+  abstainPower: bigint;
+  voters: number;
+  quorumReached: boolean;
+  /** FOR + ABSTAIN power needed (rounded up), once the snapshot exists. */
+  quorumRequired: bigint | null;
+}
+
+export interface ProposalView {
+  id: string;
+  index: number;
+  proposer: string;
+  title: string;
+  description: string;
+  votingType: 'WEIGHTED' | 'QUADRATIC';
+  state: ProposalState;
+  createdAt: Date;
+  voteStart: Date;
+  voteEnd: Date;
+  quorum: number;
+  threshold: number;
+  timelock: number;
+  grace: number;
+  actions: unknown[];
+  snapshot: number | null;
+  supplyAtSnapshot: bigint | null;
+  executableAt: Date | null;
+  tally: Tally;
+}
+
+export interface VoteView {
+  proposalId: string;
+  voter: string;
+  choice: VoteChoice;
+  power: bigint;
+  weight: string;
+  reason: string | null;
+  signature: string | null;
+  delegateAtSnapshot: string | null;
+  eventId: string;
+  index: number;
+}
+
+export interface HistoryEntry {
+  index: number;
+  eventId: string;
+  kind: string;
+  delta: bigint;
+  balance: bigint;
+}
+
+export interface CastVoteInput {
+  proposalId: string;
+  choice: string;
+  reason?: string | null;
+  /** A did:key voter, with `signature`: anyone may relay a vote its voter signed. */
+  voter?: string | null;
+  signature?: string | null;
+}
+
+export const PROPOSAL_STATES: ProposalState[] = ['PENDING', 'ACTIVE', 'CANCELED', 'DEFEATED', 'SUCCEEDED', 'QUEUED', 'EXPIRED', 'EXECUTED'];
+
+/**
+ * Tokens, delegation, proposals and votes. Every change is a server-signed event on the
+ * governance ledger, appended together with its projection in one transaction; the projector
+ * (shared with replay) makes every check that must hold against concurrent requests.
+ */
+export class GovernanceService {
+  private projector: GovernanceProjector | undefined;
+  private origin = '';
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly ledger: LedgerService,
+    private readonly config: GovernanceConfig,
+  ) {}
+
+  async start(): Promise<void> {
+    const row = await this.ledger.ledger(GOVERNANCE_LEDGER);
+    this.origin = row.origin;
+    this.projector = new GovernanceProjector({
+      ledgerId: row.id,
+      origin: row.origin,
+      live: { proposalThreshold: this.config.proposalThreshold, maxLiveProposals: this.config.maxLiveProposals },
+      setLedgerParameter: (tx, ledger, name, value) => this.ledger.setParameters(tx, ledger, { [name]: value }),
+    });
+  }
+
+  /** The governance ledger's origin, which signed votes are bound to. */
+  get votingOrigin(): string {
+    return this.origin;
+  }
+
+  private async append(inputs: GovernanceInput[]): Promise<LedgerEvent[]> {
+    const projector = this.projector;
+    if (!projector) throw new ChainproofError('UNAVAILABLE', 'governance is starting');
+    return this.ledger.append(
+      GOVERNANCE_LEDGER,
+      inputs.map((i) => ({ ...i, subsystem: GOVERNANCE_SUBSYSTEM })),
+      {
+        asServer: true,
+        projection: async (tx: EntityManager, events) => {
+          for (const e of events) await projector.apply(tx, e);
+        },
+      },
+    );
+  }
+
+  // ------------------------------------------------------------ tokens
+
+  /** `source`: what authorised it (a proposal id, a rule firing), recorded with the mint. */
+  async mint(actor: string, to: string, amount: string, reason: string, source?: string): Promise<LedgerEvent> {
+    const payload = { to: checkAccount(to, 'to'), amount: parseAmount(amount, 'amount').toString(), reason: checkReason(reason) ?? '', ...(source ? { source } : {}) };
+    const [e] = await this.append([governanceInput('TokensMinted', actor, `account/${payload.to}`, payload)]);
+    return e!;
+  }
+
+  async transfer(from: string, to: string, amount: string): Promise<LedgerEvent> {
+    checkAccount(to, 'to');
+    if (to === from) throw new ChainproofError('BAD_USER_INPUT', 'a transfer needs a recipient other than the sender');
+    const [e] = await this.append([governanceInput('TokensTransferred', from, `account/${from}`, { from, to, amount: parseAmount(amount, 'amount').toString() })]);
+    return e!;
+  }
+
+  async burn(from: string, amount: string): Promise<LedgerEvent> {
+    const [e] = await this.append([governanceInput('TokensBurned', from, `account/${from}`, { from, amount: parseAmount(amount, 'amount').toString() })]);
+    return e!;
+  }
+
+  /** `to` null (or the account itself) takes the account's voting power back. */
+  async delegate(account: string, to: string | null): Promise<LedgerEvent> {
+    const delegate = to === null || to === account ? null : checkAccount(to, 'to');
+    const [e] = await this.append([governanceInput('DelegateChanged', account, `account/${account}`, { account, delegate })]);
+    return e!;
+  }
+
+  // ------------------------------------------------------------ proposals and votes
+
+  async createProposal(proposer: string, input: CreateProposalInput): Promise<ProposalView> {
+    const checked = checkProposal(input);
+    for (const a of checked.actions) {
+      if (a.kind === 'setParameter' && a.name !== 'miningReward') await this.ledger.checkParameters(a.ledger, { [a.name]: Number(a.value) });
+      if (a.kind === 'setParameter') await this.ledger.ledger(a.ledger);
+    }
+    const [e] = await this.append([governanceInput('ProposalCreated', proposer, 'proposal', { proposer, ...checked, grace: this.config.graceS })]);
+    return (await this.proposal(e!.id))!;
+  }
+
+  async castVote(principalAccount: string, input: CastVoteInput): Promise<VoteView> {
+    const proposalId = checkProposalId(input.proposalId);
+    const choice = checkChoice(input.choice);
+    const reason = checkReason(input.reason);
+    let voter = principalAccount;
+    const signature = input.signature ?? undefined;
+    if (signature !== undefined) {
+      voter = checkAccount(input.voter ?? principalAccount, 'voter');
+      if (!voteSignatureValid({ origin: this.origin, proposalId, voter, choice, reason }, signature)) {
+        throw new ChainproofError('BAD_SIGNATURE', `signature is not an Ed25519 signature by ${voter} (a did:key) over this vote`);
+      }
+    } else if (input.voter && input.voter !== principalAccount) {
+      throw new ChainproofError('FORBIDDEN', 'voting for another account needs that account\'s signature');
+    }
+    const payload = { proposalId, voter, choice, ...(reason !== undefined ? { reason } : {}), ...(signature !== undefined ? { signature } : {}) };
+    const [e] = await this.append([governanceInput('VoteCast', principalAccount, `proposal/${proposalId}`, payload)]);
+    return (await this.vote(proposalId, voter, e!.index))!;
+  }
+
+  async queue(actor: string, id: string): Promise<ProposalView> {
+    checkProposalId(id);
+    await this.append([governanceInput('ProposalQueued', actor, `proposal/${id}`, { proposalId: id })]);
+    return (await this.proposal(id))!;
+  }
+
+  async cancel(actor: string, id: string): Promise<ProposalView> {
+    checkProposalId(id);
+    await this.append([governanceInput('ProposalCanceled', actor, `proposal/${id}`, { proposalId: id })]);
+    return (await this.proposal(id))!;
+  }
+
+  /** Executes every action of a queued proposal in one transaction: all take effect, or none. */
+  async execute(actor: string, id: string): Promise<ProposalView> {
+    checkProposalId(id);
+    const p = await this.row(id);
+    if (!p) throw new ChainproofError('NOT_FOUND', `no proposal ${id}`);
+    const actions = p.actions as Array<{ kind: string; to?: string; amount?: string; ledger?: string; name?: any; value?: string }>;
+    const inputs: GovernanceInput[] = [governanceInput('ProposalExecuted', actor, `proposal/${id}`, { proposalId: id })];
+    for (const a of actions) {
+      if (a.kind === 'mint') {
+        inputs.push(governanceInput('TokensMinted', actor, `account/${a.to}`, { to: a.to!, amount: a.amount!, reason: `proposal ${id}`, source: id }));
+      } else if (a.kind === 'setParameter') {
+        inputs.push(governanceInput('LedgerParameterSet', actor, `ledger/${a.ledger}`, { ledger: a.ledger!, name: a.name, value: a.value!, proposalId: id }));
+      }
+    }
+    await this.append(inputs);
+    for (const a of actions) if (a.kind === 'setParameter' && a.name !== 'miningReward') await this.ledger.parametersChanged(a.ledger!);
+    return (await this.proposal(id))!;
+  }
+
+  // ------------------------------------------------------------ reads
+
+  async account(id: string): Promise<AccountView> {
+    checkAccount(id);
+    const [row] = await this.dataSource.query(`SELECT balance, voting_power, delegate FROM gov_accounts WHERE account = $1`, [id]);
+    return { id, balance: BigInt(row?.balance ?? 0), votingPower: BigInt(row?.voting_power ?? 0), delegate: row?.delegate ?? null };
+  }
+
+  /** Voting power counting only events before leaf `treeSize` (a proposal's snapshot, say). */
+  async votingPowerAt(id: string, treeSize: number): Promise<bigint> {
+    const [row] = await this.dataSource.query(
+      `SELECT power FROM gov_power_history WHERE account = $1 AND idx < $2 ORDER BY idx DESC LIMIT 1`,
+      [id, treeSize],
+    );
+    return BigInt(row?.power ?? 0);
+  }
+
+  async delegators(id: string): Promise<string[]> {
+    const rows = await this.dataSource.query(`SELECT account FROM gov_accounts WHERE delegate = $1 ORDER BY account LIMIT 1000`, [id]);
+    return rows.map((r: { account: string }) => r.account);
+  }
+
+  async history(id: string, page: PageArgs): Promise<Page<HistoryEntry>> {
+    const first = Math.min(page.first ?? 100, MAX_PAGE);
+    const after = page.after === undefined ? -1 : decodeCursor('balance', page.after);
+    const rows = await this.dataSource.query(
+      `SELECT idx, event_id, kind, delta, balance FROM gov_balance_history WHERE account = $1 AND idx > $2 ORDER BY idx LIMIT $3`,
+      [id, after, first + 1],
+    );
+    return {
+      items: rows.slice(0, first).map((r: any) => ({
+        cursor: encodeCursor('balance', Number(r.idx)),
+        node: { index: Number(r.idx), eventId: r.event_id.toString('hex'), kind: r.kind, delta: BigInt(r.delta), balance: BigInt(r.balance) },
+      })),
+      hasNextPage: rows.length > first,
+      hasPreviousPage: after >= 0,
+    };
+  }
+
+  private async row(id: string): Promise<ProposalRow | null> {
+    const [row] = await this.dataSource.query(`SELECT * FROM gov_proposals WHERE id = $1`, [id]);
+    return row ?? null;
+  }
+
+  async proposal(id: string): Promise<ProposalView | null> {
+    checkProposalId(id);
+    const row = await this.row(id);
+    return row && this.view(row, Date.now());
+  }
+
+  /** Proposals, newest first (or oldest first), optionally by state (as of now) and proposer. */
+  async proposals(filter: { state?: ProposalState; proposer?: string }, order: 'NEWEST' | 'OLDEST', page: PageArgs): Promise<Page<ProposalView>> {
+    const first = Math.min(page.first ?? 50, MAX_PAGE);
+    const newest = order === 'NEWEST';
+    let after = page.after === undefined ? (newest ? Number.MAX_SAFE_INTEGER : -1) : decodeCursor('proposal', page.after);
+    const now = Date.now();
+    const items: Array<{ cursor: string; node: ProposalView }> = [];
+    // State depends on time and tallies, so it is filtered here; pages of rows are read until one is full.
+    for (;;) {
+      const rows: ProposalRow[] = await this.dataSource.query(
+        `SELECT * FROM gov_proposals WHERE idx ${newest ? '<' : '>'} $1 AND ($2::text IS NULL OR proposer = $2)
+          ORDER BY idx ${newest ? 'DESC' : 'ASC'} LIMIT 200`,
+        [after, filter.proposer ?? null],
+      );
+      for (const r of rows) {
+        after = Number(r.idx);
+        const v = await this.view(r, now);
+        if (filter.state && v.state !== filter.state) continue;
+        if (items.length === first) return { items, hasNextPage: true, hasPreviousPage: page.after !== undefined };
+        items.push({ cursor: encodeCursor('proposal', v.index), node: v });
+      }
+      if (rows.length < 200) return { items, hasNextPage: false, hasPreviousPage: page.after !== undefined };
+    }
+  }
+
+  async votes(proposalId: string, page: PageArgs): Promise<Page<VoteView>> {
+    const first = Math.min(page.first ?? 100, MAX_PAGE);
+    const after = page.after === undefined ? -1 : decodeCursor('vote', page.after);
+    const p = await this.row(proposalId);
+    if (!p) throw new ChainproofError('NOT_FOUND', `no proposal ${proposalId}`);
+    const rows = await this.dataSource.query(
+      `SELECT * FROM gov_votes WHERE proposal_id = $1 AND idx > $2 ORDER BY idx LIMIT $3`,
+      [proposalId, after, first + 1],
+    );
+    return {
+      items: rows.slice(0, first).map((r: any) => ({ cursor: encodeCursor('vote', Number(r.idx)), node: voteView(r, p.voting_type === 'QUADRATIC') })),
+      hasNextPage: rows.length > first,
+      hasPreviousPage: after >= 0,
+    };
+  }
+
+  async vote(proposalId: string, voter: string, index?: number): Promise<VoteView | null> {
+    const [r] = await this.dataSource.query(
+      `SELECT v.*, p.voting_type FROM gov_votes v JOIN gov_proposals p ON p.id = v.proposal_id
+        WHERE v.proposal_id = $1 AND v.voter = $2 AND ($3::bigint IS NULL OR v.idx = $3)`,
+      [proposalId, voter, index ?? null],
+    );
+    return r ? voteView(r, r.voting_type === 'QUADRATIC') : null;
+  }
+
+  /**
+   * A proposal as of `now`. Before anyone votes, the snapshot exists in the ledger but is not
+   * yet recorded on the proposal; it is found the same way the first vote would find it.
+   */
+  private async view(p: ProposalRow, now: number): Promise<ProposalView> {
+    let supply = p.supply_at_snapshot === null ? null : BigInt(p.supply_at_snapshot);
+    let snapshot = p.snapshot === null ? null : Number(p.snapshot);
+    if (snapshot === null && now >= Number(p.vote_start_ms)) {
+      const found = await this.findSnapshot(p);
+      if (found) ({ snapshot, supply } = found);
+    }
+    const count = proposalCount(p, supply);
+    const clock = proposalClock(p);
+    const quadratic = p.voting_type === 'QUADRATIC';
+    const eta = executableAtMs(clock);
+    return {
+      id: p.id,
+      index: Number(p.idx),
+      proposer: p.proposer,
+      title: p.title,
+      description: p.description,
+      votingType: p.voting_type,
+      state: proposalState(clock, count, now),
+      createdAt: new Date(Number(p.created_ms)),
+      voteStart: new Date(clock.voteStartMs),
+      voteEnd: new Date(clock.voteEndMs),
+      quorum: p.quorum_ppm / 1e6,
+      threshold: p.threshold_ppm / 1e6,
+      timelock: clock.timelockS,
+      grace: clock.graceS,
+      actions: p.actions as unknown[],
+      snapshot,
+      supplyAtSnapshot: supply,
+      executableAt: eta === null ? null : new Date(eta),
+      tally: {
+        for: formatWeight(BigInt(p.for_weight), quadratic),
+        against: formatWeight(BigInt(p.against_weight), quadratic),
+        abstain: formatWeight(BigInt(p.abstain_weight), quadratic),
+        forPower: BigInt(p.for_power),
+        againstPower: BigInt(p.against_power),
+        abstainPower: BigInt(p.abstain_power),
+        voters: p.voters,
+        quorumReached: supply !== null && quorumReached(count),
+        quorumRequired: supply === null ? null : (BigInt(p.quorum_ppm) * supply + 999_999n) / 1_000_000n,
+      },
+    };
+  }
+
+  private async findSnapshot(p: ProposalRow): Promise<{ snapshot: number; supply: bigint } | null> {
+    const ledger = await this.ledger.ledger(GOVERNANCE_LEDGER);
+    const [first] = await this.dataSource.query(
+      `SELECT idx FROM events WHERE ledger_id = $1 AND idx > $2 AND hlc_ms >= $3 ORDER BY idx LIMIT 1`,
+      [ledger.id, p.idx, p.vote_start_ms],
+    );
+    if (!first) return null;
+    const [s] = await this.dataSource.query(`SELECT supply FROM gov_supply_history WHERE idx < $1 ORDER BY idx DESC LIMIT 1`, [first.idx]);
+    return { snapshot: Number(first.idx), supply: BigInt(s?.supply ?? 0) };
+  }
+
+  /** Governance events as they commit (from `after`, a cursor, first), for the subscriptions. */
+  subscribe(accept: (e: LedgerEvent) => boolean, after?: string): Promise<AsyncIterableIterator<LedgerEvent>> {
+    return this.ledger.subscribe('event', GOVERNANCE_LEDGER, {
+      after,
+      filter: { subsystem: GOVERNANCE_SUBSYSTEM },
+      accept: (e) => e.subsystem === GOVERNANCE_SUBSYSTEM && accept(e),
+    });
+  }
+}
+
+function voteView(r: any, quadratic: boolean): VoteView {
+  return {
+    proposalId: r.proposal_id,
+    voter: r.voter,
+    choice: r.choice,
+    power: BigInt(r.power),
+    weight: formatWeight(BigInt(r.weight), quadratic),
+    reason: r.reason,
+    signature: r.signature,
+    delegateAtSnapshot: r.delegate_at_snapshot,
+    eventId: r.event_id.toString('hex'),
+    index: Number(r.idx),
+  };
+}

@@ -1,0 +1,109 @@
+import { ChainproofError } from '../errors.js';
+import { fractionToPpm, parseAmount } from './amount.js';
+import { LEDGER_PARAMETERS, type LedgerParameterName, type ProposalAction, type VoteChoice, type VotingType } from './events.js';
+
+// Everything in this file checks attacker-controlled input before anything is appended.
+
+/** An account is a DID, or an API key's principal (its name). */
+const ACCOUNT = /^(did:[a-z0-9]+:[A-Za-z0-9._:%-]{1,512}|[A-Za-z0-9][A-Za-z0-9._@:-]{0,63})$/;
+
+export function checkAccount(id: unknown, field = 'account'): string {
+  if (typeof id !== 'string' || !ACCOUNT.test(id)) {
+    throw new ChainproofError('BAD_USER_INPUT', `${field} must be a DID or an API key name (letters, digits, . _ @ : -)`);
+  }
+  return id;
+}
+
+export const isHexId = (s: unknown): s is string => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s);
+
+export function checkProposalId(id: unknown): string {
+  if (!isHexId(id)) throw new ChainproofError('BAD_USER_INPUT', 'proposal id must be 64 lowercase hex characters (the id of its ProposalCreated event)');
+  return id;
+}
+
+const DAY_S = 86_400;
+const MAX_ACTIONS = 20;
+
+export interface ProposalActionInput {
+  mint?: { to: string; amount: string } | null;
+  setParameter?: { ledger: string; name: string; value: string } | null;
+  rule?: unknown;
+}
+
+export interface CreateProposalInput {
+  title: string;
+  description: string;
+  votingType: VotingType;
+  /** Seconds from creation until voting opens. */
+  votingDelay: number;
+  /** Seconds voting stays open. */
+  votingPeriod: number;
+  /** Fraction of the supply at the snapshot that must vote FOR or ABSTAIN. */
+  quorum: number;
+  /** Fraction of FOR among FOR + AGAINST needed to pass. */
+  threshold: number;
+  /** Seconds between queueing and the earliest execution. */
+  timelock: number;
+  actions: ProposalActionInput[];
+}
+
+function seconds(v: unknown, field: string, min: number, max: number): number {
+  if (!Number.isSafeInteger(v) || (v as number) < min || (v as number) > max) {
+    throw new ChainproofError('BAD_USER_INPUT', `${field} must be whole seconds in ${min}..${max}`);
+  }
+  return v as number;
+}
+
+function text(v: unknown, field: string, min: number, max: number): string {
+  if (typeof v !== 'string' || v.length < min || v.length > max) throw new ChainproofError('BAD_USER_INPUT', `${field} must be ${min}..${max} characters`);
+  return v;
+}
+
+/** Checks a proposal's shape; ledger parameters' ranges are checked by the ledger itself. */
+export function checkProposal(input: CreateProposalInput) {
+  if (input.votingType !== 'WEIGHTED' && input.votingType !== 'QUADRATIC') {
+    throw new ChainproofError('BAD_USER_INPUT', 'votingType must be WEIGHTED or QUADRATIC');
+  }
+  if (!Array.isArray(input.actions) || input.actions.length > MAX_ACTIONS) {
+    throw new ChainproofError('BAD_USER_INPUT', `a proposal carries at most ${MAX_ACTIONS} actions`);
+  }
+  return {
+    title: text(input.title, 'title', 1, 200),
+    description: text(input.description ?? '', 'description', 0, 10_000),
+    votingType: input.votingType,
+    votingDelay: seconds(input.votingDelay, 'votingDelay', 0, 365 * DAY_S),
+    votingPeriod: seconds(input.votingPeriod, 'votingPeriod', 1, 365 * DAY_S),
+    timelock: seconds(input.timelock, 'timelock', 0, 365 * DAY_S),
+    quorumPpm: fractionToPpm(input.quorum, 'quorum', true),
+    thresholdPpm: fractionToPpm(input.threshold, 'threshold', false),
+    actions: input.actions.map(checkAction),
+  };
+}
+
+function checkAction(a: ProposalActionInput, i: number): ProposalAction {
+  const given = (['mint', 'setParameter', 'rule'] as const).filter((k) => a[k] !== undefined && a[k] !== null);
+  if (given.length !== 1) {
+    throw new ChainproofError('BAD_USER_INPUT', `action ${i} must have exactly one of mint, setParameter, rule`);
+  }
+  if (a.mint) {
+    return { kind: 'mint', to: checkAccount(a.mint.to, `action ${i} mint.to`), amount: parseAmount(a.mint.amount, `action ${i} mint.amount`).toString() };
+  }
+  if (a.setParameter) {
+    const { ledger, name, value } = a.setParameter;
+    if (!(LEDGER_PARAMETERS as readonly string[]).includes(name)) {
+      throw new ChainproofError('BAD_USER_INPUT', `action ${i}: parameter must be one of ${LEDGER_PARAMETERS.join(', ')}`);
+    }
+    return { kind: 'setParameter', ledger: text(ledger, `action ${i} ledger`, 1, 63), name: name as LedgerParameterName, value: parseAmount(value, `action ${i} value`, false).toString() };
+  }
+  throw new ChainproofError('NOT_SUPPORTED', `action ${i}: rule actions need the contract engine, which this server does not have yet`);
+}
+
+export function checkChoice(c: unknown): VoteChoice {
+  if (c !== 'FOR' && c !== 'AGAINST' && c !== 'ABSTAIN') throw new ChainproofError('BAD_USER_INPUT', 'choice must be FOR, AGAINST or ABSTAIN');
+  return c;
+}
+
+export function checkReason(r: unknown): string | undefined {
+  if (r === undefined || r === null) return undefined;
+  return text(r, 'reason', 0, 2_000);
+}
