@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { voteMessageBytes } from '../../src/governance/vote-message.js';
+import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
+import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
+import { openGovernance, proposalInput, type TestGovernance } from './support.js';
+
+// Each attack from the governance threat list, attempted for real; each must be refused with
+// its code and leave the ledger exactly as it was.
+
+let t: TestGovernance;
+beforeAll(async () => {
+  t = await openGovernance({ CHAINPROOF_GOV_PROPOSAL_THRESHOLD: '100', CHAINPROOF_GOV_MAX_LIVE_PROPOSALS: '2' });
+  await t.gov.mint('admin', 'proposer', '100', 'seed');
+});
+afterAll(async () => t?.close());
+
+const refused = async (act: () => Promise<unknown>, code: string) => {
+  const before = await t.treeSize();
+  await expect(act()).rejects.toMatchObject({ code });
+  expect(await t.treeSize()).toBe(before);
+};
+
+/** A proposal whose voting is open, created after `setup` ran inside its voting delay. */
+async function openProposal(setup: (id: string) => Promise<void> = async () => {}, over: Record<string, unknown> = {}) {
+  const p = await t.gov.createProposal('proposer', proposalInput({ quorum: 0, ...over }));
+  await setup(p.id);
+  t.advance(11);
+  return p.id;
+}
+const closeVoting = () => t.advance(61);
+
+describe('attacks on voting', () => {
+  it('voting twice', async () => {
+    await t.gov.mint('admin', 'twice', '10', 'x');
+    const id = await openProposal();
+    await t.gov.castVote('twice', { proposalId: id, choice: 'FOR' });
+    await refused(() => t.gov.castVote('twice', { proposalId: id, choice: 'FOR' }), 'ALREADY_VOTED');
+    await refused(() => t.gov.castVote('twice', { proposalId: id, choice: 'AGAINST' }), 'ALREADY_VOTED');
+    expect((await t.gov.proposal(id))!.tally).toMatchObject({ forPower: 10n, againstPower: 0n, voters: 1 });
+    closeVoting();
+  });
+
+  it('voting again with tokens transferred after the snapshot', async () => {
+    await t.gov.mint('admin', 'giver', '40', 'x');
+    const id = await openProposal();
+    await t.gov.castVote('giver', { proposalId: id, choice: 'FOR' });
+    await t.gov.transfer('giver', 'taker', '40');
+    await refused(() => t.gov.castVote('taker', { proposalId: id, choice: 'FOR' }), 'NO_VOTING_POWER');
+    expect((await t.gov.proposal(id))!.tally.forPower).toBe(40n);
+    closeVoting();
+  });
+
+  it('voting, then delegating to a second voter after the snapshot', async () => {
+    await t.gov.mint('admin', 'first', '30', 'x');
+    await t.gov.mint('admin', 'second', '5', 'x');
+    const id = await openProposal();
+    await t.gov.castVote('first', { proposalId: id, choice: 'FOR' });
+    await t.gov.delegate('first', 'second');
+    const second = await t.gov.castVote('second', { proposalId: id, choice: 'FOR' });
+    expect(second.power).toBe(5n); // not 35: the delegation came after the snapshot
+    expect((await t.gov.proposal(id))!.tally.forPower).toBe(35n);
+    closeVoting();
+  });
+
+  it('a flash of tokens minted and burned inside the voting delay has no weight', async () => {
+    const id = await openProposal(async () => {
+      await t.gov.mint('admin', 'flash', '1000000', 'loan');
+      await t.gov.burn('flash', '1000000');
+    });
+    await refused(() => t.gov.castVote('flash', { proposalId: id, choice: 'FOR' }), 'NO_VOTING_POWER');
+    closeVoting();
+  });
+
+  it('tokens minted after voting opens do not count', async () => {
+    const id = await openProposal();
+    await t.gov.mint('admin', 'late', '500', 'x');
+    await refused(() => t.gov.castVote('late', { proposalId: id, choice: 'FOR' }), 'NO_VOTING_POWER');
+    closeVoting();
+  });
+
+  it('a vote before the window opens or after it closes', async () => {
+    await t.gov.mint('admin', 'early', '5', 'x');
+    const p = await t.gov.createProposal('proposer', proposalInput({ quorum: 0 }));
+    await refused(() => t.gov.castVote('early', { proposalId: p.id, choice: 'FOR' }), 'VOTING_CLOSED');
+    t.advance(11 + 60);
+    await refused(() => t.gov.castVote('early', { proposalId: p.id, choice: 'FOR' }), 'VOTING_CLOSED');
+  });
+
+  it('a forged vote signature, a signature for another proposal, and voting for someone else unsigned', async () => {
+    const key = ed25519FromSeed(randomBytes(32));
+    const did = didKeyFromPublicKey(key.publicKey);
+    const mallory = ed25519FromSeed(randomBytes(32));
+    await t.gov.mint('admin', did, '25', 'x');
+    const other = await openProposal();
+    const id = await t.gov.createProposal('proposer', proposalInput({ quorum: 0, votingDelay: 0 })).then((p) => p.id);
+    const message = (proposalId: string) => voteMessageBytes({ origin: t.gov.votingOrigin, proposalId, voter: did, choice: 'FOR' });
+    const forged = mallory.sign(message(id)).toString('hex');
+    await refused(() => t.gov.castVote('relay', { proposalId: id, choice: 'FOR', voter: did, signature: forged }), 'BAD_SIGNATURE');
+    const forOther = key.sign(message(other)).toString('hex');
+    await refused(() => t.gov.castVote('relay', { proposalId: id, choice: 'FOR', voter: did, signature: forOther }), 'BAD_SIGNATURE');
+    const flipped = key.sign(message(id)).toString('hex');
+    await refused(() => t.gov.castVote('relay', { proposalId: id, choice: 'AGAINST', voter: did, signature: flipped }), 'BAD_SIGNATURE');
+    await refused(() => t.gov.castVote('relay', { proposalId: id, choice: 'FOR', voter: did }), 'FORBIDDEN');
+    // The genuine signature, relayed by anyone, counts for the signer.
+    const vote = await t.gov.castVote('relay', { proposalId: id, choice: 'FOR', voter: did, signature: flipped });
+    expect(vote).toMatchObject({ voter: did, power: 25n, signature: flipped });
+    closeVoting();
+  });
+});
+
+describe('attacks on proposals', () => {
+  it('proposing below the proposal threshold', async () => {
+    await t.gov.mint('admin', 'small', '99', 'x');
+    await refused(() => t.gov.createProposal('small', proposalInput()), 'BELOW_PROPOSAL_THRESHOLD');
+  });
+
+  it('spamming proposals past the cap of live ones', async () => {
+    await t.gov.createProposal('proposer', proposalInput());
+    await t.gov.createProposal('proposer', proposalInput());
+    await refused(() => t.gov.createProposal('proposer', proposalInput()), 'TOO_MANY_PROPOSALS');
+    t.advance(72); // both ended: the proposer may propose again
+    await t.gov.createProposal('proposer', proposalInput());
+    t.advance(72);
+  });
+
+  it('executing before the timelock, twice, or a defeated proposal', async () => {
+    await t.gov.mint('admin', 'yes', '10', 'x');
+    await t.gov.mint('admin', 'no', '20', 'x');
+    const passed = await openProposal();
+    const defeated = await t.gov.createProposal('proposer', proposalInput({ quorum: 0, votingDelay: 0 })).then((p) => p.id);
+    await t.gov.castVote('yes', { proposalId: passed, choice: 'FOR' });
+    await t.gov.castVote('no', { proposalId: defeated, choice: 'AGAINST' });
+    await refused(() => t.gov.execute('proposer', passed), 'PROPOSAL_STATE'); // still active
+    closeVoting();
+    await refused(() => t.gov.execute('proposer', passed), 'PROPOSAL_STATE'); // not queued
+    await t.gov.queue('proposer', passed);
+    await refused(() => t.gov.execute('proposer', passed), 'TIMELOCK_PENDING');
+    await refused(() => t.gov.queue('proposer', defeated), 'PROPOSAL_STATE');
+    await refused(() => t.gov.execute('proposer', defeated), 'PROPOSAL_STATE');
+    t.advance(31);
+    const minted = (await t.gov.account('oncall')).balance;
+    await t.gov.execute('proposer', passed);
+    await refused(() => t.gov.execute('proposer', passed), 'PROPOSAL_STATE');
+    expect((await t.gov.account('oncall')).balance).toBe(minted + 100n); // once
+  });
+
+  it('a proposal whose action cannot be carried out is refused whole', async () => {
+    await refused(() => t.gov.createProposal('proposer', proposalInput({ actions: [{ rule: { name: 'x' } }] })), 'NOT_SUPPORTED');
+    await refused(() => t.gov.createProposal('proposer', proposalInput({ actions: [{ mint: { to: 'a', amount: '1' }, rule: {} }] })), 'BAD_USER_INPUT');
+    await refused(
+      () => t.gov.createProposal('proposer', proposalInput({ actions: [{ setParameter: { ledger: 'main', name: 'minDifficulty', value: '40' } }] })),
+      'BAD_USER_INPUT',
+    );
+  });
+});
