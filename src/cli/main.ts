@@ -13,6 +13,8 @@ import { userInfo } from 'node:os';
 import { progressBar } from './progress.js';
 import { directSource, remoteSource, type LedgerSource } from './source.js';
 import { verifyTlogProofFile } from './verify-proof.js';
+import { GovernanceService } from '../governance/governance-service.js';
+import type { ReplayReport } from '../governance/replay.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { chainproofMcpServer } from '../mcp/server.js';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
@@ -22,18 +24,28 @@ import type { EventFilter } from '../ledger/ledger-service.js';
 /** Exit codes: 0 ok, 1 ledger INVALID, 2 bad usage/input/configuration, 3 database or server unavailable, 4 internal. */
 export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, UNAVAILABLE: 3, INTERNAL: 4 } as const;
 
-async function withLedger<T>(config: Config, fn: (ledger: LedgerService, keys: ApiKeyService) => Promise<T>): Promise<T> {
+async function withLedger<T>(config: Config, fn: (ledger: LedgerService, keys: ApiKeyService, governance: GovernanceService) => Promise<T>): Promise<T> {
   const db = await openDatabase(config);
   const key = loadServerKey(config, db.kind === 'embedded')?.key;
   // No background mining: a CLI command does its one job (checkpoint seals what it needs itself).
   const ledger = new LedgerService(db.dataSource, config, key, pino({ level: 'silent' }), { produceBlocks: false });
   try {
     await ledger.start(['main', SYSTEM_LEDGER]);
-    return await fn(ledger, new ApiKeyService(db.dataSource, ledger));
+    const governance = new GovernanceService(db.dataSource, ledger, config.governance);
+    await governance.start();
+    return await fn(ledger, new ApiKeyService(db.dataSource, ledger), governance);
   } finally {
     await ledger.stop();
     await db.close();
   }
+}
+
+function replayLine(r: ReplayReport): string {
+  const lines = [`${r.ok ? 'REPLAY MATCHES' : 'REPLAY DIFFERS'}: ${r.eventsReplayed} governance events up to tree size ${r.treeSize}, state root ${r.stateRoot}`];
+  if (r.mismatchedTables.length) lines.push(`  projections that differ from the ledger: ${r.mismatchedTables.join(', ')}`);
+  for (const c of r.checkpoints.filter((x) => !x.ok)) lines.push(`  checkpoint at ${c.treeSize} records state ${c.recorded}, replay gives ${c.replayed}`);
+  if (r.refused) lines.push(`  event ${r.refused.index} was refused on replay: ${r.refused.message}`);
+  return lines.join('\n');
 }
 
 function program(): Command {
@@ -53,12 +65,17 @@ function program(): Command {
     .option('--full', 'stream and re-check every event, block and checkpoint (default: quick head check)')
     .option('--json', 'print the report as JSON')
     .option('--ledger <name>', 'ledger to verify', 'main')
-    .action(async (opts: { full?: boolean; json?: boolean; ledger: string }) => {
+    .option('--replay', 'also rebuild governance state from the ledger and compare it with the projections and checkpoints\' state roots')
+    .action(async (opts: { full?: boolean; json?: boolean; ledger: string; replay?: boolean }) => {
       const config = loadConfig();
       const bar = !opts.json && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
-      const report = await withLedger({ ...config }, (l) => l.verify(opts.ledger, Boolean(opts.full), bar?.update));
+      const { report, replay } = await withLedger({ ...config }, async (l, _keys, governance) => ({
+        report: await l.verify(opts.ledger, Boolean(opts.full), bar?.update),
+        replay: opts.replay ? await governance.replay() : undefined,
+      }));
       bar?.done();
-      if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      const valid = report.status === 'VALID' && (replay?.ok ?? true);
+      if (opts.json) process.stdout.write(`${JSON.stringify(replay ? { ...report, replay } : report, null, 2)}\n`);
       else {
         process.stdout.write(
           `${report.status}: ledger ${report.ledger}, ${report.mode.toLowerCase()} check, ${report.eventsVerified} events, ` +
@@ -69,8 +86,9 @@ function program(): Command {
             i.checkpointId !== undefined && `checkpoint ${i.checkpointId}`].filter(Boolean).join(', ');
           process.stdout.write(`  ${i.kind}${where ? ` (${where})` : ''}: ${i.message}\n`);
         }
+        if (replay) process.stdout.write(`${replayLine(replay)}\n`);
       }
-      process.exitCode = report.status === 'VALID' ? EXIT.OK : EXIT.INVALID;
+      process.exitCode = valid ? EXIT.OK : EXIT.INVALID;
     });
 
   cmd

@@ -11,6 +11,8 @@ import { GovernanceProjector } from './projector.js';
 import { proposalClock, proposalCount, type ProposalRow } from './proposal-row.js';
 import { executableAtMs, proposalState, quorumReached, type ProposalState } from './state.js';
 import { voteSignatureValid } from './vote-message.js';
+import { replayGovernance, type ReplayReport } from './replay.js';
+import { governanceStateRoot } from './state-root.js';
 
 /** Governance lives on the `main` ledger: its tree size is what a proposal's snapshot counts. */
 export const GOVERNANCE_LEDGER = 'main';
@@ -113,6 +115,13 @@ export class GovernanceService {
       live: { proposalThreshold: this.config.proposalThreshold, maxLiveProposals: this.config.maxLiveProposals },
       setLedgerParameter: (tx, ledger, name, value) => this.ledger.setParameters(tx, ledger, { [name]: value }),
     });
+    this.ledger.reserveSubsystem(GOVERNANCE_SUBSYSTEM);
+    this.ledger.addStateRoot(GOVERNANCE_LEDGER, (treeSize) => this.dataSource.transaction((tx) => governanceStateRoot(tx, treeSize)));
+  }
+
+  /** Rebuilds the projections from the ledger and compares (see replay.ts). */
+  async replay(onProgress?: (done: number) => void): Promise<ReplayReport> {
+    return replayGovernance(this.dataSource, await this.ledger.ledger(GOVERNANCE_LEDGER), this.ledger.serverKey?.did, onProgress);
   }
 
   /** The governance ledger's origin, which signed votes are bound to. */

@@ -17,13 +17,24 @@ const MAX_TAGS = 32;
  *     block 7 <block hash hex>
  *     time 1732000000000
  *     hash blake3            (only for a BLAKE3 ledger)
+ *     state <hex>            (where a domain keeps state on this ledger: its state root at this size)
  */
+/** The state root of projections kept on a ledger, as of a tree size (lowercase hex). */
+export type StateRootProvider = (treeSize: number) => Promise<string>;
+
 export class Checkpointer {
+  private readonly stateRoots = new Map<string, StateRootProvider>();
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly key: ServerKey | undefined,
     private readonly notify: (ledger: LedgerRow, topic: BusTopic) => void,
   ) {}
+
+  /** Checkpoints of `ledgerName` will carry `provider`'s state root. */
+  addStateRoot(ledgerName: string, provider: StateRootProvider): void {
+    this.stateRoots.set(ledgerName, provider);
+  }
 
   get canSign(): boolean {
     return this.key !== undefined;
@@ -43,6 +54,7 @@ export class Checkpointer {
       throw new ChainproofError('BAD_USER_INPUT', `at most ${MAX_TAGS} tags of 1..64 characters`);
     }
     const timestampMs = Date.now();
+    const state = await this.stateRoots.get(ledger.name)?.(block.treeSize);
     const body = formatCheckpoint({
       origin: ledger.origin,
       treeSize: block.treeSize,
@@ -52,6 +64,7 @@ export class Checkpointer {
         `time ${timestampMs}`,
         // C2SP roots are SHA-256; a BLAKE3 ledger says so, or verifiers would reject every proof.
         ...(ledger.hashAlg === 'sha256' ? [] : [`hash ${ledger.hashAlg}`]),
+        ...(state === undefined ? [] : [`state ${state}`]),
       ],
     });
     const note = signNote(body, [this.key.note]);

@@ -9,7 +9,7 @@ import { LedgerFeed } from './feed.js';
 import { LedgerAnalytics } from './analytics.js';
 import { NO_METRICS, type LedgerMetrics } from './metrics.js';
 import { listen, NOTIFY_CHANNEL, type Listener } from '../db/pg-listener.js';
-import { Checkpointer } from './checkpointer.js';
+import { Checkpointer, type StateRootProvider } from './checkpointer.js';
 import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
 import { isHexId } from './events/envelope.js';
 import type { AppendInput, LedgerEvent } from './events/event.js';
@@ -87,6 +87,7 @@ export class LedgerService {
   private readonly feed: LedgerFeed;
   private readonly metrics: LedgerMetrics;
   private listener: Listener | undefined;
+  private readonly reservedSubsystems = new Set<string>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -227,6 +228,19 @@ export class LedgerService {
     return row;
   }
 
+  /**
+   * Reserves a subsystem for events the server writes itself (a domain's own events): clients'
+   * appends naming it are refused, so nobody can forge, say, a token mint through `appendEvent`.
+   */
+  reserveSubsystem(subsystem: string): void {
+    this.reservedSubsystems.add(subsystem);
+  }
+
+  /** Checkpoints of `ledgerName` carry the state root `provider` computes for their tree size. */
+  addStateRoot(ledgerName: string, provider: StateRootProvider): void {
+    this.checkpointer.addStateRoot(ledgerName, provider);
+  }
+
   /** Checks a parameter change against the ledger's current parameters without making it. */
   async checkParameters(ledgerName: string, patch: MutableLedgerParams): Promise<void> {
     checkChange(await this.ledger(ledgerName), patch);
@@ -275,6 +289,10 @@ export class LedgerService {
     if (inputs.length === 0) throw new ChainproofError('BAD_USER_INPUT', 'nothing to append');
     if (inputs.length > this.config.maxBatch) {
       throw new ChainproofError('BATCH_TOO_LARGE', `${inputs.length} events in one call; the limit is ${this.config.maxBatch}`);
+    }
+    if (!options.asServer && this.reservedSubsystems.size > 0) {
+      const i = inputs.findIndex((input) => input.subsystem !== undefined && this.reservedSubsystems.has(input.subsystem));
+      if (i >= 0) throw new ChainproofError('FORBIDDEN', `subsystem ${JSON.stringify(inputs[i]!.subsystem)} is reserved for events the server writes itself`);
     }
     const ledger = await this.ledger(ledgerName);
     const hasher = treeHasher(ledger.hashAlg);

@@ -1,25 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverBackend, tempDataDir, usingPostgres } from '../support/db.js';
-import { gql, SMALL_LEDGER_ENV, startServer, TEST_ADMIN_KEY } from '../support/server.js';
+import { gql, startServer, TEST_ADMIN_KEY } from '../support/server.js';
 import { TEST_SEED } from '../support/ledger.js';
+import { cli } from '../support/cli.js';
 import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
 
-const BIN = fileURLToPath(new URL('../../bin/chainproof.js', import.meta.url));
-
-function cli(args: string[], env: Record<string, string>) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...SMALL_LEDGER_ENV, ...env },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 let env: Record<string, string>;
 let dataDir: string | undefined;

@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { LedgerRow } from '../ledger/entities/index.js';
+import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
+import { GOVERNANCE_SUBSYSTEM } from './events.js';
+import { GovernanceProjector } from './projector.js';
+import { governanceStateRoot } from './state-root.js';
+
+/** Every projection table with its unique key; `rewarded_height` is a delivery cursor, not state. */
+const TABLES: Array<{ name: string; key: string[]; omit?: string }> = [
+  { name: 'gov_accounts', key: ['account'] },
+  { name: 'gov_balance_history', key: ['account', 'idx'] },
+  { name: 'gov_delegate_history', key: ['account', 'idx'] },
+  { name: 'gov_power_history', key: ['account', 'idx'] },
+  { name: 'gov_supply_history', key: ['idx'] },
+  { name: 'gov_proposals', key: ['idx'] },
+  { name: 'gov_votes', key: ['proposal_id', 'voter'] },
+  { name: 'gov_ledger_rewards', key: ['ledger'], omit: 'rewarded_height' },
+];
+
+export interface ReplayReport {
+  ok: boolean;
+  treeSize: number;
+  eventsReplayed: number;
+  stateRoot: string;
+  /** Tables whose live rows differ from the replayed ones. */
+  mismatchedTables: string[];
+  /** Checkpoints whose `state` line disagrees with the replayed state at their tree size. */
+  checkpoints: Array<{ treeSize: number; recorded: string; replayed: string; ok: boolean }>;
+  /** A governance event the projector refused on replay (the ledger holds something the live path never accepted). */
+  refused?: { index: number; message: string };
+}
+
+/**
+ * Rebuilds governance's projections from the ledger alone and compares them with the live
+ * ones, in one REPEATABLE READ snapshot so appends running meanwhile do not skew either side.
+ * The rebuild goes into temporary tables of the same names, which shadow the live ones for
+ * the rest of the transaction, so the very projector that wrote the live rows writes these.
+ */
+export async function replayGovernance(
+  dataSource: DataSource,
+  ledger: LedgerRow,
+  serverDid: string | undefined,
+  onProgress?: (done: number) => void,
+): Promise<ReplayReport> {
+  return dataSource.transaction('REPEATABLE READ', async (tx) => {
+    const [head] = await tx.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [ledger.id]);
+    const treeSize = Number(head.tree_size);
+    const live = new Map<string, string>();
+    for (const t of TABLES) live.set(t.name, await tableDigest(tx, t));
+
+    for (const t of TABLES) await tx.query(`CREATE TEMP TABLE ${t.name} (LIKE public.${t.name} INCLUDING ALL) ON COMMIT DROP`);
+    const projector = new GovernanceProjector({ ledgerId: ledger.id, origin: ledger.origin });
+    let replayed = 0;
+    let after = -1;
+    let refused: ReplayReport['refused'];
+    for (;;) {
+      const rows: RawEventRow[] = await tx.query(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND idx > $2 AND idx < $3 AND subsystem = $4 ORDER BY idx LIMIT 1000`,
+        [ledger.id, after, treeSize, GOVERNANCE_SUBSYSTEM],
+      );
+      for (const r of rows) {
+        after = Number(r.idx);
+        const e = eventFromRow(ledger.name, r);
+        // Only the server writes governance events; anything else is not part of the state.
+        if (serverDid !== undefined && e.author !== serverDid) continue;
+        try {
+          await tx.query('SAVEPOINT replay_event');
+          await projector.apply(tx, e);
+          await tx.query('RELEASE SAVEPOINT replay_event');
+        } catch (err) {
+          await tx.query('ROLLBACK TO SAVEPOINT replay_event');
+          refused ??= { index: e.index, message: (err as Error).message };
+        }
+        replayed++;
+      }
+      onProgress?.(replayed);
+      if (rows.length < 1000) break;
+    }
+
+    const mismatchedTables: string[] = [];
+    for (const t of TABLES) if ((await tableDigest(tx, t)) !== live.get(t.name)) mismatchedTables.push(t.name);
+    const checkpoints: ReplayReport['checkpoints'] = [];
+    const cps: Array<{ tree_size: string; note: string }> = await tx.query(
+      `SELECT tree_size, note FROM checkpoints WHERE ledger_id = $1 AND tree_size <= $2 ORDER BY tree_size`,
+      [ledger.id, treeSize],
+    );
+    for (const c of cps) {
+      const recorded = stateLineOf(c.note);
+      if (recorded === null) continue;
+      const at = await governanceStateRoot(tx, Number(c.tree_size));
+      checkpoints.push({ treeSize: Number(c.tree_size), recorded, replayed: at, ok: at === recorded });
+    }
+    const stateRoot = await governanceStateRoot(tx, treeSize);
+    return {
+      ok: mismatchedTables.length === 0 && checkpoints.every((c) => c.ok) && refused === undefined,
+      treeSize,
+      eventsReplayed: replayed,
+      stateRoot,
+      mismatchedTables,
+      checkpoints,
+      refused,
+    };
+  });
+}
+
+/** The `state <hex>` extension line of a checkpoint note, if it has one. */
+export function stateLineOf(note: string): string | null {
+  const m = /^state ([0-9a-f]{64})$/m.exec(note.split('\n\n')[0] ?? '');
+  return m ? m[1]! : null;
+}
+
+async function tableDigest(tx: EntityManager, t: (typeof TABLES)[number]): Promise<string> {
+  const hash = createHash('sha256');
+  const row = t.omit ? `(to_jsonb(x) - '${t.omit}')::text` : 'to_jsonb(x)::text';
+  let after: unknown[] | null = null;
+  const keys = t.key.map((k) => `x.${k}`).join(', ');
+  for (;;) {
+    const cond: string = after === null ? '' : `WHERE (${keys}) > (${t.key.map((_, i) => `$${i + 1}`).join(', ')})`;
+    const rows: Array<Record<string, unknown>> = await tx.query(
+      `SELECT ${row} AS r, ${t.key.map((k, i) => `x.${k} AS k${i}`).join(', ')} FROM ${t.name} x ${cond} ORDER BY ${keys} LIMIT 5000`,
+      after ?? [],
+    );
+    for (const r of rows) hash.update(`${r.r as string}\n`);
+    if (rows.length < 5000) break;
+    const last = rows[rows.length - 1]!;
+    after = t.key.map((_, i) => last[`k${i}`]);
+  }
+  return hash.digest('hex');
+}
