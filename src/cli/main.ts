@@ -15,6 +15,7 @@ import { directSource, remoteSource, type LedgerSource } from './source.js';
 import { verifyTlogProofFile } from './verify-proof.js';
 import { GovernanceService } from '../governance/governance-service.js';
 import type { ReplayReport } from '../governance/replay.js';
+import { addGovCommands } from './gov.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { chainproofMcpServer } from '../mcp/server.js';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
@@ -260,6 +261,7 @@ function program(): Command {
       const r = await withLedger(loadConfig(), (_l, k) => k.revoke(idOrName, `cli:${userInfo().username}`));
       process.stdout.write(`revoked ${r.id} (${r.name})\n`);
     });
+  addGovCommands(cmd, (fn) => withLedger(loadConfig(), (_l, _k, governance) => fn(governance)), table);
   return cmd;
 }
 
