@@ -1,4 +1,6 @@
+import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
+import { BlockRewards } from './block-rewards.js';
 import type { GovernanceConfig } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
@@ -98,6 +100,7 @@ export const PROPOSAL_STATES: ProposalState[] = ['PENDING', 'ACTIVE', 'CANCELED'
  */
 export class GovernanceService {
   private projector: GovernanceProjector | undefined;
+  private rewards: BlockRewards | undefined;
   private origin = '';
 
   constructor(
@@ -129,7 +132,7 @@ export class GovernanceService {
     return this.origin;
   }
 
-  private async append(inputs: GovernanceInput[]): Promise<LedgerEvent[]> {
+  private async append(inputs: Array<GovernanceInput & { idempotencyKey?: string }>): Promise<LedgerEvent[]> {
     const projector = this.projector;
     if (!projector) throw new ChainproofError('UNAVAILABLE', 'governance is starting');
     return this.ledger.append(
@@ -146,11 +149,25 @@ export class GovernanceService {
 
   // ------------------------------------------------------------ tokens
 
-  /** `source`: what authorised it (a proposal id, a rule firing), recorded with the mint. */
-  async mint(actor: string, to: string, amount: string, reason: string, source?: string): Promise<LedgerEvent> {
+  /**
+   * `source`: what authorised it (a proposal id, a rule firing, a block), recorded with the
+   * mint; `idempotencyKey` makes a repeated mint of the same thing return the first.
+   */
+  async mint(actor: string, to: string, amount: string, reason: string, source?: string, idempotencyKey?: string): Promise<LedgerEvent> {
     const payload = { to: checkAccount(to, 'to'), amount: parseAmount(amount, 'amount').toString(), reason: checkReason(reason) ?? '', ...(source ? { source } : {}) };
-    const [e] = await this.append([governanceInput('TokensMinted', actor, `account/${payload.to}`, payload)]);
+    const [e] = await this.append([{ ...governanceInput('TokensMinted', actor, `account/${payload.to}`, payload), ...(idempotencyKey ? { idempotencyKey } : {}) }]);
     return e!;
+  }
+
+  /** Mints each mined block's reward to the server's miner identity (serve only, not the CLI). */
+  async startBlockRewards(log: Logger): Promise<void> {
+    this.rewards = new BlockRewards(this.dataSource, this.ledger, GOVERNANCE_LEDGER, this.config.miningReward,
+      (to, amount, reason, source, key) => this.mint('chainproof', to, amount, reason, source, key), log);
+    await this.rewards.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.rewards?.stop();
   }
 
   async transfer(from: string, to: string, amount: string): Promise<LedgerEvent> {
@@ -179,6 +196,9 @@ export class GovernanceService {
     for (const a of checked.actions) {
       if (a.kind === 'setParameter' && a.name !== 'miningReward') await this.ledger.checkParameters(a.ledger, { [a.name]: Number(a.value) });
       if (a.kind === 'setParameter') await this.ledger.ledger(a.ledger);
+      if (a.kind === 'setParameter' && a.name === 'miningReward' && a.ledger !== GOVERNANCE_LEDGER) {
+        throw new ChainproofError('BAD_USER_INPUT', `block rewards are paid on ${GOVERNANCE_LEDGER} only`);
+      }
     }
     const [e] = await this.append([governanceInput('ProposalCreated', proposer, 'proposal', { proposer, ...checked, grace: this.config.graceS })]);
     return (await this.proposal(e!.id))!;

@@ -30,6 +30,7 @@ export async function serve(config: Config): Promise<void> {
   if (bootstrap.kind === 'generated') log.info({ path: bootstrap.path }, `created the first admin API key in ${bootstrap.path}`);
   const governance = new GovernanceService(db.dataSource, ledger, config.governance);
   await governance.start();
+  await governance.startBlockRewards(log);
   const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
   log.info(
     { url: http.url, database: db.kind, dataDir: db.kind === 'embedded' ? config.dataDir : undefined },
@@ -50,6 +51,7 @@ export async function serve(config: Config): Promise<void> {
     try {
       await http.close();
       log.info('HTTP and WebSocket closed; draining appends');
+      await governance.stop();
       await ledger.stop();
       log.info('ledger stopped; closing database');
       await db.close();

@@ -1,0 +1,105 @@
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import type { BlockRow } from '../ledger/entities/index.js';
+import type { LedgerService } from '../ledger/ledger-service.js';
+import { encodeCursor } from '../ledger/pagination.js';
+import { GOVERNANCE_SUBSYSTEM } from './events.js';
+
+const REWARD_KEY = 'block-reward:';
+
+/**
+ * Mints the block reward of each mined block of the governance ledger to the server's miner
+ * identity (its did:key). Exactly once per block, across restarts and processes: the mint
+ * carries the idempotency key `block-reward:<height>`, and `gov_ledger_rewards.rewarded_height`
+ * is only a cursor for where to resume. A block holding nothing but reward mints earns none,
+ * or an idle ledger would mint, seal and reward forever.
+ */
+export class BlockRewards {
+  private iterator: AsyncIterableIterator<BlockRow> | undefined;
+  private inFlight: Promise<boolean> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly ledger: LedgerService,
+    private readonly ledgerName: string,
+    private readonly defaultReward: bigint,
+    private readonly mint: (to: string, amount: string, reason: string, source: string, idempotencyKey: string) => Promise<unknown>,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const miner = this.ledger.serverKey?.did;
+    if (!miner) return;
+    await this.dataSource.query(
+      `INSERT INTO gov_ledger_rewards (ledger, reward) VALUES ($1, $2) ON CONFLICT (ledger) DO NOTHING`,
+      [this.ledgerName, this.defaultReward.toString()],
+    );
+    const [row] = await this.dataSource.query(`SELECT rewarded_height FROM gov_ledger_rewards WHERE ledger = $1`, [this.ledgerName]);
+    const after = Number(row.rewarded_height);
+    this.iterator = await this.ledger.subscribe('block', this.ledgerName, after > 0 ? { after: encodeCursor('block', after) } : {});
+    void this.loop(miner);
+  }
+
+  /**
+   * Stops taking blocks and waits for a mint in flight. The subscription is not awaited: it
+   * ends at its next message, which may never come.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    void this.iterator?.return?.();
+    await this.inFlight;
+  }
+
+  private async loop(miner: string): Promise<void> {
+    try {
+      for await (const block of this.iterator!) {
+        if (this.stopped) break;
+        this.inFlight = this.rewardWithRetries(block, miner);
+        if (!(await this.inFlight)) break;
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'block rewards stopped');
+    }
+  }
+
+  /**
+   * The cursor must not pass a block whose reward failed: retry a few times, then stop (the
+   * next start resumes at that block).
+   */
+  private async rewardWithRetries(block: BlockRow, miner: string): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.reward(block, miner);
+        return true;
+      } catch (err) {
+        if (attempt === 5 || this.stopped) {
+          this.log.error({ err, height: block.height }, 'block rewards stopped at this block; they resume from it on restart');
+          return false;
+        }
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
+  }
+
+  private async reward(block: BlockRow, miner: string): Promise<void> {
+    const [r] = await this.dataSource.query(`SELECT reward FROM gov_ledger_rewards WHERE ledger = $1`, [this.ledgerName]);
+    const amount = BigInt(r?.reward ?? 0);
+    if (amount > 0n && (await this.earnsReward(block))) {
+      await this.mint(miner, amount.toString(), `block reward`, `block:${block.height}:${block.hash.toString('hex')}`, `${REWARD_KEY}${block.height}`);
+    }
+    await this.dataSource.query(
+      `UPDATE gov_ledger_rewards SET rewarded_height = greatest(rewarded_height, $2) WHERE ledger = $1`,
+      [this.ledgerName, block.height],
+    );
+  }
+
+  private async earnsReward(block: BlockRow): Promise<boolean> {
+    const [other] = await this.dataSource.query(
+      `SELECT 1 FROM events WHERE ledger_id = $1 AND idx >= $2 AND idx < $3
+          AND NOT (subsystem = $4 AND idempotency_key IS NOT NULL AND starts_with(idempotency_key, $5)) LIMIT 1`,
+      [block.ledgerId, block.startIndex, block.treeSize, GOVERNANCE_SUBSYSTEM, REWARD_KEY],
+    );
+    return other !== undefined;
+  }
+}
