@@ -95,17 +95,22 @@ export class Governance1732400000000 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX gov_votes_delegate ON gov_votes (proposal_id, delegate_at_snapshot) WHERE delegate_at_snapshot IS NOT NULL`);
     await q.query(`CREATE INDEX gov_votes_order ON gov_votes (proposal_id, idx)`);
-    // Governance-owned parameters of a ledger (the block reward); the rest live on `ledgers`.
+    // Governance-owned parameters of a ledger (the block reward, once a proposal set it); the rest live on `ledgers`.
     await q.query(`
       CREATE TABLE gov_ledger_rewards (
         ledger text PRIMARY KEY,
-        reward numeric(78,0) NOT NULL CHECK (reward >= 0),
-        rewarded_height bigint NOT NULL DEFAULT 0
+        reward numeric(78,0) NOT NULL CHECK (reward >= 0)
+      )`);
+    // Where block rewards resume: a delivery cursor, not state (the mints themselves are events).
+    await q.query(`
+      CREATE TABLE gov_reward_cursor (
+        ledger text PRIMARY KEY,
+        rewarded_height bigint NOT NULL
       )`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['gov_ledger_rewards', 'gov_votes', 'gov_proposals', 'gov_supply_history', 'gov_power_history', 'gov_delegate_history', 'gov_balance_history', 'gov_accounts']) {
+    for (const t of ['gov_reward_cursor', 'gov_ledger_rewards', 'gov_votes', 'gov_proposals', 'gov_supply_history', 'gov_power_history', 'gov_delegate_history', 'gov_balance_history', 'gov_accounts']) {
       await q.query(`DROP TABLE ${t}`);
     }
   }

@@ -10,8 +10,8 @@ const REWARD_KEY = 'block-reward:';
 /**
  * Mints the block reward of each mined block of the governance ledger to the server's miner
  * identity (its did:key). Exactly once per block, across restarts and processes: the mint
- * carries the idempotency key `block-reward:<height>`, and `gov_ledger_rewards.rewarded_height`
- * is only a cursor for where to resume. A block holding nothing but reward mints earns none,
+ * carries the idempotency key `block-reward:<height>`, and `gov_reward_cursor` is only where
+ * to resume. A block holding nothing but reward mints earns none,
  * or an idle ledger would mint, seal and reward forever.
  */
 export class BlockRewards {
@@ -31,12 +31,8 @@ export class BlockRewards {
   async start(): Promise<void> {
     const miner = this.ledger.serverKey?.did;
     if (!miner) return;
-    await this.dataSource.query(
-      `INSERT INTO gov_ledger_rewards (ledger, reward) VALUES ($1, $2) ON CONFLICT (ledger) DO NOTHING`,
-      [this.ledgerName, this.defaultReward.toString()],
-    );
-    const [row] = await this.dataSource.query(`SELECT rewarded_height FROM gov_ledger_rewards WHERE ledger = $1`, [this.ledgerName]);
-    const after = Number(row.rewarded_height);
+    const [row] = await this.dataSource.query(`SELECT rewarded_height FROM gov_reward_cursor WHERE ledger = $1`, [this.ledgerName]);
+    const after = Number(row?.rewarded_height ?? 0);
     this.iterator = await this.ledger.subscribe('block', this.ledgerName, after > 0 ? { after: encodeCursor('block', after) } : {});
     void this.loop(miner);
   }
@@ -83,13 +79,15 @@ export class BlockRewards {
   }
 
   private async reward(block: BlockRow, miner: string): Promise<void> {
+    // Configuration sets the reward until a proposal does.
     const [r] = await this.dataSource.query(`SELECT reward FROM gov_ledger_rewards WHERE ledger = $1`, [this.ledgerName]);
-    const amount = BigInt(r?.reward ?? 0);
+    const amount = r ? BigInt(r.reward) : this.defaultReward;
     if (amount > 0n && (await this.earnsReward(block))) {
       await this.mint(miner, amount.toString(), `block reward`, `block:${block.height}:${block.hash.toString('hex')}`, `${REWARD_KEY}${block.height}`);
     }
     await this.dataSource.query(
-      `UPDATE gov_ledger_rewards SET rewarded_height = greatest(rewarded_height, $2) WHERE ledger = $1`,
+      `INSERT INTO gov_reward_cursor (ledger, rewarded_height) VALUES ($1, $2)
+       ON CONFLICT (ledger) DO UPDATE SET rewarded_height = greatest(gov_reward_cursor.rewarded_height, EXCLUDED.rewarded_height)`,
       [this.ledgerName, block.height],
     );
   }

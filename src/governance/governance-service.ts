@@ -140,9 +140,7 @@ export class GovernanceService {
       inputs.map((i) => ({ ...i, subsystem: GOVERNANCE_SUBSYSTEM })),
       {
         asServer: true,
-        projection: async (tx: EntityManager, events) => {
-          for (const e of events) await projector.apply(tx, e);
-        },
+        projection: (tx: EntityManager, events) => projector.applyAll(tx, events),
       },
     );
   }
@@ -157,6 +155,16 @@ export class GovernanceService {
     const payload = { to: checkAccount(to, 'to'), amount: parseAmount(amount, 'amount').toString(), reason: checkReason(reason) ?? '', ...(source ? { source } : {}) };
     const [e] = await this.append([{ ...governanceInput('TokensMinted', actor, `account/${payload.to}`, payload), ...(idempotencyKey ? { idempotencyKey } : {}) }]);
     return e!;
+  }
+
+  /** Mints to many accounts atomically (an airdrop): all grants, or none. */
+  async mintMany(actor: string, grants: Array<{ to: string; amount: string }>, reason: string): Promise<LedgerEvent[]> {
+    if (grants.length === 0) throw new ChainproofError('BAD_USER_INPUT', 'no grants to mint');
+    const why = checkReason(reason) ?? '';
+    return this.append(grants.map((g, i) => {
+      const to = checkAccount(g.to, `grant ${i} to`);
+      return governanceInput('TokensMinted', actor, `account/${to}`, { to, amount: parseAmount(g.amount, `grant ${i} amount`).toString(), reason: why });
+    }));
   }
 
   /** Mints each mined block's reward to the server's miner identity (serve only, not the CLI). */

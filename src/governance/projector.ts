@@ -6,6 +6,7 @@ import { isGovernanceEventType, type GovernancePayloads, type LedgerParameterNam
 import { proposalClock, proposalCount, type ProposalRow } from './proposal-row.js';
 import { proposalState } from './state.js';
 import { voteSignatureValid } from './vote-message.js';
+import { TOKEN_EVENT_TYPES, TokenFold } from './token-fold.js';
 
 /** Checks that depend on configuration, made when an event is first written and not on replay. */
 export interface LivePolicy {
@@ -36,27 +37,34 @@ const big = (v: unknown): bigint => BigInt((v as string | null) ?? 0);
 export class GovernanceProjector {
   constructor(private readonly o: ProjectorOptions) {}
 
-  async apply(tx: EntityManager, e: LedgerEvent): Promise<void> {
+  /**
+   * Applies events in order. Consecutive token and delegation events are folded together
+   * (see TokenFold); anything else is applied on its own, after the run before it is written.
+   */
+  async applyAll(tx: EntityManager, events: readonly LedgerEvent[]): Promise<void> {
+    let run: LedgerEvent[] = [];
+    const flushRun = async () => {
+      if (run.length === 0) return;
+      const fold = await TokenFold.load(tx, run);
+      for (const e of run) fold.apply(e);
+      await fold.flush(tx);
+      run = [];
+    };
+    for (const e of events) {
+      if (TOKEN_EVENT_TYPES.has(e.type)) {
+        run.push(e);
+        continue;
+      }
+      await flushRun();
+      await this.applyOther(tx, e);
+    }
+    await flushRun();
+  }
+
+  private async applyOther(tx: EntityManager, e: LedgerEvent): Promise<void> {
     if (!isGovernanceEventType(e.type)) return;
     const p = e.payload as any;
     switch (e.type) {
-      case 'TokensMinted': {
-        const m = p as GovernancePayloads['TokensMinted'];
-        await this.changeBalance(tx, m.to, BigInt(m.amount), e, 'mint');
-        return this.changeSupply(tx, BigInt(m.amount), e.index);
-      }
-      case 'TokensBurned': {
-        const b = p as GovernancePayloads['TokensBurned'];
-        await this.changeBalance(tx, b.from, -BigInt(b.amount), e, 'burn');
-        return this.changeSupply(tx, -BigInt(b.amount), e.index);
-      }
-      case 'TokensTransferred': {
-        const t = p as GovernancePayloads['TokensTransferred'];
-        await this.changeBalance(tx, t.from, -BigInt(t.amount), e, 'transfer-out');
-        return this.changeBalance(tx, t.to, BigInt(t.amount), e, 'transfer-in');
-      }
-      case 'DelegateChanged':
-        return this.delegate(tx, p as GovernancePayloads['DelegateChanged'], e.index);
       case 'ProposalCreated':
         return this.propose(tx, p as GovernancePayloads['ProposalCreated'], e);
       case 'VoteCast':
@@ -70,66 +78,6 @@ export class GovernanceProjector {
       case 'LedgerParameterSet':
         return this.setParameter(tx, p as GovernancePayloads['LedgerParameterSet']);
     }
-  }
-
-  // ------------------------------------------------------------ tokens and delegation
-
-  private async changeBalance(tx: EntityManager, account: string, delta: bigint, e: LedgerEvent, kind: string): Promise<void> {
-    const [row] = await tx.query(`SELECT balance, delegate FROM gov_accounts WHERE account = $1`, [account]);
-    const balance = big(row?.balance) + delta;
-    if (balance < 0n) {
-      throw new ChainproofError('INSUFFICIENT_BALANCE', `${account} holds ${big(row?.balance)} tokens; ${-delta} are needed`);
-    }
-    await tx.query(
-      `INSERT INTO gov_accounts (account, balance) VALUES ($1, $2) ON CONFLICT (account) DO UPDATE SET balance = EXCLUDED.balance`,
-      [account, balance.toString()],
-    );
-    await tx.query(
-      `INSERT INTO gov_balance_history (account, idx, balance, delta, kind, event_id) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (account, idx) DO UPDATE SET balance = EXCLUDED.balance, delta = gov_balance_history.delta + EXCLUDED.delta`,
-      [account, e.index, balance.toString(), delta.toString(), kind, Buffer.from(e.id, 'hex')],
-    );
-    await this.changePower(tx, (row?.delegate as string | null) ?? account, delta, e.index);
-  }
-
-  private async changePower(tx: EntityManager, account: string, delta: bigint, index: number): Promise<void> {
-    if (delta === 0n) return;
-    // A CHECK applies to an INSERT's proposed row even when ON CONFLICT turns it into an
-    // update, so a negative delta cannot go through an upsert.
-    const updated = await tx.query(
-      `UPDATE gov_accounts SET voting_power = voting_power + $2 WHERE account = $1 RETURNING voting_power`,
-      [account, delta.toString()],
-    );
-    const rows: Array<{ voting_power: string }> = Array.isArray(updated[0]) ? updated[0] : updated;
-    let power = rows[0]?.voting_power;
-    if (power === undefined) {
-      await tx.query(`INSERT INTO gov_accounts (account, voting_power) VALUES ($1, $2)`, [account, delta.toString()]);
-      power = delta.toString();
-    }
-    await tx.query(
-      `INSERT INTO gov_power_history (account, idx, power) VALUES ($1, $2, $3) ON CONFLICT (account, idx) DO UPDATE SET power = EXCLUDED.power`,
-      [account, index, power],
-    );
-  }
-
-  private async changeSupply(tx: EntityManager, delta: bigint, index: number): Promise<void> {
-    const [last] = await tx.query(`SELECT supply FROM gov_supply_history ORDER BY idx DESC LIMIT 1`);
-    await tx.query(`INSERT INTO gov_supply_history (idx, supply) VALUES ($1, $2)`, [index, (big(last?.supply) + delta).toString()]);
-  }
-
-  private async delegate(tx: EntityManager, d: GovernancePayloads['DelegateChanged'], index: number): Promise<void> {
-    const next = d.delegate === d.account ? null : d.delegate;
-    const [row] = await tx.query(`SELECT balance, delegate FROM gov_accounts WHERE account = $1`, [d.account]);
-    const previous: string | null = row?.delegate ?? null;
-    if (previous === next) throw new ChainproofError('CONFLICT', next ? `${d.account} already delegates to ${next}` : `${d.account} does not delegate`);
-    await tx.query(
-      `INSERT INTO gov_accounts (account, delegate) VALUES ($1, $2) ON CONFLICT (account) DO UPDATE SET delegate = EXCLUDED.delegate`,
-      [d.account, next],
-    );
-    await tx.query(`INSERT INTO gov_delegate_history (account, idx, delegate) VALUES ($1, $2, $3)`, [d.account, index, next]);
-    const balance = big(row?.balance);
-    await this.changePower(tx, previous ?? d.account, -balance, index);
-    await this.changePower(tx, next ?? d.account, balance, index);
   }
 
   // ------------------------------------------------------------ proposals

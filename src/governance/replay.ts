@@ -6,8 +6,8 @@ import { GOVERNANCE_SUBSYSTEM } from './events.js';
 import { GovernanceProjector } from './projector.js';
 import { governanceStateRoot } from './state-root.js';
 
-/** Every projection table with its unique key; `rewarded_height` is a delivery cursor, not state. */
-const TABLES: Array<{ name: string; key: string[]; omit?: string }> = [
+/** Every projection table with its unique key. */
+const TABLES: Array<{ name: string; key: string[] }> = [
   { name: 'gov_accounts', key: ['account'] },
   { name: 'gov_balance_history', key: ['account', 'idx'] },
   { name: 'gov_delegate_history', key: ['account', 'idx'] },
@@ -15,7 +15,7 @@ const TABLES: Array<{ name: string; key: string[]; omit?: string }> = [
   { name: 'gov_supply_history', key: ['idx'] },
   { name: 'gov_proposals', key: ['idx'] },
   { name: 'gov_votes', key: ['proposal_id', 'voter'] },
-  { name: 'gov_ledger_rewards', key: ['ledger'], omit: 'rewarded_height' },
+  { name: 'gov_ledger_rewards', key: ['ledger'] },
 ];
 
 export interface ReplayReport {
@@ -66,7 +66,7 @@ export async function replayGovernance(
         if (serverDid !== undefined && e.author !== serverDid) continue;
         try {
           await tx.query('SAVEPOINT replay_event');
-          await projector.apply(tx, e);
+          await projector.applyAll(tx, [e]);
           await tx.query('RELEASE SAVEPOINT replay_event');
         } catch (err) {
           await tx.query('ROLLBACK TO SAVEPOINT replay_event');
@@ -112,7 +112,7 @@ export function stateLineOf(note: string): string | null {
 
 async function tableDigest(tx: EntityManager, t: (typeof TABLES)[number]): Promise<string> {
   const hash = createHash('sha256');
-  const row = t.omit ? `(to_jsonb(x) - '${t.omit}')::text` : 'to_jsonb(x)::text';
+  const row = 'to_jsonb(x)::text';
   let after: unknown[] | null = null;
   const keys = t.key.map((k) => `x.${k}`).join(', ');
   for (;;) {

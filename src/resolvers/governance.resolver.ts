@@ -8,6 +8,7 @@ import {
   CastVoteInput,
   CreateProposalInput,
   GovernanceReceipt,
+  MintGrantInput,
   Proposal,
   ProposalConnection,
   ProposalFilter,
@@ -50,6 +51,12 @@ export class AccountResolver {
   @Mutation(() => GovernanceReceipt, { description: 'Mint to an account (admins; proposals and rules mint through their own actions).' })
   async mintTokens(@Ctx() ctx: RequestContext, @Arg('to') to: string, @Arg('amount') amount: string, @Arg('reason') reason: string) {
     return receipt(ctx, await ctx.governance.mint(ctx.principal.account, to, amount, reason), to);
+  }
+
+  @Authorized('admin')
+  @Mutation(() => [String], { description: 'Mint to many accounts in one atomic append (up to the batch limit); returns the event ids.' })
+  async mintTokensBatch(@Ctx() ctx: RequestContext, @Arg('grants', () => [MintGrantInput]) grants: MintGrantInput[], @Arg('reason') reason: string) {
+    return (await ctx.governance.mintMany(ctx.principal.account, grants.map((g) => ({ to: g.to, amount: g.amount })), reason)).map((e) => e.id);
   }
 
   @Authorized('writer')

@@ -115,6 +115,12 @@ export class MintActionInput {
 }
 
 @InputType()
+export class MintGrantInput {
+  @Field() to!: string;
+  @Field({ description: AMOUNT }) amount!: string;
+}
+
+@InputType()
 export class SetParameterActionInput {
   @Field() ledger!: string;
   @Field({ description: 'minDifficulty, maxDifficulty, blockSize, checkpointInterval or miningReward' }) name!: string;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
 import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
+import { cli } from '../support/cli.js';
 import { serverBackend } from '../support/db.js';
 import { TEST_SEED } from '../support/ledger.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
@@ -68,5 +69,10 @@ describe('block rewards', () => {
     const after = await settled();
     expect(after.rewards).toHaveLength(c.rewards.length); // nothing minted twice across a restart
     expect(after.balance).toBe(c.balance);
+
+    await server.kill('SIGTERM');
+    const replay = cli(['verify', '--replay'], env);
+    expect(replay.stdout).toContain('REPLAY MATCHES');
+    server = await startServer(env);
   });
 });

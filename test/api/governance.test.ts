@@ -51,6 +51,7 @@ describe('governance over GraphQL', () => {
   it('each governance mutation checks its role', async () => {
     const mutations: Array<[string, string]> = [
       ['admin', `mutation { mintTokens(to: "x", amount: "1", reason: "matrix") { eventId } }`],
+      ['admin', `mutation { mintTokensBatch(grants: [{to: "x", amount: "1"}], reason: "matrix") }`],
       ['writer', `mutation { transferTokens(to: "x", amount: "1") { eventId } }`],
       ['writer', `mutation { burnTokens(amount: "1") { eventId } }`],
       ['writer', `mutation { delegate(to: "x") { eventId } }`],
