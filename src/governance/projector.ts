@@ -8,6 +8,23 @@ import { proposalState } from './state.js';
 import { voteSignatureValid } from './vote-message.js';
 import { TOKEN_EVENT_TYPES, TokenFold } from './token-fold.js';
 
+/** A voter's state at a snapshot, and the weight its delegators took back by voting themselves. */
+interface VoterAt {
+  at_balance: string | null;
+  at_delegate: string | null;
+  at_power: string | null;
+  at_reclaimed: string | null;
+}
+
+/** Selects VoterAt for the voter `voter` at the snapshot `snapshot` (SQL expressions; `p.id` or `$3` names the proposal). */
+const VOTER_AT = (snapshot: string, voter: string) => {
+  const proposal = snapshot === 'p.snapshot' ? 'p.id' : '$3';
+  return `(SELECT balance FROM gov_balance_history WHERE account = ${voter} AND idx < ${snapshot} ORDER BY idx DESC LIMIT 1) AS at_balance,
+          (SELECT delegate FROM gov_delegate_history WHERE account = ${voter} AND idx < ${snapshot} ORDER BY idx DESC LIMIT 1) AS at_delegate,
+          (SELECT power FROM gov_power_history WHERE account = ${voter} AND idx < ${snapshot} ORDER BY idx DESC LIMIT 1) AS at_power,
+          (SELECT coalesce(sum(own_balance), 0) FROM gov_votes WHERE proposal_id = ${proposal} AND delegate_at_snapshot = ${voter}) AS at_reclaimed`;
+};
+
 /** Checks that depend on configuration, made when an event is first written and not on replay. */
 export interface LivePolicy {
   proposalThreshold: bigint;
@@ -133,31 +150,39 @@ export class GovernanceProjector {
     return { snapshot, supply };
   }
 
+  /**
+   * Runs under the ledger's head lock, so its round trips are everyone's latency: one read
+   * (proposal, an earlier vote, and the voter's state at a known snapshot) and one write.
+   */
   private async vote(tx: EntityManager, v: GovernancePayloads['VoteCast'], e: LedgerEvent): Promise<void> {
-    const p = await this.proposal(tx, v.proposalId);
+    const [row] = await tx.query(
+      `SELECT p.*, EXISTS (SELECT 1 FROM gov_votes WHERE proposal_id = p.id AND voter = $2) AS already, ${VOTER_AT('p.snapshot', '$2')}
+         FROM gov_proposals p WHERE p.id = $1`,
+      [v.proposalId, v.voter],
+    );
+    if (!row) throw new ChainproofError('NOT_FOUND', `no proposal ${v.proposalId}`);
+    const p = row as ProposalRow & VoterAt & { already: boolean };
     const now = e.hlc.physicalMs;
     if (p.canceled_idx !== null) throw new ChainproofError('PROPOSAL_STATE', `proposal ${p.id} was canceled`);
     if (now < Number(p.vote_start_ms) || now >= Number(p.vote_end_ms)) {
       throw new ChainproofError('VOTING_CLOSED', `voting on ${p.id} is open from ${new Date(Number(p.vote_start_ms)).toISOString()} until ${new Date(Number(p.vote_end_ms)).toISOString()}`);
     }
-    if (v.signature !== undefined && !voteSignatureValid({ origin: this.o.origin, proposalId: p.id, voter: v.voter, choice: v.choice, reason: v.reason }, v.signature)) {
+    // Live, GovernanceService checked the signature before appending; replay checks it here.
+    if (!this.o.live && v.signature !== undefined && !voteSignatureValid({ origin: this.o.origin, proposalId: p.id, voter: v.voter, choice: v.choice, reason: v.reason }, v.signature)) {
       throw new ChainproofError('BAD_SIGNATURE', `the vote's signature is not ${v.voter}'s over this vote`);
     }
-    const { snapshot } = await this.ensureSnapshot(tx, p);
-    const [already] = await tx.query(`SELECT 1 FROM gov_votes WHERE proposal_id = $1 AND voter = $2`, [p.id, v.voter]);
-    if (already) throw new ChainproofError('ALREADY_VOTED', `${v.voter} has voted on ${p.id} already`);
-
-    const [at] = await tx.query(
-      `SELECT (SELECT balance FROM gov_balance_history WHERE account = $1 AND idx < $2 ORDER BY idx DESC LIMIT 1) AS balance,
-              (SELECT delegate FROM gov_delegate_history WHERE account = $1 AND idx < $2 ORDER BY idx DESC LIMIT 1) AS delegate,
-              (SELECT power FROM gov_power_history WHERE account = $1 AND idx < $2 ORDER BY idx DESC LIMIT 1) AS power,
-              (SELECT coalesce(sum(own_balance), 0) FROM gov_votes WHERE proposal_id = $3 AND delegate_at_snapshot = $1) AS reclaimed`,
-      [v.voter, snapshot, p.id],
-    );
-    const own = big(at.balance);
-    const delegate: string | null = at.delegate ?? null;
+    if (p.already) throw new ChainproofError('ALREADY_VOTED', `${v.voter} has voted on ${p.id} already`);
+    let at: VoterAt = p;
+    let snapshot = p.snapshot === null ? null : Number(p.snapshot);
+    if (snapshot === null) {
+      // The first vote fixes the snapshot; the voter's state at it could not be read before.
+      snapshot = (await this.ensureSnapshot(tx, p)).snapshot;
+      [at] = await tx.query(`SELECT ${VOTER_AT('$2::bigint', '$1')}`, [v.voter, snapshot, p.id]);
+    }
+    const own = big(at.at_balance);
+    const delegate: string | null = at.at_delegate ?? null;
     // Delegator override: a delegator who votes takes its own weight back from its delegate.
-    let power = big(at.power) - big(at.reclaimed);
+    let power = big(at.at_power) - big(at.at_reclaimed);
     if (delegate !== null) {
       power += own;
       await this.reclaimFrom(tx, p, delegate, own);
@@ -166,12 +191,15 @@ export class GovernanceProjector {
       throw new ChainproofError('NO_VOTING_POWER', `${v.voter} had no voting power at the snapshot (leaf ${snapshot}) of ${p.id}`);
     }
     const weight = this.weightOf(p, power);
+    const c = v.choice.toLowerCase();
     await tx.query(
-      `INSERT INTO gov_votes (proposal_id, voter, choice, power, weight, delegate_at_snapshot, own_balance, reason, signature, idx, event_id)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+      `WITH vote AS (
+         INSERT INTO gov_votes (proposal_id, voter, choice, power, weight, delegate_at_snapshot, own_balance, reason, signature, idx, event_id)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING proposal_id)
+       UPDATE gov_proposals SET ${c}_power = ${c}_power + $4, ${c}_weight = ${c}_weight + $5, voters = voters + 1
+        WHERE id = (SELECT proposal_id FROM vote)`,
       [p.id, v.voter, v.choice, power.toString(), weight.toString(), delegate, own.toString(), v.reason ?? null, v.signature ?? null, e.index, Buffer.from(e.id, 'hex')],
     );
-    await this.addToTally(tx, p.id, v.choice, power, weight, 1);
   }
 
   private weightOf(p: ProposalRow, power: bigint): bigint {
