@@ -23,6 +23,7 @@ import { GraphQLClient } from './lib/http.js';
 import { closedLoop } from './lib/load.js';
 import { machineInfo } from './lib/proc.js';
 import { BENCH_ADMIN_KEY, benchServerEnv, startServer } from './lib/server.js';
+import { mulberry32 } from './lib/random.js';
 import { fmt, round, summarize } from './lib/stats.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -34,16 +35,6 @@ const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const t0 = performance.now();
 const log = (msg: string) => process.stderr.write(`[bench:governance ${((performance.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
 
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function main(): Promise<void> {
   const baseUrl = process.env.DATABASE_URL ?? DEFAULT_BASE_URL;

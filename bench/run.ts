@@ -23,6 +23,7 @@ import { clkTck, cpuReport, cpuSnapshot, machineInfo, memoryKb, postgresProcesse
 import { BENCH_ADMIN_KEY, BENCH_ORIGIN, BENCH_SEED, BIN, benchServerEnv, startServer, type ServerProcess } from './lib/server.js';
 import { cpuSplit, SqlTimer } from './lib/split.js';
 import { oneRoundTripProof } from './lib/proof-proto.js';
+import { mulberry32 } from './lib/random.js';
 import { fmt, round, summarize, type LatencySummary } from './lib/stats.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -202,15 +203,6 @@ async function runBatched(clients: number, durationMs: number): Promise<LoadResu
 }
 
 /** Seeded PRNG, so every run asks for the same indexes. */
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------- main
 

@@ -33,6 +33,7 @@ import { GraphQLClient } from './lib/http.js';
 import { APPEND_EVENTS, INCLUSION_PROOF, benchEvent, closedLoop, takeSeq, type LoadResult } from './lib/load.js';
 import { machineInfo } from './lib/proc.js';
 import { BENCH_ADMIN_KEY, BENCH_ORIGIN, BENCH_SEED, benchServerEnv, startServer } from './lib/server.js';
+import { mulberry32 } from './lib/random.js';
 import { fmt, round, summarize } from './lib/stats.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -270,16 +271,6 @@ async function readBench(url: string, dbUrl: string, treeSize: number) {
   return { clients: READ_CLIENTS, treeSize, eventsPage: row(httpPage, jsPage), inclusionProof: row(httpProof, jsProof) };
 }
 
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------- main
 

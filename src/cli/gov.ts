@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ChainproofError } from '../errors.js';
-import type { GovernanceService, ProposalView } from '../governance/governance-service.js';
+import { tallyText, type GovernanceService, type ProposalView } from '../governance/governance-service.js';
 import { checkChoice, type CreateProposalInput, type ProposalActionInput } from '../governance/inputs.js';
 import type { ProposalState } from '../governance/state.js';
 import { graphqlCaller } from './source.js';
@@ -57,13 +57,7 @@ const summary = (p: ProposalView): ProposalSummary => ({
   snapshot: p.snapshot,
   voteStart: p.voteStart.toISOString(),
   voteEnd: p.voteEnd.toISOString(),
-  tally: {
-    ...p.tally,
-    forPower: p.tally.forPower.toString(),
-    againstPower: p.tally.againstPower.toString(),
-    abstainPower: p.tally.abstainPower.toString(),
-    quorumRequired: p.tally.quorumRequired?.toString() ?? null,
-  },
+  tally: tallyText(p.tally),
 });
 
 function directGov(gov: GovernanceService, account: string): GovSource {

@@ -91,7 +91,17 @@ export interface CastVoteInput {
   signature?: string | null;
 }
 
-export const PROPOSAL_STATES: ProposalState[] = ['PENDING', 'ACTIVE', 'CANCELED', 'DEFEATED', 'SUCCEEDED', 'QUEUED', 'EXPIRED', 'EXECUTED'];
+/** A tally with its amounts as decimal strings, as GraphQL and the CLI show it. */
+export function tallyText(t: Tally) {
+  return {
+    ...t,
+    forPower: t.forPower.toString(),
+    againstPower: t.againstPower.toString(),
+    abstainPower: t.abstainPower.toString(),
+    quorumRequired: t.quorumRequired?.toString() ?? null,
+  };
+}
+
 
 /**
  * Tokens, delegation, proposals and votes. Every change is a server-signed event on the

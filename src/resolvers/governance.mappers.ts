@@ -1,4 +1,4 @@
-import type { AccountView, HistoryEntry, ProposalView, VoteView } from '../governance/governance-service.js';
+import { tallyText, type AccountView, type HistoryEntry, type ProposalView, type VoteView } from '../governance/governance-service.js';
 import type { Account, BalanceChange, Proposal, Vote } from '../schema/governance.type.js';
 import type { ProposalStateEnum, VoteChoiceEnum, VotingTypeEnum } from '../schema/governance.type.js';
 
@@ -15,11 +15,5 @@ export const toProposal = (p: ProposalView): Proposal => ({
   votingType: p.votingType as VotingTypeEnum,
   state: p.state as ProposalStateEnum,
   supplyAtSnapshot: p.supplyAtSnapshot?.toString() ?? null,
-  tally: {
-    ...p.tally,
-    forPower: p.tally.forPower.toString(),
-    againstPower: p.tally.againstPower.toString(),
-    abstainPower: p.tally.abstainPower.toString(),
-    quorumRequired: p.tally.quorumRequired?.toString() ?? null,
-  },
+  tally: tallyText(p.tally),
 });
