@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { parseVerifierKey } from './ledger/note/index.js';
 import { ChainproofError } from './errors.js';
 
 /** Defaults a new ledger takes unless `createLedger` says otherwise. */
@@ -47,6 +48,8 @@ export interface Config {
   development: boolean;
   ledgerDefaults: LedgerDefaults;
   governance: GovernanceConfig;
+  /** Verifier keys of the logs this node witnesses (C2SP vkeys). */
+  witnessLogs: string[];
 }
 
 export interface GovernanceConfig {
@@ -100,6 +103,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_GOV_MAX_LIVE_PROPOSALS', '3', 'pending or active proposals one proposer may have at once (TOO_MANY_PROPOSALS)'],
   ['CHAINPROOF_GOV_GRACE_S', '1209600', 'seconds a queued proposal stays executable after its timelock, then EXPIRED'],
   ['CHAINPROOF_MINING_REWARD', '0', 'tokens minted to the server\'s miner identity per block of main (governance may change it)'],
+  ['CHAINPROOF_WITNESS_LOGS', '(unset)', 'comma-separated C2SP verifier keys of logs this node cosigns as a witness (POST /witness/add-checkpoint); a key named N covers origins N and N/…'],
   ['LOG_LEVEL', 'info', 'pino log level'],
   ['NODE_ENV', '(unset)', '"development" shows stack traces in GraphQL errors'],
 ];
@@ -192,6 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
       retargetBlocks: int('CHAINPROOF_RETARGET_BLOCKS', 16, 2, 1_000_000),
       checkpointInterval: int('CHAINPROOF_CHECKPOINT_INTERVAL', 10_000, 1, 1_000_000_000),
     },
+    witnessLogs: (env.CHAINPROOF_WITNESS_LOGS ?? '').split(',').map((k) => k.trim()).filter(Boolean),
     governance: {
       proposalThreshold: tokens('CHAINPROOF_GOV_PROPOSAL_THRESHOLD', 0n),
       maxLiveProposals: int('CHAINPROOF_GOV_MAX_LIVE_PROPOSALS', 3, 1, 1_000_000),
@@ -199,6 +204,13 @@ export function loadConfig(env: Env = process.env): Config {
       miningReward: tokens('CHAINPROOF_MINING_REWARD', 0n),
     },
   };
+  for (const k of config.witnessLogs) {
+    try {
+      parseVerifierKey(k);
+    } catch (e) {
+      problems.push(`CHAINPROOF_WITNESS_LOGS: ${(e as Error).message}`);
+    }
+  }
   const d = config.ledgerDefaults;
   if (d.minDifficulty > d.maxDifficulty) problems.push('CHAINPROOF_MIN_DIFFICULTY exceeds CHAINPROOF_MAX_DIFFICULTY');
   if (problems.length > 0) {

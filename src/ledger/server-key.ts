@@ -1,15 +1,21 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import { didKeyFromPublicKey } from './events/did-key.js';
-import { noteSignerFromSeed, type NoteSigner } from './note/index.js';
+import { cosignerFromSeed, noteSignerFromSeed, type Cosigner, type NoteSigner } from './note/index.js';
 import type { ServerSigner } from './sequencer.js';
 
 /** The server's Ed25519 identity: it signs checkpoints (as a note) and its own events (as a did:key). */
 export interface ServerKey extends ServerSigner {
   note: NoteSigner;
+  /**
+   * The key this node cosigns other logs' checkpoints with, as a witness, named
+   * `<origin prefix>/witness`. Derived from the signing seed (SHA-256 of a label and the seed)
+   * so one secret serves, yet the two keys differ as c2sp.org/tlog-cosignature requires.
+   */
+  cosigner: Cosigner;
   /** Where the key came from, for the start-up message; never the key itself. */
   source: string;
 }
@@ -41,10 +47,12 @@ export function loadServerKey(
     source = path;
   }
   if (!seedHex) return undefined;
-  const note = noteSignerFromSeed(config.originPrefix, Buffer.from(seedHex, 'hex'));
+  const seed = Buffer.from(seedHex, 'hex');
+  const note = noteSignerFromSeed(config.originPrefix, seed);
+  const cosigner = cosignerFromSeed(`${config.originPrefix}/witness`, createHash('sha256').update('chainproof/witness-key/v1\n').update(seed).digest());
   return {
     created,
-    key: { note, source, did: didKeyFromPublicKey(note.publicKey), sign: (m) => note.sign(m) },
+    key: { note, cosigner, source, did: didKeyFromPublicKey(note.publicKey), sign: (m) => note.sign(m) },
   };
 }
 

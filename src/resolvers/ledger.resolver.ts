@@ -55,4 +55,12 @@ export class LedgerResolver {
   verifierKey(@Ctx() ctx: RequestContext): string | null {
     return ctx.ledger.verifierKey();
   }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: 'C2SP verifier key (type 0x04) of the cosignatures this node makes as a witness (POST /witness/add-checkpoint); null without a signing key.',
+  })
+  witnessKey(@Ctx() ctx: RequestContext): string | null {
+    return ctx.ledger.serverKey?.cosigner.verifierKey ?? null;
+  }
 }

@@ -16,6 +16,7 @@ import type { ApiKeyService } from '../auth/api-keys.js';
 import { principalFrom, principalOfRequest, type SignedRequest } from '../auth/credentials.js';
 import type { KnownDidService } from '../auth/known-dids.js';
 import type { GovernanceService } from '../governance/governance-service.js';
+import type { WitnessService } from '../witness/witness-service.js';
 import { ANONYMOUS, type Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import type { RequestContext } from '../resolvers/context.js';
@@ -37,6 +38,8 @@ export interface HttpDeps {
   keys: ApiKeyService;
   dids: KnownDidService;
   governance: GovernanceService;
+  /** This node's tlog-witness, when it has a key to cosign with. */
+  witness?: WitnessService;
   metrics: Registry;
   dataSource: DataSource;
   onSubscriptionExecution?: () => void;
@@ -140,6 +143,20 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
     res.setHeader('content-type', deps.metrics.contentType);
     res.send(await deps.metrics.metrics());
   });
+  if (deps.witness) {
+    const witness = deps.witness;
+    // c2sp.org/tlog-witness: plain text in, plain text out; any client may submit.
+    app.post(
+      '/witness/add-checkpoint',
+      rateLimiter({ perIp: config.rateLimitPerIp, perKey: 0, burstSeconds: 2 }),
+      express.text({ type: () => true, limit: '64kb' }),
+      async (req, res) => {
+        const r = await witness.addCheckpoint(typeof req.body === 'string' ? req.body : '');
+        // A Buffer, or Express appends "; charset=utf-8" to a type the spec fixes exactly.
+        res.status(r.status).setHeader('content-type', r.contentType).send(Buffer.from(r.body, 'utf8'));
+      },
+    );
+  }
   app.use(
     '/graphql',
     rateLimiter({ perIp: config.rateLimitPerIp, perKey: config.rateLimitPerKey, burstSeconds: 2 }),

@@ -23,3 +23,12 @@ export {
   type ParsedCheckpoint,
 } from './checkpoint.js';
 export { formatTlogProof, parseTlogProof, type TlogProof } from './tlog-proof.js';
+export {
+  cosignerFromSeed,
+  cosignedMessage,
+  parseCosignerKey,
+  verifyCosignature,
+  COSIGNATURE_ALG,
+  type Cosigner,
+  type CosignerKey,
+} from './cosignature.js';

@@ -26,18 +26,18 @@ export function assertKeyName(name: string): void {
   }
 }
 
-/** key ID = SHA-256(name || 0x0A || 0x01 || pubkey)[:4] */
-export function computeKeyHash(name: string, publicKey: Uint8Array): Buffer {
+/** key ID = SHA-256(name || 0x0A || alg || pubkey)[:4]; alg 0x01 signs notes, 0x04 cosigns checkpoints. */
+export function computeKeyHash(name: string, publicKey: Uint8Array, alg = ED25519_ALG): Buffer {
   return createHash('sha256')
     .update(name, 'utf8')
-    .update(Buffer.from([0x0a, ED25519_ALG]))
+    .update(Buffer.from([0x0a, alg]))
     .update(publicKey)
     .digest()
     .subarray(0, 4);
 }
 
-export function formatVerifierKey(name: string, keyHash: Uint8Array, publicKey: Uint8Array): string {
-  const key = Buffer.concat([Buffer.from([ED25519_ALG]), publicKey]);
+export function formatVerifierKey(name: string, keyHash: Uint8Array, publicKey: Uint8Array, alg = ED25519_ALG): string {
+  const key = Buffer.concat([Buffer.from([alg]), publicKey]);
   return `${name}+${Buffer.from(keyHash).toString('hex')}+${key.toString('base64')}`;
 }
 

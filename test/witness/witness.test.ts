@@ -1,0 +1,71 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cosignerFromSeed, formatCheckpoint, noteSignerFromSeed, parseCosignerKey, signNote, verifyCosignature } from '../../src/ledger/note/index.js';
+import { WitnessService } from '../../src/witness/witness-service.js';
+import { openTestLedger, TEST_SEED, type TestLedger } from '../support/ledger.js';
+
+// The log: a real ledger (so its consistency proofs are real), signing as "test.chainproof".
+let t: TestLedger;
+let witness: WitnessService;
+const log = noteSignerFromSeed('test.chainproof', Buffer.from(TEST_SEED, 'hex'));
+const cosigner = cosignerFromSeed('witness.test/w1', Buffer.alloc(32, 7));
+const ORIGIN = 'test.chainproof/main';
+
+beforeAll(async () => {
+  t = await openTestLedger({}, { produceBlocks: false });
+  witness = new WitnessService(t.db.dataSource, cosigner, [log.verifierKey], pino({ level: 'silent' }));
+  await t.service.append('main', Array.from({ length: 40 }, (_, i) => ({ type: 't', actor: `a${i}` })));
+});
+afterAll(async () => t?.close());
+
+const rootAt = async (size: number) => Buffer.from((await t.service.consistencyProof('main', 1, size)).toRoot, 'hex');
+const checkpoint = async (size: number, root?: Buffer, signer = log, origin = ORIGIN) =>
+  signNote(formatCheckpoint({ origin, treeSize: size, rootHash: root ?? (await rootAt(size)) }), [signer]);
+const proofLines = async (from: number, to: number) =>
+  from === 0 || from === to ? '' : (await t.service.consistencyProof('main', from, to)).hashes.map((h) => `${Buffer.from(h, 'hex').toString('base64')}\n`).join('');
+const request = async (old: number, size: number, opts: { proof?: string; note?: string } = {}) =>
+  `old ${old}\n${opts.proof ?? (await proofLines(old, size))}\n${opts.note ?? (await checkpoint(size))}`;
+
+describe('tlog-witness add-checkpoint', () => {
+  it('refuses what it cannot check: unknown origin 404, untrusted signature 403, old > size 400, malformed 400', async () => {
+    const stranger = noteSignerFromSeed('stranger.example', Buffer.alloc(32, 1));
+    expect((await witness.addCheckpoint(await request(0, 5, { note: await checkpoint(5, undefined, stranger, 'stranger.example/log') }))).status).toBe(404);
+    const forger = noteSignerFromSeed('test.chainproof', Buffer.alloc(32, 2)); // right name, wrong key
+    expect((await witness.addCheckpoint(await request(0, 5, { note: await checkpoint(5, undefined, forger) }))).status).toBe(403);
+    expect((await witness.addCheckpoint(await request(9, 5, { proof: '' }))).status).toBe(400);
+    expect((await witness.addCheckpoint('old 00\n\nnonsense')).status).toBe(400);
+    expect((await witness.addCheckpoint('no blank line')).status).toBe(400);
+  });
+
+  it('cosigns the first checkpoint, then only consistent extensions of it', async () => {
+    const first = await witness.addCheckpoint(await request(0, 10));
+    expect(first.status).toBe(200);
+    const body = formatCheckpoint({ origin: ORIGIN, treeSize: 10, rootHash: await rootAt(10) });
+    expect(verifyCosignature(body, first.body, parseCosignerKey(cosigner.verifierKey))).not.toBeNull();
+
+    const stale = await witness.addCheckpoint(await request(0, 12));
+    expect(stale).toEqual({ status: 409, contentType: 'text/x.tlog.size', body: '10\n' });
+
+    const tampered = (await proofLines(10, 20)).replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
+    expect((await witness.addCheckpoint(await request(10, 20, { proof: tampered }))).status).toBe(422);
+    expect((await witness.addCheckpoint(await request(10, 20))).status).toBe(200);
+    expect((await witness.addCheckpoint(await request(20, 20))).status).toBe(200); // same size, same root
+  });
+
+  it('refuses a split view: another root for a cosigned size, or a history that does not extend it', async () => {
+    const other = Buffer.alloc(32, 9);
+    expect((await witness.addCheckpoint(await request(20, 20, { note: await checkpoint(20, other) }))).status).toBe(409);
+    expect((await witness.addCheckpoint(await request(20, 30, { note: await checkpoint(30, other) }))).status).toBe(422);
+    const [evidence] = await t.db.dataSource.query(`SELECT count(*) AS n FROM witness_evidence WHERE origin = $1`, [ORIGIN]);
+    expect(Number(evidence.n)).toBeGreaterThanOrEqual(3); // the tampered proof and both forks, kept as evidence
+    const non = await witness.addCheckpoint(await request(0, 5, { proof: 'PlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\n', note: await checkpoint(5, undefined, log, 'test.chainproof/other') }));
+    expect(non.status).toBe(422); // a proof from size 0 must be empty
+  });
+
+  it('two racing submissions from the same old size: one is cosigned, the other told the new size', async () => {
+    const [a, b] = await Promise.all([witness.addCheckpoint(await request(20, 30)), witness.addCheckpoint(await request(20, 35))]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    const loser = a.status === 409 ? a : b;
+    expect(['30\n', '35\n']).toContain(loser.body);
+  });
+});
