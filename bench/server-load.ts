@@ -23,6 +23,7 @@ import { KnownDidService } from '../src/auth/known-dids.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { GovernanceService } from '../src/governance/governance-service.js';
+import { CosignatureCollector } from '../src/witness/cosignatures.js';
 import { LedgerService } from '../src/ledger/ledger-service.js';
 import { encodeCursor } from '../src/ledger/pagination.js';
 import { loadServerKey } from '../src/ledger/server-key.js';
@@ -240,6 +241,7 @@ async function readBench(url: string, dbUrl: string, treeSize: number) {
     keys: new ApiKeyService(db.dataSource, ledger),
     dids: new KnownDidService(db.dataSource, ledger),
     governance: new GovernanceService(db.dataSource, ledger, config.governance),
+    cosignatures: new CosignatureCollector(db.dataSource, ledger, [], pino({ level: 'silent' })),
     principal: { kind: 'api-key', account: 'bench', role: 'admin' },
     requestId: 'bench',
   };

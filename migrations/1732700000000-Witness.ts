@@ -24,9 +24,29 @@ export class Witness1732700000000 implements MigrationInterface {
         request text NOT NULL,
         received_at timestamptz NOT NULL DEFAULT now()
       )`);
+
+    // The other side: cosignatures this node's checkpoints collected from its validators, and how
+    // far each validator has cosigned each of its logs (the old size of the next request).
+    await q.query(`
+      CREATE TABLE checkpoint_cosignatures (
+        checkpoint_id bigint NOT NULL REFERENCES checkpoints(id),
+        witness text NOT NULL,
+        line text NOT NULL,
+        cosigned_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (checkpoint_id, witness)
+      )`);
+    await q.query(`
+      CREATE TABLE validator_progress (
+        witness text NOT NULL,
+        origin text NOT NULL,
+        tree_size bigint NOT NULL,
+        PRIMARY KEY (witness, origin)
+      )`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE validator_progress`);
+    await q.query(`DROP TABLE checkpoint_cosignatures`);
     await q.query(`DROP TABLE witness_evidence`);
     await q.query(`DROP TABLE witness_state`);
   }

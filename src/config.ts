@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { parseVerifierKey } from './ledger/note/index.js';
+import { parseCosignerKey, parseVerifierKey } from './ledger/note/index.js';
 import { ChainproofError } from './errors.js';
 
 /** Defaults a new ledger takes unless `createLedger` says otherwise. */
@@ -50,6 +50,8 @@ export interface Config {
   governance: GovernanceConfig;
   /** Verifier keys of the logs this node witnesses (C2SP vkeys). */
   witnessLogs: string[];
+  /** Witnesses whose cosignatures this node's checkpoints collect: base URL and cosigner key. */
+  validators: Array<{ url: string; vkey: string }>;
 }
 
 export interface GovernanceConfig {
@@ -104,6 +106,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_GOV_GRACE_S', '1209600', 'seconds a queued proposal stays executable after its timelock, then EXPIRED'],
   ['CHAINPROOF_MINING_REWARD', '0', 'tokens minted to the server\'s miner identity per block of main (governance may change it)'],
   ['CHAINPROOF_WITNESS_LOGS', '(unset)', 'comma-separated C2SP verifier keys of logs this node cosigns as a witness (POST /witness/add-checkpoint); a key named N covers origins N and N/…'],
+  ['CHAINPROOF_VALIDATORS', '(unset)', 'comma-separated url|vkey of witnesses (their base URL and Ledger.witnessKey) whose cosignatures checkpoints collect; FINAL with 2f+1 of n'],
   ['LOG_LEVEL', 'info', 'pino log level'],
   ['NODE_ENV', '(unset)', '"development" shows stack traces in GraphQL errors'],
 ];
@@ -196,6 +199,10 @@ export function loadConfig(env: Env = process.env): Config {
       retargetBlocks: int('CHAINPROOF_RETARGET_BLOCKS', 16, 2, 1_000_000),
       checkpointInterval: int('CHAINPROOF_CHECKPOINT_INTERVAL', 10_000, 1, 1_000_000_000),
     },
+    validators: (env.CHAINPROOF_VALIDATORS ?? '').split(',').map((v) => v.trim()).filter(Boolean).map((v) => {
+      const [url = '', vkey = ''] = v.split('|');
+      return { url: url.replace(/\/+$/, ''), vkey };
+    }),
     witnessLogs: (env.CHAINPROOF_WITNESS_LOGS ?? '').split(',').map((k) => k.trim()).filter(Boolean),
     governance: {
       proposalThreshold: tokens('CHAINPROOF_GOV_PROPOSAL_THRESHOLD', 0n),
@@ -209,6 +216,14 @@ export function loadConfig(env: Env = process.env): Config {
       parseVerifierKey(k);
     } catch (e) {
       problems.push(`CHAINPROOF_WITNESS_LOGS: ${(e as Error).message}`);
+    }
+  }
+  for (const v of config.validators) {
+    if (!/^https?:\/\/[^\s|]+$/.test(v.url)) problems.push(`CHAINPROOF_VALIDATORS: ${JSON.stringify(v.url)} is not an http(s) URL`);
+    try {
+      parseCosignerKey(v.vkey);
+    } catch (e) {
+      problems.push(`CHAINPROOF_VALIDATORS: ${(e as Error).message}`);
     }
   }
   const d = config.ledgerDefaults;

@@ -1,6 +1,7 @@
 import type { ApiKeyService } from '../auth/api-keys.js';
 import type { KnownDidService } from '../auth/known-dids.js';
 import type { GovernanceService } from '../governance/governance-service.js';
+import type { CosignatureCollector } from '../witness/cosignatures.js';
 import type { Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 
@@ -10,6 +11,7 @@ export interface RequestContext {
   keys: ApiKeyService;
   dids: KnownDidService;
   governance: GovernanceService;
+  cosignatures: CosignatureCollector;
   principal: Principal;
   requestId: string;
 }

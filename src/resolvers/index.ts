@@ -2,6 +2,7 @@ import { AnalyticsResolver } from './analytics.resolver.js';
 import { ApiKeyResolver } from './api-key.resolver.js';
 import { BlockResolver } from './block.resolver.js';
 import { CheckpointResolver } from './checkpoint.resolver.js';
+import { CosignatureResolver } from './cosignature.resolver.js';
 import { EventResolver } from './event.resolver.js';
 import { AccountResolver, GovernanceSubscriptionResolver, ProposalResolver } from './governance.resolver.js';
 import { LedgerResolver } from './ledger.resolver.js';
@@ -13,6 +14,7 @@ export const resolvers = [
   EventResolver,
   BlockResolver,
   CheckpointResolver,
+  CosignatureResolver,
   ProofResolver,
   SubscriptionResolver,
   ApiKeyResolver,

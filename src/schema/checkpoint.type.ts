@@ -1,4 +1,4 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Field, ObjectType, registerEnumType } from 'type-graphql';
 import { SafeInt } from './scalars.js';
 
 @ObjectType({ description: 'A signed tree head at a block boundary: a C2SP tlog-checkpoint in a C2SP signed note.' })
@@ -12,4 +12,17 @@ export class Checkpoint {
   @Field(() => String, { nullable: true }) name!: string | null;
   @Field(() => [String]) tags!: string[];
   @Field({ description: 'The whole signed note; check it with Ledger.verifierKey.' }) note!: string;
+}
+
+export enum FinalityEnum {
+  FINAL = 'FINAL',
+  PENDING = 'PENDING',
+}
+registerEnumType(FinalityEnum, { name: 'Finality', description: 'FINAL once 2f+1 of the n configured validators cosigned (f = ⌊(n−1)/3⌋).' });
+
+@ObjectType({ description: 'A validator\'s C2SP tlog-cosignature on a checkpoint.' })
+export class Cosignature {
+  @Field({ description: 'The validator\'s cosigner verifier key.' }) witness!: string;
+  @Field({ description: 'The note signature line, as it is appended to the checkpoint.' }) line!: string;
+  @Field() cosignedAt!: Date;
 }

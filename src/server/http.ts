@@ -17,6 +17,7 @@ import { principalFrom, principalOfRequest, type SignedRequest } from '../auth/c
 import type { KnownDidService } from '../auth/known-dids.js';
 import type { GovernanceService } from '../governance/governance-service.js';
 import type { WitnessService } from '../witness/witness-service.js';
+import type { CosignatureCollector } from '../witness/cosignatures.js';
 import { ANONYMOUS, type Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import type { RequestContext } from '../resolvers/context.js';
@@ -38,6 +39,7 @@ export interface HttpDeps {
   keys: ApiKeyService;
   dids: KnownDidService;
   governance: GovernanceService;
+  cosignatures: CosignatureCollector;
   /** This node's tlog-witness, when it has a key to cosign with. */
   witness?: WitnessService;
   metrics: Registry;
@@ -46,7 +48,7 @@ export interface HttpDeps {
 }
 
 export async function startHttpServer(config: Config, deps: HttpDeps, log: Logger): Promise<HttpServer> {
-  const { ledger, keys, dids, governance } = deps;
+  const { ledger, keys, dids, governance, cosignatures } = deps;
   const schema = await buildChainproofSchema({ publicReads: config.publicReads });
   const app = express();
   app.disable('x-powered-by');
@@ -75,6 +77,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         keys,
         dids,
         governance,
+        cosignatures,
         principal: ((ctx.extra as Record<string, unknown>).principal as Principal | undefined) ?? ANONYMOUS,
         requestId: randomUUID(),
       }),
@@ -171,7 +174,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         } catch (e) {
           throw new GraphQLError((e as Error).message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
         }
-        return { ledger, keys, dids, governance, principal, requestId: req.headers['x-request-id'] as string };
+        return { ledger, keys, dids, governance, cosignatures, principal, requestId: req.headers['x-request-id'] as string };
       },
     }),
   );

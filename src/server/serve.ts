@@ -11,6 +11,7 @@ import { bootstrapAdminKey } from '../auth/bootstrap.js';
 import { KnownDidService } from '../auth/known-dids.js';
 import { GovernanceService } from '../governance/governance-service.js';
 import { WitnessService } from '../witness/witness-service.js';
+import { CosignatureCollector } from '../witness/cosignatures.js';
 
 /**
  * Starts the whole server and stops it cleanly on SIGTERM/SIGINT: stop taking requests,
@@ -32,8 +33,10 @@ export async function serve(config: Config): Promise<void> {
   const governance = new GovernanceService(db.dataSource, ledger, config.governance);
   await governance.start();
   await governance.startBlockRewards(log);
+  const cosignatures = new CosignatureCollector(db.dataSource, ledger, config.validators, log);
+  cosignatures.start();
   const witness = loaded ? new WitnessService(db.dataSource, loaded.key.cosigner, config.witnessLogs, log) : undefined;
-  const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, witness, metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
+  const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, witness, cosignatures, metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
   log.info(
     { url: http.url, database: db.kind, dataDir: db.kind === 'embedded' ? config.dataDir : undefined },
     `Chainproof listening on ${http.url}`,
@@ -53,6 +56,7 @@ export async function serve(config: Config): Promise<void> {
     try {
       await http.close();
       log.info('HTTP and WebSocket closed; draining appends');
+      await cosignatures.stop();
       await governance.stop();
       await ledger.stop();
       log.info('ledger stopped; closing database');

@@ -1,0 +1,118 @@
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import type { CheckpointRow } from '../ledger/entities/index.js';
+import type { LedgerService } from '../ledger/ledger-service.js';
+import { openNote, parseCosignerKey, verifyCosignature, type CosignerKey } from '../ledger/note/index.js';
+
+export interface Validator {
+  url: string;
+  vkey: string;
+  key: CosignerKey;
+}
+
+export type Finality = 'FINAL' | 'PENDING';
+
+/** f = ⌊(n−1)/3⌋ faulty validators are tolerated; 2f+1 cosignatures make a checkpoint final. */
+export const quorumOf = (n: number): number => 2 * Math.floor((n - 1) / 3) + 1;
+
+const SWEEP_MS = 2_000;
+const REQUEST_TIMEOUT_MS = 5_000;
+
+/**
+ * Collects cosignatures for this node's checkpoints from its validators (c2sp.org/tlog-witness
+ * clients' side): each new checkpoint goes to every validator with a consistency proof from the
+ * size that validator last cosigned; a 409 teaches that size and the request is retried once.
+ * A sweep re-offers the latest checkpoint of each ledger to validators that have not cosigned
+ * it (one was down, say). Only cosignatures that verify with the configured key are kept.
+ */
+export class CosignatureCollector {
+  readonly validators: Validator[];
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly ledger: LedgerService,
+    validators: Array<{ url: string; vkey: string }>,
+    private readonly log: Logger,
+  ) {
+    this.validators = validators.map((v) => ({ ...v, key: parseCosignerKey(v.vkey) }));
+  }
+
+  start(): void {
+    if (this.validators.length === 0) return;
+    this.timer = setInterval(() => {
+      this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
+    }, SWEEP_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.sweeping;
+  }
+
+  /** Offers the latest checkpoint of every ledger to each validator that has not cosigned it. */
+  async sweep(): Promise<void> {
+    for (const l of await this.ledger.ledgers()) {
+      const c = await this.ledger.checkpoint(l.name);
+      if (!c) continue;
+      const have = new Set((await this.lines(c.id)).map((r) => r.witness));
+      await Promise.all(this.validators.filter((v) => !have.has(v.vkey)).map((v) => this.offer(l.name, l.origin, c, v)));
+    }
+  }
+
+  private async offer(ledgerName: string, origin: string, c: CheckpointRow, v: Validator): Promise<void> {
+    try {
+      const [p] = await this.dataSource.query(`SELECT tree_size FROM validator_progress WHERE witness = $1 AND origin = $2`, [v.vkey, origin]);
+      let old = Number(p?.tree_size ?? 0);
+      for (let attempt = 0; attempt < 2; attempt++) {
+        if (old > c.treeSize) return; // it has cosigned a later checkpoint already
+        const proof = old === 0 || old === c.treeSize ? [] : (await this.ledger.consistencyProof(ledgerName, old, c.treeSize)).hashes;
+        const body = `old ${old}\n${proof.map((h) => `${Buffer.from(h, 'hex').toString('base64')}\n`).join('')}\n${c.note}`;
+        const res = await fetch(`${v.url}/witness/add-checkpoint`, { method: 'POST', body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        const text = await res.text();
+        if (res.status === 409 && res.headers.get('content-type') === 'text/x.tlog.size' && /^\d+\n$/.test(text)) {
+          old = Number(text.trim());
+          continue;
+        }
+        if (res.status !== 200) {
+          this.log.warn({ witness: v.url, status: res.status, treeSize: c.treeSize }, `validator refused the checkpoint: ${text.trim().slice(0, 200)}`);
+          return;
+        }
+        const cosigned = openNote(c.note).text;
+        const line = text.split('\n').find((l) => l && verifyCosignature(cosigned, l, v.key));
+        if (!line) {
+          this.log.warn({ witness: v.url }, 'validator answered without a valid cosignature from its configured key');
+          return;
+        }
+        await this.dataSource.transaction(async (tx) => {
+          await tx.query(`INSERT INTO checkpoint_cosignatures (checkpoint_id, witness, line) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [c.id, v.vkey, `${line}\n`]);
+          await tx.query(
+            `INSERT INTO validator_progress (witness, origin, tree_size) VALUES ($1, $2, $3)
+             ON CONFLICT (witness, origin) DO UPDATE SET tree_size = greatest(validator_progress.tree_size, EXCLUDED.tree_size)`,
+            [v.vkey, origin, c.treeSize],
+          );
+        });
+        return;
+      }
+    } catch (err) {
+      this.log.debug({ err, witness: v.url }, 'validator unreachable; the sweep retries');
+    }
+  }
+
+  /** The stored cosignature lines of a checkpoint, from currently configured validators only. */
+  async lines(checkpointId: number): Promise<Array<{ witness: string; line: string; cosignedAt: Date }>> {
+    const rows = await this.dataSource.query(
+      `SELECT witness, line, cosigned_at FROM checkpoint_cosignatures WHERE checkpoint_id = $1 ORDER BY witness`,
+      [checkpointId],
+    );
+    const configured = new Set(this.validators.map((v) => v.vkey));
+    return rows.filter((r: { witness: string }) => configured.has(r.witness)).map((r: any) => ({ witness: r.witness, line: r.line, cosignedAt: r.cosigned_at }));
+  }
+
+  async finality(checkpointId: number): Promise<Finality> {
+    if (this.validators.length === 0) return 'PENDING';
+    return (await this.lines(checkpointId)).length >= quorumOf(this.validators.length) ? 'FINAL' : 'PENDING';
+  }
+}
