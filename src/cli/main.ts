@@ -205,8 +205,11 @@ function program(): Command {
     .description('check a tlog-proof offline against a verifier key; exits 1 if it does not verify')
     .requiredOption('--key <vkey>', 'the log\'s C2SP verifier key (Ledger.verifierKey)')
     .option('--origin <origin>', 'require this checkpoint origin')
-    .action(async (file: string, opts: { key: string; origin?: string }) => {
-      const result = verifyTlogProofFile(readFileSync(file, 'utf8'), opts.key, opts.origin);
+    .option('--witness <vkey>', 'a witness\'s cosigner key (Ledger.witnessKey of a validator); repeatable', (v: string, all: string[]) => [...all, v], [])
+    .option('--threshold <n>', 'cosignatures required from the --witness keys (default 2f+1 of n)')
+    .action(async (file: string, opts: { key: string; origin?: string; witness: string[]; threshold?: string }) => {
+      const threshold = opts.threshold === undefined ? undefined : parseLimit(opts.threshold, opts.witness.length || 1, '--threshold');
+      const result = verifyTlogProofFile(readFileSync(file, 'utf8'), opts.key, opts.origin, { keys: opts.witness, threshold });
       process.stdout.write(`${result.ok ? 'VALID' : 'INVALID'}: ${result.message}\n`);
       process.exitCode = result.ok ? EXIT.OK : EXIT.INVALID;
     });
@@ -307,9 +310,9 @@ function toFilter(o: FilterOptions): EventFilter {
   };
 }
 
-function parseLimit(raw: string, max: number): number {
+function parseLimit(raw: string, max: number, flag = '--limit'): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new ChainproofError('BAD_USER_INPUT', `--limit must be an integer in 1..${max}`);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new ChainproofError('BAD_USER_INPUT', `${flag} must be an integer in 1..${max}`);
   return n;
 }
 

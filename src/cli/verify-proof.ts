@@ -1,15 +1,35 @@
 import { treeHasher, verifyInclusion } from '../ledger/merkle/index.js';
-import { NoteError, parseCheckpoint, parseTlogProof, verifyNote } from '../ledger/note/index.js';
+import { NoteError, openNote, parseCheckpoint, parseCosignerKey, parseTlogProof, verifyCosignature, verifyNote } from '../ledger/note/index.js';
+import { quorumOf } from '../witness/cosignatures.js';
+
+/** Whose cosignatures a checkpoint must carry, and how many of them: by default 2f+1 of n. */
+export interface WitnessPolicy {
+  keys: string[];
+  threshold?: number;
+}
+
+/** How many of the policy's witnesses cosigned the checkpoint `note` (its signature lines are attacker-controlled). */
+export function countCosignatures(note: string, body: string, policy: WitnessPolicy): number {
+  const lines = note.slice(openNote(note).text.length + 1).split('\n').filter(Boolean);
+  return policy.keys.map(parseCosignerKey).filter((key) => lines.some((l) => verifyCosignature(body, l, key))).length;
+}
 
 /**
  * Checks a tlog-proof with nothing but the log's verifier key: the checkpoint's signature,
  * then the inclusion of H(0x00 || extra) at `index` under the checkpoint's root.
  */
-export function verifyTlogProofFile(text: string, verifierKey: string, origin?: string): { ok: boolean; message: string } {
+export function verifyTlogProofFile(text: string, verifierKey: string, origin?: string, witnesses?: WitnessPolicy): { ok: boolean; message: string } {
   try {
     const proof = parseTlogProof(text);
     const { text: body } = verifyNote(proof.checkpoint, [verifierKey]);
     const cp = parseCheckpoint(body);
+    let cosigned = '';
+    if (witnesses && witnesses.keys.length > 0) {
+      const need = witnesses.threshold ?? quorumOf(witnesses.keys.length);
+      const have = countCosignatures(proof.checkpoint, body, witnesses);
+      if (have < need) return { ok: false, message: `the checkpoint carries ${have} valid cosignatures of the ${witnesses.keys.length} witnesses; the policy needs ${need}` };
+      cosigned = `, cosigned by ${have} of ${witnesses.keys.length} witnesses`;
+    }
     if (origin !== undefined && cp.origin !== origin) return { ok: false, message: `checkpoint origin is ${cp.origin}, not ${origin}` };
     if (!proof.extra) return { ok: false, message: 'the proof carries no event bytes (extra line)' };
     const alg = cp.extensions.includes('hash blake3') ? 'blake3' : 'sha256';
@@ -17,7 +37,7 @@ export function verifyTlogProofFile(text: string, verifierKey: string, origin?: 
     if (!verifyInclusion(alg, proof.index, cp.treeSize, leaf, proof.hashes, cp.rootHash)) {
       return { ok: false, message: `event ${leaf.toString('hex')} is not at index ${proof.index} of the checkpointed tree` };
     }
-    return { ok: true, message: `event ${leaf.toString('hex')} is entry ${proof.index} of ${cp.origin} (tree size ${cp.treeSize})` };
+    return { ok: true, message: `event ${leaf.toString('hex')} is entry ${proof.index} of ${cp.origin} (tree size ${cp.treeSize}${cosigned})` };
   } catch (e) {
     if (e instanceof NoteError) return { ok: false, message: `${e.code}: ${e.message}` };
     throw e;

@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noteSignerFromSeed, openNote, parseCosignerKey, verifyCosignature } from '../../src/ledger/note/index.js';
 import { freshDatabaseUrl, usingPostgres } from '../support/db.js';
 import { TEST_SEED } from '../support/ledger.js';
-import { gql, startServer, type ServerProcess } from '../support/server.js';
+import { gql, startServer, TEST_ADMIN_KEY, type ServerProcess } from '../support/server.js';
+import { cli } from '../support/cli.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * A log and four validators, five real server processes with a database each: checkpoints
@@ -14,6 +18,7 @@ describe.runIf(usingPostgres())('witness cosigning and finality', () => {
   const drops: Array<() => Promise<void>> = [];
   const witnesses: Array<{ server: ServerProcess; key: string }> = [];
   let log: ServerProcess;
+  const dir = mkdtempSync(join(tmpdir(), 'chainproof-proofs-'));
   const logKey = noteSignerFromSeed('test.chainproof', Buffer.from(TEST_SEED, 'hex')).verifierKey;
 
   const serve = async (env: Record<string, string>) => {
@@ -34,11 +39,20 @@ describe.runIf(usingPostgres())('witness cosigning and finality', () => {
   afterAll(async () => {
     await Promise.all([log, ...witnesses.map((w) => w.server)].map((s) => s?.kill('SIGTERM')));
     for (const d of drops) await d();
+    rmSync(dir, { recursive: true, force: true });
   });
+
+  /** `chainproof proof` from the log server, then `verify-proof` with nothing but keys. */
+  function checkOffline(eventId: string, witnessKeys: string[], extra: string[] = []) {
+    const file = join(dir, `${eventId}.proof`);
+    const made = cli(['proof', eventId, '--url', log.url, '--key', TEST_ADMIN_KEY, '--output', file], {});
+    expect(made.code, made.stderr).toBe(0);
+    return cli(['verify-proof', file, '--key', logKey, ...witnessKeys.flatMap((k) => ['--witness', k]), ...extra], {});
+  }
 
   /** Appends, checkpoints, and waits until `want` validators cosigned it (or the time is up). */
   async function checkpointWith(want: number, waitMs: number) {
-    await gql(log.url, `mutation { appendEvents(inputs: [{type: "t", actor: "a"}, {type: "t", actor: "b"}]) { index } }`);
+    const eventId = (await gql(log.url, `mutation { appendEvents(inputs: [{type: "t", actor: "a"}, {type: "t", actor: "b"}]) { id } }`)).data.appendEvents[0].id;
     const id = (await gql(log.url, `mutation { createCheckpoint { id } }`)).data.createCheckpoint.id;
     const deadline = Date.now() + waitMs;
     for (;;) {
@@ -46,7 +60,7 @@ describe.runIf(usingPostgres())('witness cosigning and finality', () => {
       expect(r.errors).toBeUndefined();
       const c = r.data.checkpoint;
       expect(c.id).toBe(id);
-      if (c.cosignatures.length >= want || Date.now() > deadline) return c;
+      if (c.cosignatures.length >= want || Date.now() > deadline) return { ...c, eventId };
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -61,6 +75,10 @@ describe.runIf(usingPostgres())('witness cosigning and finality', () => {
     expect(lines).toHaveLength(4);
     for (const w of witnesses) expect(lines.some((l: string) => verifyCosignature(text, l, parseCosignerKey(w.key)))).toBe(true);
 
+    // Offline, with a witness policy: the tlog-proof carries the cosignatures.
+    expect(checkOffline(all.eventId, [])).toMatchObject({ code: 0 });
+    expect(checkOffline(all.eventId, witnesses.map((w) => w.key)).stdout).toContain('cosigned by 4 of 4 witnesses');
+
     await witnesses[3]!.server.kill('SIGKILL');
     const three = await checkpointWith(3, 20_000);
     expect(three.cosignatures).toHaveLength(3);
@@ -72,5 +90,10 @@ describe.runIf(usingPostgres())('witness cosigning and finality', () => {
     const two = await checkpointWith(3, 6_000); // several sweeps: a third never comes
     expect(two.cosignatures).toHaveLength(2);
     expect(two.finality).toBe('PENDING');
+    const keys = witnesses.map((w) => w.key);
+    const refused = checkOffline(two.eventId, keys);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('carries 2 valid cosignatures of the 4 witnesses; the policy needs 3');
+    expect(checkOffline(two.eventId, keys, ['--threshold', '2']).code).toBe(0);
   });
 });
