@@ -12,7 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { progressBar } from './progress.js';
 import { directSource, remoteSource, type LedgerSource } from './source.js';
-import { verifyTlogProofFile } from './verify-proof.js';
+import { countCosignatures, verifyTlogProofFile, type WitnessPolicy } from './verify-proof.js';
+import { CosignatureCollector, quorumOf } from '../witness/cosignatures.js';
+import { openNote } from '../ledger/note/index.js';
+import type { DataSource } from 'typeorm';
 import { GovernanceService } from '../governance/governance-service.js';
 import type { ReplayReport } from '../governance/replay.js';
 import { addGovCommands } from './gov.js';
@@ -25,7 +28,10 @@ import type { EventFilter } from '../ledger/ledger-service.js';
 /** Exit codes: 0 ok, 1 ledger INVALID, 2 bad usage/input/configuration, 3 database or server unavailable, 4 internal. */
 export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, UNAVAILABLE: 3, INTERNAL: 4 } as const;
 
-async function withLedger<T>(config: Config, fn: (ledger: LedgerService, keys: ApiKeyService, governance: GovernanceService) => Promise<T>): Promise<T> {
+async function withLedger<T>(
+  config: Config,
+  fn: (ledger: LedgerService, keys: ApiKeyService, governance: GovernanceService, dataSource: DataSource) => Promise<T>,
+): Promise<T> {
   const db = await openDatabase(config);
   const key = loadServerKey(config, db.kind === 'embedded')?.key;
   // No background mining: a CLI command does its one job (checkpoint seals what it needs itself).
@@ -34,11 +40,22 @@ async function withLedger<T>(config: Config, fn: (ledger: LedgerService, keys: A
     await ledger.start(['main', SYSTEM_LEDGER]);
     const governance = new GovernanceService(db.dataSource, ledger, config.governance);
     await governance.start();
-    return await fn(ledger, new ApiKeyService(db.dataSource, ledger), governance);
+    return await fn(ledger, new ApiKeyService(db.dataSource, ledger), governance, db.dataSource);
   } finally {
     await ledger.stop();
     await db.close();
   }
+}
+
+/** Whether the ledger's latest checkpoint carries enough valid cosignatures from the policy's witnesses. */
+async function checkWitnessPolicy(dataSource: DataSource, ledger: LedgerService, name: string, policy: WitnessPolicy) {
+  const c = await ledger.checkpoint(name);
+  if (!c) return { ok: false, message: 'the ledger has no checkpoint yet' };
+  const collector = new CosignatureCollector(dataSource, ledger, policy.keys.map((vkey) => ({ url: 'http://unused', vkey })), pino({ level: 'silent' }));
+  const note = c.note + (await collector.lines(c.id)).map((l) => l.line).join('');
+  const have = countCosignatures(note, openNote(c.note).text, policy);
+  const need = policy.threshold ?? quorumOf(policy.keys.length);
+  return { ok: have >= need, treeSize: c.treeSize, cosignatures: have, required: need, message: `the checkpoint at tree size ${c.treeSize} carries ${have} valid cosignatures of the ${policy.keys.length} witnesses; the policy needs ${need}` };
 }
 
 function replayLine(r: ReplayReport): string {
@@ -67,16 +84,20 @@ function program(): Command {
     .option('--json', 'print the report as JSON')
     .option('--ledger <name>', 'ledger to verify', 'main')
     .option('--replay', 'also rebuild governance state from the ledger and compare it with the projections and checkpoints\' state roots')
-    .action(async (opts: { full?: boolean; json?: boolean; ledger: string; replay?: boolean }) => {
+    .option('--witness <vkey>', 'require the latest checkpoint to be cosigned by these witnesses (repeatable)', (v: string, all: string[]) => [...all, v], [])
+    .option('--threshold <n>', 'cosignatures required from the --witness keys (default 2f+1 of n)')
+    .action(async (opts: { full?: boolean; json?: boolean; ledger: string; replay?: boolean; witness: string[]; threshold?: string }) => {
       const config = loadConfig();
+      const policy = { keys: opts.witness, threshold: opts.threshold === undefined ? undefined : parseLimit(opts.threshold, opts.witness.length || 1, '--threshold') };
       const bar = !opts.json && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
-      const { report, replay } = await withLedger({ ...config }, async (l, _keys, governance) => ({
+      const { report, replay, witnesses } = await withLedger({ ...config }, async (l, _keys, governance, dataSource) => ({
         report: await l.verify(opts.ledger, Boolean(opts.full), bar?.update),
         replay: opts.replay ? await governance.replay() : undefined,
+        witnesses: policy.keys.length > 0 ? await checkWitnessPolicy(dataSource, l, opts.ledger, policy) : undefined,
       }));
       bar?.done();
-      const valid = report.status === 'VALID' && (replay?.ok ?? true);
-      if (opts.json) process.stdout.write(`${JSON.stringify(replay ? { ...report, replay } : report, null, 2)}\n`);
+      const valid = report.status === 'VALID' && (replay?.ok ?? true) && (witnesses?.ok ?? true);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, ...(replay ? { replay } : {}), ...(witnesses ? { witnesses } : {}) }, null, 2)}\n`);
       else {
         process.stdout.write(
           `${report.status}: ledger ${report.ledger}, ${report.mode.toLowerCase()} check, ${report.eventsVerified} events, ` +
@@ -88,6 +109,7 @@ function program(): Command {
           process.stdout.write(`  ${i.kind}${where ? ` (${where})` : ''}: ${i.message}\n`);
         }
         if (replay) process.stdout.write(`${replayLine(replay)}\n`);
+        if (witnesses) process.stdout.write(`${witnesses.ok ? 'WITNESSED' : 'NOT WITNESSED'}: ${witnesses.message}\n`);
       }
       process.exitCode = valid ? EXIT.OK : EXIT.INVALID;
     });

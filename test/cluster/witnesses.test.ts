@@ -21,9 +21,11 @@ describe.runIf(usingPostgres())('witness cosigning and finality', () => {
   const dir = mkdtempSync(join(tmpdir(), 'chainproof-proofs-'));
   const logKey = noteSignerFromSeed('test.chainproof', Buffer.from(TEST_SEED, 'hex')).verifierKey;
 
+  let logDb = '';
   const serve = async (env: Record<string, string>) => {
     const db = await freshDatabaseUrl();
     drops.push(db.drop);
+    if (env.CHAINPROOF_VALIDATORS) logDb = db.url;
     return startServer({ DATABASE_URL: db.url, ...env });
   };
 
@@ -95,5 +97,11 @@ describe.runIf(usingPostgres())('witness cosigning and finality', () => {
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain('carries 2 valid cosignatures of the 4 witnesses; the policy needs 3');
     expect(checkOffline(two.eventId, keys, ['--threshold', '2']).code).toBe(0);
+    // The same policy on the log's own database.
+    const policy = keys.flatMap((k) => ['--witness', k]);
+    const onDb = cli(['verify', ...policy], { DATABASE_URL: logDb });
+    expect(onDb.code).toBe(1);
+    expect(onDb.stdout).toContain('NOT WITNESSED: the checkpoint at tree size');
+    expect(cli(['verify', ...policy, '--threshold', '2'], { DATABASE_URL: logDb }).code).toBe(0);
   });
 });
