@@ -34,7 +34,7 @@ export async function serve(config: Config): Promise<void> {
   await governance.start();
   await governance.startBlockRewards(log);
   const cosignatures = new CosignatureCollector(db.dataSource, ledger, config.validators, log);
-  cosignatures.start();
+  await cosignatures.start();
   const witness = loaded ? new WitnessService(db.dataSource, loaded.key.cosigner, config.witnessLogs, log) : undefined;
   const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, witness, cosignatures, metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
   log.info(

@@ -29,6 +29,7 @@ export class CosignatureCollector {
   readonly validators: Validator[];
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
+  private readonly live: Array<AsyncIterableIterator<CheckpointRow>> = [];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -39,8 +40,16 @@ export class CosignatureCollector {
     this.validators = validators.map((v) => ({ ...v, key: parseCosignerKey(v.vkey) }));
   }
 
-  start(): void {
+  /** Offers each new checkpoint as it is signed, and sweeps for what failed or came from elsewhere. */
+  async start(): Promise<void> {
     if (this.validators.length === 0) return;
+    for (const l of await this.ledger.ledgers()) {
+      const live = await this.ledger.subscribe('checkpoint', l.name);
+      this.live.push(live);
+      void (async () => {
+        for await (const c of live) await Promise.all(this.validators.map((v) => this.offer(l.name, l.origin, c, v)));
+      })().catch((err) => this.log.warn({ err }, 'checkpoint feed for cosigning stopped; the sweep continues'));
+    }
     this.timer = setInterval(() => {
       this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined));
     }, SWEEP_MS);
@@ -49,6 +58,7 @@ export class CosignatureCollector {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    for (const l of this.live) void l.return?.();
     await this.sweeping;
   }
 

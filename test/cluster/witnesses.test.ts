@@ -67,7 +67,8 @@ describe.runIf(usingPostgres())('witness cosigning and finality', () => {
     }
   }
 
-  it('is FINAL with all four, and with three of four while one is down', async () => {
+  // Each of these spawns the CLI several times beside five servers: generous time limits.
+  it('is FINAL with all four, and with three of four while one is down', { timeout: 180_000 }, async () => {
     const all = await checkpointWith(4, 20_000);
     expect(all.cosignatures).toHaveLength(4);
     expect(all.finality).toBe('FINAL');
@@ -87,7 +88,7 @@ describe.runIf(usingPostgres())('witness cosigning and finality', () => {
     expect(three.finality).toBe('FINAL');
   });
 
-  it('stays PENDING with two of four', async () => {
+  it('stays PENDING with two of four', { timeout: 180_000 }, async () => {
     await witnesses[2]!.server.kill('SIGKILL');
     const two = await checkpointWith(3, 6_000); // several sweeps: a third never comes
     expect(two.cosignatures).toHaveLength(2);
