@@ -100,11 +100,16 @@ async function main(): Promise<void> {
     const TALLY = `query($id: String!) { proposal(id: $id) { state tally { for against abstain voters quorumReached } } }`;
     let casting = true;
     const tallyDuring: number[] = [];
+    let readerErrors = 0;
     const reader = (async () => {
       while (casting) {
         const s = performance.now();
-        await client.data(TALLY, { id: proposal });
-        tallyDuring.push(performance.now() - s);
+        try {
+          await client.data(TALLY, { id: proposal });
+          tallyDuring.push(performance.now() - s);
+        } catch {
+          readerErrors++; // e.g. a keep-alive socket the server closed while idle; counted, not fatal
+        }
       }
     })();
     const saveKey = GraphQLClient.apiKey;
@@ -135,6 +140,7 @@ async function main(): Promise<void> {
       castLatencyMs: cast.latencyMs,
       tally: final.proposal.tally,
       tallyReadDuringVotingMs: summarize(tallyDuring),
+      tallyReadErrors: readerErrors,
       tallyReadAfterMs: tallyAfter.latencyMs,
     };
 
