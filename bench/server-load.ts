@@ -10,9 +10,13 @@
  *    `execute` — what the server's HTTP stack costs on top of the resolvers' own work.
  *
  * Writes bench/results/server-load.json. BENCH_QUICK=1 runs a short version. See BENCHMARKS.md.
+ * BENCH_CPU_PROF=1 runs the server under `node --cpu-prof`, skips the reads (so the profile is
+ * the subscriber phase: no prefill, subscribe, load) and prints where the main thread's time went.
  */
 import 'reflect-metadata';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execute, parse, type DocumentNode } from 'graphql';
 import pg from 'pg';
@@ -28,6 +32,7 @@ import { encodeCursor } from '../src/ledger/pagination.js';
 import { loadServerKey } from '../src/ledger/server-key.js';
 import type { RequestContext } from '../src/resolvers/context.js';
 import { buildChainproofSchema } from '../src/server/schema.js';
+import { formatProfile, mainThreadProfile, summarizeProfile } from './lib/cpuprofile.js';
 import { createFreshDatabase, DEFAULT_BASE_URL, dropStaleBenchDatabases } from './lib/db.js';
 import { GraphQLClient } from './lib/http.js';
 import { APPEND_EVENTS, INCLUSION_PROOF, benchEvent, closedLoop, takeSeq, type LoadResult } from './lib/load.js';
@@ -36,9 +41,13 @@ import { BENCH_ADMIN_KEY, BENCH_ORIGIN, BENCH_SEED, benchServerEnv, startServer 
 import { fmt, round, summarize } from './lib/stats.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const PLAN = QUICK
-  ? { blockSubscribers: 200, eventSubscribers: 20, loadMs: 5_000, readMs: 3_000, prefill: 20_000 }
-  : { blockSubscribers: 1_000, eventSubscribers: 100, loadMs: 30_000, readMs: 10_000, prefill: 200_000 };
+const PROFILE = process.env.BENCH_CPU_PROF === '1';
+const PLAN = {
+  ...(QUICK
+    ? { blockSubscribers: 200, eventSubscribers: 20, loadMs: 5_000, readMs: 3_000, prefill: 20_000 }
+    : { blockSubscribers: 1_000, eventSubscribers: 100, loadMs: 30_000, readMs: 10_000, prefill: 200_000 }),
+  ...(PROFILE ? { prefill: 0 } : {}),
+};
 const EVENTS_PER_SEC = 2_000;
 const TICK_MS = 10;
 const PER_TICK = (EVENTS_PER_SEC * TICK_MS) / 1000;
@@ -287,7 +296,8 @@ async function main(): Promise<void> {
   const baseUrl = process.env.DATABASE_URL ?? DEFAULT_BASE_URL;
   await dropStaleBenchDatabases(baseUrl);
   const fresh = await createFreshDatabase(baseUrl);
-  const server = await startServer(benchServerEnv(fresh.url));
+  const profileDir = PROFILE ? mkdtempSync(join(tmpdir(), 'chainproof-prof-')) : undefined;
+  const server = await startServer(benchServerEnv(fresh.url), profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   const pool = new pg.Pool({ connectionString: fresh.url, max: 2 });
   GraphQLClient.apiKey = BENCH_ADMIN_KEY;
   const results: Record<string, unknown> = { machine: machineInfo(), plan: PLAN, startedAt: new Date().toISOString() };
@@ -305,6 +315,13 @@ async function main(): Promise<void> {
     });
     filler.close();
     results.subscribers = await subscriberBench(server.url, pool);
+    if (profileDir) {
+      await server.stop();
+      const profile = mainThreadProfile(profileDir);
+      process.stdout.write(formatProfile(`server during the subscriber phase (${profile})`, summarizeProfile(profile, 60), 40));
+      printSubscribers(results.subscribers);
+      return;
+    }
     const { rows } = await pool.query(`SELECT h.tree_size FROM ledger_heads h JOIN ledgers l ON l.id = h.ledger_id WHERE l.name = 'main'`);
     results.reads = await readBench(server.url, fresh.url, Number(rows[0].tree_size));
   } finally {
@@ -318,9 +335,17 @@ async function main(): Promise<void> {
   print(results as any);
 }
 
+const line = (label: string, x: { p50: number; p99: number; max: number }) => `  ${label}: p50 ${fmt(x.p50)} ms, p99 ${fmt(x.p99)} ms, max ${fmt(x.max)} ms`;
+
 function print(r: { subscribers: any; reads: any }): void {
-  const s = r.subscribers;
-  const line = (label: string, x: { p50: number; p99: number; max: number }) => `  ${label}: p50 ${fmt(x.p50)} ms, p99 ${fmt(x.p99)} ms, max ${fmt(x.max)} ms`;
+  printSubscribers(r.subscribers);
+  console.log(`\nReads (${r.reads.clients} concurrent clients, ledger of ${fmt(r.reads.treeSize)} events): requests/s`);
+  for (const [name, x] of [['events page (50)', r.reads.eventsPage], ['inclusion proof', r.reads.inclusionProof]] as const) {
+    console.log(`  ${name}: server ${fmt(x.serverRps)} (p99 ${fmt(x.serverLatencyMs.p99)} ms), graphql-js execute ${fmt(x.graphqlJsRps)} (p99 ${fmt(x.graphqlJsLatencyMs.p99)} ms), server/graphql-js ${x.serverShare}`);
+  }
+}
+
+function printSubscribers(s: any): void {
   console.log(`\nSubscribers: ${s.blockSubscribers} blockMined + ${s.eventSubscribers} auditEvent, appends ${fmt(s.appendedPerSec)} events/s (target ${s.targetEventsPerSec})`);
   console.log(`  auditEvent deliveries ${fmt(s.events.deliveries)} of ${fmt(s.events.expected)}; missing ${s.events.missing}, out of order ${s.events.outOfOrder}`);
   console.log(line('auditEvent, append sent → delivered', s.events.latencyFromAppendSentMs));
@@ -328,10 +353,6 @@ function print(r: { subscribers: any; reads: any }): void {
   console.log(`  blockMined: ${s.blocks.mined} blocks, deliveries ${fmt(s.blocks.deliveries)} of ${fmt(s.blocks.expected)}; missing ${s.blocks.missing}`);
   console.log(line('blockMined, mined → delivered', s.blocks.latencyFromMinedMs));
   console.log(`  sockets closed by the server: ${s.closedSockets}${s.firstClose ? ` (${s.firstClose})` : ''}`);
-  console.log(`\nReads (${r.reads.clients} concurrent clients, ledger of ${fmt(r.reads.treeSize)} events): requests/s`);
-  for (const [name, x] of [['events page (50)', r.reads.eventsPage], ['inclusion proof', r.reads.inclusionProof]] as const) {
-    console.log(`  ${name}: server ${fmt(x.serverRps)} (p99 ${fmt(x.serverLatencyMs.p99)} ms), graphql-js execute ${fmt(x.graphqlJsRps)} (p99 ${fmt(x.graphqlJsLatencyMs.p99)} ms), server/graphql-js ${x.serverShare}`);
-  }
 }
 
 main().catch((e) => {

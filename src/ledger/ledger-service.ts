@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import { BlockProducer } from './block-producer.js';
 import { Miner } from './blocks/index.js';
-import { LedgerBus, type BusMessages, type BusTopic } from './bus.js';
+import { LedgerBus, type BusMessages, type BusTopic, type PushSubscription } from './bus.js';
 import { LedgerFeed } from './feed.js';
 import { LedgerAnalytics } from './analytics.js';
 import { NO_METRICS, type LedgerMetrics } from './metrics.js';
@@ -169,7 +169,7 @@ export class LedgerService {
     topic: T,
     ledgerName: string,
     options: { after?: string; filter?: EventFilter; accept?: (m: BusMessages[T]) => boolean } = {},
-  ): Promise<AsyncIterableIterator<BusMessages[T]>> {
+  ): Promise<PushSubscription<BusMessages[T]>> {
     const ledger = await this.ledger(ledgerName);
     const kind = CURSOR_KIND[topic];
     let last = options.after === undefined ? -1 : decodeCursor(kind, options.after);
@@ -185,28 +185,65 @@ export class LedgerService {
         : await this.checkpoints(ledger.name, page);
       return result.items.map((i) => i.node as BusMessages[T]);
     };
-    async function* replayThenLive(): AsyncGenerator<BusMessages[T]> {
-      try {
-        if (options.after !== undefined) {
-          for (;;) {
-            const items = await replay(last);
-            for (const m of items) {
-              if (accept(m)) yield m;
-              last = position(m);
-            }
-            if (items.length < 500) break;
+    // An object rather than an async generator: a generator's return() waits behind a pending
+    // next(), so a subscriber leaving a quiet ledger would hold its listener until the next
+    // message; and a generator cannot push.
+    let replaying = options.after !== undefined;
+    let replayed: BusMessages[T][] = [];
+    let closed = false;
+    const done = { value: undefined, done: true } as IteratorReturnResult<undefined>;
+    const iterator: PushSubscription<BusMessages[T]> = {
+      [Symbol.asyncIterator]: () => iterator,
+      async next(): Promise<IteratorResult<BusMessages[T]>> {
+        while (replaying) {
+          if (replayed.length > 0) return { value: replayed.shift()!, done: false };
+          const items = await replay(last);
+          if (closed) return done;
+          for (const m of items) {
+            if (accept(m)) replayed.push(m);
+            last = position(m);
+          }
+          if (items.length < 500) replaying = false;
+        }
+        if (replayed.length > 0) return { value: replayed.shift()!, done: false };
+        for (;;) {
+          const r = await live.next();
+          if (r.done || position(r.value) > last) {
+            if (!r.done) last = position(r.value);
+            return r;
           }
         }
-        for await (const m of live) {
-          if (position(m) <= last) continue;
-          last = position(m);
-          yield m;
+      },
+      async pipe(push) {
+        while (replaying) {
+          const items = await replay(last);
+          if (closed) return;
+          for (const m of items) {
+            if (accept(m) && !push(m)) return void (await iterator.return!());
+            last = position(m);
+          }
+          if (items.length < 500) replaying = false;
         }
-      } finally {
+        for (const m of replayed.splice(0)) if (!push(m)) return void (await iterator.return!());
+        await live.pipe((m) => {
+          if (position(m) <= last) return true;
+          last = position(m);
+          return push(m);
+        });
+      },
+      async return() {
+        closed = true;
+        replaying = false;
+        replayed = [];
         await live.return?.();
-      }
-    }
-    return replayThenLive();
+        return done;
+      },
+      async throw(e?: unknown) {
+        await iterator.return!();
+        throw e;
+      },
+    };
+    return iterator;
   }
 
   verifierKey(): string | null {

@@ -1,3 +1,4 @@
+import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverBackend } from '../support/db.js';
@@ -36,6 +37,45 @@ describe('subscription fan-out', () => {
     await other.until(5);
     expect((await executions()) - before).toBe(10); // 5 events × 2 selections, not 5 × 11 subscribers
     await Promise.all([...same, other].map((s) => s.close()));
+  });
+
+  it('gives each selection its own result, on one connection, and an error only to its subscription', async () => {
+    const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+    const got: Record<string, unknown[]> = { all: [], bOnly: [], broken: [] };
+    const errors: Record<string, unknown[]> = { all: [], bOnly: [], broken: [] };
+    const listen = (name: string, query: string, variables?: Record<string, unknown>) =>
+      client.subscribe({ query, variables }, {
+        next: (v) => (v.errors ? errors[name]!.push(v.errors) : got[name]!.push(v.data)),
+        error: (e) => errors[name]!.push(e),
+        complete: () => {},
+      });
+    const stops = [
+      listen('all', 'subscription { auditEvent { index payload } }'),
+      listen('bOnly', 'subscription($f: EventFilter) { auditEvent(filter: $f) { index type } }', { f: { types: ['b'] } }),
+      listen('broken', 'subscription { auditEvent(after: "bm90LWEtY3Vyc29y") { index } }'),
+    ];
+    await new Promise((r) => setTimeout(r, 500));
+    // Near the largest payload accepted, so its message needs a frame with a 64-bit length.
+    const big = 'y'.repeat(65_500);
+    const { data } = await gql(server.url, `mutation($i: [AppendEventInput!]!) { appendEvents(inputs: $i) { index } }`, {
+      i: [{ type: 'a', actor: 'x' }, { type: 'b', actor: 'x', payload: { big } }, { type: 'a', actor: 'x' }, { type: 'b', actor: 'x' }],
+    });
+    const [i0, i1, , i3] = (data.appendEvents as Array<{ index: number }>).map((e) => e.index);
+    for (let waited = 0; got.all!.length < 4 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got.all).toEqual([
+      { auditEvent: { index: i0, payload: null } },
+      { auditEvent: { index: i1, payload: { big } } },
+      { auditEvent: { index: i0! + 2, payload: null } },
+      { auditEvent: { index: i3, payload: null } },
+    ]);
+    expect(got.bOnly).toEqual([{ auditEvent: { index: i1, type: 'b' } }, { auditEvent: { index: i3, type: 'b' } }]);
+    expect(errors.all).toEqual([]);
+    expect(errors.bOnly).toEqual([]);
+    expect(got.broken).toEqual([]);
+    expect(JSON.stringify(errors.broken)).toContain('BAD_USER_INPUT');
+    stops.forEach((stop) => stop());
+    await client.dispose();
   });
 
   it('closes a subscriber that stops reading, with a reason, before it grows memory', async () => {
