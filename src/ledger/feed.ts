@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import type { BusMessages, BusTopic, LedgerBus } from './bus.js';
 import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
+import type { LedgerEvent } from './events/event.js';
 import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from './sequencer.js';
 
 const PAGE = 500;
@@ -47,6 +48,23 @@ export class LedgerFeed {
         if (this.again.delete(key)) this.notify(ledger, topic);
       });
     this.running.set(key, run);
+  }
+
+  /**
+   * Events this process has just committed, in index order. When they continue the cursor and
+   * no read is under way they are published from memory — no read-back per commit, and no wait
+   * for a pooled connection behind the appends; otherwise they are read like any notification.
+   */
+  committed(ledger: LedgerRow, events: LedgerEvent[]): void {
+    const key = `event:${ledger.name}`;
+    const next = this.next.get(key);
+    if (next === undefined) return;
+    const continues = events.every((e, i) => e.index === next + i);
+    if (!continues || this.running.has(key)) return this.notify(ledger, 'event');
+    if (this.bus.hasListeners('event', ledger.name)) {
+      for (const e of events) this.bus.publish('event', ledger.name, asStored(e));
+    }
+    this.next.set(key, next + events.length);
   }
 
   private async catchUp(ledger: LedgerRow, topic: BusTopic, key: string): Promise<void> {
@@ -95,4 +113,13 @@ export class LedgerFeed {
       .orderBy('c.id', 'ASC').limit(PAGE).getMany();
     return rows.map((c) => ({ position: c.id, message: c }));
   }
+}
+
+/**
+ * A committed event as a read from the database would give it: the payload as the canonical
+ * envelope has it (canonicalised numbers and key order), not as the client sent it.
+ */
+function asStored(e: LedgerEvent): LedgerEvent {
+  const envelope = JSON.parse(e.canonical.toString('utf8')) as { payload?: unknown };
+  return { ...e, payload: envelope.payload ?? null };
 }

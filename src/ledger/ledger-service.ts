@@ -609,7 +609,7 @@ export class LedgerService {
         this.serverKey,
         (events) => {
           this.metrics.committed(ledger.name, events.length);
-          this.feed.notify(ledger, 'event');
+          this.feed.committed(ledger, events);
           this.producers.get(ledger.name)?.nudge();
         },
         this.options.listenUrl ? NOTIFY_CHANNEL : undefined,
