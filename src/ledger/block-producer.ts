@@ -1,6 +1,5 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import type { BusTopic } from './bus.js';
 import type { LedgerMetrics } from './metrics.js';
 import type { Checkpointer } from './checkpointer.js';
 import { BlockRow, type LedgerRow } from './entities/index.js';
@@ -30,7 +29,8 @@ export class BlockProducer {
     private readonly dataSource: DataSource,
     private ledger: LedgerRow,
     private readonly miner: Miner,
-    private readonly notify: (ledger: LedgerRow, topic: BusTopic) => void,
+    /** A block was sealed and committed. */
+    private readonly sealed: (ledger: LedgerRow, blocks: BlockRow[]) => void,
     private readonly checkpointer: Checkpointer,
     private readonly log: Logger,
     private readonly metrics: LedgerMetrics,
@@ -152,7 +152,7 @@ export class BlockProducer {
     );
     if (inserted.length === 0) return true; // another process sealed this height first
     const block = await this.dataSource.getRepository(BlockRow).findOneByOrFail({ ledgerId: ledger.id, height });
-    this.notify(ledger, 'block');
+    this.sealed(ledger, [block]);
     await this.checkpointIfDue(block);
     return true;
   }

@@ -8,6 +8,13 @@ export interface BusMessages {
 }
 export type BusTopic = keyof BusMessages;
 
+/** Where a message stands in its topic's order: event index, block height, checkpoint id. */
+export function positionOf(topic: BusTopic, m: BusMessages[BusTopic]): number {
+  if (topic === 'event') return (m as LedgerEvent).index;
+  if (topic === 'block') return (m as BlockRow).height;
+  return (m as CheckpointRow).id;
+}
+
 /** A subscriber that falls this far behind is cut off rather than grow memory without bound. */
 export const DEFAULT_MAX_QUEUED = 10_000;
 

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import type { BusMessages, BusTopic, LedgerBus } from './bus.js';
+import { positionOf, type BusMessages, type BusTopic, type LedgerBus } from './bus.js';
 import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
 import type { LedgerEvent } from './events/event.js';
 import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from './sequencer.js';
@@ -51,20 +51,21 @@ export class LedgerFeed {
   }
 
   /**
-   * Events this process has just committed, in index order. When they continue the cursor and
-   * no read is under way they are published from memory — no read-back per commit, and no wait
-   * for a pooled connection behind the appends; otherwise they are read like any notification.
+   * Rows of `topic` this process has just committed, in order. When they continue the cursor
+   * and no read is under way they are published from memory — no read-back per commit, and no
+   * wait for a pooled connection behind the appends; otherwise they are read like any
+   * notification.
    */
-  committed(ledger: LedgerRow, events: LedgerEvent[]): void {
-    const key = `event:${ledger.name}`;
+  committed<T extends BusTopic>(ledger: LedgerRow, topic: T, messages: BusMessages[T][]): void {
+    const key = `${topic}:${ledger.name}`;
     const next = this.next.get(key);
     if (next === undefined) return;
-    const continues = events.every((e, i) => e.index === next + i);
-    if (!continues || this.running.has(key)) return this.notify(ledger, 'event');
-    if (this.bus.hasListeners('event', ledger.name)) {
-      for (const e of events) this.bus.publish('event', ledger.name, asStored(e));
+    const continues = messages.every((m, i) => positionOf(topic, m) === next + i);
+    if (!continues || this.running.has(key)) return this.notify(ledger, topic);
+    if (this.bus.hasListeners(topic, ledger.name)) {
+      for (const m of messages) this.bus.publish(topic, ledger.name, topic === 'event' ? (asStored(m as LedgerEvent) as BusMessages[T]) : m);
     }
-    this.next.set(key, next + events.length);
+    this.next.set(key, next + messages.length);
   }
 
   private async catchUp(ledger: LedgerRow, topic: BusTopic, key: string): Promise<void> {

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import { BlockProducer } from './block-producer.js';
 import { Miner } from './blocks/index.js';
-import { LedgerBus, type BusMessages, type BusTopic, type PushSubscription } from './bus.js';
+import { LedgerBus, positionOf, type BusMessages, type BusTopic, type PushSubscription } from './bus.js';
 import { LedgerFeed } from './feed.js';
 import { LedgerAnalytics } from './analytics.js';
 import { NO_METRICS, type LedgerMetrics } from './metrics.js';
@@ -23,12 +23,6 @@ import { storedTree } from './tree-store.js';
 import { verifyLedger, type VerificationReport } from './verify/index.js';
 
 const CURSOR_KIND = { event: 'event', block: 'block', checkpoint: 'checkpoint' } as const;
-
-function positionOf(topic: BusTopic, m: BusMessages[BusTopic]): number {
-  if (topic === 'event') return (m as LedgerEvent).index;
-  if (topic === 'block') return (m as BlockRow).height;
-  return (m as CheckpointRow).id;
-}
 
 export interface EventFilter {
   types?: string[];
@@ -110,11 +104,12 @@ export class LedgerService {
   }
 
   /**
-   * New rows of `topic` are committed in `ledger`: feed this process's subscribers and, on
-   * PostgreSQL, tell the other processes.
+   * New rows of `topic` are committed in `ledger` (`committed`, if the caller has them): feed
+   * this process's subscribers and, on PostgreSQL, tell the other processes.
    */
-  private notify(ledger: LedgerRow, topic: BusTopic): void {
-    this.feed.notify(ledger, topic);
+  private notify<T extends BusTopic>(ledger: LedgerRow, topic: T, committed?: BusMessages[T][]): void {
+    if (committed) this.feed.committed(ledger, topic, committed);
+    else this.feed.notify(ledger, topic);
     if (this.options.listenUrl && topic !== 'event') {
       this.dataSource.query(`SELECT pg_notify($1, $2)`, [NOTIFY_CHANNEL, `${topic}:${ledger.name}`]).catch((err) =>
         this.log.warn({ err, ledger: ledger.name, topic }, 'NOTIFY failed; other processes catch up on the next one'));
@@ -609,7 +604,7 @@ export class LedgerService {
         this.serverKey,
         (events) => {
           this.metrics.committed(ledger.name, events.length);
-          this.feed.committed(ledger, events);
+          this.feed.committed(ledger, 'event', events);
           this.producers.get(ledger.name)?.nudge();
         },
         this.options.listenUrl ? NOTIFY_CHANNEL : undefined,
@@ -624,7 +619,7 @@ export class LedgerService {
     if (!p) {
       // A miner per ledger: one ledger's hard block must not hold up another's.
       const miner = new Miner({ workers: this.config.minerWorkers });
-      p = new BlockProducer(this.dataSource, ledger, miner, (l, t) => this.notify(l, t), this.checkpointer, this.log, this.metrics);
+      p = new BlockProducer(this.dataSource, ledger, miner, (l, blocks) => this.notify(l, 'block', blocks), this.checkpointer, this.log, this.metrics);
       this.producers.set(ledger.name, p);
       if (this.options.produceBlocks !== false) p.start();
     }
