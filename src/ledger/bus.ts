@@ -80,9 +80,11 @@ export interface PushSubscription<T> extends AsyncIterableIterator<T> {
   /**
    * Instead of next(): hands `push` every message in order — those waiting first, then each
    * as it is published. `push` returning false ends the subscription. Settles when it ends;
-   * rejects with what ended it if that was a failure (SlowConsumerError).
+   * rejects with what ended it if that was a failure (SlowConsumerError). Where messages come
+   * from storage (a replay) rather than as published, the source waits on `backlog` between
+   * them, so a backlog goes at the consumer's pace.
    */
-  pipe(push: (m: T) => boolean): Promise<void>;
+  pipe(push: (m: T) => boolean, backlog?: () => Promise<void> | undefined): Promise<void>;
 }
 
 class BusSubscription<T> implements PushSubscription<T> {

@@ -209,14 +209,17 @@ export class LedgerService {
           }
         }
       },
-      async pipe(push) {
+      async pipe(push, backlog) {
         while (replaying) {
           const items = await replay(last);
-          if (closed) return;
           for (const m of items) {
+            const wait = backlog?.();
+            if (wait) await wait;
+            if (closed) return;
             if (accept(m) && !push(m)) return void (await iterator.return!());
             last = position(m);
           }
+          if (closed) return;
           if (items.length < 500) replaying = false;
         }
         for (const m of replayed.splice(0)) if (!push(m)) return void (await iterator.return!());

@@ -1,11 +1,16 @@
 import type { PushSubscription } from '../ledger/bus.js';
 import { createSourceEventStream, execute, print, type ExecutionArgs, type ExecutionResult, type GraphQLError, type GraphQLFormattedError } from 'graphql';
 
-/**
- * Where one subscription's results go, as the UTF-8 JSON of a `next` payload. Returns false once
- * the subscriber is gone (closed, or cut off for not reading): its source is then stopped.
- */
-export type Sink = (payloadJson: Uint8Array) => boolean;
+/** Where one subscription's results go. */
+export interface Sink {
+  /**
+   * Sends the UTF-8 JSON of a `next` payload. Returns false once the subscriber is gone
+   * (closed, or cut off for not reading): its source is then stopped.
+   */
+  send(payloadJson: Uint8Array): boolean;
+  /** Undefined while the subscriber keeps up, else when it has caught up: paces a replay. */
+  backlog(): Promise<void> | undefined;
+}
 
 /**
  * Subscription execution shared across subscribers: every subscriber of a topic receives the
@@ -90,7 +95,7 @@ export function sharedSubscriptionExecution(options: {
           const bytes = bytesOf(waiting[0]!);
           if (bytes === undefined) return void (waiting[0] as Later).ready.then(drain, fail);
           waiting.shift();
-          if (stopped || !sink(bytes)) return void stop();
+          if (stopped || !sink.send(bytes)) return void stop();
         }
         if (sourceEnded) end();
       };
@@ -100,13 +105,13 @@ export function sharedSubscriptionExecution(options: {
         if (waiting.length > 0) waiting.push(result);
         else {
           const bytes = bytesOf(result);
-          if (bytes !== undefined) return sink(bytes);
+          if (bytes !== undefined) return sink.send(bytes);
           waiting.push(result);
           (result as Later).ready.then(drain, fail);
         }
         return true;
       };
-      source.pipe(push).then(() => {
+      source.pipe(push, () => sink.backlog()).then(() => {
         sourceEnded = true;
         if (stopped || waiting.length === 0) end();
       }, end);

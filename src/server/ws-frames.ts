@@ -12,6 +12,7 @@ export class FrameBatch {
   private parts: Uint8Array[] = [];
   /** `ends[i]`: index in `parts` just after message i. */
   private ends: number[] = [];
+  private bytes = 0;
   private scheduled = false;
 
   constructor(
@@ -23,13 +24,38 @@ export class FrameBatch {
   /** Queues one text message, the concatenation of the UTF-8 parts given, after everything queued before it. */
   add(a: Uint8Array, b?: Uint8Array, c?: Uint8Array): void {
     this.parts.push(a);
-    if (b !== undefined) this.parts.push(b);
-    if (c !== undefined) this.parts.push(c);
+    this.bytes += a.length;
+    if (b !== undefined) {
+      this.parts.push(b);
+      this.bytes += b.length;
+    }
+    if (c !== undefined) {
+      this.parts.push(c);
+      this.bytes += c.length;
+    }
     this.ends.push(this.parts.length);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
+  }
+
+  /**
+   * For a producer that can wait (a replay): undefined while the peer keeps up, else a promise
+   * of when the socket has drained. Without it a replay would queue a whole backlog at once.
+   */
+  backlog(): Promise<void> | undefined {
+    if (this.bytes >= FLUSH_BYTES) this.flush();
+    if (!this.socket.writableNeedDrain) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
   }
 
   /** Writes what is queued now; call before anything else writes to the socket, such as a close frame. */
@@ -39,6 +65,7 @@ export class FrameBatch {
     if (ends.length === 0) return;
     this.parts = [];
     this.ends = [];
+    this.bytes = 0;
     if (!this.open()) return;
     let total = 0;
     let start = 0;
@@ -64,6 +91,9 @@ export class FrameBatch {
     this.socket.write(out);
   }
 }
+
+/** Queued bytes at which `backlog` writes them out rather than wait for the end of the turn. */
+const FLUSH_BYTES = 64 * 1024;
 
 function headerSize(n: number): number {
   return n < 126 ? 2 : n < 65_536 ? 4 : 10;

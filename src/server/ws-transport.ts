@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { Logger } from 'pino';
 import type { WebSocket, WebSocketServer } from 'ws';
+import type { Sink } from './fanout.js';
 import { FrameBatch } from './ws-frames.js';
 
 export interface WsExtra {
@@ -85,22 +86,24 @@ const CLOSING_BRACE = Buffer.from('}');
 /**
  * `next` messages of subscription `id` on one connection, from payloads already serialised
  * as UTF-8 JSON (shared by every subscriber of the same event and selection): only the id is
- * per subscriber.
- * A consumer with more than `maxBufferedBytes` unread is closed with 4429 rather than let grow
- * this process's memory; the sink then reports the subscriber gone.
+ * per subscriber. A consumer with more than `maxBufferedBytes` unread is closed with 4429
+ * rather than let grow this process's memory; the sink then reports the subscriber gone.
  */
-export function nextMessages(extra: WsExtra, id: string, maxBufferedBytes: number): (payloadJson: Uint8Array) => boolean {
+export function nextMessages(extra: WsExtra, id: string, maxBufferedBytes: number): Sink {
   const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
-  return (payloadJson) => {
-    const { socket } = extra;
-    if (socket.readyState !== socket.OPEN) return false;
-    // Written but not taken by the peer; what this turn queues (at most a page of the feed) is
-    // not counted, or one large message would look like a consumer that stopped reading.
-    if (socket.bufferedAmount > maxBufferedBytes) {
-      extra.close(4429, `slow consumer: ${socket.bufferedAmount} bytes unread`);
-      return false;
-    }
-    extra.frames.add(head, payloadJson, CLOSING_BRACE);
-    return true;
+  return {
+    send(payloadJson) {
+      const { socket } = extra;
+      if (socket.readyState !== socket.OPEN) return false;
+      // Written but not taken by the peer; what this turn queues (at most a page of the feed) is
+      // not counted, or one large message would look like a consumer that stopped reading.
+      if (socket.bufferedAmount > maxBufferedBytes) {
+        extra.close(4429, `slow consumer: ${socket.bufferedAmount} bytes unread`);
+        return false;
+      }
+      extra.frames.add(head, payloadJson, CLOSING_BRACE);
+      return true;
+    },
+    backlog: () => extra.frames.backlog(),
   };
 }

@@ -100,4 +100,34 @@ describe('subscription fan-out', () => {
     expect(code).toBe(4429);
     expect(reason).toMatch(/^slow consumer/);
   });
+
+  it('replays a backlog far larger than the unread limit at the pace of a client that reads, without cutting it off', async () => {
+    const mark = await gql(server.url, `mutation { appendEvent(input: {type: "mark", actor: "a"}) { index cursor } }`);
+    const first = (mark.data.appendEvent.index as number) + 1;
+    const chunk = 'z'.repeat(10_000);
+    for (let b = 0; b < 10; b++) {
+      await gql(server.url, `mutation($i: [AppendEventInput!]!) { appendEvents(inputs: $i) { index } }`, {
+        i: Array.from({ length: 150 }, () => ({ type: 'backlog', actor: 'a', payload: { chunk } })),
+      });
+    }
+    const ws = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+    const indices: number[] = [];
+    let closed: number | undefined;
+    ws.on('close', (code) => (closed = code));
+    ws.on('message', (raw: Buffer) => {
+      const m = JSON.parse(raw.toString());
+      if (m.type === 'next') indices.push(m.payload.data.auditEvent.index);
+    });
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'connection_init' }));
+    await new Promise((r) => ws.once('message', r));
+    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `subscription($a: String) { auditEvent(after: $a, filter: {types: ["backlog"]}) { index payload } }`, variables: { a: mark.data.appendEvent.cursor } } }));
+    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    await new Promise((r) => setTimeout(r, 1_500));
+    (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    for (let waited = 0; indices.length < 1500 && closed === undefined && waited < 30_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    expect(closed).toBeUndefined();
+    expect(indices).toEqual(Array.from({ length: 1500 }, (_, i) => first + i));
+    ws.close();
+  });
 });
