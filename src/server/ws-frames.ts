@@ -9,9 +9,9 @@ import type { Socket } from 'node:net';
  * all subscribers) that are copied into the output, never concatenated or encoded again.
  */
 export class FrameBatch {
-  private parts: Uint8Array[] = [];
+  private readonly parts: Uint8Array[] = [];
   /** `ends[i]`: index in `parts` just after message i. */
-  private ends: number[] = [];
+  private readonly ends: number[] = [];
   private bytes = 0;
   private scheduled = false;
 
@@ -61,35 +61,39 @@ export class FrameBatch {
   /** Writes what is queued now; call before anything else writes to the socket, such as a close frame. */
   flush(): void {
     this.scheduled = false;
-    const { parts, ends } = this;
-    if (ends.length === 0) return;
-    this.parts = [];
-    this.ends = [];
+    if (this.ends.length === 0) return;
+    const out = this.open() ? encodeFrames(this.parts, this.ends) : undefined;
+    // The same arrays serve the next turn: fan-out should not leave garbage per connection and turn.
+    this.parts.length = 0;
+    this.ends.length = 0;
     this.bytes = 0;
-    if (!this.open()) return;
-    let total = 0;
-    let start = 0;
-    for (const end of ends) {
-      let n = 0;
-      for (let i = start; i < end; i++) n += parts[i]!.length;
-      total += headerSize(n) + n;
-      start = end;
-    }
-    const out = Buffer.allocUnsafe(total);
-    let at = 0;
-    start = 0;
-    for (const end of ends) {
-      let n = 0;
-      for (let i = start; i < end; i++) n += parts[i]!.length;
-      at = writeHeader(out, at, n);
-      for (let i = start; i < end; i++) {
-        out.set(parts[i]!, at);
-        at += parts[i]!.length;
-      }
-      start = end;
-    }
-    this.socket.write(out);
+    if (out) this.socket.write(out);
   }
+}
+
+function encodeFrames(parts: Uint8Array[], ends: number[]): Buffer {
+  let total = 0;
+  let start = 0;
+  for (const end of ends) {
+    let n = 0;
+    for (let i = start; i < end; i++) n += parts[i]!.length;
+    total += headerSize(n) + n;
+    start = end;
+  }
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  start = 0;
+  for (const end of ends) {
+    let n = 0;
+    for (let i = start; i < end; i++) n += parts[i]!.length;
+    at = writeHeader(out, at, n);
+    for (let i = start; i < end; i++) {
+      out.set(parts[i]!, at);
+      at += parts[i]!.length;
+    }
+    start = end;
+  }
+  return out;
 }
 
 /** Queued bytes at which `backlog` writes them out rather than wait for the end of the turn. */
