@@ -36,7 +36,7 @@ import { formatProfile, mainThreadProfile, summarizeProfile } from './lib/cpupro
 import { createFreshDatabase, DEFAULT_BASE_URL, dropStaleBenchDatabases } from './lib/db.js';
 import { GraphQLClient } from './lib/http.js';
 import { APPEND_EVENTS, INCLUSION_PROOF, benchEvent, closedLoop, takeSeq, type LoadResult } from './lib/load.js';
-import { machineInfo } from './lib/proc.js';
+import { clkTck, machineInfo, threadTicks } from './lib/proc.js';
 import { BENCH_ADMIN_KEY, BENCH_ORIGIN, BENCH_SEED, benchServerEnv, startServer } from './lib/server.js';
 import { fmt, round, summarize } from './lib/stats.js';
 
@@ -90,7 +90,7 @@ function subscribe(wsUrl: string, query: string, onNext: (data: any, atMs: numbe
 
 // ---------------------------------------------------------------- 1. subscribers under load
 
-async function subscriberBench(url: string, db: pg.Pool) {
+async function subscriberBench(url: string, db: pg.Pool, serverPid: number) {
   const wsUrl = url.replace(/^http/, 'ws');
   const client = new GraphQLClient(url, 64);
   const [{ tree_size: before }] = (await db.query(`SELECT h.tree_size FROM ledger_heads h JOIN ledgers l ON l.id = h.ledger_id WHERE l.name = 'main'`)).rows;
@@ -128,6 +128,10 @@ async function subscriberBench(url: string, db: pg.Pool) {
   const inFlight: Promise<void>[] = [];
   let appendErrors = 0;
   let appended = 0;
+  // CPU of the server's main thread (its tid is its pid): a measure of the work per delivery
+  // that, unlike latency, holds up when other processes compete for the cores.
+  const mainThreadTicks = () => threadTicks(serverPid).get(serverPid) ?? 0;
+  const ticksBefore = mainThreadTicks();
   const start = performance.now();
   for (let tick = 0; tick * TICK_MS < PLAN.loadMs; tick++) {
     const due = start + tick * TICK_MS;
@@ -151,6 +155,7 @@ async function subscriberBench(url: string, db: pg.Pool) {
   const last = base + appended;
   for (let waited = 0; waited < 30_000 && eventSubs.some((s) => s.next < last); waited += 100) await new Promise((r) => setTimeout(r, 100));
   await new Promise((r) => setTimeout(r, 3_000)); // the last block of the run is mined and delivered
+  const serverCpuSeconds = (mainThreadTicks() - ticksBefore) / clkTck;
 
   // Blocks: every block sealed after all subscribers were listening, and when each was mined.
   const { rows: blocks } = await db.query(
@@ -196,6 +201,8 @@ async function subscriberBench(url: string, db: pg.Pool) {
     appendErrors,
     appendedPerSec: Math.round((appended / loadMs) * 1000),
     appendLatencyMs: summarize(Array.from({ length: appended }, (_, i) => acked[i]! - sent[i]!)),
+    serverMainThreadCpuSeconds: round(serverCpuSeconds, 1),
+    serverCpuMsPer1000Deliveries: round((serverCpuSeconds * 1e6) / Math.max(1, eventDeliveries + blockDeliveries), 1),
     closedSockets: closed.length,
     firstClose: closed[0],
     events: {
@@ -314,7 +321,7 @@ async function main(): Promise<void> {
       },
     });
     filler.close();
-    results.subscribers = await subscriberBench(server.url, pool);
+    results.subscribers = await subscriberBench(server.url, pool, server.pid);
     if (profileDir) {
       await server.stop();
       const profile = mainThreadProfile(profileDir);
@@ -352,6 +359,7 @@ function printSubscribers(s: any): void {
   console.log(line('auditEvent, append acknowledged → delivered', s.events.latencyFromAppendAckMs));
   console.log(`  blockMined: ${s.blocks.mined} blocks, deliveries ${fmt(s.blocks.deliveries)} of ${fmt(s.blocks.expected)}; missing ${s.blocks.missing}`);
   console.log(line('blockMined, mined → delivered', s.blocks.latencyFromMinedMs));
+  console.log(`  server main thread CPU from the first append until settled: ${s.serverMainThreadCpuSeconds} s, ${s.serverCpuMsPer1000Deliveries} ms per 1,000 deliveries`);
   console.log(`  sockets closed by the server: ${s.closedSockets}${s.firstClose ? ` (${s.firstClose})` : ''}`);
 }
 
