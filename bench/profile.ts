@@ -9,10 +9,10 @@
  * (profiling slows the server); BENCHMARKS.md quotes its output.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { summarizeProfile } from './lib/cpuprofile.js';
+import { formatProfile, mainThreadProfile, summarizeProfile } from './lib/cpuprofile.js';
 import { createFreshDatabase, DEFAULT_BASE_URL } from './lib/db.js';
 import { GraphQLClient } from './lib/http.js';
 import { APPEND_EVENT, APPEND_EVENTS, INCLUSION_PROOF, benchEvent, closedLoop, takeSeq } from './lib/load.js';
@@ -110,16 +110,10 @@ async function main(): Promise<void> {
       process.stderr.write(`${JSON.stringify(summary)}\n`);
       await s.stop();
     }
-    const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-    // CPU.<date>.<time>.<pid>.<threadId>.<seq>.cpuprofile: thread 0 is the main thread.
-    const main = files.find((f) => f.split('.')[4] === '0') ?? files.sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0]!;
-    const s = summarizeProfile(join(dir, main), 60);
+    const s = summarizeProfile(mainThreadProfile(dir), 60);
     const out = join(tmpdir(), `chainproof-profile-${workload}.json`);
     writeFileSync(out, JSON.stringify(s, null, 2));
-    process.stdout.write(`\n${workload}: main thread busy ${s.busyMs} ms of ${s.wallMs} ms profiled\n`);
-    for (const a of s.byArea) process.stdout.write(`  ${String(a.pct).padStart(5)}%  ${String(a.ms).padStart(7)} ms  ${a.area}\n`);
-    process.stdout.write('top functions (self time):\n');
-    for (const f of s.topFunctions.slice(0, 30)) process.stdout.write(`  ${String(f.pct).padStart(5)}%  ${String(f.selfMs).padStart(7)} ms  ${f.fn}  ${f.where}\n`);
+    process.stdout.write(`\n${formatProfile(workload, s)}`);
     process.stdout.write(`(summary written to ${out})\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -10,9 +10,13 @@
  *    `execute` — what the server's HTTP stack costs on top of the resolvers' own work.
  *
  * Writes bench/results/server-load.json. BENCH_QUICK=1 runs a short version. See BENCHMARKS.md.
+ * BENCH_CPU_PROF=1 runs the server under `node --cpu-prof`, skips the reads (so the profile is
+ * the subscriber phase: no prefill, subscribe, load) and prints where the main thread's time went.
  */
 import 'reflect-metadata';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execute, parse, type DocumentNode } from 'graphql';
 import pg from 'pg';
@@ -29,18 +33,23 @@ import { encodeCursor } from '../src/ledger/pagination.js';
 import { loadServerKey } from '../src/ledger/server-key.js';
 import type { RequestContext } from '../src/resolvers/context.js';
 import { buildChainproofSchema } from '../src/server/schema.js';
+import { formatProfile, mainThreadProfile, summarizeProfile } from './lib/cpuprofile.js';
 import { createFreshDatabase, DEFAULT_BASE_URL, dropStaleBenchDatabases } from './lib/db.js';
 import { GraphQLClient } from './lib/http.js';
 import { APPEND_EVENTS, INCLUSION_PROOF, benchEvent, closedLoop, takeSeq, type LoadResult } from './lib/load.js';
-import { machineInfo } from './lib/proc.js';
+import { clkTck, machineInfo, threadTicks } from './lib/proc.js';
 import { BENCH_ADMIN_KEY, BENCH_ORIGIN, BENCH_SEED, benchServerEnv, startServer } from './lib/server.js';
 import { mulberry32 } from './lib/random.js';
 import { fmt, round, summarize } from './lib/stats.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const PLAN = QUICK
-  ? { blockSubscribers: 200, eventSubscribers: 20, loadMs: 5_000, readMs: 3_000, prefill: 20_000 }
-  : { blockSubscribers: 1_000, eventSubscribers: 100, loadMs: 30_000, readMs: 10_000, prefill: 200_000 };
+const PROFILE = process.env.BENCH_CPU_PROF === '1';
+const PLAN = {
+  ...(QUICK
+    ? { blockSubscribers: 200, eventSubscribers: 20, loadMs: 5_000, readMs: 3_000, prefill: 20_000 }
+    : { blockSubscribers: 1_000, eventSubscribers: 100, loadMs: 30_000, readMs: 10_000, prefill: 200_000 }),
+  ...(PROFILE ? { prefill: 0 } : {}),
+};
 const EVENTS_PER_SEC = 2_000;
 const TICK_MS = 10;
 const PER_TICK = (EVENTS_PER_SEC * TICK_MS) / 1000;
@@ -83,7 +92,7 @@ function subscribe(wsUrl: string, query: string, onNext: (data: any, atMs: numbe
 
 // ---------------------------------------------------------------- 1. subscribers under load
 
-async function subscriberBench(url: string, db: pg.Pool) {
+async function subscriberBench(url: string, db: pg.Pool, serverPid: number) {
   const wsUrl = url.replace(/^http/, 'ws');
   const client = new GraphQLClient(url, 64);
   const [{ tree_size: before }] = (await db.query(`SELECT h.tree_size FROM ledger_heads h JOIN ledgers l ON l.id = h.ledger_id WHERE l.name = 'main'`)).rows;
@@ -121,6 +130,10 @@ async function subscriberBench(url: string, db: pg.Pool) {
   const inFlight: Promise<void>[] = [];
   let appendErrors = 0;
   let appended = 0;
+  // CPU of the server's main thread (its tid is its pid): a measure of the work per delivery
+  // that, unlike latency, holds up when other processes compete for the cores.
+  const mainThreadTicks = () => threadTicks(serverPid).get(serverPid) ?? 0;
+  const ticksBefore = mainThreadTicks();
   const start = performance.now();
   for (let tick = 0; tick * TICK_MS < PLAN.loadMs; tick++) {
     const due = start + tick * TICK_MS;
@@ -144,6 +157,7 @@ async function subscriberBench(url: string, db: pg.Pool) {
   const last = base + appended;
   for (let waited = 0; waited < 30_000 && eventSubs.some((s) => s.next < last); waited += 100) await new Promise((r) => setTimeout(r, 100));
   await new Promise((r) => setTimeout(r, 3_000)); // the last block of the run is mined and delivered
+  const serverCpuSeconds = (mainThreadTicks() - ticksBefore) / clkTck;
 
   // Blocks: every block sealed after all subscribers were listening, and when each was mined.
   const { rows: blocks } = await db.query(
@@ -189,6 +203,8 @@ async function subscriberBench(url: string, db: pg.Pool) {
     appendErrors,
     appendedPerSec: Math.round((appended / loadMs) * 1000),
     appendLatencyMs: summarize(Array.from({ length: appended }, (_, i) => acked[i]! - sent[i]!)),
+    serverMainThreadCpuSeconds: round(serverCpuSeconds, 1),
+    serverCpuMsPer1000Deliveries: round((serverCpuSeconds * 1e6) / Math.max(1, eventDeliveries + blockDeliveries), 1),
     closedSockets: closed.length,
     firstClose: closed[0],
     events: {
@@ -280,7 +296,8 @@ async function main(): Promise<void> {
   const baseUrl = process.env.DATABASE_URL ?? DEFAULT_BASE_URL;
   await dropStaleBenchDatabases(baseUrl);
   const fresh = await createFreshDatabase(baseUrl);
-  const server = await startServer(benchServerEnv(fresh.url));
+  const profileDir = PROFILE ? mkdtempSync(join(tmpdir(), 'chainproof-prof-')) : undefined;
+  const server = await startServer(benchServerEnv(fresh.url), profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   const pool = new pg.Pool({ connectionString: fresh.url, max: 2 });
   GraphQLClient.apiKey = BENCH_ADMIN_KEY;
   const results: Record<string, unknown> = { machine: machineInfo(), plan: PLAN, startedAt: new Date().toISOString() };
@@ -297,7 +314,14 @@ async function main(): Promise<void> {
       },
     });
     filler.close();
-    results.subscribers = await subscriberBench(server.url, pool);
+    results.subscribers = await subscriberBench(server.url, pool, server.pid);
+    if (profileDir) {
+      await server.stop();
+      const profile = mainThreadProfile(profileDir);
+      process.stdout.write(formatProfile(`server during the subscriber phase (${profile})`, summarizeProfile(profile, 60), 40));
+      printSubscribers(results.subscribers);
+      return;
+    }
     const { rows } = await pool.query(`SELECT h.tree_size FROM ledger_heads h JOIN ledgers l ON l.id = h.ledger_id WHERE l.name = 'main'`);
     results.reads = await readBench(server.url, fresh.url, Number(rows[0].tree_size));
   } finally {
@@ -311,20 +335,25 @@ async function main(): Promise<void> {
   print(results as any);
 }
 
+const line = (label: string, x: { p50: number; p99: number; max: number }) => `  ${label}: p50 ${fmt(x.p50)} ms, p99 ${fmt(x.p99)} ms, max ${fmt(x.max)} ms`;
+
 function print(r: { subscribers: any; reads: any }): void {
-  const s = r.subscribers;
-  const line = (label: string, x: { p50: number; p99: number; max: number }) => `  ${label}: p50 ${fmt(x.p50)} ms, p99 ${fmt(x.p99)} ms, max ${fmt(x.max)} ms`;
+  printSubscribers(r.subscribers);
+  console.log(`\nReads (${r.reads.clients} concurrent clients, ledger of ${fmt(r.reads.treeSize)} events): requests/s`);
+  for (const [name, x] of [['events page (50)', r.reads.eventsPage], ['inclusion proof', r.reads.inclusionProof]] as const) {
+    console.log(`  ${name}: server ${fmt(x.serverRps)} (p99 ${fmt(x.serverLatencyMs.p99)} ms), graphql-js execute ${fmt(x.graphqlJsRps)} (p99 ${fmt(x.graphqlJsLatencyMs.p99)} ms), server/graphql-js ${x.serverShare}`);
+  }
+}
+
+function printSubscribers(s: any): void {
   console.log(`\nSubscribers: ${s.blockSubscribers} blockMined + ${s.eventSubscribers} auditEvent, appends ${fmt(s.appendedPerSec)} events/s (target ${s.targetEventsPerSec})`);
   console.log(`  auditEvent deliveries ${fmt(s.events.deliveries)} of ${fmt(s.events.expected)}; missing ${s.events.missing}, out of order ${s.events.outOfOrder}`);
   console.log(line('auditEvent, append sent → delivered', s.events.latencyFromAppendSentMs));
   console.log(line('auditEvent, append acknowledged → delivered', s.events.latencyFromAppendAckMs));
   console.log(`  blockMined: ${s.blocks.mined} blocks, deliveries ${fmt(s.blocks.deliveries)} of ${fmt(s.blocks.expected)}; missing ${s.blocks.missing}`);
   console.log(line('blockMined, mined → delivered', s.blocks.latencyFromMinedMs));
+  console.log(`  server main thread CPU from the first append until settled: ${s.serverMainThreadCpuSeconds} s, ${s.serverCpuMsPer1000Deliveries} ms per 1,000 deliveries`);
   console.log(`  sockets closed by the server: ${s.closedSockets}${s.firstClose ? ` (${s.firstClose})` : ''}`);
-  console.log(`\nReads (${r.reads.clients} concurrent clients, ledger of ${fmt(r.reads.treeSize)} events): requests/s`);
-  for (const [name, x] of [['events page (50)', r.reads.eventsPage], ['inclusion proof', r.reads.inclusionProof]] as const) {
-    console.log(`  ${name}: server ${fmt(x.serverRps)} (p99 ${fmt(x.serverLatencyMs.p99)} ms), graphql-js execute ${fmt(x.graphqlJsRps)} (p99 ${fmt(x.graphqlJsLatencyMs.p99)} ms), server/graphql-js ${x.serverShare}`);
-  }
 }
 
 main().catch((e) => {

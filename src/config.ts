@@ -87,7 +87,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_RATE_LIMIT_PER_IP', '1000', 'requests per second per client IP, bursts of 2 s; 0 = off (RATE_LIMITED)'],
   ['CHAINPROOF_RATE_LIMIT_PER_KEY', '1000', 'requests per second per API key, bursts of 2 s; 0 = off'],
   ['CHAINPROOF_INTROSPECTION', 'true', 'allow schema introspection'],
-  ['CHAINPROOF_SUBSCRIBER_QUEUE', '10000', 'messages a subscriber may fall behind before it is closed (4429 slow consumer)'],
+  ['CHAINPROOF_SUBSCRIBER_QUEUE', '10000', 'live messages a subscriber may have waiting while its `after` replay runs before it is closed (4429 slow consumer)'],
   ['CHAINPROOF_WS_MAX_BUFFERED_BYTES', '8388608', 'a subscriber with this much unread is closed (4429 slow consumer)'],
   ['CHAINPROOF_LANDING_PAGE', 'false', 'serve Apollo\'s landing page on GET /graphql'],
   ['CHAINPROOF_HLC_MAX_SKEW_MS', '60000', 'how far a client-supplied HLC may stray from the server clock'],

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Summaries of V8 .cpuprofile files (`node --cpu-prof`): self time by library/area and by function. */
 
@@ -114,4 +115,20 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
       .map((f) => ({ ...f, selfMs: Math.round(f.selfMs), pct: pct(f.selfMs) })),
     byFile: [...files.entries()].sort((a, b) => b[1] - a[1]).slice(0, 40).map(([file, ms]) => ({ file, ms: Math.round(ms), pct: pct(ms) })),
   };
+}
+
+/** The main thread's profile among those `node --cpu-prof --cpu-prof-dir=dir` wrote. */
+export function mainThreadProfile(dir: string): string {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  // CPU.<date>.<time>.<pid>.<threadId>.<seq>.cpuprofile: thread 0 is the main thread.
+  const main = files.find((f) => f.split('.')[4] === '0') ?? files.sort((a, b) => statSync(join(dir, b)).size - statSync(join(dir, a)).size)[0]!;
+  return join(dir, main);
+}
+
+export function formatProfile(label: string, s: ProfileSummary, topN = 30): string {
+  const lines = [`${label}: main thread busy ${s.busyMs} ms of ${s.wallMs} ms profiled`];
+  for (const a of s.byArea) lines.push(`  ${String(a.pct).padStart(5)}%  ${String(a.ms).padStart(7)} ms  ${a.area}`);
+  lines.push('top functions (self time):');
+  for (const f of s.topFunctions.slice(0, topN)) lines.push(`  ${String(f.pct).padStart(5)}%  ${String(f.selfMs).padStart(7)} ms  ${f.fn}  ${f.where}`);
+  return `${lines.join('\n')}\n`;
 }

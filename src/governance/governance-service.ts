@@ -4,6 +4,7 @@ import { BlockRewards } from './block-rewards.js';
 import type { GovernanceConfig } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
+import type { PushSubscription } from '../ledger/bus.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { decodeCursor, encodeCursor, MAX_PAGE, type Page, type PageArgs } from '../ledger/pagination.js';
 import { formatWeight, parseAmount } from './amount.js';
@@ -432,7 +433,7 @@ export class GovernanceService {
   }
 
   /** Governance events as they commit (from `after`, a cursor, first), for the subscriptions. */
-  subscribe(accept: (e: LedgerEvent) => boolean, after?: string): Promise<AsyncIterableIterator<LedgerEvent>> {
+  subscribe(accept: (e: LedgerEvent) => boolean, after?: string): Promise<PushSubscription<LedgerEvent>> {
     return this.ledger.subscribe('event', GOVERNANCE_LEDGER, {
       after,
       filter: { subsystem: GOVERNANCE_SUBSYSTEM },

@@ -1,6 +1,5 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import type { BusTopic } from './bus.js';
 import type { LedgerMetrics } from './metrics.js';
 import type { Checkpointer } from './checkpointer.js';
 import { BlockRow, type LedgerRow } from './entities/index.js';
@@ -30,7 +29,8 @@ export class BlockProducer {
     private readonly dataSource: DataSource,
     private ledger: LedgerRow,
     private readonly miner: Miner,
-    private readonly notify: (ledger: LedgerRow, topic: BusTopic) => void,
+    /** A block was sealed and committed. */
+    private readonly sealed: (ledger: LedgerRow, blocks: BlockRow[]) => void,
     private readonly checkpointer: Checkpointer,
     private readonly log: Logger,
     private readonly metrics: LedgerMetrics,
@@ -143,16 +143,30 @@ export class BlockProducer {
     const { nonce, hash } = await this.miner.mine(template, this.abort.signal);
     const miningMs = Math.round(performance.now() - started);
     this.metrics.mined(ledger.name, template.difficulty, miningMs / 1000);
-    const inserted: unknown[] = await this.dataSource.query(
+    const block = Object.assign(new BlockRow(), {
+      ledgerId: ledger.id,
+      height,
+      hash: Buffer.from(hash, 'hex'),
+      previousHash: Buffer.from(template.previousHash, 'hex'),
+      eventsRoot,
+      startIndex: start,
+      treeSize: end,
+      treeRoot,
+      timestampMs: template.timestamp,
+      difficulty: template.difficulty,
+      nonce,
+      miningMs,
+    });
+    const inserted: Array<{ mined_at: Date }> = await this.dataSource.query(
       `INSERT INTO blocks (ledger_id, height, hash, previous_hash, events_root, start_index, tree_size, tree_root,
          timestamp_ms, difficulty, nonce, mining_ms)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT DO NOTHING RETURNING height`,
-      [ledger.id, height, Buffer.from(hash, 'hex'), Buffer.from(template.previousHash, 'hex'), eventsRoot, start, end,
-        treeRoot, template.timestamp, template.difficulty, nonce, miningMs],
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT DO NOTHING RETURNING mined_at`,
+      [block.ledgerId, block.height, block.hash, block.previousHash, block.eventsRoot, block.startIndex, block.treeSize,
+        block.treeRoot, block.timestampMs, block.difficulty, block.nonce, block.miningMs],
     );
     if (inserted.length === 0) return true; // another process sealed this height first
-    const block = await this.dataSource.getRepository(BlockRow).findOneByOrFail({ ledgerId: ledger.id, height });
-    this.notify(ledger, 'block');
+    block.minedAt = inserted[0]!.mined_at;
+    this.sealed(ledger, [block]);
     await this.checkpointIfDue(block);
     return true;
   }

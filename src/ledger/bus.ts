@@ -8,6 +8,13 @@ export interface BusMessages {
 }
 export type BusTopic = keyof BusMessages;
 
+/** Where a message stands in its topic's order: event index, block height, checkpoint id. */
+export function positionOf(topic: BusTopic, m: BusMessages[BusTopic]): number {
+  if (topic === 'event') return (m as LedgerEvent).index;
+  if (topic === 'block') return (m as BlockRow).height;
+  return (m as CheckpointRow).id;
+}
+
 /** A subscriber that falls this far behind is cut off rather than grow memory without bound. */
 export const DEFAULT_MAX_QUEUED = 10_000;
 
@@ -55,55 +62,112 @@ export class LedgerBus {
     return n;
   }
 
-  /** Messages of one topic as an async iterator, with a bounded queue. */
+  /** Messages of one topic, pulled as an async iterator or pushed (`pipe`), with a bounded queue. */
   subscribe<T extends BusTopic>(
     topic: T,
     ledger: string,
     accept: (m: BusMessages[T]) => boolean = () => true,
-  ): AsyncIterableIterator<BusMessages[T]> {
-    const queue: BusMessages[T][] = [];
-    let wake: (() => void) | undefined;
-    let failure: Error | undefined;
-    let done = false;
-    const stop = this.listen(topic, ledger, (m) => {
-      if (done || !accept(m)) return;
-      if (queue.length >= this.maxQueued) {
-        failure = new SlowConsumerError(this.maxQueued);
-        stop();
-      } else queue.push(m);
-      wake?.();
-    });
-    const finish = (): IteratorResult<BusMessages[T]> => {
-      done = true;
-      stop();
-      queue.length = 0;
-      wake?.();
-      return { value: undefined, done: true };
-    };
-    return {
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-      async next() {
-        for (;;) {
-          if (queue.length > 0) return { value: queue.shift()!, done: false };
-          if (failure) {
-            const f = failure;
-            finish();
-            throw f;
-          }
-          if (done) return { value: undefined, done: true };
-          await new Promise<void>((r) => (wake = r));
-          wake = undefined;
-        }
-      },
-      async return() {
-        return finish();
-      },
-      async throw(e?: unknown) {
-        finish();
-        throw e;
-      },
-    };
+  ): PushSubscription<BusMessages[T]> {
+    return new BusSubscription((l) => this.listen(topic, ledger, l), accept, this.maxQueued);
+  }
+}
+
+/**
+ * An async iterator that can also push: a subscriber whose consumer can take each message
+ * synchronously pipes it, and pays no promise or queue per message.
+ */
+export interface PushSubscription<T> extends AsyncIterableIterator<T> {
+  /**
+   * Instead of next(): hands `push` every message in order — those waiting first, then each
+   * as it is published. `push` returning false ends the subscription. Settles when it ends;
+   * rejects with what ended it if that was a failure (SlowConsumerError). Where messages come
+   * from storage (a replay) rather than as published, the source waits on `backlog` between
+   * them, so a backlog goes at the consumer's pace.
+   */
+  pipe(push: (m: T) => boolean, backlog?: () => Promise<void> | undefined): Promise<void>;
+}
+
+class BusSubscription<T> implements PushSubscription<T> {
+  private queue: T[] = [];
+  private wake: (() => void) | undefined;
+  private failure: Error | undefined;
+  private done = false;
+  private push: ((m: T) => boolean) | undefined;
+  private settled: (() => void) | undefined;
+  private readonly stop: () => void;
+
+  constructor(
+    listen: (l: (m: T) => void) => () => void,
+    private readonly accept: (m: T) => boolean,
+    private readonly maxQueued: number,
+  ) {
+    this.stop = listen((m) => this.receive(m));
+  }
+
+  private receive(m: T): void {
+    if (this.done || !this.accept(m)) return;
+    if (this.push) {
+      if (!this.push(m)) this.finish();
+    } else if (this.queue.length >= this.maxQueued) {
+      this.failure = new SlowConsumerError(this.maxQueued);
+      this.stop();
+      this.wake?.();
+    } else {
+      this.queue.push(m);
+      this.wake?.();
+    }
+  }
+
+  private finish(): IteratorReturnResult<undefined> {
+    this.done = true;
+    this.stop();
+    this.queue.length = 0;
+    this.wake?.();
+    this.settled?.();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<T>> {
+    for (;;) {
+      if (this.queue.length > 0) return { value: this.queue.shift()!, done: false };
+      if (this.failure) {
+        const f = this.failure;
+        this.finish();
+        throw f;
+      }
+      if (this.done) return { value: undefined, done: true };
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+    }
+  }
+
+  pipe(push: (m: T) => boolean): Promise<void> {
+    for (const m of this.queue.splice(0)) {
+      if (!push(m)) {
+        this.finish();
+        return Promise.resolve();
+      }
+    }
+    if (this.failure) {
+      const f = this.failure;
+      this.finish();
+      return Promise.reject(f);
+    }
+    if (this.done) return Promise.resolve();
+    this.push = push;
+    return new Promise<void>((resolve) => (this.settled = resolve));
+  }
+
+  async return(): Promise<IteratorReturnResult<undefined>> {
+    return this.finish();
+  }
+
+  async throw(e?: unknown): Promise<never> {
+    this.finish();
+    throw e;
   }
 }

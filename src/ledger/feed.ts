@@ -1,7 +1,8 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import type { BusMessages, BusTopic, LedgerBus } from './bus.js';
+import { positionOf, type BusMessages, type BusTopic, type LedgerBus } from './bus.js';
 import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
+import type { LedgerEvent } from './events/event.js';
 import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from './sequencer.js';
 
 const PAGE = 500;
@@ -47,6 +48,24 @@ export class LedgerFeed {
         if (this.again.delete(key)) this.notify(ledger, topic);
       });
     this.running.set(key, run);
+  }
+
+  /**
+   * Rows of `topic` this process has just committed, in order. When they continue the cursor
+   * and no read is under way they are published from memory — no read-back per commit, and no
+   * wait for a pooled connection behind the appends; otherwise they are read like any
+   * notification.
+   */
+  committed<T extends BusTopic>(ledger: LedgerRow, topic: T, messages: BusMessages[T][]): void {
+    const key = `${topic}:${ledger.name}`;
+    const next = this.next.get(key);
+    if (next === undefined) return;
+    const continues = messages.every((m, i) => positionOf(topic, m) === next + i);
+    if (!continues || this.running.has(key)) return this.notify(ledger, topic);
+    if (this.bus.hasListeners(topic, ledger.name)) {
+      for (const m of messages) this.bus.publish(topic, ledger.name, topic === 'event' ? (asStored(m as LedgerEvent) as BusMessages[T]) : m);
+    }
+    this.next.set(key, next + messages.length);
   }
 
   private async catchUp(ledger: LedgerRow, topic: BusTopic, key: string): Promise<void> {
@@ -95,4 +114,13 @@ export class LedgerFeed {
       .orderBy('c.id', 'ASC').limit(PAGE).getMany();
     return rows.map((c) => ({ position: c.id, message: c }));
   }
+}
+
+/**
+ * A committed event as a read from the database would give it: the payload as the canonical
+ * envelope has it (canonicalised numbers and key order), not as the client sent it.
+ */
+function asStored(e: LedgerEvent): LedgerEvent {
+  const envelope = JSON.parse(e.canonical.toString('utf8')) as { payload?: unknown };
+  return { ...e, payload: envelope.payload ?? null };
 }

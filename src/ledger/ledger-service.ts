@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import { BlockProducer } from './block-producer.js';
 import { Miner } from './blocks/index.js';
-import { LedgerBus, type BusMessages, type BusTopic } from './bus.js';
+import { LedgerBus, positionOf, type BusMessages, type BusTopic, type PushSubscription } from './bus.js';
 import { LedgerFeed } from './feed.js';
 import { LedgerAnalytics } from './analytics.js';
 import { NO_METRICS, type LedgerMetrics } from './metrics.js';
@@ -23,12 +23,6 @@ import { storedTree } from './tree-store.js';
 import { verifyLedger, type VerificationReport } from './verify/index.js';
 
 const CURSOR_KIND = { event: 'event', block: 'block', checkpoint: 'checkpoint' } as const;
-
-function positionOf(topic: BusTopic, m: BusMessages[BusTopic]): number {
-  if (topic === 'event') return (m as LedgerEvent).index;
-  if (topic === 'block') return (m as BlockRow).height;
-  return (m as CheckpointRow).id;
-}
 
 export interface EventFilter {
   types?: string[];
@@ -110,11 +104,12 @@ export class LedgerService {
   }
 
   /**
-   * New rows of `topic` are committed in `ledger`: feed this process's subscribers and, on
-   * PostgreSQL, tell the other processes.
+   * New rows of `topic` are committed in `ledger` (`committed`, if the caller has them): feed
+   * this process's subscribers and, on PostgreSQL, tell the other processes.
    */
-  private notify(ledger: LedgerRow, topic: BusTopic): void {
-    this.feed.notify(ledger, topic);
+  private notify<T extends BusTopic>(ledger: LedgerRow, topic: T, committed?: BusMessages[T][]): void {
+    if (committed) this.feed.committed(ledger, topic, committed);
+    else this.feed.notify(ledger, topic);
     if (this.options.listenUrl && topic !== 'event') {
       this.dataSource.query(`SELECT pg_notify($1, $2)`, [NOTIFY_CHANNEL, `${topic}:${ledger.name}`]).catch((err) =>
         this.log.warn({ err, ledger: ledger.name, topic }, 'NOTIFY failed; other processes catch up on the next one'));
@@ -169,7 +164,7 @@ export class LedgerService {
     topic: T,
     ledgerName: string,
     options: { after?: string; filter?: EventFilter; accept?: (m: BusMessages[T]) => boolean } = {},
-  ): Promise<AsyncIterableIterator<BusMessages[T]>> {
+  ): Promise<PushSubscription<BusMessages[T]>> {
     const ledger = await this.ledger(ledgerName);
     const kind = CURSOR_KIND[topic];
     let last = options.after === undefined ? -1 : decodeCursor(kind, options.after);
@@ -185,28 +180,68 @@ export class LedgerService {
         : await this.checkpoints(ledger.name, page);
       return result.items.map((i) => i.node as BusMessages[T]);
     };
-    async function* replayThenLive(): AsyncGenerator<BusMessages[T]> {
-      try {
-        if (options.after !== undefined) {
-          for (;;) {
-            const items = await replay(last);
-            for (const m of items) {
-              if (accept(m)) yield m;
-              last = position(m);
-            }
-            if (items.length < 500) break;
+    // An object rather than an async generator: a generator's return() waits behind a pending
+    // next(), so a subscriber leaving a quiet ledger would hold its listener until the next
+    // message; and a generator cannot push.
+    let replaying = options.after !== undefined;
+    let replayed: BusMessages[T][] = [];
+    let closed = false;
+    const done = { value: undefined, done: true } as IteratorReturnResult<undefined>;
+    const iterator: PushSubscription<BusMessages[T]> = {
+      [Symbol.asyncIterator]: () => iterator,
+      async next(): Promise<IteratorResult<BusMessages[T]>> {
+        while (replaying) {
+          if (replayed.length > 0) return { value: replayed.shift()!, done: false };
+          const items = await replay(last);
+          if (closed) return done;
+          for (const m of items) {
+            if (accept(m)) replayed.push(m);
+            last = position(m);
+          }
+          if (items.length < 500) replaying = false;
+        }
+        if (replayed.length > 0) return { value: replayed.shift()!, done: false };
+        for (;;) {
+          const r = await live.next();
+          if (r.done || position(r.value) > last) {
+            if (!r.done) last = position(r.value);
+            return r;
           }
         }
-        for await (const m of live) {
-          if (position(m) <= last) continue;
-          last = position(m);
-          yield m;
+      },
+      async pipe(push, backlog) {
+        while (replaying) {
+          const items = await replay(last);
+          for (const m of items) {
+            const wait = backlog?.();
+            if (wait) await wait;
+            if (closed) return;
+            if (accept(m) && !push(m)) return void (await iterator.return!());
+            last = position(m);
+          }
+          if (closed) return;
+          if (items.length < 500) replaying = false;
         }
-      } finally {
+        for (const m of replayed.splice(0)) if (!push(m)) return void (await iterator.return!());
+        await live.pipe((m) => {
+          if (position(m) <= last) return true;
+          last = position(m);
+          return push(m);
+        });
+      },
+      async return() {
+        closed = true;
+        replaying = false;
+        replayed = [];
         await live.return?.();
-      }
-    }
-    return replayThenLive();
+        return done;
+      },
+      async throw(e?: unknown) {
+        await iterator.return!();
+        throw e;
+      },
+    };
+    return iterator;
   }
 
   verifierKey(): string | null {
@@ -572,7 +607,7 @@ export class LedgerService {
         this.serverKey,
         (events) => {
           this.metrics.committed(ledger.name, events.length);
-          this.feed.notify(ledger, 'event');
+          this.feed.committed(ledger, 'event', events);
           this.producers.get(ledger.name)?.nudge();
         },
         this.options.listenUrl ? NOTIFY_CHANNEL : undefined,
@@ -587,7 +622,7 @@ export class LedgerService {
     if (!p) {
       // A miner per ledger: one ledger's hard block must not hold up another's.
       const miner = new Miner({ workers: this.config.minerWorkers });
-      p = new BlockProducer(this.dataSource, ledger, miner, (l, t) => this.notify(l, t), this.checkpointer, this.log, this.metrics);
+      p = new BlockProducer(this.dataSource, ledger, miner, (l, blocks) => this.notify(l, 'block', blocks), this.checkpointer, this.log, this.metrics);
       this.producers.set(ledger.name, p);
       if (this.options.produceBlocks !== false) p.start();
     }

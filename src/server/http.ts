@@ -6,7 +6,6 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler } from 'express';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -24,6 +23,7 @@ import type { RequestContext } from '../resolvers/context.js';
 import { formatError } from './errors.js';
 import { limitRules } from './limits.js';
 import { sharedSubscriptionExecution } from './fanout.js';
+import { nextMessages, serveGraphqlWs } from './ws-transport.js';
 import { rateLimiter } from './rate-limit.js';
 import { buildChainproofSchema } from './schema.js';
 
@@ -57,7 +57,8 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   // graphql-ws does not go through Apollo: give its errors the same codes and masking.
   const format = formatError(config.development);
   const formatAll = (errors: readonly GraphQLError[]) => errors.map((e) => format(e.toJSON(), e));
-  const wsCleanup = useServer<Record<string, unknown>, Record<string, unknown>>(
+  const fanout = sharedSubscriptionExecution({ formatErrors: formatAll, onExecute: () => deps.onSubscriptionExecution?.() });
+  const wsCleanup = serveGraphqlWs<Record<string, unknown>>(
     {
       schema,
       // Credentials come once, in connection_init; bad ones close the socket with 4403 Forbidden.
@@ -66,38 +67,37 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         try {
           const principal = await principalFrom(params.authorization ?? params.Authorization ?? params.apiKey, keys);
           if (!config.publicReads && principal.role === null) return false;
-          (ctx.extra as Record<string, unknown>).principal = principal;
+          (ctx.extra as unknown as Record<string, unknown>).principal = principal;
           return true;
         } catch {
           return false;
         }
       },
-      context: (ctx): RequestContext => ({
-        ledger,
-        keys,
-        dids,
-        governance,
-        cosignatures,
-        principal: ((ctx.extra as Record<string, unknown>).principal as Principal | undefined) ?? ANONYMOUS,
-        requestId: randomUUID(),
-      }),
+      context: (ctx, id) =>
+        fanout.deliverTo<RequestContext>(
+          {
+            ledger,
+            keys,
+            dids,
+            governance,
+            cosignatures,
+            principal: ((ctx.extra as unknown as Record<string, unknown>).principal as Principal | undefined) ?? ANONYMOUS,
+            requestId: randomUUID(),
+          },
+          nextMessages(ctx.extra, id, config.wsMaxBufferedBytes),
+        ),
       onError: (ctx, _id, _payload, errors) => {
         if (errors.some((e) => (e.originalError as { code?: string } | undefined)?.code === 'SLOW_CONSUMER')) {
-          (ctx.extra as { socket?: { close(code: number, reason: string): void } }).socket?.close(4429, errors[0]!.message);
+          ctx.extra.close(4429, errors[0]!.message);
         }
         return formatAll(errors);
       },
-      subscribe: sharedSubscriptionExecution(() => deps.onSubscriptionExecution?.()),
-      onNext: (ctx, _id, _payload, _args, result) => {
-        // A client that stops reading must not grow this process's memory: cut it off.
-        const socket = (ctx.extra as { socket?: { bufferedAmount: number; close(code: number, reason: string): void } }).socket;
-        if (socket && socket.bufferedAmount > config.wsMaxBufferedBytes) {
-          socket.close(4429, `slow consumer: ${socket.bufferedAmount} bytes unread`);
-        }
-        return result.errors ? { ...result, errors: formatAll(result.errors) } : undefined;
-      },
+      subscribe: fanout.subscribe,
+      // Queries and mutations over the socket; subscription results go through `fanout`.
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatAll(result.errors) } : undefined),
     },
     wss,
+    log,
   );
   const apollo = new ApolloServer<RequestContext>({
     schema,

@@ -56,8 +56,9 @@ describe('GraphQL over HTTP and WebSocket', () => {
       `subscription { auditEvent(filter: { types: ["deploy"] }) { index type id } }`,
       3,
     );
+    const BLOCK = 'height cursor hash previousHash eventsRoot startIndex treeSize treeRoot timestamp difficulty nonce miningMs eventCount';
     const blocks = take<{ blockMined: { height: number; treeSize: number; hash: string; difficulty: number } }>(
-      `subscription { blockMined { height treeSize hash difficulty } }`,
+      `subscription { blockMined { ${BLOCK} } }`,
       1,
     );
     const checkpoints = take<{ checkpointCreated: { treeSize: number; note: string } }>(
@@ -87,6 +88,9 @@ describe('GraphQL over HTTP and WebSocket', () => {
     const mined = await blocks.done;
     expect(mined[0]!.blockMined.height).toBe(0);
     expect(mined[0]!.blockMined.hash.startsWith('0')).toBe(true); // ≥ 1 leading zero bit at difficulty ≥ 1
+    // Live, the block is what a read of the stored block gives.
+    const stored = await gql(server.url, `{ blocks(first: 1) { edges { node { ${BLOCK} } } } }`);
+    expect(mined[0]!.blockMined).toEqual(stored.data.blocks.edges[0].node);
     const created = await checkpoints.done;
     expect(created[0]!.checkpointCreated.treeSize).toBeGreaterThan(0);
 

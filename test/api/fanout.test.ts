@@ -1,3 +1,4 @@
+import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverBackend } from '../support/db.js';
@@ -38,6 +39,47 @@ describe('subscription fan-out', () => {
     await Promise.all([...same, other].map((s) => s.close()));
   });
 
+  it('gives each selection its own result, on one connection, and an error only to its subscription', async () => {
+    const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+    const got: Record<string, unknown[]> = { all: [], bOnly: [], broken: [] };
+    const errors: Record<string, unknown[]> = { all: [], bOnly: [], broken: [] };
+    const listen = (name: string, query: string, variables?: Record<string, unknown>) =>
+      client.subscribe({ query, variables }, {
+        next: (v) => (v.errors ? errors[name]!.push(v.errors) : got[name]!.push(v.data)),
+        error: (e) => errors[name]!.push(e),
+        complete: () => {},
+      });
+    const stops = [
+      listen('all', 'subscription { auditEvent { index payload } }'),
+      listen('bOnly', 'subscription($f: EventFilter) { auditEvent(filter: $f) { index type } }', { f: { types: ['b'] } }),
+      listen('broken', 'subscription { auditEvent(after: "bm90LWEtY3Vyc29y") { index } }'),
+    ];
+    await new Promise((r) => setTimeout(r, 500));
+    // Near the largest payload accepted, so its message needs a frame with a 64-bit length.
+    const big = 'y'.repeat(65_500);
+    const { data } = await gql(server.url, `mutation($i: [AppendEventInput!]!) { appendEvents(inputs: $i) { index } }`, {
+      i: [{ type: 'a', actor: 'x', payload: { z: 1, a: 2 } }, { type: 'b', actor: 'x', payload: { big } }, { type: 'a', actor: 'x' }, { type: 'b', actor: 'x' }],
+    });
+    const [i0, i1, , i3] = (data.appendEvents as Array<{ index: number }>).map((e) => e.index);
+    for (let waited = 0; got.all!.length < 4 && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got.all).toEqual([
+      { auditEvent: { index: i0, payload: { a: 2, z: 1 } } },
+      { auditEvent: { index: i1, payload: { big } } },
+      { auditEvent: { index: i0! + 2, payload: null } },
+      { auditEvent: { index: i3, payload: null } },
+    ]);
+    // Live, as replayed: the payload as the canonical envelope holds it.
+    expect(Object.keys((got.all[0] as { auditEvent: { payload: object } }).auditEvent.payload)).toEqual(['a', 'z']);
+    expect(got.bOnly).toEqual([{ auditEvent: { index: i1, type: 'b' } }, { auditEvent: { index: i3, type: 'b' } }]);
+    expect(errors.all).toEqual([]);
+    expect(errors.bOnly).toEqual([]);
+    expect(got.broken).toEqual([]);
+    expect(JSON.stringify(errors.broken)).toContain('BAD_USER_INPUT');
+    stops.forEach((stop) => stop());
+    await client.dispose();
+  });
+
   it('closes a subscriber that stops reading, with a reason, before it grows memory', async () => {
     const ws = new WebSocket(server.wsUrl, 'graphql-transport-ws');
     await new Promise((r) => ws.once('open', r));
@@ -57,5 +99,35 @@ describe('subscription fan-out', () => {
     const { code, reason } = await closed;
     expect(code).toBe(4429);
     expect(reason).toMatch(/^slow consumer/);
+  });
+
+  it('replays a backlog far larger than the unread limit at the pace of a client that reads, without cutting it off', async () => {
+    const mark = await gql(server.url, `mutation { appendEvent(input: {type: "mark", actor: "a"}) { index cursor } }`);
+    const first = (mark.data.appendEvent.index as number) + 1;
+    const chunk = 'z'.repeat(10_000);
+    for (let b = 0; b < 10; b++) {
+      await gql(server.url, `mutation($i: [AppendEventInput!]!) { appendEvents(inputs: $i) { index } }`, {
+        i: Array.from({ length: 150 }, () => ({ type: 'backlog', actor: 'a', payload: { chunk } })),
+      });
+    }
+    const ws = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+    const indices: number[] = [];
+    let closed: number | undefined;
+    ws.on('close', (code) => (closed = code));
+    ws.on('message', (raw: Buffer) => {
+      const m = JSON.parse(raw.toString());
+      if (m.type === 'next') indices.push(m.payload.data.auditEvent.index);
+    });
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'connection_init' }));
+    await new Promise((r) => ws.once('message', r));
+    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `subscription($a: String) { auditEvent(after: $a, filter: {types: ["backlog"]}) { index payload } }`, variables: { a: mark.data.appendEvent.cursor } } }));
+    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    await new Promise((r) => setTimeout(r, 1_500));
+    (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    for (let waited = 0; indices.length < 1500 && closed === undefined && waited < 30_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    expect(closed).toBeUndefined();
+    expect(indices).toEqual(Array.from({ length: 1500 }, (_, i) => first + i));
+    ws.close();
   });
 });
