@@ -2,6 +2,7 @@ import { LedgerCore1732000000000 } from './1732000000000-LedgerCore.js';
 import { ApiKeys1732100000000 } from './1732100000000-ApiKeys.js';
 import { AnalyticsIndexes1732200000000 } from './1732200000000-AnalyticsIndexes.js';
 import { KnownDids1732300000000 } from './1732300000000-KnownDids.js';
+import { Provenance1732500000000 } from './1732500000000-Provenance.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
-export const migrations = [LedgerCore1732000000000, ApiKeys1732100000000, AnalyticsIndexes1732200000000, KnownDids1732300000000];
+export const migrations = [LedgerCore1732000000000, ApiKeys1732100000000, AnalyticsIndexes1732200000000, KnownDids1732300000000, Provenance1732500000000];
