@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { ChainproofError } from '../errors.js';
-import { CheckpointRow, type LedgerRow } from '../ledger/entities/index.js';
+import { CheckpointRow, type BlockRow, type LedgerRow } from '../ledger/entities/index.js';
 import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
 import type { InclusionProofResult, LedgerService } from '../ledger/ledger-service.js';
 import { pageWindow, toPage, type Page, type PageArgs } from '../ledger/pagination.js';
@@ -8,6 +8,7 @@ import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequenc
 import { leafBound, type AsOf } from './as-of.js';
 import type { AssertionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord } from './model.js';
 import { PROVENANCE_EVENTS, PROVENANCE_SUBSYSTEM, projectProvenance } from './projection.js';
+import { toProvJson, type ProvDocument } from './prov-json.js';
 import { attachContributions, findAssertion, findAudits, findChain, findSource, NO_BOUND } from './reads.js';
 import {
   assertionPayload,
@@ -38,7 +39,8 @@ export interface ProvenanceLink {
   assertion: AssertionRecord;
   source: SourceRecord | null;
   event: LedgerEvent;
-  blockHeight: number | null;
+  /** The mined block holding the assertion's event (as of the read); null while pending. */
+  block: BlockRow | null;
 }
 
 export interface ProvenanceChain {
@@ -223,11 +225,34 @@ export class ProvenanceService {
     return {
       ledger: ledger.name,
       assertion: chain[0]!.assertion,
-      links: chain.map((l) => ({ ...l, event: byIdx.get(l.assertion.eventIndex)! })),
+      links: await Promise.all(
+        chain.map(async ({ blockHeight, ...l }) => ({
+          ...l,
+          event: byIdx.get(l.assertion.eventIndex)!,
+          block: blockHeight === null ? null : await this.ledger.block(ledger.name, blockHeight),
+        })),
+      ),
       checkpoint: checkpoint ?? null,
       truncated: chain.length > MAX_CHAIN_DEPTH,
     };
   }
+}
+
+/** W3C PROV-JSON of the query audits matching `filter`, a page at a time. */
+export async function exportProvJson(
+  service: ProvenanceService,
+  ledgerName: string,
+  filter: QueryAuditFilter,
+  page: PageArgs,
+  asOf?: AsOf,
+): Promise<{ document: ProvDocument; hasNextPage: boolean; endCursor: string | null }> {
+  const ledger = await service.ledger.ledger(ledgerName);
+  const audits = await service.queryAudits(ledger.name, filter, page, asOf);
+  return {
+    document: toProvJson(audits.items.map((i) => i.node), ledger.origin),
+    hasNextPage: audits.hasNextPage,
+    endCursor: audits.items.at(-1)?.cursor ?? null,
+  };
 }
 
 function recordedBy(e: LedgerEvent) {

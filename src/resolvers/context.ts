@@ -2,12 +2,14 @@ import type { ApiKeyService } from '../auth/api-keys.js';
 import type { KnownDidService } from '../auth/known-dids.js';
 import type { Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
+import type { ProvenanceService } from '../provenance/service.js';
 
 /** What every resolver gets: the services and who is asking. */
 export interface RequestContext {
   ledger: LedgerService;
   keys: ApiKeyService;
   dids: KnownDidService;
+  provenance: ProvenanceService;
   principal: Principal;
   requestId: string;
 }

@@ -5,6 +5,7 @@ import { CheckpointResolver } from './checkpoint.resolver.js';
 import { EventResolver } from './event.resolver.js';
 import { LedgerResolver } from './ledger.resolver.js';
 import { ProofResolver } from './proof.resolver.js';
+import { ProvenanceResolver } from './provenance.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
 
 export const resolvers = [
@@ -16,4 +17,5 @@ export const resolvers = [
   SubscriptionResolver,
   ApiKeyResolver,
   AnalyticsResolver,
+  ProvenanceResolver,
 ] as const;

@@ -12,7 +12,7 @@ export class PageInfo {
 }
 
 /** Relay connection types share one shape; one factory makes each. */
-function connection<T extends object>(node: ClassType<T>, name: string) {
+export function connection<T extends object>(node: ClassType<T>, name: string) {
   @ObjectType(`${name}Edge`)
   class Edge {
     @Field() cursor!: string;

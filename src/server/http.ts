@@ -17,6 +17,8 @@ import { principalFrom, principalOfRequest, type SignedRequest } from '../auth/c
 import type { KnownDidService } from '../auth/known-dids.js';
 import { ANONYMOUS, type Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
+import { operationAuditPlugin } from '../provenance/audit-plugin.js';
+import type { ProvenanceService } from '../provenance/service.js';
 import type { RequestContext } from '../resolvers/context.js';
 import { formatError } from './errors.js';
 import { limitRules } from './limits.js';
@@ -35,13 +37,14 @@ export interface HttpDeps {
   ledger: LedgerService;
   keys: ApiKeyService;
   dids: KnownDidService;
+  provenance: ProvenanceService;
   metrics: Registry;
   dataSource: DataSource;
   onSubscriptionExecution?: () => void;
 }
 
 export async function startHttpServer(config: Config, deps: HttpDeps, log: Logger): Promise<HttpServer> {
-  const { ledger, keys, dids } = deps;
+  const { ledger, keys, dids, provenance } = deps;
   const schema = await buildChainproofSchema({ publicReads: config.publicReads });
   const app = express();
   app.disable('x-powered-by');
@@ -69,6 +72,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         ledger,
         keys,
         dids,
+        provenance,
         principal: ((ctx.extra as Record<string, unknown>).principal as Principal | undefined) ?? ANONYMOUS,
         requestId: randomUUID(),
       }),
@@ -105,6 +109,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
       ...(config.landingPage ? [] : [ApolloServerPluginLandingPageDisabled()]),
       // Nothing here is HTTP-cacheable; computing per-field cache hints cost ~15% of execution.
       ApolloServerPluginCacheControlDisabled(),
+      ...(config.auditAgents.length > 0 ? [operationAuditPlugin(provenance, new Set(config.auditAgents), 'main', log)] : []),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
   });
@@ -151,7 +156,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         } catch (e) {
           throw new GraphQLError((e as Error).message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
         }
-        return { ledger, keys, dids, principal, requestId: req.headers['x-request-id'] as string };
+        return { ledger, keys, dids, provenance, principal, requestId: req.headers['x-request-id'] as string };
       },
     }),
   );

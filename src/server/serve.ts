@@ -9,6 +9,7 @@ import { prometheusMetrics } from './metrics.js';
 import { ApiKeyService, SYSTEM_LEDGER } from '../auth/api-keys.js';
 import { bootstrapAdminKey } from '../auth/bootstrap.js';
 import { KnownDidService } from '../auth/known-dids.js';
+import { ProvenanceService } from '../provenance/service.js';
 
 /**
  * Starts the whole server and stops it cleanly on SIGTERM/SIGINT: stop taking requests,
@@ -27,7 +28,7 @@ export async function serve(config: Config): Promise<void> {
   const keys = new ApiKeyService(db.dataSource, ledger);
   const bootstrap = await bootstrapAdminKey(config, keys, db.kind === 'embedded');
   if (bootstrap.kind === 'generated') log.info({ path: bootstrap.path }, `created the first admin API key in ${bootstrap.path}`);
-  const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
+  const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), provenance: new ProvenanceService(db.dataSource, ledger), metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
   log.info(
     { url: http.url, database: db.kind, dataDir: db.kind === 'embedded' ? config.dataDir : undefined },
     `Chainproof listening on ${http.url}`,

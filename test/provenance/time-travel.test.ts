@@ -65,8 +65,9 @@ describe('time travel and the provenance chain', () => {
       expect(l.event.id).toBe(l.assertion.eventId);
       expect(l.event.type).toBe('AssertionRecorded');
       expect(l.source?.locator).toBe('chain');
-      expect(l.blockHeight).not.toBeNull();
-      expect(await t.service.blockHeightOf('main', l.event.index)).toBe(l.blockHeight);
+      expect(l.block).not.toBeNull();
+      expect(await t.service.blockHeightOf('main', l.event.index)).toBe(l.block!.height);
+      expect(l.block!.startIndex <= l.event.index && l.event.index < l.block!.treeSize).toBe(true);
     }
     expect(chain.checkpoint?.treeSize).toBe(cp.treeSize);
     expect(chain.links[0]!.assertion.supersededBy).toBeNull();
