@@ -11,25 +11,32 @@ import { ApiKeyService, SYSTEM_LEDGER } from '../auth/api-keys.js';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { progressBar } from './progress.js';
-import { directSource, remoteSource, type LedgerSource } from './source.js';
+import { directSource, remoteSource, type LedgerSource, type ProofBundle } from './source.js';
 import { verifyTlogProofFile } from './verify-proof.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { chainproofMcpServer } from '../mcp/server.js';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { formatTlogProof } from '../ledger/note/index.js';
 import type { EventFilter } from '../ledger/ledger-service.js';
+import { MAX_TRACE_LINES, ProvenanceService } from '../provenance/service.js';
+import { formatTimeline, parseWhen } from './trace.js';
+import { directTraceSource, remoteTraceSource, type TraceSource } from './trace-source.js';
+import { join } from 'node:path';
 
 /** Exit codes: 0 ok, 1 ledger INVALID, 2 bad usage/input/configuration, 3 database or server unavailable, 4 internal. */
 export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, UNAVAILABLE: 3, INTERNAL: 4 } as const;
 
-async function withLedger<T>(config: Config, fn: (ledger: LedgerService, keys: ApiKeyService) => Promise<T>): Promise<T> {
+async function withLedger<T>(
+  config: Config,
+  fn: (ledger: LedgerService, keys: ApiKeyService, provenance: ProvenanceService) => Promise<T>,
+): Promise<T> {
   const db = await openDatabase(config);
   const key = loadServerKey(config, db.kind === 'embedded')?.key;
   // No background mining: a CLI command does its one job (checkpoint seals what it needs itself).
   const ledger = new LedgerService(db.dataSource, config, key, pino({ level: 'silent' }), { produceBlocks: false });
   try {
     await ledger.start(['main', SYSTEM_LEDGER]);
-    return await fn(ledger, new ApiKeyService(db.dataSource, ledger));
+    return await fn(ledger, new ApiKeyService(db.dataSource, ledger), new ProvenanceService(db.dataSource, ledger));
   } finally {
     await ledger.stop();
     await db.close();
@@ -170,15 +177,45 @@ function program(): Command {
     .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
     .action(async (eventId: string, opts: SourceOptions & { ledger: string; output?: string }) => {
       if (!/^[0-9a-f]{64}$/.test(eventId)) throw new ChainproofError('BAD_USER_INPUT', 'event id must be 64 lowercase hex characters');
-      const b = await withSource(opts, (src) => src.proof(opts.ledger, eventId));
-      const text = formatTlogProof({
-        index: b.index,
-        hashes: b.hashes.map((h) => Buffer.from(h, 'hex')),
-        extra: Buffer.from(b.canonical, 'base64'),
-        checkpoint: b.note,
-      });
+      const text = tlogProofText(await withSource(opts, (src) => src.proof(opts.ledger, eventId)));
       if (opts.output) writeFileSync(opts.output, text);
       else process.stdout.write(text);
+    });
+
+  cmd
+    .command('trace')
+    .description('what an agent queried, what it got, and which assertions and sources contributed')
+    .requiredOption('--agent <agent>', 'the agent id recorded with its queries')
+    .option('--since <when>', 'start: ISO time, "now", or like "6 hours ago" / "90m"', '6 hours ago')
+    .option('--until <when>', 'end (default: now)', 'now')
+    .option('--subject <glob>', 'subject glob: * within a path segment, ** across, ? one character')
+    .option('--ledger <name>', 'ledger', 'main')
+    .option('--limit <n>', `at most this many queries (1..${MAX_TRACE_LINES})`, '200')
+    .option('--json', 'print JSON')
+    .option('--proofs <dir>', 'write a C2SP tlog-proof per line into this directory, to check offline with verify-proof')
+    .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
+    .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
+    .action(async (opts: SourceOptions & { agent: string; since: string; until: string; subject?: string; ledger: string; limit: string; json?: boolean; proofs?: string }) => {
+      const now = Date.now();
+      const request = {
+        agent: opts.agent,
+        sinceMs: parseWhen('--since', opts.since, now),
+        untilMs: parseWhen('--until', opts.until, now),
+        subject: opts.subject,
+        first: parseLimit(opts.limit, MAX_TRACE_LINES),
+      };
+      const written = await withTraceSources(opts, async (traces, ledgers) => {
+        const t = await traces.trace(opts.ledger, request);
+        if (opts.json) process.stdout.write(`${JSON.stringify(t, null, 2)}\n`);
+        else process.stdout.write(formatTimeline(t.lines, t.truncated));
+        if (!opts.proofs) return 0;
+        mkdirSync(opts.proofs, { recursive: true });
+        for (const line of t.lines) {
+          writeFileSync(join(opts.proofs, `${line.queryId}.tlog-proof`), tlogProofText(await ledgers.proof(opts.ledger, line.eventId)));
+        }
+        return t.lines.length;
+      });
+      if (opts.proofs) process.stderr.write(`wrote ${written} proofs to ${opts.proofs}\n`);
     });
 
   cmd
@@ -198,8 +235,8 @@ function program(): Command {
     .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
     .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
     .action(async (opts: SourceOptions) => {
-      await withSource(opts, async (src) => {
-        const server = chainproofMcpServer(src, '0.1.0');
+      await withTraceSources(opts, async (traces, src) => {
+        const server = chainproofMcpServer(src, '0.1.0', traces);
         const transport = new StdioServerTransport();
         const closed = new Promise<void>((resolve) => (transport.onclose = resolve));
         await server.connect(transport);
@@ -268,6 +305,24 @@ interface FilterOptions {
 async function withSource<T>(opts: SourceOptions, fn: (src: LedgerSource) => Promise<T>): Promise<T> {
   if (opts.url) return fn(remoteSource(opts.url, opts.key ?? process.env.CHAINPROOF_API_KEY));
   return withLedger(loadConfig(), (l) => fn(directSource(l)));
+}
+
+async function withTraceSources<T>(opts: SourceOptions, fn: (traces: TraceSource, ledgers: LedgerSource) => Promise<T>): Promise<T> {
+  if (opts.url) {
+    const key = opts.key ?? process.env.CHAINPROOF_API_KEY;
+    return fn(remoteTraceSource(opts.url, key), remoteSource(opts.url, key));
+  }
+  return withLedger(loadConfig(), (l, _k, p) => fn(directTraceSource(p), directSource(l)));
+}
+
+/** A C2SP tlog-proof: the checkpoint, the event's index and inclusion proof, and the event's bytes. */
+function tlogProofText(b: ProofBundle): string {
+  return formatTlogProof({
+    index: b.index,
+    hashes: b.hashes.map((h) => Buffer.from(h, 'hex')),
+    extra: Buffer.from(b.canonical, 'base64'),
+    checkpoint: b.note,
+  });
 }
 
 function toFilter(o: FilterOptions): EventFilter {

@@ -94,8 +94,9 @@ export function directSource(ledger: LedgerService): LedgerSource {
 
 const EVENT_FIELDS = 'index id type actor author resource subsystem result correlationId payload parents hlc { physicalMs logical } signature canonical';
 
-export function remoteSource(url: string, key: string | undefined): LedgerSource {
-  const call = async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
+/** A GraphQL call to a running server; errors come back as ChainproofErrors with the server's code. */
+export function graphqlClient(url: string, key: string | undefined) {
+  return async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
     let res: Response;
     try {
       res = await fetch(url, {
@@ -114,6 +115,10 @@ export function remoteSource(url: string, key: string | undefined): LedgerSource
     if (!body.data) throw new ChainproofError('UNAVAILABLE', `${url} answered HTTP ${res.status} without data`);
     return body.data;
   };
+}
+
+export function remoteSource(url: string, key: string | undefined): LedgerSource {
+  const call = graphqlClient(url, key);
   return {
     async checkpoint(ledger, name, tags) {
       const d = await call<{ createCheckpoint: { treeSize: number; rootHash: string; blockHeight: number; note: string } }>(

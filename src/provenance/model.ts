@@ -1,4 +1,4 @@
-import type { Lifecycle } from './records.js';
+import type { AssertionPayload, Lifecycle } from './records.js';
 
 /** Where a record sits in the ledger: the event that recorded it, so an inclusion proof backs it. */
 export interface Recorded {
@@ -14,14 +14,7 @@ export interface SourceRecord extends Recorded {
   mediaType: string | null;
 }
 
-export interface AssertionRecord extends Recorded {
-  hash: string;
-  subject: string;
-  predicate: string;
-  value: unknown;
-  lifecycle: Lifecycle;
-  confidence: number;
-  sourceHash: string;
+export interface AssertionRecord extends Recorded, Omit<AssertionPayload, 'supersedes'> {
   supersedes: string | null;
   /** The assertion that superseded this one, as of the read's `asOf`. */
   supersededBy: string | null;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ChainproofError } from '../errors.js';
 import { MAX_TEXT_FIELD } from '../ledger/events/envelope.js';
-import { assertionHashOf, canonicalJson, resultHashOf } from './hashing.js';
+import { assertionHashOf, canonicalJson, resultHashOf, type AssertionContent } from './hashing.js';
 
 export const LIFECYCLES = ['PROPOSED', 'ACCEPTED', 'DEPRECATED', 'REJECTED'] as const;
 export type Lifecycle = (typeof LIFECYCLES)[number];
@@ -13,15 +13,7 @@ export interface SourceInput {
   mediaType?: string | null;
 }
 
-export interface AssertionInput {
-  subject: string;
-  predicate: string;
-  value: unknown;
-  lifecycle: string;
-  confidence: number;
-  sourceHash: string;
-  supersedes?: string | null;
-}
+export type AssertionInput = Omit<AssertionContent, 'supersedes'> & { supersedes?: string | null };
 
 export interface ContributionInput {
   assertionHash: string;
@@ -56,16 +48,7 @@ export interface SourcePayload {
   locator: string;
   mediaType?: string;
 }
-export interface AssertionPayload {
-  hash: string;
-  subject: string;
-  predicate: string;
-  value: unknown;
-  lifecycle: Lifecycle;
-  confidence: number;
-  sourceHash: string;
-  supersedes?: string;
-}
+export type AssertionPayload = AssertionContent & { hash: string; lifecycle: Lifecycle };
 export interface QueryPayload {
   queryId: string;
   agentId: string;
