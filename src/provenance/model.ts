@@ -42,6 +42,7 @@ export interface QueryAuditRecord extends Recorded {
 }
 
 export interface QueryAuditFilter {
+  queryId?: string;
   agent?: string;
   /** A glob: `*` within a path segment, `**` across, `?` one character. */
   subject?: string;

@@ -76,6 +76,7 @@ export async function findAudits(
     params.push(value);
     where.push(sql.replaceAll('?', `$${params.length}`));
   };
+  if (filter.queryId !== undefined) add('q.query_id = ?', filter.queryId);
   if (filter.agent !== undefined) add('q.agent_id = ?', filter.agent);
   if (filter.subject !== undefined) {
     const m = subjectMatcher(filter.subject);

@@ -71,6 +71,11 @@ export class ProvenanceService {
     });
   }
 
+  /** One event per payload, all in one append: all are recorded, or none. */
+  private appendRecords<P extends object>(ledger: LedgerRow, type: string, payloads: P[], resource: (p: P) => string, actor: string) {
+    return this.append(ledger, payloads.map((payload) => ({ type, actor, subsystem: PROVENANCE_SUBSYSTEM, resource: resource(payload), payload })));
+  }
+
   private async bound(ledger: LedgerRow, asOf: AsOf | undefined): Promise<number> {
     const head = asOf ? await this.ledger.head(ledger.name) : undefined;
     return (await leafBound(this.dataSource, ledger.id, head?.treeSize ?? 0, asOf)) ?? NO_BOUND;
@@ -82,9 +87,7 @@ export class ProvenanceService {
     const payload = sourcePayload(input);
     const existing = await findSource(this.dataSource, ledger.id, payload.contentHash, payload.locator);
     if (existing) return existing;
-    const [e] = await this.append(ledger, [
-      { type: PROVENANCE_EVENTS.source, actor, subsystem: PROVENANCE_SUBSYSTEM, resource: `source/${payload.contentHash}`, payload },
-    ]);
+    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.source, [payload], sourceResource, actor);
     return { contentHash: payload.contentHash, locator: payload.locator, mediaType: payload.mediaType ?? null, ...recordedBy(e!) };
   }
 
@@ -94,10 +97,22 @@ export class ProvenanceService {
     const payload = assertionPayload(input);
     const existing = await findAssertion(this.dataSource, ledger.id, payload.hash, NO_BOUND);
     if (existing) return existing;
-    const [e] = await this.append(ledger, [
-      { type: PROVENANCE_EVENTS.assertion, actor, subsystem: PROVENANCE_SUBSYSTEM, resource: `assertion/${payload.hash}`, payload },
-    ]);
+    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.assertion, [payload], assertionResource, actor);
     return { ...payload, supersedes: payload.supersedes ?? null, supersededBy: null, ...recordedBy(e!) };
+  }
+
+  /**
+   * The batch paths for bulk loads: one append (one transaction) each, all or none. Unlike
+   * the single calls, a record already in the ledger is refused (CONFLICT) rather than returned.
+   */
+  async recordSources(ledgerName: string, inputs: SourceInput[], actor: string): Promise<LedgerEvent[]> {
+    const ledger = await this.ledger.ledger(ledgerName);
+    return this.appendRecords(ledger, PROVENANCE_EVENTS.source, inputs.map(sourcePayload), sourceResource, actor);
+  }
+
+  async recordAssertions(ledgerName: string, inputs: AssertionInput[], actor: string): Promise<LedgerEvent[]> {
+    const ledger = await this.ledger.ledger(ledgerName);
+    return this.appendRecords(ledger, PROVENANCE_EVENTS.assertion, inputs.map(assertionPayload), assertionResource, actor);
   }
 
   async recordQuery(ledgerName: string, input: QueryInput, actor: string): Promise<QueryAuditRecord> {
@@ -109,16 +124,7 @@ export class ProvenanceService {
   async recordQueries(ledgerName: string, inputs: QueryInput[], actor: string): Promise<QueryAuditRecord[]> {
     const ledger = await this.ledger.ledger(ledgerName);
     const payloads = inputs.map(queryPayload);
-    const events = await this.append(
-      ledger,
-      payloads.map((payload) => ({
-        type: PROVENANCE_EVENTS.query,
-        actor,
-        subsystem: PROVENANCE_SUBSYSTEM,
-        resource: `query/${payload.queryId}`,
-        payload,
-      })),
-    );
+    const events = await this.appendRecords(ledger, PROVENANCE_EVENTS.query, payloads, (p) => `query/${p.queryId}`, actor);
     const audits = events.map((e, i) => {
       const p = payloads[i]!;
       return {
@@ -144,15 +150,7 @@ export class ProvenanceService {
   async recordOperation(ledgerName: string, input: OperationInput): Promise<LedgerEvent> {
     const ledger = await this.ledger.ledger(ledgerName);
     for (const k of ['documentHash', 'variablesHash', 'resultHash'] as const) hexHash(k, input[k]);
-    const [e] = await this.append(ledger, [
-      {
-        type: PROVENANCE_EVENTS.operation,
-        actor: input.principal,
-        subsystem: PROVENANCE_SUBSYSTEM,
-        resource: `operation/${input.documentHash}`,
-        payload: { ...input },
-      },
-    ]);
+    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.operation, [{ ...input }], (p) => `operation/${p.documentHash}`, input.principal);
     return e!;
   }
 
@@ -254,6 +252,9 @@ export async function exportProvJson(
     endCursor: audits.items.at(-1)?.cursor ?? null,
   };
 }
+
+const sourceResource = (p: { contentHash: string }) => `source/${p.contentHash}`;
+const assertionResource = (p: { hash: string }) => `assertion/${p.hash}`;
 
 function recordedBy(e: LedgerEvent) {
   return { recordedBy: e.actor, timeMs: e.hlc.physicalMs, eventIndex: e.index, eventId: e.id };

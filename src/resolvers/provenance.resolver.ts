@@ -35,6 +35,7 @@ const toAsOf = (a: AsOfInput | undefined | null): AsOf | undefined =>
   a ? { treeSize: a.treeSize, blockHeight: a.blockHeight, timeMs: a.time?.getTime() } : undefined;
 
 const toFilter = (f: QueryAuditFilter | undefined | null): ServiceFilter => ({
+  queryId: f?.queryId ?? undefined,
   agent: f?.agent ?? undefined,
   subject: f?.subject ?? undefined,
   predicate: f?.predicate ?? undefined,
@@ -64,6 +65,16 @@ export class ProvenanceResolver {
   @Mutation(() => QueryAudit, { description: 'Unknown contributing assertions are refused (BAD_USER_INPUT) and nothing is written.' })
   async recordQuery(@Ctx() ctx: RequestContext, @Arg('input') input: QueryAuditInput, @Arg('ledger', { defaultValue: 'main' }) ledger: string) {
     return toQueryAudit(await ctx.provenance.recordQuery(ledger, plain(input), ctx.principal.account));
+  }
+
+  @Authorized('writer')
+  @Mutation(() => [QueryAudit], { description: 'Records up to the batch limit in one append: all or none.' })
+  async recordQueries(
+    @Ctx() ctx: RequestContext,
+    @Arg('inputs', () => [QueryAuditInput]) inputs: QueryAuditInput[],
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+  ) {
+    return (await ctx.provenance.recordQueries(ledger, plain(inputs), ctx.principal.account)).map(toQueryAudit);
   }
 
   @Authorized('reader')

@@ -147,6 +147,7 @@ export class QueryAuditInput {
 
 @InputType()
 export class QueryAuditFilter {
+  @Field(() => String, { nullable: true }) queryId?: string | null;
   @Field(() => String, { nullable: true }) agent?: string | null;
   @Field(() => String, { nullable: true, description: 'Glob: * within a path segment, ** across segments, ? one character.' })
   subject?: string | null;

@@ -159,4 +159,21 @@ describe('provenance over GraphQL', () => {
     expect(Object.values(d.wasAttributedTo)).toContainEqual({ 'prov:entity': `cp:assertion/${v1}`, 'prov:agent': 'cp:agent/curator' });
     expect(Object.values(d.wasAssociatedWith)).toEqual([{ 'prov:activity': 'cp:query/q-3', 'prov:agent': 'cp:agent/deployment-agent' }]);
   });
+
+  it('records a batch of queries in one call, all or none, and finds one by queryId', async () => {
+    const BATCH = `mutation($i: [QueryAuditInput!]!) { recordQueries(inputs: $i) { queryId eventIndex } }`;
+    const ok = await gql(server.url, BATCH, { i: [1, 2, 3].map((n) => ({ queryId: `batch-${n}`, agentId: 'bulk', subject: 'bulk/x', predicate: 'p', result: n, contributingAssertions: [{ assertionHash: v2, weight: 1 }] })) }, writer);
+    expect(ok.errors).toBeUndefined();
+    const idx = ok.data.recordQueries.map((q: { eventIndex: number }) => q.eventIndex);
+    expect(idx).toEqual([idx[0], idx[0] + 1, idx[0] + 2]);
+    const before = (await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize;
+    const bad = await gql(server.url, BATCH, { i: [
+      { queryId: 'batch-4', agentId: 'bulk', subject: 'bulk/x', predicate: 'p', result: 4, contributingAssertions: [] },
+      { queryId: 'batch-5', agentId: 'bulk', subject: 'bulk/x', predicate: 'p', result: 5, contributingAssertions: [{ assertionHash: sha('ghost'), weight: 1 }] },
+    ] }, writer);
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize).toBe(before);
+    const one = await gql(server.url, `{ queryAudits(filter: {queryId: "batch-2"}) { edges { node { queryId result agentId } } } }`, undefined, reader);
+    expect(one.data.queryAudits.edges).toEqual([{ node: { queryId: 'batch-2', result: 2, agentId: 'bulk' } }]);
+  });
 });

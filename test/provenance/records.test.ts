@@ -1,6 +1,7 @@
 import canonicalize from 'canonicalize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCanonical } from '../../src/ledger/events/envelope.js';
+import { assertionHashOf, type AssertionContent } from '../../src/provenance/hashing.js';
 import { codeOf, openTestProvenance, sha, type TestProvenance } from './support.js';
 
 let t: TestProvenance;
@@ -9,6 +10,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
+const hashOf = (a: Parameters<typeof assertionHashOf>[0]) => assertionHashOf(a);
 const size = async () => (await t.service.head('main')).treeSize;
 const rows = async (table: string) => Number((await t.db.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
 
@@ -114,5 +116,27 @@ describe('provenance records', () => {
       t.prov.recordAssertion('main', { subject: 'auth/conflict', predicate: 'timeout', value, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: source.contentHash, supersedes: assertion.hash }, 'x');
     await next(60);
     expect(await codeOf(next(90))).toBe('CONFLICT');
+  });
+
+  it('records a batch all or none: a supersession chain inside one batch is fine, one bad reference refuses the lot', async () => {
+    const [src] = await t.prov.recordSources('main', [{ locator: 'batch', contentHash: sha('batch') }], 'loader');
+    const chain: AssertionContent[] = [];
+    for (const value of [0, 1, 2]) {
+      const previous = chain.at(-1);
+      chain.push({ subject: 'batch/x', predicate: 'v', value, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: sha('batch'), ...(previous ? { supersedes: assertionHashOf(previous) } : {}) });
+    }
+    const events = await t.prov.recordAssertions('main', chain, 'loader');
+    expect(events.map((e) => e.index)).toEqual([src!.index + 1, src!.index + 2, src!.index + 3]);
+    expect((await t.prov.provenance('main', assertionHashOf(chain[2]!))).links).toHaveLength(3);
+
+    const before = await size();
+    const bad = [{ ...chain[0]!, subject: 'batch/y' }, { ...chain[0]!, subject: 'batch/z', sourceHash: sha('no such source') }];
+    expect(await codeOf(t.prov.recordAssertions('main', bad, 'loader'))).toBe('BAD_USER_INPUT');
+    expect(await size()).toBe(before);
+    expect(await codeOf(t.prov.recordQueries('main', [
+      { agentId: 'b', subject: 'batch/x', predicate: 'v', result: 1, contributingAssertions: [{ assertionHash: assertionHashOf(chain[0]!), weight: 1 }] },
+      { agentId: 'b', subject: 'batch/x', predicate: 'v', result: 1, contributingAssertions: [{ assertionHash: sha('nope'), weight: 1 }] },
+    ], 'loader'))).toBe('BAD_USER_INPUT');
+    expect(await size()).toBe(before);
   });
 });
