@@ -7,21 +7,27 @@ import type { Lifecycle } from './records.js';
 export const NO_BOUND = Number.MAX_SAFE_INTEGER;
 type Row = Record<string, any>;
 const hex = (h: string) => Buffer.from(h, 'hex');
+/**
+ * Hashes leave PostgreSQL as hex text: the driver would otherwise parse bytea's hex into a
+ * Buffer only for us to turn it back into hex, thousands of times in a long trace.
+ */
+const asHex = (column: string, alias = column.replace(/^\w+\./, '')) => `encode(${column}, 'hex') AS ${alias}`;
 
 const recorded = (r: Row, p = '') => ({
   recordedBy: r[`${p}recorded_by`],
   timeMs: Number(r[`${p}hlc_ms`]),
   eventIndex: Number(r[`${p}event_idx`]),
-  eventId: (r[`${p}event_id`] as Buffer).toString('hex'),
+  eventId: r[`${p}event_id`] as string,
 });
 
 export const SOURCE_COLUMNS = (t: string, p = 's_') =>
-  ['content_hash', 'locator', 'media_type', 'recorded_by', 'hlc_ms', 'event_idx', 'event_id'].map((c) => `${t}.${c} AS ${p}${c}`).join(', ');
+  [asHex(`${t}.content_hash`, `${p}content_hash`), asHex(`${t}.event_id`, `${p}event_id`),
+    ...['locator', 'media_type', 'recorded_by', 'hlc_ms', 'event_idx'].map((c) => `${t}.${c} AS ${p}${c}`)].join(', ');
 
 export function sourceFromRow(r: Row, p = 's_'): SourceRecord | null {
   if (!r[`${p}content_hash`]) return null;
   return {
-    contentHash: (r[`${p}content_hash`] as Buffer).toString('hex'),
+    contentHash: r[`${p}content_hash`],
     locator: r[`${p}locator`],
     mediaType: r[`${p}media_type`],
     ...recorded(r, p),
@@ -30,22 +36,22 @@ export function sourceFromRow(r: Row, p = 's_'): SourceRecord | null {
 
 /** Columns of an assertion plus its successor as of the bound in `$boundParam`. */
 export const ASSERTION_COLUMNS = (t: string, boundParam: string) =>
-  `${t}.hash, ${t}.subject, ${t}.predicate, ${t}.value, ${t}.lifecycle, ${t}.confidence, ${t}.source_hash, ${t}.supersedes,
-   ${t}.recorded_by, ${t}.hlc_ms, ${t}.event_idx, ${t}.event_id,
-   (SELECT n.hash FROM prov_assertions n WHERE n.ledger_id = ${t}.ledger_id AND n.supersedes = ${t}.hash
+  `${asHex(`${t}.hash`)}, ${t}.subject, ${t}.predicate, ${t}.value, ${t}.lifecycle, ${t}.confidence, ${asHex(`${t}.source_hash`)},
+   ${asHex(`${t}.supersedes`)}, ${t}.recorded_by, ${t}.hlc_ms, ${t}.event_idx, ${asHex(`${t}.event_id`)},
+   (SELECT encode(n.hash, 'hex') FROM prov_assertions n WHERE n.ledger_id = ${t}.ledger_id AND n.supersedes = ${t}.hash
       AND n.event_idx < ${boundParam}) AS superseded_by`;
 
 export function assertionFromRow(r: Row): AssertionRecord {
   return {
-    hash: (r.hash as Buffer).toString('hex'),
+    hash: r.hash,
     subject: r.subject,
     predicate: r.predicate,
     value: JSON.parse(r.value),
     lifecycle: r.lifecycle as Lifecycle,
     confidence: Number(r.confidence),
-    sourceHash: (r.source_hash as Buffer).toString('hex'),
-    supersedes: r.supersedes ? (r.supersedes as Buffer).toString('hex') : null,
-    supersededBy: r.superseded_by ? (r.superseded_by as Buffer).toString('hex') : null,
+    sourceHash: r.source_hash,
+    supersedes: r.supersedes ?? null,
+    supersededBy: r.superseded_by ?? null,
     ...recorded(r),
   };
 }
@@ -94,7 +100,9 @@ export async function findAudits(
   if (w.beforeIdx !== undefined) add('q.event_idx < ?', w.beforeIdx);
   params.push(w.limit);
   const rows: Row[] = await db.query(
-    `SELECT q.* FROM prov_query_audits q WHERE ${where.join(' AND ')}
+    `SELECT q.query_id, q.agent_id, q.subject, q.predicate, q.lens, q.lifecycle_filter, q.result, ${asHex('q.result_hash')},
+            q.result_confidence, q.recorded_by, q.hlc_ms, q.event_idx, ${asHex('q.event_id')}
+       FROM prov_query_audits q WHERE ${where.join(' AND ')}
       ORDER BY q.event_idx ${w.backwards ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
     params,
   );
@@ -111,30 +119,38 @@ function auditFromRow(ledger: string, r: Row): QueryAuditRecord {
     lens: r.lens,
     lifecycleFilter: r.lifecycle_filter,
     result: JSON.parse(r.result),
-    resultHash: (r.result_hash as Buffer).toString('hex'),
+    resultHash: r.result_hash,
     resultConfidence: r.result_confidence === null ? null : Number(r.result_confidence),
     contributingAssertions: [],
     ...recorded(r),
   };
 }
 
-/** Fills in each audit's contributing assertions with their sources, in one query. */
+/**
+ * Fills in each audit's contributing assertions with their sources: the contribution rows,
+ * then each distinct assertion once (a trace's lines mostly cite the same few).
+ */
 export async function attachContributions(db: DataSource, ledgerId: number, audits: QueryAuditRecord[], bound: number): Promise<void> {
   if (audits.length === 0) return;
-  const rows: Row[] = await db.query(
-    `SELECT c.event_idx AS c_idx, c.weight, ${ASSERTION_COLUMNS('a', '$3')}, ${SOURCE_COLUMNS('s')}
-       FROM prov_contributions c
-       JOIN prov_assertions a ON a.ledger_id = c.ledger_id AND a.hash = c.assertion_hash
-       ${FIRST_SOURCE('a.source_hash')}
-      WHERE c.ledger_id = $1 AND c.event_idx = ANY($2::bigint[])
-      ORDER BY c.event_idx, c.ordinal`,
-    [ledgerId, audits.map((a) => a.eventIndex), bound],
+  const links: Row[] = await db.query(
+    `SELECT event_idx, encode(assertion_hash, 'hex') AS hash, weight FROM prov_contributions
+      WHERE ledger_id = $1 AND event_idx = ANY($2::bigint[]) ORDER BY event_idx, ordinal`,
+    [ledgerId, audits.map((a) => a.eventIndex)],
   );
+  if (links.length === 0) return;
+  const distinct = [...new Set(links.map((l) => l.hash as string))];
+  const rows: Row[] = await db.query(
+    `SELECT ${ASSERTION_COLUMNS('a', '$3')}, ${SOURCE_COLUMNS('s')}
+       FROM prov_assertions a ${FIRST_SOURCE('a.source_hash')}
+      WHERE a.ledger_id = $1 AND a.hash = ANY($2::bytea[])`,
+    [ledgerId, distinct.map(hex), bound],
+  );
+  const byHash = new Map(rows.map((r) => [r.hash as string, { assertion: assertionFromRow(r), source: sourceFromRow(r) }]));
   const byIdx = new Map(audits.map((a) => [a.eventIndex, a]));
-  for (const r of rows) {
-    const assertion = assertionFromRow(r);
-    const c: ContributionRecord = { assertionHash: assertion.hash, weight: Number(r.weight), assertion, source: sourceFromRow(r) };
-    byIdx.get(Number(r.c_idx))?.contributingAssertions.push(c);
+  for (const l of links) {
+    const found = byHash.get(l.hash)!;
+    const c: ContributionRecord = { assertionHash: l.hash, weight: Number(l.weight), ...found };
+    byIdx.get(Number(l.event_idx))?.contributingAssertions.push(c);
   }
 }
 

@@ -2,10 +2,11 @@ import type { DataSource } from 'typeorm';
 import { ChainproofError } from '../errors.js';
 import { CheckpointRow, type BlockRow, type LedgerRow } from '../ledger/entities/index.js';
 import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
-import type { InclusionProofResult, LedgerService } from '../ledger/ledger-service.js';
+import type { LedgerService } from '../ledger/ledger-service.js';
 import { pageWindow, toPage, type Page, type PageArgs } from '../ledger/pagination.js';
 import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
 import { leafBound, type AsOf } from './as-of.js';
+import { LineProofs } from './line-proofs.js';
 import type { AssertionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord } from './model.js';
 import { PROVENANCE_EVENTS, PROVENANCE_SUBSYSTEM, projectProvenance } from './projection.js';
 import { toProvJson, type ProvDocument } from './prov-json.js';
@@ -18,6 +19,7 @@ import {
   type AssertionInput,
   type OperationInput,
   type QueryInput,
+  type QueryPayload,
   type SourceInput,
 } from './records.js';
 
@@ -116,17 +118,21 @@ export class ProvenanceService {
   }
 
   async recordQuery(ledgerName: string, input: QueryInput, actor: string): Promise<QueryAuditRecord> {
-    const [audit] = await this.recordQueries(ledgerName, [input], actor);
+    const [audit] = await this.describeQueries(ledgerName, await this.recordQueries(ledgerName, [input], actor));
     return audit!;
   }
 
-  /** All or none, in one append (so one transaction): the batch path for agents that record many. */
-  async recordQueries(ledgerName: string, inputs: QueryInput[], actor: string): Promise<QueryAuditRecord[]> {
+  /** All or none, in one append (so one transaction): the batch path for agents and loaders that record many. */
+  async recordQueries(ledgerName: string, inputs: QueryInput[], actor: string): Promise<LedgerEvent[]> {
     const ledger = await this.ledger.ledger(ledgerName);
-    const payloads = inputs.map(queryPayload);
-    const events = await this.appendRecords(ledger, PROVENANCE_EVENTS.query, payloads, (p) => `query/${p.queryId}`, actor);
-    const audits = events.map((e, i) => {
-      const p = payloads[i]!;
+    return this.appendRecords(ledger, PROVENANCE_EVENTS.query, inputs.map(queryPayload), (p) => `query/${p.queryId}`, actor);
+  }
+
+  /** Query audits as recorded by `events` (QueryRecorded events just appended), with their contributions. */
+  async describeQueries(ledgerName: string, events: LedgerEvent[]): Promise<QueryAuditRecord[]> {
+    const ledger = await this.ledger.ledger(ledgerName);
+    const audits = events.map((e) => {
+      const p = e.payload as QueryPayload;
       return {
         ledger: ledger.name,
         queryId: p.queryId,
@@ -195,9 +201,12 @@ export class ProvenanceService {
     return { lines, truncated: rows.length > first };
   }
 
-  /** The inclusion proof of a record's event: against the latest checkpoint when one covers it, else the current tree. */
-  lineProof(ledgerName: string, eventIndex: number): Promise<InclusionProofResult> {
-    return this.ledger.inclusionProof(ledgerName, { index: eventIndex });
+  /**
+   * Proofs of records' events against the latest checkpoint that covers them (else the current
+   * tree). One per read: it shares the checkpoint and batches node reads across its records.
+   */
+  lineProofs(ledgerName: string): LineProofs {
+    return new LineProofs(this.dataSource, this.ledger, ledgerName);
   }
 
   async provenance(ledgerName: string, assertionHash: string, asOf?: AsOf): Promise<ProvenanceChain> {

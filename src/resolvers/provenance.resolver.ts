@@ -1,5 +1,6 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { AsOf } from '../provenance/as-of.js';
+import type { LineProofs } from '../provenance/line-proofs.js';
 import type { AssertionRecord, QueryAuditFilter as ServiceFilter, QueryAuditRecord, SourceRecord } from '../provenance/model.js';
 import { exportProvJson } from '../provenance/service.js';
 import { PageArgsInput, pageOf } from '../schema/connection.js';
@@ -44,6 +45,16 @@ const toFilter = (f: QueryAuditFilter | undefined | null): ServiceFilter => ({
   toMs: f?.to?.getTime(),
 });
 
+/** One LineProofs per request and ledger, so every line's proof in a response shares its reads. */
+const proofsByRequest = new WeakMap<RequestContext, Map<string, LineProofs>>();
+function lineProofsOf(ctx: RequestContext, ledger: string): LineProofs {
+  let byLedger = proofsByRequest.get(ctx);
+  if (!byLedger) proofsByRequest.set(ctx, (byLedger = new Map()));
+  let p = byLedger.get(ledger);
+  if (!p) byLedger.set(ledger, (p = ctx.provenance.lineProofs(ledger)));
+  return p;
+}
+
 /** GraphQL input objects are class instances; the service wants plain data. */
 const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v));
 
@@ -74,7 +85,8 @@ export class ProvenanceResolver {
     @Arg('inputs', () => [QueryAuditInput]) inputs: QueryAuditInput[],
     @Arg('ledger', { defaultValue: 'main' }) ledger: string,
   ) {
-    return (await ctx.provenance.recordQueries(ledger, plain(inputs), ctx.principal.account)).map(toQueryAudit);
+    const events = await ctx.provenance.recordQueries(ledger, plain(inputs), ctx.principal.account);
+    return (await ctx.provenance.describeQueries(ledger, events)).map(toQueryAudit);
   }
 
   @Authorized('reader')
@@ -150,7 +162,7 @@ export class ProvenanceResolver {
     description: 'Inclusion proof of this record\'s event against the latest checkpoint that covers it (with its signed note), else the current tree.',
   })
   async proof(@Root() q: QueryAudit, @Ctx() ctx: RequestContext): Promise<InclusionProof> {
-    const p = await ctx.provenance.lineProof(q.ledger, q.eventIndex);
+    const p = await lineProofsOf(ctx, q.ledger).proof(q.eventIndex);
     return { ...p, checkpoint: p.checkpoint && toCheckpoint(p.checkpoint) };
   }
 }

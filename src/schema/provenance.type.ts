@@ -18,7 +18,9 @@ export enum ProvenanceFormat {
 }
 registerEnumType(ProvenanceFormat, { name: 'ProvenanceFormat', description: 'PROV_JSON: W3C PROV-JSON.' });
 
-@ObjectType({ description: 'Fields every provenance record shares.' })
+// Read types resolve plain fields without type-graphql's middleware stack: a 1,000-line trace has
+// tens of thousands of them, and none needs auth of its own (the query field above them has it).
+@ObjectType({ description: 'Fields every provenance record shares.', simpleResolvers: true })
 abstract class RecordedFields {
   @Field({ description: 'The account that recorded it (the event\'s actor).' }) recordedBy!: string;
   @Field({ description: 'When its event was appended (HLC physical clock).' }) time!: Date;
@@ -26,14 +28,14 @@ abstract class RecordedFields {
   @Field(() => SafeInt) eventIndex!: number;
 }
 
-@ObjectType({ description: 'Where assertions come from, named by the SHA-256 of its content.' })
+@ObjectType({ description: 'Where assertions come from, named by the SHA-256 of its content.', simpleResolvers: true })
 export class Source extends RecordedFields {
   @Field() contentHash!: string;
   @Field() locator!: string;
   @Field(() => String, { nullable: true }) mediaType!: string | null;
 }
 
-@ObjectType({ description: '`hash` (its id) is SHA-256 of RFC 8785 {subject, predicate, value, lifecycle, confidence, sourceHash, supersedes?}.' })
+@ObjectType({ description: '`hash` (its id) is SHA-256 of RFC 8785 {subject, predicate, value, lifecycle, confidence, sourceHash, supersedes?}.', simpleResolvers: true })
 export class Assertion extends RecordedFields {
   @Field() hash!: string;
   @Field() subject!: string;
@@ -47,7 +49,7 @@ export class Assertion extends RecordedFields {
   supersededBy!: string | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Contribution {
   @Field() assertionHash!: string;
   @Field(() => Float) weight!: number;
@@ -55,7 +57,7 @@ export class Contribution {
   @Field(() => Source, { nullable: true }) source!: Source | null;
 }
 
-@ObjectType({ description: 'A recorded query: what an agent asked, what it got, and which assertions contributed.' })
+@ObjectType({ description: 'A recorded query: what an agent asked, what it got, and which assertions contributed.', simpleResolvers: true })
 export class QueryAudit extends RecordedFields {
   @Field() ledger!: string;
   @Field() queryId!: string;

@@ -110,6 +110,17 @@ describe('provenance over GraphQL', () => {
       // The same proof does not hold for another leaf.
       expect(verifyInclusion('sha256', p.leafIndex, checkpoint.treeSize, hex(sha('other')), p.hashes.map(hex), checkpoint.rootHash)).toBe(false);
     }
+    // A line recorded after the latest checkpoint is proven against the current tree instead.
+    await gql(server.url, QUERY, { i: { queryId: 'q-late', agentId: 'deployment-agent', subject: 'late/x', predicate: 'ttl', result: 0, contributingAssertions: [] } }, writer);
+    const late = await gql(server.url, `query($since: DateTimeISO!) { trace(agent: "deployment-agent", since: $since, subject: "late/*") {
+        lines { eventId proof { leafIndex treeSize leafHash hashes rootHash checkpoint { treeSize } } } } }`, { since: new Date(Date.now() - 3600_000).toISOString() }, reader);
+    const lp = late.data.trace.lines[0].proof;
+    expect(lp.checkpoint).toBeNull();
+    expect(lp.leafHash).toBe(late.data.trace.lines[0].eventId);
+    const head = (await gql(server.url, `{ ledger { treeSize rootHash } }`)).data.ledger;
+    expect({ treeSize: lp.treeSize, rootHash: lp.rootHash }).toEqual(head);
+    expect(verifyInclusion('sha256', lp.leafIndex, lp.treeSize, hex(lp.leafHash), lp.hashes.map(hex), hex(lp.rootHash))).toBe(true);
+
     const deep = await gql(server.url, `query($since: DateTimeISO!) { trace(agent: "deployment-agent", since: $since, subject: "auth/**", first: 2) { truncated lines { queryId } } }`,
       { since: new Date(Date.now() - 3600_000).toISOString() }, reader);
     expect(deep.data.trace).toEqual({ truncated: true, lines: [{ queryId: 'q-1' }, { queryId: 'q-2' }] });
