@@ -1,17 +1,25 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestSigningBytes } from '../../src/auth/known-dids.js';
+import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
+import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
 import { serverBackend } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
 let cleanup: () => Promise<void>;
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+/** Signers: one listed by its DID, one by the name it is registered under, one not listed. */
+const signers = ['by-did', 'by-name', 'unlisted'].map((label) => {
+  const key = ed25519FromSeed(randomBytes(32));
+  return { label, key, did: didKeyFromPublicKey(key.publicKey) };
+});
 
 beforeAll(async () => {
   const backend = await serverBackend();
   cleanup = backend.cleanup;
-  server = await startServer({ ...backend.env, CHAINPROOF_AUDIT_AGENTS: 'deploy-agent, did:key:z6MkNotRegistered' });
+  server = await startServer({ ...backend.env, CHAINPROOF_AUDIT_AGENTS: `deploy-agent, ${signers[0]!.did},named-signer` });
 });
 afterAll(async () => {
   await server?.kill('SIGTERM');
@@ -78,5 +86,30 @@ describe('automatic audit of configured agents', () => {
 
     const rows = await gql(server.url, `{ events(filter: {types: ["deploy"]}) { edges { node { actor } } } }`);
     expect(rows.data.events.edges).toHaveLength(2); // the audited mutation itself still happened, once
+  });
+
+  it('audits did:key-signed requests of DIDs listed by DID or by registered name, and no others', async () => {
+    const names = { 'by-did': 'signer-one', 'by-name': 'named-signer', unlisted: 'signer-three' } as Record<string, string>;
+    for (const s of signers) {
+      const r = await gql(server.url, `mutation($d: String!, $n: String!) { registerDid(did: $d, role: "writer", name: $n) { did } }`, { d: s.did, n: names[s.label] });
+      expect(r.errors).toBeUndefined();
+    }
+    const body = JSON.stringify({ query: `{ ledger { treeSize } }` });
+    for (const s of signers) {
+      const ts = String(Date.now());
+      const signature = s.key.sign(requestSigningBytes('POST', '/graphql', ts, body)).toString('hex');
+      const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-chainproof-did': s.did, 'x-chainproof-timestamp': ts, 'x-chainproof-signature': signature }, body });
+      expect(res.status).toBe(200);
+    }
+    const dids = async () => (await audited()).filter((e) => e.actor.startsWith('did:'));
+    let got = await dids();
+    for (let i = 0; i < 100 && got.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      got = await dids();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    got = await dids();
+    expect(got.map((e) => e.actor).sort()).toEqual([signers[0]!.did, signers[1]!.did].sort());
+    expect(got.every((e) => e.payload.documentHash === sha('{ ledger { treeSize } }'))).toBe(true);
   });
 });
