@@ -188,7 +188,9 @@ async function main(): Promise<void> {
     await db.dataSource.query('VACUUM ANALYZE');
     await db.close();
 
-    server = await startServer(benchServerEnv(fresh.url));
+    // BENCH_PROV_CPU_PROF=<dir>: the server writes a V8 CPU profile of the read phases there on exit.
+    const prof = process.env.BENCH_PROV_CPU_PROF;
+    server = await startServer(benchServerEnv(fresh.url), prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []);
     GraphQLClient.apiKey = BENCH_ADMIN_KEY;
     const client = new GraphQLClient(server.url, 1);
     const agent = () => `agent-${String(pick(AGENTS)).padStart(4, '0')}`;

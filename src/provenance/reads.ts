@@ -13,13 +13,6 @@ const hex = (h: string) => Buffer.from(h, 'hex');
  */
 const asHex = (column: string, alias = column.replace(/^\w+\./, '')) => `encode(${column}, 'hex') AS ${alias}`;
 
-const recorded = (r: Row, p = '') => ({
-  recordedBy: r[`${p}recorded_by`],
-  timeMs: Number(r[`${p}hlc_ms`]),
-  eventIndex: Number(r[`${p}event_idx`]),
-  eventId: r[`${p}event_id`] as string,
-});
-
 export const SOURCE_COLUMNS = (t: string, p = 's_') =>
   [asHex(`${t}.content_hash`, `${p}content_hash`), asHex(`${t}.event_id`, `${p}event_id`),
     ...['locator', 'media_type', 'recorded_by', 'hlc_ms', 'event_idx'].map((c) => `${t}.${c} AS ${p}${c}`)].join(', ');
@@ -30,7 +23,10 @@ export function sourceFromRow(r: Row, p = 's_'): SourceRecord | null {
     contentHash: r[`${p}content_hash`],
     locator: r[`${p}locator`],
     mediaType: r[`${p}media_type`],
-    ...recorded(r, p),
+    recordedBy: r[`${p}recorded_by`],
+    timeMs: Number(r[`${p}hlc_ms`]),
+    eventIndex: Number(r[`${p}event_idx`]),
+    eventId: r[`${p}event_id`],
   };
 }
 
@@ -52,7 +48,10 @@ export function assertionFromRow(r: Row): AssertionRecord {
     sourceHash: r.source_hash,
     supersedes: r.supersedes ?? null,
     supersededBy: r.superseded_by ?? null,
-    ...recorded(r),
+    recordedBy: r.recorded_by,
+    timeMs: Number(r.hlc_ms),
+    eventIndex: Number(r.event_idx),
+    eventId: r.event_id,
   };
 }
 
@@ -122,7 +121,10 @@ function auditFromRow(ledger: string, r: Row): QueryAuditRecord {
     resultHash: r.result_hash,
     resultConfidence: r.result_confidence === null ? null : Number(r.result_confidence),
     contributingAssertions: [],
-    ...recorded(r),
+    recordedBy: r.recorded_by,
+    timeMs: Number(r.hlc_ms),
+    eventIndex: Number(r.event_idx),
+    eventId: r.event_id,
   };
 }
 
@@ -149,7 +151,7 @@ export async function attachContributions(db: DataSource, ledgerId: number, audi
   const byIdx = new Map(audits.map((a) => [a.eventIndex, a]));
   for (const l of links) {
     const found = byHash.get(l.hash)!;
-    const c: ContributionRecord = { assertionHash: l.hash, weight: Number(l.weight), ...found };
+    const c: ContributionRecord = { assertionHash: l.hash, weight: Number(l.weight), assertion: found.assertion, source: found.source };
     byIdx.get(Number(l.event_idx))?.contributingAssertions.push(c);
   }
 }
