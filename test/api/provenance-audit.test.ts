@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestSigningBytes } from '../../src/auth/known-dids.js';
 import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
 import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
-import { serverBackend } from '../support/db.js';
+import { serverBackend, usingPostgres } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
@@ -111,5 +111,26 @@ describe('automatic audit of configured agents', () => {
     got = await dids();
     expect(got.map((e) => e.actor).sort()).toEqual([signers[0]!.did, signers[1]!.did].sort());
     expect(got.every((e) => e.payload.documentHash === sha('{ ledger { treeSize } }'))).toBe(true);
+  });
+});
+
+describe.runIf(usingPostgres())('automatic audit that cannot be recorded', () => {
+  it('logs the failure and still answers the client in full', async () => {
+    const backend = await serverBackend();
+    // No signing key (PostgreSQL has no generated fallback): the server cannot sign audit events.
+    const s = await startServer({ ...backend.env, CHAINPROOF_SIGNING_SEED: '', CHAINPROOF_AUDIT_AGENTS: 'admin-agent' });
+    try {
+      const created = await gql(s.url, `mutation { createApiKey(name: "admin-agent", role: "reader") { key } }`);
+      expect(created.errors).toBeUndefined();
+      const key: string = created.data.createApiKey.key;
+      const r = await gql(s.url, `{ ledger { name treeSize } }`, undefined, key);
+      expect(r.errors).toBeUndefined();
+      expect(r.data.ledger.name).toBe('main');
+      for (let i = 0; i < 100 && !s.logs.some((l) => l.includes('operation audit was not recorded')); i++) await new Promise((res) => setTimeout(res, 50));
+      expect(s.logs.some((l) => l.includes('operation audit was not recorded') && l.includes('SIGNING_KEY_MISSING'))).toBe(true);
+    } finally {
+      await s.kill('SIGTERM');
+      await backend.cleanup();
+    }
   });
 });
