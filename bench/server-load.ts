@@ -28,6 +28,7 @@ import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { GovernanceService } from '../src/governance/governance-service.js';
 import { CosignatureCollector } from '../src/witness/cosignatures.js';
+import { ProvenanceService } from '../src/provenance/service.js';
 import { LedgerService } from '../src/ledger/ledger-service.js';
 import { encodeCursor } from '../src/ledger/pagination.js';
 import { loadServerKey } from '../src/ledger/server-key.js';
@@ -258,6 +259,7 @@ async function readBench(url: string, dbUrl: string, treeSize: number) {
     dids: new KnownDidService(db.dataSource, ledger),
     governance: new GovernanceService(db.dataSource, ledger, config.governance),
     cosignatures: new CosignatureCollector(db.dataSource, ledger, [], pino({ level: 'silent' })),
+    provenance: new ProvenanceService(db.dataSource, ledger),
     principal: { kind: 'api-key', account: 'bench', role: 'admin' },
     requestId: 'bench',
   };

@@ -3,7 +3,16 @@ import { ApiKeys1732100000000 } from './1732100000000-ApiKeys.js';
 import { AnalyticsIndexes1732200000000 } from './1732200000000-AnalyticsIndexes.js';
 import { KnownDids1732300000000 } from './1732300000000-KnownDids.js';
 import { Governance1732400000000 } from './1732400000000-Governance.js';
+import { Provenance1732500000000 } from './1732500000000-Provenance.js';
 import { Witness1732700000000 } from './1732700000000-Witness.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
-export const migrations = [LedgerCore1732000000000, ApiKeys1732100000000, AnalyticsIndexes1732200000000, KnownDids1732300000000, Governance1732400000000, Witness1732700000000];
+export const migrations = [
+  LedgerCore1732000000000,
+  ApiKeys1732100000000,
+  AnalyticsIndexes1732200000000,
+  KnownDids1732300000000,
+  Governance1732400000000,
+  Provenance1732500000000,
+  Witness1732700000000,
+];

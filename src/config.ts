@@ -44,6 +44,8 @@ export interface Config {
   adminKey?: string;
   hlcMaxSkewMs: number;
   minerWorkers: number;
+  /** Accounts or DIDs whose GraphQL operations are recorded as OperationAudited events in `main`. */
+  auditAgents: string[];
   logLevel: string;
   development: boolean;
   ledgerDefaults: LedgerDefaults;
@@ -92,6 +94,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_LANDING_PAGE', 'false', 'serve Apollo\'s landing page on GET /graphql'],
   ['CHAINPROOF_HLC_MAX_SKEW_MS', '60000', 'how far a client-supplied HLC may stray from the server clock'],
   ['CHAINPROOF_MINER_WORKERS', '1', 'worker threads mining blocks'],
+  ['CHAINPROOF_AUDIT_AGENTS', '(unset)', 'comma-separated API key names or DIDs whose GraphQL operations are recorded (OperationAudited in ledger main)'],
   ['CHAINPROOF_HASH_ALG', 'sha256', 'default Merkle hash of new ledgers: sha256 or blake3 (fixed for a ledger\'s life)'],
   ['CHAINPROOF_BLOCK_SIZE', '1000', 'default events per block for new ledgers'],
   ['CHAINPROOF_MAX_BLOCK_INTERVAL_MS', '2000', 'default: seal a partial block once its oldest event waited this long (≥ 50)'],
@@ -186,6 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: int('CHAINPROOF_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     hlcMaxSkewMs: int('CHAINPROOF_HLC_MAX_SKEW_MS', 60_000, 0, 86_400_000),
     minerWorkers: int('CHAINPROOF_MINER_WORKERS', 1, 1, 64),
+    auditAgents: (env.CHAINPROOF_AUDIT_AGENTS ?? '').split(',').map((a) => a.trim()).filter(Boolean),
     logLevel: env.LOG_LEVEL || 'info',
     development: env.NODE_ENV === 'development',
     ledgerDefaults: {
@@ -226,6 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
       problems.push(`CHAINPROOF_VALIDATORS: ${(e as Error).message}`);
     }
   }
+  if (config.auditAgents.some((a) => a.length > 512)) problems.push('CHAINPROOF_AUDIT_AGENTS names must be at most 512 characters each');
   const d = config.ledgerDefaults;
   if (d.minDifficulty > d.maxDifficulty) problems.push('CHAINPROOF_MIN_DIFFICULTY exceeds CHAINPROOF_MAX_DIFFICULTY');
   if (problems.length > 0) {

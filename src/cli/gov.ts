@@ -3,7 +3,7 @@ import { ChainproofError } from '../errors.js';
 import { tallyText, type GovernanceService, type ProposalView } from '../governance/governance-service.js';
 import { checkChoice, type CreateProposalInput, type ProposalActionInput } from '../governance/inputs.js';
 import type { ProposalState } from '../governance/state.js';
-import { graphqlCaller } from './source.js';
+import { graphqlClient } from './source.js';
 
 /** A proposal as `chainproof gov` prints it, from the database or a server alike. */
 export interface ProposalSummary {
@@ -35,7 +35,7 @@ interface GovSource {
 const PROPOSAL_FIELDS = 'id title proposer state votingType voteStart voteEnd snapshot tally { for against abstain forPower againstPower abstainPower voters quorumReached quorumRequired }';
 
 function remoteGov(url: string, key: string | undefined): GovSource {
-  const call = graphqlCaller(url, key);
+  const call = graphqlClient(url, key);
   return {
     propose: async (input) => (await call<{ createProposal: ProposalSummary }>(`mutation($i: CreateProposalInput!) { createProposal(input: $i) { ${PROPOSAL_FIELDS} } }`, { i: input })).createProposal,
     vote: async (input) => (await call<{ castVote: VoteSummary }>(`mutation($i: CastVoteInput!) { castVote(input: $i) { voter choice power weight } }`, { i: input })).castVote,

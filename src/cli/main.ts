@@ -11,7 +11,7 @@ import { ApiKeyService, SYSTEM_LEDGER } from '../auth/api-keys.js';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { progressBar } from './progress.js';
-import { directSource, remoteSource, type LedgerSource } from './source.js';
+import { directSource, remoteSource, type LedgerSource, type ProofBundle } from './source.js';
 import { countCosignatures, verifyTlogProofFile, type WitnessPolicy } from './verify-proof.js';
 import { CosignatureCollector, quorumOf } from '../witness/cosignatures.js';
 import { openNote } from '../ledger/note/index.js';
@@ -21,16 +21,29 @@ import type { ReplayReport } from '../governance/replay.js';
 import { addGovCommands } from './gov.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { chainproofMcpServer } from '../mcp/server.js';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { formatTlogProof } from '../ledger/note/index.js';
 import type { EventFilter } from '../ledger/ledger-service.js';
+import { MAX_TRACE_LINES, ProvenanceService } from '../provenance/service.js';
+import { formatTimeline, parseWhen } from './trace.js';
+import { directTraceSource, remoteTraceSource, type TraceSource } from './trace-source.js';
+import { join } from 'node:path';
 
 /** Exit codes: 0 ok, 1 ledger INVALID, 2 bad usage/input/configuration, 3 database or server unavailable, 4 internal. */
 export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, UNAVAILABLE: 3, INTERNAL: 4 } as const;
 
+/** What a CLI command may use on the database: the ledger and the domains on it. */
+interface CliServices {
+  ledger: LedgerService;
+  keys: ApiKeyService;
+  governance: GovernanceService;
+  provenance: ProvenanceService;
+  dataSource: DataSource;
+}
+
 async function withLedger<T>(
   config: Config,
-  fn: (ledger: LedgerService, keys: ApiKeyService, governance: GovernanceService, dataSource: DataSource) => Promise<T>,
+  fn: (services: CliServices) => Promise<T>,
 ): Promise<T> {
   const db = await openDatabase(config);
   const key = loadServerKey(config, db.kind === 'embedded')?.key;
@@ -40,7 +53,7 @@ async function withLedger<T>(
     await ledger.start(['main', SYSTEM_LEDGER]);
     const governance = new GovernanceService(db.dataSource, ledger, config.governance);
     await governance.start();
-    return await fn(ledger, new ApiKeyService(db.dataSource, ledger), governance, db.dataSource);
+    return await fn({ ledger, keys: new ApiKeyService(db.dataSource, ledger), governance, provenance: new ProvenanceService(db.dataSource, ledger), dataSource: db.dataSource });
   } finally {
     await ledger.stop();
     await db.close();
@@ -90,7 +103,7 @@ function program(): Command {
       const config = loadConfig();
       const policy = { keys: opts.witness, threshold: opts.threshold === undefined ? undefined : parseLimit(opts.threshold, opts.witness.length || 1, '--threshold') };
       const bar = !opts.json && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
-      const { report, replay, witnesses } = await withLedger({ ...config }, async (l, _keys, governance, dataSource) => ({
+      const { report, replay, witnesses } = await withLedger({ ...config }, async ({ ledger: l, governance, dataSource }) => ({
         report: await l.verify(opts.ledger, Boolean(opts.full), bar?.update),
         replay: opts.replay ? await governance.replay() : undefined,
         witnesses: policy.keys.length > 0 ? await checkWitnessPolicy(dataSource, l, opts.ledger, policy) : undefined,
@@ -123,7 +136,7 @@ function program(): Command {
     .option('--json', 'print the checkpoint as JSON')
     .action(async (opts: { name?: string; tags: string; ledger: string; json?: boolean }) => {
       const tags = opts.tags.split(',').map((t) => t.trim()).filter(Boolean);
-      const c = await withLedger(loadConfig(), (l) => l.createCheckpoint(opts.ledger, opts.name, tags));
+      const c = await withLedger(loadConfig(), ({ ledger: l }) => l.createCheckpoint(opts.ledger, opts.name, tags));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ ...c, rootHash: c.rootHash.toString('hex') }, null, 2)}\n`);
       } else process.stdout.write(c.note);
@@ -211,15 +224,45 @@ function program(): Command {
     .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
     .action(async (eventId: string, opts: SourceOptions & { ledger: string; output?: string }) => {
       if (!/^[0-9a-f]{64}$/.test(eventId)) throw new ChainproofError('BAD_USER_INPUT', 'event id must be 64 lowercase hex characters');
-      const b = await withSource(opts, (src) => src.proof(opts.ledger, eventId));
-      const text = formatTlogProof({
-        index: b.index,
-        hashes: b.hashes.map((h) => Buffer.from(h, 'hex')),
-        extra: Buffer.from(b.canonical, 'base64'),
-        checkpoint: b.note,
-      });
+      const text = tlogProofText(await withSource(opts, (src) => src.proof(opts.ledger, eventId)));
       if (opts.output) writeFileSync(opts.output, text);
       else process.stdout.write(text);
+    });
+
+  cmd
+    .command('trace')
+    .description('what an agent queried, what it got, and which assertions and sources contributed')
+    .requiredOption('--agent <agent>', 'the agent id recorded with its queries')
+    .option('--since <when>', 'start: ISO time, "now", or like "6 hours ago" / "90m"', '6 hours ago')
+    .option('--until <when>', 'end (default: now)', 'now')
+    .option('--subject <glob>', 'subject glob: * within a path segment, ** across, ? one character')
+    .option('--ledger <name>', 'ledger', 'main')
+    .option('--limit <n>', `at most this many queries (1..${MAX_TRACE_LINES})`, '200')
+    .option('--json', 'print JSON')
+    .option('--proofs <dir>', 'write a C2SP tlog-proof per line into this directory, to check offline with verify-proof')
+    .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
+    .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
+    .action(async (opts: SourceOptions & { agent: string; since: string; until: string; subject?: string; ledger: string; limit: string; json?: boolean; proofs?: string }) => {
+      const now = Date.now();
+      const request = {
+        agent: opts.agent,
+        sinceMs: parseWhen('--since', opts.since, now),
+        untilMs: parseWhen('--until', opts.until, now),
+        subject: opts.subject,
+        first: parseLimit(opts.limit, MAX_TRACE_LINES),
+      };
+      const written = await withTraceSources(opts, async (traces, ledgers) => {
+        const t = await traces.trace(opts.ledger, request);
+        if (opts.json) process.stdout.write(`${JSON.stringify(t, null, 2)}\n`);
+        else process.stdout.write(formatTimeline(t.lines, t.truncated));
+        if (!opts.proofs) return 0;
+        mkdirSync(opts.proofs, { recursive: true });
+        for (const line of t.lines) {
+          writeFileSync(join(opts.proofs, `${line.queryId}.tlog-proof`), tlogProofText(await ledgers.proof(opts.ledger, line.eventId)));
+        }
+        return t.lines.length;
+      });
+      if (opts.proofs) process.stderr.write(`wrote ${written} proofs to ${opts.proofs}\n`);
     });
 
   cmd
@@ -242,8 +285,8 @@ function program(): Command {
     .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
     .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
     .action(async (opts: SourceOptions) => {
-      await withSource(opts, async (src) => {
-        const server = chainproofMcpServer(src, '0.1.0');
+      await withTraceSources(opts, async (traces, src) => {
+        const server = chainproofMcpServer(src, '0.1.0', traces);
         const transport = new StdioServerTransport();
         const closed = new Promise<void>((resolve) => (transport.onclose = resolve));
         await server.connect(transport);
@@ -261,7 +304,7 @@ function program(): Command {
     .option('--json', 'print JSON')
     .action(async (opts: { role: string; name?: string; json?: boolean }) => {
       const name = opts.name ?? `${opts.role}-${randomBytes(3).toString('hex')}`;
-      const { key, record } = await withLedger(loadConfig(), (_l, k) => k.create(name, opts.role, `cli:${userInfo().username}`));
+      const { key, record } = await withLedger(loadConfig(), ({ keys: k }) => k.create(name, opts.role, `cli:${userInfo().username}`));
       if (opts.json) process.stdout.write(`${JSON.stringify({ key, ...record }, null, 2)}\n`);
       else process.stdout.write(`${key}\n`);
       process.stderr.write(`created ${record.role} key ${record.id} (${record.name}); it is shown only this once\n`);
@@ -271,7 +314,7 @@ function program(): Command {
     .description('list API keys (never the keys themselves)')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const list = await withLedger(loadConfig(), (_l, k) => k.list());
+      const list = await withLedger(loadConfig(), ({ keys: k }) => k.list());
       if (opts.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
       else {
         process.stdout.write(table(['id', 'name', 'role', 'created', 'revoked'], list.map((k) => [
@@ -283,10 +326,10 @@ function program(): Command {
     .command('revoke <idOrName>')
     .description('revoke an API key by id or name')
     .action(async (idOrName: string) => {
-      const r = await withLedger(loadConfig(), (_l, k) => k.revoke(idOrName, `cli:${userInfo().username}`));
+      const r = await withLedger(loadConfig(), ({ keys: k }) => k.revoke(idOrName, `cli:${userInfo().username}`));
       process.stdout.write(`revoked ${r.id} (${r.name})\n`);
     });
-  addGovCommands(cmd, (fn) => withLedger(loadConfig(), (_l, _k, governance) => fn(governance)), table);
+  addGovCommands(cmd, (fn) => withLedger(loadConfig(), ({ governance }) => fn(governance)), table);
   return cmd;
 }
 
@@ -312,7 +355,25 @@ interface FilterOptions {
 
 async function withSource<T>(opts: SourceOptions, fn: (src: LedgerSource) => Promise<T>): Promise<T> {
   if (opts.url) return fn(remoteSource(opts.url, opts.key ?? process.env.CHAINPROOF_API_KEY));
-  return withLedger(loadConfig(), (l) => fn(directSource(l)));
+  return withLedger(loadConfig(), ({ ledger }) => fn(directSource(ledger)));
+}
+
+async function withTraceSources<T>(opts: SourceOptions, fn: (traces: TraceSource, ledgers: LedgerSource) => Promise<T>): Promise<T> {
+  if (opts.url) {
+    const key = opts.key ?? process.env.CHAINPROOF_API_KEY;
+    return fn(remoteTraceSource(opts.url, key), remoteSource(opts.url, key));
+  }
+  return withLedger(loadConfig(), ({ ledger, provenance }) => fn(directTraceSource(provenance), directSource(ledger)));
+}
+
+/** A C2SP tlog-proof: the checkpoint, the event's index and inclusion proof, and the event's bytes. */
+function tlogProofText(b: ProofBundle): string {
+  return formatTlogProof({
+    index: b.index,
+    hashes: b.hashes.map((h) => Buffer.from(h, 'hex')),
+    extra: Buffer.from(b.canonical, 'base64'),
+    checkpoint: b.note,
+  });
 }
 
 function toFilter(o: FilterOptions): EventFilter {

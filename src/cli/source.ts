@@ -94,8 +94,8 @@ export function directSource(ledger: LedgerService): LedgerSource {
 
 const EVENT_FIELDS = 'index id type actor author resource subsystem result correlationId payload parents hlc { physicalMs logical } signature canonical';
 
-/** A GraphQL call to a running server; its errors come back as ChainproofErrors with the server's code. */
-export function graphqlCaller(url: string, key: string | undefined) {
+/** A GraphQL call to a running server; errors come back as ChainproofErrors with the server's code. */
+export function graphqlClient(url: string, key: string | undefined) {
   return async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
     let res: Response;
     try {
@@ -118,7 +118,7 @@ export function graphqlCaller(url: string, key: string | undefined) {
 }
 
 export function remoteSource(url: string, key: string | undefined): LedgerSource {
-  const call = graphqlCaller(url, key);
+  const call = graphqlClient(url, key);
   return {
     async checkpoint(ledger, name, tags) {
       const d = await call<{ createCheckpoint: { treeSize: number; rootHash: string; blockHeight: number; note: string } }>(

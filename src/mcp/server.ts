@@ -2,12 +2,14 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { isChainproofError } from '../errors.js';
 import type { LedgerSource } from '../cli/source.js';
+import type { TraceSource } from '../cli/trace-source.js';
+import { parseWhen } from '../cli/trace.js';
 
 /**
- * Chainproof for agents over MCP: four tools with JSON schemas and hard limits. Every answer
+ * Chainproof for agents over MCP: the audit tools (and `provenance_trace` when given a trace source) with JSON schemas and hard limits. Every answer
  * is JSON text; every refusal is an error result with the same code the API would give.
  */
-export function chainproofMcpServer(source: LedgerSource, version: string): McpServer {
+export function chainproofMcpServer(source: LedgerSource, version: string, traces?: TraceSource): McpServer {
   const server = new McpServer({ name: 'chainproof', version });
   const ledger = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).default('main').describe('ledger name');
 
@@ -77,5 +79,36 @@ export function chainproofMcpServer(source: LedgerSource, version: string): McpS
     { title: 'Ledger statistics', description: 'Event count, blocks and events by type.', inputSchema: { ledger } },
     (a) => run(() => source.stats(a.ledger)),
   );
+
+  if (traces) {
+    server.registerTool(
+      'provenance_trace',
+      {
+        title: 'Trace an agent\'s queries',
+        description:
+          'What an agent queried in a time window, what it got, and which assertions (with their sources) contributed; ' +
+          'each line names the ledger event that records it.',
+        inputSchema: {
+          ledger,
+          agent: z.string().min(1).max(512).describe('the agent id recorded with its queries'),
+          since: z.string().min(1).max(64).default('6 hours ago').describe('ISO time, "now", or like "6 hours ago" / "90m"'),
+          until: z.string().min(1).max(64).default('now'),
+          subject: z.string().min(1).max(512).optional().describe('subject glob: * within a path segment, ** across, ? one character'),
+          limit: z.number().int().min(1).max(1000).default(100),
+        },
+      },
+      (a) =>
+        run(() => {
+          const now = Date.now();
+          return traces.trace(a.ledger, {
+            agent: a.agent,
+            sinceMs: parseWhen('since', a.since, now),
+            untilMs: parseWhen('until', a.until, now),
+            subject: a.subject,
+            first: a.limit,
+          });
+        }),
+    );
+  }
   return server;
 }

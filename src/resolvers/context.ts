@@ -4,6 +4,7 @@ import type { GovernanceService } from '../governance/governance-service.js';
 import type { CosignatureCollector } from '../witness/cosignatures.js';
 import type { Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
+import type { ProvenanceService } from '../provenance/service.js';
 
 /** What every resolver gets: the services and who is asking. */
 export interface RequestContext {
@@ -12,6 +13,7 @@ export interface RequestContext {
   dids: KnownDidService;
   governance: GovernanceService;
   cosignatures: CosignatureCollector;
+  provenance: ProvenanceService;
   principal: Principal;
   requestId: string;
 }

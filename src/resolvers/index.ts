@@ -7,6 +7,7 @@ import { EventResolver } from './event.resolver.js';
 import { AccountResolver, GovernanceSubscriptionResolver, ProposalResolver } from './governance.resolver.js';
 import { LedgerResolver } from './ledger.resolver.js';
 import { ProofResolver } from './proof.resolver.js';
+import { ProvenanceResolver } from './provenance.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
 
 export const resolvers = [
@@ -22,4 +23,5 @@ export const resolvers = [
   AccountResolver,
   ProposalResolver,
   GovernanceSubscriptionResolver,
+  ProvenanceResolver,
 ] as const;

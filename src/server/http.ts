@@ -19,6 +19,8 @@ import type { WitnessService } from '../witness/witness-service.js';
 import type { CosignatureCollector } from '../witness/cosignatures.js';
 import { ANONYMOUS, type Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
+import { operationAuditPlugin } from '../provenance/audit-plugin.js';
+import type { ProvenanceService } from '../provenance/service.js';
 import type { RequestContext } from '../resolvers/context.js';
 import { formatError } from './errors.js';
 import { limitRules } from './limits.js';
@@ -42,13 +44,14 @@ export interface HttpDeps {
   cosignatures: CosignatureCollector;
   /** This node's tlog-witness, when it has a key to cosign with. */
   witness?: WitnessService;
+  provenance: ProvenanceService;
   metrics: Registry;
   dataSource: DataSource;
   onSubscriptionExecution?: () => void;
 }
 
 export async function startHttpServer(config: Config, deps: HttpDeps, log: Logger): Promise<HttpServer> {
-  const { ledger, keys, dids, governance, cosignatures } = deps;
+  const { ledger, keys, dids, governance, cosignatures, provenance } = deps;
   const schema = await buildChainproofSchema({ publicReads: config.publicReads });
   const app = express();
   app.disable('x-powered-by');
@@ -81,6 +84,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
             dids,
             governance,
             cosignatures,
+            provenance,
             principal: ((ctx.extra as unknown as Record<string, unknown>).principal as Principal | undefined) ?? ANONYMOUS,
             requestId: randomUUID(),
           },
@@ -114,6 +118,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
       ...(config.landingPage ? [] : [ApolloServerPluginLandingPageDisabled()]),
       // Nothing here is HTTP-cacheable; computing per-field cache hints cost ~15% of execution.
       ApolloServerPluginCacheControlDisabled(),
+      ...(config.auditAgents.length > 0 ? [operationAuditPlugin(provenance, new Set(config.auditAgents), 'main', log)] : []),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
   });
@@ -174,7 +179,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         } catch (e) {
           throw new GraphQLError((e as Error).message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
         }
-        return { ledger, keys, dids, governance, cosignatures, principal, requestId: req.headers['x-request-id'] as string };
+        return { ledger, keys, dids, governance, cosignatures, provenance, principal, requestId: req.headers['x-request-id'] as string };
       },
     }),
   );

@@ -25,6 +25,8 @@ const FIELD_COST: Record<string, number> = {
   inclusionProof: 5,
   consistencyProof: 5,
   stats: 50,
+  // A trace line's `proof` is an inclusion proof.
+  proof: 5,
 };
 /** A list field with no `first`/`last` is assumed to return this many items. */
 const DEFAULT_LIST_SIZE = 100;
@@ -95,6 +97,6 @@ function listSize(field: FieldNode): number {
   if (inputs?.kind === Kind.LIST) return Math.max(1, inputs.values.length);
   if (inputs?.kind === Kind.VARIABLE) return MAX_BATCH_ASSUMED;
   if (field.name.value === 'edges') return 1; // the connection field above already counted its size
-  return ['events', 'blocks', 'checkpoints'].includes(field.name.value) ? DEFAULT_LIST_SIZE : 1;
+  return ['events', 'blocks', 'checkpoints', 'queryAudits', 'trace', 'exportProvenance'].includes(field.name.value) ? DEFAULT_LIST_SIZE : 1;
 }
 

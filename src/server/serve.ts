@@ -12,6 +12,7 @@ import { KnownDidService } from '../auth/known-dids.js';
 import { GovernanceService } from '../governance/governance-service.js';
 import { WitnessService } from '../witness/witness-service.js';
 import { CosignatureCollector } from '../witness/cosignatures.js';
+import { ProvenanceService } from '../provenance/service.js';
 
 /**
  * Starts the whole server and stops it cleanly on SIGTERM/SIGINT: stop taking requests,
@@ -36,7 +37,7 @@ export async function serve(config: Config): Promise<void> {
   const cosignatures = new CosignatureCollector(db.dataSource, ledger, config.validators, log);
   await cosignatures.start();
   const witness = loaded ? new WitnessService(db.dataSource, loaded.key.cosigner, config.witnessLogs, log) : undefined;
-  const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, witness, cosignatures, metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
+  const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, witness, cosignatures, provenance: new ProvenanceService(db.dataSource, ledger), metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
   log.info(
     { url: http.url, database: db.kind, dataDir: db.kind === 'embedded' ? config.dataDir : undefined },
     `Chainproof listening on ${http.url}`,

@@ -31,9 +31,9 @@ const call = async (name: string, args: Record<string, unknown>) => {
 };
 
 describe('MCP over stdio', () => {
-  it('lists the four audit tools with JSON schemas', async () => {
+  it('lists the audit tools and provenance_trace with JSON schemas', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['audit_checkpoint', 'audit_query', 'audit_stats', 'audit_verify']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['audit_checkpoint', 'audit_query', 'audit_stats', 'audit_verify', 'provenance_trace']);
     const query = tools.find((t) => t.name === 'audit_query')!;
     expect(query.inputSchema.properties).toMatchObject({ limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } });
   });

@@ -1,0 +1,81 @@
+import type { ProvenanceService, TraceRequest } from '../provenance/service.js';
+import { graphqlClient } from './source.js';
+
+/** One line of a trace as the CLI and MCP show it (the GraphQL `QueryAudit` fields, minus the proof). */
+export interface TraceLine {
+  queryId: string;
+  time: string;
+  subject: string;
+  predicate: string;
+  lens: string | null;
+  result: unknown;
+  resultHash: string;
+  resultConfidence: number | null;
+  eventId: string;
+  eventIndex: number;
+  contributingAssertions: Array<{
+    assertionHash: string;
+    weight: number;
+    assertion: { subject: string; predicate: string; value: unknown; lifecycle: string; confidence: number };
+    source: { locator: string; contentHash: string } | null;
+  }>;
+}
+
+export interface TraceResult {
+  lines: TraceLine[];
+  truncated: boolean;
+}
+
+/** Where `trace` reads from: the database directly or a running server (`--url`), as for the ledger commands. */
+export interface TraceSource {
+  trace(ledger: string, request: TraceRequest): Promise<TraceResult>;
+}
+
+export function directTraceSource(provenance: ProvenanceService): TraceSource {
+  return {
+    async trace(ledger, request) {
+      const t = await provenance.trace(ledger, request);
+      return {
+        truncated: t.truncated,
+        lines: t.lines.map((l) => ({
+          queryId: l.queryId,
+          time: new Date(l.timeMs).toISOString(),
+          subject: l.subject,
+          predicate: l.predicate,
+          lens: l.lens,
+          result: l.result,
+          resultHash: l.resultHash,
+          resultConfidence: l.resultConfidence,
+          eventId: l.eventId,
+          eventIndex: l.eventIndex,
+          contributingAssertions: l.contributingAssertions.map((c) => ({
+            assertionHash: c.assertionHash,
+            weight: c.weight,
+            assertion: { subject: c.assertion.subject, predicate: c.assertion.predicate, value: c.assertion.value, lifecycle: c.assertion.lifecycle, confidence: c.assertion.confidence },
+            source: c.source && { locator: c.source.locator, contentHash: c.source.contentHash },
+          })),
+        })),
+      };
+    },
+  };
+}
+
+const TRACE_QUERY = `query($l: String!, $agent: String!, $since: DateTimeISO!, $until: DateTimeISO, $subject: String, $first: Int) {
+  trace(ledger: $l, agent: $agent, since: $since, until: $until, subject: $subject, first: $first) {
+    truncated
+    lines { queryId time subject predicate lens result resultHash resultConfidence eventId eventIndex
+      contributingAssertions { assertionHash weight assertion { subject predicate value lifecycle confidence } source { locator contentHash } } }
+  }
+}`;
+
+export function remoteTraceSource(url: string, key: string | undefined): TraceSource {
+  const call = graphqlClient(url, key);
+  return {
+    async trace(ledger, r) {
+      const d = await call<{ trace: TraceResult }>(TRACE_QUERY, {
+        l: ledger, agent: r.agent, since: new Date(r.sinceMs).toISOString(), until: new Date(r.untilMs).toISOString(), subject: r.subject, first: r.first,
+      });
+      return d.trace;
+    },
+  };
+}

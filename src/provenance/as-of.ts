@@ -1,0 +1,57 @@
+import type { DataSource } from 'typeorm';
+import { ChainproofError } from '../errors.js';
+
+/** A past state of a ledger: give exactly one. */
+export interface AsOf {
+  treeSize?: number | null;
+  blockHeight?: number | null;
+  /** ms since the epoch */
+  timeMs?: number | null;
+}
+
+/**
+ * The number of leaves the ledger had at `asOf`: every projection row with `event_idx` below
+ * it existed then, and nothing else did. `undefined` means "now" (no bound).
+ */
+export async function leafBound(db: DataSource, ledgerId: number, treeSize: number, asOf: AsOf | undefined): Promise<number | undefined> {
+  if (!asOf) return undefined;
+  const given = (['treeSize', 'blockHeight', 'timeMs'] as const).filter((k) => asOf[k] !== undefined && asOf[k] !== null);
+  if (given.length === 0) return undefined;
+  if (given.length > 1) throw new ChainproofError('BAD_USER_INPUT', 'asOf takes exactly one of treeSize, blockHeight or time');
+  if (asOf.treeSize !== undefined && asOf.treeSize !== null) {
+    if (!Number.isSafeInteger(asOf.treeSize) || asOf.treeSize < 0 || asOf.treeSize > treeSize) {
+      throw new ChainproofError('BAD_USER_INPUT', `asOf.treeSize must be in 0..${treeSize}`);
+    }
+    return asOf.treeSize;
+  }
+  if (asOf.blockHeight !== undefined && asOf.blockHeight !== null) {
+    const [b] = await db.query(`SELECT tree_size FROM blocks WHERE ledger_id = $1 AND height = $2`, [ledgerId, asOf.blockHeight]);
+    if (!b) throw new ChainproofError('NOT_FOUND', `no block at height ${asOf.blockHeight}`);
+    return Number(b.tree_size);
+  }
+  const time = asOf.timeMs!;
+  if (!Number.isSafeInteger(time)) throw new ChainproofError('BAD_USER_INPUT', 'asOf.time must be a valid time');
+  return leavesAtTime(db, ledgerId, treeSize, time);
+}
+
+/**
+ * How many leaves were appended at or before `timeMs`, by binary search over leaf order in
+ * one round trip (about log2(n) primary-key look-ups, instead of scanning by time). The
+ * server's HLC never goes back along leaf order; a client-stamped HLC may lag by at most the
+ * configured skew, so a time bound is exact to within that skew.
+ */
+async function leavesAtTime(db: DataSource, ledgerId: number, treeSize: number, timeMs: number): Promise<number> {
+  const [r] = await db.query(
+    `WITH RECURSIVE s(lo, hi) AS (
+       SELECT 0::bigint, $3::bigint
+       UNION ALL
+       SELECT CASE WHEN e.hlc_ms <= $2 THEN m.mid + 1 ELSE s.lo END, CASE WHEN e.hlc_ms <= $2 THEN s.hi ELSE m.mid END
+         FROM s CROSS JOIN LATERAL (SELECT (s.lo + s.hi) / 2 AS mid) m
+         JOIN events e ON e.ledger_id = $1 AND e.idx = m.mid
+        WHERE s.lo < s.hi
+     )
+     SELECT min(hi) AS n FROM s`,
+    [ledgerId, timeMs, treeSize],
+  );
+  return Number(r.n);
+}

@@ -1,0 +1,47 @@
+import { ChainproofError } from '../errors.js';
+
+export const MAX_GLOB_LENGTH = 512;
+
+/** ASCII punctuation: the only characters that can mean something in a PostgreSQL regex. */
+const PUNCTUATION = /[!-/:-@[-`{-~]/;
+
+/**
+ * Subject globs over `/`-separated paths: `*` matches within one segment, `**` across
+ * segments, `?` one character other than `/`; everything else is literal. The glob comes
+ * from the caller, so every regex metacharacter is escaped and the pattern is anchored.
+ */
+export function globToRegex(glob: string): string {
+  checkGlob(glob);
+  let re = '^';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        re += '.*';
+        while (glob[i + 1] === '*') i++;
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else re += PUNCTUATION.test(c) ? `\\${c}` : c;
+  }
+  return `${re}$`;
+}
+
+/**
+ * How SQL should match a glob: a glob without wildcards is an equality; otherwise the literal
+ * text before the first wildcard becomes a LIKE prefix (an index range: every match starts
+ * with it, LIKE's own metacharacters escaped) and the anchored regex decides.
+ */
+export function subjectMatcher(glob: string): { equals: string } | { likePrefix: string | null; regex: string } {
+  const regex = globToRegex(glob);
+  const i = glob.search(/[*?]/);
+  if (i < 0) return { equals: glob };
+  const prefix = glob.slice(0, i);
+  return { likePrefix: prefix ? `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null, regex };
+}
+
+function checkGlob(glob: string): void {
+  if (typeof glob !== 'string' || glob.length === 0 || glob.length > MAX_GLOB_LENGTH) {
+    throw new ChainproofError('BAD_USER_INPUT', `a subject glob must be 1..${MAX_GLOB_LENGTH} characters`);
+  }
+  if (glob.includes('\u0000')) throw new ChainproofError('BAD_USER_INPUT', 'a subject glob must not contain NUL');
+}

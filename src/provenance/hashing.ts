@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import { canonicalPayload } from '../ledger/events/envelope.js';
+
+/** RFC 8785 text of any JSON value; BAD_USER_INPUT for what JSON cannot carry (NaN, lone surrogates). */
+export const canonicalJson = (value: unknown): string => canonicalPayload(value);
+
+export const sha256Hex = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** resultHash: SHA-256 of the result's canonical form, so anyone holding the result can recompute it. */
+export const resultHashOf = (result: unknown): string => sha256Hex(canonicalJson(result));
+
+export interface AssertionContent {
+  subject: string;
+  predicate: string;
+  value: unknown;
+  lifecycle: string;
+  confidence: number;
+  sourceHash: string;
+  supersedes?: string;
+}
+
+/**
+ * An assertion's id is the hash of what it claims and where from, so the same claim recorded
+ * twice is one assertion, and changing any field (even the lifecycle) makes a new one.
+ */
+export function assertionHashOf(a: AssertionContent): string {
+  const content: Record<string, unknown> = {
+    subject: a.subject,
+    predicate: a.predicate,
+    value: a.value,
+    lifecycle: a.lifecycle,
+    confidence: a.confidence,
+    sourceHash: a.sourceHash,
+  };
+  if (a.supersedes !== undefined) content.supersedes = a.supersedes;
+  return sha256Hex(canonicalJson(content));
+}

@@ -1,0 +1,72 @@
+import type { DataSource } from 'typeorm';
+import type { CheckpointRow } from '../ledger/entities/index.js';
+import type { InclusionProofResult, LedgerService } from '../ledger/ledger-service.js';
+import { inclusionProof, treeHasher, type NodeReader, type NodeRef } from '../ledger/merkle/index.js';
+import { storedTree } from '../ledger/tree-store.js';
+
+/**
+ * Inclusion proofs for many records of one read (a trace's lines) against the latest
+ * checkpoint: the checkpoint is looked up once, its signed root stands for the tree, and
+ * the nodes every proof needs are fetched in one statement per round rather than one per line.
+ * A record the checkpoint does not cover yet gets the ledger's ordinary proof (current tree).
+ */
+export class LineProofs {
+  private checkpoint: Promise<CheckpointRow | null> | undefined;
+  private reader: NodeReader | undefined;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly ledger: LedgerService,
+    private readonly ledgerName: string,
+  ) {}
+
+  async proof(index: number): Promise<InclusionProofResult> {
+    this.checkpoint ??= this.ledger.checkpoint(this.ledgerName);
+    const cp = await this.checkpoint;
+    if (!cp || cp.treeSize <= index) return this.ledger.inclusionProof(this.ledgerName, { index });
+    const ledger = await this.ledger.ledger(this.ledgerName);
+    this.reader ??= batchingReader(storedTree(this.dataSource, ledger.id));
+    const [hashes, [leaf]] = await Promise.all([
+      inclusionProof(this.reader, treeHasher(ledger.hashAlg), index, cp.treeSize),
+      this.reader.getNodes([{ level: 0, index }]),
+    ]);
+    return {
+      leafIndex: index,
+      treeSize: cp.treeSize,
+      leafHash: leaf!.toString('hex'),
+      hashes: hashes.map((h) => h.toString('hex')),
+      rootHash: cp.rootHash.toString('hex'),
+      checkpoint: cp,
+    };
+  }
+}
+
+/** Collects every getNodes call made before the event loop turns and answers them with one read. */
+function batchingReader(inner: NodeReader): NodeReader {
+  let pending: Array<{ refs: NodeRef[]; resolve(nodes: Buffer[]): void; reject(e: unknown): void }> | undefined;
+  const flush = () => {
+    const batch = pending!;
+    pending = undefined;
+    inner.getNodes(batch.flatMap((b) => b.refs)).then(
+      (nodes) => {
+        let at = 0;
+        for (const b of batch) {
+          b.resolve(nodes.slice(at, at + b.refs.length));
+          at += b.refs.length;
+        }
+      },
+      (e) => batch.forEach((b) => b.reject(e)),
+    );
+  };
+  return {
+    getNodes(refs) {
+      return new Promise((resolve, reject) => {
+        if (!pending) {
+          pending = [];
+          setImmediate(flush);
+        }
+        pending.push({ refs, resolve, reject });
+      });
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import type { AssertionPayload, Lifecycle } from './records.js';
+
+/** Where a record sits in the ledger: the event that recorded it, so an inclusion proof backs it. */
+export interface Recorded {
+  recordedBy: string;
+  timeMs: number;
+  eventIndex: number;
+  eventId: string;
+}
+
+export interface SourceRecord extends Recorded {
+  contentHash: string;
+  locator: string;
+  mediaType: string | null;
+}
+
+export interface AssertionRecord extends Recorded, Omit<AssertionPayload, 'supersedes'> {
+  supersedes: string | null;
+  /** The assertion that superseded this one, as of the read's `asOf`. */
+  supersededBy: string | null;
+}
+
+export interface ContributionRecord {
+  assertionHash: string;
+  weight: number;
+  assertion: AssertionRecord;
+  source: SourceRecord | null;
+}
+
+export interface QueryAuditRecord extends Recorded {
+  ledger: string;
+  queryId: string;
+  agentId: string;
+  subject: string;
+  predicate: string;
+  lens: string | null;
+  lifecycleFilter: Lifecycle[] | null;
+  result: unknown;
+  resultHash: string;
+  resultConfidence: number | null;
+  contributingAssertions: ContributionRecord[];
+}
+
+export interface QueryAuditFilter {
+  queryId?: string;
+  agent?: string;
+  /** A glob: `*` within a path segment, `**` across, `?` one character. */
+  subject?: string;
+  predicate?: string;
+  lens?: string;
+  fromMs?: number;
+  toMs?: number;
+}

@@ -1,0 +1,164 @@
+import type { EntityManager } from 'typeorm';
+import { ChainproofError } from '../errors.js';
+import type { LedgerEvent } from '../ledger/events/event.js';
+import { canonicalJson } from './hashing.js';
+import type { AssertionPayload, OperationPayload, QueryPayload, SourcePayload } from './records.js';
+
+export const PROVENANCE_SUBSYSTEM = 'provenance';
+export const PROVENANCE_EVENTS = {
+  source: 'SourceRecorded',
+  assertion: 'AssertionRecorded',
+  query: 'QueryRecorded',
+  operation: 'OperationAudited',
+} as const;
+export const PROVENANCE_EVENT_TYPES: string[] = Object.values(PROVENANCE_EVENTS);
+
+const hex = (h: string) => Buffer.from(h, 'hex');
+const idOf = (e: LedgerEvent) => hex(e.id);
+
+/**
+ * Writes the provenance rows of `events`, reading nothing but the events themselves (so a
+ * replay of the ledger rebuilds the same rows). With `check`, it also refuses what must not
+ * be recorded — references to sources or assertions not yet in the ledger, duplicates — and
+ * because it runs under the ledger's head-row lock, those checks cannot race. Rows go in
+ * first and the checks run after, one query per kind, so a batch of thousands costs a handful
+ * of round trips; a failed check throws, and the whole append rolls back.
+ */
+export async function projectProvenance(
+  tx: EntityManager,
+  ledgerId: number,
+  events: readonly LedgerEvent[],
+  options: { check: boolean },
+): Promise<void> {
+  const of = (type: string) => events.filter((e) => e.type === type && e.subsystem === PROVENANCE_SUBSYSTEM);
+  try {
+    await insertSources(tx, ledgerId, of(PROVENANCE_EVENTS.source));
+    const assertions = of(PROVENANCE_EVENTS.assertion);
+    await insertAssertions(tx, ledgerId, assertions);
+    if (options.check) await checkAssertionReferences(tx, ledgerId, assertions);
+    const queries = of(PROVENANCE_EVENTS.query);
+    await insertQueries(tx, ledgerId, queries);
+    if (options.check) await checkContributions(tx, ledgerId, queries);
+    await insertOperations(tx, ledgerId, of(PROVENANCE_EVENTS.operation));
+  } catch (e) {
+    throw asConflict(e) ?? e;
+  }
+}
+
+function asConflict(e: unknown): ChainproofError | undefined {
+  const err = e as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
+  const code = err.code ?? err.driverError?.code;
+  if (code !== '23505') return undefined;
+  const what: Record<string, string> = {
+    prov_sources_key: 'this source (content hash and locator) is recorded already',
+    prov_assertions_pkey: 'this assertion is recorded already',
+    prov_assertions_supersedes: 'that assertion is superseded already; supersede its successor instead',
+    prov_query_audits_query_id: 'a query audit with this queryId is recorded already',
+  };
+  const constraint = err.constraint ?? err.driverError?.constraint ?? '';
+  return new ChainproofError('CONFLICT', what[constraint] ?? 'a provenance record with this key exists already', { cause: e });
+}
+
+async function insertSources(tx: EntityManager, ledgerId: number, events: LedgerEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const p = events.map((e) => e.payload as SourcePayload);
+  await tx.query(
+    `INSERT INTO prov_sources (ledger_id, content_hash, locator, media_type, recorded_by, hlc_ms, event_idx, event_id)
+     SELECT $1, * FROM unnest($2::bytea[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bytea[])`,
+    [ledgerId, p.map((s) => hex(s.contentHash)), p.map((s) => s.locator), p.map((s) => s.mediaType ?? null),
+      events.map((e) => e.actor), events.map((e) => e.hlc.physicalMs), events.map((e) => e.index), events.map(idOf)],
+  );
+}
+
+async function insertAssertions(tx: EntityManager, ledgerId: number, events: LedgerEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const p = events.map((e) => e.payload as AssertionPayload);
+  await tx.query(
+    `INSERT INTO prov_assertions (ledger_id, hash, subject, predicate, value, lifecycle, confidence, source_hash, supersedes,
+       recorded_by, hlc_ms, event_idx, event_id)
+     SELECT $1, * FROM unnest($2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::bytea[], $9::bytea[],
+       $10::text[], $11::bigint[], $12::bigint[], $13::bytea[])`,
+    [ledgerId, p.map((a) => hex(a.hash)), p.map((a) => a.subject), p.map((a) => a.predicate), p.map((a) => canonicalJson(a.value)),
+      p.map((a) => a.lifecycle), p.map((a) => a.confidence), p.map((a) => hex(a.sourceHash)),
+      p.map((a) => (a.supersedes ? hex(a.supersedes) : null)), events.map((e) => e.actor), events.map((e) => e.hlc.physicalMs),
+      events.map((e) => e.index), events.map(idOf)],
+  );
+}
+
+/** An assertion's source and the assertion it supersedes must be in the ledger before it. */
+async function checkAssertionReferences(tx: EntityManager, ledgerId: number, events: LedgerEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const [missing] = await tx.query(
+    `SELECT encode(a.hash, 'hex') AS hash,
+            NOT EXISTS (SELECT 1 FROM prov_sources s WHERE s.ledger_id = a.ledger_id AND s.content_hash = a.source_hash
+                          AND s.event_idx < a.event_idx) AS no_source,
+            encode(a.source_hash, 'hex') AS source_hash, encode(a.supersedes, 'hex') AS supersedes
+       FROM prov_assertions a
+      WHERE a.ledger_id = $1 AND a.event_idx = ANY($2::bigint[])
+        AND (NOT EXISTS (SELECT 1 FROM prov_sources s WHERE s.ledger_id = a.ledger_id AND s.content_hash = a.source_hash
+                           AND s.event_idx < a.event_idx)
+             OR (a.supersedes IS NOT NULL AND NOT EXISTS (SELECT 1 FROM prov_assertions o WHERE o.ledger_id = a.ledger_id
+                           AND o.hash = a.supersedes AND o.event_idx < a.event_idx)))
+      LIMIT 1`,
+    [ledgerId, events.map((e) => e.index)],
+  );
+  if (!missing) return;
+  throw new ChainproofError(
+    'BAD_USER_INPUT',
+    missing.no_source
+      ? `unknown source ${missing.source_hash}: record it with recordSource first`
+      : `unknown assertion ${missing.supersedes} in supersedes`,
+  );
+}
+
+async function insertQueries(tx: EntityManager, ledgerId: number, events: LedgerEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const p = events.map((e) => e.payload as QueryPayload);
+  await tx.query(
+    `INSERT INTO prov_query_audits (ledger_id, event_idx, event_id, query_id, agent_id, subject, predicate, lens, lifecycle_filter,
+       result, result_hash, result_confidence, recorded_by, hlc_ms)
+     SELECT $1, idx, id, qid, agent, subject, predicate, lens, string_to_array(lf, ','), result, rh, rc, actor, ms
+       FROM unnest($2::bigint[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+         $11::bytea[], $12::float8[], $13::text[], $14::bigint[])
+         AS t(idx, id, qid, agent, subject, predicate, lens, lf, result, rh, rc, actor, ms)`,
+    [ledgerId, events.map((e) => e.index), events.map(idOf), p.map((q) => q.queryId), p.map((q) => q.agentId),
+      p.map((q) => q.subject), p.map((q) => q.predicate), p.map((q) => q.lens ?? null),
+      p.map((q) => q.lifecycleFilter?.join(',') ?? null), p.map((q) => canonicalJson(q.result)), p.map((q) => hex(q.resultHash)),
+      p.map((q) => q.resultConfidence ?? null), events.map((e) => e.actor), events.map((e) => e.hlc.physicalMs)],
+  );
+  const rows = events.flatMap((e, i) => p[i]!.contributingAssertions.map((c, ordinal) => ({ idx: e.index, ordinal, ...c })));
+  if (rows.length === 0) return;
+  await tx.query(
+    `INSERT INTO prov_contributions (ledger_id, event_idx, ordinal, assertion_hash, weight)
+     SELECT $1, * FROM unnest($2::bigint[], $3::smallint[], $4::bytea[], $5::float8[])`,
+    [ledgerId, rows.map((r) => r.idx), rows.map((r) => r.ordinal), rows.map((r) => hex(r.assertionHash)), rows.map((r) => r.weight)],
+  );
+}
+
+/** A query audit may only cite assertions already in the ledger. */
+async function checkContributions(tx: EntityManager, ledgerId: number, events: LedgerEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const [unknown] = await tx.query(
+    `SELECT encode(c.assertion_hash, 'hex') AS hash FROM prov_contributions c
+      WHERE c.ledger_id = $1 AND c.event_idx = ANY($2::bigint[])
+        AND NOT EXISTS (SELECT 1 FROM prov_assertions a WHERE a.ledger_id = c.ledger_id AND a.hash = c.assertion_hash
+                          AND a.event_idx < c.event_idx)
+      LIMIT 1`,
+    [ledgerId, events.map((e) => e.index)],
+  );
+  if (unknown) throw new ChainproofError('BAD_USER_INPUT', `unknown assertion ${unknown.hash} in contributingAssertions`);
+}
+
+async function insertOperations(tx: EntityManager, ledgerId: number, events: LedgerEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const p = events.map((e) => e.payload as OperationPayload);
+  await tx.query(
+    `INSERT INTO prov_operation_audits (ledger_id, event_idx, event_id, principal, operation_name, operation_type, document_hash,
+       variables_hash, result_hash, duration_ms, hlc_ms)
+     SELECT $1, * FROM unnest($2::bigint[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::bytea[], $9::bytea[],
+       $10::float8[], $11::bigint[])`,
+    [ledgerId, events.map((e) => e.index), events.map(idOf), p.map((o) => o.principal), p.map((o) => o.operationName),
+      p.map((o) => o.operationType), p.map((o) => hex(o.documentHash)), p.map((o) => hex(o.variablesHash)),
+      p.map((o) => hex(o.resultHash)), p.map((o) => o.durationMs), events.map((e) => e.hlc.physicalMs)],
+  );
+}

@@ -1,0 +1,101 @@
+import { canonicalJson } from './hashing.js';
+import type { AssertionRecord, QueryAuditRecord, SourceRecord } from './model.js';
+
+/** A W3C PROV-JSON document (https://www.w3.org/submissions/prov-json/). */
+export type ProvDocument = Record<string, Record<string, Record<string, unknown>>> & { prefix: Record<string, unknown> };
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const dateTime = (ms: number) => ({ $: iso(ms), type: 'xsd:dateTime' });
+
+/**
+ * Query audits as PROV: each query run is an activity associated with its agent, which used
+ * the contributing assertions (weighted) and generated its result; assertions are entities
+ * derived from their sources (and from the assertions they revised) and attributed to the
+ * account that recorded them. Every node names the ledger event that backs it.
+ */
+export function toProvJson(audits: QueryAuditRecord[], origin: string): ProvDocument {
+  const prefix = { cp: `urn:chainproof:${encodeURIComponent(origin)}:`, prov: 'http://www.w3.org/ns/prov#', xsd: 'http://www.w3.org/2001/XMLSchema#' };
+  const doc = {
+    prefix: prefix as Record<string, unknown>,
+    agent: {},
+    activity: {},
+    entity: {},
+    used: {},
+    wasGeneratedBy: {},
+    wasDerivedFrom: {},
+    wasAttributedTo: {},
+    wasAssociatedWith: {},
+  } as ProvDocument;
+  const counters = new Map<string, number>();
+  const relate = (kind: string, body: Record<string, unknown>) => {
+    const n = (counters.get(kind) ?? 0) + 1;
+    counters.set(kind, n);
+    doc[kind]![`_:${kind}${n}`] = body;
+  };
+  const ledgerRef = (r: { eventId: string; eventIndex: number }) => ({ 'cp:eventId': r.eventId, 'cp:leafIndex': r.eventIndex });
+  const agent = (name: string, type: string) => {
+    const id = `cp:agent/${name}`;
+    doc.agent![id] ??= { 'prov:type': { $: type, type: 'prov:QUALIFIED_NAME' }, 'prov:label': name };
+    return id;
+  };
+  const source = (s: SourceRecord) => {
+    const id = `cp:source/${s.contentHash}`;
+    if (!doc.entity![id]) {
+      doc.entity![id] = {
+        'prov:type': { $: 'cp:Source', type: 'prov:QUALIFIED_NAME' },
+        'prov:location': s.locator,
+        'cp:contentHash': s.contentHash,
+        ...(s.mediaType ? { 'cp:mediaType': s.mediaType } : {}),
+        ...ledgerRef(s),
+      };
+    }
+    return id;
+  };
+  const assertion = (a: AssertionRecord, src: SourceRecord | null) => {
+    const id = `cp:assertion/${a.hash}`;
+    if (doc.entity![id]) return id;
+    doc.entity![id] = {
+      'prov:type': { $: 'cp:Assertion', type: 'prov:QUALIFIED_NAME' },
+      'prov:value': canonicalJson(a.value),
+      'cp:subject': a.subject,
+      'cp:predicate': a.predicate,
+      'cp:lifecycle': a.lifecycle,
+      'cp:confidence': a.confidence,
+      'prov:generatedAtTime': dateTime(a.timeMs),
+      ...ledgerRef(a),
+    };
+    relate('wasAttributedTo', { 'prov:entity': id, 'prov:agent': agent(a.recordedBy, 'prov:Agent') });
+    const from = src ? source(src) : `cp:source/${a.sourceHash}`;
+    relate('wasDerivedFrom', { 'prov:generatedEntity': id, 'prov:usedEntity': from, 'prov:type': { $: 'prov:PrimarySource', type: 'prov:QUALIFIED_NAME' } });
+    if (a.supersedes) {
+      relate('wasDerivedFrom', { 'prov:generatedEntity': id, 'prov:usedEntity': `cp:assertion/${a.supersedes}`, 'prov:type': { $: 'prov:Revision', type: 'prov:QUALIFIED_NAME' } });
+    }
+    return id;
+  };
+
+  for (const q of audits) {
+    const activity = `cp:query/${q.queryId}`;
+    doc.activity![activity] = {
+      'prov:type': { $: 'cp:Query', type: 'prov:QUALIFIED_NAME' },
+      'prov:startTime': iso(q.timeMs),
+      'prov:endTime': iso(q.timeMs),
+      'cp:subject': q.subject,
+      'cp:predicate': q.predicate,
+      ...(q.lens ? { 'cp:lens': q.lens } : {}),
+      ...(q.lifecycleFilter ? { 'cp:lifecycleFilter': q.lifecycleFilter.join(',') } : {}),
+      ...ledgerRef(q),
+    };
+    relate('wasAssociatedWith', { 'prov:activity': activity, 'prov:agent': agent(q.agentId, 'prov:SoftwareAgent') });
+    const result = `cp:result/${q.resultHash}`;
+    doc.entity![result] ??= {
+      'prov:type': { $: 'cp:QueryResult', type: 'prov:QUALIFIED_NAME' },
+      'prov:value': canonicalJson(q.result),
+      ...(q.resultConfidence === null ? {} : { 'cp:confidence': q.resultConfidence }),
+    };
+    relate('wasGeneratedBy', { 'prov:entity': result, 'prov:activity': activity, 'prov:time': iso(q.timeMs) });
+    for (const c of q.contributingAssertions) {
+      relate('used', { 'prov:activity': activity, 'prov:entity': assertion(c.assertion, c.source), 'cp:weight': c.weight });
+    }
+  }
+  return doc;
+}

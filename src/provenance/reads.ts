@@ -1,0 +1,202 @@
+import type { DataSource } from 'typeorm';
+import { subjectMatcher } from './glob.js';
+import type { AssertionRecord, ContributionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord } from './model.js';
+import type { Lifecycle } from './records.js';
+
+/** No `asOf`: a bound past every leaf index. */
+export const NO_BOUND = Number.MAX_SAFE_INTEGER;
+type Row = Record<string, any>;
+const hex = (h: string) => Buffer.from(h, 'hex');
+/**
+ * Hashes leave PostgreSQL as hex text: the driver would otherwise parse bytea's hex into a
+ * Buffer only for us to turn it back into hex, thousands of times in a long trace.
+ */
+const asHex = (column: string, alias = column.replace(/^\w+\./, '')) => `encode(${column}, 'hex') AS ${alias}`;
+
+export const SOURCE_COLUMNS = (t: string, p = 's_') =>
+  [asHex(`${t}.content_hash`, `${p}content_hash`), asHex(`${t}.event_id`, `${p}event_id`),
+    ...['locator', 'media_type', 'recorded_by', 'hlc_ms', 'event_idx'].map((c) => `${t}.${c} AS ${p}${c}`)].join(', ');
+
+export function sourceFromRow(r: Row, p = 's_'): SourceRecord | null {
+  if (!r[`${p}content_hash`]) return null;
+  return {
+    contentHash: r[`${p}content_hash`],
+    locator: r[`${p}locator`],
+    mediaType: r[`${p}media_type`],
+    recordedBy: r[`${p}recorded_by`],
+    timeMs: Number(r[`${p}hlc_ms`]),
+    eventIndex: Number(r[`${p}event_idx`]),
+    eventId: r[`${p}event_id`],
+  };
+}
+
+/** Columns of an assertion plus its successor as of the bound in `$boundParam`. */
+export const ASSERTION_COLUMNS = (t: string, boundParam: string) =>
+  `${asHex(`${t}.hash`)}, ${t}.subject, ${t}.predicate, ${t}.value, ${t}.lifecycle, ${t}.confidence, ${asHex(`${t}.source_hash`)},
+   ${asHex(`${t}.supersedes`)}, ${t}.recorded_by, ${t}.hlc_ms, ${t}.event_idx, ${asHex(`${t}.event_id`)},
+   (SELECT encode(n.hash, 'hex') FROM prov_assertions n WHERE n.ledger_id = ${t}.ledger_id AND n.supersedes = ${t}.hash
+      AND n.event_idx < ${boundParam}) AS superseded_by`;
+
+export function assertionFromRow(r: Row): AssertionRecord {
+  return {
+    hash: r.hash,
+    subject: r.subject,
+    predicate: r.predicate,
+    value: JSON.parse(r.value),
+    lifecycle: r.lifecycle as Lifecycle,
+    confidence: Number(r.confidence),
+    sourceHash: r.source_hash,
+    supersedes: r.supersedes ?? null,
+    supersededBy: r.superseded_by ?? null,
+    recordedBy: r.recorded_by,
+    timeMs: Number(r.hlc_ms),
+    eventIndex: Number(r.event_idx),
+    eventId: r.event_id,
+  };
+}
+
+/** The first recording of a source: its content hash names it, whatever locators came later. */
+export const FIRST_SOURCE = (hashExpr: string) =>
+  `LEFT JOIN LATERAL (SELECT * FROM prov_sources s WHERE s.ledger_id = $1 AND s.content_hash = ${hashExpr}
+     ORDER BY s.event_idx LIMIT 1) s ON true`;
+
+export interface AuditWindow {
+  afterIdx?: number;
+  beforeIdx?: number;
+  limit: number;
+  backwards: boolean;
+}
+
+/** Query audits matching `filter`, in ledger order, among the first `bound` leaves. */
+export async function findAudits(
+  db: DataSource,
+  ledger: { id: number; name: string },
+  filter: QueryAuditFilter,
+  w: AuditWindow,
+  bound: number,
+): Promise<QueryAuditRecord[]> {
+  const params: unknown[] = [ledger.id, bound];
+  const where = ['q.ledger_id = $1', 'q.event_idx < $2'];
+  const add = (sql: string, value: unknown) => {
+    params.push(value);
+    where.push(sql.replaceAll('?', `$${params.length}`));
+  };
+  if (filter.queryId !== undefined) add('q.query_id = ?', filter.queryId);
+  if (filter.agent !== undefined) add('q.agent_id = ?', filter.agent);
+  if (filter.subject !== undefined) {
+    const m = subjectMatcher(filter.subject);
+    if ('equals' in m) add('q.subject = ?', m.equals);
+    else {
+      if (m.likePrefix) add(`q.subject LIKE ? ESCAPE '\\'`, m.likePrefix);
+      add('q.subject ~ ?', m.regex);
+    }
+  }
+  if (filter.predicate !== undefined) add('q.predicate = ?', filter.predicate);
+  if (filter.lens !== undefined) add('q.lens = ?', filter.lens);
+  if (filter.fromMs !== undefined) add('q.hlc_ms >= ?', filter.fromMs);
+  if (filter.toMs !== undefined) add('q.hlc_ms <= ?', filter.toMs);
+  if (w.afterIdx !== undefined) add('q.event_idx > ?', w.afterIdx);
+  if (w.beforeIdx !== undefined) add('q.event_idx < ?', w.beforeIdx);
+  params.push(w.limit);
+  const rows: Row[] = await db.query(
+    `SELECT q.query_id, q.agent_id, q.subject, q.predicate, q.lens, q.lifecycle_filter, q.result, ${asHex('q.result_hash')},
+            q.result_confidence, q.recorded_by, q.hlc_ms, q.event_idx, ${asHex('q.event_id')}
+       FROM prov_query_audits q WHERE ${where.join(' AND ')}
+      ORDER BY q.event_idx ${w.backwards ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map((r) => auditFromRow(ledger.name, r));
+}
+
+function auditFromRow(ledger: string, r: Row): QueryAuditRecord {
+  return {
+    ledger,
+    queryId: r.query_id,
+    agentId: r.agent_id,
+    subject: r.subject,
+    predicate: r.predicate,
+    lens: r.lens,
+    lifecycleFilter: r.lifecycle_filter,
+    result: JSON.parse(r.result),
+    resultHash: r.result_hash,
+    resultConfidence: r.result_confidence === null ? null : Number(r.result_confidence),
+    contributingAssertions: [],
+    recordedBy: r.recorded_by,
+    timeMs: Number(r.hlc_ms),
+    eventIndex: Number(r.event_idx),
+    eventId: r.event_id,
+  };
+}
+
+/**
+ * Fills in each audit's contributing assertions with their sources: the contribution rows,
+ * then each distinct assertion once (a trace's lines mostly cite the same few).
+ */
+export async function attachContributions(db: DataSource, ledgerId: number, audits: QueryAuditRecord[], bound: number): Promise<void> {
+  if (audits.length === 0) return;
+  const links: Row[] = await db.query(
+    `SELECT event_idx, encode(assertion_hash, 'hex') AS hash, weight FROM prov_contributions
+      WHERE ledger_id = $1 AND event_idx = ANY($2::bigint[]) ORDER BY event_idx, ordinal`,
+    [ledgerId, audits.map((a) => a.eventIndex)],
+  );
+  if (links.length === 0) return;
+  const distinct = [...new Set(links.map((l) => l.hash as string))];
+  const rows: Row[] = await db.query(
+    `SELECT ${ASSERTION_COLUMNS('a', '$3')}, ${SOURCE_COLUMNS('s')}
+       FROM prov_assertions a ${FIRST_SOURCE('a.source_hash')}
+      WHERE a.ledger_id = $1 AND a.hash = ANY($2::bytea[])`,
+    [ledgerId, distinct.map(hex), bound],
+  );
+  const byHash = new Map(rows.map((r) => [r.hash as string, { assertion: assertionFromRow(r), source: sourceFromRow(r) }]));
+  const byIdx = new Map(audits.map((a) => [a.eventIndex, a]));
+  for (const l of links) {
+    const found = byHash.get(l.hash)!;
+    const c: ContributionRecord = { assertionHash: l.hash, weight: Number(l.weight), assertion: found.assertion, source: found.source };
+    byIdx.get(Number(l.event_idx))?.contributingAssertions.push(c);
+  }
+}
+
+export async function findAssertion(db: DataSource, ledgerId: number, hash: string, bound: number): Promise<AssertionRecord | null> {
+  const [r] = await db.query(
+    `SELECT ${ASSERTION_COLUMNS('a', '$3')} FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash = $2 AND a.event_idx < $3`,
+    [ledgerId, hex(hash), bound],
+  );
+  return r ? assertionFromRow(r) : null;
+}
+
+export async function findSource(db: DataSource, ledgerId: number, contentHash: string, locator: string): Promise<SourceRecord | null> {
+  const [r] = await db.query(
+    `SELECT ${SOURCE_COLUMNS('s')} FROM prov_sources s WHERE s.ledger_id = $1 AND s.content_hash = $2 AND s.locator = $3`,
+    [ledgerId, hex(contentHash), locator],
+  );
+  return r ? sourceFromRow(r) : null;
+}
+
+/**
+ * An assertion and everything it superseded, newest first, as of the bound: each with its
+ * first source and the mined block holding its event (null while pending).
+ */
+export async function findChain(db: DataSource, ledgerId: number, hash: string, bound: number, maxDepth: number) {
+  const rows: Row[] = await db.query(
+    `WITH RECURSIVE chain(hash, depth) AS (
+       SELECT a.hash, 0 FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash = $2 AND a.event_idx < $3
+       UNION ALL
+       SELECT a.supersedes, c.depth + 1 FROM chain c JOIN prov_assertions a ON a.ledger_id = $1 AND a.hash = c.hash
+        WHERE a.supersedes IS NOT NULL AND c.depth < $4
+     )
+     SELECT chain.depth, ${ASSERTION_COLUMNS('a', '$3')}, ${SOURCE_COLUMNS('s')},
+            b.height AS b_height
+       FROM chain JOIN prov_assertions a ON a.ledger_id = $1 AND a.hash = chain.hash
+       ${FIRST_SOURCE('a.source_hash')}
+       LEFT JOIN LATERAL (SELECT height, start_index FROM blocks WHERE ledger_id = $1 AND tree_size > a.event_idx
+                            AND tree_size <= $3 ORDER BY tree_size LIMIT 1) b ON b.start_index <= a.event_idx
+      ORDER BY chain.depth`,
+    [ledgerId, hex(hash), bound, maxDepth],
+  );
+  return rows.map((r) => ({
+    depth: Number(r.depth),
+    assertion: assertionFromRow(r),
+    source: sourceFromRow(r),
+    blockHeight: r.b_height === null || r.b_height === undefined ? null : Number(r.b_height),
+  }));
+}

@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { ChainproofError } from '../errors.js';
+import { MAX_TEXT_FIELD } from '../ledger/events/envelope.js';
+import { assertionHashOf, canonicalJson, resultHashOf, type AssertionContent } from './hashing.js';
+
+export const LIFECYCLES = ['PROPOSED', 'ACCEPTED', 'DEPRECATED', 'REJECTED'] as const;
+export type Lifecycle = (typeof LIFECYCLES)[number];
+export const MAX_CONTRIBUTIONS = 256;
+
+export interface SourceInput {
+  locator: string;
+  contentHash: string;
+  mediaType?: string | null;
+}
+
+export type AssertionInput = Omit<AssertionContent, 'supersedes'> & { supersedes?: string | null };
+
+export interface ContributionInput {
+  assertionHash: string;
+  weight: number;
+}
+
+export interface QueryInput {
+  queryId?: string | null;
+  agentId: string;
+  subject: string;
+  predicate: string;
+  lens?: string | null;
+  lifecycleFilter?: string[] | null;
+  result: unknown;
+  resultConfidence?: number | null;
+  contributingAssertions: ContributionInput[];
+}
+
+export interface OperationInput {
+  principal: string;
+  operationName: string | null;
+  operationType: string | null;
+  documentHash: string;
+  variablesHash: string;
+  resultHash: string;
+  durationMs: number;
+}
+
+/** Event payloads: everything a projection row holds comes from these (so projections rebuild from events). */
+export interface SourcePayload {
+  contentHash: string;
+  locator: string;
+  mediaType?: string;
+}
+export type AssertionPayload = AssertionContent & { hash: string; lifecycle: Lifecycle };
+export interface QueryPayload {
+  queryId: string;
+  agentId: string;
+  subject: string;
+  predicate: string;
+  lens?: string;
+  lifecycleFilter?: Lifecycle[];
+  result: unknown;
+  resultHash: string;
+  resultConfidence?: number;
+  contributingAssertions: ContributionInput[];
+}
+export type OperationPayload = OperationInput;
+
+const bad = (message: string): never => {
+  throw new ChainproofError('BAD_USER_INPUT', message);
+};
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+function text(name: string, v: unknown, max = MAX_TEXT_FIELD): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > max) return bad(`${name} must be 1..${max} characters`);
+  if (v.includes('\u0000') || !isWellFormed(v)) return bad(`${name} must be well-formed Unicode without NUL characters`);
+  return v;
+}
+
+const optionalText = (name: string, v: unknown): string | undefined => (v === undefined || v === null ? undefined : text(name, v));
+
+/** Hashes are 64 hex characters (SHA-256); stored and compared lowercase. */
+export function hexHash(name: string, v: unknown): string {
+  if (typeof v !== 'string' || !/^[0-9a-fA-F]{64}$/.test(v)) return bad(`${name} must be 64 hex characters (SHA-256)`);
+  return v.toLowerCase();
+}
+
+function unit(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1) return bad(`${name} must be a number in 0..1`);
+  return v;
+}
+
+function lifecycle(name: string, v: unknown): Lifecycle {
+  if (!LIFECYCLES.includes(v as Lifecycle)) return bad(`${name} must be one of ${LIFECYCLES.join(', ')}`);
+  return v as Lifecycle;
+}
+
+export function sourcePayload(i: SourceInput): SourcePayload {
+  const p: SourcePayload = { contentHash: hexHash('contentHash', i.contentHash), locator: text('locator', i.locator, 2048) };
+  const mediaType = optionalText('mediaType', i.mediaType);
+  if (mediaType !== undefined) p.mediaType = mediaType;
+  return p;
+}
+
+export function assertionPayload(i: AssertionInput): AssertionPayload {
+  if (i.value === undefined) bad('value is required (any JSON value)');
+  canonicalJson(i.value);
+  const content = {
+    subject: text('subject', i.subject),
+    predicate: text('predicate', i.predicate),
+    value: i.value,
+    lifecycle: lifecycle('lifecycle', i.lifecycle),
+    confidence: unit('confidence', i.confidence),
+    sourceHash: hexHash('sourceHash', i.sourceHash),
+    ...(i.supersedes === undefined || i.supersedes === null ? {} : { supersedes: hexHash('supersedes', i.supersedes) }),
+  };
+  return { hash: assertionHashOf(content), ...content };
+}
+
+const QUERY_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export function queryPayload(i: QueryInput): QueryPayload {
+  const queryId = i.queryId === undefined || i.queryId === null ? randomUUID() : i.queryId;
+  if (!QUERY_ID.test(queryId)) bad('queryId must be 1..128 of letters, digits and . _ : -, starting with a letter or digit');
+  if (i.result === undefined) bad('result is required (any JSON value)');
+  const contributions = i.contributingAssertions ?? [];
+  if (!Array.isArray(contributions) || contributions.length > MAX_CONTRIBUTIONS) {
+    bad(`contributingAssertions must be a list of at most ${MAX_CONTRIBUTIONS}`);
+  }
+  const seen = new Set<string>();
+  const contributingAssertions = contributions.map((c, n) => {
+    const assertionHash = hexHash(`contributingAssertions[${n}].assertionHash`, c.assertionHash);
+    if (seen.has(assertionHash)) bad(`contributingAssertions names assertion ${assertionHash} twice`);
+    seen.add(assertionHash);
+    return { assertionHash, weight: unit(`contributingAssertions[${n}].weight`, c.weight) };
+  });
+  const p: QueryPayload = {
+    queryId,
+    agentId: text('agentId', i.agentId),
+    subject: text('subject', i.subject),
+    predicate: text('predicate', i.predicate),
+    result: i.result,
+    resultHash: resultHashOf(i.result),
+    contributingAssertions,
+  };
+  const lens = optionalText('lens', i.lens);
+  if (lens !== undefined) p.lens = lens;
+  if (i.lifecycleFilter !== undefined && i.lifecycleFilter !== null) {
+    p.lifecycleFilter = [...new Set(i.lifecycleFilter.map((l) => lifecycle('lifecycleFilter', l)))];
+  }
+  if (i.resultConfidence !== undefined && i.resultConfidence !== null) p.resultConfidence = unit('resultConfidence', i.resultConfidence);
+  return p;
+}

@@ -1,0 +1,270 @@
+import type { DataSource } from 'typeorm';
+import { ChainproofError } from '../errors.js';
+import { CheckpointRow, type BlockRow, type LedgerRow } from '../ledger/entities/index.js';
+import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
+import type { LedgerService } from '../ledger/ledger-service.js';
+import { pageWindow, toPage, type Page, type PageArgs } from '../ledger/pagination.js';
+import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
+import { leafBound, type AsOf } from './as-of.js';
+import { LineProofs } from './line-proofs.js';
+import type { AssertionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord } from './model.js';
+import { PROVENANCE_EVENTS, PROVENANCE_SUBSYSTEM, projectProvenance } from './projection.js';
+import { toProvJson, type ProvDocument } from './prov-json.js';
+import { attachContributions, findAssertion, findAudits, findChain, findSource, NO_BOUND } from './reads.js';
+import {
+  assertionPayload,
+  hexHash,
+  queryPayload,
+  sourcePayload,
+  type AssertionInput,
+  type OperationInput,
+  type QueryInput,
+  type QueryPayload,
+  type SourceInput,
+} from './records.js';
+
+export const AUDIT_CURSOR = 'queryAudit';
+export const MAX_TRACE_LINES = 1000;
+/** Deeper supersession chains than this are cut (and say so): a read must stay bounded. */
+export const MAX_CHAIN_DEPTH = 1000;
+
+export interface TraceRequest {
+  agent: string;
+  sinceMs: number;
+  untilMs: number;
+  subject?: string;
+  first?: number;
+}
+
+export interface ProvenanceLink {
+  depth: number;
+  assertion: AssertionRecord;
+  source: SourceRecord | null;
+  event: LedgerEvent;
+  /** The mined block holding the assertion's event (as of the read); null while pending. */
+  block: BlockRow | null;
+}
+
+export interface ProvenanceChain {
+  ledger: string;
+  assertion: AssertionRecord;
+  links: ProvenanceLink[];
+  /** The latest checkpoint (as of the read) covering every event of the chain, if one does. */
+  checkpoint: CheckpointRow | null;
+  truncated: boolean;
+}
+
+/**
+ * Sources, assertions, query audits and operation audits as ledger events (subsystem
+ * `provenance`), projected into the prov_* tables in the append's own transaction.
+ * Writes are signed by the server and name the caller as actor.
+ */
+export class ProvenanceService {
+  constructor(
+    private readonly dataSource: DataSource,
+    readonly ledger: LedgerService,
+  ) {}
+
+  /** Appends provenance events; their rows are written (and checked) inside the ledger's transaction. */
+  private async append(ledger: LedgerRow, inputs: AppendInput[]): Promise<LedgerEvent[]> {
+    return this.ledger.append(ledger.name, inputs, {
+      asServer: true,
+      projection: (tx, events) => projectProvenance(tx, ledger.id, events, { check: true }),
+    });
+  }
+
+  /** One event per payload, all in one append: all are recorded, or none. */
+  private appendRecords<P extends object>(ledger: LedgerRow, type: string, payloads: P[], resource: (p: P) => string, actor: string) {
+    return this.append(ledger, payloads.map((payload) => ({ type, actor, subsystem: PROVENANCE_SUBSYSTEM, resource: resource(payload), payload })));
+  }
+
+  private async bound(ledger: LedgerRow, asOf: AsOf | undefined): Promise<number> {
+    const head = asOf ? await this.ledger.head(ledger.name) : undefined;
+    return (await leafBound(this.dataSource, ledger.id, head?.treeSize ?? 0, asOf)) ?? NO_BOUND;
+  }
+
+  /** Recording the same source (content hash and locator) again returns the first record. */
+  async recordSource(ledgerName: string, input: SourceInput, actor: string): Promise<SourceRecord> {
+    const ledger = await this.ledger.ledger(ledgerName);
+    const payload = sourcePayload(input);
+    const existing = await findSource(this.dataSource, ledger.id, payload.contentHash, payload.locator);
+    if (existing) return existing;
+    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.source, [payload], sourceResource, actor);
+    return { contentHash: payload.contentHash, locator: payload.locator, mediaType: payload.mediaType ?? null, ...recordedBy(e!) };
+  }
+
+  /** An assertion's id is its content hash: recording the same one again returns the first record. */
+  async recordAssertion(ledgerName: string, input: AssertionInput, actor: string): Promise<AssertionRecord> {
+    const ledger = await this.ledger.ledger(ledgerName);
+    const payload = assertionPayload(input);
+    const existing = await findAssertion(this.dataSource, ledger.id, payload.hash, NO_BOUND);
+    if (existing) return existing;
+    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.assertion, [payload], assertionResource, actor);
+    return { ...payload, supersedes: payload.supersedes ?? null, supersededBy: null, ...recordedBy(e!) };
+  }
+
+  /**
+   * The batch paths for bulk loads: one append (one transaction) each, all or none. Unlike
+   * the single calls, a record already in the ledger is refused (CONFLICT) rather than returned.
+   */
+  async recordSources(ledgerName: string, inputs: SourceInput[], actor: string): Promise<LedgerEvent[]> {
+    const ledger = await this.ledger.ledger(ledgerName);
+    return this.appendRecords(ledger, PROVENANCE_EVENTS.source, inputs.map(sourcePayload), sourceResource, actor);
+  }
+
+  async recordAssertions(ledgerName: string, inputs: AssertionInput[], actor: string): Promise<LedgerEvent[]> {
+    const ledger = await this.ledger.ledger(ledgerName);
+    return this.appendRecords(ledger, PROVENANCE_EVENTS.assertion, inputs.map(assertionPayload), assertionResource, actor);
+  }
+
+  async recordQuery(ledgerName: string, input: QueryInput, actor: string): Promise<QueryAuditRecord> {
+    const [audit] = await this.describeQueries(ledgerName, await this.recordQueries(ledgerName, [input], actor));
+    return audit!;
+  }
+
+  /** All or none, in one append (so one transaction): the batch path for agents and loaders that record many. */
+  async recordQueries(ledgerName: string, inputs: QueryInput[], actor: string): Promise<LedgerEvent[]> {
+    const ledger = await this.ledger.ledger(ledgerName);
+    return this.appendRecords(ledger, PROVENANCE_EVENTS.query, inputs.map(queryPayload), (p) => `query/${p.queryId}`, actor);
+  }
+
+  /** Query audits as recorded by `events` (QueryRecorded events just appended), with their contributions. */
+  async describeQueries(ledgerName: string, events: LedgerEvent[]): Promise<QueryAuditRecord[]> {
+    const ledger = await this.ledger.ledger(ledgerName);
+    const audits = events.map((e) => {
+      const p = e.payload as QueryPayload;
+      return {
+        ledger: ledger.name,
+        queryId: p.queryId,
+        agentId: p.agentId,
+        subject: p.subject,
+        predicate: p.predicate,
+        lens: p.lens ?? null,
+        lifecycleFilter: p.lifecycleFilter ?? null,
+        result: p.result,
+        resultHash: p.resultHash,
+        resultConfidence: p.resultConfidence ?? null,
+        contributingAssertions: [],
+        ...recordedBy(e),
+      } satisfies QueryAuditRecord;
+    });
+    await attachContributions(this.dataSource, ledger.id, audits, NO_BOUND);
+    return audits;
+  }
+
+  /** One audited GraphQL operation of a configured agent (see audit-plugin.ts). */
+  async recordOperation(ledgerName: string, input: OperationInput): Promise<LedgerEvent> {
+    const ledger = await this.ledger.ledger(ledgerName);
+    for (const k of ['documentHash', 'variablesHash', 'resultHash'] as const) hexHash(k, input[k]);
+    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.operation, [{ ...input }], (p) => `operation/${p.documentHash}`, input.principal);
+    return e!;
+  }
+
+  async queryAudits(ledgerName: string, filter: QueryAuditFilter, page: PageArgs, asOf?: AsOf): Promise<Page<QueryAuditRecord>> {
+    const ledger = await this.ledger.ledger(ledgerName);
+    const bound = await this.bound(ledger, asOf);
+    const w = pageWindow(AUDIT_CURSOR, page);
+    const rows = await findAudits(
+      this.dataSource,
+      ledger,
+      filter,
+      { afterIdx: w.afterPos, beforeIdx: w.beforePos, limit: w.limit + 1, backwards: w.backwards },
+      bound,
+    );
+    const result = toPage(AUDIT_CURSOR, w, rows, (a) => a.eventIndex);
+    await attachContributions(this.dataSource, ledger.id, result.items.map((i) => i.node), bound);
+    return result;
+  }
+
+  /**
+   * What one agent queried in a time window, oldest first, with what it got and which
+   * assertions (and their sources) contributed. `truncated` says more lines than `first` matched.
+   */
+  async trace(ledgerName: string, t: TraceRequest, asOf?: AsOf): Promise<{ lines: QueryAuditRecord[]; truncated: boolean }> {
+    if (typeof t.agent !== 'string' || t.agent.length === 0) throw new ChainproofError('BAD_USER_INPUT', 'agent is required');
+    if (!(t.sinceMs <= t.untilMs)) throw new ChainproofError('BAD_USER_INPUT', 'since must not be after until');
+    const first = t.first ?? MAX_TRACE_LINES;
+    if (!Number.isInteger(first) || first < 1 || first > MAX_TRACE_LINES) {
+      throw new ChainproofError('BAD_USER_INPUT', `first must be an integer in 1..${MAX_TRACE_LINES}`);
+    }
+    const ledger = await this.ledger.ledger(ledgerName);
+    const bound = await this.bound(ledger, asOf);
+    const rows = await findAudits(
+      this.dataSource,
+      ledger,
+      { agent: t.agent, subject: t.subject, fromMs: t.sinceMs, toMs: t.untilMs },
+      { limit: first + 1, backwards: false },
+      bound,
+    );
+    const lines = rows.slice(0, first);
+    await attachContributions(this.dataSource, ledger.id, lines, bound);
+    return { lines, truncated: rows.length > first };
+  }
+
+  /**
+   * Proofs of records' events against the latest checkpoint that covers them (else the current
+   * tree). One per read: it shares the checkpoint and batches node reads across its records.
+   */
+  lineProofs(ledgerName: string): LineProofs {
+    return new LineProofs(this.dataSource, this.ledger, ledgerName);
+  }
+
+  async provenance(ledgerName: string, assertionHash: string, asOf?: AsOf): Promise<ProvenanceChain> {
+    const hash = hexHash('assertionHash', assertionHash);
+    const ledger = await this.ledger.ledger(ledgerName);
+    const bound = await this.bound(ledger, asOf);
+    const chain = await findChain(this.dataSource, ledger.id, hash, bound, MAX_CHAIN_DEPTH);
+    if (chain.length === 0) throw new ChainproofError('NOT_FOUND', `no assertion ${hash} in ledger ${ledger.name}${asOf ? ' at that time' : ''}`);
+    const indexes = chain.map((l) => l.assertion.eventIndex);
+    const events: RawEventRow[] = await this.dataSource.query(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND idx = ANY($2::bigint[])`,
+      [ledger.id, indexes],
+    );
+    const byIdx = new Map(events.map((r) => [Number(r.idx), eventFromRow(ledger.name, r)]));
+    const checkpoint = await this.dataSource
+      .getRepository(CheckpointRow)
+      .createQueryBuilder('c')
+      .where('c.ledger_id = :id AND c.tree_size > :last AND c.tree_size <= :bound', { id: ledger.id, last: Math.max(...indexes), bound })
+      .orderBy('c.tree_size', 'DESC')
+      .addOrderBy('c.id', 'DESC')
+      .limit(1)
+      .getOne();
+    return {
+      ledger: ledger.name,
+      assertion: chain[0]!.assertion,
+      links: await Promise.all(
+        chain.map(async ({ blockHeight, ...l }) => ({
+          ...l,
+          event: byIdx.get(l.assertion.eventIndex)!,
+          block: blockHeight === null ? null : await this.ledger.block(ledger.name, blockHeight),
+        })),
+      ),
+      checkpoint: checkpoint ?? null,
+      truncated: chain.length > MAX_CHAIN_DEPTH,
+    };
+  }
+}
+
+/** W3C PROV-JSON of the query audits matching `filter`, a page at a time. */
+export async function exportProvJson(
+  service: ProvenanceService,
+  ledgerName: string,
+  filter: QueryAuditFilter,
+  page: PageArgs,
+  asOf?: AsOf,
+): Promise<{ document: ProvDocument; hasNextPage: boolean; endCursor: string | null }> {
+  const ledger = await service.ledger.ledger(ledgerName);
+  const audits = await service.queryAudits(ledger.name, filter, page, asOf);
+  return {
+    document: toProvJson(audits.items.map((i) => i.node), ledger.origin),
+    hasNextPage: audits.hasNextPage,
+    endCursor: audits.items.at(-1)?.cursor ?? null,
+  };
+}
+
+const sourceResource = (p: { contentHash: string }) => `source/${p.contentHash}`;
+const assertionResource = (p: { hash: string }) => `assertion/${p.hash}`;
+
+function recordedBy(e: LedgerEvent) {
+  return { recordedBy: e.actor, timeMs: e.hlc.physicalMs, eventIndex: e.index, eventId: e.id };
+}

@@ -1,0 +1,220 @@
+import { Arg, Args, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { AsOf } from '../provenance/as-of.js';
+import type { LineProofs } from '../provenance/line-proofs.js';
+import type { AssertionRecord, QueryAuditFilter as ServiceFilter, QueryAuditRecord, SourceRecord } from '../provenance/model.js';
+import { exportProvJson } from '../provenance/service.js';
+import { PageArgsInput, pageOf } from '../schema/connection.js';
+import { InclusionProof } from '../schema/proof.type.js';
+import {
+  AsOfInput,
+  Assertion,
+  AssertionInput,
+  ProvenanceChain,
+  ProvenanceExport,
+  ProvenanceFormat,
+  QueryAudit,
+  QueryAuditConnection,
+  QueryAuditFilter,
+  QueryAuditInput,
+  Source,
+  SourceInput,
+  Trace,
+} from '../schema/provenance.type.js';
+import type { RequestContext } from './context.js';
+import { toAuditEvent, toBlock, toCheckpoint, toConnection } from './mappers.js';
+
+// Explicit fields, not object spread: a long trace maps thousands of these, and spread copies
+// were the single most expensive function of a trace request (and slow every later field read).
+const toSource = (s: SourceRecord): Source => ({
+  contentHash: s.contentHash,
+  locator: s.locator,
+  mediaType: s.mediaType,
+  recordedBy: s.recordedBy,
+  time: new Date(s.timeMs),
+  eventId: s.eventId,
+  eventIndex: s.eventIndex,
+});
+const toAssertion = (a: AssertionRecord): Assertion => ({
+  hash: a.hash,
+  subject: a.subject,
+  predicate: a.predicate,
+  value: a.value,
+  lifecycle: a.lifecycle as Assertion['lifecycle'],
+  confidence: a.confidence,
+  sourceHash: a.sourceHash,
+  supersedes: a.supersedes,
+  supersededBy: a.supersededBy,
+  recordedBy: a.recordedBy,
+  time: new Date(a.timeMs),
+  eventId: a.eventId,
+  eventIndex: a.eventIndex,
+});
+
+/** Maps audits; an assertion cited by many lines is mapped once. */
+function toQueryAudits(audits: QueryAuditRecord[]): QueryAudit[] {
+  const assertions = new Map<string, Assertion>();
+  const sources = new Map<string, Source>();
+  return audits.map((q) => ({
+    ledger: q.ledger,
+    queryId: q.queryId,
+    agentId: q.agentId,
+    subject: q.subject,
+    predicate: q.predicate,
+    lens: q.lens,
+    lifecycleFilter: q.lifecycleFilter as QueryAudit['lifecycleFilter'],
+    result: q.result,
+    resultHash: q.resultHash,
+    resultConfidence: q.resultConfidence,
+    recordedBy: q.recordedBy,
+    time: new Date(q.timeMs),
+    eventId: q.eventId,
+    eventIndex: q.eventIndex,
+    contributingAssertions: q.contributingAssertions.map((c) => {
+      let assertion = assertions.get(c.assertionHash);
+      if (!assertion) assertions.set(c.assertionHash, (assertion = toAssertion(c.assertion)));
+      let source: Source | null = null;
+      if (c.source) {
+        source = sources.get(c.source.contentHash) ?? null;
+        if (!source) sources.set(c.source.contentHash, (source = toSource(c.source)));
+      }
+      return { assertionHash: c.assertionHash, weight: c.weight, assertion, source };
+    }),
+  }));
+}
+
+const toAsOf = (a: AsOfInput | undefined | null): AsOf | undefined =>
+  a ? { treeSize: a.treeSize, blockHeight: a.blockHeight, timeMs: a.time?.getTime() } : undefined;
+
+const toFilter = (f: QueryAuditFilter | undefined | null): ServiceFilter => ({
+  queryId: f?.queryId ?? undefined,
+  agent: f?.agent ?? undefined,
+  subject: f?.subject ?? undefined,
+  predicate: f?.predicate ?? undefined,
+  lens: f?.lens ?? undefined,
+  fromMs: f?.from?.getTime(),
+  toMs: f?.to?.getTime(),
+});
+
+/** One LineProofs per request and ledger, so every line's proof in a response shares its reads. */
+const proofsByRequest = new WeakMap<RequestContext, Map<string, LineProofs>>();
+function lineProofsOf(ctx: RequestContext, ledger: string): LineProofs {
+  let byLedger = proofsByRequest.get(ctx);
+  if (!byLedger) proofsByRequest.set(ctx, (byLedger = new Map()));
+  let p = byLedger.get(ledger);
+  if (!p) byLedger.set(ledger, (p = ctx.provenance.lineProofs(ledger)));
+  return p;
+}
+
+/** GraphQL input objects are class instances; the service wants plain data. */
+const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v));
+
+@Resolver(() => QueryAudit)
+export class ProvenanceResolver {
+  @Authorized('writer')
+  @Mutation(() => Source, { description: 'Recording the same content hash and locator again returns the first record.' })
+  async recordSource(@Ctx() ctx: RequestContext, @Arg('input') input: SourceInput, @Arg('ledger', { defaultValue: 'main' }) ledger: string) {
+    return toSource(await ctx.provenance.recordSource(ledger, plain(input), ctx.principal.account));
+  }
+
+  @Authorized('writer')
+  @Mutation(() => Assertion, { description: 'Its source (and any assertion it supersedes) must be recorded already.' })
+  async recordAssertion(@Ctx() ctx: RequestContext, @Arg('input') input: AssertionInput, @Arg('ledger', { defaultValue: 'main' }) ledger: string) {
+    return toAssertion(await ctx.provenance.recordAssertion(ledger, plain(input), ctx.principal.account));
+  }
+
+  @Authorized('writer')
+  @Mutation(() => QueryAudit, { description: 'Unknown contributing assertions are refused (BAD_USER_INPUT) and nothing is written.' })
+  async recordQuery(@Ctx() ctx: RequestContext, @Arg('input') input: QueryAuditInput, @Arg('ledger', { defaultValue: 'main' }) ledger: string) {
+    return toQueryAudits([await ctx.provenance.recordQuery(ledger, plain(input), ctx.principal.account)])[0]!;
+  }
+
+  @Authorized('writer')
+  @Mutation(() => [QueryAudit], { description: 'Records up to the batch limit in one append: all or none.' })
+  async recordQueries(
+    @Ctx() ctx: RequestContext,
+    @Arg('inputs', () => [QueryAuditInput]) inputs: QueryAuditInput[],
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+  ) {
+    const events = await ctx.provenance.recordQueries(ledger, plain(inputs), ctx.principal.account);
+    return toQueryAudits(await ctx.provenance.describeQueries(ledger, events));
+  }
+
+  @Authorized('reader')
+  @Query(() => QueryAuditConnection)
+  async queryAudits(
+    @Ctx() ctx: RequestContext,
+    @Args() paging: PageArgsInput,
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+    @Arg('filter', () => QueryAuditFilter, { nullable: true }) filter?: QueryAuditFilter,
+    @Arg('asOf', () => AsOfInput, { nullable: true }) asOf?: AsOfInput,
+  ) {
+    const page = await ctx.provenance.queryAudits(ledger, toFilter(filter), pageOf(paging), toAsOf(asOf));
+    const nodes = toQueryAudits(page.items.map((i) => i.node));
+    return toConnection({ ...page, items: page.items.map((i, n) => ({ cursor: i.cursor, node: nodes[n]! })) }, (q) => q);
+  }
+
+  @Authorized('reader')
+  @Query(() => Trace, { description: 'What `agent` queried between `since` and `until` (default now), oldest first.' })
+  async trace(
+    @Ctx() ctx: RequestContext,
+    @Arg('agent') agent: string,
+    @Arg('since') since: Date,
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+    @Arg('until', () => Date, { nullable: true }) until?: Date,
+    @Arg('subject', () => String, { nullable: true, description: 'Subject glob, e.g. auth/*' }) subject?: string,
+    @Arg('first', () => Int, { nullable: true, description: 'At most this many lines (1..1000, default 100); `truncated` says there were more.' }) first?: number,
+    @Arg('asOf', () => AsOfInput, { nullable: true }) asOf?: AsOfInput,
+  ): Promise<Trace> {
+    const untilMs = until?.getTime() ?? Date.now();
+    const t = await ctx.provenance.trace(
+      ledger,
+      { agent, sinceMs: since.getTime(), untilMs, subject: subject ?? undefined, first: first ?? 100 },
+      toAsOf(asOf),
+    );
+    return { agent, since, until: new Date(untilMs), lines: toQueryAudits(t.lines), truncated: t.truncated };
+  }
+
+  @Authorized('reader')
+  @Query(() => ProvenanceChain, { description: 'The assertion, everything it superseded, their sources, events, blocks and a covering checkpoint.' })
+  async provenance(
+    @Ctx() ctx: RequestContext,
+    @Arg('assertionHash') assertionHash: string,
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+    @Arg('asOf', () => AsOfInput, { nullable: true }) asOf?: AsOfInput,
+  ): Promise<ProvenanceChain> {
+    const c = await ctx.provenance.provenance(ledger, assertionHash, toAsOf(asOf));
+    return {
+      assertion: toAssertion(c.assertion),
+      links: c.links.map((l) => ({
+        depth: l.depth,
+        assertion: toAssertion(l.assertion),
+        source: l.source && toSource(l.source),
+        event: toAuditEvent(l.event) as never,
+        block: l.block && toBlock(l.block),
+      })),
+      checkpoint: c.checkpoint && toCheckpoint(c.checkpoint),
+      truncated: c.truncated,
+    };
+  }
+
+  @Authorized('reader')
+  @Query(() => ProvenanceExport, { description: 'Query audits as W3C PROV-JSON, a page (`first`, `after`) at a time.' })
+  async exportProvenance(
+    @Ctx() ctx: RequestContext,
+    @Args() paging: PageArgsInput,
+    @Arg('format', () => ProvenanceFormat, { defaultValue: ProvenanceFormat.PROV_JSON }) format: ProvenanceFormat,
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+    @Arg('filter', () => QueryAuditFilter, { nullable: true }) filter?: QueryAuditFilter,
+    @Arg('asOf', () => AsOfInput, { nullable: true }) asOf?: AsOfInput,
+  ): Promise<ProvenanceExport> {
+    return { format, ...(await exportProvJson(ctx.provenance, ledger, toFilter(filter), pageOf(paging), toAsOf(asOf))) };
+  }
+
+  @FieldResolver(() => InclusionProof, {
+    description: 'Inclusion proof of this record\'s event against the latest checkpoint that covers it (with its signed note), else the current tree.',
+  })
+  async proof(@Root() q: QueryAudit, @Ctx() ctx: RequestContext): Promise<InclusionProof> {
+    const p = await lineProofsOf(ctx, q.ledger).proof(q.eventIndex);
+    return { ...p, checkpoint: p.checkpoint && toCheckpoint(p.checkpoint) };
+  }
+}

@@ -1,0 +1,136 @@
+import { createHash, randomBytes } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestSigningBytes } from '../../src/auth/known-dids.js';
+import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
+import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
+import { serverBackend, usingPostgres } from '../support/db.js';
+import { gql, startServer, type ServerProcess } from '../support/server.js';
+
+let server: ServerProcess;
+let cleanup: () => Promise<void>;
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+/** Signers: one listed by its DID, one by the name it is registered under, one not listed. */
+const signers = ['by-did', 'by-name', 'unlisted'].map((label) => {
+  const key = ed25519FromSeed(randomBytes(32));
+  return { label, key, did: didKeyFromPublicKey(key.publicKey) };
+});
+
+beforeAll(async () => {
+  const backend = await serverBackend();
+  cleanup = backend.cleanup;
+  server = await startServer({ ...backend.env, CHAINPROOF_AUDIT_AGENTS: `deploy-agent, ${signers[0]!.did},named-signer` });
+});
+afterAll(async () => {
+  await server?.kill('SIGTERM');
+  await cleanup?.();
+});
+
+async function key(name: string, role: string): Promise<string> {
+  const r = await gql(server.url, `mutation($n: String!, $r: String!) { createApiKey(name: $n, role: $r) { key } }`, { n: name, r: role });
+  return r.data.createApiKey.key;
+}
+
+/** A request whose raw response body is kept, as the client received it. */
+async function raw(key: string, body: Record<string, unknown>): Promise<string> {
+  const res = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify(body),
+  });
+  return res.text();
+}
+
+async function audited(): Promise<Array<{ actor: string; author: string; subsystem: string; payload: Record<string, any> }>> {
+  const r = await gql(server.url, `{ events(filter: {types: ["OperationAudited"]}, first: 100) { edges { node { actor author subsystem payload } } } }`);
+  return r.data.events.edges.map((e: { node: { actor: string; payload: Record<string, any> } }) => e.node);
+}
+
+describe('automatic audit of configured agents', () => {
+  it('records exactly the configured agent\'s operations, with hashes the client can recompute', async () => {
+    const agent = await key('deploy-agent', 'writer');
+    const bystander = await key('other-agent', 'writer');
+    const sent = [
+      { query: `query Head($l: String!) { ledger(name: $l) { name treeSize } }`, variables: { l: 'main' }, operationName: 'Head' },
+      { query: `mutation { appendEvent(input: {type: "deploy", actor: "deploy-agent", payload: {v: 2}}) { index } }` },
+      { query: `{ nonsense }` },
+    ];
+    const bodies: string[] = [];
+    for (const body of sent) bodies.push(await raw(agent, body));
+    // Not audited: another key, the admin, anonymous.
+    await raw(bystander, { query: `{ ledger { treeSize } }` });
+    await raw(bystander, { query: `mutation { appendEvent(input: {type: "deploy", actor: "other"}) { index } }` });
+    await gql(server.url, `{ ledger { treeSize } }`, undefined, null);
+
+    let got: Awaited<ReturnType<typeof audited>> = [];
+    for (let i = 0; i < 100 && got.length < sent.length; i++) {
+      got = await audited();
+      if (got.length < sent.length) await new Promise((r) => setTimeout(r, 50));
+    }
+    // The admin's own reads above are not audited either; one more settled read shows nothing else arrived.
+    await new Promise((r) => setTimeout(r, 300));
+    got = await audited();
+    expect(got).toHaveLength(sent.length);
+    for (const [i, e] of got.entries()) {
+      expect(e.actor).toBe('deploy-agent');
+      expect(e.subsystem).toBe('provenance');
+      expect(e.author).toMatch(/^did:key:z6Mk/); // signed by the server
+      expect(e.payload.principal).toBe('deploy-agent');
+      expect(e.payload.documentHash).toBe(sha(sent[i]!.query));
+      expect(e.payload.variablesHash).toBe(sha(canonicalize(sent[i]!.variables ?? {})!));
+      expect(e.payload.resultHash).toBe(sha(canonicalize(JSON.parse(bodies[i]!))!));
+      expect(e.payload.durationMs).toBeGreaterThan(0);
+    }
+    expect(got.map((e) => [e.payload.operationName, e.payload.operationType])).toEqual([['Head', 'query'], [null, 'mutation'], [null, null]]);
+    expect(JSON.parse(bodies[2]!).errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+
+    const rows = await gql(server.url, `{ events(filter: {types: ["deploy"]}) { edges { node { actor } } } }`);
+    expect(rows.data.events.edges).toHaveLength(2); // the audited mutation itself still happened, once
+  });
+
+  it('audits did:key-signed requests of DIDs listed by DID or by registered name, and no others', async () => {
+    const names = { 'by-did': 'signer-one', 'by-name': 'named-signer', unlisted: 'signer-three' } as Record<string, string>;
+    for (const s of signers) {
+      const r = await gql(server.url, `mutation($d: String!, $n: String!) { registerDid(did: $d, role: "writer", name: $n) { did } }`, { d: s.did, n: names[s.label] });
+      expect(r.errors).toBeUndefined();
+    }
+    const body = JSON.stringify({ query: `{ ledger { treeSize } }` });
+    for (const s of signers) {
+      const ts = String(Date.now());
+      const signature = s.key.sign(requestSigningBytes('POST', '/graphql', ts, body)).toString('hex');
+      const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-chainproof-did': s.did, 'x-chainproof-timestamp': ts, 'x-chainproof-signature': signature }, body });
+      expect(res.status).toBe(200);
+    }
+    const dids = async () => (await audited()).filter((e) => e.actor.startsWith('did:'));
+    let got = await dids();
+    for (let i = 0; i < 100 && got.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      got = await dids();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    got = await dids();
+    expect(got.map((e) => e.actor).sort()).toEqual([signers[0]!.did, signers[1]!.did].sort());
+    expect(got.every((e) => e.payload.documentHash === sha('{ ledger { treeSize } }'))).toBe(true);
+  });
+});
+
+describe.runIf(usingPostgres())('automatic audit that cannot be recorded', () => {
+  it('logs the failure and still answers the client in full', async () => {
+    const backend = await serverBackend();
+    // No signing key (PostgreSQL has no generated fallback): the server cannot sign audit events.
+    const s = await startServer({ ...backend.env, CHAINPROOF_SIGNING_SEED: '', CHAINPROOF_AUDIT_AGENTS: 'admin-agent' });
+    try {
+      const created = await gql(s.url, `mutation { createApiKey(name: "admin-agent", role: "reader") { key } }`);
+      expect(created.errors).toBeUndefined();
+      const key: string = created.data.createApiKey.key;
+      const r = await gql(s.url, `{ ledger { name treeSize } }`, undefined, key);
+      expect(r.errors).toBeUndefined();
+      expect(r.data.ledger.name).toBe('main');
+      for (let i = 0; i < 100 && !s.logs.some((l) => l.includes('operation audit was not recorded')); i++) await new Promise((res) => setTimeout(res, 50));
+      expect(s.logs.some((l) => l.includes('operation audit was not recorded') && l.includes('SIGNING_KEY_MISSING'))).toBe(true);
+    } finally {
+      await s.kill('SIGTERM');
+      await backend.cleanup();
+    }
+  });
+});

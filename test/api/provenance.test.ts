@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { treeHasher, verifyInclusion } from '../../src/ledger/merkle/index.js';
+import { parseCheckpoint, verifyNote } from '../../src/ledger/note/index.js';
+import { serverBackend } from '../support/db.js';
+import { gql, startServer, type ServerProcess } from '../support/server.js';
+
+let server: ServerProcess;
+let cleanup: () => Promise<void>;
+let writer: string;
+let reader: string;
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+const hex = (h: string) => Buffer.from(h, 'hex');
+
+async function key(name: string, role: string): Promise<string> {
+  const r = await gql(server.url, `mutation($n: String!, $r: String!) { createApiKey(name: $n, role: $r) { key } }`, { n: name, r: role });
+  expect(r.errors).toBeUndefined();
+  return r.data.createApiKey.key;
+}
+
+beforeAll(async () => {
+  const backend = await serverBackend();
+  cleanup = backend.cleanup;
+  server = await startServer(backend.env);
+  writer = await key('curator', 'writer');
+  reader = await key('sre', 'reader');
+});
+afterAll(async () => {
+  await server?.kill('SIGTERM');
+  await cleanup?.();
+});
+
+const SOURCE = `mutation($i: SourceInput!) { recordSource(input: $i) { contentHash locator eventId eventIndex recordedBy } }`;
+const ASSERT = `mutation($i: AssertionInput!) { recordAssertion(input: $i) { hash eventId supersedes lifecycle } }`;
+const QUERY = `mutation($i: QueryAuditInput!) { recordQuery(input: $i) { queryId resultHash eventId eventIndex recordedBy
+  contributingAssertions { assertionHash weight source { locator } } } }`;
+
+describe('provenance over GraphQL', () => {
+  let v1: string;
+  let v2: string;
+  let sizeBeforeV2: number;
+
+  it('records sources, assertions and queries for writers only, and refuses unknown assertions with nothing written', async () => {
+    const src = await gql(server.url, SOURCE, { i: { locator: 'git://cfg/auth.yaml@a1', contentHash: sha('auth v1'), mediaType: 'application/yaml' } }, writer);
+    expect(src.errors).toBeUndefined();
+    expect(src.data.recordSource.recordedBy).toBe('curator');
+    const a1 = await gql(server.url, ASSERT, { i: { subject: 'auth/session', predicate: 'ttl', value: 3600, lifecycle: 'ACCEPTED', confidence: 0.9, sourceHash: sha('auth v1') } }, writer);
+    v1 = a1.data.recordAssertion.hash;
+    expect(v1).toBe(sha(canonicalize({ subject: 'auth/session', predicate: 'ttl', value: 3600, lifecycle: 'ACCEPTED', confidence: 0.9, sourceHash: sha('auth v1') })!));
+
+    const denied = await gql(server.url, QUERY, { i: { agentId: 'x', subject: 's', predicate: 'p', result: 1, contributingAssertions: [] } }, reader);
+    expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+
+    const q = await gql(server.url, QUERY, {
+      i: { queryId: 'q-1', agentId: 'deployment-agent', subject: 'auth/session', predicate: 'ttl', lens: 'prod', lifecycleFilter: ['ACCEPTED'],
+        result: { ttl: 3600 }, resultConfidence: 0.9, contributingAssertions: [{ assertionHash: v1, weight: 1 }] },
+    }, writer);
+    expect(q.errors).toBeUndefined();
+    expect(q.data.recordQuery).toMatchObject({ queryId: 'q-1', resultHash: sha(canonicalize({ ttl: 3600 })!), recordedBy: 'curator',
+      contributingAssertions: [{ assertionHash: v1, weight: 1, source: { locator: 'git://cfg/auth.yaml@a1' } }] });
+
+    const before = (await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize;
+    const unknown = await gql(server.url, QUERY, {
+      i: { agentId: 'deployment-agent', subject: 'auth/session', predicate: 'ttl', result: 1, contributingAssertions: [{ assertionHash: v1, weight: 0.5 }, { assertionHash: sha('ghost'), weight: 0.5 }] },
+    }, writer);
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(unknown.errors?.[0]?.message).toContain(sha('ghost'));
+    const dup = await gql(server.url, QUERY, { i: { queryId: 'q-1', agentId: 'a', subject: 's', predicate: 'p', result: 1, contributingAssertions: [] } }, writer);
+    expect(dup.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    const badHash = await gql(server.url, ASSERT, { i: { subject: 's', predicate: 'p', value: 1, lifecycle: 'ACCEPTED', confidence: 0.5, sourceHash: 'nope' } }, writer);
+    expect(badHash.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize).toBe(before);
+
+    sizeBeforeV2 = before;
+    await gql(server.url, SOURCE, { i: { locator: 'git://cfg/auth.yaml@b2', contentHash: sha('auth v2') } }, writer);
+    const a2 = await gql(server.url, ASSERT, { i: { subject: 'auth/session', predicate: 'ttl', value: 900, lifecycle: 'ACCEPTED', confidence: 0.95, sourceHash: sha('auth v2'), supersedes: v1 } }, writer);
+    v2 = a2.data.recordAssertion.hash;
+    for (const [subject, n] of [['auth/login', 2], ['db/pool', 3], ['auth/mfa/totp', 4]] as const) {
+      const r = await gql(server.url, QUERY, { i: { queryId: `q-${n}`, agentId: 'deployment-agent', subject, predicate: 'ttl', result: n, resultConfidence: 0.5, contributingAssertions: [{ assertionHash: v2, weight: 0.8 }, { assertionHash: v1, weight: 0.2 }] } }, writer);
+      expect(r.errors).toBeUndefined();
+    }
+  });
+
+  it('traces an agent by subject glob, and each line\'s proof verifies against the signed checkpoint note', async () => {
+    const cp = await gql(server.url, `mutation { createCheckpoint { treeSize } }`);
+    expect(cp.errors).toBeUndefined();
+    const { verifierKey } = (await gql(server.url, `{ ledger { verifierKey } }`)).data.ledger;
+    const r = await gql(server.url, `query($since: DateTimeISO!) { trace(agent: "deployment-agent", since: $since, subject: "auth/*") {
+        truncated lines { queryId subject result resultConfidence eventId eventIndex
+          contributingAssertions { assertionHash weight assertion { value lifecycle } source { locator contentHash } }
+          proof { leafIndex treeSize leafHash hashes rootHash checkpoint { treeSize note } } } } }`,
+      { since: new Date(Date.now() - 6 * 3600_000).toISOString() }, reader);
+    expect(r.errors).toBeUndefined();
+    const lines = r.data.trace.lines;
+    expect(lines.map((l: { queryId: string }) => l.queryId)).toEqual(['q-1', 'q-2']);
+    expect(lines[1].contributingAssertions).toEqual([
+      { assertionHash: v2, weight: 0.8, assertion: { value: 900, lifecycle: 'ACCEPTED' }, source: { locator: 'git://cfg/auth.yaml@b2', contentHash: sha('auth v2') } },
+      { assertionHash: v1, weight: 0.2, assertion: { value: 3600, lifecycle: 'ACCEPTED' }, source: { locator: 'git://cfg/auth.yaml@a1', contentHash: sha('auth v1') } },
+    ]);
+    for (const line of lines) {
+      const p = line.proof;
+      expect(p.leafIndex).toBe(line.eventIndex);
+      expect(p.leafHash).toBe(line.eventId);
+      const ev = await gql(server.url, `query($id: String!) { event(id: $id) { canonical } }`, { id: line.eventId });
+      expect(treeHasher('sha256').leafHash(Buffer.from(ev.data.event.canonical, 'base64')).toString('hex')).toBe(line.eventId);
+      const checkpoint = parseCheckpoint(verifyNote(p.checkpoint.note, [verifierKey]).text);
+      expect(checkpoint.treeSize).toBe(p.treeSize);
+      expect(verifyInclusion('sha256', p.leafIndex, checkpoint.treeSize, hex(p.leafHash), p.hashes.map(hex), checkpoint.rootHash)).toBe(true);
+      // The same proof does not hold for another leaf.
+      expect(verifyInclusion('sha256', p.leafIndex, checkpoint.treeSize, hex(sha('other')), p.hashes.map(hex), checkpoint.rootHash)).toBe(false);
+    }
+    // A line recorded after the latest checkpoint is proven against the current tree instead.
+    await gql(server.url, QUERY, { i: { queryId: 'q-late', agentId: 'deployment-agent', subject: 'late/x', predicate: 'ttl', result: 0, contributingAssertions: [] } }, writer);
+    const late = await gql(server.url, `query($since: DateTimeISO!) { trace(agent: "deployment-agent", since: $since, subject: "late/*") {
+        lines { eventId proof { leafIndex treeSize leafHash hashes rootHash checkpoint { treeSize } } } } }`, { since: new Date(Date.now() - 3600_000).toISOString() }, reader);
+    const lp = late.data.trace.lines[0].proof;
+    expect(lp.checkpoint).toBeNull();
+    expect(lp.leafHash).toBe(late.data.trace.lines[0].eventId);
+    const head = (await gql(server.url, `{ ledger { treeSize rootHash } }`)).data.ledger;
+    expect({ treeSize: lp.treeSize, rootHash: lp.rootHash }).toEqual(head);
+    expect(verifyInclusion('sha256', lp.leafIndex, lp.treeSize, hex(lp.leafHash), lp.hashes.map(hex), hex(lp.rootHash))).toBe(true);
+
+    const deep = await gql(server.url, `query($since: DateTimeISO!) { trace(agent: "deployment-agent", since: $since, subject: "auth/**", first: 2) { truncated lines { queryId } } }`,
+      { since: new Date(Date.now() - 3600_000).toISOString() }, reader);
+    expect(deep.data.trace).toEqual({ truncated: true, lines: [{ queryId: 'q-1' }, { queryId: 'q-2' }] });
+  });
+
+  it('serves the provenance chain now and as it was before the supersession', async () => {
+    const CHAIN = `query($h: String!, $asOf: AsOfInput) { provenance(assertionHash: $h, asOf: $asOf) {
+      assertion { hash supersededBy } links { depth assertion { hash value } source { locator } event { id index type actor blockHeight } block { height treeSize } }
+      checkpoint { treeSize note } } }`;
+    const now = await gql(server.url, CHAIN, { h: v2 });
+    expect(now.errors).toBeUndefined();
+    const c = now.data.provenance;
+    expect(c.links.map((l: { assertion: { hash: string } }) => l.assertion.hash)).toEqual([v2, v1]);
+    expect(c.links[1].source.locator).toBe('git://cfg/auth.yaml@a1');
+    expect(c.links.every((l: { event: { type: string; blockHeight: number }; block: { height: number } }) =>
+      l.event.type === 'AssertionRecorded' && l.block.height === l.event.blockHeight)).toBe(true);
+    // The checkpoint covers every link's event.
+    expect(c.checkpoint.treeSize).toBeGreaterThan(Math.max(...c.links.map((l: { event: { index: number } }) => l.event.index)));
+    expect((await gql(server.url, CHAIN, { h: v1 })).data.provenance.assertion.supersededBy).toBe(v2);
+    const then = await gql(server.url, CHAIN, { h: v1, asOf: { treeSize: sizeBeforeV2 } });
+    expect(then.data.provenance.assertion.supersededBy).toBeNull();
+    const missing = await gql(server.url, CHAIN, { h: v2, asOf: { treeSize: sizeBeforeV2 } });
+    expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const audits = await gql(server.url, `query($asOf: AsOfInput) { queryAudits(filter: {agent: "deployment-agent", subject: "auth/**"}, asOf: $asOf) { edges { node { queryId } } } }`,
+      { asOf: { treeSize: sizeBeforeV2 } });
+    expect(audits.data.queryAudits.edges).toEqual([{ node: { queryId: 'q-1' } }]);
+  });
+
+  it('exports query audits as W3C PROV-JSON', async () => {
+    const r = await gql(server.url, `{ exportProvenance(format: PROV_JSON, filter: {subject: "db/*"}) { format hasNextPage document } }`);
+    expect(r.errors).toBeUndefined();
+    const d = r.data.exportProvenance.document;
+    expect(r.data.exportProvenance.format).toBe('PROV_JSON');
+    expect(d.prefix.prov).toBe('http://www.w3.org/ns/prov#');
+    expect(Object.keys(d.activity)).toEqual(['cp:query/q-3']);
+    expect(d.agent['cp:agent/deployment-agent']['prov:type'].$).toBe('prov:SoftwareAgent');
+    const used = Object.values(d.used) as Array<Record<string, unknown>>;
+    expect(used).toEqual([
+      { 'prov:activity': 'cp:query/q-3', 'prov:entity': `cp:assertion/${v2}`, 'cp:weight': 0.8 },
+      { 'prov:activity': 'cp:query/q-3', 'prov:entity': `cp:assertion/${v1}`, 'cp:weight': 0.2 },
+    ]);
+    const derived = Object.values(d.wasDerivedFrom) as Array<Record<string, any>>;
+    expect(derived).toContainEqual(expect.objectContaining({ 'prov:generatedEntity': `cp:assertion/${v2}`, 'prov:usedEntity': `cp:assertion/${v1}` }));
+    expect(derived).toContainEqual(expect.objectContaining({ 'prov:generatedEntity': `cp:assertion/${v1}`, 'prov:usedEntity': `cp:source/${sha('auth v1')}` }));
+    expect(d.entity[`cp:source/${sha('auth v1')}`]['prov:location']).toBe('git://cfg/auth.yaml@a1');
+    expect(Object.values(d.wasGeneratedBy)).toEqual([expect.objectContaining({ 'prov:entity': `cp:result/${sha('3')}`, 'prov:activity': 'cp:query/q-3' })]);
+    expect(Object.values(d.wasAttributedTo)).toContainEqual({ 'prov:entity': `cp:assertion/${v1}`, 'prov:agent': 'cp:agent/curator' });
+    expect(Object.values(d.wasAssociatedWith)).toEqual([{ 'prov:activity': 'cp:query/q-3', 'prov:agent': 'cp:agent/deployment-agent' }]);
+  });
+
+  it('records a batch of queries in one call, all or none, and finds one by queryId', async () => {
+    const BATCH = `mutation($i: [QueryAuditInput!]!) { recordQueries(inputs: $i) { queryId eventIndex } }`;
+    const ok = await gql(server.url, BATCH, { i: [1, 2, 3].map((n) => ({ queryId: `batch-${n}`, agentId: 'bulk', subject: 'bulk/x', predicate: 'p', result: n, contributingAssertions: [{ assertionHash: v2, weight: 1 }] })) }, writer);
+    expect(ok.errors).toBeUndefined();
+    const idx = ok.data.recordQueries.map((q: { eventIndex: number }) => q.eventIndex);
+    expect(idx).toEqual([idx[0], idx[0] + 1, idx[0] + 2]);
+    const before = (await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize;
+    const bad = await gql(server.url, BATCH, { i: [
+      { queryId: 'batch-4', agentId: 'bulk', subject: 'bulk/x', predicate: 'p', result: 4, contributingAssertions: [] },
+      { queryId: 'batch-5', agentId: 'bulk', subject: 'bulk/x', predicate: 'p', result: 5, contributingAssertions: [{ assertionHash: sha('ghost'), weight: 1 }] },
+    ] }, writer);
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize).toBe(before);
+    const one = await gql(server.url, `{ queryAudits(filter: {queryId: "batch-2"}) { edges { node { queryId result agentId } } } }`, undefined, reader);
+    expect(one.data.queryAudits.edges).toEqual([{ node: { queryId: 'batch-2', result: 2, agentId: 'bulk' } }]);
+  });
+});

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { globToRegex } from '../../src/provenance/glob.js';
+import { codeOf, openTestProvenance, type TestProvenance } from './support.js';
+
+let t: TestProvenance;
+const SUBJECTS = [
+  'auth', 'auth/', 'auth/login', 'auth/login/mfa', 'authz/login', 'a.th/login', 'auth/lo_in', 'auth/lo%in',
+  'x/auth/login', 'auth/(x)', 'auth/[ab]', 'auth/a\\b', 'auth/ünï', 'auth/$^+|{}',
+];
+
+beforeAll(async () => {
+  t = await openTestProvenance();
+  await t.prov.recordQueries('main', SUBJECTS.map((subject) => ({ agentId: 'glob', subject, predicate: 'p', result: subject, contributingAssertions: [] })), 'x');
+});
+afterAll(async () => t?.close());
+
+/** Matches as PostgreSQL evaluates them, through the same query path the API uses. */
+async function match(glob: string): Promise<string[]> {
+  const page = await t.prov.queryAudits('main', { subject: glob }, { first: 100 });
+  return page.items.map((i) => i.node.subject).sort();
+}
+
+describe('subject globs', () => {
+  it('* stays within one segment, ** crosses segments, ? is one character', async () => {
+    expect(await match('auth/*')).toEqual(['auth/', 'auth/$^+|{}', 'auth/(x)', 'auth/[ab]', 'auth/a\\b', 'auth/lo%in', 'auth/lo_in', 'auth/login', 'auth/ünï'].sort());
+    expect(await match('auth/**')).toEqual(['auth/', 'auth/$^+|{}', 'auth/(x)', 'auth/[ab]', 'auth/a\\b', 'auth/lo%in', 'auth/lo_in', 'auth/login', 'auth/login/mfa', 'auth/ünï'].sort());
+    expect(await match('auth/lo?in')).toEqual(['auth/lo%in', 'auth/lo_in', 'auth/login']);
+    expect(await match('*/login')).toEqual(['a.th/login', 'auth/login', 'authz/login']);
+    expect(await match('**/login')).toEqual(['a.th/login', 'auth/login', 'authz/login', 'x/auth/login']);
+    expect(await match('auth*')).toEqual(['auth']);
+    expect(await match('auth*/*')).toEqual(['auth/', 'auth/$^+|{}', 'auth/(x)', 'auth/[ab]', 'auth/a\\b', 'auth/lo%in', 'auth/lo_in', 'auth/login', 'auth/ünï', 'authz/login'].sort());
+    expect(await match('auth/???')).toEqual(['auth/(x)', 'auth/a\\b', 'auth/ünï']);
+    expect(await match('auth/????')).toEqual(['auth/[ab]']);
+  });
+
+  it('treats every other character literally, in SQL LIKE and regex alike', async () => {
+    expect(await match('a.th/*')).toEqual(['a.th/login']);
+    expect(await match('auth/lo_in')).toEqual(['auth/lo_in']);
+    expect(await match('auth/lo%*')).toEqual(['auth/lo%in']);
+    expect(await match('auth/lo_*')).toEqual(['auth/lo_in']);
+    expect(await match('auth/[ab]')).toEqual(['auth/[ab]']);
+    expect(await match('auth/[ab]*')).toEqual(['auth/[ab]']);
+    expect(await match('auth/(x)*')).toEqual(['auth/(x)']);
+    expect(await match('auth/a\\b*')).toEqual(['auth/a\\b']);
+    expect(await match('auth/$^+|{}*')).toEqual(['auth/$^+|{}']);
+    expect(await match('auth/ünï*')).toEqual(['auth/ünï']);
+    expect(await match('nothing/*')).toEqual([]);
+  });
+
+  it('anchors the pattern at both ends', () => {
+    expect(globToRegex('auth/*')).toBe('^auth\\/[^/]*$');
+    expect(globToRegex('a?b**c')).toBe('^a[^/]b.*c$');
+  });
+
+  it('refuses empty, oversized and NUL globs', async () => {
+    for (const g of ['', 'x'.repeat(513), 'a\u0000*']) expect(await codeOf(match(g))).toBe('BAD_USER_INPUT');
+  });
+});

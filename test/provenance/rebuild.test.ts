@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROVENANCE_TABLES, rebuildProvenance } from '../../src/provenance/rebuild.js';
+import { openTestProvenance, sha, type TestProvenance } from './support.js';
+
+let t: TestProvenance;
+beforeAll(async () => {
+  t = await openTestProvenance();
+});
+afterAll(async () => t?.close());
+
+async function snapshot(): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const table of PROVENANCE_TABLES) {
+    const rows: Array<Record<string, unknown>> = await t.db.dataSource.query(`SELECT * FROM ${table}`);
+    out[table] = rows.map((r) => JSON.stringify(r)).sort();
+  }
+  return out;
+}
+
+describe('rebuilding provenance projections', () => {
+  it('replaying the ledger gives exactly the live tables, and ignores look-alike events the server did not sign', async () => {
+    const src = await t.prov.recordSource('main', { locator: 'l', contentHash: sha('s'), mediaType: 'text/plain' }, 'a');
+    const a1 = await t.prov.recordAssertion('main', { subject: 's/1', predicate: 'p', value: { k: [1, 'two'] }, lifecycle: 'PROPOSED', confidence: 0.25, sourceHash: src.contentHash }, 'a');
+    const a2 = await t.prov.recordAssertion('main', { subject: 's/1', predicate: 'p', value: { k: [1, 'three'] }, lifecycle: 'ACCEPTED', confidence: 0.75, sourceHash: src.contentHash, supersedes: a1.hash }, 'b');
+    await t.prov.recordQueries('main', Array.from({ length: 20 }, (_, i) => ({
+      agentId: `agent-${i % 3}`, subject: `s/${i}`, predicate: 'p', lens: i % 2 ? 'prod' : null, lifecycleFilter: i % 2 ? ['ACCEPTED', 'PROPOSED'] : null,
+      result: { i }, resultConfidence: i % 4 ? 0.5 : null,
+      contributingAssertions: [{ assertionHash: a2.hash, weight: 0.7 }, { assertionHash: a1.hash, weight: 0.3 }],
+    })), 'c');
+    await t.prov.recordOperation('main', { principal: 'agent-0', operationName: 'Q', operationType: 'query', documentHash: sha('d'), variablesHash: sha('v'), resultHash: sha('r'), durationMs: 1.5 });
+    // A writer can append an event that looks like a provenance record; it never had a projection and must not gain one.
+    await t.service.append('main', [{ type: 'AssertionRecorded', actor: 'mallory', subsystem: 'provenance', payload: { hash: sha('forged'), subject: 'x', predicate: 'p', value: 1, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: sha('s') } }]);
+    await t.service.createLedger('other', {});
+    const otherSrc = await t.prov.recordSource('other', { locator: 'o', contentHash: sha('o') }, 'a');
+
+    const live = await snapshot();
+    expect(live.prov_query_audits).toHaveLength(20);
+    expect(live.prov_contributions).toHaveLength(40);
+    expect(live.prov_assertions).toHaveLength(2);
+    const main = await t.service.ledger('main');
+    expect(await rebuildProvenance(t.db.dataSource, main, t.service.serverKey!.did)).toBe(24);
+    expect(await snapshot()).toEqual(live);
+
+    // Emptied tables come back too, and other ledgers' rows are left alone.
+    for (const table of PROVENANCE_TABLES) await t.db.dataSource.query(`DELETE FROM ${table} WHERE ledger_id = $1`, [main.id]);
+    expect((await snapshot()).prov_sources).toHaveLength(1);
+    await rebuildProvenance(t.db.dataSource, main, t.service.serverKey!.did);
+    expect(await snapshot()).toEqual(live);
+    expect(otherSrc.eventIndex).toBe(0);
+  });
+});

@@ -1,0 +1,142 @@
+import canonicalize from 'canonicalize';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCanonical } from '../../src/ledger/events/envelope.js';
+import { assertionHashOf, type AssertionContent } from '../../src/provenance/hashing.js';
+import { codeOf, openTestProvenance, sha, type TestProvenance } from './support.js';
+
+let t: TestProvenance;
+beforeAll(async () => {
+  t = await openTestProvenance();
+});
+afterAll(async () => t?.close());
+
+const hashOf = (a: Parameters<typeof assertionHashOf>[0]) => assertionHashOf(a);
+const size = async () => (await t.service.head('main')).treeSize;
+const rows = async (table: string) => Number((await t.db.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
+
+async function seed(tag: string) {
+  const source = await t.prov.recordSource('main', { locator: `https://cfg.example/${tag}`, contentHash: sha(tag), mediaType: 'application/json' }, 'curator');
+  const assertion = await t.prov.recordAssertion(
+    'main',
+    { subject: `auth/${tag}`, predicate: 'timeout', value: { seconds: 30 }, lifecycle: 'ACCEPTED', confidence: 0.9, sourceHash: source.contentHash },
+    'curator',
+  );
+  return { source, assertion };
+}
+
+describe('provenance records', () => {
+  it('records a source, an assertion and a query as server-signed events whose rows keep their leaf index and id', async () => {
+    const { source, assertion } = await seed('records');
+    const expectedHash = sha(
+      canonicalize({ subject: 'auth/records', predicate: 'timeout', value: { seconds: 30 }, lifecycle: 'ACCEPTED', confidence: 0.9, sourceHash: sha('records') })!,
+    );
+    expect(assertion.hash).toBe(expectedHash);
+    const audit = await t.prov.recordQuery(
+      'main',
+      {
+        agentId: 'deployment-agent',
+        subject: 'auth/records',
+        predicate: 'timeout',
+        lens: 'prod',
+        lifecycleFilter: ['ACCEPTED'],
+        result: { seconds: 30, note: 'ü' },
+        resultConfidence: 0.8,
+        contributingAssertions: [{ assertionHash: assertion.hash, weight: 1 }],
+      },
+      'agent-key',
+    );
+    expect(audit.resultHash).toBe(sha(canonicalize({ seconds: 30, note: 'ü' })!));
+    expect(audit.contributingAssertions).toMatchObject([
+      { assertionHash: assertion.hash, weight: 1, assertion: { subject: 'auth/records' }, source: { locator: 'https://cfg.example/records', contentHash: sha('records') } },
+    ]);
+
+    for (const r of [source, assertion, audit]) {
+      const e = await t.service.eventAt('main', r.eventIndex);
+      expect(e!.id).toBe(r.eventId);
+      expect(e!.subsystem).toBe('provenance');
+      expect(e!.author).toBe(t.service.serverKey!.did);
+      expect(e!.signature).toMatch(/^[0-9a-f]{128}$/);
+    }
+    const queryEvent = await t.service.eventAt('main', audit.eventIndex);
+    expect(queryEvent!.type).toBe('QueryRecorded');
+    expect(queryEvent!.actor).toBe('agent-key');
+    expect((parseCanonical(queryEvent!.canonical).payload as { resultHash: string }).resultHash).toBe(audit.resultHash);
+    const [row] = await t.db.dataSource.query(`SELECT event_idx, encode(event_id, 'hex') AS id FROM prov_query_audits WHERE query_id = $1`, [audit.queryId]);
+    expect({ idx: Number(row.event_idx), id: row.id }).toEqual({ idx: audit.eventIndex, id: audit.eventId });
+  });
+
+  it('returns the first record when the same source or assertion is recorded again, appending nothing', async () => {
+    const first = await seed('again');
+    const before = await size();
+    const second = await seed('again');
+    expect(second.assertion.eventId).toBe(first.assertion.eventId);
+    expect(second.source.eventId).toBe(first.source.eventId);
+    expect(await size()).toBe(before);
+  });
+
+  it('refuses unknown assertions, sources and predecessors, and writes nothing', async () => {
+    const { assertion } = await seed('refuse');
+    const before = { size: await size(), audits: await rows('prov_query_audits'), assertions: await rows('prov_assertions') };
+    const unknown = sha('nobody asserted this');
+    const query = (hashes: string[]) =>
+      t.prov.recordQuery('main', {
+        agentId: 'a', subject: 's', predicate: 'p', result: 1,
+        contributingAssertions: hashes.map((assertionHash) => ({ assertionHash, weight: 0.5 })),
+      }, 'x');
+    expect(await codeOf(query([assertion.hash, unknown]))).toBe('BAD_USER_INPUT');
+    const assert = (over: Record<string, unknown>) =>
+      t.prov.recordAssertion('main', { subject: 's', predicate: 'p', value: 1, lifecycle: 'PROPOSED', confidence: 0.5, sourceHash: sha('refuse'), ...over } as never, 'x');
+    expect(await codeOf(assert({ sourceHash: unknown }))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(assert({ supersedes: unknown }))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(assert({ confidence: 1.5 }))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(assert({ lifecycle: 'MAYBE' }))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(assert({ sourceHash: 'xyz' }))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(assert({ value: Number.NaN }))).toBe('BAD_USER_INPUT');
+    expect({ size: await size(), audits: await rows('prov_query_audits'), assertions: await rows('prov_assertions') }).toEqual(before);
+  });
+
+  it('refuses one bad caller in a group commit without failing the others', async () => {
+    const { assertion } = await seed('group');
+    const before = await size();
+    const ok = (n: number) =>
+      t.prov.recordQuery('main', { agentId: 'g', subject: `group/${n}`, predicate: 'p', result: n, contributingAssertions: [{ assertionHash: assertion.hash, weight: 1 }] }, 'x');
+    const badOne = t.prov.recordQuery('main', { agentId: 'g', subject: 'group/bad', predicate: 'p', result: 0, contributingAssertions: [{ assertionHash: sha('ghost'), weight: 1 }] }, 'x');
+    const results = await Promise.allSettled([ok(1), badOne, ok(2), ok(3)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(await size()).toBe(before + 3);
+    const page = await t.prov.queryAudits('main', { agent: 'g' }, { first: 10 });
+    expect(page.items.map((i) => i.node.subject).sort()).toEqual(['group/1', 'group/2', 'group/3']);
+  });
+
+  it('refuses a reused queryId and a second successor of one assertion with CONFLICT', async () => {
+    const { assertion, source } = await seed('conflict');
+    await t.prov.recordQuery('main', { queryId: 'q-conflict', agentId: 'a', subject: 's', predicate: 'p', result: 1, contributingAssertions: [] }, 'x');
+    expect(await codeOf(t.prov.recordQuery('main', { queryId: 'q-conflict', agentId: 'a', subject: 's', predicate: 'p', result: 2, contributingAssertions: [] }, 'x'))).toBe('CONFLICT');
+    const next = (value: number) =>
+      t.prov.recordAssertion('main', { subject: 'auth/conflict', predicate: 'timeout', value, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: source.contentHash, supersedes: assertion.hash }, 'x');
+    await next(60);
+    expect(await codeOf(next(90))).toBe('CONFLICT');
+  });
+
+  it('records a batch all or none: a supersession chain inside one batch is fine, one bad reference refuses the lot', async () => {
+    const [src] = await t.prov.recordSources('main', [{ locator: 'batch', contentHash: sha('batch') }], 'loader');
+    const chain: AssertionContent[] = [];
+    for (const value of [0, 1, 2]) {
+      const previous = chain.at(-1);
+      chain.push({ subject: 'batch/x', predicate: 'v', value, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: sha('batch'), ...(previous ? { supersedes: assertionHashOf(previous) } : {}) });
+    }
+    const events = await t.prov.recordAssertions('main', chain, 'loader');
+    expect(events.map((e) => e.index)).toEqual([src!.index + 1, src!.index + 2, src!.index + 3]);
+    expect((await t.prov.provenance('main', assertionHashOf(chain[2]!))).links).toHaveLength(3);
+
+    const before = await size();
+    const bad = [{ ...chain[0]!, subject: 'batch/y' }, { ...chain[0]!, subject: 'batch/z', sourceHash: sha('no such source') }];
+    expect(await codeOf(t.prov.recordAssertions('main', bad, 'loader'))).toBe('BAD_USER_INPUT');
+    expect(await size()).toBe(before);
+    expect(await codeOf(t.prov.recordQueries('main', [
+      { agentId: 'b', subject: 'batch/x', predicate: 'v', result: 1, contributingAssertions: [{ assertionHash: assertionHashOf(chain[0]!), weight: 1 }] },
+      { agentId: 'b', subject: 'batch/x', predicate: 'v', result: 1, contributingAssertions: [{ assertionHash: sha('nope'), weight: 1 }] },
+    ], 'loader'))).toBe('BAD_USER_INPUT');
+    expect(await size()).toBe(before);
+  });
+});

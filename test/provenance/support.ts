@@ -1,0 +1,23 @@
+import { createHash } from 'node:crypto';
+import { ProvenanceService } from '../../src/provenance/service.js';
+import { openTestLedger, type TestLedger } from '../support/ledger.js';
+
+export interface TestProvenance extends TestLedger {
+  prov: ProvenanceService;
+}
+
+export async function openTestProvenance(): Promise<TestProvenance> {
+  const t = await openTestLedger({}, { produceBlocks: false });
+  return { ...t, prov: new ProvenanceService(t.db.dataSource, t.service) };
+}
+
+export const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as { code?: string }).code ?? `uncoded: ${(e as Error).message}`;
+  }
+  throw new Error('expected a refusal');
+}

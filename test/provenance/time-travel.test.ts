@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { codeOf, openTestProvenance, sha, type TestProvenance } from './support.js';
+
+let t: TestProvenance;
+beforeAll(async () => {
+  t = await openTestProvenance();
+});
+afterAll(async () => t?.close());
+
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+describe('time travel and the provenance chain', () => {
+  it('returns an assertion as it was before a later supersession, by tree size, block height and time', async () => {
+    const src = await t.prov.recordSource('main', { locator: 'git://cfg@1', contentHash: sha('cfg v1') }, 'curator');
+    const v1 = await t.prov.recordAssertion('main', { subject: 'auth/ttl', predicate: 'value', value: 30, lifecycle: 'PROPOSED', confidence: 0.6, sourceHash: src.contentHash }, 'curator');
+    const q1 = await t.prov.recordQuery('main', { agentId: 'deployer', subject: 'auth/ttl', predicate: 'value', result: 30, contributingAssertions: [{ assertionHash: v1.hash, weight: 1 }] }, 'deployer');
+    const cp = await t.service.createCheckpoint('main');
+    const sizeBefore = (await t.service.head('main')).treeSize;
+    const timeBefore = q1.timeMs;
+    await tick();
+    const src2 = await t.prov.recordSource('main', { locator: 'git://cfg@2', contentHash: sha('cfg v2') }, 'curator');
+    const v2 = await t.prov.recordAssertion('main', { subject: 'auth/ttl', predicate: 'value', value: 60, lifecycle: 'ACCEPTED', confidence: 0.95, sourceHash: src2.contentHash, supersedes: v1.hash }, 'reviewer');
+    const q2 = await t.prov.recordQuery('main', { agentId: 'deployer', subject: 'auth/ttl', predicate: 'value', result: 60, contributingAssertions: [{ assertionHash: v2.hash, weight: 1 }] }, 'deployer');
+
+    expect((await t.prov.provenance('main', v1.hash)).assertion.supersededBy).toBe(v2.hash);
+    for (const asOf of [{ treeSize: sizeBefore }, { blockHeight: cp.blockHeight }, { timeMs: timeBefore }]) {
+      const then = await t.prov.provenance('main', v1.hash, asOf);
+      expect(then.assertion.supersededBy, JSON.stringify(asOf)).toBeNull();
+      expect(await codeOf(t.prov.provenance('main', v2.hash, asOf))).toBe('NOT_FOUND');
+      const audits = await t.prov.queryAudits('main', { agent: 'deployer' }, {}, asOf);
+      expect(audits.items.map((i) => i.node.queryId)).toEqual([q1.queryId]);
+      expect(audits.items[0]!.node.contributingAssertions[0]!.assertion.supersededBy).toBeNull();
+    }
+    const now = await t.prov.queryAudits('main', { agent: 'deployer' }, {});
+    expect(now.items.map((i) => i.node.queryId)).toEqual([q1.queryId, q2.queryId]);
+    expect(now.items[0]!.node.contributingAssertions[0]!.assertion.supersededBy).toBe(v2.hash);
+    // The state at tree size 0 had nothing at all.
+    expect(await codeOf(t.prov.provenance('main', v1.hash, { treeSize: 0 }))).toBe('NOT_FOUND');
+  });
+
+  it('refuses asOf with two bounds, a tree size past the head, or an unknown block', async () => {
+    const head = (await t.service.head('main')).treeSize;
+    const list = (asOf: object) => t.prov.queryAudits('main', {}, {}, asOf);
+    expect(await codeOf(list({ treeSize: 1, blockHeight: 0 }))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(list({ treeSize: head + 1 }))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(list({ blockHeight: 10_000 }))).toBe('NOT_FOUND');
+  });
+
+  it('follows a chain of supersessions to the first assertion, with sources, events, blocks and a covering checkpoint', async () => {
+    const src = await t.prov.recordSource('main', { locator: 'chain', contentHash: sha('chain') }, 'c');
+    let previous: string | undefined;
+    const hashes: string[] = [];
+    for (let v = 0; v < 10; v++) {
+      const a = await t.prov.recordAssertion('main', { subject: 'chain/x', predicate: 'v', value: v, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: src.contentHash, supersedes: previous }, 'c');
+      hashes.push(a.hash);
+      previous = a.hash;
+    }
+    const pending = await t.prov.provenance('main', previous!);
+    expect(pending.checkpoint).toBeNull();
+    const cp = await t.service.createCheckpoint('main');
+    const chain = await t.prov.provenance('main', previous!);
+    expect(chain.links.map((l) => l.assertion.hash)).toEqual([...hashes].reverse());
+    expect(chain.links.map((l) => l.depth)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (const l of chain.links) {
+      expect(l.event.id).toBe(l.assertion.eventId);
+      expect(l.event.type).toBe('AssertionRecorded');
+      expect(l.source?.locator).toBe('chain');
+      expect(l.block).not.toBeNull();
+      expect(await t.service.blockHeightOf('main', l.event.index)).toBe(l.block!.height);
+      expect(l.block!.startIndex <= l.event.index && l.event.index < l.block!.treeSize).toBe(true);
+    }
+    expect(chain.checkpoint?.treeSize).toBe(cp.treeSize);
+    expect(chain.links[0]!.assertion.supersededBy).toBeNull();
+    expect(chain.links[1]!.assertion.supersededBy).toBe(hashes[9]);
+  });
+
+  it('traces one agent in a time window and a subject glob, oldest first, and says when it cut the list', async () => {
+    const start = Date.now();
+    await tick();
+    const subjects = ['auth/a', 'db/a', 'auth/b', 'auth/c/d', 'auth/e'];
+    for (const subject of subjects) await t.prov.recordQuery('main', { agentId: 'tracer', subject, predicate: 'p', result: subject, contributingAssertions: [] }, 'tracer');
+    await t.prov.recordQuery('main', { agentId: 'someone-else', subject: 'auth/a', predicate: 'p', result: 0, contributingAssertions: [] }, 'x');
+    const all = await t.prov.trace('main', { agent: 'tracer', sinceMs: start, untilMs: Date.now() + 1000, subject: 'auth/*' });
+    expect(all.lines.map((l) => l.subject)).toEqual(['auth/a', 'auth/b', 'auth/e']);
+    expect(all.truncated).toBe(false);
+    const cut = await t.prov.trace('main', { agent: 'tracer', sinceMs: start, untilMs: Date.now() + 1000, first: 2 });
+    expect(cut.lines.map((l) => l.subject)).toEqual(['auth/a', 'db/a']);
+    expect(cut.truncated).toBe(true);
+    expect((await t.prov.trace('main', { agent: 'tracer', sinceMs: 0, untilMs: start })).lines).toEqual([]);
+    expect(await codeOf(t.prov.trace('main', { agent: 'tracer', sinceMs: 10, untilMs: 5 }))).toBe('BAD_USER_INPUT');
+  });
+});
