@@ -3,6 +3,7 @@ import { ApiKeys1732100000000 } from './1732100000000-ApiKeys.js';
 import { AnalyticsIndexes1732200000000 } from './1732200000000-AnalyticsIndexes.js';
 import { KnownDids1732300000000 } from './1732300000000-KnownDids.js';
 import { Governance1732400000000 } from './1732400000000-Governance.js';
+import { Rules1732600000000 } from './1732600000000-Rules.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
-export const migrations = [LedgerCore1732000000000, ApiKeys1732100000000, AnalyticsIndexes1732200000000, KnownDids1732300000000, Governance1732400000000];
+export const migrations = [LedgerCore1732000000000, ApiKeys1732100000000, AnalyticsIndexes1732200000000, KnownDids1732300000000, Governance1732400000000, Rules1732600000000];

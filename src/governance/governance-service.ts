@@ -3,7 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { BlockRewards } from './block-rewards.js';
 import type { GovernanceConfig } from '../config.js';
 import { ChainproofError } from '../errors.js';
-import type { LedgerEvent } from '../ledger/events/event.js';
+import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { decodeCursor, encodeCursor, MAX_PAGE, type Page, type PageArgs } from '../ledger/pagination.js';
 import { formatWeight, parseAmount } from './amount.js';
@@ -165,6 +165,23 @@ export class GovernanceService {
     const payload = { to: checkAccount(to, 'to'), amount: parseAmount(amount, 'amount').toString(), reason: checkReason(reason) ?? '', ...(source ? { source } : {}) };
     const [e] = await this.append([{ ...governanceInput('TokensMinted', actor, `account/${payload.to}`, payload), ...(idempotencyKey ? { idempotencyKey } : {}) }]);
     return e!;
+  }
+
+  /**
+   * A checked mint for another domain's append (a rule firing), which must also run
+   * `project` on the events in its projection writer so balances move in the same transaction.
+   */
+  mintInput(actor: string, to: string, amount: string, reason: string, source: string): AppendInput {
+    const payload = { to: checkAccount(to, 'to'), amount: parseAmount(amount, 'amount').toString(), reason: checkReason(reason) ?? '', source };
+    return { ...governanceInput('TokensMinted', actor, `account/${payload.to}`, payload), subsystem: GOVERNANCE_SUBSYSTEM };
+  }
+
+  /** Projects the governance events among `events` (another domain's append); the rest are ignored. */
+  async project(tx: EntityManager, events: readonly LedgerEvent[]): Promise<void> {
+    const ours = events.filter((e) => e.subsystem === GOVERNANCE_SUBSYSTEM);
+    if (ours.length === 0) return;
+    if (!this.projector) throw new ChainproofError('UNAVAILABLE', 'governance is starting');
+    await this.projector.applyAll(tx, ours);
   }
 
   /** Mints to many accounts atomically (an airdrop): all grants, or none. */
