@@ -23,6 +23,7 @@ import { KnownDidService } from '../src/auth/known-dids.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { GovernanceService } from '../src/governance/governance-service.js';
+import { RulesService } from '../src/rules/rules-service.js';
 import { LedgerService } from '../src/ledger/ledger-service.js';
 import { encodeCursor } from '../src/ledger/pagination.js';
 import { loadServerKey } from '../src/ledger/server-key.js';
@@ -235,11 +236,13 @@ async function readBench(url: string, dbUrl: string, treeSize: number) {
   const ledger = new LedgerService(db.dataSource, config, loadServerKey(config, false)?.key, pino({ level: 'silent' }), { produceBlocks: false });
   await ledger.start([]);
   const schema = await buildChainproofSchema({ publicReads: false });
+  const governance = new GovernanceService(db.dataSource, ledger, config.governance);
   const context: RequestContext = {
     ledger,
     keys: new ApiKeyService(db.dataSource, ledger),
     dids: new KnownDidService(db.dataSource, ledger),
-    governance: new GovernanceService(db.dataSource, ledger, config.governance),
+    governance,
+    rules: new RulesService(db.dataSource, ledger, governance),
     principal: { kind: 'api-key', account: 'bench', role: 'admin' },
     requestId: 'bench',
   };

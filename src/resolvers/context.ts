@@ -3,6 +3,7 @@ import type { KnownDidService } from '../auth/known-dids.js';
 import type { GovernanceService } from '../governance/governance-service.js';
 import type { Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
+import type { RulesService } from '../rules/rules-service.js';
 
 /** What every resolver gets: the services and who is asking. */
 export interface RequestContext {
@@ -10,6 +11,7 @@ export interface RequestContext {
   keys: ApiKeyService;
   dids: KnownDidService;
   governance: GovernanceService;
+  rules: RulesService;
   principal: Principal;
   requestId: string;
 }

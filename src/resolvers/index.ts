@@ -6,6 +6,7 @@ import { EventResolver } from './event.resolver.js';
 import { AccountResolver, GovernanceSubscriptionResolver, ProposalResolver } from './governance.resolver.js';
 import { LedgerResolver } from './ledger.resolver.js';
 import { ProofResolver } from './proof.resolver.js';
+import { ContractResolver, RulesSubscriptionResolver } from './rules.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
 
 export const resolvers = [
@@ -20,4 +21,6 @@ export const resolvers = [
   AccountResolver,
   ProposalResolver,
   GovernanceSubscriptionResolver,
+  ContractResolver,
+  RulesSubscriptionResolver,
 ] as const;

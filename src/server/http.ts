@@ -16,6 +16,7 @@ import type { ApiKeyService } from '../auth/api-keys.js';
 import { principalFrom, principalOfRequest, type SignedRequest } from '../auth/credentials.js';
 import type { KnownDidService } from '../auth/known-dids.js';
 import type { GovernanceService } from '../governance/governance-service.js';
+import type { RulesService } from '../rules/rules-service.js';
 import { ANONYMOUS, type Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import type { RequestContext } from '../resolvers/context.js';
@@ -37,13 +38,14 @@ export interface HttpDeps {
   keys: ApiKeyService;
   dids: KnownDidService;
   governance: GovernanceService;
+  rules: RulesService;
   metrics: Registry;
   dataSource: DataSource;
   onSubscriptionExecution?: () => void;
 }
 
 export async function startHttpServer(config: Config, deps: HttpDeps, log: Logger): Promise<HttpServer> {
-  const { ledger, keys, dids, governance } = deps;
+  const { ledger, keys, dids, governance, rules } = deps;
   const schema = await buildChainproofSchema({ publicReads: config.publicReads });
   const app = express();
   app.disable('x-powered-by');
@@ -72,6 +74,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         keys,
         dids,
         governance,
+        rules,
         principal: ((ctx.extra as Record<string, unknown>).principal as Principal | undefined) ?? ANONYMOUS,
         requestId: randomUUID(),
       }),
@@ -154,7 +157,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         } catch (e) {
           throw new GraphQLError((e as Error).message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
         }
-        return { ledger, keys, dids, governance, principal, requestId: req.headers['x-request-id'] as string };
+        return { ledger, keys, dids, governance, rules, principal, requestId: req.headers['x-request-id'] as string };
       },
     }),
   );

@@ -10,6 +10,7 @@ import { ApiKeyService, SYSTEM_LEDGER } from '../auth/api-keys.js';
 import { bootstrapAdminKey } from '../auth/bootstrap.js';
 import { KnownDidService } from '../auth/known-dids.js';
 import { GovernanceService } from '../governance/governance-service.js';
+import { RulesService } from '../rules/rules-service.js';
 
 /**
  * Starts the whole server and stops it cleanly on SIGTERM/SIGINT: stop taking requests,
@@ -31,7 +32,10 @@ export async function serve(config: Config): Promise<void> {
   const governance = new GovernanceService(db.dataSource, ledger, config.governance);
   await governance.start();
   await governance.startBlockRewards(log);
-  const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
+  const rules = new RulesService(db.dataSource, ledger, governance);
+  rules.start();
+  await rules.startConsumer(log);
+  const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, rules, metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
   log.info(
     { url: http.url, database: db.kind, dataDir: db.kind === 'embedded' ? config.dataDir : undefined },
     `Chainproof listening on ${http.url}`,
@@ -51,6 +55,7 @@ export async function serve(config: Config): Promise<void> {
     try {
       await http.close();
       log.info('HTTP and WebSocket closed; draining appends');
+      await rules.stop();
       await governance.stop();
       await ledger.stop();
       log.info('ledger stopped; closing database');
