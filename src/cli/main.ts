@@ -15,6 +15,8 @@ import { directSource, remoteSource, type LedgerSource } from './source.js';
 import { verifyTlogProofFile } from './verify-proof.js';
 import { GovernanceService } from '../governance/governance-service.js';
 import type { ReplayReport } from '../governance/replay.js';
+import { RulesService } from '../rules/rules-service.js';
+import type { RulesReplayReport } from '../rules/replay.js';
 import { addGovCommands } from './gov.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { chainproofMcpServer } from '../mcp/server.js';
@@ -25,7 +27,7 @@ import type { EventFilter } from '../ledger/ledger-service.js';
 /** Exit codes: 0 ok, 1 ledger INVALID, 2 bad usage/input/configuration, 3 database or server unavailable, 4 internal. */
 export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, UNAVAILABLE: 3, INTERNAL: 4 } as const;
 
-async function withLedger<T>(config: Config, fn: (ledger: LedgerService, keys: ApiKeyService, governance: GovernanceService) => Promise<T>): Promise<T> {
+async function withLedger<T>(config: Config, fn: (ledger: LedgerService, keys: ApiKeyService, governance: GovernanceService, rules: RulesService) => Promise<T>): Promise<T> {
   const db = await openDatabase(config);
   const key = loadServerKey(config, db.kind === 'embedded')?.key;
   // No background mining: a CLI command does its one job (checkpoint seals what it needs itself).
@@ -34,11 +36,17 @@ async function withLedger<T>(config: Config, fn: (ledger: LedgerService, keys: A
     await ledger.start(['main', SYSTEM_LEDGER]);
     const governance = new GovernanceService(db.dataSource, ledger, config.governance);
     await governance.start();
-    return await fn(ledger, new ApiKeyService(db.dataSource, ledger), governance);
+    return await fn(ledger, new ApiKeyService(db.dataSource, ledger), governance, new RulesService(db.dataSource, ledger, governance));
   } finally {
     await ledger.stop();
     await db.close();
   }
+}
+
+function rulesReplayLine(r: RulesReplayReport): string {
+  const lines = [`${r.ok ? 'RULES REPLAY MATCHES' : 'RULES REPLAY DIFFERS'}: ${r.firings} firings re-run over ${r.eventsReplayed} events`];
+  for (const m of r.mismatches.slice(0, 20)) lines.push(`  contract ${m.contractId} on event ${m.triggerIndex}: ${m.kind}`);
+  return lines.join('\n');
 }
 
 function replayLine(r: ReplayReport): string {
@@ -66,17 +74,18 @@ function program(): Command {
     .option('--full', 'stream and re-check every event, block and checkpoint (default: quick head check)')
     .option('--json', 'print the report as JSON')
     .option('--ledger <name>', 'ledger to verify', 'main')
-    .option('--replay', 'also rebuild governance state from the ledger and compare it with the projections and checkpoints\' state roots')
+    .option('--replay', 'also rebuild governance state from the ledger and compare it with the projections and checkpoints\' state roots, and re-run every contract and compare its firings')
     .action(async (opts: { full?: boolean; json?: boolean; ledger: string; replay?: boolean }) => {
       const config = loadConfig();
       const bar = !opts.json && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
-      const { report, replay } = await withLedger({ ...config }, async (l, _keys, governance) => ({
+      const { report, replay, rulesReplay } = await withLedger({ ...config }, async (l, _keys, governance, rules) => ({
         report: await l.verify(opts.ledger, Boolean(opts.full), bar?.update),
         replay: opts.replay ? await governance.replay() : undefined,
+        rulesReplay: opts.replay ? await rules.replay() : undefined,
       }));
       bar?.done();
-      const valid = report.status === 'VALID' && (replay?.ok ?? true);
-      if (opts.json) process.stdout.write(`${JSON.stringify(replay ? { ...report, replay } : report, null, 2)}\n`);
+      const valid = report.status === 'VALID' && (replay?.ok ?? true) && (rulesReplay?.ok ?? true);
+      if (opts.json) process.stdout.write(`${JSON.stringify(replay ? { ...report, replay, rulesReplay } : report, null, 2)}\n`);
       else {
         process.stdout.write(
           `${report.status}: ledger ${report.ledger}, ${report.mode.toLowerCase()} check, ${report.eventsVerified} events, ` +
@@ -88,6 +97,7 @@ function program(): Command {
           process.stdout.write(`  ${i.kind}${where ? ` (${where})` : ''}: ${i.message}\n`);
         }
         if (replay) process.stdout.write(`${replayLine(replay)}\n`);
+        if (rulesReplay) process.stdout.write(`${rulesReplayLine(rulesReplay)}\n`);
       }
       process.exitCode = valid ? EXIT.OK : EXIT.INVALID;
     });

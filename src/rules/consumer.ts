@@ -4,11 +4,11 @@ import { isChainproofError } from '../errors.js';
 import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
-import { computeAggregates } from './aggregates.js';
-import { RULES_SUBSYSTEM, type ContractDefinition, type RulesPayloads } from './events.js';
-import { failedFiring, fire, type Firing, type MintInput } from './firing.js';
+import { RULES_SUBSYSTEM, type ContractDefinition } from './events.js';
+import { addContract, evaluateTrigger, learn, type Contracts } from './evaluate.js';
+import { failedFiring, type Firing, type MintInput } from './firing.js';
 import { projectRules } from './projector.js';
-import { contractRuntime, triggers, type ContractRuntime } from './runtime.js';
+import type { ContractRuntime } from './runtime.js';
 
 const PAGE = 200;
 /** Settled positions without a firing are written at most this often (they only save re-evaluation). */
@@ -32,7 +32,7 @@ export interface ConsumerDeps {
  * its creation (or activation) — the same on every process and on every run.
  */
 export class RulesConsumer {
-  private contracts = new Map<string, ContractRuntime>();
+  private contracts: Contracts = new Map();
   private position = -1;
   private ledgerId = 0;
   private stopped = false;
@@ -69,17 +69,10 @@ export class RulesConsumer {
       [this.position],
     );
     this.contracts = new Map();
-    for (const r of rows) this.learnContract(r.id, Number(r.idx), r.definition, r.active_then ?? r.definition.active);
+    for (const r of rows) addContract(this.contracts, r.id, Number(r.idx), r.definition, r.active_then ?? r.definition.active, this.compileError);
   }
 
-  private learnContract(id: string, index: number, def: ContractDefinition, active: boolean): void {
-    try {
-      this.contracts.set(id, contractRuntime(id, index, def, active));
-    } catch (err) {
-      // Checked at creation; only a changed evaluator could refuse it now.
-      this.d.log.error({ err, contract: id }, 'a recorded contract no longer compiles; it is skipped');
-    }
-  }
+  private readonly compileError = (err: unknown) => this.d.log.error({ err }, 'a recorded contract no longer compiles; it is skipped');
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
@@ -112,29 +105,28 @@ export class RulesConsumer {
   }
 
   private async page(): Promise<Array<{ event: LedgerEvent; depth: number }>> {
+    // With no contracts only contract events matter: skip to the head reading just those.
+    const idle = this.contracts.size === 0;
+    const head = idle ? Number((await this.d.dataSource.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [this.ledgerId]))[0].tree_size) : 0;
     const rows: Array<RawEventRow & { depth: number | null }> = await this.d.dataSource.query(
       `SELECT ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}, d.depth
          FROM events e LEFT JOIN rules_derived d ON d.idx = e.idx
-        WHERE e.ledger_id = $1 AND e.idx > $2 ORDER BY e.idx LIMIT ${PAGE}`,
-      [this.ledgerId, this.position],
+        WHERE e.ledger_id = $1 AND e.idx > $2 ${idle ? `AND e.subsystem = '${RULES_SUBSYSTEM}' AND e.idx < $3` : ''}
+        ORDER BY e.idx LIMIT ${PAGE}`,
+      idle ? [this.ledgerId, this.position, head] : [this.ledgerId, this.position],
     );
+    if (idle && rows.length === 0 && head - 1 > this.position) this.position = head - 1;
     return rows.map((r) => ({ event: eventFromRow(this.d.ledgerName, r), depth: r.depth ?? 0 }));
   }
 
   private async process(e: LedgerEvent, depth: number): Promise<void> {
     if (e.subsystem === RULES_SUBSYSTEM) {
       // Its own events never trigger contracts (no loops through them); contract changes are learnt here.
-      this.learn(e);
+      learn(this.contracts, e, this.compileError);
       this.position = e.index;
       return;
     }
-    const firings: Array<{ c: ContractRuntime; f: Firing }> = [];
-    for (const c of this.contracts.values()) {
-      if (!triggers(c, e) || (await this.capped(c, e))) continue;
-      const values = c.aggregates.length ? await computeAggregates(this.d.dataSource, this.ledgerId, e, c.aggregates) : new Map<string, number>();
-      const f = fire(c, e, depth, values, this.d.mint);
-      if (f) firings.push({ c, f });
-    }
+    const firings = await evaluateTrigger(this.d.dataSource, this.ledgerId, this.contracts, e, depth, this.d.mint);
     if (firings.length > 0) await this.settle(e, depth, firings);
     this.position = e.index;
   }
@@ -161,28 +153,6 @@ export class RulesConsumer {
       await attempt(firings.map(({ c }) => failedFiring(c, e, depth, err.message).inputs).flat());
     }
     this.persisted = e.index;
-  }
-
-  /** The reward-farming guard: at most `maxFiringsPerActor` firings per trigger actor in the window. */
-  private async capped(c: ContractRuntime, e: LedgerEvent): Promise<boolean> {
-    const cap = c.def.limits.maxFiringsPerActor;
-    if (cap === null) return false;
-    const [row] = await this.d.dataSource.query(
-      `SELECT count(*) AS n FROM rules_executions WHERE contract_id = $1 AND trigger_actor = $2 AND trigger_ms > $3 AND trigger_idx < $4 AND ok`,
-      [c.id, e.actor, e.hlc.physicalMs - c.def.limits.windowSeconds * 1000, e.index],
-    );
-    return Number(row.n) >= cap;
-  }
-
-  private learn(e: LedgerEvent): void {
-    if (e.type === 'ContractCreated') {
-      const p = e.payload as RulesPayloads['ContractCreated'];
-      this.learnContract(e.id, e.index, p, p.active);
-    } else if (e.type === 'ContractActiveSet') {
-      const p = e.payload as RulesPayloads['ContractActiveSet'];
-      const c = this.contracts.get(p.contractId);
-      if (c) c.active = p.active;
-    }
   }
 
   /** Saves re-evaluating settled events after a restart; correctness never depends on it. */

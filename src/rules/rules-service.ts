@@ -9,6 +9,7 @@ import { checkContract, type CreateContractInput } from './contract-input.js';
 import { RulesConsumer } from './consumer.js';
 import { RULES_SUBSYSTEM, type ContractDefinition, type RulesPayloads } from './events.js';
 import { projectRules } from './projector.js';
+import { replayRules, type RulesReplayReport } from './replay.js';
 
 /** Contracts run on the main ledger, beside governance, whose tokens they mint. */
 export const RULES_LEDGER = 'main';
@@ -68,6 +69,11 @@ export class RulesService {
 
   async stop(): Promise<void> {
     await this.consumer?.stop();
+  }
+
+  /** Re-runs every contract over the ledger and compares with the recorded firings (see replay.ts). */
+  async replay(): Promise<RulesReplayReport> {
+    return replayRules(this.dataSource, await this.ledger.ledger(RULES_LEDGER), (actor, to, amount, reason, source) => this.governance.mintInput(actor, to, amount, reason, source));
   }
 
   private async append<T extends keyof RulesPayloads>(type: T, actor: string, resource: string, payload: RulesPayloads[T]): Promise<LedgerEvent> {

@@ -127,3 +127,21 @@ describe('the consumer', () => {
     expect(await executions(c.id)).toHaveLength(1);
   });
 });
+
+describe('replay', () => {
+  it('re-running every contract over the ledger reproduces the recorded firings, and notices one that was not', async () => {
+    await t.settled();
+    const { count } = (await t.db.dataSource.query(`SELECT count(*)::int AS count FROM rules_executions`))[0];
+    const r = await t.rules.replay();
+    expect(r.mismatches).toEqual([]);
+    expect(r).toMatchObject({ ok: true, firings: count });
+    expect(count).toBeGreaterThan(10);
+
+    // A firing the contracts do not produce (as a faulty or forged engine would write it).
+    const [x] = (await t.db.dataSource.query(`SELECT record FROM rules_executions ORDER BY idx LIMIT 1`));
+    await t.service.append('main', [{ type: 'ContractExecuted', actor: 'rules', subsystem: 'rules', payload: { ...x.record, actions: [] } }], { asServer: true });
+    const forged = await t.rules.replay();
+    expect(forged.ok).toBe(false);
+    expect(forged.mismatches).toEqual([expect.objectContaining({ contractId: x.record.contractId, triggerIndex: x.record.triggerIndex, kind: 'unexpected' })]);
+  });
+});

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../support/cli.js';
 import { serverBackend, usingPostgres } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
 
@@ -86,6 +87,11 @@ describe(`rules consumer exactly once (${usingPostgres() ? 'PostgreSQL' : 'embed
         server = await startServer(env);
       }
       await expectExactlyOnce(server.url, id, 'tick');
+      await server.kill('SIGTERM');
+      // Re-running the contract over the whole ledger gives the same firings as the crashed and restarted consumers.
+      const replay = cli(['verify', '--replay'], env);
+      expect(replay.stdout).toMatch(/RULES REPLAY MATCHES: [1-9]\d* firings/);
+      expect(replay.code).toBe(0);
     } finally {
       await server?.kill('SIGTERM');
     }
