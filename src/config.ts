@@ -47,6 +47,8 @@ export interface Config {
   development: boolean;
   ledgerDefaults: LedgerDefaults;
   governance: GovernanceConfig;
+  /** Who changes contracts: admins directly, or only a passed proposal's `rule` actions. */
+  rulesAuthority: 'admin' | 'proposal';
 }
 
 export interface GovernanceConfig {
@@ -100,6 +102,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_GOV_MAX_LIVE_PROPOSALS', '3', 'pending or active proposals one proposer may have at once (TOO_MANY_PROPOSALS)'],
   ['CHAINPROOF_GOV_GRACE_S', '1209600', 'seconds a queued proposal stays executable after its timelock, then EXPIRED'],
   ['CHAINPROOF_MINING_REWARD', '0', 'tokens minted to the server\'s miner identity per block of main (governance may change it)'],
+  ['CHAINPROOF_RULES_AUTHORITY', 'admin', 'who creates and (de)activates contracts: "admin" (createContract, setContractActive) or "proposal" (only a passed proposal\'s rule actions)'],
   ['LOG_LEVEL', 'info', 'pino log level'],
   ['NODE_ENV', '(unset)', '"development" shows stack traces in GraphQL errors'],
 ];
@@ -198,7 +201,11 @@ export function loadConfig(env: Env = process.env): Config {
       graceS: int('CHAINPROOF_GOV_GRACE_S', 1_209_600, 1, 3_153_600_000),
       miningReward: tokens('CHAINPROOF_MINING_REWARD', 0n),
     },
+    rulesAuthority: env.CHAINPROOF_RULES_AUTHORITY === 'proposal' ? 'proposal' : 'admin',
   };
+  if (![undefined, '', 'admin', 'proposal'].includes(env.CHAINPROOF_RULES_AUTHORITY)) {
+    problems.push(`CHAINPROOF_RULES_AUTHORITY=${JSON.stringify(env.CHAINPROOF_RULES_AUTHORITY)} must be admin or proposal`);
+  }
   const d = config.ledgerDefaults;
   if (d.minDifficulty > d.maxDifficulty) problems.push('CHAINPROOF_MIN_DIFFICULTY exceeds CHAINPROOF_MAX_DIFFICULTY');
   if (problems.length > 0) {

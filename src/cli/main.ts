@@ -36,7 +36,9 @@ async function withLedger<T>(config: Config, fn: (ledger: LedgerService, keys: A
     await ledger.start(['main', SYSTEM_LEDGER]);
     const governance = new GovernanceService(db.dataSource, ledger, config.governance);
     await governance.start();
-    return await fn(ledger, new ApiKeyService(db.dataSource, ledger), governance, new RulesService(db.dataSource, ledger, governance));
+    const rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority);
+    rules.start();
+    return await fn(ledger, new ApiKeyService(db.dataSource, ledger), governance, rules);
   } finally {
     await ledger.stop();
     await db.close();

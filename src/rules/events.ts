@@ -48,8 +48,9 @@ export interface ActionOutcome {
 }
 
 export interface RulesPayloads {
-  ContractCreated: ContractDefinition & { active: boolean };
-  ContractActiveSet: { contractId: string; active: boolean };
+  /** `proposalId` when a passed proposal made the change. */
+  ContractCreated: ContractDefinition & { active: boolean; proposalId?: string };
+  ContractActiveSet: { contractId: string; active: boolean; proposalId?: string };
   ContractExecuted: {
     contractId: string;
     trigger: string;

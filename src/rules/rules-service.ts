@@ -9,6 +9,7 @@ import { checkContract, type CreateContractInput } from './contract-input.js';
 import { RulesConsumer } from './consumer.js';
 import { RULES_SUBSYSTEM, type ContractDefinition, type RulesPayloads } from './events.js';
 import { projectRules } from './projector.js';
+import { ruleProposalActions } from './proposal-actions.js';
 import { replayRules, type RulesReplayReport } from './replay.js';
 
 /** Contracts run on the main ledger, beside governance, whose tokens they mint. */
@@ -49,10 +50,16 @@ export class RulesService {
     private readonly dataSource: DataSource,
     private readonly ledger: LedgerService,
     private readonly governance: GovernanceService,
+    private readonly authority: 'admin' | 'proposal' = 'admin',
   ) {}
 
   start(): void {
     this.ledger.reserveSubsystem(RULES_SUBSYSTEM);
+    this.governance.useRuleActions(ruleProposalActions);
+  }
+
+  private direct(): void {
+    if (this.authority === 'proposal') throw new ChainproofError('FORBIDDEN', 'contracts change only through a passed proposal (CHAINPROOF_RULES_AUTHORITY=proposal)');
   }
 
   async startConsumer(log: Logger): Promise<void> {
@@ -85,12 +92,14 @@ export class RulesService {
   }
 
   async create(actor: string, input: CreateContractInput, active = true): Promise<ContractView> {
+    this.direct();
     const def = checkContract(input);
     const e = await this.append('ContractCreated', actor, 'contract', { ...def, active });
     return (await this.contract(e.id))!;
   }
 
   async setActive(actor: string, id: string, active: boolean): Promise<ContractView> {
+    this.direct();
     if (!isHexId(id)) throw new ChainproofError('BAD_USER_INPUT', 'contract id must be 64 lowercase hex characters (the id of its ContractCreated event)');
     await this.append('ContractActiveSet', actor, `contract/${id}`, { contractId: id, active });
     return (await this.contract(id))!;

@@ -32,7 +32,7 @@ export async function serve(config: Config): Promise<void> {
   const governance = new GovernanceService(db.dataSource, ledger, config.governance);
   await governance.start();
   await governance.startBlockRewards(log);
-  const rules = new RulesService(db.dataSource, ledger, governance);
+  const rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority);
   rules.start();
   await rules.startConsumer(log);
   const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, rules, metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
