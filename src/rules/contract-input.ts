@@ -1,6 +1,6 @@
 import { ChainproofError } from '../errors.js';
 import { ALERT_SEVERITIES, RULES_EVENT_TYPES, type AlertSeverity, type ContractDefinition, type RuleAction } from './events.js';
-import { compile, EXPRESSION_LIMITS } from './expression.js';
+import { compile, EXPRESSION_LIMITS, payloadInput } from './expression.js';
 
 // Everything here checks attacker-controlled input before anything is appended.
 
@@ -56,6 +56,11 @@ export function checkContract(input: CreateContractInput): ContractDefinition {
   const parameters = input.parameters ?? {};
   if (typeof parameters !== 'object' || Array.isArray(parameters) || JSON.stringify(parameters).length > 16_384) {
     throw new ChainproofError('BAD_USER_INPUT', 'parameters must be a JSON object of at most 16 KiB');
+  }
+  try {
+    payloadInput(parameters); // bound as contract.params on every evaluation: refuse now what could never be bound
+  } catch (e) {
+    throw new ChainproofError('BAD_USER_INPUT', `parameters: ${(e as Error).message}`);
   }
   return {
     name: text(input.name, 'name', 1, 200),

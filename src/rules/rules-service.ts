@@ -63,6 +63,11 @@ export class RulesService {
   }
 
   async startConsumer(log: Logger): Promise<void> {
+    if (!this.ledger.serverKey) {
+      // Firings are server-signed events: without a key every one would be refused.
+      log.warn('no signing key: contracts are not run');
+      return;
+    }
     this.consumer = new RulesConsumer({
       dataSource: this.dataSource,
       ledger: this.ledger,

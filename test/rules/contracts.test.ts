@@ -60,6 +60,7 @@ describe('creating contracts', () => {
     await refused(() => t.rules.create('admin', contractInput({ condition: `${'('.repeat(600)}true${')'.repeat(600)}` })), 'BAD_USER_INPUT', /nested|deep/);
     await refused(() => t.rules.create('admin', contractInput({ condition: `size(${'['.repeat(100)}1${']'.repeat(100)}) > 0` })), 'BAD_USER_INPUT', /nested more than 32/);
     await refused(() => t.rules.create('admin', contractInput({ condition: '[1,2,3].all(x, [1,2,3].all(y, x * y > 0))' })), 'BAD_USER_INPUT', /nest at most 1/);
+    await refused(() => t.rules.create('admin', contractInput({ parameters: { list: Array.from({ length: 300 }, (_, i) => i) } })), 'BAD_USER_INPUT', /parameters: a payload list/);
   });
 
   it('activates and deactivates; a no-op change and an unknown contract are refused', async () => {
