@@ -2,8 +2,8 @@ import type { DataSource } from 'typeorm';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import { computeAggregates } from './aggregates.js';
 import type { ContractDefinition, RulesPayloads } from './events.js';
-import { fire, type Firing, type MintInput } from './firing.js';
-import { contractRuntime, triggers, type ContractRuntime } from './runtime.js';
+import { fire, type EventInput, type Firing, type MintInput } from './firing.js';
+import { contractRuntime, eventInput, triggers, type ContractRuntime } from './runtime.js';
 
 /**
  * The one evaluation path, shared by the consumer and replay, so a replay re-runs exactly
@@ -34,13 +34,25 @@ export function learn(contracts: Contracts, e: LedgerEvent, onError: (err: unkno
 
 export async function evaluateTrigger(ds: DataSource, ledgerId: number, contracts: Contracts, e: LedgerEvent, depth: number, mint: MintInput): Promise<Array<{ c: ContractRuntime; f: Firing }>> {
   const firings: Array<{ c: ContractRuntime; f: Firing }> = [];
+  let event: EventInput | undefined;
   for (const c of contracts.values()) {
     if (!triggers(c, e) || (await capped(ds, c, e))) continue;
-    const values = c.aggregates.length ? await computeAggregates(ds, ledgerId, e, c.aggregates) : new Map<string, number>();
-    const f = fire(c, e, depth, values, mint);
+    event ??= bind(e);
+    const values = c.aggregates.length ? await computeAggregates(ds, ledgerId, e, c.aggregates) : NO_AGGREGATES;
+    const f = fire(c, e, event, depth, values, mint);
     if (f) firings.push({ c, f });
   }
   return firings;
+}
+
+const NO_AGGREGATES: ReadonlyMap<string, number> = new Map();
+
+function bind(e: LedgerEvent): EventInput {
+  try {
+    return { input: eventInput(e) };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
 }
 
 /** The reward-farming guard: at most `maxFiringsPerActor` successful firings per trigger actor in the window. */

@@ -2,7 +2,11 @@ import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
 import { isCelMap, type CelValue } from './cel.js';
 import { RULES_ACTOR, RULES_SUBSYSTEM, type ActionOutcome, type RulesPayloads } from './events.js';
 import { toJson, type AggregateValues } from './expression.js';
-import { bindingsFor, type ContractRuntime } from './runtime.js';
+import type { ContractRuntime } from './runtime.js';
+import type { CelInput } from './cel.js';
+
+/** The trigger as expressions see it, or why it cannot be bound. */
+export type EventInput = { input: Record<string, CelInput> } | { error: string };
 
 /** Loops through token mints stop here: a firing caused by a firing caused by … this deep is recorded, not run. */
 export const MAX_DEPTH = 4;
@@ -35,16 +39,12 @@ const executed = (c: ContractRuntime, trigger: LedgerEvent, depth: number, outco
  * events to append. A failing action is recorded in the execution and writes nothing;
  * the others still run.
  */
-export function fire(c: ContractRuntime, trigger: LedgerEvent, triggerDepth: number, aggregates: AggregateValues, mint: MintInput): Firing | null {
+export function fire(c: ContractRuntime, trigger: LedgerEvent, event: EventInput, triggerDepth: number, aggregates: AggregateValues, mint: MintInput): Firing | null {
   const depth = triggerDepth + 1;
   const done = (outcome: { error?: string; actions: ActionOutcome[] }, extra: AppendInput[] = []): Firing =>
     ({ contractId: c.id, inputs: [executed(c, trigger, depth, outcome), ...extra] });
-  let bindings;
-  try {
-    bindings = bindingsFor(c, trigger);
-  } catch (e) {
-    return done({ error: (e as Error).message, actions: [] });
-  }
+  if ('error' in event) return done({ error: event.error, actions: [] });
+  const bindings = { event: event.input, contract: c.contractInput };
   const cond = c.condition.evaluate(bindings, aggregates);
   if ('error' in cond) return done({ error: `condition: ${cond.error}`, actions: [] });
   if (cond.value !== true) return null;

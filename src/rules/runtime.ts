@@ -1,5 +1,6 @@
 import type { ContractDefinition, RuleAction } from './events.js';
-import { compile, payloadInput, type Bindings, type Compiled } from './expression.js';
+import type { CelInput } from './cel.js';
+import { compile, payloadInput, type Compiled } from './expression.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import type { AggregateCall } from './checker.js';
 
@@ -14,6 +15,8 @@ export interface ContractRuntime {
   actions: Array<{ action: RuleAction; exprs: Compiled[] }>;
   /** Every aggregate its expressions use, computed once per trigger. */
   aggregates: AggregateCall[];
+  /** What expressions see as `contract`, built once. */
+  contractInput: Record<string, CelInput>;
 }
 
 export function contractRuntime(id: string, index: number, def: ContractDefinition, active: boolean): ContractRuntime {
@@ -26,7 +29,8 @@ export function contractRuntime(id: string, index: number, def: ContractDefiniti
   }));
   const aggregates = new Map<string, AggregateCall>();
   for (const c of [condition, ...actions.flatMap((a) => a.exprs)]) for (const a of c.aggregates) aggregates.set(a.key, a);
-  return { id, index, def, active, condition, actions, aggregates: [...aggregates.values()] };
+  const contractInput = { id, name: def.name, params: payloadInput(def.parameters) };
+  return { id, index, def, active, condition, actions, aggregates: [...aggregates.values()], contractInput };
 }
 
 export function triggers(c: ContractRuntime, e: LedgerEvent): boolean {
@@ -35,21 +39,21 @@ export function triggers(c: ContractRuntime, e: LedgerEvent): boolean {
     && (t.subsystem === null || t.subsystem === e.subsystem) && (t.actor === null || t.actor === e.actor);
 }
 
-/** What expressions see. Throws (a message for the execution record) when the payload is out of bounds. */
-export function bindingsFor(c: ContractRuntime, e: LedgerEvent): Bindings {
+/**
+ * What expressions see as `event`, built once per trigger for every contract. Throws (a
+ * message for the execution record) when the payload is out of bounds.
+ */
+export function eventInput(e: LedgerEvent): Record<string, CelInput> {
   return {
-    event: {
-      id: e.id,
-      index: BigInt(e.index),
-      type: e.type,
-      actor: e.actor,
-      author: e.author,
-      resource: e.resource,
-      subsystem: e.subsystem,
-      result: e.result,
-      payload: payloadInput(e.payload ?? {}),
-      hlc: { physicalMs: BigInt(e.hlc.physicalMs), logical: BigInt(e.hlc.logical) },
-    },
-    contract: { id: c.id, name: c.def.name, params: payloadInput(c.def.parameters) },
+    id: e.id,
+    index: BigInt(e.index),
+    type: e.type,
+    actor: e.actor,
+    author: e.author,
+    resource: e.resource,
+    subsystem: e.subsystem,
+    result: e.result,
+    payload: payloadInput(e.payload ?? {}),
+    hlc: { physicalMs: BigInt(e.hlc.physicalMs), logical: BigInt(e.hlc.logical) },
   };
 }
