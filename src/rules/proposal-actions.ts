@@ -1,4 +1,5 @@
 import { ChainproofError } from '../errors.js';
+import { isHexId } from '../ledger/events/envelope.js';
 import type { RuleActionHandler } from '../governance/events.js';
 import type { AppendInput } from '../ledger/events/event.js';
 import { checkContract, type CreateContractInput } from './contract-input.js';
@@ -7,8 +8,6 @@ import { projectRules } from './projector.js';
 
 /** A proposal's `rule` action, as stored on the proposal once checked. */
 type StoredRule = { create: ContractDefinition & { active: boolean } } | { setActive: { contractId: string; active: boolean } };
-
-const isHexId = (s: unknown): s is string => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s);
 
 /**
  * Proposals create, enable and disable contracts: `rule: {create: <CreateContractInput>}` or
@@ -24,7 +23,7 @@ export const ruleProposalActions: RuleActionHandler = {
     try {
       if (r.create !== undefined) return { create: { ...checkContract(r.create), active: r.create.active !== false } };
       const { id, active } = r.setActive!;
-      if (!isHexId(id) || typeof active !== 'boolean') throw new ChainproofError('BAD_USER_INPUT', 'setActive needs id (a contract id) and active (a boolean)');
+      if (typeof id !== 'string' || !isHexId(id) || typeof active !== 'boolean') throw new ChainproofError('BAD_USER_INPUT', 'setActive needs id (a contract id) and active (a boolean)');
       return { setActive: { contractId: id, active } };
     } catch (e) {
       if (e instanceof ChainproofError) throw new ChainproofError(e.code, `${field}: ${e.message}`, { cause: e });

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { ChainproofError } from '../errors.js';
+import { isHexId } from '../ledger/events/envelope.js';
 import type { GovernanceService } from '../governance/governance-service.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
@@ -36,8 +37,6 @@ export interface ExecutionView {
   error: string | null;
   record: RulesPayloads['ContractExecuted'];
 }
-
-const isHexId = (s: unknown): s is string => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s);
 
 /**
  * Contracts ("smart-contract rules"): every change is a server-signed `rules` event with its
