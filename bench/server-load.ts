@@ -29,6 +29,7 @@ import { openDatabase } from '../src/db/database.js';
 import { GovernanceService } from '../src/governance/governance-service.js';
 import { CosignatureCollector } from '../src/witness/cosignatures.js';
 import { ProvenanceService } from '../src/provenance/service.js';
+import { RulesService } from '../src/rules/rules-service.js';
 import { LedgerService } from '../src/ledger/ledger-service.js';
 import { encodeCursor } from '../src/ledger/pagination.js';
 import { loadServerKey } from '../src/ledger/server-key.js';
@@ -253,11 +254,13 @@ async function readBench(url: string, dbUrl: string, treeSize: number) {
   const ledger = new LedgerService(db.dataSource, config, loadServerKey(config, false)?.key, pino({ level: 'silent' }), { produceBlocks: false });
   await ledger.start([]);
   const schema = await buildChainproofSchema({ publicReads: false });
+  const governance = new GovernanceService(db.dataSource, ledger, config.governance);
   const context: RequestContext = {
     ledger,
     keys: new ApiKeyService(db.dataSource, ledger),
     dids: new KnownDidService(db.dataSource, ledger),
-    governance: new GovernanceService(db.dataSource, ledger, config.governance),
+    governance,
+    rules: new RulesService(db.dataSource, ledger, governance),
     cosignatures: new CosignatureCollector(db.dataSource, ledger, [], pino({ level: 'silent' })),
     provenance: new ProvenanceService(db.dataSource, ledger),
     principal: { kind: 'api-key', account: 'bench', role: 'admin' },

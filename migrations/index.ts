@@ -4,6 +4,7 @@ import { AnalyticsIndexes1732200000000 } from './1732200000000-AnalyticsIndexes.
 import { KnownDids1732300000000 } from './1732300000000-KnownDids.js';
 import { Governance1732400000000 } from './1732400000000-Governance.js';
 import { Provenance1732500000000 } from './1732500000000-Provenance.js';
+import { Rules1732600000000 } from './1732600000000-Rules.js';
 import { Witness1732700000000 } from './1732700000000-Witness.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
@@ -14,5 +15,6 @@ export const migrations = [
   KnownDids1732300000000,
   Governance1732400000000,
   Provenance1732500000000,
+  Rules1732600000000,
   Witness1732700000000,
 ];

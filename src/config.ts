@@ -54,6 +54,8 @@ export interface Config {
   witnessLogs: string[];
   /** Witnesses whose cosignatures this node's checkpoints collect: base URL and cosigner key. */
   validators: Array<{ url: string; vkey: string }>;
+  /** Who changes contracts: admins directly, or only a passed proposal's `rule` actions. */
+  rulesAuthority: 'admin' | 'proposal';
 }
 
 export interface GovernanceConfig {
@@ -110,6 +112,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_MINING_REWARD', '0', 'tokens minted to the server\'s miner identity per block of main (governance may change it)'],
   ['CHAINPROOF_WITNESS_LOGS', '(unset)', 'comma-separated C2SP verifier keys of logs this node cosigns as a witness (POST /witness/add-checkpoint); a key named N covers origins N and N/…'],
   ['CHAINPROOF_VALIDATORS', '(unset)', 'comma-separated url|vkey of witnesses (their base URL and Ledger.witnessKey) whose cosignatures checkpoints collect; FINAL with 2f+1 of n'],
+  ['CHAINPROOF_RULES_AUTHORITY', 'admin', 'who creates and (de)activates contracts: "admin" (createContract, setContractActive) or "proposal" (only a passed proposal\'s rule actions)'],
   ['LOG_LEVEL', 'info', 'pino log level'],
   ['NODE_ENV', '(unset)', '"development" shows stack traces in GraphQL errors'],
 ];
@@ -214,6 +217,7 @@ export function loadConfig(env: Env = process.env): Config {
       graceS: int('CHAINPROOF_GOV_GRACE_S', 1_209_600, 1, 3_153_600_000),
       miningReward: tokens('CHAINPROOF_MINING_REWARD', 0n),
     },
+    rulesAuthority: env.CHAINPROOF_RULES_AUTHORITY === 'proposal' ? 'proposal' : 'admin',
   };
   for (const k of config.witnessLogs) {
     try {
@@ -231,6 +235,9 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
   if (config.auditAgents.some((a) => a.length > 512)) problems.push('CHAINPROOF_AUDIT_AGENTS names must be at most 512 characters each');
+  if (![undefined, '', 'admin', 'proposal'].includes(env.CHAINPROOF_RULES_AUTHORITY)) {
+    problems.push(`CHAINPROOF_RULES_AUTHORITY=${JSON.stringify(env.CHAINPROOF_RULES_AUTHORITY)} must be admin or proposal`);
+  }
   const d = config.ledgerDefaults;
   if (d.minDifficulty > d.maxDifficulty) problems.push('CHAINPROOF_MIN_DIFFICULTY exceeds CHAINPROOF_MAX_DIFFICULTY');
   if (problems.length > 0) {

@@ -18,6 +18,8 @@ import { openNote } from '../ledger/note/index.js';
 import type { DataSource } from 'typeorm';
 import { GovernanceService } from '../governance/governance-service.js';
 import type { ReplayReport } from '../governance/replay.js';
+import { RulesService } from '../rules/rules-service.js';
+import type { RulesReplayReport } from '../rules/replay.js';
 import { addGovCommands } from './gov.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { chainproofMcpServer } from '../mcp/server.js';
@@ -38,6 +40,7 @@ interface CliServices {
   keys: ApiKeyService;
   governance: GovernanceService;
   provenance: ProvenanceService;
+  rules: RulesService;
   dataSource: DataSource;
 }
 
@@ -53,7 +56,9 @@ async function withLedger<T>(
     await ledger.start(['main', SYSTEM_LEDGER]);
     const governance = new GovernanceService(db.dataSource, ledger, config.governance);
     await governance.start();
-    return await fn({ ledger, keys: new ApiKeyService(db.dataSource, ledger), governance, provenance: new ProvenanceService(db.dataSource, ledger), dataSource: db.dataSource });
+    const rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority);
+    rules.start();
+    return await fn({ ledger, keys: new ApiKeyService(db.dataSource, ledger), governance, rules, provenance: new ProvenanceService(db.dataSource, ledger), dataSource: db.dataSource });
   } finally {
     await ledger.stop();
     await db.close();
@@ -69,6 +74,12 @@ async function checkWitnessPolicy(dataSource: DataSource, ledger: LedgerService,
   const have = countCosignatures(note, openNote(c.note).text, policy);
   const need = policy.threshold ?? quorumOf(policy.keys.length);
   return { ok: have >= need, treeSize: c.treeSize, cosignatures: have, required: need, message: `the checkpoint at tree size ${c.treeSize} carries ${have} valid cosignatures of the ${policy.keys.length} witnesses; the policy needs ${need}` };
+}
+
+function rulesReplayLine(r: RulesReplayReport): string {
+  const lines = [`${r.ok ? 'RULES REPLAY MATCHES' : 'RULES REPLAY DIFFERS'}: ${r.firings} firings re-run over ${r.eventsReplayed} events`];
+  for (const m of r.mismatches.slice(0, 20)) lines.push(`  contract ${m.contractId} on event ${m.triggerIndex}: ${m.kind}`);
+  return lines.join('\n');
 }
 
 function replayLine(r: ReplayReport): string {
@@ -96,21 +107,22 @@ function program(): Command {
     .option('--full', 'stream and re-check every event, block and checkpoint (default: quick head check)')
     .option('--json', 'print the report as JSON')
     .option('--ledger <name>', 'ledger to verify', 'main')
-    .option('--replay', 'also rebuild governance state from the ledger and compare it with the projections and checkpoints\' state roots')
+    .option('--replay', 'also rebuild governance state from the ledger and compare it with the projections and checkpoints\' state roots, and re-run every contract and compare its firings')
     .option('--witness <vkey>', 'require the latest checkpoint to be cosigned by these witnesses (repeatable)', (v: string, all: string[]) => [...all, v], [])
     .option('--threshold <n>', 'cosignatures required from the --witness keys (default 2f+1 of n)')
     .action(async (opts: { full?: boolean; json?: boolean; ledger: string; replay?: boolean; witness: string[]; threshold?: string }) => {
       const config = loadConfig();
       const policy = { keys: opts.witness, threshold: opts.threshold === undefined ? undefined : parseLimit(opts.threshold, opts.witness.length || 1, '--threshold') };
       const bar = !opts.json && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
-      const { report, replay, witnesses } = await withLedger({ ...config }, async ({ ledger: l, governance, dataSource }) => ({
+      const { report, replay, rulesReplay, witnesses } = await withLedger({ ...config }, async ({ ledger: l, governance, rules, dataSource }) => ({
         report: await l.verify(opts.ledger, Boolean(opts.full), bar?.update),
         replay: opts.replay ? await governance.replay() : undefined,
+        rulesReplay: opts.replay ? await rules.replay() : undefined,
         witnesses: policy.keys.length > 0 ? await checkWitnessPolicy(dataSource, l, opts.ledger, policy) : undefined,
       }));
       bar?.done();
-      const valid = report.status === 'VALID' && (replay?.ok ?? true) && (witnesses?.ok ?? true);
-      if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, ...(replay ? { replay } : {}), ...(witnesses ? { witnesses } : {}) }, null, 2)}\n`);
+      const valid = report.status === 'VALID' && (replay?.ok ?? true) && (rulesReplay?.ok ?? true) && (witnesses?.ok ?? true);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, ...(replay ? { replay, rulesReplay } : {}), ...(witnesses ? { witnesses } : {}) }, null, 2)}\n`);
       else {
         process.stdout.write(
           `${report.status}: ledger ${report.ledger}, ${report.mode.toLowerCase()} check, ${report.eventsVerified} events, ` +
@@ -122,6 +134,7 @@ function program(): Command {
           process.stdout.write(`  ${i.kind}${where ? ` (${where})` : ''}: ${i.message}\n`);
         }
         if (replay) process.stdout.write(`${replayLine(replay)}\n`);
+        if (rulesReplay) process.stdout.write(`${rulesReplayLine(rulesReplay)}\n`);
         if (witnesses) process.stdout.write(`${witnesses.ok ? 'WITNESSED' : 'NOT WITNESSED'}: ${witnesses.message}\n`);
       }
       process.exitCode = valid ? EXIT.OK : EXIT.INVALID;

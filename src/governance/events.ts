@@ -1,3 +1,6 @@
+import type { EntityManager } from 'typeorm';
+import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
+
 /**
  * The governance ledger's event types and payloads. Every governance state change is one
  * of these, appended by the server (signed with its key) under subsystem `governance`;
@@ -13,6 +16,17 @@ export type ProposalAction =
   | { kind: 'mint'; to: string; amount: string }
   | { kind: 'setParameter'; ledger: string; name: LedgerParameterName; value: string }
   | { kind: 'rule'; rule: unknown };
+
+/**
+ * What another domain (rules) provides so that proposals can carry its actions: a check made at
+ * proposal creation (returns what is stored), the events an execution appends (in that
+ * domain's subsystem), and their projection, run in the execution's transaction.
+ */
+export interface RuleActionHandler {
+  check(rule: unknown, field: string): unknown;
+  inputs(actor: string, rule: unknown, proposalId: string): AppendInput[];
+  project(tx: EntityManager, events: readonly LedgerEvent[]): Promise<void>;
+}
 
 export const LEDGER_PARAMETERS = ['minDifficulty', 'maxDifficulty', 'blockSize', 'checkpointInterval', 'miningReward'] as const;
 export type LedgerParameterName = (typeof LEDGER_PARAMETERS)[number];

@@ -3,12 +3,12 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { BlockRewards } from './block-rewards.js';
 import type { GovernanceConfig } from '../config.js';
 import { ChainproofError } from '../errors.js';
-import type { LedgerEvent } from '../ledger/events/event.js';
+import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
 import type { PushSubscription } from '../ledger/bus.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { decodeCursor, encodeCursor, MAX_PAGE, type Page, type PageArgs } from '../ledger/pagination.js';
 import { formatWeight, parseAmount } from './amount.js';
-import { GOVERNANCE_SUBSYSTEM, governanceInput, type GovernanceInput, type VoteChoice } from './events.js';
+import { GOVERNANCE_SUBSYSTEM, governanceInput, type GovernanceInput, type RuleActionHandler, type VoteChoice } from './events.js';
 import { checkAccount, checkChoice, checkProposal, checkProposalId, checkReason, type CreateProposalInput } from './inputs.js';
 import { GovernanceProjector } from './projector.js';
 import { proposalClock, proposalCount, type ProposalRow } from './proposal-row.js';
@@ -112,6 +112,7 @@ export function tallyText(t: Tally) {
 export class GovernanceService {
   private projector: GovernanceProjector | undefined;
   private rewards: BlockRewards | undefined;
+  private ruleActions: RuleActionHandler | undefined;
   private origin = '';
 
   constructor(
@@ -143,15 +144,26 @@ export class GovernanceService {
     return this.origin;
   }
 
-  private async append(inputs: Array<GovernanceInput & { idempotencyKey?: string }>): Promise<LedgerEvent[]> {
+  /** Lets proposals carry rule actions (the rules domain registers itself at start). */
+  useRuleActions(handler: RuleActionHandler): void {
+    this.ruleActions = handler;
+  }
+
+  /** Governance events, and (for an executing proposal) the rule events its actions write, in one transaction. */
+  private async append(inputs: Array<GovernanceInput & { idempotencyKey?: string }>, ruleInputs: AppendInput[] = []): Promise<LedgerEvent[]> {
     const projector = this.projector;
     if (!projector) throw new ChainproofError('UNAVAILABLE', 'governance is starting');
+    const rules = this.ruleActions;
     return this.ledger.append(
       GOVERNANCE_LEDGER,
-      inputs.map((i) => ({ ...i, subsystem: GOVERNANCE_SUBSYSTEM })),
+      [...inputs.map((i) => ({ ...i, subsystem: GOVERNANCE_SUBSYSTEM })), ...ruleInputs],
       {
         asServer: true,
-        projection: (tx: EntityManager, events) => projector.applyAll(tx, events),
+        projection: async (tx: EntityManager, events) => {
+          if (ruleInputs.length === 0) return projector.applyAll(tx, events);
+          await projector.applyAll(tx, events.filter((e) => e.subsystem === GOVERNANCE_SUBSYSTEM));
+          await rules!.project(tx, events.filter((e) => e.subsystem !== GOVERNANCE_SUBSYSTEM));
+        },
       },
     );
   }
@@ -166,6 +178,23 @@ export class GovernanceService {
     const payload = { to: checkAccount(to, 'to'), amount: parseAmount(amount, 'amount').toString(), reason: checkReason(reason) ?? '', ...(source ? { source } : {}) };
     const [e] = await this.append([{ ...governanceInput('TokensMinted', actor, `account/${payload.to}`, payload), ...(idempotencyKey ? { idempotencyKey } : {}) }]);
     return e!;
+  }
+
+  /**
+   * A checked mint for another domain's append (a rule firing), which must also run
+   * `project` on the events in its projection writer so balances move in the same transaction.
+   */
+  mintInput(actor: string, to: string, amount: string, reason: string, source: string): AppendInput {
+    const payload = { to: checkAccount(to, 'to'), amount: parseAmount(amount, 'amount').toString(), reason: checkReason(reason) ?? '', source };
+    return { ...governanceInput('TokensMinted', actor, `account/${payload.to}`, payload), subsystem: GOVERNANCE_SUBSYSTEM };
+  }
+
+  /** Projects the governance events among `events` (another domain's append); the rest are ignored. */
+  async project(tx: EntityManager, events: readonly LedgerEvent[]): Promise<void> {
+    const ours = events.filter((e) => e.subsystem === GOVERNANCE_SUBSYSTEM);
+    if (ours.length === 0) return;
+    if (!this.projector) throw new ChainproofError('UNAVAILABLE', 'governance is starting');
+    await this.projector.applyAll(tx, ours);
   }
 
   /** Mints to many accounts atomically (an airdrop): all grants, or none. */
@@ -211,7 +240,7 @@ export class GovernanceService {
   // ------------------------------------------------------------ proposals and votes
 
   async createProposal(proposer: string, input: CreateProposalInput): Promise<ProposalView> {
-    const checked = checkProposal(input);
+    const checked = checkProposal(input, this.ruleActions);
     for (const a of checked.actions) {
       if (a.kind === 'setParameter' && a.name !== 'miningReward') await this.ledger.checkParameters(a.ledger, { [a.name]: Number(a.value) });
       if (a.kind === 'setParameter') await this.ledger.ledger(a.ledger);
@@ -259,16 +288,20 @@ export class GovernanceService {
     checkProposalId(id);
     const p = await this.row(id);
     if (!p) throw new ChainproofError('NOT_FOUND', `no proposal ${id}`);
-    const actions = p.actions as Array<{ kind: string; to?: string; amount?: string; ledger?: string; name?: any; value?: string }>;
+    const actions = p.actions as Array<{ kind: string; to?: string; amount?: string; ledger?: string; name?: any; value?: string; rule?: unknown }>;
+    const ruleInputs: AppendInput[] = [];
     const inputs: GovernanceInput[] = [governanceInput('ProposalExecuted', actor, `proposal/${id}`, { proposalId: id })];
     for (const a of actions) {
       if (a.kind === 'mint') {
         inputs.push(governanceInput('TokensMinted', actor, `account/${a.to}`, { to: a.to!, amount: a.amount!, reason: `proposal ${id}`, source: id }));
       } else if (a.kind === 'setParameter') {
         inputs.push(governanceInput('LedgerParameterSet', actor, `ledger/${a.ledger}`, { ledger: a.ledger!, name: a.name, value: a.value!, proposalId: id }));
+      } else if (a.kind === 'rule') {
+        if (!this.ruleActions) throw new ChainproofError('NOT_SUPPORTED', 'this proposal changes rules, and this server does not run the contract engine');
+        ruleInputs.push(...this.ruleActions.inputs(actor, a.rule, id));
       }
     }
-    await this.append(inputs);
+    await this.append(inputs, ruleInputs);
     for (const a of actions) if (a.kind === 'setParameter' && a.name !== 'miningReward') await this.ledger.parametersChanged(a.ledger!);
     return (await this.proposal(id))!;
   }

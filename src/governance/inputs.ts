@@ -1,6 +1,6 @@
 import { ChainproofError } from '../errors.js';
 import { fractionToPpm, parseAmount } from './amount.js';
-import { LEDGER_PARAMETERS, type LedgerParameterName, type ProposalAction, type VoteChoice, type VotingType } from './events.js';
+import { LEDGER_PARAMETERS, type LedgerParameterName, type ProposalAction, type RuleActionHandler, type VoteChoice, type VotingType } from './events.js';
 
 // Everything in this file checks attacker-controlled input before anything is appended.
 
@@ -60,7 +60,7 @@ function text(v: unknown, field: string, min: number, max: number): string {
 }
 
 /** Checks a proposal's shape; ledger parameters' ranges are checked by the ledger itself. */
-export function checkProposal(input: CreateProposalInput) {
+export function checkProposal(input: CreateProposalInput, rules?: RuleActionHandler) {
   if (input.votingType !== 'WEIGHTED' && input.votingType !== 'QUADRATIC') {
     throw new ChainproofError('BAD_USER_INPUT', 'votingType must be WEIGHTED or QUADRATIC');
   }
@@ -76,11 +76,11 @@ export function checkProposal(input: CreateProposalInput) {
     timelock: seconds(input.timelock, 'timelock', 0, 365 * DAY_S),
     quorumPpm: fractionToPpm(input.quorum, 'quorum', true),
     thresholdPpm: fractionToPpm(input.threshold, 'threshold', false),
-    actions: input.actions.map(checkAction),
+    actions: input.actions.map((a, i) => checkAction(a, i, rules)),
   };
 }
 
-function checkAction(a: ProposalActionInput, i: number): ProposalAction {
+function checkAction(a: ProposalActionInput, i: number, rules: RuleActionHandler | undefined): ProposalAction {
   const given = (['mint', 'setParameter', 'rule'] as const).filter((k) => a[k] !== undefined && a[k] !== null);
   if (given.length !== 1) {
     throw new ChainproofError('BAD_USER_INPUT', `action ${i} must have exactly one of mint, setParameter, rule`);
@@ -95,7 +95,8 @@ function checkAction(a: ProposalActionInput, i: number): ProposalAction {
     }
     return { kind: 'setParameter', ledger: text(ledger, `action ${i} ledger`, 1, 63), name: name as LedgerParameterName, value: parseAmount(value, `action ${i} value`, false).toString() };
   }
-  throw new ChainproofError('NOT_SUPPORTED', `action ${i}: rule actions need the contract engine, which this server does not have yet`);
+  if (!rules) throw new ChainproofError('NOT_SUPPORTED', `action ${i}: rule actions need the contract engine, which this server does not run`);
+  return { kind: 'rule', rule: rules.check(a.rule, `action ${i} rule`) };
 }
 
 export function checkChoice(c: unknown): VoteChoice {

@@ -5,6 +5,7 @@ import type { CosignatureCollector } from '../witness/cosignatures.js';
 import type { Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import type { ProvenanceService } from '../provenance/service.js';
+import type { RulesService } from '../rules/rules-service.js';
 
 /** What every resolver gets: the services and who is asking. */
 export interface RequestContext {
@@ -14,6 +15,7 @@ export interface RequestContext {
   governance: GovernanceService;
   cosignatures: CosignatureCollector;
   provenance: ProvenanceService;
+  rules: RulesService;
   principal: Principal;
   requestId: string;
 }

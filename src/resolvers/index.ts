@@ -8,6 +8,7 @@ import { AccountResolver, GovernanceSubscriptionResolver, ProposalResolver } fro
 import { LedgerResolver } from './ledger.resolver.js';
 import { ProofResolver } from './proof.resolver.js';
 import { ProvenanceResolver } from './provenance.resolver.js';
+import { ContractResolver, RulesSubscriptionResolver } from './rules.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
 
 export const resolvers = [
@@ -24,4 +25,6 @@ export const resolvers = [
   ProposalResolver,
   GovernanceSubscriptionResolver,
   ProvenanceResolver,
+  ContractResolver,
+  RulesSubscriptionResolver,
 ] as const;

@@ -131,7 +131,7 @@ export class SetParameterActionInput {
 export class ProposalActionInput {
   @Field(() => MintActionInput, { nullable: true }) mint?: MintActionInput;
   @Field(() => SetParameterActionInput, { nullable: true }) setParameter?: SetParameterActionInput;
-  @Field(() => JSONScalar, { nullable: true, description: 'Create, enable or disable a rule (refused until the contract engine exists: NOT_SUPPORTED).' }) rule?: unknown;
+  @Field(() => JSONScalar, { nullable: true, description: 'Create, enable or disable a contract: {create: <CreateContractInput>} or {setActive: {id, active}}, checked like createContract.' }) rule?: unknown;
 }
 
 @InputType()

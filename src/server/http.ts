@@ -17,6 +17,7 @@ import type { KnownDidService } from '../auth/known-dids.js';
 import type { GovernanceService } from '../governance/governance-service.js';
 import type { WitnessService } from '../witness/witness-service.js';
 import type { CosignatureCollector } from '../witness/cosignatures.js';
+import type { RulesService } from '../rules/rules-service.js';
 import { ANONYMOUS, type Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { operationAuditPlugin } from '../provenance/audit-plugin.js';
@@ -45,13 +46,14 @@ export interface HttpDeps {
   /** This node's tlog-witness, when it has a key to cosign with. */
   witness?: WitnessService;
   provenance: ProvenanceService;
+  rules: RulesService;
   metrics: Registry;
   dataSource: DataSource;
   onSubscriptionExecution?: () => void;
 }
 
 export async function startHttpServer(config: Config, deps: HttpDeps, log: Logger): Promise<HttpServer> {
-  const { ledger, keys, dids, governance, cosignatures, provenance } = deps;
+  const { ledger, keys, dids, governance, cosignatures, provenance, rules } = deps;
   const schema = await buildChainproofSchema({ publicReads: config.publicReads });
   const app = express();
   app.disable('x-powered-by');
@@ -85,6 +87,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
             governance,
             cosignatures,
             provenance,
+            rules,
             principal: ((ctx.extra as unknown as Record<string, unknown>).principal as Principal | undefined) ?? ANONYMOUS,
             requestId: randomUUID(),
           },
@@ -179,7 +182,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         } catch (e) {
           throw new GraphQLError((e as Error).message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
         }
-        return { ledger, keys, dids, governance, cosignatures, provenance, principal, requestId: req.headers['x-request-id'] as string };
+        return { ledger, keys, dids, governance, cosignatures, provenance, rules, principal, requestId: req.headers['x-request-id'] as string };
       },
     }),
   );

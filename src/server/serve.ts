@@ -13,6 +13,7 @@ import { GovernanceService } from '../governance/governance-service.js';
 import { WitnessService } from '../witness/witness-service.js';
 import { CosignatureCollector } from '../witness/cosignatures.js';
 import { ProvenanceService } from '../provenance/service.js';
+import { RulesService } from '../rules/rules-service.js';
 
 /**
  * Starts the whole server and stops it cleanly on SIGTERM/SIGINT: stop taking requests,
@@ -34,10 +35,13 @@ export async function serve(config: Config): Promise<void> {
   const governance = new GovernanceService(db.dataSource, ledger, config.governance);
   await governance.start();
   await governance.startBlockRewards(log);
+  const rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority);
+  rules.start();
+  await rules.startConsumer(log);
   const cosignatures = new CosignatureCollector(db.dataSource, ledger, config.validators, log);
   await cosignatures.start();
   const witness = loaded ? new WitnessService(db.dataSource, loaded.key.cosigner, config.witnessLogs, log) : undefined;
-  const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, witness, cosignatures, provenance: new ProvenanceService(db.dataSource, ledger), metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
+  const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, rules, witness, cosignatures, provenance: new ProvenanceService(db.dataSource, ledger), metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
   log.info(
     { url: http.url, database: db.kind, dataDir: db.kind === 'embedded' ? config.dataDir : undefined },
     `Chainproof listening on ${http.url}`,
@@ -57,6 +61,7 @@ export async function serve(config: Config): Promise<void> {
     try {
       await http.close();
       log.info('HTTP and WebSocket closed; draining appends');
+      await rules.stop();
       await cosignatures.stop();
       await governance.stop();
       await ledger.stop();

@@ -1,0 +1,17 @@
+import { createRequire } from 'node:module';
+import type * as Cel from '@bufbuild/cel';
+
+/**
+ * @bufbuild/cel, loaded once through its CommonJS build. Its own type checker (0.6.1) is not
+ * exported and handles only constants, so expressions are checked by `checker.ts`; this
+ * module gives the parser and the evaluator.
+ */
+const require = createRequire(import.meta.url);
+const cel = require('@bufbuild/cel') as typeof Cel;
+
+export const { celEnv, celFunc, parse, plan, CelScalar, mapType, isCelError, isCelMap, isCelList, isCelUint } = cel;
+export type CelEnv = Cel.CelEnv;
+export type CelValue = Cel.CelValue;
+export type CelInput = Cel.CelInput;
+export type ParsedExpr = ReturnType<typeof cel.parse>;
+export type Expr = ParsedExpr['expr'];

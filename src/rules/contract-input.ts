@@ -1,0 +1,103 @@
+import { ChainproofError } from '../errors.js';
+import { ALERT_SEVERITIES, RULES_EVENT_TYPES, type AlertSeverity, type ContractDefinition, type RuleAction } from './events.js';
+import { compile, EXPRESSION_LIMITS, payloadInput } from './expression.js';
+
+// Everything here checks attacker-controlled input before anything is appended.
+
+const MAX_ACTIONS = 10;
+const MAX_EVENT_TYPES = 50;
+const TYPE = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
+
+export interface ActionInput {
+  mintTokens?: { to: string; amountExpr: string; reason: string } | null;
+  raiseAlert?: { severity: string; message: string } | null;
+  appendEvent?: { type: string; payloadExpr: string } | null;
+  setParameter?: unknown;
+  openProposal?: unknown;
+}
+
+export interface CreateContractInput {
+  name: string;
+  description?: string | null;
+  trigger: { eventTypes: string[]; subsystem?: string | null; actor?: string | null };
+  condition: string;
+  actions: ActionInput[];
+  limits?: { maxFiringsPerActor?: number | null; windowSeconds?: number | null } | null;
+  parameters?: Record<string, unknown> | null;
+}
+
+function text(v: unknown, field: string, min: number, max: number): string {
+  if (typeof v !== 'string' || v.length < min || v.length > max) throw new ChainproofError('BAD_USER_INPUT', `${field} must be ${min}..${max} characters`);
+  return v;
+}
+
+function eventType(v: unknown, field: string): string {
+  if (typeof v !== 'string' || !TYPE.test(v)) throw new ChainproofError('BAD_USER_INPUT', `${field} must be an event type (a letter, then letters, digits, _ . : -; at most 128)`);
+  return v;
+}
+
+/** Checks a contract's shape and type-checks every expression in it; nothing is appended on failure. */
+export function checkContract(input: CreateContractInput): ContractDefinition {
+  const t = input.trigger;
+  if (!t || !Array.isArray(t.eventTypes) || t.eventTypes.length === 0 || t.eventTypes.length > MAX_EVENT_TYPES) {
+    throw new ChainproofError('BAD_USER_INPUT', `trigger.eventTypes must list 1..${MAX_EVENT_TYPES} event types`);
+  }
+  if (!Array.isArray(input.actions) || input.actions.length === 0 || input.actions.length > MAX_ACTIONS) {
+    throw new ChainproofError('BAD_USER_INPUT', `a contract has 1..${MAX_ACTIONS} actions`);
+  }
+  compile(input.condition, ['bool'], 'condition');
+  const limits = input.limits ?? {};
+  const cap = limits.maxFiringsPerActor ?? null;
+  if (cap !== null && (!Number.isSafeInteger(cap) || cap < 1 || cap > 1_000_000)) throw new ChainproofError('BAD_USER_INPUT', 'limits.maxFiringsPerActor must be 1..1000000');
+  const windowSeconds = limits.windowSeconds ?? 86_400;
+  if (!Number.isSafeInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > EXPRESSION_LIMITS.maxWindowSeconds) {
+    throw new ChainproofError('BAD_USER_INPUT', `limits.windowSeconds must be 1..${EXPRESSION_LIMITS.maxWindowSeconds}`);
+  }
+  const parameters = input.parameters ?? {};
+  if (typeof parameters !== 'object' || Array.isArray(parameters) || JSON.stringify(parameters).length > 16_384) {
+    throw new ChainproofError('BAD_USER_INPUT', 'parameters must be a JSON object of at most 16 KiB');
+  }
+  try {
+    payloadInput(parameters); // bound as contract.params on every evaluation: refuse now what could never be bound
+  } catch (e) {
+    throw new ChainproofError('BAD_USER_INPUT', `parameters: ${(e as Error).message}`);
+  }
+  return {
+    name: text(input.name, 'name', 1, 200),
+    description: text(input.description ?? '', 'description', 0, 10_000),
+    trigger: {
+      eventTypes: [...new Set(t.eventTypes.map((x, i) => eventType(x, `trigger.eventTypes[${i}]`)))],
+      subsystem: t.subsystem == null ? null : text(t.subsystem, 'trigger.subsystem', 1, 63),
+      actor: t.actor == null ? null : text(t.actor, 'trigger.actor', 1, 600),
+    },
+    condition: input.condition,
+    actions: input.actions.map(checkAction),
+    limits: { maxFiringsPerActor: cap, windowSeconds },
+    parameters,
+  };
+}
+
+function checkAction(a: ActionInput, i: number): RuleAction {
+  const kinds = (['mintTokens', 'raiseAlert', 'appendEvent', 'setParameter', 'openProposal'] as const).filter((k) => a[k] !== undefined && a[k] !== null);
+  if (kinds.length !== 1) {
+    throw new ChainproofError('BAD_USER_INPUT', `action ${i} must have exactly one of mintTokens, raiseAlert, appendEvent, setParameter, openProposal`);
+  }
+  if (a.mintTokens) {
+    const m = a.mintTokens;
+    compile(m.to, ['string'], `action ${i} mintTokens.to`);
+    compile(m.amountExpr, ['int', 'uint', 'string'], `action ${i} mintTokens.amountExpr`);
+    return { kind: 'mintTokens', to: m.to, amountExpr: m.amountExpr, reason: text(m.reason, `action ${i} mintTokens.reason`, 0, 2_000) };
+  }
+  if (a.raiseAlert) {
+    const severity = a.raiseAlert.severity;
+    if (!(ALERT_SEVERITIES as readonly string[]).includes(severity)) throw new ChainproofError('BAD_USER_INPUT', `action ${i}: severity must be one of ${ALERT_SEVERITIES.join(', ')}`);
+    return { kind: 'raiseAlert', severity: severity as AlertSeverity, message: text(a.raiseAlert.message, `action ${i} raiseAlert.message`, 1, 2_000) };
+  }
+  if (a.appendEvent) {
+    const type = eventType(a.appendEvent.type, `action ${i} appendEvent.type`);
+    if ((RULES_EVENT_TYPES as readonly string[]).includes(type)) throw new ChainproofError('BAD_USER_INPUT', `action ${i}: ${type} is the rules engine's own event type`);
+    compile(a.appendEvent.payloadExpr, ['map'], `action ${i} appendEvent.payloadExpr`);
+    return { kind: 'appendEvent', type, payloadExpr: a.appendEvent.payloadExpr };
+  }
+  throw new ChainproofError('NOT_SUPPORTED', `action ${i}: ${kinds[0]} actions are not supported by this server yet`);
+}

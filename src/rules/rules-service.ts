@@ -1,0 +1,180 @@
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import { ChainproofError } from '../errors.js';
+import { isHexId } from '../ledger/events/envelope.js';
+import type { GovernanceService } from '../governance/governance-service.js';
+import type { LedgerEvent } from '../ledger/events/event.js';
+import type { LedgerService } from '../ledger/ledger-service.js';
+import { decodeCursor, encodeCursor, MAX_PAGE, type Page, type PageArgs } from '../ledger/pagination.js';
+import { checkContract, type CreateContractInput } from './contract-input.js';
+import { RulesConsumer } from './consumer.js';
+import { RULES_SUBSYSTEM, type ContractDefinition, type RulesPayloads } from './events.js';
+import { projectRules } from './projector.js';
+import { ruleProposalActions } from './proposal-actions.js';
+import { replayRules, type RulesReplayReport } from './replay.js';
+
+/** Contracts run on the main ledger, beside governance, whose tokens they mint. */
+export const RULES_LEDGER = 'main';
+
+export interface ContractView {
+  id: string;
+  index: number;
+  name: string;
+  description: string;
+  active: boolean;
+  createdBy: string;
+  createdAt: Date;
+  definition: ContractDefinition;
+}
+
+export interface ExecutionView {
+  index: number;
+  eventId: string;
+  contractId: string;
+  triggerId: string;
+  triggerIndex: number;
+  ok: boolean;
+  error: string | null;
+  record: RulesPayloads['ContractExecuted'];
+}
+
+/**
+ * Contracts ("smart-contract rules"): every change is a server-signed `rules` event with its
+ * projection in the same transaction; `startConsumer` runs them on the ledger.
+ */
+export class RulesService {
+  private consumer: RulesConsumer | undefined;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly ledger: LedgerService,
+    private readonly governance: GovernanceService,
+    private readonly authority: 'admin' | 'proposal' = 'admin',
+  ) {}
+
+  start(): void {
+    this.ledger.reserveSubsystem(RULES_SUBSYSTEM);
+    this.governance.useRuleActions(ruleProposalActions);
+  }
+
+  private direct(): void {
+    if (this.authority === 'proposal') throw new ChainproofError('FORBIDDEN', 'contracts change only through a passed proposal (CHAINPROOF_RULES_AUTHORITY=proposal)');
+  }
+
+  async startConsumer(log: Logger): Promise<void> {
+    if (!this.ledger.serverKey) {
+      // Firings are server-signed events: without a key every one would be refused.
+      log.warn('no signing key: contracts are not run');
+      return;
+    }
+    this.consumer = new RulesConsumer({
+      dataSource: this.dataSource,
+      ledger: this.ledger,
+      ledgerName: RULES_LEDGER,
+      mint: (actor, to, amount, reason, source) => this.governance.mintInput(actor, to, amount, reason, source),
+      projectOther: (tx, events) => this.governance.project(tx, events),
+      log,
+    });
+    await this.consumer.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+  }
+
+  /** Re-runs every contract over the ledger and compares with the recorded firings (see replay.ts). */
+  async replay(): Promise<RulesReplayReport> {
+    return replayRules(this.dataSource, await this.ledger.ledger(RULES_LEDGER), (actor, to, amount, reason, source) => this.governance.mintInput(actor, to, amount, reason, source));
+  }
+
+  private async append<T extends keyof RulesPayloads>(type: T, actor: string, resource: string, payload: RulesPayloads[T]): Promise<LedgerEvent> {
+    const [e] = await this.ledger.append(RULES_LEDGER, [{ type, actor, resource, subsystem: RULES_SUBSYSTEM, payload }], {
+      asServer: true,
+      projection: (tx, events) => projectRules(tx, events),
+    });
+    return e!;
+  }
+
+  async create(actor: string, input: CreateContractInput, active = true): Promise<ContractView> {
+    this.direct();
+    const def = checkContract(input);
+    const e = await this.append('ContractCreated', actor, 'contract', { ...def, active });
+    return (await this.contract(e.id))!;
+  }
+
+  async setActive(actor: string, id: string, active: boolean): Promise<ContractView> {
+    this.direct();
+    if (!isHexId(id)) throw new ChainproofError('BAD_USER_INPUT', 'contract id must be 64 lowercase hex characters (the id of its ContractCreated event)');
+    await this.append('ContractActiveSet', actor, `contract/${id}`, { contractId: id, active });
+    return (await this.contract(id))!;
+  }
+
+  async contract(id: string): Promise<ContractView | null> {
+    if (!isHexId(id)) throw new ChainproofError('BAD_USER_INPUT', 'contract id must be 64 lowercase hex characters');
+    const [row] = await this.dataSource.query(`SELECT * FROM rules_contracts WHERE id = $1`, [id]);
+    return row ? contractView(row) : null;
+  }
+
+  async contracts(filter: { active?: boolean }, page: PageArgs): Promise<Page<ContractView>> {
+    const first = Math.min(page.first ?? 50, MAX_PAGE);
+    const after = page.after === undefined ? -1 : decodeCursor('contract', page.after);
+    const rows = await this.dataSource.query(
+      `SELECT * FROM rules_contracts WHERE idx > $1 AND ($2::boolean IS NULL OR active = $2) ORDER BY idx LIMIT $3`,
+      [after, filter.active ?? null, first + 1],
+    );
+    return {
+      items: rows.slice(0, first).map((r: any) => ({ cursor: encodeCursor('contract', Number(r.idx)), node: contractView(r) })),
+      hasNextPage: rows.length > first,
+      hasPreviousPage: after >= 0,
+    };
+  }
+
+  async executions(contractId: string, page: PageArgs): Promise<Page<ExecutionView>> {
+    const first = Math.min(page.first ?? 50, MAX_PAGE);
+    const after = page.after === undefined ? -1 : decodeCursor('execution', page.after);
+    const rows = await this.dataSource.query(
+      `SELECT * FROM rules_executions WHERE contract_id = $1 AND idx > $2 ORDER BY idx LIMIT $3`,
+      [contractId, after, first + 1],
+    );
+    return {
+      items: rows.slice(0, first).map((r: any) => ({
+        cursor: encodeCursor('execution', Number(r.idx)),
+        node: {
+          index: Number(r.idx),
+          eventId: r.event_id.toString('hex'),
+          contractId: r.contract_id,
+          triggerId: r.trigger_id,
+          triggerIndex: Number(r.trigger_idx),
+          ok: r.ok,
+          error: r.error,
+          record: r.record,
+        },
+      })),
+      hasNextPage: rows.length > first,
+      hasPreviousPage: after >= 0,
+    };
+  }
+
+  /** AlertRaised events as they commit (from `after`, a cursor, first). */
+  alerts(after?: string): Promise<AsyncIterableIterator<LedgerEvent>> {
+    return this.ledger.subscribe('event', RULES_LEDGER, {
+      after,
+      filter: { subsystem: RULES_SUBSYSTEM, types: ['AlertRaised'] },
+      accept: (e) => e.subsystem === RULES_SUBSYSTEM && e.type === 'AlertRaised',
+    });
+  }
+}
+
+function contractView(r: any): ContractView {
+  const def = r.definition as ContractDefinition;
+  return {
+    id: r.id,
+    index: Number(r.idx),
+    name: r.name,
+    description: def.description,
+    active: r.active,
+    createdBy: r.created_by,
+    createdAt: new Date(Number(r.created_ms)),
+    definition: def,
+  };
+}

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverBackend } from '../support/db.js';
+import { gql, startServer, type ServerProcess } from '../support/server.js';
+import { collect } from '../support/ws.js';
+
+let server: ServerProcess;
+let cleanup: () => Promise<void>;
+let writerKey: string;
+
+beforeAll(async () => {
+  const b = await serverBackend();
+  cleanup = b.cleanup;
+  server = await startServer(b.env);
+  writerKey = (await gql(server.url, `mutation { createApiKey(role: "writer", name: "w") { key } }`)).data.createApiKey.key;
+});
+afterAll(async () => {
+  await server?.kill('SIGTERM');
+  await cleanup?.();
+});
+
+const ok = async <T = any>(query: string, variables?: Record<string, unknown>, key?: string | null): Promise<T> => {
+  const r = await gql<T>(server.url, query, variables, key);
+  expect(r.errors, query).toBeUndefined();
+  return r.data!;
+};
+const CREATE = `mutation($i: CreateContractInput!) { createContract(input: $i) { id active trigger { eventTypes } actions { kind severity message } } }`;
+const treeSize = async () => (await ok(`{ stats { treeSize } }`)).stats.treeSize as number;
+
+describe('contracts over GraphQL', () => {
+  it('only admins create and change contracts; a writer is FORBIDDEN and nothing is written', async () => {
+    const before = await treeSize();
+    const r = await gql(server.url, CREATE, { i: { name: 'n', trigger: { eventTypes: ['x'] }, condition: 'true', actions: [{ raiseAlert: { severity: 'INFO', message: 'm' } }] } }, writerKey);
+    expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(await treeSize()).toBe(before);
+  });
+
+  it('refuses a condition that does not type-check with BAD_USER_INPUT and the checker\'s message', async () => {
+    const before = await treeSize();
+    const r = await gql(server.url, CREATE, { i: { name: 'n', trigger: { eventTypes: ['x'] }, condition: 'event.payload.n > 1 && event.actor > 3', actions: [{ raiseAlert: { severity: 'INFO', message: 'm' } }] } });
+    expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(r.errors?.[0]?.message).toMatch(/no matching overload for '_>_' applied to \(string, int\)/);
+    const n = await gql(server.url, CREATE, { i: { name: 'n', trigger: { eventTypes: ['x'] }, condition: 'true', actions: [{ openProposal: { template: {} } }] } });
+    expect(n.errors?.[0]?.extensions?.code).toBe('NOT_SUPPORTED');
+    expect(await treeSize()).toBe(before);
+  });
+
+  it('delivers alerts over alertRaised and lists the firing under contract(id){executions}', async () => {
+    const { createContract: c } = await ok(CREATE, { i: {
+      name: 'Deploy watch',
+      trigger: { eventTypes: ['deploy'] },
+      condition: 'event.result == "failed"',
+      actions: [{ raiseAlert: { severity: 'WARNING', message: 'a deploy failed' } }],
+    } });
+    expect(c).toMatchObject({ active: true, trigger: { eventTypes: ['deploy'] }, actions: [{ kind: 'raiseAlert', severity: 'WARNING', message: 'a deploy failed' }] });
+    const alerts = collect<any>(server.wsUrl, `subscription { alertRaised { contractId triggerId severity message cursor } }`, undefined, { authorization: writerKey });
+    await alerts.connected;
+    await new Promise((r) => setTimeout(r, 300)); // let the subscription register before the trigger
+    await ok(`mutation { appendEvent(input: {type: "deploy", actor: "ci", result: "ok"}) { id } }`, undefined, writerKey);
+    const { appendEvent: failed } = await ok(`mutation { appendEvent(input: {type: "deploy", actor: "ci", result: "failed"}) { id index } }`, undefined, writerKey);
+    const [a] = await alerts.until(1);
+    await alerts.close();
+    expect(a.alertRaised).toMatchObject({ contractId: c.id, triggerId: failed.id, severity: 'WARNING', message: 'a deploy failed' });
+
+    const { contract } = await ok(`query($id: String!) { contract(id: $id) { name executions { edges { node { triggerId triggerIndex ok depth actions { kind ok } } } } } }`, { id: c.id });
+    expect(contract.executions.edges.map((e: any) => e.node)).toEqual([
+      { triggerId: failed.id, triggerIndex: failed.index, ok: true, depth: 1, actions: [{ kind: 'raiseAlert', ok: true }] },
+    ]);
+
+    await ok(`mutation($id: String!) { setContractActive(id: $id, active: false) { active } }`, { id: c.id });
+    const { contracts } = await ok(`{ contracts(active: false) { edges { node { id } } } }`);
+    expect(contracts.edges.map((e: any) => e.node.id)).toContain(c.id);
+  });
+
+  it('clients cannot append into the rules subsystem', async () => {
+    const r = await gql(server.url, `mutation { appendEvent(input: {type: "AlertRaised", actor: "m", subsystem: "rules"}) { id } }`, undefined, writerKey);
+    expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});

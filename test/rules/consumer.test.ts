@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contractInput, openRules, type TestRules } from './support.js';
+
+let t: TestRules;
+beforeAll(async () => {
+  t = await openRules();
+});
+afterAll(async () => t?.close());
+
+const executions = async (id: string) => (await t.rules.executions(id, { first: 100 })).items.map((i) => i.node);
+
+describe('the consumer', () => {
+  it('mints on a trigger, once, with the execution parented by the trigger and its mint in the same append', async () => {
+    const c = await t.rules.create('admin', contractInput({ condition: 'event.payload.severity >= contract.params.minSeverity', parameters: { minSeverity: 2 } }));
+    const before = (await t.gov.account('ann')).balance;
+    const trigger = await t.emit('bug_report', 'ann', { severity: 3 });
+    await t.emit('bug_report', 'ann', { severity: 1 }); // condition false: no firing
+    await t.emit('other', 'ann', { severity: 3 }); // not a trigger type
+    await t.settled();
+    expect((await t.gov.account('ann')).balance - before).toBe(15n);
+    const [x, ...more] = await executions(c.id);
+    expect(more).toEqual([]);
+    expect(x).toMatchObject({ triggerIndex: trigger, ok: true });
+    const fired = await t.service.eventAt('main', x!.index);
+    expect(fired).toMatchObject({ type: 'ContractExecuted', subsystem: 'rules' });
+    const triggerEvent = await t.service.eventAt('main', trigger);
+    expect(fired!.parents).toEqual([triggerEvent!.id]);
+    const mint = await t.service.eventAt('main', x!.index + 1);
+    expect(mint).toMatchObject({ type: 'TokensMinted', subsystem: 'governance', payload: { to: 'ann', amount: '15', source: `contract:${c.id}:${triggerEvent!.id}` } });
+    expect(x!.record.actions).toEqual([{ kind: 'mintTokens', ok: true, detail: { to: 'ann', amount: '15' } }]);
+  });
+
+  it('raises alerts from aggregates over a window and appends events computed from the trigger', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'QA monitor',
+      trigger: { eventTypes: ['test_run'] },
+      condition: 'count("test_run", 3600) >= 4 && ratio("test_run", "fail", 3600) > 0.5',
+      actions: [
+        { raiseAlert: { severity: 'CRITICAL', message: 'test success rate below 50%' } },
+        { appendEvent: { type: 'qa_flag', payloadExpr: '{"run": event.payload.run, "failures": sum("test_run", "failed", 3600)}' } },
+      ],
+    }));
+    const alerts = await t.rules.alerts();
+    const runs = [['ok', 0], ['fail', 2], ['fail', 5], ['fail', 1]] as const;
+    let last = 0;
+    for (const [i, [result, failed]] of runs.entries()) last = await t.emit('test_run', 'ci', { run: i, failed }, { result });
+    await t.settled();
+    const [x, ...more] = await executions(c.id);
+    expect(more).toEqual([]); // only the fourth run meets the condition
+    expect(x).toMatchObject({ triggerIndex: last, ok: true });
+    const alert = (await alerts.next()).value;
+    expect(alert).toMatchObject({ type: 'AlertRaised', payload: { contractId: c.id, severity: 'CRITICAL', message: 'test success rate below 50%' } });
+    await alerts.return?.();
+    const flag = await t.service.eventAt('main', x!.index + 2);
+    expect(flag).toMatchObject({ type: 'qa_flag', subsystem: 'rules', actor: `contract:${c.id}`, payload: { run: 3, failures: 8 } });
+  });
+
+  it('records a failing action and keeps going', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'fragile',
+      trigger: { eventTypes: ['fragile'] },
+      actions: [
+        { mintTokens: { to: 'event.payload.who', amountExpr: 'event.payload.amount', reason: 'r' } },
+        { raiseAlert: { severity: 'INFO', message: 'still here' } },
+      ],
+    }));
+    await t.emit('fragile', 'x', { who: 'bo', amount: -5 }); // a negative mint fails
+    await t.emit('fragile', 'x', { amount: 5 }); // no recipient
+    await t.emit('fragile', 'x', { who: 'bo', amount: 5 });
+    await t.settled();
+    const xs = await executions(c.id);
+    expect(xs.map((x) => [x.ok, x.record.actions.map((a) => a.ok)])).toEqual([
+      [false, [false, true]],
+      [false, [false, true]],
+      [true, [true, true]],
+    ]);
+    expect(xs[1]!.record.actions[0]!.error).toMatch(/who/);
+    expect((await t.gov.account('bo')).balance).toBe(5n);
+  });
+
+  it('stops a contract that triggers itself at the depth limit, and records it', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'echo',
+      trigger: { eventTypes: ['TokensMinted'], subsystem: 'governance' },
+      condition: 'event.payload.to == "echo"',
+      actions: [{ mintTokens: { to: '"echo"', amountExpr: '1', reason: 'echo' } }],
+    }));
+    await t.gov.mint('admin', 'echo', '100', 'seed');
+    await t.settled();
+    const xs = await executions(c.id);
+    expect(xs.map((x) => [x.ok, x.record.depth])).toEqual([[true, 1], [true, 2], [true, 3], [true, 4], [false, 5]]);
+    expect(xs[4]!.error).toMatch(/depth limit/);
+    expect((await t.gov.account('echo')).balance).toBe(104n);
+  });
+
+  it('caps firings per actor in a window (reward farming)', async () => {
+    const c = await t.rules.create('admin', contractInput({ name: 'capped', trigger: { eventTypes: ['farm'] }, limits: { maxFiringsPerActor: 2, windowSeconds: 3600 } }));
+    for (let i = 0; i < 4; i++) await t.emit('farm', 'farmer');
+    await t.emit('farm', 'other');
+    await t.settled();
+    expect((await t.gov.account('farmer')).balance).toBe(30n);
+    expect((await t.gov.account('other')).balance).toBe(15n);
+    expect(await executions(c.id)).toHaveLength(3);
+  });
+
+  it('bounds hostile input at run time: a regex bomb runs in linear time, an oversized payload fails the firing', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'hostile',
+      trigger: { eventTypes: ['hostile'] },
+      condition: 'event.payload.s.matches("^(a+)+$")',
+      actions: [{ raiseAlert: { severity: 'INFO', message: 'matched' } }],
+    }));
+    await t.emit('hostile', 'h', { s: `${'a'.repeat(5_000)}!` }); // exponential for a backtracking engine
+    await t.emit('hostile', 'h', { s: 'x'.repeat(10_000) });
+    await t.emit('hostile', 'h', { s: 'aaa' });
+    await t.settled();
+    const xs = await executions(c.id);
+    expect(xs.map((x) => [x.ok, x.error?.replace(/ \d+.*/, '')])).toEqual([[false, 'a payload string is longer than'], [true, undefined]]);
+  });
+
+  it('a deactivated contract stops firing from the next event on', async () => {
+    const c = await t.rules.create('admin', contractInput({ name: 'off', trigger: { eventTypes: ['offable'] } }));
+    await t.emit('offable', 'dee');
+    await t.rules.setActive('admin', c.id, false);
+    await t.emit('offable', 'dee');
+    await t.settled();
+    expect(await executions(c.id)).toHaveLength(1);
+  });
+});
+
+describe('replay', () => {
+  it('re-running every contract over the ledger reproduces the recorded firings, and notices one that was not', async () => {
+    await t.settled();
+    const { count } = (await t.db.dataSource.query(`SELECT count(*)::int AS count FROM rules_executions`))[0];
+    const r = await t.rules.replay();
+    expect(r.mismatches).toEqual([]);
+    expect(r).toMatchObject({ ok: true, firings: count });
+    expect(count).toBeGreaterThan(10);
+
+    // A firing the contracts do not produce (as a faulty or forged engine would write it).
+    const [x] = (await t.db.dataSource.query(`SELECT record FROM rules_executions ORDER BY idx LIMIT 1`));
+    await t.service.append('main', [{ type: 'ContractExecuted', actor: 'rules', subsystem: 'rules', payload: { ...x.record, actions: [] } }], { asServer: true });
+    const forged = await t.rules.replay();
+    expect(forged.ok).toBe(false);
+    expect(forged.mismatches).toEqual([expect.objectContaining({ contractId: x.record.contractId, triggerIndex: x.record.triggerIndex, kind: 'unexpected' })]);
+  });
+});
