@@ -121,8 +121,8 @@ export class CosignatureCollector {
     return rows.filter((r: { witness: string }) => configured.has(r.witness)).map((r: any) => ({ witness: r.witness, line: r.line, cosignedAt: r.cosigned_at }));
   }
 
-  async finality(checkpointId: number): Promise<Finality> {
-    if (this.validators.length === 0) return 'PENDING';
-    return (await this.lines(checkpointId)).length >= quorumOf(this.validators.length) ? 'FINAL' : 'PENDING';
+  /** Finality given how many configured validators cosigned. */
+  finalityOf(cosignatures: number): Finality {
+    return this.validators.length > 0 && cosignatures >= quorumOf(this.validators.length) ? 'FINAL' : 'PENDING';
   }
 }
