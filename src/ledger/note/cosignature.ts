@@ -1,5 +1,4 @@
-import { createPrivateKey, createPublicKey, sign as cryptoSign } from 'node:crypto';
-import { ed25519Verify } from '../events/ed25519.js';
+import { ed25519FromSeed, ed25519Verify } from '../events/ed25519.js';
 import { decodeBase64Strict, isValidKeyName } from './encoding.js';
 import { NoteError } from './errors.js';
 import { assertKeyName, computeKeyHash, formatVerifierKey } from './signer.js';
@@ -7,7 +6,6 @@ import { assertKeyName, computeKeyHash, formatVerifierKey } from './signer.js';
 /** Signature type of an Ed25519 checkpoint cosignature (c2sp.org/tlog-cosignature). */
 export const COSIGNATURE_ALG = 0x04;
 const SIG_PREFIX = '\u2014 ';
-const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 /** A witness's cosigning key. Its messages differ from a note signer's, so the key must too. */
 export interface Cosigner {
@@ -31,10 +29,8 @@ export function cosignedMessage(body: string, timestampS: number): Buffer {
 
 export function cosignerFromSeed(name: string, seed: Uint8Array): Cosigner {
   assertKeyName(name);
-  if (seed.length !== 32) throw new RangeError(`Ed25519 seed must be 32 bytes, got ${seed.length}`);
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
-  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
-  const publicKey = Buffer.from(spki.subarray(spki.length - 32));
+  const key = ed25519FromSeed(seed);
+  const publicKey = key.publicKey;
   const keyHash = computeKeyHash(name, publicKey, COSIGNATURE_ALG);
   return Object.freeze({
     name,
@@ -44,7 +40,7 @@ export function cosignerFromSeed(name: string, seed: Uint8Array): Cosigner {
     cosign(body: string, timestampS: number) {
       const time = Buffer.alloc(8);
       time.writeBigUInt64BE(BigInt(timestampS));
-      const sig = cryptoSign(null, cosignedMessage(body, timestampS), privateKey);
+      const sig = key.sign(cosignedMessage(body, timestampS));
       return `${SIG_PREFIX}${name} ${Buffer.concat([keyHash, time, sig]).toString('base64')}\n`;
     },
   });
