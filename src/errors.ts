@@ -29,6 +29,9 @@ export type ChainproofErrorCode =
   | 'TOO_MANY_PROPOSALS'
   | 'TIMELOCK_PENDING'
   | 'NOT_SUPPORTED'
+  | 'BAD_EVENT'
+  | 'PEER_MISBEHAVED'
+  | 'PEER_UNAVAILABLE'
   | 'INTERNAL';
 
 export class ChainproofError extends Error {

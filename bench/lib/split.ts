@@ -110,7 +110,7 @@ function sequenceCore(inputs: ReturnType<typeof benchEvent>[], origin: string, h
     const parents = tips;
     tips = [idHex];
     events.push({
-      ledger: 'main', index, id: idHex, canonical, signature: null, type: input.type, actor: input.actor, author: null,
+      ledger: 'main', origin, index, id: idHex, canonical, signature: null, type: input.type, actor: input.actor, author: null,
       resource: input.resource, subsystem: null, result: null, correlationId: null, payload: input.payload, parents: [...parents],
       hlc, idempotencyKey: null, appendedAt: new Date(),
     });

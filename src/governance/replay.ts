@@ -56,13 +56,13 @@ export async function replayGovernance(
     let refused: ReplayReport['refused'];
     for (;;) {
       const rows: RawEventRow[] = await tx.query(
-        `SELECT ${EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND idx > $2 AND idx < $3 AND subsystem = $4 ORDER BY idx LIMIT 1000`,
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND idx > $2 AND idx < $3 AND subsystem = $4 AND origin IS NULL ORDER BY idx LIMIT 1000`,
         [ledger.id, after, treeSize, GOVERNANCE_SUBSYSTEM],
       );
       for (const r of rows) {
         after = Number(r.idx);
         const e = eventFromRow(ledger.name, r);
-        // Only the server writes governance events; anything else is not part of the state.
+        // Only this server writes governance events (copies synced from peers are history, not state).
         if (serverDid !== undefined && e.author !== serverDid) continue;
         try {
           await tx.query('SAVEPOINT replay_event');

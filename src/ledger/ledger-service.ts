@@ -13,9 +13,9 @@ import { Checkpointer, type StateRootProvider } from './checkpointer.js';
 import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
 import { isHexId } from './events/envelope.js';
 import type { AppendInput, LedgerEvent } from './events/event.js';
-import { prepareInput } from './events/prepare.js';
+import { prepareInput, prepareReplicated } from './events/prepare.js';
 import { checkChange, LedgerRegistry, updateParams, type LedgerParams, type MutableLedgerParams } from './ledgers.js';
-import { consistencyProof, inclusionProof, rootAt, treeHasher } from './merkle/index.js';
+import { consistencyProof, inclusionProof, rangeProof, rootAt, treeHasher } from './merkle/index.js';
 import { decodeCursor, encodeCursor, pageWindow, toPage, type Page, type PageArgs } from './pagination.js';
 import { EVENT_COLUMNS, LedgerSequencer, eventFromRow, type ProjectionWriter, type RawEventRow } from './sequencer.js';
 import type { ServerKey } from './server-key.js';
@@ -53,6 +53,24 @@ export interface ConsistencyProofResult {
   fromRoot: string;
   toRoot: string;
 }
+
+/** A copy of an event from another node: its exact bytes and, if it was signed, the signature. */
+export interface ReplicatedEvent {
+  canonical: Buffer;
+  signature: Buffer | null;
+}
+
+export interface LeafRangeResult {
+  start: number;
+  treeSize: number;
+  leaves: ReplicatedEvent[];
+  /** The range proof's hashes (rootFromRange rebuilds the root from them and the leaves). */
+  proof: Buffer[];
+}
+
+/** Leaves one pull may ask for, and events one replicated append may carry. */
+export const MAX_LEAF_RANGE = 2000;
+const MAX_REPLICATED_BATCH = 10_000;
 
 export interface LedgerHead {
   treeSize: number;
@@ -344,6 +362,67 @@ export class LedgerService {
       }
     });
     return this.sequencerFor(ledger).append({ inputs: prepared, ...options });
+  }
+
+  /**
+   * Appends copies of events first written on other nodes, byte for byte, in the order given
+   * (parents before children), all or none. Copies already in the ledger are skipped; the
+   * result has one entry per input, the stored event. `items` are attacker-controlled.
+   */
+  async appendReplicated(
+    ledgerName: string,
+    items: readonly ReplicatedEvent[],
+    projection?: ProjectionWriter,
+  ): Promise<LedgerEvent[]> {
+    if (items.length === 0) throw new ChainproofError('BAD_USER_INPUT', 'nothing to append');
+    if (items.length > MAX_REPLICATED_BATCH) {
+      throw new ChainproofError('BATCH_TOO_LARGE', `${items.length} events in one call; the limit is ${MAX_REPLICATED_BATCH}`);
+    }
+    const ledger = await this.ledger(ledgerName);
+    const hasher = treeHasher(ledger.hashAlg);
+    const prepared = items.map((item, i) => {
+      try {
+        return prepareReplicated(item.canonical, item.signature, ledger.origin, hasher, this.config);
+      } catch (e) {
+        if (!(e instanceof ChainproofError)) throw e;
+        throw new ChainproofError(e.code, `event ${i}: ${e.message}`, { cause: e, details: { index: i } });
+      }
+    });
+    const started = performance.now();
+    const events = await this.sequencerFor(ledger).append({ inputs: prepared, projection });
+    this.metrics.appended(ledgerName, events.length, (performance.now() - started) / 1000);
+    return events;
+  }
+
+  /**
+   * Leaves [start, end) of the tree of `treeSize` — each event's canonical bytes and signature —
+   * with one range proof that they are in that tree (see rangeProofPlan). What a peer pulls.
+   */
+  async leafRange(ledgerName: string, start: number, end: number, treeSize: number): Promise<LeafRangeResult> {
+    const ledger = await this.ledger(ledgerName);
+    const head = await this.head(ledger.name);
+    const ok = [start, end, treeSize].every(Number.isSafeInteger) && start >= 0 && start < end && end <= treeSize && treeSize <= head.treeSize;
+    if (!ok) {
+      throw new ChainproofError('PROOF_OUT_OF_RANGE', `no leaves [${start}, ${end}) of a tree of ${treeSize}; the ledger has ${head.treeSize} events`);
+    }
+    if (end - start > MAX_LEAF_RANGE) {
+      throw new ChainproofError('BATCH_TOO_LARGE', `${end - start} leaves asked; at most ${MAX_LEAF_RANGE} per call`);
+    }
+    const hasher = treeHasher(ledger.hashAlg);
+    const tree = storedTree(this.dataSource, ledger.id);
+    const [rows, proof] = await Promise.all([
+      this.dataSource.query(
+        `SELECT idx, canonical, signature FROM events WHERE ledger_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
+        [ledger.id, start, end],
+      ) as Promise<Array<{ idx: string; canonical: Buffer; signature: Buffer | null }>>,
+      rangeProof(tree, hasher, start, end, treeSize),
+    ]);
+    return {
+      start,
+      treeSize,
+      leaves: rows.map((r) => ({ canonical: r.canonical, signature: r.signature })),
+      proof,
+    };
   }
 
   async event(ledgerName: string, id: string): Promise<LedgerEvent | null> {

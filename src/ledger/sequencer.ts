@@ -223,7 +223,7 @@ export class LedgerSequencer {
           events.push(e);
           continue;
         }
-        rows.push({ event: e, idempotencyKey: prepared.input.idempotencyKey });
+        rows.push({ event: e, idempotencyKey: prepared.input.idempotencyKey, foreignOrigin: prepared.foreignOrigin });
         known.byId.set(e.id, e);
         mark.ids.push(e.id);
         if (e.idempotencyKey !== null) {
@@ -299,6 +299,7 @@ export class LedgerSequencer {
     if (compareHlc(hlc, state.lastHlc) > 0) state.lastHlc = hlc;
     return {
       ledger: this.ledger.name,
+      origin: prepared.foreignOrigin ?? this.ledger.origin,
       index,
       id: idHex,
       canonical,
@@ -345,10 +346,11 @@ interface Outcome {
 interface NewEventRow {
   event: LedgerEvent;
   idempotencyKey: string | undefined;
+  foreignOrigin: string | undefined;
 }
 
 export const EVENT_COLUMNS =
-  'idx, id, canonical, signature, type, actor, author, resource, subsystem, result, correlation_id, parents, hlc_ms, hlc_logical, idempotency_key, appended_at';
+  'idx, id, canonical, signature, type, actor, author, resource, subsystem, result, correlation_id, parents, hlc_ms, hlc_logical, idempotency_key, appended_at, origin';
 
 export interface RawEventRow {
   idx: string;
@@ -367,12 +369,15 @@ export interface RawEventRow {
   hlc_logical: number;
   idempotency_key: string | null;
   appended_at: Date;
+  /** NULL for the ledger's own events. */
+  origin: string | null;
 }
 
 export function eventFromRow(ledgerName: string, r: RawEventRow): LedgerEvent {
-  const envelope = JSON.parse(r.canonical.toString('utf8')) as { payload?: unknown };
+  const envelope = JSON.parse(r.canonical.toString('utf8')) as { ledger: string; payload?: unknown };
   return {
     ledger: ledgerName,
+    origin: envelope.ledger,
     index: Number(r.idx),
     id: r.id.toString('hex'),
     canonical: r.canonical,
@@ -397,10 +402,10 @@ async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventR
   const col = <T>(f: (r: NewEventRow) => T) => rows.map(f);
   await tx.query(
     `INSERT INTO events (ledger_id, idx, id, canonical, signature, type, actor, author, resource, subsystem, result,
-       correlation_id, parents, hlc_ms, hlc_logical, idempotency_key, appended_at)
+       correlation_id, parents, hlc_ms, hlc_logical, idempotency_key, appended_at, origin)
      SELECT $1, * FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[],
        $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bigint[], $15::integer[], $16::text[],
-       $17::timestamptz[])`,
+       $17::timestamptz[], $18::text[])`,
     [
       ledgerId,
       col((r) => r.event.index),
@@ -419,6 +424,7 @@ async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventR
       col((r) => r.event.hlc.logical),
       col((r) => r.idempotencyKey ?? null),
       col((r) => r.event.appendedAt),
+      col((r) => r.foreignOrigin ?? null),
     ],
   );
 }

@@ -19,7 +19,7 @@ export async function rebuildProvenance(dataSource: DataSource, ledger: LedgerRo
     for (;;) {
       const rows: RawEventRow[] = await tx.query(
         `SELECT ${EVENT_COLUMNS} FROM events
-          WHERE ledger_id = $1 AND idx > $2 AND type = ANY($3::text[]) AND subsystem = $4 AND author = $5
+          WHERE ledger_id = $1 AND idx > $2 AND type = ANY($3::text[]) AND subsystem = $4 AND author = $5 AND origin IS NULL
           ORDER BY idx LIMIT ${PAGE}`,
         [ledger.id, after, PROVENANCE_EVENT_TYPES, PROVENANCE_SUBSYSTEM, serverDid],
       );

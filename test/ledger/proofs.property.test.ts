@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyConsistency, verifyInclusion } from '../../src/ledger/merkle/index.js';
+import { rootFromRange, treeHasher, verifyConsistency, verifyInclusion } from '../../src/ledger/merkle/index.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 
 let t: TestLedger;
@@ -50,6 +50,27 @@ describe('proofs served from the stored tree (random trees)', () => {
           expect(ok(flip(p.hashes, 0))).toBe(false);
           expect(ok(p.hashes.slice(0, -1))).toBe(false);
         }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('every range proof rebuilds the root; a wrong leaf, offset or proof does not', async () => {
+    const hasher = treeHasher('sha256');
+    const range = fc.integer({ min: 1, max: SIZE }).chain((size) =>
+      fc.integer({ min: 0, max: size - 1 }).chain((start) => fc.tuple(fc.constant(size), fc.constant(start), fc.integer({ min: start + 1, max: Math.min(size, start + 64) }))),
+    );
+    await fc.assert(
+      fc.asyncProperty(range, async ([size, start, end]) => {
+        const r = await t.service.leafRange('prop', start, end, size);
+        const root = hex((await t.service.consistencyProof('prop', size, size)).toRoot);
+        const leaves = r.leaves.map((l) => hasher.leafHash(l.canonical));
+        expect(rootFromRange(hasher, start, leaves, size, r.proof)).toEqual(root);
+        const other = [...leaves];
+        other[other.length - 1] = hasher.leafHash(Buffer.from('forged'));
+        expect(rootFromRange(hasher, start, other, size, r.proof)).not.toEqual(root);
+        if (start > 0) expect(rootFromRange(hasher, start - 1, leaves, size, r.proof)).not.toEqual(root);
+        if (r.proof.length > 0) expect(rootFromRange(hasher, start, leaves, size, r.proof.slice(1))).not.toEqual(root);
       }),
       { numRuns: 150 },
     );

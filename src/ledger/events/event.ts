@@ -3,6 +3,8 @@ import type { Hlc } from './envelope.js';
 /** An appended event as the rest of the server sees it. */
 export interface LedgerEvent {
   ledger: string;
+  /** Where the event was first written: this ledger's origin, or a peer's for a synced copy. */
+  origin: string;
   index: number;
   /** Lowercase hex of the RFC 6962 leaf hash of `canonical`. */
   id: string;

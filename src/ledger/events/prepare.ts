@@ -2,7 +2,7 @@ import { ChainproofError } from '../../errors.js';
 import type { TreeHasher } from '../merkle/index.js';
 import { publicKeyFromDidKey } from './did-key.js';
 import { ed25519Verify } from './ed25519.js';
-import { canonicalBytes, canonicalPayload, checkEnvelopeFields, type Envelope } from './envelope.js';
+import { canonicalBytes, canonicalPayload, checkEnvelopeFields, parseCanonical, type Envelope } from './envelope.js';
 import type { AppendInput } from './event.js';
 
 export interface AppendLimits {
@@ -23,8 +23,13 @@ export interface PreparedInput {
   bytes: number;
   /** The payload's RFC 8785 text, computed once for the size check and reused for the envelope. */
   payloadText?: string;
-  /** Present for client-signed events: the bytes the author signed. */
-  signed?: { envelope: Envelope; canonical: Buffer; id: Buffer; signature: Buffer };
+  /**
+   * Present when the bytes are fixed before the append: a client-signed event (the bytes the
+   * author signed), or a copy synced from another node (whose signature is optional).
+   */
+  signed?: { envelope: Envelope; canonical: Buffer; id: Buffer; signature: Buffer | null };
+  /** Set for a synced copy: the origin its envelope names, another node's. */
+  foreignOrigin?: string;
 }
 
 const HEX_SIGNATURE = /^[0-9a-f]{128}$/;
@@ -78,6 +83,54 @@ export function prepareInput(
     throw new ChainproofError('BAD_SIGNATURE', `signature does not verify for author ${input.author}`);
   }
   return { input, bytes, payloadText, signed: { envelope, canonical, id: hasher.leafHash(canonical), signature } };
+}
+
+/**
+ * A copy of an event first written on another node, taken byte for byte so its id is the same
+ * everywhere. `canonical` and `signature` are attacker-controlled (whatever a peer sent): the
+ * bytes must be an exact canonical envelope naming another origin than ours, within our size
+ * limits, and a signature must verify for its did:key author.
+ */
+export function prepareReplicated(
+  canonical: Buffer,
+  signature: Buffer | null,
+  localOrigin: string,
+  hasher: TreeHasher,
+  limits: Pick<AppendLimits, 'maxPayloadBytes'>,
+): PreparedInput {
+  let envelope: Envelope;
+  try {
+    envelope = parseCanonical(canonical);
+  } catch (cause) {
+    throw new ChainproofError('BAD_EVENT', `not a canonical event envelope: ${(cause as Error).message}`, { cause });
+  }
+  if (envelope.ledger === localOrigin) {
+    throw new ChainproofError('BAD_EVENT', `the event claims this ledger's own origin ${localOrigin}, which never wrote it`);
+  }
+  if (canonical.length > limits.maxPayloadBytes + 4096) {
+    throw new ChainproofError('PAYLOAD_TOO_LARGE', `event is ${canonical.length} bytes; this node takes payloads up to ${limits.maxPayloadBytes}`);
+  }
+  if (signature !== null) {
+    if (signature.length !== 64) throw new ChainproofError('BAD_SIGNATURE', 'signature must be 64 bytes (Ed25519)');
+    if (!envelope.author) throw new ChainproofError('BAD_SIGNATURE', 'a signed event needs its author');
+    let key: Buffer;
+    try {
+      key = publicKeyFromDidKey(envelope.author);
+    } catch (cause) {
+      throw new ChainproofError('BAD_SIGNATURE', `cannot check the signature of author ${envelope.author}`, { cause });
+    }
+    if (!ed25519Verify(key, canonical, signature)) {
+      throw new ChainproofError('BAD_SIGNATURE', `signature does not verify for author ${envelope.author}`);
+    }
+  }
+  const { ledger: _origin, ...fields } = envelope;
+  const input: AppendInput = { ...fields };
+  return {
+    input,
+    bytes: canonical.length + 1024,
+    signed: { envelope, canonical, id: hasher.leafHash(canonical), signature },
+    foreignOrigin: envelope.ledger,
+  };
 }
 
 export function envelopeOf(input: AppendInput, origin: string, parents: string[], hlc: Envelope['hlc']): Envelope {

@@ -131,6 +131,63 @@ export function rangePlan(start: number, end: number): ProofPlan {
   return makePlan([{ start, end }]);
 }
 
+/**
+ * What proves that leaves [start, end) are in the tree of `size` leaves: the MTH of every
+ * maximal subtree of RFC 9162's recursion that lies wholly outside the range, left to right.
+ * With the range's own leaves they rebuild the root (see rootFromRange), so one proof of
+ * about 2·log2(size) hashes covers a whole batch where per-leaf inclusion proofs would take
+ * log2(size) each.
+ */
+export function rangeProofPlan(start: number, end: number, size: number): ProofPlan {
+  checkCount('start', start);
+  checkCount('end', end);
+  checkCount('size', size);
+  if (!(start < end && end <= size)) throw new RangeError(`need start < end <= size, got [${start}, ${end}) of ${size}`);
+  const ranges: LeafRange[] = [];
+  const walk = (lo: number, hi: number): void => {
+    if (hi <= start || lo >= end) ranges.push({ start: lo, end: hi });
+    else if (lo < start || hi > end) {
+      const k = splitPoint(hi - lo);
+      walk(lo, lo + k);
+      walk(lo + k, hi);
+    }
+  };
+  walk(0, size);
+  return makePlan(ranges);
+}
+
+/**
+ * The root of a tree of `size` leaves rebuilt from the leaf hashes of [start, start +
+ * leaves.length) and a range proof (rangeProofPlan's hashes); null when the proof has the
+ * wrong number of hashes. The caller compares the result with a root it trusts.
+ */
+export function rootFromRange(
+  hasher: TreeHasher,
+  start: number,
+  leaves: readonly Buffer[],
+  size: number,
+  proof: readonly Buffer[],
+): Buffer | null {
+  const end = start + leaves.length;
+  if (!isCount(start) || !isCount(size) || leaves.length === 0 || end > size) return null;
+  let used = 0;
+  const inside = (lo: number, hi: number): Buffer => {
+    if (hi - lo === 1) return leaves[lo - start]!;
+    const k = splitPoint(hi - lo);
+    return hasher.nodeHash(inside(lo, lo + k), inside(lo + k, hi));
+  };
+  const walk = (lo: number, hi: number): Buffer | null => {
+    if (hi <= start || lo >= end) return used < proof.length ? proof[used++]! : null;
+    if (lo >= start && hi <= end) return inside(lo, hi);
+    const k = splitPoint(hi - lo);
+    const l = walk(lo, lo + k);
+    const r = l && walk(lo + k, hi);
+    return r && hasher.nodeHash(l, r);
+  };
+  const root = walk(0, size);
+  return root && used === proof.length ? root : null;
+}
+
 /** Computes the plan's hashes from `nodes`, the hashes of `plan.refs` in order. */
 export function resolvePlan(plan: ProofPlan, nodes: readonly Uint8Array[], hasher: TreeHasher): Buffer[] {
   if (nodes.length !== plan.refs.length) {
@@ -164,6 +221,16 @@ export async function inclusionProof(
   size: number,
 ): Promise<Buffer[]> {
   return run(reader, hasher, inclusionPlan(index, size));
+}
+
+export async function rangeProof(
+  reader: NodeReader,
+  hasher: TreeHasher,
+  start: number,
+  end: number,
+  size: number,
+): Promise<Buffer[]> {
+  return run(reader, hasher, rangeProofPlan(start, end, size));
 }
 
 export async function consistencyProof(

@@ -13,11 +13,11 @@ import { hex, latin1Hasher, type Latin1Hasher } from './tree-check.js';
  */
 export const eventsCopySql = (ledgerId: number, a: number, b: number): string =>
   `SELECT idx, id, '\\x00'::bytea || canonical, signature, type, actor, author, resource, subsystem, result, correlation_id, parents,
-          hlc_ms, hlc_logical
+          hlc_ms, hlc_logical, origin
      FROM events WHERE ledger_id = ${ledgerId} AND idx >= ${a} AND idx < ${b} ORDER BY idx`;
-export const EVENT_FIELDS = 14;
+export const EVENT_FIELDS = 15;
 /** Field positions in an events COPY tuple (`prefixedCanonical`: 0x00 and the canonical bytes). */
-export const F = { idx: 0, id: 1, prefixedCanonical: 2, signature: 3, type: 4, actor: 5, author: 6, resource: 7, subsystem: 8, result: 9, correlationId: 10, parents: 11, hlcMs: 12, hlcLogical: 13 } as const;
+export const F = { idx: 0, id: 1, prefixedCanonical: 2, signature: 3, type: 4, actor: 5, author: 6, resource: 7, subsystem: 8, result: 9, correlationId: 10, parents: 11, hlcMs: 12, hlcLogical: 13, origin: 14 } as const;
 
 /** Envelope text fields and the column each is indexed in. */
 const TEXT_KEYS = Int8Array.of(K.type, K.actor, K.author, K.resource, K.subsystem, K.result, K.correlationId);
@@ -73,10 +73,16 @@ export class ContentChecker {
     if (!sc.scan(buf, cs, ce)) return false;
     if (sc.nonAscii && !isUtf8(buf.subarray(cs, ce))) return false;
 
-    const origin = this.origin;
     const ls = sc.textStart[K.ledger]!;
-    if (sc.textEnd[K.ledger]! - ls !== origin.length) return false;
-    for (let i = 0; i < origin.length; i++) if (buf[ls + i] !== origin[i]) return false;
+    const ll = sc.textEnd[K.ledger]! - ls;
+    if (len[F.origin]! < 0) {
+      // The ledger's own event.
+      const origin = this.origin;
+      if (ll !== origin.length) return false;
+      for (let i = 0; i < ll; i++) if (buf[ls + i] !== origin[i]) return false;
+    } else if (ll !== len[F.origin] || compareBytes(buf, ls, ls + ll, start[F.origin]!, start[F.origin]! + ll) !== 0) {
+      return false;
+    }
     for (let i = 0; i < TEXT_KEYS.length; i++) {
       const key = TEXT_KEYS[i]!;
       const col = TEXT_COLUMNS[i]!;
@@ -134,5 +140,6 @@ function rowOf(buf: Buffer, start: Int32Array, len: Int32Array): VerifyEventRow 
     parents: bytes(F.parents) ?? Buffer.alloc(0),
     hlc_ms: len[F.hlcMs] === 8 ? buf.readBigInt64BE(start[F.hlcMs]!).toString() : '0',
     hlc_logical: len[F.hlcLogical] === 4 ? buf.readInt32BE(start[F.hlcLogical]!) : 0,
+    origin: text(F.origin),
   };
 }

@@ -8,7 +8,7 @@ import type { IssueCollector } from './issues.js';
 
 /** The event columns verification reads (EVENT_COLUMNS minus what it does not check). */
 export const VERIFY_EVENT_COLUMNS =
-  'idx, id, canonical, signature, type, actor, author, resource, subsystem, result, correlation_id, parents, hlc_ms, hlc_logical';
+  'idx, id, canonical, signature, type, actor, author, resource, subsystem, result, correlation_id, parents, hlc_ms, hlc_logical, origin';
 
 export interface VerifyEventRow {
   idx: string;
@@ -25,6 +25,8 @@ export interface VerifyEventRow {
   parents: Buffer;
   hlc_ms: string;
   hlc_logical: number;
+  /** NULL for the ledger's own events; a synced copy's first-written origin. */
+  origin: string | null;
 }
 
 /** What parent checks need from one event, taken from its signed envelope when it parses. */
@@ -75,8 +77,10 @@ export class EventChecker {
     } catch (e) {
       issues.event('EVENT_MALFORMED', index, `event ${index}: canonical bytes are not a canonical envelope: ${(e as Error).message}`);
     }
-    if (env && env.ledger !== this.ledger.origin) {
-      issues.event('EVENT_MALFORMED', index, `event ${index}: envelope names ledger ${JSON.stringify(env.ledger)}, not this ledger's origin ${JSON.stringify(this.ledger.origin)}`);
+    const origin = row.origin ?? this.ledger.origin;
+    if (env && env.ledger !== origin) {
+      const whose = row.origin === null ? "this ledger's origin" : 'the origin it was synced from';
+      issues.event('EVENT_MALFORMED', index, `event ${index}: envelope names ledger ${JSON.stringify(env.ledger)}, not ${whose} ${JSON.stringify(origin)}`);
     }
 
     let parents = row.parents;

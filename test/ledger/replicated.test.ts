@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
+import { canonicalBytes, type Envelope } from '../../src/ledger/events/envelope.js';
+import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
+import { rootFromRange, treeHasher } from '../../src/ledger/merkle/index.js';
+import { openTestLedger, type TestLedger } from '../support/ledger.js';
+
+// Two nodes: `a` writes, `b` takes copies of a's events byte for byte.
+let a: TestLedger;
+let b: TestLedger;
+const hasher = treeHasher('sha256');
+const author = ed25519FromSeed(Buffer.alloc(32, 7));
+const did = didKeyFromPublicKey(author.publicKey);
+
+beforeAll(async () => {
+  [a, b] = await Promise.all([
+    openTestLedger({ CHAINPROOF_ORIGIN: 'a.test' }, { produceBlocks: false }),
+    openTestLedger({ CHAINPROOF_ORIGIN: 'b.test' }, { produceBlocks: false }),
+  ]);
+  await a.service.append('main', [{ type: 'deploy', actor: 'ci', payload: { v: 1 } }, { type: 'deploy', actor: 'ci', payload: { v: 2 } }]);
+  await a.service.append('main', [{ type: 'note', actor: 'server' }], { asServer: true });
+  const env: Envelope = { ledger: 'a.test/main', type: 'signed', actor: 'alice', author: did, parents: [], hlc: { physicalMs: Date.now(), logical: 0 } };
+  const bytes = canonicalBytes(env);
+  await a.service.append('main', [{ ...env, signature: author.sign(bytes).toString('hex') }]);
+});
+afterAll(async () => Promise.all([a?.close(), b?.close()]));
+
+async function pull(start: number, end: number) {
+  const size = (await a.service.head('main')).treeSize;
+  return a.service.leafRange('main', start, end, size);
+}
+
+describe('leaf ranges with a range proof', () => {
+  it('rebuild the root of the tree they were served from, and nothing else does', async () => {
+    const head = await a.service.head('main');
+    const r = await pull(1, 3);
+    const leaves = r.leaves.map((l) => hasher.leafHash(l.canonical));
+    expect(rootFromRange(hasher, 1, leaves, head.treeSize, r.proof)?.toString('hex')).toBe(head.rootHash);
+    expect(rootFromRange(hasher, 1, [leaves[1]!, leaves[0]!], head.treeSize, r.proof)?.toString('hex')).not.toBe(head.rootHash);
+    expect(rootFromRange(hasher, 0, leaves, head.treeSize, r.proof)?.toString('hex')).not.toBe(head.rootHash);
+    expect(rootFromRange(hasher, 1, leaves, head.treeSize, [...r.proof, r.proof[0]!])).toBeNull();
+    expect(rootFromRange(hasher, 1, leaves, head.treeSize, r.proof.slice(1))).toBeNull();
+  });
+
+  it('are refused outside the tree and beyond the per-call limit', async () => {
+    await expect(a.service.leafRange('main', 0, 99, 99)).rejects.toMatchObject({ code: 'PROOF_OUT_OF_RANGE' });
+    await expect(a.service.leafRange('main', 2, 2, 4)).rejects.toMatchObject({ code: 'PROOF_OUT_OF_RANGE' });
+  });
+});
+
+describe('replicated appends', () => {
+  it('keep the bytes and ids, record the origin, and verify on the receiving node', async () => {
+    const r = await pull(0, 4);
+    const copies = await b.service.appendReplicated('main', r.leaves);
+    const originals = await Promise.all([0, 1, 2, 3].map((i) => a.service.eventAt('main', i)));
+    expect(copies.map((e) => e.id)).toEqual(originals.map((e) => e!.id));
+    expect(copies.every((e) => e.origin === 'a.test/main')).toBe(true);
+    expect(copies[3]!.signature).toBe(originals[3]!.signature);
+    const stored = await b.service.event('main', copies[0]!.id);
+    expect(stored!.canonical.equals(originals[0]!.canonical)).toBe(true);
+    expect(stored!.origin).toBe('a.test/main');
+    const report = await b.service.verify('main', true);
+    expect(report.issues).toEqual([]);
+    expect(report.status).toBe('VALID');
+  });
+
+  it('skip copies already present', async () => {
+    const before = await b.service.head('main');
+    const again = await b.service.appendReplicated('main', (await pull(0, 4)).leaves);
+    expect(again).toHaveLength(4);
+    expect((await b.service.head('main')).treeSize).toBe(before.treeSize);
+  });
+
+  it('show concurrent writes as branches, which the next local event merges', async () => {
+    await b.service.append('main', [{ type: 'local', actor: 'b' }]);
+    const [fresh] = await a.service.append('main', [{ type: 'remote', actor: 'a' }]);
+    await b.service.appendReplicated('main', (await pull(4, 5)).leaves);
+    expect((await b.service.head('main')).tips).toBe(2);
+    const [merge] = await b.service.append('main', [{ type: 'merge', actor: 'b' }]);
+    expect(merge!.parents).toHaveLength(2);
+    expect(merge!.parents).toContain(fresh!.id);
+    expect((await b.service.head('main')).tips).toBe(1);
+    expect((await b.service.verify('main', true)).status).toBe('VALID');
+  });
+
+  it('take all of a batch or none of it', async () => {
+    const before = await b.service.head('main');
+    await a.service.append('main', [{ type: 'x', actor: 'a' }, { type: 'y', actor: 'a' }]);
+    const { leaves } = await pull(5, 7);
+    const orphan = canonicalBytes({ ledger: 'a.test/main', type: 't', actor: 'x', parents: ['ab'.repeat(32)], hlc: { physicalMs: 1, logical: 0 } });
+    await expect(b.service.appendReplicated('main', [...leaves, { canonical: orphan, signature: null }]))
+      .rejects.toMatchObject({ code: 'UNKNOWN_PARENT' });
+
+    const signed = (await pull(3, 4)).leaves[0]!;
+    const tampered = Buffer.from(signed.canonical.toString().replace('"alice"', '"mallory"'));
+    await expect(b.service.appendReplicated('main', [leaves[0]!, { canonical: tampered, signature: signed.signature }]))
+      .rejects.toMatchObject({ code: 'BAD_SIGNATURE' });
+    const ours = canonicalBytes({ ledger: 'b.test/main', type: 't', actor: 'x', parents: [], hlc: { physicalMs: 1, logical: 0 } });
+    await expect(b.service.appendReplicated('main', [leaves[0]!, { canonical: ours, signature: null }])).rejects.toMatchObject({ code: 'BAD_EVENT' });
+    const loose = Buffer.from(leaves[0]!.canonical.toString().replace('{', '{ '));
+    await expect(b.service.appendReplicated('main', [{ canonical: loose, signature: null }])).rejects.toMatchObject({ code: 'BAD_EVENT' });
+    expect((await b.service.head('main')).treeSize).toBe(before.treeSize);
+
+    await b.service.appendReplicated('main', leaves);
+    expect((await b.service.head('main')).treeSize).toBe(before.treeSize + 2);
+    expect((await b.service.verify('main', true)).status).toBe('VALID');
+  });
+});
