@@ -13,6 +13,7 @@
  * BENCH_CPU_PROF=1 runs the server under `node --cpu-prof`, skips the reads (so the profile is
  * the subscriber phase: no prefill, subscribe, load) and prints where the main thread's time went.
  */
+import { SyncService } from '../src/sync/sync-service.js';
 import 'reflect-metadata';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -263,6 +264,7 @@ async function readBench(url: string, dbUrl: string, treeSize: number) {
     rules: new RulesService(db.dataSource, ledger, governance),
     cosignatures: new CosignatureCollector(db.dataSource, ledger, [], pino({ level: 'silent' })),
     provenance: new ProvenanceService(db.dataSource, ledger),
+    sync: new SyncService(db.dataSource, ledger, { peers: [], intervalMs: 300_000, enabled: false }, pino({ level: 'silent' })),
     principal: { kind: 'api-key', account: 'bench', role: 'admin' },
     requestId: 'bench',
   };

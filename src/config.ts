@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseCosignerKey, parseVerifierKey } from './ledger/note/index.js';
 import { ChainproofError } from './errors.js';
+import { peerSpec } from './sync/peer.js';
 
 /** Defaults a new ledger takes unless `createLedger` says otherwise. */
 export interface LedgerDefaults {
@@ -56,6 +57,18 @@ export interface Config {
   validators: Array<{ url: string; vkey: string }>;
   /** Who changes contracts: admins directly, or only a passed proposal's `rule` actions. */
   rulesAuthority: 'admin' | 'proposal';
+  sync: SyncConfig;
+}
+
+export interface SyncConfig {
+  /** Peers this node pulls from: GraphQL URL and the verifier key their checkpoints must carry. */
+  peers: Array<{ url: string; vkey: string }>;
+  intervalMs: number;
+  enabled: boolean;
+  /** API key presented to peers that do not serve reads publicly. A secret: never logged. */
+  apiKey?: string;
+  pageSize: number;
+  maxRequestsPerSecond: number;
 }
 
 export interface GovernanceConfig {
@@ -112,6 +125,12 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_MINING_REWARD', '0', 'tokens minted to the server\'s miner identity per block of main (governance may change it)'],
   ['CHAINPROOF_WITNESS_LOGS', '(unset)', 'comma-separated C2SP verifier keys of logs this node cosigns as a witness (POST /witness/add-checkpoint); a key named N covers origins N and N/…'],
   ['CHAINPROOF_VALIDATORS', '(unset)', 'comma-separated url|vkey of witnesses (their base URL and Ledger.witnessKey) whose cosignatures checkpoints collect; FINAL with 2f+1 of n'],
+  ['CHAINPROOF_PEERS', '(unset)', 'comma-separated url|vkey of peers to sync with: their GraphQL URL and Ledger.verifierKey (pinned)'],
+  ['CHAINPROOF_SYNC', 'true', 'false: no automatic syncs (syncNow still works)'],
+  ['CHAINPROOF_SYNC_INTERVAL_MS', '300000', 'between automatic syncs with each peer; failures retry sooner, backing off exponentially'],
+  ['CHAINPROOF_SYNC_API_KEY', '(unset)', 'API key this node presents to peers that need one for reads'],
+  ['CHAINPROOF_SYNC_PAGE_SIZE', '1000', 'events pulled per request (at most 2000)'],
+  ['CHAINPROOF_SYNC_MAX_RPS', '50', 'requests per second to one peer, at most'],
   ['CHAINPROOF_RULES_AUTHORITY', 'admin', 'who creates and (de)activates contracts: "admin" (createContract, setContractActive) or "proposal" (only a passed proposal\'s rule actions)'],
   ['LOG_LEVEL', 'info', 'pino log level'],
   ['NODE_ENV', '(unset)', '"development" shows stack traces in GraphQL errors'],
@@ -218,7 +237,25 @@ export function loadConfig(env: Env = process.env): Config {
       miningReward: tokens('CHAINPROOF_MINING_REWARD', 0n),
     },
     rulesAuthority: env.CHAINPROOF_RULES_AUTHORITY === 'proposal' ? 'proposal' : 'admin',
+    sync: {
+      peers: (env.CHAINPROOF_PEERS ?? '').split(',').map((v) => v.trim()).filter(Boolean).map((v) => {
+        const [url = '', vkey = ''] = v.split('|');
+        return { url, vkey };
+      }),
+      intervalMs: int('CHAINPROOF_SYNC_INTERVAL_MS', 300_000, 100, 86_400_000),
+      enabled: bool('CHAINPROOF_SYNC', true),
+      apiKey: env.CHAINPROOF_SYNC_API_KEY || undefined,
+      pageSize: int('CHAINPROOF_SYNC_PAGE_SIZE', 1000, 1, 2000),
+      maxRequestsPerSecond: int('CHAINPROOF_SYNC_MAX_RPS', 50, 1, 10_000),
+    },
   };
+  for (const p of config.sync.peers) {
+    try {
+      peerSpec(p.url, p.vkey);
+    } catch (e) {
+      problems.push(`CHAINPROOF_PEERS: ${(e as Error).message}`);
+    }
+  }
   for (const k of config.witnessLogs) {
     try {
       parseVerifierKey(k);

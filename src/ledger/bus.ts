@@ -87,7 +87,8 @@ export interface PushSubscription<T> extends AsyncIterableIterator<T> {
   pipe(push: (m: T) => boolean, backlog?: () => Promise<void> | undefined): Promise<void>;
 }
 
-class BusSubscription<T> implements PushSubscription<T> {
+/** A PushSubscription over any listener: queues until read or piped; a reader that falls maxQueued behind fails. */
+export class BusSubscription<T> implements PushSubscription<T> {
   private queue: T[] = [];
   private wake: (() => void) | undefined;
   private failure: Error | undefined;

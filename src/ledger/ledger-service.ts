@@ -12,7 +12,7 @@ import { listen, NOTIFY_CHANNEL, type Listener } from '../db/pg-listener.js';
 import { Checkpointer, type StateRootProvider } from './checkpointer.js';
 import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
 import { isHexId } from './events/envelope.js';
-import type { AppendInput, LedgerEvent } from './events/event.js';
+import { splitIds, type AppendInput, type LedgerEvent } from './events/event.js';
 import { prepareInput, prepareReplicated } from './events/prepare.js';
 import { checkChange, LedgerRegistry, updateParams, type LedgerParams, type MutableLedgerParams } from './ledgers.js';
 import { consistencyProof, inclusionProof, rangeProof, rootAt, treeHasher } from './merkle/index.js';
@@ -100,6 +100,8 @@ export class LedgerService {
   private readonly metrics: LedgerMetrics;
   private listener: Listener | undefined;
   private readonly reservedSubsystems = new Set<string>();
+  /** A checkpoint being signed for a peer's pull, per ledger, so concurrent pulls share it. */
+  private readonly signing = new Map<string, Promise<CheckpointRow>>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -325,6 +327,13 @@ export class LedgerService {
     return { treeSize: Number(h.tree_size), rootHash: h.root_hash.toString('hex'), tips: Number(h.tips) };
   }
 
+  /** Ids of the open branches: events no other event names as a parent. */
+  async tips(ledgerName: string): Promise<string[]> {
+    const ledger = await this.ledger(ledgerName);
+    const [h] = await this.dataSource.query(`SELECT tips FROM ledger_heads WHERE ledger_id = $1`, [ledger.id]);
+    return splitIds(h.tips);
+  }
+
   /** Appends atomically: every input is sequenced, or (on any bad input) none is. */
   async append(ledgerName: string, inputs: AppendInput[], options: AppendOptions = {}): Promise<LedgerEvent[]> {
     const started = performance.now();
@@ -519,6 +528,23 @@ export class LedgerService {
   }
 
   /** Seals everything appended so far into mined blocks and signs a checkpoint at the last one. */
+  /**
+   * The newest checkpoint, first signing one at the newest mined block if that is past it: what
+   * a peer pulls up to. At most one new checkpoint per block, so readers cannot make it sign at will.
+   */
+  async syncCheckpoint(ledgerName: string): Promise<CheckpointRow | null> {
+    const ledger = await this.ledger(ledgerName);
+    const [latest, block] = await Promise.all([this.checkpoint(ledger.name), this.block(ledger.name)]);
+    if (!block || !this.checkpointer.canSign || (latest && latest.treeSize >= block.treeSize)) return latest;
+    let pending = this.signing.get(ledger.name);
+    if (!pending) {
+      pending = this.checkpointer.create(ledger, block, undefined, ['sync']).finally(() => this.signing.delete(ledger.name));
+      this.signing.set(ledger.name, pending);
+    }
+    const made = await pending;
+    return made.treeSize >= block.treeSize ? made : this.syncCheckpoint(ledgerName);
+  }
+
   async createCheckpoint(ledgerName: string, name?: string, tags: string[] = []): Promise<CheckpointRow> {
     const ledger = await this.ledger(ledgerName);
     if (!this.checkpointer.canSign) {

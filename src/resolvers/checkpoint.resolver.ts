@@ -19,6 +19,16 @@ export class CheckpointResolver {
   }
 
   @Authorized('reader')
+  @Query(() => Checkpoint, {
+    nullable: true,
+    description: 'The newest checkpoint, first signing one at the newest mined block if that is past it: what peers sync up to.',
+  })
+  async syncCheckpoint(@Ctx() ctx: RequestContext, @Arg('ledger', { defaultValue: 'main' }) ledger: string): Promise<Checkpoint | null> {
+    const c = await ctx.ledger.syncCheckpoint(ledger);
+    return c && toCheckpoint(c);
+  }
+
+  @Authorized('reader')
   @Query(() => CheckpointConnection)
   async checkpoints(
     @Ctx() ctx: RequestContext,

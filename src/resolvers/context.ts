@@ -6,6 +6,7 @@ import type { Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import type { ProvenanceService } from '../provenance/service.js';
 import type { RulesService } from '../rules/rules-service.js';
+import type { SyncService } from '../sync/sync-service.js';
 
 /** What every resolver gets: the services and who is asking. */
 export interface RequestContext {
@@ -16,6 +17,9 @@ export interface RequestContext {
   cosignatures: CosignatureCollector;
   provenance: ProvenanceService;
   rules: RulesService;
+  sync: SyncService;
   principal: Principal;
   requestId: string;
+  /** The origin a pulling peer names itself by (a header; attacker-controlled, used only to count). */
+  peerOrigin?: string;
 }

@@ -10,6 +10,7 @@ import { ProofResolver } from './proof.resolver.js';
 import { ProvenanceResolver } from './provenance.resolver.js';
 import { ContractResolver, RulesSubscriptionResolver } from './rules.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
+import { SyncResolver, SyncSubscriptionResolver } from './sync.resolver.js';
 
 export const resolvers = [
   LedgerResolver,
@@ -27,4 +28,6 @@ export const resolvers = [
   ProvenanceResolver,
   ContractResolver,
   RulesSubscriptionResolver,
+  SyncResolver,
+  SyncSubscriptionResolver,
 ] as const;

@@ -1,7 +1,8 @@
 import { Authorized, Arg, Ctx, Query, Resolver } from 'type-graphql';
-import { ConsistencyProof, InclusionProof } from '../schema/proof.type.js';
+import { ConsistencyProof, InclusionProof, LeafRange } from '../schema/proof.type.js';
 import { SafeInt } from '../schema/scalars.js';
 import { VerificationReport } from '../schema/verification.type.js';
+import { MAX_LEAF_RANGE } from '../ledger/ledger-service.js';
 import type { RequestContext } from './context.js';
 import { toCheckpoint } from './mappers.js';
 
@@ -31,6 +32,25 @@ export class ProofResolver {
     @Arg('toSize', () => SafeInt, { nullable: true }) toSize?: number,
   ): Promise<ConsistencyProof> {
     return ctx.ledger.consistencyProof(ledger, fromSize, toSize ?? undefined);
+  }
+
+  @Authorized('reader')
+  @Query(() => LeafRange, { description: `Leaves [start, end) of the tree of treeSize with one range proof; at most ${MAX_LEAF_RANGE} per call.` })
+  async leafRange(
+    @Ctx() ctx: RequestContext,
+    @Arg('start', () => SafeInt) start: number,
+    @Arg('end', () => SafeInt) end: number,
+    @Arg('treeSize', () => SafeInt) treeSize: number,
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+  ): Promise<LeafRange> {
+    const r = await ctx.ledger.leafRange(ledger, start, end, treeSize);
+    ctx.sync.served(ctx.peerOrigin, r.leaves.length);
+    return {
+      start: r.start,
+      treeSize: r.treeSize,
+      leaves: r.leaves.map((l) => ({ canonical: l.canonical.toString('base64'), signature: l.signature?.toString('hex') ?? null })),
+      proof: r.proof.map((h) => h.toString('hex')),
+    };
   }
 
   @Authorized('reader')

@@ -16,6 +16,8 @@ export class HlcInput {
 @ObjectType({ description: 'An event in a ledger. `id` is the RFC 6962 leaf hash of `canonical`.' })
 export class AuditEvent {
   @Field() ledger!: string;
+  @Field({ description: "Where the event was first written: the ledger's own origin, or a peer's for a synced copy." })
+  origin!: string;
   @Field(() => SafeInt) index!: number;
   @Field({ description: 'Position for `events(after:)` and `auditEvent(after:)`.' }) cursor!: string;
   @Field({ description: 'Lowercase hex leaf hash H(0x00 || canonical).' }) id!: string;

@@ -21,3 +21,23 @@ export class ConsistencyProof {
   @Field() fromRoot!: string;
   @Field() toRoot!: string;
 }
+
+@ObjectType({ description: 'One leaf of a range: the exact bytes of an event as first written, and its signature if any.' })
+export class RangeLeaf {
+  @Field({ description: 'Base64 of the canonical (RFC 8785) envelope; its leaf hash is the event id.' }) canonical!: string;
+  @Field(() => String, { nullable: true, description: 'Lowercase hex Ed25519 signature by the envelope\'s author.' })
+  signature!: string | null;
+}
+
+@ObjectType({
+  description:
+    'Leaves [start, start + leaves.length) of the tree of treeSize, with a range proof: the hashes of the maximal subtrees ' +
+    'of the RFC 9162 recursion that lie outside the range, left to right. Rebuilding the root from them and the leaves ' +
+    'proves every leaf at once. What peers pull to sync.',
+})
+export class LeafRange {
+  @Field(() => SafeInt) start!: number;
+  @Field(() => SafeInt) treeSize!: number;
+  @Field(() => [RangeLeaf]) leaves!: RangeLeaf[];
+  @Field(() => [String]) proof!: string[];
+}

@@ -18,6 +18,8 @@ import type { GovernanceService } from '../governance/governance-service.js';
 import type { WitnessService } from '../witness/witness-service.js';
 import type { CosignatureCollector } from '../witness/cosignatures.js';
 import type { RulesService } from '../rules/rules-service.js';
+import { PEER_HEADER } from '../sync/peer-client.js';
+import type { SyncService } from '../sync/sync-service.js';
 import { ANONYMOUS, type Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { operationAuditPlugin } from '../provenance/audit-plugin.js';
@@ -47,13 +49,18 @@ export interface HttpDeps {
   witness?: WitnessService;
   provenance: ProvenanceService;
   rules: RulesService;
+  sync: SyncService;
   metrics: Registry;
   dataSource: DataSource;
   onSubscriptionExecution?: () => void;
 }
 
 export async function startHttpServer(config: Config, deps: HttpDeps, log: Logger): Promise<HttpServer> {
-  const { ledger, keys, dids, governance, cosignatures, provenance, rules } = deps;
+  const { ledger, keys } = deps;
+  const services = {
+    ledger, keys, dids: deps.dids, governance: deps.governance, cosignatures: deps.cosignatures,
+    provenance: deps.provenance, rules: deps.rules, sync: deps.sync,
+  };
   const schema = await buildChainproofSchema({ publicReads: config.publicReads });
   const app = express();
   app.disable('x-powered-by');
@@ -81,13 +88,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
       context: (ctx, id) =>
         fanout.deliverTo<RequestContext>(
           {
-            ledger,
-            keys,
-            dids,
-            governance,
-            cosignatures,
-            provenance,
-            rules,
+            ...services,
             principal: ((ctx.extra as unknown as Record<string, unknown>).principal as Principal | undefined) ?? ANONYMOUS,
             requestId: randomUUID(),
           },
@@ -121,7 +122,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
       ...(config.landingPage ? [] : [ApolloServerPluginLandingPageDisabled()]),
       // Nothing here is HTTP-cacheable; computing per-field cache hints cost ~15% of execution.
       ApolloServerPluginCacheControlDisabled(),
-      ...(config.auditAgents.length > 0 ? [operationAuditPlugin(provenance, new Set(config.auditAgents), 'main', log)] : []),
+      ...(config.auditAgents.length > 0 ? [operationAuditPlugin(deps.provenance, new Set(config.auditAgents), 'main', log)] : []),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
   });
@@ -178,11 +179,17 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
       context: async ({ req }): Promise<RequestContext> => {
         let principal: Principal;
         try {
-          principal = await principalOfRequest(req.headers.authorization, signedRequestOf(req), keys, dids);
+          principal = await principalOfRequest(req.headers.authorization, signedRequestOf(req), keys, deps.dids);
         } catch (e) {
           throw new GraphQLError((e as Error).message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
         }
-        return { ledger, keys, dids, governance, cosignatures, provenance, rules, principal, requestId: req.headers['x-request-id'] as string };
+        const peer = req.headers[PEER_HEADER];
+        return {
+          ...services,
+          principal,
+          requestId: req.headers['x-request-id'] as string,
+          peerOrigin: typeof peer === 'string' && peer.length <= 512 ? peer : undefined,
+        };
       },
     }),
   );

@@ -14,6 +14,7 @@ import { WitnessService } from '../witness/witness-service.js';
 import { CosignatureCollector } from '../witness/cosignatures.js';
 import { ProvenanceService } from '../provenance/service.js';
 import { RulesService } from '../rules/rules-service.js';
+import { SyncService } from '../sync/sync-service.js';
 
 /**
  * Starts the whole server and stops it cleanly on SIGTERM/SIGINT: stop taking requests,
@@ -40,12 +41,15 @@ export async function serve(config: Config): Promise<void> {
   await rules.startConsumer(log);
   const cosignatures = new CosignatureCollector(db.dataSource, ledger, config.validators, log);
   await cosignatures.start();
+  const sync = new SyncService(db.dataSource, ledger, config.sync, log);
   const witness = loaded ? new WitnessService(db.dataSource, loaded.key.cosigner, config.witnessLogs, log) : undefined;
-  const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, rules, witness, cosignatures, provenance: new ProvenanceService(db.dataSource, ledger), metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
+  const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, rules, sync, witness, cosignatures, provenance: new ProvenanceService(db.dataSource, ledger), metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
   log.info(
     { url: http.url, database: db.kind, dataDir: db.kind === 'embedded' ? config.dataDir : undefined },
     `Chainproof listening on ${http.url}`,
   );
+  // Peers pull through the API, so it listens before this node starts pulling from them.
+  await sync.start();
   if (loaded) {
     log.info({ verifierKey: loaded.key.note.verifierKey, keySource: loaded.created ? `${loaded.key.source} (new)` : loaded.key.source },
       'checkpoints are signed; check them with this verifier key');
@@ -61,6 +65,7 @@ export async function serve(config: Config): Promise<void> {
     try {
       await http.close();
       log.info('HTTP and WebSocket closed; draining appends');
+      await sync.stop();
       await rules.stop();
       await cosignatures.stop();
       await governance.stop();

@@ -1,0 +1,142 @@
+import { ChainproofError } from '../errors.js';
+import type { LedgerRow } from '../ledger/entities/index.js';
+import type { LedgerService, ReplicatedEvent } from '../ledger/ledger-service.js';
+import { rootFromRange, treeHasher, verifyConsistency } from '../ledger/merkle/index.js';
+import { parseCheckpoint, verifyNote, type ParsedCheckpoint } from '../ledger/note/index.js';
+import { BOOKKEEPING_TYPES, SYNC_SUBSYSTEM, type SyncPayloads, type SyncEventType } from './events.js';
+import type { PeerClient } from './peer-client.js';
+import { SYNC_LEDGER } from './peer.js';
+import type { PeerRow, SyncStore } from './sync-store.js';
+
+export interface PullResult {
+  fromPosition: number;
+  toPosition: number;
+  checkpointSize: number;
+  /** Events appended to the local ledger. */
+  received: number;
+  /** Leaves the local ledger already held (it had them from another peer, or wrote them). */
+  skipped: number;
+  /** Whether the sync brought anything besides other nodes' sync bookkeeping. */
+  substantive: boolean;
+}
+
+export interface PullDeps {
+  ledger: LedgerService;
+  store: SyncStore;
+  client: PeerClient;
+  /** Leaves asked for per request. */
+  pageSize: number;
+  /** Waits until the next request to the peer is allowed (the rate bound). */
+  pace(): Promise<void>;
+  /** Appends one of sync's own events. */
+  record<T extends SyncEventType>(type: T, peer: PeerRow, payload: SyncPayloads[T]): Promise<void>;
+}
+
+/** A peer showed a history that contradicts one it signed before. Not retried; the peer is flagged. */
+export class PeerFlagged extends ChainproofError {
+  constructor(
+    readonly reason: string,
+    readonly note: string,
+  ) {
+    super('PEER_MISBEHAVED', reason);
+  }
+}
+
+/**
+ * One sync from one peer: checks its newest checkpoint against the pinned key and, by a
+ * consistency proof, against the last checkpoint seen from it; then pulls the leaves past this
+ * node's position in pages, each proven into that checkpoint by a range proof before any of it
+ * is appended. Leaves come in the peer's log order, so every parent arrives before its children
+ * (a parent the peer's log does not hold earlier is a bad event, and fails the page). Each page
+ * lands whole with the position that follows it, so an interrupted sync resumes where it stopped.
+ */
+export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> {
+  const local = await d.ledger.ledger(SYNC_LEDGER);
+  const hasher = treeHasher(local.hashAlg);
+  const started = performance.now();
+  await d.pace();
+  const note = await d.client.checkpoint();
+  const latencyMs = Math.round(performance.now() - started);
+  const result: PullResult = { fromPosition: peer.position, toPosition: peer.position, checkpointSize: peer.checkpointSize ?? 0, received: 0, skipped: 0, substantive: false };
+  if (note === null) return result;
+
+  const cp = checkedCheckpoint(note, peer, local);
+  const size = cp.treeSize;
+  const root = Buffer.from(cp.rootHash);
+  if (peer.checkpointSize !== null && peer.checkpointRoot !== null) {
+    const [s0, r0] = [peer.checkpointSize, peer.checkpointRoot];
+    if (size < s0) throw new PeerFlagged(`its checkpoint of size ${size} is smaller than the one of size ${s0} it signed before`, note);
+    if (size === s0 && !root.equals(r0)) throw new PeerFlagged(`it signed two different roots for size ${size}`, note);
+    if (size > s0) {
+      await d.pace();
+      const proof = await d.client.consistency(s0, size);
+      if (!verifyConsistency(local.hashAlg, s0, size, r0, root, proof)) {
+        throw new PeerFlagged(`its checkpoint of size ${size} is not consistent with the one of size ${s0} it signed before`, note);
+      }
+    }
+  }
+  await d.store.sawCheckpoint(peer.url, size, root, note, latencyMs);
+  result.checkpointSize = size;
+
+  let position = peer.position;
+  while (position < size) {
+    const end = Math.min(position + d.pageSize, size);
+    await d.pace();
+    const page = await d.client.leaves(position, end, size);
+    const ids = page.leaves.map((l) => hasher.leafHash(l.canonical));
+    const rebuilt = rootFromRange(hasher, position, ids, size, page.proof);
+    if (!rebuilt?.equals(root)) {
+      throw new ChainproofError('PEER_MISBEHAVED', `leaves [${position}, ${end}) with their range proof do not rebuild the root of its checkpoint of size ${size}`);
+    }
+    const present = await d.store.present(local.id, ids);
+    const fresh = page.leaves.filter((_, i) => !present.has(ids[i]!.toString('hex')));
+    if (!result.substantive && fresh.some((l) => !isBookkeeping(l))) {
+      result.substantive = true;
+      await d.record('SyncStarted', peer, { peer: peer.url, origin: peer.origin, fromPosition: result.fromPosition, checkpointSize: size });
+    }
+    let appended = 0;
+    if (fresh.length > 0) {
+      await d.ledger.appendReplicated(SYNC_LEDGER, fresh, async (tx, events) => {
+        appended = events.length;
+        await d.store.advance(peer.url, end, events.length, tx);
+      });
+    }
+    // Nothing new in the page (or another process appended it first): the position still moves.
+    if (appended === 0) await d.store.advance(peer.url, end, 0);
+    result.received += appended;
+    result.skipped += page.leaves.length - appended;
+    position = result.toPosition = end;
+  }
+  return result;
+}
+
+/** The peer's checkpoint, signed by its pinned key, for the ledger this node expects, in a hash the local ledger shares. */
+function checkedCheckpoint(note: string, peer: PeerRow, local: LedgerRow): ParsedCheckpoint {
+  let text: string;
+  try {
+    text = verifyNote(note, [peer.verifierKey]).text;
+  } catch (e) {
+    throw new ChainproofError('PEER_MISBEHAVED', `its checkpoint is not signed by the pinned key: ${(e as Error).message}`, { cause: e });
+  }
+  let cp: ParsedCheckpoint;
+  try {
+    cp = parseCheckpoint(text);
+  } catch (e) {
+    throw new ChainproofError('PEER_MISBEHAVED', `its checkpoint does not parse: ${(e as Error).message}`, { cause: e });
+  }
+  if (cp.origin !== peer.origin) throw new ChainproofError('PEER_MISBEHAVED', `its checkpoint is for ${cp.origin}, not ${peer.origin}`);
+  const alg = cp.extensions.find((e) => e.startsWith('hash '))?.slice(5) ?? 'sha256';
+  if (alg !== local.hashAlg) {
+    throw new ChainproofError('CONFIG_INVALID', `the peer's ledger hashes with ${alg} and this one with ${local.hashAlg}: ids would differ`);
+  }
+  return cp;
+}
+
+function isBookkeeping(l: ReplicatedEvent): boolean {
+  try {
+    const env = JSON.parse(l.canonical.toString('utf8')) as { type?: unknown; subsystem?: unknown };
+    return env.subsystem === SYNC_SUBSYSTEM && BOOKKEEPING_TYPES.has(env.type as string);
+  } catch {
+    return false; // not JSON: the append refuses it
+  }
+}

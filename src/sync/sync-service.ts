@@ -1,0 +1,309 @@
+import { EventEmitter } from 'node:events';
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import { ChainproofError, isChainproofError } from '../errors.js';
+import { BusSubscription, type PushSubscription } from '../ledger/bus.js';
+import type { LedgerService } from '../ledger/ledger-service.js';
+import { parseCheckpoint, openNote } from '../ledger/note/index.js';
+import { SYNC_ACTOR, SYNC_SUBSYSTEM, type SyncEventType, type SyncPayloads } from './events.js';
+import { PeerClient } from './peer-client.js';
+import { peerSpec, SYNC_LEDGER, type PeerSpec } from './peer.js';
+import { pullFrom, PeerFlagged, type PullResult } from './pull.js';
+import { SyncStore, type PeerRow, type PeerStatus } from './sync-store.js';
+
+export interface SyncSettings {
+  peers: Array<{ url: string; vkey: string }>;
+  /** Between automatic syncs with each peer. */
+  intervalMs: number;
+  /** Automatic syncs on a timer; `syncNow` works either way. */
+  enabled: boolean;
+  /** The API key this node presents to its peers, when they do not serve reads publicly. */
+  apiKey?: string;
+  /** Leaves per request, and requests per second to one peer. */
+  pageSize?: number;
+  maxRequestsPerSecond?: number;
+  requestTimeoutMs?: number;
+}
+
+/** A peer as `syncStatus` shows it. */
+export interface PeerView {
+  url: string;
+  origin: string;
+  verifierKey: string;
+  source: 'config' | 'admin';
+  status: PeerStatus;
+  flagged: boolean;
+  flaggedReason: string | null;
+  position: number;
+  lastSyncAt: Date | null;
+  lastError: string | null;
+  errorCount: number;
+  eventsReceived: number;
+  eventsSent: number;
+  latencyMs: number | null;
+  lastCheckpointSize: number | null;
+  lastCheckpointHeight: number | null;
+  nextSyncAt: Date | null;
+}
+
+export interface SyncStatusView {
+  running: boolean;
+  autoSync: boolean;
+  intervalMs: number;
+  syncing: boolean;
+  peers: PeerView[];
+}
+
+export interface PeerSyncResult {
+  peer: string;
+  ok: boolean;
+  error: { code: string; message: string } | null;
+  received: number;
+  skipped: number;
+  fromPosition: number;
+  toPosition: number;
+  checkpointSize: number;
+  durationMs: number;
+}
+
+const BACKOFF_BASE_MS = 1_000;
+
+interface Runtime {
+  running?: Promise<PeerSyncResult>;
+  timer?: NodeJS.Timeout;
+  nextAt?: number;
+  consecutiveFailures: number;
+  lastRequestAt: number;
+}
+
+/**
+ * Keeps this node's ledger holding what its peers hold: each peer is pulled on a timer (and on
+ * `syncNow`), one sync per peer at a time, retried with exponential backoff after a failure.
+ * Both directions flow because each node pulls from the other. A peer that contradicts a
+ * checkpoint it signed before is flagged, recorded in the ledger, and no longer pulled.
+ */
+export class SyncService {
+  private readonly store: SyncStore;
+  private readonly runtime = new Map<string, Runtime>();
+  private readonly updates = new EventEmitter();
+  private running = false;
+  private readonly pageSize: number;
+  private readonly minGapMs: number;
+
+  constructor(
+    dataSource: DataSource,
+    private readonly ledger: LedgerService,
+    private readonly settings: SyncSettings,
+    private readonly log: Logger,
+  ) {
+    this.store = new SyncStore(dataSource);
+    this.pageSize = settings.pageSize ?? 1000;
+    this.minGapMs = 1000 / (settings.maxRequestsPerSecond ?? 50);
+    this.updates.setMaxListeners(0);
+  }
+
+  async start(): Promise<void> {
+    this.ledger.reserveSubsystem(SYNC_SUBSYSTEM);
+    for (const p of this.settings.peers) await this.store.upsertConfigured(peerSpec(p.url, p.vkey));
+    this.running = true;
+    if (this.settings.enabled) for (const p of await this.store.peers()) this.schedule(p.url, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const r of this.runtime.values()) clearTimeout(r.timer);
+    await Promise.allSettled([...this.runtime.values()].map((r) => r.running));
+  }
+
+  async status(): Promise<SyncStatusView> {
+    const peers = await this.store.peers();
+    return {
+      running: this.running,
+      autoSync: this.settings.enabled,
+      intervalMs: this.settings.intervalMs,
+      syncing: [...this.runtime.values()].some((r) => r.running),
+      peers: peers.map((p) => this.view(p)),
+    };
+  }
+
+  /** Syncs with one peer (by URL or origin) or all of them now; resolves with each one's outcome. */
+  async syncNow(peer?: string): Promise<PeerSyncResult[]> {
+    const peers = await this.store.peers();
+    const chosen = peer === undefined ? peers : peers.filter((p) => p.url === peer || p.origin === peer);
+    if (peer !== undefined && chosen.length === 0) throw new ChainproofError('NOT_FOUND', `no peer ${peer}`);
+    return Promise.all(chosen.map((p) => this.syncPeer(p.url)));
+  }
+
+  async createPeer(url: string, verifierKey: string): Promise<PeerView> {
+    const p = await this.store.create(peerSpec(url, verifierKey));
+    this.publish(p);
+    if (this.running && this.settings.enabled) this.schedule(p.url, 0);
+    return this.view(p);
+  }
+
+  /** Peer status changes as they happen. */
+  subscribe(): PushSubscription<PeerView> {
+    return new BusSubscription<PeerView>(
+      (listener) => {
+        this.updates.on('peer', listener);
+        return () => this.updates.off('peer', listener);
+      },
+      () => true,
+      1000,
+    );
+  }
+
+  /** Counts leaves served to a peer that named itself when pulling. Never fails the request. */
+  served(origin: string | undefined, n: number): void {
+    if (origin === undefined || n === 0) return;
+    this.store.sent(origin, n).catch((err) => this.log.warn({ err }, 'could not count events sent to a peer'));
+  }
+
+  private schedule(url: string, delayMs: number): void {
+    const r = this.runtimeOf(url);
+    clearTimeout(r.timer);
+    if (!this.running) return;
+    r.nextAt = Date.now() + delayMs;
+    r.timer = setTimeout(() => {
+      r.timer = undefined;
+      void this.syncPeer(url);
+    }, delayMs);
+    r.timer.unref();
+  }
+
+  private runtimeOf(url: string): Runtime {
+    let r = this.runtime.get(url);
+    if (!r) this.runtime.set(url, (r = { consecutiveFailures: 0, lastRequestAt: 0 }));
+    return r;
+  }
+
+  /** One sync at a time per peer: a request while one runs gets that one's outcome. */
+  private syncPeer(url: string): Promise<PeerSyncResult> {
+    const r = this.runtimeOf(url);
+    r.running ??= this.runSync(url, r).finally(() => (r.running = undefined));
+    return r.running;
+  }
+
+  private async runSync(url: string, r: Runtime): Promise<PeerSyncResult> {
+    const started = performance.now();
+    const peer = await this.store.peer(url);
+    if (!peer) throw new ChainproofError('NOT_FOUND', `no peer ${url}`);
+    const outcome = (result: Partial<PullResult>, error: ChainproofError | null): PeerSyncResult => ({
+      peer: url,
+      ok: error === null,
+      error: error && { code: error.code, message: error.message },
+      received: result.received ?? 0,
+      skipped: result.skipped ?? 0,
+      fromPosition: result.fromPosition ?? peer.position,
+      toPosition: result.toPosition ?? peer.position,
+      checkpointSize: result.checkpointSize ?? peer.checkpointSize ?? 0,
+      durationMs: Math.round(performance.now() - started),
+    });
+    if (peer.flaggedReason !== null) {
+      return outcome({}, new ChainproofError('PEER_MISBEHAVED', `peer ${url} is flagged: ${peer.flaggedReason}`));
+    }
+    this.publish({ ...peer, status: 'syncing' });
+    const client = new PeerClient(url, (await this.ledger.ledger(SYNC_LEDGER)).origin, this.settings.apiKey, this.settings.requestTimeoutMs ?? 30_000);
+    try {
+      const result = await pullFrom(peer, {
+        ledger: this.ledger,
+        store: this.store,
+        client,
+        pageSize: this.pageSize,
+        pace: () => this.pace(r),
+        record: (type, p, payload) => this.record(type, p, payload),
+      });
+      if (result.substantive) {
+        const tips = await this.ledger.tips(SYNC_LEDGER);
+        if (tips.length > 1) await this.record('ConflictDetected', peer, { peer: url, tips });
+        await this.record('SyncCompleted', peer, {
+          peer: url,
+          origin: peer.origin,
+          fromPosition: result.fromPosition,
+          toPosition: result.toPosition,
+          checkpointSize: result.checkpointSize,
+          checkpointRoot: (await this.store.peer(url))?.checkpointRoot?.toString('hex') ?? '',
+          received: result.received,
+          skipped: result.skipped,
+          durationMs: Math.round(performance.now() - started),
+        });
+      }
+      await this.store.succeeded(url);
+      r.consecutiveFailures = 0;
+      this.schedule(url, this.settings.enabled ? this.settings.intervalMs : Infinity);
+      return outcome(result, null);
+    } catch (e) {
+      const error = isChainproofError(e) ? e : new ChainproofError('INTERNAL', `sync with ${url} failed: ${(e as Error).message}`, { cause: e });
+      if (e instanceof PeerFlagged) {
+        this.log.error({ peer: url, reason: e.reason }, 'peer contradicts a checkpoint it signed before; flagged and no longer pulled');
+        await this.store.failed(url, 'error', error.message, e.reason);
+        await this.record('PeerFlagged', peer, { peer: url, origin: peer.origin, reason: e.reason, checkpoint: e.note, previousCheckpoint: peer.checkpointNote })
+          .catch((err) => this.log.warn({ err }, 'could not record the flagged peer'));
+      } else {
+        this.log.warn({ peer: url, code: error.code, err: error.message }, 'sync failed; retrying with backoff');
+        await this.store.failed(url, error.code === 'PEER_UNAVAILABLE' ? 'disconnected' : 'error', `${error.code}: ${error.message}`);
+        r.consecutiveFailures++;
+        const backoff = Math.min(this.settings.intervalMs, BACKOFF_BASE_MS * 2 ** Math.min(r.consecutiveFailures - 1, 20));
+        if (this.settings.enabled) this.schedule(url, backoff);
+      }
+      return outcome({}, error);
+    } finally {
+      const after = await this.store.peer(url).catch(() => null);
+      if (after) this.publish(after);
+    }
+  }
+
+  /** Spaces requests to one peer at least 1/maxRequestsPerSecond apart. */
+  private async pace(r: Runtime): Promise<void> {
+    const wait = r.lastRequestAt + this.minGapMs - performance.now();
+    if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+    r.lastRequestAt = performance.now();
+  }
+
+  private async record<T extends SyncEventType>(type: T, peer: PeerRow, payload: SyncPayloads[T]): Promise<void> {
+    await this.ledger.append(
+      SYNC_LEDGER,
+      [{ type, actor: SYNC_ACTOR, subsystem: SYNC_SUBSYSTEM, resource: `peer/${peer.origin}`, payload }],
+      { asServer: true },
+    );
+  }
+
+  private publish(p: PeerRow): void {
+    this.updates.emit('peer', this.view(p));
+  }
+
+  private view(p: PeerRow): PeerView {
+    const r = this.runtime.get(p.url);
+    return {
+      url: p.url,
+      origin: p.origin,
+      verifierKey: p.verifierKey,
+      source: p.source,
+      status: r?.running && p.status !== 'syncing' ? 'syncing' : p.status,
+      flagged: p.flaggedReason !== null,
+      flaggedReason: p.flaggedReason,
+      position: p.position,
+      lastSyncAt: p.lastSyncAt,
+      lastError: p.lastError,
+      errorCount: p.errorCount,
+      eventsReceived: p.eventsReceived,
+      eventsSent: p.eventsSent,
+      latencyMs: p.latencyMs,
+      lastCheckpointSize: p.checkpointSize,
+      lastCheckpointHeight: blockHeightOf(p.checkpointNote),
+      nextSyncAt: r?.timer && r.nextAt !== undefined ? new Date(r.nextAt) : null,
+    };
+  }
+}
+
+function blockHeightOf(note: string | null): number | null {
+  if (note === null) return null;
+  try {
+    const ext = parseCheckpoint(openNote(note).text).extensions.find((e) => e.startsWith('block '));
+    return ext ? Number(ext.split(' ')[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+export type { PeerSpec };

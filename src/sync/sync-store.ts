@@ -1,0 +1,127 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { ChainproofError } from '../errors.js';
+import type { PeerSpec } from './peer.js';
+
+export type PeerStatus = 'connected' | 'syncing' | 'disconnected' | 'error';
+
+/** A row of `sync_peers`: a peer and how far this node has taken its log. */
+export interface PeerRow extends PeerSpec {
+  source: 'config' | 'admin';
+  position: number;
+  checkpointSize: number | null;
+  checkpointRoot: Buffer | null;
+  checkpointNote: string | null;
+  status: PeerStatus;
+  lastSyncAt: Date | null;
+  lastError: string | null;
+  errorCount: number;
+  eventsReceived: number;
+  eventsSent: number;
+  latencyMs: number | null;
+  flaggedReason: string | null;
+}
+
+const COLUMNS = `url, verifier_key, origin, source, position, checkpoint_size, checkpoint_root, checkpoint_note, status, last_sync_at,
+  last_error, error_count, events_received, events_sent, latency_ms, flagged_reason`;
+
+const toPeer = (r: any): PeerRow => ({
+  url: r.url,
+  verifierKey: r.verifier_key,
+  origin: r.origin,
+  source: r.source,
+  position: Number(r.position),
+  checkpointSize: r.checkpoint_size === null ? null : Number(r.checkpoint_size),
+  checkpointRoot: r.checkpoint_root,
+  checkpointNote: r.checkpoint_note,
+  status: r.status,
+  lastSyncAt: r.last_sync_at,
+  lastError: r.last_error,
+  errorCount: r.error_count,
+  eventsReceived: Number(r.events_received),
+  eventsSent: Number(r.events_sent),
+  latencyMs: r.latency_ms,
+  flaggedReason: r.flagged_reason,
+});
+
+/** Durable sync state. Every write is one statement, so a crash between two leaves each whole. */
+export class SyncStore {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async peers(): Promise<PeerRow[]> {
+    return (await this.dataSource.query(`SELECT ${COLUMNS} FROM sync_peers ORDER BY created_at, url`)).map(toPeer);
+  }
+
+  async peer(url: string): Promise<PeerRow | null> {
+    const [r] = await this.dataSource.query(`SELECT ${COLUMNS} FROM sync_peers WHERE url = $1`, [url]);
+    return r ? toPeer(r) : null;
+  }
+
+  /**
+   * Configured peers are (re)written at start; a changed key for a known URL starts that peer
+   * afresh, since what was checked against the old key says nothing about the new one.
+   */
+  async upsertConfigured(p: PeerSpec): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO sync_peers (url, verifier_key, origin, source) VALUES ($1, $2, $3, 'config')
+       ON CONFLICT (url) DO UPDATE SET verifier_key = $2, origin = $3, source = 'config',
+         checkpoint_size = CASE WHEN sync_peers.verifier_key = $2 THEN sync_peers.checkpoint_size END,
+         checkpoint_root = CASE WHEN sync_peers.verifier_key = $2 THEN sync_peers.checkpoint_root END,
+         checkpoint_note = CASE WHEN sync_peers.verifier_key = $2 THEN sync_peers.checkpoint_note END,
+         position = CASE WHEN sync_peers.verifier_key = $2 THEN sync_peers.position ELSE 0 END`,
+      [p.url, p.verifierKey, p.origin],
+    );
+  }
+
+  async create(p: PeerSpec): Promise<PeerRow> {
+    const rows = await this.dataSource.query(
+      `INSERT INTO sync_peers (url, verifier_key, origin, source) VALUES ($1, $2, $3, 'admin')
+       ON CONFLICT (url) DO NOTHING RETURNING ${COLUMNS}`,
+      [p.url, p.verifierKey, p.origin],
+    );
+    if (rows.length === 0) throw new ChainproofError('CONFLICT', `peer ${p.url} is already configured`);
+    return toPeer(rows[0]);
+  }
+
+  /** Remembers a checkpoint checked against the pinned key and consistent with the last one; never moves back. */
+  async sawCheckpoint(url: string, size: number, root: Buffer, note: string, latencyMs: number): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE sync_peers SET checkpoint_size = $2, checkpoint_root = $3, checkpoint_note = $4, latency_ms = $5
+        WHERE url = $1 AND (checkpoint_size IS NULL OR checkpoint_size <= $2)`,
+      [url, size, root, note, latencyMs],
+    );
+  }
+
+  /** Moves the peer's position on; inside the append's transaction when events were appended. */
+  async advance(url: string, position: number, received: number, tx?: EntityManager): Promise<void> {
+    await (tx ?? this.dataSource).query(
+      `UPDATE sync_peers SET position = GREATEST(position, $2), events_received = events_received + $3 WHERE url = $1`,
+      [url, position, received],
+    );
+  }
+
+  async succeeded(url: string): Promise<void> {
+    await this.dataSource.query(`UPDATE sync_peers SET status = 'connected', last_sync_at = now(), last_error = NULL WHERE url = $1`, [url]);
+  }
+
+  async failed(url: string, status: PeerStatus, error: string, flaggedReason?: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE sync_peers SET status = $2, last_error = $3, error_count = error_count + 1, last_sync_at = now(),
+         flagged_reason = COALESCE(flagged_reason, $4) WHERE url = $1`,
+      [url, status, error.slice(0, 2000), flaggedReason ?? null],
+    );
+  }
+
+  /** Counts events served to a peer that named itself (its origin) when pulling. */
+  async sent(origin: string, n: number): Promise<void> {
+    await this.dataSource.query(`UPDATE sync_peers SET events_sent = events_sent + $2 WHERE origin = $1`, [origin, n]);
+  }
+
+  /** Which of `ids` the ledger holds already. */
+  async present(ledgerId: number, ids: Buffer[]): Promise<Set<string>> {
+    const rows: Array<{ id: Buffer }> = await this.dataSource.query(
+      `SELECT id FROM events WHERE ledger_id = $1 AND id = ANY($2::bytea[])`,
+      [ledgerId, ids],
+    );
+    return new Set(rows.map((r) => r.id.toString('hex')));
+  }
+}
