@@ -91,7 +91,8 @@ describe('chainproof CLI', () => {
     }
   });
 
-  it('keys create prints a key once; list never shows it; revoke by name', () => {
+  // Several CLI processes, each opening the embedded database: slow on a busy machine.
+  it('keys create prints a key once; list never shows it; revoke by name', { timeout: 180_000 }, () => {
     const created = cli(['keys', 'create', '--role', 'writer', '--name', 'ci-writer'], env);
     expect(created.code).toBe(0);
     const key = created.stdout.trim();
