@@ -21,6 +21,8 @@ import type { ReplayReport } from '../governance/replay.js';
 import { RulesService } from '../rules/rules-service.js';
 import type { RulesReplayReport } from '../rules/replay.js';
 import { addGovCommands } from './gov.js';
+import { addSyncCommands, remoteSync } from './sync.js';
+import { SyncService, type SyncStatusView } from '../sync/sync-service.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { chainproofMcpServer } from '../mcp/server.js';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -264,7 +266,7 @@ function program(): Command {
         subject: opts.subject,
         first: parseLimit(opts.limit, MAX_TRACE_LINES),
       };
-      const written = await withTraceSources(opts, async (traces, ledgers) => {
+      const written = await withMcpSources(opts, async (traces, ledgers) => {
         const t = await traces.trace(opts.ledger, request);
         if (opts.json) process.stdout.write(`${JSON.stringify(t, null, 2)}\n`);
         else process.stdout.write(formatTimeline(t.lines, t.truncated));
@@ -298,8 +300,8 @@ function program(): Command {
     .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
     .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
     .action(async (opts: SourceOptions) => {
-      await withTraceSources(opts, async (traces, src) => {
-        const server = chainproofMcpServer(src, '0.1.0', traces);
+      await withMcpSources(opts, async (traces, src, syncStatus) => {
+        const server = chainproofMcpServer(src, '0.1.0', traces, syncStatus);
         const transport = new StdioServerTransport();
         const closed = new Promise<void>((resolve) => (transport.onclose = resolve));
         await server.connect(transport);
@@ -343,6 +345,22 @@ function program(): Command {
       process.stdout.write(`revoked ${r.id} (${r.name})\n`);
     });
   addGovCommands(cmd, (fn) => withLedger(loadConfig(), ({ governance }) => fn(governance)), table);
+  addSyncCommands(
+    cmd,
+    (fn) =>
+      withLedger(loadConfig(), async ({ ledger, dataSource }) => {
+        // This process syncs only when told (`now`); a server's timers are its own.
+        const config = loadConfig();
+        const sync = new SyncService(dataSource, ledger, { ...config.sync, enabled: false }, pino({ level: 'silent' }));
+        await sync.start();
+        try {
+          return await fn(sync);
+        } finally {
+          await sync.stop();
+        }
+      }),
+    table,
+  );
   return cmd;
 }
 
@@ -371,12 +389,20 @@ async function withSource<T>(opts: SourceOptions, fn: (src: LedgerSource) => Pro
   return withLedger(loadConfig(), ({ ledger }) => fn(directSource(ledger)));
 }
 
-async function withTraceSources<T>(opts: SourceOptions, fn: (traces: TraceSource, ledgers: LedgerSource) => Promise<T>): Promise<T> {
+async function withMcpSources<T>(
+  opts: SourceOptions,
+  fn: (traces: TraceSource, ledgers: LedgerSource, syncStatus: () => Promise<SyncStatusView>) => Promise<T>,
+): Promise<T> {
   if (opts.url) {
     const key = opts.key ?? process.env.CHAINPROOF_API_KEY;
-    return fn(remoteTraceSource(opts.url, key), remoteSource(opts.url, key));
+    return fn(remoteTraceSource(opts.url, key), remoteSource(opts.url, key), remoteSync(opts.url, key).status);
   }
-  return withLedger(loadConfig(), ({ ledger, provenance }) => fn(directTraceSource(provenance), directSource(ledger)));
+  const config = loadConfig();
+  return withLedger(config, async ({ ledger, provenance, dataSource }) => {
+    const sync = new SyncService(dataSource, ledger, { ...config.sync, enabled: false }, pino({ level: 'silent' }));
+    await sync.start();
+    return fn(directTraceSource(provenance), directSource(ledger), () => sync.status());
+  });
 }
 
 /** A C2SP tlog-proof: the checkpoint, the event's index and inclusion proof, and the event's bytes. */

@@ -6,10 +6,15 @@ import type { TraceSource } from '../cli/trace-source.js';
 import { parseWhen } from '../cli/trace.js';
 
 /**
- * Chainproof for agents over MCP: the audit tools (and `provenance_trace` when given a trace source) with JSON schemas and hard limits. Every answer
+ * Chainproof for agents over MCP: the audit tools (and `provenance_trace` and `sync_status` when given their sources) with JSON schemas and hard limits. Every answer
  * is JSON text; every refusal is an error result with the same code the API would give.
  */
-export function chainproofMcpServer(source: LedgerSource, version: string, traces?: TraceSource): McpServer {
+export function chainproofMcpServer(
+  source: LedgerSource,
+  version: string,
+  traces?: TraceSource,
+  syncStatus?: () => Promise<unknown>,
+): McpServer {
   const server = new McpServer({ name: 'chainproof', version });
   const ledger = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).default('main').describe('ledger name');
 
@@ -108,6 +113,19 @@ export function chainproofMcpServer(source: LedgerSource, version: string, trace
             first: a.limit,
           });
         }),
+    );
+  }
+  if (syncStatus) {
+    server.registerTool(
+      'sync_status',
+      {
+        title: 'Syndication status',
+        description:
+          'Whether this node syncs with its peers, and per peer: status, how far its log has been taken, events received and sent, ' +
+          'last checkpoint, latency, errors, and whether it was flagged for contradicting a checkpoint it signed.',
+        inputSchema: {},
+      },
+      () => run(syncStatus),
     );
   }
   return server;

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { loadServerKey } from '../../src/ledger/server-key.js';
 import { freshDatabaseUrl, usingPostgres } from '../support/db.js';
-import { gql, startServer, type ServerProcess } from '../support/server.js';
+import { gql, startServer, TEST_ADMIN_KEY, type ServerProcess } from '../support/server.js';
+import { cli } from '../support/cli.js';
 
 /**
  * Four nodes, each a real server process with its own database, each a peer of the other three
@@ -119,6 +120,18 @@ describe.runIf(usingPostgres())('syndication between nodes', () => {
       expect(p.eventsSent + p.eventsReceived).toBeGreaterThan(0);
       expect(p.lastCheckpointSize).toBeGreaterThan(0);
     }
+
+    // The CLI, through the server and on the node's own database.
+    const viaServer = cli(['sync', 'status', '--url', url(nodes[0]!), '--key', TEST_ADMIN_KEY], {});
+    expect(viaServer.code, viaServer.stderr).toBe(0);
+    expect(viaServer.stdout).toMatch(/^sync running; auto-sync every 3600000 ms/);
+    expect(viaServer.stdout).toMatch(/n2\.test\/main\s+CONNECTED/);
+    const now = cli(['sync', 'now', 'n2.test/main', '--url', url(nodes[0]!), '--key', TEST_ADMIN_KEY, '--json'], {});
+    expect(now.code, now.stderr).toBe(0);
+    expect(JSON.parse(now.stdout)).toEqual([expect.objectContaining({ peer: url(nodes[1]!), ok: true })]);
+    const onDb = cli(['sync', 'peers', '--json'], { ...nodes[0]!.env });
+    expect(onDb.code, onDb.stderr).toBe(0);
+    expect(JSON.parse(onDb.stdout).map((p: { origin: string }) => p.origin).sort()).toEqual(['n2.test/main', 'n3.test/main', 'n4.test/main']);
   });
 
   it('a stopped node catches up on what its peers appended meanwhile', { timeout: 240_000 }, async () => {
@@ -205,6 +218,9 @@ describe.runIf(usingPostgres())('syndication between nodes', () => {
       const peer = (await gql(url(n), `{ syncStatus { peers { url flagged flaggedReason status } } }`)).data.syncStatus.peers.find((p: { url: string }) => p.url === url(liar));
       expect(peer).toMatchObject({ flagged: true, status: 'ERROR' });
       expect(peer.flaggedReason).toMatch(/not consistent|smaller|two different roots/);
+      const again = cli(['sync', 'now', url(liar), '--url', url(n), '--key', TEST_ADMIN_KEY], {});
+      expect(again.code).toBe(3);
+      expect(again.stdout).toContain('is flagged');
       const flagged = await gql(url(n), `{ events(filter: { types: ["PeerFlagged"] }, first: 5) { edges { node { resource } } } }`);
       expect(flagged.data.events.edges.map((e: any) => e.node.resource)).toContain('peer/n3.test/main');
     }

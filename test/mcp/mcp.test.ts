@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
 import { serverBackend } from '../support/db.js';
 import { gql, SMALL_LEDGER_ENV, startServer } from '../support/server.js';
 
@@ -9,6 +10,11 @@ const BIN = fileURLToPath(new URL('../../bin/chainproof.js', import.meta.url));
 let env: Record<string, string>;
 let cleanup: () => Promise<void>;
 let client: Client;
+// One configured peer (nothing listens there): what sync_status reports.
+const PEER_ENV = {
+  CHAINPROOF_SYNC: 'false',
+  CHAINPROOF_PEERS: `http://127.0.0.1:9/graphql|${noteSignerFromSeed('peer.test', Buffer.alloc(32, 1)).verifierKey}`,
+};
 
 beforeAll(async () => {
   ({ env, cleanup } = await serverBackend());
@@ -18,7 +24,7 @@ beforeAll(async () => {
   });
   await server.kill('SIGTERM');
   client = new Client({ name: 'chainproof-test', version: '1.0.0' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], env: { PATH: process.env.PATH ?? '', ...SMALL_LEDGER_ENV, ...env }, stderr: 'pipe' }));
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], env: { PATH: process.env.PATH ?? '', ...SMALL_LEDGER_ENV, ...env, ...PEER_ENV }, stderr: 'pipe' }));
 });
 afterAll(async () => {
   await client?.close();
@@ -31,9 +37,9 @@ const call = async (name: string, args: Record<string, unknown>) => {
 };
 
 describe('MCP over stdio', () => {
-  it('lists the audit tools and provenance_trace with JSON schemas', async () => {
+  it('lists the audit tools, provenance_trace and sync_status with JSON schemas', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['audit_checkpoint', 'audit_query', 'audit_stats', 'audit_verify', 'provenance_trace']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['audit_checkpoint', 'audit_query', 'audit_stats', 'audit_verify', 'provenance_trace', 'sync_status']);
     const query = tools.find((t) => t.name === 'audit_query')!;
     expect(query.inputSchema.properties).toMatchObject({ limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } });
   });
@@ -63,5 +69,12 @@ describe('MCP over stdio', () => {
     expect(stats.body.treeSize).toBe(12);
     const v = await call('audit_verify', { full: true });
     expect(v.body).toMatchObject({ status: 'VALID', eventsVerified: 12, issues: [] });
+  });
+
+  it('sync_status shows the sync settings and the configured peers', async () => {
+    const r = await call('sync_status', {});
+    expect(r.isError).toBe(false);
+    expect(r.body).toMatchObject({ autoSync: false, intervalMs: 300_000, syncing: false });
+    expect(r.body.peers).toEqual([expect.objectContaining({ url: 'http://127.0.0.1:9/graphql', origin: 'peer.test/main', status: 'disconnected', position: 0 })]);
   });
 });
