@@ -202,7 +202,7 @@ export class SyncService {
     if (peer.flaggedReason !== null) {
       return outcome({}, new ChainproofError('PEER_MISBEHAVED', `peer ${url} is flagged: ${peer.flaggedReason}`));
     }
-    this.publish({ ...peer, status: 'syncing' });
+    this.publish(peer, true);
     const client = new PeerClient(url, (await this.ledger.ledger(SYNC_LEDGER)).origin, this.settings.apiKey, this.settings.requestTimeoutMs ?? 30_000);
     try {
       const result = await pullFrom(peer, {
@@ -249,7 +249,7 @@ export class SyncService {
       return outcome({}, error);
     } finally {
       const after = await this.store.peer(url).catch(() => null);
-      if (after) this.publish(after);
+      if (after) this.publish(after, false);
     }
   }
 
@@ -268,18 +268,19 @@ export class SyncService {
     );
   }
 
-  private publish(p: PeerRow): void {
-    this.updates.emit('peer', this.view(p));
+  private publish(p: PeerRow, syncing?: boolean): void {
+    this.updates.emit('peer', this.view(p, syncing));
   }
 
-  private view(p: PeerRow): PeerView {
+  /** `syncing` overrides whether a sync of the peer is under way (default: whether one runs here). */
+  private view(p: PeerRow, syncing = Boolean(this.runtime.get(p.url)?.running)): PeerView {
     const r = this.runtime.get(p.url);
     return {
       url: p.url,
       origin: p.origin,
       verifierKey: p.verifierKey,
       source: p.source,
-      status: r?.running && p.status !== 'syncing' ? 'syncing' : p.status,
+      status: syncing ? 'syncing' : p.status,
       flagged: p.flaggedReason !== null,
       flaggedReason: p.flaggedReason,
       position: p.position,

@@ -7,6 +7,7 @@ import { loadServerKey } from '../../src/ledger/server-key.js';
 import { freshDatabaseUrl, usingPostgres } from '../support/db.js';
 import { gql, startServer, TEST_ADMIN_KEY, type ServerProcess } from '../support/server.js';
 import { cli } from '../support/cli.js';
+import { collect } from '../support/ws.js';
 
 /**
  * Four nodes, each a real server process with its own database, each a peer of the other three
@@ -120,6 +121,18 @@ describe.runIf(usingPostgres())('syndication between nodes', () => {
       expect(p.eventsSent + p.eventsReceived).toBeGreaterThan(0);
       expect(p.lastCheckpointSize).toBeGreaterThan(0);
     }
+
+    // Monitors see each peer's status change over a WebSocket.
+    const updates = collect<{ syncUpdated: { origin: string; status: string; position: number } }>(
+      url(nodes[0]!).replace(/^http/, 'ws'),
+      `subscription { syncUpdated { origin status position } }`,
+    );
+    await updates.connected;
+    await append(nodes[2]!, 3, 'watched');
+    await syncNow(nodes[0]!);
+    const seen = (await updates.until(6)).map((u) => u.syncUpdated);
+    expect(seen.filter((u) => u.origin === 'n3.test/main').map((u) => u.status).slice(0, 2)).toEqual(['SYNCING', 'CONNECTED']);
+    await updates.close();
 
     // The CLI, through the server and on the node's own database.
     const viaServer = cli(['sync', 'status', '--url', url(nodes[0]!), '--key', TEST_ADMIN_KEY], {});
