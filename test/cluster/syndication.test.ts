@@ -147,12 +147,21 @@ describe.runIf(usingPostgres())('syndication between nodes', () => {
     expect(JSON.parse(onDb.stdout).map((p: { origin: string }) => p.origin).sort()).toEqual(['n2.test/main', 'n3.test/main', 'n4.test/main']);
   });
 
-  it('a stopped node catches up on what its peers appended meanwhile', { timeout: 240_000 }, async () => {
+  it('a stopped node catches up on what its peers appended meanwhile, also when killed mid-sync', { timeout: 240_000 }, async () => {
     const down = nodes[3]!;
     await down.server!.kill('SIGKILL');
     const live = nodes.slice(0, 3);
-    await Promise.all(live.map((n) => append(n, 25, 'while-down')));
+    for (let k = 0; k < 4; k++) await Promise.all(live.map((n) => append(n, 100, 'while-down')));
     await converge(live);
+    // It starts pulling on its own at start; kill it mid-way (pages of 7), then let it finish.
+    down.server = await startServer(down.env);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const peers = (await gql(url(down), `{ syncStatus { peers { position } } }`)).data?.syncStatus.peers ?? [];
+      if (peers.some((p: { position: number }) => p.position > 0) || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await down.server.kill('SIGKILL');
     down.server = await startServer(down.env);
     const sets = await converge(nodes);
     expect(sets[3]!.size).toBe(sets[0]!.size);

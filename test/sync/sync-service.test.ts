@@ -1,0 +1,52 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
+import { SyncService } from '../../src/sync/sync-service.js';
+import { openTestLedger, type TestLedger } from '../support/ledger.js';
+
+// Nothing listens on port 9 (discard): every pull fails as an unreachable peer's would.
+const DOWN = 'http://127.0.0.1:9/graphql';
+const vkey = noteSignerFromSeed('down.test', Buffer.alloc(32, 3)).verifierKey;
+
+let t: TestLedger;
+let sync: SyncService;
+
+beforeAll(async () => {
+  t = await openTestLedger({}, { produceBlocks: false });
+  sync = new SyncService(t.db.dataSource, t.service, { peers: [{ url: DOWN, vkey }], intervalMs: 3_600_000, enabled: true, requestTimeoutMs: 2_000 }, pino({ level: 'silent' }));
+  await sync.start();
+});
+afterAll(async () => {
+  await sync?.stop();
+  await t?.close();
+});
+
+describe('the sync service', () => {
+  it('retries an unreachable peer with exponential backoff, and says so in its status', { timeout: 30_000 }, async () => {
+    const gaps = new Map<number, number>();
+    const deadline = Date.now() + 20_000;
+    while (gaps.size < 3 && Date.now() < deadline) {
+      const [p] = (await sync.status()).peers;
+      if (p!.nextSyncAt && p!.lastSyncAt && p!.errorCount > 0 && !gaps.has(p!.errorCount)) {
+        gaps.set(p!.errorCount, p!.nextSyncAt.getTime() - p!.lastSyncAt.getTime());
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const [p] = (await sync.status()).peers;
+    expect(p).toMatchObject({ status: 'disconnected', origin: 'down.test/main', source: 'config', position: 0 });
+    expect(p!.lastError).toMatch(/^PEER_UNAVAILABLE: cannot reach peer/);
+    // 1 s, 2 s, 4 s after each failure (give or take the time to record it).
+    const seconds = [1, 2, 3].map((n) => Math.round((gaps.get(n) ?? 0) / 100) / 10);
+    expect(seconds.map((s) => Math.round(s))).toEqual([1, 2, 4]);
+  });
+
+  it('syncNow answers each peer\'s outcome; an unknown peer or a bad key is refused with a code', async () => {
+    const [r] = await sync.syncNow('down.test/main');
+    expect(r).toMatchObject({ peer: DOWN, ok: false, received: 0, error: { code: 'PEER_UNAVAILABLE' } });
+    await expect(sync.syncNow('nobody.test/main')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(sync.createPeer('http://127.0.0.1:10/graphql', 'not-a-key')).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(sync.createPeer('file:///etc/passwd', vkey)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(sync.createPeer(DOWN, vkey)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await sync.status()).peers).toHaveLength(1);
+  });
+});
