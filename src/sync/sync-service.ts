@@ -25,22 +25,9 @@ export interface SyncSettings {
   requestTimeoutMs?: number;
 }
 
-/** A peer as `syncStatus` shows it. */
-export interface PeerView {
-  url: string;
-  origin: string;
-  verifierKey: string;
-  source: 'config' | 'admin';
-  status: PeerStatus;
+/** A peer as `syncStatus` shows it: its row, less the checkpoint it was checked against, plus what runs here. */
+export interface PeerView extends Omit<PeerRow, 'checkpointSize' | 'checkpointRoot' | 'checkpointNote'> {
   flagged: boolean;
-  flaggedReason: string | null;
-  position: number;
-  lastSyncAt: Date | null;
-  lastError: string | null;
-  errorCount: number;
-  eventsReceived: number;
-  eventsSent: number;
-  latencyMs: number | null;
   lastCheckpointSize: number | null;
   lastCheckpointHeight: number | null;
   nextSyncAt: Date | null;
@@ -275,23 +262,13 @@ export class SyncService {
   /** `syncing` overrides whether a sync of the peer is under way (default: whether one runs here). */
   private view(p: PeerRow, syncing = Boolean(this.runtime.get(p.url)?.running)): PeerView {
     const r = this.runtime.get(p.url);
+    const { checkpointSize, checkpointRoot: _root, checkpointNote, ...row } = p;
     return {
-      url: p.url,
-      origin: p.origin,
-      verifierKey: p.verifierKey,
-      source: p.source,
+      ...row,
       status: syncing ? 'syncing' : p.status,
       flagged: p.flaggedReason !== null,
-      flaggedReason: p.flaggedReason,
-      position: p.position,
-      lastSyncAt: p.lastSyncAt,
-      lastError: p.lastError,
-      errorCount: p.errorCount,
-      eventsReceived: p.eventsReceived,
-      eventsSent: p.eventsSent,
-      latencyMs: p.latencyMs,
-      lastCheckpointSize: p.checkpointSize,
-      lastCheckpointHeight: blockHeightOf(p.checkpointNote),
+      lastCheckpointSize: checkpointSize,
+      lastCheckpointHeight: blockHeightOf(checkpointNote),
       nextSyncAt: r?.timer && r.nextAt !== undefined ? new Date(r.nextAt) : null,
     };
   }
