@@ -79,10 +79,18 @@ export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> 
   result.checkpointSize = size;
 
   let position = peer.position;
-  while (position < size) {
-    const end = Math.min(position + d.pageSize, size);
-    await d.pace();
-    const page = await d.client.leaves(position, end, size);
+  // The next page is fetched while this one is checked and appended.
+  const fetchPage = (start: number) => {
+    const end = Math.min(start + d.pageSize, size);
+    const page = d.pace().then(() => d.client.leaves(start, end, size));
+    page.catch(() => {}); // awaited below, or abandoned when an earlier page fails
+    return { end, page };
+  };
+  let next = position < size ? fetchPage(position) : undefined;
+  while (next) {
+    const { end } = next;
+    const page = await next.page;
+    next = end < size ? fetchPage(end) : undefined;
     const ids = page.leaves.map((l) => hasher.leafHash(l.canonical));
     const rebuilt = rootFromRange(hasher, position, ids, size, page.proof);
     if (!rebuilt?.equals(root)) {
