@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { noteSignerFromSeed } from '../src/ledger/note/index.js';
 import { createFreshDatabase, DEFAULT_BASE_URL, dropStaleBenchDatabases, type FreshDatabase } from './lib/db.js';
+import { formatProfile, mainThreadProfile, summarizeProfile } from './lib/cpuprofile.js';
 import { GraphQLClient } from './lib/http.js';
 import { APPEND_EVENTS, benchEvent, closedLoop } from './lib/load.js';
 import { machineInfo } from './lib/proc.js';
@@ -23,6 +24,9 @@ const BATCH = 1000;
 const PAGE = process.env.BENCH_SYNC_PAGE ?? '1000';
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const log = (msg: string) => process.stderr.write(`[bench:sync] ${msg}\n`);
+/** BENCH_SYNC_CPU_PROF=<dir>: V8 profiles of both servers, summarised at the end. */
+const PROF = process.env.BENCH_SYNC_CPU_PROF;
+const profArgs = (who: string) => (PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}/${who}`] : []);
 
 async function main(): Promise<void> {
   const base = process.env.DATABASE_URL ?? DEFAULT_BASE_URL;
@@ -34,7 +38,7 @@ async function main(): Promise<void> {
   try {
     const sourceDb = await createFreshDatabase(base);
     dbs.push(sourceDb);
-    const source = await startServer({ ...benchServerEnv(sourceDb.url), CHAINPROOF_SYNC: 'false' });
+    const source = await startServer({ ...benchServerEnv(sourceDb.url), CHAINPROOF_SYNC: 'false' }, profArgs('source'));
     servers.push(source);
     const client = new GraphQLClient(source.url, 2);
     log(`loading ${EVENTS} events into the source`);
@@ -74,13 +78,13 @@ async function main(): Promise<void> {
       CHAINPROOF_PEERS: `${source.url}|${vkey}`,
       CHAINPROOF_SYNC_PAGE_SIZE: PAGE,
       CHAINPROOF_SYNC_MAX_RPS: '1000',
-    });
+    }, profArgs('target'));
     servers.push(target);
     const watch = new GraphQLClient(target.url, 1);
     const progress: Array<{ s: number; position: number }> = [];
     for (;;) {
       const { syncStatus } = await watch.data<{ syncStatus: { peers: Array<{ position: number; lastError: string | null }> } }>(`{ syncStatus { peers { position lastError } } }`);
-      const p = syncStatus.peers[0]!;
+      const p = syncStatus.peers[0] ?? { position: 0, lastError: null }; // none until the sync service has started
       const s = (performance.now() - t0) / 1000;
       if (progress.length === 0 || s - progress.at(-1)!.s >= 10) {
         progress.push({ s: Math.round(s), position: p.position });
@@ -99,6 +103,7 @@ async function main(): Promise<void> {
     await Promise.all(servers.map((s) => s.stop()));
     for (const d of dbs) await d.drop();
   }
+  if (PROF) for (const who of ['source', 'target']) console.log(formatProfile(who, summarizeProfile(mainThreadProfile(`${PROF}/${who}`))));
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(`${RESULTS}${QUICK ? 'sync-quick' : 'sync'}.json`, `${JSON.stringify(results, null, 2)}\n`);
   const r = results as any;
