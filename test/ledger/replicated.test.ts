@@ -4,6 +4,7 @@ import { canonicalBytes, type Envelope } from '../../src/ledger/events/envelope.
 import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
 import { rootFromRange, treeHasher } from '../../src/ledger/merkle/index.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
+import { tamper } from '../verify/support.js';
 
 // Two nodes: `a` writes, `b` takes copies of a's events byte for byte.
 let a: TestLedger;
@@ -104,5 +105,14 @@ describe('replicated appends', () => {
     await b.service.appendReplicated('main', leaves);
     expect((await b.service.head('main')).treeSize).toBe(before.treeSize + 2);
     expect((await b.service.verify('main', true)).status).toBe('VALID');
+  });
+
+  it('are checked against the origin they were synced from', async () => {
+    const ledgerId = (await b.service.ledger('main')).id;
+    await tamper(b.db.dataSource, [`UPDATE events SET origin = 'elsewhere.test/main' WHERE ledger_id = $1 AND idx = 0`, [ledgerId]]);
+    const report = await b.service.verify('main', true);
+    expect(report.status).toBe('INVALID');
+    expect(report.issues).toEqual([expect.objectContaining({ kind: 'EVENT_MALFORMED', index: 0 })]);
+    expect(report.issues[0]!.message).toContain('not the origin it was synced from "elsewhere.test/main"');
   });
 });
