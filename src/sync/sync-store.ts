@@ -58,7 +58,7 @@ export class SyncStore {
 
   /**
    * Configured peers are (re)written at start; a changed key for a known URL starts that peer
-   * afresh, since what was checked against the old key says nothing about the new one.
+   * afresh (and lifts a flag), since what was checked against the old key says nothing about the new one.
    */
   async upsertConfigured(p: PeerSpec): Promise<void> {
     await this.dataSource.query(
@@ -67,7 +67,8 @@ export class SyncStore {
          checkpoint_size = CASE WHEN sync_peers.verifier_key = $2 THEN sync_peers.checkpoint_size END,
          checkpoint_root = CASE WHEN sync_peers.verifier_key = $2 THEN sync_peers.checkpoint_root END,
          checkpoint_note = CASE WHEN sync_peers.verifier_key = $2 THEN sync_peers.checkpoint_note END,
-         position = CASE WHEN sync_peers.verifier_key = $2 THEN sync_peers.position ELSE 0 END`,
+         position = CASE WHEN sync_peers.verifier_key = $2 THEN sync_peers.position ELSE 0 END,
+         flagged_reason = CASE WHEN sync_peers.verifier_key = $2 THEN sync_peers.flagged_reason END`,
       [p.url, p.verifierKey, p.origin],
     );
   }
