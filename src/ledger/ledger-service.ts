@@ -377,11 +377,13 @@ export class LedgerService {
    * Appends copies of events first written on other nodes, byte for byte, in the order given
    * (parents before children), all or none. Copies already in the ledger are skipped; the
    * result has one entry per input, the stored event. `items` are attacker-controlled.
+   * `lead`, when given, is an event of the server's own written just before the copies, in the
+   * same transaction (what a sync records about itself).
    */
   async appendReplicated(
     ledgerName: string,
     items: readonly ReplicatedEvent[],
-    projection?: ProjectionWriter,
+    options: { projection?: ProjectionWriter; lead?: AppendInput } = {},
   ): Promise<LedgerEvent[]> {
     if (items.length === 0) throw new ChainproofError('BAD_USER_INPUT', 'nothing to append');
     if (items.length > MAX_REPLICATED_BATCH) {
@@ -397,10 +399,15 @@ export class LedgerService {
         throw new ChainproofError(e.code, `event ${i}: ${e.message}`, { cause: e, details: { index: i } });
       }
     });
+    const lead = options.lead && prepareInput(options.lead, ledger.origin, hasher, { ...this.config, serverDid: this.serverKey?.did });
     const started = performance.now();
-    const events = await this.sequencerFor(ledger).append({ inputs: prepared, projection });
+    const events = await this.sequencerFor(ledger).append({
+      inputs: lead ? [lead, ...prepared] : prepared,
+      asServer: lead !== undefined,
+      projection: options.projection,
+    });
     this.metrics.appended(ledgerName, events.length, (performance.now() - started) / 1000);
-    return events;
+    return lead ? events.slice(1) : events;
   }
 
   /**

@@ -217,6 +217,9 @@ export class LedgerSequencer {
           events.push(existing);
           continue;
         }
+        if (prepared.ownCopy) {
+          throw new ChainproofError('BAD_EVENT', `a copy claims this ledger's own origin ${this.ledger.origin}, which never wrote it`);
+        }
         const e = this.sequenceOne(prepared, p.asServer === true, state, known, nodes);
         if (known.byId.get(e.id) === e) {
           // The same envelope again (same parents and hlc): it is already in the ledger.

@@ -1,9 +1,10 @@
 import { ChainproofError } from '../errors.js';
 import type { LedgerRow } from '../ledger/entities/index.js';
+import type { AppendInput } from '../ledger/events/event.js';
 import type { LedgerService, ReplicatedEvent } from '../ledger/ledger-service.js';
 import { rootFromRange, treeHasher, verifyConsistency } from '../ledger/merkle/index.js';
 import { parseCheckpoint, verifyNote, type ParsedCheckpoint } from '../ledger/note/index.js';
-import { BOOKKEEPING_TYPES, SYNC_SUBSYSTEM, type SyncPayloads, type SyncEventType } from './events.js';
+import { BOOKKEEPING_TYPES, SYNC_SUBSYSTEM, type SyncPayloads } from './events.js';
 import type { PeerClient } from './peer-client.js';
 import { SYNC_LEDGER } from './peer.js';
 import type { PeerRow, SyncStore } from './sync-store.js';
@@ -28,8 +29,8 @@ export interface PullDeps {
   pageSize: number;
   /** Waits until the next request to the peer is allowed (the rate bound). */
   pace(): Promise<void>;
-  /** Appends one of sync's own events. */
-  record<T extends SyncEventType>(type: T, peer: PeerRow, payload: SyncPayloads[T]): Promise<void>;
+  /** The SyncStarted event, written in the transaction of the first page worth recording. */
+  syncStarted(peer: PeerRow, payload: SyncPayloads['SyncStarted']): AppendInput;
 }
 
 /** A peer showed a history that contradicts one it signed before. Not retried; the peer is flagged. */
@@ -49,6 +50,7 @@ export class PeerFlagged extends ChainproofError {
  * is appended. Leaves come in the peer's log order, so every parent arrives before its children
  * (a parent the peer's log does not hold earlier is a bad event, and fails the page). Each page
  * lands whole with the position that follows it, so an interrupted sync resumes where it stopped.
+ * The next page is fetched while one is checked and appended.
  */
 export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> {
   const local = await d.ledger.ledger(SYNC_LEDGER);
@@ -79,7 +81,6 @@ export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> 
   result.checkpointSize = size;
 
   let position = peer.position;
-  // The next page is fetched while this one is checked and appended.
   const fetchPage = (start: number) => {
     const end = Math.min(start + d.pageSize, size);
     const page = d.pace().then(() => d.client.leaves(start, end, size));
@@ -96,21 +97,23 @@ export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> 
     if (!rebuilt?.equals(root)) {
       throw new ChainproofError('PEER_MISBEHAVED', `leaves [${position}, ${end}) with their range proof do not rebuild the root of its checkpoint of size ${size}`);
     }
-    const present = await d.store.present(local.id, ids);
-    const fresh = page.leaves.filter((_, i) => !present.has(ids[i]!.toString('hex')));
-    if (!result.substantive && fresh.some((l) => !isBookkeeping(l))) {
+    // A page with events besides other nodes' sync records makes this sync one worth recording.
+    let lead: AppendInput | undefined;
+    if (!result.substantive && page.leaves.some((l) => !isBookkeeping(l))) {
       result.substantive = true;
-      await d.record('SyncStarted', peer, { peer: peer.url, origin: peer.origin, fromPosition: result.fromPosition, checkpointSize: size });
+      lead = d.syncStarted(peer, { peer: peer.url, origin: peer.origin, fromPosition: result.fromPosition, checkpointSize: size });
     }
+    // Copies the ledger holds already are skipped under its lock: one look-up of the page's ids.
     let appended = 0;
-    if (fresh.length > 0) {
-      await d.ledger.appendReplicated(SYNC_LEDGER, fresh, async (tx, events) => {
-        appended = events.length;
-        await d.store.advance(peer.url, end, events.length, tx);
-      });
-    }
+    await d.ledger.appendReplicated(SYNC_LEDGER, page.leaves, {
+      lead,
+      projection: async (tx, events) => {
+        appended = events.filter((e) => e.origin !== local.origin).length;
+        await d.store.advance(peer.url, end, appended, tx);
+      },
+    });
     // Nothing new in the page (or another process appended it first): the position still moves.
-    if (appended === 0) await d.store.advance(peer.url, end, 0);
+    if (appended === 0 && !lead) await d.store.advance(peer.url, end, 0);
     result.received += appended;
     result.skipped += page.leaves.length - appended;
     position = result.toPosition = end;

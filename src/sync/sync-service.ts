@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { ChainproofError, isChainproofError } from '../errors.js';
 import { BusSubscription, type PushSubscription } from '../ledger/bus.js';
+import type { AppendInput } from '../ledger/events/event.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { parseCheckpoint, openNote } from '../ledger/note/index.js';
 import { SYNC_ACTOR, SYNC_SUBSYSTEM, type SyncEventType, type SyncPayloads } from './events.js';
@@ -198,7 +199,7 @@ export class SyncService {
         client,
         pageSize: this.pageSize,
         pace: () => this.pace(r),
-        record: (type, p, payload) => this.record(type, p, payload),
+        syncStarted: (p, payload) => this.input('SyncStarted', p, payload),
       });
       if (result.substantive) {
         const tips = await this.ledger.tips(SYNC_LEDGER);
@@ -247,12 +248,12 @@ export class SyncService {
     r.lastRequestAt = performance.now();
   }
 
+  private input<T extends SyncEventType>(type: T, peer: PeerRow, payload: SyncPayloads[T]): AppendInput {
+    return { type, actor: SYNC_ACTOR, subsystem: SYNC_SUBSYSTEM, resource: `peer/${peer.origin}`, payload };
+  }
+
   private async record<T extends SyncEventType>(type: T, peer: PeerRow, payload: SyncPayloads[T]): Promise<void> {
-    await this.ledger.append(
-      SYNC_LEDGER,
-      [{ type, actor: SYNC_ACTOR, subsystem: SYNC_SUBSYSTEM, resource: `peer/${peer.origin}`, payload }],
-      { asServer: true },
-    );
+    await this.ledger.append(SYNC_LEDGER, [this.input(type, peer, payload)], { asServer: true });
   }
 
   private publish(p: PeerRow, syncing?: boolean): void {

@@ -116,13 +116,4 @@ export class SyncStore {
   async sent(origin: string, n: number): Promise<void> {
     await this.dataSource.query(`UPDATE sync_peers SET events_sent = events_sent + $2 WHERE origin = $1`, [origin, n]);
   }
-
-  /** Which of `ids` the ledger holds already. */
-  async present(ledgerId: number, ids: Buffer[]): Promise<Set<string>> {
-    const rows: Array<{ id: Buffer }> = await this.dataSource.query(
-      `SELECT id FROM events WHERE ledger_id = $1 AND id = ANY($2::bytea[])`,
-      [ledgerId, ids],
-    );
-    return new Set(rows.map((r) => r.id.toString('hex')));
-  }
 }

@@ -90,10 +90,17 @@ export async function gql<T = any>(
   variables?: Record<string, unknown>,
   key: string | null = TEST_ADMIN_KEY,
 ): Promise<GraphQLResponse<T> & { status: number }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    body: JSON.stringify({ query, variables }),
+  const post = () =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+  // A kept-alive socket the server closes (idle timeout) just as a request goes out fails that request
+  // before the server saw it; the client tries once more on a new one, as any HTTP client would.
+  const res = await post().catch((e: { cause?: { code?: string } }) => {
+    if (e.cause?.code === 'UND_ERR_SOCKET') return post();
+    throw e;
   });
   return { ...((await res.json()) as GraphQLResponse<T>), status: res.status };
 }

@@ -30,6 +30,8 @@ export interface PreparedInput {
   signed?: { envelope: Envelope; canonical: Buffer; id: Buffer; signature: Buffer | null };
   /** Set for a synced copy: the origin its envelope names, another node's. */
   foreignOrigin?: string;
+  /** A synced copy naming this ledger's own origin: valid only if the ledger holds it already. */
+  ownCopy?: boolean;
 }
 
 const HEX_SIGNATURE = /^[0-9a-f]{128}$/;
@@ -88,8 +90,8 @@ export function prepareInput(
 /**
  * A copy of an event first written on another node, taken byte for byte so its id is the same
  * everywhere. `canonical` and `signature` are attacker-controlled (whatever a peer sent): the
- * bytes must be an exact canonical envelope naming another origin than ours, within our size
- * limits, and a signature must verify for its did:key author.
+ * bytes must be an exact canonical envelope within our size limits, a signature must verify for
+ * its did:key author, and a copy naming our own origin must be one of ours (the sequencer checks).
  */
 export function prepareReplicated(
   canonical: Buffer,
@@ -103,9 +105,6 @@ export function prepareReplicated(
     envelope = parseCanonical(canonical);
   } catch (cause) {
     throw new ChainproofError('BAD_EVENT', `not a canonical event envelope: ${(cause as Error).message}`, { cause });
-  }
-  if (envelope.ledger === localOrigin) {
-    throw new ChainproofError('BAD_EVENT', `the event claims this ledger's own origin ${localOrigin}, which never wrote it`);
   }
   if (canonical.length > limits.maxPayloadBytes + 4096) {
     throw new ChainproofError('PAYLOAD_TOO_LARGE', `event is ${canonical.length} bytes; this node takes payloads up to ${limits.maxPayloadBytes}`);
@@ -129,7 +128,8 @@ export function prepareReplicated(
     input,
     bytes: canonical.length + 1024,
     signed: { envelope, canonical, id: hasher.leafHash(canonical), signature },
-    foreignOrigin: envelope.ledger,
+    // A copy of one of our own events comes back from every peer: it must be one we hold already.
+    ...(envelope.ledger === localOrigin ? { ownCopy: true } : { foreignOrigin: envelope.ledger }),
   };
 }
 
