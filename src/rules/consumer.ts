@@ -5,8 +5,9 @@ import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
 import { RULES_SUBSYSTEM, type ContractDefinition } from './events.js';
+import { GOVERNANCE_SUBSYSTEM, type GovernancePayloads } from '../governance/events.js';
 import { addContract, evaluateTrigger, learn, type Contracts } from './evaluate.js';
-import { failedFiring, type Firing, type MintInput } from './firing.js';
+import { failedFiring, type Firing, type ActionEffects } from './firing.js';
 import { projectRules } from './projector.js';
 import type { ContractRuntime } from './runtime.js';
 
@@ -18,7 +19,7 @@ export interface ConsumerDeps {
   dataSource: DataSource;
   ledger: LedgerService;
   ledgerName: string;
-  mint: MintInput;
+  effects: ActionEffects;
   /** Projects the governance events (mints) among a firing's events, in its transaction. */
   projectOther: (tx: EntityManager, events: readonly LedgerEvent[]) => Promise<void>;
   log: Logger;
@@ -126,7 +127,7 @@ export class RulesConsumer {
       this.position = e.index;
       return;
     }
-    const firings = await evaluateTrigger(this.d.dataSource, this.ledgerId, this.contracts, e, depth, this.d.mint);
+    const firings = await evaluateTrigger(this.d.dataSource, this.ledgerId, this.contracts, e, depth, this.d.effects);
     if (firings.length > 0) await this.settle(e, depth, firings);
     this.position = e.index;
   }
@@ -141,7 +142,8 @@ export class RulesConsumer {
       },
     });
     try {
-      await attempt(firings.flatMap(({ f }) => f.inputs));
+      const written = await attempt(firings.flatMap(({ f }) => f.inputs));
+      await this.parametersChanged(written);
     } catch (err) {
       if (isChainproofError(err) && err.code === 'CONFLICT' && /rules cursor/.test(err.message)) {
         // Another process settled this trigger (or more): take up from where the cursor is.
@@ -153,6 +155,15 @@ export class RulesConsumer {
       await attempt(firings.map(({ c }) => failedFiring(c, e, depth, err.message).inputs).flat());
     }
     this.persisted = e.index;
+  }
+
+  /** A committed parameter change takes effect as an executed proposal's does. */
+  private async parametersChanged(events: readonly LedgerEvent[]): Promise<void> {
+    for (const e of events) {
+      if (e.subsystem !== GOVERNANCE_SUBSYSTEM || e.type !== 'LedgerParameterSet') continue;
+      const p = e.payload as GovernancePayloads['LedgerParameterSet'];
+      if (p.name !== 'miningReward') await this.d.ledger.parametersChanged(p.ledger).catch((err) => this.d.log.warn({ err }, 'a changed parameter could not be reloaded'));
+    }
   }
 
   /** Saves re-evaluating settled events after a restart; correctness never depends on it. */

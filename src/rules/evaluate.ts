@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import { computeAggregates } from './aggregates.js';
 import type { ContractDefinition, RulesPayloads } from './events.js';
-import { fire, type EventInput, type Firing, type MintInput } from './firing.js';
+import { fire, type EventInput, type Firing, type ActionEffects } from './firing.js';
 import { contractRuntime, eventInput, triggers, type ContractRuntime } from './runtime.js';
 
 /**
@@ -32,14 +32,14 @@ export function learn(contracts: Contracts, e: LedgerEvent, onError: (err: unkno
   }
 }
 
-export async function evaluateTrigger(ds: DataSource, ledgerId: number, contracts: Contracts, e: LedgerEvent, depth: number, mint: MintInput): Promise<Array<{ c: ContractRuntime; f: Firing }>> {
+export async function evaluateTrigger(ds: DataSource, ledgerId: number, contracts: Contracts, e: LedgerEvent, depth: number, effects: ActionEffects): Promise<Array<{ c: ContractRuntime; f: Firing }>> {
   const firings: Array<{ c: ContractRuntime; f: Firing }> = [];
   let event: EventInput | undefined;
   for (const c of contracts.values()) {
     if (!triggers(c, e) || (await capped(ds, c, e))) continue;
     event ??= bind(e);
     const values = c.aggregates.length ? await computeAggregates(ds, ledgerId, e, c.aggregates) : NO_AGGREGATES;
-    const f = fire(c, e, event, depth, values, mint);
+    const f = fire(c, e, event, depth, values, effects);
     if (f) firings.push({ c, f });
   }
   return firings;

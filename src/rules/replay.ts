@@ -5,7 +5,7 @@ import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequenc
 import { GOVERNANCE_SUBSYSTEM } from '../governance/events.js';
 import { evaluateTrigger, learn, type Contracts } from './evaluate.js';
 import { RULES_SUBSYSTEM, type RulesPayloads } from './events.js';
-import type { MintInput } from './firing.js';
+import type { ActionEffects } from './firing.js';
 
 export interface RulesReplayReport {
   ok: boolean;
@@ -24,7 +24,7 @@ const text = (v: unknown) => (canonicalize as unknown as (v: unknown) => string)
  * depth, outcome, every action with its amounts). Depth is rebuilt from the ledger: a mint a
  * firing wrote names its trigger in `source`.
  */
-export async function replayRules(ds: DataSource, ledger: LedgerRow, mint: MintInput): Promise<RulesReplayReport> {
+export async function replayRules(ds: DataSource, ledger: LedgerRow, effects: ActionEffects): Promise<RulesReplayReport> {
   const contracts: Contracts = new Map();
   const depthById = new Map<string, number>();
   const expected = new Map<string, string>();
@@ -53,7 +53,7 @@ export async function replayRules(ds: DataSource, ledger: LedgerRow, mint: MintI
         continue;
       }
       const depth = derivedDepth(e, depthById);
-      for (const { c, f } of await evaluateTrigger(ds, ledger.id, contracts, e, depth, mint)) {
+      for (const { c, f } of await evaluateTrigger(ds, ledger.id, contracts, e, depth, effects)) {
         report.firings++;
         expected.set(`${c.id}:${e.index}`, text(f.inputs[0]!.payload));
       }
@@ -70,8 +70,9 @@ export async function replayRules(ds: DataSource, ledger: LedgerRow, mint: MintI
 }
 
 function derivedDepth(e: { id: string; subsystem: string | null; type: string; payload: unknown }, depthById: Map<string, number>): number {
-  const source = e.subsystem === GOVERNANCE_SUBSYSTEM && e.type === 'TokensMinted' ? (e.payload as { source?: string }).source : undefined;
-  const m = source && /^contract:[0-9a-f]{64}:([0-9a-f]{64})$/.exec(source);
+  // A firing's governance events (mints, parameter changes, proposals) name their trigger in `source`.
+  const source = e.subsystem === GOVERNANCE_SUBSYSTEM ? (e.payload as { source?: unknown }).source : undefined;
+  const m = typeof source === 'string' && /^contract:[0-9a-f]{64}:([0-9a-f]{64})$/.exec(source);
   if (!m) return 0;
   const depth = (depthById.get(m[1]!) ?? 0) + 1;
   depthById.set(e.id, depth);

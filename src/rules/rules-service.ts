@@ -8,9 +8,10 @@ import type { LedgerService } from '../ledger/ledger-service.js';
 import { decodeCursor, encodeCursor, MAX_PAGE, type Page, type PageArgs } from '../ledger/pagination.js';
 import { checkContract, type CreateContractInput } from './contract-input.js';
 import { RulesConsumer } from './consumer.js';
-import { RULES_SUBSYSTEM, type ContractDefinition, type RulesPayloads } from './events.js';
+import { RULES_ACTOR, RULES_SUBSYSTEM, type ContractDefinition, type RulesPayloads } from './events.js';
 import { projectRules } from './projector.js';
 import { ruleProposalActions } from './proposal-actions.js';
+import type { ActionEffects } from './firing.js';
 import { replayRules, type RulesReplayReport } from './replay.js';
 
 /** Contracts run on the main ledger, beside governance, whose tokens they mint. */
@@ -55,7 +56,14 @@ export class RulesService {
   start(): void {
     this.ledger.reserveSubsystem(RULES_SUBSYSTEM);
     this.governance.useRuleActions(ruleProposalActions);
+    this.governance.exemptFromProposalThreshold(RULES_ACTOR);
   }
+
+  private readonly effects: ActionEffects = {
+    mint: (actor, to, amount, reason, source) => this.governance.mintInput(actor, to, amount, reason, source),
+    setParameter: (actor, ledger, name, value, source) => this.governance.parameterInput(actor, ledger, name, value, source),
+    openProposal: (proposer, template, source) => this.governance.proposalInput(proposer, template, source),
+  };
 
   private direct(): void {
     if (this.authority === 'proposal') throw new ChainproofError('FORBIDDEN', 'contracts change only through a passed proposal (CHAINPROOF_RULES_AUTHORITY=proposal)');
@@ -71,7 +79,7 @@ export class RulesService {
       dataSource: this.dataSource,
       ledger: this.ledger,
       ledgerName: RULES_LEDGER,
-      mint: (actor, to, amount, reason, source) => this.governance.mintInput(actor, to, amount, reason, source),
+      effects: this.effects,
       projectOther: (tx, events) => this.governance.project(tx, events),
       log,
     });
@@ -84,7 +92,7 @@ export class RulesService {
 
   /** Re-runs every contract over the ledger and compares with the recorded firings (see replay.ts). */
   async replay(): Promise<RulesReplayReport> {
-    return replayRules(this.dataSource, await this.ledger.ledger(RULES_LEDGER), (actor, to, amount, reason, source) => this.governance.mintInput(actor, to, amount, reason, source));
+    return replayRules(this.dataSource, await this.ledger.ledger(RULES_LEDGER), this.effects);
   }
 
   private async append<T extends keyof RulesPayloads>(type: T, actor: string, resource: string, payload: RulesPayloads[T]): Promise<LedgerEvent> {
@@ -98,8 +106,22 @@ export class RulesService {
   async create(actor: string, input: CreateContractInput, active = true): Promise<ContractView> {
     this.direct();
     const def = checkContract(input);
+    await this.checkAgainstLedgers(def);
     const e = await this.append('ContractCreated', actor, 'contract', { ...def, active });
     return (await this.contract(e.id))!;
+  }
+
+  /** What checkContract cannot see: that named ledgers exist and proposal templates' parameter values fit them now. */
+  private async checkAgainstLedgers(def: ContractDefinition): Promise<void> {
+    for (const [i, a] of def.actions.entries()) {
+      try {
+        if (a.kind === 'setParameter') await this.ledger.ledger(a.ledger);
+        if (a.kind === 'openProposal') await this.governance.checkProposalActions(a.template.actions);
+      } catch (e) {
+        if (e instanceof ChainproofError) throw new ChainproofError(e.code, `action ${i}: ${e.message}`, { cause: e });
+        throw e;
+      }
+    }
   }
 
   async setActive(actor: string, id: string, active: boolean): Promise<ContractView> {

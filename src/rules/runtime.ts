@@ -25,6 +25,7 @@ export function contractRuntime(id: string, index: number, def: ContractDefiniti
     action,
     exprs: action.kind === 'mintTokens' ? [compile(action.to, ['string'], 'to'), compile(action.amountExpr, ['int', 'uint', 'string'], 'amountExpr')]
       : action.kind === 'appendEvent' ? [compile(action.payloadExpr, ['map'], 'payloadExpr')]
+      : action.kind === 'setParameter' ? [compile(action.valueExpr, ['int', 'uint', 'string'], 'valueExpr')]
       : [],
   }));
   const aggregates = new Map<string, AggregateCall>();

@@ -118,6 +118,50 @@ describe('the consumer', () => {
     expect(xs.map((x) => [x.ok, x.error?.replace(/ \d+.*/, '')])).toEqual([[false, 'a payload string is longer than'], [true, undefined]]);
   });
 
+  it('changes a ledger parameter the way an executed proposal does, and records what it refused', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'tune',
+      trigger: { eventTypes: ['tune'] },
+      actions: [{ setParameter: { ledger: 'main', name: 'checkpointInterval', valueExpr: 'event.payload.every' } }],
+    }));
+    const set = await t.emit('tune', 'ops', { every: 777 });
+    await t.emit('tune', 'ops', { every: -1 }); // not a whole number: the action fails
+    await t.emit('tune', 'ops', { every: 0 }); // out of the ledger's range: its projection refuses the append
+    await t.emit('tune', 'ops', { every: 500 });
+    await t.settled();
+    expect((await t.service.ledger('main')).checkpointInterval).toBe(500);
+    const xs = await executions(c.id);
+    expect(xs.map((x) => x.ok)).toEqual([true, false, false, true]);
+    expect(xs[0]!.record.actions).toEqual([{ kind: 'setParameter', ok: true, detail: { ledger: 'main', name: 'checkpointInterval', value: '777' } }]);
+    expect(xs[1]!.record.actions[0]!.error).toMatch(/value must be a whole number/);
+    expect(xs[2]!.error).toMatch(/append refused: .*checkpointInterval/);
+    const change = await t.service.eventAt('main', xs[0]!.index + 1);
+    const trigger = await t.service.eventAt('main', set);
+    expect(change).toMatchObject({ type: 'LedgerParameterSet', subsystem: 'governance', payload: { ledger: 'main', name: 'checkpointInterval', value: '777', source: `contract:${c.id}:${trigger!.id}` } });
+  });
+
+  it('opens a proposal from its template as the rules identity; the live-proposal cap still holds', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'escalate',
+      trigger: { eventTypes: ['incident'] },
+      condition: 'event.payload.severity == "critical"',
+      actions: [{ openProposal: { template: { title: 'Incident review', description: 'fund the fix', votingType: 'WEIGHTED', votingDelay: 0, votingPeriod: 3600, quorum: 0.1, threshold: 0.5, timelock: 0, actions: [{ mint: { to: 'fixers', amount: '50' } }] } } }],
+    }));
+    await t.emit('incident', 'mon', { severity: 'minor' });
+    const first = await t.emit('incident', 'mon', { severity: 'critical' });
+    for (let i = 0; i < 3; i++) await t.emit('incident', 'mon', { severity: 'critical' });
+    await t.settled();
+    const xs = await executions(c.id);
+    expect(xs.map((x) => x.ok)).toEqual([true, true, true, false]); // three live proposals per proposer
+    expect(xs[3]!.error).toMatch(/append refused: .*live proposals/);
+    expect(xs[0]!.record.actions).toEqual([{ kind: 'openProposal', ok: true, detail: { title: 'Incident review', actions: 1 } }]);
+    const opened = await t.service.eventAt('main', xs[0]!.index + 1);
+    const trigger = await t.service.eventAt('main', first);
+    expect(opened).toMatchObject({ type: 'ProposalCreated', subsystem: 'governance', payload: { proposer: 'rules', source: `contract:${c.id}:${trigger!.id}` } });
+    const p = await t.gov.proposal(opened!.id);
+    expect(p).toMatchObject({ proposer: 'rules', title: 'Incident review', description: 'fund the fix', state: 'ACTIVE', actions: [{ kind: 'mint', to: 'fixers', amount: '50' }] });
+  });
+
   it('a deactivated contract stops firing from the next event on', async () => {
     const c = await t.rules.create('admin', contractInput({ name: 'off', trigger: { eventTypes: ['offable'] } }));
     await t.emit('offable', 'dee');
