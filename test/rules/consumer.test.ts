@@ -162,6 +162,35 @@ describe('the consumer', () => {
     expect(p).toMatchObject({ proposer: 'rules', title: 'Incident review', description: 'fund the fix', state: 'ACTIVE', actions: [{ kind: 'mint', to: 'fixers', amount: '50' }] });
   });
 
+  it('bounds evaluation cost: string blow-up, regex automata, big comprehensions and deep comparisons stop at the budget', async () => {
+    const s = 'event.payload.s';
+    const hostile = [
+      `event.payload.l.map(x, ${Array(8).fill(s).join(' + ')}).size() > 0`, // 256 × 64 KiB of strings
+      `${s}.matches("[a-z]{1,100}[a-z]{1,100}[a-z]{1,100}$")`, // a short pattern with a 600-instruction automaton
+      `(${Array(20).fill('event.payload.l').join(' + ')}).all(x, x in (${Array(20).fill('event.payload.l').join(' + ')}))`, // 5,120² comparisons
+      'event.payload.l.all(x, event.payload.n == event.payload.n)', // a deep value compared on every iteration
+      `event.payload.l.exists(x, ${s}.contains(${s} + "!")) || true`, // || does not hide the exhausted budget
+    ];
+    const ids: string[] = [];
+    for (const [i, condition] of hostile.entries()) {
+      ids.push((await t.rules.create('admin', contractInput({ name: `costly ${i}`, trigger: { eventTypes: ['costly'] }, condition, actions: [{ raiseAlert: { severity: 'INFO', message: 'm' } }] }))).id);
+    }
+    const benign = await t.rules.create('admin', contractInput({
+      name: 'benign', trigger: { eventTypes: ['costly'] },
+      condition: `event.payload.l.all(x, x >= 0) && ${s}.matches("^a+$") && event.payload.l.map(x, x * 2).size() == 256`,
+      actions: [{ raiseAlert: { severity: 'INFO', message: 'fine' } }],
+    }));
+    const l = Array.from({ length: 256 }, (_, i) => i);
+    await t.emit('costly', 'mallory', { s: 'a'.repeat(8_000), l, n: Array.from({ length: 30 }, () => l) });
+    await t.settled();
+    for (const id of ids) {
+      const [x, ...more] = await executions(id);
+      expect(more).toEqual([]);
+      expect(x).toMatchObject({ ok: false, error: expect.stringMatching(/^condition: evaluation cost exceeded the budget of \d+/) });
+    }
+    expect((await executions(benign.id)).map((x) => x.ok)).toEqual([true]);
+  });
+
   it('a deactivated contract stops firing from the next event on', async () => {
     const c = await t.rules.create('admin', contractInput({ name: 'off', trigger: { eventTypes: ['offable'] } }));
     await t.emit('offable', 'dee');
