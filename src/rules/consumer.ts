@@ -63,14 +63,19 @@ export class RulesConsumer {
     const [row] = await this.d.dataSource.query(`SELECT position FROM rules_cursor WHERE ledger_id = $1`, [this.ledgerId]);
     this.position = row ? Number(row.position) : -1;
     this.persisted = this.position;
-    const rows: Array<{ id: string; idx: string; definition: ContractDefinition & { active: boolean }; active_then: boolean | null }> = await this.d.dataSource.query(
-      `SELECT c.id, c.idx, c.definition,
-              (SELECT active FROM rules_contract_changes h WHERE h.contract_id = c.id AND h.idx <= $1 ORDER BY h.idx DESC LIMIT 1) AS active_then
-         FROM rules_contracts c WHERE c.idx <= $1 ORDER BY c.idx`,
-      [this.position],
+    // The definition as created, with the activation and parameters that applied at the cursor.
+    const rows: Array<{ id: string; idx: string; created: ContractDefinition & { active: boolean }; active_then: boolean | null; params_then: Record<string, unknown> | null }> = await this.d.dataSource.query(
+      `SELECT c.id, c.idx, convert_from(e.canonical, 'UTF8')::jsonb->'payload' AS created,
+              (SELECT active FROM rules_contract_changes h WHERE h.contract_id = c.id AND h.idx <= $1 ORDER BY h.idx DESC LIMIT 1) AS active_then,
+              (SELECT parameters FROM rules_contract_params h WHERE h.contract_id = c.id AND h.idx <= $1 ORDER BY h.idx DESC LIMIT 1) AS params_then
+         FROM rules_contracts c JOIN events e ON e.ledger_id = $2 AND e.idx = c.idx WHERE c.idx <= $1 ORDER BY c.idx`,
+      [this.position, this.ledgerId],
     );
     this.contracts = new Map();
-    for (const r of rows) addContract(this.contracts, r.id, Number(r.idx), r.definition, r.active_then ?? r.definition.active, this.compileError);
+    for (const r of rows) {
+      const def = r.params_then ? { ...r.created, parameters: r.params_then } : r.created;
+      addContract(this.contracts, r.id, Number(r.idx), def, r.active_then ?? r.created.active, this.compileError);
+    }
   }
 
   private readonly compileError = (err: unknown) => this.d.log.error({ err }, 'a recorded contract no longer compiles; it is skipped');

@@ -56,15 +56,7 @@ export function checkContract(input: CreateContractInput): ContractDefinition {
   if (!Number.isSafeInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > EXPRESSION_LIMITS.maxWindowSeconds) {
     throw new ChainproofError('BAD_USER_INPUT', `limits.windowSeconds must be 1..${EXPRESSION_LIMITS.maxWindowSeconds}`);
   }
-  const parameters = input.parameters ?? {};
-  if (typeof parameters !== 'object' || Array.isArray(parameters) || JSON.stringify(parameters).length > 16_384) {
-    throw new ChainproofError('BAD_USER_INPUT', 'parameters must be a JSON object of at most 16 KiB');
-  }
-  try {
-    payloadInput(parameters); // bound as contract.params on every evaluation: refuse now what could never be bound
-  } catch (e) {
-    throw new ChainproofError('BAD_USER_INPUT', `parameters: ${(e as Error).message}`);
-  }
+  const parameters = checkParameters(input.parameters ?? {});
   return {
     name: text(input.name, 'name', 1, 200),
     description: text(input.description ?? '', 'description', 0, 10_000),
@@ -78,6 +70,19 @@ export function checkContract(input: CreateContractInput): ContractDefinition {
     limits: { maxFiringsPerActor: cap, windowSeconds },
     parameters,
   };
+}
+
+/** A contract's parameters, bound as `contract.params` on every evaluation: refuse now what could never be bound. */
+export function checkParameters(parameters: unknown): Record<string, unknown> {
+  if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters) || JSON.stringify(parameters).length > 16_384) {
+    throw new ChainproofError('BAD_USER_INPUT', 'parameters must be a JSON object of at most 16 KiB');
+  }
+  try {
+    payloadInput(parameters);
+  } catch (e) {
+    throw new ChainproofError('BAD_USER_INPUT', `parameters: ${(e as Error).message}`);
+  }
+  return parameters as Record<string, unknown>;
 }
 
 function checkAction(a: ActionInput, i: number): RuleAction {

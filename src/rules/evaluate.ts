@@ -29,6 +29,10 @@ export function learn(contracts: Contracts, e: LedgerEvent, onError: (err: unkno
     const p = e.payload as RulesPayloads['ContractActiveSet'];
     const c = contracts.get(p.contractId);
     if (c) c.active = p.active;
+  } else if (e.type === 'ContractParametersSet') {
+    const p = e.payload as RulesPayloads['ContractParametersSet'];
+    const c = contracts.get(p.contractId);
+    if (c) addContract(contracts, c.id, c.index, { ...c.def, parameters: p.parameters }, c.active, onError);
   }
 }
 

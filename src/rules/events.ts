@@ -47,6 +47,8 @@ export interface ContractDefinition {
   actions: RuleAction[];
   limits: ContractLimits;
   parameters: Record<string, unknown>;
+  /** Set on the contracts the server installs at first start (see builtins.ts): one of each per database. */
+  builtin?: string;
 }
 
 export interface ActionOutcome {
@@ -61,6 +63,8 @@ export interface RulesPayloads {
   /** `proposalId` when a passed proposal made the change. */
   ContractCreated: ContractDefinition & { active: boolean; proposalId?: string };
   ContractActiveSet: { contractId: string; active: boolean; proposalId?: string };
+  /** Replaces a contract's parameters (`contract.params`) from the next event on. */
+  ContractParametersSet: { contractId: string; parameters: Record<string, unknown>; proposalId?: string };
   ContractExecuted: {
     contractId: string;
     trigger: string;
@@ -77,4 +81,4 @@ export interface RulesPayloads {
 }
 
 export type RulesEventType = keyof RulesPayloads;
-export const RULES_EVENT_TYPES: readonly RulesEventType[] = ['ContractCreated', 'ContractActiveSet', 'ContractExecuted', 'AlertRaised'];
+export const RULES_EVENT_TYPES: readonly RulesEventType[] = ['ContractCreated', 'ContractActiveSet', 'ContractParametersSet', 'ContractExecuted', 'AlertRaised'];

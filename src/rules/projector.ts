@@ -28,6 +28,14 @@ export async function projectRules(tx: EntityManager, events: readonly LedgerEve
       if (row.active === p.active) throw new ChainproofError('CONFLICT', `contract ${p.contractId} is already ${p.active ? 'active' : 'inactive'}`);
       await tx.query(`UPDATE rules_contracts SET active = $2 WHERE id = $1`, [p.contractId, p.active]);
       await tx.query(`INSERT INTO rules_contract_changes (contract_id, idx, active) VALUES ($1, $2, $3)`, [p.contractId, e.index, p.active]);
+    } else if (e.type === 'ContractParametersSet') {
+      const p = e.payload as RulesPayloads['ContractParametersSet'];
+      const [row] = await tx.query(
+        `UPDATE rules_contracts SET definition = jsonb_set(definition, '{parameters}', $2::jsonb) WHERE id = $1 RETURNING id`,
+        [p.contractId, JSON.stringify(p.parameters)],
+      );
+      if (!row) throw new ChainproofError('NOT_FOUND', `no contract ${p.contractId}`);
+      await tx.query(`INSERT INTO rules_contract_params (contract_id, idx, parameters) VALUES ($1, $2, $3)`, [p.contractId, e.index, JSON.stringify(p.parameters)]);
     } else if (e.type === 'ContractExecuted') {
       const p = e.payload as RulesPayloads['ContractExecuted'];
       await tx.query(

@@ -6,7 +6,8 @@ import type { GovernanceService } from '../governance/governance-service.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { decodeCursor, encodeCursor, MAX_PAGE, type Page, type PageArgs } from '../ledger/pagination.js';
-import { checkContract, type CreateContractInput } from './contract-input.js';
+import { checkContract, checkParameters, type CreateContractInput } from './contract-input.js';
+import { BUILTIN_CONTRACTS } from './builtins.js';
 import { RulesConsumer } from './consumer.js';
 import { RULES_ACTOR, RULES_SUBSYSTEM, type ContractDefinition, type RulesPayloads } from './events.js';
 import { projectRules } from './projector.js';
@@ -129,6 +130,34 @@ export class RulesService {
     if (!isHexId(id)) throw new ChainproofError('BAD_USER_INPUT', 'contract id must be 64 lowercase hex characters (the id of its ContractCreated event)');
     await this.append('ContractActiveSet', actor, `contract/${id}`, { contractId: id, active });
     return (await this.contract(id))!;
+  }
+
+  /** Replaces a contract's parameters (what built-in contracts are tuned with) from the next event on. */
+  async setParameters(actor: string, id: string, parameters: unknown): Promise<ContractView> {
+    this.direct();
+    if (!isHexId(id)) throw new ChainproofError('BAD_USER_INPUT', 'contract id must be 64 lowercase hex characters (the id of its ContractCreated event)');
+    await this.append('ContractParametersSet', actor, `contract/${id}`, { contractId: id, parameters: checkParameters(parameters) });
+    return (await this.contract(id))!;
+  }
+
+  /**
+   * Installs the built-in contracts this database does not have yet (see builtins.ts). One
+   * that was installed once stays as its admins left it, deactivated or retuned.
+   */
+  async installBuiltins(log: Logger): Promise<void> {
+    if (!this.ledger.serverKey) return; // contracts are server-signed events; startConsumer says why nothing runs
+    for (const b of BUILTIN_CONTRACTS) {
+      const [row] = await this.dataSource.query(`SELECT 1 FROM rules_contracts WHERE definition->>'builtin' = $1`, [b.builtin]);
+      if (row) continue;
+      try {
+        await this.append('ContractCreated', RULES_ACTOR, 'contract', { ...checkContract(b.input), builtin: b.builtin, active: true });
+        log.info({ builtin: b.builtin }, 'installed a built-in contract');
+      } catch (err) {
+        // Another server process installed it at the same moment (the unique index refused this one).
+        const [again] = await this.dataSource.query(`SELECT 1 FROM rules_contracts WHERE definition->>'builtin' = $1`, [b.builtin]);
+        if (!again) throw err;
+      }
+    }
   }
 
   async contract(id: string): Promise<ContractView | null> {

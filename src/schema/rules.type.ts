@@ -143,6 +143,7 @@ export class Contract {
   @Field(() => [ContractAction]) actions!: ContractAction[];
   @Field(() => ContractLimits) limits!: ContractLimits;
   @Field(() => JSONScalar) parameters!: unknown;
+  @Field(() => String, { nullable: true, description: 'Which built-in contract this is, for those the server installed at its first start.' }) builtin!: string | null;
 }
 export const ContractConnection = connection(Contract, 'Contract');
 

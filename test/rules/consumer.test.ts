@@ -191,6 +191,20 @@ describe('the consumer', () => {
     expect((await executions(benign.id)).map((x) => x.ok)).toEqual([true]);
   });
 
+  it('changed parameters apply from the next event on', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'tunable', trigger: { eventTypes: ['tunable'] },
+      actions: [{ mintTokens: { to: 'event.actor', amountExpr: 'contract.params.amount', reason: 'r' } }], parameters: { amount: 3 },
+    }));
+    await t.emit('tunable', 'tess');
+    await t.rules.setParameters('admin', c.id, { amount: 7 });
+    await t.emit('tunable', 'tess');
+    await t.settled();
+    expect((await t.gov.account('tess')).balance).toBe(10n);
+    expect((await t.rules.contract(c.id))!.definition.parameters).toEqual({ amount: 7 });
+    await expect(t.rules.setParameters('admin', c.id, [1])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
   it('a deactivated contract stops firing from the next event on', async () => {
     const c = await t.rules.create('admin', contractInput({ name: 'off', trigger: { eventTypes: ['offable'] } }));
     await t.emit('offable', 'dee');
