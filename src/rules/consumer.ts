@@ -3,15 +3,17 @@ import type { Logger } from 'pino';
 import { isChainproofError } from '../errors.js';
 import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
-import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
 import { RULES_SUBSYSTEM, type ContractDefinition } from './events.js';
 import { GOVERNANCE_SUBSYSTEM, type GovernancePayloads } from '../governance/events.js';
-import { addContract, evaluateTrigger, learn, type Contracts } from './evaluate.js';
-import { failedFiring, type Firing, type ActionEffects } from './firing.js';
+import { addContract, Contracts, evaluateTrigger, learn } from './evaluate.js';
+import { failedFiring, type ActionEffects, type Firing } from './firing.js';
 import { projectRules } from './projector.js';
-import type { ContractRuntime } from './runtime.js';
+import type { ContractRuntime, RuleEvent } from './runtime.js';
 
-const PAGE = 200;
+/** Events read at once: big pages keep round trips off the per-event cost. */
+const PAGE = 5_000;
+/** A batch is written once it carries this many events, even mid-page. */
+const MAX_BATCH_INPUTS = 2_000;
 /** Settled positions without a firing are written at most this often (they only save re-evaluation). */
 const IDLE_POLL_MS = 1_000;
 
@@ -20,20 +22,44 @@ export interface ConsumerDeps {
   ledger: LedgerService;
   ledgerName: string;
   effects: ActionEffects;
-  /** Projects the governance events (mints) among a firing's events, in its transaction. */
+  /** Projects the governance events (mints, parameter changes, proposals) among a firing's events, in its transaction. */
   projectOther: (tx: EntityManager, events: readonly LedgerEvent[]) => Promise<void>;
   log: Logger;
 }
 
 /**
- * Evaluates active contracts on every committed event of one ledger, in ledger order. All
- * firings for one trigger are one append, whose projection moves the durable cursor to that
- * trigger under the ledger's head lock: a firing is written exactly once, across crashes and
- * processes. Contracts are learnt from the stream itself, so each applies from the event after
- * its creation (or activation) — the same on every process and on every run.
+ * One row of a page, as an array (no object per row): an event with only what rules read,
+ * and its canonical envelope only where some contract could use it.
+ */
+type Row = [idx: string, id: string, type: string, actor: string, author: string | null, resource: string | null, subsystem: string | null,
+  result: string | null, hlcMs: string, hlcLogical: number, canonical: string | null, depth: number | null];
+const IDX = 0;
+const TYPE = 2;
+const SUBSYSTEM = 6;
+const CANONICAL = 10;
+const DEPTH = 11;
+
+/** Firings of consecutive triggers, written by one append that also moves the cursor past them. */
+interface Batch {
+  firstTrigger: number;
+  /** The last event evaluated for it: where the cursor moves. */
+  to: number;
+  firings: Array<{ trigger: RuleEvent; depth: number; c: ContractRuntime; f: Firing }>;
+  inputs: number;
+}
+
+/**
+ * Evaluates active contracts on every committed event of one ledger, in ledger order. The
+ * firings of many consecutive triggers are one append, whose projection moves the durable
+ * cursor past them under the ledger's head lock, refusing the append if another process got
+ * there first: a firing is written exactly once, across crashes and processes. Contracts are
+ * learnt from the stream itself, so each applies from the event after its creation (or
+ * activation) — the same on every process and on every run, however the firings are batched.
  */
 export class RulesConsumer {
-  private contracts: Contracts = new Map();
+  private contracts = new Contracts();
+  /** Event types some contract triggers on, as an SQL array literal for the page query. */
+  private types: string[] = [];
   private position = -1;
   private ledgerId = 0;
   private stopped = false;
@@ -41,6 +67,17 @@ export class RulesConsumer {
   private wake: (() => void) | undefined;
   private unlisten: (() => void) | undefined;
   private persisted = -1;
+  /** The page after the one being processed, already requested: reading it overlaps evaluating this one. */
+  private ahead: { after: number; rows: Promise<Row[]> } | undefined;
+  /** After a refused batch, the triggers up to here are settled one by one, so a refusal fails only its own trigger's firings. */
+  private singleUntil = -1;
+  /** A refused batch ending here: set by its settle, acted on by the loop (which alone resyncs). */
+  private refusedUntil = -1;
+  /**
+   * The batch being written while the next events are evaluated. A batch is only written after
+   * the one before it committed, and a failure discards everything evaluated since.
+   */
+  private inflight: Promise<void> | undefined;
 
   constructor(private readonly d: ConsumerDeps) {}
 
@@ -63,6 +100,7 @@ export class RulesConsumer {
     const [row] = await this.d.dataSource.query(`SELECT position FROM rules_cursor WHERE ledger_id = $1`, [this.ledgerId]);
     this.position = row ? Number(row.position) : -1;
     this.persisted = this.position;
+    this.ahead = undefined;
     // The definition as created, with the activation and parameters that applied at the cursor.
     const rows: Array<{ id: string; idx: string; created: ContractDefinition & { active: boolean }; active_then: boolean | null; params_then: Record<string, unknown> | null }> = await this.d.dataSource.query(
       `SELECT c.id, c.idx, convert_from(e.canonical, 'UTF8')::jsonb->'payload' AS created,
@@ -71,11 +109,12 @@ export class RulesConsumer {
          FROM rules_contracts c JOIN events e ON e.ledger_id = $2 AND e.idx = c.idx WHERE c.idx <= $1 ORDER BY c.idx`,
       [this.position, this.ledgerId],
     );
-    this.contracts = new Map();
+    this.contracts = new Contracts();
     for (const r of rows) {
       const def = r.params_then ? { ...r.created, parameters: r.params_then } : r.created;
       addContract(this.contracts, r.id, Number(r.idx), def, r.active_then ?? r.created.active, this.compileError);
     }
+    this.types = this.contracts.types();
   }
 
   private readonly compileError = (err: unknown) => this.d.log.error({ err }, 'a recorded contract no longer compiles; it is skipped');
@@ -83,8 +122,9 @@ export class RulesConsumer {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       try {
-        const page = await this.page();
-        if (page.length === 0) {
+        const rows = await this.page();
+        if (rows.length === 0) {
+          await this.drain();
           await this.persistPosition();
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, IDLE_POLL_MS);
@@ -95,71 +135,182 @@ export class RulesConsumer {
           });
           continue;
         }
-        for (const { event, depth } of page) {
-          if (this.stopped) break;
-          await this.process(event, depth);
-        }
+        await this.processPage(rows);
       } catch (err) {
+        await this.inflight?.catch(() => undefined);
+        this.inflight = undefined;
         if (this.stopped) break;
-        if (err instanceof Settled) continue;
+        if (err instanceof Settled) {
+          // Another process settled these triggers, or a batch was refused: evaluate again from the cursor.
+          if (this.refusedUntil >= 0) this.singleUntil = this.refusedUntil;
+          this.refusedUntil = -1;
+          await this.resync().catch(() => undefined);
+          continue;
+        }
         this.d.log.warn({ err }, 'rules consumer failed; it resumes from its cursor');
         await new Promise((r) => setTimeout(r, 500));
         await this.resync().catch(() => undefined);
       }
     }
-    await this.persistPosition().catch(() => undefined);
-  }
-
-  private async page(): Promise<Array<{ event: LedgerEvent; depth: number }>> {
-    // With no contracts only contract events matter: skip to the head reading just those.
-    const idle = this.contracts.size === 0;
-    const head = idle ? Number((await this.d.dataSource.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [this.ledgerId]))[0].tree_size) : 0;
-    const rows: Array<RawEventRow & { depth: number | null }> = await this.d.dataSource.query(
-      `SELECT ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}, d.depth
-         FROM events e LEFT JOIN rules_derived d ON d.idx = e.idx
-        WHERE e.ledger_id = $1 AND e.idx > $2 ${idle ? `AND e.subsystem = '${RULES_SUBSYSTEM}' AND e.idx < $3` : ''}
-        ORDER BY e.idx LIMIT ${PAGE}`,
-      idle ? [this.ledgerId, this.position, head] : [this.ledgerId, this.position],
-    );
-    if (idle && rows.length === 0 && head - 1 > this.position) this.position = head - 1;
-    return rows.map((r) => ({ event: eventFromRow(this.d.ledgerName, r), depth: r.depth ?? 0 }));
-  }
-
-  private async process(e: LedgerEvent, depth: number): Promise<void> {
-    if (e.subsystem === RULES_SUBSYSTEM) {
-      // Its own events never trigger contracts (no loops through them); contract changes are learnt here.
-      learn(this.contracts, e, this.compileError);
-      this.position = e.index;
-      return;
-    }
-    const firings = await evaluateTrigger(this.d.dataSource, this.ledgerId, this.contracts, e, depth, this.d.effects);
-    if (firings.length > 0) await this.settle(e, depth, firings);
-    this.position = e.index;
-  }
-
-  /** Appends every firing of one trigger with the cursor move; a refused append is recorded as failed firings. */
-  private async settle(e: LedgerEvent, depth: number, firings: Array<{ c: ContractRuntime; f: Firing }>): Promise<void> {
-    const attempt = (inputs: AppendInput[]) => this.d.ledger.append(this.d.ledgerName, inputs, {
-      asServer: true,
-      projection: async (tx, events) => {
-        await projectRules(tx, events, { ledgerId: this.ledgerId, triggerIndex: e.index, depth: depth + 1 });
-        await this.d.projectOther(tx, events);
-      },
-    });
     try {
-      const written = await attempt(firings.flatMap(({ f }) => f.inputs));
-      await this.parametersChanged(written);
+      await this.drain();
+      await this.persistPosition();
+    } catch {
+      /* the next start resumes from the cursor */
+    }
+  }
+
+  /** Waits for the batch being written; its failure is thrown here, to the loop. */
+  private async drain(): Promise<void> {
+    const p = this.inflight;
+    this.inflight = undefined;
+    await p;
+  }
+
+  /** Starts writing a batch once the one before it has committed. */
+  private async write(batch: Batch): Promise<void> {
+    await this.drain();
+    const p = this.settle(batch);
+    p.catch(() => undefined); // rethrown by the next drain
+    this.inflight = p;
+  }
+
+  /**
+   * The next events after the position. Only events of a type some contract triggers on (and
+   * the engine's own) bring their payload; with no contracts at all, only the engine's own
+   * events are read, up to the head. A full page starts reading the one after it.
+   */
+  private async page(): Promise<Row[]> {
+    const idle = this.contracts.size === 0;
+    let rows: Row[];
+    if (this.ahead?.after === this.position && !idle) {
+      rows = await this.ahead.rows;
+    } else {
+      this.ahead = undefined;
+      const head = idle ? Number((await this.d.dataSource.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [this.ledgerId]))[0].tree_size) : 0;
+      rows = await this.read(this.position, idle ? head : undefined);
+      if (idle && rows.length === 0 && head - 1 > this.position) this.position = head - 1;
+    }
+    this.ahead = undefined;
+    if (rows.length === PAGE && !idle) {
+      const after = Number(rows[PAGE - 1]![IDX]);
+      const next = this.read(after);
+      next.catch(() => undefined); // a failed read ahead is read again when its turn comes
+      this.ahead = { after, rows: next };
+    }
+    return rows;
+  }
+
+  /**
+   * Leaf indices are dense, so a page is an index range: the plan never depends on table
+   * statistics (a freshly filled table has none). Idle, only the engine's own events up to the
+   * head are read. Rows come as arrays through the driver's pool.
+   */
+  private read(after: number, idleBelow?: number): Promise<Row[]> {
+    const pool = (this.d.dataSource.driver as unknown as { master: { query(q: { text: string; values: unknown[]; rowMode: 'array' }): Promise<{ rows: Row[] }> } }).master;
+    return pool.query({
+      text: `SELECT e.idx, encode(e.id, 'hex'), e.type, e.actor, e.author, e.resource, e.subsystem, e.result, e.hlc_ms, e.hlc_logical,
+              CASE WHEN e.subsystem = '${RULES_SUBSYSTEM}' OR e.type = ANY($3::text[]) THEN convert_from(e.canonical, 'UTF8') END,
+              (SELECT depth FROM rules_derived d WHERE d.idx = e.idx)
+         FROM events e
+        WHERE e.ledger_id = $1 AND e.idx > $2
+          ${idleBelow !== undefined ? `AND e.subsystem = '${RULES_SUBSYSTEM}' AND e.idx < $4 ORDER BY e.idx LIMIT ${PAGE}` : `AND e.idx <= $2 + ${PAGE} ORDER BY e.idx`}`,
+      values: idleBelow !== undefined ? [this.ledgerId, after, this.types, idleBelow] : [this.ledgerId, after, this.types],
+      rowMode: 'array',
+    }).then((r) => r.rows);
+  }
+
+  private async processPage(rows: Row[]): Promise<void> {
+    let batch: Batch | undefined;
+    for (const [i, r] of rows.entries()) {
+      if (this.stopped) break;
+      const index = Number(r[IDX]);
+      if (r[SUBSYSTEM] === RULES_SUBSYSTEM) {
+        // Its own events never trigger contracts (no loops through them); contract changes are learnt here.
+        learn(this.contracts, toEvent(r, index), this.compileError);
+        if (r[TYPE] === 'ContractCreated') {
+          this.types = this.contracts.types();
+          this.ahead = undefined; // read with the old types
+        }
+        this.position = index;
+        continue;
+      }
+      const candidates = this.contracts.candidates(r[TYPE]);
+      if (candidates) {
+        // A contract learnt in this page triggers on a type the page was read without payloads for.
+        if (r[CANONICAL] === null) await this.fillPayloads(rows.slice(i));
+        // Per-actor caps count written firings: those being written must be in first.
+        if (this.inflight && candidates.some((c) => c.def.limits.maxFiringsPerActor !== null)) await this.drain();
+        const e = toEvent(r, index);
+        const depth = r[DEPTH] ?? 0;
+        const firings = await evaluateTrigger(this.d.dataSource, this.ledgerId, candidates, e, depth, this.d.effects, batch && pendingIn(batch));
+        if (firings.length > 0) {
+          batch ??= { firstTrigger: index, to: index, firings: [], inputs: 0 };
+          for (const { c, f } of firings) {
+            batch.firings.push({ trigger: e, depth, c, f });
+            batch.inputs += f.inputs.length;
+          }
+        }
+      }
+      this.position = index;
+      if (batch && (batch.inputs >= MAX_BATCH_INPUTS || index <= this.singleUntil)) {
+        batch.to = index;
+        await this.write(batch);
+        batch = undefined;
+      }
+    }
+    if (batch) {
+      batch.to = this.position;
+      await this.write(batch);
+    }
+  }
+
+  private async fillPayloads(rows: Row[]): Promise<void> {
+    const missing = rows.filter((r) => r[CANONICAL] === null && this.contracts.candidates(r[TYPE]));
+    const found: Array<{ idx: string; canonical: string }> = await this.d.dataSource.query(
+      `SELECT idx, convert_from(canonical, 'UTF8') AS canonical FROM events WHERE ledger_id = $1 AND idx = ANY($2::bigint[])`,
+      [this.ledgerId, missing.map((r) => r[IDX])],
+    );
+    const byIdx = new Map(found.map((f) => [f.idx, f.canonical]));
+    for (const r of missing) r[CANONICAL] = byIdx.get(r[IDX]) ?? null;
+  }
+
+  /** Appends a batch with the cursor move; a refused append is retried trigger by trigger, a refused trigger recorded as failed firings. */
+  private async settle(batch: Batch): Promise<void> {
+    const attempt = (firings: Batch['firings']) => {
+      const inputs: AppendInput[] = [];
+      const depths: number[] = [];
+      for (const { f, depth } of firings) {
+        for (const i of f.inputs) {
+          inputs.push(i);
+          depths.push(depth + 1);
+        }
+      }
+      return this.d.ledger.append(this.d.ledgerName, inputs, {
+        asServer: true,
+        projection: async (tx, events) => {
+          await projectRules(tx, events, { ledgerId: this.ledgerId, firstTrigger: batch.firstTrigger, to: batch.to, depths });
+          await this.d.projectOther(tx, events);
+        },
+      });
+    };
+    try {
+      await this.parametersChanged(await attempt(batch.firings));
     } catch (err) {
-      if (isChainproofError(err) && err.code === 'CONFLICT' && /rules cursor/.test(err.message)) {
-        // Another process settled this trigger (or more): take up from where the cursor is.
-        await this.resync();
+      // Another process settled these triggers (or more): take up from where the cursor is.
+      if (isChainproofError(err) && err.code === 'CONFLICT' && /rules cursor/.test(err.message)) throw new Settled();
+      if (!isChainproofError(err)) throw err;
+      const triggers = new Set(batch.firings.map((x) => x.trigger.index));
+      if (triggers.size > 1) {
+        // One refused firing must not fail the others: evaluate the batch again, settling each trigger alone.
+        this.refusedUntil = batch.to;
         throw new Settled();
       }
-      if (!isChainproofError(err)) throw err;
-      this.d.log.warn({ err, trigger: e.index }, 'a firing was refused; it is recorded as failed');
-      await attempt(firings.map(({ c }) => failedFiring(c, e, depth, err.message).inputs).flat());
+      const [{ trigger, depth }] = batch.firings;
+      this.d.log.warn({ err, trigger: trigger.index }, 'a firing was refused; it is recorded as failed');
+      await attempt(batch.firings.map((x) => ({ ...x, f: failedFiring(x.c, trigger, depth, err.message) })));
     }
-    this.persisted = e.index;
+    this.persisted = Math.max(this.persisted, batch.to);
   }
 
   /** A committed parameter change takes effect as an executed proposal's does. */
@@ -183,5 +334,25 @@ export class RulesConsumer {
   }
 }
 
-/** Thrown out of a page when another process settled the trigger: the loop re-reads from the resynced cursor. */
+function toEvent(r: Row, index: number): RuleEvent {
+  const [, id, type, actor, author, resource, subsystem, result, hlcMs, hlcLogical, canonical] = r;
+  return {
+    id, index, type, actor, author, resource, subsystem, result,
+    payload: canonical === null ? null : (JSON.parse(canonical) as { payload?: unknown }).payload ?? null,
+    hlc: { physicalMs: Number(hlcMs), logical: hlcLogical },
+  };
+}
+
+/** The successful firings of a contract in a batch by one actor since a time: the per-actor cap counts them. */
+function pendingIn(batch: Batch) {
+  return (c: ContractRuntime, actor: string, sinceMs: number) => {
+    let n = 0;
+    for (const x of batch.firings) {
+      if (x.c.id === c.id && x.trigger.actor === actor && x.trigger.hlc.physicalMs > sinceMs && (x.f.inputs[0]!.payload as { ok: boolean }).ok) n++;
+    }
+    return n;
+  };
+}
+
+/** Thrown when another process settled the triggers or a batch was refused: the loop resyncs and re-reads from the cursor. */
 class Settled extends Error {}

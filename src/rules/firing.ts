@@ -1,8 +1,8 @@
-import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
+import type { AppendInput } from '../ledger/events/event.js';
 import { isCelMap, type CelValue } from './cel.js';
 import { RULES_ACTOR, RULES_SUBSYSTEM, type ActionOutcome, type ProposalTemplate, type RulesPayloads } from './events.js';
 import { toJson, type AggregateValues } from './expression.js';
-import type { ContractRuntime } from './runtime.js';
+import type { ContractRuntime, RuleEvent } from './runtime.js';
 import type { CelInput } from './cel.js';
 
 /** The trigger as expressions see it, or why it cannot be bound. */
@@ -27,7 +27,7 @@ export interface Firing {
   inputs: AppendInput[];
 }
 
-const executed = (c: ContractRuntime, trigger: LedgerEvent, depth: number, outcome: { error?: string; actions: ActionOutcome[] }): AppendInput => {
+const executed = (c: ContractRuntime, trigger: RuleEvent, depth: number, outcome: { error?: string; actions: ActionOutcome[] }): AppendInput => {
   const payload: RulesPayloads['ContractExecuted'] = {
     contractId: c.id,
     trigger: trigger.id,
@@ -47,7 +47,7 @@ const executed = (c: ContractRuntime, trigger: LedgerEvent, depth: number, outco
  * events to append. A failing action is recorded in the execution and writes nothing;
  * the others still run.
  */
-export function fire(c: ContractRuntime, trigger: LedgerEvent, event: EventInput, triggerDepth: number, aggregates: AggregateValues, effects: ActionEffects): Firing | null {
+export function fire(c: ContractRuntime, trigger: RuleEvent, event: EventInput, triggerDepth: number, aggregates: AggregateValues, effects: ActionEffects): Firing | null {
   const depth = triggerDepth + 1;
   const done = (outcome: { error?: string; actions: ActionOutcome[] }, extra: AppendInput[] = []): Firing =>
     ({ contractId: c.id, inputs: [executed(c, trigger, depth, outcome), ...extra] });
@@ -102,7 +102,7 @@ export function fire(c: ContractRuntime, trigger: LedgerEvent, event: EventInput
 }
 
 /** The same firing with every action failed: written when the append of the real one is refused. */
-export function failedFiring(c: ContractRuntime, trigger: LedgerEvent, triggerDepth: number, error: string): Firing {
+export function failedFiring(c: ContractRuntime, trigger: RuleEvent, triggerDepth: number, error: string): Firing {
   return {
     contractId: c.id,
     inputs: [executed(c, trigger, triggerDepth + 1, { error: `append refused: ${error}`, actions: c.actions.map(({ action }) => ({ kind: action.kind, ok: false, error })) })],

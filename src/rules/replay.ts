@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { LedgerRow } from '../ledger/entities/index.js';
 import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
 import { GOVERNANCE_SUBSYSTEM } from '../governance/events.js';
-import { evaluateTrigger, learn, type Contracts } from './evaluate.js';
+import { Contracts, evaluateTrigger, learn } from './evaluate.js';
 import { RULES_SUBSYSTEM, type RulesPayloads } from './events.js';
 import type { ActionEffects } from './firing.js';
 
@@ -25,7 +25,7 @@ const text = (v: unknown) => (canonicalize as unknown as (v: unknown) => string)
  * firing wrote names its trigger in `source`.
  */
 export async function replayRules(ds: DataSource, ledger: LedgerRow, effects: ActionEffects): Promise<RulesReplayReport> {
-  const contracts: Contracts = new Map();
+  const contracts = new Contracts();
   const depthById = new Map<string, number>();
   const expected = new Map<string, string>();
   const report: RulesReplayReport = { ok: true, eventsReplayed: 0, firings: 0, mismatches: [] };
@@ -53,7 +53,9 @@ export async function replayRules(ds: DataSource, ledger: LedgerRow, effects: Ac
         continue;
       }
       const depth = derivedDepth(e, depthById);
-      for (const { c, f } of await evaluateTrigger(ds, ledger.id, contracts, e, depth, effects)) {
+      const candidates = contracts.candidates(e.type);
+      if (!candidates) continue;
+      for (const { c, f } of await evaluateTrigger(ds, ledger.id, candidates, e, depth, effects)) {
         report.firings++;
         expected.set(`${c.id}:${e.index}`, text(f.inputs[0]!.payload));
       }

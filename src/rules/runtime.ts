@@ -4,6 +4,9 @@ import { compile, payloadInput, type Compiled } from './expression.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import type { AggregateCall } from './checker.js';
 
+/** What the rules engine reads of an event: the consumer builds only this from a page of rows. */
+export type RuleEvent = Pick<LedgerEvent, 'id' | 'index' | 'type' | 'actor' | 'author' | 'resource' | 'subsystem' | 'result' | 'payload' | 'hlc'>;
+
 /** A contract compiled once, with the state the consumer tracks for it in ledger order. */
 export interface ContractRuntime {
   id: string;
@@ -34,9 +37,10 @@ export function contractRuntime(id: string, index: number, def: ContractDefiniti
   return { id, index, def, active, condition, actions, aggregates: [...aggregates.values()], contractInput };
 }
 
-export function triggers(c: ContractRuntime, e: LedgerEvent): boolean {
+export function triggers(c: ContractRuntime, e: RuleEvent): boolean {
   const t = c.def.trigger;
-  return c.active && e.index > c.index && t.eventTypes.includes(e.type)
+  // The event type was matched by the index the candidates came from (see Contracts).
+  return c.active && e.index > c.index
     && (t.subsystem === null || t.subsystem === e.subsystem) && (t.actor === null || t.actor === e.actor);
 }
 
@@ -44,7 +48,7 @@ export function triggers(c: ContractRuntime, e: LedgerEvent): boolean {
  * What expressions see as `event`, built once per trigger for every contract. Throws (a
  * message for the execution record) when the payload is out of bounds.
  */
-export function eventInput(e: LedgerEvent): Record<string, CelInput> {
+export function eventInput(e: RuleEvent): Record<string, CelInput> {
   return {
     id: e.id,
     index: BigInt(e.index),
