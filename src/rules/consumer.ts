@@ -14,6 +14,8 @@ import type { ContractRuntime, RuleEvent } from './runtime.js';
 const PAGE = 5_000;
 /** A batch is written once it carries this many events, even mid-page. */
 const MAX_BATCH_INPUTS = 2_000;
+/** Events evaluated between turns of the event loop. */
+const YIELD_EVERY = 250;
 /** Settled positions without a firing are written at most this often (they only save re-evaluation). */
 const IDLE_POLL_MS = 1_000;
 
@@ -29,15 +31,17 @@ export interface ConsumerDeps {
 
 /**
  * One row of a page, as an array (no object per row): an event with only what rules read,
- * and its canonical envelope only where some contract could use it.
+ * its payload only where some contract could use it (extracted by the database, which works
+ * beside this process, leaving a small JSON to parse here), `undefined` where not read.
  */
 type Row = [idx: string, id: string, type: string, actor: string, author: string | null, resource: string | null, subsystem: string | null,
-  result: string | null, hlcMs: string, hlcLogical: number, canonical: string | null, depth: number | null];
+  result: string | null, hlcMs: string, hlcLogical: number, payload: unknown, depth: number | null, read: boolean];
 const IDX = 0;
 const TYPE = 2;
 const SUBSYSTEM = 6;
-const CANONICAL = 10;
+const PAYLOAD = 10;
 const DEPTH = 11;
+const READ = 12;
 
 /** Firings of consecutive triggers, written by one append that also moves the cursor past them. */
 interface Batch {
@@ -210,8 +214,9 @@ export class RulesConsumer {
     const pool = (this.d.dataSource.driver as unknown as { master: { query(q: { text: string; values: unknown[]; rowMode: 'array' }): Promise<{ rows: Row[] }> } }).master;
     return pool.query({
       text: `SELECT e.idx, encode(e.id, 'hex'), e.type, e.actor, e.author, e.resource, e.subsystem, e.result, e.hlc_ms, e.hlc_logical,
-              CASE WHEN e.subsystem = '${RULES_SUBSYSTEM}' OR e.type = ANY($3::text[]) THEN convert_from(e.canonical, 'UTF8') END,
-              (SELECT depth FROM rules_derived d WHERE d.idx = e.idx)
+              CASE WHEN e.subsystem = '${RULES_SUBSYSTEM}' OR e.type = ANY($3::text[]) THEN convert_from(e.canonical, 'UTF8')::json->'payload' END,
+              (SELECT depth FROM rules_derived d WHERE d.idx = e.idx),
+              e.subsystem = '${RULES_SUBSYSTEM}' OR e.type = ANY($3::text[])
          FROM events e
         WHERE e.ledger_id = $1 AND e.idx > $2
           ${idleBelow !== undefined ? `AND e.subsystem = '${RULES_SUBSYSTEM}' AND e.idx < $4 ORDER BY e.idx LIMIT ${PAGE}` : `AND e.idx <= $2 + ${PAGE} ORDER BY e.idx`}`,
@@ -224,6 +229,9 @@ export class RulesConsumer {
     let batch: Batch | undefined;
     for (const [i, r] of rows.entries()) {
       if (this.stopped) break;
+      // Evaluation resolves synchronously: without a turn of the event loop, the batch being written
+      // (and the page being read ahead) would wait for the whole page.
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise<void>((r) => setImmediate(r));
       const index = Number(r[IDX]);
       if (r[SUBSYSTEM] === RULES_SUBSYSTEM) {
         // Its own events never trigger contracts (no loops through them); contract changes are learnt here.
@@ -238,7 +246,7 @@ export class RulesConsumer {
       const candidates = this.contracts.candidates(r[TYPE]);
       if (candidates) {
         // A contract learnt in this page triggers on a type the page was read without payloads for.
-        if (r[CANONICAL] === null) await this.fillPayloads(rows.slice(i));
+        if (!r[READ]) await this.fillPayloads(rows.slice(i));
         // Per-actor caps count written firings: those being written must be in first.
         if (this.inflight && candidates.some((c) => c.def.limits.maxFiringsPerActor !== null)) await this.drain();
         const e = toEvent(r, index);
@@ -266,13 +274,16 @@ export class RulesConsumer {
   }
 
   private async fillPayloads(rows: Row[]): Promise<void> {
-    const missing = rows.filter((r) => r[CANONICAL] === null && this.contracts.candidates(r[TYPE]));
-    const found: Array<{ idx: string; canonical: string }> = await this.d.dataSource.query(
-      `SELECT idx, convert_from(canonical, 'UTF8') AS canonical FROM events WHERE ledger_id = $1 AND idx = ANY($2::bigint[])`,
+    const missing = rows.filter((r) => !r[READ] && this.contracts.candidates(r[TYPE]));
+    const found: Array<{ idx: string; payload: unknown }> = await this.d.dataSource.query(
+      `SELECT idx, convert_from(canonical, 'UTF8')::json->'payload' AS payload FROM events WHERE ledger_id = $1 AND idx = ANY($2::bigint[])`,
       [this.ledgerId, missing.map((r) => r[IDX])],
     );
-    const byIdx = new Map(found.map((f) => [f.idx, f.canonical]));
-    for (const r of missing) r[CANONICAL] = byIdx.get(r[IDX]) ?? null;
+    const byIdx = new Map(found.map((f) => [f.idx, f.payload]));
+    for (const r of missing) {
+      r[PAYLOAD] = byIdx.get(r[IDX]) ?? null;
+      r[READ] = true;
+    }
   }
 
   /** Appends a batch with the cursor move; a refused append is retried trigger by trigger, a refused trigger recorded as failed firings. */
@@ -335,12 +346,8 @@ export class RulesConsumer {
 }
 
 function toEvent(r: Row, index: number): RuleEvent {
-  const [, id, type, actor, author, resource, subsystem, result, hlcMs, hlcLogical, canonical] = r;
-  return {
-    id, index, type, actor, author, resource, subsystem, result,
-    payload: canonical === null ? null : (JSON.parse(canonical) as { payload?: unknown }).payload ?? null,
-    hlc: { physicalMs: Number(hlcMs), logical: hlcLogical },
-  };
+  const [, id, type, actor, author, resource, subsystem, result, hlcMs, hlcLogical, payload] = r;
+  return { id, index, type, actor, author, resource, subsystem, result, payload: payload ?? null, hlc: { physicalMs: Number(hlcMs), logical: hlcLogical } };
 }
 
 /** The successful firings of a contract in a batch by one actor since a time: the per-actor cap counts them. */
