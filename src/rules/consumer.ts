@@ -12,6 +12,10 @@ import type { ContractRuntime, RuleEvent } from './runtime.js';
 
 /** Events read at once: big pages keep round trips off the per-event cost. */
 const PAGE = 5_000;
+/** Pages requested ahead of the one being evaluated. */
+const READ_AHEAD = 2;
+/** A batch spans pages while they are full, and is written once it is this old: a backlog is settled in few appends. */
+const MAX_BATCH_MS = 250;
 /** A batch is written once it carries this many events, even mid-page. */
 const MAX_BATCH_INPUTS = 2_000;
 /** Events evaluated between turns of the event loop. */
@@ -30,21 +34,22 @@ export interface ConsumerDeps {
 }
 
 /**
- * One row of a page, as an array (no object per row): an event with only what rules read,
- * its payload only where some contract could use it (extracted by the database, which works
- * beside this process, leaving a small JSON to parse here), `undefined` where not read.
+ * One row of a page, as an array (no object per row): index, type and subsystem, and only where
+ * some contract could use the event, the rest of what rules read as one JSON array that the
+ * database builds beside this process (one native parse here instead of a driver field each).
  */
-type Row = [idx: string, id: string, type: string, actor: string, author: string | null, resource: string | null, subsystem: string | null,
-  result: string | null, hlcMs: string, hlcLogical: number, payload: unknown, depth: number | null, read: boolean];
+type Row = [idx: string, type: string, subsystem: string | null, data: RowData | null];
+type RowData = [id: string, actor: string, author: string | null, resource: string | null, result: string | null, hlcMs: number, hlcLogical: number, payload: unknown, depth: number | null];
 const IDX = 0;
-const TYPE = 2;
-const SUBSYSTEM = 6;
-const PAYLOAD = 10;
-const DEPTH = 11;
-const READ = 12;
+const TYPE = 1;
+const SUBSYSTEM = 2;
+const DATA = 3;
+const DATA_SQL = (e: string) => `json_build_array(encode(${e}.id, 'hex'), ${e}.actor, ${e}.author, ${e}.resource, ${e}.result, ${e}.hlc_ms, ${e}.hlc_logical,
+  convert_from(${e}.canonical, 'UTF8')::json->'payload', (SELECT depth FROM rules_derived d WHERE d.idx = ${e}.idx))`;
 
 /** Firings of consecutive triggers, written by one append that also moves the cursor past them. */
 interface Batch {
+  started: number;
   firstTrigger: number;
   /** The last event evaluated for it: where the cursor moves. */
   to: number;
@@ -71,8 +76,8 @@ export class RulesConsumer {
   private wake: (() => void) | undefined;
   private unlisten: (() => void) | undefined;
   private persisted = -1;
-  /** The page after the one being processed, already requested: reading it overlaps evaluating this one. */
-  private ahead: { after: number; rows: Promise<Row[]> } | undefined;
+  /** The pages after the one being processed, already requested: reading them overlaps evaluating this one. */
+  private ahead: Array<{ after: number; rows: Promise<Row[]> }> = [];
   /** After a refused batch, the triggers up to here are settled one by one, so a refusal fails only its own trigger's firings. */
   private singleUntil = -1;
   /** A refused batch ending here: set by its settle, acted on by the loop (which alone resyncs). */
@@ -82,6 +87,8 @@ export class RulesConsumer {
    * the one before it committed, and a failure discards everything evaluated since.
    */
   private inflight: Promise<void> | undefined;
+  /** Firings evaluated and not yet being written: the position is past their triggers, the cursor is not. */
+  private batch: Batch | undefined;
 
   constructor(private readonly d: ConsumerDeps) {}
 
@@ -104,7 +111,8 @@ export class RulesConsumer {
     const [row] = await this.d.dataSource.query(`SELECT position FROM rules_cursor WHERE ledger_id = $1`, [this.ledgerId]);
     this.position = row ? Number(row.position) : -1;
     this.persisted = this.position;
-    this.ahead = undefined;
+    this.ahead = [];
+    this.batch = undefined;
     // The definition as created, with the activation and parameters that applied at the cursor.
     const rows: Array<{ id: string; idx: string; created: ContractDefinition & { active: boolean }; active_then: boolean | null; params_then: Record<string, unknown> | null }> = await this.d.dataSource.query(
       `SELECT c.id, c.idx, convert_from(e.canonical, 'UTF8')::jsonb->'payload' AS created,
@@ -128,6 +136,7 @@ export class RulesConsumer {
       try {
         const rows = await this.page();
         if (rows.length === 0) {
+          if (this.batch) await this.write(this.takeBatch());
           await this.drain();
           await this.persistPosition();
           await new Promise<void>((resolve) => {
@@ -143,7 +152,12 @@ export class RulesConsumer {
       } catch (err) {
         await this.inflight?.catch(() => undefined);
         this.inflight = undefined;
-        if (this.stopped) break;
+        if (this.stopped) {
+          // Firings evaluated since the cursor were not written: the next start evaluates them again.
+          this.batch = undefined;
+          this.position = this.persisted;
+          break;
+        }
         if (err instanceof Settled) {
           // Another process settled these triggers, or a batch was refused: evaluate again from the cursor.
           if (this.refusedUntil >= 0) this.singleUntil = this.refusedUntil;
@@ -157,6 +171,7 @@ export class RulesConsumer {
       }
     }
     try {
+      if (this.batch) await this.write(this.takeBatch());
       await this.drain();
       await this.persistPosition();
     } catch {
@@ -171,6 +186,13 @@ export class RulesConsumer {
     await p;
   }
 
+  private takeBatch(): Batch {
+    const batch = this.batch!;
+    this.batch = undefined;
+    batch.to = this.position;
+    return batch;
+  }
+
   /** Starts writing a batch once the one before it has committed. */
   private async write(batch: Batch): Promise<void> {
     await this.drain();
@@ -182,25 +204,35 @@ export class RulesConsumer {
   /**
    * The next events after the position. Only events of a type some contract triggers on (and
    * the engine's own) bring their payload; with no contracts at all, only the engine's own
-   * events are read, up to the head. A full page starts reading the one after it.
+   * events are read, up to the head. After a full page, the next READ_AHEAD pages are requested
+   * at once: indices are dense, so where each starts is known. A page read ahead holds what was
+   * committed when it was read, which is all that precedes any later commit (commits follow the
+   * index order), so a partial one is still a correct page; an empty one is read again.
    */
   private async page(): Promise<Row[]> {
     const idle = this.contracts.size === 0;
-    let rows: Row[];
-    if (this.ahead?.after === this.position && !idle) {
-      rows = await this.ahead.rows;
-    } else {
-      this.ahead = undefined;
+    let rows: Row[] | undefined;
+    const first = this.ahead[0];
+    if (first?.after === this.position && !idle) {
+      this.ahead.shift();
+      rows = await first.rows;
+      if (rows.length === 0) rows = undefined;
+    }
+    if (!rows) {
+      this.ahead = [];
       const head = idle ? Number((await this.d.dataSource.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [this.ledgerId]))[0].tree_size) : 0;
       rows = await this.read(this.position, idle ? head : undefined);
       if (idle && rows.length === 0 && head - 1 > this.position) this.position = head - 1;
     }
-    this.ahead = undefined;
-    if (rows.length === PAGE && !idle) {
-      const after = Number(rows[PAGE - 1]![IDX]);
+    if (rows.length < PAGE || idle) {
+      this.ahead = [];
+      return rows;
+    }
+    for (let after = this.ahead.at(-1)?.after ?? this.position; this.ahead.length < READ_AHEAD;) {
+      after += PAGE;
       const next = this.read(after);
       next.catch(() => undefined); // a failed read ahead is read again when its turn comes
-      this.ahead = { after, rows: next };
+      this.ahead.push({ after, rows: next });
     }
     return rows;
   }
@@ -213,10 +245,7 @@ export class RulesConsumer {
   private read(after: number, idleBelow?: number): Promise<Row[]> {
     const pool = (this.d.dataSource.driver as unknown as { master: { query(q: { text: string; values: unknown[]; rowMode: 'array' }): Promise<{ rows: Row[] }> } }).master;
     return pool.query({
-      text: `SELECT e.idx, encode(e.id, 'hex'), e.type, e.actor, e.author, e.resource, e.subsystem, e.result, e.hlc_ms, e.hlc_logical,
-              CASE WHEN e.subsystem = '${RULES_SUBSYSTEM}' OR e.type = ANY($3::text[]) THEN convert_from(e.canonical, 'UTF8')::json->'payload' END,
-              (SELECT depth FROM rules_derived d WHERE d.idx = e.idx),
-              e.subsystem = '${RULES_SUBSYSTEM}' OR e.type = ANY($3::text[])
+      text: `SELECT e.idx, e.type, e.subsystem, CASE WHEN e.subsystem = '${RULES_SUBSYSTEM}' OR e.type = ANY($3::text[]) THEN ${DATA_SQL('e')} END
          FROM events e
         WHERE e.ledger_id = $1 AND e.idx > $2
           ${idleBelow !== undefined ? `AND e.subsystem = '${RULES_SUBSYSTEM}' AND e.idx < $4 ORDER BY e.idx LIMIT ${PAGE}` : `AND e.idx <= $2 + ${PAGE} ORDER BY e.idx`}`,
@@ -226,7 +255,6 @@ export class RulesConsumer {
   }
 
   private async processPage(rows: Row[]): Promise<void> {
-    let batch: Batch | undefined;
     for (const [i, r] of rows.entries()) {
       if (this.stopped) break;
       // Evaluation resolves synchronously: without a turn of the event loop, the batch being written
@@ -238,7 +266,7 @@ export class RulesConsumer {
         learn(this.contracts, toEvent(r, index), this.compileError);
         if (r[TYPE] === 'ContractCreated') {
           this.types = this.contracts.types();
-          this.ahead = undefined; // read with the old types
+          this.ahead = []; // read with the old types
         }
         this.position = index;
         continue;
@@ -246,14 +274,14 @@ export class RulesConsumer {
       const candidates = this.contracts.candidates(r[TYPE]);
       if (candidates) {
         // A contract learnt in this page triggers on a type the page was read without payloads for.
-        if (!r[READ]) await this.fillPayloads(rows.slice(i));
+        if (!r[DATA]) await this.fillPayloads(rows.slice(i));
         // Per-actor caps count written firings: those being written must be in first.
         if (this.inflight && candidates.some((c) => c.def.limits.maxFiringsPerActor !== null)) await this.drain();
         const e = toEvent(r, index);
-        const depth = r[DEPTH] ?? 0;
-        const firings = await evaluateTrigger(this.d.dataSource, this.ledgerId, candidates, e, depth, this.d.effects, batch && pendingIn(batch));
+        const depth = r[DATA]![8] ?? 0;
+        const firings = await evaluateTrigger(this.d.dataSource, this.ledgerId, candidates, e, depth, this.d.effects, this.batch && pendingIn(this.batch));
         if (firings.length > 0) {
-          batch ??= { firstTrigger: index, to: index, firings: [], inputs: 0 };
+          const batch = (this.batch ??= { started: performance.now(), firstTrigger: index, to: index, firings: [], inputs: 0 });
           for (const { c, f } of firings) {
             batch.firings.push({ trigger: e, depth, c, f });
             batch.inputs += f.inputs.length;
@@ -261,29 +289,20 @@ export class RulesConsumer {
         }
       }
       this.position = index;
-      if (batch && (batch.inputs >= MAX_BATCH_INPUTS || index <= this.singleUntil)) {
-        batch.to = index;
-        await this.write(batch);
-        batch = undefined;
-      }
+      if (this.batch && (this.batch.inputs >= MAX_BATCH_INPUTS || index <= this.singleUntil)) await this.write(this.takeBatch());
     }
-    if (batch) {
-      batch.to = this.position;
-      await this.write(batch);
-    }
+    // Caught up (or the batch is old enough): write it now, so a firing follows its trigger within one turn.
+    if (this.batch && (rows.length < PAGE || this.stopped || performance.now() - this.batch.started > MAX_BATCH_MS)) await this.write(this.takeBatch());
   }
 
   private async fillPayloads(rows: Row[]): Promise<void> {
-    const missing = rows.filter((r) => !r[READ] && this.contracts.candidates(r[TYPE]));
-    const found: Array<{ idx: string; payload: unknown }> = await this.d.dataSource.query(
-      `SELECT idx, convert_from(canonical, 'UTF8')::json->'payload' AS payload FROM events WHERE ledger_id = $1 AND idx = ANY($2::bigint[])`,
+    const missing = rows.filter((r) => !r[DATA] && this.contracts.candidates(r[TYPE]));
+    const found: Array<{ idx: string; data: RowData }> = await this.d.dataSource.query(
+      `SELECT e.idx, ${DATA_SQL('e')} AS data FROM events e WHERE e.ledger_id = $1 AND e.idx = ANY($2::bigint[])`,
       [this.ledgerId, missing.map((r) => r[IDX])],
     );
-    const byIdx = new Map(found.map((f) => [f.idx, f.payload]));
-    for (const r of missing) {
-      r[PAYLOAD] = byIdx.get(r[IDX]) ?? null;
-      r[READ] = true;
-    }
+    const byIdx = new Map(found.map((f) => [f.idx, f.data]));
+    for (const r of missing) r[DATA] = byIdx.get(r[IDX]) ?? null;
   }
 
   /** Appends a batch with the cursor move; a refused append is retried trigger by trigger, a refused trigger recorded as failed firings. */
@@ -335,7 +354,7 @@ export class RulesConsumer {
 
   /** Saves re-evaluating settled events after a restart; correctness never depends on it. */
   private async persistPosition(): Promise<void> {
-    if (this.position <= this.persisted) return;
+    if (this.position <= this.persisted || this.batch) return;
     await this.d.dataSource.query(
       `INSERT INTO rules_cursor (ledger_id, position) VALUES ($1, $2)
        ON CONFLICT (ledger_id) DO UPDATE SET position = greatest(rules_cursor.position, EXCLUDED.position)`,
@@ -346,8 +365,9 @@ export class RulesConsumer {
 }
 
 function toEvent(r: Row, index: number): RuleEvent {
-  const [, id, type, actor, author, resource, subsystem, result, hlcMs, hlcLogical, payload] = r;
-  return { id, index, type, actor, author, resource, subsystem, result, payload: payload ?? null, hlc: { physicalMs: Number(hlcMs), logical: hlcLogical } };
+  const [, type, subsystem, data] = r;
+  const [id, actor, author, resource, result, physicalMs, logical, payload] = data!;
+  return { id, index, type, actor, author, resource, subsystem, result, payload: payload ?? null, hlc: { physicalMs, logical } };
 }
 
 /** The successful firings of a contract in a batch by one actor since a time: the per-actor cap counts them. */

@@ -1,5 +1,5 @@
 import { ChainproofError } from '../errors.js';
-import { CelScalar, celEnv, celFunc, celListConcat, celMethod, isCelError, isCelList, isCelMap, isCelUint, listType, mapType, parse, plan, RE2JS, type CelInput, type CelList, type CelValue, type Expr } from './cel.js';
+import { CelScalar, celEnv, celFunc, celList, celListConcat, celMap, celMethod, isCelError, isCelList, isCelMap, isCelUint, listType, mapType, parse, plan, RE2JS, type CelInput, type CelList, type CelValue, type Expr } from './cel.js';
 import { checkExpression, type AggregateCall, type T } from './checker.js';
 
 /** Bounds on what a contract may ask of the evaluator; every expression is checked against them at creation. */
@@ -133,8 +133,8 @@ const ENV = celEnv({
 });
 
 export interface Bindings {
-  event: Record<string, CelInput>;
-  contract: Record<string, CelInput>;
+  event: CelInput;
+  contract: CelInput;
 }
 
 export interface Compiled {
@@ -237,7 +237,9 @@ function meterMacros(e: Expr | undefined): void {
 
 /**
  * A JSON payload as CEL input: whole numbers become int, within the bounds above. Throws
- * (with a message for the execution record) when the payload is outside them.
+ * (with a message for the execution record) when the payload is outside them. Objects and
+ * arrays become CEL maps and lists here, once: the evaluator would otherwise convert a plain
+ * object again on every access.
  */
 export function payloadInput(v: unknown, depth = 0): CelInput {
   if (depth > EXPRESSION_LIMITS.maxPayloadDepth) throw new Error(`payload is nested deeper than ${EXPRESSION_LIMITS.maxPayloadDepth} for rule evaluation`);
@@ -250,13 +252,26 @@ export function payloadInput(v: unknown, depth = 0): CelInput {
   if (typeof v === 'boolean') return v;
   if (Array.isArray(v)) {
     if (v.length > EXPRESSION_LIMITS.maxPayloadList) throw new Error(`a payload list has more than ${EXPRESSION_LIMITS.maxPayloadList} elements, the rule evaluation bound`);
-    return v.map((x) => payloadInput(x, depth + 1)) as CelInput;
+    return celList(v.map((x) => payloadInput(x, depth + 1)));
   }
-  const out: Record<string, CelInput> = {};
   const entries = Object.entries(v as Record<string, unknown>);
   if (entries.length > EXPRESSION_LIMITS.maxPayloadList) throw new Error(`a payload object has more than ${EXPRESSION_LIMITS.maxPayloadList} keys, the rule evaluation bound`);
-  for (const [k, x] of entries) out[k] = payloadInput(x, depth + 1);
-  return out as CelInput;
+  return celMap(new Map(entries.map(([k, x]) => [k, payloadInput(x, depth + 1)])));
+}
+
+/** Throws what `payloadInput` would, without building anything: a trigger out of bounds fails every firing alike. */
+export function checkPayload(v: unknown, depth = 0): void {
+  if (depth > EXPRESSION_LIMITS.maxPayloadDepth) throw new Error(`payload is nested deeper than ${EXPRESSION_LIMITS.maxPayloadDepth} for rule evaluation`);
+  if (typeof v === 'string') {
+    if (v.length > EXPRESSION_LIMITS.maxPayloadString) throw new Error(`a payload string is longer than ${EXPRESSION_LIMITS.maxPayloadString} characters, the rule evaluation bound`);
+  } else if (Array.isArray(v)) {
+    if (v.length > EXPRESSION_LIMITS.maxPayloadList) throw new Error(`a payload list has more than ${EXPRESSION_LIMITS.maxPayloadList} elements, the rule evaluation bound`);
+    for (const x of v) checkPayload(x, depth + 1);
+  } else if (typeof v === 'object' && v !== null) {
+    const values = Object.values(v);
+    if (values.length > EXPRESSION_LIMITS.maxPayloadList) throw new Error(`a payload object has more than ${EXPRESSION_LIMITS.maxPayloadList} keys, the rule evaluation bound`);
+    for (const x of values) checkPayload(x, depth + 1);
+  }
 }
 
 /** A CEL result as JSON (for an appended event's payload or an execution record). */

@@ -6,7 +6,7 @@ import type { ContractRuntime, RuleEvent } from './runtime.js';
 import type { CelInput } from './cel.js';
 
 /** The trigger as expressions see it, or why it cannot be bound. */
-export type EventInput = { input: Record<string, CelInput> } | { error: string };
+export type EventInput = { input: CelInput } | { error: string };
 
 /** Loops through token mints stop here: a firing caused by a firing caused by … this deep is recorded, not run. */
 export const MAX_DEPTH = 4;
