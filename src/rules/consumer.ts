@@ -16,8 +16,6 @@ const PAGE = 5_000;
 const READ_AHEAD = 2;
 /** A batch spans pages while they are full, and is written once it is this old: a backlog is settled in few appends. */
 const MAX_BATCH_MS = 250;
-/** A batch is written once it carries this many events, even mid-page. */
-const MAX_BATCH_INPUTS = 2_000;
 /** Events evaluated between turns of the event loop. */
 const YIELD_EVERY = 250;
 /** Settled positions without a firing are written at most this often (they only save re-evaluation). */
@@ -28,6 +26,8 @@ export interface ConsumerDeps {
   ledger: LedgerService;
   ledgerName: string;
   effects: ActionEffects;
+  /** The most events one append may carry (CHAINPROOF_MAX_BATCH): a batch is written before it would exceed it. */
+  maxBatch: number;
   /** Projects the governance events (mints, parameter changes, proposals) among a firing's events, in its transaction. */
   projectOther: (tx: EntityManager, events: readonly LedgerEvent[]) => Promise<void>;
   log: Logger;
@@ -280,6 +280,9 @@ export class RulesConsumer {
         const e = toEvent(r, index);
         const depth = r[DATA]![8] ?? 0;
         const firings = await evaluateTrigger(this.d.dataSource, this.ledgerId, candidates, e, depth, this.d.effects, this.batch && pendingIn(this.batch));
+        const inputs = firings.reduce((n, { f }) => n + f.inputs.length, 0);
+        // A trigger's firings stay in one append (its cursor move settles them together): write what came before first.
+        if (this.batch && this.batch.inputs + inputs > this.d.maxBatch) await this.write(this.takeBatch());
         if (firings.length > 0) {
           const batch = (this.batch ??= { started: performance.now(), firstTrigger: index, to: index, firings: [], inputs: 0 });
           for (const { c, f } of firings) {
@@ -289,7 +292,7 @@ export class RulesConsumer {
         }
       }
       this.position = index;
-      if (this.batch && (this.batch.inputs >= MAX_BATCH_INPUTS || index <= this.singleUntil)) await this.write(this.takeBatch());
+      if (this.batch && index <= this.singleUntil) await this.write(this.takeBatch());
     }
     // Caught up (or the batch is old enough): write it now, so a firing follows its trigger within one turn.
     if (this.batch && (rows.length < PAGE || this.stopped || performance.now() - this.batch.started > MAX_BATCH_MS)) await this.write(this.takeBatch());

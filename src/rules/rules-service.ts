@@ -52,6 +52,8 @@ export class RulesService {
     private readonly ledger: LedgerService,
     private readonly governance: GovernanceService,
     private readonly authority: 'admin' | 'proposal' = 'admin',
+    /** CHAINPROOF_MAX_BATCH: the consumer's appends stay within it. */
+    private readonly maxBatch = 1_000,
   ) {}
 
   start(): void {
@@ -81,6 +83,7 @@ export class RulesService {
       ledger: this.ledger,
       ledgerName: RULES_LEDGER,
       effects: this.effects,
+      maxBatch: this.maxBatch,
       projectOther: (tx, events) => this.governance.project(tx, events),
       log,
     });

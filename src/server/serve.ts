@@ -35,7 +35,7 @@ export async function serve(config: Config): Promise<void> {
   const governance = new GovernanceService(db.dataSource, ledger, config.governance);
   await governance.start();
   await governance.startBlockRewards(log);
-  const rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority);
+  const rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority, config.maxBatch);
   rules.start();
   await rules.installBuiltins(log);
   await rules.startConsumer(log);
