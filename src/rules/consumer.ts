@@ -5,7 +5,7 @@ import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { RULES_SUBSYSTEM, type ContractDefinition } from './events.js';
 import { GOVERNANCE_SUBSYSTEM, type GovernancePayloads } from '../governance/events.js';
-import { addContract, Contracts, evaluateTrigger, learn } from './evaluate.js';
+import { addContract, Contracts, evaluateNow, evaluateTrigger, learn } from './evaluate.js';
 import { failedFiring, type ActionEffects, type Firing } from './firing.js';
 import { projectRules } from './projector.js';
 import type { ContractRuntime, RuleEvent } from './runtime.js';
@@ -279,7 +279,9 @@ export class RulesConsumer {
         if (this.inflight && candidates.some((c) => c.def.limits.maxFiringsPerActor !== null)) await this.drain();
         const e = toEvent(r, index);
         const depth = r[DATA]![8] ?? 0;
-        const firings = await evaluateTrigger(this.d.dataSource, this.ledgerId, candidates, e, depth, this.d.effects, this.batch && pendingIn(this.batch));
+        const firings = this.contracts.reads(candidates)
+          ? await evaluateTrigger(this.d.dataSource, this.ledgerId, candidates, e, depth, this.d.effects, this.batch && pendingIn(this.batch))
+          : evaluateNow(candidates, e, depth, this.d.effects);
         const inputs = firings.reduce((n, { f }) => n + f.inputs.length, 0);
         // A trigger's firings stay in one append (its cursor move settles them together): write what came before first.
         if (this.batch && this.batch.inputs + inputs > this.d.maxBatch) await this.write(this.takeBatch());

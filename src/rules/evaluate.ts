@@ -12,6 +12,8 @@ export class Contracts {
   private readonly all = new Map<string, ContractRuntime>();
   /** Contracts by the event types they trigger on, in creation order: an event is shown only those. */
   private byType = new Map<string, ContractRuntime[]>();
+  /** Candidate lists whose evaluation reads the database (aggregates, per-actor caps). */
+  private reading = new Set<readonly ContractRuntime[]>();
 
   get size(): number {
     return this.all.size;
@@ -23,6 +25,11 @@ export class Contracts {
 
   candidates(type: string): readonly ContractRuntime[] | undefined {
     return this.byType.get(type);
+  }
+
+  /** Whether evaluating these candidates reads the database; if not, `evaluateNow` evaluates them. */
+  reads(candidates: readonly ContractRuntime[]): boolean {
+    return this.reading.has(candidates);
   }
 
   /** Every event type some contract triggers on (active or not: activation is checked per event). */
@@ -40,6 +47,7 @@ export class Contracts {
         else this.byType.set(t, [x]);
       }
     }
+    this.reading = new Set([...this.byType.values()].filter((list) => list.some((x) => x.aggregates.length > 0 || x.def.limits.maxFiringsPerActor !== null)));
   }
 }
 
@@ -84,6 +92,19 @@ export async function evaluateTrigger(
     event ??= bind(e);
     const values = c.aggregates.length ? await computeAggregates(ds, ledgerId, e, c.aggregates) : NO_AGGREGATES;
     const f = fire(c, e, event, depth, values, effects);
+    if (f) firings.push({ c, f });
+  }
+  return firings;
+}
+
+/** `evaluateTrigger` for candidates that read nothing from the database: no promise per event. */
+export function evaluateNow(candidates: readonly ContractRuntime[], e: RuleEvent, depth: number, effects: ActionEffects): Array<{ c: ContractRuntime; f: Firing }> {
+  const firings: Array<{ c: ContractRuntime; f: Firing }> = [];
+  let event: EventInput | undefined;
+  for (const c of candidates) {
+    if (!triggers(c, e)) continue;
+    event ??= bind(e);
+    const f = fire(c, e, event, depth, NO_AGGREGATES, effects);
     if (f) firings.push({ c, f });
   }
   return firings;
