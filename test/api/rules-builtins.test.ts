@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverBackend } from '../support/db.js';
-import { gql, startServer, type ServerProcess } from '../support/server.js';
+import { gql, gqlOk, startServer, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
 let env: Record<string, string>;
@@ -18,11 +18,7 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-const ok = async <T = any>(query: string, variables?: Record<string, unknown>, key?: string | null): Promise<T> => {
-  const r = await gql<T>(server.url, query, variables, key);
-  expect(r.errors, query).toBeUndefined();
-  return r.data!;
-};
+const ok = <T = any>(query: string, variables?: Record<string, unknown>, key?: string | null) => gqlOk<T>(server.url, query, variables, key);
 const builtins = async () => {
   const { contracts } = await ok(`{ contracts(first: 100) { edges { node { id name builtin active parameters limits { maxFiringsPerActor windowSeconds } } } } }`);
   return Object.fromEntries(contracts.edges.map((e: any) => e.node).filter((c: any) => c.builtin).map((c: any) => [c.builtin, c]));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverBackend } from '../support/db.js';
-import { gql, startServer, type ServerProcess } from '../support/server.js';
+import { gql, gqlOk, startServer, type ServerProcess } from '../support/server.js';
 import { collect } from '../support/ws.js';
 
 let server: ServerProcess;
@@ -18,11 +18,7 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-const ok = async <T = any>(query: string, variables?: Record<string, unknown>, key?: string | null): Promise<T> => {
-  const r = await gql<T>(server.url, query, variables, key);
-  expect(r.errors, query).toBeUndefined();
-  return r.data!;
-};
+const ok = <T = any>(query: string, variables?: Record<string, unknown>, key?: string | null) => gqlOk<T>(server.url, query, variables, key);
 const CREATE = `mutation($i: CreateContractInput!) { createContract(input: $i) { id active trigger { eventTypes } actions { kind severity message } } }`;
 const TEMPLATE = { title: 'Review the outage', votingDelay: 0, votingPeriod: 600, quorum: 0.1, threshold: 0.5, timelock: 0, actions: [{ setParameter: { ledger: 'main', name: 'checkpointInterval', value: '64' } }] };
 const treeSize = async () => (await ok(`{ stats { treeSize } }`)).stats.treeSize as number;

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { TEST_SEED } from './ledger.js';
@@ -96,4 +97,11 @@ export async function gql<T = any>(
     body: JSON.stringify({ query, variables }),
   });
   return { ...((await res.json()) as GraphQLResponse<T>), status: res.status };
+}
+
+/** `gql` for a query that must succeed: fails the test with the errors, else returns the data. */
+export async function gqlOk<T = any>(url: string, query: string, variables?: Record<string, unknown>, key?: string | null): Promise<T> {
+  const r = await gql<T>(url, query, variables, key);
+  expect(r.errors, query).toBeUndefined();
+  return r.data!;
 }
