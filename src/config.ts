@@ -56,6 +56,8 @@ export interface Config {
   validators: Array<{ url: string; vkey: string }>;
   /** Who changes contracts: admins directly, or only a passed proposal's `rule` actions. */
   rulesAuthority: 'admin' | 'proposal';
+  /** Install the built-in contracts at the first start (rules/builtins.ts). */
+  rulesBuiltins: boolean;
 }
 
 export interface GovernanceConfig {
@@ -113,6 +115,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_WITNESS_LOGS', '(unset)', 'comma-separated C2SP verifier keys of logs this node cosigns as a witness (POST /witness/add-checkpoint); a key named N covers origins N and N/…'],
   ['CHAINPROOF_VALIDATORS', '(unset)', 'comma-separated url|vkey of witnesses (their base URL and Ledger.witnessKey) whose cosignatures checkpoints collect; FINAL with 2f+1 of n'],
   ['CHAINPROOF_RULES_AUTHORITY', 'admin', 'who creates and (de)activates contracts: "admin" (createContract, setContractActive) or "proposal" (only a passed proposal\'s rule actions)'],
+  ['CHAINPROOF_RULES_BUILTINS', 'true', 'install the built-in contracts (contribution rewards, quality monitor, governance automation) at the first start; false: a ledger without them'],
   ['LOG_LEVEL', 'info', 'pino log level'],
   ['NODE_ENV', '(unset)', '"development" shows stack traces in GraphQL errors'],
 ];
@@ -218,6 +221,7 @@ export function loadConfig(env: Env = process.env): Config {
       miningReward: tokens('CHAINPROOF_MINING_REWARD', 0n),
     },
     rulesAuthority: env.CHAINPROOF_RULES_AUTHORITY === 'proposal' ? 'proposal' : 'admin',
+    rulesBuiltins: bool('CHAINPROOF_RULES_BUILTINS', true),
   };
   for (const k of config.witnessLogs) {
     try {

@@ -37,7 +37,7 @@ export async function serve(config: Config): Promise<void> {
   await governance.startBlockRewards(log);
   const rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority, config.maxBatch);
   rules.start();
-  await rules.installBuiltins(log);
+  if (config.rulesBuiltins) await rules.installBuiltins(log);
   await rules.startConsumer(log);
   const cosignatures = new CosignatureCollector(db.dataSource, ledger, config.validators, log);
   await cosignatures.start();

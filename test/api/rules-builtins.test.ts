@@ -9,7 +9,8 @@ let writerKey: string;
 
 beforeAll(async () => {
   const b = await serverBackend();
-  ({ env, cleanup } = b);
+  env = { ...b.env, CHAINPROOF_RULES_BUILTINS: 'true' };
+  cleanup = b.cleanup;
   server = await startServer(env);
   writerKey = (await gql(server.url, `mutation { createApiKey(role: "writer", name: "w") { key } }`)).data.createApiKey.key;
 });
