@@ -67,7 +67,7 @@ interface Batch {
  */
 export class RulesConsumer {
   private contracts = new Contracts();
-  /** Event types some contract triggers on, as an SQL array literal for the page query. */
+  /** Event types some contract triggers on: only their rows bring their fields in a page. */
   private types: string[] = [];
   private position = -1;
   private ledgerId = 0;
