@@ -6,6 +6,7 @@ import { Governance1732400000000 } from './1732400000000-Governance.js';
 import { Provenance1732500000000 } from './1732500000000-Provenance.js';
 import { Rules1732600000000 } from './1732600000000-Rules.js';
 import { Witness1732700000000 } from './1732700000000-Witness.js';
+import { RulesBuiltins1732800000000 } from './1732800000000-RulesBuiltins.js';
 import { Syndication1732900000000 } from './1732900000000-Syndication.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
@@ -18,5 +19,6 @@ export const migrations = [
   Provenance1732500000000,
   Rules1732600000000,
   Witness1732700000000,
+  RulesBuiltins1732800000000,
   Syndication1732900000000,
 ];

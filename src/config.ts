@@ -57,6 +57,8 @@ export interface Config {
   validators: Array<{ url: string; vkey: string }>;
   /** Who changes contracts: admins directly, or only a passed proposal's `rule` actions. */
   rulesAuthority: 'admin' | 'proposal';
+  /** Install the built-in contracts at the first start (rules/builtins.ts). */
+  rulesBuiltins: boolean;
   sync: SyncConfig;
 }
 
@@ -132,6 +134,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_SYNC_PAGE_SIZE', '1000', 'events pulled per request (at most 2000)'],
   ['CHAINPROOF_SYNC_MAX_RPS', '50', 'requests per second to one peer, at most'],
   ['CHAINPROOF_RULES_AUTHORITY', 'admin', 'who creates and (de)activates contracts: "admin" (createContract, setContractActive) or "proposal" (only a passed proposal\'s rule actions)'],
+  ['CHAINPROOF_RULES_BUILTINS', 'true', 'install the built-in contracts (contribution rewards, quality monitor, governance automation) at the first start; false: a ledger without them'],
   ['LOG_LEVEL', 'info', 'pino log level'],
   ['NODE_ENV', '(unset)', '"development" shows stack traces in GraphQL errors'],
 ];
@@ -248,6 +251,7 @@ export function loadConfig(env: Env = process.env): Config {
       pageSize: int('CHAINPROOF_SYNC_PAGE_SIZE', 1000, 1, 2000),
       maxRequestsPerSecond: int('CHAINPROOF_SYNC_MAX_RPS', 50, 1, 10_000),
     },
+    rulesBuiltins: bool('CHAINPROOF_RULES_BUILTINS', true),
   };
   for (const p of config.sync.peers) {
     try {

@@ -48,12 +48,15 @@ export interface GovernancePayloads {
     timelock: number;
     grace: number;
     actions: ProposalAction[];
+    /** Set when a contract opened it: `contract:<contract id>:<trigger id>`. */
+    source?: string;
   };
   VoteCast: { proposalId: string; voter: string; choice: VoteChoice; reason?: string; signature?: string };
   ProposalQueued: { proposalId: string };
   ProposalExecuted: { proposalId: string };
   ProposalCanceled: { proposalId: string };
-  LedgerParameterSet: { ledger: string; name: LedgerParameterName; value: string; proposalId: string };
+  /** `proposalId` when a proposal changed it, `source` (`contract:<contract id>:<trigger id>`) when a contract did. */
+  LedgerParameterSet: { ledger: string; name: LedgerParameterName; value: string; proposalId?: string; source?: string };
 }
 
 export type GovernanceEventType = keyof GovernancePayloads;

@@ -8,8 +8,8 @@ import type { PushSubscription } from '../ledger/bus.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { decodeCursor, encodeCursor, MAX_PAGE, type Page, type PageArgs } from '../ledger/pagination.js';
 import { formatWeight, parseAmount } from './amount.js';
-import { GOVERNANCE_SUBSYSTEM, governanceInput, type GovernanceInput, type RuleActionHandler, type VoteChoice } from './events.js';
-import { checkAccount, checkChoice, checkProposal, checkProposalId, checkReason, type CreateProposalInput } from './inputs.js';
+import { GOVERNANCE_SUBSYSTEM, governanceInput, type GovernanceInput, type ProposalAction, type RuleActionHandler, type VoteChoice } from './events.js';
+import { checkAccount, checkChoice, checkProposal, checkSetParameter, checkProposalId, checkReason, type CreateProposalInput } from './inputs.js';
 import { GovernanceProjector } from './projector.js';
 import { proposalClock, proposalCount, type ProposalRow } from './proposal-row.js';
 import { executableAtMs, proposalState, quorumReached, type ProposalState } from './state.js';
@@ -114,6 +114,7 @@ export class GovernanceService {
   private rewards: BlockRewards | undefined;
   private ruleActions: RuleActionHandler | undefined;
   private origin = '';
+  private readonly thresholdExempt = new Set<string>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -127,7 +128,7 @@ export class GovernanceService {
     this.projector = new GovernanceProjector({
       ledgerId: row.id,
       origin: row.origin,
-      live: { proposalThreshold: this.config.proposalThreshold, maxLiveProposals: this.config.maxLiveProposals },
+      live: { proposalThreshold: this.config.proposalThreshold, maxLiveProposals: this.config.maxLiveProposals, thresholdExempt: this.thresholdExempt },
       setLedgerParameter: (tx, ledger, name, value) => this.ledger.setParameters(tx, ledger, { [name]: value }),
     });
     this.ledger.reserveSubsystem(GOVERNANCE_SUBSYSTEM);
@@ -147,6 +148,15 @@ export class GovernanceService {
   /** Lets proposals carry rule actions (the rules domain registers itself at start). */
   useRuleActions(handler: RuleActionHandler): void {
     this.ruleActions = handler;
+  }
+
+  /**
+   * Lets a server identity (the rules engine) propose without holding voting power: its
+   * authority is the contract that an admin or a passed proposal installed. The live-proposal
+   * cap still applies to it.
+   */
+  exemptFromProposalThreshold(account: string): void {
+    this.thresholdExempt.add(account);
   }
 
   /** Governance events, and (for an executing proposal) the rule events its actions write, in one transaction. */
@@ -187,6 +197,32 @@ export class GovernanceService {
   mintInput(actor: string, to: string, amount: string, reason: string, source: string): AppendInput {
     const payload = { to: checkAccount(to, 'to'), amount: parseAmount(amount, 'amount').toString(), reason: checkReason(reason) ?? '', source };
     return { ...governanceInput('TokensMinted', actor, `account/${payload.to}`, payload), subsystem: GOVERNANCE_SUBSYSTEM };
+  }
+
+  /**
+   * A checked parameter change for a rule firing's append, the event an executed proposal's
+   * setParameter writes. Checks that need the ledger's current parameters are made by the
+   * projection in that append; call `parametersChanged` after it commits.
+   */
+  parameterInput(actor: string, ledger: string, name: string, value: string, source: string): AppendInput {
+    const p = checkSetParameter({ ledger, name, value }, 'setParameter');
+    if (p.name === 'miningReward' && p.ledger !== GOVERNANCE_LEDGER) throw new ChainproofError('BAD_USER_INPUT', `block rewards are paid on ${GOVERNANCE_LEDGER} only`);
+    return { ...governanceInput('LedgerParameterSet', actor, `ledger/${p.ledger}`, { ledger: p.ledger, name: p.name, value: p.value, source }), subsystem: GOVERNANCE_SUBSYSTEM };
+  }
+
+  /** A proposal opened by `proposer` from a checked template, for a rule firing's append. */
+  proposalInput(proposer: string, template: ReturnType<typeof checkProposal>, source: string): AppendInput {
+    return { ...governanceInput('ProposalCreated', proposer, 'proposal', { proposer, ...template, grace: this.config.graceS, source }), subsystem: GOVERNANCE_SUBSYSTEM };
+  }
+
+  /** The checks of a proposal's actions that read ledgers (they exist, the new values fit): made when proposing. */
+  async checkProposalActions(actions: readonly ProposalAction[]): Promise<void> {
+    for (const a of actions) {
+      if (a.kind !== 'setParameter') continue;
+      await this.ledger.ledger(a.ledger);
+      if (a.name === 'miningReward' && a.ledger !== GOVERNANCE_LEDGER) throw new ChainproofError('BAD_USER_INPUT', `block rewards are paid on ${GOVERNANCE_LEDGER} only`);
+      if (a.name !== 'miningReward') await this.ledger.checkParameters(a.ledger, { [a.name]: Number(a.value) });
+    }
   }
 
   /** Projects the governance events among `events` (another domain's append); the rest are ignored. */
@@ -241,13 +277,7 @@ export class GovernanceService {
 
   async createProposal(proposer: string, input: CreateProposalInput): Promise<ProposalView> {
     const checked = checkProposal(input, this.ruleActions);
-    for (const a of checked.actions) {
-      if (a.kind === 'setParameter' && a.name !== 'miningReward') await this.ledger.checkParameters(a.ledger, { [a.name]: Number(a.value) });
-      if (a.kind === 'setParameter') await this.ledger.ledger(a.ledger);
-      if (a.kind === 'setParameter' && a.name === 'miningReward' && a.ledger !== GOVERNANCE_LEDGER) {
-        throw new ChainproofError('BAD_USER_INPUT', `block rewards are paid on ${GOVERNANCE_LEDGER} only`);
-      }
-    }
+    await this.checkProposalActions(checked.actions);
     const [e] = await this.append([governanceInput('ProposalCreated', proposer, 'proposal', { proposer, ...checked, grace: this.config.graceS })]);
     return (await this.proposal(e!.id))!;
   }

@@ -88,15 +88,17 @@ function checkAction(a: ProposalActionInput, i: number, rules: RuleActionHandler
   if (a.mint) {
     return { kind: 'mint', to: checkAccount(a.mint.to, `action ${i} mint.to`), amount: parseAmount(a.mint.amount, `action ${i} mint.amount`).toString() };
   }
-  if (a.setParameter) {
-    const { ledger, name, value } = a.setParameter;
-    if (!(LEDGER_PARAMETERS as readonly string[]).includes(name)) {
-      throw new ChainproofError('BAD_USER_INPUT', `action ${i}: parameter must be one of ${LEDGER_PARAMETERS.join(', ')}`);
-    }
-    return { kind: 'setParameter', ledger: text(ledger, `action ${i} ledger`, 1, 63), name: name as LedgerParameterName, value: parseAmount(value, `action ${i} value`, false).toString() };
-  }
+  if (a.setParameter) return checkSetParameter(a.setParameter, `action ${i}`);
   if (!rules) throw new ChainproofError('NOT_SUPPORTED', `action ${i}: rule actions need the contract engine, which this server does not run`);
   return { kind: 'rule', rule: rules.check(a.rule, `action ${i} rule`) };
+}
+
+/** A ledger parameter change (a proposal's action, or a contract's); `value` is a whole number in decimal. */
+export function checkSetParameter(p: { ledger: unknown; name: unknown; value: unknown }, field: string): Extract<ProposalAction, { kind: 'setParameter' }> {
+  if (!(LEDGER_PARAMETERS as readonly unknown[]).includes(p.name)) {
+    throw new ChainproofError('BAD_USER_INPUT', `${field}: parameter must be one of ${LEDGER_PARAMETERS.join(', ')}`);
+  }
+  return { kind: 'setParameter', ledger: text(p.ledger, `${field} ledger`, 1, 63), name: p.name as LedgerParameterName, value: parseAmount(p.value, `${field} value`, false).toString() };
 }
 
 export function checkChoice(c: unknown): VoteChoice {

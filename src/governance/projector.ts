@@ -29,6 +29,8 @@ const VOTER_AT = (snapshot: string, voter: string) => {
 export interface LivePolicy {
   proposalThreshold: bigint;
   maxLiveProposals: number;
+  /** Server identities that may propose below the threshold (the rules engine). */
+  thresholdExempt?: ReadonlySet<string>;
 }
 
 /** What a projection may change outside governance's own tables (a ledger's parameters); absent on replay. */
@@ -104,7 +106,7 @@ export class GovernanceProjector {
     if (this.o.live) {
       const [acc] = await tx.query(`SELECT voting_power FROM gov_accounts WHERE account = $1`, [c.proposer]);
       const power = big(acc?.voting_power);
-      if (power < this.o.live.proposalThreshold) {
+      if (power < this.o.live.proposalThreshold && !this.o.live.thresholdExempt?.has(c.proposer)) {
         throw new ChainproofError('BELOW_PROPOSAL_THRESHOLD', `proposing needs ${this.o.live.proposalThreshold} voting power; ${c.proposer} has ${power}`);
       }
       const [live] = await tx.query(

@@ -4,6 +4,7 @@ import { encodeCursor } from '../ledger/pagination.js';
 import type { RulesPayloads } from '../rules/events.js';
 import type { ContractView, ExecutionView } from '../rules/rules-service.js';
 import { PageArgsInput, pageOf } from '../schema/connection.js';
+import { JSONScalar } from '../schema/scalars.js';
 import { Alert, AlertSeverityEnum, Contract, ContractConnection, ContractExecutionConnection, CreateContractInput } from '../schema/rules.type.js';
 import type { RequestContext } from './context.js';
 import { toConnection } from './mappers.js';
@@ -21,6 +22,7 @@ const toContract = (c: ContractView): Contract => ({
   actions: c.definition.actions as Contract['actions'],
   limits: c.definition.limits,
   parameters: c.definition.parameters,
+  builtin: c.definition.builtin ?? null,
 });
 
 const toExecution = (x: ExecutionView) => ({
@@ -54,6 +56,12 @@ export class ContractResolver {
   async createContract(@Ctx() ctx: RequestContext, @Arg('input') input: CreateContractInput): Promise<Contract> {
     const { active, ...rest } = input;
     return toContract(await ctx.rules.create(ctx.principal.account, { ...rest, actions: rest.actions.map((a) => ({ ...a })) }, active));
+  }
+
+  @Authorized('admin')
+  @Mutation(() => Contract, { description: 'Replaces `contract.params` (a JSON object, checked like createContract\'s) from the next event in the ledger.' })
+  async setContractParameters(@Ctx() ctx: RequestContext, @Arg('id') id: string, @Arg('parameters', () => JSONScalar) parameters: unknown): Promise<Contract> {
+    return toContract(await ctx.rules.setParameters(ctx.principal.account, id, parameters));
   }
 
   @Authorized('admin')

@@ -1,12 +1,12 @@
 import type { DataSource } from 'typeorm';
-import type { LedgerEvent } from '../ledger/events/event.js';
+import type { RuleEvent } from './runtime.js';
 import type { AggregateCall } from './checker.js';
 
 /**
  * Aggregates over the window of ledger time before a trigger, counting only events up to the
  * trigger itself: the same trigger gives the same values live, after a restart and on replay.
  */
-export async function computeAggregates(ds: DataSource, ledgerId: number, trigger: LedgerEvent, calls: AggregateCall[]): Promise<Map<string, number>> {
+export async function computeAggregates(ds: DataSource, ledgerId: number, trigger: RuleEvent, calls: AggregateCall[]): Promise<Map<string, number>> {
   const values = new Map<string, number>();
   for (const call of calls) {
     const windowS = call.args[call.args.length - 1] as number;

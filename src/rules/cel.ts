@@ -9,9 +9,12 @@ import type * as Cel from '@bufbuild/cel';
 const require = createRequire(import.meta.url);
 const cel = require('@bufbuild/cel') as typeof Cel;
 
-export const { celEnv, celFunc, parse, plan, CelScalar, mapType, isCelError, isCelMap, isCelList, isCelUint } = cel;
+export const { celEnv, celFunc, celMethod, celList, celMap, celListConcat, listType, parse, plan, CelScalar, mapType, isCelError, isCelMap, isCelList, isCelUint } = cel;
+/** The RE2 engine @bufbuild/cel uses for `matches`, so that a metered engine can wrap it. */
+export const { RE2JS } = require('@bufbuild/re2') as typeof import('@bufbuild/re2');
 export type CelEnv = Cel.CelEnv;
 export type CelValue = Cel.CelValue;
 export type CelInput = Cel.CelInput;
+export type CelList = Cel.CelList;
 export type ParsedExpr = ReturnType<typeof cel.parse>;
 export type Expr = ParsedExpr['expr'];

@@ -3,14 +3,21 @@ import type { Logger } from 'pino';
 import { isChainproofError } from '../errors.js';
 import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
-import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
 import { RULES_SUBSYSTEM, type ContractDefinition } from './events.js';
-import { addContract, evaluateTrigger, learn, type Contracts } from './evaluate.js';
-import { failedFiring, type Firing, type MintInput } from './firing.js';
+import { GOVERNANCE_SUBSYSTEM, type GovernancePayloads } from '../governance/events.js';
+import { addContract, Contracts, evaluateNow, evaluateTrigger, learn } from './evaluate.js';
+import { failedFiring, type ActionEffects, type Firing } from './firing.js';
 import { projectRules } from './projector.js';
-import type { ContractRuntime } from './runtime.js';
+import type { ContractRuntime, RuleEvent } from './runtime.js';
 
-const PAGE = 200;
+/** Events read at once: big pages keep round trips off the per-event cost. */
+const PAGE = 5_000;
+/** Pages requested ahead of the one being evaluated. */
+const READ_AHEAD = 2;
+/** A batch spans pages while they are full, and is written once it is this old: a backlog is settled in few appends. */
+const MAX_BATCH_MS = 250;
+/** Events evaluated between turns of the event loop. */
+const YIELD_EVERY = 250;
 /** Settled positions without a firing are written at most this often (they only save re-evaluation). */
 const IDLE_POLL_MS = 1_000;
 
@@ -18,21 +25,50 @@ export interface ConsumerDeps {
   dataSource: DataSource;
   ledger: LedgerService;
   ledgerName: string;
-  mint: MintInput;
-  /** Projects the governance events (mints) among a firing's events, in its transaction. */
+  effects: ActionEffects;
+  /** The most events one append may carry (CHAINPROOF_MAX_BATCH): a batch is written before it would exceed it. */
+  maxBatch: number;
+  /** Projects the governance events (mints, parameter changes, proposals) among a firing's events, in its transaction. */
   projectOther: (tx: EntityManager, events: readonly LedgerEvent[]) => Promise<void>;
   log: Logger;
 }
 
 /**
- * Evaluates active contracts on every committed event of one ledger, in ledger order. All
- * firings for one trigger are one append, whose projection moves the durable cursor to that
- * trigger under the ledger's head lock: a firing is written exactly once, across crashes and
- * processes. Contracts are learnt from the stream itself, so each applies from the event after
- * its creation (or activation) — the same on every process and on every run.
+ * One row of a page, as an array (no object per row): index, type and subsystem, and only where
+ * some contract could use the event, the rest of what rules read as one JSON array that the
+ * database builds beside this process (one native parse here instead of a driver field each).
+ */
+type Row = [idx: string, type: string, subsystem: string | null, data: RowData | null];
+type RowData = [id: string, actor: string, author: string | null, resource: string | null, result: string | null, hlcMs: number, hlcLogical: number, payload: unknown, depth: number | null];
+const IDX = 0;
+const TYPE = 1;
+const SUBSYSTEM = 2;
+const DATA = 3;
+const DATA_SQL = (e: string) => `json_build_array(encode(${e}.id, 'hex'), ${e}.actor, ${e}.author, ${e}.resource, ${e}.result, ${e}.hlc_ms, ${e}.hlc_logical,
+  convert_from(${e}.canonical, 'UTF8')::json->'payload', (SELECT depth FROM rules_derived d WHERE d.idx = ${e}.idx))`;
+
+/** Firings of consecutive triggers, written by one append that also moves the cursor past them. */
+interface Batch {
+  started: number;
+  firstTrigger: number;
+  /** The last event evaluated for it: where the cursor moves. */
+  to: number;
+  firings: Array<{ trigger: RuleEvent; depth: number; c: ContractRuntime; f: Firing }>;
+  inputs: number;
+}
+
+/**
+ * Evaluates active contracts on every committed event of one ledger, in ledger order. The
+ * firings of many consecutive triggers are one append, whose projection moves the durable
+ * cursor past them under the ledger's head lock, refusing the append if another process got
+ * there first: a firing is written exactly once, across crashes and processes. Contracts are
+ * learnt from the stream itself, so each applies from the event after its creation (or
+ * activation) — the same on every process and on every run, however the firings are batched.
  */
 export class RulesConsumer {
-  private contracts: Contracts = new Map();
+  private contracts = new Contracts();
+  /** Event types some contract triggers on: only their rows bring their fields in a page. */
+  private types: string[] = [];
   private position = -1;
   private ledgerId = 0;
   private stopped = false;
@@ -40,6 +76,19 @@ export class RulesConsumer {
   private wake: (() => void) | undefined;
   private unlisten: (() => void) | undefined;
   private persisted = -1;
+  /** The pages after the one being processed, already requested: reading them overlaps evaluating this one. */
+  private ahead: Array<{ after: number; rows: Promise<Row[]> }> = [];
+  /** After a refused batch, the triggers up to here are settled one by one, so a refusal fails only its own trigger's firings. */
+  private singleUntil = -1;
+  /** A refused batch ending here: set by its settle, acted on by the loop (which alone resyncs). */
+  private refusedUntil = -1;
+  /**
+   * The batch being written while the next events are evaluated. A batch is only written after
+   * the one before it committed, and a failure discards everything evaluated since.
+   */
+  private inflight: Promise<void> | undefined;
+  /** Firings evaluated and not yet being written: the position is past their triggers, the cursor is not. */
+  private batch: Batch | undefined;
 
   constructor(private readonly d: ConsumerDeps) {}
 
@@ -62,14 +111,22 @@ export class RulesConsumer {
     const [row] = await this.d.dataSource.query(`SELECT position FROM rules_cursor WHERE ledger_id = $1`, [this.ledgerId]);
     this.position = row ? Number(row.position) : -1;
     this.persisted = this.position;
-    const rows: Array<{ id: string; idx: string; definition: ContractDefinition & { active: boolean }; active_then: boolean | null }> = await this.d.dataSource.query(
-      `SELECT c.id, c.idx, c.definition,
-              (SELECT active FROM rules_contract_changes h WHERE h.contract_id = c.id AND h.idx <= $1 ORDER BY h.idx DESC LIMIT 1) AS active_then
-         FROM rules_contracts c WHERE c.idx <= $1 ORDER BY c.idx`,
-      [this.position],
+    this.ahead = [];
+    this.batch = undefined;
+    // The definition as created, with the activation and parameters that applied at the cursor.
+    const rows: Array<{ id: string; idx: string; created: ContractDefinition & { active: boolean }; active_then: boolean | null; params_then: Record<string, unknown> | null }> = await this.d.dataSource.query(
+      `SELECT c.id, c.idx, convert_from(e.canonical, 'UTF8')::jsonb->'payload' AS created,
+              (SELECT active FROM rules_contract_changes h WHERE h.contract_id = c.id AND h.idx <= $1 ORDER BY h.idx DESC LIMIT 1) AS active_then,
+              (SELECT parameters FROM rules_contract_params h WHERE h.contract_id = c.id AND h.idx <= $1 ORDER BY h.idx DESC LIMIT 1) AS params_then
+         FROM rules_contracts c JOIN events e ON e.ledger_id = $2 AND e.idx = c.idx WHERE c.idx <= $1 ORDER BY c.idx`,
+      [this.position, this.ledgerId],
     );
-    this.contracts = new Map();
-    for (const r of rows) addContract(this.contracts, r.id, Number(r.idx), r.definition, r.active_then ?? r.definition.active, this.compileError);
+    this.contracts = new Contracts();
+    for (const r of rows) {
+      const def = r.params_then ? { ...r.created, parameters: r.params_then } : r.created;
+      addContract(this.contracts, r.id, Number(r.idx), def, r.active_then ?? r.created.active, this.compileError);
+    }
+    this.types = this.contracts.types();
   }
 
   private readonly compileError = (err: unknown) => this.d.log.error({ err }, 'a recorded contract no longer compiles; it is skipped');
@@ -77,8 +134,10 @@ export class RulesConsumer {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       try {
-        const page = await this.page();
-        if (page.length === 0) {
+        const rows = await this.page();
+        if (rows.length === 0) {
+          if (this.batch) await this.write(this.takeBatch());
+          await this.drain();
           await this.persistPosition();
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, IDLE_POLL_MS);
@@ -89,75 +148,225 @@ export class RulesConsumer {
           });
           continue;
         }
-        for (const { event, depth } of page) {
-          if (this.stopped) break;
-          await this.process(event, depth);
-        }
+        await this.processPage(rows);
       } catch (err) {
-        if (this.stopped) break;
-        if (err instanceof Settled) continue;
+        await this.inflight?.catch(() => undefined);
+        this.inflight = undefined;
+        if (this.stopped) {
+          // Firings evaluated since the cursor were not written: the next start evaluates them again.
+          this.batch = undefined;
+          this.position = this.persisted;
+          break;
+        }
+        if (err instanceof Settled) {
+          // Another process settled these triggers, or a batch was refused: evaluate again from the cursor.
+          if (this.refusedUntil >= 0) this.singleUntil = this.refusedUntil;
+          this.refusedUntil = -1;
+          await this.resync().catch(() => undefined);
+          continue;
+        }
         this.d.log.warn({ err }, 'rules consumer failed; it resumes from its cursor');
         await new Promise((r) => setTimeout(r, 500));
         await this.resync().catch(() => undefined);
       }
     }
-    await this.persistPosition().catch(() => undefined);
-  }
-
-  private async page(): Promise<Array<{ event: LedgerEvent; depth: number }>> {
-    // With no contracts only contract events matter: skip to the head reading just those.
-    const idle = this.contracts.size === 0;
-    const head = idle ? Number((await this.d.dataSource.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [this.ledgerId]))[0].tree_size) : 0;
-    const rows: Array<RawEventRow & { depth: number | null }> = await this.d.dataSource.query(
-      `SELECT ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}, d.depth
-         FROM events e LEFT JOIN rules_derived d ON d.idx = e.idx
-        WHERE e.ledger_id = $1 AND e.idx > $2 ${idle ? `AND e.subsystem = '${RULES_SUBSYSTEM}' AND e.idx < $3` : ''}
-        ORDER BY e.idx LIMIT ${PAGE}`,
-      idle ? [this.ledgerId, this.position, head] : [this.ledgerId, this.position],
-    );
-    if (idle && rows.length === 0 && head - 1 > this.position) this.position = head - 1;
-    return rows.map((r) => ({ event: eventFromRow(this.d.ledgerName, r), depth: r.depth ?? 0 }));
-  }
-
-  private async process(e: LedgerEvent, depth: number): Promise<void> {
-    if (e.subsystem === RULES_SUBSYSTEM) {
-      // Its own events never trigger contracts (no loops through them); contract changes are learnt here.
-      learn(this.contracts, e, this.compileError);
-      this.position = e.index;
-      return;
-    }
-    const firings = await evaluateTrigger(this.d.dataSource, this.ledgerId, this.contracts, e, depth, this.d.mint);
-    if (firings.length > 0) await this.settle(e, depth, firings);
-    this.position = e.index;
-  }
-
-  /** Appends every firing of one trigger with the cursor move; a refused append is recorded as failed firings. */
-  private async settle(e: LedgerEvent, depth: number, firings: Array<{ c: ContractRuntime; f: Firing }>): Promise<void> {
-    const attempt = (inputs: AppendInput[]) => this.d.ledger.append(this.d.ledgerName, inputs, {
-      asServer: true,
-      projection: async (tx, events) => {
-        await projectRules(tx, events, { ledgerId: this.ledgerId, triggerIndex: e.index, depth: depth + 1 });
-        await this.d.projectOther(tx, events);
-      },
-    });
     try {
-      await attempt(firings.flatMap(({ f }) => f.inputs));
+      if (this.batch) await this.write(this.takeBatch());
+      await this.drain();
+      await this.persistPosition();
+    } catch {
+      /* the next start resumes from the cursor */
+    }
+  }
+
+  /** Waits for the batch being written; its failure is thrown here, to the loop. */
+  private async drain(): Promise<void> {
+    const p = this.inflight;
+    this.inflight = undefined;
+    await p;
+  }
+
+  private takeBatch(): Batch {
+    const batch = this.batch!;
+    this.batch = undefined;
+    batch.to = this.position;
+    return batch;
+  }
+
+  /** Starts writing a batch once the one before it has committed. */
+  private async write(batch: Batch): Promise<void> {
+    await this.drain();
+    const p = this.settle(batch);
+    p.catch(() => undefined); // rethrown by the next drain
+    this.inflight = p;
+  }
+
+  /**
+   * The next events after the position. Only events of a type some contract triggers on (and
+   * the engine's own) bring their payload; with no contracts at all, only the engine's own
+   * events are read, up to the head. After a full page, the next READ_AHEAD pages are requested
+   * at once: indices are dense, so where each starts is known. A page read ahead holds what was
+   * committed when it was read, which is all that precedes any later commit (commits follow the
+   * index order), so a partial one is still a correct page; an empty one is read again.
+   */
+  private async page(): Promise<Row[]> {
+    const idle = this.contracts.size === 0;
+    let rows: Row[] | undefined;
+    const first = this.ahead[0];
+    if (first?.after === this.position && !idle) {
+      this.ahead.shift();
+      rows = await first.rows;
+      if (rows.length === 0) rows = undefined;
+    }
+    if (!rows) {
+      this.ahead = [];
+      const head = idle ? Number((await this.d.dataSource.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [this.ledgerId]))[0].tree_size) : 0;
+      rows = await this.read(this.position, idle ? head : undefined);
+      if (idle && rows.length === 0 && head - 1 > this.position) this.position = head - 1;
+    }
+    if (rows.length < PAGE || idle) {
+      this.ahead = [];
+      return rows;
+    }
+    for (let after = this.ahead.at(-1)?.after ?? this.position; this.ahead.length < READ_AHEAD;) {
+      after += PAGE;
+      const next = this.read(after);
+      next.catch(() => undefined); // a failed read ahead is read again when its turn comes
+      this.ahead.push({ after, rows: next });
+    }
+    return rows;
+  }
+
+  /**
+   * Leaf indices are dense, so a page is an index range: the plan never depends on table
+   * statistics (a freshly filled table has none). Idle, only the engine's own events up to the
+   * head are read. Rows come as arrays through the driver's pool.
+   */
+  private read(after: number, idleBelow?: number): Promise<Row[]> {
+    const pool = (this.d.dataSource.driver as unknown as { master: { query(q: { text: string; values: unknown[]; rowMode: 'array' }): Promise<{ rows: Row[] }> } }).master;
+    return pool.query({
+      // A copy synced from another node (origin set) comes with type '' (no event has it): history here,
+      // never a trigger or a contract.
+      text: `SELECT e.idx, CASE WHEN e.origin IS NULL THEN e.type ELSE '' END, e.subsystem,
+               CASE WHEN e.origin IS NULL AND (e.subsystem = '${RULES_SUBSYSTEM}' OR e.type = ANY($3::text[])) THEN ${DATA_SQL('e')} END
+         FROM events e
+        WHERE e.ledger_id = $1 AND e.idx > $2
+          ${idleBelow !== undefined ? `AND e.subsystem = '${RULES_SUBSYSTEM}' AND e.idx < $4 ORDER BY e.idx LIMIT ${PAGE}` : `AND e.idx <= $2 + ${PAGE} ORDER BY e.idx`}`,
+      values: idleBelow !== undefined ? [this.ledgerId, after, this.types, idleBelow] : [this.ledgerId, after, this.types],
+      rowMode: 'array',
+    }).then((r) => r.rows);
+  }
+
+  private async processPage(rows: Row[]): Promise<void> {
+    for (const [i, r] of rows.entries()) {
+      if (this.stopped) break;
+      // Evaluation resolves synchronously: without a turn of the event loop, the batch being written
+      // (and the page being read ahead) would wait for the whole page.
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise<void>((r) => setImmediate(r));
+      const index = Number(r[IDX]);
+      if (r[TYPE] === '') {
+        this.position = index;
+        continue;
+      }
+      if (r[SUBSYSTEM] === RULES_SUBSYSTEM) {
+        // Its own events never trigger contracts (no loops through them); contract changes are learnt here.
+        learn(this.contracts, toEvent(r, index), this.compileError);
+        if (r[TYPE] === 'ContractCreated') {
+          this.types = this.contracts.types();
+          this.ahead = []; // read with the old types
+        }
+        this.position = index;
+        continue;
+      }
+      const candidates = this.contracts.candidates(r[TYPE]);
+      if (candidates) {
+        // A contract learnt in this page triggers on a type the page was read without payloads for.
+        if (!r[DATA]) await this.fillPayloads(rows.slice(i));
+        // Per-actor caps count written firings: those being written must be in first.
+        if (this.inflight && candidates.some((c) => c.def.limits.maxFiringsPerActor !== null)) await this.drain();
+        const e = toEvent(r, index);
+        const depth = r[DATA]![8] ?? 0;
+        const firings = this.contracts.reads(candidates)
+          ? await evaluateTrigger(this.d.dataSource, this.ledgerId, candidates, e, depth, this.d.effects, this.batch && pendingIn(this.batch))
+          : evaluateNow(candidates, e, depth, this.d.effects);
+        const inputs = firings.reduce((n, { f }) => n + f.inputs.length, 0);
+        // A trigger's firings stay in one append (its cursor move settles them together): write what came before first.
+        if (this.batch && this.batch.inputs + inputs > this.d.maxBatch) await this.write(this.takeBatch());
+        if (firings.length > 0) {
+          const batch = (this.batch ??= { started: performance.now(), firstTrigger: index, to: index, firings: [], inputs: 0 });
+          for (const { c, f } of firings) {
+            batch.firings.push({ trigger: e, depth, c, f });
+            batch.inputs += f.inputs.length;
+          }
+        }
+      }
+      this.position = index;
+      if (this.batch && index <= this.singleUntil) await this.write(this.takeBatch());
+    }
+    // Caught up (or the batch is old enough): write it now, so a firing follows its trigger within one turn.
+    if (this.batch && (rows.length < PAGE || this.stopped || performance.now() - this.batch.started > MAX_BATCH_MS)) await this.write(this.takeBatch());
+  }
+
+  private async fillPayloads(rows: Row[]): Promise<void> {
+    const missing = rows.filter((r) => !r[DATA] && this.contracts.candidates(r[TYPE]));
+    const found: Array<{ idx: string; data: RowData }> = await this.d.dataSource.query(
+      `SELECT e.idx, ${DATA_SQL('e')} AS data FROM events e WHERE e.ledger_id = $1 AND e.idx = ANY($2::bigint[])`,
+      [this.ledgerId, missing.map((r) => r[IDX])],
+    );
+    const byIdx = new Map(found.map((f) => [f.idx, f.data]));
+    for (const r of missing) r[DATA] = byIdx.get(r[IDX]) ?? null;
+  }
+
+  /** Appends a batch with the cursor move; a refused append is retried trigger by trigger, a refused trigger recorded as failed firings. */
+  private async settle(batch: Batch): Promise<void> {
+    const attempt = (firings: Batch['firings']) => {
+      const inputs: AppendInput[] = [];
+      const depths: number[] = [];
+      for (const { f, depth } of firings) {
+        for (const i of f.inputs) {
+          inputs.push(i);
+          depths.push(depth + 1);
+        }
+      }
+      return this.d.ledger.append(this.d.ledgerName, inputs, {
+        asServer: true,
+        projection: async (tx, events) => {
+          await projectRules(tx, events, { ledgerId: this.ledgerId, firstTrigger: batch.firstTrigger, to: batch.to, depths });
+          await this.d.projectOther(tx, events);
+        },
+      });
+    };
+    try {
+      await this.parametersChanged(await attempt(batch.firings));
     } catch (err) {
-      if (isChainproofError(err) && err.code === 'CONFLICT' && /rules cursor/.test(err.message)) {
-        // Another process settled this trigger (or more): take up from where the cursor is.
-        await this.resync();
+      // Another process settled these triggers (or more): take up from where the cursor is.
+      if (isChainproofError(err) && err.code === 'CONFLICT' && /rules cursor/.test(err.message)) throw new Settled();
+      if (!isChainproofError(err)) throw err;
+      const triggers = new Set(batch.firings.map((x) => x.trigger.index));
+      if (triggers.size > 1) {
+        // One refused firing must not fail the others: evaluate the batch again, settling each trigger alone.
+        this.refusedUntil = batch.to;
         throw new Settled();
       }
-      if (!isChainproofError(err)) throw err;
-      this.d.log.warn({ err, trigger: e.index }, 'a firing was refused; it is recorded as failed');
-      await attempt(firings.map(({ c }) => failedFiring(c, e, depth, err.message).inputs).flat());
+      const [{ trigger, depth }] = batch.firings;
+      this.d.log.warn({ err, trigger: trigger.index }, 'a firing was refused; it is recorded as failed');
+      await attempt(batch.firings.map((x) => ({ ...x, f: failedFiring(x.c, trigger, depth, err.message) })));
     }
-    this.persisted = e.index;
+    this.persisted = Math.max(this.persisted, batch.to);
+  }
+
+  /** A committed parameter change takes effect as an executed proposal's does. */
+  private async parametersChanged(events: readonly LedgerEvent[]): Promise<void> {
+    for (const e of events) {
+      if (e.subsystem !== GOVERNANCE_SUBSYSTEM || e.type !== 'LedgerParameterSet') continue;
+      const p = e.payload as GovernancePayloads['LedgerParameterSet'];
+      if (p.name !== 'miningReward') await this.d.ledger.parametersChanged(p.ledger).catch((err) => this.d.log.warn({ err }, 'a changed parameter could not be reloaded'));
+    }
   }
 
   /** Saves re-evaluating settled events after a restart; correctness never depends on it. */
   private async persistPosition(): Promise<void> {
-    if (this.position <= this.persisted) return;
+    if (this.position <= this.persisted || this.batch) return;
     await this.d.dataSource.query(
       `INSERT INTO rules_cursor (ledger_id, position) VALUES ($1, $2)
        ON CONFLICT (ledger_id) DO UPDATE SET position = greatest(rules_cursor.position, EXCLUDED.position)`,
@@ -167,5 +376,22 @@ export class RulesConsumer {
   }
 }
 
-/** Thrown out of a page when another process settled the trigger: the loop re-reads from the resynced cursor. */
+function toEvent(r: Row, index: number): RuleEvent {
+  const [, type, subsystem, data] = r;
+  const [id, actor, author, resource, result, physicalMs, logical, payload] = data!;
+  return { id, index, type, actor, author, resource, subsystem, result, payload: payload ?? null, hlc: { physicalMs, logical } };
+}
+
+/** The successful firings of a contract in a batch by one actor since a time: the per-actor cap counts them. */
+function pendingIn(batch: Batch) {
+  return (c: ContractRuntime, actor: string, sinceMs: number) => {
+    let n = 0;
+    for (const x of batch.firings) {
+      if (x.c.id === c.id && x.trigger.actor === actor && x.trigger.hlc.physicalMs > sinceMs && (x.f.inputs[0]!.payload as { ok: boolean }).ok) n++;
+    }
+    return n;
+  };
+}
+
+/** Thrown when another process settled the triggers or a batch was refused: the loop resyncs and re-reads from the cursor. */
 class Settled extends Error {}

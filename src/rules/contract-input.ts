@@ -1,6 +1,9 @@
 import { ChainproofError } from '../errors.js';
 import { ALERT_SEVERITIES, RULES_EVENT_TYPES, type AlertSeverity, type ContractDefinition, type RuleAction } from './events.js';
 import { compile, EXPRESSION_LIMITS, payloadInput } from './expression.js';
+import { GOVERNANCE_LEDGER } from '../governance/governance-service.js';
+import { checkProposal, checkSetParameter, type CreateProposalInput } from '../governance/inputs.js';
+import { ruleProposalActions } from './proposal-actions.js';
 
 // Everything here checks attacker-controlled input before anything is appended.
 
@@ -12,8 +15,8 @@ export interface ActionInput {
   mintTokens?: { to: string; amountExpr: string; reason: string } | null;
   raiseAlert?: { severity: string; message: string } | null;
   appendEvent?: { type: string; payloadExpr: string } | null;
-  setParameter?: unknown;
-  openProposal?: unknown;
+  setParameter?: { ledger?: string | null; name: string; valueExpr: string } | null;
+  openProposal?: { template: CreateProposalInput } | null;
 }
 
 export interface CreateContractInput {
@@ -53,15 +56,7 @@ export function checkContract(input: CreateContractInput): ContractDefinition {
   if (!Number.isSafeInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > EXPRESSION_LIMITS.maxWindowSeconds) {
     throw new ChainproofError('BAD_USER_INPUT', `limits.windowSeconds must be 1..${EXPRESSION_LIMITS.maxWindowSeconds}`);
   }
-  const parameters = input.parameters ?? {};
-  if (typeof parameters !== 'object' || Array.isArray(parameters) || JSON.stringify(parameters).length > 16_384) {
-    throw new ChainproofError('BAD_USER_INPUT', 'parameters must be a JSON object of at most 16 KiB');
-  }
-  try {
-    payloadInput(parameters); // bound as contract.params on every evaluation: refuse now what could never be bound
-  } catch (e) {
-    throw new ChainproofError('BAD_USER_INPUT', `parameters: ${(e as Error).message}`);
-  }
+  const parameters = checkParameters(input.parameters ?? {});
   return {
     name: text(input.name, 'name', 1, 200),
     description: text(input.description ?? '', 'description', 0, 10_000),
@@ -75,6 +70,19 @@ export function checkContract(input: CreateContractInput): ContractDefinition {
     limits: { maxFiringsPerActor: cap, windowSeconds },
     parameters,
   };
+}
+
+/** A contract's parameters, bound as `contract.params` on every evaluation: refuse now what could never be bound. */
+export function checkParameters(parameters: unknown): Record<string, unknown> {
+  if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters) || JSON.stringify(parameters).length > 16_384) {
+    throw new ChainproofError('BAD_USER_INPUT', 'parameters must be a JSON object of at most 16 KiB');
+  }
+  try {
+    payloadInput(parameters);
+  } catch (e) {
+    throw new ChainproofError('BAD_USER_INPUT', `parameters: ${(e as Error).message}`);
+  }
+  return parameters as Record<string, unknown>;
 }
 
 function checkAction(a: ActionInput, i: number): RuleAction {
@@ -99,5 +107,20 @@ function checkAction(a: ActionInput, i: number): RuleAction {
     compile(a.appendEvent.payloadExpr, ['map'], `action ${i} appendEvent.payloadExpr`);
     return { kind: 'appendEvent', type, payloadExpr: a.appendEvent.payloadExpr };
   }
-  throw new ChainproofError('NOT_SUPPORTED', `action ${i}: ${kinds[0]} actions are not supported by this server yet`);
+  if (a.setParameter) {
+    const { ledger, name, valueExpr } = a.setParameter;
+    // The value is checked like a proposal's once computed; here the rest of it is, with a stand-in value.
+    const checked = checkSetParameter({ ledger: ledger ?? GOVERNANCE_LEDGER, name, value: '0' }, `action ${i} setParameter`);
+    if (checked.name === 'miningReward' && checked.ledger !== GOVERNANCE_LEDGER) throw new ChainproofError('BAD_USER_INPUT', `action ${i}: block rewards are paid on ${GOVERNANCE_LEDGER} only`);
+    compile(valueExpr, ['int', 'uint', 'string'], `action ${i} setParameter.valueExpr`);
+    return { kind: 'setParameter', ledger: checked.ledger, name: checked.name, valueExpr };
+  }
+  const template = a.openProposal!.template;
+  if (typeof template !== 'object' || template === null) throw new ChainproofError('BAD_USER_INPUT', `action ${i}: openProposal.template must be a proposal (title, description, votingType, votingDelay, votingPeriod, quorum, threshold, timelock, actions)`);
+  try {
+    return { kind: 'openProposal', template: checkProposal({ ...template, description: template.description ?? '', votingType: template.votingType ?? 'WEIGHTED', actions: template.actions ?? [] }, ruleProposalActions) };
+  } catch (e) {
+    if (e instanceof ChainproofError) throw new ChainproofError(e.code, `action ${i} openProposal.template: ${e.message}`, { cause: e });
+    throw e;
+  }
 }

@@ -1,3 +1,6 @@
+import type { LedgerParameterName } from '../governance/events.js';
+import type { checkProposal } from '../governance/inputs.js';
+
 /**
  * The rules engine's event types. Contracts and their firings are events the server signs
  * under subsystem `rules` (reserved, so no client can forge a firing or an alert); the
@@ -14,7 +17,14 @@ export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 export type RuleAction =
   | { kind: 'mintTokens'; to: string; amountExpr: string; reason: string }
   | { kind: 'raiseAlert'; severity: AlertSeverity; message: string }
-  | { kind: 'appendEvent'; type: string; payloadExpr: string };
+  | { kind: 'appendEvent'; type: string; payloadExpr: string }
+  /** A ledger parameter, changed as governance changes it (a LedgerParameterSet event); the value is computed. */
+  | { kind: 'setParameter'; ledger: string; name: LedgerParameterName; valueExpr: string }
+  /** A governance proposal opened by the rules identity, from a template checked like createProposal. */
+  | { kind: 'openProposal'; template: ProposalTemplate };
+
+/** A proposal as `checkProposal` returns it: what a ProposalCreated payload carries besides proposer and grace. */
+export type ProposalTemplate = ReturnType<typeof checkProposal>;
 
 export interface ContractTrigger {
   eventTypes: string[];
@@ -37,6 +47,8 @@ export interface ContractDefinition {
   actions: RuleAction[];
   limits: ContractLimits;
   parameters: Record<string, unknown>;
+  /** Set on the contracts the server installs at first start (see builtins.ts): one of each per database. */
+  builtin?: string;
 }
 
 export interface ActionOutcome {
@@ -51,6 +63,8 @@ export interface RulesPayloads {
   /** `proposalId` when a passed proposal made the change. */
   ContractCreated: ContractDefinition & { active: boolean; proposalId?: string };
   ContractActiveSet: { contractId: string; active: boolean; proposalId?: string };
+  /** Replaces a contract's parameters (`contract.params`) from the next event on. */
+  ContractParametersSet: { contractId: string; parameters: Record<string, unknown>; proposalId?: string };
   ContractExecuted: {
     contractId: string;
     trigger: string;
@@ -67,4 +81,4 @@ export interface RulesPayloads {
 }
 
 export type RulesEventType = keyof RulesPayloads;
-export const RULES_EVENT_TYPES: readonly RulesEventType[] = ['ContractCreated', 'ContractActiveSet', 'ContractExecuted', 'AlertRaised'];
+export const RULES_EVENT_TYPES: readonly RulesEventType[] = ['ContractCreated', 'ContractActiveSet', 'ContractParametersSet', 'ContractExecuted', 'AlertRaised'];

@@ -3,9 +3,9 @@ import type { DataSource } from 'typeorm';
 import type { LedgerRow } from '../ledger/entities/index.js';
 import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
 import { GOVERNANCE_SUBSYSTEM } from '../governance/events.js';
-import { evaluateTrigger, learn, type Contracts } from './evaluate.js';
+import { Contracts, evaluateTrigger, learn } from './evaluate.js';
 import { RULES_SUBSYSTEM, type RulesPayloads } from './events.js';
-import type { MintInput } from './firing.js';
+import type { ActionEffects } from './firing.js';
 
 export interface RulesReplayReport {
   ok: boolean;
@@ -24,8 +24,8 @@ const text = (v: unknown) => (canonicalize as unknown as (v: unknown) => string)
  * depth, outcome, every action with its amounts). Depth is rebuilt from the ledger: a mint a
  * firing wrote names its trigger in `source`.
  */
-export async function replayRules(ds: DataSource, ledger: LedgerRow, mint: MintInput): Promise<RulesReplayReport> {
-  const contracts: Contracts = new Map();
+export async function replayRules(ds: DataSource, ledger: LedgerRow, effects: ActionEffects): Promise<RulesReplayReport> {
+  const contracts = new Contracts();
   const depthById = new Map<string, number>();
   const expected = new Map<string, string>();
   const report: RulesReplayReport = { ok: true, eventsReplayed: 0, firings: 0, mismatches: [] };
@@ -37,6 +37,7 @@ export async function replayRules(ds: DataSource, ledger: LedgerRow, mint: MintI
     for (const r of rows) {
       const e = eventFromRow(ledger.name, r);
       after = e.index;
+      if (e.origin !== ledger.origin) continue; // a synced copy: another node's contracts ran on it
       report.eventsReplayed++;
       if (e.subsystem === RULES_SUBSYSTEM) {
         learn(contracts, e, () => compileErrors++);
@@ -53,7 +54,9 @@ export async function replayRules(ds: DataSource, ledger: LedgerRow, mint: MintI
         continue;
       }
       const depth = derivedDepth(e, depthById);
-      for (const { c, f } of await evaluateTrigger(ds, ledger.id, contracts, e, depth, mint)) {
+      const candidates = contracts.candidates(e.type);
+      if (!candidates) continue;
+      for (const { c, f } of await evaluateTrigger(ds, ledger.id, candidates, e, depth, effects)) {
         report.firings++;
         expected.set(`${c.id}:${e.index}`, text(f.inputs[0]!.payload));
       }
@@ -70,8 +73,9 @@ export async function replayRules(ds: DataSource, ledger: LedgerRow, mint: MintI
 }
 
 function derivedDepth(e: { id: string; subsystem: string | null; type: string; payload: unknown }, depthById: Map<string, number>): number {
-  const source = e.subsystem === GOVERNANCE_SUBSYSTEM && e.type === 'TokensMinted' ? (e.payload as { source?: string }).source : undefined;
-  const m = source && /^contract:[0-9a-f]{64}:([0-9a-f]{64})$/.exec(source);
+  // A firing's governance events (mints, parameter changes, proposals) name their trigger in `source`.
+  const source = e.subsystem === GOVERNANCE_SUBSYSTEM ? (e.payload as { source?: unknown }).source : undefined;
+  const m = typeof source === 'string' && /^contract:[0-9a-f]{64}:([0-9a-f]{64})$/.exec(source);
   if (!m) return 0;
   const depth = (depthById.get(m[1]!) ?? 0) + 1;
   depthById.set(e.id, depth);

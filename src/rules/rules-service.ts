@@ -6,11 +6,13 @@ import type { GovernanceService } from '../governance/governance-service.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { decodeCursor, encodeCursor, MAX_PAGE, type Page, type PageArgs } from '../ledger/pagination.js';
-import { checkContract, type CreateContractInput } from './contract-input.js';
+import { checkContract, checkParameters, type CreateContractInput } from './contract-input.js';
+import { BUILTIN_CONTRACTS } from './builtins.js';
 import { RulesConsumer } from './consumer.js';
-import { RULES_SUBSYSTEM, type ContractDefinition, type RulesPayloads } from './events.js';
+import { RULES_ACTOR, RULES_SUBSYSTEM, type ContractDefinition, type RulesPayloads } from './events.js';
 import { projectRules } from './projector.js';
 import { ruleProposalActions } from './proposal-actions.js';
+import type { ActionEffects } from './firing.js';
 import { replayRules, type RulesReplayReport } from './replay.js';
 
 /** Contracts run on the main ledger, beside governance, whose tokens they mint. */
@@ -50,12 +52,21 @@ export class RulesService {
     private readonly ledger: LedgerService,
     private readonly governance: GovernanceService,
     private readonly authority: 'admin' | 'proposal' = 'admin',
+    /** CHAINPROOF_MAX_BATCH: the consumer's appends stay within it. */
+    private readonly maxBatch = 1_000,
   ) {}
 
   start(): void {
     this.ledger.reserveSubsystem(RULES_SUBSYSTEM);
     this.governance.useRuleActions(ruleProposalActions);
+    this.governance.exemptFromProposalThreshold(RULES_ACTOR);
   }
+
+  private readonly effects: ActionEffects = {
+    mint: (actor, to, amount, reason, source) => this.governance.mintInput(actor, to, amount, reason, source),
+    setParameter: (actor, ledger, name, value, source) => this.governance.parameterInput(actor, ledger, name, value, source),
+    openProposal: (proposer, template, source) => this.governance.proposalInput(proposer, template, source),
+  };
 
   private direct(): void {
     if (this.authority === 'proposal') throw new ChainproofError('FORBIDDEN', 'contracts change only through a passed proposal (CHAINPROOF_RULES_AUTHORITY=proposal)');
@@ -71,7 +82,8 @@ export class RulesService {
       dataSource: this.dataSource,
       ledger: this.ledger,
       ledgerName: RULES_LEDGER,
-      mint: (actor, to, amount, reason, source) => this.governance.mintInput(actor, to, amount, reason, source),
+      effects: this.effects,
+      maxBatch: this.maxBatch,
       projectOther: (tx, events) => this.governance.project(tx, events),
       log,
     });
@@ -84,7 +96,7 @@ export class RulesService {
 
   /** Re-runs every contract over the ledger and compares with the recorded firings (see replay.ts). */
   async replay(): Promise<RulesReplayReport> {
-    return replayRules(this.dataSource, await this.ledger.ledger(RULES_LEDGER), (actor, to, amount, reason, source) => this.governance.mintInput(actor, to, amount, reason, source));
+    return replayRules(this.dataSource, await this.ledger.ledger(RULES_LEDGER), this.effects);
   }
 
   private async append<T extends keyof RulesPayloads>(type: T, actor: string, resource: string, payload: RulesPayloads[T]): Promise<LedgerEvent> {
@@ -98,8 +110,22 @@ export class RulesService {
   async create(actor: string, input: CreateContractInput, active = true): Promise<ContractView> {
     this.direct();
     const def = checkContract(input);
+    await this.checkAgainstLedgers(def);
     const e = await this.append('ContractCreated', actor, 'contract', { ...def, active });
     return (await this.contract(e.id))!;
+  }
+
+  /** What checkContract cannot see: that named ledgers exist and proposal templates' parameter values fit them now. */
+  private async checkAgainstLedgers(def: ContractDefinition): Promise<void> {
+    for (const [i, a] of def.actions.entries()) {
+      try {
+        if (a.kind === 'setParameter') await this.ledger.ledger(a.ledger);
+        if (a.kind === 'openProposal') await this.governance.checkProposalActions(a.template.actions);
+      } catch (e) {
+        if (e instanceof ChainproofError) throw new ChainproofError(e.code, `action ${i}: ${e.message}`, { cause: e });
+        throw e;
+      }
+    }
   }
 
   async setActive(actor: string, id: string, active: boolean): Promise<ContractView> {
@@ -107,6 +133,34 @@ export class RulesService {
     if (!isHexId(id)) throw new ChainproofError('BAD_USER_INPUT', 'contract id must be 64 lowercase hex characters (the id of its ContractCreated event)');
     await this.append('ContractActiveSet', actor, `contract/${id}`, { contractId: id, active });
     return (await this.contract(id))!;
+  }
+
+  /** Replaces a contract's parameters (what built-in contracts are tuned with) from the next event on. */
+  async setParameters(actor: string, id: string, parameters: unknown): Promise<ContractView> {
+    this.direct();
+    if (!isHexId(id)) throw new ChainproofError('BAD_USER_INPUT', 'contract id must be 64 lowercase hex characters (the id of its ContractCreated event)');
+    await this.append('ContractParametersSet', actor, `contract/${id}`, { contractId: id, parameters: checkParameters(parameters) });
+    return (await this.contract(id))!;
+  }
+
+  /**
+   * Installs the built-in contracts this database does not have yet (see builtins.ts). One
+   * that was installed once stays as its admins left it, deactivated or retuned.
+   */
+  async installBuiltins(log: Logger): Promise<void> {
+    if (!this.ledger.serverKey) return; // contracts are server-signed events; startConsumer says why nothing runs
+    for (const b of BUILTIN_CONTRACTS) {
+      const [row] = await this.dataSource.query(`SELECT 1 FROM rules_contracts WHERE definition->>'builtin' = $1`, [b.builtin]);
+      if (row) continue;
+      try {
+        await this.append('ContractCreated', RULES_ACTOR, 'contract', { ...checkContract(b.input), builtin: b.builtin, active: true });
+        log.info({ builtin: b.builtin }, 'installed a built-in contract');
+      } catch (err) {
+        // Another server process installed it at the same moment (the unique index refused this one).
+        const [again] = await this.dataSource.query(`SELECT 1 FROM rules_contracts WHERE definition->>'builtin' = $1`, [b.builtin]);
+        if (!again) throw err;
+      }
+    }
   }
 
   async contract(id: string): Promise<ContractView | null> {

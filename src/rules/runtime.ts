@@ -1,8 +1,11 @@
 import type { ContractDefinition, RuleAction } from './events.js';
-import type { CelInput } from './cel.js';
-import { compile, payloadInput, type Compiled } from './expression.js';
+import { celMap, type CelInput } from './cel.js';
+import { checkPayload, compile, payloadInput, type Compiled } from './expression.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import type { AggregateCall } from './checker.js';
+
+/** What the rules engine reads of an event: the consumer builds only this from a page of rows. */
+export type RuleEvent = Pick<LedgerEvent, 'id' | 'index' | 'type' | 'actor' | 'author' | 'resource' | 'subsystem' | 'result' | 'payload' | 'hlc'>;
 
 /** A contract compiled once, with the state the consumer tracks for it in ledger order. */
 export interface ContractRuntime {
@@ -16,7 +19,7 @@ export interface ContractRuntime {
   /** Every aggregate its expressions use, computed once per trigger. */
   aggregates: AggregateCall[];
   /** What expressions see as `contract`, built once. */
-  contractInput: Record<string, CelInput>;
+  contractInput: CelInput;
 }
 
 export function contractRuntime(id: string, index: number, def: ContractDefinition, active: boolean): ContractRuntime {
@@ -25,17 +28,19 @@ export function contractRuntime(id: string, index: number, def: ContractDefiniti
     action,
     exprs: action.kind === 'mintTokens' ? [compile(action.to, ['string'], 'to'), compile(action.amountExpr, ['int', 'uint', 'string'], 'amountExpr')]
       : action.kind === 'appendEvent' ? [compile(action.payloadExpr, ['map'], 'payloadExpr')]
+      : action.kind === 'setParameter' ? [compile(action.valueExpr, ['int', 'uint', 'string'], 'valueExpr')]
       : [],
   }));
   const aggregates = new Map<string, AggregateCall>();
   for (const c of [condition, ...actions.flatMap((a) => a.exprs)]) for (const a of c.aggregates) aggregates.set(a.key, a);
-  const contractInput = { id, name: def.name, params: payloadInput(def.parameters) };
+  const contractInput = celMap(new Map<string, CelInput>([['id', id], ['name', def.name], ['params', payloadInput(def.parameters)]]));
   return { id, index, def, active, condition, actions, aggregates: [...aggregates.values()], contractInput };
 }
 
-export function triggers(c: ContractRuntime, e: LedgerEvent): boolean {
+export function triggers(c: ContractRuntime, e: RuleEvent): boolean {
   const t = c.def.trigger;
-  return c.active && e.index > c.index && t.eventTypes.includes(e.type)
+  // The event type was matched by the index the candidates came from (see Contracts).
+  return c.active && e.index > c.index
     && (t.subsystem === null || t.subsystem === e.subsystem) && (t.actor === null || t.actor === e.actor);
 }
 
@@ -43,17 +48,56 @@ export function triggers(c: ContractRuntime, e: LedgerEvent): boolean {
  * What expressions see as `event`, built once per trigger for every contract. Throws (a
  * message for the execution record) when the payload is out of bounds.
  */
-export function eventInput(e: LedgerEvent): Record<string, CelInput> {
-  return {
-    id: e.id,
-    index: BigInt(e.index),
-    type: e.type,
-    actor: e.actor,
-    author: e.author,
-    resource: e.resource,
-    subsystem: e.subsystem,
-    result: e.result,
-    payload: payloadInput(e.payload ?? {}),
-    hlc: { physicalMs: BigInt(e.hlc.physicalMs), logical: BigInt(e.hlc.logical) },
-  };
+export function eventInput(e: RuleEvent): CelInput {
+  checkPayload(e.payload ?? {});
+  return celMap(new EventFields(e));
+}
+
+const EVENT_FIELDS = ['id', 'index', 'type', 'actor', 'author', 'resource', 'subsystem', 'result', 'payload', 'hlc'] as const;
+
+/**
+ * `event` as a map whose values are made when an expression reads them: most conditions read
+ * two or three fields, and building all ten (the payload as CEL values) for every trigger
+ * was most of what binding cost.
+ */
+class EventFields implements ReadonlyMap<string, CelInput> {
+  private payload: CelInput | undefined;
+  constructor(private readonly e: RuleEvent) {}
+  get size(): number {
+    return EVENT_FIELDS.length;
+  }
+  has(k: string): boolean {
+    return (EVENT_FIELDS as readonly string[]).includes(k);
+  }
+  get(k: string): CelInput | undefined {
+    const e = this.e;
+    switch (k) {
+      case 'id': return e.id;
+      case 'index': return BigInt(e.index);
+      case 'type': return e.type;
+      case 'actor': return e.actor;
+      case 'author': return e.author;
+      case 'resource': return e.resource;
+      case 'subsystem': return e.subsystem;
+      case 'result': return e.result;
+      case 'payload': return (this.payload ??= payloadInput(e.payload ?? {}));
+      case 'hlc': return celMap(new Map([['physicalMs', BigInt(e.hlc.physicalMs)], ['logical', BigInt(e.hlc.logical)]]));
+      default: return undefined;
+    }
+  }
+  *entries(): MapIterator<[string, CelInput]> {
+    for (const k of EVENT_FIELDS) yield [k, this.get(k)!];
+  }
+  *keys(): MapIterator<string> {
+    yield* EVENT_FIELDS;
+  }
+  *values(): MapIterator<CelInput> {
+    for (const k of EVENT_FIELDS) yield this.get(k)!;
+  }
+  forEach(f: (v: CelInput, k: string, m: ReadonlyMap<string, CelInput>) => void): void {
+    for (const k of EVENT_FIELDS) f(this.get(k)!, k, this);
+  }
+  [Symbol.iterator](): MapIterator<[string, CelInput]> {
+    return this.entries();
+  }
 }

@@ -1,6 +1,7 @@
 import { Field, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { JSONScalar, SafeInt } from './scalars.js';
 import { connection } from './connection.js';
+import { CreateProposalInput } from './governance.type.js';
 
 export enum AlertSeverityEnum {
   INFO = 'INFO',
@@ -37,18 +38,19 @@ export class ContractAppendEventInput {
   @Field({ description: `The payload, a map. ${CEL}` }) payloadExpr!: string;
 }
 
-@InputType()
+@InputType({ description: 'Changes a ledger parameter as an executed proposal does (a LedgerParameterSet event).' })
 export class ContractSetParameterInput {
-  @Field() name!: string;
-  @Field() value!: string;
+  @Field({ defaultValue: 'main' }) ledger!: string;
+  @Field({ description: 'minDifficulty, maxDifficulty, blockSize, checkpointInterval or miningReward' }) name!: string;
+  @Field({ description: `A whole number (int or decimal string). ${CEL}` }) valueExpr!: string;
 }
 
-@InputType()
+@InputType({ description: 'Opens a governance proposal, proposed by `rules` (no voting power needed; the live-proposal cap applies).' })
 export class ContractOpenProposalInput {
-  @Field(() => JSONScalar) template!: unknown;
+  @Field(() => CreateProposalInput) template!: CreateProposalInput;
 }
 
-@InputType({ description: 'Exactly one field. setParameter and openProposal are refused with NOT_SUPPORTED by this server.' })
+@InputType({ description: 'Exactly one field.' })
 export class ContractActionInput {
   @Field(() => ContractMintTokensInput, { nullable: true }) mintTokens?: ContractMintTokensInput | null;
   @Field(() => ContractRaiseAlertInput, { nullable: true }) raiseAlert?: ContractRaiseAlertInput | null;
@@ -85,7 +87,7 @@ export class ContractTrigger {
 
 @ObjectType({ description: 'One action as stored; the fields of its kind are set.' })
 export class ContractAction {
-  @Field({ description: 'mintTokens, raiseAlert or appendEvent' }) kind!: string;
+  @Field({ description: 'mintTokens, raiseAlert, appendEvent, setParameter or openProposal' }) kind!: string;
   @Field(() => String, { nullable: true }) to?: string;
   @Field(() => String, { nullable: true }) amountExpr?: string;
   @Field(() => String, { nullable: true }) reason?: string;
@@ -93,6 +95,10 @@ export class ContractAction {
   @Field(() => String, { nullable: true }) message?: string;
   @Field(() => String, { nullable: true }) type?: string;
   @Field(() => String, { nullable: true }) payloadExpr?: string;
+  @Field(() => String, { nullable: true }) ledger?: string;
+  @Field(() => String, { nullable: true }) name?: string;
+  @Field(() => String, { nullable: true }) valueExpr?: string;
+  @Field(() => JSONScalar, { nullable: true, description: 'The proposal an openProposal action opens, as checked.' }) template?: unknown;
 }
 
 @ObjectType()
@@ -137,6 +143,7 @@ export class Contract {
   @Field(() => [ContractAction]) actions!: ContractAction[];
   @Field(() => ContractLimits) limits!: ContractLimits;
   @Field(() => JSONScalar) parameters!: unknown;
+  @Field(() => String, { nullable: true, description: 'Which built-in contract this is, for those the server installed at its first start.' }) builtin!: string | null;
 }
 export const ContractConnection = connection(Contract, 'Contract');
 

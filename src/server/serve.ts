@@ -36,8 +36,9 @@ export async function serve(config: Config): Promise<void> {
   const governance = new GovernanceService(db.dataSource, ledger, config.governance);
   await governance.start();
   await governance.startBlockRewards(log);
-  const rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority);
+  const rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority, config.maxBatch);
   rules.start();
+  if (config.rulesBuiltins) await rules.installBuiltins(log);
   await rules.startConsumer(log);
   const cosignatures = new CosignatureCollector(db.dataSource, ledger, config.validators, log);
   await cosignatures.start();

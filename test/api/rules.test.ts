@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverBackend } from '../support/db.js';
-import { gql, startServer, type ServerProcess } from '../support/server.js';
+import { gql, gqlOk, startServer, type ServerProcess } from '../support/server.js';
 import { collect } from '../support/ws.js';
 
 let server: ServerProcess;
@@ -18,12 +18,9 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-const ok = async <T = any>(query: string, variables?: Record<string, unknown>, key?: string | null): Promise<T> => {
-  const r = await gql<T>(server.url, query, variables, key);
-  expect(r.errors, query).toBeUndefined();
-  return r.data!;
-};
+const ok = <T = any>(query: string, variables?: Record<string, unknown>, key?: string | null) => gqlOk<T>(server.url, query, variables, key);
 const CREATE = `mutation($i: CreateContractInput!) { createContract(input: $i) { id active trigger { eventTypes } actions { kind severity message } } }`;
+const TEMPLATE = { title: 'Review the outage', votingDelay: 0, votingPeriod: 600, quorum: 0.1, threshold: 0.5, timelock: 0, actions: [{ setParameter: { ledger: 'main', name: 'checkpointInterval', value: '64' } }] };
 const treeSize = async () => (await ok(`{ stats { treeSize } }`)).stats.treeSize as number;
 
 describe('contracts over GraphQL', () => {
@@ -39,8 +36,9 @@ describe('contracts over GraphQL', () => {
     const r = await gql(server.url, CREATE, { i: { name: 'n', trigger: { eventTypes: ['x'] }, condition: 'event.payload.n > 1 && event.actor > 3', actions: [{ raiseAlert: { severity: 'INFO', message: 'm' } }] } });
     expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(r.errors?.[0]?.message).toMatch(/no matching overload for '_>_' applied to \(string, int\)/);
-    const n = await gql(server.url, CREATE, { i: { name: 'n', trigger: { eventTypes: ['x'] }, condition: 'true', actions: [{ openProposal: { template: {} } }] } });
-    expect(n.errors?.[0]?.extensions?.code).toBe('NOT_SUPPORTED');
+    const n = await gql(server.url, CREATE, { i: { name: 'n', trigger: { eventTypes: ['x'] }, condition: 'true', actions: [{ openProposal: { template: { ...TEMPLATE, votingPeriod: 0 } } }] } });
+    expect(n.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(n.errors?.[0]?.message).toMatch(/openProposal.template: votingPeriod/);
     expect(await treeSize()).toBe(before);
   });
 
@@ -69,6 +67,30 @@ describe('contracts over GraphQL', () => {
     await ok(`mutation($id: String!) { setContractActive(id: $id, active: false) { active } }`, { id: c.id });
     const { contracts } = await ok(`{ contracts(active: false) { edges { node { id } } } }`);
     expect(contracts.edges.map((e: any) => e.node.id)).toContain(c.id);
+  });
+
+  it('setParameter and openProposal actions over GraphQL: the parameter changes, the proposal opens as `rules`', async () => {
+    const { createContract: c } = await ok(`mutation($i: CreateContractInput!) { createContract(input: $i) { id actions { kind ledger name valueExpr template } } }`, { i: {
+      name: 'Outage response',
+      trigger: { eventTypes: ['outage'] },
+      condition: 'true',
+      actions: [
+        { setParameter: { name: 'checkpointInterval', valueExpr: 'event.payload.every' } },
+        { openProposal: { template: TEMPLATE } },
+      ],
+    } });
+    expect(c.actions).toEqual([
+      { kind: 'setParameter', ledger: 'main', name: 'checkpointInterval', valueExpr: 'event.payload.every', template: null },
+      { kind: 'openProposal', ledger: null, name: null, valueExpr: null, template: expect.objectContaining({ title: 'Review the outage', votingPeriod: 600, quorumPpm: 100_000 }) },
+    ]);
+    await ok(`mutation { appendEvent(input: {type: "outage", actor: "pager", payload: {every: 32}}) { id } }`, undefined, writerKey);
+    await expect.poll(async () => (await ok(`{ proposals(first: 10) { edges { node { proposer title state } } } }`)).proposals.edges.map((e: any) => e.node), { timeout: 15_000 })
+      .toContainEqual({ proposer: 'rules', title: 'Review the outage', state: 'ACTIVE' });
+    const { contract } = await ok(`query($id: String!) { contract(id: $id) { executions { edges { node { ok actions { kind ok detail } } } } } }`, { id: c.id });
+    expect(contract.executions.edges[0].node).toEqual({ ok: true, actions: [
+      { kind: 'setParameter', ok: true, detail: { ledger: 'main', name: 'checkpointInterval', value: '32' } },
+      { kind: 'openProposal', ok: true, detail: { title: 'Review the outage', actions: 1 } },
+    ] });
   });
 
   it('clients cannot append into the rules subsystem', async () => {

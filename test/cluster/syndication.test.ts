@@ -51,6 +51,7 @@ describe.runIf(usingPostgres())('syndication between nodes', () => {
         CHAINPROOF_SYNC_PAGE_SIZE: '25', // many pages, so resuming mid-log is exercised
         CHAINPROOF_WITNESS_LOGS: others.map((o) => o.verifierKey).join(','),
         CHAINPROOF_VALIDATORS: others.map((o) => `http://127.0.0.1:${o.port}|${o.witnessKey}`).join(','),
+        CHAINPROOF_RULES_BUILTINS: 'true', // contribution rewards: a bug report fires where it was written, not where it is copied
       });
     }
     await Promise.all(nodes.map(async (n) => (n.server = await startServer(n.env))));
@@ -95,6 +96,7 @@ describe.runIf(usingPostgres())('syndication between nodes', () => {
 
   it('four nodes that each append and sync hold the same events, and each verifies VALID', { timeout: 240_000 }, async () => {
     const written = await Promise.all(nodes.map((n, i) => append(n, 10 + i, 'first')));
+    const report = await gql(url(nodes[0]!), `mutation { appendEvent(input: {type: "bug_report", actor: "alice"}) { id } }`);
     const mine = written.flatMap((r) => r.data.appendEvents.map((e: { id: string }) => e.id));
     const sets = await converge(nodes);
     for (const s of sets) for (const id of mine) expect(s.has(id)).toBe(true);
@@ -102,6 +104,12 @@ describe.runIf(usingPostgres())('syndication between nodes', () => {
     for (const n of nodes) {
       const v = await gql(url(n), `{ verify(full: true) { status issues { message } } }`);
       expect(v.data.verify, JSON.stringify(v.data.verify.issues)).toMatchObject({ status: 'VALID' });
+    }
+    // The reward fired once, on the node the report was written to; every node holds that one firing.
+    for (const n of nodes) {
+      const fired = await gql(url(n), `{ events(filter: { types: ["ContractExecuted"] }, first: 50) { edges { node { origin payload } } } }`);
+      const forReport = fired.data.events.edges.map((e: any) => e.node).filter((e: any) => e.payload.trigger === report.data.appendEvent.id);
+      expect(forReport).toEqual([expect.objectContaining({ origin: 'n1.test/main' })]);
     }
     // Concurrent writes were branches somewhere, and syncs were recorded.
     const kinds = await gql(url(nodes[0]!), `{ stats { eventsByType { type count } } }`);
@@ -176,7 +184,7 @@ describe.runIf(usingPostgres())('syndication between nodes', () => {
       const range = body?.data?.leafRange;
       if (!range || tamper === 'none') return body;
       if (tamper === 'event') {
-        const bytes = Buffer.from(range.leaves[0].canonical, 'base64').toString().replace('"deploy"', '"deplox"');
+        const bytes = Buffer.from(range.leaves[0].canonical, 'base64').toString().replace('"actor":"', '"actor":"x');
         range.leaves[0].canonical = Buffer.from(bytes).toString('base64');
       } else {
         if (range.proof.length === 0) range.proof.push('00'.repeat(32));

@@ -118,6 +118,92 @@ describe('the consumer', () => {
     expect(xs.map((x) => [x.ok, x.error?.replace(/ \d+.*/, '')])).toEqual([[false, 'a payload string is longer than'], [true, undefined]]);
   });
 
+  it('changes a ledger parameter the way an executed proposal does, and records what it refused', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'tune',
+      trigger: { eventTypes: ['tune'] },
+      actions: [{ setParameter: { ledger: 'main', name: 'checkpointInterval', valueExpr: 'event.payload.every' } }],
+    }));
+    // One append, so the consumer evaluates all four before writing: the refused one must not fail the others.
+    const appended = await t.service.append('main', [777, -1, 0, 500].map((every) => ({ type: 'tune', actor: 'ops', payload: { every } })));
+    const set = appended[0]!.index; // -1 is not a whole number (the action fails); 0 is out of the ledger's range (its projection refuses the append)
+    await t.settled();
+    expect((await t.service.ledger('main')).checkpointInterval).toBe(500);
+    const xs = await executions(c.id);
+    expect(xs.map((x) => x.ok)).toEqual([true, false, false, true]);
+    expect(xs[0]!.record.actions).toEqual([{ kind: 'setParameter', ok: true, detail: { ledger: 'main', name: 'checkpointInterval', value: '777' } }]);
+    expect(xs[1]!.record.actions[0]!.error).toMatch(/value must be a whole number/);
+    expect(xs[2]!.error).toMatch(/append refused: .*checkpointInterval/);
+    const change = await t.service.eventAt('main', xs[0]!.index + 1);
+    const trigger = await t.service.eventAt('main', set);
+    expect(change).toMatchObject({ type: 'LedgerParameterSet', subsystem: 'governance', payload: { ledger: 'main', name: 'checkpointInterval', value: '777', source: `contract:${c.id}:${trigger!.id}` } });
+  });
+
+  it('opens a proposal from its template as the rules identity; the live-proposal cap still holds', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'escalate',
+      trigger: { eventTypes: ['incident'] },
+      condition: 'event.payload.severity == "critical"',
+      actions: [{ openProposal: { template: { title: 'Incident review', description: 'fund the fix', votingType: 'WEIGHTED', votingDelay: 0, votingPeriod: 3600, quorum: 0.1, threshold: 0.5, timelock: 0, actions: [{ mint: { to: 'fixers', amount: '50' } }] } } }],
+    }));
+    await t.emit('incident', 'mon', { severity: 'minor' });
+    const first = await t.emit('incident', 'mon', { severity: 'critical' });
+    for (let i = 0; i < 3; i++) await t.emit('incident', 'mon', { severity: 'critical' });
+    await t.settled();
+    const xs = await executions(c.id);
+    expect(xs.map((x) => x.ok)).toEqual([true, true, true, false]); // three live proposals per proposer
+    expect(xs[3]!.error).toMatch(/append refused: .*live proposals/);
+    expect(xs[0]!.record.actions).toEqual([{ kind: 'openProposal', ok: true, detail: { title: 'Incident review', actions: 1 } }]);
+    const opened = await t.service.eventAt('main', xs[0]!.index + 1);
+    const trigger = await t.service.eventAt('main', first);
+    expect(opened).toMatchObject({ type: 'ProposalCreated', subsystem: 'governance', payload: { proposer: 'rules', source: `contract:${c.id}:${trigger!.id}` } });
+    const p = await t.gov.proposal(opened!.id);
+    expect(p).toMatchObject({ proposer: 'rules', title: 'Incident review', description: 'fund the fix', state: 'ACTIVE', actions: [{ kind: 'mint', to: 'fixers', amount: '50' }] });
+  });
+
+  it('bounds evaluation cost: string blow-up, regex automata, big comprehensions and deep comparisons stop at the budget', async () => {
+    const s = 'event.payload.s';
+    const hostile = [
+      `event.payload.l.map(x, ${Array(8).fill(s).join(' + ')}).size() > 0`, // 256 × 64 KiB of strings
+      `${s}.matches("[a-z]{1,100}[a-z]{1,100}[a-z]{1,100}$")`, // a short pattern with a 600-instruction automaton
+      `(${Array(20).fill('event.payload.l').join(' + ')}).all(x, x in (${Array(20).fill('event.payload.l').join(' + ')}))`, // 5,120² comparisons
+      'event.payload.l.all(x, event.payload.n == event.payload.n)', // a deep value compared on every iteration
+      `event.payload.l.exists(x, ${s}.contains(${s} + "!")) || true`, // || does not hide the exhausted budget
+    ];
+    const ids: string[] = [];
+    for (const [i, condition] of hostile.entries()) {
+      ids.push((await t.rules.create('admin', contractInput({ name: `costly ${i}`, trigger: { eventTypes: ['costly'] }, condition, actions: [{ raiseAlert: { severity: 'INFO', message: 'm' } }] }))).id);
+    }
+    const benign = await t.rules.create('admin', contractInput({
+      name: 'benign', trigger: { eventTypes: ['costly'] },
+      condition: `event.payload.l.all(x, x >= 0) && ${s}.matches("^a+$") && event.payload.l.map(x, x * 2).size() == 256`,
+      actions: [{ raiseAlert: { severity: 'INFO', message: 'fine' } }],
+    }));
+    const l = Array.from({ length: 256 }, (_, i) => i);
+    await t.emit('costly', 'mallory', { s: 'a'.repeat(8_000), l, n: Array.from({ length: 30 }, () => l) });
+    await t.settled();
+    for (const id of ids) {
+      const [x, ...more] = await executions(id);
+      expect(more).toEqual([]);
+      expect(x).toMatchObject({ ok: false, error: expect.stringMatching(/^condition: evaluation cost exceeded the budget of \d+/) });
+    }
+    expect((await executions(benign.id)).map((x) => x.ok)).toEqual([true]);
+  });
+
+  it('changed parameters apply from the next event on', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'tunable', trigger: { eventTypes: ['tunable'] },
+      actions: [{ mintTokens: { to: 'event.actor', amountExpr: 'contract.params.amount', reason: 'r' } }], parameters: { amount: 3 },
+    }));
+    await t.emit('tunable', 'tess');
+    await t.rules.setParameters('admin', c.id, { amount: 7 });
+    await t.emit('tunable', 'tess');
+    await t.settled();
+    expect((await t.gov.account('tess')).balance).toBe(10n);
+    expect((await t.rules.contract(c.id))!.definition.parameters).toEqual({ amount: 7 });
+    await expect(t.rules.setParameters('admin', c.id, [1])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
   it('a deactivated contract stops firing from the next event on', async () => {
     const c = await t.rules.create('admin', contractInput({ name: 'off', trigger: { eventTypes: ['offable'] } }));
     await t.emit('offable', 'dee');

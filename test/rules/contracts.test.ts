@@ -7,6 +7,8 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
+const proposal = { title: 'Review', description: 'opened by a contract', votingType: 'WEIGHTED' as const, votingDelay: 0, votingPeriod: 60, quorum: 0.1, threshold: 0.5, timelock: 0, actions: [] };
+
 const refused = async (act: () => Promise<unknown>, code: string, message?: RegExp) => {
   const before = await t.treeSize();
   const err = await act().then(() => undefined, (e) => e);
@@ -44,15 +46,22 @@ describe('creating contracts', () => {
     await refused(() => t.rules.create('admin', contractInput({ actions: [{ appendEvent: { type: 'x', payloadExpr: '1' } }] })), 'BAD_USER_INPUT', /expected map/);
   });
 
-  it('refuses malformed actions and the actions this server does not run yet', async () => {
+  it('refuses malformed actions', async () => {
     await refused(() => t.rules.create('admin', contractInput({ actions: [] })), 'BAD_USER_INPUT');
     await refused(() => t.rules.create('admin', contractInput({
       actions: [{ raiseAlert: { severity: 'INFO', message: 'm' }, mintTokens: { to: '"a"', amountExpr: '1', reason: '' } }],
     })), 'BAD_USER_INPUT', /exactly one/);
     await refused(() => t.rules.create('admin', contractInput({ actions: [{ raiseAlert: { severity: 'LOUD', message: 'm' } }] })), 'BAD_USER_INPUT');
     await refused(() => t.rules.create('admin', contractInput({ actions: [{ appendEvent: { type: 'ContractExecuted', payloadExpr: '{}' } }] })), 'BAD_USER_INPUT', /own event type/);
-    await refused(() => t.rules.create('admin', contractInput({ actions: [{ setParameter: { name: 'x' } }] })), 'NOT_SUPPORTED');
-    await refused(() => t.rules.create('admin', contractInput({ actions: [{ openProposal: { template: 'x' } }] })), 'NOT_SUPPORTED');
+    await refused(() => t.rules.create('admin', contractInput({ actions: [{ setParameter: { name: 'x', valueExpr: '1' } }] })), 'BAD_USER_INPUT', /parameter must be one of/);
+    await refused(() => t.rules.create('admin', contractInput({ actions: [{ setParameter: { name: 'blockSize', valueExpr: 'event.actor == "a"' } }] })), 'BAD_USER_INPUT', /type bool/);
+    await refused(() => t.rules.create('admin', contractInput({ actions: [{ setParameter: { ledger: 'nosuch', name: 'blockSize', valueExpr: '1' } }] })), 'UNKNOWN_LEDGER');
+    await refused(() => t.rules.create('admin', contractInput({ actions: [{ setParameter: { ledger: 'other', name: 'miningReward', valueExpr: '1' } }] })), 'BAD_USER_INPUT', /main only/);
+    await refused(() => t.rules.create('admin', contractInput({ actions: [{ openProposal: { template: 'x' as never } }] })), 'BAD_USER_INPUT', /template/);
+    await refused(() => t.rules.create('admin', contractInput({ actions: [{ openProposal: { template: { ...proposal, votingPeriod: 0 } } }] })), 'BAD_USER_INPUT', /template: votingPeriod/);
+    await refused(() => t.rules.create('admin', contractInput({
+      actions: [{ openProposal: { template: { ...proposal, actions: [{ setParameter: { ledger: 'main', name: 'blockSize', value: '0' } }] } } }],
+    })), 'BAD_USER_INPUT', /blockSize/);
   });
 
   it('refuses hostile expressions: too long, too deep, nested macros', async () => {

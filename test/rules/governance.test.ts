@@ -42,6 +42,9 @@ describe('rules changed by governance', () => {
     await t.settled();
     expect((await t.gov.account('zed')).balance).toBe(15n);
 
+    await pass({ setParameters: { id: c!.id, parameters: { note: 'retuned by vote' } } });
+    expect((await t.rules.contract(c!.id))!.definition.parameters).toEqual({ note: 'retuned by vote' });
+
     await pass({ setActive: { id: c!.id, active: false } });
     expect((await t.rules.contract(c!.id))!.active).toBe(false);
     await t.emit('voted_trigger', 'zed');

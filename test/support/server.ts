@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { TEST_SEED } from './ledger.js';
@@ -30,6 +31,8 @@ export const SMALL_LEDGER_ENV = {
   CHAINPROOF_MAX_DIFFICULTY: '8',
   CHAINPROOF_TARGET_BLOCK_MS: '100',
   CHAINPROOF_CHECKPOINT_INTERVAL: '32',
+  // Tests count the events they append from an empty ledger; the built-ins' own test turns them on.
+  CHAINPROOF_RULES_BUILTINS: 'false',
 };
 
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
@@ -103,4 +106,11 @@ export async function gql<T = any>(
     throw e;
   });
   return { ...((await res.json()) as GraphQLResponse<T>), status: res.status };
+}
+
+/** `gql` for a query that must succeed: fails the test with the errors, else returns the data. */
+export async function gqlOk<T = any>(url: string, query: string, variables?: Record<string, unknown>, key?: string | null): Promise<T> {
+  const r = await gql<T>(url, query, variables, key);
+  expect(r.errors, query).toBeUndefined();
+  return r.data!;
 }
