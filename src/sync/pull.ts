@@ -13,6 +13,8 @@ export interface PullResult {
   fromPosition: number;
   toPosition: number;
   checkpointSize: number;
+  /** Hex root of that checkpoint ('' when the peer has none yet). */
+  checkpointRoot: string;
   /** Events appended to the local ledger. */
   received: number;
   /** Leaves the local ledger already held (it had them from another peer, or wrote them). */
@@ -59,7 +61,7 @@ export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> 
   await d.pace();
   const note = await d.client.checkpoint();
   const latencyMs = Math.round(performance.now() - started);
-  const result: PullResult = { fromPosition: peer.position, toPosition: peer.position, checkpointSize: peer.checkpointSize ?? 0, received: 0, skipped: 0, substantive: false };
+  const result: PullResult = { fromPosition: peer.position, toPosition: peer.position, checkpointSize: peer.checkpointSize ?? 0, checkpointRoot: peer.checkpointRoot?.toString('hex') ?? '', received: 0, skipped: 0, substantive: false };
   if (note === null) return result;
 
   const cp = checkedCheckpoint(note, peer, local);
@@ -79,6 +81,7 @@ export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> 
   }
   await d.store.sawCheckpoint(peer.url, size, root, note, latencyMs);
   result.checkpointSize = size;
+  result.checkpointRoot = root.toString('hex');
 
   let position = peer.position;
   const fetchPage = (start: number) => {

@@ -210,7 +210,7 @@ export class SyncService {
           fromPosition: result.fromPosition,
           toPosition: result.toPosition,
           checkpointSize: result.checkpointSize,
-          checkpointRoot: (await this.store.peer(url))?.checkpointRoot?.toString('hex') ?? '',
+          checkpointRoot: result.checkpointRoot,
           received: result.received,
           skipped: result.skipped,
           durationMs: Math.round(performance.now() - started),
