@@ -8,6 +8,7 @@ import { Rules1732600000000 } from './1732600000000-Rules.js';
 import { Witness1732700000000 } from './1732700000000-Witness.js';
 import { RulesBuiltins1732800000000 } from './1732800000000-RulesBuiltins.js';
 import { Syndication1732900000000 } from './1732900000000-Syndication.js';
+import { IncrementalStateRoot1733000000000 } from './1733000000000-IncrementalStateRoot.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   Witness1732700000000,
   RulesBuiltins1732800000000,
   Syndication1732900000000,
+  IncrementalStateRoot1733000000000,
 ];

@@ -4,7 +4,7 @@ import type { LedgerRow } from '../ledger/entities/index.js';
 import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
 import { GOVERNANCE_SUBSYSTEM } from './events.js';
 import { GovernanceProjector } from './projector.js';
-import { governanceStateRoot } from './state-root.js';
+import { emptyStateTree, extendStateTree } from './state-root.js';
 
 /** Every projection table with its unique key. */
 const TABLES: Array<{ name: string; key: string[] }> = [
@@ -81,17 +81,23 @@ export async function replayGovernance(
     const mismatchedTables: string[] = [];
     for (const t of TABLES) if ((await tableDigest(tx, t)) !== live.get(t.name)) mismatchedTables.push(t.name);
     const checkpoints: ReplayReport['checkpoints'] = [];
+    let done = 0;
     const cps: Array<{ tree_size: string; note: string }> = await tx.query(
       `SELECT tree_size, note FROM checkpoints WHERE ledger_id = $1 AND tree_size <= $2 ORDER BY tree_size`,
       [ledger.id, treeSize],
     );
+    // One state tree, extended checkpoint by checkpoint: each one's root is a prefix of the next.
+    const tree = emptyStateTree();
     for (const c of cps) {
       const recorded = stateLineOf(c.note);
       if (recorded === null) continue;
-      const at = await governanceStateRoot(tx, Number(c.tree_size));
-      checkpoints.push({ treeSize: Number(c.tree_size), recorded, replayed: at, ok: at === recorded });
+      await extendStateTree(tx, tree, done, Number(c.tree_size));
+      done = Number(c.tree_size);
+      const at = tree.root().toString('hex');
+      checkpoints.push({ treeSize: done, recorded, replayed: at, ok: at === recorded });
     }
-    const stateRoot = await governanceStateRoot(tx, treeSize);
+    await extendStateTree(tx, tree, done, treeSize);
+    const stateRoot = tree.root().toString('hex');
     return {
       ok: mismatchedTables.length === 0 && checkpoints.every((c) => c.ok) && refused === undefined,
       treeSize,

@@ -1,66 +1,98 @@
-import { createHash } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
+import { Frontier, treeHasher } from '../ledger/merkle/index.js';
 
 /**
- * The state root: SHA-256 over the canonical form of governance's projections as of a tree
- * size — every row that events before that leaf wrote, table by table in a fixed order, each
- * row one JSON array of its table's name and its values as text, one per line. Only values
- * fixed by events before the bound enter (tallies and balances are folds of them), so the root
- * of tree size N never changes once the ledger holds N events, and a checkpoint can carry it.
+ * The state root: the RFC 9162 Merkle tree hash over governance's projections as of a tree
+ * size, in their canonical form — one line per fact that events before that leaf wrote, the
+ * line a JSON array of the fact's kind and its values as text, its leaf hash SHA-256(0x00 ‖ line).
+ * Facts are ordered by the leaf index of the event that wrote them, then by kind in the
+ * order of FACTS, then by their key (bytewise). Only values fixed by their event enter (tallies and
+ * balances are folds of them), so the root of tree size N never changes once the ledger
+ * holds N events, and a checkpoint can carry it.
  *
- * Anyone with the events can recompute it: replay them (`chainproof verify --replay` does)
- * and hash the same rows.
+ * Because facts are ordered by event, the tree for N + k extends the tree for N: a checkpoint
+ * hashes only the facts written since the last one (`gov_state_roots` keeps the frontier),
+ * and replay computes every checkpoint's root in one pass. Anyone with the events can
+ * recompute it: replay them (`chainproof verify --replay` does) and hash the same lines.
  */
-interface Part {
-  table: string;
-  /** Column expressions (text), in order; `$1` is the tree size bound. */
+interface Fact {
+  kind: string;
+  /** The leaf index that wrote the fact (a column expression). */
+  idx: string;
+  /** Column expressions (text), in order. */
   columns: string[];
-  from: string;
-  /** Unique ordering key (columns of the row, as text-comparable expressions). */
+  table: string;
+  /** Orders facts of one kind written by one event: text in byte order, whatever the database's collation. */
   key: string[];
 }
 
-const PARTS: Part[] = [
-  { table: 'balance', columns: ['account', 'idx::text', 'balance::text', 'delta::text', 'kind', `encode(event_id, 'hex')`], from: 'gov_balance_history WHERE idx < $1', key: ['account', 'idx'] },
-  { table: 'delegate', columns: ['account', 'idx::text', 'delegate'], from: 'gov_delegate_history WHERE idx < $1', key: ['account', 'idx'] },
-  { table: 'power', columns: ['account', 'idx::text', 'power::text'], from: 'gov_power_history WHERE idx < $1', key: ['account', 'idx'] },
-  { table: 'supply', columns: ['idx::text', 'supply::text'], from: 'gov_supply_history WHERE idx < $1', key: ['idx'] },
+const FACTS: Fact[] = [
+  { kind: 'balance', idx: 'idx', columns: ['account', 'idx::text', 'balance::text', 'delta::text', 'kind', `encode(event_id, 'hex')`], table: 'gov_balance_history', key: ['account'] },
+  { kind: 'delegate', idx: 'idx', columns: ['account', 'idx::text', 'delegate'], table: 'gov_delegate_history', key: ['account'] },
+  { kind: 'power', idx: 'idx', columns: ['account', 'idx::text', 'power::text'], table: 'gov_power_history', key: ['account'] },
+  { kind: 'supply', idx: 'idx', columns: ['idx::text', 'supply::text'], table: 'gov_supply_history', key: [] },
   {
-    table: 'proposal',
+    kind: 'proposal',
+    idx: 'idx',
     columns: [
       'id', 'idx::text', 'proposer', 'title', 'description', 'voting_type', 'created_ms::text', 'vote_start_ms::text', 'vote_end_ms::text',
       'quorum_ppm::text', 'threshold_ppm::text', 'timelock_s::text', 'grace_s::text', 'actions::text',
-      'CASE WHEN queued_idx < $1 THEN queued_idx::text END', 'CASE WHEN queued_idx < $1 THEN queued_ms::text END',
-      'CASE WHEN executed_idx < $1 THEN executed_idx::text END', 'CASE WHEN canceled_idx < $1 THEN canceled_idx::text END',
     ],
-    from: 'gov_proposals WHERE idx < $1',
-    key: ['idx'],
+    table: 'gov_proposals',
+    key: [],
   },
-  { table: 'vote', columns: ['idx::text', 'proposal_id', 'voter', 'choice', 'delegate_at_snapshot', 'own_balance::text', 'reason', 'signature', `encode(event_id, 'hex')`], from: 'gov_votes WHERE idx < $1', key: ['idx'] },
+  // A proposal's later steps are facts of the events that took them.
+  { kind: 'queued', idx: 'queued_idx', columns: ['id', 'queued_idx::text', 'queued_ms::text'], table: 'gov_proposals', key: ['id'] },
+  { kind: 'executed', idx: 'executed_idx', columns: ['id', 'executed_idx::text'], table: 'gov_proposals', key: ['id'] },
+  { kind: 'canceled', idx: 'canceled_idx', columns: ['id', 'canceled_idx::text'], table: 'gov_proposals', key: ['id'] },
+  { kind: 'vote', idx: 'idx', columns: ['idx::text', 'proposal_id', 'voter', 'choice', 'delegate_at_snapshot', 'own_balance::text', 'reason', 'signature', `encode(event_id, 'hex')`], table: 'gov_votes', key: ['proposal_id', 'voter'] },
 ];
 
-const PAGE = 5_000;
+/** Leaf indexes read per round trip: bounds memory on the first root of a large ledger. */
+const WINDOW = 20_000;
+const sha256 = treeHasher('sha256');
 
-/** @example await governanceStateRoot(tx, 1000) // 'e3b0c442…' (hex) */
-export async function governanceStateRoot(tx: EntityManager, treeSize: number): Promise<string> {
-  const hash = createHash('sha256');
-  for (const part of PARTS) {
-    let after: unknown[] | null = null;
-    for (;;) {
-      // Keyset paging over the unique key keeps memory flat on large projections.
-      const keyCols = part.key.join(', ');
-      const cond: string = after === null ? '' : ` AND (${keyCols}) > (${part.key.map((_, i) => `$${i + 2}`).join(', ')})`;
+/** An empty state tree, for `extendStateTree`. */
+export const emptyStateTree = (): Frontier => new Frontier(sha256);
+
+/** Appends the facts that events at leaves [from, to) wrote to `tree`. */
+export async function extendStateTree(tx: EntityManager, tree: Frontier, from: number, to: number): Promise<void> {
+  for (let lo = from; lo < to; lo += WINDOW) {
+    const hi = Math.min(lo + WINDOW, to);
+    const lines: Array<{ idx: number; line: string }> = [];
+    for (const f of FACTS) {
       const rows: Array<Record<string, unknown>> = await tx.query(
-        `SELECT ${part.columns.map((c, i) => `${c} AS c${i}`).join(', ')}, ${part.key.map((k, i) => `${k} AS k${i}`).join(', ')} FROM ${part.from}${cond} ORDER BY ${keyCols} LIMIT ${PAGE}`,
-        after === null ? [treeSize] : [treeSize, ...after],
+        `SELECT ${f.idx} AS i, ${f.columns.map((c, n) => `${c} AS c${n}`).join(', ')} FROM ${f.table}
+          WHERE ${f.idx} >= $1 AND ${f.idx} < $2 ORDER BY ${[f.idx, ...f.key.map((k) => `${k} COLLATE "C"`)].join(', ')}`,
+        [lo, hi],
       );
-      for (const r of rows) {
-        hash.update(`${JSON.stringify([part.table, ...part.columns.map((_, i) => r[`c${i}`])])}\n`);
-      }
-      if (rows.length < PAGE) break;
-      const last = rows[rows.length - 1]!;
-      after = part.key.map((_, i) => last[`k${i}`]);
+      for (const r of rows) lines.push({ idx: Number(r.i), line: JSON.stringify([f.kind, ...f.columns.map((_, n) => r[`c${n}`])]) });
     }
+    // Stable: facts of one leaf keep FACTS order, then key order.
+    lines.sort((a, b) => a.idx - b.idx);
+    for (const l of lines) tree.append(sha256.leafHash(Buffer.from(l.line, 'utf8')));
   }
-  return hash.digest('hex');
+}
+
+/**
+ * The state root at `treeSize` (lowercase hex), extending the nearest stored tree below it
+ * and storing the result, so each checkpoint hashes only what was written since the last.
+ *
+ * @example await governanceStateRoot(tx, 1000) // 'e3b0c442…'
+ */
+export async function governanceStateRoot(tx: EntityManager, treeSize: number): Promise<string> {
+  const [base]: Array<{ tree_size: string; leaves: string; frontier: Buffer }> = await tx.query(
+    `SELECT tree_size, leaves, frontier FROM gov_state_roots WHERE tree_size <= $1 ORDER BY tree_size DESC LIMIT 1`,
+    [treeSize],
+  );
+  const tree = base ? Frontier.fromBytes(sha256, Number(base.leaves), base.frontier) : emptyStateTree();
+  const from = base ? Number(base.tree_size) : 0;
+  if (from < treeSize) {
+    await extendStateTree(tx, tree, from, treeSize);
+    await tx.query(
+      `INSERT INTO gov_state_roots (tree_size, leaves, frontier) VALUES ($1, $2, $3) ON CONFLICT (tree_size) DO NOTHING`,
+      [treeSize, tree.size, tree.toBytes()],
+    );
+  }
+  return tree.root().toString('hex');
 }
