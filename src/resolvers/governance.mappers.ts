@@ -4,7 +4,11 @@ import type { ProposalStateEnum, VoteChoiceEnum, VotingTypeEnum } from '../schem
 
 // Amounts are bigints inside; GraphQL carries them as decimal strings.
 
-export const toAccount = (a: AccountView): Account => ({ id: a.id, balance: a.balance.toString(), delegate: a.delegate });
+/** An account whose row is read at most once, by the first field that needs it. */
+export const toAccount = (id: string, read: () => Promise<AccountView>): Account => {
+  let row: Promise<AccountView> | undefined;
+  return { id, current: () => (row ??= read()) };
+};
 
 export const toBalanceChange = (h: HistoryEntry): BalanceChange => ({ ...h, delta: h.delta.toString(), balance: h.balance.toString() });
 

@@ -4,6 +4,7 @@ import { PageArgsInput, pageOf } from '../schema/connection.js';
 import { SafeInt } from '../schema/scalars.js';
 import {
   Account,
+  AMOUNT,
   BalanceChangeConnection,
   CastVoteInput,
   CreateProposalInput,
@@ -16,24 +17,38 @@ import {
   Vote,
   VoteConnection,
 } from '../schema/governance.type.js';
+import { checkAccount } from '../governance/inputs.js';
 import type { RequestContext } from './context.js';
 import { toAccount, toBalanceChange, toProposal, toVote } from './governance.mappers.js';
 import { toConnection } from './mappers.js';
 
-const receipt = async (ctx: RequestContext, e: LedgerEvent, account: string): Promise<GovernanceReceipt> =>
-  ({ eventId: e.id, index: e.index, account: toAccount(await ctx.governance.account(account)) });
+const accountOf = (ctx: RequestContext, id: string): Account => toAccount(id, () => ctx.governance.account(id));
+
+const receipt = (ctx: RequestContext, e: LedgerEvent, account: string): GovernanceReceipt =>
+  ({ eventId: e.id, index: e.index, account: accountOf(ctx, account) });
 
 @Resolver(() => Account)
 export class AccountResolver {
   @Authorized('reader')
   @Query(() => Account)
-  async account(@Ctx() ctx: RequestContext, @Arg('id') id: string): Promise<Account> {
-    return toAccount(await ctx.governance.account(id));
+  account(@Ctx() ctx: RequestContext, @Arg('id') id: string): Account {
+    checkAccount(id);
+    return accountOf(ctx, id);
+  }
+
+  @FieldResolver(() => String, { description: AMOUNT })
+  async balance(@Root() a: Account): Promise<string> {
+    return (await a.current()).balance.toString();
+  }
+
+  @FieldResolver(() => String, { name: 'delegate', nullable: true, description: 'Whom this account\'s voting power is delegated to.' })
+  async delegateTo(@Root() a: Account): Promise<string | null> {
+    return (await a.current()).delegate;
   }
 
   @FieldResolver(() => String, { description: 'Voting power now, or counting only events before leaf `at` (a proposal\'s snapshot).' })
   async votingPower(@Root() a: Account, @Ctx() ctx: RequestContext, @Arg('at', () => SafeInt, { nullable: true }) at?: number): Promise<string> {
-    if (at === undefined || at === null) return (await ctx.governance.account(a.id)).votingPower.toString();
+    if (at === undefined || at === null) return (await a.current()).votingPower.toString();
     return (await ctx.governance.votingPowerAt(a.id, at)).toString();
   }
 

@@ -30,7 +30,7 @@ registerEnumType(VoteChoiceEnum, { name: 'VoteChoice' });
 registerEnumType(ProposalStateEnum, { name: 'ProposalState', description: 'Computed from ledger time and the recorded tallies.' });
 registerEnumType(ProposalOrder, { name: 'ProposalOrder' });
 
-const AMOUNT = 'Whole tokens as a decimal string (amounts are exact integers of any size).';
+export const AMOUNT = 'Whole tokens as a decimal string (amounts are exact integers of any size).';
 
 @ObjectType()
 export class BalanceChange {
@@ -45,8 +45,8 @@ export const BalanceChangeConnection = connection(BalanceChange, 'BalanceChange'
 @ObjectType({ description: 'A principal\'s tokens and voting power: a DID, or an API key\'s name.' })
 export class Account {
   @Field() id!: string;
-  @Field({ description: AMOUNT }) balance!: string;
-  @Field(() => String, { nullable: true, description: 'Whom this account\'s voting power is delegated to.' }) delegate!: string | null;
+  /** The account's current row, read once per response and only when a field needs it (AccountResolver). */
+  current!: () => Promise<{ balance: bigint; votingPower: bigint; delegate: string | null }>;
 }
 
 @ObjectType()
