@@ -136,7 +136,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_RULES_AUTHORITY', 'admin', 'who creates and (de)activates contracts: "admin" (createContract, setContractActive) or "proposal" (only a passed proposal\'s rule actions)'],
   ['CHAINPROOF_RULES_BUILTINS', 'true', 'install the built-in contracts (contribution rewards, quality monitor, governance automation) at the first start; false: a ledger without them'],
   ['LOG_LEVEL', 'info', 'pino log level'],
-  ['NODE_ENV', '(unset)', '"development" shows stack traces in GraphQL errors'],
+  ['NODE_ENV', 'production', '"development" shows stack traces in GraphQL errors (bin/chainproof.js sets "production" when unset)'],
 ];
 
 type Env = Record<string, string | undefined>;
