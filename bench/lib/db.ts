@@ -125,3 +125,23 @@ export async function tableSizes(url: string): Promise<Record<string, { rows: nu
     return out;
   });
 }
+
+/**
+ * Waits until no autovacuum worker has run in `url`'s database for two polls in a row (at most
+ * `maxS` seconds): after a bulk load PostgreSQL vacuums and analyses the new rows for a while,
+ * and reads measured meanwhile measure that. Returns the seconds waited.
+ */
+export async function waitForAutovacuum(url: string, maxS = 180): Promise<number> {
+  const started = performance.now();
+  let quiet = 0;
+  await withClient(url, async (c) => {
+    while (quiet < 2 && performance.now() - started < maxS * 1000) {
+      const { rows } = await c.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' AND datname = current_database()`,
+      );
+      quiet = rows[0].n === 0 ? quiet + 1 : 0;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  });
+  return Math.round((performance.now() - started) / 1000);
+}
