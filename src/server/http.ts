@@ -63,6 +63,8 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   };
   const schema = await buildChainproofSchema({ publicReads: config.publicReads });
   const app = express();
+  // GraphQL answers POSTs, which no cache revalidates: an ETag would hash every response (a millisecond on a long trace).
+  app.set('etag', false);
   app.disable('x-powered-by');
   const server = createServer(app);
   const wss = new WebSocketServer({ server, path: '/graphql' });
