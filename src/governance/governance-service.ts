@@ -10,7 +10,7 @@ import { decodeCursor, encodeCursor, MAX_PAGE, type Page, type PageArgs } from '
 import { formatWeight, parseAmount } from './amount.js';
 import { GOVERNANCE_SUBSYSTEM, governanceInput, type GovernanceInput, type ProposalAction, type RuleActionHandler, type VoteChoice } from './events.js';
 import { checkAccount, checkChoice, checkProposal, checkSetParameter, checkProposalId, checkReason, type CreateProposalInput } from './inputs.js';
-import { GovernanceProjector } from './projector.js';
+import { GovernanceProjector, type ProjectedVote } from './projector.js';
 import { proposalClock, proposalCount, type ProposalRow } from './proposal-row.js';
 import { executableAtMs, proposalState, quorumReached, type ProposalState } from './state.js';
 import { voteSignatureValid } from './vote-message.js';
@@ -160,7 +160,12 @@ export class GovernanceService {
   }
 
   /** Governance events, and (for an executing proposal) the rule events its actions write, in one transaction. */
-  private async append(inputs: Array<GovernanceInput & { idempotencyKey?: string }>, ruleInputs: AppendInput[] = []): Promise<LedgerEvent[]> {
+  /** `written`, if given, receives the votes the projection wrote (in the transaction that committed). */
+  private async append(
+    inputs: Array<GovernanceInput & { idempotencyKey?: string }>,
+    ruleInputs: AppendInput[] = [],
+    written?: { votes: ProjectedVote[] },
+  ): Promise<LedgerEvent[]> {
     const projector = this.projector;
     if (!projector) throw new ChainproofError('UNAVAILABLE', 'governance is starting');
     const rules = this.ruleActions;
@@ -170,7 +175,12 @@ export class GovernanceService {
       {
         asServer: true,
         projection: async (tx: EntityManager, events) => {
-          if (ruleInputs.length === 0) return projector.applyAll(tx, events);
+          // Assigned, not appended: a batch that rolled back runs the projection again.
+          if (ruleInputs.length === 0) {
+            const votes = await projector.applyAll(tx, events);
+            if (written) written.votes = votes;
+            return;
+          }
           await projector.applyAll(tx, events.filter((e) => e.subsystem === GOVERNANCE_SUBSYSTEM));
           await rules!.project(tx, events.filter((e) => e.subsystem !== GOVERNANCE_SUBSYSTEM));
         },
@@ -297,7 +307,14 @@ export class GovernanceService {
       throw new ChainproofError('FORBIDDEN', 'voting for another account needs that account\'s signature');
     }
     const payload = { proposalId, voter, choice, ...(reason !== undefined ? { reason } : {}), ...(signature !== undefined ? { signature } : {}) };
-    const [e] = await this.append([governanceInput('VoteCast', principalAccount, `proposal/${proposalId}`, payload)]);
+    const written = { votes: [] as ProjectedVote[] };
+    const [e] = await this.append([governanceInput('VoteCast', principalAccount, `proposal/${proposalId}`, payload)], [], written);
+    const v = written.votes.find((w) => w.eventId === e!.id);
+    // Answered from what the projection wrote: reading it back took a pooled connection per vote.
+    if (v) {
+      const { quadratic, weight, ...rest } = v;
+      return { ...rest, weight: formatWeight(weight, quadratic) };
+    }
     return (await this.vote(proposalId, voter, e!.index))!;
   }
 

@@ -25,6 +25,21 @@ const VOTER_AT = (snapshot: string, voter: string) => {
           (SELECT coalesce(sum(own_balance), 0) FROM gov_votes WHERE proposal_id = ${proposal} AND delegate_at_snapshot = ${voter}) AS at_reclaimed`;
 };
 
+/** A vote as the projector wrote it: the gov_votes row, so the caller need not read it back. */
+export interface ProjectedVote {
+  proposalId: string;
+  voter: string;
+  choice: VoteChoice;
+  power: bigint;
+  weight: bigint;
+  quadratic: boolean;
+  delegateAtSnapshot: string | null;
+  reason: string | null;
+  signature: string | null;
+  index: number;
+  eventId: string;
+}
+
 /** Checks that depend on configuration, made when an event is first written and not on replay. */
 export interface LivePolicy {
   proposalThreshold: bigint;
@@ -60,7 +75,8 @@ export class GovernanceProjector {
    * Applies events in order. Consecutive token and delegation events are folded together
    * (see TokenFold); anything else is applied on its own, after the run before it is written.
    */
-  async applyAll(tx: EntityManager, events: readonly LedgerEvent[]): Promise<void> {
+  async applyAll(tx: EntityManager, events: readonly LedgerEvent[]): Promise<ProjectedVote[]> {
+    const votes: ProjectedVote[] = [];
     let run: LedgerEvent[] = [];
     const flushRun = async () => {
       if (run.length === 0) return;
@@ -75,9 +91,11 @@ export class GovernanceProjector {
         continue;
       }
       await flushRun();
-      await this.applyOther(tx, e);
+      if (e.type === 'VoteCast') votes.push(await this.vote(tx, e.payload as GovernancePayloads['VoteCast'], e));
+      else await this.applyOther(tx, e);
     }
     await flushRun();
+    return votes;
   }
 
   private async applyOther(tx: EntityManager, e: LedgerEvent): Promise<void> {
@@ -86,8 +104,6 @@ export class GovernanceProjector {
     switch (e.type) {
       case 'ProposalCreated':
         return this.propose(tx, p as GovernancePayloads['ProposalCreated'], e);
-      case 'VoteCast':
-        return this.vote(tx, p as GovernancePayloads['VoteCast'], e);
       case 'ProposalQueued':
         return this.queue(tx, (p as GovernancePayloads['ProposalQueued']).proposalId, e);
       case 'ProposalExecuted':
@@ -156,7 +172,7 @@ export class GovernanceProjector {
    * Runs under the ledger's head lock, so its round trips are everyone's latency: one read
    * (proposal, an earlier vote, and the voter's state at a known snapshot) and one write.
    */
-  private async vote(tx: EntityManager, v: GovernancePayloads['VoteCast'], e: LedgerEvent): Promise<void> {
+  private async vote(tx: EntityManager, v: GovernancePayloads['VoteCast'], e: LedgerEvent): Promise<ProjectedVote> {
     const [row] = await tx.query(
       `SELECT p.*, EXISTS (SELECT 1 FROM gov_votes WHERE proposal_id = p.id AND voter = $2) AS already, ${VOTER_AT('p.snapshot', '$2')}
          FROM gov_proposals p WHERE p.id = $1`,
@@ -202,6 +218,10 @@ export class GovernanceProjector {
         WHERE id = (SELECT proposal_id FROM vote)`,
       [p.id, v.voter, v.choice, power.toString(), weight.toString(), delegate, own.toString(), v.reason ?? null, v.signature ?? null, e.index, Buffer.from(e.id, 'hex')],
     );
+    return {
+      proposalId: p.id, voter: v.voter, choice: v.choice, power, weight, quadratic: p.voting_type === 'QUADRATIC', delegateAtSnapshot: delegate,
+      reason: v.reason ?? null, signature: v.signature ?? null, index: e.index, eventId: e.id,
+    };
   }
 
   private weightOf(p: ProposalRow, power: bigint): bigint {

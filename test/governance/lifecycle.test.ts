@@ -63,6 +63,9 @@ describe('a proposal from creation to execution', () => {
     expect((await t.gov.proposal(p.id))!.state).toBe('ACTIVE');
     const v1 = await t.gov.castVote('v1', { proposalId: p.id, choice: 'FOR', reason: 'on-call deserves it' });
     expect(v1.power).toBe(600n);
+    // The answer is what the projection wrote: the same as reading the vote back.
+    expect(v1).toEqual(await t.gov.vote(p.id, 'v1'));
+    expect(v1).toMatchObject({ reason: 'on-call deserves it', delegateAtSnapshot: null, signature: null });
     await t.gov.castVote('v2', { proposalId: p.id, choice: 'AGAINST' });
     const active = (await t.gov.proposal(p.id))!;
     expect(active.tally).toMatchObject({ for: '600', against: '400', abstain: '0', voters: 2, quorumReached: true });
@@ -127,6 +130,7 @@ describe('counting', () => {
     await t.gov.castVote('q2', { proposalId: p.id, choice: 'FOR' });
     const v3 = await t.gov.castVote('q3', { proposalId: p.id, choice: 'FOR' });
     expect(v3.weight).toBe('1.414213');
+    expect(v3).toEqual(await t.gov.vote(p.id, 'q3'));
     const tally = (await t.gov.proposal(p.id))!.tally;
     expect(tally).toMatchObject({ for: '11.414213', against: '100.000000', forPower: 102n, againstPower: 10000n });
     t.advance(60);
@@ -140,7 +144,9 @@ describe('counting', () => {
     await t.gov.delegate('d2', 'rep');
     const p = await t.gov.createProposal('gov', proposalInput({ quorum: 0 }));
     t.advance(11);
-    await t.gov.castVote('d1', { proposalId: p.id, choice: 'AGAINST' }); // before its delegate
+    const d1 = await t.gov.castVote('d1', { proposalId: p.id, choice: 'AGAINST' }); // before its delegate
+    expect(d1).toEqual(await t.gov.vote(p.id, 'd1'));
+    expect(d1.delegateAtSnapshot).toBe('rep');
     const rep = await t.gov.castVote('rep', { proposalId: p.id, choice: 'FOR' });
     expect(rep.power).toBe(70n); // 50 own + 20 of d2; d1 voted itself
     await t.gov.castVote('d2', { proposalId: p.id, choice: 'ABSTAIN' }); // after its delegate
