@@ -169,6 +169,9 @@ async function main(): Promise<void> {
     log(`voting power again after ${waitedS} s of autovacuum`);
     const settled = await powerReads();
     results.votingPowerAtSettled = { waitedForAutovacuumS: waitedS, reads: settled.requests, latencyMs: settled.latencyMs };
+    // The floor under both: an HTTP/GraphQL round trip that touches no data.
+    const floor = await closedLoop({ clients: 1, maxRequests: PLAN.reads, call: async () => (await client.data(`{ __typename }`), 0) });
+    results.typenameFloor = { reads: floor.requests, latencyMs: floor.latencyMs };
   } finally {
     client.close();
     await server.stop();
@@ -185,6 +188,7 @@ async function main(): Promise<void> {
   if (PROF) console.log(formatProfile('server', summarizeProfile(mainThreadProfile(PROF))));
   console.log(`Voting power at a past snapshot (tree size ${fmt(r.votingPowerAt.treeSize)}): p50 ${fmt(r.votingPowerAt.latencyMs.p50)} ms, p99 ${fmt(r.votingPowerAt.latencyMs.p99)} ms over ${fmt(r.votingPowerAt.reads)} reads`);
   console.log(`  again after autovacuum (${r.votingPowerAtSettled.waitedForAutovacuumS} s): p50 ${fmt(r.votingPowerAtSettled.latencyMs.p50)} ms, p99 ${fmt(r.votingPowerAtSettled.latencyMs.p99)} ms`);
+  console.log(`{ __typename } round trip (no data): p50 ${fmt(r.typenameFloor.latencyMs.p50)} ms, p99 ${fmt(r.typenameFloor.latencyMs.p99)} ms`);
 }
 
 main().catch((e) => {
