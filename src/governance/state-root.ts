@@ -48,17 +48,20 @@ const FACTS: Fact[] = [
   { kind: 'vote', idx: 'idx', columns: ['idx::text', 'proposal_id', 'voter', 'choice', 'delegate_at_snapshot', 'own_balance::text', 'reason', 'signature', `encode(event_id, 'hex')`], table: 'gov_votes', key: ['proposal_id', 'voter'] },
 ];
 
-/** Leaf indexes read per round trip: bounds memory on the first root of a large ledger. */
-const WINDOW = 20_000;
+/**
+ * Leaf indexes read per round trip. Hashing a window runs on the event loop, so windows stay
+ * small enough (a few thousand facts, a few milliseconds) not to stall requests meanwhile.
+ */
+const WINDOW = 2_000;
 const sha256 = treeHasher('sha256');
 
 /** An empty state tree, for `extendStateTree`. */
 export const emptyStateTree = (): Frontier => new Frontier(sha256);
 
-/** Appends the facts that events at leaves [from, to) wrote to `tree`. */
-export async function extendStateTree(tx: EntityManager, tree: Frontier, from: number, to: number): Promise<void> {
-  for (let lo = from; lo < to; lo += WINDOW) {
-    const hi = Math.min(lo + WINDOW, to);
+/** Appends the facts that events at leaves [from, to) wrote to `tree`, `window` leaves per read. */
+export async function extendStateTree(tx: EntityManager, tree: Frontier, from: number, to: number, window = WINDOW): Promise<void> {
+  for (let lo = from; lo < to; lo += window) {
+    const hi = Math.min(lo + window, to);
     const lines: Array<{ idx: number; line: string }> = [];
     for (const f of FACTS) {
       const rows: Array<Record<string, unknown>> = await tx.query(

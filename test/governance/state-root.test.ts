@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { governanceStateRoot } from '../../src/governance/state-root.js';
+import { emptyStateTree, extendStateTree, governanceStateRoot } from '../../src/governance/state-root.js';
 import { leafHash, mth } from '../merkle/reference.js';
 import { openGovernance, proposalInput, type TestGovernance } from './support.js';
 
@@ -73,6 +73,16 @@ describe('governance state root', () => {
     expect(await governanceStateRoot(t.db.dataSource.manager, size)).toBe(all);
     // A root below a stored one starts from the empty tree, not from the larger one.
     expect(await governanceStateRoot(t.db.dataSource.manager, 9)).toBe(await rootFromDefinition(9));
+  });
+
+  it('is the same whatever the read window', async () => {
+    const size = await t.treeSize();
+    for (const window of [1, 2, 3, 7]) {
+      const tree = emptyStateTree();
+      await extendStateTree(t.db.dataSource.manager, tree, 0, 5, window);
+      await extendStateTree(t.db.dataSource.manager, tree, 5, size, window);
+      expect(tree.root().toString('hex'), `window ${window}`).toBe(await rootFromDefinition(size));
+    }
   });
 
   it('changes when a fact the events wrote changes', async () => {
