@@ -22,7 +22,7 @@ import { formatProfile, mainThreadProfile, summarizeProfile } from './lib/cpupro
 import { createFreshDatabase, DEFAULT_BASE_URL, dropStaleBenchDatabases, waitForAutovacuum } from './lib/db.js';
 import { GraphQLClient } from './lib/http.js';
 import { closedLoop } from './lib/load.js';
-import { machineInfo } from './lib/proc.js';
+import { cpuReport, cpuSnapshot, machineInfo } from './lib/proc.js';
 import { BENCH_ADMIN_KEY, benchServerEnv, startServer } from './lib/server.js';
 import { mulberry32 } from './lib/random.js';
 import { fmt, round, summarize } from './lib/stats.js';
@@ -119,6 +119,7 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, Math.max(0, TALLY_POLL_MS - (performance.now() - s))));
       }
     })();
+    const cpuBeforeVotes = cpuSnapshot(server.child.pid);
     const saveKey = GraphQLClient.apiKey;
     GraphQLClient.apiKey = writer;
     const cast = await closedLoop({
@@ -149,6 +150,8 @@ async function main(): Promise<void> {
       tallyReadDuringVotingMs: summarize(tallyDuring),
       tallyReadErrors: readerErrors,
       tallyReadAfterMs: tallyAfter.latencyMs,
+      // Cores used while voting (and the tally reads after it): the server's threads, PostgreSQL, this process, anyone else.
+      cpu: cpuReport(cpuBeforeVotes, cpuSnapshot(server.child.pid), fresh.name),
     };
 
     log(`voting power at ${PLAN.reads} random past snapshots`);
@@ -162,13 +165,15 @@ async function main(): Promise<void> {
         return 0;
       },
     });
+    const cpuBeforePower = cpuSnapshot(server.child.pid);
     const power = await powerReads();
-    results.votingPowerAt = { treeSize: head, reads: power.requests, latencyMs: power.latencyMs };
+    results.votingPowerAt = { treeSize: head, reads: power.requests, latencyMs: power.latencyMs, cpu: cpuReport(cpuBeforePower, cpuSnapshot(server.child.pid), fresh.name) };
     // Again once PostgreSQL has finished vacuuming what the load and the votes wrote.
     const waitedS = await waitForAutovacuum(fresh.url);
     log(`voting power again after ${waitedS} s of autovacuum`);
+    const cpuBeforeSettled = cpuSnapshot(server.child.pid);
     const settled = await powerReads();
-    results.votingPowerAtSettled = { waitedForAutovacuumS: waitedS, reads: settled.requests, latencyMs: settled.latencyMs };
+    results.votingPowerAtSettled = { waitedForAutovacuumS: waitedS, reads: settled.requests, latencyMs: settled.latencyMs, cpu: cpuReport(cpuBeforeSettled, cpuSnapshot(server.child.pid), fresh.name) };
     // The floor under both: an HTTP/GraphQL round trip that touches no data.
     const floor = await closedLoop({ clients: 1, maxRequests: PLAN.reads, call: async () => (await client.data(`{ __typename }`), 0) });
     results.typenameFloor = { reads: floor.requests, latencyMs: floor.latencyMs };
@@ -187,6 +192,9 @@ async function main(): Promise<void> {
   console.log(`Tally: ${JSON.stringify(r.votes.tally)}`);
   if (PROF) console.log(formatProfile('server', summarizeProfile(mainThreadProfile(PROF))));
   console.log(`Voting power at a past snapshot (tree size ${fmt(r.votingPowerAt.treeSize)}): p50 ${fmt(r.votingPowerAt.latencyMs.p50)} ms, p99 ${fmt(r.votingPowerAt.latencyMs.p99)} ms over ${fmt(r.votingPowerAt.reads)} reads`);
+  const cpuLine = (c: any) => `server main ${c.server?.mainThread} + mining/other ${c.server?.busiestOtherThread} cores, PostgreSQL ${c.postgres.total}, this process ${c.benchClient}, foreign ${c.foreign} (machine ${c.machine.busyPct} % busy)`;
+  console.log(`  CPU while voting: ${cpuLine(r.votes.cpu)}`);
+  console.log(`  CPU during the power reads: ${cpuLine(r.votingPowerAt.cpu)}; after autovacuum: ${cpuLine(r.votingPowerAtSettled.cpu)}`);
   console.log(`  again after autovacuum (${r.votingPowerAtSettled.waitedForAutovacuumS} s): p50 ${fmt(r.votingPowerAtSettled.latencyMs.p50)} ms, p99 ${fmt(r.votingPowerAtSettled.latencyMs.p99)} ms`);
   console.log(`{ __typename } round trip (no data): p50 ${fmt(r.typenameFloor.latencyMs.p50)} ms, p99 ${fmt(r.typenameFloor.latencyMs.p99)} ms`);
 }
