@@ -34,19 +34,33 @@ export interface ConsumerDeps {
 }
 
 /**
- * One row of a page, as an array (no object per row): index, type and subsystem, and only where
- * some contract could use the event, the rest of what rules read as one JSON array that the
- * database builds beside this process (one native parse here instead of a driver field each).
+ * One row of a page, as an array (no object per row): index and type, and only where some
+ * contract could use the event, its canonical envelope as text (parsed once here: the database
+ * only converts it, which costs it a fraction of extracting the payload) and its id.
  */
-type Row = [idx: string, type: string, subsystem: string | null, data: RowData | null];
-type RowData = [id: string, actor: string, author: string | null, resource: string | null, result: string | null, hlcMs: number, hlcLogical: number, payload: unknown, depth: number | null];
+type Row = [idx: string, type: string, canonical: string | null, id: string | null, depths?: string | null];
 const IDX = 0;
 const TYPE = 1;
-const SUBSYSTEM = 2;
-const DATA = 3;
-const DATA_SQL = (e: string) => `json_build_array(encode(${e}.id, 'hex'), ${e}.actor, ${e}.author, ${e}.resource, ${e}.result, ${e}.hlc_ms, ${e}.hlc_logical,
-  convert_from(${e}.canonical, 'UTF8')::json->'payload', (SELECT depth FROM rules_derived d WHERE d.idx = ${e}.idx))`;
-
+const CANONICAL = 2;
+const ID = 3;
+/** On a page's first row: `index:depth,…` of the range's derived events. */
+const DEPTHS = 4;
+/** A page: its rows, and the causal depth of those the consumer wrote (absent: 0). */
+interface Page {
+  rows: Row[];
+  depths: Map<number, number>;
+}
+/** What the canonical envelope holds that rules read (absent optional fields are omitted). */
+interface Envelope {
+  type: string;
+  actor: string;
+  author?: string;
+  resource?: string;
+  subsystem?: string;
+  result?: string;
+  payload?: unknown;
+  hlc: { physicalMs: number; logical: number };
+}
 /** Firings of consecutive triggers, written by one append that also moves the cursor past them. */
 interface Batch {
   started: number;
@@ -77,7 +91,7 @@ export class RulesConsumer {
   private unlisten: (() => void) | undefined;
   private persisted = -1;
   /** The pages after the one being processed, already requested: reading them overlaps evaluating this one. */
-  private ahead: Array<{ after: number; rows: Promise<Row[]> }> = [];
+  private ahead: Array<{ after: number; page: Promise<Page> }> = [];
   /** After a refused batch, the triggers up to here are settled one by one, so a refusal fails only its own trigger's firings. */
   private singleUntil = -1;
   /** A refused batch ending here: set by its settle, acted on by the loop (which alone resyncs). */
@@ -134,8 +148,8 @@ export class RulesConsumer {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       try {
-        const rows = await this.page();
-        if (rows.length === 0) {
+        const page = await this.page();
+        if (page.rows.length === 0) {
           if (this.batch) await this.write(this.takeBatch());
           await this.drain();
           await this.persistPosition();
@@ -148,7 +162,7 @@ export class RulesConsumer {
           });
           continue;
         }
-        await this.processPage(rows);
+        await this.processPage(page);
       } catch (err) {
         await this.inflight?.catch(() => undefined);
         this.inflight = undefined;
@@ -209,87 +223,117 @@ export class RulesConsumer {
    * committed when it was read, which is all that precedes any later commit (commits follow the
    * index order), so a partial one is still a correct page; an empty one is read again.
    */
-  private async page(): Promise<Row[]> {
+  private async page(): Promise<Page> {
     const idle = this.contracts.size === 0;
-    let rows: Row[] | undefined;
+    let page: Page | undefined;
     const first = this.ahead[0];
     if (first?.after === this.position && !idle) {
       this.ahead.shift();
-      rows = await first.rows;
-      if (rows.length === 0) rows = undefined;
+      page = await first.page;
+      if (page.rows.length === 0) page = undefined;
     }
-    if (!rows) {
+    if (!page) {
       this.ahead = [];
       const head = idle ? Number((await this.d.dataSource.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [this.ledgerId]))[0].tree_size) : 0;
-      rows = await this.read(this.position, idle ? head : undefined);
-      if (idle && rows.length === 0 && head - 1 > this.position) this.position = head - 1;
+      page = await this.read(this.position, idle ? head : undefined);
+      if (idle && page.rows.length === 0 && head - 1 > this.position) this.position = head - 1;
     }
-    if (rows.length < PAGE || idle) {
+    if (page.rows.length < PAGE || idle) {
       this.ahead = [];
-      return rows;
+      return page;
     }
     for (let after = this.ahead.at(-1)?.after ?? this.position; this.ahead.length < READ_AHEAD;) {
       after += PAGE;
       const next = this.read(after);
       next.catch(() => undefined); // a failed read ahead is read again when its turn comes
-      this.ahead.push({ after, rows: next });
+      this.ahead.push({ after, page: next });
     }
-    return rows;
+    return page;
+  }
+
+  private get pool() {
+    return (this.d.dataSource.driver as unknown as { master: { query<R>(q: { text: string; values: unknown[]; rowMode?: 'array' }): Promise<{ rows: R[] }> } }).master;
   }
 
   /**
    * Leaf indices are dense, so a page is an index range: the plan never depends on table
    * statistics (a freshly filled table has none). Idle, only the engine's own events up to the
-   * head are read. Rows come as arrays through the driver's pool.
+   * head are read. Rows come as arrays through the driver's pool. The first row also brings the
+   * depths of the range's derived events (few, if any), read once by the same statement, so they
+   * are of the same snapshot as the rows.
    */
-  private read(after: number, idleBelow?: number): Promise<Row[]> {
-    const pool = (this.d.dataSource.driver as unknown as { master: { query(q: { text: string; values: unknown[]; rowMode: 'array' }): Promise<{ rows: Row[] }> } }).master;
-    return pool.query({
+  private async read(after: number, idleBelow?: number): Promise<Page> {
+    const idle = idleBelow !== undefined;
+    const { rows } = await this.pool.query<Row>({
       // A copy synced from another node (origin set) comes with type '' (no event has it): history here,
       // never a trigger or a contract.
-      text: `SELECT e.idx, CASE WHEN e.origin IS NULL THEN e.type ELSE '' END, e.subsystem,
-               CASE WHEN e.origin IS NULL AND (e.subsystem = '${RULES_SUBSYSTEM}' OR e.type = ANY($3::text[])) THEN ${DATA_SQL('e')} END
+      text: `SELECT e.idx, CASE WHEN e.origin IS NULL THEN e.type ELSE '' END,
+               CASE WHEN e.origin IS NULL AND (e.subsystem = '${RULES_SUBSYSTEM}' OR e.type = ANY($3::text[])) THEN convert_from(e.canonical, 'UTF8') END,
+               CASE WHEN e.origin IS NULL AND (e.subsystem = '${RULES_SUBSYSTEM}' OR e.type = ANY($3::text[])) THEN encode(e.id, 'hex') END
+               ${idle ? '' : `, CASE WHEN e.idx = $2 + 1 THEN (SELECT coalesce(string_agg(d.idx || ':' || d.depth, ','), '') FROM rules_derived d WHERE d.idx > $2 AND d.idx <= $2 + ${PAGE}) END`}
          FROM events e
         WHERE e.ledger_id = $1 AND e.idx > $2
-          ${idleBelow !== undefined ? `AND e.subsystem = '${RULES_SUBSYSTEM}' AND e.idx < $4 ORDER BY e.idx LIMIT ${PAGE}` : `AND e.idx <= $2 + ${PAGE} ORDER BY e.idx`}`,
-      values: idleBelow !== undefined ? [this.ledgerId, after, this.types, idleBelow] : [this.ledgerId, after, this.types],
+          ${idle ? `AND e.subsystem = '${RULES_SUBSYSTEM}' AND e.idx < $4 ORDER BY e.idx LIMIT ${PAGE}` : `AND e.idx <= $2 + ${PAGE} ORDER BY e.idx`}`,
+      values: idle ? [this.ledgerId, after, this.types, idleBelow] : [this.ledgerId, after, this.types],
       rowMode: 'array',
-    }).then((r) => r.rows);
+    });
+    // The engine's own events never trigger: idle, no depth is needed.
+    const depths = new Map<number, number>();
+    if (idle || rows.length === 0) return { rows, depths };
+    const list = rows[0]![DEPTHS];
+    // Indices are dense: a page that has rows starts right after `after`.
+    if (typeof list !== 'string') throw new Error(`page after ${after} starts at ${rows[0]![IDX]}`);
+    for (const item of list === '' ? [] : list.split(',')) {
+      const colon = item.indexOf(':');
+      depths.set(Number(item.slice(0, colon)), Number(item.slice(colon + 1)));
+    }
+    return { rows, depths };
   }
 
-  private async processPage(rows: Row[]): Promise<void> {
-    for (const [i, r] of rows.entries()) {
+  private async processPage({ rows, depths }: Page): Promise<void> {
+    for (let i = 0; i < rows.length; i++) {
       if (this.stopped) break;
       // Evaluation resolves synchronously: without a turn of the event loop, the batch being written
       // (and the page being read ahead) would wait for the whole page.
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise<void>((r) => setImmediate(r));
+      const r = rows[i]!;
       const index = Number(r[IDX]);
-      if (r[TYPE] === '') {
+      const type = r[TYPE];
+      if (type === '') {
         this.position = index;
         continue;
       }
-      if (r[SUBSYSTEM] === RULES_SUBSYSTEM) {
+      let canonical = r[CANONICAL];
+      const candidates = this.contracts.candidates(type);
+      if (canonical === null) {
+        if (!candidates) {
+          this.position = index;
+          continue;
+        }
+        // A contract learnt in this page triggers on a type the page was read without envelopes for.
+        await this.fillEnvelopes(rows.slice(i), depths);
+        canonical = r[CANONICAL]!;
+      }
+      const e = toEvent(JSON.parse(canonical) as Envelope, index, r[ID]!);
+      if (e.subsystem === RULES_SUBSYSTEM) {
         // Its own events never trigger contracts (no loops through them); contract changes are learnt here.
-        learn(this.contracts, toEvent(r, index), this.compileError);
-        if (r[TYPE] === 'ContractCreated') {
+        learn(this.contracts, e, this.compileError);
+        if (type === 'ContractCreated') {
           this.types = this.contracts.types();
           this.ahead = []; // read with the old types
         }
         this.position = index;
         continue;
       }
-      const candidates = this.contracts.candidates(r[TYPE]);
       if (candidates) {
-        // A contract learnt in this page triggers on a type the page was read without payloads for.
-        if (!r[DATA]) await this.fillPayloads(rows.slice(i));
         // Per-actor caps count written firings: those being written must be in first.
         if (this.inflight && candidates.some((c) => c.def.limits.maxFiringsPerActor !== null)) await this.drain();
-        const e = toEvent(r, index);
-        const depth = r[DATA]![8] ?? 0;
+        const depth = depths.get(index) ?? 0;
         const firings = this.contracts.reads(candidates)
           ? await evaluateTrigger(this.d.dataSource, this.ledgerId, candidates, e, depth, this.d.effects, this.batch && pendingIn(this.batch))
           : evaluateNow(candidates, e, depth, this.d.effects);
-        const inputs = firings.reduce((n, { f }) => n + f.inputs.length, 0);
+        let inputs = 0;
+        for (const { f } of firings) inputs += f.inputs.length;
         // A trigger's firings stay in one append (its cursor move settles them together): write what came before first.
         if (this.batch && this.batch.inputs + inputs > this.d.maxBatch) await this.write(this.takeBatch());
         if (firings.length > 0) {
@@ -307,14 +351,22 @@ export class RulesConsumer {
     if (this.batch && (rows.length < PAGE || this.stopped || performance.now() - this.batch.started > MAX_BATCH_MS)) await this.write(this.takeBatch());
   }
 
-  private async fillPayloads(rows: Row[]): Promise<void> {
-    const missing = rows.filter((r) => !r[DATA] && this.contracts.candidates(r[TYPE]));
-    const found: Array<{ idx: string; data: RowData }> = await this.d.dataSource.query(
-      `SELECT e.idx, ${DATA_SQL('e')} AS data FROM events e WHERE e.ledger_id = $1 AND e.idx = ANY($2::bigint[])`,
-      [this.ledgerId, missing.map((r) => r[IDX])],
-    );
-    const byIdx = new Map(found.map((f) => [f.idx, f.data]));
-    for (const r of missing) r[DATA] = byIdx.get(r[IDX]) ?? null;
+  /** Reads the envelopes (and depths) of rows read before a contract on their type was learnt. */
+  private async fillEnvelopes(rows: Row[], depths: Map<number, number>): Promise<void> {
+    const missing = rows.filter((r) => r[CANONICAL] === null && r[TYPE] !== '' && this.contracts.candidates(r[TYPE]));
+    const found = await this.pool.query<[string, string, string, number | null]>({
+      text: `SELECT e.idx, convert_from(e.canonical, 'UTF8'), encode(e.id, 'hex'), (SELECT depth FROM rules_derived d WHERE d.idx = e.idx)
+               FROM events e WHERE e.ledger_id = $1 AND e.idx = ANY($2::bigint[])`,
+      values: [this.ledgerId, missing.map((r) => r[IDX])],
+      rowMode: 'array',
+    });
+    const byIdx = new Map(found.rows.map((f) => [f[0], f]));
+    for (const r of missing) {
+      const f = byIdx.get(r[IDX])!;
+      r[CANONICAL] = f[1];
+      r[ID] = f[2];
+      if (f[3] !== null) depths.set(Number(f[0]), f[3]);
+    }
   }
 
   /** Appends a batch with the cursor move; a refused append is retried trigger by trigger, a refused trigger recorded as failed firings. */
@@ -376,10 +428,11 @@ export class RulesConsumer {
   }
 }
 
-function toEvent(r: Row, index: number): RuleEvent {
-  const [, type, subsystem, data] = r;
-  const [id, actor, author, resource, result, physicalMs, logical, payload] = data!;
-  return { id, index, type, actor, author, resource, subsystem, result, payload: payload ?? null, hlc: { physicalMs, logical } };
+function toEvent(v: Envelope, index: number, id: string): RuleEvent {
+  return {
+    id, index, type: v.type, actor: v.actor, author: v.author ?? null, resource: v.resource ?? null, subsystem: v.subsystem ?? null,
+    result: v.result ?? null, payload: v.payload ?? null, hlc: v.hlc,
+  };
 }
 
 /** The successful firings of a contract in a batch by one actor since a time: the per-actor cap counts them. */
