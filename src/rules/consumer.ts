@@ -34,20 +34,25 @@ export interface ConsumerDeps {
 }
 
 /**
- * One row of a page, as an array (no object per row): index and type, and only where some
- * contract could use the event, its canonical envelope as text (parsed once here: the database
- * only converts it, which costs it a fraction of extracting the payload) and its id.
+ * One row of a page, as an array (no object per row) with one text per event, so that a page
+ * read ahead is few objects (fewer fields for the driver to cut out, less for the young
+ * generation to copy): where some contract could use the event, its id in hex followed by its
+ * canonical envelope (parsed once here: the database only converts it, which costs it a fraction
+ * of extracting the payload); otherwise a space and its type; '' for a copy synced from another
+ * node. A dense page's rows are in index order from the one after the cursor, and its first row
+ * also brings the page's last index (to check that order) and the depths of its derived events;
+ * an idle page's rows bring their index.
  */
-type Row = [idx: string, type: string, canonical: string | null, id: string | null, depths?: string | null];
-const IDX = 0;
-const TYPE = 1;
-const CANONICAL = 2;
-const ID = 3;
-/** On a page's first row: `index:depth,…` of the range's derived events. */
-const DEPTHS = 4;
-/** A page: its rows, and the causal depth of those the consumer wrote (absent: 0). */
+type Row = [text: string, idxOrLast: string | null, depths?: string | null];
+const TEXT = 0;
+const IDX = 1;
+const DEPTHS = 2;
+const ID_HEX = 64;
+/** A page: its rows, where they start (or each one's index, idle), and the causal depth of those the consumer wrote (absent: 0). */
 interface Page {
   rows: Row[];
+  first: number;
+  indexed: boolean;
   depths: Map<number, number>;
 }
 /** What the canonical envelope holds that rules read (absent optional fields are omitted). */
@@ -258,73 +263,71 @@ export class RulesConsumer {
   /**
    * Leaf indices are dense, so a page is an index range: the plan never depends on table
    * statistics (a freshly filled table has none). Idle, only the engine's own events up to the
-   * head are read. Rows come as arrays through the driver's pool. The first row also brings the
-   * depths of the range's derived events (few, if any), read once by the same statement, so they
-   * are of the same snapshot as the rows.
+   * head are read. Rows come as arrays through the driver's pool (see Row); what the first row
+   * brings is read once by the same statement, so it is of the same snapshot as the rows.
    */
   private async read(after: number, idleBelow?: number): Promise<Page> {
     const idle = idleBelow !== undefined;
     const { rows } = await this.pool.query<Row>({
-      // A copy synced from another node (origin set) comes with type '' (no event has it): history here,
-      // never a trigger or a contract.
-      text: `SELECT e.idx, CASE WHEN e.origin IS NULL THEN e.type ELSE '' END,
-               CASE WHEN e.origin IS NULL AND (e.subsystem = '${RULES_SUBSYSTEM}' OR e.type = ANY($3::text[])) THEN convert_from(e.canonical, 'UTF8') END,
-               CASE WHEN e.origin IS NULL AND (e.subsystem = '${RULES_SUBSYSTEM}' OR e.type = ANY($3::text[])) THEN encode(e.id, 'hex') END
-               ${idle ? '' : `, CASE WHEN e.idx = $2 + 1 THEN (SELECT coalesce(string_agg(d.idx || ':' || d.depth, ','), '') FROM rules_derived d WHERE d.idx > $2 AND d.idx <= $2 + ${PAGE}) END`}
+      text: `SELECT CASE WHEN e.origin IS NOT NULL THEN ''
+                    WHEN e.subsystem = '${RULES_SUBSYSTEM}' OR e.type = ANY($3::text[]) THEN encode(e.id, 'hex') || convert_from(e.canonical, 'UTF8')
+                    ELSE ' ' || e.type END,
+               ${idle ? 'e.idx' : `CASE WHEN e.idx = $2 + 1 THEN (SELECT max(l.idx) FROM events l WHERE l.ledger_id = $1 AND l.idx > $2 AND l.idx <= $2 + ${PAGE}) END,
+               CASE WHEN e.idx = $2 + 1 THEN (SELECT coalesce(string_agg(d.idx || ':' || d.depth, ','), '') FROM rules_derived d WHERE d.idx > $2 AND d.idx <= $2 + ${PAGE}) END`}
          FROM events e
         WHERE e.ledger_id = $1 AND e.idx > $2
           ${idle ? `AND e.subsystem = '${RULES_SUBSYSTEM}' AND e.idx < $4 ORDER BY e.idx LIMIT ${PAGE}` : `AND e.idx <= $2 + ${PAGE} ORDER BY e.idx`}`,
       values: idle ? [this.ledgerId, after, this.types, idleBelow] : [this.ledgerId, after, this.types],
       rowMode: 'array',
     });
-    // The engine's own events never trigger: idle, no depth is needed.
     const depths = new Map<number, number>();
-    if (idle || rows.length === 0) return { rows, depths };
-    const list = rows[0]![DEPTHS];
-    // Indices are dense: a page that has rows starts right after `after`.
-    if (typeof list !== 'string') throw new Error(`page after ${after} starts at ${rows[0]![IDX]}`);
+    // The engine's own events never trigger: idle, no depth is needed.
+    if (idle || rows.length === 0) return { rows, first: after + 1, indexed: idle, depths };
+    const [, last, list] = rows[0]!;
+    // Indices are dense: a page that has rows starts right after `after` and ends `rows.length` later.
+    if (typeof list !== 'string' || Number(last) !== after + rows.length) throw new Error(`page after ${after} is not the dense range it should be`);
     for (const item of list === '' ? [] : list.split(',')) {
       const colon = item.indexOf(':');
       depths.set(Number(item.slice(0, colon)), Number(item.slice(colon + 1)));
     }
-    return { rows, depths };
+    return { rows, first: after + 1, indexed: false, depths };
   }
 
-  private async processPage({ rows, depths }: Page): Promise<void> {
+  private async processPage(page: Page): Promise<void> {
+    const { rows, depths } = page;
     for (let i = 0; i < rows.length; i++) {
       if (this.stopped) break;
       // Evaluation resolves synchronously: without a turn of the event loop, the batch being written
       // (and the page being read ahead) would wait for the whole page.
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise<void>((r) => setImmediate(r));
       const r = rows[i]!;
-      const index = Number(r[IDX]);
-      const type = r[TYPE];
-      if (type === '') {
+      const index = page.indexed ? Number(r[IDX]) : page.first + i;
+      let text = r[TEXT];
+      if (text.length === 0) {
         this.position = index;
         continue;
       }
-      let canonical = r[CANONICAL];
-      const candidates = this.contracts.candidates(type);
-      if (canonical === null) {
-        if (!candidates) {
+      if (text.charCodeAt(0) === 32) {
+        // Read without its envelope: unless a contract learnt in this page triggers on its type, nothing to do.
+        if (!this.contracts.candidates(text.slice(1))) {
           this.position = index;
           continue;
         }
-        // A contract learnt in this page triggers on a type the page was read without envelopes for.
-        await this.fillEnvelopes(rows.slice(i), depths);
-        canonical = r[CANONICAL]!;
+        await this.fillEnvelopes(page, i);
+        text = r[TEXT];
       }
-      const e = toEvent(JSON.parse(canonical) as Envelope, index, r[ID]!);
+      const e = toEvent(JSON.parse(text.slice(ID_HEX)) as Envelope, index, text.slice(0, ID_HEX));
       if (e.subsystem === RULES_SUBSYSTEM) {
         // Its own events never trigger contracts (no loops through them); contract changes are learnt here.
         learn(this.contracts, e, this.compileError);
-        if (type === 'ContractCreated') {
+        if (e.type === 'ContractCreated') {
           this.types = this.contracts.types();
           this.ahead = []; // read with the old types
         }
         this.position = index;
         continue;
       }
+      const candidates = this.contracts.candidates(e.type);
       if (candidates) {
         // Per-actor caps count written firings: those being written must be in first.
         if (this.inflight && candidates.some((c) => c.def.limits.maxFiringsPerActor !== null)) await this.drain();
@@ -351,21 +354,22 @@ export class RulesConsumer {
     if (this.batch && (rows.length < PAGE || this.stopped || performance.now() - this.batch.started > MAX_BATCH_MS)) await this.write(this.takeBatch());
   }
 
-  /** Reads the envelopes (and depths) of rows read before a contract on their type was learnt. */
-  private async fillEnvelopes(rows: Row[], depths: Map<number, number>): Promise<void> {
-    const missing = rows.filter((r) => r[CANONICAL] === null && r[TYPE] !== '' && this.contracts.candidates(r[TYPE]));
-    const found = await this.pool.query<[string, string, string, number | null]>({
-      text: `SELECT e.idx, convert_from(e.canonical, 'UTF8'), encode(e.id, 'hex'), (SELECT depth FROM rules_derived d WHERE d.idx = e.idx)
+  /** Reads the envelopes (and depths) of the rows from `from` on that were read before a contract on their type was learnt. */
+  private async fillEnvelopes(page: Page, from: number): Promise<void> {
+    const missing = new Map<number, Row>();
+    for (let i = from; i < page.rows.length; i++) {
+      const r = page.rows[i]!;
+      if (r[TEXT].charCodeAt(0) === 32 && this.contracts.candidates(r[TEXT].slice(1))) missing.set(page.indexed ? Number(r[IDX]) : page.first + i, r);
+    }
+    const found = await this.pool.query<[string, string, number | null]>({
+      text: `SELECT e.idx, encode(e.id, 'hex') || convert_from(e.canonical, 'UTF8'), (SELECT depth FROM rules_derived d WHERE d.idx = e.idx)
                FROM events e WHERE e.ledger_id = $1 AND e.idx = ANY($2::bigint[])`,
-      values: [this.ledgerId, missing.map((r) => r[IDX])],
+      values: [this.ledgerId, [...missing.keys()]],
       rowMode: 'array',
     });
-    const byIdx = new Map(found.rows.map((f) => [f[0], f]));
-    for (const r of missing) {
-      const f = byIdx.get(r[IDX])!;
-      r[CANONICAL] = f[1];
-      r[ID] = f[2];
-      if (f[3] !== null) depths.set(Number(f[0]), f[3]);
+    for (const [idx, text, depth] of found.rows) {
+      missing.get(Number(idx))![TEXT] = text;
+      if (depth !== null) page.depths.set(Number(idx), depth);
     }
   }
 
