@@ -325,6 +325,8 @@ export class RulesConsumer {
           this.ahead = []; // read with the old types
         }
         this.position = index;
+        // An idle page has only the engine's own events: the events after a contract learnt from it are read next.
+        if (page.indexed && this.contracts.size > 0) break;
         continue;
       }
       const candidates = this.contracts.candidates(e.type);
