@@ -10,8 +10,12 @@ import { failedFiring, type ActionEffects, type Firing } from './firing.js';
 import { projectRules } from './projector.js';
 import type { ContractRuntime, RuleEvent } from './runtime.js';
 
-/** Events read at once: big pages keep round trips off the per-event cost. */
-const PAGE = 5_000;
+/**
+ * Events read at once: pages keep round trips off the per-event cost, but the rows of the pages
+ * read ahead outlive young-generation collections, which copy them; 2,000 cost less CPU here
+ * than 5,000 (and the database about the same).
+ */
+const PAGE = 2_000;
 /** Pages requested ahead of the one being evaluated. */
 const READ_AHEAD = 2;
 /** A batch spans pages while they are full, and is written once it is this old: a backlog is settled in few appends. */
