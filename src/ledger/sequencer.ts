@@ -192,9 +192,13 @@ export class LedgerSequencer {
     }
     const known: Known = { byId: new Map(), byKey: new Map() };
     if (keys.size === 0 && ids.size === 0) return known;
+    // Each id is looked up through the (ledger_id, id) index, whatever the table's statistics say: a freshly
+    // filled table has none, and `id = ANY(…) OR …` was then planned as a scan of the ledger's every row.
+    // An event found both ways comes twice, which the maps below absorb.
     const rows: RawEventRow[] = await tx.query(
-      `SELECT ${EVENT_COLUMNS} FROM events
-        WHERE ledger_id = $1 AND (id = ANY($2::bytea[]) OR idempotency_key = ANY($3::text[]))`,
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND id IN (SELECT unnest($2::bytea[]))
+       UNION ALL
+       SELECT ${EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND idempotency_key = ANY($3::text[])`,
       [this.ledger.id, [...ids].map((h) => Buffer.from(h, 'hex')), [...keys]],
     );
     for (const r of rows) {

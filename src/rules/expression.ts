@@ -109,7 +109,8 @@ const METERED = [
 /** Values of the aggregates an expression uses, computed for the trigger event before it is evaluated. */
 export type AggregateValues = ReadonlyMap<string, number>;
 
-let current: AggregateValues = new Map();
+const NO_VALUES: AggregateValues = new Map();
+let current: AggregateValues = NO_VALUES;
 const read = (key: string): number => {
   const v = current.get(key);
   if (v === undefined) throw new Error(`aggregate ${key} was not computed`);
@@ -182,7 +183,7 @@ export function compile(source: string, accept: T[], what: string): Compiled {
       } catch (e) {
         return { error: e instanceof RangeError ? 'evaluation exceeded the stack' : (e as Error).message };
       } finally {
-        current = new Map();
+        current = NO_VALUES;
       }
     },
   };

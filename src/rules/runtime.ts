@@ -80,7 +80,7 @@ class EventFields implements ReadonlyMap<string, CelInput> {
       case 'resource': return e.resource;
       case 'subsystem': return e.subsystem;
       case 'result': return e.result;
-      case 'payload': return (this.payload ??= payloadInput(e.payload ?? {}));
+      case 'payload': return (this.payload ??= payloadView(e.payload ?? {}));
       case 'hlc': return celMap(new Map([['physicalMs', BigInt(e.hlc.physicalMs)], ['logical', BigInt(e.hlc.logical)]]));
       default: return undefined;
     }
@@ -96,6 +96,55 @@ class EventFields implements ReadonlyMap<string, CelInput> {
   }
   forEach(f: (v: CelInput, k: string, m: ReadonlyMap<string, CelInput>) => void): void {
     for (const k of EVENT_FIELDS) f(this.get(k)!, k, this);
+  }
+  [Symbol.iterator](): MapIterator<[string, CelInput]> {
+    return this.entries();
+  }
+}
+
+/**
+ * `payloadInput` of a payload `checkPayload` accepted, made as it is read: an object is a map
+ * whose values are converted when an expression reads them (a condition reads one or two
+ * fields of a payload; converting all of them, into a Map of their own, was most of binding it).
+ * Keys, order, size and values are those `payloadInput` gives.
+ */
+function payloadView(v: unknown): CelInput {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? celMap(new PayloadFields(v as Record<string, unknown>)) : payloadInput(v);
+}
+
+class PayloadFields implements ReadonlyMap<string, CelInput> {
+  private converted: Map<string, CelInput> | undefined;
+  private names: string[] | undefined;
+  constructor(private readonly o: Record<string, unknown>) {}
+  private get keyList(): string[] {
+    return (this.names ??= Object.keys(this.o));
+  }
+  get size(): number {
+    return this.keyList.length;
+  }
+  has(k: string): boolean {
+    return typeof k === 'string' && Object.hasOwn(this.o, k);
+  }
+  get(k: string): CelInput | undefined {
+    if (typeof k !== 'string' || !Object.hasOwn(this.o, k)) return undefined;
+    let v = this.converted?.get(k);
+    if (v === undefined) {
+      v = payloadView(this.o[k]);
+      (this.converted ??= new Map()).set(k, v);
+    }
+    return v;
+  }
+  *entries(): MapIterator<[string, CelInput]> {
+    for (const k of this.keyList) yield [k, this.get(k)!];
+  }
+  *keys(): MapIterator<string> {
+    yield* this.keyList;
+  }
+  *values(): MapIterator<CelInput> {
+    for (const k of this.keyList) yield this.get(k)!;
+  }
+  forEach(f: (v: CelInput, k: string, m: ReadonlyMap<string, CelInput>) => void): void {
+    for (const k of this.keyList) f(this.get(k)!, k, this);
   }
   [Symbol.iterator](): MapIterator<[string, CelInput]> {
     return this.entries();
