@@ -35,6 +35,8 @@ export interface ConsumerDeps {
   /** Projects the governance events (mints, parameter changes, proposals) among a firing's events, in its transaction. */
   projectOther: (tx: EntityManager, events: readonly LedgerEvent[]) => Promise<void>;
   log: Logger;
+  /** How long an idle consumer sleeps when no commit wakes it (IDLE_POLL_MS). */
+  idlePollMs?: number;
 }
 
 /**
@@ -97,6 +99,8 @@ export class RulesConsumer {
   private stopped = false;
   private running: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** An event was committed since the loop last found nothing to read: including by this consumer's own write. */
+  private committedSinceEmpty = false;
   private unlisten: (() => void) | undefined;
   private persisted = -1;
   /** The pages after the one being processed, already requested: reading them overlaps evaluating this one. */
@@ -118,7 +122,10 @@ export class RulesConsumer {
   async start(): Promise<void> {
     this.ledgerId = (await this.d.ledger.ledger(this.d.ledgerName)).id;
     await this.resync();
-    this.unlisten = this.d.ledger.bus.listen('event', this.d.ledgerName, () => this.wake?.());
+    this.unlisten = this.d.ledger.bus.listen('event', this.d.ledgerName, () => {
+      this.committedSinceEmpty = true;
+      this.wake?.();
+    });
     this.running = this.loop();
   }
 
@@ -157,13 +164,17 @@ export class RulesConsumer {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       try {
+        this.committedSinceEmpty = false;
         const page = await this.page();
         if (page.rows.length === 0) {
           if (this.batch) await this.write(this.takeBatch());
           await this.drain();
           await this.persistPosition();
+          // Events committed while this page was read or the batch written (its own firings, say) woke
+          // nobody: read again now rather than a poll interval later.
+          if (this.committedSinceEmpty) continue;
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, IDLE_POLL_MS);
+            const timer = setTimeout(resolve, this.d.idlePollMs ?? IDLE_POLL_MS);
             this.wake = () => {
               clearTimeout(timer);
               resolve();

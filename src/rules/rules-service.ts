@@ -72,7 +72,7 @@ export class RulesService {
     if (this.authority === 'proposal') throw new ChainproofError('FORBIDDEN', 'contracts change only through a passed proposal (CHAINPROOF_RULES_AUTHORITY=proposal)');
   }
 
-  async startConsumer(log: Logger): Promise<void> {
+  async startConsumer(log: Logger, options: { idlePollMs?: number } = {}): Promise<void> {
     if (!this.ledger.serverKey) {
       // Firings are server-signed events: without a key every one would be refused.
       log.warn('no signing key: contracts are not run');
@@ -84,6 +84,7 @@ export class RulesService {
       ledgerName: RULES_LEDGER,
       effects: this.effects,
       maxBatch: this.maxBatch,
+      ...options,
       projectOther: (tx, events) => this.governance.project(tx, events),
       log,
     });

@@ -15,13 +15,13 @@ export interface TestRules extends TestLedger {
   emit(type: string, actor: string, payload?: unknown, extra?: Record<string, string>): Promise<number>;
 }
 
-export async function openRules(options: { consumer?: boolean; maxBatch?: number } = {}): Promise<TestRules> {
+export async function openRules(options: { consumer?: boolean; maxBatch?: number; idlePollMs?: number } = {}): Promise<TestRules> {
   const t = await openTestLedger({}, { produceBlocks: false });
   const gov = new GovernanceService(t.db.dataSource, t.service, t.config.governance);
   await gov.start();
   const rules = new RulesService(t.db.dataSource, t.service, gov, 'admin', options.maxBatch);
   rules.start();
-  if (options.consumer !== false) await rules.startConsumer(pino({ level: 'silent' }));
+  if (options.consumer !== false) await rules.startConsumer(pino({ level: 'silent' }), { idlePollMs: options.idlePollMs });
   const treeSize = async () => (await t.service.head('main')).treeSize;
   return {
     ...t,
