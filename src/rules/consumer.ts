@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import { isChainproofError } from '../errors.js';
+import type { Envelope } from '../ledger/events/envelope.js';
 import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { RULES_SUBSYSTEM, type ContractDefinition } from './events.js';
@@ -60,17 +61,6 @@ interface Page {
   first: number;
   indexed: boolean;
   depths: Map<number, number>;
-}
-/** What the canonical envelope holds that rules read (absent optional fields are omitted). */
-interface Envelope {
-  type: string;
-  actor: string;
-  author?: string;
-  resource?: string;
-  subsystem?: string;
-  result?: string;
-  payload?: unknown;
-  hlc: { physicalMs: number; logical: number };
 }
 /** Firings of consecutive triggers, written by one append that also moves the cursor past them. */
 interface Batch {
