@@ -2,19 +2,22 @@
 export const SYNC_SUBSYSTEM = 'sync';
 export const SYNC_ACTOR = 'chainproof/sync';
 
+/** How far one pull took a peer's log, and what it brought. */
+export interface SyncProgress {
+  fromPosition: number;
+  toPosition: number;
+  checkpointSize: number;
+  /** Hex root of that checkpoint ('' when the peer has none yet). */
+  checkpointRoot: string;
+  /** Events appended to the local ledger. */
+  received: number;
+  /** Leaves the local ledger already held (it had them from another peer, or wrote them). */
+  skipped: number;
+}
+
 export interface SyncPayloads {
   SyncStarted: { peer: string; origin: string; fromPosition: number; checkpointSize: number };
-  SyncCompleted: {
-    peer: string;
-    origin: string;
-    fromPosition: number;
-    toPosition: number;
-    checkpointSize: number;
-    checkpointRoot: string;
-    received: number;
-    skipped: number;
-    durationMs: number;
-  };
+  SyncCompleted: SyncProgress & { peer: string; origin: string; durationMs: number };
   /** Written when a sync left concurrent branches; as a local event with default parents it merges them. */
   ConflictDetected: { peer: string; tips: string[] };
   /** A peer showed a history inconsistent with one it signed before: evidence for its operators. */

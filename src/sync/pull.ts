@@ -4,21 +4,12 @@ import type { AppendInput } from '../ledger/events/event.js';
 import type { LedgerService, ReplicatedEvent } from '../ledger/ledger-service.js';
 import { rootFromRange, treeHasher, verifyConsistency } from '../ledger/merkle/index.js';
 import { parseCheckpoint, verifyNote, type ParsedCheckpoint } from '../ledger/note/index.js';
-import { BOOKKEEPING_TYPES, SYNC_SUBSYSTEM, type SyncPayloads } from './events.js';
+import { BOOKKEEPING_TYPES, SYNC_SUBSYSTEM, type SyncPayloads, type SyncProgress } from './events.js';
 import type { PeerClient } from './peer-client.js';
 import { SYNC_LEDGER } from './peer.js';
 import type { PeerRow, SyncStore } from './sync-store.js';
 
-export interface PullResult {
-  fromPosition: number;
-  toPosition: number;
-  checkpointSize: number;
-  /** Hex root of that checkpoint ('' when the peer has none yet). */
-  checkpointRoot: string;
-  /** Events appended to the local ledger. */
-  received: number;
-  /** Leaves the local ledger already held (it had them from another peer, or wrote them). */
-  skipped: number;
+export interface PullResult extends SyncProgress {
   /** Whether the sync brought anything besides other nodes' sync bookkeeping. */
   substantive: boolean;
 }

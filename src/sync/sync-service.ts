@@ -204,17 +204,8 @@ export class SyncService {
       if (result.substantive) {
         const tips = await this.ledger.tips(SYNC_LEDGER);
         if (tips.length > 1) await this.record('ConflictDetected', peer, { peer: url, tips });
-        await this.record('SyncCompleted', peer, {
-          peer: url,
-          origin: peer.origin,
-          fromPosition: result.fromPosition,
-          toPosition: result.toPosition,
-          checkpointSize: result.checkpointSize,
-          checkpointRoot: result.checkpointRoot,
-          received: result.received,
-          skipped: result.skipped,
-          durationMs: Math.round(performance.now() - started),
-        });
+        const { substantive: _, ...progress } = result;
+        await this.record('SyncCompleted', peer, { peer: url, origin: peer.origin, ...progress, durationMs: Math.round(performance.now() - started) });
       }
       await this.store.succeeded(url);
       r.consecutiveFailures = 0;
