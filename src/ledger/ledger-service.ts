@@ -534,7 +534,6 @@ export class LedgerService {
     return toPage('checkpoint', w, rows, (c) => c.id);
   }
 
-  /** Seals everything appended so far into mined blocks and signs a checkpoint at the last one. */
   /**
    * The newest checkpoint, first signing one at the newest mined block if that is past it: what
    * a peer pulls up to. At most one new checkpoint per block, so readers cannot make it sign at will.
@@ -552,6 +551,7 @@ export class LedgerService {
     return made.treeSize >= block.treeSize ? made : this.syncCheckpoint(ledgerName);
   }
 
+  /** Seals everything appended so far into mined blocks and signs a checkpoint at the last one. */
   async createCheckpoint(ledgerName: string, name?: string, tags: string[] = []): Promise<CheckpointRow> {
     const ledger = await this.ledger(ledgerName);
     if (!this.checkpointer.canSign) {
