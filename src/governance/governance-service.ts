@@ -309,13 +309,12 @@ export class GovernanceService {
     const payload = { proposalId, voter, choice, ...(reason !== undefined ? { reason } : {}), ...(signature !== undefined ? { signature } : {}) };
     const written = { votes: [] as ProjectedVote[] };
     const [e] = await this.append([governanceInput('VoteCast', principalAccount, `proposal/${proposalId}`, payload)], [], written);
-    const v = written.votes.find((w) => w.eventId === e!.id);
     // Answered from what the projection wrote: reading it back took a pooled connection per vote.
-    if (v) {
-      const { quadratic, weight, ...rest } = v;
-      return { ...rest, weight: formatWeight(weight, quadratic) };
-    }
-    return (await this.vote(proposalId, voter, e!.index))!;
+    // A vote is always a fresh event (server-signed, its own HLC), so its projection ran.
+    const v = written.votes.find((w) => w.eventId === e!.id);
+    if (!v) throw new ChainproofError('INTERNAL', `vote ${e!.id} was appended without its projection`);
+    const { quadratic, weight, ...rest } = v;
+    return { ...rest, weight: formatWeight(weight, quadratic) };
   }
 
   async queue(actor: string, id: string): Promise<ProposalView> {
@@ -444,11 +443,11 @@ export class GovernanceService {
     };
   }
 
-  async vote(proposalId: string, voter: string, index?: number): Promise<VoteView | null> {
+  async vote(proposalId: string, voter: string): Promise<VoteView | null> {
     const [r] = await this.dataSource.query(
       `SELECT v.*, p.voting_type FROM gov_votes v JOIN gov_proposals p ON p.id = v.proposal_id
-        WHERE v.proposal_id = $1 AND v.voter = $2 AND ($3::bigint IS NULL OR v.idx = $3)`,
-      [proposalId, voter, index ?? null],
+        WHERE v.proposal_id = $1 AND v.voter = $2`,
+      [proposalId, voter],
     );
     return r ? voteView(r, r.voting_type === 'QUADRATIC') : null;
   }
