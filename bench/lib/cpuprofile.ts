@@ -22,7 +22,6 @@ const AREAS: Array<[RegExp, string]> = [
   [/node_modules\/type-graphql\//, 'type-graphql (arg/input conversion, resolver glue)'],
   [/node_modules\/graphql-scalars\//, 'graphql-scalars (JSON/SafeInt)'],
   [/node_modules\/@apollo\//, 'Apollo Server'],
-  [/node_modules\/@as-integrations\//, 'Apollo Server'],
   [/node_modules\/(express|body-parser|raw-body|router|iconv-lite|type-is|content-type|on-finished|finalhandler|send|qs)\//, 'Express + body parsing'],
   [/node_modules\/canonicalize\//, 'canonicalize (RFC 8785)'],
   [/node_modules\/(pg|pg-protocol|pg-types|pg-pool|postgres-array|postgres-bytea|pgpass)\//, 'node-postgres driver'],

@@ -1,9 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { expressMiddleware } from '@as-integrations/express5';
-import express, { type ErrorRequestHandler } from 'express';
+import express from 'express';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError } from 'graphql';
 import { WebSocketServer } from 'ws';
@@ -29,7 +28,9 @@ import { formatError } from './errors.js';
 import { limitRules } from './limits.js';
 import { sharedSubscriptionExecution } from './fanout.js';
 import { nextMessages, serveGraphqlWs } from './ws-transport.js';
-import { rateLimiter } from './rate-limit.js';
+import { graphqlHttpHandler, isGraphqlPath } from './graphql-http.js';
+import { rateLimit, rateLimiter } from './rate-limit.js';
+import { tagRequest } from './request-log.js';
 import { buildChainproofSchema } from './schema.js';
 
 export interface HttpServer {
@@ -66,7 +67,9 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   // GraphQL answers POSTs, which no cache revalidates: an ETag would hash every response (a millisecond on a long trace).
   app.set('etag', false);
   app.disable('x-powered-by');
-  const server = createServer(app);
+  let graphql: ReturnType<typeof graphqlHttpHandler> | undefined; // set once Apollo has started
+  // GraphQL skips Express (see graphql-http.ts); the other routes stay on it.
+  const server = createServer((req, res) => (graphql && isGraphqlPath(req.url) ? graphql(req, res) : app(req, res)));
   const wss = new WebSocketServer({ server, path: '/graphql' });
   // graphql-ws does not go through Apollo: give its errors the same codes and masking.
   const format = formatError(config.development);
@@ -133,13 +136,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   await apollo.start();
 
   app.use((req, res, next) => {
-    const started = performance.now();
-    const requestId = requestIdOf(req.headers['x-request-id']);
-    req.headers['x-request-id'] = requestId;
-    res.setHeader('x-request-id', requestId);
-    res.on('finish', () =>
-      log.info({ requestId, method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request'),
-    );
+    tagRequest(req, res, log);
     next();
   });
   /** Liveness: the process serves HTTP. */
@@ -173,17 +170,15 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
       },
     );
   }
-  app.use(
-    '/graphql',
-    rateLimiter({ perIp: config.rateLimitPerIp, perKey: config.rateLimitPerKey, burstSeconds: 2 }),
-    // The raw body is kept: a did:key signature covers its exact bytes.
-    express.json({ limit: config.maxBodyBytes, verify: (req, _res, buf) => void ((req as { rawBody?: Buffer }).rawBody = buf) }),
-    bodyErrors,
-    expressMiddleware(apollo, {
-      context: async ({ req }): Promise<RequestContext> => {
+  graphql = graphqlHttpHandler(
+    apollo,
+    {
+      maxBodyBytes: config.maxBodyBytes,
+      rateLimit: rateLimit({ perIp: config.rateLimitPerIp, perKey: config.rateLimitPerKey, burstSeconds: 2 }),
+      context: async (req, rawBody): Promise<RequestContext> => {
         let principal: Principal;
         try {
-          principal = await principalOfRequest(req.headers.authorization, signedRequestOf(req), keys, deps.dids);
+          principal = await principalOfRequest(req.headers.authorization, signedRequestOf(req, rawBody), keys, deps.dids);
         } catch (e) {
           throw new GraphQLError((e as Error).message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
         }
@@ -195,7 +190,8 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
           peerOrigin: typeof peer === 'string' && peer.length <= 512 ? peer : undefined,
         };
       },
-    }),
+    },
+    log,
   );
 
   await new Promise<void>((resolve, reject) => {
@@ -214,22 +210,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   };
 }
 
-/** Malformed or oversized bodies answer in GraphQL's error shape, with a code. */
-const bodyErrors: ErrorRequestHandler = (err, _req, res, next) => {
-  const e = err as { type?: string; status?: number };
-  if (e.type === 'entity.too.large') {
-    res.status(413).json({ errors: [{ message: 'request body too large', extensions: { code: 'BODY_TOO_LARGE' } }] });
-  } else if (e.type === 'entity.parse.failed') {
-    res.status(400).json({ errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
-  } else next(err);
-};
-
-/** A client's request id if it looks like one (it is echoed into logs), else a fresh one. */
-function requestIdOf(header: string | string[] | undefined): string {
-  return typeof header === 'string' && /^[A-Za-z0-9._-]{1,128}$/.test(header) ? header : randomUUID();
-}
-
-function signedRequestOf(req: express.Request): SignedRequest | undefined {
+function signedRequestOf(req: IncomingMessage, body: Buffer): SignedRequest | undefined {
   const did = req.headers['x-chainproof-did'];
   const timestamp = req.headers['x-chainproof-timestamp'];
   const signature = req.headers['x-chainproof-signature'];
@@ -241,8 +222,8 @@ function signedRequestOf(req: express.Request): SignedRequest | undefined {
     did,
     timestamp,
     signature,
-    method: req.method,
-    path: req.originalUrl,
-    body: (req as { rawBody?: Buffer }).rawBody ?? Buffer.alloc(0),
+    method: req.method ?? 'GET',
+    path: req.url ?? '/',
+    body,
   };
 }

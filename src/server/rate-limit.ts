@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 
+/** Seconds a request must wait before it may be served; 0 serves it now. */
+export type RateLimit = (ip: string | undefined, authorization: string | undefined) => number;
+
 /**
  * Token buckets per client IP and per presented credential, in this process (each replica
  * limits on its own). `rate` requests per second, bursts up to `burst`; 0 turns a limit off.
  */
-export function rateLimiter(opts: { perIp: number; perKey: number; burstSeconds: number }): RequestHandler {
+export function rateLimit(opts: { perIp: number; perKey: number; burstSeconds: number }): RateLimit {
   const buckets = new Map<string, { tokens: number; at: number }>();
   const take = (id: string, rate: number): number => {
-    if (rate <= 0) return 0;
     const now = Date.now();
     const capacity = rate * opts.burstSeconds;
     const b = buckets.get(id) ?? { tokens: capacity, at: now };
@@ -22,14 +24,23 @@ export function rateLimiter(opts: { perIp: number; perKey: number; burstSeconds:
     }
     return Math.ceil((1 - b.tokens) / rate);
   };
+  return (ip, authorization) => {
+    const waitIp = opts.perIp > 0 ? take(`ip:${ip}`, opts.perIp) : 0;
+    // The credential (attacker-chosen) is hashed so no key sits in this map; unknown keys are limited too.
+    const waitKey = opts.perKey > 0 && authorization ? take(`key:${createHash('sha256').update(authorization).digest('hex')}`, opts.perKey) : 0;
+    return Math.max(waitIp, waitKey);
+  };
+}
+
+/** The answer to a limited request: 429, Retry-After, and the error in GraphQL's shape. */
+export const RATE_LIMITED_BODY = JSON.stringify({ errors: [{ message: 'rate limit exceeded; retry later', extensions: { code: 'RATE_LIMITED' } }] });
+
+/** `rateLimit` as Express middleware, for the routes outside GraphQL. */
+export function rateLimiter(opts: { perIp: number; perKey: number; burstSeconds: number }): RequestHandler {
+  const wait = rateLimit(opts);
   return (req, res, next) => {
-    const auth = req.headers.authorization;
-    // The credential is hashed so no key sits in this map; unknown keys are limited too.
-    const waitIp = take(`ip:${req.ip ?? req.socket.remoteAddress}`, opts.perIp);
-    const waitKey = auth ? take(`key:${createHash('sha256').update(auth).digest('hex')}`, opts.perKey) : 0;
-    const wait = Math.max(waitIp, waitKey);
-    if (wait === 0) return next();
-    res.setHeader('retry-after', String(wait));
-    res.status(429).json({ errors: [{ message: 'rate limit exceeded; retry later', extensions: { code: 'RATE_LIMITED' } }] });
+    const seconds = wait(req.ip ?? req.socket.remoteAddress, req.headers.authorization);
+    if (seconds === 0) return next();
+    res.status(429).setHeader('retry-after', String(seconds)).type('application/json').send(RATE_LIMITED_BODY);
   };
 }

@@ -1,4 +1,6 @@
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isGraphqlPath } from '../../src/server/graphql-http.js';
 import { serverBackend } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
 
@@ -66,6 +68,23 @@ describe('limits, each breach a coded error that changes nothing', () => {
     expect(((await res.json()) as any).errors[0].extensions.code).toBe('BODY_TOO_LARGE');
   });
 
+  it('bodies that are not JSON, compressed, or oversized without a declared length', async () => {
+    const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+      fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, duplex: 'half' } as RequestInit);
+    const codeAndStatus = async (res: Response) => [res.status, ((await res.json()) as any).errors[0].extensions.code];
+    expect(await codeAndStatus(await post('{"query": '))).toEqual([400, 'BAD_REQUEST']);
+    expect(await codeAndStatus(await post('42'))).toEqual([400, 'BAD_REQUEST']);
+    expect(await codeAndStatus(await post(gzipSync('{"query":"{ ledgers { name } }"}'), { 'content-encoding': 'gzip' }))).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+    const chunked = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 10; i++) c.enqueue(new TextEncoder().encode(i === 0 ? '{"query":"' : 'x'.repeat(1000)));
+        c.close();
+      },
+    });
+    expect(await codeAndStatus(await post(chunked))).toEqual([413, 'BODY_TOO_LARGE']);
+    expect((await gql(server.url, `{ ledgers { name } }`, undefined, null)).data.ledgers[0].name).toBe('main');
+  });
+
   it('CSRF: a simple cross-site request is refused', async () => {
     const get = await fetch(`${server.url}?query=${encodeURIComponent('{ ledgers { name } }')}`);
     expect(get.status).toBe(400);
@@ -97,5 +116,12 @@ describe('limits, each breach a coded error that changes nothing', () => {
     expect(((await limited!.json()) as any).errors[0].extensions.code).toBe('RATE_LIMITED');
     // Others are not affected.
     expect((await gql(server.url, `{ ledgers { name } }`, undefined, null)).status).toBe(200);
+  });
+});
+
+describe('the paths GraphQL answers on', () => {
+  it('is /graphql with or without a trailing slash or query, nothing else', () => {
+    for (const url of ['/graphql', '/graphql/', '/graphql?query=x', '/graphql/?query=x']) expect(isGraphqlPath(url), url).toBe(true);
+    for (const url of ['/graphqlx', '/graphql/x', '/graph', '/healthz', '/', undefined]) expect(isGraphqlPath(url), String(url)).toBe(false);
   });
 });
