@@ -29,6 +29,7 @@ import { limitRules } from './limits.js';
 import { sharedSubscriptionExecution } from './fanout.js';
 import { nextMessages, serveGraphqlWs } from './ws-transport.js';
 import { graphqlHttpHandler, isGraphqlPath } from './graphql-http.js';
+import { jitGateway } from './jit-executor.js';
 import { rateLimit, rateLimiter } from './rate-limit.js';
 import { tagRequest } from './request-log.js';
 import { buildChainproofSchema } from './schema.js';
@@ -113,7 +114,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
     log,
   );
   const apollo = new ApolloServer<RequestContext>({
-    schema,
+    gateway: jitGateway(schema),
     formatError: formatError(config.development),
     includeStacktraceInErrorResponses: config.development,
     introspection: config.introspection,

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { buildSchema, execute, GraphQLError, Kind, parse, type OperationDefinitionNode } from 'graphql';
+import { jitGateway } from '../../src/server/jit-executor.js';
+
+class CodedError extends Error {
+  readonly code = 'UNKNOWN_THING';
+}
+
+const schema = buildSchema(`
+  input Filter { kind: String! = "all", limit: Int }
+  type Line { n: Int! tags: [String!]! child: Line }
+  type Query { lines(count: Int!): [Line!]! failing: Int filtered(filter: Filter!): String! }
+  type Mutation { touch(filter: Filter!): String! }
+`);
+const line = (n: number): Record<string, unknown> => ({ n, tags: [`t${n}`], child: n > 0 ? line(n - 1) : null });
+const resolvers: Record<string, (args: any) => unknown> = {
+  lines: ({ count }) => Array.from({ length: count }, (_, i) => line(i)),
+  failing: () => {
+    throw new CodedError('no such thing');
+  },
+  filtered: ({ filter }) => filter.kind,
+  touch: ({ filter }) => `touched ${filter.kind}`,
+};
+for (const type of [schema.getQueryType()!, schema.getMutationType()!]) {
+  for (const [name, field] of Object.entries(type.getFields())) field.resolve = (_source, args) => resolvers[name]!(args);
+}
+
+/** The same operation through the gateway's executor and through graphql-js. */
+async function run(source: string, variables: Record<string, unknown> = {}) {
+  const { executor } = await jitGateway(schema, 2).load({ apollo: {} });
+  const document = parse(source);
+  const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION) as OperationDefinitionNode;
+  const rc = { document, source, operation, operationName: undefined, request: { variables }, context: {} } as never;
+  return { viaJit: await executor!(rc), viaJs: await execute({ schema, document, variableValues: variables, contextValue: {} }) };
+}
+
+describe('the jit executor', () => {
+  it('answers exactly what graphql-js answers, nested lists and nulls included', async () => {
+    const { viaJit, viaJs } = await run(`query($c: Int!) { lines(count: $c) { n tags child { n child { n tags } } } }`, { c: 4 });
+    expect(viaJs.data?.lines).toHaveLength(4);
+    expect(JSON.stringify(viaJit)).toBe(JSON.stringify(viaJs));
+  });
+
+  it('returns a thrown error as a graphql-js GraphQLError that keeps the original, with extensions to read a code from', async () => {
+    const { viaJit } = await run(`{ failing }`);
+    const [error] = viaJit.errors!;
+    expect(error).toBeInstanceOf(GraphQLError);
+    expect(error!.originalError).toBeInstanceOf(CodedError);
+    expect(error!.extensions).toEqual({});
+    expect(error!.path).toEqual(['failing']);
+    expect(error!.locations).toEqual([{ line: 1, column: 3 }]);
+  });
+
+  it('words variable errors as graphql-js does, on the variable definition, so Apollo answers BAD_USER_INPUT', async () => {
+    const { viaJit, viaJs } = await run(`query($c: Int!) { lines(count: $c) { n } }`, { c: 'many' });
+    expect(viaJit.data).toBeUndefined();
+    expect(viaJit.errors!.map((e) => e.message)).toEqual(viaJs.errors!.map((e) => e.message));
+    expect(viaJit.errors![0]!.nodes?.[0]?.kind).toBe(Kind.VARIABLE_DEFINITION);
+  });
+
+  it('applies the default of an omitted non-null input field (left to graphql-js), in queries and mutations', async () => {
+    expect((await run(`query($f: Filter!) { filtered(filter: $f) }`, { f: { limit: 1 } })).viaJit).toEqual({ data: { filtered: 'all' } });
+    expect((await run(`mutation($f: Filter!) { touch(filter: $f) }`, { f: {} })).viaJit).toEqual({ data: { touch: 'touched all' } });
+  });
+});
+
