@@ -9,6 +9,7 @@ import { Witness1732700000000 } from './1732700000000-Witness.js';
 import { RulesBuiltins1732800000000 } from './1732800000000-RulesBuiltins.js';
 import { Syndication1732900000000 } from './1732900000000-Syndication.js';
 import { IncrementalStateRoot1733000000000 } from './1733000000000-IncrementalStateRoot.js';
+import { RangeIndexes1733100000000 } from './1733100000000-RangeIndexes.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   RulesBuiltins1732800000000,
   Syndication1732900000000,
   IncrementalStateRoot1733000000000,
+  RangeIndexes1733100000000,
 ];
