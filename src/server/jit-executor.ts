@@ -7,7 +7,6 @@ import {
   isNonNullType,
   printSchema,
   typeFromAST,
-  type DocumentNode,
   type ExecutionResult,
   type GraphQLNamedType,
   type GraphQLSchema,
@@ -16,25 +15,36 @@ import {
 import { getVariableValues } from 'graphql/execution/values.js';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 
-/** How one operation runs: compiled by graphql-jit, or by graphql-js (see `jitCanRun`). */
-type Plan = { jit: CompiledQuery } | { jit: null };
+/** An operation seen before: how often, and its compiled form once it has one. */
+interface Plan {
+  runs: number;
+  jit: CompiledQuery | null;
+}
 
 /**
- * Apollo parses and validates; reads execute through graphql-jit. It compiles each operation
- * once into plain JavaScript, which on a long answer (a 1,000-line trace: ~37,000 fields) does
- * the work of graphql-js's per-field execution for a fraction of its CPU and garbage.
+ * Apollo parses and validates; reads execute through graphql-jit. It compiles an operation into
+ * plain JavaScript, which on a long answer (a 1,000-line trace: ~37,000 fields) does the work of
+ * graphql-js's per-field execution for a fraction of its CPU and garbage. Compiling costs more
+ * than one execution, so an operation is compiled the second time it is seen: a stream of
+ * one-off queries (a client's, or an attacker's) runs on graphql-js and compiles nothing.
  * Mutations, whose answers are small, stay on graphql-js.
  *
  * Apollo Server 4+ takes a custom executor only through its gateway interface, so this is
- * one: a fixed schema and an executor with a bounded cache of compiled operations.
+ * one: a fixed schema and an executor with a bounded cache of operations.
  */
 export function jitGateway(schema: GraphQLSchema, cacheSize = 1_000): GatewayInterface {
   // Keyed by the operation's text: clients send the same few documents over and over.
   const plans = new Map<string, Plan>();
-  const planFor = (document: DocumentNode, operation: OperationDefinitionNode, operationName: string | undefined): Plan | ExecutionResult => {
-    if (!jitCanRun(schema, operation)) return { jit: null };
-    const made = compileQuery(schema, document, operationName);
-    return isCompiledQuery(made) ? { jit: made } : withGraphQLErrors(made);
+  const planOf = (key: string): Plan => {
+    let plan = plans.get(key);
+    if (plan) {
+      plans.delete(key); // least recently used goes first
+    } else {
+      plan = { runs: 0, jit: null };
+      if (plans.size >= cacheSize) plans.delete(plans.keys().next().value!);
+    }
+    plans.set(key, plan);
+    return plan;
   };
   return {
     async load() {
@@ -43,17 +53,11 @@ export function jitGateway(schema: GraphQLSchema, cacheSize = 1_000): GatewayInt
           const operation = rc.operation as OperationDefinitionNode;
           const operationName = rc.operationName ?? undefined;
           const variables = rc.request.variables ?? {};
-          const key = `${operationName ?? ''}\u0000${rc.source}`;
-          let plan = plans.get(key);
-          if (plan) {
-            plans.delete(key); // least recently used goes first
-          } else {
-            const made = planFor(rc.document, operation, operationName);
-            if (!('jit' in made)) return made;
-            plan = made;
-            if (plans.size >= cacheSize) plans.delete(plans.keys().next().value!);
+          const plan = planOf(`${operationName ?? ''}\u0000${rc.source}`);
+          if (++plan.runs === 2 && jitCanRun(schema, operation)) {
+            const made = compileQuery(schema, rc.document, operationName);
+            if (isCompiledQuery(made)) plan.jit = made;
           }
-          plans.set(key, plan);
           if (!plan.jit) return execute({ schema, document: rc.document, operationName, variableValues: variables, contextValue: rc.context });
           const result = await plan.jit.query(undefined, rc.context, variables);
           // No data at all: the variables did not coerce. graphql-js words (and locates) that the

@@ -1,6 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildSchema, execute, GraphQLError, Kind, parse, type OperationDefinitionNode } from 'graphql';
+import * as jit from 'graphql-jit';
 import { jitGateway } from '../../src/server/jit-executor.js';
+
+vi.mock('graphql-jit', async (original) => {
+  const actual = await original<typeof import('graphql-jit')>();
+  return { ...actual, compileQuery: vi.fn(actual.compileQuery) };
+});
 
 class CodedError extends Error {
   readonly code = 'UNKNOWN_THING';
@@ -25,20 +31,25 @@ for (const type of [schema.getQueryType()!, schema.getMutationType()!]) {
   for (const [name, field] of Object.entries(type.getFields())) field.resolve = (_source, args) => resolvers[name]!(args);
 }
 
-/** The same operation through the gateway's executor and through graphql-js. */
+/**
+ * The same operation through graphql-js and through the gateway's executor, which runs it on
+ * graphql-js the first time and compiled from the second.
+ */
 async function run(source: string, variables: Record<string, unknown> = {}) {
   const { executor } = await jitGateway(schema, 2).load({ apollo: {} });
   const document = parse(source);
   const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION) as OperationDefinitionNode;
-  const rc = { document, source, operation, operationName: undefined, request: { variables }, context: {} } as never;
-  return { viaJit: await executor!(rc), viaJs: await execute({ schema, document, variableValues: variables, contextValue: {} }) };
+  const rc = () => ({ document, source, operation, operationName: undefined, request: { variables }, context: {} }) as never;
+  const firstRun = await executor!(rc());
+  return { firstRun, viaJit: await executor!(rc()), viaJs: await execute({ schema, document, variableValues: variables, contextValue: {} }) };
 }
 
 describe('the jit executor', () => {
   it('answers exactly what graphql-js answers, nested lists and nulls included', async () => {
-    const { viaJit, viaJs } = await run(`query($c: Int!) { lines(count: $c) { n tags child { n child { n tags } } } }`, { c: 4 });
+    const { firstRun, viaJit, viaJs } = await run(`query($c: Int!) { lines(count: $c) { n tags child { n child { n tags } } } }`, { c: 4 });
     expect(viaJs.data?.lines).toHaveLength(4);
     expect(JSON.stringify(viaJit)).toBe(JSON.stringify(viaJs));
+    expect(JSON.stringify(firstRun)).toBe(JSON.stringify(viaJs));
   });
 
   it('returns a thrown error as a graphql-js GraphQLError that keeps the original, with extensions to read a code from', async () => {
@@ -56,6 +67,23 @@ describe('the jit executor', () => {
     expect(viaJit.data).toBeUndefined();
     expect(viaJit.errors!.map((e) => e.message)).toEqual(viaJs.errors!.map((e) => e.message));
     expect(viaJit.errors![0]!.nodes?.[0]?.kind).toBe(Kind.VARIABLE_DEFINITION);
+  });
+
+  it('compiles an operation the second time it is seen, once, and never a mutation', async () => {
+    const compile = vi.mocked(jit.compileQuery);
+    compile.mockClear();
+    const { executor } = await jitGateway(schema, 10).load({ apollo: {} });
+    const send = (source: string) => {
+      const document = parse(source);
+      const operation = document.definitions[0] as OperationDefinitionNode;
+      return executor!({ document, source, operation, operationName: undefined, request: { variables: {} }, context: {} } as never);
+    };
+    await send(`{ lines(count: 1) { n } }`);
+    expect(compile).toHaveBeenCalledTimes(0);
+    for (let i = 0; i < 3; i++) await send(`{ lines(count: 1) { n } }`);
+    expect(compile).toHaveBeenCalledTimes(1);
+    for (let i = 0; i < 3; i++) expect(await send(`mutation { touch(filter: {}) }`)).toEqual({ data: { touch: 'touched all' } });
+    expect(compile).toHaveBeenCalledTimes(1);
   });
 
   it('applies the default of an omitted non-null input field (left to graphql-js), in queries and mutations', async () => {
