@@ -52,6 +52,11 @@ describe('the jit executor', () => {
     expect(JSON.stringify(firstRun)).toBe(JSON.stringify(viaJs));
   });
 
+  it('answers introspection as graphql-js does', async () => {
+    const { viaJit, viaJs } = await run(`{ __schema { queryType { name } types { name kind fields { name type { name kind ofType { name } } } } } }`);
+    expect(viaJit).toEqual(viaJs);
+  });
+
   it('returns a thrown error as a graphql-js GraphQLError that keeps the original, with extensions to read a code from', async () => {
     const { viaJit } = await run(`{ failing }`);
     const [error] = viaJit.errors!;
