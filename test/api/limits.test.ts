@@ -69,7 +69,7 @@ describe('limits, each breach a coded error that changes nothing', () => {
   });
 
   it('bodies that are not JSON, compressed, or oversized without a declared length', async () => {
-    const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+    const post = (body: NonNullable<RequestInit['body']>, headers: Record<string, string> = {}) =>
       fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, duplex: 'half' } as RequestInit);
     const codeAndStatus = async (res: Response) => [res.status, ((await res.json()) as any).errors[0].extensions.code];
     expect(await codeAndStatus(await post('{"query": '))).toEqual([400, 'BAD_REQUEST']);
