@@ -55,16 +55,43 @@ export function eventInput(e: RuleEvent): CelInput {
 
 const EVENT_FIELDS = ['id', 'index', 'type', 'actor', 'author', 'resource', 'subsystem', 'result', 'payload', 'hlc'] as const;
 
+/** A CEL map whose values are made when an expression reads them; subclasses name the keys and make a value. */
+abstract class LazyFields implements ReadonlyMap<string, CelInput> {
+  protected abstract keyList(): readonly string[];
+  abstract has(k: string): boolean;
+  abstract get(k: string): CelInput | undefined;
+  get size(): number {
+    return this.keyList().length;
+  }
+  *entries(): MapIterator<[string, CelInput]> {
+    for (const k of this.keyList()) yield [k, this.get(k)!];
+  }
+  *keys(): MapIterator<string> {
+    yield* this.keyList();
+  }
+  *values(): MapIterator<CelInput> {
+    for (const k of this.keyList()) yield this.get(k)!;
+  }
+  forEach(f: (v: CelInput, k: string, m: ReadonlyMap<string, CelInput>) => void): void {
+    for (const k of this.keyList()) f(this.get(k)!, k, this);
+  }
+  [Symbol.iterator](): MapIterator<[string, CelInput]> {
+    return this.entries();
+  }
+}
+
 /**
  * `event` as a map whose values are made when an expression reads them: most conditions read
  * two or three fields, and building all ten (the payload as CEL values) for every trigger
  * was most of what binding cost.
  */
-class EventFields implements ReadonlyMap<string, CelInput> {
+class EventFields extends LazyFields {
   private payload: CelInput | undefined;
-  constructor(private readonly e: RuleEvent) {}
-  get size(): number {
-    return EVENT_FIELDS.length;
+  constructor(private readonly e: RuleEvent) {
+    super();
+  }
+  protected keyList(): readonly string[] {
+    return EVENT_FIELDS;
   }
   has(k: string): boolean {
     return (EVENT_FIELDS as readonly string[]).includes(k);
@@ -85,21 +112,6 @@ class EventFields implements ReadonlyMap<string, CelInput> {
       default: return undefined;
     }
   }
-  *entries(): MapIterator<[string, CelInput]> {
-    for (const k of EVENT_FIELDS) yield [k, this.get(k)!];
-  }
-  *keys(): MapIterator<string> {
-    yield* EVENT_FIELDS;
-  }
-  *values(): MapIterator<CelInput> {
-    for (const k of EVENT_FIELDS) yield this.get(k)!;
-  }
-  forEach(f: (v: CelInput, k: string, m: ReadonlyMap<string, CelInput>) => void): void {
-    for (const k of EVENT_FIELDS) f(this.get(k)!, k, this);
-  }
-  [Symbol.iterator](): MapIterator<[string, CelInput]> {
-    return this.entries();
-  }
 }
 
 /**
@@ -112,41 +124,25 @@ function payloadView(v: unknown): CelInput {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? celMap(new PayloadFields(v as Record<string, unknown>)) : payloadInput(v);
 }
 
-class PayloadFields implements ReadonlyMap<string, CelInput> {
+class PayloadFields extends LazyFields {
   private converted: Map<string, CelInput> | undefined;
   private names: string[] | undefined;
-  constructor(private readonly o: Record<string, unknown>) {}
-  private get keyList(): string[] {
-    return (this.names ??= Object.keys(this.o));
+  constructor(private readonly o: Record<string, unknown>) {
+    super();
   }
-  get size(): number {
-    return this.keyList.length;
+  protected keyList(): readonly string[] {
+    return (this.names ??= Object.keys(this.o));
   }
   has(k: string): boolean {
     return typeof k === 'string' && Object.hasOwn(this.o, k);
   }
   get(k: string): CelInput | undefined {
-    if (typeof k !== 'string' || !Object.hasOwn(this.o, k)) return undefined;
+    if (!this.has(k)) return undefined;
     let v = this.converted?.get(k);
     if (v === undefined) {
       v = payloadView(this.o[k]);
       (this.converted ??= new Map()).set(k, v);
     }
     return v;
-  }
-  *entries(): MapIterator<[string, CelInput]> {
-    for (const k of this.keyList) yield [k, this.get(k)!];
-  }
-  *keys(): MapIterator<string> {
-    yield* this.keyList;
-  }
-  *values(): MapIterator<CelInput> {
-    for (const k of this.keyList) yield this.get(k)!;
-  }
-  forEach(f: (v: CelInput, k: string, m: ReadonlyMap<string, CelInput>) => void): void {
-    for (const k of this.keyList) f(this.get(k)!, k, this);
-  }
-  [Symbol.iterator](): MapIterator<[string, CelInput]> {
-    return this.entries();
   }
 }
