@@ -33,3 +33,8 @@ export function formatError(development: boolean) {
     return { ...base, extensions };
   };
 }
+
+/** An error answered outside GraphQL execution (body, rate limit) in GraphQL's response shape, with its code. */
+export function errorBody(message: string, code: string): string {
+  return JSON.stringify({ errors: [{ message, extensions: { code } }] });
+}

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Logger } from 'pino';
+import { errorBody } from './errors.js';
 import { RATE_LIMITED_BODY, type RateLimit } from './rate-limit.js';
 import { tagRequest } from './request-log.js';
 
@@ -131,8 +132,4 @@ function send(res: ServerResponse, status: number, body: string): void {
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.end(body);
-}
-
-function errorBody(message: string, code: string): string {
-  return JSON.stringify({ errors: [{ message, extensions: { code } }] });
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import { errorBody } from './errors.js';
 
 /** Seconds a request must wait before it may be served; 0 serves it now. */
 export type RateLimit = (ip: string | undefined, authorization: string | undefined) => number;
@@ -33,7 +34,7 @@ export function rateLimit(opts: { perIp: number; perKey: number; burstSeconds: n
 }
 
 /** The answer to a limited request: 429, Retry-After, and the error in GraphQL's shape. */
-export const RATE_LIMITED_BODY = JSON.stringify({ errors: [{ message: 'rate limit exceeded; retry later', extensions: { code: 'RATE_LIMITED' } }] });
+export const RATE_LIMITED_BODY = errorBody('rate limit exceeded; retry later', 'RATE_LIMITED');
 
 /** `rateLimit` as Express middleware, for the routes outside GraphQL. */
 export function rateLimiter(opts: { perIp: number; perKey: number; burstSeconds: number }): RequestHandler {
