@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
  * Gives a request its id (the client's X-Request-Id if it looks like one, else a fresh one),
  * echoes it, and logs one line when the response is finished.
  */
-export function tagRequest(req: IncomingMessage, res: ServerResponse, log: Logger): string {
+export function tagRequest(req: IncomingMessage, res: ServerResponse, log: Logger): void {
   const started = performance.now();
   const requestId = requestIdOf(req.headers['x-request-id']);
   req.headers['x-request-id'] = requestId;
@@ -14,7 +14,6 @@ export function tagRequest(req: IncomingMessage, res: ServerResponse, log: Logge
   res.on('finish', () =>
     log.info({ requestId, method: req.method, path: req.url?.split('?')[0], status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request'),
   );
-  return requestId;
 }
 
 /** The client's id (attacker-controlled, and echoed into logs) only if it is short and plain. */
