@@ -159,8 +159,10 @@ export class GovernanceService {
     this.thresholdExempt.add(account);
   }
 
-  /** Governance events, and (for an executing proposal) the rule events its actions write, in one transaction. */
-  /** `written`, if given, receives the votes the projection wrote (in the transaction that committed). */
+  /**
+   * Governance events, and (for an executing proposal) the rule events its actions write, in one
+   * transaction. `written`, if given, receives the votes the projection wrote in the one that committed.
+   */
   private async append(
     inputs: Array<GovernanceInput & { idempotencyKey?: string }>,
     ruleInputs: AppendInput[] = [],
