@@ -28,7 +28,18 @@ function isLoopback(url: string): boolean {
 export async function createFreshDatabase(base: string): Promise<FreshDatabase> {
   if (!isLoopback(base)) throw new Error(`the benchmark only talks to a local PostgreSQL; DATABASE_URL points at ${new URL(base).hostname}`);
   const name = `${PREFIX}${process.pid}_${Date.now().toString(36)}`;
-  await withClient(base, (c) => c.query(`CREATE DATABASE ${name}`));
+  await withClient(base, async (c) => {
+    await c.query(`CREATE DATABASE ${name}`);
+    // Diagnosis: BENCH_AUTO_EXPLAIN_MS=<ms> logs the plan of every statement slower than that
+    // (to PostgreSQL's own log), for this database's connections only.
+    const ms = Number(process.env.BENCH_AUTO_EXPLAIN_MS);
+    if (ms > 0) {
+      await c.query(`ALTER DATABASE ${name} SET session_preload_libraries = 'auto_explain'`);
+      await c.query(`ALTER DATABASE ${name} SET auto_explain.log_min_duration = ${Math.floor(ms)}`);
+      await c.query(`ALTER DATABASE ${name} SET auto_explain.log_analyze = on`);
+      await c.query(`ALTER DATABASE ${name} SET auto_explain.log_buffers = on`);
+    }
+  });
   const url = new URL(base);
   url.pathname = `/${name}`;
   let dropped = false;

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../../bin/chainproof.js', import.meta.url));
@@ -35,12 +36,22 @@ export interface ServerProcess {
 }
 
 /** A real server process (`node bin/chainproof.js serve`), port 0, bound to 127.0.0.1; its URL comes from its start-up log line. */
+/**
+ * Diagnosis knobs: BENCH_SERVER_NODE_ARGS adds node flags to the server (e.g. `--trace-gc`);
+ * BENCH_SERVER_LOG=<file> copies everything it writes to that file.
+ */
 export async function startServer(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve'], {
+  const extraArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...extraArgs, ...nodeArgs, BIN, 'serve'], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', CHAINPROOF_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
+  const copy = process.env.BENCH_SERVER_LOG ? createWriteStream(process.env.BENCH_SERVER_LOG, { flags: 'a' }) : undefined;
+  if (copy) {
+    child.stdout!.pipe(copy, { end: false });
+    child.stderr!.pipe(copy, { end: false });
+  }
   const keep = (line: string) => {
     logs.push(line);
     if (logs.length > 1000) logs.splice(0, 500);
