@@ -3,6 +3,7 @@ import type { CheckpointRow } from '../ledger/entities/index.js';
 import type { InclusionProofResult, LedgerService } from '../ledger/ledger-service.js';
 import { inclusionProof, treeHasher, type NodeReader, type NodeRef } from '../ledger/merkle/index.js';
 import { storedTree } from '../ledger/tree-store.js';
+import { perTick } from './per-tick.js';
 
 /**
  * Inclusion proofs for many records of one read (a trace's lines) against the latest
@@ -41,32 +42,12 @@ export class LineProofs {
   }
 }
 
-/** Collects every getNodes call made before the event loop turns and answers them with one read. */
+/** Every getNodes call made in one event-loop turn, answered with one read. */
 function batchingReader(inner: NodeReader): NodeReader {
-  let pending: Array<{ refs: NodeRef[]; resolve(nodes: Buffer[]): void; reject(e: unknown): void }> | undefined;
-  const flush = () => {
-    const batch = pending!;
-    pending = undefined;
-    inner.getNodes(batch.flatMap((b) => b.refs)).then(
-      (nodes) => {
-        let at = 0;
-        for (const b of batch) {
-          b.resolve(nodes.slice(at, at + b.refs.length));
-          at += b.refs.length;
-        }
-      },
-      (e) => batch.forEach((b) => b.reject(e)),
-    );
-  };
-  return {
-    getNodes(refs) {
-      return new Promise((resolve, reject) => {
-        if (!pending) {
-          pending = [];
-          setImmediate(flush);
-        }
-        pending.push({ refs, resolve, reject });
-      });
-    },
-  };
+  const batched = perTick(async (batches: NodeRef[][]) => {
+    const nodes = await inner.getNodes(batches.flat());
+    let at = 0;
+    return batches.map((refs) => nodes.slice(at, (at += refs.length)));
+  });
+  return { getNodes: batched };
 }

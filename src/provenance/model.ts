@@ -16,8 +16,18 @@ export interface SourceRecord extends Recorded {
 
 export interface AssertionRecord extends Recorded, Omit<AssertionPayload, 'supersedes'> {
   supersedes: string | null;
-  /** The assertion that superseded this one, as of the read's `asOf`. */
-  supersededBy: string | null;
+  /**
+   * The assertion that superseded this one, as of the read's `asOf`; undefined when the read
+   * left it out, and then `successorScope` says where ProvenanceService.successors finds it.
+   */
+  supersededBy?: string | null;
+  successorScope?: SuccessorScope;
+}
+
+/** A read's ledger and bound (its first `bound` leaves), for looking up successors later. */
+export interface SuccessorScope {
+  ledgerId: number;
+  bound: number;
 }
 
 export interface ContributionRecord {

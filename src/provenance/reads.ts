@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { subjectMatcher } from './glob.js';
-import type { AssertionRecord, ContributionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord } from './model.js';
+import type { AssertionRecord, ContributionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord, SuccessorScope } from './model.js';
 import type { Lifecycle } from './records.js';
 
 /** No `asOf`: a bound past every leaf index. */
@@ -30,10 +30,14 @@ export function sourceFromRow(r: Row, p = 's_'): SourceRecord | null {
   };
 }
 
+/** Columns of an assertion, without its successor. */
+const ASSERTION_OWN_COLUMNS = (t: string) =>
+  `${asHex(`${t}.hash`)}, ${t}.subject, ${t}.predicate, ${t}.value, ${t}.lifecycle, ${t}.confidence, ${asHex(`${t}.source_hash`)},
+   ${asHex(`${t}.supersedes`)}, ${t}.recorded_by, ${t}.hlc_ms, ${t}.event_idx, ${asHex(`${t}.event_id`)}`;
+
 /** Columns of an assertion plus its successor as of the bound in `$boundParam`. */
 export const ASSERTION_COLUMNS = (t: string, boundParam: string) =>
-  `${asHex(`${t}.hash`)}, ${t}.subject, ${t}.predicate, ${t}.value, ${t}.lifecycle, ${t}.confidence, ${asHex(`${t}.source_hash`)},
-   ${asHex(`${t}.supersedes`)}, ${t}.recorded_by, ${t}.hlc_ms, ${t}.event_idx, ${asHex(`${t}.event_id`)},
+  `${ASSERTION_OWN_COLUMNS(t)},
    (SELECT encode(n.hash, 'hex') FROM prov_assertions n WHERE n.ledger_id = ${t}.ledger_id AND n.supersedes = ${t}.hash
       AND n.event_idx < ${boundParam}) AS superseded_by`;
 
@@ -47,7 +51,8 @@ export function assertionFromRow(r: Row): AssertionRecord {
     confidence: Number(r.confidence),
     sourceHash: r.source_hash,
     supersedes: r.supersedes ?? null,
-    supersededBy: r.superseded_by ?? null,
+    // Absent when the read left it out (see successorsOf); null when nothing superseded it.
+    supersededBy: 'superseded_by' in r ? (r.superseded_by ?? null) : undefined,
     recordedBy: r.recorded_by,
     timeMs: Number(r.hlc_ms),
     eventIndex: Number(r.event_idx),
@@ -130,7 +135,9 @@ function auditFromRow(ledger: string, r: Row): QueryAuditRecord {
 
 /**
  * Fills in each audit's contributing assertions with their sources: the contribution rows,
- * then each distinct assertion once (a trace's lines mostly cite the same few).
+ * each distinct assertion once (a trace's lines mostly cite the same few), then each distinct
+ * source once. Successors are left out: a long trace rarely asks for them, and looking them up
+ * for thousands of assertions cost more than the assertions themselves (see successorsOf).
  */
 export async function attachContributions(db: DataSource, ledgerId: number, audits: QueryAuditRecord[], bound: number): Promise<void> {
   if (audits.length === 0) return;
@@ -142,18 +149,41 @@ export async function attachContributions(db: DataSource, ledgerId: number, audi
   if (links.length === 0) return;
   const distinct = [...new Set(links.map((l) => l.hash as string))];
   const rows: Row[] = await db.query(
-    `SELECT ${ASSERTION_COLUMNS('a', '$3')}, ${SOURCE_COLUMNS('s')}
-       FROM prov_assertions a ${FIRST_SOURCE('a.source_hash')}
-      WHERE a.ledger_id = $1 AND a.hash = ANY($2::bytea[])`,
-    [ledgerId, distinct.map(hex), bound],
+    `SELECT ${ASSERTION_OWN_COLUMNS('a')} FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash = ANY($2::bytea[])`,
+    [ledgerId, distinct.map(hex)],
   );
-  const byHash = new Map(rows.map((r) => [r.hash as string, { assertion: assertionFromRow(r), source: sourceFromRow(r) }]));
+  const sources = await firstSources(db, ledgerId, [...new Set(rows.map((r) => r.source_hash as string))]);
+  const scope = { ledgerId, bound };
+  const byHash = new Map(
+    rows.map((r) => [r.hash as string, { assertion: { ...assertionFromRow(r), successorScope: scope }, source: sources.get(r.source_hash) ?? null }]),
+  );
   const byIdx = new Map(audits.map((a) => [a.eventIndex, a]));
   for (const l of links) {
     const found = byHash.get(l.hash)!;
     const c: ContributionRecord = { assertionHash: l.hash, weight: Number(l.weight), assertion: found.assertion, source: found.source };
     byIdx.get(Number(l.event_idx))?.contributingAssertions.push(c);
   }
+}
+
+/** The first recording of each content hash (see FIRST_SOURCE), by content hash. */
+async function firstSources(db: DataSource, ledgerId: number, contentHashes: string[]): Promise<Map<string, SourceRecord>> {
+  const rows: Row[] = await db.query(
+    `SELECT DISTINCT ON (s.content_hash) ${SOURCE_COLUMNS('s')} FROM prov_sources s
+      WHERE s.ledger_id = $1 AND s.content_hash = ANY($2::bytea[]) ORDER BY s.content_hash, s.event_idx`,
+    [ledgerId, contentHashes.map(hex)],
+  );
+  return new Map(rows.map((r) => [r.s_content_hash as string, sourceFromRow(r)!]));
+}
+
+/** The assertion that superseded each of `hashes` among the first `bound` leaves (null if none), in order. */
+export async function successorsOf(db: DataSource, scope: SuccessorScope, hashes: string[]): Promise<Array<string | null>> {
+  const rows: Row[] = await db.query(
+    `SELECT encode(supersedes, 'hex') AS supersedes, encode(hash, 'hex') AS hash FROM prov_assertions
+      WHERE ledger_id = $1 AND supersedes = ANY($2::bytea[]) AND event_idx < $3`,
+    [scope.ledgerId, [...new Set(hashes)].map(hex), scope.bound],
+  );
+  const by = new Map(rows.map((r) => [r.supersedes as string, r.hash as string]));
+  return hashes.map((h) => by.get(h) ?? null);
 }
 
 export async function findAssertion(db: DataSource, ledgerId: number, hash: string, bound: number): Promise<AssertionRecord | null> {

@@ -10,7 +10,8 @@ import { LineProofs } from './line-proofs.js';
 import type { AssertionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord } from './model.js';
 import { PROVENANCE_EVENTS, PROVENANCE_SUBSYSTEM, projectProvenance } from './projection.js';
 import { toProvJson, type ProvDocument } from './prov-json.js';
-import { attachContributions, findAssertion, findAudits, findChain, findSource, NO_BOUND } from './reads.js';
+import { perTick } from './per-tick.js';
+import { attachContributions, findAssertion, findAudits, findChain, findSource, NO_BOUND, successorsOf } from './reads.js';
 import {
   assertionPayload,
   hexHash,
@@ -207,6 +208,23 @@ export class ProvenanceService {
    */
   lineProofs(ledgerName: string): LineProofs {
     return new LineProofs(this.dataSource, this.ledger, ledgerName);
+  }
+
+  /**
+   * Reads the `supersededBy` a read left out (see attachContributions). Calls made in one
+   * event-loop turn share one statement; make one reader per request.
+   */
+  successorReader(): (a: Pick<AssertionRecord, 'hash' | 'supersededBy' | 'successorScope'>) => Promise<string | null> {
+    const byScope = new Map<string, (hash: string) => Promise<string | null>>();
+    return async (a) => {
+      if (a.supersededBy !== undefined) return a.supersededBy;
+      const scope = a.successorScope;
+      if (!scope) throw new ChainproofError('INTERNAL', `assertion ${a.hash} was read without its successor or a scope to find it`);
+      const key = `${scope.ledgerId}:${scope.bound}`;
+      let read = byScope.get(key);
+      if (!read) byScope.set(key, (read = perTick((hashes: string[]) => successorsOf(this.dataSource, scope, hashes))));
+      return read(a.hash);
+    };
   }
 
   async provenance(ledgerName: string, assertionHash: string, asOf?: AsOf): Promise<ProvenanceChain> {

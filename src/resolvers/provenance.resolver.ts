@@ -2,6 +2,7 @@ import { Arg, Args, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolv
 import type { AsOf } from '../provenance/as-of.js';
 import type { LineProofs } from '../provenance/line-proofs.js';
 import type { AssertionRecord, QueryAuditFilter as ServiceFilter, QueryAuditRecord, SourceRecord } from '../provenance/model.js';
+import type { ProvenanceService } from '../provenance/service.js';
 import { exportProvJson } from '../provenance/service.js';
 import { PageArgsInput, pageOf } from '../schema/connection.js';
 import { InclusionProof } from '../schema/proof.type.js';
@@ -44,6 +45,7 @@ const toAssertion = (a: AssertionRecord): Assertion => ({
   sourceHash: a.sourceHash,
   supersedes: a.supersedes,
   supersededBy: a.supersededBy,
+  successorScope: a.successorScope,
   recordedBy: a.recordedBy,
   time: new Date(a.timeMs),
   eventId: a.eventId,
@@ -103,6 +105,13 @@ function lineProofsOf(ctx: RequestContext, ledger: string): LineProofs {
   let p = byLedger.get(ledger);
   if (!p) byLedger.set(ledger, (p = ctx.provenance.lineProofs(ledger)));
   return p;
+}
+
+const successorReaders = new WeakMap<RequestContext, ReturnType<ProvenanceService['successorReader']>>();
+function successorReaderOf(ctx: RequestContext) {
+  let read = successorReaders.get(ctx);
+  if (!read) successorReaders.set(ctx, (read = ctx.provenance.successorReader()));
+  return read;
 }
 
 /** GraphQL input objects are class instances; the service wants plain data. */
@@ -216,5 +225,13 @@ export class ProvenanceResolver {
   async proof(@Root() q: QueryAudit, @Ctx() ctx: RequestContext): Promise<InclusionProof> {
     const p = await lineProofsOf(ctx, q.ledger).proof(q.eventIndex);
     return { ...p, checkpoint: p.checkpoint && toCheckpoint(p.checkpoint) };
+  }
+}
+
+@Resolver(() => Assertion)
+export class AssertionResolver {
+  @FieldResolver(() => String, { nullable: true, description: 'The assertion that superseded this one, as of the read.' })
+  supersededBy(@Root() a: Assertion, @Ctx() ctx: RequestContext): Promise<string | null> {
+    return successorReaderOf(ctx)(a);
   }
 }

@@ -3,6 +3,7 @@ import { Block } from './block.type.js';
 import { Checkpoint } from './checkpoint.type.js';
 import { connection } from './connection.js';
 import { AuditEvent } from './event.type.js';
+import type { SuccessorScope } from '../provenance/model.js';
 import { JSONScalar, SafeInt } from './scalars.js';
 
 export enum Lifecycle {
@@ -45,8 +46,9 @@ export class Assertion extends RecordedFields {
   @Field(() => Float) confidence!: number;
   @Field() sourceHash!: string;
   @Field(() => String, { nullable: true }) supersedes!: string | null;
-  @Field(() => String, { nullable: true, description: 'The assertion that superseded this one, as of the read.' })
-  supersededBy!: string | null;
+  /** Resolved by AssertionResolver: undefined when the read left it out. */
+  supersededBy?: string | null;
+  successorScope?: SuccessorScope;
 }
 
 @ObjectType({ simpleResolvers: true })

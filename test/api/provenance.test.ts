@@ -147,6 +147,12 @@ describe('provenance over GraphQL', () => {
     const audits = await gql(server.url, `query($asOf: AsOfInput) { queryAudits(filter: {agent: "deployment-agent", subject: "auth/**"}, asOf: $asOf) { edges { node { queryId } } } }`,
       { asOf: { treeSize: sizeBeforeV2 } });
     expect(audits.data.queryAudits.edges).toEqual([{ node: { queryId: 'q-1' } }]);
+    // A cited assertion's successor, as of each read's own asOf (resolved only when asked for).
+    const CITED = `query($asOf: AsOfInput) { queryAudits(filter: {queryId: "q-1"}, asOf: $asOf) {
+      edges { node { contributingAssertions { assertion { hash supersededBy } } } } } }`;
+    const cited = async (asOf?: object) => (await gql(server.url, CITED, { asOf })).data.queryAudits.edges[0].node.contributingAssertions[0].assertion;
+    expect(await cited()).toEqual({ hash: v1, supersededBy: v2 });
+    expect(await cited({ treeSize: sizeBeforeV2 })).toEqual({ hash: v1, supersededBy: null });
   });
 
   it('exports query audits as W3C PROV-JSON', async () => {

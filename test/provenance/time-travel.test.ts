@@ -23,17 +23,22 @@ describe('time travel and the provenance chain', () => {
     const q2 = await t.prov.recordQuery('main', { agentId: 'deployer', subject: 'auth/ttl', predicate: 'value', result: 60, contributingAssertions: [{ assertionHash: v2.hash, weight: 1 }] }, 'deployer');
 
     expect((await t.prov.provenance('main', v1.hash)).assertion.supersededBy).toBe(v2.hash);
+    // Audits leave successors out; the reader finds them as of the audit read's own asOf.
+    const successor = t.prov.successorReader();
     for (const asOf of [{ treeSize: sizeBefore }, { blockHeight: cp.blockHeight }, { timeMs: timeBefore }]) {
       const then = await t.prov.provenance('main', v1.hash, asOf);
       expect(then.assertion.supersededBy, JSON.stringify(asOf)).toBeNull();
       expect(await codeOf(t.prov.provenance('main', v2.hash, asOf))).toBe('NOT_FOUND');
       const audits = await t.prov.queryAudits('main', { agent: 'deployer' }, {}, asOf);
       expect(audits.items.map((i) => i.node.queryId)).toEqual([q1.queryId]);
-      expect(audits.items[0]!.node.contributingAssertions[0]!.assertion.supersededBy).toBeNull();
+      const cited = audits.items[0]!.node.contributingAssertions[0]!.assertion;
+      expect(cited.supersededBy).toBeUndefined();
+      expect(await successor(cited)).toBeNull();
     }
     const now = await t.prov.queryAudits('main', { agent: 'deployer' }, {});
     expect(now.items.map((i) => i.node.queryId)).toEqual([q1.queryId, q2.queryId]);
-    expect(now.items[0]!.node.contributingAssertions[0]!.assertion.supersededBy).toBe(v2.hash);
+    const [then, later] = await Promise.all(now.items.map((i) => successor(i.node.contributingAssertions[0]!.assertion)));
+    expect([then, later]).toEqual([v2.hash, null]);
     // The state at tree size 0 had nothing at all.
     expect(await codeOf(t.prov.provenance('main', v1.hash, { treeSize: 0 }))).toBe('NOT_FOUND');
   });
