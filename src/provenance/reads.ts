@@ -41,7 +41,7 @@ export const ASSERTION_COLUMNS = (t: string, boundParam: string) =>
    (SELECT encode(n.hash, 'hex') FROM prov_assertions n WHERE n.ledger_id = ${t}.ledger_id AND n.supersedes = ${t}.hash
       AND n.event_idx < ${boundParam}) AS superseded_by`;
 
-export function assertionFromRow(r: Row): AssertionRecord {
+export function assertionFromRow(r: Row, successorScope?: SuccessorScope): AssertionRecord {
   return {
     hash: r.hash,
     subject: r.subject,
@@ -57,6 +57,7 @@ export function assertionFromRow(r: Row): AssertionRecord {
     timeMs: Number(r.hlc_ms),
     eventIndex: Number(r.event_idx),
     eventId: r.event_id,
+    successorScope,
   };
 }
 
@@ -155,7 +156,7 @@ export async function attachContributions(db: DataSource, ledgerId: number, audi
   const sources = await firstSources(db, ledgerId, [...new Set(rows.map((r) => r.source_hash as string))]);
   const scope = { ledgerId, bound };
   const byHash = new Map(
-    rows.map((r) => [r.hash as string, { assertion: { ...assertionFromRow(r), successorScope: scope }, source: sources.get(r.source_hash) ?? null }]),
+    rows.map((r) => [r.hash as string, { assertion: assertionFromRow(r, scope), source: sources.get(r.source_hash) ?? null }]),
   );
   const byIdx = new Map(audits.map((a) => [a.eventIndex, a]));
   for (const l of links) {
