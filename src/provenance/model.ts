@@ -18,7 +18,7 @@ export interface AssertionRecord extends Recorded, Omit<AssertionPayload, 'super
   supersedes: string | null;
   /**
    * The assertion that superseded this one, as of the read's `asOf`; undefined when the read
-   * left it out, and then `successorScope` says where ProvenanceService.successors finds it.
+   * left it out, and then `successorScope` says where ProvenanceService.successorReader finds it.
    */
   supersededBy?: string | null;
   successorScope?: SuccessorScope;
