@@ -1,11 +1,11 @@
 /**
  * A/B experiment: how much the proof-of-work thread's CPU use costs the request path on this
  * 2-core machine. One server, one database; once blocks are mined continuously, the same
- * workloads run in alternating windows with the server's mining thread at nice 0 (as shipped)
- * and at nice 19 (what `os.setPriority(19)` inside the mining worker would do), interleaved
- * A/B/A/B so drift and other people's load hit both alike.
+ * workloads run in alternating windows with the server's mining thread under each scheduling
+ * policy named (`nice0`, `nice19` — what the worker sets for itself —, `idle`: SCHED_IDLE via
+ * chrt), interleaved so drift and other people's load hit all alike.
  *
- *     npm run build && node dist/bench/miner-priority.js [rounds=3] [seconds=8]
+ *     npm run build && node dist/bench/miner-priority.js [rounds=3] [seconds=8] [policies=nice0,nice19]
  *
  * Not part of `npm run bench`; BENCHMARKS.md quotes its output.
  */
@@ -18,6 +18,13 @@ import { BENCH_ADMIN_KEY, benchServerEnv, startServer } from './lib/server.js';
 
 const rounds = Number(process.argv[2] ?? 3);
 const seconds = Number(process.argv[3] ?? 8);
+const policies = (process.argv[4] ?? 'nice0,nice19').split(',');
+
+function applyPolicy(tid: number, policy: string): void {
+  if (policy === 'idle') return void execFileSync('chrt', ['--idle', '-p', '0', String(tid)]);
+  execFileSync('chrt', ['--other', '-p', '0', String(tid)]);
+  execFileSync('renice', ['-n', policy === 'nice0' ? '0' : '19', '-p', String(tid)]);
+}
 
 async function main(): Promise<void> {
   const fresh = await createFreshDatabase(process.env.DATABASE_URL || DEFAULT_BASE_URL);
@@ -32,6 +39,16 @@ async function main(): Promise<void> {
         call: async () => {
           const seq = takeSeq(1000);
           return (await c.data<{ appendEvents: unknown[] }>(APPEND_EVENTS, { inputs: Array.from({ length: 1000 }, (_, i) => benchEvent(seq + i)) })).appendEvents.length;
+        },
+      });
+    // The floor of every read: one client, a query that touches no data.
+    const typename = () =>
+      closedLoop({
+        clients: 1,
+        durationMs: seconds * 1000,
+        call: async () => {
+          await c.data('{ __typename }');
+          return 1;
         },
       });
     const single = () =>
@@ -61,18 +78,18 @@ async function main(): Promise<void> {
     process.stderr.write(`mining thread ${miner} (${(most / clkTck / (2 * seconds)).toFixed(2)} cores while building)\n`);
     const rows: string[] = [];
     for (let r = 0; r < rounds; r++) {
-      for (const nice of r % 2 === 0 ? [0, 19] : [19, 0]) {
-        execFileSync('renice', ['-n', String(nice), '-p', String(miner)]);
-        for (const [name, run] of [['appendEvents x1000, 1 client', batched], ['appendEvent, 64 clients', single]] as const) {
+      for (const policy of r % 2 === 0 ? policies : [...policies].reverse()) {
+        applyPolicy(miner, policy);
+        for (const [name, run] of [['appendEvents x1000, 1 client', batched], ['appendEvent, 64 clients', single], ['{ __typename }, 1 client', typename]] as const) {
           const a = cpuSnapshot(server.pid);
           const res = await run();
           const cpu = cpuReport(a, cpuSnapshot(server.pid), fresh.name);
-          rows.push(`| ${r + 1} | ${nice} | ${name} | ${res.eventsPerSec} | ${res.latencyMs.p50} | ${res.latencyMs.p99} | ${cpu.server?.mainThread} | ${cpu.server?.busiestOtherThread} | ${cpu.postgres.benchDb + cpu.postgres.auxiliary} | ${cpu.foreign} |`);
+          rows.push(`| ${r + 1} | ${policy} | ${name} | ${res.eventsPerSec} | ${res.latencyMs.p50} | ${res.latencyMs.p99} | ${cpu.server?.mainThread} | ${cpu.server?.busiestOtherThread} | ${cpu.postgres.benchDb + cpu.postgres.auxiliary} | ${cpu.foreign} |`);
           process.stderr.write(`${rows.at(-1)}\n`);
         }
       }
     }
-    process.stdout.write('| round | miner nice | workload | events/s | p50 ms | p99 ms | srv main | srv miner | postgres | foreign |\n|---|---|---|---|---|---|---|---|---|---|\n');
+    process.stdout.write('| round | miner policy | workload | events/s | p50 ms | p99 ms | srv main | srv miner | postgres | foreign |\n|---|---|---|---|---|---|---|---|---|---|\n');
     process.stdout.write(`${rows.join('\n')}\n`);
   } finally {
     c.close();
