@@ -180,7 +180,8 @@ async function main(): Promise<void> {
     const [sizes] = await db.dataSource.query(
       `SELECT pg_size_pretty(pg_database_size(current_database())) AS db,
               pg_size_pretty(pg_total_relation_size('prov_query_audits')) AS audits,
-              pg_size_pretty(pg_total_relation_size('prov_contributions')) AS contributions,
+              pg_size_pretty(pg_total_relation_size('events')) AS events,
+              pg_size_pretty(pg_total_relation_size('tree_nodes')) AS tree_nodes,
               pg_size_pretty(pg_total_relation_size('prov_assertions')) AS assertions`,
     );
     results.sizesOnDisk = sizes;

@@ -10,6 +10,7 @@ import { RulesBuiltins1732800000000 } from './1732800000000-RulesBuiltins.js';
 import { Syndication1732900000000 } from './1732900000000-Syndication.js';
 import { IncrementalStateRoot1733000000000 } from './1733000000000-IncrementalStateRoot.js';
 import { RangeIndexes1733100000000 } from './1733100000000-RangeIndexes.js';
+import { AuditContributions1733200000000 } from './1733200000000-AuditContributions.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   Syndication1732900000000,
   IncrementalStateRoot1733000000000,
   RangeIndexes1733100000000,
+  AuditContributions1733200000000,
 ];

@@ -114,24 +114,22 @@ async function checkAssertionReferences(tx: EntityManager, ledgerId: number, eve
 async function insertQueries(tx: EntityManager, ledgerId: number, events: LedgerEvent[]): Promise<void> {
   if (events.length === 0) return;
   const p = events.map((e) => e.payload as QueryPayload);
+  // Each audit's citations travel as comma-joined hex and weights: unnest cannot carry arrays
+  // of different lengths, one per row.
   await tx.query(
     `INSERT INTO prov_query_audits (ledger_id, event_idx, event_id, query_id, agent_id, subject, predicate, lens, lifecycle_filter,
-       result, result_hash, result_confidence, recorded_by, hlc_ms)
-     SELECT $1, idx, id, qid, agent, subject, predicate, lens, string_to_array(lf, ','), result, rh, rc, actor, ms
+       result, result_hash, result_confidence, recorded_by, hlc_ms, assertion_hashes, weights)
+     SELECT $1, idx, id, qid, agent, subject, predicate, lens, string_to_array(lf, ','), result, rh, rc, actor, ms,
+            ARRAY(SELECT decode(h, 'hex') FROM unnest(string_to_array(hs, ',')) AS h), string_to_array(ws, ',')::float8[]
        FROM unnest($2::bigint[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-         $11::bytea[], $12::float8[], $13::text[], $14::bigint[])
-         AS t(idx, id, qid, agent, subject, predicate, lens, lf, result, rh, rc, actor, ms)`,
+         $11::bytea[], $12::float8[], $13::text[], $14::bigint[], $15::text[], $16::text[])
+         AS t(idx, id, qid, agent, subject, predicate, lens, lf, result, rh, rc, actor, ms, hs, ws)`,
     [ledgerId, events.map((e) => e.index), events.map(idOf), p.map((q) => q.queryId), p.map((q) => q.agentId),
       p.map((q) => q.subject), p.map((q) => q.predicate), p.map((q) => q.lens ?? null),
       p.map((q) => q.lifecycleFilter?.join(',') ?? null), p.map((q) => canonicalJson(q.result)), p.map((q) => hex(q.resultHash)),
-      p.map((q) => q.resultConfidence ?? null), events.map((e) => e.actor), events.map((e) => e.hlc.physicalMs)],
-  );
-  const rows = events.flatMap((e, i) => p[i]!.contributingAssertions.map((c, ordinal) => ({ idx: e.index, ordinal, ...c })));
-  if (rows.length === 0) return;
-  await tx.query(
-    `INSERT INTO prov_contributions (ledger_id, event_idx, ordinal, assertion_hash, weight)
-     SELECT $1, * FROM unnest($2::bigint[], $3::smallint[], $4::bytea[], $5::float8[])`,
-    [ledgerId, rows.map((r) => r.idx), rows.map((r) => r.ordinal), rows.map((r) => hex(r.assertionHash)), rows.map((r) => r.weight)],
+      p.map((q) => q.resultConfidence ?? null), events.map((e) => e.actor), events.map((e) => e.hlc.physicalMs),
+      p.map((q) => q.contributingAssertions.map((c) => c.assertionHash).join(',')),
+      p.map((q) => q.contributingAssertions.map((c) => String(c.weight)).join(','))],
   );
 }
 
@@ -139,10 +137,10 @@ async function insertQueries(tx: EntityManager, ledgerId: number, events: Ledger
 async function checkContributions(tx: EntityManager, ledgerId: number, events: LedgerEvent[]): Promise<void> {
   if (events.length === 0) return;
   const [unknown] = await tx.query(
-    `SELECT encode(c.assertion_hash, 'hex') AS hash FROM prov_contributions c
-      WHERE c.ledger_id = $1 AND c.event_idx = ANY($2::bigint[])
-        AND NOT EXISTS (SELECT 1 FROM prov_assertions a WHERE a.ledger_id = c.ledger_id AND a.hash = c.assertion_hash
-                          AND a.event_idx < c.event_idx)
+    `SELECT encode(c.hash, 'hex') AS hash FROM prov_query_audits q CROSS JOIN LATERAL unnest(q.assertion_hashes) AS c(hash)
+      WHERE q.ledger_id = $1 AND q.event_idx = ANY($2::bigint[])
+        AND NOT EXISTS (SELECT 1 FROM prov_assertions a WHERE a.ledger_id = q.ledger_id AND a.hash = c.hash
+                          AND a.event_idx < q.event_idx)
       LIMIT 1`,
     [ledgerId, events.map((e) => e.index)],
   );

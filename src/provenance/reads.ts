@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { ChainproofError } from '../errors.js';
 import { subjectMatcher } from './glob.js';
 import type { AssertionRecord, ContributionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord, SuccessorScope } from './model.js';
 import type { Lifecycle } from './records.js';
@@ -106,7 +107,9 @@ export async function findAudits(
   params.push(w.limit);
   const rows: Row[] = await db.query(
     `SELECT q.query_id, q.agent_id, q.subject, q.predicate, q.lens, q.lifecycle_filter, q.result, ${asHex('q.result_hash')},
-            q.result_confidence, q.recorded_by, q.hlc_ms, q.event_idx, ${asHex('q.event_id')}
+            q.result_confidence, q.recorded_by, q.hlc_ms, q.event_idx, ${asHex('q.event_id')},
+            array_to_string(ARRAY(SELECT encode(h, 'hex') FROM unnest(q.assertion_hashes) AS h), ',') AS cited,
+            array_to_string(q.weights, ',') AS weights
        FROM prov_query_audits q WHERE ${where.join(' AND ')}
       ORDER BY q.event_idx ${w.backwards ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
     params,
@@ -126,7 +129,7 @@ function auditFromRow(ledger: string, r: Row): QueryAuditRecord {
     result: JSON.parse(r.result),
     resultHash: r.result_hash,
     resultConfidence: r.result_confidence === null ? null : Number(r.result_confidence),
-    contributingAssertions: [],
+    contributingAssertions: r.cited ? unresolvedCitations(r.cited.split(','), r.weights.split(',').map(Number)) : [],
     recordedBy: r.recorded_by,
     timeMs: Number(r.hlc_ms),
     eventIndex: Number(r.event_idx),
@@ -134,35 +137,35 @@ function auditFromRow(ledger: string, r: Row): QueryAuditRecord {
   };
 }
 
+/** An audit's citations in order, their assertions and sources left for attachContributions to fill in. */
+export function unresolvedCitations(hashes: string[], weights: number[]): ContributionRecord[] {
+  return hashes.map((assertionHash, i) => ({ assertionHash, weight: weights[i]!, assertion: UNRESOLVED, source: null }));
+}
+const UNRESOLVED = null as unknown as AssertionRecord;
+
 /**
- * Fills in each audit's contributing assertions with their sources: the contribution rows,
- * each distinct assertion once (a trace's lines mostly cite the same few), then each distinct
- * source once. Successors are left out: a long trace rarely asks for them, and looking them up
- * for thousands of assertions cost more than the assertions themselves (see successorsOf).
+ * Fills in the assertions audits cite, with their sources: each distinct assertion once (a
+ * trace's lines mostly cite the same few), then each distinct source once. Successors are left
+ * out: a long trace rarely asks for them, and looking them up for thousands of assertions cost
+ * more than the assertions themselves (see successorsOf).
  */
 export async function attachContributions(db: DataSource, ledgerId: number, audits: QueryAuditRecord[], bound: number): Promise<void> {
-  if (audits.length === 0) return;
-  const links: Row[] = await db.query(
-    `SELECT event_idx, encode(assertion_hash, 'hex') AS hash, weight FROM prov_contributions
-      WHERE ledger_id = $1 AND event_idx = ANY($2::bigint[]) ORDER BY event_idx, ordinal`,
-    [ledgerId, audits.map((a) => a.eventIndex)],
-  );
-  if (links.length === 0) return;
-  const distinct = [...new Set(links.map((l) => l.hash as string))];
+  const distinct = [...new Set(audits.flatMap((a) => a.contributingAssertions.map((c) => c.assertionHash)))];
+  if (distinct.length === 0) return;
   const rows: Row[] = await db.query(
     `SELECT ${ASSERTION_OWN_COLUMNS('a')} FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash = ANY($2::bytea[])`,
     [ledgerId, distinct.map(hex)],
   );
   const sources = await firstSources(db, ledgerId, [...new Set(rows.map((r) => r.source_hash as string))]);
   const scope = { ledgerId, bound };
-  const byHash = new Map(
-    rows.map((r) => [r.hash as string, { assertion: assertionFromRow(r, scope), source: sources.get(r.source_hash) ?? null }]),
-  );
-  const byIdx = new Map(audits.map((a) => [a.eventIndex, a]));
-  for (const l of links) {
-    const found = byHash.get(l.hash)!;
-    const c: ContributionRecord = { assertionHash: l.hash, weight: Number(l.weight), assertion: found.assertion, source: found.source };
-    byIdx.get(Number(l.event_idx))?.contributingAssertions.push(c);
+  const byHash = new Map(rows.map((r) => [r.hash as string, { assertion: assertionFromRow(r, scope), source: sources.get(r.source_hash) ?? null }]));
+  for (const audit of audits) {
+    for (const c of audit.contributingAssertions) {
+      const found = byHash.get(c.assertionHash);
+      if (!found) throw new ChainproofError('INTERNAL', `audit ${audit.queryId} cites assertion ${c.assertionHash}, which is not recorded`);
+      c.assertion = found.assertion;
+      c.source = found.source;
+    }
   }
 }
 

@@ -3,7 +3,7 @@ import type { LedgerRow } from '../ledger/entities/index.js';
 import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
 import { PROVENANCE_EVENT_TYPES, PROVENANCE_SUBSYSTEM, projectProvenance } from './projection.js';
 
-export const PROVENANCE_TABLES = ['prov_contributions', 'prov_query_audits', 'prov_assertions', 'prov_sources', 'prov_operation_audits'];
+export const PROVENANCE_TABLES = ['prov_query_audits', 'prov_assertions', 'prov_sources', 'prov_operation_audits'];
 const PAGE = 5000;
 
 /**

@@ -11,7 +11,7 @@ import type { AssertionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord 
 import { PROVENANCE_EVENTS, PROVENANCE_SUBSYSTEM, projectProvenance } from './projection.js';
 import { toProvJson, type ProvDocument } from './prov-json.js';
 import { perTick } from './per-tick.js';
-import { attachContributions, findAssertion, findAudits, findChain, findSource, NO_BOUND, successorsOf } from './reads.js';
+import { attachContributions, findAssertion, findAudits, findChain, findSource, NO_BOUND, successorsOf, unresolvedCitations } from './reads.js';
 import {
   assertionPayload,
   hexHash,
@@ -145,7 +145,10 @@ export class ProvenanceService {
         result: p.result,
         resultHash: p.resultHash,
         resultConfidence: p.resultConfidence ?? null,
-        contributingAssertions: [],
+        contributingAssertions: unresolvedCitations(
+          p.contributingAssertions.map((c) => c.assertionHash),
+          p.contributingAssertions.map((c) => c.weight),
+        ),
         ...recordedBy(e),
       } satisfies QueryAuditRecord;
     });

@@ -35,7 +35,12 @@ describe('rebuilding provenance projections', () => {
 
     const live = await snapshot();
     expect(live.prov_query_audits).toHaveLength(20);
-    expect(live.prov_contributions).toHaveLength(40);
+    // Citations live in the audit's row, in the order the audit gave them.
+    const [cited] = await t.db.dataSource.query(
+      `SELECT array_to_string(ARRAY(SELECT encode(h, 'hex') FROM unnest(assertion_hashes) AS h), ',') AS hashes, weights::text AS weights
+         FROM prov_query_audits WHERE subject = 's/7'`,
+    );
+    expect(cited).toEqual({ hashes: `${a2.hash},${a1.hash}`, weights: '{0.7,0.3}' });
     expect(live.prov_assertions).toHaveLength(2);
     const main = await t.service.ledger('main');
     expect(await rebuildProvenance(t.db.dataSource, main, t.service.serverKey!.did)).toBe(24);
