@@ -62,11 +62,6 @@ export function assertionFromRow(r: Row, successorScope?: SuccessorScope): Asser
   };
 }
 
-/** The first recording of a source: its content hash names it, whatever locators came later. */
-export const FIRST_SOURCE = (hashExpr: string) =>
-  `LEFT JOIN LATERAL (SELECT * FROM prov_sources s WHERE s.ledger_id = $1 AND s.content_hash = ${hashExpr}
-     ORDER BY s.event_idx LIMIT 1) s ON true`;
-
 export interface AuditWindow {
   afterIdx?: number;
   beforeIdx?: number;
@@ -129,7 +124,7 @@ function auditFromRow(ledger: string, r: Row): QueryAuditRecord {
     result: JSON.parse(r.result),
     resultHash: r.result_hash,
     resultConfidence: r.result_confidence === null ? null : Number(r.result_confidence),
-    contributingAssertions: r.cited ? unresolvedCitations(r.cited.split(','), r.weights.split(',').map(Number)) : [],
+    contributingAssertions: r.cited ? citationsOfRow(r.cited, r.weights) : [],
     recordedBy: r.recorded_by,
     timeMs: Number(r.hlc_ms),
     eventIndex: Number(r.event_idx),
@@ -138,10 +133,16 @@ function auditFromRow(ledger: string, r: Row): QueryAuditRecord {
 }
 
 /** An audit's citations in order, their assertions and sources left for attachContributions to fill in. */
-export function unresolvedCitations(hashes: string[], weights: number[]): ContributionRecord[] {
-  return hashes.map((assertionHash, i) => ({ assertionHash, weight: weights[i]!, assertion: UNRESOLVED, source: null }));
+export function unresolvedCitations(cited: ReadonlyArray<{ assertionHash: string; weight: number }>): ContributionRecord[] {
+  return cited.map(({ assertionHash, weight }) => ({ assertionHash, weight, assertion: UNRESOLVED, source: null }));
 }
 const UNRESOLVED = null as unknown as AssertionRecord;
+
+/** Citations as findAudits reads them: comma-joined hashes and weights, in order. */
+function citationsOfRow(hashes: string, weights: string): ContributionRecord[] {
+  const w = weights.split(',');
+  return unresolvedCitations(hashes.split(',').map((assertionHash, i) => ({ assertionHash, weight: Number(w[i]) })));
+}
 
 /**
  * Fills in the assertions audits cite, with their sources: each distinct assertion once (a
@@ -169,8 +170,12 @@ export async function attachContributions(db: DataSource, ledgerId: number, audi
   }
 }
 
-/** The first recording of each content hash (see FIRST_SOURCE), by content hash. */
+/**
+ * The first recording of each content hash, by content hash: a source is named by its content,
+ * whatever locators came later.
+ */
 async function firstSources(db: DataSource, ledgerId: number, contentHashes: string[]): Promise<Map<string, SourceRecord>> {
+  if (contentHashes.length === 0) return new Map();
   const rows: Row[] = await db.query(
     `SELECT DISTINCT ON (s.content_hash) ${SOURCE_COLUMNS('s')} FROM prov_sources s
       WHERE s.ledger_id = $1 AND s.content_hash = ANY($2::bytea[]) ORDER BY s.content_hash, s.event_idx`,
@@ -218,19 +223,18 @@ export async function findChain(db: DataSource, ledgerId: number, hash: string, 
        SELECT a.supersedes, c.depth + 1 FROM chain c JOIN prov_assertions a ON a.ledger_id = $1 AND a.hash = c.hash
         WHERE a.supersedes IS NOT NULL AND c.depth < $4
      )
-     SELECT chain.depth, ${ASSERTION_COLUMNS('a', '$3')}, ${SOURCE_COLUMNS('s')},
-            b.height AS b_height
+     SELECT chain.depth, ${ASSERTION_COLUMNS('a', '$3')}, b.height AS b_height
        FROM chain JOIN prov_assertions a ON a.ledger_id = $1 AND a.hash = chain.hash
-       ${FIRST_SOURCE('a.source_hash')}
        LEFT JOIN LATERAL (SELECT height, start_index FROM blocks WHERE ledger_id = $1 AND tree_size > a.event_idx
                             AND tree_size <= $3 ORDER BY tree_size LIMIT 1) b ON b.start_index <= a.event_idx
       ORDER BY chain.depth`,
     [ledgerId, hex(hash), bound, maxDepth],
   );
+  const sources = await firstSources(db, ledgerId, [...new Set(rows.map((r) => r.source_hash as string))]);
   return rows.map((r) => ({
     depth: Number(r.depth),
     assertion: assertionFromRow(r),
-    source: sourceFromRow(r),
+    source: sources.get(r.source_hash) ?? null,
     blockHeight: r.b_height === null || r.b_height === undefined ? null : Number(r.b_height),
   }));
 }

@@ -145,10 +145,7 @@ export class ProvenanceService {
         result: p.result,
         resultHash: p.resultHash,
         resultConfidence: p.resultConfidence ?? null,
-        contributingAssertions: unresolvedCitations(
-          p.contributingAssertions.map((c) => c.assertionHash),
-          p.contributingAssertions.map((c) => c.weight),
-        ),
+        contributingAssertions: unresolvedCitations(p.contributingAssertions),
         ...recordedBy(e),
       } satisfies QueryAuditRecord;
     });
