@@ -97,21 +97,26 @@ const toFilter = (f: QueryAuditFilter | undefined | null): ServiceFilter => ({
   toMs: f?.to?.getTime(),
 });
 
-/** One LineProofs per request and ledger, so every line's proof in a response shares its reads. */
-const proofsByRequest = new WeakMap<RequestContext, Map<string, LineProofs>>();
-function lineProofsOf(ctx: RequestContext, ledger: string): LineProofs {
-  let byLedger = proofsByRequest.get(ctx);
-  if (!byLedger) proofsByRequest.set(ctx, (byLedger = new Map()));
-  let p = byLedger.get(ledger);
-  if (!p) byLedger.set(ledger, (p = ctx.provenance.lineProofs(ledger)));
-  return p;
+/**
+ * What the fields of one response share: a LineProofs per ledger, so every line's proof shares
+ * its reads, and one successor reader, so every `supersededBy` shares a statement.
+ */
+interface ResponseReads {
+  lineProofs: Map<string, LineProofs>;
+  successor: ReturnType<ProvenanceService['successorReader']>;
+}
+const readsByRequest = new WeakMap<RequestContext, ResponseReads>();
+function readsOf(ctx: RequestContext): ResponseReads {
+  let reads = readsByRequest.get(ctx);
+  if (!reads) readsByRequest.set(ctx, (reads = { lineProofs: new Map(), successor: ctx.provenance.successorReader() }));
+  return reads;
 }
 
-const successorReaders = new WeakMap<RequestContext, ReturnType<ProvenanceService['successorReader']>>();
-function successorReaderOf(ctx: RequestContext) {
-  let read = successorReaders.get(ctx);
-  if (!read) successorReaders.set(ctx, (read = ctx.provenance.successorReader()));
-  return read;
+function lineProofsOf(ctx: RequestContext, ledger: string): LineProofs {
+  const { lineProofs } = readsOf(ctx);
+  let p = lineProofs.get(ledger);
+  if (!p) lineProofs.set(ledger, (p = ctx.provenance.lineProofs(ledger)));
+  return p;
 }
 
 /** GraphQL input objects are class instances; the service wants plain data. */
@@ -232,6 +237,6 @@ export class ProvenanceResolver {
 export class AssertionResolver {
   @FieldResolver(() => String, { nullable: true, description: 'The assertion that superseded this one, as of the read.' })
   supersededBy(@Root() a: Assertion, @Ctx() ctx: RequestContext): Promise<string | null> {
-    return successorReaderOf(ctx)(a);
+    return readsOf(ctx).successor(a);
   }
 }
