@@ -180,7 +180,7 @@ async function main(): Promise<void> {
   } finally {
     client.close();
     await server.stop();
-    await fresh.drop();
+    await fresh.dropUnlessKept(log);
   }
   results.totalSeconds = round((performance.now() - t0) / 1000, 1);
   mkdirSync(RESULTS, { recursive: true });

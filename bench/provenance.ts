@@ -247,9 +247,7 @@ async function main(): Promise<void> {
     writers.close();
   } finally {
     await server?.stop();
-    // BENCH_KEEP_DB=1 leaves the loaded database for diagnosis (the next run drops it).
-    if (process.env.BENCH_KEEP_DB === '1') log(`kept database ${fresh.url}`);
-    else await fresh.drop();
+    await fresh.dropUnlessKept(log);
     results.totalSeconds = round((performance.now() - t0) / 1000, 1);
     mkdirSync(RESULTS, { recursive: true });
     writeFileSync(`${RESULTS}provenance${QUICK ? '-quick' : ''}.json`, `${JSON.stringify(results, null, 2)}\n`);

@@ -111,9 +111,7 @@ async function main(): Promise<void> {
     await rules.stop();
     await ledger.stop();
     await db.close();
-    // BENCH_KEEP_DB=1 leaves the loaded database for diagnosis (the next run drops it).
-    if (process.env.BENCH_KEEP_DB === '1') log(`kept database ${fresh.url}`);
-    else await fresh.drop();
+    await fresh.dropUnlessKept(log);
   }
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(`${RESULTS}rules.json`, `${JSON.stringify(results, null, 2)}\n`);

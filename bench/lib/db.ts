@@ -7,6 +7,8 @@ export interface FreshDatabase {
   name: string;
   url: string;
   drop(): Promise<void>;
+  /** Drops it, unless BENCH_KEEP_DB=1 asks to leave the loaded database for diagnosis (the next run drops it). */
+  dropUnlessKept(log: (msg: string) => void): Promise<void>;
 }
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -43,7 +45,7 @@ export async function createFreshDatabase(base: string): Promise<FreshDatabase> 
   const url = new URL(base);
   url.pathname = `/${name}`;
   let dropped = false;
-  return {
+  const db: FreshDatabase = {
     name,
     url: url.toString(),
     async drop() {
@@ -51,7 +53,12 @@ export async function createFreshDatabase(base: string): Promise<FreshDatabase> 
       dropped = true;
       await withClient(base, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
+    async dropUnlessKept(log) {
+      if (process.env.BENCH_KEEP_DB === '1') log(`kept database ${db.url}`);
+      else await db.drop();
+    },
   };
+  return db;
 }
 
 /** Drops databases left by earlier benchmark runs that were killed (their process no longer exists). */
