@@ -6,6 +6,7 @@ import { ChainproofError } from '../errors.js';
 import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
 import type { PushSubscription } from '../ledger/bus.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
+import type { ProjectionGroup } from '../ledger/sequencer.js';
 import { decodeCursor, encodeCursor, MAX_PAGE, type Page, type PageArgs } from '../ledger/pagination.js';
 import { formatWeight, parseAmount } from './amount.js';
 import { GOVERNANCE_SUBSYSTEM, governanceInput, type GovernanceInput, type ProposalAction, type RuleActionHandler, type VoteChoice } from './events.js';
@@ -111,6 +112,18 @@ export function tallyText(t: Tally) {
  */
 export class GovernanceService {
   private projector: GovernanceProjector | undefined;
+  /**
+   * One projection for every plain governance append, so concurrent appends in one commit (a
+   * burst of votes) are projected together; each request's context receives its votes.
+   */
+  private readonly projections: ProjectionGroup<{ votes: ProjectedVote[] } | undefined> = {
+    project: async (tx, requests) => {
+      const votes = await this.projector!.applyAll(tx, requests.flatMap((r) => r.events));
+      const byEvent = new Map(votes.map((v) => [v.eventId, v]));
+      // Assigned, not appended: a batch that rolled back is projected again.
+      for (const r of requests) if (r.context) r.context.votes = r.events.flatMap((e) => byEvent.get(e.id) ?? []);
+    },
+  };
   private rewards: BlockRewards | undefined;
   private ruleActions: RuleActionHandler | undefined;
   private origin = '';
@@ -176,16 +189,13 @@ export class GovernanceService {
       [...inputs.map((i) => ({ ...i, subsystem: GOVERNANCE_SUBSYSTEM })), ...ruleInputs],
       {
         asServer: true,
-        projection: async (tx: EntityManager, events) => {
-          // Assigned, not appended: a batch that rolled back runs the projection again.
-          if (ruleInputs.length === 0) {
-            const votes = await projector.applyAll(tx, events);
-            if (written) written.votes = votes;
-            return;
-          }
-          await projector.applyAll(tx, events.filter((e) => e.subsystem === GOVERNANCE_SUBSYSTEM));
-          await rules!.project(tx, events.filter((e) => e.subsystem !== GOVERNANCE_SUBSYSTEM));
-        },
+        projection:
+          ruleInputs.length === 0
+            ? { group: this.projections, context: written }
+            : async (tx: EntityManager, events) => {
+                await projector.applyAll(tx, events.filter((e) => e.subsystem === GOVERNANCE_SUBSYSTEM));
+                await rules!.project(tx, events.filter((e) => e.subsystem !== GOVERNANCE_SUBSYSTEM));
+              },
       },
     );
   }

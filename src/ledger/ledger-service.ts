@@ -17,7 +17,7 @@ import { prepareInput, prepareReplicated } from './events/prepare.js';
 import { checkChange, LedgerRegistry, updateParams, type LedgerParams, type MutableLedgerParams } from './ledgers.js';
 import { consistencyProof, inclusionProof, rangeProof, rootAt, treeHasher } from './merkle/index.js';
 import { decodeCursor, encodeCursor, pageWindow, toPage, type Page, type PageArgs } from './pagination.js';
-import { EVENT_COLUMNS, LedgerSequencer, eventFromRow, type ProjectionWriter, type RawEventRow } from './sequencer.js';
+import { EVENT_COLUMNS, LedgerSequencer, eventFromRow, type Projection, type RawEventRow } from './sequencer.js';
 import type { ServerKey } from './server-key.js';
 import { storedTree } from './tree-store.js';
 import { verifyLedger, type VerificationReport } from './verify/index.js';
@@ -80,7 +80,7 @@ export interface LedgerHead {
 
 export interface AppendOptions {
   asServer?: boolean;
-  projection?: ProjectionWriter;
+  projection?: Projection;
 }
 
 /**
@@ -383,7 +383,7 @@ export class LedgerService {
   async appendReplicated(
     ledgerName: string,
     items: readonly ReplicatedEvent[],
-    options: { projection?: ProjectionWriter; lead?: AppendInput } = {},
+    options: { projection?: Projection; lead?: AppendInput } = {},
   ): Promise<LedgerEvent[]> {
     if (items.length === 0) throw new ChainproofError('BAD_USER_INPUT', 'nothing to append');
     if (items.length > MAX_REPLICATED_BATCH) {
