@@ -11,6 +11,7 @@ import { Syndication1732900000000 } from './1732900000000-Syndication.js';
 import { IncrementalStateRoot1733000000000 } from './1733000000000-IncrementalStateRoot.js';
 import { RangeIndexes1733100000000 } from './1733100000000-RangeIndexes.js';
 import { AuditContributions1733200000000 } from './1733200000000-AuditContributions.js';
+import { AuditAgentOrder1733300000000 } from './1733300000000-AuditAgentOrder.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   IncrementalStateRoot1733000000000,
   RangeIndexes1733100000000,
   AuditContributions1733200000000,
+  AuditAgentOrder1733300000000,
 ];
