@@ -28,8 +28,9 @@ describe('migration: citations into the audit row', () => {
       { queryId: 'm-0', cited: [] },
     ]);
     const ds = t.db.dataSource;
-    expect(ds.migrations.at(-1)?.name, 'this test undoes the last migration').toBe('AuditContributions1733200000000');
-    await ds.undoLastMigration({ transaction: 'each' });
+    // Undo the migrations after it, then it.
+    const names = ds.migrations.map((m) => m.name);
+    for (let n = names.length - names.indexOf('AuditContributions1733200000000'); n > 0; n--) await ds.undoLastMigration({ transaction: 'each' });
     const rows = await ds.query(`SELECT ordinal, encode(assertion_hash, 'hex') AS hash, weight FROM prov_contributions ORDER BY event_idx, ordinal`);
     expect(rows).toEqual([{ ordinal: 0, hash: a2!.hash, weight: 0.25 }, { ordinal: 1, hash: a1!.hash, weight: 0.75 }]);
     await ds.runMigrations({ transaction: 'each' });
