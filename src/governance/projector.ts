@@ -46,7 +46,8 @@ function runsOf(events: readonly LedgerEvent[]): Array<{ kind: RunKind; events: 
 }
 
 /**
- * Folds governance events into the projection tables, one event at a time, in ledger order.
+ * Folds governance events into the projection tables in ledger order, each event against the
+ * state the ones before it left (runs of similar events are folded together, see applyAll).
  * The same code runs live (inside the append's transaction, where a thrown error refuses
  * the append and nothing is written) and on replay, so the projections are exactly what the
  * ledger implies. Every check that guards an invariant lives here, under the ledger's head

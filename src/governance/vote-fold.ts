@@ -33,7 +33,7 @@ export interface VoteFoldOptions {
 }
 
 /** A vote to write: the row, and the balance its voter took back from its delegate. */
-type FreshVote = ProjectedVote & { ownBalance: bigint };
+type NewVote = ProjectedVote & { ownBalance: bigint };
 
 /** One vote's row of the read: its proposal, and its voter's state at that proposal's snapshot. */
 interface VoteRow extends VotingProposal {
@@ -96,12 +96,13 @@ const READ_VOTES = `
 export async function projectVotes(tx: EntityManager, events: readonly LedgerEvent[], o: VoteFoldOptions): Promise<ProjectedVote[]> {
   const votes = events.map((e) => e.payload as GovernancePayloads['VoteCast']);
   const rows = await readVotes(tx, votes.map((v) => v.proposalId), votes.map((v) => v.voter));
-  // What depends on the proposal alone is checked before any snapshot is fixed.
-  for (const [i, e] of events.entries()) checkWindow(votes[i]!, rows.get(i), e, o);
+  // What depends on the proposal alone is known before any snapshot is fixed; each vote's
+  // refusal is raised in its turn below, so the first bad vote in ledger order is the one reported.
+  const refusals = events.map((e, i) => refusalOf(votes[i]!, rows.get(i), e, o));
 
   // A proposal's first vote fixes its snapshot; its voters' state could not be read before that.
   const unsnapshotted = new Map<string, VotingProposal>();
-  for (const r of rows.values()) if (r.snapshot === null) unsnapshotted.set(r.id, r);
+  for (const [i, r] of rows) if (r.snapshot === null && !refusals[i]) unsnapshotted.set(r.id, r);
   if (unsnapshotted.size > 0) {
     for (const p of unsnapshotted.values()) await fixSnapshot(tx, o.ledgerId, p);
     const again = [...rows.entries()].filter(([, r]) => unsnapshotted.has(r.id));
@@ -109,7 +110,7 @@ export async function projectVotes(tx: EntityManager, events: readonly LedgerEve
     again.forEach(([i], n) => rows.set(i, reread.get(n)!));
   }
 
-  const fresh = new Map<string, FreshVote>();
+  const cast = new Map<string, NewVote>();
   /** Delegates' votes already in the table whose power this run reduces. */
   const reduced = new Map<string, Reducible>();
   /** Own balances of this run's voters, by proposal and the delegate they took them back from. */
@@ -124,8 +125,9 @@ export async function projectVotes(tx: EntityManager, events: readonly LedgerEve
 
   for (const [i, e] of events.entries()) {
     const v = votes[i]!;
+    if (refusals[i]) throw refusals[i];
     const p = rows.get(i)!;
-    if (p.already || fresh.has(key(p.id, v.voter))) throw new ChainproofError('ALREADY_VOTED', `${v.voter} has voted on ${p.id} already`);
+    if (p.already || cast.has(key(p.id, v.voter))) throw new ChainproofError('ALREADY_VOTED', `${v.voter} has voted on ${p.id} already`);
     const quadratic = p.voting_type === 'QUADRATIC';
     const weightOf = (power: bigint) => (quadratic ? quadraticWeight(power) : power);
     const own = big(p.at_balance);
@@ -138,14 +140,14 @@ export async function projectVotes(tx: EntityManager, events: readonly LedgerEve
       reclaimed.set(k, (reclaimed.get(k) ?? 0n) + own);
       // A delegate that has voted (before this run, or earlier in it) loses that weight.
       const dv: Reducible | undefined =
-        fresh.get(k) ?? reduced.get(k) ?? (p.dv_choice === null ? undefined : { proposalId: p.id, voter: delegate, choice: p.dv_choice, power: big(p.dv_power), weight: big(p.dv_weight) });
+        cast.get(k) ?? reduced.get(k) ?? (p.dv_choice === null ? undefined : { proposalId: p.id, voter: delegate, choice: p.dv_choice, power: big(p.dv_power), weight: big(p.dv_weight) });
       if (dv && own !== 0n) {
         const t = tally(p.id);
         const after = { power: dv.power - own, weight: weightOf(dv.power - own) };
         t.power[dv.choice] += after.power - dv.power;
         t.weight[dv.choice] += after.weight - dv.weight;
         Object.assign(dv, after);
-        if (!fresh.has(k)) reduced.set(k, dv);
+        if (!cast.has(k)) reduced.set(k, dv);
       }
     }
     if (power <= 0n) {
@@ -157,26 +159,28 @@ export async function projectVotes(tx: EntityManager, events: readonly LedgerEve
     };
     // The caller is answered with the vote as cast; a delegator later in this run may still reduce the row.
     answers.push(vote);
-    fresh.set(key(p.id, v.voter), { ...vote, ownBalance: own });
+    cast.set(key(p.id, v.voter), { ...vote, ownBalance: own });
     const t = tally(p.id);
     t.power[vote.choice] += vote.power;
     t.weight[vote.choice] += vote.weight;
     t.voters++;
   }
-  await writeVotes(tx, [...fresh.values()], [...reduced.values()], tallies);
+  await writeVotes(tx, [...cast.values()], [...reduced.values()], tallies);
   return answers;
 }
 
-function checkWindow(v: GovernancePayloads['VoteCast'], p: VoteRow | undefined, e: LedgerEvent, o: VoteFoldOptions): void {
-  if (!p) throw new ChainproofError('NOT_FOUND', `no proposal ${v.proposalId}`);
+/** Why a vote is refused on its proposal and signature alone: unknown, canceled, closed, forged; or undefined. */
+function refusalOf(v: GovernancePayloads['VoteCast'], p: VoteRow | undefined, e: LedgerEvent, o: VoteFoldOptions): ChainproofError | undefined {
+  if (!p) return new ChainproofError('NOT_FOUND', `no proposal ${v.proposalId}`);
   const now = e.hlc.physicalMs;
-  if (p.canceled_idx !== null) throw new ChainproofError('PROPOSAL_STATE', `proposal ${p.id} was canceled`);
+  if (p.canceled_idx !== null) return new ChainproofError('PROPOSAL_STATE', `proposal ${p.id} was canceled`);
   if (now < Number(p.vote_start_ms) || now >= Number(p.vote_end_ms)) {
-    throw new ChainproofError('VOTING_CLOSED', `voting on ${p.id} is open from ${new Date(Number(p.vote_start_ms)).toISOString()} until ${new Date(Number(p.vote_end_ms)).toISOString()}`);
+    return new ChainproofError('VOTING_CLOSED', `voting on ${p.id} is open from ${new Date(Number(p.vote_start_ms)).toISOString()} until ${new Date(Number(p.vote_end_ms)).toISOString()}`);
   }
   if (o.checkSignatures && v.signature !== undefined && !voteSignatureValid({ origin: o.origin, proposalId: p.id, voter: v.voter, choice: v.choice, reason: v.reason }, v.signature)) {
-    throw new ChainproofError('BAD_SIGNATURE', `the vote's signature is not ${v.voter}'s over this vote`);
+    return new ChainproofError('BAD_SIGNATURE', `the vote's signature is not ${v.voter}'s over this vote`);
   }
+  return undefined;
 }
 
 /**
@@ -203,14 +207,14 @@ async function readVotes(tx: EntityManager, proposals: string[], voters: string[
 /** One statement: the new votes, the delegates' votes reduced, and each proposal's tally moved. */
 async function writeVotes(
   tx: EntityManager,
-  fresh: FreshVote[],
+  cast: NewVote[],
   reduced: Array<{ proposalId: string; voter: string; power: bigint; weight: bigint }>,
   tallies: Map<string, Tally>,
 ): Promise<void> {
   const str = (b: bigint) => b.toString();
   const t = [...tallies.entries()];
   await tx.query(
-    `WITH fresh AS (
+    `WITH cast_votes AS (
        INSERT INTO gov_votes (proposal_id, voter, choice, power, weight, delegate_at_snapshot, own_balance, reason, signature, idx, event_id)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::text[], $7::numeric[], $8::text[], $9::text[], $10::bigint[], $11::bytea[])
      ), reduced AS (
@@ -226,9 +230,9 @@ async function writeVotes(
          AS t(id, for_power, for_weight, against_power, against_weight, abstain_power, abstain_weight, voters)
       WHERE p.id = t.id`,
     [
-      fresh.map((v) => v.proposalId), fresh.map((v) => v.voter), fresh.map((v) => v.choice), fresh.map((v) => str(v.power)),
-      fresh.map((v) => str(v.weight)), fresh.map((v) => v.delegateAtSnapshot), fresh.map((v) => str(v.ownBalance)),
-      fresh.map((v) => v.reason), fresh.map((v) => v.signature), fresh.map((v) => v.index), fresh.map((v) => Buffer.from(v.eventId, 'hex')),
+      cast.map((v) => v.proposalId), cast.map((v) => v.voter), cast.map((v) => v.choice), cast.map((v) => str(v.power)),
+      cast.map((v) => str(v.weight)), cast.map((v) => v.delegateAtSnapshot), cast.map((v) => str(v.ownBalance)),
+      cast.map((v) => v.reason), cast.map((v) => v.signature), cast.map((v) => v.index), cast.map((v) => Buffer.from(v.eventId, 'hex')),
       reduced.map((r) => r.proposalId), reduced.map((r) => r.voter), reduced.map((r) => str(r.power)), reduced.map((r) => str(r.weight)),
       t.map(([id]) => id), ...CHOICES.flatMap((c) => [t.map(([, x]) => str(x.power[c])), t.map(([, x]) => str(x.weight[c]))]), t.map(([, x]) => x.voters),
     ],

@@ -28,7 +28,7 @@ export interface GroupedProjection<C> {
   context: C;
 }
 
-export type Projection = ProjectionWriter | GroupedProjection<any>;
+export type Projection = ProjectionWriter | GroupedProjection<unknown>;
 
 /** Signs what the server writes in its own name. */
 export interface ServerSigner {
