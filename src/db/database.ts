@@ -72,7 +72,10 @@ async function migrateUnderLock(dataSource: DataSource): Promise<void> {
   try {
     await runner.query('SELECT pg_advisory_lock(7235001)');
     try {
-      await new MigrationExecutor(dataSource, runner).executePendingMigrations();
+      const executor = new MigrationExecutor(dataSource, runner);
+      // Each in its own transaction, so one may run outside any (an index built CONCURRENTLY).
+      executor.transaction = 'each';
+      await executor.executePendingMigrations();
     } finally {
       await runner.query('SELECT pg_advisory_unlock(7235001)');
     }

@@ -13,7 +13,12 @@ const hex = (h: string) => Buffer.from(h, 'hex');
  * driver writes a text literal that PostgreSQL parses element by element: for the ≈ 3,000
  * assertions a long trace cites, ≈ 6 ms of bind before the statement starts.
  */
-const packHashes = (hashes: string[]) => Buffer.from(hashes.join(''), 'hex');
+function packHashes(hashes: string[]): Buffer {
+  const packed = Buffer.from(hashes.join(''), 'hex');
+  // Buffer.from stops quietly at a bad digit, which would shift every hash after it.
+  if (packed.length !== 32 * hashes.length) throw new ChainproofError('INTERNAL', 'a hash to look up is not 64 hex digits');
+  return packed;
+}
 const HASHES = (param: string) =>
   `ARRAY(SELECT substring(${param}::bytea FROM i * 32 + 1 FOR 32) FROM generate_series(0, length(${param}::bytea) / 32 - 1) AS i)`;
 /**

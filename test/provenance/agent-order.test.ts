@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findAudits } from '../../src/provenance/reads.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { findAudits, NO_BOUND } from '../../src/provenance/reads.js';
 import { explaining, rowsRead } from '../support/plan.js';
 import { openTestProvenance, sha, type TestProvenance } from './support.js';
 
@@ -36,5 +36,30 @@ describe("an agent's audits in ledger order", () => {
     expect(page.map((r) => r.queryId)).toEqual(Array.from({ length: 11 }, (_, k) => `q${3990 - 10 * k}`));
     // 400 of the deployer's audits lie before the bound, among 4,000; the page needs 11 of them.
     expect(rowsRead(lastPlan(), 'prov_query_audits')).toBe(11);
+  });
+
+  it("a trace's time window is still read by time, not through the agent's whole history", async () => {
+    // Ten hours of history, 500 audits an hour; the window is the last hour.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000 });
+    try {
+      const src = await t.prov.recordSource('main', { locator: 'git://cfg-hours', contentHash: sha('cfg-hours') }, 'curator');
+      const a = await t.prov.recordAssertion('main', { subject: 'auth/ttl', predicate: 'value', value: 1, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: src.contentHash }, 'curator');
+      let windowStart = 0;
+      for (let hour = 0; hour < 10; hour++) {
+        vi.setSystemTime(Date.now() + 3_600_000);
+        if (hour === 9) windowStart = Date.now();
+        await t.prov.recordQueries('main', audits(10_000 + hour * 500, 500, a.hash).map((q) => ({ ...q, agentId: q.agentId === 'deployer' ? 'historian' : q.agentId })), 'recorder');
+      }
+      await t.db.dataSource.query('ANALYZE prov_query_audits');
+      const ledger = await t.service.ledger('main');
+      const { db, lastPlan } = explaining(t.db.dataSource);
+      const lines = await findAudits(db as unknown as DataSource, ledger, { agent: 'historian', fromMs: windowStart }, { limit: 1001, backwards: false }, NO_BOUND);
+      expect(lines).toHaveLength(50);
+      expect(lines[0]!.queryId).toBe('q14500');
+      // 500 of the historian's audits in all; the window holds 50 of them.
+      expect(rowsRead(lastPlan(), 'prov_query_audits')).toBe(50);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

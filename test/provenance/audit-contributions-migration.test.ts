@@ -30,6 +30,7 @@ describe('migration: citations into the audit row', () => {
     const ds = t.db.dataSource;
     // Undo the migrations after it, then it.
     const names = ds.migrations.map((m) => m.name);
+    expect(names).toContain('AuditContributions1733200000000');
     for (let n = names.length - names.indexOf('AuditContributions1733200000000'); n > 0; n--) await ds.undoLastMigration({ transaction: 'each' });
     const rows = await ds.query(`SELECT ordinal, encode(assertion_hash, 'hex') AS hash, weight FROM prov_contributions ORDER BY event_idx, ordinal`);
     expect(rows).toEqual([{ ordinal: 0, hash: a2!.hash, weight: 0.25 }, { ordinal: 1, hash: a1!.hash, weight: 0.75 }]);
