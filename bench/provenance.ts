@@ -22,6 +22,7 @@ import { ProvenanceService } from '../src/provenance/service.js';
 import type { QueryInput } from '../src/provenance/records.js';
 import { createFreshDatabase, DEFAULT_BASE_URL, postgresInfo } from './lib/db.js';
 import { GraphQLClient } from './lib/http.js';
+import { closedLoop } from './lib/load.js';
 import { machineInfo } from './lib/proc.js';
 import { BENCH_ADMIN_KEY, benchServerEnv, startServer } from './lib/server.js';
 import { fmt, round, summarize, type LatencySummary } from './lib/stats.js';
@@ -243,6 +244,24 @@ async function main(): Promise<void> {
     const httpSeconds = (performance.now() - httpStart) / 1000;
     results.recordingOverHttp = { audits: written, seconds: round(httpSeconds, 1), perSecond: Math.round(written / httpSeconds), batch: 1000, clients: 2 };
     log(`recording over HTTP (recordQueries, 1,000 per call, 2 clients): ${fmt(written / httpSeconds, 0)}/s`);
+
+    // One audit per call from 64 clients: agents that record each query as they make it.
+    const singles = new GraphQLClient(server.url, 64);
+    const RECORD_ONE = `mutation($i: QueryAuditInput!) { recordQuery(input: $i) { eventIndex } }`;
+    const one = await closedLoop({
+      clients: 64,
+      durationMs: QUICK ? 5_000 : 20_000,
+      call: async (c, n) => {
+        await singles.data(RECORD_ONE, { i: {
+          queryId: `one-${c}-${n}`, agentId: agent(), subject: subjectOf(pick(chains)), predicate: 'value', result: { c, n }, resultConfidence: 0.5,
+          contributingAssertions: [{ assertionHash: hashes[pick(chains * CHAIN)]!, weight: 1 }],
+        } });
+        return 1;
+      },
+    });
+    results.recordingOneByOne = { audits: one.requests, perSecond: one.requestsPerSec, latencyMs: one.latencyMs, errors: one.errors, clients: 64 };
+    log(`recording over HTTP (recordQuery, one per call, 64 clients): ${fmt(one.requestsPerSec, 0)}/s, p50 ${fmt(one.latencyMs.p50)} ms, p99 ${fmt(one.latencyMs.p99)} ms, errors ${one.errors}`);
+    singles.close();
     client.close();
     writers.close();
   } finally {
