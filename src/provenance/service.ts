@@ -4,7 +4,7 @@ import { CheckpointRow, type BlockRow, type LedgerRow } from '../ledger/entities
 import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { pageWindow, toPage, type Page, type PageArgs } from '../ledger/pagination.js';
-import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
+import { EVENT_COLUMNS, eventFromRow, type ProjectionGroup, type RawEventRow } from '../ledger/sequencer.js';
 import { leafBound, type AsOf } from './as-of.js';
 import { LineProofs } from './line-proofs.js';
 import type { AssertionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord } from './model.js';
@@ -61,6 +61,13 @@ export interface ProvenanceChain {
  * Writes are signed by the server and name the caller as actor.
  */
 export class ProvenanceService {
+  /**
+   * One projection group per ledger: the appends of one commit (agents recording a query each,
+   * the server's own operation audits) are written and checked together, a statement per kind
+   * for all of them rather than for each.
+   */
+  private readonly projections = new Map<number, ProjectionGroup<undefined>>();
+
   constructor(
     private readonly dataSource: DataSource,
     readonly ledger: LedgerService,
@@ -68,10 +75,12 @@ export class ProvenanceService {
 
   /** Appends provenance events; their rows are written (and checked) inside the ledger's transaction. */
   private async append(ledger: LedgerRow, inputs: AppendInput[]): Promise<LedgerEvent[]> {
-    return this.ledger.append(ledger.name, inputs, {
-      asServer: true,
-      projection: (tx, events) => projectProvenance(tx, ledger.id, events, { check: true }),
-    });
+    let group = this.projections.get(ledger.id);
+    if (!group) {
+      group = { project: (tx, requests) => projectProvenance(tx, ledger.id, requests.flatMap((r) => r.events), { check: true }) };
+      this.projections.set(ledger.id, group);
+    }
+    return this.ledger.append(ledger.name, inputs, { asServer: true, projection: { group, context: undefined } });
   }
 
   /** One event per payload, all in one append: all are recorded, or none. */

@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestProvenance, sha, type TestProvenance } from './support.js';
+
+/**
+ * Recordings that arrive together share a commit and are projected by one call (a statement
+ * per kind for all of them). Each must still be decided as if recorded alone, in ledger order.
+ */
+let t: TestProvenance;
+beforeAll(async () => {
+  t = await openTestProvenance();
+});
+afterAll(async () => t?.close());
+
+const outcome = (s: PromiseSettledResult<unknown>) => (s.status === 'fulfilled' ? 'ok' : (s.reason as { code?: string }).code);
+
+describe('recordings projected together', () => {
+  it('land together; one citing an unknown assertion fails alone', async () => {
+    const src = await t.prov.recordSource('main', { locator: 'git://g', contentHash: sha('g') }, 'curator');
+    const a = await t.prov.recordAssertion('main', { subject: 'g/x', predicate: 'value', value: 1, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: src.contentHash }, 'curator');
+    const query = (queryId: string, assertionHash: string) =>
+      t.prov.recordQuery('main', { queryId, agentId: 'grouped', subject: 'g/x', predicate: 'value', result: 1, contributingAssertions: [{ assertionHash, weight: 1 }] }, 'grouped');
+    const settled = await Promise.allSettled([
+      t.prov.recordSource('main', { locator: 'git://flush', contentHash: sha('flush') }, 'curator'), // commits alone
+      query('g1', a.hash),
+      query('g2', sha('never recorded')),
+      query('g3', a.hash),
+    ]);
+    expect(settled.map(outcome)).toEqual(['ok', 'ok', 'BAD_USER_INPUT', 'ok']);
+    const audits = await t.prov.queryAudits('main', { agent: 'grouped' }, {});
+    expect(audits.items.map((i) => [i.node.queryId, i.node.contributingAssertions[0]!.assertion.hash])).toEqual([['g1', a.hash], ['g3', a.hash]]);
+  });
+
+  it('an assertion may cite a source recorded earlier in the same commit, not one recorded after it', async () => {
+    const assertion = (n: number, sourceHash: string) =>
+      t.prov.recordAssertion('main', { subject: `g/order-${n}`, predicate: 'value', value: n, lifecycle: 'PROPOSED', confidence: 0.5, sourceHash }, 'curator');
+    const settled = await Promise.allSettled([
+      t.prov.recordSource('main', { locator: 'git://flush-2', contentHash: sha('flush-2') }, 'curator'), // commits alone
+      t.prov.recordSource('main', { locator: 'git://before', contentHash: sha('before') }, 'curator'),
+      assertion(1, sha('before')),
+      assertion(2, sha('after')),
+      t.prov.recordSource('main', { locator: 'git://after', contentHash: sha('after') }, 'curator'),
+    ]);
+    expect(settled.map(outcome)).toEqual(['ok', 'ok', 'ok', 'BAD_USER_INPUT', 'ok']);
+    expect((await t.prov.provenance('main', (settled[2] as PromiseFulfilledResult<{ hash: string }>).value.hash)).links[0]!.source!.locator).toBe('git://before');
+  });
+});
