@@ -20,7 +20,7 @@ describe('recordings projected together', () => {
     const query = (queryId: string, assertionHash: string) =>
       t.prov.recordQuery('main', { queryId, agentId: 'grouped', subject: 'g/x', predicate: 'value', result: 1, contributingAssertions: [{ assertionHash, weight: 1 }] }, 'grouped');
     const settled = await Promise.allSettled([
-      t.prov.recordSource('main', { locator: 'git://flush', contentHash: sha('flush') }, 'curator'), // commits alone
+      t.prov.recordSources('main', [{ locator: 'git://flush', contentHash: sha('flush') }], 'curator'), // commits alone
       query('g1', a.hash),
       query('g2', sha('never recorded')),
       query('g3', a.hash),
@@ -31,16 +31,13 @@ describe('recordings projected together', () => {
   });
 
   it('an assertion may cite a source recorded earlier in the same commit, not one recorded after it', async () => {
+    // The batch calls append without a read first, so they reach the ledger in call order.
+    const source = (name: string) => t.prov.recordSources('main', [{ locator: `git://${name}`, contentHash: sha(name) }], 'curator');
     const assertion = (n: number, sourceHash: string) =>
-      t.prov.recordAssertion('main', { subject: `g/order-${n}`, predicate: 'value', value: n, lifecycle: 'PROPOSED', confidence: 0.5, sourceHash }, 'curator');
-    const settled = await Promise.allSettled([
-      t.prov.recordSource('main', { locator: 'git://flush-2', contentHash: sha('flush-2') }, 'curator'), // commits alone
-      t.prov.recordSource('main', { locator: 'git://before', contentHash: sha('before') }, 'curator'),
-      assertion(1, sha('before')),
-      assertion(2, sha('after')),
-      t.prov.recordSource('main', { locator: 'git://after', contentHash: sha('after') }, 'curator'),
-    ]);
+      t.prov.recordAssertions('main', [{ subject: `g/order-${n}`, predicate: 'value', value: n, lifecycle: 'PROPOSED', confidence: 0.5, sourceHash }], 'curator');
+    const settled = await Promise.allSettled([source('flush-2'), source('before'), assertion(1, sha('before')), assertion(2, sha('after')), source('after')]);
     expect(settled.map(outcome)).toEqual(['ok', 'ok', 'ok', 'BAD_USER_INPUT', 'ok']);
-    expect((await t.prov.provenance('main', (settled[2] as PromiseFulfilledResult<{ hash: string }>).value.hash)).links[0]!.source!.locator).toBe('git://before');
+    const [cited] = (settled[2] as PromiseFulfilledResult<Array<{ payload: unknown }>>).value;
+    expect((await t.prov.provenance('main', (cited!.payload as { hash: string }).hash)).links[0]!.source!.locator).toBe('git://before');
   });
 });
