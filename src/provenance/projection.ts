@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { ChainproofError } from '../errors.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import { canonicalJson } from './hashing.js';
+import { hashAt, packHashes } from './packed-hashes.js';
 import type { AssertionPayload, OperationPayload, QueryPayload, SourcePayload } from './records.js';
 
 export const PROVENANCE_SUBSYSTEM = 'provenance';
@@ -146,10 +147,11 @@ async function checkContributions(tx: EntityManager, ledgerId: number, events: L
   const cited = events.flatMap((e) => (e.payload as QueryPayload).contributingAssertions.map((c) => ({ idx: e.index, hash: c.assertionHash })));
   if (cited.length === 0) return;
   const [unknown] = await tx.query(
-    `SELECT encode(c.hash, 'hex') AS hash FROM unnest($2::bigint[], $3::bytea[]) AS c(idx, hash)
+    `SELECT encode(c.hash, 'hex') AS hash
+       FROM (SELECT u.idx, ${hashAt('$3', 'u.n')} AS hash FROM unnest($2::bigint[]) WITH ORDINALITY AS u(idx, n)) c
       WHERE NOT EXISTS (SELECT 1 FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash = c.hash AND a.event_idx < c.idx)
       LIMIT 1`,
-    [ledgerId, cited.map((c) => c.idx), cited.map((c) => hex(c.hash))],
+    [ledgerId, cited.map((c) => c.idx), packHashes(cited.map((c) => c.hash))],
   );
   if (unknown) throw new ChainproofError('BAD_USER_INPUT', `unknown assertion ${unknown.hash} in contributingAssertions`);
 }

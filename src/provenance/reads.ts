@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { ChainproofError } from '../errors.js';
 import { subjectMatcher } from './glob.js';
+import { packHashes, unpackHashes } from './packed-hashes.js';
 import type { AssertionRecord, ContributionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord, SuccessorScope } from './model.js';
 import type { Lifecycle } from './records.js';
 
@@ -8,19 +9,6 @@ import type { Lifecycle } from './records.js';
 export const NO_BOUND = Number.MAX_SAFE_INTEGER;
 type Row = Record<string, any>;
 const hex = (h: string) => Buffer.from(h, 'hex');
-/**
- * Many 32-byte hashes as one bytea parameter, unpacked in SQL by `HASHES`. As a bytea[] the
- * driver writes a text literal that PostgreSQL parses element by element: for the ≈ 3,000
- * assertions a long trace cites, ≈ 6 ms of bind before the statement starts.
- */
-function packHashes(hashes: string[]): Buffer {
-  const packed = Buffer.from(hashes.join(''), 'hex');
-  // Buffer.from stops quietly at a bad digit, which would shift every hash after it.
-  if (packed.length !== 32 * hashes.length) throw new ChainproofError('INTERNAL', 'a hash to look up is not 64 hex digits');
-  return packed;
-}
-const HASHES = (param: string) =>
-  `ARRAY(SELECT substring(${param}::bytea FROM i * 32 + 1 FOR 32) FROM generate_series(0, length(${param}::bytea) / 32 - 1) AS i)`;
 /**
  * Hashes leave PostgreSQL as hex text: the driver would otherwise parse bytea's hex into a
  * Buffer only for us to turn it back into hex, thousands of times in a long trace.
@@ -167,7 +155,7 @@ export async function attachContributions(db: DataSource, ledgerId: number, audi
   const distinct = [...new Set(audits.flatMap((a) => a.contributingAssertions.map((c) => c.assertionHash)))];
   if (distinct.length === 0) return;
   const rows: Row[] = await db.query(
-    `SELECT ${ASSERTION_OWN_COLUMNS('a')} FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash = ANY(${HASHES('$2')})`,
+    `SELECT ${ASSERTION_OWN_COLUMNS('a')} FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash = ANY(${unpackHashes('$2')})`,
     [ledgerId, packHashes(distinct)],
   );
   const sources = await firstSources(db, ledgerId, [...new Set(rows.map((r) => r.source_hash as string))]);
@@ -191,7 +179,7 @@ async function firstSources(db: DataSource, ledgerId: number, contentHashes: str
   if (contentHashes.length === 0) return new Map();
   const rows: Row[] = await db.query(
     `SELECT DISTINCT ON (s.content_hash) ${SOURCE_COLUMNS('s')} FROM prov_sources s
-      WHERE s.ledger_id = $1 AND s.content_hash = ANY(${HASHES('$2')}) ORDER BY s.content_hash, s.event_idx`,
+      WHERE s.ledger_id = $1 AND s.content_hash = ANY(${unpackHashes('$2')}) ORDER BY s.content_hash, s.event_idx`,
     [ledgerId, packHashes(contentHashes)],
   );
   return new Map(rows.map((r) => [r.s_content_hash as string, sourceFromRow(r)!]));
@@ -201,7 +189,7 @@ async function firstSources(db: DataSource, ledgerId: number, contentHashes: str
 export async function successorsOf(db: DataSource, scope: SuccessorScope, hashes: string[]): Promise<Array<string | null>> {
   const rows: Row[] = await db.query(
     `SELECT encode(supersedes, 'hex') AS supersedes, encode(hash, 'hex') AS hash FROM prov_assertions
-      WHERE ledger_id = $1 AND supersedes = ANY(${HASHES('$2')}) AND event_idx < $3`,
+      WHERE ledger_id = $1 AND supersedes = ANY(${unpackHashes('$2')}) AND event_idx < $3`,
     [scope.ledgerId, packHashes([...new Set(hashes)]), scope.bound],
   );
   const by = new Map(rows.map((r) => [r.supersedes as string, r.hash as string]));

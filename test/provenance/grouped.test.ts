@@ -26,6 +26,7 @@ describe('recordings projected together', () => {
       query('g3', a.hash),
     ]);
     expect(settled.map(outcome)).toEqual(['ok', 'ok', 'BAD_USER_INPUT', 'ok']);
+    expect((settled[2] as PromiseRejectedResult).reason.message).toContain(sha('never recorded'));
     const audits = await t.prov.queryAudits('main', { agent: 'grouped' }, {});
     expect(audits.items.map((i) => [i.node.queryId, i.node.contributingAssertions[0]!.assertion.hash])).toEqual([['g1', a.hash], ['g3', a.hash]]);
   });
