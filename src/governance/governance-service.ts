@@ -11,10 +11,11 @@ import { decodeCursor, encodeCursor, MAX_PAGE, type Page, type PageArgs } from '
 import { formatWeight, parseAmount } from './amount.js';
 import { GOVERNANCE_SUBSYSTEM, governanceInput, type GovernanceInput, type ProposalAction, type RuleActionHandler, type VoteChoice } from './events.js';
 import { checkAccount, checkChoice, checkProposal, checkSetParameter, checkProposalId, checkReason, type CreateProposalInput } from './inputs.js';
-import { GovernanceProjector, type ProjectedVote } from './projector.js';
+import { GovernanceProjector } from './projector.js';
 import { proposalClock, proposalCount, type ProposalRow } from './proposal-row.js';
 import { executableAtMs, proposalState, quorumReached, type ProposalState } from './state.js';
 import { voteSignatureValid } from './vote-message.js';
+import type { ProjectedVote } from './vote-fold.js';
 import { replayGovernance, type ReplayReport } from './replay.js';
 import { governanceStateRoot } from './state-root.js';
 

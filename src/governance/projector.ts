@@ -7,8 +7,6 @@ import { proposalState } from './state.js';
 import { TOKEN_EVENT_TYPES, TokenFold } from './token-fold.js';
 import { projectVotes, type ProjectedVote } from './vote-fold.js';
 
-export type { ProjectedVote } from './vote-fold.js';
-
 /** Checks that depend on configuration, made when an event is first written and not on replay. */
 export interface LivePolicy {
   proposalThreshold: bigint;

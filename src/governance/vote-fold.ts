@@ -22,7 +22,7 @@ export interface ProjectedVote {
 }
 
 /** What deciding a vote needs of its proposal. */
-export type VotingProposal = Pick<ProposalRow, 'id' | 'idx' | 'voting_type' | 'vote_start_ms' | 'vote_end_ms' | 'snapshot' | 'canceled_idx'>;
+type VotingProposal = Pick<ProposalRow, 'id' | 'idx' | 'voting_type' | 'vote_start_ms' | 'vote_end_ms' | 'snapshot' | 'canceled_idx'>;
 
 export interface VoteFoldOptions {
   ledgerId: number;
@@ -208,7 +208,7 @@ async function readVotes(tx: EntityManager, proposals: string[], voters: string[
 async function writeVotes(
   tx: EntityManager,
   cast: NewVote[],
-  reduced: Array<{ proposalId: string; voter: string; power: bigint; weight: bigint }>,
+  reduced: Reducible[],
   tallies: Map<string, Tally>,
 ): Promise<void> {
   const str = (b: bigint) => b.toString();
