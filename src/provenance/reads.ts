@@ -15,6 +15,11 @@ const hex = (h: string) => Buffer.from(h, 'hex');
  */
 const asHex = (column: string, alias = column.replace(/^\w+\./, '')) => `encode(${column}, 'hex') AS ${alias}`;
 
+/** The first recording of each content hash among `contentHashes` that has one (see FirstSources). */
+export interface FirstSourceLookup {
+  of(ledgerId: number, contentHashes: readonly string[]): Promise<Map<string, SourceRecord>>;
+}
+
 export const SOURCE_COLUMNS = (t: string, p = 's_') =>
   [asHex(`${t}.content_hash`, `${p}content_hash`), asHex(`${t}.event_id`, `${p}event_id`),
     ...['locator', 'media_type', 'recorded_by', 'hlc_ms', 'event_idx'].map((c) => `${t}.${c} AS ${p}${c}`)].join(', ');
@@ -151,14 +156,20 @@ function citationsOfRow(hashes: string, weights: string): ContributionRecord[] {
  * out: a long trace rarely asks for them, and looking them up for thousands of assertions cost
  * more than the assertions themselves (see successorsOf).
  */
-export async function attachContributions(db: DataSource, ledgerId: number, audits: QueryAuditRecord[], bound: number): Promise<void> {
+export async function attachContributions(
+  db: DataSource,
+  firstSources: FirstSourceLookup,
+  ledgerId: number,
+  audits: QueryAuditRecord[],
+  bound: number,
+): Promise<void> {
   const distinct = [...new Set(audits.flatMap((a) => a.contributingAssertions.map((c) => c.assertionHash)))];
   if (distinct.length === 0) return;
   const rows: Row[] = await db.query(
     `SELECT ${ASSERTION_OWN_COLUMNS('a')} FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash = ANY(${unpackHashes('$2')})`,
     [ledgerId, packHashes(distinct)],
   );
-  const sources = await firstSources(db, ledgerId, [...new Set(rows.map((r) => r.source_hash as string))]);
+  const sources = await firstSources.of(ledgerId, rows.map((r) => r.source_hash as string));
   const scope = { ledgerId, bound };
   const byHash = new Map(rows.map((r) => [r.hash as string, { assertion: assertionFromRow(r, scope), source: sources.get(r.source_hash) ?? null }]));
   for (const audit of audits) {
@@ -169,20 +180,6 @@ export async function attachContributions(db: DataSource, ledgerId: number, audi
       c.source = found.source;
     }
   }
-}
-
-/**
- * The first recording of each content hash, by content hash: a source is named by its content,
- * whatever locators came later.
- */
-async function firstSources(db: DataSource, ledgerId: number, contentHashes: string[]): Promise<Map<string, SourceRecord>> {
-  if (contentHashes.length === 0) return new Map();
-  const rows: Row[] = await db.query(
-    `SELECT DISTINCT ON (s.content_hash) ${SOURCE_COLUMNS('s')} FROM prov_sources s
-      WHERE s.ledger_id = $1 AND s.content_hash = ANY(${unpackHashes('$2')}) ORDER BY s.content_hash, s.event_idx`,
-    [ledgerId, packHashes(contentHashes)],
-  );
-  return new Map(rows.map((r) => [r.s_content_hash as string, sourceFromRow(r)!]));
 }
 
 /** The assertion that superseded each of `hashes` among the first `bound` leaves (null if none), in order. */
@@ -216,7 +213,7 @@ export async function findSource(db: DataSource, ledgerId: number, contentHash: 
  * An assertion and everything it superseded, newest first, as of the bound: each with its
  * first source and the mined block holding its event (null while pending).
  */
-export async function findChain(db: DataSource, ledgerId: number, hash: string, bound: number, maxDepth: number) {
+export async function findChain(db: DataSource, firstSources: FirstSourceLookup, ledgerId: number, hash: string, bound: number, maxDepth: number) {
   const rows: Row[] = await db.query(
     `WITH RECURSIVE chain(hash, depth) AS (
        SELECT a.hash, 0 FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash = $2 AND a.event_idx < $3
@@ -231,7 +228,7 @@ export async function findChain(db: DataSource, ledgerId: number, hash: string, 
       ORDER BY chain.depth`,
     [ledgerId, hex(hash), bound, maxDepth],
   );
-  const sources = await firstSources(db, ledgerId, [...new Set(rows.map((r) => r.source_hash as string))]);
+  const sources = await firstSources.of(ledgerId, rows.map((r) => r.source_hash as string));
   return rows.map((r) => ({
     depth: Number(r.depth),
     assertion: assertionFromRow(r),

@@ -6,6 +6,7 @@ import type { LedgerService } from '../ledger/ledger-service.js';
 import { pageWindow, toPage, type Page, type PageArgs } from '../ledger/pagination.js';
 import { EVENT_COLUMNS, eventFromRow, type ProjectionGroup, type RawEventRow } from '../ledger/sequencer.js';
 import { leafBound, type AsOf } from './as-of.js';
+import { FirstSources } from './first-sources.js';
 import { LineProofs } from './line-proofs.js';
 import type { AssertionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord } from './model.js';
 import { PROVENANCE_EVENTS, PROVENANCE_SUBSYSTEM, projectProvenance } from './projection.js';
@@ -68,10 +69,15 @@ export class ProvenanceService {
    */
   private readonly projections = new Map<number, ProjectionGroup<undefined>>();
 
+  /** Shared by every read of this service: a source's first recording never changes once committed. */
+  private readonly firstSources: FirstSources;
+
   constructor(
     private readonly dataSource: DataSource,
     readonly ledger: LedgerService,
-  ) {}
+  ) {
+    this.firstSources = new FirstSources(dataSource);
+  }
 
   /** Appends provenance events; their rows are written (and checked) inside the ledger's transaction. */
   private async append(ledger: LedgerRow, inputs: AppendInput[]): Promise<LedgerEvent[]> {
@@ -158,7 +164,7 @@ export class ProvenanceService {
         ...recordedBy(e),
       } satisfies QueryAuditRecord;
     });
-    await attachContributions(this.dataSource, ledger.id, audits, NO_BOUND);
+    await attachContributions(this.dataSource, this.firstSources, ledger.id, audits, NO_BOUND);
     return audits;
   }
 
@@ -182,7 +188,7 @@ export class ProvenanceService {
       bound,
     );
     const result = toPage(AUDIT_CURSOR, w, rows, (a) => a.eventIndex);
-    await attachContributions(this.dataSource, ledger.id, result.items.map((i) => i.node), bound);
+    await attachContributions(this.dataSource, this.firstSources, ledger.id, result.items.map((i) => i.node), bound);
     return result;
   }
 
@@ -207,7 +213,7 @@ export class ProvenanceService {
       bound,
     );
     const lines = rows.slice(0, first);
-    await attachContributions(this.dataSource, ledger.id, lines, bound);
+    await attachContributions(this.dataSource, this.firstSources, ledger.id, lines, bound);
     return { lines, truncated: rows.length > first };
   }
 
@@ -240,7 +246,7 @@ export class ProvenanceService {
     const hash = hexHash('assertionHash', assertionHash);
     const ledger = await this.ledger.ledger(ledgerName);
     const bound = await this.bound(ledger, asOf);
-    const chain = await findChain(this.dataSource, ledger.id, hash, bound, MAX_CHAIN_DEPTH);
+    const chain = await findChain(this.dataSource, this.firstSources, ledger.id, hash, bound, MAX_CHAIN_DEPTH);
     if (chain.length === 0) throw new ChainproofError('NOT_FOUND', `no assertion ${hash} in ledger ${ledger.name}${asOf ? ' at that time' : ''}`);
     const indexes = chain.map((l) => l.assertion.eventIndex);
     const events: RawEventRow[] = await this.dataSource.query(

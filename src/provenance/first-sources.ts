@@ -1,0 +1,59 @@
+import type { DataSource } from 'typeorm';
+import type { SourceRecord } from './model.js';
+import { packHashes, unpackHashes } from './packed-hashes.js';
+import { SOURCE_COLUMNS, sourceFromRow } from './reads.js';
+
+/** Enough for every source of a large deployment (≈ 300 bytes each), small next to the server's heap. */
+const DEFAULT_CAPACITY = 50_000;
+
+/**
+ * The first recording of each content hash (a source is named by its content, whatever
+ * locators came later), remembered across reads. A first recording never changes once it is
+ * committed: any later recording of the same content has a later index. So a long trace, whose
+ * lines cite thousands of assertions of a few thousand sources, looks each source up once per
+ * process rather than once per trace. Least recently used entries go first.
+ *
+ * @example
+ *   const sources = new FirstSources(dataSource);
+ *   const byHash = await sources.of(ledgerId, ['ab12…', 'cd34…']); // one statement for the misses
+ */
+export class FirstSources {
+  private readonly cache = new Map<string, SourceRecord>();
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly capacity = DEFAULT_CAPACITY,
+  ) {}
+
+  /** Each content hash that has a recording, with its first one. Shared records: frozen. */
+  async of(ledgerId: number, contentHashes: readonly string[]): Promise<Map<string, SourceRecord>> {
+    const found = new Map<string, SourceRecord>();
+    const missing: string[] = [];
+    for (const hash of new Set(contentHashes)) {
+      const key = `${ledgerId}:${hash}`;
+      const hit = this.cache.get(key);
+      if (hit) {
+        // Map keeps insertion order: re-inserting marks the entry as recently used.
+        this.cache.delete(key);
+        this.cache.set(key, hit);
+        found.set(hash, hit);
+      } else missing.push(hash);
+    }
+    if (missing.length === 0) return found;
+    const rows: Array<Record<string, unknown>> = await this.db.query(
+      `SELECT DISTINCT ON (s.content_hash) ${SOURCE_COLUMNS('s')} FROM prov_sources s
+        WHERE s.ledger_id = $1 AND s.content_hash = ANY(${unpackHashes('$2')}) ORDER BY s.content_hash, s.event_idx`,
+      [ledgerId, packHashes(missing)],
+    );
+    for (const r of rows) {
+      const source = Object.freeze(sourceFromRow(r)!);
+      found.set(source.contentHash, source);
+      this.cache.set(`${ledgerId}:${source.contentHash}`, source);
+    }
+    for (const oldest of this.cache.keys()) {
+      if (this.cache.size <= this.capacity) break;
+      this.cache.delete(oldest);
+    }
+    return found;
+  }
+}
