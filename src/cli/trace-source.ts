@@ -39,7 +39,7 @@ export function directTraceSource(provenance: ProvenanceService): TraceSource {
         truncated: t.truncated,
         lines: t.lines.map((l) => ({
           queryId: l.queryId,
-          time: new Date(l.timeMs).toISOString(),
+          time: l.time.toISOString(),
           subject: l.subject,
           predicate: l.predicate,
           lens: l.lens,

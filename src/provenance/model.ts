@@ -3,7 +3,8 @@ import type { AssertionPayload, Lifecycle } from './records.js';
 /** Where a record sits in the ledger: the event that recorded it, so an inclusion proof backs it. */
 export interface Recorded {
   recordedBy: string;
-  timeMs: number;
+  /** When its event was appended (HLC physical clock). */
+  time: Date;
   eventIndex: number;
   eventId: string;
 }

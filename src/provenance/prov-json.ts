@@ -4,8 +4,8 @@ import type { AssertionRecord, QueryAuditRecord, SourceRecord } from './model.js
 /** A W3C PROV-JSON document (https://www.w3.org/submissions/prov-json/). */
 export type ProvDocument = Record<string, Record<string, Record<string, unknown>>> & { prefix: Record<string, unknown> };
 
-const iso = (ms: number) => new Date(ms).toISOString();
-const dateTime = (ms: number) => ({ $: iso(ms), type: 'xsd:dateTime' });
+const iso = (time: Date) => time.toISOString();
+const dateTime = (time: Date) => ({ $: iso(time), type: 'xsd:dateTime' });
 
 /**
  * Query audits as PROV: each query run is an activity associated with its agent, which used
@@ -61,7 +61,7 @@ export function toProvJson(audits: QueryAuditRecord[], origin: string): ProvDocu
       'cp:predicate': a.predicate,
       'cp:lifecycle': a.lifecycle,
       'cp:confidence': a.confidence,
-      'prov:generatedAtTime': dateTime(a.timeMs),
+      'prov:generatedAtTime': dateTime(a.time),
       ...ledgerRef(a),
     };
     relate('wasAttributedTo', { 'prov:entity': id, 'prov:agent': agent(a.recordedBy, 'prov:Agent') });
@@ -77,8 +77,8 @@ export function toProvJson(audits: QueryAuditRecord[], origin: string): ProvDocu
     const activity = `cp:query/${q.queryId}`;
     doc.activity![activity] = {
       'prov:type': { $: 'cp:Query', type: 'prov:QUALIFIED_NAME' },
-      'prov:startTime': iso(q.timeMs),
-      'prov:endTime': iso(q.timeMs),
+      'prov:startTime': iso(q.time),
+      'prov:endTime': iso(q.time),
       'cp:subject': q.subject,
       'cp:predicate': q.predicate,
       ...(q.lens ? { 'cp:lens': q.lens } : {}),
@@ -92,7 +92,7 @@ export function toProvJson(audits: QueryAuditRecord[], origin: string): ProvDocu
       'prov:value': canonicalJson(q.result),
       ...(q.resultConfidence === null ? {} : { 'cp:confidence': q.resultConfidence }),
     };
-    relate('wasGeneratedBy', { 'prov:entity': result, 'prov:activity': activity, 'prov:time': iso(q.timeMs) });
+    relate('wasGeneratedBy', { 'prov:entity': result, 'prov:activity': activity, 'prov:time': iso(q.time) });
     for (const c of q.contributingAssertions) {
       relate('used', { 'prov:activity': activity, 'prov:entity': assertion(c.assertion, c.source), 'cp:weight': c.weight });
     }

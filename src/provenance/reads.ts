@@ -31,7 +31,7 @@ export function sourceFromRow(r: Row, p = 's_'): SourceRecord | null {
     locator: r[`${p}locator`],
     mediaType: r[`${p}media_type`],
     recordedBy: r[`${p}recorded_by`],
-    timeMs: Number(r[`${p}hlc_ms`]),
+    time: new Date(Number(r[`${p}hlc_ms`])),
     eventIndex: Number(r[`${p}event_idx`]),
     eventId: r[`${p}event_id`],
   };
@@ -61,7 +61,7 @@ export function assertionFromRow(r: Row, successorScope?: SuccessorScope): Asser
     // Absent when the read left it out (see successorsOf); null when nothing superseded it.
     supersededBy: 'superseded_by' in r ? (r.superseded_by ?? null) : undefined,
     recordedBy: r.recorded_by,
-    timeMs: Number(r.hlc_ms),
+    time: new Date(Number(r.hlc_ms)),
     eventIndex: Number(r.event_idx),
     eventId: r.event_id,
     successorScope,
@@ -132,7 +132,7 @@ function auditFromRow(ledger: string, r: Row): QueryAuditRecord {
     resultConfidence: r.result_confidence === null ? null : Number(r.result_confidence),
     contributingAssertions: r.cited ? citationsOfRow(r.cited, r.weights) : [],
     recordedBy: r.recorded_by,
-    timeMs: Number(r.hlc_ms),
+    time: new Date(Number(r.hlc_ms)),
     eventIndex: Number(r.event_idx),
     eventId: r.event_id,
   };

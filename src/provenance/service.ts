@@ -299,5 +299,5 @@ const sourceResource = (p: { contentHash: string }) => `source/${p.contentHash}`
 const assertionResource = (p: { hash: string }) => `assertion/${p.hash}`;
 
 function recordedBy(e: LedgerEvent) {
-  return { recordedBy: e.actor, timeMs: e.hlc.physicalMs, eventIndex: e.index, eventId: e.id };
+  return { recordedBy: e.actor, time: new Date(e.hlc.physicalMs), eventIndex: e.index, eventId: e.id };
 }

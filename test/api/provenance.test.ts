@@ -87,14 +87,20 @@ describe('provenance over GraphQL', () => {
     expect(cp.errors).toBeUndefined();
     const { verifierKey } = (await gql(server.url, `{ ledger { verifierKey } }`)).data.ledger;
     const r = await gql(server.url, `query($since: DateTimeISO!) { trace(agent: "deployment-agent", since: $since, subject: "auth/*") {
-        truncated lines { queryId subject result resultConfidence eventId eventIndex
-          contributingAssertions { assertionHash weight assertion { value lifecycle } source { locator contentHash } }
+        truncated lines { queryId subject result resultConfidence eventId eventIndex time
+          contributingAssertions { assertionHash weight assertion { value lifecycle time } source { locator contentHash time } }
           proof { leafIndex treeSize leafHash hashes rootHash checkpoint { treeSize note } } } } }`,
       { since: new Date(Date.now() - 6 * 3600_000).toISOString() }, reader);
     expect(r.errors).toBeUndefined();
     const lines = r.data.trace.lines;
     expect(lines.map((l: { queryId: string }) => l.queryId)).toEqual(['q-1', 'q-2']);
-    expect(lines[1].contributingAssertions).toEqual([
+    // Times are their events' HLC physical clocks: a source before the assertion citing it, before the line.
+    const [c2, c1] = lines[1].contributingAssertions;
+    const at = (iso: string) => Date.parse(iso);
+    expect(at(c1.source.time)).toBeLessThanOrEqual(at(c1.assertion.time));
+    expect(at(c2.assertion.time)).toBeLessThanOrEqual(at(lines[1].time));
+    const strip = ({ time: _t, ...rest }: { time: string }) => rest;
+    expect(lines[1].contributingAssertions.map((c: { assertion: { time: string }; source: { time: string } }) => ({ ...c, assertion: strip(c.assertion), source: strip(c.source) }))).toEqual([
       { assertionHash: v2, weight: 0.8, assertion: { value: 900, lifecycle: 'ACCEPTED' }, source: { locator: 'git://cfg/auth.yaml@b2', contentHash: sha('auth v2') } },
       { assertionHash: v1, weight: 0.2, assertion: { value: 3600, lifecycle: 'ACCEPTED' }, source: { locator: 'git://cfg/auth.yaml@a1', contentHash: sha('auth v1') } },
     ]);
@@ -103,7 +109,9 @@ describe('provenance over GraphQL', () => {
       expect(p.leafIndex).toBe(line.eventIndex);
       expect(p.leafHash).toBe(line.eventId);
       const ev = await gql(server.url, `query($id: String!) { event(id: $id) { canonical } }`, { id: line.eventId });
-      expect(treeHasher('sha256').leafHash(Buffer.from(ev.data.event.canonical, 'base64')).toString('hex')).toBe(line.eventId);
+      const canonical = Buffer.from(ev.data.event.canonical, 'base64');
+      expect(treeHasher('sha256').leafHash(canonical).toString('hex')).toBe(line.eventId);
+      expect(at(line.time)).toBe(JSON.parse(canonical.toString('utf8')).hlc.physicalMs);
       const checkpoint = parseCheckpoint(verifyNote(p.checkpoint.note, [verifierKey]).text);
       expect(checkpoint.treeSize).toBe(p.treeSize);
       expect(verifyInclusion('sha256', p.leafIndex, checkpoint.treeSize, hex(p.leafHash), p.hashes.map(hex), checkpoint.rootHash)).toBe(true);

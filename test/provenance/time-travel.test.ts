@@ -16,7 +16,7 @@ describe('time travel and the provenance chain', () => {
     const q1 = await t.prov.recordQuery('main', { agentId: 'deployer', subject: 'auth/ttl', predicate: 'value', result: 30, contributingAssertions: [{ assertionHash: v1.hash, weight: 1 }] }, 'deployer');
     const cp = await t.service.createCheckpoint('main');
     const sizeBefore = (await t.service.head('main')).treeSize;
-    const timeBefore = q1.timeMs;
+    const timeBefore = q1.time.getTime();
     await tick();
     const src2 = await t.prov.recordSource('main', { locator: 'git://cfg@2', contentHash: sha('cfg v2') }, 'curator');
     const v2 = await t.prov.recordAssertion('main', { subject: 'auth/ttl', predicate: 'value', value: 60, lifecycle: 'ACCEPTED', confidence: 0.95, sourceHash: src2.contentHash, supersedes: v1.hash }, 'reviewer');
