@@ -723,6 +723,7 @@ export class LedgerService {
           this.producers.get(ledger.name)?.nudge();
         },
         this.options.listenUrl ? NOTIFY_CHANNEL : undefined,
+        (outcome) => this.metrics.lookedAhead(ledger.name, outcome),
       );
       this.sequencers.set(ledger.name, s);
     }

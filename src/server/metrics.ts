@@ -7,6 +7,12 @@ import type { LedgerMetrics } from '../ledger/metrics.js';
 export function prometheusMetrics(dataSource: DataSource, bus: () => LedgerBus | undefined) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'chainproof_process_' });
+  const lookedAhead = new Counter({
+    name: 'chainproof_batches_sequenced_ahead_total',
+    help: 'Batches sequenced while the batch before was written; outcome=redone when the head had moved (another process appended, or the batch before rolled back)',
+    labelNames: ['ledger', 'outcome'],
+    registers: [registry],
+  });
   const appended = new Counter({ name: 'chainproof_events_appended_total', help: 'Events committed', labelNames: ['ledger'], registers: [registry] });
   const refused = new Counter({
     name: 'chainproof_events_refused_total',
@@ -78,6 +84,7 @@ export function prometheusMetrics(dataSource: DataSource, bus: () => LedgerBus |
     },
     refused: (ledger, code) => refused.inc({ ledger, code }),
     committed: (ledger, events) => batch.observe({ ledger }, events),
+    lookedAhead: (ledger, outcome) => lookedAhead.inc({ ledger, outcome }),
     proof: (kind, seconds) => proofSeconds.observe({ kind }, seconds),
     mined: (ledger, d, seconds) => {
       miningSeconds.observe({ ledger }, seconds);

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { LedgerService } from '../../src/ledger/ledger-service.js';
+import type { LedgerMetrics } from '../../src/ledger/metrics.js';
 import { loadServerKey } from '../../src/ledger/server-key.js';
 import { openTestDatabase, type TestDatabase } from './db.js';
 
@@ -31,7 +32,7 @@ export interface TestLedger {
 
 export async function openTestLedger(
   overrides: Record<string, string> = {},
-  options: { produceBlocks?: boolean } = {},
+  options: { produceBlocks?: boolean; metrics?: LedgerMetrics } = {},
 ): Promise<TestLedger> {
   const db = await openTestDatabase();
   const config = testConfig(overrides);

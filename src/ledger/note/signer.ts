@@ -15,6 +15,8 @@ export interface NoteSigner {
   readonly verifierKey: string;
   /** Raw 64-byte Ed25519 signature over `message`. */
   sign(message: Uint8Array): Buffer;
+  /** The same, computed on libuv's thread pool: many of them run beside this thread, not on it. */
+  signAsync(message: Uint8Array): Promise<Buffer>;
 }
 
 // PKCS#8 wrapper for a bare 32-byte Ed25519 seed (RFC 8410); node:crypto cannot import raw seeds otherwise.
@@ -59,5 +61,7 @@ export function noteSignerFromSeed(name: string, seed: Uint8Array): NoteSigner {
     publicKey,
     verifierKey: formatVerifierKey(name, keyHash, publicKey),
     sign: (message: Uint8Array) => cryptoSign(null, message, privateKey),
+    signAsync: (message: Uint8Array) =>
+      new Promise<Buffer>((resolve, reject) => cryptoSign(null, message, privateKey, (e, sig) => (e ? reject(e) : resolve(sig)))),
   });
 }

@@ -1,0 +1,164 @@
+import { createPublicKey, verify } from 'node:crypto';
+import pino from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ChainproofError } from '../../src/errors.js';
+import { splitIds } from '../../src/ledger/events/event.js';
+import { LedgerService } from '../../src/ledger/ledger-service.js';
+import { NO_METRICS } from '../../src/ledger/metrics.js';
+import { usingPostgres } from '../support/db.js';
+import { openTestLedger, type TestLedger } from '../support/ledger.js';
+import { expectValid } from '../verify/support.js';
+
+/**
+ * While a transaction writes a large batch, the sequencer sequences the next one from the head
+ * that transaction leaves. The work is used only if the next transaction finds exactly that head.
+ */
+let t: TestLedger;
+const lookedAhead: string[] = [];
+beforeAll(async () => {
+  t = await openTestLedger({}, { produceBlocks: false, metrics: { ...NO_METRICS, lookedAhead: (_ledger, outcome) => lookedAhead.push(outcome) } });
+});
+afterAll(async () => t?.close());
+beforeEach(() => {
+  lookedAhead.length = 0;
+});
+
+const events = (label: string, n = 600) => Array.from({ length: n }, (_, i) => ({ type: 'ahead.thing', actor: label, payload: { i } }));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A projection that holds its transaction open until `release` (after `then`, if given, throws). */
+function gate(then?: () => never) {
+  let release!: () => void;
+  const opened = new Promise<void>((r) => (release = r));
+  return {
+    release,
+    projection: async () => {
+      await opened;
+      then?.();
+    },
+  };
+}
+
+interface Row {
+  index: number;
+  id: string;
+  parents: string[];
+  hlc: [number, number];
+  actor: string;
+}
+
+/** Every event of `ledger` in order: consecutive indexes, each the child of the one before, HLCs increasing, and a VALID full verification. */
+async function expectOneChain(ledger: string): Promise<Row[]> {
+  const { id } = await t.service.ledger(ledger);
+  const rows: Array<{ idx: string; id: Buffer; parents: Buffer; hlc_ms: string; hlc_logical: number; actor: string }> = await t.db.dataSource.query(
+    `SELECT idx, id, parents, hlc_ms, hlc_logical, actor FROM events WHERE ledger_id = $1 ORDER BY idx`,
+    [id],
+  );
+  const all: Row[] = rows.map((r) => ({
+    index: Number(r.idx),
+    id: Buffer.from(r.id).toString('hex'),
+    parents: splitIds(Buffer.from(r.parents)),
+    hlc: [Number(r.hlc_ms), r.hlc_logical],
+    actor: r.actor,
+  }));
+  all.forEach((e, i) => {
+    expect(e.index).toBe(i);
+    if (i > 0) {
+      expect(e.parents).toEqual([all[i - 1]!.id]);
+      const [ms, logical] = all[i - 1]!.hlc;
+      expect(e.hlc[0] > ms || (e.hlc[0] === ms && e.hlc[1] > logical)).toBe(true);
+    }
+  });
+  expectValid(await t.service.verify(ledger, true));
+  return all;
+}
+
+/** Every event of `ledger` carries a signature by the server's key over its stored canonical bytes. */
+async function expectServerSigned(ledger: string, count: number): Promise<void> {
+  const { id } = await t.service.ledger(ledger);
+  const rows: Array<{ canonical: Buffer; signature: Buffer | null }> = await t.db.dataSource.query(
+    `SELECT canonical, signature FROM events WHERE ledger_id = $1 ORDER BY idx`,
+    [id],
+  );
+  expect(rows).toHaveLength(count);
+  const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, t.service.serverKey!.note.publicKey]), format: 'der', type: 'spki' });
+  for (const r of rows) {
+    expect(r.signature).not.toBeNull();
+    expect(verify(null, Buffer.from(r.canonical), key, Buffer.from(r.signature!))).toBe(true);
+  }
+}
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+describe('sequencing ahead', () => {
+  it('uses the next batch\'s work when the head is as the batch before left it', async () => {
+    await t.service.createLedger('ahead-used', {});
+    const held = gate();
+    // Server-signed, so the signatures of these batches are made on the thread pool.
+    const first = t.service.append('ahead-used', events('a'), { projection: held.projection, asServer: true });
+    const rest = ['b', 'c', 'd'].map((l) => t.service.append('ahead-used', events(l), { asServer: true }));
+    await sleep(200); // b, c and d queue behind a's open transaction; b is sequenced meanwhile
+    held.release();
+    const results = await Promise.all([first, ...rest]);
+    expect(lookedAhead).toContain('used');
+    expect(lookedAhead).not.toContain('redone');
+    const all = await expectOneChain('ahead-used');
+    expect(all.map((e) => e.actor)).toEqual(['a', 'b', 'c', 'd'].flatMap((l) => Array(600).fill(l)));
+    expect(results.flat().map((e) => e.id)).toEqual(all.map((e) => e.id));
+    expect(results.flat().every((e) => e.author === t.service.serverKey!.did)).toBe(true);
+    await expectServerSigned('ahead-used', all.length);
+  });
+
+  it('does the work again when the batch before rolled back', async () => {
+    await t.service.createLedger('ahead-rolled-back', {});
+    const before = (await t.service.append('ahead-rolled-back', [{ type: 'ahead.start', actor: 'x' }]))[0]!;
+    const held = gate(() => {
+      throw new ChainproofError('BAD_USER_INPUT', 'refused by its projection');
+    });
+    const refused = t.service.append('ahead-rolled-back', events('a'), { projection: held.projection });
+    const next = t.service.append('ahead-rolled-back', events('b'));
+    await sleep(200);
+    held.release();
+    await expect(refused).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    const landed = await next;
+    expect(lookedAhead).toEqual(['redone']);
+    expect(landed[0]!.parents).toEqual([before.id]);
+    const all = await expectOneChain('ahead-rolled-back');
+    expect(all.map((e) => e.actor)).toEqual(['x', ...Array(600).fill('b')]);
+  });
+
+  it.skipIf(!usingPostgres())('does the work again when another process appended in between', async () => {
+    await t.service.createLedger('ahead-other', {});
+    // Another server process: its own sequencer, the same database.
+    const other = new LedgerService(t.db.dataSource, t.config, t.service.serverKey, pino({ level: 'silent' }), { produceBlocks: false });
+    const held = gate();
+    const first = t.service.append('ahead-other', events('a'), { projection: held.projection });
+    const next = t.service.append('ahead-other', events('b'));
+    await sleep(100);
+    const between = other.append('ahead-other', [{ type: 'ahead.other', actor: 'other' }]);
+    // Release a's transaction only once the other process waits for the head's row lock.
+    for (let i = 0; ; i++) {
+      const [{ n }] = await t.db.dataSource.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ledger_heads%'`);
+      if (n > 0) break;
+      if (i > 200) throw new Error('the other process never waited for the lock');
+      await sleep(10);
+    }
+    held.release();
+    const [, [x], landed] = await Promise.all([first, between, next]);
+    expect(lookedAhead).toEqual(['redone']);
+    expect(landed[0]!.parents).toEqual([x!.id]);
+    const all = await expectOneChain('ahead-other');
+    expect(all.map((e) => e.actor)).toEqual([...Array(600).fill('a'), 'other', ...Array(600).fill('b')]);
+  });
+
+  it('does not take small appends early: they wait to share one commit', async () => {
+    await t.service.createLedger('ahead-small', {});
+    const held = gate();
+    const first = t.service.append('ahead-small', events('a', 10), { projection: held.projection });
+    const rest = Array.from({ length: 20 }, (_, i) => t.service.append('ahead-small', events(`s${i}`, 10)));
+    await sleep(100);
+    held.release();
+    await Promise.all([first, ...rest]);
+    expect(lookedAhead).toEqual([]);
+    await expectOneChain('ahead-small');
+  });
+});
