@@ -618,21 +618,42 @@ export function eventFromRow(ledgerName: string, r: RawEventRow): LedgerEvent {
   };
 }
 
+/**
+ * The batch's byte columns go as one `bytea` each, cut apart in SQL by offset: the driver sends a
+ * Buffer parameter as raw bytes, while a `bytea[]` would travel as hex text (twice the size,
+ * escaped here and parsed element by element there) — megabytes for a large batch.
+ */
 async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventRow[]): Promise<void> {
   if (rows.length === 0) return;
   const col = <T>(f: (r: NewEventRow) => T) => rows.map(f);
+  const canonical = packed(rows.map((r) => r.event.canonical));
+  const signatures = packed(rows.map((r) => (r.event.signature ? Buffer.from(r.event.signature, 'hex') : null)));
+  const parents = packed(rows.map((r) => joinIds(r.event.parents)));
   await tx.query(
     `INSERT INTO events (ledger_id, idx, id, canonical, signature, type, actor, author, resource, subsystem, result,
        correlation_id, parents, hlc_ms, hlc_logical, idempotency_key, appended_at, origin)
-     SELECT $1, * FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[],
-       $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bigint[], $15::integer[], $16::text[],
-       $17::timestamptz[], $18::text[])`,
+     SELECT $1, r.idx, substring($3::bytea FROM (r.n * 32 - 31)::int FOR 32), substring($4::bytea FROM r.c_at FOR r.c_len),
+       CASE WHEN r.s_at > 0 THEN substring($5::bytea FROM r.s_at FOR r.s_len) END, r.type, r.actor, r.author, r.resource,
+       r.subsystem, r.result, r.correlation_id, substring($6::bytea FROM r.p_at FOR r.p_len), r.hlc_ms, r.hlc_logical,
+       r.idempotency_key, r.appended_at, r.origin
+     FROM unnest($2::bigint[], $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::int[], $13::text[], $14::text[],
+       $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::bigint[], $21::integer[], $22::text[],
+       $23::timestamptz[], $24::text[])
+       WITH ORDINALITY AS r(idx, c_at, c_len, s_at, s_len, p_at, p_len, type, actor, author, resource, subsystem, result,
+         correlation_id, hlc_ms, hlc_logical, idempotency_key, appended_at, origin, n)`,
     [
       ledgerId,
       col((r) => r.event.index),
-      col((r) => Buffer.from(r.event.id, 'hex')),
-      col((r) => r.event.canonical),
-      col((r) => (r.event.signature ? Buffer.from(r.event.signature, 'hex') : null)),
+      Buffer.concat(rows.map((r) => Buffer.from(r.event.id, 'hex'))),
+      canonical.bytes,
+      signatures.bytes,
+      parents.bytes,
+      canonical.at,
+      canonical.length,
+      signatures.at,
+      signatures.length,
+      parents.at,
+      parents.length,
       col((r) => r.event.type),
       col((r) => r.event.actor),
       col((r) => r.event.author),
@@ -640,7 +661,6 @@ async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventR
       col((r) => r.event.subsystem),
       col((r) => r.event.result),
       col((r) => r.event.correlationId),
-      col((r) => joinIds(r.event.parents)),
       col((r) => r.event.hlc.physicalMs),
       col((r) => r.event.hlc.logical),
       col((r) => r.idempotencyKey ?? null),
@@ -653,7 +673,22 @@ async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventR
 async function insertNodes(tx: EntityManager, ledgerId: number, nodes: NewNode[]): Promise<void> {
   if (nodes.length === 0) return;
   await tx.query(
-    `INSERT INTO tree_nodes (ledger_id, level, idx, hash) SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bytea[])`,
-    [ledgerId, nodes.map((n) => n.level), nodes.map((n) => n.index), nodes.map((n) => n.hash)],
+    `INSERT INTO tree_nodes (ledger_id, level, idx, hash)
+     SELECT $1, n.level, n.idx, substring($4::bytea FROM (n.i * 32 - 31)::int FOR 32)
+       FROM unnest($2::smallint[], $3::bigint[]) WITH ORDINALITY AS n(level, idx, i)`,
+    [ledgerId, nodes.map((n) => n.level), nodes.map((n) => n.index), Buffer.concat(nodes.map((n) => n.hash))],
   );
+}
+
+/** Byte strings end to end, each found by its 1-based position (`at`, 0 for a null) and length. */
+function packed(values: Array<Buffer | null>): { bytes: Buffer; at: number[]; length: number[] } {
+  const at: number[] = [];
+  const length: number[] = [];
+  let position = 1;
+  for (const v of values) {
+    at.push(v ? position : 0);
+    length.push(v ? v.length : 0);
+    position += v ? v.length : 0;
+  }
+  return { bytes: Buffer.concat(values.filter((v): v is Buffer => v !== null)), at, length };
 }
