@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { bytesAt, hashAt, packBytes, packHashes } from '../db/packed-bytes.js';
 import { ChainproofError, isChainproofError } from '../errors.js';
 import type { LedgerRow } from './entities/index.js';
 import { canonicalBytes, compareHlc, MAX_HLC_LOGICAL, MAX_PARENTS, type Hlc } from './events/envelope.js';
@@ -618,24 +619,19 @@ export function eventFromRow(ledgerName: string, r: RawEventRow): LedgerEvent {
   };
 }
 
-/**
- * The batch's byte columns go as one `bytea` each, cut apart in SQL by offset: the driver sends a
- * Buffer parameter as raw bytes, while a `bytea[]` would travel as hex text (twice the size,
- * escaped here and parsed element by element there) — megabytes for a large batch.
- */
+/** The batch's byte columns go as one bytea each (see packed-bytes.ts), cut apart in SQL by offset. */
 async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventRow[]): Promise<void> {
   if (rows.length === 0) return;
   const col = <T>(f: (r: NewEventRow) => T) => rows.map(f);
-  const canonical = packed(rows.map((r) => r.event.canonical));
-  const signatures = packed(rows.map((r) => (r.event.signature ? Buffer.from(r.event.signature, 'hex') : null)));
-  const parents = packed(rows.map((r) => joinIds(r.event.parents)));
+  const canonical = packBytes(col((r) => r.event.canonical));
+  const signatures = packBytes(col((r) => (r.event.signature ? Buffer.from(r.event.signature, 'hex') : null)));
+  const parents = packBytes(col((r) => joinIds(r.event.parents)));
   await tx.query(
     `INSERT INTO events (ledger_id, idx, id, canonical, signature, type, actor, author, resource, subsystem, result,
        correlation_id, parents, hlc_ms, hlc_logical, idempotency_key, appended_at, origin)
-     SELECT $1, r.idx, substring($3::bytea FROM (r.n * 32 - 31)::int FOR 32), substring($4::bytea FROM r.c_at FOR r.c_len),
-       CASE WHEN r.s_at > 0 THEN substring($5::bytea FROM r.s_at FOR r.s_len) END, r.type, r.actor, r.author, r.resource,
-       r.subsystem, r.result, r.correlation_id, substring($6::bytea FROM r.p_at FOR r.p_len), r.hlc_ms, r.hlc_logical,
-       r.idempotency_key, r.appended_at, r.origin
+     SELECT $1, r.idx, ${hashAt('$3', 'r.n')}, ${bytesAt('$4', 'r.c_at', 'r.c_len')}, ${bytesAt('$5', 'r.s_at', 'r.s_len')},
+       r.type, r.actor, r.author, r.resource, r.subsystem, r.result, r.correlation_id, ${bytesAt('$6', 'r.p_at', 'r.p_len')},
+       r.hlc_ms, r.hlc_logical, r.idempotency_key, r.appended_at, r.origin
      FROM unnest($2::bigint[], $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::int[], $13::text[], $14::text[],
        $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::bigint[], $21::integer[], $22::text[],
        $23::timestamptz[], $24::text[])
@@ -644,7 +640,7 @@ async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventR
     [
       ledgerId,
       col((r) => r.event.index),
-      Buffer.concat(rows.map((r) => Buffer.from(r.event.id, 'hex'))),
+      packHashes(col((r) => r.event.id)),
       canonical.bytes,
       signatures.bytes,
       parents.bytes,
@@ -674,21 +670,7 @@ async function insertNodes(tx: EntityManager, ledgerId: number, nodes: NewNode[]
   if (nodes.length === 0) return;
   await tx.query(
     `INSERT INTO tree_nodes (ledger_id, level, idx, hash)
-     SELECT $1, n.level, n.idx, substring($4::bytea FROM (n.i * 32 - 31)::int FOR 32)
-       FROM unnest($2::smallint[], $3::bigint[]) WITH ORDINALITY AS n(level, idx, i)`,
+     SELECT $1, n.level, n.idx, ${hashAt('$4', 'n.i')} FROM unnest($2::smallint[], $3::bigint[]) WITH ORDINALITY AS n(level, idx, i)`,
     [ledgerId, nodes.map((n) => n.level), nodes.map((n) => n.index), Buffer.concat(nodes.map((n) => n.hash))],
   );
-}
-
-/** Byte strings end to end, each found by its 1-based position (`at`, 0 for a null) and length. */
-function packed(values: Array<Buffer | null>): { bytes: Buffer; at: number[]; length: number[] } {
-  const at: number[] = [];
-  const length: number[] = [];
-  let position = 1;
-  for (const v of values) {
-    at.push(v ? position : 0);
-    length.push(v ? v.length : 0);
-    position += v ? v.length : 0;
-  }
-  return { bytes: Buffer.concat(values.filter((v): v is Buffer => v !== null)), at, length };
 }

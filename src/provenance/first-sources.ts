@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
+import { packHashes, unpackHashes } from '../db/packed-bytes.js';
 import type { SourceRecord } from './model.js';
-import { packHashes, unpackHashes } from './packed-hashes.js';
 import { SOURCE_COLUMNS, sourceFromRow } from './reads.js';
 
 /** Enough for every source of a large deployment (≈ 300 bytes each), small next to the server's heap. */

@@ -1,8 +1,8 @@
 import type { EntityManager } from 'typeorm';
+import { hashAt, packHashes } from '../db/packed-bytes.js';
 import { ChainproofError } from '../errors.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import { canonicalJson } from './hashing.js';
-import { hashAt, packHashes } from './packed-hashes.js';
 import type { AssertionPayload, OperationPayload, QueryPayload, SourcePayload } from './records.js';
 
 export const PROVENANCE_SUBSYSTEM = 'provenance';
@@ -123,14 +123,15 @@ async function insertQueries(tx: EntityManager, ledgerId: number, events: Ledger
   await tx.query(
     `INSERT INTO prov_query_audits (ledger_id, event_idx, event_id, query_id, agent_id, subject, predicate, lens, lifecycle_filter,
        result, result_hash, result_confidence, recorded_by, hlc_ms, assertion_hashes, weights)
-     SELECT $1, idx, id, qid, agent, subject, predicate, lens, string_to_array(lf, ','), result, rh, rc, actor, ms,
+     SELECT $1, idx, ${hashAt('$3', 't.n')}, qid, agent, subject, predicate, lens, string_to_array(lf, ','), result,
+            ${hashAt('$11', 't.n')}, rc, actor, ms,
             ARRAY(SELECT decode(h, 'hex') FROM unnest(string_to_array(hs, ',')) AS h), string_to_array(ws, ',')::float8[]
-       FROM unnest($2::bigint[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-         $11::bytea[], $12::float8[], $13::text[], $14::bigint[], $15::text[], $16::text[])
-         AS t(idx, id, qid, agent, subject, predicate, lens, lf, result, rh, rc, actor, ms, hs, ws)`,
-    [ledgerId, events.map((e) => e.index), events.map(idOf), p.map((q) => q.queryId), p.map((q) => q.agentId),
+       FROM unnest($2::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+         $12::float8[], $13::text[], $14::bigint[], $15::text[], $16::text[])
+         WITH ORDINALITY AS t(idx, qid, agent, subject, predicate, lens, lf, result, rc, actor, ms, hs, ws, n)`,
+    [ledgerId, events.map((e) => e.index), packHashes(events.map((e) => e.id)), p.map((q) => q.queryId), p.map((q) => q.agentId),
       p.map((q) => q.subject), p.map((q) => q.predicate), p.map((q) => q.lens ?? null),
-      p.map((q) => q.lifecycleFilter?.join(',') ?? null), p.map((q) => canonicalJson(q.result)), p.map((q) => hex(q.resultHash)),
+      p.map((q) => q.lifecycleFilter?.join(',') ?? null), p.map((q) => canonicalJson(q.result)), packHashes(p.map((q) => q.resultHash)),
       p.map((q) => q.resultConfidence ?? null), events.map((e) => e.actor), events.map((e) => e.hlc.physicalMs),
       p.map((q) => q.contributingAssertions.map((c) => c.assertionHash).join(',')),
       p.map((q) => q.contributingAssertions.map((c) => String(c.weight)).join(','))],

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
+import { packHashes, unpackHashes } from '../db/packed-bytes.js';
 import { ChainproofError } from '../errors.js';
 import { subjectMatcher } from './glob.js';
-import { packHashes, unpackHashes } from './packed-hashes.js';
 import type { AssertionRecord, ContributionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord, SuccessorScope } from './model.js';
 import type { Lifecycle } from './records.js';
 
