@@ -15,8 +15,11 @@ import { ChainproofError } from '../errors.js';
  */
 export function packHashes(hashes: readonly string[]): Buffer {
   const packed = Buffer.from(hashes.join(''), 'hex');
-  // Buffer.from stops quietly at a bad digit, which would shift every hash after it.
-  if (packed.length !== 32 * hashes.length) throw new ChainproofError('INTERNAL', 'a hash to look up is not 64 hex digits');
+  // Buffer.from stops quietly at a bad digit, and a short hash next to a long one would shift the
+  // ones after them: either would misplace every hash that follows.
+  if (packed.length !== 32 * hashes.length || hashes.some((h) => h.length !== 64)) {
+    throw new ChainproofError('INTERNAL', 'a hash to pack is not 64 hex digits');
+  }
   return packed;
 }
 

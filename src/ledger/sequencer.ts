@@ -60,14 +60,16 @@ const MAX_BYTES_PER_COMMIT = 32 * 1024 * 1024;
  * work is a few milliseconds, and taking requests early would only split what one commit could take.
  */
 const LOOK_AHEAD_MIN_EVENTS = 500;
-/** Events sequenced ahead between yields, so the transaction in flight keeps its socket moving. */
-const LOOK_AHEAD_SLICE = 256;
+/** Longest stretch of sequencing ahead between yields, so the transaction in flight keeps its socket moving. */
+const LOOK_AHEAD_SLICE_MS = 2;
 /**
  * Fewest server-signed events in a batch worth signing on the thread pool: there a signature costs
  * this thread ≈ 10 µs instead of ≈ 35, and the pool's threads sign side by side; for a few events
  * the hop to the pool would cost more latency than it saves.
  */
 const POOL_SIGNING_MIN_EVENTS = 64;
+/** Most signatures on the pool at once: it is shared with DNS look-ups, file I/O and the driver's password hashing. */
+const POOL_SIGNING_WINDOW = 16;
 
 /** An error raised before COMMIT: the transaction rolled back, so nothing of the batch landed. */
 class RolledBack extends Error {
@@ -113,6 +115,8 @@ export class LedgerSequencer {
   private aheadFrom: { state: SequenceState; known: Known } | undefined;
   /** The next batch, taken from the queue and sequenced ahead. */
   private ahead: Ahead | undefined;
+  /** Signatures on the pool now, and those waiting for a place (see POOL_SIGNING_WINDOW). */
+  private signing = { active: 0, waiting: [] as Array<() => void> };
 
   constructor(
     private readonly dataSource: DataSource,
@@ -201,10 +205,11 @@ export class LedgerSequencer {
     const after = snapshotOf(state);
     const batch = this.takeBatch(true);
     this.aheadFrom = undefined;
-    const work = this.sequenceAll(batch, state, known, true);
-    // Its failure surfaces where it is awaited; until then it must not count as unhandled.
+    const pacing: Pacing = { hurry: false, abandoned: false };
+    const work = this.sequenceAll(batch, state, known, pacing);
+    // Awaited only if its head holds; a failure then means the batch is sequenced again, never unhandled.
     work.catch(() => {});
-    this.ahead = { batch, after, work };
+    this.ahead = { batch, after, work, pacing };
   }
 
   /**
@@ -262,8 +267,11 @@ export class LedgerSequencer {
     if (!head) throw new ChainproofError('UNKNOWN_LEDGER', `ledger ${this.ledger.name} has no head row`);
     let done: Sequenced | undefined;
     if (ahead) {
-      const work = await ahead.work;
-      if (sameHead(head, ahead.after)) done = work;
+      if (sameHead(head, ahead.after)) {
+        // The lock is held now: finish without yielding. Work that failed is simply done again.
+        ahead.pacing.hurry = true;
+        done = await ahead.work.catch(() => undefined);
+      } else ahead.pacing.abandoned = true;
       this.onLookedAhead(done ? 'used' : 'redone');
     }
     if (!done) {
@@ -272,7 +280,7 @@ export class LedgerSequencer {
         tips: splitIds(head.tips),
         lastHlc: { physicalMs: Number(head.last_hlc_ms), logical: head.last_hlc_logical },
       };
-      done = await this.sequenceAll(batch, state, await this.lookUp(tx, batch, state.tips), false);
+      done = await this.sequenceAll(batch, state, await this.lookUp(tx, batch, state.tips));
     }
     const { state, rows, nodes, outcomes } = done;
     if (lookAhead) {
@@ -291,17 +299,20 @@ export class LedgerSequencer {
     return outcomes;
   }
 
-  /** Sequences every request of a batch from `state`; `paced` yields to the event loop now and then. */
-  private async sequenceAll(batch: Pending[], state: SequenceState, known: Known, paced: boolean): Promise<Sequenced> {
+  /** Sequences every request of a batch from `state`; with `pacing` (ahead of the lock), yields to the event loop now and then. */
+  private async sequenceAll(batch: Pending[], state: SequenceState, known: Known, pacing?: Pacing): Promise<Sequenced> {
     const rows: NewEventRow[] = [];
     const nodes: NewNode[] = [];
     const outcomes: Outcome[] = [];
     const serverSigned = batch.reduce((n, p) => n + (p.asServer ? p.inputs.length : 0), 0);
     const signatures: Array<Promise<void>> | undefined = serverSigned >= POOL_SIGNING_MIN_EVENTS ? [] : undefined;
-    let sequenced = 0;
-    const pace = paced
+    let sliceStart = performance.now();
+    const pace = pacing
       ? async () => {
-          if (++sequenced % LOOK_AHEAD_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+          if (pacing.abandoned) throw new Error('sequencing ahead abandoned: the head moved');
+          if (pacing.hurry || performance.now() - sliceStart < LOOK_AHEAD_SLICE_MS) return;
+          await new Promise((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
         }
       : undefined;
     for (const p of batch) outcomes.push(await this.sequenceRequest(p, state, known, rows, nodes, pace, signatures));
@@ -319,6 +330,18 @@ export class LedgerSequencer {
       [ledgerId, state.frontier.size, state.frontier.toBytes(), state.frontier.root(), state.lastHlc.physicalMs,
         state.lastHlc.logical, joinIds(state.tips)],
     );
+  }
+
+  private async signOnPool(message: Buffer): Promise<Buffer> {
+    const s = this.signing;
+    if (s.active >= POOL_SIGNING_WINDOW) await new Promise<void>((resolve) => s.waiting.push(resolve));
+    s.active++;
+    try {
+      return await this.serverSigner!.signAsync(message);
+    } finally {
+      s.active--;
+      s.waiting.shift()?.();
+    }
   }
 
   /** One round trip for everything the batch refers to: idempotency keys, signed ids, parents, tips. */
@@ -484,7 +507,7 @@ export class LedgerSequencer {
       appendedAt: new Date(),
     };
     if (asServer && !signed && signatures) {
-      const signing = this.serverSigner!.signAsync(canonical).then((sig) => void (event.signature = sig.toString('hex')));
+      const signing = this.signOnPool(canonical).then((sig) => void (event.signature = sig.toString('hex')));
       // sequenceAll awaits it (and raises its failure); until then a failure must not count as unhandled.
       signing.catch(() => {});
       signatures.push(signing);
@@ -502,6 +525,12 @@ export function nextHlc(wallMs: number, last: Hlc, parent: Hlc | undefined): Hlc
   return { physicalMs: floor.physicalMs, logical: floor.logical + 1 };
 }
 
+/** How sequencing ahead yields: not at all once the lock waits for it (`hurry`), and stops once the head moved. */
+interface Pacing {
+  hurry: boolean;
+  abandoned: boolean;
+}
+
 /** Everything sequencing a batch produced, ready to write. */
 interface Sequenced {
   state: SequenceState;
@@ -516,6 +545,7 @@ interface Ahead {
   batch: Pending[];
   after: HeadSnapshot;
   work: Promise<Sequenced>;
+  pacing: Pacing;
 }
 
 /** The ledger_heads row as a sequence state would write it. */

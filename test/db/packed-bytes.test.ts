@@ -28,6 +28,8 @@ describe('packed hashes', () => {
     for (const bad of [sha('a').slice(1), `${sha('a').slice(0, 63)}g`, `${sha('a')}00`]) {
       expect(() => packHashes([bad, sha('b')])).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
     }
+    // A short one and a long one add up to the right length.
+    expect(() => packHashes([sha('a').slice(2), `${sha('b')}00`])).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
   });
 });
 

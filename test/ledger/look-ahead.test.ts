@@ -96,7 +96,7 @@ describe('sequencing ahead', () => {
     // Server-signed, so the signatures of these batches are made on the thread pool.
     const first = t.service.append('ahead-used', events('a'), { projection: held.projection, asServer: true });
     const rest = ['b', 'c', 'd'].map((l) => t.service.append('ahead-used', events(l), { asServer: true }));
-    await sleep(200); // b, c and d queue behind a's open transaction; b is sequenced meanwhile
+    await sleep(200); // b, c and d queue behind a's open transaction and are sequenced meanwhile
     held.release();
     const results = await Promise.all([first, ...rest]);
     expect(lookedAhead).toContain('used');
@@ -124,6 +124,45 @@ describe('sequencing ahead', () => {
     expect(landed[0]!.parents).toEqual([before.id]);
     const all = await expectOneChain('ahead-rolled-back');
     expect(all.map((e) => e.actor)).toEqual(['x', ...Array(600).fill('b')]);
+  });
+
+  it('leaves an append with an idempotency key to be looked up under the lock: a retry returns the first event', async () => {
+    await t.service.createLedger('ahead-keyed', {});
+    const [original] = await t.service.append('ahead-keyed', [{ type: 'ahead.keyed', actor: 'k', idempotencyKey: 'once' }]);
+    const held = gate();
+    const first = t.service.append('ahead-keyed', events('a'), { projection: held.projection });
+    const next = t.service.append('ahead-keyed', events('b'));
+    const retry = t.service.append('ahead-keyed', [{ type: 'ahead.keyed', actor: 'k', idempotencyKey: 'once' }]);
+    await sleep(200);
+    held.release();
+    await Promise.all([first, next]);
+    expect((await retry).map((e) => [e.index, e.id])).toEqual([[original!.index, original!.id]]);
+    expect(lookedAhead).toEqual(['used']);
+    const all = await expectOneChain('ahead-keyed');
+    expect(all.map((e) => e.actor)).toEqual(['k', ...Array(600).fill('a'), ...Array(600).fill('b')]);
+  });
+
+  it('a batch used ahead that then rolls back: its good requests land alone, and the batch after it is redone', async () => {
+    await t.service.createLedger('ahead-chained', {});
+    const held = gate();
+    const refusing = async () => {
+      throw new ChainproofError('BAD_USER_INPUT', 'refused by its projection');
+    };
+    const first = t.service.append('ahead-chained', events('x'), { projection: held.projection });
+    // 300 + 300: sequenced ahead together, as one batch, while x is written; then refused at bad's
+    // projection, so retried request by request.
+    const bad = t.service.append('ahead-chained', events('bad', 300), { projection: refusing });
+    const good = t.service.append('ahead-chained', events('good', 300));
+    await sleep(50);
+    // Sequenced ahead from the head that batch would have left, once it found its head.
+    const after = t.service.append('ahead-chained', events('after'));
+    await sleep(150);
+    held.release();
+    const settled = await Promise.allSettled([first, bad, good, after]);
+    expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(lookedAhead).toEqual(['used', 'redone']);
+    const all = await expectOneChain('ahead-chained');
+    expect(all.map((e) => e.actor)).toEqual([...Array(600).fill('x'), ...Array(300).fill('good'), ...Array(600).fill('after')]);
   });
 
   it.skipIf(!usingPostgres())('does the work again when another process appended in between', async () => {
