@@ -68,8 +68,6 @@ const LOOK_AHEAD_SLICE_MS = 2;
  * the hop to the pool would cost more latency than it saves.
  */
 const POOL_SIGNING_MIN_EVENTS = 64;
-/** Most signatures on the pool at once: it is shared with DNS look-ups, file I/O and the driver's password hashing. */
-const POOL_SIGNING_WINDOW = 16;
 
 /** An error raised before COMMIT: the transaction rolled back, so nothing of the batch landed. */
 class RolledBack extends Error {
@@ -115,8 +113,6 @@ export class LedgerSequencer {
   private aheadFrom: { state: SequenceState; known: Known } | undefined;
   /** The next batch, taken from the queue and sequenced ahead. */
   private ahead: Ahead | undefined;
-  /** Signatures on the pool now, and those waiting for a place (see POOL_SIGNING_WINDOW). */
-  private signing = { active: 0, waiting: [] as Array<() => void> };
 
   constructor(
     private readonly dataSource: DataSource,
@@ -304,8 +300,6 @@ export class LedgerSequencer {
     const rows: NewEventRow[] = [];
     const nodes: NewNode[] = [];
     const outcomes: Outcome[] = [];
-    const serverSigned = batch.reduce((n, p) => n + (p.asServer ? p.inputs.length : 0), 0);
-    const signatures: Array<Promise<void>> | undefined = serverSigned >= POOL_SIGNING_MIN_EVENTS ? [] : undefined;
     let sliceStart = performance.now();
     const pace = pacing
       ? async () => {
@@ -315,8 +309,8 @@ export class LedgerSequencer {
           sliceStart = performance.now();
         }
       : undefined;
-    for (const p of batch) outcomes.push(await this.sequenceRequest(p, state, known, rows, nodes, pace, signatures));
-    if (signatures) await Promise.all(signatures);
+    for (const p of batch) outcomes.push(await this.sequenceRequest(p, state, known, rows, nodes, pace));
+    await this.signAsServer(rows.filter((r) => r.byServer).map((r) => r.event));
     return { state, known, rows, nodes, outcomes };
   }
 
@@ -324,24 +318,23 @@ export class LedgerSequencer {
     const ledgerId = this.ledger.id;
     await insertEvents(tx, ledgerId, rows);
     await insertNodes(tx, ledgerId, nodes);
+    // The row as snapshotOf describes it, so the next batch's sameHead compares what is stored here.
+    const head = snapshotOf(state);
     await tx.query(
       `UPDATE ledger_heads SET tree_size = $2, frontier = $3, root_hash = $4, last_hlc_ms = $5, last_hlc_logical = $6, tips = $7
        WHERE ledger_id = $1`,
-      [ledgerId, state.frontier.size, state.frontier.toBytes(), state.frontier.root(), state.lastHlc.physicalMs,
-        state.lastHlc.logical, joinIds(state.tips)],
+      [ledgerId, head.size, head.frontier, state.frontier.root(), head.lastHlc.physicalMs, head.lastHlc.logical, head.tips],
     );
   }
 
-  private async signOnPool(message: Buffer): Promise<Buffer> {
-    const s = this.signing;
-    if (s.active >= POOL_SIGNING_WINDOW) await new Promise<void>((resolve) => s.waiting.push(resolve));
-    s.active++;
-    try {
-      return await this.serverSigner!.signAsync(message);
-    } finally {
-      s.active--;
-      s.waiting.shift()?.();
+  /** Signs the events the server writes in its own name: a few on this thread, many on the pool. */
+  private async signAsServer(events: LedgerEvent[]): Promise<void> {
+    const signer = this.serverSigner!;
+    if (events.length < POOL_SIGNING_MIN_EVENTS) {
+      for (const e of events) e.signature = signer.sign(e.canonical).toString('hex');
+      return;
     }
+    await Promise.all(events.map(async (e) => void (e.signature = (await signer.signAsync(e.canonical)).toString('hex'))));
   }
 
   /** One round trip for everything the batch refers to: idempotency keys, signed ids, parents, tips. */
@@ -381,7 +374,6 @@ export class LedgerSequencer {
     rows: NewEventRow[],
     nodes: NewNode[],
     pace: (() => Promise<void>) | undefined,
-    signatures: Array<Promise<void>> | undefined,
   ): Promise<Outcome> {
     const saved = { frontier: state.frontier.toBytes(), size: state.frontier.size, tips: state.tips, lastHlc: state.lastHlc };
     const mark = { rows: rows.length, nodes: nodes.length, ids: [] as string[], keys: [] as string[] };
@@ -398,13 +390,13 @@ export class LedgerSequencer {
         if (prepared.ownCopy) {
           throw new ChainproofError('BAD_EVENT', `a copy claims this ledger's own origin ${this.ledger.origin}, which never wrote it`);
         }
-        const e = this.sequenceOne(prepared, p.asServer === true, state, known, nodes, signatures);
+        const e = this.sequenceOne(prepared, p.asServer === true, state, known, nodes);
         if (known.byId.get(e.id) === e) {
           // The same envelope again (same parents and hlc): it is already in the ledger.
           events.push(e);
           continue;
         }
-        rows.push({ event: e, idempotencyKey: prepared.input.idempotencyKey, foreignOrigin: prepared.foreignOrigin });
+        rows.push({ event: e, idempotencyKey: prepared.input.idempotencyKey, foreignOrigin: prepared.foreignOrigin, byServer: p.asServer === true && !prepared.signed });
         known.byId.set(e.id, e);
         mark.ids.push(e.id);
         if (e.idempotencyKey !== null) {
@@ -438,15 +430,8 @@ export class LedgerSequencer {
     return signed ? known.byId.get(signed.id.toString('hex')) : undefined;
   }
 
-  /** With `signatures`, a server signature is computed on the pool and filled in when that promise settles. */
-  private sequenceOne(
-    prepared: PreparedInput,
-    asServer: boolean,
-    state: SequenceState,
-    known: Known,
-    nodes: NewNode[],
-    signatures: Array<Promise<void>> | undefined,
-  ): LedgerEvent {
+  /** An event in its place after the head; one the server writes as its own is signed later, with its batch (signAsServer). */
+  private sequenceOne(prepared: PreparedInput, asServer: boolean, state: SequenceState, known: Known, nodes: NewNode[]): LedgerEvent {
     const { input, signed } = prepared;
     // Default parents merge the newest open branches, at most MAX_PARENTS of them at a time.
     const parents = input.parents ?? state.tips.slice(-MAX_PARENTS);
@@ -475,7 +460,6 @@ export class LedgerSequencer {
       if (asServer) author = this.serverSigner!.did;
       canonical = canonicalBytes(envelopeOf({ ...input, author }, this.ledger.origin, parents, hlc), prepared.payloadText);
       id = this.hasher.leafHash(canonical);
-      if (asServer && !signatures) signature = this.serverSigner!.sign(canonical);
     }
     const idHex = id.toString('hex');
     const duplicate = known.byId.get(idHex);
@@ -486,7 +470,7 @@ export class LedgerSequencer {
     const parentSet = new Set(parents);
     state.tips = [...state.tips.filter((t) => !parentSet.has(t)), idHex];
     if (compareHlc(hlc, state.lastHlc) > 0) state.lastHlc = hlc;
-    const event: LedgerEvent = {
+    return {
       ledger: this.ledger.name,
       origin: prepared.foreignOrigin ?? this.ledger.origin,
       index,
@@ -506,13 +490,6 @@ export class LedgerSequencer {
       idempotencyKey: input.idempotencyKey ?? null,
       appendedAt: new Date(),
     };
-    if (asServer && !signed && signatures) {
-      const signing = this.signOnPool(canonical).then((sig) => void (event.signature = sig.toString('hex')));
-      // sequenceAll awaits it (and raises its failure); until then a failure must not count as unhandled.
-      signing.catch(() => {});
-      signatures.push(signing);
-    }
-    return event;
   }
 }
 
@@ -599,6 +576,8 @@ interface NewEventRow {
   event: LedgerEvent;
   idempotencyKey: string | undefined;
   foreignOrigin: string | undefined;
+  /** The server writes it in its own name: signAsServer signs it before it is written. */
+  byServer: boolean;
 }
 
 export const EVENT_COLUMNS =

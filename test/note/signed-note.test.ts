@@ -88,6 +88,12 @@ describe('noteSignerFromSeed', () => {
     expect(openNote(note).signatures[0]!.keyHash.equals(alice.keyHash)).toBe(true);
   });
 
+  it('signs on the pool what it signs here, however many calls wait for the pool at once', async () => {
+    const messages = Array.from({ length: 100 }, (_, i) => Buffer.from(`event ${i}`));
+    const pooled = await Promise.all(messages.map((m) => alice.signAsync(m)));
+    expect(pooled).toEqual(messages.map((m) => alice.sign(m)));
+  });
+
   it('is rejected by a different key', () => {
     const note = signNote('hello\n', [alice]);
     expect(codeOf(() => verifyNote(note, [bob.verifierKey]))).toBe('UNVERIFIED_NOTE');

@@ -15,9 +15,15 @@ export interface NoteSigner {
   readonly verifierKey: string;
   /** Raw 64-byte Ed25519 signature over `message`. */
   sign(message: Uint8Array): Buffer;
-  /** The same, computed on libuv's thread pool: many of them run beside this thread, not on it. */
+  /**
+   * The same, computed on libuv's thread pool: many of them run beside this thread, not on it.
+   * At most SIGNING_WINDOW at a time per key occupy the pool, which also serves DNS look-ups, file
+   * I/O and the database driver's password hashing; the rest wait their turn.
+   */
   signAsync(message: Uint8Array): Promise<Buffer>;
 }
+
+const SIGNING_WINDOW = 16;
 
 // PKCS#8 wrapper for a bare 32-byte Ed25519 seed (RFC 8410); node:crypto cannot import raw seeds otherwise.
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -55,13 +61,23 @@ export function noteSignerFromSeed(name: string, seed: Uint8Array): NoteSigner {
   const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   const publicKey = Buffer.from(spki.subarray(spki.length - 32));
   const keyHash = computeKeyHash(name, publicKey);
+  const pool = { active: 0, waiting: [] as Array<() => void> };
+  const signOnPool = async (message: Uint8Array) => {
+    if (pool.active >= SIGNING_WINDOW) await new Promise<void>((resolve) => pool.waiting.push(resolve));
+    pool.active++;
+    try {
+      return await new Promise<Buffer>((resolve, reject) => cryptoSign(null, message, privateKey, (e, sig) => (e ? reject(e) : resolve(sig))));
+    } finally {
+      pool.active--;
+      pool.waiting.shift()?.();
+    }
+  };
   return Object.freeze({
     name,
     keyHash,
     publicKey,
     verifierKey: formatVerifierKey(name, keyHash, publicKey),
     sign: (message: Uint8Array) => cryptoSign(null, message, privateKey),
-    signAsync: (message: Uint8Array) =>
-      new Promise<Buffer>((resolve, reject) => cryptoSign(null, message, privateKey, (e, sig) => (e ? reject(e) : resolve(sig)))),
+    signAsync: signOnPool,
   });
 }
