@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { hashAt, packHashes } from '../db/packed-bytes.js';
+import { bytesAt, hashAt, packBytes, packHashes } from '../db/packed-bytes.js';
 import { ChainproofError } from '../errors.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import { canonicalJson } from './hashing.js';
@@ -14,8 +14,10 @@ export const PROVENANCE_EVENTS = {
 } as const;
 export const PROVENANCE_EVENT_TYPES: string[] = Object.values(PROVENANCE_EVENTS);
 
-const hex = (h: string) => Buffer.from(h, 'hex');
-const idOf = (e: LedgerEvent) => hex(e.id);
+/** The events' ids, packed (see packed-bytes.ts). */
+const idsOf = (events: readonly LedgerEvent[]) => packHashes(events.map((e) => e.id));
+/** Assertions' `supersedes`, packed; null where an assertion supersedes nothing. */
+const supersededOf = (p: readonly AssertionPayload[]) => packBytes(p.map((a) => (a.supersedes ? Buffer.from(a.supersedes, 'hex') : null)));
 
 /**
  * Writes the provenance rows of `events`, reading nothing but the events themselves (so a
@@ -65,24 +67,28 @@ async function insertSources(tx: EntityManager, ledgerId: number, events: Ledger
   const p = events.map((e) => e.payload as SourcePayload);
   await tx.query(
     `INSERT INTO prov_sources (ledger_id, content_hash, locator, media_type, recorded_by, hlc_ms, event_idx, event_id)
-     SELECT $1, * FROM unnest($2::bytea[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bytea[])`,
-    [ledgerId, p.map((s) => hex(s.contentHash)), p.map((s) => s.locator), p.map((s) => s.mediaType ?? null),
-      events.map((e) => e.actor), events.map((e) => e.hlc.physicalMs), events.map((e) => e.index), events.map(idOf)],
+     SELECT $1, ${hashAt('$2', 's.n')}, s.locator, s.media_type, s.actor, s.ms, s.idx, ${hashAt('$8', 's.n')}
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) WITH ORDINALITY AS s(locator, media_type, actor, ms, idx, n)`,
+    [ledgerId, packHashes(p.map((s) => s.contentHash)), p.map((s) => s.locator), p.map((s) => s.mediaType ?? null),
+      events.map((e) => e.actor), events.map((e) => e.hlc.physicalMs), events.map((e) => e.index), idsOf(events)],
   );
 }
 
 async function insertAssertions(tx: EntityManager, ledgerId: number, events: LedgerEvent[]): Promise<void> {
   if (events.length === 0) return;
   const p = events.map((e) => e.payload as AssertionPayload);
+  const supersedes = supersededOf(p);
   await tx.query(
     `INSERT INTO prov_assertions (ledger_id, hash, subject, predicate, value, lifecycle, confidence, source_hash, supersedes,
        recorded_by, hlc_ms, event_idx, event_id)
-     SELECT $1, * FROM unnest($2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::bytea[], $9::bytea[],
-       $10::text[], $11::bigint[], $12::bigint[], $13::bytea[])`,
-    [ledgerId, p.map((a) => hex(a.hash)), p.map((a) => a.subject), p.map((a) => a.predicate), p.map((a) => canonicalJson(a.value)),
-      p.map((a) => a.lifecycle), p.map((a) => a.confidence), p.map((a) => hex(a.sourceHash)),
-      p.map((a) => (a.supersedes ? hex(a.supersedes) : null)), events.map((e) => e.actor), events.map((e) => e.hlc.physicalMs),
-      events.map((e) => e.index), events.map(idOf)],
+     SELECT $1, ${hashAt('$2', 'a.n')}, a.subject, a.predicate, a.value, a.lifecycle, a.confidence, ${hashAt('$8', 'a.n')},
+       ${bytesAt('$9', 'a.s_at', 'a.s_len')}, a.actor, a.ms, a.idx, ${hashAt('$13', 'a.n')}
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $10::text[], $11::bigint[], $12::bigint[],
+         $14::int[], $15::int[]) WITH ORDINALITY AS a(subject, predicate, value, lifecycle, confidence, actor, ms, idx, s_at, s_len, n)`,
+    [ledgerId, packHashes(p.map((a) => a.hash)), p.map((a) => a.subject), p.map((a) => a.predicate), p.map((a) => canonicalJson(a.value)),
+      p.map((a) => a.lifecycle), p.map((a) => a.confidence), packHashes(p.map((a) => a.sourceHash)), supersedes.bytes,
+      events.map((e) => e.actor), events.map((e) => e.hlc.physicalMs), events.map((e) => e.index), idsOf(events),
+      supersedes.at, supersedes.length],
   );
 }
 
@@ -94,17 +100,19 @@ async function insertAssertions(tx: EntityManager, ledgerId: number, events: Led
 async function checkAssertionReferences(tx: EntityManager, ledgerId: number, events: LedgerEvent[]): Promise<void> {
   if (events.length === 0) return;
   const p = events.map((e) => e.payload as AssertionPayload);
+  const supersedes = supersededOf(p);
   const [missing] = await tx.query(
     `SELECT NOT EXISTS (SELECT 1 FROM prov_sources s WHERE s.ledger_id = $1 AND s.content_hash = a.source_hash
                           AND s.event_idx < a.idx) AS no_source,
             encode(a.source_hash, 'hex') AS source_hash, encode(a.supersedes, 'hex') AS supersedes
-       FROM unnest($2::bigint[], $3::bytea[], $4::bytea[]) AS a(idx, source_hash, supersedes)
+       FROM (SELECT u.idx, ${hashAt('$3', 'u.n')} AS source_hash, ${bytesAt('$4', 'u.s_at', 'u.s_len')} AS supersedes
+               FROM unnest($2::bigint[], $5::int[], $6::int[]) WITH ORDINALITY AS u(idx, s_at, s_len, n)) a
       WHERE NOT EXISTS (SELECT 1 FROM prov_sources s WHERE s.ledger_id = $1 AND s.content_hash = a.source_hash
                           AND s.event_idx < a.idx)
          OR (a.supersedes IS NOT NULL AND NOT EXISTS (SELECT 1 FROM prov_assertions o WHERE o.ledger_id = $1
                           AND o.hash = a.supersedes AND o.event_idx < a.idx))
       LIMIT 1`,
-    [ledgerId, events.map((e) => e.index), p.map((a) => hex(a.sourceHash)), p.map((a) => (a.supersedes ? hex(a.supersedes) : null))],
+    [ledgerId, events.map((e) => e.index), packHashes(p.map((a) => a.sourceHash)), supersedes.bytes, supersedes.at, supersedes.length],
   );
   if (!missing) return;
   throw new ChainproofError(
@@ -129,7 +137,7 @@ async function insertQueries(tx: EntityManager, ledgerId: number, events: Ledger
        FROM unnest($2::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
          $12::float8[], $13::text[], $14::bigint[], $15::text[], $16::text[])
          WITH ORDINALITY AS t(idx, qid, agent, subject, predicate, lens, lf, result, rc, actor, ms, hs, ws, n)`,
-    [ledgerId, events.map((e) => e.index), packHashes(events.map((e) => e.id)), p.map((q) => q.queryId), p.map((q) => q.agentId),
+    [ledgerId, events.map((e) => e.index), idsOf(events), p.map((q) => q.queryId), p.map((q) => q.agentId),
       p.map((q) => q.subject), p.map((q) => q.predicate), p.map((q) => q.lens ?? null),
       p.map((q) => q.lifecycleFilter?.join(',') ?? null), p.map((q) => canonicalJson(q.result)), packHashes(p.map((q) => q.resultHash)),
       p.map((q) => q.resultConfidence ?? null), events.map((e) => e.actor), events.map((e) => e.hlc.physicalMs),
@@ -163,10 +171,12 @@ async function insertOperations(tx: EntityManager, ledgerId: number, events: Led
   await tx.query(
     `INSERT INTO prov_operation_audits (ledger_id, event_idx, event_id, principal, operation_name, operation_type, document_hash,
        variables_hash, result_hash, duration_ms, hlc_ms)
-     SELECT $1, * FROM unnest($2::bigint[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::bytea[], $9::bytea[],
-       $10::float8[], $11::bigint[])`,
-    [ledgerId, events.map((e) => e.index), events.map(idOf), p.map((o) => o.principal), p.map((o) => o.operationName),
-      p.map((o) => o.operationType), p.map((o) => hex(o.documentHash)), p.map((o) => hex(o.variablesHash)),
-      p.map((o) => hex(o.resultHash)), p.map((o) => o.durationMs), events.map((e) => e.hlc.physicalMs)],
+     SELECT $1, o.idx, ${hashAt('$3', 'o.n')}, o.principal, o.name, o.type, ${hashAt('$7', 'o.n')}, ${hashAt('$8', 'o.n')},
+       ${hashAt('$9', 'o.n')}, o.duration, o.ms
+       FROM unnest($2::bigint[], $4::text[], $5::text[], $6::text[], $10::float8[], $11::bigint[])
+         WITH ORDINALITY AS o(idx, principal, name, type, duration, ms, n)`,
+    [ledgerId, events.map((e) => e.index), idsOf(events), p.map((o) => o.principal), p.map((o) => o.operationName),
+      p.map((o) => o.operationType), packHashes(p.map((o) => o.documentHash)), packHashes(p.map((o) => o.variablesHash)),
+      packHashes(p.map((o) => o.resultHash)), p.map((o) => o.durationMs), events.map((e) => e.hlc.physicalMs)],
   );
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestSigningBytes } from '../../src/auth/known-dids.js';
 import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
@@ -9,6 +10,7 @@ import { gql, startServer, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
 let cleanup: () => Promise<void>;
+let serverDatabaseUrl: string | undefined;
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 /** Signers: one listed by its DID, one by the name it is registered under, one not listed. */
 const signers = ['by-did', 'by-name', 'unlisted'].map((label) => {
@@ -19,6 +21,7 @@ const signers = ['by-did', 'by-name', 'unlisted'].map((label) => {
 beforeAll(async () => {
   const backend = await serverBackend();
   cleanup = backend.cleanup;
+  serverDatabaseUrl = backend.env.DATABASE_URL;
   server = await startServer({ ...backend.env, CHAINPROOF_AUDIT_AGENTS: `deploy-agent, ${signers[0]!.did},named-signer` });
 });
 afterAll(async () => {
@@ -111,6 +114,29 @@ describe('automatic audit of configured agents', () => {
     got = await dids();
     expect(got.map((e) => e.actor).sort()).toEqual([signers[0]!.did, signers[1]!.did].sort());
     expect(got.every((e) => e.payload.documentHash === sha('{ ledger { treeSize } }'))).toBe(true);
+  });
+});
+
+describe.runIf(usingPostgres())('automatic audit projection', () => {
+  it('holds each audited operation\'s hashes in their own columns, as its event carries them', async () => {
+    const db = new pg.Client({ connectionString: serverDatabaseUrl });
+    await db.connect();
+    try {
+      const events = await audited();
+      expect(events.length).toBeGreaterThan(0);
+      const { rows } = await db.query(
+        `SELECT principal, encode(document_hash, 'hex') AS document_hash, encode(variables_hash, 'hex') AS variables_hash,
+                encode(result_hash, 'hex') AS result_hash FROM prov_operation_audits ORDER BY event_idx`,
+      );
+      expect(rows).toEqual(events.map((e) => ({
+        principal: e.payload.principal,
+        document_hash: e.payload.documentHash,
+        variables_hash: e.payload.variablesHash,
+        result_hash: e.payload.resultHash,
+      })));
+    } finally {
+      await db.end();
+    }
   });
 });
 
