@@ -35,8 +35,8 @@ export type Projection = ProjectionWriter | GroupedProjection<unknown>;
 export interface ServerSigner {
   did: string;
   sign(message: Uint8Array): Buffer;
-  /** The same off this thread (see NoteSigner.signAsync). */
-  signAsync(message: Uint8Array): Promise<Buffer>;
+  /** One signature per message, in order; many are signed off this thread (see NoteSigner.signMany). */
+  signMany(messages: readonly Uint8Array[]): Promise<Buffer[]>;
 }
 
 export interface AppendRequest {
@@ -62,12 +62,6 @@ const MAX_BYTES_PER_COMMIT = 32 * 1024 * 1024;
 const LOOK_AHEAD_MIN_EVENTS = 500;
 /** Longest stretch of sequencing ahead between yields, so the transaction in flight keeps its socket moving. */
 const LOOK_AHEAD_SLICE_MS = 2;
-/**
- * Fewest server-signed events in a batch worth signing on the thread pool: there a signature costs
- * this thread ≈ 10 µs instead of ≈ 35, and the pool's threads sign side by side; for a few events
- * the hop to the pool would cost more latency than it saves.
- */
-const POOL_SIGNING_MIN_EVENTS = 64;
 
 /** An error raised before COMMIT: the transaction rolled back, so nothing of the batch landed. */
 class RolledBack extends Error {
@@ -327,14 +321,11 @@ export class LedgerSequencer {
     );
   }
 
-  /** Signs the events the server writes in its own name: a few on this thread, many on the pool. */
+  /** Signs the events the server writes in its own name, all in one step. */
   private async signAsServer(events: LedgerEvent[]): Promise<void> {
-    const signer = this.serverSigner!;
-    if (events.length < POOL_SIGNING_MIN_EVENTS) {
-      for (const e of events) e.signature = signer.sign(e.canonical).toString('hex');
-      return;
-    }
-    await Promise.all(events.map(async (e) => void (e.signature = (await signer.signAsync(e.canonical)).toString('hex'))));
+    if (events.length === 0) return;
+    const signatures = await this.serverSigner!.signMany(events.map((e) => e.canonical));
+    events.forEach((e, i) => void (e.signature = signatures[i]!.toString('hex')));
   }
 
   /** One round trip for everything the batch refers to: idempotency keys, signed ids, parents, tips. */

@@ -88,10 +88,11 @@ describe('noteSignerFromSeed', () => {
     expect(openNote(note).signatures[0]!.keyHash.equals(alice.keyHash)).toBe(true);
   });
 
-  it('signs on the pool what it signs here, however many calls wait for the pool at once', async () => {
-    const messages = Array.from({ length: 100 }, (_, i) => Buffer.from(`event ${i}`));
-    const pooled = await Promise.all(messages.map((m) => alice.signAsync(m)));
-    expect(pooled).toEqual(messages.map((m) => alice.sign(m)));
+  it('signs many on its threads what it signs here, in order, with several lists in flight at once', async () => {
+    const lists = [3, 64, 257, 1000].map((n, k) => Array.from({ length: n }, (_, i) => Buffer.from(`list ${k} event ${i} `.repeat(1 + (i % 7)))));
+    const signed = await Promise.all(lists.map((l) => alice.signMany(l)));
+    signed.forEach((sigs, k) => expect(sigs).toEqual(lists[k]!.map((m) => alice.sign(m))));
+    expect(await bob.signMany(lists[2]!)).toEqual(lists[2]!.map((m) => bob.sign(m)));
   });
 
   it('is rejected by a different key', () => {

@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign } from 'node:crypto';
 import { isValidKeyName } from './encoding.js';
 import { NoteError } from './errors.js';
+import { SigningThreads } from './signing-threads.js';
 
 /** Signature type byte for Ed25519 in c2sp.org/signed-note. */
 export const ED25519_ALG = 0x01;
@@ -16,14 +17,14 @@ export interface NoteSigner {
   /** Raw 64-byte Ed25519 signature over `message`. */
   sign(message: Uint8Array): Buffer;
   /**
-   * The same, computed on libuv's thread pool: many of them run beside this thread, not on it.
-   * At most SIGNING_WINDOW at a time per key occupy the pool, which also serves DNS look-ups, file
-   * I/O and the database driver's password hashing; the rest wait their turn.
+   * One signature per message, in order: a few signed on this thread, many on signing threads
+   * (see SigningThreads), so a large batch leaves this thread free for other work.
    */
-  signAsync(message: Uint8Array): Promise<Buffer>;
+  signMany(messages: readonly Uint8Array[]): Promise<Buffer[]>;
 }
 
-const SIGNING_WINDOW = 16;
+/** Fewest messages worth the hop to the signing threads; fewer are signed here at once. */
+const THREADED_SIGNING_MIN = 64;
 
 // PKCS#8 wrapper for a bare 32-byte Ed25519 seed (RFC 8410); node:crypto cannot import raw seeds otherwise.
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -52,32 +53,21 @@ export function formatVerifierKey(name: string, keyHash: Uint8Array, publicKey: 
 export function noteSignerFromSeed(name: string, seed: Uint8Array): NoteSigner {
   assertKeyName(name);
   if (seed.length !== 32) throw new RangeError(`Ed25519 seed must be 32 bytes, got ${seed.length}`);
-  const privateKey = createPrivateKey({
-    key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
-    format: 'der',
-    type: 'pkcs8',
-  });
+  const pkcs8 = Buffer.concat([PKCS8_ED25519_PREFIX, seed]);
+  const privateKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
   // SPKI for Ed25519 is a fixed 12-byte header followed by the raw key.
   const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   const publicKey = Buffer.from(spki.subarray(spki.length - 32));
   const keyHash = computeKeyHash(name, publicKey);
-  const pool = { active: 0, waiting: [] as Array<() => void> };
-  const signOnPool = async (message: Uint8Array) => {
-    if (pool.active >= SIGNING_WINDOW) await new Promise<void>((resolve) => pool.waiting.push(resolve));
-    pool.active++;
-    try {
-      return await new Promise<Buffer>((resolve, reject) => cryptoSign(null, message, privateKey, (e, sig) => (e ? reject(e) : resolve(sig))));
-    } finally {
-      pool.active--;
-      pool.waiting.shift()?.();
-    }
-  };
+  const threads = new SigningThreads(pkcs8);
+  const sign = (message: Uint8Array) => cryptoSign(null, message, privateKey);
   return Object.freeze({
     name,
     keyHash,
     publicKey,
     verifierKey: formatVerifierKey(name, keyHash, publicKey),
-    sign: (message: Uint8Array) => cryptoSign(null, message, privateKey),
-    signAsync: signOnPool,
+    sign,
+    signMany: async (messages: readonly Uint8Array[]) =>
+      messages.length < THREADED_SIGNING_MIN ? messages.map(sign) : threads.signAll(messages),
   });
 }
