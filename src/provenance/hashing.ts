@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalPayload } from '../ledger/events/envelope.js';
 
 /** RFC 8785 text of any JSON value; BAD_USER_INPUT for what JSON cannot carry (NaN, lone surrogates). */
 export const canonicalJson = (value: unknown): string => canonicalPayload(value);
 
-export const sha256Hex = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+export const sha256Hex = (text: string): string => hash('sha256', text, 'hex');
 
 /** resultHash: SHA-256 of the result's canonical form, so anyone holding the result can recompute it. */
 export const resultHashOf = (result: unknown): string => sha256Hex(canonicalJson(result));

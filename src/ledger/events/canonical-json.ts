@@ -1,0 +1,66 @@
+/**
+ * RFC 8785 (JSON Canonicalization Scheme) text of a value, byte-identical to the `canonicalize`
+ * package (test/ledger/canonical-json.property.test.ts holds it so) at half its cost: that
+ * package scans every string for lone surrogates in JavaScript and builds each level through
+ * map and join, which made it the append path's largest single cost. Here the surrogate check
+ * is the engine's `isWellFormed`, and each level is one string built in place.
+ *
+ * Throws (a plain Error, as `canonicalize` does) on NaN, ±Infinity, lone surrogates and cycles.
+ *
+ * @example canonicalJson({ b: [1, 'x'], a: 0.5 }) // '{"a":0.5,"b":[1,"x"]}'
+ */
+export function canonicalJson(value: unknown): string {
+  return write(value, new Set()) as string;
+}
+
+const str = JSON.stringify;
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+function write(v: unknown, seen: Set<object>): string | undefined {
+  switch (typeof v) {
+    case 'string':
+      if (!isWellFormed(v)) throw new Error('Lone surrogate is not allowed');
+      return str(v);
+    case 'number':
+      if (Number.isNaN(v)) throw new Error('NaN is not allowed');
+      if (!Number.isFinite(v)) throw new Error('Infinity is not allowed');
+      return str(v);
+    case 'object':
+      if (v === null) return 'null';
+      return writeObject(v, seen);
+    default:
+      // booleans as JSON writes them; undefined, functions and symbols as JSON.stringify does (no text); bigint throws.
+      return str(v);
+  }
+}
+
+function writeObject(o: object, seen: Set<object>): string | undefined {
+  if (seen.has(o)) throw new Error('Circular reference detected');
+  seen.add(o);
+  let out: string | undefined;
+  if (typeof (o as { toJSON?: unknown }).toJSON === 'function') {
+    out = write((o as { toJSON(): unknown }).toJSON(), seen);
+  } else if (Array.isArray(o)) {
+    out = '[';
+    for (let i = 0; i < o.length; i++) {
+      const e: unknown = o[i];
+      if (i > 0) out += ',';
+      out += e === undefined || typeof e === 'symbol' ? 'null' : (write(e, seen) ?? '');
+    }
+    out += ']';
+  } else {
+    out = '{';
+    let first = true;
+    const record = o as Record<string, unknown>;
+    for (const key of Object.keys(record).sort()) {
+      const e = record[key];
+      if (e === undefined || typeof e === 'symbol') continue;
+      if (!first) out += ',';
+      first = false;
+      out += `${write(key, seen)}:${write(e, seen)}`;
+    }
+    out += '}';
+  }
+  seen.delete(o);
+  return out;
+}

@@ -1,0 +1,52 @@
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../src/ledger/events/canonical-json.js';
+
+const refusal = (f: () => unknown): string | undefined => {
+  try {
+    f();
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+};
+
+describe('canonicalJson', () => {
+  it('writes the bytes the reference RFC 8785 canonicaliser writes, for any JSON value', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        expect(canonicalJson(v)).toBe(canonicalize(v));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('agrees on values only code makes: undefined members, toJSON, -0, exponents', () => {
+    const values: unknown[] = [
+      { a: undefined, b: [undefined, 1], c: new Date(0), d: -0, e: 1e21, f: 1e-7, g: 0.1 + 0.2 },
+      { '\u00e9': 1, e: 2, E: 3, '10': 4, '9': 5, '\ud83d\ude00': 6, '\u20ac': 7 },
+      'line\nbreak \u2028 "quoted" \\ \u0001',
+    ];
+    for (const v of values) expect(canonicalJson(v)).toBe(canonicalize(v));
+  });
+
+  it('refuses what the reference refuses, with the same reason', () => {
+    const loop: Record<string, unknown> = {};
+    loop.self = loop;
+    for (const bad of [NaN, Infinity, -Infinity, { x: [1, NaN] }, 'lone \ud800 surrogate', { ['\udc00']: 1 }, loop]) {
+      const reason = refusal(() => canonicalJson(bad));
+      expect(reason).toBeDefined();
+      expect(reason).toBe(refusal(() => canonicalize(bad)));
+    }
+  });
+
+  it('writes an array hole as null, as JSON does (the reference writes nothing there: not JSON)', () => {
+    expect(canonicalJson([1, , 3])).toBe('[1,null,3]'); // eslint-disable-line no-sparse-arrays
+  });
+
+  it('can share a value between siblings: only a cycle is refused', () => {
+    const shared = { k: 1 };
+    expect(canonicalJson({ a: shared, b: shared, c: [shared, shared] })).toBe('{"a":{"k":1},"b":{"k":1},"c":[{"k":1},{"k":1}]}');
+  });
+});
