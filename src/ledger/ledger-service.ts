@@ -13,7 +13,8 @@ import { Checkpointer, type StateRootProvider } from './checkpointer.js';
 import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
 import { isHexId } from './events/envelope.js';
 import { splitIds, type AppendInput, type LedgerEvent } from './events/event.js';
-import { prepareInput, prepareReplicated } from './events/prepare.js';
+import { prepareInput, prepareReplicated, type PreparedInput } from './events/prepare.js';
+import { mapInSlices } from './in-slices.js';
 import { checkChange, LedgerRegistry, updateParams, type LedgerParams, type MutableLedgerParams } from './ledgers.js';
 import { consistencyProof, inclusionProof, rangeProof, rootAt, treeHasher } from './merkle/index.js';
 import { decodeCursor, encodeCursor, pageWindow, toPage, type Page, type PageArgs } from './pagination.js';
@@ -83,6 +84,9 @@ export interface AppendOptions {
   projection?: Projection;
 }
 
+/** What to append, or a function that builds it in the append's turn (see LedgerService.append). */
+export type AppendInputs = AppendInput[] | (() => Promise<AppendInput[]>);
+
 /**
  * The ledger's front door: everything resolvers, the CLI and other domains do with a ledger
  * goes through here. Governance and provenance append through `append` with their own
@@ -93,6 +97,8 @@ export class LedgerService {
   readonly registry: LedgerRegistry;
   private readonly analytics: LedgerAnalytics;
   private readonly sequencers = new Map<string, LedgerSequencer>();
+  /** Per ledger id, the turn of the append called last, while it is being checked (see appendUnmeasured). */
+  private readonly admitting = new Map<number, Promise<void>>();
   private readonly producers = new Map<string, BlockProducer>();
   private readonly checkpointer: Checkpointer;
   private started = false;
@@ -334,8 +340,11 @@ export class LedgerService {
     return splitIds(h.tips);
   }
 
-  /** Appends atomically: every input is sequenced, or (on any bad input) none is. */
-  async append(ledgerName: string, inputs: AppendInput[], options: AppendOptions = {}): Promise<LedgerEvent[]> {
+  /**
+   * Appends atomically: every input is sequenced, or (on any bad input) none is. `inputs` may be
+   * a function that builds them (checking a caller's records, say), run in this append's turn.
+   */
+  async append(ledgerName: string, inputs: AppendInputs, options: AppendOptions = {}): Promise<LedgerEvent[]> {
     const started = performance.now();
     try {
       const events = await this.appendUnmeasured(ledgerName, inputs, options);
@@ -347,7 +356,32 @@ export class LedgerService {
     }
   }
 
-  private async appendUnmeasured(ledgerName: string, inputs: AppendInput[], options: AppendOptions): Promise<LedgerEvent[]> {
+  /**
+   * Appends to one ledger enter its sequencer in the order they were called. Checking a large
+   * batch yields to the event loop (see mapInSlices), so without this turn-taking a small append
+   * called after a large one would overtake it.
+   */
+  private async appendUnmeasured(ledgerName: string, inputs: AppendInputs, options: AppendOptions): Promise<LedgerEvent[]> {
+    const ledger = await this.ledger(ledgerName);
+    const before = this.admitting.get(ledger.id);
+    const admitted = (async () => {
+      if (before) await before;
+      const prepared = await this.prepare(ledger, typeof inputs === 'function' ? await inputs() : inputs, options);
+      // Wrapped, so that being admitted does not wait for the commit.
+      return { committed: this.sequencerFor(ledger).append({ inputs: prepared, ...options }) };
+    })();
+    const turn = admitted.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.admitting.set(ledger.id, turn);
+    void turn.then(() => {
+      if (this.admitting.get(ledger.id) === turn) this.admitting.delete(ledger.id);
+    });
+    return (await admitted).committed;
+  }
+
+  private async prepare(ledger: LedgerRow, inputs: AppendInput[], options: AppendOptions): Promise<PreparedInput[]> {
     if (inputs.length === 0) throw new ChainproofError('BAD_USER_INPUT', 'nothing to append');
     if (inputs.length > this.config.maxBatch) {
       throw new ChainproofError('BATCH_TOO_LARGE', `${inputs.length} events in one call; the limit is ${this.config.maxBatch}`);
@@ -356,11 +390,10 @@ export class LedgerService {
       const i = inputs.findIndex((input) => input.subsystem !== undefined && this.reservedSubsystems.has(input.subsystem));
       if (i >= 0) throw new ChainproofError('FORBIDDEN', `subsystem ${JSON.stringify(inputs[i]!.subsystem)} is reserved for events the server writes itself`);
     }
-    const ledger = await this.ledger(ledgerName);
     const hasher = treeHasher(ledger.hashAlg);
     const now = Date.now();
     const limits = { ...this.config, serverDid: this.serverKey?.did };
-    const prepared = inputs.map((input, i) => {
+    return mapInSlices(inputs, (input, i) => {
       try {
         return prepareInput(input, ledger.origin, hasher, limits, now);
       } catch (e) {
@@ -370,7 +403,6 @@ export class LedgerService {
         throw e;
       }
     });
-    return this.sequencerFor(ledger).append({ inputs: prepared, ...options });
   }
 
   /**

@@ -2,7 +2,8 @@ import type { DataSource } from 'typeorm';
 import { ChainproofError } from '../errors.js';
 import { CheckpointRow, type BlockRow, type LedgerRow } from '../ledger/entities/index.js';
 import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
-import type { LedgerService } from '../ledger/ledger-service.js';
+import { mapInSlices } from '../ledger/in-slices.js';
+import type { AppendInputs, LedgerService } from '../ledger/ledger-service.js';
 import { pageWindow, toPage, type Page, type PageArgs } from '../ledger/pagination.js';
 import { EVENT_COLUMNS, eventFromRow, type ProjectionGroup, type RawEventRow } from '../ledger/sequencer.js';
 import { leafBound, type AsOf } from './as-of.js';
@@ -26,6 +27,7 @@ import {
 } from './records.js';
 
 export const AUDIT_CURSOR = 'queryAudit';
+const asIs = <P>(p: P): P => p;
 export const MAX_TRACE_LINES = 1000;
 /** Deeper supersession chains than this are cut (and say so): a read must stay bounded. */
 export const MAX_CHAIN_DEPTH = 1000;
@@ -80,7 +82,7 @@ export class ProvenanceService {
   }
 
   /** Appends provenance events; their rows are written (and checked) inside the ledger's transaction. */
-  private async append(ledger: LedgerRow, inputs: AppendInput[]): Promise<LedgerEvent[]> {
+  private async append(ledger: LedgerRow, inputs: AppendInputs): Promise<LedgerEvent[]> {
     let group = this.projections.get(ledger.id);
     if (!group) {
       group = { project: (tx, requests) => projectProvenance(tx, ledger.id, requests.flatMap((r) => r.events), { check: true }) };
@@ -89,9 +91,14 @@ export class ProvenanceService {
     return this.ledger.append(ledger.name, inputs, { asServer: true, projection: { group, context: undefined } });
   }
 
-  /** One event per payload, all in one append: all are recorded, or none. */
-  private appendRecords<P extends object>(ledger: LedgerRow, type: string, payloads: P[], resource: (p: P) => string, actor: string) {
-    return this.append(ledger, payloads.map((payload) => ({ type, actor, subsystem: PROVENANCE_SUBSYSTEM, resource: resource(payload), payload })));
+  /**
+   * One event per input, all in one append: all are recorded, or none. The inputs are checked
+   * in the append's turn, a slice at a time (see LedgerService.append).
+   */
+  private appendRecords<I, P extends object>(ledger: LedgerRow, type: string, inputs: I[], payloadOf: (i: I) => P, resource: (p: P) => string, actor: string) {
+    return this.append(ledger, async () =>
+      (await mapInSlices(inputs, payloadOf)).map((payload) => ({ type, actor, subsystem: PROVENANCE_SUBSYSTEM, resource: resource(payload), payload })),
+    );
   }
 
   private async bound(ledger: LedgerRow, asOf: AsOf | undefined): Promise<number> {
@@ -105,7 +112,7 @@ export class ProvenanceService {
     const payload = sourcePayload(input);
     const existing = await findSource(this.dataSource, ledger.id, payload.contentHash, payload.locator);
     if (existing) return existing;
-    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.source, [payload], sourceResource, actor);
+    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.source, [payload], asIs, sourceResource, actor);
     return { contentHash: payload.contentHash, locator: payload.locator, mediaType: payload.mediaType ?? null, ...recordedBy(e!) };
   }
 
@@ -115,7 +122,7 @@ export class ProvenanceService {
     const payload = assertionPayload(input);
     const existing = await findAssertion(this.dataSource, ledger.id, payload.hash, NO_BOUND);
     if (existing) return existing;
-    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.assertion, [payload], assertionResource, actor);
+    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.assertion, [payload], asIs, assertionResource, actor);
     return { ...payload, supersedes: payload.supersedes ?? null, supersededBy: null, ...recordedBy(e!) };
   }
 
@@ -125,12 +132,12 @@ export class ProvenanceService {
    */
   async recordSources(ledgerName: string, inputs: SourceInput[], actor: string): Promise<LedgerEvent[]> {
     const ledger = await this.ledger.ledger(ledgerName);
-    return this.appendRecords(ledger, PROVENANCE_EVENTS.source, inputs.map(sourcePayload), sourceResource, actor);
+    return this.appendRecords(ledger, PROVENANCE_EVENTS.source, inputs, sourcePayload, sourceResource, actor);
   }
 
   async recordAssertions(ledgerName: string, inputs: AssertionInput[], actor: string): Promise<LedgerEvent[]> {
     const ledger = await this.ledger.ledger(ledgerName);
-    return this.appendRecords(ledger, PROVENANCE_EVENTS.assertion, inputs.map(assertionPayload), assertionResource, actor);
+    return this.appendRecords(ledger, PROVENANCE_EVENTS.assertion, inputs, assertionPayload, assertionResource, actor);
   }
 
   async recordQuery(ledgerName: string, input: QueryInput, actor: string): Promise<QueryAuditRecord> {
@@ -141,7 +148,7 @@ export class ProvenanceService {
   /** All or none, in one append (so one transaction): the batch path for agents and loaders that record many. */
   async recordQueries(ledgerName: string, inputs: QueryInput[], actor: string): Promise<LedgerEvent[]> {
     const ledger = await this.ledger.ledger(ledgerName);
-    return this.appendRecords(ledger, PROVENANCE_EVENTS.query, inputs.map(queryPayload), (p) => `query/${p.queryId}`, actor);
+    return this.appendRecords(ledger, PROVENANCE_EVENTS.query, inputs, queryPayload, (p) => `query/${p.queryId}`, actor);
   }
 
   /** Query audits as recorded by `events` (QueryRecorded events just appended), with their contributions. */
@@ -172,7 +179,7 @@ export class ProvenanceService {
   async recordOperation(ledgerName: string, input: OperationInput): Promise<LedgerEvent> {
     const ledger = await this.ledger.ledger(ledgerName);
     for (const k of ['documentHash', 'variablesHash', 'resultHash'] as const) hexHash(k, input[k]);
-    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.operation, [{ ...input }], (p) => `operation/${p.documentHash}`, input.principal);
+    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.operation, [{ ...input }], asIs, (p) => `operation/${p.documentHash}`, input.principal);
     return e!;
   }
 
