@@ -97,8 +97,8 @@ export class LedgerService {
   readonly registry: LedgerRegistry;
   private readonly analytics: LedgerAnalytics;
   private readonly sequencers = new Map<string, LedgerSequencer>();
-  /** Per ledger id, the turn of the append called last, while it is being checked (see appendUnmeasured). */
-  private readonly admitting = new Map<number, Promise<void>>();
+  /** Per ledger name, the turn of the append called last, while it is being checked (see appendUnmeasured). */
+  private readonly admitting = new Map<string, Promise<void>>();
   private readonly producers = new Map<string, BlockProducer>();
   private readonly checkpointer: Checkpointer;
   private started = false;
@@ -359,14 +359,19 @@ export class LedgerService {
   /**
    * Appends to one ledger enter its sequencer in the order they were called. Checking a large
    * batch yields to the event loop (see mapInSlices), so without this turn-taking a small append
-   * called after a large one would overtake it.
+   * called after a large one would overtake it. The turn is taken before anything is awaited,
+   * the ledger's look-up included (two look-ups of an uncached ledger may finish in either order).
    */
   private async appendUnmeasured(ledgerName: string, inputs: AppendInputs, options: AppendOptions): Promise<LedgerEvent[]> {
-    const ledger = await this.ledger(ledgerName);
-    const before = this.admitting.get(ledger.id);
+    // A list given outright is refused at once if its shape is wrong, without waiting for its turn.
+    if (typeof inputs !== 'function') this.checkShape(inputs, options);
+    const before = this.admitting.get(ledgerName);
     const admitted = (async () => {
       if (before) await before;
-      const prepared = await this.prepare(ledger, typeof inputs === 'function' ? await inputs() : inputs, options);
+      const ledger = await this.ledger(ledgerName);
+      const list = typeof inputs === 'function' ? await inputs() : inputs;
+      if (typeof inputs === 'function') this.checkShape(list, options);
+      const prepared = await this.prepare(ledger, list);
       // Wrapped, so that being admitted does not wait for the commit.
       return { committed: this.sequencerFor(ledger).append({ inputs: prepared, ...options }) };
     })();
@@ -374,14 +379,14 @@ export class LedgerService {
       () => undefined,
       () => undefined,
     );
-    this.admitting.set(ledger.id, turn);
+    this.admitting.set(ledgerName, turn);
     void turn.then(() => {
-      if (this.admitting.get(ledger.id) === turn) this.admitting.delete(ledger.id);
+      if (this.admitting.get(ledgerName) === turn) this.admitting.delete(ledgerName);
     });
     return (await admitted).committed;
   }
 
-  private async prepare(ledger: LedgerRow, inputs: AppendInput[], options: AppendOptions): Promise<PreparedInput[]> {
+  private checkShape(inputs: AppendInput[], options: AppendOptions): void {
     if (inputs.length === 0) throw new ChainproofError('BAD_USER_INPUT', 'nothing to append');
     if (inputs.length > this.config.maxBatch) {
       throw new ChainproofError('BATCH_TOO_LARGE', `${inputs.length} events in one call; the limit is ${this.config.maxBatch}`);
@@ -390,6 +395,9 @@ export class LedgerService {
       const i = inputs.findIndex((input) => input.subsystem !== undefined && this.reservedSubsystems.has(input.subsystem));
       if (i >= 0) throw new ChainproofError('FORBIDDEN', `subsystem ${JSON.stringify(inputs[i]!.subsystem)} is reserved for events the server writes itself`);
     }
+  }
+
+  private prepare(ledger: LedgerRow, inputs: AppendInput[]): Promise<PreparedInput[]> {
     const hasher = treeHasher(ledger.hashAlg);
     const now = Date.now();
     const limits = { ...this.config, serverDid: this.serverKey?.did };

@@ -27,7 +27,6 @@ import {
 } from './records.js';
 
 export const AUDIT_CURSOR = 'queryAudit';
-const asIs = <P>(p: P): P => p;
 export const MAX_TRACE_LINES = 1000;
 /** Deeper supersession chains than this are cut (and say so): a read must stay bounded. */
 export const MAX_CHAIN_DEPTH = 1000;
@@ -91,6 +90,9 @@ export class ProvenanceService {
     return this.ledger.append(ledger.name, inputs, { asServer: true, projection: { group, context: undefined } });
   }
 
+  /** For records whose payload is built already. */
+  private static readonly asIs = <P>(p: P): P => p;
+
   /**
    * One event per input, all in one append: all are recorded, or none. The inputs are checked
    * in the append's turn, a slice at a time (see LedgerService.append).
@@ -112,7 +114,7 @@ export class ProvenanceService {
     const payload = sourcePayload(input);
     const existing = await findSource(this.dataSource, ledger.id, payload.contentHash, payload.locator);
     if (existing) return existing;
-    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.source, [payload], asIs, sourceResource, actor);
+    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.source, [payload], ProvenanceService.asIs, sourceResource, actor);
     return { contentHash: payload.contentHash, locator: payload.locator, mediaType: payload.mediaType ?? null, ...recordedBy(e!) };
   }
 
@@ -122,7 +124,7 @@ export class ProvenanceService {
     const payload = assertionPayload(input);
     const existing = await findAssertion(this.dataSource, ledger.id, payload.hash, NO_BOUND);
     if (existing) return existing;
-    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.assertion, [payload], asIs, assertionResource, actor);
+    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.assertion, [payload], ProvenanceService.asIs, assertionResource, actor);
     return { ...payload, supersedes: payload.supersedes ?? null, supersededBy: null, ...recordedBy(e!) };
   }
 
@@ -179,7 +181,7 @@ export class ProvenanceService {
   async recordOperation(ledgerName: string, input: OperationInput): Promise<LedgerEvent> {
     const ledger = await this.ledger.ledger(ledgerName);
     for (const k of ['documentHash', 'variablesHash', 'resultHash'] as const) hexHash(k, input[k]);
-    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.operation, [{ ...input }], asIs, (p) => `operation/${p.documentHash}`, input.principal);
+    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.operation, [{ ...input }], ProvenanceService.asIs, (p) => `operation/${p.documentHash}`, input.principal);
     return e!;
   }
 

@@ -37,6 +37,15 @@ describe('appends called one after another', () => {
     expect(good.status === 'fulfilled' && good.value.map((e) => [e.index, e.actor])).toEqual([[0, 'good']]);
     expect((await t.service.head('order-refused')).treeSize).toBe(1);
   });
+  it('a list of the wrong shape is refused at once, not after the appends called before it', async () => {
+    await t.service.createLedger('order-shape', {});
+    const settled: string[] = [];
+    const large = t.service.append('order-shape', events('large', 4000)).then(() => settled.push('large'));
+    const empty = t.service.append('order-shape', []).catch((e) => settled.push(`empty ${e.code}`));
+    const missing = t.service.append('no-such-ledger', []).catch((e) => settled.push(`missing ${e.code}`));
+    await Promise.all([large, empty, missing]);
+    expect(settled).toEqual(['empty BAD_USER_INPUT', 'missing BAD_USER_INPUT', 'large']);
+  });
 });
 
 describe('mapInSlices', () => {

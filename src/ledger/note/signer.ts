@@ -53,13 +53,12 @@ export function formatVerifierKey(name: string, keyHash: Uint8Array, publicKey: 
 export function noteSignerFromSeed(name: string, seed: Uint8Array): NoteSigner {
   assertKeyName(name);
   if (seed.length !== 32) throw new RangeError(`Ed25519 seed must be 32 bytes, got ${seed.length}`);
-  const pkcs8 = Buffer.concat([PKCS8_ED25519_PREFIX, seed]);
-  const privateKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
   // SPKI for Ed25519 is a fixed 12-byte header followed by the raw key.
   const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   const publicKey = Buffer.from(spki.subarray(spki.length - 32));
   const keyHash = computeKeyHash(name, publicKey);
-  const threads = new SigningThreads(pkcs8);
+  const threads = new SigningThreads(privateKey);
   const sign = (message: Uint8Array) => cryptoSign(null, message, privateKey);
   return Object.freeze({
     name,
@@ -67,7 +66,8 @@ export function noteSignerFromSeed(name: string, seed: Uint8Array): NoteSigner {
     publicKey,
     verifierKey: formatVerifierKey(name, keyHash, publicKey),
     sign,
+    // Threads that cannot start or that die cost speed, never signatures: the list is then signed here.
     signMany: async (messages: readonly Uint8Array[]) =>
-      messages.length < THREADED_SIGNING_MIN ? messages.map(sign) : threads.signAll(messages),
+      messages.length < THREADED_SIGNING_MIN ? messages.map(sign) : threads.signAll(messages).catch(() => messages.map(sign)),
   });
 }

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type { KeyObject } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
 // Shipped as CommonJS source run with `new Worker(src, { eval: true })`, like the mining worker:
@@ -8,8 +9,8 @@ import { Worker } from 'node:worker_threads';
 // Out: { id, signatures: ArrayBuffer } (64 bytes per message, in order) | { id, error }.
 const SIGNING_WORKER_SOURCE = `'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
-const { createPrivateKey, sign } = require('node:crypto');
-const key = createPrivateKey({ key: Buffer.from(workerData.pkcs8), format: 'der', type: 'pkcs8' });
+const { sign } = require('node:crypto');
+const key = workerData.key;
 parentPort.on('message', ({ id, bytes, ends }) => {
   try {
     const data = Buffer.from(bytes);
@@ -44,14 +45,14 @@ interface SigningThread {
  * Idle threads are unref'd, so they never keep the process alive.
  */
 export class SigningThreads {
-  readonly #pkcs8: Buffer;
+  readonly #key: KeyObject;
   readonly #size: number;
   #threads: SigningThread[] = [];
   #nextId = 1;
 
-  /** `pkcs8` is the private key (DER): it is copied to each thread and nowhere else. */
-  constructor(pkcs8: Buffer, size = Math.min(4, availableParallelism())) {
-    this.#pkcs8 = pkcs8;
+  /** `key` is the Ed25519 private key; each thread gets its own handle, never its bytes. */
+  constructor(key: KeyObject, size = Math.min(4, availableParallelism())) {
+    this.#key = key;
     this.#size = Math.max(1, size);
   }
 
@@ -87,7 +88,7 @@ export class SigningThreads {
   }
 
   #spawn(): SigningThread {
-    const worker = new Worker(SIGNING_WORKER_SOURCE, { eval: true, workerData: { pkcs8: this.#pkcs8 } });
+    const worker = new Worker(SIGNING_WORKER_SOURCE, { eval: true, workerData: { key: this.#key } });
     const thread: SigningThread = { worker, jobs: new Map() };
     worker.unref();
     worker.on('message', (m: { id: number; signatures?: ArrayBuffer; error?: string }) => {
