@@ -369,8 +369,7 @@ export class LedgerService {
     const admitted = (async () => {
       if (before) await before;
       const ledger = await this.ledger(ledgerName);
-      const list = typeof inputs === 'function' ? await inputs() : inputs;
-      if (typeof inputs === 'function') this.checkShape(list, options);
+      const list = typeof inputs === 'function' ? this.checkShape(await inputs(), options) : inputs;
       const prepared = await this.prepare(ledger, list);
       // Wrapped, so that being admitted does not wait for the commit.
       return { committed: this.sequencerFor(ledger).append({ inputs: prepared, ...options }) };
@@ -386,7 +385,8 @@ export class LedgerService {
     return (await admitted).committed;
   }
 
-  private checkShape(inputs: AppendInput[], options: AppendOptions): void {
+  /** `inputs`, once they are a batch this ledger takes in one append. */
+  private checkShape(inputs: AppendInput[], options: AppendOptions): AppendInput[] {
     if (inputs.length === 0) throw new ChainproofError('BAD_USER_INPUT', 'nothing to append');
     if (inputs.length > this.config.maxBatch) {
       throw new ChainproofError('BATCH_TOO_LARGE', `${inputs.length} events in one call; the limit is ${this.config.maxBatch}`);
@@ -395,6 +395,7 @@ export class LedgerService {
       const i = inputs.findIndex((input) => input.subsystem !== undefined && this.reservedSubsystems.has(input.subsystem));
       if (i >= 0) throw new ChainproofError('FORBIDDEN', `subsystem ${JSON.stringify(inputs[i]!.subsystem)} is reserved for events the server writes itself`);
     }
+    return inputs;
   }
 
   private prepare(ledger: LedgerRow, inputs: AppendInput[]): Promise<PreparedInput[]> {

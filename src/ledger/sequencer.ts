@@ -5,6 +5,7 @@ import type { LedgerRow } from './entities/index.js';
 import { canonicalBytes, compareHlc, MAX_HLC_LOGICAL, MAX_PARENTS, type Hlc } from './events/envelope.js';
 import { joinIds, splitIds, type LedgerEvent } from './events/event.js';
 import { envelopeOf, type PreparedInput } from './events/prepare.js';
+import { slicer } from './in-slices.js';
 import { Frontier, treeHasher, type NewNode, type TreeHasher } from './merkle/index.js';
 
 /**
@@ -34,7 +35,6 @@ export type Projection = ProjectionWriter | GroupedProjection<unknown>;
 /** Signs what the server writes in its own name. */
 export interface ServerSigner {
   did: string;
-  sign(message: Uint8Array): Buffer;
   /** One signature per message, in order; many are signed off this thread (see NoteSigner.signMany). */
   signMany(messages: readonly Uint8Array[]): Promise<Buffer[]>;
 }
@@ -60,8 +60,6 @@ const MAX_BYTES_PER_COMMIT = 32 * 1024 * 1024;
  * work is a few milliseconds, and taking requests early would only split what one commit could take.
  */
 const LOOK_AHEAD_MIN_EVENTS = 500;
-/** Longest stretch of sequencing ahead between yields, so the transaction in flight keeps its socket moving. */
-const LOOK_AHEAD_SLICE_MS = 2;
 
 /** An error raised before COMMIT: the transaction rolled back, so nothing of the batch landed. */
 class RolledBack extends Error {
@@ -294,13 +292,11 @@ export class LedgerSequencer {
     const rows: NewEventRow[] = [];
     const nodes: NewNode[] = [];
     const outcomes: Outcome[] = [];
-    let sliceStart = performance.now();
+    const pause = slicer();
     const pace = pacing
       ? async () => {
           if (pacing.abandoned) throw new Error('sequencing ahead abandoned: the head moved');
-          if (pacing.hurry || performance.now() - sliceStart < LOOK_AHEAD_SLICE_MS) return;
-          await new Promise((resolve) => setImmediate(resolve));
-          sliceStart = performance.now();
+          if (!pacing.hurry) await pause();
         }
       : undefined;
     for (const p of batch) outcomes.push(await this.sequenceRequest(p, state, known, rows, nodes, pace));

@@ -52,7 +52,7 @@ export function loadServerKey(
   const cosigner = cosignerFromSeed(`${config.originPrefix}/witness`, createHash('sha256').update('chainproof/witness-key/v1\n').update(seed).digest());
   return {
     created,
-    key: { note, cosigner, source, did: didKeyFromPublicKey(note.publicKey), sign: (m) => note.sign(m), signMany: (m) => note.signMany(m) },
+    key: { note, cosigner, source, did: didKeyFromPublicKey(note.publicKey), signMany: (m) => note.signMany(m) },
   };
 }
 

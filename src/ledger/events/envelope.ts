@@ -1,6 +1,6 @@
 import canonicalize from 'canonicalize';
 import { ChainproofError } from '../../errors.js';
-import { canonicalJson } from './canonical-json.js';
+import { rfc8785 } from './rfc8785.js';
 
 export interface Hlc {
   physicalMs: number;
@@ -60,7 +60,7 @@ export function canonicalBytes(e: Envelope, payloadText?: string): Buffer {
 export function canonicalPayload(payload: unknown): string {
   let text: string | undefined;
   try {
-    text = canonicalJson(payload);
+    text = rfc8785(payload);
   } catch (cause) {
     throw new ChainproofError('BAD_USER_INPUT', `payload cannot be canonicalised (RFC 8785): ${(cause as Error).message}`, { cause });
   }
@@ -131,7 +131,7 @@ export function parseCanonical(bytes: Uint8Array): Envelope {
     throw new Error('envelope lacks ledger, parents or hlc');
   }
   checkEnvelopeFields(env);
-  // The reference canonicaliser, not canonicalJson: what is stored is checked by other code than wrote it.
+  // The reference canonicaliser, not rfc8785(): what is stored is checked by other code than wrote it.
   if (canonicalize(value) !== text) throw new Error('bytes are not in canonical (RFC 8785) form');
   return env;
 }

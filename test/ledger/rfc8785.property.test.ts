@@ -1,7 +1,7 @@
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/ledger/events/canonical-json.js';
+import { rfc8785 } from '../../src/ledger/events/rfc8785.js';
 
 const refusal = (f: () => unknown): string | undefined => {
   try {
@@ -12,14 +12,14 @@ const refusal = (f: () => unknown): string | undefined => {
   }
 };
 
-describe('canonicalJson', () => {
+describe('rfc8785', () => {
   // Binary strings include lone surrogates: then both must refuse, for the same reason.
   it.each(['grapheme', 'binary'] as const)('writes the bytes the reference RFC 8785 canonicaliser writes, for any JSON value (%s strings)', (stringUnit) => {
     fc.assert(
       fc.property(fc.jsonValue({ stringUnit }), (v) => {
         const reason = refusal(() => canonicalize(v));
-        if (reason === undefined) expect(canonicalJson(v)).toBe(canonicalize(v));
-        else expect(refusal(() => canonicalJson(v))).toBe(reason);
+        if (reason === undefined) expect(rfc8785(v)).toBe(canonicalize(v));
+        else expect(refusal(() => rfc8785(v))).toBe(reason);
       }),
       { numRuns: 3000 },
     );
@@ -31,25 +31,25 @@ describe('canonicalJson', () => {
       { '\u00e9': 1, e: 2, E: 3, '10': 4, '9': 5, '\ud83d\ude00': 6, '\u20ac': 7 },
       'line\nbreak \u2028 "quoted" \\ \u0001',
     ];
-    for (const v of values) expect(canonicalJson(v)).toBe(canonicalize(v));
+    for (const v of values) expect(rfc8785(v)).toBe(canonicalize(v));
   });
 
   it('refuses what the reference refuses, with the same reason', () => {
     const loop: Record<string, unknown> = {};
     loop.self = loop;
     for (const bad of [NaN, Infinity, -Infinity, { x: [1, NaN] }, 'lone \ud800 surrogate', { ['\udc00']: 1 }, loop]) {
-      const reason = refusal(() => canonicalJson(bad));
+      const reason = refusal(() => rfc8785(bad));
       expect(reason).toBeDefined();
       expect(reason).toBe(refusal(() => canonicalize(bad)));
     }
   });
 
   it('writes an array hole as null, as JSON does (the reference writes nothing there: not JSON)', () => {
-    expect(canonicalJson([1, , 3])).toBe('[1,null,3]'); // eslint-disable-line no-sparse-arrays
+    expect(rfc8785([1, , 3])).toBe('[1,null,3]'); // eslint-disable-line no-sparse-arrays
   });
 
   it('can share a value between siblings: only a cycle is refused', () => {
     const shared = { k: 1 };
-    expect(canonicalJson({ a: shared, b: shared, c: [shared, shared] })).toBe('{"a":{"k":1},"b":{"k":1},"c":[{"k":1},{"k":1}]}');
+    expect(rfc8785({ a: shared, b: shared, c: [shared, shared] })).toBe('{"a":{"k":1},"b":{"k":1},"c":[{"k":1},{"k":1}]}');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * RFC 8785 (JSON Canonicalization Scheme) text of a value, byte-identical to the `canonicalize`
- * package for every JSON value (test/ledger/canonical-json.property.test.ts holds it so; an
+ * package for every JSON value (test/ledger/rfc8785.property.test.ts holds it so; an
  * array hole, which no parsed JSON has, is written null as JSON.stringify does) at half its cost: that
  * package scans every string for lone surrogates in JavaScript and builds each level through
  * map and join, which made it the append path's largest single cost. Here the surrogate check
@@ -9,9 +9,9 @@
  * Throws (a plain Error, as `canonicalize` does) on NaN, ±Infinity, lone surrogates and cycles;
  * a bigint throws JSON.stringify's TypeError.
  *
- * @example canonicalJson({ b: [1, 'x'], a: 0.5 }) // '{"a":0.5,"b":[1,"x"]}'
+ * @example rfc8785({ b: [1, 'x'], a: 0.5 }) // '{"a":0.5,"b":[1,"x"]}'
  */
-export function canonicalJson(value: unknown): string {
+export function rfc8785(value: unknown): string {
   return write(value, new Set()) as string;
 }
 
