@@ -131,7 +131,15 @@ describe('provenance records', () => {
 
     const before = await size();
     const bad = [{ ...chain[0]!, subject: 'batch/y' }, { ...chain[0]!, subject: 'batch/z', sourceHash: sha('no such source') }];
-    expect(await codeOf(t.prov.recordAssertions('main', bad, 'loader'))).toBe('BAD_USER_INPUT');
+    await expect(t.prov.recordAssertions('main', bad, 'loader')).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT', message: expect.stringContaining(`unknown source ${sha('no such source')}`),
+    });
+    // A supersession points back: the first of a batch cannot supersede the second.
+    const later = { ...chain[0]!, subject: 'batch/later' };
+    const forward = [{ ...chain[0]!, subject: 'batch/earlier', supersedes: assertionHashOf(later) }, later];
+    await expect(t.prov.recordAssertions('main', forward, 'loader')).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT', message: `unknown assertion ${assertionHashOf(later)} in supersedes`,
+    });
     expect(await size()).toBe(before);
     expect(await codeOf(t.prov.recordQueries('main', [
       { agentId: 'b', subject: 'batch/x', predicate: 'v', result: 1, contributingAssertions: [{ assertionHash: assertionHashOf(chain[0]!), weight: 1 }] },
