@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { packHashes, unpackHashes } from '../db/packed-bytes.js';
+import { Lru } from './lru.js';
 import type { SourceRecord } from './model.js';
 import { SOURCE_COLUMNS, sourceFromRow } from './reads.js';
 
@@ -18,26 +19,23 @@ const DEFAULT_CAPACITY = 50_000;
  *   const byHash = await sources.of(ledgerId, ['ab12…', 'cd34…']); // one statement for the misses
  */
 export class FirstSources {
-  private readonly cache = new Map<string, SourceRecord>();
+  private readonly cache: Lru<string, SourceRecord>;
 
   constructor(
     private readonly db: DataSource,
-    private readonly capacity = DEFAULT_CAPACITY,
-  ) {}
+    capacity = DEFAULT_CAPACITY,
+  ) {
+    this.cache = new Lru(capacity);
+  }
 
   /** Each content hash that has a recording, with its first one. Shared records: frozen. */
   async of(ledgerId: number, contentHashes: readonly string[]): Promise<Map<string, SourceRecord>> {
     const found = new Map<string, SourceRecord>();
     const missing: string[] = [];
     for (const hash of new Set(contentHashes)) {
-      const key = `${ledgerId}:${hash}`;
-      const hit = this.cache.get(key);
-      if (hit) {
-        // Map keeps insertion order: re-inserting marks the entry as recently used.
-        this.cache.delete(key);
-        this.cache.set(key, hit);
-        found.set(hash, hit);
-      } else missing.push(hash);
+      const hit = this.cache.get(`${ledgerId}:${hash}`);
+      if (hit) found.set(hash, hit);
+      else missing.push(hash);
     }
     if (missing.length === 0) return found;
     const rows: Array<Record<string, unknown>> = await this.db.query(
@@ -49,10 +47,6 @@ export class FirstSources {
       const source = Object.freeze(sourceFromRow(r)!);
       found.set(source.contentHash, source);
       this.cache.set(`${ledgerId}:${source.contentHash}`, source);
-    }
-    for (const oldest of this.cache.keys()) {
-      if (this.cache.size <= this.capacity) break;
-      this.cache.delete(oldest);
     }
     return found;
   }

@@ -3,6 +3,7 @@ import { bytesAt, hashAt, packBytes, packHashes } from '../db/packed-bytes.js';
 import { ChainproofError } from '../errors.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import { canonicalJson } from './hashing.js';
+import type { KnownAssertions } from './known-assertions.js';
 import type { AssertionPayload, OperationPayload, QueryPayload, SourcePayload } from './records.js';
 
 export const PROVENANCE_SUBSYSTEM = 'provenance';
@@ -25,13 +26,14 @@ const supersededOf = (p: readonly AssertionPayload[]) => packBytes(p.map((a) => 
  * be recorded — references to sources or assertions not yet in the ledger, duplicates — and
  * because it runs under the ledger's head-row lock, those checks cannot race. Rows go in
  * first and the checks run after, one query per kind, so a batch of thousands costs a handful
- * of round trips; a failed check throws, and the whole append rolls back.
+ * of round trips; a failed check throws, and the whole append rolls back. Citations of
+ * assertions in `known` (committed before this append began) are not probed again.
  */
 export async function projectProvenance(
   tx: EntityManager,
   ledgerId: number,
   events: readonly LedgerEvent[],
-  options: { check: boolean },
+  options: { check: boolean; known?: KnownAssertions },
 ): Promise<void> {
   const of = (type: string) => events.filter((e) => e.type === type && e.subsystem === PROVENANCE_SUBSYSTEM);
   try {
@@ -41,7 +43,7 @@ export async function projectProvenance(
     if (options.check) await checkAssertionReferences(tx, ledgerId, assertions);
     const queries = of(PROVENANCE_EVENTS.query);
     await insertQueries(tx, ledgerId, queries);
-    if (options.check) await checkContributions(tx, ledgerId, queries);
+    if (options.check) await checkContributions(tx, ledgerId, queries, options.known);
     await insertOperations(tx, ledgerId, of(PROVENANCE_EVENTS.operation));
   } catch (e) {
     throw asConflict(e) ?? e;
@@ -162,8 +164,12 @@ async function insertQueries(tx: EntityManager, ledgerId: number, events: Ledger
  * Read back by `event_idx = ANY(…)` during a bulk load, the planner chose to read every audit
  * of the ledger: 43 s for one batch at 520,000 audits.
  */
-async function checkContributions(tx: EntityManager, ledgerId: number, events: LedgerEvent[]): Promise<void> {
-  const cited = events.flatMap((e) => (e.payload as QueryPayload).contributingAssertions.map((c) => ({ idx: e.index, hash: c.assertionHash })));
+async function checkContributions(tx: EntityManager, ledgerId: number, events: LedgerEvent[], known?: KnownAssertions): Promise<void> {
+  const cited = events.flatMap((e) =>
+    (e.payload as QueryPayload).contributingAssertions
+      .filter((c) => !known?.has(ledgerId, c.assertionHash))
+      .map((c) => ({ idx: e.index, hash: c.assertionHash })),
+  );
   if (cited.length === 0) return;
   const [unknown] = await tx.query(
     `SELECT encode(c.hash, 'hex') AS hash

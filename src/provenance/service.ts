@@ -8,6 +8,7 @@ import { pageWindow, toPage, type Page, type PageArgs } from '../ledger/paginati
 import { EVENT_COLUMNS, eventFromRow, type ProjectionGroup, type RawEventRow } from '../ledger/sequencer.js';
 import { leafBound, type AsOf } from './as-of.js';
 import { FirstSources } from './first-sources.js';
+import { KnownAssertions } from './known-assertions.js';
 import { LineProofs } from './line-proofs.js';
 import type { AssertionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord } from './model.js';
 import { PROVENANCE_EVENTS, PROVENANCE_SUBSYSTEM, projectProvenance } from './projection.js';
@@ -20,6 +21,7 @@ import {
   queryPayload,
   sourcePayload,
   type AssertionInput,
+  type AssertionPayload,
   type OperationInput,
   type QueryInput,
   type QueryPayload,
@@ -73,6 +75,9 @@ export class ProvenanceService {
   /** Shared by every read of this service: a source's first recording never changes once committed. */
   private readonly firstSources: FirstSources;
 
+  /** Assertions seen committed, so citing them again costs no probe (see KnownAssertions). */
+  private readonly knownAssertions = new KnownAssertions();
+
   constructor(
     private readonly dataSource: DataSource,
     readonly ledger: LedgerService,
@@ -84,10 +89,13 @@ export class ProvenanceService {
   private async append(ledger: LedgerRow, inputs: AppendInputs): Promise<LedgerEvent[]> {
     let group = this.projections.get(ledger.id);
     if (!group) {
-      group = { project: (tx, requests) => projectProvenance(tx, ledger.id, requests.flatMap((r) => r.events), { check: true }) };
+      const known = this.knownAssertions;
+      group = { project: (tx, requests) => projectProvenance(tx, ledger.id, requests.flatMap((r) => r.events), { check: true, known }) };
       this.projections.set(ledger.id, group);
     }
-    return this.ledger.append(ledger.name, inputs, { asServer: true, projection: { group, context: undefined } });
+    const events = await this.ledger.append(ledger.name, inputs, { asServer: true, projection: { group, context: undefined } });
+    this.knownAssertions.add(ledger.id, committedAssertions(events));
+    return events;
   }
 
   /** For records whose payload is built already. */
@@ -309,4 +317,12 @@ const assertionResource = (p: { hash: string }) => `assertion/${p.hash}`;
 
 function recordedBy(e: LedgerEvent) {
   return { recordedBy: e.actor, time: new Date(e.hlc.physicalMs), eventIndex: e.index, eventId: e.id };
+}
+
+/** The assertions that committed `events` recorded or cited: all of them are in the ledger now. */
+function* committedAssertions(events: readonly LedgerEvent[]): Generator<string> {
+  for (const e of events) {
+    if (e.type === PROVENANCE_EVENTS.assertion) yield (e.payload as AssertionPayload).hash;
+    else if (e.type === PROVENANCE_EVENTS.query) for (const c of (e.payload as QueryPayload).contributingAssertions) yield c.assertionHash;
+  }
 }

@@ -1,0 +1,32 @@
+import { Lru } from './lru.js';
+
+/** ≈ 100 bytes an entry: 25 MB at capacity, enough for the working set of a large deployment. */
+const DEFAULT_CAPACITY = 250_000;
+
+/**
+ * Assertion hashes this process has seen committed. An assertion never leaves the ledger once
+ * committed, and it precedes every event appended after its commit, so a query audit citing a
+ * known hash needs no probe of `prov_assertions` (see checkContributions). Only committed
+ * hashes go in: what an append wrote is added after the append resolves, never from inside its
+ * transaction, which may still roll back. Hashes committed by other processes are simply not
+ * known here and get probed. Least recently used entries go first.
+ *
+ * @example
+ *   known.add(ledgerId, events.map(…))         // after the append's commit
+ *   known.has(ledgerId, hash)                  // inside a later append: skip the probe
+ */
+export class KnownAssertions {
+  private readonly hashes: Lru<string, true>;
+
+  constructor(capacity = DEFAULT_CAPACITY) {
+    this.hashes = new Lru(capacity);
+  }
+
+  has(ledgerId: number, hash: string): boolean {
+    return this.hashes.get(`${ledgerId}:${hash}`) === true;
+  }
+
+  add(ledgerId: number, hashes: Iterable<string>): void {
+    for (const hash of hashes) this.hashes.set(`${ledgerId}:${hash}`, true);
+  }
+}
