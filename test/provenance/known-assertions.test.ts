@@ -1,6 +1,7 @@
 import { EntityManager } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { assertionHashOf, type AssertionContent } from '../../src/provenance/hashing.js';
+import { KnownAssertions } from '../../src/provenance/known-assertions.js';
 import { ProvenanceService } from '../../src/provenance/service.js';
 import { codeOf, openTestProvenance, sha, type TestProvenance } from './support.js';
 
@@ -21,7 +22,7 @@ const cite = (prov: ProvenanceService, ...hashes: string[]) =>
 function countCitationProbes() {
   const seen = { probes: 0 };
   const query = EntityManager.prototype.query;
-  vi.spyOn(EntityManager.prototype, 'query').mockImplementation(function (this: EntityManager, sql: string, params?: unknown[]) {
+  vi.spyOn(EntityManager.prototype, 'query').mockImplementation(function (this: EntityManager, sql: string, params?: Parameters<EntityManager['query']>[1]) {
     if (sql.includes('FROM prov_assertions a WHERE')) seen.probes++;
     return query.call(this, sql, params);
   });
@@ -56,5 +57,16 @@ describe('assertions known to be committed', () => {
   it('never vouch for an unknown hash among known ones', async () => {
     await t.prov.recordAssertions('main', [content('known/b')], 'curator');
     expect(await codeOf(cite(t.prov, assertionHashOf(content('known/b')), sha('nobody asserted this')))).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('KnownAssertions', () => {
+  it('keeps what was used since the older generation was dropped, and forgets the rest', () => {
+    const known = new KnownAssertions(4); // generations of 2
+    known.add(1, ['a', 'b']); // full: a and b become the older generation
+    expect(known.has(1, 'a')).toBe(true); // a moves to the recent one
+    known.add(1, ['c']); // recent {a, c} is full: it becomes the older one, b is dropped
+    expect([known.has(1, 'a'), known.has(1, 'b'), known.has(1, 'c')]).toEqual([true, false, true]);
+    expect(known.has(2, 'a')).toBe(false);
   });
 });
