@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { packHashes, unpackHashes } from '../db/packed-bytes.js';
-import { Lru } from './lru.js';
 import type { SourceRecord } from './model.js';
+import { RecentCache } from './recent-cache.js';
 import { SOURCE_COLUMNS, sourceFromRow } from './reads.js';
 
 /** Enough for every source of a large deployment (≈ 300 bytes each), small next to the server's heap. */
@@ -12,20 +12,20 @@ const DEFAULT_CAPACITY = 50_000;
  * locators came later), remembered across reads. A first recording never changes once it is
  * committed: any later recording of the same content has a later index. So a long trace, whose
  * lines cite thousands of assertions of a few thousand sources, looks each source up once per
- * process rather than once per trace. Least recently used entries go first.
+ * process rather than once per trace. Kept in a RecentCache.
  *
  * @example
  *   const sources = new FirstSources(dataSource);
  *   const byHash = await sources.of(ledgerId, ['ab12…', 'cd34…']); // one statement for the misses
  */
 export class FirstSources {
-  private readonly cache: Lru<string, SourceRecord>;
+  private readonly cache: RecentCache<SourceRecord>;
 
   constructor(
     private readonly db: DataSource,
     capacity = DEFAULT_CAPACITY,
   ) {
-    this.cache = new Lru(capacity);
+    this.cache = new RecentCache(capacity);
   }
 
   /** Each content hash that has a recording, with its first one. Shared records: frozen. */
@@ -33,7 +33,7 @@ export class FirstSources {
     const found = new Map<string, SourceRecord>();
     const missing: string[] = [];
     for (const hash of new Set(contentHashes)) {
-      const hit = this.cache.get(`${ledgerId}:${hash}`);
+      const hit = this.cache.get(ledgerId, hash);
       if (hit) found.set(hash, hit);
       else missing.push(hash);
     }
@@ -46,7 +46,7 @@ export class FirstSources {
     for (const r of rows) {
       const source = Object.freeze(sourceFromRow(r)!);
       found.set(source.contentHash, source);
-      this.cache.set(`${ledgerId}:${source.contentHash}`, source);
+      this.cache.set(ledgerId, source.contentHash, source);
     }
     return found;
   }

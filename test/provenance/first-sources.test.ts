@@ -49,13 +49,13 @@ describe('FirstSources', () => {
     expect(seen.statements).toBe(2);
   });
 
-  it('reads only the hashes it does not hold, and lets the least recently used go past its capacity', async () => {
+  it('reads only the hashes it does not hold, and keeps what was used since its older generation went', async () => {
     for (const name of ['fs-1', 'fs-2', 'fs-3']) await record(name, `git://${name}`);
-    const { sources, seen } = counted(2);
-    await sources.of(ledgerId, [sha('fs-1'), sha('fs-2')]);
-    await sources.of(ledgerId, [sha('fs-1')]); // fs-1 is now the most recently used
+    const { sources, seen } = counted(4); // two generations of 2
+    await sources.of(ledgerId, [sha('fs-1'), sha('fs-2')]); // the recent generation is full: it becomes the older one
+    await sources.of(ledgerId, [sha('fs-1')]); // fs-1 moves to the recent generation
     expect(seen.statements).toBe(1);
-    const mixed = await sources.of(ledgerId, [sha('fs-1'), sha('fs-3')]); // one statement, for fs-3; fs-2 goes
+    const mixed = await sources.of(ledgerId, [sha('fs-1'), sha('fs-3')]); // one statement, for fs-3; then fs-2 is dropped
     expect([...mixed.values()].map((s) => s.locator).sort()).toEqual(['git://fs-1', 'git://fs-3']);
     expect(seen.statements).toBe(2);
     await sources.of(ledgerId, [sha('fs-1'), sha('fs-3')]);
