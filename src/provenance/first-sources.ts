@@ -4,7 +4,10 @@ import type { SourceRecord } from './model.js';
 import { RecentCache } from './recent-cache.js';
 import { SOURCE_COLUMNS, sourceFromRow } from './reads.js';
 
-/** Enough for every source of a large deployment (≈ 300 bytes each), small next to the server's heap. */
+/**
+ * Per ledger: the 25,000–50,000 most recently used sources (≈ 300 bytes each, at most 15 MB a
+ * ledger), more than a trace's few thousand; small next to the server's heap.
+ */
 const DEFAULT_CAPACITY = 50_000;
 
 /**

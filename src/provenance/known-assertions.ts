@@ -1,15 +1,19 @@
 import { RecentCache } from './recent-cache.js';
 
-/** Per ledger. ≈ 100 bytes an entry: 25 MB when full, enough for the working set of a large deployment. */
+/**
+ * Per ledger: the 125,000–250,000 most recently seen hashes (≈ 120 bytes each, at most 30 MB a
+ * ledger). Beyond that a citation is probed, as without the cache.
+ */
 const DEFAULT_CAPACITY = 250_000;
 
 /**
- * Assertion hashes this process has seen committed. An assertion never leaves the ledger once
- * committed, and it precedes every event appended after its commit, so a query audit citing a
+ * Assertion hashes this process has seen committed. An assertion's event never leaves the
+ * ledger once committed, and it precedes every event appended after its commit, so a query audit citing a
  * known hash needs no probe of `prov_assertions` (see checkContributions). Only committed
  * hashes go in: what an append wrote is added after the append resolves, never from inside its
  * transaction, which may still roll back. Hashes committed by other processes are simply not
  * known here and get probed. Kept in a RecentCache: this runs for every citation of every audit.
+ * Its rows can be rebuilt (rebuildProvenance); a rebuild writes the same rows back.
  *
  * @example
  *   known.add(ledgerId, events.map(…))         // after the append's commit

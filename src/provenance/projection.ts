@@ -15,6 +15,9 @@ export const PROVENANCE_EVENTS = {
 } as const;
 export const PROVENANCE_EVENT_TYPES: string[] = Object.values(PROVENANCE_EVENTS);
 
+/** Whether `e` is a provenance record of `type` (another subsystem may use the same type name). */
+export const isProvenance = (e: LedgerEvent, type: string) => e.type === type && e.subsystem === PROVENANCE_SUBSYSTEM;
+
 /** The events' ids, packed (see packed-bytes.ts). */
 const idsOf = (events: readonly LedgerEvent[]) => packHashes(events.map((e) => e.id));
 /** Assertions' `supersedes`, packed; null where an assertion supersedes nothing. */
@@ -35,7 +38,7 @@ export async function projectProvenance(
   events: readonly LedgerEvent[],
   options: { check: boolean; known?: KnownAssertions },
 ): Promise<void> {
-  const of = (type: string) => events.filter((e) => e.type === type && e.subsystem === PROVENANCE_SUBSYSTEM);
+  const of = (type: string) => events.filter((e) => isProvenance(e, type));
   try {
     await insertSources(tx, ledgerId, of(PROVENANCE_EVENTS.source));
     const assertions = of(PROVENANCE_EVENTS.assertion);

@@ -6,7 +6,8 @@ interface Generations<V> {
 
 /**
  * A per-ledger cache of values that never change once committed, holding at most `capacity`
- * entries per ledger in two generations of half that each. A hit in the older generation moves
+ * entries per ledger in two generations of half that each: the entries used since the older
+ * generation was dropped stay, so at least `capacity / 2` of the most recently used do. A hit in the older generation moves
  * the entry to the recent one; when the recent one fills, the older one is dropped whole and
  * the recent one takes its place. Nearly least-recently-used at the cost of a Map look-up (an
  * exact LRU re-inserts on every hit, which cost traces and recording several per cent of their
@@ -21,7 +22,7 @@ interface Generations<V> {
 export class RecentCache<V> {
   private readonly ledgers = new Map<number, Generations<V>>();
 
-  constructor(readonly capacity: number) {}
+  constructor(private readonly capacity: number) {}
 
   get(ledgerId: number, key: string): V | undefined {
     const g = this.ledgers.get(ledgerId);

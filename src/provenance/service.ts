@@ -11,7 +11,7 @@ import { FirstSources } from './first-sources.js';
 import { KnownAssertions } from './known-assertions.js';
 import { LineProofs } from './line-proofs.js';
 import type { AssertionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord } from './model.js';
-import { PROVENANCE_EVENTS, PROVENANCE_SUBSYSTEM, projectProvenance } from './projection.js';
+import { isProvenance, PROVENANCE_EVENTS, PROVENANCE_SUBSYSTEM, projectProvenance } from './projection.js';
 import { toProvJson, type ProvDocument } from './prov-json.js';
 import { perTick } from './per-tick.js';
 import { attachContributions, findAssertion, findAudits, findChain, findSource, NO_BOUND, successorsOf, unresolvedCitations } from './reads.js';
@@ -89,8 +89,9 @@ export class ProvenanceService {
   private async append(ledger: LedgerRow, inputs: AppendInputs): Promise<LedgerEvent[]> {
     let group = this.projections.get(ledger.id);
     if (!group) {
-      const known = this.knownAssertions;
-      group = { project: (tx, requests) => projectProvenance(tx, ledger.id, requests.flatMap((r) => r.events), { check: true, known }) };
+      group = {
+        project: (tx, requests) => projectProvenance(tx, ledger.id, requests.flatMap((r) => r.events), { check: true, known: this.knownAssertions }),
+      };
       this.projections.set(ledger.id, group);
     }
     const events = await this.ledger.append(ledger.name, inputs, { asServer: true, projection: { group, context: undefined } });
@@ -322,7 +323,7 @@ function recordedBy(e: LedgerEvent) {
 /** The assertions that committed `events` recorded or cited: all of them are in the ledger now. */
 function* committedAssertions(events: readonly LedgerEvent[]): Generator<string> {
   for (const e of events) {
-    if (e.type === PROVENANCE_EVENTS.assertion) yield (e.payload as AssertionPayload).hash;
-    else if (e.type === PROVENANCE_EVENTS.query) for (const c of (e.payload as QueryPayload).contributingAssertions) yield c.assertionHash;
+    if (isProvenance(e, PROVENANCE_EVENTS.assertion)) yield (e.payload as AssertionPayload).hash;
+    else if (isProvenance(e, PROVENANCE_EVENTS.query)) for (const c of (e.payload as QueryPayload).contributingAssertions) yield c.assertionHash;
   }
 }

@@ -23,7 +23,7 @@ function countCitationProbes() {
   const seen = { probes: 0 };
   const query = EntityManager.prototype.query;
   vi.spyOn(EntityManager.prototype, 'query').mockImplementation(function (this: EntityManager, sql: string, params?: Parameters<EntityManager['query']>[1]) {
-    if (sql.includes('FROM prov_assertions a WHERE')) seen.probes++;
+    if (sql.includes('NOT EXISTS (SELECT 1 FROM prov_assertions a WHERE')) seen.probes++;
     return query.call(this, sql, params);
   });
   return seen;
