@@ -5,6 +5,7 @@ import type { RequestContext } from './context.js';
 /**
  * One read of a checkpoint's cosignatures per checkpoint object, shared by its fields, so
  * `cosignatures`, `finality` and `note` in one response agree even while cosignatures arrive.
+ * That needs the root to reach each field as the same object: `toCheckpoint` makes instances.
  */
 const read = new WeakMap<Checkpoint, Promise<Cosignature[]>>();
 function cosignaturesOf(c: Checkpoint, ctx: RequestContext): Promise<Cosignature[]> {

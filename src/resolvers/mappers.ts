@@ -3,7 +3,7 @@ import type { LedgerEvent } from '../ledger/events/event.js';
 import { encodeCursor, type Page } from '../ledger/pagination.js';
 import type { AuditEvent } from '../schema/event.type.js';
 import type { Block } from '../schema/block.type.js';
-import type { Checkpoint } from '../schema/checkpoint.type.js';
+import { Checkpoint } from '../schema/checkpoint.type.js';
 
 /** `blockHeight` is left to its field resolver, which asks only when a client selects it. */
 export type AuditEventSource = Omit<AuditEvent, 'blockHeight'>;
@@ -31,7 +31,11 @@ export const toBlock = (b: BlockRow): Block => ({
   eventCount: b.treeSize - b.startIndex,
 });
 
-export const toCheckpoint = (c: CheckpointRow): Checkpoint => ({
+/**
+ * An instance, not a plain object: type-graphql hands every field resolver its own copy of a
+ * plain root, and the cosignature fields share one read per root object.
+ */
+export const toCheckpoint = (c: CheckpointRow): Checkpoint => Object.assign(new Checkpoint(), {
   id: c.id,
   cursor: encodeCursor('checkpoint', c.id),
   treeSize: c.treeSize,
@@ -41,7 +45,7 @@ export const toCheckpoint = (c: CheckpointRow): Checkpoint => ({
   name: c.name,
   tags: c.tags,
   note: c.note,
-});
+} satisfies Checkpoint);
 
 export function toConnection<T, U>(page: Page<T>, map: (t: T) => U) {
   return {
