@@ -12,6 +12,7 @@ import { IncrementalStateRoot1733000000000 } from './1733000000000-IncrementalSt
 import { RangeIndexes1733100000000 } from './1733100000000-RangeIndexes.js';
 import { AuditContributions1733200000000 } from './1733200000000-AuditContributions.js';
 import { AuditAgentOrder1733300000000 } from './1733300000000-AuditAgentOrder.js';
+import { LedgerKeyOnEventsOnly1733400000000 } from './1733400000000-LedgerKeyOnEventsOnly.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   RangeIndexes1733100000000,
   AuditContributions1733200000000,
   AuditAgentOrder1733300000000,
+  LedgerKeyOnEventsOnly1733400000000,
 ];
