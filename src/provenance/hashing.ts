@@ -24,14 +24,15 @@ export interface AssertionContent {
  * twice is one assertion, and changing any field (even the lifecycle) makes a new one.
  */
 export function assertionHashOf(a: AssertionContent): string {
+  // Keys in RFC 8785 order, so canonicalising need not sort them.
   const content: Record<string, unknown> = {
-    subject: a.subject,
-    predicate: a.predicate,
-    value: a.value,
-    lifecycle: a.lifecycle,
     confidence: a.confidence,
+    lifecycle: a.lifecycle,
+    predicate: a.predicate,
     sourceHash: a.sourceHash,
+    subject: a.subject,
   };
   if (a.supersedes !== undefined) content.supersedes = a.supersedes;
+  content.value = a.value;
   return sha256Hex(canonicalJson(content));
 }

@@ -131,20 +131,24 @@ export function queryPayload(i: QueryInput): QueryPayload {
     seen.add(assertionHash);
     return { assertionHash, weight: unit(`contributingAssertions[${n}].weight`, c.weight) };
   });
-  const p: QueryPayload = {
-    queryId,
-    agentId: text('agentId', i.agentId),
-    subject: text('subject', i.subject),
-    predicate: text('predicate', i.predicate),
-    result: i.result,
-    resultHash: resultHashOf(i.result),
-    contributingAssertions,
-  };
+  const agentId = text('agentId', i.agentId);
+  const subject = text('subject', i.subject);
+  const predicate = text('predicate', i.predicate);
+  const resultHash = resultHashOf(i.result);
   const lens = optionalText('lens', i.lens);
+  const lifecycleFilter = i.lifecycleFilter === undefined || i.lifecycleFilter === null
+    ? undefined
+    : [...new Set(i.lifecycleFilter.map((l) => lifecycle('lifecycleFilter', l)))];
+  const resultConfidence = i.resultConfidence === undefined || i.resultConfidence === null ? undefined : unit('resultConfidence', i.resultConfidence);
+  // Keys in RFC 8785 order, so canonicalising the payload need not sort them.
+  const p = { agentId, contributingAssertions } as QueryPayload;
   if (lens !== undefined) p.lens = lens;
-  if (i.lifecycleFilter !== undefined && i.lifecycleFilter !== null) {
-    p.lifecycleFilter = [...new Set(i.lifecycleFilter.map((l) => lifecycle('lifecycleFilter', l)))];
-  }
-  if (i.resultConfidence !== undefined && i.resultConfidence !== null) p.resultConfidence = unit('resultConfidence', i.resultConfidence);
+  if (lifecycleFilter !== undefined) p.lifecycleFilter = lifecycleFilter;
+  p.predicate = predicate;
+  p.queryId = queryId;
+  p.result = i.result;
+  if (resultConfidence !== undefined) p.resultConfidence = resultConfidence;
+  p.resultHash = resultHash;
+  p.subject = subject;
   return p;
 }

@@ -30,6 +30,11 @@ describe('rfc8785', () => {
       { a: undefined, b: [undefined, 1], c: new Date(0), d: -0, e: 1e21, f: 1e-7, g: 0.1 + 0.2 },
       { '\u00e9': 1, e: 2, E: 3, '10': 4, '9': 5, '\ud83d\ude00': 6, '\u20ac': 7 },
       'line\nbreak \u2028 "quoted" \\ \u0001',
+      // Keys listed in order already (not sorted again) and out of it, by UTF-16 code units:
+      // U+1F600 is written with a surrogate below U+E000, though its code point is above.
+      { a: 1, b: { c: 2, d: 3 }, e: [{ f: 4, g: 5 }] },
+      { '\ud83d\ude00': 1, '\ue000': 2 },
+      { '\ue000': 2, '\ud83d\ude00': 1 },
     ];
     for (const v of values) expect(rfc8785(v)).toBe(canonicalize(v));
   });
