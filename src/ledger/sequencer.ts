@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { arrayLiteral } from '../db/array-literal.js';
 import { bytesAt, hashAt, packBytes, packHashes } from '../db/packed-bytes.js';
 import { ChainproofError, isChainproofError } from '../errors.js';
 import type { LedgerRow } from './entities/index.js';
@@ -615,10 +616,14 @@ export function eventFromRow(ledgerName: string, r: RawEventRow): LedgerEvent {
   };
 }
 
-/** The batch's byte columns go as one bytea each (see packed-bytes.ts), cut apart in SQL by offset. */
+/**
+ * The batch's byte columns go as one bytea each (see packed-bytes.ts), cut apart in SQL by offset;
+ * the others as array literals (see array-literal.ts).
+ */
 async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventRow[]): Promise<void> {
   if (rows.length === 0) return;
   const col = <T>(f: (r: NewEventRow) => T) => rows.map(f);
+  const list = (f: (r: NewEventRow) => string | number | Date | null) => arrayLiteral(rows.map(f));
   const canonical = packBytes(col((r) => r.event.canonical));
   const signatures = packBytes(col((r) => (r.event.signature ? Buffer.from(r.event.signature, 'hex') : null)));
   const parents = packBytes(col((r) => joinIds(r.event.parents)));
@@ -635,29 +640,29 @@ async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventR
          correlation_id, hlc_ms, hlc_logical, idempotency_key, appended_at, origin, n)`,
     [
       ledgerId,
-      col((r) => r.event.index),
+      list((r) => r.event.index),
       packHashes(col((r) => r.event.id)),
       canonical.bytes,
       signatures.bytes,
       parents.bytes,
-      canonical.at,
-      canonical.length,
-      signatures.at,
-      signatures.length,
-      parents.at,
-      parents.length,
-      col((r) => r.event.type),
-      col((r) => r.event.actor),
-      col((r) => r.event.author),
-      col((r) => r.event.resource),
-      col((r) => r.event.subsystem),
-      col((r) => r.event.result),
-      col((r) => r.event.correlationId),
-      col((r) => r.event.hlc.physicalMs),
-      col((r) => r.event.hlc.logical),
-      col((r) => r.idempotencyKey ?? null),
-      col((r) => r.event.appendedAt),
-      col((r) => r.foreignOrigin ?? null),
+      arrayLiteral(canonical.at),
+      arrayLiteral(canonical.length),
+      arrayLiteral(signatures.at),
+      arrayLiteral(signatures.length),
+      arrayLiteral(parents.at),
+      arrayLiteral(parents.length),
+      list((r) => r.event.type),
+      list((r) => r.event.actor),
+      list((r) => r.event.author),
+      list((r) => r.event.resource),
+      list((r) => r.event.subsystem),
+      list((r) => r.event.result),
+      list((r) => r.event.correlationId),
+      list((r) => r.event.hlc.physicalMs),
+      list((r) => r.event.hlc.logical),
+      list((r) => r.idempotencyKey ?? null),
+      list((r) => r.event.appendedAt),
+      list((r) => r.foreignOrigin ?? null),
     ],
   );
 }

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { arrayLiteral } from '../db/array-literal.js';
 import { bytesAt, hashAt, packBytes, packHashes } from '../db/packed-bytes.js';
 import { ChainproofError } from '../errors.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
@@ -152,12 +153,12 @@ async function insertQueries(tx: EntityManager, ledgerId: number, events: Ledger
        FROM unnest($2::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
          $12::float8[], $13::text[], $14::bigint[], $15::text[], $16::text[])
          WITH ORDINALITY AS t(idx, qid, agent, subject, predicate, lens, lf, result, rc, actor, ms, hs, ws, n)`,
-    [ledgerId, events.map((e) => e.index), idsOf(events), p.map((q) => q.queryId), p.map((q) => q.agentId),
-      p.map((q) => q.subject), p.map((q) => q.predicate), p.map((q) => q.lens ?? null),
-      p.map((q) => q.lifecycleFilter?.join(',') ?? null), p.map((q) => canonicalJson(q.result)), packHashes(p.map((q) => q.resultHash)),
-      p.map((q) => q.resultConfidence ?? null), events.map((e) => e.actor), events.map((e) => e.hlc.physicalMs),
-      p.map((q) => q.contributingAssertions.map((c) => c.assertionHash).join(',')),
-      p.map((q) => q.contributingAssertions.map((c) => String(c.weight)).join(','))],
+    [ledgerId, arrayLiteral(events.map((e) => e.index)), idsOf(events), arrayLiteral(p.map((q) => q.queryId)), arrayLiteral(p.map((q) => q.agentId)),
+      arrayLiteral(p.map((q) => q.subject)), arrayLiteral(p.map((q) => q.predicate)), arrayLiteral(p.map((q) => q.lens ?? null)),
+      arrayLiteral(p.map((q) => q.lifecycleFilter?.join(',') ?? null)), arrayLiteral(p.map((q) => canonicalJson(q.result))), packHashes(p.map((q) => q.resultHash)),
+      arrayLiteral(p.map((q) => q.resultConfidence ?? null)), arrayLiteral(events.map((e) => e.actor)), arrayLiteral(events.map((e) => e.hlc.physicalMs)),
+      arrayLiteral(p.map((q) => q.contributingAssertions.map((c) => c.assertionHash).join(','))),
+      arrayLiteral(p.map((q) => q.contributingAssertions.map((c) => String(c.weight)).join(',')))],
   );
 }
 
