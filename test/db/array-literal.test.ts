@@ -36,4 +36,8 @@ describe('array literals', () => {
     expect((await back('timestamptz', arrayLiteral([at])))[0].getTime()).toBe(at.getTime());
     expect(await back('text', arrayLiteral([]))).toEqual([]);
   });
+
+  it('refuse what they could only guess at, rather than write it as something else', () => {
+    for (const v of [true, 10n, Buffer.from('x'), { a: 1 }]) expect(() => arrayLiteral([v as never])).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
+  });
 });
