@@ -141,14 +141,16 @@ export function queryPayload(i: QueryInput): QueryPayload {
     : [...new Set(i.lifecycleFilter.map((l) => lifecycle('lifecycleFilter', l)))];
   const resultConfidence = i.resultConfidence === undefined || i.resultConfidence === null ? undefined : unit('resultConfidence', i.resultConfidence);
   // Keys in RFC 8785 order, so canonicalising the payload need not sort them.
-  const p = { agentId, contributingAssertions } as QueryPayload;
-  if (lens !== undefined) p.lens = lens;
-  if (lifecycleFilter !== undefined) p.lifecycleFilter = lifecycleFilter;
-  p.predicate = predicate;
-  p.queryId = queryId;
-  p.result = i.result;
-  if (resultConfidence !== undefined) p.resultConfidence = resultConfidence;
-  p.resultHash = resultHash;
-  p.subject = subject;
-  return p;
+  return {
+    agentId,
+    contributingAssertions,
+    ...(lens === undefined ? {} : { lens }),
+    ...(lifecycleFilter === undefined ? {} : { lifecycleFilter }),
+    predicate,
+    queryId,
+    result: i.result,
+    ...(resultConfidence === undefined ? {} : { resultConfidence }),
+    resultHash,
+    subject,
+  };
 }
