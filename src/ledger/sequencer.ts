@@ -672,6 +672,6 @@ async function insertNodes(tx: EntityManager, ledgerId: number, nodes: NewNode[]
   await tx.query(
     `INSERT INTO tree_nodes (ledger_id, level, idx, hash)
      SELECT $1, n.level, n.idx, ${hashAt('$4', 'n.i')} FROM unnest($2::smallint[], $3::bigint[]) WITH ORDINALITY AS n(level, idx, i)`,
-    [ledgerId, nodes.map((n) => n.level), nodes.map((n) => n.index), Buffer.concat(nodes.map((n) => n.hash))],
+    [ledgerId, arrayLiteral(nodes.map((n) => n.level)), arrayLiteral(nodes.map((n) => n.index)), Buffer.concat(nodes.map((n) => n.hash))],
   );
 }
