@@ -20,6 +20,11 @@ export interface FirstSourceLookup {
   of(ledgerId: number, contentHashes: readonly string[]): Promise<Map<string, SourceRecord>>;
 }
 
+/** Recorded assertions by hash, read for a read among the first `bound` leaves (see RecordedAssertions). */
+export interface AssertionLookup {
+  of(ledgerId: number, hashes: readonly string[], bound: number): Promise<Map<string, AssertionRecord>>;
+}
+
 export const SOURCE_COLUMNS = (t: string, p = 's_') =>
   [asHex(`${t}.content_hash`, `${p}content_hash`), asHex(`${t}.event_id`, `${p}event_id`),
     ...['locator', 'media_type', 'recorded_by', 'hlc_ms', 'event_idx'].map((c) => `${t}.${c} AS ${p}${c}`)].join(', ');
@@ -38,7 +43,7 @@ export function sourceFromRow(r: Row, p = 's_'): SourceRecord | null {
 }
 
 /** Columns of an assertion, without its successor. */
-const ASSERTION_OWN_COLUMNS = (t: string) =>
+export const ASSERTION_OWN_COLUMNS = (t: string) =>
   `${asHex(`${t}.hash`)}, ${t}.subject, ${t}.predicate, ${t}.value, ${t}.lifecycle, ${t}.confidence, ${asHex(`${t}.source_hash`)},
    ${asHex(`${t}.supersedes`)}, ${t}.recorded_by, ${t}.hlc_ms, ${t}.event_idx, ${asHex(`${t}.event_id`)}`;
 
@@ -152,12 +157,13 @@ function citationsOfRow(hashes: string, weights: string): ContributionRecord[] {
 
 /**
  * Fills in the assertions audits cite, with their sources: each distinct assertion once (a
- * trace's lines mostly cite the same few), then each distinct source once. Successors are left
- * out: a long trace rarely asks for them, and looking them up for thousands of assertions cost
- * more than the assertions themselves (see successorsOf).
+ * trace's lines mostly cite the same few), then each distinct source once, both through caches
+ * of records that never change. Successors are left out: a long trace rarely asks for them,
+ * and looking them up for thousands of assertions cost more than the assertions themselves
+ * (see successorsOf).
  */
 export async function attachContributions(
-  db: DataSource,
+  assertions: AssertionLookup,
   firstSources: FirstSourceLookup,
   ledgerId: number,
   audits: QueryAuditRecord[],
@@ -165,19 +171,14 @@ export async function attachContributions(
 ): Promise<void> {
   const distinct = [...new Set(audits.flatMap((a) => a.contributingAssertions.map((c) => c.assertionHash)))];
   if (distinct.length === 0) return;
-  const rows: Row[] = await db.query(
-    `SELECT ${ASSERTION_OWN_COLUMNS('a')} FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash = ANY(${unpackHashes('$2')})`,
-    [ledgerId, packHashes(distinct)],
-  );
-  const sources = await firstSources.of(ledgerId, rows.map((r) => r.source_hash as string));
-  const scope = { ledgerId, bound };
-  const byHash = new Map(rows.map((r) => [r.hash as string, { assertion: assertionFromRow(r, scope), source: sources.get(r.source_hash) ?? null }]));
+  const byHash = await assertions.of(ledgerId, distinct, bound);
+  const sources = await firstSources.of(ledgerId, [...byHash.values()].map((a) => a.sourceHash));
   for (const audit of audits) {
     for (const c of audit.contributingAssertions) {
       const found = byHash.get(c.assertionHash);
       if (!found) throw new ChainproofError('INTERNAL', `audit ${audit.queryId} cites assertion ${c.assertionHash}, which is not recorded`);
-      c.assertion = found.assertion;
-      c.source = found.source;
+      c.assertion = found;
+      c.source = sources.get(found.sourceHash) ?? null;
     }
   }
 }

@@ -8,6 +8,7 @@ import { pageWindow, toPage, type Page, type PageArgs } from '../ledger/paginati
 import { EVENT_COLUMNS, eventFromRow, type ProjectionGroup, type RawEventRow } from '../ledger/sequencer.js';
 import { leafBound, type AsOf } from './as-of.js';
 import { FirstSources } from './first-sources.js';
+import { RecordedAssertions } from './recorded-assertions.js';
 import { KnownAssertions } from './known-assertions.js';
 import { LineProofs } from './line-proofs.js';
 import type { AssertionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord } from './model.js';
@@ -75,6 +76,9 @@ export class ProvenanceService {
   /** Shared by every read of this service: a source's first recording never changes once committed. */
   private readonly firstSources: FirstSources;
 
+  /** Shared by every read of this service: an assertion's record never changes once committed. */
+  private readonly recordedAssertions: RecordedAssertions;
+
   /** Assertions seen committed, so citing them again costs no probe (see KnownAssertions). */
   private readonly knownAssertions = new KnownAssertions();
 
@@ -83,6 +87,7 @@ export class ProvenanceService {
     readonly ledger: LedgerService,
   ) {
     this.firstSources = new FirstSources(dataSource);
+    this.recordedAssertions = new RecordedAssertions(dataSource);
   }
 
   /** Appends provenance events; their rows are written (and checked) inside the ledger's transaction. */
@@ -182,7 +187,7 @@ export class ProvenanceService {
         ...recordedBy(e),
       } satisfies QueryAuditRecord;
     });
-    await attachContributions(this.dataSource, this.firstSources, ledger.id, audits, NO_BOUND);
+    await attachContributions(this.recordedAssertions, this.firstSources, ledger.id, audits, NO_BOUND);
     return audits;
   }
 
@@ -206,7 +211,7 @@ export class ProvenanceService {
       bound,
     );
     const result = toPage(AUDIT_CURSOR, w, rows, (a) => a.eventIndex);
-    await attachContributions(this.dataSource, this.firstSources, ledger.id, result.items.map((i) => i.node), bound);
+    await attachContributions(this.recordedAssertions, this.firstSources, ledger.id, result.items.map((i) => i.node), bound);
     return result;
   }
 
@@ -231,7 +236,7 @@ export class ProvenanceService {
       bound,
     );
     const lines = rows.slice(0, first);
-    await attachContributions(this.dataSource, this.firstSources, ledger.id, lines, bound);
+    await attachContributions(this.recordedAssertions, this.firstSources, ledger.id, lines, bound);
     return { lines, truncated: rows.length > first };
   }
 

@@ -1,0 +1,70 @@
+import type { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_BOUND } from '../../src/provenance/reads.js';
+import { RecordedAssertions } from '../../src/provenance/recorded-assertions.js';
+import { openTestProvenance, sha, type TestProvenance } from './support.js';
+
+let t: TestProvenance;
+let ledgerId: number;
+beforeAll(async () => {
+  t = await openTestProvenance();
+  ledgerId = (await t.service.ledger('main')).id;
+  await t.prov.recordSource('main', { locator: 'git://ra', contentHash: sha('ra-source') }, 'curator');
+});
+afterAll(async () => t?.close());
+
+/** A RecordedAssertions whose statements are counted. */
+function counted() {
+  const seen = { statements: 0 };
+  const db = {
+    query: (sql: string, params: unknown[]) => {
+      seen.statements++;
+      return t.db.dataSource.query(sql, params);
+    },
+  } as unknown as DataSource;
+  return { assertions: new RecordedAssertions(db), seen };
+}
+
+const assert = (subject: string, supersedes?: string) =>
+  t.prov.recordAssertion('main', { subject, predicate: 'value', value: { v: subject, supersedes: supersedes ?? null }, lifecycle: 'ACCEPTED', confidence: 0.9, sourceHash: sha('ra-source'), supersedes }, 'curator');
+
+describe('RecordedAssertions', () => {
+  it('gives a recorded assertion, and keeps giving it without a statement', async () => {
+    const a = await assert('ra/one');
+    const { assertions, seen } = counted();
+    const first = await assertions.of(ledgerId, [a.hash, a.hash], NO_BOUND);
+    expect(first.get(a.hash)).toMatchObject({ subject: 'ra/one', value: { v: 'ra/one' }, sourceHash: sha('ra-source') });
+    const again = await assertions.of(ledgerId, [a.hash], NO_BOUND);
+    expect(again.get(a.hash)).toBe(first.get(a.hash));
+    expect(Object.isFrozen(again.get(a.hash))).toBe(true);
+    expect(seen.statements).toBe(1);
+  });
+
+  it('does not remember a hash that has no record yet', async () => {
+    const { assertions, seen } = counted();
+    const hash = sha('not an assertion');
+    expect((await assertions.of(ledgerId, [hash], NO_BOUND)).size).toBe(0);
+    expect((await assertions.of(ledgerId, [hash], NO_BOUND)).size).toBe(0);
+    expect(seen.statements).toBe(2);
+  });
+
+  it('scopes a bounded read\'s successors to its bound, and leaves the shared record as it was', async () => {
+    const a = await assert('ra/two');
+    const { assertions } = counted();
+    const shared = (await assertions.of(ledgerId, [a.hash], NO_BOUND)).get(a.hash)!;
+    const bounded = (await assertions.of(ledgerId, [a.hash], a.eventIndex + 1)).get(a.hash)!;
+    expect(bounded.successorScope).toEqual({ ledgerId, bound: a.eventIndex + 1 });
+    expect(shared.successorScope).toEqual({ ledgerId, bound: NO_BOUND });
+    expect(bounded.hash).toBe(a.hash);
+  });
+
+  it('lets a trace see a supersession that came after the assertion was remembered', async () => {
+    const old = await assert('ra/three');
+    await t.prov.recordQuery('main', { queryId: 'ra-q1', agentId: 'ra-agent', subject: 'ra/three', predicate: 'value', result: 1, contributingAssertions: [{ assertionHash: old.hash, weight: 1 }] }, 'agent');
+    const trace = () => t.prov.trace('main', { agent: 'ra-agent', sinceMs: 0, untilMs: Date.now() + 60_000 });
+    const successorOf = async () => t.prov.successorReader()((await trace()).lines[0]!.contributingAssertions[0]!.assertion);
+    expect(await successorOf()).toBeNull(); // the service now remembers the assertion
+    const next = await assert('ra/three-next', old.hash);
+    expect(await successorOf()).toBe(next.hash);
+  });
+});
