@@ -5,8 +5,8 @@ import { RecentCache } from './recent-cache.js';
 import { SOURCE_COLUMNS, sourceFromRow } from './reads.js';
 
 /**
- * Per ledger: the 25,000–50,000 most recently used sources (≈ 300 bytes each, at most 15 MB a
- * ledger), more than a trace's few thousand; small next to the server's heap.
+ * Per ledger: the 25,000–50,000 most recently used sources (≈ 800 bytes each with their hex
+ * strings, measured; at most ≈ 40 MB a ledger), more than a trace's few thousand.
  */
 const DEFAULT_CAPACITY = 50_000;
 

@@ -5,10 +5,11 @@ import { NO_BOUND, ASSERTION_OWN_COLUMNS, assertionFromRow, type AssertionLookup
 import { RecentCache } from './recent-cache.js';
 
 /**
- * Per ledger: the 50,000–100,000 most recently cited assertions (≈ 500 bytes each with their
- * parsed values, at most ≈ 50 MB a ledger), many times the ≈ 3,000 a long trace cites.
+ * Per ledger: the 12,500–25,000 most recently cited assertions (≈ 1.5 kB each with their parsed
+ * values and hex strings, measured; at most ≈ 36 MB a ledger), several times the ≈ 3,000 a
+ * long trace cites.
  */
-const DEFAULT_CAPACITY = 100_000;
+const DEFAULT_CAPACITY = 25_000;
 
 /**
  * Recorded assertions by hash, remembered across reads. An assertion's record never changes
