@@ -11,7 +11,8 @@ const PAGE = 5000;
  * events the server signed count: anyone with a writer key can append an event that merely
  * looks like `AssertionRecorded`, but only the provenance service appends them as the server.
  * With another `serverDid` than the one that wrote them, rows would vanish that running servers
- * still hold committed (KnownAssertions): restart them after such a rebuild.
+ * still hold committed or cached (KnownAssertions, RecordedAssertions, FirstSources): restart
+ * them after such a rebuild.
  */
 export async function rebuildProvenance(dataSource: DataSource, ledger: LedgerRow, serverDid: string): Promise<number> {
   return dataSource.transaction(async (tx) => {
