@@ -210,13 +210,13 @@ async function main(): Promise<void> {
     const since = new Date(Date.now() - 6 * 3600_000).toISOString();
     reads.trace6h = await sample(client, `trace: 6 hours of one agent (~${fmt(AUDITS / AGENTS)} lines, up to 1,000)`,
       `query($a: String!, $s: DateTimeISO!) { trace(agent: $a, since: $s, first: 1000) { truncated lines { queryId time subject predicate result resultConfidence eventId ${CONTRIBUTIONS} } } }`,
-      () => ({ a: agent(), s: since }), Math.min(SAMPLES, 100));
+      () => ({ a: agent(), s: since }));
     reads.trace6hGlob = await sample(client, 'trace: 6 hours of one agent, subject glob svc-01*/**',
       `query($a: String!, $s: DateTimeISO!) { trace(agent: $a, since: $s, subject: "svc-01*/**", first: 1000) { truncated lines { queryId subject result ${CONTRIBUTIONS} } } }`,
-      () => ({ a: agent(), s: since }), Math.min(SAMPLES, 100));
+      () => ({ a: agent(), s: since }));
     reads.trace100WithProofs = await sample(client, 'trace: 100 lines of one agent, each with its inclusion proof and checkpoint',
       `query($a: String!, $s: DateTimeISO!) { trace(agent: $a, since: $s, first: 100) { lines { queryId eventId proof { leafIndex treeSize hashes rootHash checkpoint { treeSize note } } } } }`,
-      () => ({ a: agent(), s: since }), Math.min(SAMPLES, 50));
+      () => ({ a: agent(), s: since }), Math.min(SAMPLES, 100));
     reads.chainDepth10 = await sample(client, 'provenance chain, depth 10, with sources, events, blocks, checkpoint',
       `query($h: String!) { provenance(assertionHash: $h) { truncated assertion { hash } links { depth assertion { hash value lifecycle supersedes } source { locator contentHash }
          event { id index actor signature blockHeight } block { height hash treeSize } } checkpoint { treeSize note } } }`,
