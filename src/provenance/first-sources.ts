@@ -33,13 +33,7 @@ export class FirstSources {
 
   /** Each content hash that has a recording, with its first one. Shared records: frozen. */
   async of(ledgerId: number, contentHashes: readonly string[]): Promise<Map<string, SourceRecord>> {
-    const found = new Map<string, SourceRecord>();
-    const missing: string[] = [];
-    for (const hash of new Set(contentHashes)) {
-      const hit = this.cache.get(ledgerId, hash);
-      if (hit) found.set(hash, hit);
-      else missing.push(hash);
-    }
+    const { found, missing } = this.cache.lookup(ledgerId, contentHashes);
     if (missing.length === 0) return found;
     const rows: Array<Record<string, unknown>> = await this.db.query(
       `SELECT DISTINCT ON (s.content_hash) ${SOURCE_COLUMNS('s')} FROM prov_sources s

@@ -34,6 +34,22 @@ export class RecentCache<V> {
     return older;
   }
 
+  /**
+   * The cached values of `keys` (each once), and the keys it does not hold, to be read and set.
+   *
+   * @example const { found, missing } = cache.lookup(ledgerId, hashes);
+   */
+  lookup(ledgerId: number, keys: readonly string[]): { found: Map<string, V>; missing: string[] } {
+    const found = new Map<string, V>();
+    const missing: string[] = [];
+    for (const key of new Set(keys)) {
+      const hit = this.get(ledgerId, key);
+      if (hit !== undefined) found.set(key, hit);
+      else missing.push(key);
+    }
+    return { found, missing };
+  }
+
   set(ledgerId: number, key: string, value: V): void {
     let g = this.ledgers.get(ledgerId);
     if (!g) this.ledgers.set(ledgerId, (g = { recent: new Map(), older: new Map() }));

@@ -37,13 +37,7 @@ export class RecordedAssertions implements AssertionLookup {
    * is looked up later within that bound. Records of reads without a bound are shared: frozen.
    */
   async of(ledgerId: number, hashes: readonly string[], bound: number): Promise<Map<string, AssertionRecord>> {
-    const found = new Map<string, AssertionRecord>();
-    const missing: string[] = [];
-    for (const hash of new Set(hashes)) {
-      const hit = this.cache.get(ledgerId, hash);
-      if (hit) found.set(hash, hit);
-      else missing.push(hash);
-    }
+    const { found, missing } = this.cache.lookup(ledgerId, hashes);
     if (missing.length > 0) {
       const rows: Array<Record<string, unknown>> = await this.db.query(
         `SELECT ${ASSERTION_OWN_COLUMNS('a')} FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash = ANY(${unpackHashes('$2')})`,

@@ -1,7 +1,6 @@
-import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FirstSources } from '../../src/provenance/first-sources.js';
-import { openTestProvenance, sha, type TestProvenance } from './support.js';
+import { countedDataSource, openTestProvenance, sha, type TestProvenance } from './support.js';
 
 let t: TestProvenance;
 let ledgerId: number;
@@ -13,13 +12,7 @@ afterAll(async () => t?.close());
 
 /** A FirstSources whose statements are counted. */
 function counted(capacity?: number) {
-  const seen = { statements: 0 };
-  const db = {
-    query: (sql: string, params: unknown[]) => {
-      seen.statements++;
-      return t.db.dataSource.query(sql, params);
-    },
-  } as unknown as DataSource;
+  const { db, seen } = countedDataSource(t);
   return { sources: new FirstSources(db, capacity), seen };
 }
 

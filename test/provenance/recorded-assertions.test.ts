@@ -1,8 +1,7 @@
-import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_BOUND } from '../../src/provenance/reads.js';
 import { RecordedAssertions } from '../../src/provenance/recorded-assertions.js';
-import { openTestProvenance, sha, type TestProvenance } from './support.js';
+import { countedDataSource, openTestProvenance, sha, type TestProvenance } from './support.js';
 
 let t: TestProvenance;
 let ledgerId: number;
@@ -15,13 +14,7 @@ afterAll(async () => t?.close());
 
 /** A RecordedAssertions whose statements are counted. */
 function counted() {
-  const seen = { statements: 0 };
-  const db = {
-    query: (sql: string, params: unknown[]) => {
-      seen.statements++;
-      return t.db.dataSource.query(sql, params);
-    },
-  } as unknown as DataSource;
+  const { db, seen } = countedDataSource(t);
   return { assertions: new RecordedAssertions(db), seen };
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { DataSource } from 'typeorm';
 import { ProvenanceService } from '../../src/provenance/service.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 
@@ -20,4 +21,16 @@ export async function codeOf(p: Promise<unknown>): Promise<string> {
     return (e as { code?: string }).code ?? `uncoded: ${(e as Error).message}`;
   }
   throw new Error('expected a refusal');
+}
+
+/** The test database, with the statements sent through it counted. */
+export function countedDataSource(t: TestProvenance): { db: DataSource; seen: { statements: number } } {
+  const seen = { statements: 0 };
+  const db = {
+    query: (sql: string, params: unknown[]) => {
+      seen.statements++;
+      return t.db.dataSource.query(sql, params);
+    },
+  } as unknown as DataSource;
+  return { db, seen };
 }
