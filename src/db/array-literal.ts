@@ -12,12 +12,16 @@ import { ChainproofError } from '../errors.js';
  *
  * @example
  *   db.query(`SELECT unnest($1::text[])`, [arrayLiteral(['a', null, 'say "hi"'])]) // '{"a",NULL,"say \"hi\""}'
+ *   arrayLiteral(events, (e) => e.index) // '{41,42,43}'
  */
-export function arrayLiteral(values: ReadonlyArray<string | number | Date | null | undefined>): string {
+export function arrayLiteral(values: readonly Element[]): string;
+/** The column `element` picks from each of `rows`, without building the column first. */
+export function arrayLiteral<T>(rows: readonly T[], element: (row: T) => Element): string;
+export function arrayLiteral<T>(items: readonly T[], element?: (row: T) => Element): string {
   let out = '{';
-  for (let i = 0; i < values.length; i++) {
+  for (let i = 0; i < items.length; i++) {
     if (i > 0) out += ',';
-    const v = values[i];
+    const v = element ? element(items[i]!) : (items[i] as Element);
     if (v === null || v === undefined) out += 'NULL';
     else if (typeof v === 'number') out += v;
     else if (typeof v === 'string') out += v.indexOf('"') < 0 && v.indexOf('\\') < 0 ? `"${v}"` : `"${v.replace(ESCAPED, '\\$&')}"`;
@@ -27,4 +31,5 @@ export function arrayLiteral(values: ReadonlyArray<string | number | Date | null
   return `${out}}`;
 }
 
+type Element = string | number | Date | null | undefined;
 const ESCAPED = /["\\]/g;

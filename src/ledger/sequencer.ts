@@ -623,7 +623,6 @@ export function eventFromRow(ledgerName: string, r: RawEventRow): LedgerEvent {
 async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventRow[]): Promise<void> {
   if (rows.length === 0) return;
   const col = <T>(f: (r: NewEventRow) => T) => rows.map(f);
-  const list = (f: (r: NewEventRow) => string | number | Date | null) => arrayLiteral(rows.map(f));
   const canonical = packBytes(col((r) => r.event.canonical));
   const signatures = packBytes(col((r) => (r.event.signature ? Buffer.from(r.event.signature, 'hex') : null)));
   const parents = packBytes(col((r) => joinIds(r.event.parents)));
@@ -640,7 +639,7 @@ async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventR
          correlation_id, hlc_ms, hlc_logical, idempotency_key, appended_at, origin, n)`,
     [
       ledgerId,
-      list((r) => r.event.index),
+      arrayLiteral(rows, (r) => r.event.index),
       packHashes(col((r) => r.event.id)),
       canonical.bytes,
       signatures.bytes,
@@ -651,18 +650,18 @@ async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventR
       arrayLiteral(signatures.length),
       arrayLiteral(parents.at),
       arrayLiteral(parents.length),
-      list((r) => r.event.type),
-      list((r) => r.event.actor),
-      list((r) => r.event.author),
-      list((r) => r.event.resource),
-      list((r) => r.event.subsystem),
-      list((r) => r.event.result),
-      list((r) => r.event.correlationId),
-      list((r) => r.event.hlc.physicalMs),
-      list((r) => r.event.hlc.logical),
-      list((r) => r.idempotencyKey ?? null),
-      list((r) => r.event.appendedAt),
-      list((r) => r.foreignOrigin ?? null),
+      arrayLiteral(rows, (r) => r.event.type),
+      arrayLiteral(rows, (r) => r.event.actor),
+      arrayLiteral(rows, (r) => r.event.author),
+      arrayLiteral(rows, (r) => r.event.resource),
+      arrayLiteral(rows, (r) => r.event.subsystem),
+      arrayLiteral(rows, (r) => r.event.result),
+      arrayLiteral(rows, (r) => r.event.correlationId),
+      arrayLiteral(rows, (r) => r.event.hlc.physicalMs),
+      arrayLiteral(rows, (r) => r.event.hlc.logical),
+      arrayLiteral(rows, (r) => r.idempotencyKey ?? null),
+      arrayLiteral(rows, (r) => r.event.appendedAt),
+      arrayLiteral(rows, (r) => r.foreignOrigin ?? null),
     ],
   );
 }
@@ -672,6 +671,6 @@ async function insertNodes(tx: EntityManager, ledgerId: number, nodes: NewNode[]
   await tx.query(
     `INSERT INTO tree_nodes (ledger_id, level, idx, hash)
      SELECT $1, n.level, n.idx, ${hashAt('$4', 'n.i')} FROM unnest($2::smallint[], $3::bigint[]) WITH ORDINALITY AS n(level, idx, i)`,
-    [ledgerId, arrayLiteral(nodes.map((n) => n.level)), arrayLiteral(nodes.map((n) => n.index)), Buffer.concat(nodes.map((n) => n.hash))],
+    [ledgerId, arrayLiteral(nodes, (n) => n.level), arrayLiteral(nodes, (n) => n.index), Buffer.concat(nodes.map((n) => n.hash))],
   );
 }

@@ -75,8 +75,8 @@ async function insertSources(tx: EntityManager, ledgerId: number, events: Ledger
     `INSERT INTO prov_sources (ledger_id, content_hash, locator, media_type, recorded_by, hlc_ms, event_idx, event_id)
      SELECT $1, ${hashAt('$2', 's.n')}, s.locator, s.media_type, s.actor, s.ms, s.idx, ${hashAt('$8', 's.n')}
        FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) WITH ORDINALITY AS s(locator, media_type, actor, ms, idx, n)`,
-    [ledgerId, packHashes(p.map((s) => s.contentHash)), arrayLiteral(p.map((s) => s.locator)), arrayLiteral(p.map((s) => s.mediaType ?? null)),
-      arrayLiteral(events.map((e) => e.actor)), arrayLiteral(events.map((e) => e.hlc.physicalMs)), arrayLiteral(events.map((e) => e.index)), idsOf(events)],
+    [ledgerId, packHashes(p.map((s) => s.contentHash)), arrayLiteral(p, (s) => s.locator), arrayLiteral(p, (s) => s.mediaType ?? null),
+      arrayLiteral(events, (e) => e.actor), arrayLiteral(events, (e) => e.hlc.physicalMs), arrayLiteral(events, (e) => e.index), idsOf(events)],
   );
 }
 
@@ -91,10 +91,10 @@ async function insertAssertions(tx: EntityManager, ledgerId: number, events: Led
        ${bytesAt('$9', 'a.s_at', 'a.s_len')}, a.actor, a.ms, a.idx, ${hashAt('$13', 'a.n')}
        FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $10::text[], $11::bigint[], $12::bigint[],
          $14::int[], $15::int[]) WITH ORDINALITY AS a(subject, predicate, value, lifecycle, confidence, actor, ms, idx, s_at, s_len, n)`,
-    [ledgerId, packHashes(p.map((a) => a.hash)), arrayLiteral(p.map((a) => a.subject)), arrayLiteral(p.map((a) => a.predicate)),
-      arrayLiteral(p.map((a) => canonicalJson(a.value))), arrayLiteral(p.map((a) => a.lifecycle)), arrayLiteral(p.map((a) => a.confidence)),
-      packHashes(p.map((a) => a.sourceHash)), supersedes.bytes, arrayLiteral(events.map((e) => e.actor)),
-      arrayLiteral(events.map((e) => e.hlc.physicalMs)), arrayLiteral(events.map((e) => e.index)), idsOf(events),
+    [ledgerId, packHashes(p.map((a) => a.hash)), arrayLiteral(p, (a) => a.subject), arrayLiteral(p, (a) => a.predicate),
+      arrayLiteral(p, (a) => canonicalJson(a.value)), arrayLiteral(p, (a) => a.lifecycle), arrayLiteral(p, (a) => a.confidence),
+      packHashes(p.map((a) => a.sourceHash)), supersedes.bytes, arrayLiteral(events, (e) => e.actor),
+      arrayLiteral(events, (e) => e.hlc.physicalMs), arrayLiteral(events, (e) => e.index), idsOf(events),
       arrayLiteral(supersedes.at), arrayLiteral(supersedes.length)],
   );
 }
@@ -129,7 +129,7 @@ async function checkAssertionReferences(tx: EntityManager, ledgerId: number, eve
        WHERE NOT EXISTS (SELECT 1 FROM prov_assertions o WHERE o.ledger_id = $1 AND o.hash = a.hash AND ${EARLIER('o', 'a.idx')})
        LIMIT 1)
      LIMIT 1`,
-    [ledgerId, arrayLiteral(events.map((e) => e.index)), packHashes(p.map((a) => a.sourceHash)), supersedes.bytes,
+    [ledgerId, arrayLiteral(events, (e) => e.index), packHashes(p.map((a) => a.sourceHash)), supersedes.bytes,
       arrayLiteral(supersedes.at), arrayLiteral(supersedes.length)],
   );
   if (!missing) return;
@@ -155,12 +155,12 @@ async function insertQueries(tx: EntityManager, ledgerId: number, events: Ledger
        FROM unnest($2::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
          $12::float8[], $13::text[], $14::bigint[], $15::text[], $16::text[])
          WITH ORDINALITY AS t(idx, qid, agent, subject, predicate, lens, lf, result, rc, actor, ms, hs, ws, n)`,
-    [ledgerId, arrayLiteral(events.map((e) => e.index)), idsOf(events), arrayLiteral(p.map((q) => q.queryId)), arrayLiteral(p.map((q) => q.agentId)),
-      arrayLiteral(p.map((q) => q.subject)), arrayLiteral(p.map((q) => q.predicate)), arrayLiteral(p.map((q) => q.lens ?? null)),
-      arrayLiteral(p.map((q) => q.lifecycleFilter?.join(',') ?? null)), arrayLiteral(p.map((q) => canonicalJson(q.result))), packHashes(p.map((q) => q.resultHash)),
-      arrayLiteral(p.map((q) => q.resultConfidence ?? null)), arrayLiteral(events.map((e) => e.actor)), arrayLiteral(events.map((e) => e.hlc.physicalMs)),
-      arrayLiteral(p.map((q) => q.contributingAssertions.map((c) => c.assertionHash).join(','))),
-      arrayLiteral(p.map((q) => q.contributingAssertions.map((c) => String(c.weight)).join(',')))],
+    [ledgerId, arrayLiteral(events, (e) => e.index), idsOf(events), arrayLiteral(p, (q) => q.queryId), arrayLiteral(p, (q) => q.agentId),
+      arrayLiteral(p, (q) => q.subject), arrayLiteral(p, (q) => q.predicate), arrayLiteral(p, (q) => q.lens ?? null),
+      arrayLiteral(p, (q) => q.lifecycleFilter?.join(',') ?? null), arrayLiteral(p, (q) => canonicalJson(q.result)), packHashes(p.map((q) => q.resultHash)),
+      arrayLiteral(p, (q) => q.resultConfidence ?? null), arrayLiteral(events, (e) => e.actor), arrayLiteral(events, (e) => e.hlc.physicalMs),
+      arrayLiteral(p, (q) => q.contributingAssertions.map((c) => c.assertionHash).join(',')),
+      arrayLiteral(p, (q) => q.contributingAssertions.map((c) => String(c.weight)).join(','))],
   );
 }
 
@@ -182,7 +182,7 @@ async function checkContributions(tx: EntityManager, ledgerId: number, events: L
        FROM (SELECT u.idx, ${hashAt('$3', 'u.n')} AS hash FROM unnest($2::bigint[]) WITH ORDINALITY AS u(idx, n)) c
       WHERE NOT EXISTS (SELECT 1 FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash = c.hash AND ${EARLIER('a', 'c.idx')})
       LIMIT 1`,
-    [ledgerId, arrayLiteral(cited.map((c) => c.idx)), packHashes(cited.map((c) => c.hash))],
+    [ledgerId, arrayLiteral(cited, (c) => c.idx), packHashes(cited.map((c) => c.hash))],
   );
   if (unknown) throw new ChainproofError('BAD_USER_INPUT', `unknown assertion ${unknown.hash} in contributingAssertions`);
 }
@@ -197,9 +197,9 @@ async function insertOperations(tx: EntityManager, ledgerId: number, events: Led
        ${hashAt('$9', 'o.n')}, o.duration, o.ms
        FROM unnest($2::bigint[], $4::text[], $5::text[], $6::text[], $10::float8[], $11::bigint[])
          WITH ORDINALITY AS o(idx, principal, name, type, duration, ms, n)`,
-    [ledgerId, arrayLiteral(events.map((e) => e.index)), idsOf(events), arrayLiteral(p.map((o) => o.principal)),
-      arrayLiteral(p.map((o) => o.operationName)), arrayLiteral(p.map((o) => o.operationType)), packHashes(p.map((o) => o.documentHash)),
-      packHashes(p.map((o) => o.variablesHash)), packHashes(p.map((o) => o.resultHash)), arrayLiteral(p.map((o) => o.durationMs)),
-      arrayLiteral(events.map((e) => e.hlc.physicalMs))],
+    [ledgerId, arrayLiteral(events, (e) => e.index), idsOf(events), arrayLiteral(p, (o) => o.principal),
+      arrayLiteral(p, (o) => o.operationName), arrayLiteral(p, (o) => o.operationType), packHashes(p.map((o) => o.documentHash)),
+      packHashes(p.map((o) => o.variablesHash)), packHashes(p.map((o) => o.resultHash)), arrayLiteral(p, (o) => o.durationMs),
+      arrayLiteral(events, (e) => e.hlc.physicalMs)],
   );
 }

@@ -35,6 +35,9 @@ describe('array literals', () => {
     const at = new Date('2026-12-01T04:33:00.123Z');
     expect((await back('timestamptz', arrayLiteral([at])))[0].getTime()).toBe(at.getTime());
     expect(await back('text', arrayLiteral([]))).toEqual([]);
+    const rows = [{ n: 1, s: 'a"b' }, { n: 2, s: null }];
+    expect(arrayLiteral(rows, (r) => r.s)).toBe(arrayLiteral(rows.map((r) => r.s)));
+    expect(await back('bigint', arrayLiteral(rows, (r) => r.n))).toEqual(['1', '2']);
   });
 
   it('refuse what they could only guess at, rather than write it as something else', () => {
