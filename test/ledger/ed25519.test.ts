@@ -1,19 +1,41 @@
 import * as ed from '@noble/ed25519';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ed25519FromSeed, ed25519Verify } from '../../src/ledger/events/ed25519.js';
+import { ED25519_SIGNING, ed25519FromSeed, ed25519Verify, type Ed25519Library } from '../../src/ledger/events/ed25519.js';
 
 const seed = Buffer.alloc(32, 7);
 const key = ed25519FromSeed(seed);
 const message = Buffer.from('{"type":"chainproof.vote/v1"}');
+const LIBRARIES: Ed25519Library[] = ['libsodium', 'openssl'];
 
-describe('ed25519 on node:crypto', () => {
-  it('signs and verifies exactly as @noble/ed25519 does', async () => {
+describe('ed25519', () => {
+  it('signs with libsodium where it is installed (linux-x64 has a prebuilt one)', () => {
+    expect(ED25519_SIGNING).toBe(process.platform === 'linux' && process.arch === 'x64' ? 'libsodium' : ED25519_SIGNING);
+  });
+
+  it.each(LIBRARIES)('signs with %s exactly as @noble/ed25519 does, and verifies', async (library) => {
+    const key = ed25519FromSeed(seed, library);
     expect(key.publicKey).toEqual(Buffer.from(await ed.getPublicKeyAsync(seed)));
     const signature = key.sign(message);
     expect(signature).toEqual(Buffer.from(await ed.signAsync(message, seed)));
     expect(ed25519Verify(key.publicKey, message, signature)).toBe(true);
     // Twice: the second time from the key cache.
     expect(ed25519Verify(key.publicKey, message, signature)).toBe(true);
+  });
+
+  it('gives the same key and signature bytes on either library, for any seed and message', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 2048 }), (seed, message) => {
+        const [sodium, openssl] = LIBRARIES.map((library) => ed25519FromSeed(seed, library));
+        expect(sodium!.publicKey).toEqual(openssl!.publicKey);
+        expect(sodium!.sign(message)).toEqual(openssl!.sign(message));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a seed that is not 32 bytes on either library', () => {
+    for (const library of LIBRARIES) expect(() => ed25519FromSeed(Buffer.alloc(31), library)).toThrow(RangeError);
   });
 
   it('refuses a wrong message, signature or key, and never throws on attacker bytes', () => {

@@ -1,22 +1,78 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
 
 const PKCS8_SEED_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
-/** An Ed25519 key pair from a 32-byte seed, on node:crypto (the hot path; ~10× @noble). */
+/**
+ * Which library signs. RFC 8032 signatures are deterministic, so both give the same bytes;
+ * libsodium (the optional `sodium-native`) signs in half OpenSSL's time (BENCHMARKS.md, run 21),
+ * which matters where the server signs every event it writes. Verification stays on OpenSSL
+ * whatever signs: which signatures count as valid must not depend on what is installed.
+ */
+export type Ed25519Library = 'libsodium' | 'openssl';
+
+/** The parts of sodium-native used here. */
+interface Sodium {
+  sodium_malloc(size: number): Buffer;
+  crypto_sign_seed_keypair(publicKey: Buffer, secretKey: Buffer, seed: Buffer): void;
+  crypto_sign_detached(signature: Buffer, message: Uint8Array, secretKey: Buffer): void;
+}
+
+/** Where sodium-native is, if it is installed and loads on this platform; signing threads load it from there. */
+export const SODIUM_PATH: string | undefined = (() => {
+  try {
+    const require = createRequire(import.meta.url);
+    const path = require.resolve('sodium-native');
+    require(path);
+    return path;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** What signs when nothing else is asked for: libsodium where it loads, else OpenSSL. */
+export const ED25519_SIGNING: Ed25519Library = SODIUM_PATH ? 'libsodium' : 'openssl';
+
+/** An Ed25519 key pair from a 32-byte seed, native either way (the hot path; ~10× @noble). */
 export interface Ed25519Key {
   publicKey: Buffer;
   sign(message: Uint8Array): Buffer;
 }
 
-export function ed25519FromSeed(seed: Uint8Array): Ed25519Key {
+/**
+ * @example
+ *   const key = ed25519FromSeed(seed);            // libsodium if installed
+ *   key.sign(bytes).equals(ed25519FromSeed(seed, 'openssl').sign(bytes)); // true
+ */
+export function ed25519FromSeed(seed: Uint8Array, library: Ed25519Library = ED25519_SIGNING): Ed25519Key {
   if (seed.length !== 32) throw new RangeError('Ed25519 seed must be 32 bytes');
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_SEED_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  if (library === 'libsodium') {
+    if (!SODIUM_PATH) throw new Error('libsodium (sodium-native) is not installed or does not load here');
+    const sodium = createRequire(import.meta.url)(SODIUM_PATH) as Sodium;
+    const publicKey = Buffer.alloc(32);
+    // Guarded memory: locked out of swap, zeroed when freed.
+    const secretKey = sodium.sodium_malloc(64);
+    sodium.crypto_sign_seed_keypair(publicKey, secretKey, Buffer.from(seed));
+    return {
+      publicKey,
+      sign: (message) => {
+        const signature = Buffer.allocUnsafe(64);
+        sodium.crypto_sign_detached(signature, message, secretKey);
+        return signature;
+      },
+    };
+  }
+  const privateKey = opensslPrivateKey(seed);
   const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   return {
     publicKey: Buffer.from(spki.subarray(spki.length - 32)),
     sign: (message) => sign(null, message, privateKey),
   };
 }
+
+/** node:crypto cannot import a bare seed: it goes in a PKCS#8 wrapper (RFC 8410). */
+export const opensslPrivateKey = (seed: Uint8Array): KeyObject =>
+  createPrivateKey({ key: Buffer.concat([PKCS8_SEED_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 
 const publicKeys = new Map<string, KeyObject>();
 

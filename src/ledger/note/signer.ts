@@ -1,4 +1,5 @@
-import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { ED25519_SIGNING, ed25519FromSeed, type Ed25519Library } from '../events/ed25519.js';
 import { isValidKeyName } from './encoding.js';
 import { NoteError } from './errors.js';
 import { SigningThreads } from './signing-threads.js';
@@ -26,9 +27,6 @@ export interface NoteSigner {
 /** Fewest messages worth the hop to the signing threads; fewer are signed here at once. */
 const THREADED_SIGNING_MIN = 64;
 
-// PKCS#8 wrapper for a bare 32-byte Ed25519 seed (RFC 8410); node:crypto cannot import raw seeds otherwise.
-const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-
 export function assertKeyName(name: string): void {
   if (!isValidKeyName(name)) {
     throw new NoteError('BAD_KEY_NAME', `invalid key name ${JSON.stringify(name)}: must be non-empty with no spaces, '+' or control characters`);
@@ -50,16 +48,12 @@ export function formatVerifierKey(name: string, keyHash: Uint8Array, publicKey: 
   return `${name}+${Buffer.from(keyHash).toString('hex')}+${key.toString('base64')}`;
 }
 
-export function noteSignerFromSeed(name: string, seed: Uint8Array): NoteSigner {
+export function noteSignerFromSeed(name: string, seed: Uint8Array, library: Ed25519Library = ED25519_SIGNING): NoteSigner {
   assertKeyName(name);
   if (seed.length !== 32) throw new RangeError(`Ed25519 seed must be 32 bytes, got ${seed.length}`);
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
-  // SPKI for Ed25519 is a fixed 12-byte header followed by the raw key.
-  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
-  const publicKey = Buffer.from(spki.subarray(spki.length - 32));
+  const { publicKey, sign } = ed25519FromSeed(seed, library);
   const keyHash = computeKeyHash(name, publicKey);
-  const threads = new SigningThreads(privateKey);
-  const sign = (message: Uint8Array) => cryptoSign(null, message, privateKey);
+  const threads = new SigningThreads(seed, library);
   return Object.freeze({
     name,
     keyHash,

@@ -1,23 +1,36 @@
-import { availableParallelism } from 'node:os';
 import type { KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { ED25519_SIGNING, opensslPrivateKey, SODIUM_PATH, type Ed25519Library } from '../events/ed25519.js';
 
 // Shipped as CommonJS source run with `new Worker(src, { eval: true })`, like the mining worker:
 // the same string works under vitest (raw .ts) and from dist/.
 //
+// Set up with { sodiumPath, seed } (libsodium) or { key } (an OpenSSL key handle); see ed25519.ts.
 // In: { id, bytes: ArrayBuffer, ends: number[] } — the messages back to back, each ending at ends[i].
 // Out: { id, signatures: ArrayBuffer } (64 bytes per message, in order) | { id, error }.
 const SIGNING_WORKER_SOURCE = `'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
-const { sign } = require('node:crypto');
-const key = workerData.key;
+let signInto;
+function signer({ sodiumPath, seed, key }) {
+  if (sodiumPath) {
+    const sodium = require(sodiumPath);
+    const publicKey = Buffer.alloc(32);
+    const secretKey = sodium.sodium_malloc(64);
+    sodium.crypto_sign_seed_keypair(publicKey, secretKey, Buffer.from(seed));
+    return (message, out) => sodium.crypto_sign_detached(out, message, secretKey);
+  }
+  const { sign } = require('node:crypto');
+  return (message, out) => sign(null, message, key).copy(out);
+}
 parentPort.on('message', ({ id, bytes, ends }) => {
   try {
+    signInto ??= signer(workerData);
     const data = Buffer.from(bytes);
     const out = Buffer.allocUnsafeSlow(64 * ends.length);
     let start = 0;
     for (let i = 0; i < ends.length; i++) {
-      sign(null, data.subarray(start, ends[i]), key).copy(out, 64 * i);
+      signInto(data.subarray(start, ends[i]), out.subarray(64 * i, 64 * i + 64));
       start = ends[i];
     }
     parentPort.postMessage({ id, signatures: out.buffer }, [out.buffer]);
@@ -45,14 +58,18 @@ interface SigningThread {
  * Idle threads are unref'd, so they never keep the process alive.
  */
 export class SigningThreads {
-  readonly #key: KeyObject;
+  readonly #setup: { sodiumPath: string; seed: Uint8Array } | { key: KeyObject };
   readonly #size: number;
   #threads: SigningThread[] = [];
   #nextId = 1;
 
-  /** `key` is the Ed25519 private key; each thread gets its own handle, never its bytes. */
-  constructor(key: KeyObject, size = Math.min(4, availableParallelism())) {
-    this.#key = key;
+  /**
+   * `seed` is the Ed25519 key's seed. OpenSSL's threads get a handle to the key, never its bytes;
+   * libsodium's get the seed and keep the key in guarded memory, as this thread does.
+   */
+  constructor(seed: Uint8Array, library: Ed25519Library = ED25519_SIGNING, size = Math.min(4, availableParallelism())) {
+    if (library === 'libsodium' && !SODIUM_PATH) throw new Error('libsodium (sodium-native) is not installed or does not load here');
+    this.#setup = library === 'libsodium' ? { sodiumPath: SODIUM_PATH!, seed: Uint8Array.from(seed) } : { key: opensslPrivateKey(seed) };
     this.#size = Math.max(1, size);
   }
 
@@ -88,7 +105,7 @@ export class SigningThreads {
   }
 
   #spawn(): SigningThread {
-    const worker = new Worker(SIGNING_WORKER_SOURCE, { eval: true, workerData: { key: this.#key } });
+    const worker = new Worker(SIGNING_WORKER_SOURCE, { eval: true, workerData: this.#setup });
     const thread: SigningThread = { worker, jobs: new Map() };
     worker.unref();
     worker.on('message', (m: { id: number; signatures?: ArrayBuffer; error?: string }) => {
