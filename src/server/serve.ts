@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { Config } from '../config.js';
 import { openDatabase } from '../db/database.js';
+import { ED25519_SIGNING } from '../ledger/events/ed25519.js';
 import { LedgerService } from '../ledger/ledger-service.js';
 import { loadServerKey } from '../ledger/server-key.js';
 import { createLogger } from '../logger.js';
@@ -52,7 +53,7 @@ export async function serve(config: Config): Promise<void> {
   // Peers pull through the API, so it listens before this node starts pulling from them.
   await sync.start();
   if (loaded) {
-    log.info({ verifierKey: loaded.key.note.verifierKey, keySource: loaded.created ? `${loaded.key.source} (new)` : loaded.key.source },
+    log.info({ verifierKey: loaded.key.note.verifierKey, keySource: loaded.created ? `${loaded.key.source} (new)` : loaded.key.source, signingLibrary: ED25519_SIGNING },
       'checkpoints are signed; check them with this verifier key');
   } else {
     log.warn('no signing key configured (CHAINPROOF_SIGNING_SEED or CHAINPROOF_SIGNING_KEY_FILE): checkpoints are refused');

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ED25519_SIGNING } from '../../src/ledger/events/ed25519.js';
 import { serverBackend } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
 
@@ -53,6 +54,13 @@ describe('operations', () => {
     const line = server.logs.map((l) => { try { return JSON.parse(l); } catch { return null; } }).find((l) => l?.requestId === 'trace-me-42');
     expect(line).toMatchObject({ msg: 'request', method: 'POST', path: '/graphql', status: 200 });
     expect(server.logs.join('\n')).not.toMatch(/cpk_test-admin|9d61b19d/); // neither the admin key nor the signing seed
+  });
+
+  it('says at start-up which library signs the server\'s events', async () => {
+    // Logged once the node has started syncing, just after it listens.
+    const signingLine = () => server.logs.map((l) => { try { return JSON.parse(l); } catch { return null; } }).find((l) => l?.verifierKey);
+    for (let i = 0; i < 100 && !signingLine(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(signingLine()).toMatchObject({ msg: 'checkpoints are signed; check them with this verifier key', signingLibrary: ED25519_SIGNING });
   });
 
   it('SIGTERM under load: exits cleanly and keeps every acknowledged event', async () => {
