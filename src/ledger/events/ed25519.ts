@@ -18,20 +18,29 @@ interface Sodium {
   crypto_sign_detached(signature: Buffer, message: Uint8Array, secretKey: Buffer): void;
 }
 
-/** Where sodium-native is, if it is installed and loads on this platform; signing threads load it from there. */
-export const SODIUM_PATH: string | undefined = (() => {
+/** sodium-native, if it is installed and loads on this platform, and where it is (signing threads load it from there). */
+const SODIUM: { path: string; lib: Sodium } | undefined = (() => {
   try {
     const require = createRequire(import.meta.url);
     const path = require.resolve('sodium-native');
-    require(path);
-    return path;
+    return { path, lib: require(path) as Sodium };
   } catch {
     return undefined;
   }
 })();
 
 /** What signs when nothing else is asked for: libsodium where it loads, else OpenSSL. */
-export const ED25519_SIGNING: Ed25519Library = SODIUM_PATH ? 'libsodium' : 'openssl';
+export const ED25519_SIGNING: Ed25519Library = SODIUM ? 'libsodium' : 'openssl';
+
+/** sodium-native's path, for a thread to load it; throws where it does not load. */
+export function sodiumPath(): string {
+  return sodium().path;
+}
+
+function sodium(): { path: string; lib: Sodium } {
+  if (!SODIUM) throw new Error('libsodium (sodium-native) is not installed or does not load here');
+  return SODIUM;
+}
 
 /** An Ed25519 key pair from a 32-byte seed, native either way (the hot path; ~10× @noble). */
 export interface Ed25519Key {
@@ -45,19 +54,18 @@ export interface Ed25519Key {
  *   key.sign(bytes).equals(ed25519FromSeed(seed, 'openssl').sign(bytes)); // true
  */
 export function ed25519FromSeed(seed: Uint8Array, library: Ed25519Library = ED25519_SIGNING): Ed25519Key {
-  if (seed.length !== 32) throw new RangeError('Ed25519 seed must be 32 bytes');
+  if (seed.length !== 32) throw new RangeError(`Ed25519 seed must be 32 bytes, got ${seed.length}`);
   if (library === 'libsodium') {
-    if (!SODIUM_PATH) throw new Error('libsodium (sodium-native) is not installed or does not load here');
-    const sodium = createRequire(import.meta.url)(SODIUM_PATH) as Sodium;
+    const { lib } = sodium();
     const publicKey = Buffer.alloc(32);
     // Guarded memory: locked out of swap, zeroed when freed.
-    const secretKey = sodium.sodium_malloc(64);
-    sodium.crypto_sign_seed_keypair(publicKey, secretKey, Buffer.from(seed));
+    const secretKey = lib.sodium_malloc(64);
+    lib.crypto_sign_seed_keypair(publicKey, secretKey, Buffer.from(seed));
     return {
       publicKey,
       sign: (message) => {
         const signature = Buffer.allocUnsafe(64);
-        sodium.crypto_sign_detached(signature, message, secretKey);
+        lib.crypto_sign_detached(signature, message, secretKey);
         return signature;
       },
     };

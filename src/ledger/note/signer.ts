@@ -50,7 +50,6 @@ export function formatVerifierKey(name: string, keyHash: Uint8Array, publicKey: 
 
 export function noteSignerFromSeed(name: string, seed: Uint8Array, library: Ed25519Library = ED25519_SIGNING): NoteSigner {
   assertKeyName(name);
-  if (seed.length !== 32) throw new RangeError(`Ed25519 seed must be 32 bytes, got ${seed.length}`);
   const { publicKey, sign } = ed25519FromSeed(seed, library);
   const keyHash = computeKeyHash(name, publicKey);
   const threads = new SigningThreads(seed, library);

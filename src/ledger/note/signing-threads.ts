@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { ED25519_SIGNING, opensslPrivateKey, SODIUM_PATH, type Ed25519Library } from '../events/ed25519.js';
+import { ED25519_SIGNING, opensslPrivateKey, sodiumPath, type Ed25519Library } from '../events/ed25519.js';
 
 // Shipped as CommonJS source run with `new Worker(src, { eval: true })`, like the mining worker:
 // the same string works under vitest (raw .ts) and from dist/.
@@ -68,8 +68,7 @@ export class SigningThreads {
    * libsodium's get the seed and keep the key in guarded memory, as this thread does.
    */
   constructor(seed: Uint8Array, library: Ed25519Library = ED25519_SIGNING, size = Math.min(4, availableParallelism())) {
-    if (library === 'libsodium' && !SODIUM_PATH) throw new Error('libsodium (sodium-native) is not installed or does not load here');
-    this.#setup = library === 'libsodium' ? { sodiumPath: SODIUM_PATH!, seed: Uint8Array.from(seed) } : { key: opensslPrivateKey(seed) };
+    this.#setup = library === 'libsodium' ? { sodiumPath: sodiumPath(), seed: Uint8Array.from(seed) } : { key: opensslPrivateKey(seed) };
     this.#size = Math.max(1, size);
   }
 
