@@ -34,6 +34,12 @@ describe('ed25519', () => {
     );
   });
 
+  it('derives as many keys as a tool needs and keeps them all (guarded memory ran out of mappings at ≈ 65,000)', () => {
+    const keys = Array.from({ length: 70_000 }, (_, i) => ed25519FromSeed(Buffer.alloc(32, i % 251).fill(i >>> 8, 0, 4), 'libsodium'));
+    const last = Buffer.alloc(32, 69_999 % 251).fill(69_999 >>> 8, 0, 4);
+    expect(keys.at(-1)!.sign(message)).toEqual(ed25519FromSeed(last, 'openssl').sign(message));
+  });
+
   it('refuses a seed that is not 32 bytes on either library', () => {
     for (const library of LIBRARIES) expect(() => ed25519FromSeed(Buffer.alloc(31), library)).toThrow(RangeError);
   });

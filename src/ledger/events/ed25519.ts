@@ -13,7 +13,6 @@ export type Ed25519Library = 'libsodium' | 'openssl';
 
 /** The parts of sodium-native used here. */
 interface Sodium {
-  sodium_malloc(size: number): Buffer;
   crypto_sign_seed_keypair(publicKey: Buffer, secretKey: Buffer, seed: Buffer): void;
   crypto_sign_detached(signature: Buffer, message: Uint8Array, secretKey: Buffer): void;
 }
@@ -58,8 +57,9 @@ export function ed25519FromSeed(seed: Uint8Array, library: Ed25519Library = ED25
   if (library === 'libsodium') {
     const { lib } = sodium();
     const publicKey = Buffer.alloc(32);
-    // Guarded memory: locked out of swap, zeroed when freed.
-    const secretKey = lib.sodium_malloc(64);
+    // Plain memory, as OpenSSL's keys: libsodium's guarded memory costs a locked mapping per key,
+    // and tools deriving many keys (100,000 voters) ran into the kernel's limit of 65,530 mappings.
+    const secretKey = Buffer.alloc(64);
     lib.crypto_sign_seed_keypair(publicKey, secretKey, Buffer.from(seed));
     return {
       publicKey,

@@ -16,7 +16,7 @@ function signer({ sodiumPath, seed, key }) {
   if (sodiumPath) {
     const sodium = require(sodiumPath);
     const publicKey = Buffer.alloc(32);
-    const secretKey = sodium.sodium_malloc(64);
+    const secretKey = Buffer.alloc(64);
     sodium.crypto_sign_seed_keypair(publicKey, secretKey, Buffer.from(seed));
     return (message, out) => sodium.crypto_sign_detached(out, message, secretKey);
   }
@@ -65,7 +65,7 @@ export class SigningThreads {
 
   /**
    * `seed` is the Ed25519 key's seed. OpenSSL's threads get a handle to the key, never its bytes;
-   * libsodium's get the seed and keep the key in guarded memory, as this thread does.
+   * libsodium's get the seed.
    */
   constructor(seed: Uint8Array, library: Ed25519Library = ED25519_SIGNING, size = Math.min(4, availableParallelism())) {
     this.#setup = library === 'libsodium' ? { sodiumPath: sodiumPath(), seed: Uint8Array.from(seed) } : { key: opensslPrivateKey(seed) };
