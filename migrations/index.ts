@@ -13,6 +13,7 @@ import { RangeIndexes1733100000000 } from './1733100000000-RangeIndexes.js';
 import { AuditContributions1733200000000 } from './1733200000000-AuditContributions.js';
 import { AuditAgentOrder1733300000000 } from './1733300000000-AuditAgentOrder.js';
 import { LedgerKeyOnEventsOnly1733400000000 } from './1733400000000-LedgerKeyOnEventsOnly.js';
+import { AuditTimeByLeaf1733500000000 } from './1733500000000-AuditTimeByLeaf.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   AuditContributions1733200000000,
   AuditAgentOrder1733300000000,
   LedgerKeyOnEventsOnly1733400000000,
+  AuditTimeByLeaf1733500000000,
 ];

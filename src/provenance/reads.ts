@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { packHashes, unpackHashes } from '../db/packed-bytes.js';
 import { ChainproofError } from '../errors.js';
+import { auditLeafRange } from './audit-leaves.js';
 import { subjectMatcher } from './glob.js';
 import type { AssertionRecord, ContributionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord, SuccessorScope } from './model.js';
 import type { Lifecycle } from './records.js';
@@ -108,6 +109,12 @@ export async function findAudits(
   if (filter.lens !== undefined) add('q.lens = ?', filter.lens);
   if (filter.fromMs !== undefined) add('q.hlc_ms >= ?', filter.fromMs);
   if (filter.toMs !== undefined) add('q.hlc_ms <= ?', filter.toMs);
+  if (filter.fromMs !== undefined || filter.toMs !== undefined) {
+    // A time window is a run of leaves (see audit-leaves.ts): read it in leaf order, with whatever index the rest picks.
+    const leaves = await auditLeafRange(db, ledger.id, bound, filter);
+    add('q.event_idx >= ?', leaves.from);
+    if (leaves.to !== undefined) add('q.event_idx < ?', leaves.to);
+  }
   if (w.afterIdx !== undefined) add('q.event_idx > ?', w.afterIdx);
   if (w.beforeIdx !== undefined) add('q.event_idx < ?', w.beforeIdx);
   params.push(w.limit);

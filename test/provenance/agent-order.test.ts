@@ -38,7 +38,7 @@ describe("an agent's audits in ledger order", () => {
     expect(rowsRead(lastPlan(), 'prov_query_audits')).toBe(11);
   });
 
-  it("a trace's time window is still read by time, not through the agent's whole history", async () => {
+  it("a trace's time window is read between its leaves, not through the agent's whole history", async () => {
     // Ten hours of history, 500 audits an hour; the window is the last hour.
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000 });
     try {
