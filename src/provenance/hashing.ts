@@ -6,9 +6,6 @@ export const canonicalJson = (value: unknown): string => canonicalPayload(value)
 
 export const sha256Hex = (text: string): string => hash('sha256', text, 'hex');
 
-/** resultHash: SHA-256 of the result's canonical form, so anyone holding the result can recompute it. */
-export const resultHashOf = (result: unknown): string => sha256Hex(canonicalJson(result));
-
 export interface AssertionContent {
   subject: string;
   predicate: string;

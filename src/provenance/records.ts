@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ChainproofError } from '../errors.js';
-import { MAX_TEXT_FIELD } from '../ledger/events/envelope.js';
-import { assertionHashOf, canonicalJson, resultHashOf, type AssertionContent } from './hashing.js';
+import { MAX_TEXT_FIELD, withCanonicalText } from '../ledger/events/envelope.js';
+import { assertionHashOf, canonicalJson, sha256Hex, type AssertionContent } from './hashing.js';
 
 export const LIFECYCLES = ['PROPOSED', 'ACCEPTED', 'DEPRECATED', 'REJECTED'] as const;
 export type Lifecycle = (typeof LIFECYCLES)[number];
@@ -134,14 +134,16 @@ export function queryPayload(i: QueryInput): QueryPayload {
   const agentId = text('agentId', i.agentId);
   const subject = text('subject', i.subject);
   const predicate = text('predicate', i.predicate);
-  const resultHash = resultHashOf(i.result);
+  const resultText = canonicalJson(i.result);
+  // SHA-256 of the result's canonical form, so anyone holding the result can recompute it.
+  const resultHash = sha256Hex(resultText);
   const lens = optionalText('lens', i.lens);
   const lifecycleFilter = i.lifecycleFilter === undefined || i.lifecycleFilter === null
     ? undefined
     : [...new Set(i.lifecycleFilter.map((l) => lifecycle('lifecycleFilter', l)))];
   const resultConfidence = i.resultConfidence === undefined || i.resultConfidence === null ? undefined : unit('resultConfidence', i.resultConfidence);
-  // Keys in RFC 8785 order, so canonicalising the payload need not sort them.
-  return {
+  // Keys in RFC 8785 order, as the text below writes them.
+  const payload: QueryPayload = {
     agentId,
     contributingAssertions,
     ...(lens === undefined ? {} : { lens }),
@@ -153,4 +155,27 @@ export function queryPayload(i: QueryInput): QueryPayload {
     resultHash,
     subject,
   };
+  return withCanonicalText(payload, queryPayloadText(payload, resultText));
+}
+
+/**
+ * The RFC 8785 text of a checked query payload, written field by field: its text fields are
+ * well-formed (checked above), and JSON.stringify writes such strings and finite numbers
+ * exactly as RFC 8785 does. Recording audits canonicalised each payload in full, the largest
+ * single cost of a recorded audit on the server's main thread after garbage collection.
+ * test/provenance/records.property.test.ts holds it byte-identical to `rfc8785`.
+ */
+function queryPayloadText(p: QueryPayload, resultText: string): string {
+  const str = JSON.stringify;
+  let text = `{"agentId":${str(p.agentId)},"contributingAssertions":[`;
+  for (let n = 0; n < p.contributingAssertions.length; n++) {
+    const c = p.contributingAssertions[n]!;
+    text += `${n > 0 ? ',' : ''}{"assertionHash":"${c.assertionHash}","weight":${str(c.weight)}}`;
+  }
+  text += ']';
+  if (p.lens !== undefined) text += `,"lens":${str(p.lens)}`;
+  if (p.lifecycleFilter !== undefined) text += `,"lifecycleFilter":${str(p.lifecycleFilter)}`;
+  text += `,"predicate":${str(p.predicate)},"queryId":${str(p.queryId)},"result":${resultText}`;
+  if (p.resultConfidence !== undefined) text += `,"resultConfidence":${str(p.resultConfidence)}`;
+  return `${text},"resultHash":"${p.resultHash}","subject":${str(p.subject)}}`;
 }
