@@ -10,7 +10,7 @@ import type { DataSource } from 'typeorm';
  * server's own), and the server stamps an event after the ledger's latest HLC (nextHlc), which
  * is the highest of every event before it, whoever stamped those. So no index on time is
  * written for every recorded audit: each end is a binary search over the primary key, about
- * two look-ups per halving, in one statement.
+ * one look-up per halving, in one statement.
  *
  * @example auditLeafRange(db, 1, NO_BOUND, { fromMs: Date.parse('2026-12-01T03:00Z') }) // { from: 81234, to: undefined }
  */
@@ -23,6 +23,7 @@ export async function auditLeafRange(
   const params: unknown[] = [ledgerId, bound];
   const searches: string[] = [];
   const select = ['(SELECT n FROM top) AS n'];
+  // A search runs only if the last audit meets its test: else no leaf does (a trace's `until` is mostly now).
   const search = (name: string, inWindow: string, ms: number) => {
     params.push(ms);
     searches.push(firstLeafWhere(name, `${inWindow} $${params.length}`));
@@ -32,41 +33,41 @@ export async function auditLeafRange(
   if (window.toMs !== undefined) search('first_after', '>', window.toMs);
   const [r] = await db.query(
     `WITH RECURSIVE top AS (
-       SELECT coalesce((SELECT q.event_idx + 1 FROM prov_query_audits q WHERE q.ledger_id = $1 AND q.event_idx < $2
-                         ORDER BY q.event_idx DESC LIMIT 1), 0)::bigint AS n
+       SELECT coalesce(l.event_idx + 1, 0)::bigint AS n, l.hlc_ms AS last_ms
+         FROM (SELECT 1) one
+         LEFT JOIN LATERAL (SELECT q.event_idx, q.hlc_ms FROM prov_query_audits q WHERE q.ledger_id = $1 AND q.event_idx < $2
+                             ORDER BY q.event_idx DESC LIMIT 1) l ON true
      )${searches.map((s) => `, ${s}`).join('')}
      SELECT ${select.join(', ')}`,
     params,
   );
   const end = Number(r.n);
-  const firstAfter = r.first_after === undefined ? end : Number(r.first_after);
   return {
-    from: r.first_in === undefined ? 0 : Number(r.first_in),
-    // No audit after the window yet: leave the end open, so one committed meanwhile is not cut off.
-    to: firstAfter < end ? firstAfter : undefined,
+    // Not searched (no lower end), or searched in vain: every audit is after the start, or none is in the window.
+    from: r.first_in === undefined ? 0 : r.first_in === null ? end : Number(r.first_in),
+    // No audit after the window yet: the end stays open, so one committed meanwhile is not cut off.
+    to: r.first_after === undefined || r.first_after === null ? undefined : Number(r.first_after),
   };
 }
 
 /**
  * A recursive CTE `name(a, b)` whose least `b` is the first leaf from which every audit's
- * `hlc_ms` meets `test` (or past the last audit). Each step probes the first audit at or after
- * the midpoint of [a, b): if it meets the test, so does every later one, and the answer is at
- * most the midpoint; if not, no leaf up to that audit's is the answer.
+ * `hlc_ms` meets `test`; empty when the last audit does not. Each step reads the first audit
+ * at or after the midpoint of [a, b): if it meets the test, so does every later one, and the
+ * answer is at most the midpoint; if not, no leaf up to that audit's is the answer.
  */
 function firstLeafWhere(name: string, test: string): string {
   return `${name}(a, b) AS (
-       SELECT 0::bigint, n FROM top
+       SELECT 0::bigint, n FROM top WHERE top.last_ms ${test}
        UNION ALL
-       SELECT CASE WHEN p.ok THEN s.a ELSE p.next + 1 END, CASE WHEN p.ok THEN p.mid ELSE s.b END
+       SELECT CASE WHEN f.event_idx IS NULL OR f.hlc_ms ${test} THEN s.a ELSE f.event_idx + 1 END,
+              CASE WHEN f.event_idx IS NULL OR f.hlc_ms ${test} THEN (s.a + s.b) / 2 ELSE s.b END
          FROM ${name} s
-         CROSS JOIN LATERAL (
-           SELECT f.mid, f.next,
-                  f.next IS NULL OR (SELECT q.hlc_ms FROM prov_query_audits q WHERE q.ledger_id = $1 AND q.event_idx = f.next) ${test} AS ok
-             FROM (SELECT (s.a + s.b) / 2 AS mid,
-                          (SELECT q.event_idx FROM prov_query_audits q
-                            WHERE q.ledger_id = $1 AND q.event_idx >= (s.a + s.b) / 2 AND q.event_idx < s.b
-                            ORDER BY q.event_idx LIMIT 1) AS next) f
-         ) p
+         LEFT JOIN LATERAL (
+           SELECT q.event_idx, q.hlc_ms FROM prov_query_audits q
+            WHERE q.ledger_id = $1 AND q.event_idx >= (s.a + s.b) / 2 AND q.event_idx < s.b
+            ORDER BY q.event_idx LIMIT 1
+         ) f ON true
         WHERE s.a < s.b
      )`;
 }

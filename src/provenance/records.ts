@@ -163,7 +163,7 @@ export function queryPayload(i: QueryInput): QueryPayload {
  * well-formed (checked above), and JSON.stringify writes such strings and finite numbers
  * exactly as RFC 8785 does. Recording audits canonicalised each payload in full, the largest
  * single cost of a recorded audit on the server's main thread after garbage collection.
- * test/provenance/records.property.test.ts holds it byte-identical to `rfc8785`.
+ * test/provenance/records.property.test.ts holds it byte-identical to the reference canonicaliser.
  */
 function queryPayloadText(p: QueryPayload, resultText: string): string {
   const str = JSON.stringify;

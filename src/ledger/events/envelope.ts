@@ -63,8 +63,8 @@ const writtenTexts = new WeakMap<object, string>();
  * Hands over a payload together with its RFC 8785 text, for a service that builds a payload of
  * a fixed shape from checked fields and can write the text as it goes, at a fraction of what
  * canonicalising it again costs. The text is trusted as given, so the payload must be a fresh
- * object of the caller's own, never changed afterwards, and the writer held byte-identical to
- * `rfc8785` by a property test. Nothing a client sends can reach this map.
+ * object of the caller's own, never changed afterwards, and the writer held byte-identical to the
+ * reference canonicaliser by a property test. Nothing a client sends can reach this map.
  *
  * @example withCanonicalText({ a: 1 }, '{"a":1}')
  */
