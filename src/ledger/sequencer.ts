@@ -481,7 +481,11 @@ export class LedgerSequencer {
   }
 }
 
-/** Hybrid logical clock: after the wall clock, the ledger's last HLC and every parent. */
+/**
+ * Hybrid logical clock: after the wall clock, the ledger's last HLC and every parent. The last
+ * HLC is the highest of every event before, so what the server stamps never goes back along leaf
+ * order; reads of query audits by time depend on it (src/provenance/audit-leaves.ts).
+ */
 export function nextHlc(wallMs: number, last: Hlc, parent: Hlc | undefined): Hlc {
   const floor = parent && compareHlc(parent, last) > 0 ? parent : last;
   if (wallMs > floor.physicalMs) return { physicalMs: wallMs, logical: 0 };

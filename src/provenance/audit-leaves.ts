@@ -22,18 +22,18 @@ export async function auditLeafRange(
 ): Promise<{ from: number; to: number | undefined }> {
   const params: unknown[] = [ledgerId, bound];
   const searches: string[] = [];
-  const select = ['(SELECT n FROM top) AS n'];
+  const select = ['(SELECT end_leaf FROM last_audit) AS end_leaf'];
   // A search runs only if the last audit meets its test: else no leaf does (a trace's `until` is mostly now).
-  const search = (name: string, inWindow: string, ms: number) => {
+  const search = (name: string, test: string, ms: number) => {
     params.push(ms);
-    searches.push(firstLeafWhere(name, `${inWindow} $${params.length}`));
+    searches.push(firstLeafWhere(name, `${test} $${params.length}`));
     select.push(`(SELECT min(b) FROM ${name}) AS ${name}`);
   };
   if (window.fromMs !== undefined) search('first_in', '>=', window.fromMs);
   if (window.toMs !== undefined) search('first_after', '>', window.toMs);
-  const [r] = await db.query(
-    `WITH RECURSIVE top AS (
-       SELECT coalesce(l.event_idx + 1, 0)::bigint AS n, l.hlc_ms AS last_ms
+  const [ends] = await db.query(
+    `WITH RECURSIVE last_audit AS (
+       SELECT coalesce(l.event_idx + 1, 0)::bigint AS end_leaf, l.hlc_ms
          FROM (SELECT 1) one
          LEFT JOIN LATERAL (SELECT q.event_idx, q.hlc_ms FROM prov_query_audits q WHERE q.ledger_id = $1 AND q.event_idx < $2
                              ORDER BY q.event_idx DESC LIMIT 1) l ON true
@@ -41,12 +41,12 @@ export async function auditLeafRange(
      SELECT ${select.join(', ')}`,
     params,
   );
-  const end = Number(r.n);
+  const end = Number(ends.end_leaf);
   return {
     // Not searched (no lower end), or searched in vain: every audit is after the start, or none is in the window.
-    from: r.first_in === undefined ? 0 : r.first_in === null ? end : Number(r.first_in),
+    from: ends.first_in === undefined ? 0 : ends.first_in === null ? end : Number(ends.first_in),
     // No audit after the window yet: the end stays open, so one committed meanwhile is not cut off.
-    to: r.first_after === undefined || r.first_after === null ? undefined : Number(r.first_after),
+    to: ends.first_after === undefined || ends.first_after === null ? undefined : Number(ends.first_after),
   };
 }
 
@@ -58,7 +58,7 @@ export async function auditLeafRange(
  */
 function firstLeafWhere(name: string, test: string): string {
   return `${name}(a, b) AS (
-       SELECT 0::bigint, n FROM top WHERE top.last_ms ${test}
+       SELECT 0::bigint, end_leaf FROM last_audit WHERE last_audit.hlc_ms ${test}
        UNION ALL
        SELECT CASE WHEN f.event_idx IS NULL OR f.hlc_ms ${test} THEN s.a ELSE f.event_idx + 1 END,
               CASE WHEN f.event_idx IS NULL OR f.hlc_ms ${test} THEN (s.a + s.b) / 2 ELSE s.b END

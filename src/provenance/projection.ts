@@ -46,6 +46,7 @@ export async function projectProvenance(
     await insertAssertions(tx, ledgerId, assertions);
     if (options.check) await checkAssertionReferences(tx, ledgerId, assertions);
     const queries = of(PROVENANCE_EVENTS.query);
+    if (options.check) await checkAuditTimes(tx, ledgerId, queries);
     await insertQueries(tx, ledgerId, queries);
     if (options.check) await checkContributions(tx, ledgerId, queries, options.known);
     await insertOperations(tx, ledgerId, of(PROVENANCE_EVENTS.operation));
@@ -162,6 +163,23 @@ async function insertQueries(tx: EntityManager, ledgerId: number, events: Ledger
       arrayLiteral(p, (q) => q.contributingAssertions.map((c) => c.assertionHash).join(',')),
       arrayLiteral(p, (q) => q.contributingAssertions.map((c) => String(c.weight)).join(','))],
   );
+}
+
+/**
+ * Reads of audits by time find a window's leaves by binary search (audit-leaves.ts), which is
+ * exact only while audit times never go back along leaf order. The sequencer guarantees it;
+ * this holds any future write path to it, for one look-up per append: a batch that would break
+ * it is refused whole, rather than leave trace lines that reads would silently skip.
+ */
+async function checkAuditTimes(tx: EntityManager, ledgerId: number, events: LedgerEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const wrong = () => new ChainproofError('INTERNAL', 'a query audit would be recorded at an earlier time than the audit before it');
+  for (let i = 1; i < events.length; i++) if (events[i]!.hlc.physicalMs < events[i - 1]!.hlc.physicalMs) throw wrong();
+  const [before] = await tx.query(
+    `SELECT hlc_ms FROM prov_query_audits WHERE ledger_id = $1 AND event_idx < $2 ORDER BY event_idx DESC LIMIT 1`,
+    [ledgerId, events[0]!.index],
+  );
+  if (before && Number(before.hlc_ms) > events[0]!.hlc.physicalMs) throw wrong();
 }
 
 /**

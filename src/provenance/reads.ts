@@ -109,7 +109,7 @@ export async function findAudits(
   if (filter.lens !== undefined) add('q.lens = ?', filter.lens);
   if (filter.fromMs !== undefined) add('q.hlc_ms >= ?', filter.fromMs);
   if (filter.toMs !== undefined) add('q.hlc_ms <= ?', filter.toMs);
-  if (filter.fromMs !== undefined || filter.toMs !== undefined) {
+  if ((filter.fromMs !== undefined || filter.toMs !== undefined) && filter.queryId === undefined) {
     // A time window is a run of leaves (see audit-leaves.ts): read it in leaf order, with whatever index the rest picks.
     const leaves = await auditLeafRange(db, ledger.id, bound, filter);
     add('q.event_idx >= ?', leaves.from);

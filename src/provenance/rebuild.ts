@@ -9,7 +9,9 @@ const PAGE = 5000;
 /**
  * Rebuilds a ledger's provenance tables from its events alone, in one transaction. Only
  * events the server signed count: anyone with a writer key can append an event that merely
- * looks like `AssertionRecorded`, but only the provenance service appends them as the server.
+ * looks like `AssertionRecorded`, but only the provenance service appends them as the server,
+ * and signs them. The author column alone is not enough: a server that ran without a key did
+ * not stop clients from naming its DID on unsigned events.
  * With another `serverDid` than the one that wrote them, rows would vanish that running servers
  * still hold committed or cached (KnownAssertions, RecordedAssertions, FirstSources): restart
  * them after such a rebuild.
@@ -22,7 +24,7 @@ export async function rebuildProvenance(dataSource: DataSource, ledger: LedgerRo
     for (;;) {
       const rows: RawEventRow[] = await tx.query(
         `SELECT ${EVENT_COLUMNS} FROM events
-          WHERE ledger_id = $1 AND idx > $2 AND type = ANY($3::text[]) AND subsystem = $4 AND author = $5 AND origin IS NULL
+          WHERE ledger_id = $1 AND idx > $2 AND type = ANY($3::text[]) AND subsystem = $4 AND author = $5 AND signature IS NOT NULL AND origin IS NULL
           ORDER BY idx LIMIT ${PAGE}`,
         [ledger.id, after, PROVENANCE_EVENT_TYPES, PROVENANCE_SUBSYSTEM, serverDid],
       );

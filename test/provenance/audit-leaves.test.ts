@@ -5,6 +5,8 @@ import { openTestProvenance, sha, type TestProvenance } from './support.js';
 
 let t: TestProvenance;
 let stored: Array<{ idx: number; ms: number; agent: string }>;
+/** The wall clock at each batch of audits. */
+const walls: number[] = [];
 
 /**
  * A ledger whose clocks misbehave: the wall clock steps back, client-stamped events lag
@@ -29,6 +31,7 @@ beforeAll(async () => {
         // 20 s ahead of the clock: audits after it are stamped after it.
         await t.service.append('main', [{ type: 'ops.note', actor: 'client', parents: [], hlc: { physicalMs: Date.now() + 20_000, logical: 0 } }]);
       }
+      walls.push(Date.now());
       const batch = Array.from({ length: 1 + (step % 3) }, () => ({
         queryId: `leaf-${n}`, agentId: n++ % 2 ? 'agent-a' : 'agent-b', subject: 'auth/ttl', predicate: 'value', result: n,
         contributingAssertions: [{ assertionHash: a.hash, weight: 1 }],
@@ -38,7 +41,8 @@ beforeAll(async () => {
   } finally {
     vi.useRealTimers();
   }
-  stored = (await t.db.dataSource.query(`SELECT event_idx, hlc_ms, agent_id FROM prov_query_audits ORDER BY event_idx`)).map(
+  const main = await t.service.ledger('main');
+  stored = (await t.db.dataSource.query(`SELECT event_idx, hlc_ms, agent_id FROM prov_query_audits WHERE ledger_id = $1 ORDER BY event_idx`, [main.id])).map(
     (r: { event_idx: string; hlc_ms: string; agent_id: string }) => ({ idx: Number(r.event_idx), ms: Number(r.hlc_ms), agent: r.agent_id }),
   );
 });
@@ -48,8 +52,10 @@ describe('query audits along leaf order', () => {
   it('never go back in time, whatever the wall clock and client-stamped events do', () => {
     expect(stored.length).toBeGreaterThan(20);
     for (let i = 1; i < stored.length; i++) expect(stored[i]!.ms).toBeGreaterThanOrEqual(stored[i - 1]!.ms);
-    // The clock did step back and client events did run ahead: the times are not simply the wall clock's.
-    expect(new Set(stored.map((s) => s.ms)).size).toBeLessThan(stored.length);
+    // A client event ran the ledger's clock ahead of the wall clock, and the wall clock then stepped back:
+    // audits were stamped after the wall clock, and later batches ran at an earlier wall time.
+    expect(stored.some((s) => s.ms > Math.max(...walls))).toBe(true);
+    expect(walls.some((w, i) => i > 0 && w < walls[i - 1]!)).toBe(true);
   });
 
   it('a time window read by leaf range returns exactly the audits a filter by time does', async () => {
@@ -77,7 +83,8 @@ describe('query audits along leaf order', () => {
   it('bounds a window by the leaf after the last audit before it and the leaf after its own last audit', async () => {
     const ledger = await t.service.ledger('main');
     const after = (audits: typeof stored) => (audits.length === 0 ? 0 : audits.at(-1)!.idx + 1);
-    for (const bound of [NO_BOUND, stored[Math.floor(stored.length / 2)]!.idx]) {
+    // Also a bound before the first audit: the ledger then had none.
+    for (const bound of [NO_BOUND, stored[Math.floor(stored.length / 2)]!.idx, stored[0]!.idx]) {
       const seen = stored.filter((s) => s.idx < bound);
       for (const ms of [...new Set(seen.flatMap((s) => [s.ms - 1, s.ms, s.ms + 1]))]) {
         const to = after(seen.filter((s) => s.ms <= ms));
@@ -89,5 +96,24 @@ describe('query audits along leaf order', () => {
       }
     }
     expect(await auditLeafRange(t.db.dataSource, ledger.id, NO_BOUND, {})).toEqual({ from: 0, to: undefined });
+    const empty = await t.service.createLedger('no-audits', {});
+    expect(await auditLeafRange(t.db.dataSource, empty.id, NO_BOUND, { fromMs: 0, toMs: Date.now() })).toEqual({ from: 0, to: undefined });
+  });
+
+  it('refuses, whole, a batch of audits that would go back in time, and records again once nothing would', async () => {
+    const main = await t.service.ledger('main');
+    // A row out of order, as a write path that broke the rule would leave: the last audit, far in the future.
+    const [note] = await t.service.append('main', [{ type: 'ops.note', actor: 'client' }]);
+    await t.db.dataSource.query(
+      `INSERT INTO prov_query_audits (ledger_id, event_idx, event_id, query_id, agent_id, subject, predicate, result, result_hash, recorded_by, hlc_ms)
+       VALUES ($1, $2, '\\x00', 'future', 'agent-a', 'auth/ttl', 'value', '1', '\\x00', 'recorder', $3)`,
+      [main.id, note!.index, Date.now() + 86_400_000],
+    );
+    const size = (await t.service.head('main')).treeSize;
+    const input = { agentId: 'agent-a', subject: 'auth/ttl', predicate: 'value', result: 1, contributingAssertions: [] };
+    await expect(t.prov.recordQueries('main', [input, input].map((q, i) => ({ ...q, queryId: `late-${i}` })), 'recorder')).rejects.toMatchObject({ code: 'INTERNAL' });
+    expect((await t.service.head('main')).treeSize).toBe(size);
+    await t.db.dataSource.query(`DELETE FROM prov_query_audits WHERE ledger_id = $1 AND query_id = 'future'`, [main.id]);
+    await expect(t.prov.recordQueries('main', [{ ...input, queryId: 'late-0' }], 'recorder')).resolves.toHaveLength(1);
   });
 });

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVENANCE_TABLES, rebuildProvenance } from '../../src/provenance/rebuild.js';
+import { queryPayload } from '../../src/provenance/records.js';
+import { openTestLedger } from '../support/ledger.js';
 import { openTestProvenance, sha, type TestProvenance } from './support.js';
 
 let t: TestProvenance;
@@ -52,5 +54,18 @@ describe('rebuilding provenance projections', () => {
     await rebuildProvenance(t.db.dataSource, main, t.service.serverKey!.did);
     expect(await snapshot()).toEqual(live);
     expect(otherSrc.eventIndex).toBe(0);
+  });
+
+  it('skips an event that names the server as author but carries no signature', async () => {
+    // A server that ran without a key let a client write this: the DID it signs with later, and no signature.
+    const keyless = await openTestLedger({ CHAINPROOF_SIGNING_SEED: '' }, { produceBlocks: false });
+    try {
+      const did = t.service.serverKey!.did;
+      const payload = queryPayload({ queryId: 'unsigned', agentId: 'x', subject: 's', predicate: 'p', result: 1, contributingAssertions: [] });
+      await keyless.service.append('main', [{ type: 'QueryRecorded', actor: 'mallory', author: did, subsystem: 'provenance', resource: 'query/unsigned', payload }]);
+      expect(await rebuildProvenance(keyless.db.dataSource, await keyless.service.ledger('main'), did)).toBe(0);
+    } finally {
+      await keyless.close();
+    }
   });
 });

@@ -4,9 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { canonicalPayload } from '../../src/ledger/events/envelope.js';
 import { queryPayload, LIFECYCLES, type QueryInput } from '../../src/provenance/records.js';
 
-const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).filter((s) => !s.includes('\u0000'));
+// What JSON escapes (quotes, backslashes, control characters) among ordinary and astral text; never NUL, which is refused.
+const special = fc.constantFrom('"', '\\', '\n', '\t', '\u0001', '\u001f', '\u007f', '\u2028', '\u2029', 'é', '😀', '</');
+const text = fc
+  .array(fc.oneof(special, fc.string({ unit: 'grapheme', minLength: 1, maxLength: 4 })), { minLength: 1, maxLength: 12 })
+  .map((parts) => parts.join(''))
+  .filter((s) => !s.includes('\u0000') && s.length <= 512);
 const hash = fc.stringMatching(/^[0-9a-fA-F]{64}$/);
-const unit = fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, 1, 0.1, 1e-7, 5e-324));
+const unit = fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0, -0, 1, 0.1, 1e-7, 5e-324));
 const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 
 const queryInput: fc.Arbitrary<QueryInput> = fc.record({

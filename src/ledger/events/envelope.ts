@@ -73,7 +73,10 @@ export function withCanonicalText<T extends object>(payload: T, text: string): T
   return payload;
 }
 
-/** RFC 8785 text of a payload. Refuses what it cannot encode (lone surrogates, non-finite numbers). */
+/**
+ * RFC 8785 text of a payload. Refuses what it cannot encode (lone surrogates, non-finite numbers).
+ * A payload registered with withCanonicalText gets its registered text back, unchecked.
+ */
 export function canonicalPayload(payload: unknown): string {
   if (typeof payload === 'object' && payload !== null) {
     const written = writtenTexts.get(payload);
