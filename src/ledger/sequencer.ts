@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { arrayLiteral } from '../db/array-literal.js';
+import { sendInOrder } from '../db/in-order.js';
 import { bytesAt, hashAt, packBytes, packHashes } from '../db/packed-bytes.js';
 import { ChainproofError, isChainproofError } from '../errors.js';
 import type { LedgerRow } from './entities/index.js';
@@ -277,8 +278,8 @@ export class LedgerSequencer {
       this.lookAhead();
     }
     try {
-      await this.write(tx, state, rows, nodes);
-      await project(tx, batch, outcomes);
+      // The projections' statements are built while PostgreSQL inserts the events (see sendInOrder).
+      await sendInOrder([() => this.write(tx, state, rows, nodes), () => project(tx, batch, outcomes)]);
       if (this.notifyChannel && rows.length > 0) {
         await tx.query(`SELECT pg_notify($1, $2)`, [this.notifyChannel, `event:${this.ledger.name}`]);
       }
@@ -305,17 +306,20 @@ export class LedgerSequencer {
     return { state, known, rows, nodes, outcomes };
   }
 
-  private async write(tx: EntityManager, state: SequenceState, rows: NewEventRow[], nodes: NewNode[]): Promise<void> {
+  /** Sends the batch's events, tree nodes and head, one statement after another without waiting between them. */
+  private write(tx: EntityManager, state: SequenceState, rows: NewEventRow[], nodes: NewNode[]): Promise<void> {
     const ledgerId = this.ledger.id;
-    await insertEvents(tx, ledgerId, rows);
-    await insertNodes(tx, ledgerId, nodes);
     // The row as snapshotOf describes it, so the next batch's sameHead compares what is stored here.
     const head = snapshotOf(state);
-    await tx.query(
-      `UPDATE ledger_heads SET tree_size = $2, frontier = $3, root_hash = $4, last_hlc_ms = $5, last_hlc_logical = $6, tips = $7
-       WHERE ledger_id = $1`,
-      [ledgerId, head.size, head.frontier, state.frontier.root(), head.lastHlc.physicalMs, head.lastHlc.logical, head.tips],
-    );
+    return sendInOrder([
+      () => insertEvents(tx, ledgerId, rows),
+      () => insertNodes(tx, ledgerId, nodes),
+      () => tx.query(
+        `UPDATE ledger_heads SET tree_size = $2, frontier = $3, root_hash = $4, last_hlc_ms = $5, last_hlc_logical = $6, tips = $7
+         WHERE ledger_id = $1`,
+        [ledgerId, head.size, head.frontier, state.frontier.root(), head.lastHlc.physicalMs, head.lastHlc.logical, head.tips],
+      ),
+    ]);
   }
 
   /** Signs the events the server writes in its own name, all in one step. */

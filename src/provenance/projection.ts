@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { arrayLiteral } from '../db/array-literal.js';
+import { sendInOrder } from '../db/in-order.js';
 import { bytesAt, hashAt, packBytes, packHashes } from '../db/packed-bytes.js';
 import { ChainproofError } from '../errors.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
@@ -40,16 +41,20 @@ export async function projectProvenance(
   options: { check: boolean; known?: KnownAssertions },
 ): Promise<void> {
   const of = (type: string) => events.filter((e) => isProvenance(e, type));
+  const assertions = of(PROVENANCE_EVENTS.assertion);
+  const queries = of(PROVENANCE_EVENTS.query);
+  const checks = <T>(statement: T): T[] => (options.check ? [statement] : []);
   try {
-    await insertSources(tx, ledgerId, of(PROVENANCE_EVENTS.source));
-    const assertions = of(PROVENANCE_EVENTS.assertion);
-    await insertAssertions(tx, ledgerId, assertions);
-    if (options.check) await checkAssertionReferences(tx, ledgerId, assertions);
-    const queries = of(PROVENANCE_EVENTS.query);
-    if (options.check) await checkAuditTimes(tx, ledgerId, queries);
-    await insertQueries(tx, ledgerId, queries);
-    if (options.check) await checkContributions(tx, ledgerId, queries, options.known);
-    await insertOperations(tx, ledgerId, of(PROVENANCE_EVENTS.operation));
+    // Each built while PostgreSQL runs the one before (see sendInOrder); a check runs after the rows it reads.
+    await sendInOrder([
+      () => insertSources(tx, ledgerId, of(PROVENANCE_EVENTS.source)),
+      () => insertAssertions(tx, ledgerId, assertions),
+      ...checks(() => checkAssertionReferences(tx, ledgerId, assertions)),
+      ...checks(() => checkAuditTimes(tx, ledgerId, queries)),
+      () => insertQueries(tx, ledgerId, queries),
+      ...checks(() => checkContributions(tx, ledgerId, queries, options.known)),
+      () => insertOperations(tx, ledgerId, of(PROVENANCE_EVENTS.operation)),
+    ]);
   } catch (e) {
     throw asConflict(e) ?? e;
   }
