@@ -1,12 +1,12 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { arrayLiteral } from '../db/array-literal.js';
-import { sendInOrder } from '../db/in-order.js';
 import { bytesAt, hashAt, packBytes, packHashes } from '../db/packed-bytes.js';
 import { ChainproofError, isChainproofError } from '../errors.js';
 import type { LedgerRow } from './entities/index.js';
 import { canonicalBytes, compareHlc, MAX_HLC_LOGICAL, MAX_PARENTS, type Hlc } from './events/envelope.js';
 import { joinIds, splitIds, type LedgerEvent } from './events/event.js';
 import { envelopeOf, type PreparedInput } from './events/prepare.js';
+import { sendInOrder } from './in-order.js';
 import { slicer } from './in-slices.js';
 import { Frontier, treeHasher, type NewNode, type TreeHasher } from './merkle/index.js';
 
@@ -312,8 +312,8 @@ export class LedgerSequencer {
     // The row as snapshotOf describes it, so the next batch's sameHead compares what is stored here.
     const head = snapshotOf(state);
     return sendInOrder([
-      () => insertEvents(tx, ledgerId, rows),
-      () => insertNodes(tx, ledgerId, nodes),
+      ...(rows.length > 0 ? [() => insertEvents(tx, ledgerId, rows)] : []),
+      ...(nodes.length > 0 ? [() => insertNodes(tx, ledgerId, nodes)] : []),
       () => tx.query(
         `UPDATE ledger_heads SET tree_size = $2, frontier = $3, root_hash = $4, last_hlc_ms = $5, last_hlc_logical = $6, tips = $7
          WHERE ledger_id = $1`,

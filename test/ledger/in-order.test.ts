@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendInOrder } from '../../src/db/in-order.js';
+import { sendInOrder } from '../../src/ledger/in-order.js';
 import { openTestDatabase, type TestDatabase } from '../support/db.js';
 
 let db: TestDatabase;
