@@ -6,7 +6,6 @@ import type { LedgerRow } from './entities/index.js';
 import { canonicalBytes, compareHlc, MAX_HLC_LOGICAL, MAX_PARENTS, type Hlc } from './events/envelope.js';
 import { joinIds, splitIds, type LedgerEvent } from './events/event.js';
 import { envelopeOf, type PreparedInput } from './events/prepare.js';
-import { sendInOrder } from './in-order.js';
 import { slicer } from './in-slices.js';
 import { Frontier, treeHasher, type NewNode, type TreeHasher } from './merkle/index.js';
 
@@ -278,8 +277,8 @@ export class LedgerSequencer {
       this.lookAhead();
     }
     try {
-      // The projections' statements are built while PostgreSQL inserts the events (see sendInOrder).
-      await sendInOrder([() => this.write(tx, state, rows, nodes), () => project(tx, batch, outcomes)]);
+      await this.write(tx, state, rows, nodes);
+      await project(tx, batch, outcomes);
       if (this.notifyChannel && rows.length > 0) {
         await tx.query(`SELECT pg_notify($1, $2)`, [this.notifyChannel, `event:${this.ledger.name}`]);
       }
@@ -306,20 +305,17 @@ export class LedgerSequencer {
     return { state, known, rows, nodes, outcomes };
   }
 
-  /** Sends the batch's events, tree nodes and head, one statement after another without waiting between them. */
-  private write(tx: EntityManager, state: SequenceState, rows: NewEventRow[], nodes: NewNode[]): Promise<void> {
+  private async write(tx: EntityManager, state: SequenceState, rows: NewEventRow[], nodes: NewNode[]): Promise<void> {
     const ledgerId = this.ledger.id;
+    await insertEvents(tx, ledgerId, rows);
+    await insertNodes(tx, ledgerId, nodes);
     // The row as snapshotOf describes it, so the next batch's sameHead compares what is stored here.
     const head = snapshotOf(state);
-    return sendInOrder([
-      ...(rows.length > 0 ? [() => insertEvents(tx, ledgerId, rows)] : []),
-      ...(nodes.length > 0 ? [() => insertNodes(tx, ledgerId, nodes)] : []),
-      () => tx.query(
-        `UPDATE ledger_heads SET tree_size = $2, frontier = $3, root_hash = $4, last_hlc_ms = $5, last_hlc_logical = $6, tips = $7
-         WHERE ledger_id = $1`,
-        [ledgerId, head.size, head.frontier, state.frontier.root(), head.lastHlc.physicalMs, head.lastHlc.logical, head.tips],
-      ),
-    ]);
+    await tx.query(
+      `UPDATE ledger_heads SET tree_size = $2, frontier = $3, root_hash = $4, last_hlc_ms = $5, last_hlc_logical = $6, tips = $7
+       WHERE ledger_id = $1`,
+      [ledgerId, head.size, head.frontier, state.frontier.root(), head.lastHlc.physicalMs, head.lastHlc.logical, head.tips],
+    );
   }
 
   /** Signs the events the server writes in its own name, all in one step. */

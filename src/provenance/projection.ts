@@ -1,6 +1,5 @@
 import type { EntityManager } from 'typeorm';
 import { arrayLiteral } from '../db/array-literal.js';
-import { sendInOrder } from '../ledger/in-order.js';
 import { bytesAt, hashAt, packBytes, packHashes } from '../db/packed-bytes.js';
 import { ChainproofError } from '../errors.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
@@ -41,24 +40,16 @@ export async function projectProvenance(
   options: { check: boolean; known?: KnownAssertions },
 ): Promise<void> {
   const of = (type: string) => events.filter((e) => isProvenance(e, type));
-  const sources = of(PROVENANCE_EVENTS.source);
-  const assertions = of(PROVENANCE_EVENTS.assertion);
-  const queries = of(PROVENANCE_EVENTS.query);
-  const operations = of(PROVENANCE_EVENTS.operation);
-  // Only what applies: each statement sent costs a turn of the event loop (see sendInOrder).
-  const when = <T>(yes: boolean, statement: T): T[] => (yes ? [statement] : []);
-  const check = options.check;
   try {
-    // Each built while PostgreSQL runs the one before; a check runs after the rows it reads.
-    await sendInOrder([
-      ...when(sources.length > 0, () => insertSources(tx, ledgerId, sources)),
-      ...when(assertions.length > 0, () => insertAssertions(tx, ledgerId, assertions)),
-      ...when(check && assertions.length > 0, () => checkAssertionReferences(tx, ledgerId, assertions)),
-      ...when(check && queries.length > 0, () => checkAuditTimes(tx, ledgerId, queries)),
-      ...when(queries.length > 0, () => insertQueries(tx, ledgerId, queries)),
-      ...when(check && queries.length > 0, () => checkContributions(tx, ledgerId, queries, options.known)),
-      ...when(operations.length > 0, () => insertOperations(tx, ledgerId, operations)),
-    ]);
+    await insertSources(tx, ledgerId, of(PROVENANCE_EVENTS.source));
+    const assertions = of(PROVENANCE_EVENTS.assertion);
+    await insertAssertions(tx, ledgerId, assertions);
+    if (options.check) await checkAssertionReferences(tx, ledgerId, assertions);
+    const queries = of(PROVENANCE_EVENTS.query);
+    if (options.check) await checkAuditTimes(tx, ledgerId, queries);
+    await insertQueries(tx, ledgerId, queries);
+    if (options.check) await checkContributions(tx, ledgerId, queries, options.known);
+    await insertOperations(tx, ledgerId, of(PROVENANCE_EVENTS.operation));
   } catch (e) {
     throw asConflict(e) ?? e;
   }
