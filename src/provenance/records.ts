@@ -129,7 +129,7 @@ export function queryPayload(i: QueryInput): QueryPayload {
     const assertionHash = hexHash(`contributingAssertions[${n}].assertionHash`, c.assertionHash);
     if (seen.has(assertionHash)) bad(`contributingAssertions names assertion ${assertionHash} twice`);
     seen.add(assertionHash);
-    return { assertionHash, weight: unit(`contributingAssertions[${n}].weight`, c.weight) };
+    return Object.freeze({ assertionHash, weight: unit(`contributingAssertions[${n}].weight`, c.weight) });
   });
   const agentId = text('agentId', i.agentId);
   const subject = text('subject', i.subject);
@@ -145,7 +145,7 @@ export function queryPayload(i: QueryInput): QueryPayload {
   // Keys in RFC 8785 order, as the text below writes them.
   const payload: QueryPayload = {
     agentId,
-    contributingAssertions: Object.freeze(contributingAssertions.map((c) => Object.freeze(c))) as ContributionInput[],
+    contributingAssertions: Object.freeze(contributingAssertions) as ContributionInput[],
     ...(lens === undefined ? {} : { lens }),
     ...(lifecycleFilter === undefined ? {} : { lifecycleFilter: Object.freeze(lifecycleFilter) as Lifecycle[] }),
     predicate,
