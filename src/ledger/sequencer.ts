@@ -1,6 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { arrayLiteral } from '../db/array-literal.js';
-import { bytesAt, hashAt, packBytes, packHashes } from '../db/packed-bytes.js';
+import { binaryArray } from '../db/binary-array.js';
 import { ChainproofError, isChainproofError } from '../errors.js';
 import type { LedgerRow } from './entities/index.js';
 import { canonicalBytes, compareHlc, MAX_HLC_LOGICAL, MAX_PARENTS, type Hlc } from './events/envelope.js';
@@ -620,52 +619,33 @@ export function eventFromRow(ledgerName: string, r: RawEventRow): LedgerEvent {
   };
 }
 
-/**
- * The batch's byte columns go as one bytea each (see packed-bytes.ts), cut apart in SQL by offset;
- * the others as array literals (see array-literal.ts).
- */
+/** Each column of the batch goes as one binary array (see binary-array.ts). */
 async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const col = <T>(f: (r: NewEventRow) => T) => rows.map(f);
-  const canonical = packBytes(col((r) => r.event.canonical));
-  const signatures = packBytes(col((r) => (r.event.signature ? Buffer.from(r.event.signature, 'hex') : null)));
-  const parents = packBytes(col((r) => joinIds(r.event.parents)));
   await tx.query(
     `INSERT INTO events (ledger_id, idx, id, canonical, signature, type, actor, author, resource, subsystem, result,
        correlation_id, parents, hlc_ms, hlc_logical, idempotency_key, appended_at, origin)
-     SELECT $1, r.idx, ${hashAt('$3', 'r.n')}, ${bytesAt('$4', 'r.c_at', 'r.c_len')}, ${bytesAt('$5', 'r.s_at', 'r.s_len')},
-       r.type, r.actor, r.author, r.resource, r.subsystem, r.result, r.correlation_id, ${bytesAt('$6', 'r.p_at', 'r.p_len')},
-       r.hlc_ms, r.hlc_logical, r.idempotency_key, r.appended_at, r.origin
-     FROM unnest($2::bigint[], $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::int[], $13::text[], $14::text[],
-       $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::bigint[], $21::integer[], $22::text[],
-       $23::timestamptz[], $24::text[])
-       WITH ORDINALITY AS r(idx, c_at, c_len, s_at, s_len, p_at, p_len, type, actor, author, resource, subsystem, result,
-         correlation_id, hlc_ms, hlc_logical, idempotency_key, appended_at, origin, n)`,
+     SELECT $1, r.* FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[], $6::text[], $7::text[], $8::text[], $9::text[],
+       $10::text[], $11::text[], $12::text[], $13::bytea[], $14::bigint[], $15::integer[], $16::text[], $17::timestamptz[], $18::text[]) AS r`,
     [
       ledgerId,
-      arrayLiteral(rows, (r) => r.event.index),
-      packHashes(col((r) => r.event.id)),
-      canonical.bytes,
-      signatures.bytes,
-      parents.bytes,
-      arrayLiteral(canonical.at),
-      arrayLiteral(canonical.length),
-      arrayLiteral(signatures.at),
-      arrayLiteral(signatures.length),
-      arrayLiteral(parents.at),
-      arrayLiteral(parents.length),
-      arrayLiteral(rows, (r) => r.event.type),
-      arrayLiteral(rows, (r) => r.event.actor),
-      arrayLiteral(rows, (r) => r.event.author),
-      arrayLiteral(rows, (r) => r.event.resource),
-      arrayLiteral(rows, (r) => r.event.subsystem),
-      arrayLiteral(rows, (r) => r.event.result),
-      arrayLiteral(rows, (r) => r.event.correlationId),
-      arrayLiteral(rows, (r) => r.event.hlc.physicalMs),
-      arrayLiteral(rows, (r) => r.event.hlc.logical),
-      arrayLiteral(rows, (r) => r.idempotencyKey ?? null),
-      arrayLiteral(rows, (r) => r.event.appendedAt),
-      arrayLiteral(rows, (r) => r.foreignOrigin ?? null),
+      binaryArray('int8', rows, (r) => r.event.index),
+      binaryArray('hex', rows, (r) => r.event.id),
+      binaryArray('bytea', rows, (r) => r.event.canonical),
+      binaryArray('hex', rows, (r) => r.event.signature),
+      binaryArray('text', rows, (r) => r.event.type),
+      binaryArray('text', rows, (r) => r.event.actor),
+      binaryArray('text', rows, (r) => r.event.author),
+      binaryArray('text', rows, (r) => r.event.resource),
+      binaryArray('text', rows, (r) => r.event.subsystem),
+      binaryArray('text', rows, (r) => r.event.result),
+      binaryArray('text', rows, (r) => r.event.correlationId),
+      binaryArray('bytea', rows, (r) => joinIds(r.event.parents)),
+      binaryArray('int8', rows, (r) => r.event.hlc.physicalMs),
+      binaryArray('int4', rows, (r) => r.event.hlc.logical),
+      binaryArray('text', rows, (r) => r.idempotencyKey),
+      binaryArray('timestamptz', rows, (r) => r.event.appendedAt),
+      binaryArray('text', rows, (r) => r.foreignOrigin),
     ],
   );
 }
@@ -673,8 +653,7 @@ async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventR
 async function insertNodes(tx: EntityManager, ledgerId: number, nodes: NewNode[]): Promise<void> {
   if (nodes.length === 0) return;
   await tx.query(
-    `INSERT INTO tree_nodes (ledger_id, level, idx, hash)
-     SELECT $1, n.level, n.idx, ${hashAt('$4', 'n.i')} FROM unnest($2::smallint[], $3::bigint[]) WITH ORDINALITY AS n(level, idx, i)`,
-    [ledgerId, arrayLiteral(nodes, (n) => n.level), arrayLiteral(nodes, (n) => n.index), Buffer.concat(nodes.map((n) => n.hash))],
+    `INSERT INTO tree_nodes (ledger_id, level, idx, hash) SELECT $1, n.* FROM unnest($2::smallint[], $3::bigint[], $4::bytea[]) AS n`,
+    [ledgerId, binaryArray('int2', nodes, (n) => n.level), binaryArray('int8', nodes, (n) => n.index), binaryArray('bytea', nodes, (n) => n.hash)],
   );
 }

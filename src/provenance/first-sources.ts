@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { packHashes, unpackHashes } from '../db/packed-bytes.js';
+import { binaryArray } from '../db/binary-array.js';
 import type { SourceRecord } from './model.js';
 import { RecentCache } from './recent-cache.js';
 import { SOURCE_COLUMNS, sourceFromRow } from './reads.js';
@@ -37,8 +37,8 @@ export class FirstSources {
     if (missing.length === 0) return found;
     const rows: Array<Record<string, unknown>> = await this.db.query(
       `SELECT DISTINCT ON (s.content_hash) ${SOURCE_COLUMNS('s')} FROM prov_sources s
-        WHERE s.ledger_id = $1 AND s.content_hash = ANY(${unpackHashes('$2')}) ORDER BY s.content_hash, s.event_idx`,
-      [ledgerId, packHashes(missing)],
+        WHERE s.ledger_id = $1 AND s.content_hash = ANY($2::bytea[]) ORDER BY s.content_hash, s.event_idx`,
+      [ledgerId, binaryArray('hex', missing)],
     );
     for (const r of rows) {
       const source = Object.freeze(sourceFromRow(r)!);

@@ -1,6 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { arrayLiteral } from '../db/array-literal.js';
-import { bytesAt, hashAt, packBytes, packHashes } from '../db/packed-bytes.js';
+import { binaryArray } from '../db/binary-array.js';
 import { ChainproofError } from '../errors.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import { canonicalJson } from './hashing.js';
@@ -19,10 +18,8 @@ export const PROVENANCE_EVENT_TYPES: string[] = Object.values(PROVENANCE_EVENTS)
 /** Whether `e` is a provenance record of `type` (another subsystem may use the same type name). */
 export const isProvenance = (e: LedgerEvent, type: string) => e.type === type && e.subsystem === PROVENANCE_SUBSYSTEM;
 
-/** The events' ids, packed (see packed-bytes.ts). */
-const idsOf = (events: readonly LedgerEvent[]) => packHashes(events.map((e) => e.id));
-/** Assertions' `supersedes`, packed; null where an assertion supersedes nothing. */
-const supersededOf = (p: readonly AssertionPayload[]) => packBytes(p.map((a) => (a.supersedes ? Buffer.from(a.supersedes, 'hex') : null)));
+/** The events' ids, as a bytea[]. */
+const idsOf = (events: readonly LedgerEvent[]) => binaryArray('hex', events, (e) => e.id);
 
 /**
  * Writes the provenance rows of `events`, reading nothing but the events themselves (so a
@@ -74,29 +71,25 @@ async function insertSources(tx: EntityManager, ledgerId: number, events: Ledger
   const p = events.map((e) => e.payload as SourcePayload);
   await tx.query(
     `INSERT INTO prov_sources (ledger_id, content_hash, locator, media_type, recorded_by, hlc_ms, event_idx, event_id)
-     SELECT $1, ${hashAt('$2', 's.n')}, s.locator, s.media_type, s.actor, s.ms, s.idx, ${hashAt('$8', 's.n')}
-       FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) WITH ORDINALITY AS s(locator, media_type, actor, ms, idx, n)`,
-    [ledgerId, packHashes(p.map((s) => s.contentHash)), arrayLiteral(p, (s) => s.locator), arrayLiteral(p, (s) => s.mediaType ?? null),
-      arrayLiteral(events, (e) => e.actor), arrayLiteral(events, (e) => e.hlc.physicalMs), arrayLiteral(events, (e) => e.index), idsOf(events)],
+     SELECT $1, s.* FROM unnest($2::bytea[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bytea[]) AS s`,
+    [ledgerId, binaryArray('hex', p, (s) => s.contentHash), binaryArray('text', p, (s) => s.locator), binaryArray('text', p, (s) => s.mediaType),
+      binaryArray('text', events, (e) => e.actor), binaryArray('int8', events, (e) => e.hlc.physicalMs), binaryArray('int8', events, (e) => e.index),
+      idsOf(events)],
   );
 }
 
 async function insertAssertions(tx: EntityManager, ledgerId: number, events: LedgerEvent[]): Promise<void> {
   if (events.length === 0) return;
   const p = events.map((e) => e.payload as AssertionPayload);
-  const supersedes = supersededOf(p);
   await tx.query(
     `INSERT INTO prov_assertions (ledger_id, hash, subject, predicate, value, lifecycle, confidence, source_hash, supersedes,
        recorded_by, hlc_ms, event_idx, event_id)
-     SELECT $1, ${hashAt('$2', 'a.n')}, a.subject, a.predicate, a.value, a.lifecycle, a.confidence, ${hashAt('$8', 'a.n')},
-       ${bytesAt('$9', 'a.s_at', 'a.s_len')}, a.actor, a.ms, a.idx, ${hashAt('$13', 'a.n')}
-       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $10::text[], $11::bigint[], $12::bigint[],
-         $14::int[], $15::int[]) WITH ORDINALITY AS a(subject, predicate, value, lifecycle, confidence, actor, ms, idx, s_at, s_len, n)`,
-    [ledgerId, packHashes(p.map((a) => a.hash)), arrayLiteral(p, (a) => a.subject), arrayLiteral(p, (a) => a.predicate),
-      arrayLiteral(p, (a) => canonicalJson(a.value)), arrayLiteral(p, (a) => a.lifecycle), arrayLiteral(p, (a) => a.confidence),
-      packHashes(p.map((a) => a.sourceHash)), supersedes.bytes, arrayLiteral(events, (e) => e.actor),
-      arrayLiteral(events, (e) => e.hlc.physicalMs), arrayLiteral(events, (e) => e.index), idsOf(events),
-      arrayLiteral(supersedes.at), arrayLiteral(supersedes.length)],
+     SELECT $1, a.* FROM unnest($2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::bytea[], $9::bytea[],
+       $10::text[], $11::bigint[], $12::bigint[], $13::bytea[]) AS a`,
+    [ledgerId, binaryArray('hex', p, (a) => a.hash), binaryArray('text', p, (a) => a.subject), binaryArray('text', p, (a) => a.predicate),
+      binaryArray('text', p, (a) => canonicalJson(a.value)), binaryArray('text', p, (a) => a.lifecycle), binaryArray('float8', p, (a) => a.confidence),
+      binaryArray('hex', p, (a) => a.sourceHash), binaryArray('hex', p, (a) => a.supersedes), binaryArray('text', events, (e) => e.actor),
+      binaryArray('int8', events, (e) => e.hlc.physicalMs), binaryArray('int8', events, (e) => e.index), idsOf(events)],
   );
 }
 
@@ -117,21 +110,19 @@ const EARLIER = (row: string, than: string) => `${row}.event_idx + 0 < ${than}`;
 async function checkAssertionReferences(tx: EntityManager, ledgerId: number, events: LedgerEvent[]): Promise<void> {
   if (events.length === 0) return;
   const p = events.map((e) => e.payload as AssertionPayload);
-  const supersedes = supersededOf(p);
   const [missing] = await tx.query(
     `(SELECT 'source' AS kind, encode(a.hash, 'hex') AS hash
-        FROM (SELECT u.idx, ${hashAt('$3', 'u.n')} AS hash FROM unnest($2::bigint[]) WITH ORDINALITY AS u(idx, n)) a
+        FROM unnest($2::bigint[], $3::bytea[]) AS a(idx, hash)
        WHERE NOT EXISTS (SELECT 1 FROM prov_sources s WHERE s.ledger_id = $1 AND s.content_hash = a.hash AND ${EARLIER('s', 'a.idx')})
        LIMIT 1)
      UNION ALL
      (SELECT 'supersedes', encode(a.hash, 'hex')
-        FROM (SELECT u.idx, ${bytesAt('$4', 'u.s_at', 'u.s_len')} AS hash
-                FROM unnest($2::bigint[], $5::int[], $6::int[]) AS u(idx, s_at, s_len) WHERE u.s_at > 0) a
-       WHERE NOT EXISTS (SELECT 1 FROM prov_assertions o WHERE o.ledger_id = $1 AND o.hash = a.hash AND ${EARLIER('o', 'a.idx')})
+        FROM unnest($2::bigint[], $4::bytea[]) AS a(idx, hash)
+       WHERE a.hash IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM prov_assertions o WHERE o.ledger_id = $1 AND o.hash = a.hash AND ${EARLIER('o', 'a.idx')})
        LIMIT 1)
      LIMIT 1`,
-    [ledgerId, arrayLiteral(events, (e) => e.index), packHashes(p.map((a) => a.sourceHash)), supersedes.bytes,
-      arrayLiteral(supersedes.at), arrayLiteral(supersedes.length)],
+    [ledgerId, binaryArray('int8', events, (e) => e.index), binaryArray('hex', p, (a) => a.sourceHash), binaryArray('hex', p, (a) => a.supersedes)],
   );
   if (!missing) return;
   throw new ChainproofError(
@@ -150,18 +141,19 @@ async function insertQueries(tx: EntityManager, ledgerId: number, events: Ledger
   await tx.query(
     `INSERT INTO prov_query_audits (ledger_id, event_idx, event_id, query_id, agent_id, subject, predicate, lens, lifecycle_filter,
        result, result_hash, result_confidence, recorded_by, hlc_ms, assertion_hashes, weights)
-     SELECT $1, idx, ${hashAt('$3', 't.n')}, qid, agent, subject, predicate, lens, string_to_array(lf, ','), result,
-            ${hashAt('$11', 't.n')}, rc, actor, ms,
+     SELECT $1, idx, id, qid, agent, subject, predicate, lens, string_to_array(lf, ','), result, result_hash, rc, actor, ms,
             ARRAY(SELECT decode(h, 'hex') FROM unnest(string_to_array(hs, ',')) AS h), string_to_array(ws, ',')::float8[]
-       FROM unnest($2::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-         $12::float8[], $13::text[], $14::bigint[], $15::text[], $16::text[])
-         WITH ORDINALITY AS t(idx, qid, agent, subject, predicate, lens, lf, result, rc, actor, ms, hs, ws, n)`,
-    [ledgerId, arrayLiteral(events, (e) => e.index), idsOf(events), arrayLiteral(p, (q) => q.queryId), arrayLiteral(p, (q) => q.agentId),
-      arrayLiteral(p, (q) => q.subject), arrayLiteral(p, (q) => q.predicate), arrayLiteral(p, (q) => q.lens ?? null),
-      arrayLiteral(p, (q) => q.lifecycleFilter?.join(',') ?? null), arrayLiteral(p, (q) => canonicalJson(q.result)), packHashes(p.map((q) => q.resultHash)),
-      arrayLiteral(p, (q) => q.resultConfidence ?? null), arrayLiteral(events, (e) => e.actor), arrayLiteral(events, (e) => e.hlc.physicalMs),
-      arrayLiteral(p, (q) => q.contributingAssertions.map((c) => c.assertionHash).join(',')),
-      arrayLiteral(p, (q) => q.contributingAssertions.map((c) => String(c.weight)).join(','))],
+       FROM unnest($2::bigint[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+         $11::bytea[], $12::float8[], $13::text[], $14::bigint[], $15::text[], $16::text[])
+         AS t(idx, id, qid, agent, subject, predicate, lens, lf, result, result_hash, rc, actor, ms, hs, ws)`,
+    [ledgerId, binaryArray('int8', events, (e) => e.index), idsOf(events), binaryArray('text', p, (q) => q.queryId),
+      binaryArray('text', p, (q) => q.agentId), binaryArray('text', p, (q) => q.subject), binaryArray('text', p, (q) => q.predicate),
+      binaryArray('text', p, (q) => q.lens), binaryArray('text', p, (q) => q.lifecycleFilter?.join(',')),
+      binaryArray('text', p, (q) => canonicalJson(q.result)), binaryArray('hex', p, (q) => q.resultHash),
+      binaryArray('float8', p, (q) => q.resultConfidence), binaryArray('text', events, (e) => e.actor),
+      binaryArray('int8', events, (e) => e.hlc.physicalMs),
+      binaryArray('text', p, (q) => q.contributingAssertions.map((c) => c.assertionHash).join(',')),
+      binaryArray('text', p, (q) => q.contributingAssertions.map((c) => String(c.weight)).join(','))],
   );
 }
 
@@ -197,10 +189,10 @@ async function checkContributions(tx: EntityManager, ledgerId: number, events: L
   if (cited.length === 0) return;
   const [unknown] = await tx.query(
     `SELECT encode(c.hash, 'hex') AS hash
-       FROM (SELECT u.idx, ${hashAt('$3', 'u.n')} AS hash FROM unnest($2::bigint[]) WITH ORDINALITY AS u(idx, n)) c
+       FROM unnest($2::bigint[], $3::bytea[]) AS c(idx, hash)
       WHERE NOT EXISTS (SELECT 1 FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash = c.hash AND ${EARLIER('a', 'c.idx')})
       LIMIT 1`,
-    [ledgerId, arrayLiteral(cited, (c) => c.idx), packHashes(cited.map((c) => c.hash))],
+    [ledgerId, binaryArray('int8', cited, (c) => c.idx), binaryArray('hex', cited, (c) => c.hash)],
   );
   if (unknown) throw new ChainproofError('BAD_USER_INPUT', `unknown assertion ${unknown.hash} in contributingAssertions`);
 }
@@ -211,13 +203,11 @@ async function insertOperations(tx: EntityManager, ledgerId: number, events: Led
   await tx.query(
     `INSERT INTO prov_operation_audits (ledger_id, event_idx, event_id, principal, operation_name, operation_type, document_hash,
        variables_hash, result_hash, duration_ms, hlc_ms)
-     SELECT $1, o.idx, ${hashAt('$3', 'o.n')}, o.principal, o.name, o.type, ${hashAt('$7', 'o.n')}, ${hashAt('$8', 'o.n')},
-       ${hashAt('$9', 'o.n')}, o.duration, o.ms
-       FROM unnest($2::bigint[], $4::text[], $5::text[], $6::text[], $10::float8[], $11::bigint[])
-         WITH ORDINALITY AS o(idx, principal, name, type, duration, ms, n)`,
-    [ledgerId, arrayLiteral(events, (e) => e.index), idsOf(events), arrayLiteral(p, (o) => o.principal),
-      arrayLiteral(p, (o) => o.operationName), arrayLiteral(p, (o) => o.operationType), packHashes(p.map((o) => o.documentHash)),
-      packHashes(p.map((o) => o.variablesHash)), packHashes(p.map((o) => o.resultHash)), arrayLiteral(p, (o) => o.durationMs),
-      arrayLiteral(events, (e) => e.hlc.physicalMs)],
+     SELECT $1, o.* FROM unnest($2::bigint[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::bytea[], $8::bytea[], $9::bytea[],
+       $10::float8[], $11::bigint[]) AS o`,
+    [ledgerId, binaryArray('int8', events, (e) => e.index), idsOf(events), binaryArray('text', p, (o) => o.principal),
+      binaryArray('text', p, (o) => o.operationName), binaryArray('text', p, (o) => o.operationType), binaryArray('hex', p, (o) => o.documentHash),
+      binaryArray('hex', p, (o) => o.variablesHash), binaryArray('hex', p, (o) => o.resultHash), binaryArray('float8', p, (o) => o.durationMs),
+      binaryArray('int8', events, (e) => e.hlc.physicalMs)],
   );
 }
