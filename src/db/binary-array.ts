@@ -32,12 +32,17 @@ export function binaryArray<K extends ElementType, T>(
 ): Buffer {
   const values = element ? items.map(element) : (items as ReadonlyArray<Elements[K] | null | undefined>);
   const codec = CODECS[type];
+  // Indexed loops: for…of allocated an iterator result per element wherever this ran unoptimised.
   let bound = 20;
-  for (const v of values) bound += 4 + (v === null || v === undefined ? 0 : codec.maxSize(v as never));
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    bound += 4 + (v === null || v === undefined ? 0 : codec.maxSize(v as never));
+  }
   const out = Buffer.allocUnsafe(bound);
   let at = values.length === 0 ? 12 : 20;
   let nulls = 0;
-  for (const v of values) {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
     if (v === null || v === undefined) {
       nulls = 1;
       out.writeInt32BE(-1, at);
