@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { binaryArray } from '../db/binary-array.js';
+import { anyOf, binaryArray } from '../db/binary-array.js';
 import type { SourceRecord } from './model.js';
 import { RecentCache } from './recent-cache.js';
 import { SOURCE_COLUMNS, sourceFromRow } from './reads.js';
@@ -37,7 +37,7 @@ export class FirstSources {
     if (missing.length === 0) return found;
     const rows: Array<Record<string, unknown>> = await this.db.query(
       `SELECT DISTINCT ON (s.content_hash) ${SOURCE_COLUMNS('s')} FROM prov_sources s
-        WHERE s.ledger_id = $1 AND s.content_hash = ANY($2::bytea[]) ORDER BY s.content_hash, s.event_idx`,
+        WHERE s.ledger_id = $1 AND s.content_hash ${anyOf('$2', 'bytea')} ORDER BY s.content_hash, s.event_idx`,
       [ledgerId, binaryArray('hex', missing)],
     );
     for (const r of rows) {

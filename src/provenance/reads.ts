@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { binaryArray } from '../db/binary-array.js';
+import { anyOf, binaryArray } from '../db/binary-array.js';
 import { ChainproofError } from '../errors.js';
 import { auditLeafRange } from './audit-leaves.js';
 import { subjectMatcher } from './glob.js';
@@ -194,7 +194,7 @@ export async function attachContributions(
 export async function successorsOf(db: DataSource, scope: SuccessorScope, hashes: string[]): Promise<Array<string | null>> {
   const rows: Row[] = await db.query(
     `SELECT encode(supersedes, 'hex') AS supersedes, encode(hash, 'hex') AS hash FROM prov_assertions
-      WHERE ledger_id = $1 AND supersedes = ANY($2::bytea[]) AND event_idx < $3`,
+      WHERE ledger_id = $1 AND supersedes ${anyOf('$2', 'bytea')} AND event_idx < $3`,
     [scope.ledgerId, binaryArray('hex', [...new Set(hashes)]), scope.bound],
   );
   const by = new Map(rows.map((r) => [r.supersedes as string, r.hash as string]));

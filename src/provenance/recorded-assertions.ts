@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { binaryArray } from '../db/binary-array.js';
+import { anyOf, binaryArray } from '../db/binary-array.js';
 import type { AssertionRecord } from './model.js';
 import { NO_BOUND, ASSERTION_OWN_COLUMNS, assertionFromRow, type AssertionLookup } from './reads.js';
 import { RecentCache } from './recent-cache.js';
@@ -40,7 +40,7 @@ export class RecordedAssertions implements AssertionLookup {
     const { found, missing } = this.cache.lookup(ledgerId, hashes);
     if (missing.length > 0) {
       const rows: Array<Record<string, unknown>> = await this.db.query(
-        `SELECT ${ASSERTION_OWN_COLUMNS('a')} FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash = ANY($2::bytea[])`,
+        `SELECT ${ASSERTION_OWN_COLUMNS('a')} FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash ${anyOf('$2', 'bytea')}`,
         [ledgerId, binaryArray('hex', missing)],
       );
       const unbounded = { ledgerId, bound: NO_BOUND };

@@ -1,6 +1,8 @@
+import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_BOUND } from '../../src/provenance/reads.js';
 import { RecordedAssertions } from '../../src/provenance/recorded-assertions.js';
+import { explaining, rowsRead } from '../support/plan.js';
 import { countedDataSource, openTestProvenance, sha, type TestProvenance } from './support.js';
 
 let t: TestProvenance;
@@ -59,5 +61,21 @@ describe('RecordedAssertions', () => {
     expect(await successorOf()).toBeNull(); // the service now remembers the assertion
     const next = await assert('ra/three-next', old.hash);
     expect(await successorOf()).toBe(next.hash);
+  });
+
+  it('looks up many hashes by probing for each, not by reading every assertion', async () => {
+    const recorded = [];
+    for (let from = 0; from < 3000; from += 1000) {
+      recorded.push(...await t.prov.recordAssertions('main', Array.from({ length: 1000 }, (_, i) => ({
+        subject: `ra/many/${from + i}`, predicate: 'value', value: from + i, lifecycle: 'ACCEPTED' as const, confidence: 1, sourceHash: sha('ra-source'),
+      })), 'curator'));
+    }
+    await t.db.dataSource.query('ANALYZE prov_assertions');
+    const wanted = recorded.filter((_, i) => i % 5 === 0).map((e) => (e.payload as { hash: string }).hash);
+    const { db, lastPlan } = explaining(t.db.dataSource);
+    const found = await new RecordedAssertions(db as unknown as DataSource).of(ledgerId, wanted, NO_BOUND);
+    expect(found.size).toBe(600);
+    // Given the 600 hashes as constants, the planner read all 3,000 rows instead.
+    expect(rowsRead(lastPlan(), 'prov_assertions')).toBe(600);
   });
 });
