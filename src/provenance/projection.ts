@@ -4,7 +4,7 @@ import { ChainproofError } from '../errors.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import { canonicalJson } from './hashing.js';
 import type { KnownAssertions } from './known-assertions.js';
-import type { AssertionPayload, OperationPayload, QueryPayload, SourcePayload } from './records.js';
+import { resultTextOf, type AssertionPayload, type OperationPayload, type QueryPayload, type SourcePayload } from './records.js';
 
 export const PROVENANCE_SUBSYSTEM = 'provenance';
 export const PROVENANCE_EVENTS = {
@@ -149,7 +149,7 @@ async function insertQueries(tx: EntityManager, ledgerId: number, events: Ledger
     [ledgerId, binaryArray('int8', events, (e) => e.index), idsOf(events), binaryArray('text', p, (q) => q.queryId),
       binaryArray('text', p, (q) => q.agentId), binaryArray('text', p, (q) => q.subject), binaryArray('text', p, (q) => q.predicate),
       binaryArray('text', p, (q) => q.lens), binaryArray('text', p, (q) => q.lifecycleFilter?.join(',')),
-      binaryArray('text', p, (q) => canonicalJson(q.result)), binaryArray('hex', p, (q) => q.resultHash),
+      binaryArray('text', p, resultTextOf), binaryArray('hex', p, (q) => q.resultHash),
       binaryArray('float8', p, (q) => q.resultConfidence), binaryArray('text', events, (e) => e.actor),
       binaryArray('int8', events, (e) => e.hlc.physicalMs),
       binaryArray('text', p, (q) => q.contributingAssertions.map((c) => c.assertionHash).join(',')),

@@ -155,8 +155,19 @@ export function queryPayload(i: QueryInput): QueryPayload {
     resultHash,
     subject,
   };
-  return withCanonicalText(Object.freeze(payload), queryPayloadText(payload, resultText));
+  Object.freeze(payload);
+  resultTexts.set(payload, resultText);
+  return withCanonicalText(payload, queryPayloadText(payload, resultText));
 }
+
+/** The canonical text of each built query payload's result, which its audit row stores. */
+const resultTexts = new WeakMap<QueryPayload, string>();
+
+/**
+ * The RFC 8785 text of a query payload's result: as queryPayload wrote it, or, for a payload
+ * read back from the ledger (a rebuild), canonicalised again.
+ */
+export const resultTextOf = (p: QueryPayload): string => resultTexts.get(p) ?? canonicalJson(p.result);
 
 /**
  * The RFC 8785 text of a checked query payload, written field by field: its text fields are

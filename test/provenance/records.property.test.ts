@@ -2,7 +2,7 @@ import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalPayload } from '../../src/ledger/events/envelope.js';
-import { queryPayload, LIFECYCLES, type QueryInput } from '../../src/provenance/records.js';
+import { queryPayload, resultTextOf, LIFECYCLES, type QueryInput } from '../../src/provenance/records.js';
 
 // What JSON escapes (quotes, backslashes, control characters) among ordinary and astral text; never NUL, which is refused.
 const special = fc.constantFrom('"', '\\', '\n', '\t', '\u0001', '\u001f', '\u007f', '\u2028', '\u2029', 'é', '😀', '</');
@@ -35,6 +35,7 @@ describe('a query audit payload', () => {
       fc.property(queryInput, (input) => {
         const payload = queryPayload(input);
         expect(canonicalPayload(payload)).toBe(canonicalize(payload));
+        expect(resultTextOf(payload)).toBe(canonicalize(input.result));
       }),
       { numRuns: 2000 },
     );
@@ -44,5 +45,8 @@ describe('a query audit payload', () => {
     const payload = queryPayload({ agentId: 'a', subject: 's', predicate: 'p', result: 1, contributingAssertions: [] });
     const copy = { ...payload, subject: 'changed' };
     expect(canonicalPayload(copy)).toBe(canonicalize(copy));
+    // A payload read back from the ledger (a rebuild) has no text written with it.
+    const readBack = { ...payload, result: { b: [2, 'x'], a: 1 } };
+    expect(resultTextOf(readBack)).toBe('{"a":1,"b":[2,"x"]}');
   });
 });
