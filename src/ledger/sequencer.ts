@@ -640,7 +640,7 @@ async function insertEvents(tx: EntityManager, ledgerId: number, rows: NewEventR
       binaryArray('text', rows, (r) => r.event.subsystem),
       binaryArray('text', rows, (r) => r.event.result),
       binaryArray('text', rows, (r) => r.event.correlationId),
-      binaryArray('bytea', rows, (r) => joinIds(r.event.parents)),
+      binaryArray('hex', rows, (r) => r.event.parents.join('')),
       binaryArray('int8', rows, (r) => r.event.hlc.physicalMs),
       binaryArray('int4', rows, (r) => r.event.hlc.logical),
       binaryArray('text', rows, (r) => r.idempotencyKey),
