@@ -133,8 +133,16 @@ async function checkAssertionReferences(tx: EntityManager, ledgerId: number, eve
   );
 }
 
-async function insertQueries(tx: EntityManager, ledgerId: number, events: LedgerEvent[]): Promise<void> {
-  if (events.length === 0) return;
+/**
+ * A batch's rows go in grouped by agent (in ledger order within each agent), so an agent's
+ * audits of one batch share heap pages: a trace reads one agent's audits, and a batch that
+ * mixes a thousand agents written in ledger order would put each of them on its own page.
+ */
+async function insertQueries(tx: EntityManager, ledgerId: number, inLedgerOrder: LedgerEvent[]): Promise<void> {
+  if (inLedgerOrder.length === 0) return;
+  const agentOf = (e: LedgerEvent) => (e.payload as QueryPayload).agentId;
+  // Array.prototype.sort is stable: ledger order holds within each agent.
+  const events = [...inLedgerOrder].sort((a, b) => (agentOf(a) < agentOf(b) ? -1 : agentOf(a) > agentOf(b) ? 1 : 0));
   const p = events.map((e) => e.payload as QueryPayload);
   // Each audit's citations travel as comma-joined hex and weights: unnest cannot carry arrays
   // of different lengths, one per row.

@@ -62,4 +62,27 @@ describe("an agent's audits in ledger order", () => {
       vi.useRealTimers();
     }
   });
+
+  it("a batch's audits go in grouped by agent, so a trace reads a few heap pages rather than one per line", async () => {
+    const src = await t.prov.recordSource('main', { locator: 'git://cfg-pages', contentHash: sha('cfg-pages') }, 'curator');
+    const a = await t.prov.recordAssertion('main', { subject: 'auth/ttl', predicate: 'value', value: 2, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: src.contentHash }, 'curator');
+    // 1,000 audits in one batch, ten agents taking turns: the pager's 100 among them.
+    const batch = audits(20_000, 1000, a.hash).map((q) => ({ ...q, agentId: q.agentId === 'deployer' ? 'pager' : q.agentId }));
+    const events = await t.prov.recordQueries('main', batch, 'recorder');
+    expect(events.map((e) => (e.payload as { queryId: string }).queryId)).toEqual(batch.map((q) => q.queryId));
+
+    const pagesOf = async (where: string) => {
+      const [r] = await t.db.dataSource.query(`SELECT count(DISTINCT (ctid::text::point)[0]) AS n FROM prov_query_audits WHERE ${where}`);
+      return Number(r.n);
+    };
+    const batchPages = await pagesOf(`query_id LIKE 'q2____'`);
+    // In ledger order the pager's audits would lie one in ten rows, on every page of the batch.
+    expect(batchPages).toBeGreaterThanOrEqual(20);
+    expect(await pagesOf(`agent_id = 'pager'`)).toBeLessThanOrEqual(Math.ceil(batchPages / 10) + 1);
+    // Reads still come in ledger order.
+    const ledger = await t.service.ledger('main');
+    const lines = await findAudits(t.db.dataSource, ledger, { agent: 'pager' }, { limit: 101, backwards: false }, NO_BOUND);
+    expect(lines.map((l) => l.queryId)).toEqual(Array.from({ length: 100 }, (_, k) => `q${20_000 + 10 * k}`));
+    expect(lines.map((l) => l.eventIndex)).toEqual([...lines.map((l) => l.eventIndex)].sort((x, y) => x - y));
+  });
 });
