@@ -108,6 +108,8 @@ export class LedgerService {
   private readonly reservedSubsystems = new Set<string>();
   /** A checkpoint being signed for a peer's pull, per ledger, so concurrent pulls share it. */
   private readonly signing = new Map<string, Promise<CheckpointRow>>();
+  /** Per ledger name, what onCommit registered. */
+  private readonly commitWatchers = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -150,7 +152,40 @@ export class LedgerService {
     if (!ledger) return;
     await this.feed.track(ledger);
     this.feed.notify(ledger, topic);
-    if (topic === 'event') this.producers.get(name)?.nudge();
+    if (topic === 'event') {
+      this.producers.get(name)?.nudge();
+      this.wakeCommitWatchers(name);
+    }
+  }
+
+  /**
+   * Calls `watcher` whenever events of `ledgerName` may have been committed, by this process or
+   * (on PostgreSQL) another: a signal to read from the database, carrying no events. A bus
+   * listener would get every committed event, which the live feed parses (or, for another
+   * process's commits, reads back) for it; a watcher costs a commit nothing of the kind.
+   * Returns the function that stops it.
+   *
+   * @example const stop = ledger.onCommit('main', () => consumer.wake());
+   */
+  onCommit(ledgerName: string, watcher: () => void): () => void {
+    let watchers = this.commitWatchers.get(ledgerName);
+    if (!watchers) this.commitWatchers.set(ledgerName, (watchers = new Set()));
+    watchers.add(watcher);
+    return () => {
+      watchers!.delete(watcher);
+      if (watchers!.size === 0) this.commitWatchers.delete(ledgerName);
+    };
+  }
+
+  private wakeCommitWatchers(ledgerName: string): void {
+    for (const watcher of this.commitWatchers.get(ledgerName) ?? []) {
+      try {
+        watcher();
+      } catch (err) {
+        // A watcher runs after the commit; its failure is its own.
+        this.log.error({ err, ledger: ledgerName }, 'commit watcher failed');
+      }
+    }
   }
 
   /** `ensure`: ledgers that must exist, created on first start (`main`, plus e.g. `system`). */
@@ -166,7 +201,10 @@ export class LedgerService {
         this.options.listenUrl,
         (payload) => void this.onNotification(payload).catch((err) => this.log.warn({ err }, 'bad notification')),
         // After a (re)connect, anything may have been missed: catch every ledger up.
-        () => void this.registry.list().then((ls) => ls.forEach((l) => ['event', 'block', 'checkpoint'].forEach((t) => this.feed.notify(l, t as BusTopic)))),
+        () => void this.registry.list().then((ls) => ls.forEach((l) => {
+          for (const t of ['event', 'block', 'checkpoint'] as const) this.feed.notify(l, t);
+          this.wakeCommitWatchers(l.name);
+        })),
         this.log,
       );
     }
@@ -762,6 +800,7 @@ export class LedgerService {
           this.metrics.committed(ledger.name, events.length);
           this.feed.committed(ledger, 'event', events);
           this.producers.get(ledger.name)?.nudge();
+          this.wakeCommitWatchers(ledger.name);
         },
         this.options.listenUrl ? NOTIFY_CHANNEL : undefined,
         (outcome) => this.metrics.lookedAhead(ledger.name, outcome),

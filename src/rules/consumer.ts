@@ -112,7 +112,7 @@ export class RulesConsumer {
   async start(): Promise<void> {
     this.ledgerId = (await this.d.ledger.ledger(this.d.ledgerName)).id;
     await this.resync();
-    this.unlisten = this.d.ledger.bus.listen('event', this.d.ledgerName, () => {
+    this.unlisten = this.d.ledger.onCommit(this.d.ledgerName, () => {
       this.committedSinceEmpty = true;
       this.wake?.();
     });
