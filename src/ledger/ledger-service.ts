@@ -152,10 +152,7 @@ export class LedgerService {
     if (!ledger) return;
     await this.feed.track(ledger);
     this.feed.notify(ledger, topic);
-    if (topic === 'event') {
-      this.producers.get(name)?.nudge();
-      this.wakeCommitWatchers(name);
-    }
+    if (topic === 'event') this.wakeCommitWatchers(name);
   }
 
   /**
@@ -799,7 +796,6 @@ export class LedgerService {
         (events) => {
           this.metrics.committed(ledger.name, events.length);
           this.feed.committed(ledger, 'event', events);
-          this.producers.get(ledger.name)?.nudge();
           this.wakeCommitWatchers(ledger.name);
         },
         this.options.listenUrl ? NOTIFY_CHANNEL : undefined,
@@ -815,8 +811,10 @@ export class LedgerService {
     if (!p) {
       // A miner per ledger: one ledger's hard block must not hold up another's.
       const miner = new Miner({ workers: this.config.minerWorkers });
-      p = new BlockProducer(this.dataSource, ledger, miner, (l, blocks) => this.notify(l, 'block', blocks), this.checkpointer, this.log, this.metrics);
-      this.producers.set(ledger.name, p);
+      const producer = new BlockProducer(this.dataSource, ledger, miner, (l, blocks) => this.notify(l, 'block', blocks), this.checkpointer, this.log, this.metrics);
+      // New events, here or (on PostgreSQL) in another process, may make a block due.
+      this.onCommit(ledger.name, () => producer.nudge());
+      this.producers.set(ledger.name, (p = producer));
       if (this.options.produceBlocks !== false) p.start();
     }
     return p;
