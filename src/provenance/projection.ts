@@ -140,9 +140,12 @@ async function checkAssertionReferences(tx: EntityManager, ledgerId: number, eve
  */
 async function insertQueries(tx: EntityManager, ledgerId: number, inLedgerOrder: LedgerEvent[]): Promise<void> {
   if (inLedgerOrder.length === 0) return;
-  const agentOf = (e: LedgerEvent) => (e.payload as QueryPayload).agentId;
   // Array.prototype.sort is stable: ledger order holds within each agent.
-  const events = [...inLedgerOrder].sort((a, b) => (agentOf(a) < agentOf(b) ? -1 : agentOf(a) > agentOf(b) ? 1 : 0));
+  const events = [...inLedgerOrder].sort((a, b) => {
+    const x = (a.payload as QueryPayload).agentId;
+    const y = (b.payload as QueryPayload).agentId;
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
   const p = events.map((e) => e.payload as QueryPayload);
   // Each audit's citations travel as comma-joined hex and weights: unnest cannot carry arrays
   // of different lengths, one per row.

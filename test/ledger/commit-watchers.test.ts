@@ -8,9 +8,6 @@ import { testConfig } from '../support/ledger.js';
 
 const config = testConfig();
 const key = loadServerKey(config, false)!.key;
-const until = async (done: () => boolean) => {
-  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 25));
-};
 
 describe('commit watchers', () => {
   let db: TestDatabase;
@@ -78,7 +75,7 @@ describe.runIf(usingPostgres())('commit watchers across processes', () => {
     const query = vi.spyOn(db.dataSource, 'query');
     try {
       for (let i = 0; i < 10; i++) await b.append('main', [{ type: 't', actor: `b${i}` }]);
-      await until(() => woken >= 10);
+      for (let i = 0; i < 200 && woken < 10; i++) await new Promise((r) => setTimeout(r, 25));
       expect(woken).toBeGreaterThanOrEqual(10);
       // A subscriber would have the live feed read these events back from the database.
       const readBack = query.mock.calls.filter(([sql]) => /FROM events WHERE ledger_id = \$1 AND idx >= \$2/.test(String(sql)));
