@@ -1,4 +1,5 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { AsOf } from '../provenance/as-of.js';
 import type { LineProofs } from '../provenance/line-proofs.js';
 import type { AssertionRecord, QueryAuditFilter as ServiceFilter, QueryAuditRecord, SourceRecord } from '../provenance/model.js';
@@ -23,6 +24,7 @@ import {
 } from '../schema/provenance.type.js';
 import type { RequestContext } from './context.js';
 import { toAuditEvent, toBlock, toCheckpoint, toConnection } from './mappers.js';
+import { selects } from './selection.js';
 
 // Records are served as read: the GraphQL types have their shape (the enums are the same strings),
 // and copying them cost a 1,000-line trace thousands of objects on top of the rows and the result.
@@ -66,38 +68,46 @@ function lineProofsOf(ctx: RequestContext, ledger: string): LineProofs {
   return p;
 }
 
-/** GraphQL input objects are class instances; the service wants plain data. */
-const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v));
+/** A recorded audit's citations get their assertion and source records only if the answer shows them. */
+const describing = (info: GraphQLResolveInfo) => ({
+  citedRecords: selects(info, ['contributingAssertions', 'assertion']) || selects(info, ['contributingAssertions', 'source']),
+});
 
 @Resolver(() => QueryAudit)
 export class ProvenanceResolver {
   @Authorized('writer')
   @Mutation(() => Source, { description: 'Recording the same content hash and locator again returns the first record.' })
   async recordSource(@Ctx() ctx: RequestContext, @Arg('input') input: SourceInput, @Arg('ledger', { defaultValue: 'main' }) ledger: string) {
-    return asSource(await ctx.provenance.recordSource(ledger, plain(input), ctx.principal.account));
+    return asSource(await ctx.provenance.recordSource(ledger, input, ctx.principal.account));
   }
 
   @Authorized('writer')
   @Mutation(() => Assertion, { description: 'Its source (and any assertion it supersedes) must be recorded already.' })
   async recordAssertion(@Ctx() ctx: RequestContext, @Arg('input') input: AssertionInput, @Arg('ledger', { defaultValue: 'main' }) ledger: string) {
-    return asAssertion(await ctx.provenance.recordAssertion(ledger, plain(input), ctx.principal.account));
+    return asAssertion(await ctx.provenance.recordAssertion(ledger, input, ctx.principal.account));
   }
 
   @Authorized('writer')
   @Mutation(() => QueryAudit, { description: 'Unknown contributing assertions are refused (BAD_USER_INPUT) and nothing is written.' })
-  async recordQuery(@Ctx() ctx: RequestContext, @Arg('input') input: QueryAuditInput, @Arg('ledger', { defaultValue: 'main' }) ledger: string) {
-    return asAudit(await ctx.provenance.recordQuery(ledger, plain(input), ctx.principal.account));
+  async recordQuery(
+    @Ctx() ctx: RequestContext,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('input') input: QueryAuditInput,
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
+  ) {
+    return asAudit(await ctx.provenance.recordQuery(ledger, input, ctx.principal.account, describing(info)));
   }
 
   @Authorized('writer')
   @Mutation(() => [QueryAudit], { description: 'Records up to the batch limit in one append: all or none.' })
   async recordQueries(
     @Ctx() ctx: RequestContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('inputs', () => [QueryAuditInput]) inputs: QueryAuditInput[],
     @Arg('ledger', { defaultValue: 'main' }) ledger: string,
   ) {
-    const events = await ctx.provenance.recordQueries(ledger, plain(inputs), ctx.principal.account);
-    return asAudits(await ctx.provenance.describeQueries(ledger, events));
+    const events = await ctx.provenance.recordQueries(ledger, inputs, ctx.principal.account);
+    return asAudits(await ctx.provenance.describeQueries(ledger, events, describing(info)));
   }
 
   @Authorized('reader')

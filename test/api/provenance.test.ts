@@ -201,4 +201,26 @@ describe('provenance over GraphQL', () => {
     const one = await gql(server.url, `{ queryAudits(filter: {queryId: "batch-2"}) { edges { node { queryId result agentId } } } }`, undefined, reader);
     expect(one.data.queryAudits.edges).toEqual([{ node: { queryId: 'batch-2', result: 2, agentId: 'bulk' } }]);
   });
+
+  it('answers a recording with the cited assertions and sources only where it asks for them', async () => {
+    const input = (n: number) => ({ queryId: `cited-${n}`, agentId: 'bulk', subject: 'bulk/y', predicate: 'p', result: n, contributingAssertions: [{ assertionHash: v2, weight: 0.5 }] });
+    const BARE = `mutation($i: [QueryAuditInput!]!) { recordQueries(inputs: $i) { queryId contributingAssertions { assertionHash weight } } }`;
+    const CITED = `mutation($i: [QueryAuditInput!]!) { recordQueries(inputs: $i) { queryId ...Cited } }
+      fragment Cited on QueryAudit { contributingAssertions { a: assertion { subject } source { locator } } }`;
+    // Each twice: an operation runs compiled from its second time (see jit-executor.ts).
+    for (const n of [1, 2]) {
+      const bare = await gql(server.url, BARE, { i: [input(n)] }, writer);
+      expect(bare.errors).toBeUndefined();
+      expect(bare.data.recordQueries).toEqual([{ queryId: `cited-${n}`, contributingAssertions: [{ assertionHash: v2, weight: 0.5 }] }]);
+      const cited = await gql(server.url, CITED, { i: [input(n + 10)] }, writer);
+      expect(cited.errors).toBeUndefined();
+      expect(cited.data.recordQueries).toEqual([{ queryId: `cited-${n + 10}`, contributingAssertions: [{ a: { subject: 'auth/session' }, source: { locator: 'git://cfg/auth.yaml@b2' } }] }]);
+    }
+
+    // A result written inline in the document (not a variable) is hashed as the same JSON.
+    const inline = await gql(server.url, `mutation { recordQuery(input: { queryId: "cited-30", agentId: "bulk", subject: "bulk/y", predicate: "p",
+      result: { ttl: 60, tags: ["a", { b: null }] }, contributingAssertions: [{ assertionHash: "${v2}", weight: 1 }] }) { resultHash result } }`, undefined, writer);
+    expect(inline.errors).toBeUndefined();
+    expect(inline.data.recordQuery).toEqual({ resultHash: sha(canonicalize({ ttl: 60, tags: ['a', { b: null }] })!), result: { ttl: 60, tags: ['a', { b: null }] } });
+  });
 });
