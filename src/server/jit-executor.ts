@@ -27,7 +27,10 @@ interface Plan {
  * graphql-js's per-field execution for a fraction of its CPU and garbage. Compiling costs more
  * than one execution, so an operation is compiled the second time it is seen: a stream of
  * one-off queries (a client's, or an attacker's) runs on graphql-js and compiles nothing.
- * Mutations, whose answers are small, stay on graphql-js.
+ * Mutations too (graphql-jit runs their root fields one after another, as graphql-js does): their
+ * answers are small, but their variables can be large, and a compiled operation coerces them with
+ * code made for its types. graphql-js's generic coercion of a 1,000-audit `recordQueries` took ≈ 6 %
+ * of the server's main thread (BENCHMARKS.md, run 25).
  *
  * Apollo Server 4+ takes a custom executor only through its gateway interface, so this is
  * one: a fixed schema and an executor with a bounded cache of operations.
@@ -79,11 +82,12 @@ export function jitGateway(schema: GraphQLSchema, cacheSize = 1_000): GatewayInt
 }
 
 /**
- * Queries only, and none whose variables reach an input field that is non-null with a default:
- * graphql-jit 0.8 refuses such a field when omitted instead of applying its default.
+ * Queries and mutations (subscriptions go through graphql-ws), and none whose variables reach an
+ * input field that is non-null with a default: graphql-jit 0.8 refuses such a field when omitted
+ * instead of applying its default.
  */
 function jitCanRun(schema: GraphQLSchema, operation: OperationDefinitionNode): boolean {
-  if (operation.operation !== 'query') return false;
+  if (operation.operation === 'subscription') return false;
   const seen = new Set<GraphQLNamedType>();
   const defaultsRequired = (type: GraphQLNamedType): boolean => {
     if (!isInputObjectType(type) || seen.has(type)) return false;

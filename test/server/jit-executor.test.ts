@@ -16,8 +16,10 @@ const schema = buildSchema(`
   input Filter { kind: String! = "all", limit: Int }
   type Line { n: Int! tags: [String!]! child: Line }
   type Query { lines(count: Int!): [Line!]! failing: Int filtered(filter: Filter!): String! }
-  type Mutation { touch(filter: Filter!): String! }
+  type Mutation { touch(filter: Filter!): String! append(s: String!, delayMs: Int!): [String!]! }
 `);
+/** What `append` has written, in the order it wrote it. */
+const appended: string[] = [];
 const line = (n: number): Record<string, unknown> => ({ n, tags: [`t${n}`], child: n > 0 ? line(n - 1) : null });
 const resolvers: Record<string, (args: any) => unknown> = {
   lines: ({ count }) => Array.from({ length: count }, (_, i) => line(i)),
@@ -26,6 +28,11 @@ const resolvers: Record<string, (args: any) => unknown> = {
   },
   filtered: ({ filter }) => filter.kind,
   touch: ({ filter }) => `touched ${filter.kind}`,
+  append: async ({ s, delayMs }) => {
+    await new Promise((r) => setTimeout(r, delayMs));
+    appended.push(s);
+    return [...appended];
+  },
 };
 for (const type of [schema.getQueryType()!, schema.getMutationType()!]) {
   for (const [name, field] of Object.entries(type.getFields())) field.resolve = (_source, args) => resolvers[name]!(args);
@@ -74,7 +81,7 @@ describe('the jit executor', () => {
     expect(viaJit.errors![0]!.nodes?.[0]?.kind).toBe(Kind.VARIABLE_DEFINITION);
   });
 
-  it('compiles an operation the second time it is seen, once, and never a mutation', async () => {
+  it('compiles an operation the second time it is seen, once, mutations included', async () => {
     const compile = vi.mocked(jit.compileQuery);
     compile.mockClear();
     const { executor } = await jitGateway(schema, 10).load({ apollo: {} });
@@ -88,7 +95,14 @@ describe('the jit executor', () => {
     for (let i = 0; i < 3; i++) await send(`{ lines(count: 1) { n } }`);
     expect(compile).toHaveBeenCalledTimes(1);
     for (let i = 0; i < 3; i++) expect(await send(`mutation { touch(filter: {}) }`)).toEqual({ data: { touch: 'touched all' } });
-    expect(compile).toHaveBeenCalledTimes(1);
+    expect(compile).toHaveBeenCalledTimes(2);
+  });
+
+  it('runs a compiled mutation\'s root fields one after another, in document order', async () => {
+    const { firstRun, viaJit } = await run(`mutation($a: String!, $b: String!) { first: append(s: $a, delayMs: 30) second: append(s: $b, delayMs: 0) }`, { a: 'x', b: 'y' });
+    expect(firstRun).toEqual({ data: { first: ['x'], second: ['x', 'y'] } });
+    // Run at once, the second field (no delay) would have written first.
+    expect(viaJit).toEqual({ data: { first: ['x', 'y', 'x'], second: ['x', 'y', 'x', 'y'] } });
   });
 
   it('applies the default of an omitted non-null input field (left to graphql-js), in queries and mutations', async () => {
