@@ -42,12 +42,14 @@ export interface TraceRequest {
   first?: number;
 }
 
+/** What query audits read or recorded come with. */
 export interface DescribeOptions {
   /**
    * Whether each citation gets its assertion and source records (default true). Without them
    * a citation has only its hash and weight, and its `assertion` is not set: for an answer
    * that does not show them, as a recording client's seldom does. For a batch of a thousand
-   * audits, reading them took a statement of thousands of random look-ups.
+   * audits, or a thousand-line trace, reading them takes a statement of thousands of random
+   * look-ups.
    */
   citedRecords?: boolean;
 }
@@ -209,7 +211,13 @@ export class ProvenanceService {
     return e!;
   }
 
-  async queryAudits(ledgerName: string, filter: QueryAuditFilter, page: PageArgs, asOf?: AsOf): Promise<Page<QueryAuditRecord>> {
+  async queryAudits(
+    ledgerName: string,
+    filter: QueryAuditFilter,
+    page: PageArgs,
+    asOf?: AsOf,
+    { citedRecords = true }: DescribeOptions = {},
+  ): Promise<Page<QueryAuditRecord>> {
     const ledger = await this.ledger.ledger(ledgerName);
     const bound = await this.bound(ledger, asOf);
     const w = pageWindow(AUDIT_CURSOR, page);
@@ -221,7 +229,7 @@ export class ProvenanceService {
       bound,
     );
     const result = toPage(AUDIT_CURSOR, w, rows, (a) => a.eventIndex);
-    await attachContributions(this.recordedAssertions, this.firstSources, ledger.id, result.items.map((i) => i.node), bound);
+    if (citedRecords) await attachContributions(this.recordedAssertions, this.firstSources, ledger.id, result.items.map((i) => i.node), bound);
     return result;
   }
 
@@ -229,7 +237,12 @@ export class ProvenanceService {
    * What one agent queried in a time window, oldest first, with what it got and which
    * assertions (and their sources) contributed. `truncated` says more lines than `first` matched.
    */
-  async trace(ledgerName: string, t: TraceRequest, asOf?: AsOf): Promise<{ lines: QueryAuditRecord[]; truncated: boolean }> {
+  async trace(
+    ledgerName: string,
+    t: TraceRequest,
+    asOf?: AsOf,
+    { citedRecords = true }: DescribeOptions = {},
+  ): Promise<{ lines: QueryAuditRecord[]; truncated: boolean }> {
     if (typeof t.agent !== 'string' || t.agent.length === 0) throw new ChainproofError('BAD_USER_INPUT', 'agent is required');
     if (!(t.sinceMs <= t.untilMs)) throw new ChainproofError('BAD_USER_INPUT', 'since must not be after until');
     const first = t.first ?? MAX_TRACE_LINES;
@@ -246,7 +259,7 @@ export class ProvenanceService {
       bound,
     );
     const lines = rows.slice(0, first);
-    await attachContributions(this.recordedAssertions, this.firstSources, ledger.id, lines, bound);
+    if (citedRecords) await attachContributions(this.recordedAssertions, this.firstSources, ledger.id, lines, bound);
     return { lines, truncated: rows.length > first };
   }
 

@@ -68,9 +68,9 @@ function lineProofsOf(ctx: RequestContext, ledger: string): LineProofs {
   return p;
 }
 
-/** A recorded audit's citations get their assertion and source records only if the answer shows them. */
-const describing = (info: GraphQLResolveInfo) => ({
-  citedRecords: selects(info, ['contributingAssertions', 'assertion']) || selects(info, ['contributingAssertions', 'source']),
+/** Audits' citations get their assertion and source records only if the answer shows them; `at` leads from the field to the audits. */
+const describing = (info: GraphQLResolveInfo, at: readonly string[] = []) => ({
+  citedRecords: selects(info, [...at, 'contributingAssertions', 'assertion']) || selects(info, [...at, 'contributingAssertions', 'source']),
 });
 
 @Resolver(() => QueryAudit)
@@ -114,12 +114,13 @@ export class ProvenanceResolver {
   @Query(() => QueryAuditConnection)
   async queryAudits(
     @Ctx() ctx: RequestContext,
+    @Info() info: GraphQLResolveInfo,
     @Args() paging: PageArgsInput,
     @Arg('ledger', { defaultValue: 'main' }) ledger: string,
     @Arg('filter', () => QueryAuditFilter, { nullable: true }) filter?: QueryAuditFilter,
     @Arg('asOf', () => AsOfInput, { nullable: true }) asOf?: AsOfInput,
   ) {
-    const page = await ctx.provenance.queryAudits(ledger, toFilter(filter), pageOf(paging), toAsOf(asOf));
+    const page = await ctx.provenance.queryAudits(ledger, toFilter(filter), pageOf(paging), toAsOf(asOf), describing(info, ['edges', 'node']));
     return toConnection(page, asAudit);
   }
 
@@ -127,6 +128,7 @@ export class ProvenanceResolver {
   @Query(() => Trace, { description: 'What `agent` queried between `since` and `until` (default now), oldest first.' })
   async trace(
     @Ctx() ctx: RequestContext,
+    @Info() info: GraphQLResolveInfo,
     @Arg('agent') agent: string,
     @Arg('since') since: Date,
     @Arg('ledger', { defaultValue: 'main' }) ledger: string,
@@ -140,6 +142,7 @@ export class ProvenanceResolver {
       ledger,
       { agent, sinceMs: since.getTime(), untilMs, subject: subject ?? undefined, first: first ?? 100 },
       toAsOf(asOf),
+      describing(info, ['lines']),
     );
     return { agent, since, until: new Date(untilMs), lines: asAudits(t.lines), truncated: t.truncated };
   }

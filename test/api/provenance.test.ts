@@ -217,6 +217,19 @@ describe('provenance over GraphQL', () => {
       expect(cited.data.recordQueries).toEqual([{ queryId: `cited-${n + 10}`, contributingAssertions: [{ a: { subject: 'auth/session' }, source: { locator: 'git://cfg/auth.yaml@b2' } }] }]);
     }
 
+    // Reads too: a trace or a page of audits that shows only hashes and weights, or the records as well.
+    const since = new Date(Date.now() - 3600_000).toISOString();
+    for (let run = 0; run < 2; run++) {
+      const bareTrace = await gql(server.url, `query($s: DateTimeISO!) { trace(agent: "bulk", since: $s, subject: "bulk/y") {
+          lines { queryId contributingAssertions { assertionHash weight } } } }`, { s: since }, reader);
+      expect(bareTrace.errors).toBeUndefined();
+      expect(bareTrace.data.trace.lines.slice(0, 2)).toEqual([1, 11].map((n) => ({ queryId: `cited-${n}`, contributingAssertions: [{ assertionHash: v2, weight: 0.5 }] })));
+      const citedPage = await gql(server.url, `{ queryAudits(filter: {agent: "bulk", subject: "bulk/y"}, first: 1) {
+          edges { node { queryId ... on QueryAudit { contributingAssertions { source { contentHash } } } } } } }`, undefined, reader);
+      expect(citedPage.errors).toBeUndefined();
+      expect(citedPage.data.queryAudits.edges).toEqual([{ node: { queryId: 'cited-1', contributingAssertions: [{ source: { contentHash: sha('auth v2') } }] } }]);
+    }
+
     // A result written inline in the document (not a variable) is hashed as the same JSON.
     const inline = await gql(server.url, `mutation { recordQuery(input: { queryId: "cited-30", agentId: "bulk", subject: "bulk/y", predicate: "p",
       result: { ttl: 60, tags: ["a", { b: null }] }, contributingAssertions: [{ assertionHash: "${v2}", weight: 1 }] }) { resultHash result } }`, undefined, writer);
