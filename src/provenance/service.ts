@@ -168,8 +168,8 @@ export class ProvenanceService {
     return this.appendRecords(ledger, PROVENANCE_EVENTS.assertion, inputs, assertionPayload, assertionResource, actor);
   }
 
-  async recordQuery(ledgerName: string, input: QueryInput, actor: string, described?: DescribeOptions): Promise<QueryAuditRecord> {
-    const [audit] = await this.describeQueries(ledgerName, await this.recordQueries(ledgerName, [input], actor), described);
+  async recordQuery(ledgerName: string, input: QueryInput, actor: string, options?: DescribeOptions): Promise<QueryAuditRecord> {
+    const [audit] = await this.describeQueries(ledgerName, await this.recordQueries(ledgerName, [input], actor), options);
     return audit!;
   }
 
@@ -180,7 +180,7 @@ export class ProvenanceService {
   }
 
   /** Query audits as recorded by `events` (QueryRecorded events just appended), with their contributions. */
-  async describeQueries(ledgerName: string, events: LedgerEvent[], { citedRecords = true }: DescribeOptions = {}): Promise<QueryAuditRecord[]> {
+  async describeQueries(ledgerName: string, events: LedgerEvent[], options?: DescribeOptions): Promise<QueryAuditRecord[]> {
     const ledger = await this.ledger.ledger(ledgerName);
     const audits = events.map((e) => {
       const p = e.payload as QueryPayload;
@@ -199,7 +199,7 @@ export class ProvenanceService {
         ...recordedBy(e),
       } satisfies QueryAuditRecord;
     });
-    if (citedRecords) await attachContributions(this.recordedAssertions, this.firstSources, ledger.id, audits, NO_BOUND);
+    await this.cite(ledger.id, audits, NO_BOUND, options);
     return audits;
   }
 
@@ -216,7 +216,7 @@ export class ProvenanceService {
     filter: QueryAuditFilter,
     page: PageArgs,
     asOf?: AsOf,
-    { citedRecords = true }: DescribeOptions = {},
+    options?: DescribeOptions,
   ): Promise<Page<QueryAuditRecord>> {
     const ledger = await this.ledger.ledger(ledgerName);
     const bound = await this.bound(ledger, asOf);
@@ -229,7 +229,7 @@ export class ProvenanceService {
       bound,
     );
     const result = toPage(AUDIT_CURSOR, w, rows, (a) => a.eventIndex);
-    if (citedRecords) await attachContributions(this.recordedAssertions, this.firstSources, ledger.id, result.items.map((i) => i.node), bound);
+    await this.cite(ledger.id, result.items.map((i) => i.node), bound, options);
     return result;
   }
 
@@ -241,7 +241,7 @@ export class ProvenanceService {
     ledgerName: string,
     t: TraceRequest,
     asOf?: AsOf,
-    { citedRecords = true }: DescribeOptions = {},
+    options?: DescribeOptions,
   ): Promise<{ lines: QueryAuditRecord[]; truncated: boolean }> {
     if (typeof t.agent !== 'string' || t.agent.length === 0) throw new ChainproofError('BAD_USER_INPUT', 'agent is required');
     if (!(t.sinceMs <= t.untilMs)) throw new ChainproofError('BAD_USER_INPUT', 'since must not be after until');
@@ -259,7 +259,7 @@ export class ProvenanceService {
       bound,
     );
     const lines = rows.slice(0, first);
-    if (citedRecords) await attachContributions(this.recordedAssertions, this.firstSources, ledger.id, lines, bound);
+    await this.cite(ledger.id, lines, bound, options);
     return { lines, truncated: rows.length > first };
   }
 
@@ -269,6 +269,11 @@ export class ProvenanceService {
    */
   lineProofs(ledgerName: string): LineProofs {
     return new LineProofs(this.dataSource, this.ledger, ledgerName);
+  }
+
+  /** Fills in the records audits' citations name, for a read among the first `bound` leaves, unless `options` leaves them out. */
+  private async cite(ledgerId: number, audits: QueryAuditRecord[], bound: number, { citedRecords = true }: DescribeOptions = {}): Promise<void> {
+    if (citedRecords) await attachContributions(this.recordedAssertions, this.firstSources, ledgerId, audits, bound);
   }
 
   /**
