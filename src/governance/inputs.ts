@@ -60,7 +60,7 @@ function text(v: unknown, field: string, min: number, max: number): string {
 }
 
 /** Checks a proposal's shape; ledger parameters' ranges are checked by the ledger itself. */
-export function checkProposal(input: CreateProposalInput, rules?: RuleActionHandler) {
+export function checkProposal(input: CreateProposalInput, rules?: Pick<RuleActionHandler, 'check'>) {
   if (input.votingType !== 'WEIGHTED' && input.votingType !== 'QUADRATIC') {
     throw new ChainproofError('BAD_USER_INPUT', 'votingType must be WEIGHTED or QUADRATIC');
   }
@@ -80,7 +80,7 @@ export function checkProposal(input: CreateProposalInput, rules?: RuleActionHand
   };
 }
 
-function checkAction(a: ProposalActionInput, i: number, rules: RuleActionHandler | undefined): ProposalAction {
+function checkAction(a: ProposalActionInput, i: number, rules: Pick<RuleActionHandler, 'check'> | undefined): ProposalAction {
   const given = (['mint', 'setParameter', 'rule'] as const).filter((k) => a[k] !== undefined && a[k] !== null);
   if (given.length !== 1) {
     throw new ChainproofError('BAD_USER_INPUT', `action ${i} must have exactly one of mint, setParameter, rule`);

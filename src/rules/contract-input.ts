@@ -3,7 +3,7 @@ import { ALERT_SEVERITIES, RULES_EVENT_TYPES, type AlertSeverity, type ContractD
 import { compile, EXPRESSION_LIMITS, payloadInput } from './expression.js';
 import { GOVERNANCE_LEDGER } from '../governance/governance-service.js';
 import { checkProposal, checkSetParameter, type CreateProposalInput } from '../governance/inputs.js';
-import { ruleProposalActions } from './proposal-actions.js';
+import { isHexId } from '../ledger/events/envelope.js';
 
 // Everything here checks attacker-controlled input before anything is appended.
 
@@ -118,9 +118,40 @@ function checkAction(a: ActionInput, i: number): RuleAction {
   const template = a.openProposal!.template;
   if (typeof template !== 'object' || template === null) throw new ChainproofError('BAD_USER_INPUT', `action ${i}: openProposal.template must be a proposal (title, description, votingType, votingDelay, votingPeriod, quorum, threshold, timelock, actions)`);
   try {
-    return { kind: 'openProposal', template: checkProposal({ ...template, description: template.description ?? '', votingType: template.votingType ?? 'WEIGHTED', actions: template.actions ?? [] }, ruleProposalActions) };
+    return { kind: 'openProposal', template: checkProposal({ ...template, description: template.description ?? '', votingType: template.votingType ?? 'WEIGHTED', actions: template.actions ?? [] }, { check: checkRuleAction }) };
   } catch (e) {
     if (e instanceof ChainproofError) throw new ChainproofError(e.code, `action ${i} openProposal.template: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
+
+/** A proposal's `rule` action, as stored on the proposal once checked. */
+export type StoredRule =
+  | { create: ContractDefinition & { active: boolean } }
+  | { setActive: { contractId: string; active: boolean } }
+  | { setParameters: { contractId: string; parameters: Record<string, unknown> } };
+
+/**
+ * A proposal's `rule` action: `{create: <CreateContractInput>}`, `{setActive: {id, active}}` or
+ * `{setParameters: {id, parameters}}`, checked like `createContract`; returns what the proposal stores.
+ */
+export function checkRuleAction(rule: unknown, field: string): StoredRule {
+  const r = (rule ?? {}) as { create?: CreateContractInput & { active?: boolean }; setActive?: { id?: unknown; active?: unknown }; setParameters?: { id?: unknown; parameters?: unknown } };
+  if (typeof rule !== 'object' || rule === null || [r.create, r.setActive, r.setParameters].filter((x) => x !== undefined).length !== 1) {
+    throw new ChainproofError('BAD_USER_INPUT', `${field} must have exactly one of create, setActive, setParameters`);
+  }
+  try {
+    if (r.create !== undefined) return { create: { ...checkContract(r.create), active: r.create.active !== false } };
+    if (r.setParameters !== undefined) {
+      const { id, parameters } = r.setParameters;
+      if (typeof id !== 'string' || !isHexId(id)) throw new ChainproofError('BAD_USER_INPUT', 'setParameters needs id (a contract id) and parameters (a JSON object)');
+      return { setParameters: { contractId: id, parameters: checkParameters(parameters) } };
+    }
+    const { id, active } = r.setActive!;
+    if (typeof id !== 'string' || !isHexId(id) || typeof active !== 'boolean') throw new ChainproofError('BAD_USER_INPUT', 'setActive needs id (a contract id) and active (a boolean)');
+    return { setActive: { contractId: id, active } };
+  } catch (e) {
+    if (e instanceof ChainproofError) throw new ChainproofError(e.code, `${field}: ${e.message}`, { cause: e });
     throw e;
   }
 }
