@@ -127,7 +127,6 @@ async function main(): Promise<void> {
 
     const chains = Math.floor(ASSERTIONS / CHAIN);
     const hashes: string[] = new Array(chains * CHAIN);
-    const assertionsStarted = Date.now();
     // A batch holds whole chains, link by link, so each supersession refers back within the batch.
     const load2 = await load('assertions', chains * CHAIN, (a, b) => {
       const out: AssertionContent[] = [];

@@ -24,7 +24,7 @@ import { BENCH_ADMIN_KEY, BENCH_ORIGIN, BENCH_SEED, BIN, benchServerEnv, startSe
 import { cpuSplit, SqlTimer } from './lib/split.js';
 import { oneRoundTripProof } from './lib/proof-proto.js';
 import { mulberry32 } from './lib/random.js';
-import { fmt, round, summarize, type LatencySummary } from './lib/stats.js';
+import { fmt, round, type LatencySummary } from './lib/stats.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const PLAN = QUICK

@@ -118,19 +118,6 @@ export async function postgresInfo(url: string): Promise<PgInfo> {
   });
 }
 
-/** Backends connected to one database, and the server-wide auxiliary processes (WAL writer, checkpointer...). */
-export async function postgresPids(url: string, dbName: string): Promise<{ ours: number[]; auxiliary: number[] }> {
-  return withClient(url, async (c) => {
-    const { rows } = await c.query<{ pid: number; datname: string | null; backend_type: string }>(
-      `SELECT pid, datname, backend_type FROM pg_stat_activity WHERE pid <> pg_backend_pid()`,
-    );
-    return {
-      ours: rows.filter((r) => r.datname === dbName && r.backend_type === 'client backend').map((r) => r.pid),
-      auxiliary: rows.filter((r) => r.backend_type !== 'client backend' && r.datname === null).map((r) => r.pid),
-    };
-  });
-}
-
 export async function tableSizes(url: string): Promise<Record<string, { rows: number; totalMb: number }>> {
   return withClient(url, async (c) => {
     const out: Record<string, { rows: number; totalMb: number }> = {};

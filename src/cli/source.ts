@@ -1,6 +1,5 @@
 import { ChainproofError } from '../errors.js';
 import type { EventFilter, LedgerService } from '../ledger/ledger-service.js';
-import { encodeCursor } from '../ledger/pagination.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 
 /** An event as the CLI prints and exports it: the same fields GraphQL serves. */
@@ -169,5 +168,3 @@ export function remoteSource(url: string, key: string | undefined): LedgerSource
     },
   };
 }
-
-export const nextCursorAfter = (index: number) => encodeCursor('event', index);

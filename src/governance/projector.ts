@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { ChainproofError } from '../errors.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
-import { isGovernanceEventType, type GovernancePayloads, type LedgerParameterName, type VoteChoice } from './events.js';
+import { isGovernanceEventType, type GovernancePayloads, type LedgerParameterName } from './events.js';
 import { proposalClock, proposalCount, type ProposalRow } from './proposal-row.js';
 import { proposalState } from './state.js';
 import { TOKEN_EVENT_TYPES, TokenFold } from './token-fold.js';

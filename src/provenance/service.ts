@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { ChainproofError } from '../errors.js';
 import { CheckpointRow, type BlockRow, type LedgerRow } from '../ledger/entities/index.js';
-import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
+import type { LedgerEvent } from '../ledger/events/event.js';
 import { mapInSlices } from '../ledger/in-slices.js';
 import type { AppendInputs, LedgerService } from '../ledger/ledger-service.js';
 import { pageWindow, toPage, type Page, type PageArgs } from '../ledger/pagination.js';

@@ -288,7 +288,7 @@ export class RulesConsumer {
     const depths = new Map<number, number>();
     // The engine's own events never trigger: idle, no depth is needed.
     if (idle || rows.length === 0) return { rows, first: after + 1, indexed: idle, depths };
-    const [, last, list] = rows[0]!;
+    const { [IDX]: last, [DEPTHS]: list } = rows[0]!;
     // Indices are dense: a page that has rows starts right after `after` and ends `rows.length` later.
     if (typeof list !== 'string' || Number(last) !== after + rows.length) throw new Error(`page after ${after} is not the dense range it should be`);
     for (const item of list === '' ? [] : list.split(',')) {

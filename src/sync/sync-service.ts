@@ -10,7 +10,7 @@ import { SYNC_ACTOR, SYNC_SUBSYSTEM, type SyncEventType, type SyncPayloads } fro
 import { PeerClient } from './peer-client.js';
 import { peerSpec, SYNC_LEDGER, type PeerSpec } from './peer.js';
 import { pullFrom, PeerFlagged, type PullResult } from './pull.js';
-import { SyncStore, type PeerRow, type PeerStatus } from './sync-store.js';
+import { SyncStore, type PeerRow } from './sync-store.js';
 
 export interface SyncSettings {
   peers: Array<{ url: string; vkey: string }>;

@@ -10,7 +10,6 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-const hashOf = (a: Parameters<typeof assertionHashOf>[0]) => assertionHashOf(a);
 const size = async () => (await t.service.head('main')).treeSize;
 const rows = async (table: string) => Number((await t.db.dataSource.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
 

@@ -7,7 +7,6 @@ import {
   checkCheckpointBlock,
   checkCheckpointNote,
   VERIFY_CHECKPOINT_COLUMNS,
-  type SignedHead,
   type VerifyCheckpointRow,
 } from './checkpoint-check.js';
 import { EventChecker, VERIFY_EVENT_COLUMNS, type CheckedEvent, type VerifyEventRow } from './event-check.js';
