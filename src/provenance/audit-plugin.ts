@@ -4,51 +4,80 @@ import type { Principal } from '../auth/roles.js';
 import { canonicalJson, sha256Hex } from './hashing.js';
 import type { ProvenanceService } from './service.js';
 
-/** A configured agent: an API key's account name, or a DID (or the name it was registered under). */
-export function isAudited(p: Principal, agents: ReadonlySet<string>): boolean {
-  if (p.kind === 'anonymous') return false;
-  return agents.has(p.account) || (p.kind === 'did' && p.keyId !== undefined && agents.has(p.keyId));
+/** One GraphQL operation as its client sent it and received its answer. */
+export interface ServedOperation {
+  operationName: string | null;
+  operationType: string | null;
+  /** The document text (attacker-controlled: only hashed). */
+  query: string;
+  variables: unknown;
+  /** The response body as the client received it (errors formatted). */
+  result: unknown;
+  durationMs: number;
 }
 
 /** JSON as the client receives it: what JSON.stringify drops (undefined) is not hashed either. */
 const asSent = (v: unknown): unknown => (v === undefined ? null : JSON.parse(JSON.stringify(v)));
 
 /**
- * Records every GraphQL operation of the configured agents over HTTP: operation name and type,
- * SHA-256 of the document text, of the RFC 8785 variables and of the RFC 8785 response body,
- * the duration, and who. The append is started as the response goes out and never awaited,
- * so the client is not held up (concurrent audits share the ledger's group commit); a failed
- * audit is logged, never shown to the client.
+ * Records the GraphQL operations of the configured agents (API key account names, DIDs, or the
+ * names DIDs were registered under), whichever transport brought them: operation name and type,
+ * SHA-256 of the document text, of the RFC 8785 variables and of the RFC 8785 response, the
+ * duration, and who. `record` starts the append and never waits for it, so no client is held up
+ * (concurrent audits share the ledger's group commit); a failed audit is logged, never shown.
+ *
+ * @example
+ *   const auditor = new OperationAuditor(provenance, new Set(['deploy-agent']), 'main', log);
+ *   if (auditor.audits(principal)) auditor.record(principal, { operationName, operationType, query, variables, result, durationMs });
  */
-export function operationAuditPlugin(
-  provenance: ProvenanceService,
-  agents: ReadonlySet<string>,
-  ledger: string,
-  log: Logger,
-): ApolloServerPlugin<{ principal: Principal }> {
+export class OperationAuditor {
+  constructor(
+    private readonly provenance: ProvenanceService,
+    private readonly agents: ReadonlySet<string>,
+    private readonly ledger: string,
+    private readonly log: Logger,
+  ) {}
+
+  audits(p: Principal): boolean {
+    if (p.kind === 'anonymous') return false;
+    return this.agents.has(p.account) || (p.kind === 'did' && p.keyId !== undefined && this.agents.has(p.keyId));
+  }
+
+  record(principal: Principal, op: ServedOperation): void {
+    try {
+      const input = {
+        principal: principal.account,
+        operationName: op.operationName,
+        operationType: op.operationType,
+        documentHash: sha256Hex(op.query),
+        variablesHash: sha256Hex(canonicalJson(asSent(op.variables ?? {}))),
+        resultHash: sha256Hex(canonicalJson(asSent(op.result))),
+        durationMs: op.durationMs,
+      };
+      this.provenance.recordOperation(this.ledger, input).catch((err) => this.log.error({ err, principal: principal.account }, 'operation audit was not recorded'));
+    } catch (err) {
+      this.log.error({ err, principal: principal.account }, 'operation audit was not recorded');
+    }
+  }
+}
+
+/** The auditor on Apollo's HTTP path: the response is hashed as it is about to be sent. */
+export function operationAuditPlugin(auditor: OperationAuditor): ApolloServerPlugin<{ principal: Principal }> {
   return {
     async requestDidStart({ contextValue }) {
       const principal = contextValue.principal;
-      if (!isAudited(principal, agents)) return;
+      if (!auditor.audits(principal)) return;
       const started = performance.now();
       return {
         async willSendResponse({ request, response, operation, operationName }) {
-          const durationMs = performance.now() - started;
-          try {
-            const body = response.body.kind === 'single' ? response.body.singleResult : { incremental: true };
-            const input = {
-              principal: principal.account,
-              operationName: operationName ?? request.operationName ?? null,
-              operationType: operation?.operation ?? null,
-              documentHash: sha256Hex(request.query ?? ''),
-              variablesHash: sha256Hex(canonicalJson(asSent(request.variables ?? {}))),
-              resultHash: sha256Hex(canonicalJson(asSent(body))),
-              durationMs,
-            };
-            provenance.recordOperation(ledger, input).catch((err) => log.error({ err, principal: principal.account }, 'operation audit was not recorded'));
-          } catch (err) {
-            log.error({ err, principal: principal.account }, 'operation audit was not recorded');
-          }
+          auditor.record(principal, {
+            operationName: operationName ?? request.operationName ?? null,
+            operationType: operation?.operation ?? null,
+            query: request.query ?? '',
+            variables: request.variables,
+            result: response.body.kind === 'single' ? response.body.singleResult : { incremental: true },
+            durationMs: performance.now() - started,
+          });
         },
       };
     },

@@ -4,7 +4,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import express from 'express';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import { WebSocketServer } from 'ws';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -21,13 +21,14 @@ import { PEER_HEADER } from '../sync/peer-client.js';
 import type { SyncService } from '../sync/sync-service.js';
 import { ANONYMOUS, type Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
-import { operationAuditPlugin } from '../provenance/audit-plugin.js';
+import { OperationAuditor, operationAuditPlugin } from '../provenance/audit-plugin.js';
 import type { ProvenanceService } from '../provenance/service.js';
 import type { RequestContext } from '../resolvers/context.js';
 import { formatError } from './errors.js';
 import { limitRules } from './limits.js';
 import { sharedSubscriptionExecution } from './fanout.js';
-import { nextMessages, serveGraphqlWs } from './ws-transport.js';
+import { wsOperationHooks } from './ws-operations.js';
+import { nextMessages, serveGraphqlWs, type WsExtra } from './ws-transport.js';
 import { graphqlHttpHandler, isGraphqlPath } from './graphql-http.js';
 import { jitGateway } from './jit-executor.js';
 import { rateLimit, rateLimiter } from './rate-limit.js';
@@ -76,6 +77,24 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   const format = formatError(config.development);
   const formatAll = (errors: readonly GraphQLError[]) => errors.map((e) => format(e.toJSON(), e));
   const fanout = sharedSubscriptionExecution({ formatErrors: formatAll, onExecute: () => deps.onSubscriptionExecution?.() });
+  const auditor = config.auditAgents.length > 0 ? new OperationAuditor(deps.provenance, new Set(config.auditAgents), 'main', log) : undefined;
+  // One set of buckets for GraphQL, whichever transport brings the operation.
+  const graphqlRateLimit = rateLimit({ perIp: config.rateLimitPerIp, perKey: config.rateLimitPerKey, burstSeconds: 2 });
+  /** What onConnect learnt of a socket's client (the credential only ever hashed, by the rate limiter). */
+  const clientOf = (extra: WsExtra) => {
+    const e = extra as WsExtra & { principal?: Principal; credential?: string };
+    return { principal: e.principal ?? ANONYMOUS, ip: extra.request.socket.remoteAddress, credential: e.credential };
+  };
+  // The same limits, codes, rate limits and audit as Apollo's path below.
+  const operations = wsOperationHooks({
+    schema,
+    maxTokens: config.maxTokens,
+    rules: [...limitRules(config), ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])],
+    formatErrors: formatAll,
+    rateLimit: graphqlRateLimit,
+    auditor,
+    clientOf,
+  });
   const wsCleanup = serveGraphqlWs<Record<string, unknown>>(
     {
       schema,
@@ -83,9 +102,10 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         try {
-          const principal = await principalFrom(params.authorization ?? params.Authorization ?? params.apiKey, keys);
+          const credential = params.authorization ?? params.Authorization ?? params.apiKey;
+          const principal = await principalFrom(credential, keys);
           if (!config.publicReads && principal.role === null) return false;
-          (ctx.extra as unknown as Record<string, unknown>).principal = principal;
+          Object.assign(ctx.extra, { principal, credential: typeof credential === 'string' ? credential : undefined });
           return true;
         } catch {
           return false;
@@ -95,7 +115,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         fanout.deliverTo<RequestContext>(
           {
             ...services,
-            principal: ((ctx.extra as unknown as Record<string, unknown>).principal as Principal | undefined) ?? ANONYMOUS,
+            principal: clientOf(ctx.extra).principal,
             requestId: randomUUID(),
           },
           nextMessages(ctx.extra, id, config.wsMaxBufferedBytes),
@@ -106,9 +126,9 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         }
         return formatAll(errors);
       },
+      onSubscribe: operations.onSubscribe,
       subscribe: fanout.subscribe,
-      // Queries and mutations over the socket; subscription results go through `fanout`.
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatAll(result.errors) } : undefined),
+      onNext: operations.onNext,
     },
     wss,
     log,
@@ -130,7 +150,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
       ...(config.landingPage ? [] : [ApolloServerPluginLandingPageDisabled()]),
       // Nothing here is HTTP-cacheable; computing per-field cache hints cost ~15% of execution.
       ApolloServerPluginCacheControlDisabled(),
-      ...(config.auditAgents.length > 0 ? [operationAuditPlugin(deps.provenance, new Set(config.auditAgents), 'main', log)] : []),
+      ...(auditor ? [operationAuditPlugin(auditor)] : []),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
   });
@@ -175,7 +195,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
     apollo,
     {
       maxBodyBytes: config.maxBodyBytes,
-      rateLimit: rateLimit({ perIp: config.rateLimitPerIp, perKey: config.rateLimitPerKey, burstSeconds: 2 }),
+      rateLimit: graphqlRateLimit,
       context: async (req, rawBody): Promise<RequestContext> => {
         let principal: Principal;
         try {

@@ -2,7 +2,10 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGraphqlPath } from '../../src/server/graphql-http.js';
 import { serverBackend } from '../support/db.js';
-import { gql, startServer, type ServerProcess } from '../support/server.js';
+import { gql, startServer, TEST_ADMIN_KEY, type ServerProcess } from '../support/server.js';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { wsRequest } from '../support/ws.js';
 
 let server: ServerProcess;
 let cleanup: () => Promise<void>;
@@ -116,6 +119,62 @@ describe('limits, each breach a coded error that changes nothing', () => {
     expect(((await limited!.json()) as any).errors[0].extensions.code).toBe('RATE_LIMITED');
     // Others are not affected.
     expect((await gql(server.url, `{ ledgers { name } }`, undefined, null)).status).toBe(200);
+  });
+});
+
+describe('over the WebSocket, the same limits and codes as over HTTP', () => {
+  /** The code of the first error, whether it came as an `error` message or in a `next` result (anonymous unless told). */
+  const wsCode = async (query: string, variables?: Record<string, unknown>, operationName?: string, key?: string) => {
+    const answer = await wsRequest(server.wsUrl, { query, variables, operationName }, key ? { authorization: `Bearer ${key}` } : undefined);
+    return (answer.errors ?? answer.result?.errors)?.[0]?.extensions?.code;
+  };
+  const treeSize = async () => (await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize as number;
+
+  it('depth, aliases, cost, tokens and introspection are refused before anything runs', async () => {
+    expect(await wsCode(`{ events(first: 5) { edges { node { index } } } }`)).toBeUndefined();
+    expect(await wsCode(`{ events(first: 5) { edges { node { hlc { logical } } } } }`)).toBe('DEPTH_LIMIT');
+    expect(await wsCode(`{ a: ledgers { name } b: ledgers { name } c: ledgers { name } d: ledgers { name } }`)).toBe('ALIAS_LIMIT');
+    expect(await wsCode(`{ events(first: 1000) { edges { node { index id type } } } }`)).toBe('COST_LIMIT');
+    expect(await wsCode(`{ ledgers { ${Array.from({ length: 400 }, () => 'name').join(' ')} } }`)).toBe('TOKEN_LIMIT');
+    expect(await wsCode(`{ __schema { types { name } } }`)).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('a refused mutation appends nothing', async () => {
+    const before = await treeSize();
+    const append = (alias: string) => `${alias}: appendEvent(input: {type: "limits.ws", actor: "t"}) { index }`;
+    expect(await wsCode(`mutation { ${['a', 'b', 'c', 'd'].map(append).join(' ')} }`, undefined, undefined, TEST_ADMIN_KEY)).toBe('ALIAS_LIMIT');
+    expect(await treeSize()).toBe(before);
+  });
+
+  it('operations draw on the same per-key rate limit as HTTP requests', async () => {
+    const key = (await gql(server.url, `mutation { createApiKey(role: "reader", name: "busy-socket") { key } }`)).data.createApiKey.key;
+    const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${key}` } });
+    try {
+      const one = () =>
+        new Promise<string | undefined>((resolve, reject) => {
+          client.subscribe({ query: '{ ledgers { name } }' }, {
+            next: () => {},
+            error: (e) => (Array.isArray(e) ? resolve(e[0]?.extensions?.code as string) : reject(e)),
+            complete: () => resolve(undefined),
+          });
+        });
+      const codes = await Promise.all(Array.from({ length: 60 }, one));
+      expect(codes.filter((c) => c === 'RATE_LIMITED').length, 'a burst of 60 at 10/s should be limited').toBeGreaterThan(0);
+      expect(codes.every((c) => c === undefined || c === 'RATE_LIMITED')).toBe(true);
+      // The socket spent the key's bucket: the same key over HTTP waits too.
+      const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: '{ ledgers { name } }' }) });
+      expect(res.status).toBe(429);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('a syntax error, bad variables or an unknown operation name are coded answers, and the socket stays up', async () => {
+    expect(await wsCode(`{ ledgers { name }`)).toBe('GRAPHQL_PARSE_FAILED');
+    expect(await wsCode(`query($l: String!) { ledger(name: $l) { treeSize } }`, { l: 5 })).toBe('BAD_USER_INPUT');
+    expect(await wsCode(`query($l: String!) { ledger(name: $l) { treeSize } }`)).toBe('BAD_USER_INPUT');
+    expect(await wsCode(`query A { ledgers { name } } query B { ledgers { name } }`, undefined, 'C')).toBe('OPERATION_RESOLUTION_FAILURE');
+    expect(await wsCode(`query A { ledgers { name } } query B { ledgers { name } }`)).toBe('OPERATION_RESOLUTION_FAILURE');
   });
 });
 

@@ -7,6 +7,7 @@ import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
 import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
 import { serverBackend, usingPostgres } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
+import { wsRequest } from '../support/ws.js';
 
 let server: ServerProcess;
 let cleanup: () => Promise<void>;
@@ -22,7 +23,7 @@ beforeAll(async () => {
   const backend = await serverBackend();
   cleanup = backend.cleanup;
   serverDatabaseUrl = backend.env.DATABASE_URL;
-  server = await startServer({ ...backend.env, CHAINPROOF_AUDIT_AGENTS: `deploy-agent, ${signers[0]!.did},named-signer` });
+  server = await startServer({ ...backend.env, CHAINPROOF_AUDIT_AGENTS: `deploy-agent, ${signers[0]!.did},named-signer,ws-agent` });
 });
 afterAll(async () => {
   await server?.kill('SIGTERM');
@@ -89,6 +90,35 @@ describe('automatic audit of configured agents', () => {
 
     const rows = await gql(server.url, `{ events(filter: {types: ["deploy"]}) { edges { node { actor } } } }`);
     expect(rows.data.events.edges).toHaveLength(2); // the audited mutation itself still happened, once
+  });
+
+  it('audits the agent over the WebSocket too: queries, mutations and refusals, hashed as received', async () => {
+    const agent = await key('ws-agent', 'writer');
+    const sent = [
+      { query: `query Head($l: String!) { ledger(name: $l) { name treeSize } }`, variables: { l: 'main' }, operationName: 'Head' },
+      { query: `mutation { appendEvent(input: {type: "deploy", actor: "ws-agent", payload: {v: 3}}) { index } }` },
+      { query: `{ nonsense }` },
+    ];
+    const answers = [];
+    for (const body of sent) answers.push(await wsRequest(server.wsUrl, body, { authorization: `Bearer ${agent}` }));
+    const ours = async () => (await audited()).filter((e) => e.actor === 'ws-agent');
+    let got = await ours();
+    for (let i = 0; i < 100 && got.length < sent.length; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      got = await ours();
+    }
+    expect(got).toHaveLength(sent.length);
+    for (const [i, e] of got.entries()) {
+      expect(e.payload.documentHash).toBe(sha(sent[i]!.query));
+      expect(e.payload.variablesHash).toBe(sha(canonicalize(sent[i]!.variables ?? {})!));
+      // A `next` message's payload, or the errors of an `error` message as a response body.
+      const received = answers[i]!.result ?? { errors: answers[i]!.errors };
+      expect(e.payload.resultHash).toBe(sha(canonicalize(received)!));
+      expect(e.payload.durationMs).toBeGreaterThan(0);
+    }
+    expect(got.map((e) => [e.payload.operationName, e.payload.operationType])).toEqual([['Head', 'query'], [null, 'mutation'], [null, null]]);
+    expect(answers[1]!.result!.data.appendEvent.index).toBeGreaterThan(0);
+    expect(answers[2]!.errors![0]!.extensions!.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
   it('audits did:key-signed requests of DIDs listed by DID or by registered name, and no others', async () => {

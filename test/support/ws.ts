@@ -47,3 +47,29 @@ export function collect<T>(url: string, query: string, variables?: Record<string
     },
   };
 }
+
+/** What one operation over the socket brought back: a `next` result, or the errors of an `error` message. */
+export interface WsAnswer {
+  result?: { data?: any; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+}
+
+/**
+ * One query or mutation over graphql-transport-ws on a connection of its own. A closed socket
+ * rejects: a well-behaved server answers a bad operation with a message, not by hanging up.
+ */
+export async function wsRequest(url: string, body: { query: string; variables?: Record<string, unknown>; operationName?: string }, connectionParams?: Record<string, unknown>): Promise<WsAnswer> {
+  const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams, lazy: true });
+  try {
+    return await new Promise<WsAnswer>((resolve, reject) => {
+      const answer: WsAnswer = {};
+      client.subscribe(body, {
+        next: (r) => (answer.result = r as WsAnswer['result']),
+        error: (e) => (Array.isArray(e) ? resolve({ errors: e }) : reject(new Error(`socket closed: ${(e as { code?: number; reason?: string }).code} ${(e as { reason?: string }).reason ?? ''}`))),
+        complete: () => resolve(answer),
+      });
+    });
+  } finally {
+    await client.dispose();
+  }
+}

@@ -1,0 +1,116 @@
+import {
+  getOperationAST,
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
+import type { SubscribePayload } from 'graphql-ws';
+import type { Principal } from '../auth/roles.js';
+import type { OperationAuditor } from '../provenance/audit-plugin.js';
+import type { RateLimit } from './rate-limit.js';
+import type { WsExtra } from './ws-transport.js';
+
+export interface WsOperationOptions {
+  schema: GraphQLSchema;
+  /** Parse limit, as Apollo's `parseOptions.maxTokens`. */
+  maxTokens: number;
+  /** Validation rules beyond graphql-js's own (the limit rules; no introspection where it is off). */
+  rules: readonly ValidationRule[];
+  formatErrors(errors: readonly GraphQLError[]): GraphQLFormattedError[];
+  rateLimit: RateLimit;
+  auditor?: OperationAuditor;
+  /** Who is on a socket, from where, with which credential (attacker-controlled, only hashed). */
+  clientOf(extra: WsExtra): { principal: Principal; ip: string | undefined; credential: string | undefined };
+}
+
+/** Apollo's codes for what fails before execution. */
+const coded = (e: GraphQLError, code: string) =>
+  new GraphQLError(e.message, {
+    nodes: e.nodes,
+    source: e.source,
+    positions: e.positions,
+    path: e.path,
+    originalError: e,
+    extensions: { ...e.extensions, code: (e.extensions.code as string | undefined) ?? code },
+  });
+
+/**
+ * graphql-ws hooks that give operations over the WebSocket what Apollo gives those over HTTP:
+ * the rate limits (the same buckets), the token limit at parse, graphql-js's validation plus the
+ * server's own rules, errors coded
+ * as Apollo codes them (a syntax error is an error message, where graphql-ws's own parse would
+ * throw and close the socket), and the automatic audit of queries and mutations.
+ */
+export function wsOperationHooks(options: WsOperationOptions) {
+  const rules = [...specifiedRules, ...options.rules];
+  const started = new WeakMap<ExecutionArgs, number>();
+
+  const audit = (extra: WsExtra, payload: SubscribePayload, operationType: string | null, result: unknown, since: number) => {
+    const { principal } = options.clientOf(extra);
+    if (!options.auditor?.audits(principal)) return;
+    options.auditor.record(principal, {
+      operationName: payload.operationName ?? null,
+      operationType,
+      query: payload.query,
+      variables: payload.variables,
+      result,
+      durationMs: performance.now() - since,
+    });
+  };
+
+  /** Refused before execution: the client gets an `error` message with these, audited as `{errors}`. */
+  const refuse = (extra: WsExtra, payload: SubscribePayload, errors: GraphQLError[], since: number) => {
+    audit(extra, payload, null, { errors: options.formatErrors(errors) }, since);
+    return errors;
+  };
+
+  return {
+    onSubscribe(ctx: { extra: WsExtra }, _id: string, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] {
+      const since = performance.now();
+      const { ip, credential } = options.clientOf(ctx.extra);
+      const wait = options.rateLimit(ip, credential);
+      if (wait > 0) return refuse(ctx.extra, payload, [new GraphQLError(`rate limit exceeded; retry in ${wait} s`, { extensions: { code: 'RATE_LIMITED' } })], since);
+      let document: DocumentNode;
+      try {
+        document = parse(payload.query, { maxTokens: options.maxTokens });
+      } catch (e) {
+        if (!(e instanceof GraphQLError)) throw e;
+        return refuse(ctx.extra, payload, [coded(e, 'GRAPHQL_PARSE_FAILED')], since);
+      }
+      const invalid = validate(options.schema, document, rules);
+      if (invalid.length > 0) return refuse(ctx.extra, payload, invalid.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED')), since);
+      if (!getOperationAST(document, payload.operationName)) {
+        const message = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
+        return refuse(ctx.extra, payload, [new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })], since);
+      }
+      const args: ExecutionArgs = { schema: options.schema, document, operationName: payload.operationName, variableValues: payload.variables };
+      started.set(args, since);
+      return args;
+    },
+
+    /**
+     * A query's or mutation's result, or a subscription refused as it starts (a subscription's
+     * events leave through the fan-out, not here; subscriptions are not audited).
+     */
+    onNext(ctx: { extra: WsExtra }, _id: string, payload: SubscribePayload, args: ExecutionArgs, result: ExecutionResult): FormattedExecutionResult | undefined {
+      let sent: FormattedExecutionResult | undefined;
+      if (result.errors) {
+        // No data and no path: execution never began, the variables did not fit (Apollo's BAD_USER_INPUT).
+        const errors = result.data === undefined ? result.errors.map((e) => (e.path ? e : coded(e, 'BAD_USER_INPUT'))) : result.errors;
+        sent = { ...result, errors: options.formatErrors(errors) };
+      }
+      const since = started.get(args);
+      const type = getOperationAST(args.document, args.operationName)?.operation;
+      if (since !== undefined && type !== 'subscription') audit(ctx.extra, payload, type ?? null, sent ?? result, since);
+      return sent;
+    },
+  };
+}
