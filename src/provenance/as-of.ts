@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { ChainproofError } from '../errors.js';
+import { CheckpointRow } from '../ledger/entities/index.js';
 
 /** A past state of a ledger: give exactly one. */
 export interface AsOf {
@@ -54,4 +55,24 @@ async function leavesAtTime(db: DataSource, ledgerId: number, treeSize: number, 
     [ledgerId, timeMs, treeSize],
   );
   return Number(r.n);
+}
+
+/**
+ * What a read sees of a ledger: its first `leaves` leaves and, for `asOf.time`, nothing signed
+ * or mined after `atMs` either (a checkpoint or block made later over those same leaves did not
+ * exist then).
+ */
+export interface ReadBound {
+  leaves: number;
+  atMs?: number;
+}
+
+/** The newest checkpoint within `bound`, as the read would have found it then. */
+export function checkpointWithin(db: DataSource, ledgerId: number, bound: ReadBound): Promise<CheckpointRow | null> {
+  const q = db
+    .getRepository(CheckpointRow)
+    .createQueryBuilder('c')
+    .where('c.ledger_id = :ledgerId AND c.tree_size <= :leaves', { ledgerId, leaves: bound.leaves });
+  if (bound.atMs !== undefined) q.andWhere('c.timestamp_ms <= :atMs', { atMs: bound.atMs });
+  return q.orderBy('c.tree_size', 'DESC').addOrderBy('c.id', 'DESC').limit(1).getOne();
 }

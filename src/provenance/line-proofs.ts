@@ -3,6 +3,7 @@ import type { CheckpointRow } from '../ledger/entities/index.js';
 import type { InclusionProofResult, LedgerService } from '../ledger/ledger-service.js';
 import { inclusionProof, treeHasher, type NodeReader, type NodeRef } from '../ledger/merkle/index.js';
 import { storedTree } from '../ledger/tree-store.js';
+import { checkpointWithin, type ReadBound } from './as-of.js';
 import { perTick } from './per-tick.js';
 
 /**
@@ -10,6 +11,8 @@ import { perTick } from './per-tick.js';
  * checkpoint: the checkpoint is looked up once, its signed root stands for the tree, and
  * the nodes every proof needs are fetched in one statement per round rather than one per line.
  * A record the checkpoint does not cover yet gets the ledger's ordinary proof (current tree).
+ * A read with an `asOf` proves against the newest checkpoint within its bound, else against
+ * the tree as it was then (`bound.leaves`), with no checkpoint.
  */
 export class LineProofs {
   private checkpoint: Promise<CheckpointRow | null> | undefined;
@@ -19,13 +22,18 @@ export class LineProofs {
     private readonly dataSource: DataSource,
     private readonly ledger: LedgerService,
     private readonly ledgerName: string,
+    private readonly bound?: ReadBound,
   ) {}
 
   async proof(index: number): Promise<InclusionProofResult> {
-    this.checkpoint ??= this.ledger.checkpoint(this.ledgerName);
-    const cp = await this.checkpoint;
-    if (!cp || cp.treeSize <= index) return this.ledger.inclusionProof(this.ledgerName, { index });
     const ledger = await this.ledger.ledger(this.ledgerName);
+    this.checkpoint ??= this.bound ? checkpointWithin(this.dataSource, ledger.id, this.bound) : this.ledger.checkpoint(this.ledgerName);
+    const cp = await this.checkpoint;
+    if (!cp || cp.treeSize <= index) {
+      if (!this.bound) return this.ledger.inclusionProof(this.ledgerName, { index });
+      // Any checkpoint of exactly that size was made after `atMs` (checkpointWithin would have found it).
+      return { ...(await this.ledger.inclusionProof(this.ledgerName, { index }, this.bound.leaves)), checkpoint: null };
+    }
     this.reader ??= batchingReader(storedTree(this.dataSource, ledger.id));
     const [hashes, [leaf]] = await Promise.all([
       inclusionProof(this.reader, treeHasher(ledger.hashAlg), index, cp.treeSize),

@@ -1,3 +1,4 @@
+import type { ReadBound } from './as-of.js';
 import type { AssertionPayload, Lifecycle } from './records.js';
 
 /** Where a record sits in the ledger: the event that recorded it, so an inclusion proof backs it. */
@@ -50,6 +51,8 @@ export interface QueryAuditRecord extends Recorded {
   resultHash: string;
   resultConfidence: number | null;
   contributingAssertions: ContributionRecord[];
+  /** Set when the read had an `asOf`: the record's proof is as of then too. */
+  readBound?: ReadBound;
 }
 
 export interface QueryAuditFilter {

@@ -4,6 +4,7 @@ import { ChainproofError } from '../errors.js';
 import { auditLeafRange } from './audit-leaves.js';
 import { subjectMatcher } from './glob.js';
 import type { AssertionRecord, ContributionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord, SuccessorScope } from './model.js';
+import type { ReadBound } from './as-of.js';
 import type { Lifecycle } from './records.js';
 
 /** No `asOf`: a bound past every leaf index. */
@@ -219,9 +220,9 @@ export async function findSource(db: DataSource, ledgerId: number, contentHash: 
 
 /**
  * An assertion and everything it superseded, newest first, as of the bound: each with its
- * first source and the mined block holding its event (null while pending).
+ * first source and the mined block holding its event (null while pending, or mined after `bound.atMs`).
  */
-export async function findChain(db: DataSource, firstSources: FirstSourceLookup, ledgerId: number, hash: string, bound: number, maxDepth: number) {
+export async function findChain(db: DataSource, firstSources: FirstSourceLookup, ledgerId: number, hash: string, bound: ReadBound, maxDepth: number) {
   const rows: Row[] = await db.query(
     `WITH RECURSIVE chain(hash, depth) AS (
        SELECT a.hash, 0 FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash = $2 AND a.event_idx < $3
@@ -232,9 +233,10 @@ export async function findChain(db: DataSource, firstSources: FirstSourceLookup,
      SELECT chain.depth, ${ASSERTION_COLUMNS('a', '$3')}, b.height AS b_height
        FROM chain JOIN prov_assertions a ON a.ledger_id = $1 AND a.hash = chain.hash
        LEFT JOIN LATERAL (SELECT height, start_index FROM blocks WHERE ledger_id = $1 AND tree_size > a.event_idx
-                            AND tree_size <= $3 ORDER BY tree_size LIMIT 1) b ON b.start_index <= a.event_idx
+                            AND tree_size <= $3 AND ($5::bigint IS NULL OR mined_at <= to_timestamp($5 / 1000.0))
+                          ORDER BY tree_size LIMIT 1) b ON b.start_index <= a.event_idx
       ORDER BY chain.depth`,
-    [ledgerId, hex(hash), bound, maxDepth],
+    [ledgerId, hex(hash), bound.leaves, maxDepth, bound.atMs ?? null],
   );
   const sources = await firstSources.of(ledgerId, rows.map((r) => r.source_hash as string));
   return rows.map((r) => ({

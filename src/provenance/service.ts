@@ -6,7 +6,7 @@ import { mapInSlices } from '../ledger/in-slices.js';
 import type { AppendInputs, LedgerService } from '../ledger/ledger-service.js';
 import { pageWindow, toPage, type Page, type PageArgs } from '../ledger/pagination.js';
 import { EVENT_COLUMNS, eventFromRow, type ProjectionGroup, type RawEventRow } from '../ledger/sequencer.js';
-import { leafBound, type AsOf } from './as-of.js';
+import { checkpointWithin, leafBound, type AsOf, type ReadBound } from './as-of.js';
 import { FirstSources } from './first-sources.js';
 import { RecordedAssertions } from './recorded-assertions.js';
 import { KnownAssertions } from './known-assertions.js';
@@ -129,9 +129,10 @@ export class ProvenanceService {
     );
   }
 
-  private async bound(ledger: LedgerRow, asOf: AsOf | undefined): Promise<number> {
+  private async bound(ledger: LedgerRow, asOf: AsOf | undefined): Promise<ReadBound> {
     const head = asOf ? await this.ledger.head(ledger.name) : undefined;
-    return (await leafBound(this.dataSource, ledger.id, head?.treeSize ?? 0, asOf)) ?? NO_BOUND;
+    const leaves = (await leafBound(this.dataSource, ledger.id, head?.treeSize ?? 0, asOf)) ?? NO_BOUND;
+    return asOf?.timeMs !== undefined && asOf.timeMs !== null ? { leaves, atMs: asOf.timeMs } : { leaves };
   }
 
   /** Recording the same source (content hash and locator) again returns the first record. */
@@ -199,7 +200,7 @@ export class ProvenanceService {
         ...recordedBy(e),
       } satisfies QueryAuditRecord;
     });
-    await this.cite(ledger.id, audits, NO_BOUND, options);
+    await this.cite(ledger.id, audits, { leaves: NO_BOUND }, options);
     return audits;
   }
 
@@ -226,7 +227,7 @@ export class ProvenanceService {
       ledger,
       filter,
       { afterIdx: w.afterPos, beforeIdx: w.beforePos, limit: w.limit + 1, backwards: w.backwards },
-      bound,
+      bound.leaves,
     );
     const result = toPage(AUDIT_CURSOR, w, rows, (a) => a.eventIndex);
     await this.cite(ledger.id, result.items.map((i) => i.node), bound, options);
@@ -256,7 +257,7 @@ export class ProvenanceService {
       ledger,
       { agent: t.agent, subject: t.subject, fromMs: t.sinceMs, toMs: t.untilMs },
       { limit: first + 1, backwards: false },
-      bound,
+      bound.leaves,
     );
     const lines = rows.slice(0, first);
     await this.cite(ledger.id, lines, bound, options);
@@ -267,13 +268,14 @@ export class ProvenanceService {
    * Proofs of records' events against the latest checkpoint that covers them (else the current
    * tree). One per read: it shares the checkpoint and batches node reads across its records.
    */
-  lineProofs(ledgerName: string): LineProofs {
-    return new LineProofs(this.dataSource, this.ledger, ledgerName);
+  lineProofs(ledgerName: string, bound?: ReadBound): LineProofs {
+    return new LineProofs(this.dataSource, this.ledger, ledgerName, bound);
   }
 
-  /** Fills in the records audits' citations name, for a read among the first `bound` leaves, unless `options` leaves them out. */
-  private async cite(ledgerId: number, audits: QueryAuditRecord[], bound: number, { citedRecords = true }: DescribeOptions = {}): Promise<void> {
-    if (citedRecords) await attachContributions(this.recordedAssertions, this.firstSources, ledgerId, audits, bound);
+  /** Fills in the records audits' citations name unless `options` leaves them out, and marks a past read's audits with its bound (for their proofs). */
+  private async cite(ledgerId: number, audits: QueryAuditRecord[], bound: ReadBound, { citedRecords = true }: DescribeOptions = {}): Promise<void> {
+    if (bound.leaves !== NO_BOUND) for (const a of audits) a.readBound = bound;
+    if (citedRecords) await attachContributions(this.recordedAssertions, this.firstSources, ledgerId, audits, bound.leaves);
   }
 
   /**
@@ -305,14 +307,8 @@ export class ProvenanceService {
       [ledger.id, indexes],
     );
     const byIdx = new Map(events.map((r) => [Number(r.idx), eventFromRow(ledger.name, r)]));
-    const checkpoint = await this.dataSource
-      .getRepository(CheckpointRow)
-      .createQueryBuilder('c')
-      .where('c.ledger_id = :id AND c.tree_size > :last AND c.tree_size <= :bound', { id: ledger.id, last: Math.max(...indexes), bound })
-      .orderBy('c.tree_size', 'DESC')
-      .addOrderBy('c.id', 'DESC')
-      .limit(1)
-      .getOne();
+    const newest = await checkpointWithin(this.dataSource, ledger.id, bound);
+    const checkpoint = newest && newest.treeSize > Math.max(...indexes) ? newest : null;
     return {
       ledger: ledger.name,
       assertion: chain[0]!.assertion,
@@ -323,7 +319,7 @@ export class ProvenanceService {
           block: blockHeight === null ? null : await this.ledger.block(ledger.name, blockHeight),
         })),
       ),
-      checkpoint: checkpoint ?? null,
+      checkpoint,
       truncated: chain.length > MAX_CHAIN_DEPTH,
     };
   }

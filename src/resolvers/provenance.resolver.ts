@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Authorized, Ctx, FieldResolver, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { AsOf } from '../provenance/as-of.js';
+import type { AsOf, ReadBound } from '../provenance/as-of.js';
 import type { LineProofs } from '../provenance/line-proofs.js';
 import type { AssertionRecord, QueryAuditFilter as ServiceFilter, QueryAuditRecord, SourceRecord } from '../provenance/model.js';
 import type { ProvenanceService } from '../provenance/service.js';
@@ -61,10 +61,11 @@ function readsOf(ctx: RequestContext): ResponseReads {
   return reads;
 }
 
-function lineProofsOf(ctx: RequestContext, ledger: string): LineProofs {
+function lineProofsOf(ctx: RequestContext, ledger: string, bound: ReadBound | undefined): LineProofs {
   const { lineProofs } = readsOf(ctx);
-  let p = lineProofs.get(ledger);
-  if (!p) lineProofs.set(ledger, (p = ctx.provenance.lineProofs(ledger)));
+  const key = bound ? `${ledger}\n${bound.leaves}\n${bound.atMs ?? ''}` : ledger;
+  let p = lineProofs.get(key);
+  if (!p) lineProofs.set(key, (p = ctx.provenance.lineProofs(ledger, bound)));
   return p;
 }
 
@@ -184,10 +185,11 @@ export class ProvenanceResolver {
   }
 
   @FieldResolver(() => InclusionProof, {
-    description: 'Inclusion proof of this record\'s event against the latest checkpoint that covers it (with its signed note), else the current tree.',
+    description:
+      'Inclusion proof of this record\'s event against the latest checkpoint that covers it (with its signed note), else the current tree; for a read with `asOf`, the latest checkpoint then, else the tree as it was then.',
   })
   async proof(@Root() q: QueryAudit, @Ctx() ctx: RequestContext): Promise<InclusionProof> {
-    const p = await lineProofsOf(ctx, q.ledger).proof(q.eventIndex);
+    const p = await lineProofsOf(ctx, q.ledger, q.readBound).proof(q.eventIndex);
     return { ...p, checkpoint: p.checkpoint && toCheckpoint(p.checkpoint) };
   }
 }

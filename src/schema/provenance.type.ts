@@ -3,6 +3,7 @@ import { Block } from './block.type.js';
 import { Checkpoint } from './checkpoint.type.js';
 import { connection } from './connection.js';
 import { AuditEvent } from './event.type.js';
+import type { ReadBound } from '../provenance/as-of.js';
 import type { SuccessorScope } from '../provenance/model.js';
 import { JSONScalar, SafeInt } from './scalars.js';
 
@@ -72,6 +73,8 @@ export class QueryAudit extends RecordedFields {
   @Field({ description: 'SHA-256 of the RFC 8785 form of `result`, computed by the server.' }) resultHash!: string;
   @Field(() => Float, { nullable: true }) resultConfidence!: number | null;
   @Field(() => [Contribution]) contributingAssertions!: Contribution[];
+  /** Not a field: a past read's bound, which its `proof` keeps to. */
+  readBound?: ReadBound;
 }
 
 export const QueryAuditConnection = connection(QueryAudit, 'QueryAudit');

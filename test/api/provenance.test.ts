@@ -129,6 +129,21 @@ describe('provenance over GraphQL', () => {
     expect({ treeSize: lp.treeSize, rootHash: lp.rootHash }).toEqual(head);
     expect(verifyInclusion('sha256', lp.leafIndex, lp.treeSize, hex(lp.leafHash), lp.hashes.map(hex), hex(lp.rootHash))).toBe(true);
 
+    // As of the tree before q-late, a checkpoint made since does not show: the lines prove against the one then.
+    const newer = await gql(server.url, `mutation { createCheckpoint { treeSize } }`, undefined, writer);
+    expect(newer.data.createCheckpoint.treeSize).toBeGreaterThan(lp.leafIndex);
+    const past = await gql(server.url, `query($since: DateTimeISO!, $n: SafeInt!) { trace(agent: "deployment-agent", since: $since, asOf: {treeSize: $n}) {
+        lines { queryId proof { leafIndex treeSize leafHash hashes rootHash checkpoint { treeSize } } } } }`, { since: new Date(Date.now() - 3600_000).toISOString(), n: lp.leafIndex }, reader);
+    expect(past.errors).toBeUndefined();
+    const ids = past.data.trace.lines.map((l: { queryId: string }) => l.queryId);
+    expect(ids).toEqual(expect.arrayContaining(['q-1', 'q-2']));
+    expect(ids).not.toContain('q-late');
+    for (const { proof: p } of past.data.trace.lines) {
+      expect(p.checkpoint.treeSize).toBe(p.treeSize);
+      expect(p.treeSize).toBeLessThanOrEqual(lp.leafIndex);
+      expect(verifyInclusion('sha256', p.leafIndex, p.treeSize, hex(p.leafHash), p.hashes.map(hex), hex(p.rootHash))).toBe(true);
+    }
+
     const deep = await gql(server.url, `query($since: DateTimeISO!) { trace(agent: "deployment-agent", since: $since, subject: "auth/**", first: 2) { truncated lines { queryId } } }`,
       { since: new Date(Date.now() - 3600_000).toISOString() }, reader);
     expect(deep.data.trace).toEqual({ truncated: true, lines: [{ queryId: 'q-1' }, { queryId: 'q-2' }] });

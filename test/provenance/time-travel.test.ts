@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyInclusion } from '../../src/ledger/merkle/index.js';
 import { codeOf, openTestProvenance, sha, type TestProvenance } from './support.js';
 
 let t: TestProvenance;
@@ -41,6 +42,42 @@ describe('time travel and the provenance chain', () => {
     expect([then, later]).toEqual([v2.hash, null]);
     // The state at tree size 0 had nothing at all.
     expect(await codeOf(t.prov.provenance('main', v1.hash, { treeSize: 0 }))).toBe('NOT_FOUND');
+  });
+
+  it('keeps proofs, blocks and checkpoints to asOf: nothing signed or mined after it shows', async () => {
+    const src = await t.prov.recordSource('main', { locator: 'git://bound', contentHash: sha('bound') }, 'curator');
+    const a = await t.prov.recordAssertion('main', { subject: 'bound/x', predicate: 'v', value: 1, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: src.contentHash }, 'curator');
+    const q = await t.prov.recordQuery('main', { agentId: 'bounded', subject: 'bound/x', predicate: 'v', result: 1, contributingAssertions: [{ assertionHash: a.hash, weight: 1 }] }, 'bounded');
+    const sizeThen = (await t.service.head('main')).treeSize;
+    const timeThen = q.time.getTime();
+    await tick();
+    const cp1 = await t.service.createCheckpoint('main');
+    expect(cp1.treeSize).toBe(sizeThen);
+    expect(cp1.timestampMs).toBeGreaterThan(timeThen);
+    await t.prov.recordQuery('main', { agentId: 'bounded', subject: 'bound/x', predicate: 'v', result: 1, contributingAssertions: [{ assertionHash: a.hash, weight: 1 }] }, 'bounded');
+    const cp2 = await t.service.createCheckpoint('main');
+
+    // At that time neither the checkpoint nor the block over those leaves existed yet.
+    const byTime = await t.prov.provenance('main', a.hash, { timeMs: timeThen });
+    expect(byTime.checkpoint).toBeNull();
+    expect(byTime.links[0]!.block).toBeNull();
+    // At that tree size they did: nothing was appended before they were made.
+    const bySize = await t.prov.provenance('main', a.hash, { treeSize: sizeThen });
+    expect(bySize.checkpoint?.id).toBe(cp1.id);
+    expect(bySize.links[0]!.block).not.toBeNull();
+    expect((await t.prov.provenance('main', a.hash)).checkpoint?.id).toBe(cp2.id);
+
+    const lineProof = async (asOf?: { treeSize?: number; timeMs?: number }) => {
+      const { lines } = await t.prov.trace('main', { agent: 'bounded', sinceMs: 0, untilMs: Date.now() + 1000 }, asOf);
+      const proof = await t.prov.lineProofs('main', lines[0]!.readBound).proof(lines[0]!.eventIndex);
+      const ok = verifyInclusion('sha256', proof.leafIndex, proof.treeSize, Buffer.from(proof.leafHash, 'hex'), proof.hashes.map((h) => Buffer.from(h, 'hex')), Buffer.from(proof.rootHash, 'hex'));
+      expect(ok).toBe(true);
+      expect(proof.leafIndex).toBe(q.eventIndex);
+      return { lines: lines.length, treeSize: proof.treeSize, checkpoint: proof.checkpoint?.id ?? null };
+    };
+    expect(await lineProof()).toEqual({ lines: 2, treeSize: cp2.treeSize, checkpoint: cp2.id });
+    expect(await lineProof({ treeSize: sizeThen })).toEqual({ lines: 1, treeSize: cp1.treeSize, checkpoint: cp1.id });
+    expect(await lineProof({ timeMs: timeThen })).toEqual({ lines: 1, treeSize: sizeThen, checkpoint: null });
   });
 
   it('refuses asOf with two bounds, a tree size past the head, or an unknown block', async () => {
