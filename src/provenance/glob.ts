@@ -7,8 +7,9 @@ const PUNCTUATION = /[!-/:-@[-`{-~]/;
 
 /**
  * Subject globs over `/`-separated paths: `*` matches within one segment, `**` across
- * segments, `?` one character other than `/`; everything else is literal. The glob comes
- * from the caller, so every regex metacharacter is escaped and the pattern is anchored.
+ * segments (a whole `**` segment also matches none, as in bash's globstar and gitignore),
+ * `?` one character other than `/`; everything else is literal. The glob comes from the
+ * caller, so every regex metacharacter is escaped and the pattern is anchored.
  */
 export function globToRegex(glob: string): string {
   checkGlob(glob);
@@ -17,8 +18,13 @@ export function globToRegex(glob: string): string {
     const c = glob[i]!;
     if (c === '*') {
       if (glob[i + 1] === '*') {
-        re += '.*';
+        const segmentStart = i === 0 || glob[i - 1] === '/';
         while (glob[i + 1] === '*') i++;
+        // auth/**/token matches auth/token and **/login matches login: the segment may be absent.
+        if (segmentStart && glob[i + 1] === '/') {
+          re += '(?:.*/)?';
+          i++;
+        } else re += '.*';
       } else re += '[^/]*';
     } else if (c === '?') re += '[^/]';
     else re += PUNCTUATION.test(c) ? `\\${c}` : c;

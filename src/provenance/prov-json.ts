@@ -5,6 +5,17 @@ import type { AssertionRecord, QueryAuditRecord, SourceRecord } from './model.js
 export type ProvDocument = Record<string, Record<string, Record<string, unknown>>> & { prefix: Record<string, unknown> };
 
 const iso = (time: Date) => time.toISOString();
+
+/**
+ * Free text (attacker-controlled agent names, query ids) as a qualified name's local part:
+ * every UTF-8 byte outside letters, digits, `_`, `-` is percent-encoded, which PROV-N allows
+ * anywhere in a local name. The text itself stays readable in `prov:label`.
+ *
+ * @example localName('bot "one"') // 'bot%20%22one%22'
+ */
+export const localName = (text: string) =>
+  Array.from(Buffer.from(text, 'utf8'), (b) => (/[A-Za-z0-9_-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+const qualified = (name: string) => ({ $: name, type: 'prov:QUALIFIED_NAME' });
 const dateTime = (time: Date) => ({ $: iso(time), type: 'xsd:dateTime' });
 
 /**
@@ -33,9 +44,15 @@ export function toProvJson(audits: QueryAuditRecord[], origin: string): ProvDocu
     doc[kind]![`_:${kind}${n}`] = body;
   };
   const ledgerRef = (r: { eventId: string; eventIndex: number }) => ({ 'cp:eventId': r.eventId, 'cp:leafIndex': r.eventIndex });
+  /** One agent per name; a name that both queries and records is both types. */
   const agent = (name: string, type: string) => {
-    const id = `cp:agent/${name}`;
-    doc.agent![id] ??= { 'prov:type': { $: type, type: 'prov:QUALIFIED_NAME' }, 'prov:label': name };
+    const id = `cp:agent/${localName(name)}`;
+    const known = doc.agent![id] as { 'prov:type': { $: string } | Array<{ $: string }> } | undefined;
+    if (!known) doc.agent![id] = { 'prov:type': qualified(type), 'prov:label': name };
+    else {
+      const types = Array.isArray(known['prov:type']) ? known['prov:type'] : [known['prov:type']];
+      if (!types.some((t) => t.$ === type)) known['prov:type'] = [...types, qualified(type)];
+    }
     return id;
   };
   const source = (s: SourceRecord) => {
@@ -74,7 +91,7 @@ export function toProvJson(audits: QueryAuditRecord[], origin: string): ProvDocu
   };
 
   for (const q of audits) {
-    const activity = `cp:query/${q.queryId}`;
+    const activity = `cp:query/${localName(q.queryId)}`;
     doc.activity![activity] = {
       'prov:type': { $: 'cp:Query', type: 'prov:QUALIFIED_NAME' },
       'prov:startTime': iso(q.time),
@@ -86,10 +103,12 @@ export function toProvJson(audits: QueryAuditRecord[], origin: string): ProvDocu
       ...ledgerRef(q),
     };
     relate('wasAssociatedWith', { 'prov:activity': activity, 'prov:agent': agent(q.agentId, 'prov:SoftwareAgent') });
-    const result = `cp:result/${q.resultHash}`;
-    doc.entity![result] ??= {
-      'prov:type': { $: 'cp:QueryResult', type: 'prov:QUALIFIED_NAME' },
+    // One result per run, even where two runs got equal results: an entity is generated once.
+    const result = `cp:result/${localName(q.queryId)}`;
+    doc.entity![result] = {
+      'prov:type': qualified('cp:QueryResult'),
       'prov:value': canonicalJson(q.result),
+      'cp:resultHash': q.resultHash,
       ...(q.resultConfidence === null ? {} : { 'cp:confidence': q.resultConfidence }),
     };
     relate('wasGeneratedBy', { 'prov:entity': result, 'prov:activity': activity, 'prov:time': iso(q.time) });

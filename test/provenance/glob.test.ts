@@ -5,7 +5,7 @@ import { codeOf, openTestProvenance, type TestProvenance } from './support.js';
 let t: TestProvenance;
 const SUBJECTS = [
   'auth', 'auth/', 'auth/login', 'auth/login/mfa', 'authz/login', 'a.th/login', 'auth/lo_in', 'auth/lo%in',
-  'x/auth/login', 'auth/(x)', 'auth/[ab]', 'auth/a\\b', 'auth/ünï', 'auth/$^+|{}',
+  'x/auth/login', 'login', 'auth/(x)', 'auth/[ab]', 'auth/a\\b', 'auth/ünï', 'auth/$^+|{}',
 ];
 
 beforeAll(async () => {
@@ -26,7 +26,13 @@ describe('subject globs', () => {
     expect(await match('auth/**')).toEqual(['auth/', 'auth/$^+|{}', 'auth/(x)', 'auth/[ab]', 'auth/a\\b', 'auth/lo%in', 'auth/lo_in', 'auth/login', 'auth/login/mfa', 'auth/ünï'].sort());
     expect(await match('auth/lo?in')).toEqual(['auth/lo%in', 'auth/lo_in', 'auth/login']);
     expect(await match('*/login')).toEqual(['a.th/login', 'auth/login', 'authz/login']);
-    expect(await match('**/login')).toEqual(['a.th/login', 'auth/login', 'authz/login', 'x/auth/login']);
+    expect(await match('**/login')).toEqual(['a.th/login', 'auth/login', 'authz/login', 'login', 'x/auth/login']);
+    expect(await match('x/**/login')).toEqual(['x/auth/login']);
+    expect(await match('auth/**/login')).toEqual(['auth/login']);
+    expect(await match('auth/**/mfa')).toEqual(['auth/login/mfa']);
+    expect(await match('**/auth/login')).toEqual(['auth/login', 'x/auth/login']);
+    // Not a whole segment: no empty match.
+    expect(await match('a**/login')).toEqual(['a.th/login', 'auth/login', 'authz/login']);
     expect(await match('auth*')).toEqual(['auth']);
     expect(await match('auth*/*')).toEqual(['auth/', 'auth/$^+|{}', 'auth/(x)', 'auth/[ab]', 'auth/a\\b', 'auth/lo%in', 'auth/lo_in', 'auth/login', 'auth/ünï', 'authz/login'].sort());
     expect(await match('auth/???')).toEqual(['auth/(x)', 'auth/a\\b', 'auth/ünï']);
@@ -50,6 +56,7 @@ describe('subject globs', () => {
   it('anchors the pattern at both ends', () => {
     expect(globToRegex('auth/*')).toBe('^auth\\/[^/]*$');
     expect(globToRegex('a?b**c')).toBe('^a[^/]b.*c$');
+    expect(globToRegex('a/**/b')).toBe('^a\\/(?:.*/)?b$');
   });
 
   it('refuses empty, oversized and NUL globs', async () => {

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { QueryAuditRecord } from '../../src/provenance/model.js';
+import { localName, toProvJson } from '../../src/provenance/prov-json.js';
+
+let leaf = 0;
+const audit = (queryId: string, agentId: string, result: unknown, resultConfidence: number | null, recordedBy = agentId): QueryAuditRecord => ({
+  ledger: 'main',
+  queryId,
+  agentId,
+  subject: 's',
+  predicate: 'p',
+  lens: null,
+  lifecycleFilter: null,
+  result,
+  resultHash: 'ab'.repeat(32),
+  resultConfidence,
+  contributingAssertions: [],
+  recordedBy,
+  time: new Date(1_700_000_000_000 + leaf),
+  eventIndex: leaf++,
+  eventId: 'cd'.repeat(32),
+});
+
+/** PROV-N's local names: letters, digits, `_ - . / :` and percent escapes (no spaces, quotes or brackets). */
+const QUALIFIED = /^(cp|prov|xsd):[A-Za-z0-9_%/.:-]+$/;
+
+describe('PROV-JSON export', () => {
+  it('gives each query run its own result entity, generated once, with that run\'s confidence', () => {
+    const d = toProvJson([audit('q-1', 'bot', 'yes', 0.9), audit('q-2', 'bot', 'yes', 0.1)], 'test.chainproof/main');
+    expect(d.entity!['cp:result/q-1']).toMatchObject({ 'cp:confidence': 0.9, 'prov:value': '"yes"' });
+    expect(d.entity!['cp:result/q-2']).toMatchObject({ 'cp:confidence': 0.1, 'prov:value': '"yes"' });
+    const generated = Object.values(d.wasGeneratedBy!).map((g) => g['prov:entity']);
+    expect(generated).toEqual(['cp:result/q-1', 'cp:result/q-2']);
+  });
+
+  it('names free-text agents and query ids with valid qualified names, keeping the text as the label', () => {
+    const d = toProvJson([audit('q.1:x', 'bot "one" <x>', 1, null, 'alice smith')], 'o');
+    const ids = [...Object.keys(d.agent!), ...Object.keys(d.activity!), ...Object.keys(d.entity!)];
+    for (const id of ids) expect(id).toMatch(QUALIFIED);
+    expect(d.agent![`cp:agent/${localName('bot "one" <x>')}`]!['prov:label']).toBe('bot "one" <x>');
+    expect(localName('bot "one" <x>')).toBe('bot%20%22one%22%20%3Cx%3E');
+    expect(localName('ünï')).toBe('%C3%BCn%C3%AF');
+    // Distinct names stay distinct.
+    expect(localName('a b')).not.toBe(localName('a_b'));
+  });
+
+  it('gives an agent that both queries and records both types', () => {
+    const d = toProvJson([{ ...audit('q-3', 'ops', 1, null), contributingAssertions: [] }], 'o');
+    expect(d.agent!['cp:agent/ops']!['prov:type']).toEqual({ $: 'prov:SoftwareAgent', type: 'prov:QUALIFIED_NAME' });
+    const withCitation = toProvJson(
+      [
+        {
+          ...audit('q-4', 'ops', 1, null),
+          contributingAssertions: [
+            {
+              assertionHash: 'ef'.repeat(32),
+              weight: 1,
+              assertion: { hash: 'ef'.repeat(32), subject: 's', predicate: 'p', value: 1, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: '01'.repeat(32), supersedes: null, recordedBy: 'ops', time: new Date(0), eventIndex: 0, eventId: '02'.repeat(32) },
+              source: null,
+            },
+          ],
+        },
+      ],
+      'o',
+    );
+    expect(withCitation.agent!['cp:agent/ops']!['prov:type']).toEqual([
+      { $: 'prov:SoftwareAgent', type: 'prov:QUALIFIED_NAME' },
+      { $: 'prov:Agent', type: 'prov:QUALIFIED_NAME' },
+    ]);
+  });
+});
