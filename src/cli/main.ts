@@ -248,7 +248,7 @@ function program(): Command {
     .command('trace')
     .description('what an agent queried, what it got, and which assertions and sources contributed')
     .requiredOption('--agent <agent>', 'the agent id recorded with its queries')
-    .option('--since <when>', 'start: ISO time, "now", or like "6 hours ago" / "90m"', '6 hours ago')
+    .option('--since <when>', 'start: RFC 3339 time with zone (2026-12-01T03:00Z), a date, "now", or like "6 hours ago" / "90m"', '6 hours ago')
     .option('--until <when>', 'end (default: now)', 'now')
     .option('--subject <glob>', 'subject glob: * within a path segment, ** across, ? one character')
     .option('--ledger <name>', 'ledger', 'main')

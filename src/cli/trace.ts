@@ -7,20 +7,52 @@ const UNIT_WORDS: Record<string, string> = {
   hour: 'h', hours: 'h', day: 'd', days: 'd', week: 'w', weeks: 'w',
 };
 
-/** "6 hours ago", "6h", "90 minutes ago", "now", or an ISO time → ms since the epoch. */
+/** The range of a JavaScript Date (and of the server's DateTimeISO). */
+const MAX_TIME_MS = 8.64e15;
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/i;
+
+/**
+ * "6 hours ago", "6h", "90 minutes ago", "now", a date (UTC midnight) or an RFC 3339 time with
+ * its zone → ms since the epoch. `text` comes from the user (or an MCP client): a date that does
+ * not exist (2026-02-30), a time without a zone (local to whom?) or one out of range is refused.
+ *
+ * @example parseWhen('--since', '6 hours ago') // Date.now() - 21_600_000
+ * @example parseWhen('--since', '2026-12-01T03:00:00+01:00') // 1764554400000
+ */
 export function parseWhen(flag: string, text: string, now = Date.now()): number {
-  const t = text.trim().toLowerCase();
-  if (t === 'now') return now;
-  const rel = /^(\d+)\s*([a-z]+)(\s+ago)?$/.exec(t);
+  const bad = (why = '') =>
+    new ChainproofError('BAD_USER_INPUT', `${flag} must be an ISO time with its zone (2026-12-01T03:00Z), a date, "now", or like "6 hours ago" / "90m"${why}`);
+  const t = text.trim();
+  if (t.toLowerCase() === 'now') return now;
+  const rel = /^(\d+)\s*([a-z]+)(\s+ago)?$/i.exec(t);
   if (rel) {
-    const unit = UNITS[rel[2]!] !== undefined ? rel[2]! : UNIT_WORDS[rel[2]!];
-    if (unit) return now - Number(rel[1]) * UNITS[unit]!;
+    const word = rel[2]!.toLowerCase();
+    const unit = UNITS[word] !== undefined ? word : UNIT_WORDS[word];
+    if (!unit) throw bad();
+    const ms = now - Number(rel[1]) * UNITS[unit]!;
+    if (!Number.isSafeInteger(ms) || Math.abs(ms) > MAX_TIME_MS) throw bad(': that is too long ago');
+    return ms;
   }
-  if (/^\d{4}-\d{2}-\d{2}/.test(text.trim())) {
-    const ms = Date.parse(text);
-    if (!Number.isNaN(ms)) return ms;
+  const iso = ISO.exec(t);
+  if (!iso) throw bad();
+  const [, y, mo, d, h, mi, sec, frac, zone] = iso;
+  if (h !== undefined && zone === undefined) throw bad(': give the zone, e.g. Z or +01:00');
+  const fields = [Number(y), Number(mo) - 1, Number(d), Number(h ?? 0), Number(mi ?? 0), Number(sec ?? 0)] as const;
+  const utc = Date.UTC(...fields, frac ? Math.floor(Number(frac) * 1000) : 0);
+  const at = new Date(utc);
+  // Date.UTC rolls 2026-02-30 over to March 2: a date that does not exist is refused instead.
+  const exists = at.getUTCFullYear() === fields[0] && at.getUTCMonth() === fields[1] && at.getUTCDate() === fields[2]
+    && at.getUTCHours() === fields[3] && at.getUTCMinutes() === fields[4] && at.getUTCSeconds() === fields[5];
+  if (!exists) throw bad(`: ${t} is not a date and time that exists`);
+  let offsetMs = 0;
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const [oh, om] = zone.slice(1).split(':').map(Number) as [number, number];
+    if (oh > 23 || om > 59) throw bad(`: ${zone} is not a zone offset`);
+    offsetMs = (zone[0] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
   }
-  throw new ChainproofError('BAD_USER_INPUT', `${flag} must be an ISO time, "now", or like "6 hours ago" / "90m"`);
+  const ms = utc - offsetMs;
+  if (Math.abs(ms) > MAX_TIME_MS) throw bad(': out of range');
+  return ms;
 }
 
 const short = (v: unknown, max = 60) => {

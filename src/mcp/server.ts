@@ -96,7 +96,7 @@ export function chainproofMcpServer(
         inputSchema: {
           ledger,
           agent: z.string().min(1).max(512).describe('the agent id recorded with its queries'),
-          since: z.string().min(1).max(64).default('6 hours ago').describe('ISO time, "now", or like "6 hours ago" / "90m"'),
+          since: z.string().min(1).max(64).default('6 hours ago').describe('RFC 3339 time with zone (2026-12-01T03:00Z), a date (UTC), "now", or like "6 hours ago" / "90m"'),
           until: z.string().min(1).max(64).default('now'),
           subject: z.string().min(1).max(512).optional().describe('subject glob: * within a path segment, ** across, ? one character'),
           limit: z.number().int().min(1).max(1000).default(100),
