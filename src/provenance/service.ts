@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { ChainproofError } from '../errors.js';
+import { ChainproofError, isChainproofError } from '../errors.js';
 import { CheckpointRow, type BlockRow, type LedgerRow } from '../ledger/entities/index.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import { mapInSlices } from '../ledger/in-slices.js';
@@ -139,20 +139,30 @@ export class ProvenanceService {
   async recordSource(ledgerName: string, input: SourceInput, actor: string): Promise<SourceRecord> {
     const ledger = await this.ledger.ledger(ledgerName);
     const payload = sourcePayload(input);
-    const existing = await findSource(this.dataSource, ledger.id, payload.contentHash, payload.locator);
+    const find = () => findSource(this.dataSource, ledger.id, payload.contentHash, payload.locator);
+    const existing = await find();
     if (existing) return existing;
-    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.source, [payload], ProvenanceService.asIs, sourceResource, actor);
-    return { contentHash: payload.contentHash, locator: payload.locator, mediaType: payload.mediaType ?? null, ...recordedBy(e!) };
+    try {
+      const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.source, [payload], ProvenanceService.asIs, sourceResource, actor);
+      return { contentHash: payload.contentHash, locator: payload.locator, mediaType: payload.mediaType ?? null, ...recordedBy(e!) };
+    } catch (err) {
+      return recordedMeanwhile(err, find);
+    }
   }
 
   /** An assertion's id is its content hash: recording the same one again returns the first record. */
   async recordAssertion(ledgerName: string, input: AssertionInput, actor: string): Promise<AssertionRecord> {
     const ledger = await this.ledger.ledger(ledgerName);
     const payload = assertionPayload(input);
-    const existing = await findAssertion(this.dataSource, ledger.id, payload.hash, NO_BOUND);
+    const find = () => findAssertion(this.dataSource, ledger.id, payload.hash, NO_BOUND);
+    const existing = await find();
     if (existing) return existing;
-    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.assertion, [payload], ProvenanceService.asIs, assertionResource, actor);
-    return { ...payload, supersedes: payload.supersedes ?? null, supersededBy: null, ...recordedBy(e!) };
+    try {
+      const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.assertion, [payload], ProvenanceService.asIs, assertionResource, actor);
+      return { ...payload, supersedes: payload.supersedes ?? null, supersededBy: null, ...recordedBy(e!) };
+    } catch (err) {
+      return recordedMeanwhile(err, find);
+    }
   }
 
   /**
@@ -323,6 +333,19 @@ export class ProvenanceService {
       truncated: chain.length > MAX_CHAIN_DEPTH,
     };
   }
+}
+
+/**
+ * A single record refused as a duplicate was recorded by a concurrent call between the look-up
+ * and the append (a client's retry, say): answer with that record, as a later repeat would get.
+ * Any other conflict (another assertion superseded the same one first) stands.
+ */
+async function recordedMeanwhile<T>(err: unknown, find: () => Promise<T | null>): Promise<T> {
+  if (isChainproofError(err) && err.code === 'CONFLICT') {
+    const first = await find();
+    if (first) return first;
+  }
+  throw err;
 }
 
 /** W3C PROV-JSON of the query audits matching `filter`, a page at a time. */

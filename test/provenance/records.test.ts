@@ -73,6 +73,17 @@ describe('provenance records', () => {
     expect(await size()).toBe(before);
   });
 
+  it('answers concurrent identical recordings with the one record, appending it once', async () => {
+    const before = await size();
+    const source = { locator: 'git://race', contentHash: sha('race'), mediaType: 'text/plain' };
+    const sources = await Promise.all([1, 2, 3].map(() => t.prov.recordSource('main', source, 'x')));
+    expect(new Set(sources.map((s) => s.eventId)).size).toBe(1);
+    const assertion = { subject: 'race/x', predicate: 'p', value: 1, lifecycle: 'ACCEPTED' as const, confidence: 1, sourceHash: source.contentHash };
+    const assertions = await Promise.all([1, 2, 3].map(() => t.prov.recordAssertion('main', assertion, 'x')));
+    expect(new Set(assertions.map((a) => a.eventId)).size).toBe(1);
+    expect(await size()).toBe(before + 2);
+  });
+
   it('refuses unknown assertions, sources and predecessors, and writes nothing', async () => {
     const { assertion } = await seed('refuse');
     const before = { size: await size(), audits: await rows('prov_query_audits'), assertions: await rows('prov_assertions') };
