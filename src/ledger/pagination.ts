@@ -22,13 +22,14 @@ export function encodeCursor(kind: string, position: number): string {
   return Buffer.from(`${kind}:${position}`).toString('base64url');
 }
 
+/** The position in a cursor this server made (attacker-controlled: only its exact encoding is accepted). */
 export function decodeCursor(kind: string, cursor: string): number {
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const [k, n] = text.split(':');
-  if (k !== kind || !/^\d{1,16}$/.test(n ?? '') || !Number.isSafeInteger(Number(n))) {
+  const match = /^([^:]*):(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const n = Number(match?.[2]);
+  if (match?.[1] !== kind || !Number.isSafeInteger(n) || encodeCursor(kind, n) !== cursor) {
     throw new ChainproofError('BAD_USER_INPUT', `malformed ${kind} cursor`);
   }
-  return Number(n);
+  return n;
 }
 
 export interface PageWindow {
@@ -50,8 +51,8 @@ export function pageWindow(kind: string, args: PageArgs): PageWindow {
     }
   }
   return {
-    afterPos: args.after ? decodeCursor(kind, args.after) : undefined,
-    beforePos: args.before ? decodeCursor(kind, args.before) : undefined,
+    afterPos: args.after !== undefined ? decodeCursor(kind, args.after) : undefined,
+    beforePos: args.before !== undefined ? decodeCursor(kind, args.before) : undefined,
     limit: args.last ?? args.first ?? DEFAULT_PAGE,
     backwards: args.last !== undefined,
   };

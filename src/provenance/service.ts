@@ -309,7 +309,9 @@ export class ProvenanceService {
     const hash = hexHash('assertionHash', assertionHash);
     const ledger = await this.ledger.ledger(ledgerName);
     const bound = await this.bound(ledger, asOf);
-    const chain = await findChain(this.dataSource, this.firstSources, ledger.id, hash, bound, MAX_CHAIN_DEPTH);
+    // Links at depths 0..MAX_CHAIN_DEPTH: one past the limit says whether the chain goes on.
+    const found = await findChain(this.dataSource, this.firstSources, ledger.id, hash, bound, MAX_CHAIN_DEPTH);
+    const chain = found.slice(0, MAX_CHAIN_DEPTH);
     if (chain.length === 0) throw new ChainproofError('NOT_FOUND', `no assertion ${hash} in ledger ${ledger.name}${asOf ? ' at that time' : ''}`);
     const indexes = chain.map((l) => l.assertion.eventIndex);
     const events: RawEventRow[] = await this.dataSource.query(
@@ -330,7 +332,7 @@ export class ProvenanceService {
         })),
       ),
       checkpoint,
-      truncated: chain.length > MAX_CHAIN_DEPTH,
+      truncated: found.length > MAX_CHAIN_DEPTH,
     };
   }
 }

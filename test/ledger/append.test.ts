@@ -241,9 +241,15 @@ describe('edge cases found in review', () => {
     expect(await codeOf(t.service.append('impostor', [{ type: 't', actor: 'a', author: did }]))).toBe('BAD_USER_INPUT');
   });
 
-  it('refuses a cursor beyond 2^53', async () => {
-    const cursor = Buffer.from('event:99999999999999999999999').toString('base64url');
-    expect(await codeOf(t.service.events('main', {}, { after: cursor }))).toBe('BAD_USER_INPUT');
+  it('refuses a cursor beyond 2^53, and any cursor it did not make itself', async () => {
+    const cursor = (text: string, encoding: BufferEncoding = 'base64url') => Buffer.from(text).toString(encoding);
+    expect((await t.service.events('main', {}, { after: cursor('event:0') })).items.every((i) => i.node.index > 0)).toBe(true);
+    for (const after of [
+      cursor('event:99999999999999999999999'), cursor('event:5:evil'), cursor('block:5'), cursor('event:-1'), cursor('event:05'),
+      cursor('event:5', 'base64'), `${cursor('event:5')}!`, '',
+    ]) {
+      expect(await codeOf(t.service.events('main', {}, { after })), JSON.stringify(after)).toBe('BAD_USER_INPUT');
+    }
   });
 
   it('serves concurrent reads correctly while appends commit (the embedded socket multiplexer)', async () => {

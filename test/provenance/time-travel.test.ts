@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyInclusion } from '../../src/ledger/merkle/index.js';
+import { assertionPayload, type AssertionInput } from '../../src/provenance/records.js';
+import { MAX_CHAIN_DEPTH } from '../../src/provenance/service.js';
 import { codeOf, openTestProvenance, sha, type TestProvenance } from './support.js';
 
 let t: TestProvenance;
@@ -114,6 +116,29 @@ describe('time travel and the provenance chain', () => {
     expect(chain.checkpoint?.treeSize).toBe(cp.treeSize);
     expect(chain.links[0]!.assertion.supersededBy).toBeNull();
     expect(chain.links[1]!.assertion.supersededBy).toBe(hashes[9]);
+  });
+
+  it('cuts a chain at MAX_CHAIN_DEPTH links and says so only when there is more', async () => {
+    const src = await t.prov.recordSource('main', { locator: 'long', contentHash: sha('long') }, 'c');
+    const inputs: AssertionInput[] = [];
+    for (let v = 0; v <= MAX_CHAIN_DEPTH; v++) {
+      const a = { subject: 'long/x', predicate: 'v', value: v, lifecycle: 'ACCEPTED' as const, confidence: 1, sourceHash: src.contentHash, supersedes: inputs.at(-1) && assertionPayload(inputs.at(-1)!).hash };
+      inputs.push(a);
+    }
+    // Two appends: one call carries at most 1,000 events.
+    await t.prov.recordAssertions('main', inputs.slice(0, 500), 'c');
+    await t.prov.recordAssertions('main', inputs.slice(500), 'c');
+    const hashes = inputs.map((i) => assertionPayload(i).hash);
+    // Exactly MAX_CHAIN_DEPTH links back to the first: whole, not cut.
+    const whole = await t.prov.provenance('main', hashes[MAX_CHAIN_DEPTH - 1]!);
+    expect(whole.links).toHaveLength(MAX_CHAIN_DEPTH);
+    expect(whole.links.at(-1)!.assertion.hash).toBe(hashes[0]);
+    expect(whole.truncated).toBe(false);
+    // One more: MAX_CHAIN_DEPTH links, and the answer says the chain goes on.
+    const cut = await t.prov.provenance('main', hashes[MAX_CHAIN_DEPTH]!);
+    expect(cut.links).toHaveLength(MAX_CHAIN_DEPTH);
+    expect(cut.links.at(-1)!.assertion.hash).toBe(hashes[1]);
+    expect(cut.truncated).toBe(true);
   });
 
   it('traces one agent in a time window and a subject glob, oldest first, and says when it cut the list', async () => {
