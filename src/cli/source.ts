@@ -155,16 +155,28 @@ export function remoteSource(url: string, key: string | undefined): LedgerSource
       return d.stats;
     },
     async proof(ledger, eventId) {
-      const d = await call<{ event: { index: number; canonical: string } | null; inclusionProof: { hashes: string[]; treeSize: number; checkpoint: { note: string } | null } }>(
+      type Proof = { hashes: string[]; checkpoint: { note: string } | null };
+      const d = await call<{ event: { index: number; canonical: string } | null; inclusionProof: Proof }>(
         `query($l: String!, $id: String!) { event(ledger: $l, id: $id) { index canonical }
-           inclusionProof(ledger: $l, eventId: $id) { hashes treeSize checkpoint { note } } }`,
+           inclusionProof(ledger: $l, eventId: $id) { hashes checkpoint { note } } }`,
         { l: ledger, id: eventId },
       );
       if (!d.event) throw new ChainproofError('NOT_FOUND', `no event ${eventId} in ledger ${ledger}`);
-      if (!d.inclusionProof.checkpoint) {
-        throw new ChainproofError('NOTHING_TO_CHECKPOINT', 'no checkpoint covers this event yet; run `chainproof checkpoint` first');
+      let proof = d.inclusionProof;
+      if (!proof.checkpoint) {
+        // As in direct mode: no checkpoint covers the event yet, so make one (a writer's key needed).
+        const made = await call<{ createCheckpoint: { treeSize: number } }>(
+          `mutation($l: String!) { createCheckpoint(ledger: $l, tags: ["proof"]) { treeSize } }`,
+          { l: ledger },
+        ).catch((cause: ChainproofError) => {
+          throw new ChainproofError('NOTHING_TO_CHECKPOINT', `no checkpoint covers this event yet, and making one failed (${cause.code}): run \`chainproof checkpoint\` or give a writer's --key`, { cause });
+        });
+        proof = (await call<{ inclusionProof: Proof }>(
+          `query($l: String!, $id: String!, $n: SafeInt!) { inclusionProof(ledger: $l, eventId: $id, treeSize: $n) { hashes checkpoint { note } } }`,
+          { l: ledger, id: eventId, n: made.createCheckpoint.treeSize },
+        )).inclusionProof;
       }
-      return { index: d.event.index, hashes: d.inclusionProof.hashes, canonical: d.event.canonical, note: d.inclusionProof.checkpoint.note };
+      return { index: d.event.index, hashes: proof.hashes, canonical: d.event.canonical, note: proof.checkpoint!.note };
     },
   };
 }

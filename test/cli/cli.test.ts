@@ -185,6 +185,22 @@ describe('chainproof CLI', () => {
       const proof = cli(['proof', id, '--url', server.url], env);
       expect(proof.code).toBe(0);
       expect(proof.stdout).toMatch(/^c2sp\.org\/tlog-proof@v1\n/);
+      // An event no checkpoint covers yet: a writer's key makes one, as direct mode does; without a key, a coded refusal.
+      const late = await gql(server.url, `mutation { appendEvent(input: {type: "cli-late", actor: "z"}) { id index } }`);
+      const refused = cli(['proof', late.data.appendEvent.id, '--url', server.url], env);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/^chainproof: NOTHING_TO_CHECKPOINT: .*UNAUTHENTICATED/);
+      const made = cli(['proof', late.data.appendEvent.id, '--url', server.url, '--key', TEST_ADMIN_KEY], env);
+      expect(made.stderr).toBe('');
+      expect(made.stdout).toMatch(new RegExp(`^c2sp\\.org/tlog-proof@v1\\nextra [A-Za-z0-9+/=]+\\nindex ${late.data.appendEvent.index}\\n`));
+      const vkey = noteSignerFromSeed('test.chainproof', Buffer.from(TEST_SEED, 'hex')).verifierKey;
+      const dir = tempDataDir();
+      try {
+        writeFileSync(join(dir.dir, 'late.tlog-proof'), made.stdout);
+        expect(cli(['verify-proof', join(dir.dir, 'late.tlog-proof'), '--key', vkey], {}).code).toBe(0);
+      } finally {
+        dir.remove();
+      }
       const unreachable = cli(['query', '--url', 'http://127.0.0.1:1/graphql'], env);
       expect(unreachable.code).toBe(3);
     } finally {
