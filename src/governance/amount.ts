@@ -49,9 +49,11 @@ export function formatWeight(weight: bigint, quadratic: boolean): string {
 /** Fractions (quorum, approval threshold) are kept as parts per million, so comparisons are integer arithmetic. */
 export const PPM = 1_000_000;
 
+/** A fraction in parts per million; one that rounds to 0 counts as 0 (a threshold of 1e-7 is no threshold). */
 export function fractionToPpm(value: number, field: string, allowZero: boolean): number {
-  if (!Number.isFinite(value) || value < 0 || value > 1 || (!allowZero && value === 0)) {
-    throw new ChainproofError('BAD_USER_INPUT', `${field} must be a fraction ${allowZero ? '0' : 'above 0'}..1, e.g. 0.04`);
+  const ppm = Number.isFinite(value) ? Math.round(value * PPM) : Number.NaN;
+  if (!(ppm >= 0 && ppm <= PPM) || (!allowZero && ppm === 0)) {
+    throw new ChainproofError('BAD_USER_INPUT', `${field} must be a fraction ${allowZero ? '0' : 'of at least 0.000001'}..1, e.g. 0.04`);
   }
-  return Math.round(value * PPM);
+  return ppm;
 }

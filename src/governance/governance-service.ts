@@ -7,7 +7,7 @@ import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
 import type { PushSubscription } from '../ledger/bus.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import type { ProjectionGroup } from '../ledger/sequencer.js';
-import { decodeCursor, encodeCursor, MAX_PAGE, type Page, type PageArgs } from '../ledger/pagination.js';
+import { encodeCursor, forwardPage, type Page, type PageArgs } from '../ledger/pagination.js';
 import { formatWeight, parseAmount } from './amount.js';
 import { GOVERNANCE_SUBSYSTEM, governanceInput, type GovernanceInput, type ProposalAction, type RuleActionHandler, type VoteChoice } from './events.js';
 import { checkAccount, checkChoice, checkProposal, checkSetParameter, checkProposalId, checkReason, type CreateProposalInput } from './inputs.js';
@@ -388,8 +388,7 @@ export class GovernanceService {
   }
 
   async history(id: string, page: PageArgs): Promise<Page<HistoryEntry>> {
-    const first = Math.min(page.first ?? 100, MAX_PAGE);
-    const after = page.after === undefined ? -1 : decodeCursor('balance', page.after);
+    const { first, after } = forwardPage('balance', page, 100);
     const rows = await this.dataSource.query(
       `SELECT idx, event_id, kind, delta, balance FROM gov_balance_history WHERE account = $1 AND idx > $2 ORDER BY idx LIMIT $3`,
       [id, after, first + 1],
@@ -417,9 +416,9 @@ export class GovernanceService {
 
   /** Proposals, newest first (or oldest first), optionally by state (as of now) and proposer. */
   async proposals(filter: { state?: ProposalState; proposer?: string }, order: 'NEWEST' | 'OLDEST', page: PageArgs): Promise<Page<ProposalView>> {
-    const first = Math.min(page.first ?? 50, MAX_PAGE);
+    const { first, after: cursor } = forwardPage('proposal', page, 50);
     const newest = order === 'NEWEST';
-    let after = page.after === undefined ? (newest ? Number.MAX_SAFE_INTEGER : -1) : decodeCursor('proposal', page.after);
+    let after = page.after === undefined ? (newest ? Number.MAX_SAFE_INTEGER : -1) : cursor;
     const now = Date.now();
     const items: Array<{ cursor: string; node: ProposalView }> = [];
     // State depends on time and tallies, so it is filtered here; pages of rows are read until one is full.
@@ -441,8 +440,7 @@ export class GovernanceService {
   }
 
   async votes(proposalId: string, page: PageArgs): Promise<Page<VoteView>> {
-    const first = Math.min(page.first ?? 100, MAX_PAGE);
-    const after = page.after === undefined ? -1 : decodeCursor('vote', page.after);
+    const { first, after } = forwardPage('vote', page, 100);
     const p = await this.row(proposalId);
     if (!p) throw new ChainproofError('NOT_FOUND', `no proposal ${proposalId}`);
     const rows = await this.dataSource.query(

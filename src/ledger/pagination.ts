@@ -32,6 +32,20 @@ export function decodeCursor(kind: string, cursor: string): number {
   return n;
 }
 
+/**
+ * `first` and `after` of a connection that pages forward only, checked as pageWindow checks
+ * them; `after` is -1 when absent. `last` and `before` are refused rather than ignored.
+ *
+ * @example forwardPage('vote', { first: 10 }, 100) // { first: 10, after: -1 }
+ */
+export function forwardPage(kind: string, args: PageArgs, defaultSize: number): { first: number; after: number } {
+  if (args.last !== undefined || args.before !== undefined) {
+    throw new ChainproofError('BAD_USER_INPUT', `${kind}s page forward only: use first and after`);
+  }
+  const w = pageWindow(kind, { first: args.first ?? defaultSize, after: args.after });
+  return { first: w.limit, after: w.afterPos ?? -1 };
+}
+
 export interface PageWindow {
   /** Exclusive bounds on the position. */
   afterPos?: number;

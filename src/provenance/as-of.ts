@@ -12,13 +12,12 @@ export interface AsOf {
 
 /**
  * The number of leaves the ledger had at `asOf`: every projection row with `event_idx` below
- * it existed then, and nothing else did. `undefined` means "now" (no bound).
+ * it existed then, and nothing else did. No `asOf` means "now" (no bound); an empty one is refused.
  */
 export async function leafBound(db: DataSource, ledgerId: number, treeSize: number, asOf: AsOf | undefined): Promise<number | undefined> {
   if (!asOf) return undefined;
   const given = (['treeSize', 'blockHeight', 'timeMs'] as const).filter((k) => asOf[k] !== undefined && asOf[k] !== null);
-  if (given.length === 0) return undefined;
-  if (given.length > 1) throw new ChainproofError('BAD_USER_INPUT', 'asOf takes exactly one of treeSize, blockHeight or time');
+  if (given.length !== 1) throw new ChainproofError('BAD_USER_INPUT', 'asOf takes exactly one of treeSize, blockHeight or time');
   if (asOf.treeSize !== undefined && asOf.treeSize !== null) {
     if (!Number.isSafeInteger(asOf.treeSize) || asOf.treeSize < 0 || asOf.treeSize > treeSize) {
       throw new ChainproofError('BAD_USER_INPUT', `asOf.treeSize must be in 0..${treeSize}`);

@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/roles.js';
-import { canonicalJson, sha256Hex } from './hashing.js';
+import { canonicalExchange, sha256Hex } from './hashing.js';
 import type { ProvenanceService } from './service.js';
 
 /** One GraphQL operation as its client sent it and received its answer. */
@@ -50,8 +50,8 @@ export class OperationAuditor {
         operationName: op.operationName,
         operationType: op.operationType,
         documentHash: sha256Hex(op.query),
-        variablesHash: sha256Hex(canonicalJson(asSent(op.variables ?? {}))),
-        resultHash: sha256Hex(canonicalJson(asSent(op.result))),
+        variablesHash: sha256Hex(canonicalExchange(asSent(op.variables ?? {}))),
+        resultHash: sha256Hex(canonicalExchange(asSent(op.result))),
         durationMs: op.durationMs,
       };
       this.provenance.recordOperation(this.ledger, input).catch((err) => this.log.error({ err, principal: principal.account }, 'operation audit was not recorded'));

@@ -1,8 +1,15 @@
 import { hash } from 'node:crypto';
 import { canonicalPayload } from '../ledger/events/envelope.js';
+import { rfc8785 } from '../ledger/events/rfc8785.js';
 
-/** RFC 8785 text of any JSON value; BAD_USER_INPUT for what JSON cannot carry (NaN, lone surrogates). */
+/** RFC 8785 text of a value that goes into a record; BAD_USER_INPUT for what JSON cannot carry (NaN, lone surrogates) or nests too deep. */
 export const canonicalJson = (value: unknown): string => canonicalPayload(value);
+
+/**
+ * RFC 8785 text of what a client sent or received, for hashing only: no depth limit of a
+ * payload's (the request's own limits bound it); throws where JSON cannot carry it.
+ */
+export const canonicalExchange = (value: unknown): string => rfc8785(value);
 
 export const sha256Hex = (text: string): string => hash('sha256', text, 'hex');
 

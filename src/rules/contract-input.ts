@@ -74,13 +74,14 @@ export function checkContract(input: CreateContractInput): ContractDefinition {
 
 /** A contract's parameters, bound as `contract.params` on every evaluation: refuse now what could never be bound. */
 export function checkParameters(parameters: unknown): Record<string, unknown> {
-  if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters) || JSON.stringify(parameters).length > 16_384) {
-    throw new ChainproofError('BAD_USER_INPUT', 'parameters must be a JSON object of at most 16 KiB');
-  }
+  const tooBig = () => new ChainproofError('BAD_USER_INPUT', 'parameters must be a JSON object of at most 16 KiB');
+  if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters)) throw tooBig();
   try {
+    if (JSON.stringify(parameters).length > 16_384) throw tooBig();
     payloadInput(parameters);
   } catch (e) {
-    throw new ChainproofError('BAD_USER_INPUT', `parameters: ${(e as Error).message}`);
+    if (e instanceof ChainproofError) throw e;
+    throw new ChainproofError('BAD_USER_INPUT', `parameters: ${(e as Error).message}`, { cause: e });
   }
   return parameters as Record<string, unknown>;
 }

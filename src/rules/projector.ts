@@ -52,11 +52,9 @@ export async function projectRules(tx: EntityManager, events: readonly LedgerEve
       await tx.query(`INSERT INTO rules_contract_changes (contract_id, idx, active) VALUES ($1, $2, $3)`, [p.contractId, e.index, p.active]);
     } else if (e.type === 'ContractParametersSet') {
       const p = e.payload as RulesPayloads['ContractParametersSet'];
-      const [row] = await tx.query(
-        `UPDATE rules_contracts SET definition = jsonb_set(definition, '{parameters}', $2::jsonb) WHERE id = $1 RETURNING id`,
-        [p.contractId, JSON.stringify(p.parameters)],
-      );
+      const [row] = await tx.query(`SELECT id FROM rules_contracts WHERE id = $1 FOR UPDATE`, [p.contractId]);
       if (!row) throw new ChainproofError('NOT_FOUND', `no contract ${p.contractId}`);
+      await tx.query(`UPDATE rules_contracts SET definition = jsonb_set(definition, '{parameters}', $2::jsonb) WHERE id = $1`, [p.contractId, JSON.stringify(p.parameters)]);
       await tx.query(`INSERT INTO rules_contract_params (contract_id, idx, parameters) VALUES ($1, $2, $3)`, [p.contractId, e.index, JSON.stringify(p.parameters)]);
     }
   }

@@ -5,7 +5,7 @@ import { isHexId } from '../ledger/events/envelope.js';
 import type { GovernanceService } from '../governance/governance-service.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
-import { decodeCursor, encodeCursor, MAX_PAGE, type Page, type PageArgs } from '../ledger/pagination.js';
+import { encodeCursor, forwardPage, type Page, type PageArgs } from '../ledger/pagination.js';
 import { checkContract, checkParameters, type CreateContractInput } from './contract-input.js';
 import { BUILTIN_CONTRACTS } from './builtins.js';
 import { RulesConsumer } from './consumer.js';
@@ -171,8 +171,7 @@ export class RulesService {
   }
 
   async contracts(filter: { active?: boolean }, page: PageArgs): Promise<Page<ContractView>> {
-    const first = Math.min(page.first ?? 50, MAX_PAGE);
-    const after = page.after === undefined ? -1 : decodeCursor('contract', page.after);
+    const { first, after } = forwardPage('contract', page, 50);
     const rows = await this.dataSource.query(
       `SELECT * FROM rules_contracts WHERE idx > $1 AND ($2::boolean IS NULL OR active = $2) ORDER BY idx LIMIT $3`,
       [after, filter.active ?? null, first + 1],
@@ -185,8 +184,7 @@ export class RulesService {
   }
 
   async executions(contractId: string, page: PageArgs): Promise<Page<ExecutionView>> {
-    const first = Math.min(page.first ?? 50, MAX_PAGE);
-    const after = page.after === undefined ? -1 : decodeCursor('execution', page.after);
+    const { first, after } = forwardPage('execution', page, 50);
     const rows = await this.dataSource.query(
       `SELECT * FROM rules_executions WHERE contract_id = $1 AND idx > $2 ORDER BY idx LIMIT $3`,
       [contractId, after, first + 1],

@@ -1,5 +1,6 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
+import type { Logger } from 'pino';
 
 const LIMIT_CODES = new Set(['DEPTH_LIMIT', 'ALIAS_LIMIT', 'COST_LIMIT']);
 import { ArgumentValidationError } from 'type-graphql';
@@ -7,10 +8,10 @@ import { isChainproofError } from '../errors.js';
 
 /**
  * Turns any error into `message` + `extensions.code`. A ChainproofError keeps its own code;
- * anything unexpected becomes INTERNAL_SERVER_ERROR with its message hidden, and stack traces
- * leave the server only in development.
+ * anything unexpected becomes INTERNAL_SERVER_ERROR with its message hidden from the client and
+ * logged with its stack, which leaves the server only in development.
  */
-export function formatError(development: boolean) {
+export function formatError(development: boolean, log?: Pick<Logger, 'error'>) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
@@ -25,8 +26,9 @@ export function formatError(development: boolean) {
     const innerCode = ((error as GraphQLError | undefined)?.originalError as GraphQLError | undefined)?.extensions?.code;
     if (typeof innerCode === 'string' && LIMIT_CODES.has(innerCode)) code = innerCode;
     if (code === 'GRAPHQL_PARSE_FAILED' && /contains more th(?:an|at) \d+ tokens/i.test(formatted.message)) code = 'TOKEN_LIMIT';
-    if (code === 'INTERNAL_SERVER_ERROR' && !development) {
-      return { ...base, message: 'internal server error', extensions: { code } };
+    if (code === 'INTERNAL_SERVER_ERROR') {
+      log?.error({ err: original, path: formatted.path }, 'internal error answering a request');
+      if (!development) return { ...base, message: 'internal server error', extensions: { code } };
     }
     const extensions: Record<string, unknown> = { code };
     if (development && formatted.extensions?.stacktrace) extensions.stacktrace = formatted.extensions.stacktrace;

@@ -74,7 +74,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   const server = createServer((req, res) => (graphql && isGraphqlPath(req.url) ? graphql(req, res) : app(req, res)));
   const wss = new WebSocketServer({ server, path: '/graphql' });
   // graphql-ws does not go through Apollo: give its errors the same codes and masking.
-  const format = formatError(config.development);
+  const format = formatError(config.development, log);
   const formatAll = (errors: readonly GraphQLError[]) => errors.map((e) => format(e.toJSON(), e));
   const fanout = sharedSubscriptionExecution({ formatErrors: formatAll, onExecute: () => deps.onSubscriptionExecution?.() });
   const auditor = config.auditAgents.length > 0 ? new OperationAuditor(deps.provenance, new Set(config.auditAgents), 'main', log) : undefined;
@@ -135,7 +135,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   );
   const apollo = new ApolloServer<RequestContext>({
     gateway: jitGateway(schema),
-    formatError: formatError(config.development),
+    formatError: format,
     includeStacktraceInErrorResponses: config.development,
     introspection: config.introspection,
     csrfPrevention: true,

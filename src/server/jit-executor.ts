@@ -14,6 +14,7 @@ import {
 } from 'graphql';
 import { getVariableValues } from 'graphql/execution/values.js';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { inputProblem } from './input-text.js';
 
 /** An operation seen before: how often, and its compiled form once it has one. */
 interface Plan {
@@ -53,9 +54,13 @@ export function jitGateway(schema: GraphQLSchema, cacheSize = 1_000): GatewayInt
     async load() {
       return {
         executor: async (rc) => {
+          // Apollo hands on a request whose operationName names no operation; graphql-js would run the only one there is.
+          if (!rc.operation) return { errors: [new GraphQLError(unresolvedOperation(rc.request.operationName), { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })] };
           const operation = rc.operation as OperationDefinitionNode;
           const operationName = rc.operationName ?? undefined;
           const variables = rc.request.variables ?? {};
+          const problem = inputProblem(rc.document, variables);
+          if (problem) return { errors: [problem] };
           const plan = planOf(`${operationName ?? ''}\u0000${rc.source}`);
           if (++plan.runs === 2 && jitCanRun(schema, operation)) {
             const made = compileQuery(schema, rc.document, operationName);
@@ -80,6 +85,10 @@ export function jitGateway(schema: GraphQLSchema, cacheSize = 1_000): GatewayInt
     async stop() {},
   };
 }
+
+/** graphql-js's words for a request whose operation cannot be chosen. */
+export const unresolvedOperation = (name: string | null | undefined) =>
+  name ? `Unknown operation named "${name}".` : 'Must provide operation name if query contains multiple operations.';
 
 /**
  * Queries and mutations (subscriptions go through graphql-ws), and none whose variables reach an

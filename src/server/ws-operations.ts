@@ -15,6 +15,8 @@ import {
 import type { SubscribePayload } from 'graphql-ws';
 import type { Principal } from '../auth/roles.js';
 import type { OperationAuditor } from '../provenance/audit-plugin.js';
+import { inputProblem } from './input-text.js';
+import { unresolvedOperation } from './jit-executor.js';
 import type { RateLimit } from './rate-limit.js';
 import type { WsExtra } from './ws-transport.js';
 
@@ -88,9 +90,10 @@ export function wsOperationHooks(options: WsOperationOptions) {
       const invalid = validate(options.schema, document, rules);
       if (invalid.length > 0) return refuse(ctx.extra, payload, invalid.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED')), since);
       if (!getOperationAST(document, payload.operationName)) {
-        const message = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
-        return refuse(ctx.extra, payload, [new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })], since);
+        return refuse(ctx.extra, payload, [new GraphQLError(unresolvedOperation(payload.operationName), { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })], since);
       }
+      const problem = inputProblem(document, payload.variables);
+      if (problem) return refuse(ctx.extra, payload, [problem], since);
       const args: ExecutionArgs = { schema: options.schema, document, operationName: payload.operationName, variableValues: payload.variables };
       started.set(args, since);
       return args;

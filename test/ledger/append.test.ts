@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChainproofError } from '../../src/errors.js';
-import { parseCanonical } from '../../src/ledger/events/envelope.js';
+import { MAX_PAYLOAD_DEPTH, parseCanonical } from '../../src/ledger/events/envelope.js';
 import { treeHasher, verifyInclusion, verifyConsistency } from '../../src/ledger/merkle/index.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 import { newAuthor } from '../support/signing.js';
@@ -239,6 +239,22 @@ describe('edge cases found in review', () => {
     await t.service.createLedger('impostor', {});
     const did = t.service.serverKey!.did;
     expect(await codeOf(t.service.append('impostor', [{ type: 't', actor: 'a', author: did }]))).toBe('BAD_USER_INPUT');
+  });
+
+  it('refuses payloads nested deeper than MAX_PAYLOAD_DEPTH and idempotency keys PostgreSQL or RFC 8785 cannot hold', async () => {
+    const before = (await t.service.head('main')).treeSize;
+    const nested = (depth: number) => {
+      let v: unknown = 1;
+      for (let i = 0; i < depth; i++) v = i % 2 ? { a: v } : [v];
+      return v;
+    };
+    expect(await codeOf(t.service.append('main', [{ type: 'deep', actor: 'a', payload: nested(MAX_PAYLOAD_DEPTH + 1) }]))).toBe('BAD_USER_INPUT');
+    for (const idempotencyKey of ['k\ud800', 'k\u0000']) {
+      expect(await codeOf(t.service.append('main', [{ type: 'key', actor: 'a', idempotencyKey }])), JSON.stringify(idempotencyKey)).toBe('BAD_USER_INPUT');
+    }
+    expect((await t.service.head('main')).treeSize).toBe(before);
+    await t.service.append('main', [{ type: 'deep', actor: 'a', payload: nested(MAX_PAYLOAD_DEPTH) }]);
+    expect((await t.service.verify('main', true)).status).toBe('VALID');
   });
 
   it('refuses a cursor beyond 2^53, and any cursor it did not make itself', async () => {

@@ -82,6 +82,7 @@ export function canonicalPayload(payload: unknown): string {
     const written = writtenTexts.get(payload);
     if (written !== undefined) return written;
   }
+  if (nestsDeeperThan(payload, MAX_PAYLOAD_DEPTH)) throw new ChainproofError('BAD_USER_INPUT', `payload nests deeper than ${MAX_PAYLOAD_DEPTH} levels`);
   let text: string | undefined;
   try {
     text = rfc8785(payload);
@@ -93,6 +94,28 @@ export function canonicalPayload(payload: unknown): string {
 }
 
 const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/** Text PostgreSQL can store and RFC 8785 can encode: no NUL, no lone surrogate. */
+export const isStorableText = (s: string): boolean => !s.includes('\u0000') && isWellFormed(s);
+
+/**
+ * Deepest nesting of objects and arrays a payload may have. Canonicalising, hashing and
+ * verifying all walk a payload; a limit well inside any stack keeps every one of them able to
+ * read back what was written.
+ */
+export const MAX_PAYLOAD_DEPTH = 64;
+
+/** Whether `value` nests objects and arrays deeper than `max` (iteratively: the value may be attacker-built). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 export function isHexId(s: string): boolean {
   return HEX_ID.test(s);
@@ -116,7 +139,7 @@ export function checkEnvelopeFields(e: Omit<Envelope, 'ledger' | 'parents' | 'hl
   for (const f of ['type', 'actor', ...OPTIONAL_TEXT] as const) {
     const v = e[f];
     // PostgreSQL text cannot hold NUL, and RFC 8785 cannot encode a lone surrogate.
-    if (typeof v === 'string' && (v.includes('\u0000') || !isWellFormed(v))) {
+    if (typeof v === 'string' && !isStorableText(v)) {
       bad(`${f} must be well-formed Unicode without NUL characters`);
     }
   }

@@ -2,7 +2,7 @@ import { ChainproofError } from '../../errors.js';
 import type { TreeHasher } from '../merkle/index.js';
 import { publicKeyFromDidKey } from './did-key.js';
 import { ed25519Verify } from './ed25519.js';
-import { canonicalBytes, canonicalPayload, checkEnvelopeFields, parseCanonical, type Envelope } from './envelope.js';
+import { canonicalBytes, canonicalPayload, checkEnvelopeFields, isStorableText, parseCanonical, type Envelope } from './envelope.js';
 import type { AppendInput } from './event.js';
 
 export interface AppendLimits {
@@ -51,8 +51,8 @@ export function prepareInput(
     throw new ChainproofError('PAYLOAD_TOO_LARGE', `payload is ${size} bytes; the limit is ${limits.maxPayloadBytes}`);
   }
   const bytes = size + 1024;
-  if (input.idempotencyKey !== undefined && (input.idempotencyKey.length === 0 || input.idempotencyKey.length > 256)) {
-    throw new ChainproofError('BAD_USER_INPUT', 'idempotencyKey must be 1..256 characters');
+  if (input.idempotencyKey !== undefined && (input.idempotencyKey.length === 0 || input.idempotencyKey.length > 256 || !isStorableText(input.idempotencyKey))) {
+    throw new ChainproofError('BAD_USER_INPUT', 'idempotencyKey must be 1..256 characters of well-formed Unicode without NUL');
   }
   if (input.hlc && Math.abs(input.hlc.physicalMs - now) > limits.hlcMaxSkewMs) {
     throw new ChainproofError(
