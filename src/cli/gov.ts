@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { ChainproofError } from '../errors.js';
 import { tallyText, type GovernanceService, type ProposalView } from '../governance/governance-service.js';
-import { checkChoice, type CreateProposalInput, type ProposalActionInput } from '../governance/inputs.js';
-import type { ProposalState } from '../governance/state.js';
+import { checkAccount, checkChoice, type CreateProposalInput, type ProposalActionInput } from '../governance/inputs.js';
+import { PROPOSAL_STATES, type ProposalState } from '../governance/state.js';
 import { graphqlClient } from './source.js';
 
 /** A proposal as `chainproof gov` prints it, from the database or a server alike. */
@@ -113,7 +113,7 @@ export function addGovCommands(cmd: Command, withGovernance: WithGovernance, tab
       .option('--json', 'print JSON');
   type SourceOpts = { url?: string; key?: string; as: string; json?: boolean };
   const run = <T>(o: SourceOpts, fn: (src: GovSource) => Promise<T>): Promise<T> =>
-    o.url ? fn(remoteGov(o.url, o.key ?? process.env.CHAINPROOF_API_KEY)) : withGovernance((g) => fn(directGov(g, o.as)));
+    o.url ? fn(remoteGov(o.url, o.key ?? process.env.CHAINPROOF_API_KEY)) : withGovernance((g) => fn(directGov(g, checkAccount(o.as, '--as'))));
   const print = (o: SourceOpts, value: unknown, text: () => string): void => void process.stdout.write(o.json ? `${JSON.stringify(value, null, 2)}\n` : text());
   const tallyText = (p: ProposalSummary) =>
     table(['choice', 'weight', 'power'], [
@@ -166,7 +166,11 @@ export function addGovCommands(cmd: Command, withGovernance: WithGovernance, tab
         if (!p) throw new ChainproofError('NOT_FOUND', `no proposal ${id}`);
         return print(o, p, () => `${p.id}\n"${p.title}" by ${p.proposer}, ${p.votingType}, ${p.state}\nvoting ${p.voteStart} .. ${p.voteEnd}, snapshot ${p.snapshot ?? '–'}\n${tallyText(p)}`);
       }
-      const list = await run(o, (src) => src.proposals(o.state?.toUpperCase()));
+      const state = o.state?.toUpperCase();
+      if (state !== undefined && !(PROPOSAL_STATES as readonly string[]).includes(state)) {
+        throw new ChainproofError('BAD_USER_INPUT', `--state must be one of ${PROPOSAL_STATES.join(', ').toLowerCase()}`);
+      }
+      const list = await run(o, (src) => src.proposals(state));
       print(o, list, () => table(['id', 'state', 'type', 'voters', 'title'], list.map((p) => [p.id.slice(0, 16), p.state, p.votingType, String(p.tally.voters), p.title])));
     });
 

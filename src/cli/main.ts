@@ -14,7 +14,7 @@ import { progressBar } from './progress.js';
 import { directSource, remoteSource, type LedgerSource, type ProofBundle } from './source.js';
 import { countCosignatures, verifyTlogProofFile, type WitnessPolicy } from './verify-proof.js';
 import { CosignatureCollector, quorumOf } from '../witness/cosignatures.js';
-import { openNote } from '../ledger/note/index.js';
+import { openNote, parseCosignerKey } from '../ledger/note/index.js';
 import type { DataSource } from 'typeorm';
 import { GovernanceService } from '../governance/governance-service.js';
 import type { ReplayReport } from '../governance/replay.js';
@@ -25,7 +25,7 @@ import { addSyncCommands, remoteSync } from './sync.js';
 import { SyncService, type SyncStatusView } from '../sync/sync-service.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { chainproofMcpServer } from '../mcp/server.js';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { formatTlogProof } from '../ledger/note/index.js';
 import type { EventFilter } from '../ledger/ledger-service.js';
 import { MAX_TRACE_LINES, ProvenanceService } from '../provenance/service.js';
@@ -65,6 +65,18 @@ async function withLedger<T>(
     await ledger.stop();
     await db.close();
   }
+}
+
+/** `--witness` values, each checked to be a cosigner key before any work starts. */
+function witnessKeys(keys: string[]): string[] {
+  for (const k of keys) {
+    try {
+      parseCosignerKey(k);
+    } catch (cause) {
+      throw new ChainproofError('BAD_USER_INPUT', `--witness ${k}: ${(cause as Error).message}`, { cause });
+    }
+  }
+  return keys;
 }
 
 /** Whether the ledger's latest checkpoint carries enough valid cosignatures from the policy's witnesses. */
@@ -114,7 +126,7 @@ function program(): Command {
     .option('--threshold <n>', 'cosignatures required from the --witness keys (default 2f+1 of n)')
     .action(async (opts: { full?: boolean; json?: boolean; ledger: string; replay?: boolean; witness: string[]; threshold?: string }) => {
       const config = loadConfig();
-      const policy = { keys: opts.witness, threshold: opts.threshold === undefined ? undefined : parseLimit(opts.threshold, opts.witness.length || 1, '--threshold') };
+      const policy = { keys: witnessKeys(opts.witness), threshold: opts.threshold === undefined ? undefined : parseLimit(opts.threshold, opts.witness.length || 1, '--threshold') };
       const bar = !opts.json && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
       const { report, replay, rulesReplay, witnesses } = await withLedger({ ...config }, async ({ ledger: l, governance, rules, dataSource }) => ({
         report: await l.verify(opts.ledger, Boolean(opts.full), bar?.update),
@@ -185,7 +197,12 @@ function program(): Command {
     .option('--output <file>', 'write here instead of stdout')
     .action(async (opts: SourceOptions & FilterOptions & { format: string; output?: string }) => {
       if (opts.format !== 'jsonl' && opts.format !== 'json') throw new ChainproofError('BAD_USER_INPUT', '--format must be json or jsonl');
-      const out = opts.output ? createWriteStream(opts.output) : process.stdout;
+      // Opened here so a bad path fails now, as a coded error, not later as an unhandled stream event.
+      const out = opts.output ? createWriteStream('', { fd: openSync(opts.output, 'w') }) : process.stdout;
+      out.on('error', (err) => {
+        process.stderr.write(`chainproof: INTERNAL: writing ${opts.output}: ${err.message}\n`);
+        process.exit(EXIT.INTERNAL);
+      });
       const bar = opts.output && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
       const n = await withSource(opts, async (src) => {
         const total = bar ? (await src.stats(opts.ledger)).treeSize : 0;
@@ -271,7 +288,7 @@ function program(): Command {
         if (opts.json) process.stdout.write(`${JSON.stringify(t, null, 2)}\n`);
         else process.stdout.write(formatTimeline(t.lines, t.truncated));
         if (!opts.proofs) return 0;
-        mkdirSync(opts.proofs, { recursive: true });
+        outputDir(opts.proofs);
         for (const line of t.lines) {
           writeFileSync(join(opts.proofs, `${line.queryId}.tlog-proof`), tlogProofText(await ledgers.proof(opts.ledger, line.eventId)));
         }
@@ -289,7 +306,7 @@ function program(): Command {
     .option('--threshold <n>', 'cosignatures required from the --witness keys (default 2f+1 of n)')
     .action(async (file: string, opts: { key: string; origin?: string; witness: string[]; threshold?: string }) => {
       const threshold = opts.threshold === undefined ? undefined : parseLimit(opts.threshold, opts.witness.length || 1, '--threshold');
-      const result = verifyTlogProofFile(readFileSync(file, 'utf8'), opts.key, opts.origin, { keys: opts.witness, threshold });
+      const result = verifyTlogProofFile(readFileSync(file, 'utf8'), opts.key, opts.origin, { keys: witnessKeys(opts.witness), threshold });
       process.stdout.write(`${result.ok ? 'VALID' : 'INVALID'}: ${result.message}\n`);
       process.exitCode = result.ok ? EXIT.OK : EXIT.INVALID;
     });
@@ -443,6 +460,22 @@ function write(out: NodeJS.WritableStream, chunk: string): Promise<void> {
   return out.write(chunk) ? Promise.resolve() : new Promise((r) => out.once('drain', () => r()));
 }
 
+/** errno codes of a file or directory the user named that cannot be used. */
+const FILE_ERRORS = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'EEXIST', 'EACCES', 'EPERM', 'EROFS', 'ENAMETOOLONG', 'ELOOP']);
+
+/**
+ * A directory to write into: made if missing, its parent must exist. (Node's recursive mkdir
+ * spins for ever on some /proc paths; one level is all a user's output path needs.)
+ */
+function outputDir(dir: string): string {
+  try {
+    mkdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(dir).isDirectory()) throw e;
+  }
+  return dir;
+}
+
 function exitCodeFor(e: ChainproofError): number {
   if (e.code === 'UNAVAILABLE') return EXIT.UNAVAILABLE;
   if (e.code === 'INTERNAL') return EXIT.INTERNAL;
@@ -463,6 +496,12 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     const err = e as NodeJS.ErrnoException;
+    if (err.code !== undefined && FILE_ERRORS.has(err.code)) {
+      // A path the user gave that cannot be read or written: their input, not our fault.
+      process.stderr.write(`chainproof: BAD_USER_INPUT: ${err.message}\n`);
+      process.exitCode = EXIT.USAGE;
+      return;
+    }
     if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === '3D000') {
       process.stderr.write(`chainproof: UNAVAILABLE: cannot reach the database (${err.message})\n`);
       process.exitCode = EXIT.UNAVAILABLE;

@@ -95,6 +95,13 @@ const EVENT_FIELDS = 'index id type actor author resource subsystem result corre
 
 /** A GraphQL call to a running server; errors come back as ChainproofErrors with the server's code. */
 export function graphqlClient(url: string, key: string | undefined) {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') throw new ChainproofError('BAD_USER_INPUT', `--url must be an http(s) URL, e.g. http://localhost:4000/graphql (got ${url})`);
   return async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
     let res: Response;
     try {

@@ -1,5 +1,6 @@
 /** A proposal's lifecycle, computed from ledger time and its recorded tallies, never stored. */
-export type ProposalState = 'PENDING' | 'ACTIVE' | 'CANCELED' | 'DEFEATED' | 'SUCCEEDED' | 'QUEUED' | 'EXPIRED' | 'EXECUTED';
+export const PROPOSAL_STATES = ['PENDING', 'ACTIVE', 'CANCELED', 'DEFEATED', 'SUCCEEDED', 'QUEUED', 'EXPIRED', 'EXECUTED'] as const;
+export type ProposalState = (typeof PROPOSAL_STATES)[number];
 
 export interface ProposalClock {
   voteStartMs: number;

@@ -73,6 +73,8 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   // GraphQL skips Express (see graphql-http.ts); the other routes stay on it.
   const server = createServer((req, res) => (graphql && isGraphqlPath(req.url) ? graphql(req, res) : app(req, res)));
   const wss = new WebSocketServer({ server, path: '/graphql' });
+  // `ws` re-emits the HTTP server's errors; a failed listen is answered below, not left unhandled.
+  wss.on('error', () => {});
   // graphql-ws does not go through Apollo: give its errors the same codes and masking.
   const format = formatError(config.development, log);
   const formatAll = (errors: readonly GraphQLError[]) => errors.map((e) => format(e.toJSON(), e));

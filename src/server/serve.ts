@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import type { Config } from '../config.js';
+import { ChainproofError } from '../errors.js';
 import { openDatabase } from '../db/database.js';
 import { ED25519_SIGNING } from '../ledger/events/ed25519.js';
 import { LedgerService } from '../ledger/ledger-service.js';
@@ -45,7 +46,22 @@ export async function serve(config: Config): Promise<void> {
   await cosignatures.start();
   const sync = new SyncService(db.dataSource, ledger, config.sync, log);
   const witness = loaded ? new WitnessService(db.dataSource, loaded.key.cosigner, config.witnessLogs, log) : undefined;
-  const http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, rules, sync, witness, cosignatures, provenance: new ProvenanceService(db.dataSource, ledger), metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
+  let http: Awaited<ReturnType<typeof startHttpServer>>;
+  try {
+    http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, rules, sync, witness, cosignatures, provenance: new ProvenanceService(db.dataSource, ledger), metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
+  } catch (err) {
+    // The port is taken, say: stop what started, so the process can exit with the error.
+    await rules.stop();
+    await cosignatures.stop();
+    await governance.stop();
+    await ledger.stop();
+    await db.close();
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+      throw new ChainproofError('UNAVAILABLE', `cannot listen on ${config.host}:${config.port} (${e.code})`, { cause: err });
+    }
+    throw err;
+  }
   log.info(
     { url: http.url, database: db.kind, dataDir: db.kind === 'embedded' ? config.dataDir : undefined },
     `Chainproof listening on ${http.url}`,

@@ -1,4 +1,5 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
@@ -70,6 +71,50 @@ describe('chainproof CLI', () => {
     expect(badSeed.stderr).toMatch(/CONFIG_INVALID: .*CHAINPROOF_SIGNING_SEED.*CHAINPROOF_BLOCK_SIZE/);
     const badFlag = cli(['verify', '--fast'], env);
     expect(badFlag.code).toBe(2);
+  });
+
+  it('bad paths, keys, accounts, states and URLs: one line, BAD_USER_INPUT, exit 2, nothing written', () => {
+    const dir = tempDataDir();
+    try {
+      const missing = join(dir.dir, 'missing', 'child');
+      const cases: string[][] = [
+        ['export', '--output', missing],
+        ['export', '--output', dir.dir],
+        ['trace', '--agent', 'a', '--proofs', missing],
+        ['proof', '0'.repeat(64), '--output', missing],
+        ['verify-proof', join(dir.dir, 'nope.tlog-proof'), '--key', 'x'],
+        ['verify', '--witness', 'garbage'],
+        ['gov', 'propose', '--title', 't', '--period', '60', '--as', ' bad account'],
+        ['gov', 'show', '--state', 'sleeping'],
+        ['mcp', '--url', 'notaurl'],
+        ['trace', '--agent', 'a', '--since', '1e400 hours ago'],
+        // Node's recursive mkdir never returns on this one.
+        ...(process.platform === 'linux' ? [['trace', '--agent', 'a', '--proofs', '/proc/chainproof-nope']] : []),
+      ];
+      for (const args of cases) {
+        const r = cli(args, env);
+        expect({ args, code: r.code }).toEqual({ args, code: 2 });
+        expect(r.stderr, args.join(' ')).toMatch(/^chainproof: [A-Z_]+: [^\n]+\n$/);
+        expect(r.stderr).not.toMatch(/INTERNAL/);
+      }
+      const proposals = JSON.parse(cli(['gov', 'show', '--json'], env).stdout);
+      expect(proposals).toEqual([]);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('serve on a port in use: one line, UNAVAILABLE, exit 3', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (blocker.address() as AddressInfo).port;
+      const r = cli(['serve'], { ...env, PORT: String(port), CHAINPROOF_HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(new RegExp(`^chainproof: UNAVAILABLE: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)\\n$`));
+    } finally {
+      blocker.close();
+    }
   });
 
   it.runIf(usingPostgres())('refuses to checkpoint against PostgreSQL without a signing key', () => {
