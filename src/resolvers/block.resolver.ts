@@ -4,6 +4,7 @@ import { BlockConnection, PageArgsInput, pageOf } from '../schema/connection.js'
 import { SafeInt } from '../schema/scalars.js';
 import type { RequestContext } from './context.js';
 import { toBlock, toConnection } from './mappers.js';
+import { nonNegative } from './checks.js';
 
 @Resolver(() => Block)
 export class BlockResolver {
@@ -14,7 +15,7 @@ export class BlockResolver {
     @Arg('ledger', { defaultValue: 'main' }) ledger: string,
     @Arg('height', () => SafeInt, { nullable: true }) height?: number,
   ): Promise<Block | null> {
-    const b = await ctx.ledger.block(ledger, height ?? undefined);
+    const b = await ctx.ledger.block(ledger, nonNegative('height', height) ?? undefined);
     return b && toBlock(b);
   }
 

@@ -4,6 +4,7 @@ import { CheckpointConnection, PageArgsInput, pageOf } from '../schema/connectio
 import { SafeInt } from '../schema/scalars.js';
 import type { RequestContext } from './context.js';
 import { toCheckpoint, toConnection } from './mappers.js';
+import { nonNegative } from './checks.js';
 
 @Resolver(() => Checkpoint)
 export class CheckpointResolver {
@@ -14,7 +15,7 @@ export class CheckpointResolver {
     @Arg('ledger', { defaultValue: 'main' }) ledger: string,
     @Arg('treeSize', () => SafeInt, { nullable: true }) treeSize?: number,
   ): Promise<Checkpoint | null> {
-    const c = await ctx.ledger.checkpoint(ledger, treeSize ?? undefined);
+    const c = await ctx.ledger.checkpoint(ledger, nonNegative('treeSize', treeSize) ?? undefined);
     return c && toCheckpoint(c);
   }
 

@@ -21,6 +21,7 @@ import { checkAccount } from '../governance/inputs.js';
 import type { RequestContext } from './context.js';
 import { toAccount, toBalanceChange, toProposal, toVote } from './governance.mappers.js';
 import { toConnection } from './mappers.js';
+import { nonNegative } from './checks.js';
 
 const accountOf = (ctx: RequestContext, id: string): Account => toAccount(id, () => ctx.governance.account(id));
 
@@ -49,7 +50,7 @@ export class AccountResolver {
   @FieldResolver(() => String, { description: 'Voting power now, or counting only events before leaf `at` (a proposal\'s snapshot).' })
   async votingPower(@Root() a: Account, @Ctx() ctx: RequestContext, @Arg('at', () => SafeInt, { nullable: true }) at?: number): Promise<string> {
     if (at === undefined || at === null) return (await a.current()).votingPower.toString();
-    return (await ctx.governance.votingPowerAt(a.id, at)).toString();
+    return (await ctx.governance.votingPowerAt(a.id, nonNegative('at', at))).toString();
   }
 
   @FieldResolver(() => [String], { description: 'Accounts delegating their voting power to this one (first 1,000).' })

@@ -123,7 +123,9 @@ export class SyncService {
   }
 
   async createPeer(url: string, verifierKey: string): Promise<PeerView> {
-    const p = await this.store.create(peerSpec(url, verifierKey));
+    const spec = peerSpec(url, verifierKey);
+    if (verifierKey === this.ledger.verifierKey()) throw new ChainproofError('BAD_USER_INPUT', 'that is this node\'s own verifier key: a node does not pull from itself');
+    const p = await this.store.create(spec);
     this.publish(p);
     if (this.running && this.settings.enabled) this.schedule(p.url, 0);
     return this.view(p);

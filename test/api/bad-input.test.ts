@@ -92,8 +92,12 @@ describe('bad input over HTTP: a coded refusal, nothing written', () => {
     expect(await treeSize()).toBe(before);
   });
 
-  it('refuses an empty asOf', async () => {
+  it('refuses an empty asOf, and negative heights, sizes and leaves rather than answer "nothing there"', async () => {
     expect(await codeOf(`{ queryAudits(asOf: {}) { edges { cursor } } }`)).toBe('BAD_USER_INPUT');
+    expect(await codeOf(`{ block(height: -1) { height } }`)).toBe('BAD_USER_INPUT');
+    expect(await codeOf(`{ checkpoint(treeSize: -1) { treeSize } }`)).toBe('BAD_USER_INPUT');
+    expect(await codeOf(`{ account(id: "x") { votingPower(at: -1) } }`)).toBe('BAD_USER_INPUT');
+    expect(await codeOf(`{ block(height: 0) { height } }`)).toBeUndefined();
   });
 });
 

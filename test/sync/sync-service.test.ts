@@ -46,6 +46,7 @@ describe('the sync service', () => {
     await expect(sync.syncNow('nobody.test/main')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(sync.createPeer('http://127.0.0.1:10/graphql', 'not-a-key')).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(sync.createPeer('file:///etc/passwd', vkey)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(sync.createPeer('http://127.0.0.1:11/graphql', t.service.verifierKey()!)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(sync.createPeer(DOWN, vkey)).rejects.toMatchObject({ code: 'CONFLICT' });
     expect((await sync.status()).peers).toHaveLength(1);
   });
