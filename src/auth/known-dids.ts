@@ -41,7 +41,7 @@ export class KnownDidService {
   ) {}
 
   async register(did: string, role: string, name: string, by: string): Promise<KnownDid> {
-    publicKeyFromDidKey(did); // refuses anything but an Ed25519 did:key
+    publicKeyFromDidKey(did, 'did'); // refuses anything but an Ed25519 did:key
     if (!isRole(role)) throw new ChainproofError('BAD_USER_INPUT', 'role must be one of reader, writer, governor, admin, validator');
     if (!/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$/.test(name)) throw new ChainproofError('BAD_USER_INPUT', 'name must be 1..64 of letters, digits and . _ @ : -');
     await this.ledger.append(SYSTEM_LEDGER, [{ type: 'DidRegistered', actor: by, subsystem: 'auth', resource: did, payload: { did, role, name } }], {
@@ -59,6 +59,7 @@ export class KnownDidService {
   }
 
   async revoke(did: string, by: string): Promise<KnownDid> {
+    publicKeyFromDidKey(did, 'did');
     await this.ledger.append(SYSTEM_LEDGER, [{ type: 'DidRevoked', actor: by, subsystem: 'auth', resource: did, payload: { did } }], {
       projection: async (tx, [e]) => {
         const r = await tx.query(

@@ -92,6 +92,15 @@ describe('bad input over HTTP: a coded refusal, nothing written', () => {
     expect(await treeSize()).toBe(before);
   });
 
+  it('names the argument a bad DID came in', async () => {
+    const long = `did:key:z${'x'.repeat(600)}`;
+    for (const q of [`mutation($d: String!) { revokeDid(did: $d) { did } }`, `mutation($d: String!) { registerDid(did: $d, role: "reader", name: "n") { did } }`]) {
+      const r = await gql(server.url, q, { d: long });
+      expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(r.errors?.[0]?.message).toMatch(/^did DID /);
+    }
+  });
+
   it('refuses an empty asOf, and negative heights, sizes and leaves rather than answer "nothing there"', async () => {
     expect(await codeOf(`{ queryAudits(asOf: {}) { edges { cursor } } }`)).toBe('BAD_USER_INPUT');
     expect(await codeOf(`{ block(height: -1) { height } }`)).toBe('BAD_USER_INPUT');

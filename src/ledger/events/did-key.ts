@@ -7,18 +7,18 @@ const ED25519_MULTICODEC = [0xed, 0x01];
  * The Ed25519 public key inside a `did:key:z6Mk…` DID (multibase base58btc of the
  * multicodec-prefixed key). Attacker-controlled input: every malformation is refused.
  */
-export function publicKeyFromDidKey(did: string): Buffer {
+export function publicKeyFromDidKey(did: string, field = 'author'): Buffer {
   if (!did.startsWith('did:key:z')) {
-    throw new ChainproofError('BAD_USER_INPUT', `author ${JSON.stringify(did)} is not a did:key DID`);
+    throw new ChainproofError('BAD_USER_INPUT', `${field} ${JSON.stringify(did.slice(0, 80))} is not a did:key DID`);
   }
   let bytes: Uint8Array;
   try {
     bytes = base58.decode(did.slice('did:key:z'.length));
   } catch (cause) {
-    throw new ChainproofError('BAD_USER_INPUT', `author DID is not valid base58btc`, { cause });
+    throw new ChainproofError('BAD_USER_INPUT', `${field} DID is not valid base58btc`, { cause });
   }
   if (bytes.length !== 34 || bytes[0] !== ED25519_MULTICODEC[0] || bytes[1] !== ED25519_MULTICODEC[1]) {
-    throw new ChainproofError('BAD_USER_INPUT', `author DID does not carry an Ed25519 key`);
+    throw new ChainproofError('BAD_USER_INPUT', `${field} DID does not carry an Ed25519 key`);
   }
   return Buffer.from(bytes.subarray(2));
 }
