@@ -430,6 +430,17 @@ export class LedgerService {
       const i = inputs.findIndex((input) => input.subsystem !== undefined && this.reservedSubsystems.has(input.subsystem));
       if (i >= 0) throw new ChainproofError('FORBIDDEN', `subsystem ${JSON.stringify(inputs[i]!.subsystem)} is reserved for events the server writes itself`);
     }
+    // A key names one event: a repeat of an input in one call gets that event again, but a different
+    // input under the same key would be left unwritten, unsaid.
+    const byKey = new Map<string, AppendInput>();
+    for (const input of inputs) {
+      if (input.idempotencyKey === undefined) continue;
+      const seen = byKey.get(input.idempotencyKey);
+      if (seen === undefined) byKey.set(input.idempotencyKey, input);
+      else if (seen !== input && !sameJson(seen, input)) {
+        throw new ChainproofError('BAD_USER_INPUT', `idempotencyKey ${JSON.stringify(input.idempotencyKey.slice(0, 80))} is given to two different inputs in one call`);
+      }
+    }
     return inputs;
   }
 
@@ -818,5 +829,14 @@ export class LedgerService {
       if (this.options.produceBlocks !== false) p.start();
     }
     return p;
+  }
+}
+
+/** Whether two inputs serialise alike (false where one cannot be serialised: prepare refuses it with its reason). */
+function sameJson(a: unknown, b: unknown): boolean {
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    return false;
   }
 }

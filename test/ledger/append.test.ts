@@ -241,7 +241,7 @@ describe('edge cases found in review', () => {
     expect(await codeOf(t.service.append('impostor', [{ type: 't', actor: 'a', author: did }]))).toBe('BAD_USER_INPUT');
   });
 
-  it('refuses payloads nested deeper than MAX_PAYLOAD_DEPTH and idempotency keys PostgreSQL or RFC 8785 cannot hold', async () => {
+  it('refuses payloads nested deeper than MAX_PAYLOAD_DEPTH, idempotency keys PostgreSQL or RFC 8785 cannot hold, and one key given to two different inputs of one call', async () => {
     const before = (await t.service.head('main')).treeSize;
     const nested = (depth: number) => {
       let v: unknown = 1;
@@ -249,6 +249,7 @@ describe('edge cases found in review', () => {
       return v;
     };
     expect(await codeOf(t.service.append('main', [{ type: 'deep', actor: 'a', payload: nested(MAX_PAYLOAD_DEPTH + 1) }]))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(t.service.append('main', [{ type: 'one', actor: 'a', idempotencyKey: 'twice' }, { type: 'two', actor: 'a', idempotencyKey: 'twice' }]))).toBe('BAD_USER_INPUT');
     for (const idempotencyKey of ['k\ud800', 'k\u0000']) {
       expect(await codeOf(t.service.append('main', [{ type: 'key', actor: 'a', idempotencyKey }])), JSON.stringify(idempotencyKey)).toBe('BAD_USER_INPUT');
     }
