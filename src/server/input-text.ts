@@ -25,21 +25,28 @@ function textProblem(s: string): string | undefined {
  * @example inputProblem(parse('{ ledger(name: "x") { name } }'), { a: 'b\u0000' })?.message // 'variables: text must not contain U+0000 (NUL)'
  */
 export function inputProblem(document: DocumentNode, variables: unknown): GraphQLError | undefined {
-  const stack: Array<[value: unknown, depth: number]> = [[variables, 0]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
+  // Two parallel stacks rather than a tuple per value: a 1,000-audit recordQueries carries ~30,000.
+  const values: unknown[] = [variables];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const value = values.pop();
+    const depth = depths.pop()!;
     if (typeof value === 'string') {
       const why = textProblem(value);
       if (why) return refuse(`variables: ${why}`);
     } else if (typeof value === 'object' && value !== null) {
       if (depth >= MAX_INPUT_DEPTH) return refuse(`variables nest deeper than ${MAX_INPUT_DEPTH} levels`);
       if (Array.isArray(value)) {
-        for (const v of value) stack.push([v, depth + 1]);
+        for (let i = 0; i < value.length; i++) {
+          values.push(value[i]);
+          depths.push(depth + 1);
+        }
       } else {
-        for (const [k, v] of Object.entries(value)) {
+        for (const k in value) {
           const why = textProblem(k);
           if (why) return refuse(`variables: ${why}`);
-          stack.push([v, depth + 1]);
+          values.push((value as Record<string, unknown>)[k]);
+          depths.push(depth + 1);
         }
       }
     }
