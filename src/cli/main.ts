@@ -198,11 +198,14 @@ function program(): Command {
     .action(async (opts: SourceOptions & FilterOptions & { format: string; output?: string }) => {
       if (opts.format !== 'jsonl' && opts.format !== 'json') throw new ChainproofError('BAD_USER_INPUT', '--format must be json or jsonl');
       // Opened here so a bad path fails now, as a coded error, not later as an unhandled stream event.
-      const out = opts.output ? createWriteStream('', { fd: openSync(opts.output, 'w') }) : process.stdout;
-      out.on('error', (err) => {
-        process.stderr.write(`chainproof: INTERNAL: writing ${opts.output}: ${err.message}\n`);
-        process.exit(EXIT.INTERNAL);
-      });
+      const file = opts.output;
+      const out = file ? createWriteStream('', { fd: userPath('--output', () => openSync(file, 'w')) }) : process.stdout;
+      if (file) {
+        out.on('error', (err) => {
+          process.stderr.write(`chainproof: INTERNAL: writing ${file}: ${err.message}\n`);
+          process.exit(EXIT.INTERNAL);
+        });
+      }
       const bar = opts.output && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
       const n = await withSource(opts, async (src) => {
         const total = bar ? (await src.stats(opts.ledger)).treeSize : 0;
@@ -257,7 +260,7 @@ function program(): Command {
     .action(async (eventId: string, opts: SourceOptions & { ledger: string; output?: string }) => {
       if (!/^[0-9a-f]{64}$/.test(eventId)) throw new ChainproofError('BAD_USER_INPUT', 'event id must be 64 lowercase hex characters');
       const text = tlogProofText(await withSource(opts, (src) => src.proof(opts.ledger, eventId)));
-      if (opts.output) writeFileSync(opts.output, text);
+      if (opts.output) userPath('--output', () => writeFileSync(opts.output!, text));
       else process.stdout.write(text);
     });
 
@@ -288,9 +291,10 @@ function program(): Command {
         if (opts.json) process.stdout.write(`${JSON.stringify(t, null, 2)}\n`);
         else process.stdout.write(formatTimeline(t.lines, t.truncated));
         if (!opts.proofs) return 0;
-        outputDir(opts.proofs);
+        const dir = userPath('--proofs', () => outputDir(opts.proofs!));
         for (const line of t.lines) {
-          writeFileSync(join(opts.proofs, `${line.queryId}.tlog-proof`), tlogProofText(await ledgers.proof(opts.ledger, line.eventId)));
+          const text = tlogProofText(await ledgers.proof(opts.ledger, line.eventId));
+          userPath('--proofs', () => writeFileSync(join(dir, `${line.queryId}.tlog-proof`), text));
         }
         return t.lines.length;
       });
@@ -306,7 +310,7 @@ function program(): Command {
     .option('--threshold <n>', 'cosignatures required from the --witness keys (default 2f+1 of n)')
     .action(async (file: string, opts: { key: string; origin?: string; witness: string[]; threshold?: string }) => {
       const threshold = opts.threshold === undefined ? undefined : parseLimit(opts.threshold, opts.witness.length || 1, '--threshold');
-      const result = verifyTlogProofFile(readFileSync(file, 'utf8'), opts.key, opts.origin, { keys: witnessKeys(opts.witness), threshold });
+      const result = verifyTlogProofFile(userPath('<file>', () => readFileSync(file, 'utf8')), opts.key, opts.origin, { keys: witnessKeys(opts.witness), threshold });
       process.stdout.write(`${result.ok ? 'VALID' : 'INVALID'}: ${result.message}\n`);
       process.exitCode = result.ok ? EXIT.OK : EXIT.INVALID;
     });
@@ -460,8 +464,19 @@ function write(out: NodeJS.WritableStream, chunk: string): Promise<void> {
   return out.write(chunk) ? Promise.resolve() : new Promise((r) => out.once('drain', () => r()));
 }
 
-/** errno codes of a file or directory the user named that cannot be used. */
-const FILE_ERRORS = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'EEXIST', 'EACCES', 'EPERM', 'EROFS', 'ENAMETOOLONG', 'ELOOP']);
+/**
+ * A file operation on a path the user named: its failure (missing, a directory, no permission...)
+ * is their input, BAD_USER_INPUT, not an internal error.
+ */
+function userPath<T>(flag: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (typeof err.code === 'string' && typeof err.syscall === 'string') throw new ChainproofError('BAD_USER_INPUT', `${flag}: ${err.message}`, { cause: e });
+    throw e;
+  }
+}
 
 /**
  * A directory to write into: made if missing, its parent must exist. (Node's recursive mkdir
@@ -496,12 +511,6 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     const err = e as NodeJS.ErrnoException;
-    if (err.code !== undefined && FILE_ERRORS.has(err.code)) {
-      // A path the user gave that cannot be read or written: their input, not our fault.
-      process.stderr.write(`chainproof: BAD_USER_INPUT: ${err.message}\n`);
-      process.exitCode = EXIT.USAGE;
-      return;
-    }
     if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === '3D000') {
       process.stderr.write(`chainproof: UNAVAILABLE: cannot reach the database (${err.message})\n`);
       process.exitCode = EXIT.UNAVAILABLE;

@@ -176,6 +176,7 @@ export function remoteSource(url: string, key: string | undefined): LedgerSource
           `mutation($l: String!) { createCheckpoint(ledger: $l, tags: ["proof"]) { treeSize } }`,
           { l: ledger },
         ).catch((cause: ChainproofError) => {
+          if (cause.code === 'UNAVAILABLE' || cause.code === 'INTERNAL') throw cause;
           throw new ChainproofError('NOTHING_TO_CHECKPOINT', `no checkpoint covers this event yet, and making one failed (${cause.code}): run \`chainproof checkpoint\` or give a writer's --key`, { cause });
         });
         proof = (await call<{ inclusionProof: Proof }>(

@@ -12,6 +12,7 @@ import { listen, NOTIFY_CHANNEL, type Listener } from '../db/pg-listener.js';
 import { Checkpointer, type StateRootProvider } from './checkpointer.js';
 import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
 import { isHexId } from './events/envelope.js';
+import { rfc8785 } from './events/rfc8785.js';
 import { splitIds, type AppendInput, type LedgerEvent } from './events/event.js';
 import { prepareInput, prepareReplicated, type PreparedInput } from './events/prepare.js';
 import { mapInSlices } from './in-slices.js';
@@ -832,10 +833,10 @@ export class LedgerService {
   }
 }
 
-/** Whether two inputs serialise alike (false where one cannot be serialised: prepare refuses it with its reason). */
+/** Whether two inputs are the same JSON, key order aside (false where either is not JSON at all). */
 function sameJson(a: unknown, b: unknown): boolean {
   try {
-    return JSON.stringify(a) === JSON.stringify(b);
+    return rfc8785(a) === rfc8785(b);
   } catch {
     return false;
   }

@@ -6,8 +6,10 @@ import { rfc8785 } from '../ledger/events/rfc8785.js';
 export const canonicalJson = (value: unknown): string => canonicalPayload(value);
 
 /**
- * RFC 8785 text of what a client sent or received, for hashing only: no depth limit of a
- * payload's (the request's own limits bound it); throws where JSON cannot carry it.
+ * RFC 8785 text without a payload's depth limit: of what a client sent or received (hashed for
+ * the operation audit), and of what the ledger already holds (read back by a rebuild or an
+ * export: it was accepted once, under whatever limit held then). Throws where JSON cannot carry
+ * it, or the value nests past the stack (an audit of such a request is logged as not recorded).
  */
 export const canonicalExchange = (value: unknown): string => rfc8785(value);
 

@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { binaryArray } from '../db/binary-array.js';
 import { ChainproofError } from '../errors.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
-import { canonicalJson } from './hashing.js';
+import { canonicalExchange } from './hashing.js';
 import type { KnownAssertions } from './known-assertions.js';
 import { resultTextOf, type AssertionPayload, type OperationPayload, type QueryPayload, type SourcePayload } from './records.js';
 
@@ -87,7 +87,7 @@ async function insertAssertions(tx: EntityManager, ledgerId: number, events: Led
      SELECT $1, a.* FROM unnest($2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::bytea[], $9::bytea[],
        $10::text[], $11::bigint[], $12::bigint[], $13::bytea[]) AS a`,
     [ledgerId, binaryArray('hex', p, (a) => a.hash), binaryArray('text', p, (a) => a.subject), binaryArray('text', p, (a) => a.predicate),
-      binaryArray('text', p, (a) => canonicalJson(a.value)), binaryArray('text', p, (a) => a.lifecycle), binaryArray('float8', p, (a) => a.confidence),
+      binaryArray('text', p, (a) => canonicalExchange(a.value)), binaryArray('text', p, (a) => a.lifecycle), binaryArray('float8', p, (a) => a.confidence),
       binaryArray('hex', p, (a) => a.sourceHash), binaryArray('hex', p, (a) => a.supersedes), binaryArray('text', events, (e) => e.actor),
       binaryArray('int8', events, (e) => e.hlc.physicalMs), binaryArray('int8', events, (e) => e.index), idsOf(events)],
   );

@@ -1,4 +1,4 @@
-import { canonicalJson } from './hashing.js';
+import { canonicalExchange } from './hashing.js';
 import type { AssertionRecord, QueryAuditRecord, SourceRecord } from './model.js';
 
 /** A W3C PROV-JSON document (https://www.w3.org/submissions/prov-json/). */
@@ -73,7 +73,7 @@ export function toProvJson(audits: QueryAuditRecord[], origin: string): ProvDocu
     if (doc.entity![id]) return id;
     doc.entity![id] = {
       'prov:type': { $: 'cp:Assertion', type: 'prov:QUALIFIED_NAME' },
-      'prov:value': canonicalJson(a.value),
+      'prov:value': canonicalExchange(a.value),
       'cp:subject': a.subject,
       'cp:predicate': a.predicate,
       'cp:lifecycle': a.lifecycle,
@@ -107,7 +107,7 @@ export function toProvJson(audits: QueryAuditRecord[], origin: string): ProvDocu
     const result = `cp:result/${localName(q.queryId)}`;
     doc.entity![result] = {
       'prov:type': qualified('cp:QueryResult'),
-      'prov:value': canonicalJson(q.result),
+      'prov:value': canonicalExchange(q.result),
       'cp:resultHash': q.resultHash,
       ...(q.resultConfidence === null ? {} : { 'cp:confidence': q.resultConfidence }),
     };

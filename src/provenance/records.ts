@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ChainproofError } from '../errors.js';
 import { MAX_TEXT_FIELD, withCanonicalText } from '../ledger/events/envelope.js';
-import { assertionHashOf, canonicalJson, sha256Hex, type AssertionContent } from './hashing.js';
+import { assertionHashOf, canonicalExchange, canonicalJson, sha256Hex, type AssertionContent } from './hashing.js';
 
 export const LIFECYCLES = ['PROPOSED', 'ACCEPTED', 'DEPRECATED', 'REJECTED'] as const;
 export type Lifecycle = (typeof LIFECYCLES)[number];
@@ -167,7 +167,7 @@ const resultTexts = new WeakMap<QueryPayload, string>();
  * The RFC 8785 text of a query payload's result: as queryPayload wrote it, or, for a payload
  * read back from the ledger (a rebuild), canonicalised again.
  */
-export const resultTextOf = (p: QueryPayload): string => resultTexts.get(p) ?? canonicalJson(p.result);
+export const resultTextOf = (p: QueryPayload): string => resultTexts.get(p) ?? canonicalExchange(p.result);
 
 /**
  * The RFC 8785 text of a checked query payload, written field by field: its text fields are

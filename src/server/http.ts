@@ -72,9 +72,10 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   let graphql: ReturnType<typeof graphqlHttpHandler> | undefined; // set once Apollo has started
   // GraphQL skips Express (see graphql-http.ts); the other routes stay on it.
   const server = createServer((req, res) => (graphql && isGraphqlPath(req.url) ? graphql(req, res) : app(req, res)));
-  const wss = new WebSocketServer({ server, path: '/graphql' });
-  // `ws` re-emits the HTTP server's errors; a failed listen is answered below, not left unhandled.
-  wss.on('error', () => {});
+  // A message may be as large as an HTTP body, no larger (ws would take 100 MiB, before any credentials).
+  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.maxBodyBytes });
+  // `ws` re-emits the HTTP server's errors: a failed listen is answered below; later ones are logged, not left unhandled.
+  wss.on('error', (err) => log.error({ err }, 'HTTP server error'));
   // graphql-ws does not go through Apollo: give its errors the same codes and masking.
   const format = formatError(config.development, log);
   const formatAll = (errors: readonly GraphQLError[]) => errors.map((e) => format(e.toJSON(), e));

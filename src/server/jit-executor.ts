@@ -14,12 +14,14 @@ import {
 } from 'graphql';
 import { getVariableValues } from 'graphql/execution/values.js';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
-import { inputProblem } from './input-text.js';
+import { literalsProblem, variablesProblem } from './input-text.js';
 
 /** An operation seen before: how often, and its compiled form once it has one. */
 interface Plan {
   runs: number;
   jit: CompiledQuery | null;
+  /** What is wrong with the document's literals (null: nothing), found on its first run. */
+  literals?: GraphQLError | null;
 }
 
 /**
@@ -59,9 +61,10 @@ export function jitGateway(schema: GraphQLSchema, cacheSize = 1_000): GatewayInt
           const operation = rc.operation as OperationDefinitionNode;
           const operationName = rc.operationName ?? undefined;
           const variables = rc.request.variables ?? {};
-          const problem = inputProblem(rc.document, variables);
-          if (problem) return { errors: [problem] };
           const plan = planOf(`${operationName ?? ''}\u0000${rc.source}`);
+          plan.literals ??= literalsProblem(rc.document) ?? null;
+          const problem = plan.literals ?? variablesProblem(variables);
+          if (problem) return { errors: [problem] };
           if (++plan.runs === 2 && jitCanRun(schema, operation)) {
             const made = compileQuery(schema, rc.document, operationName);
             if (isCompiledQuery(made)) plan.jit = made;

@@ -28,7 +28,9 @@ export function rateLimit(opts: { perIp: number; perKey: number; burstSeconds: n
   return (ip, authorization) => {
     const waitIp = opts.perIp > 0 ? take(`ip:${ip}`, opts.perIp) : 0;
     // The credential (attacker-chosen) is hashed so no key sits in this map; unknown keys are limited too.
-    const waitKey = opts.perKey > 0 && authorization ? take(`key:${createHash('sha256').update(authorization).digest('hex')}`, opts.perKey) : 0;
+    // Every way of writing one key (scheme, case, spaces: see principalFrom) draws on one bucket.
+    const key = authorization?.trim().replace(/^bearer\s+/i, '');
+    const waitKey = opts.perKey > 0 && key ? take(`key:${createHash('sha256').update(key).digest('hex')}`, opts.perKey) : 0;
     return Math.max(waitIp, waitKey);
   };
 }

@@ -79,15 +79,22 @@ export function wsOperationHooks(options: WsOperationOptions) {
       const since = performance.now();
       const { ip, credential } = options.clientOf(ctx.extra);
       const wait = options.rateLimit(ip, credential);
-      if (wait > 0) return refuse(ctx.extra, payload, [new GraphQLError(`rate limit exceeded; retry in ${wait} s`, { extensions: { code: 'RATE_LIMITED' } })], since);
+      // Not audited, as over HTTP: a refusal that cost an append would give a flood the very work the limit is to spare.
+      if (wait > 0) return [new GraphQLError(`rate limit exceeded; retry in ${wait} s`, { extensions: { code: 'RATE_LIMITED' } })];
       let document: DocumentNode;
       try {
         document = parse(payload.query, { maxTokens: options.maxTokens });
       } catch (e) {
-        if (!(e instanceof GraphQLError)) throw e;
-        return refuse(ctx.extra, payload, [coded(e, 'GRAPHQL_PARSE_FAILED')], since);
+        // A document nested thousands deep overflows graphql-js's recursive parser: a RangeError, coded all the same.
+        const error = e instanceof GraphQLError ? e : new GraphQLError(`Syntax Error: ${(e as Error).message}`);
+        return refuse(ctx.extra, payload, [coded(error, 'GRAPHQL_PARSE_FAILED')], since);
       }
-      const invalid = validate(options.schema, document, rules);
+      let invalid: readonly GraphQLError[];
+      try {
+        invalid = validate(options.schema, document, rules);
+      } catch (e) {
+        invalid = [new GraphQLError(`the document cannot be validated: ${(e as Error).message}`)];
+      }
       if (invalid.length > 0) return refuse(ctx.extra, payload, invalid.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED')), since);
       if (!getOperationAST(document, payload.operationName)) {
         return refuse(ctx.extra, payload, [new GraphQLError(unresolvedOperation(payload.operationName), { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })], since);

@@ -122,5 +122,7 @@ describe('bad input over WebSocket', () => {
     expect(await wsCode(`subscription($a: String) { auditEvent(after: $a) { index } }`, { a: 5 })).toBe('BAD_USER_INPUT');
     expect(await wsCode(`query($l: String!) { ledger(name: $l) { name } }`, { l: 'ma\u0000in' })).toBe('BAD_USER_INPUT');
     expect(await wsCode(APPEND, { p: nested(150) })).toBe('BAD_USER_INPUT');
+    // Deep enough to overflow graphql-js's recursive parser, within the token limit: coded, and the socket stays up.
+    expect(await wsCode(`{ ledgers ${'{ name '.repeat(3_000)}${'}'.repeat(3_001)}`)).toBe('GRAPHQL_PARSE_FAILED');
   });
 });

@@ -107,12 +107,34 @@ export const MAX_PAYLOAD_DEPTH = 64;
 
 /** Whether `value` nests objects and arrays deeper than `max` (iteratively: the value may be attacker-built). */
 function nestsDeeperThan(value: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (depth >= max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  // Containers only, on two flat stacks: this runs on every append's payload.
+  const containers: object[] = [];
+  const depths: number[] = [];
+  if (typeof value === 'object' && value !== null) {
+    containers.push(value);
+    depths.push(1);
+  }
+  while (containers.length > 0) {
+    const v = containers.pop()!;
+    const depth = depths.pop()!;
+    if (depth > max) return true;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const child: unknown = v[i];
+        if (typeof child === 'object' && child !== null) {
+          containers.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const k in v) {
+        const child = (v as Record<string, unknown>)[k];
+        if (typeof child === 'object' && child !== null) {
+          containers.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    }
   }
   return false;
 }
