@@ -1,5 +1,9 @@
 import { ChainproofError } from '../errors.js';
-import type { Expr, ParsedExpr } from './cel.js';
+import { RE2JS, type Expr, type ParsedExpr } from './cel.js';
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
 
 /**
  * A static checker for the subset of CEL that contracts use: declared variables, known
@@ -73,7 +77,11 @@ export function checkExpression(parsed: ParsedExpr, source: string, limits: Chec
     const k = e.exprKind;
     switch (k.case) {
       case 'constExpr': {
-        const c = k.value.constantKind.case;
+        const kind = k.value.constantKind;
+        // The parser keeps any digits; the evaluator would fail on them at the first firing instead.
+        if (kind.case === 'int64Value' && (kind.value < INT64_MIN || kind.value > INT64_MAX)) fail(e, `integer literal ${kind.value} is out of int range`);
+        if (kind.case === 'uint64Value' && (kind.value < 0n || kind.value > UINT64_MAX)) fail(e, `integer literal ${kind.value}u is out of uint range`);
+        const c = kind.case;
         return c === 'boolValue' ? 'bool' : c === 'int64Value' ? 'int' : c === 'uint64Value' ? 'uint' : c === 'doubleValue' ? 'double'
           : c === 'stringValue' ? 'string' : c === 'bytesValue' ? 'bytes' : c === 'nullValue' ? 'null' : 'dyn';
       }
@@ -119,6 +127,15 @@ export function checkExpression(parsed: ParsedExpr, source: string, limits: Chec
         const target = call.target ? visit(call.target, scope, depth + 1, nesting) : undefined;
         if (fn in AGGREGATES && !call.target) return aggregate(e, fn as AggregateCall['fn'], call.args);
         const args = call.args.map((a) => visit(a, scope, depth + 1, nesting));
+        const pattern = fn === 'matches' && call.args.length === 1 && call.args[0]!.exprKind.case === 'constExpr' ? call.args[0]!.exprKind.value.constantKind : undefined;
+        if (pattern?.case === 'stringValue') {
+          // A literal pattern is compiled now, as the evaluator would at the first firing.
+          try {
+            RE2JS.compile(pattern.value);
+          } catch (err) {
+            fail(call.args[0]!, `invalid regular expression: ${(err as Error).message}`);
+          }
+        }
         return callType(e, fn, target, args);
       }
       default:

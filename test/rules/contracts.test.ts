@@ -37,6 +37,11 @@ describe('creating contracts', () => {
     await refused(() => t.rules.create('admin', contractInput({ condition: 'nosuch(1)' })), 'BAD_USER_INPUT', /undeclared reference to function 'nosuch'/);
     await refused(() => t.rules.create('admin', contractInput({ condition: 'count(event.type, 60) > 1' })), 'BAD_USER_INPUT', /must be a literal string/);
     await refused(() => t.rules.create('admin', contractInput({ condition: 'count("x", 99999999) > 1' })), 'BAD_USER_INPUT', /window/);
+    // Literals the evaluator would only trip over at the first firing.
+    await refused(() => t.rules.create('admin', contractInput({ condition: 'event.type.matches("(")' })), 'BAD_USER_INPUT', /invalid regular expression/);
+    await refused(() => t.rules.create('admin', contractInput({ condition: 'event.index > 12345678901234567890123' })), 'BAD_USER_INPUT', /out of int range/);
+    await refused(() => t.rules.create('admin', contractInput({ condition: 'event.index > 99999999999999999999999u' })), 'BAD_USER_INPUT', /out of uint range/);
+    expect((await t.rules.create('admin', contractInput({ condition: 'event.type.matches("^de(ploy)+$") && event.index < 9223372036854775807' }))).id).toMatch(/^[0-9a-f]{64}$/);
     await refused(() => t.rules.create('admin', contractInput({
       actions: [{ mintTokens: { to: 'event.payload', amountExpr: '15', reason: 'x' } }],
     })), 'BAD_USER_INPUT', /type map; expected string/);
