@@ -1,26 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serverBackend } from '../support/db.js';
-import { gql, startServer, TEST_ADMIN_KEY, type ServerProcess } from '../support/server.js';
+import { describe, expect, it } from 'vitest';
+import { gql, serverForFile, TEST_ADMIN_KEY } from '../support/server.js';
 import { wsRequest } from '../support/ws.js';
 
 // Inputs that once got through to PostgreSQL, the stack or the wrong operation: each must be a
 // coded refusal that changes nothing, over HTTP and over WebSocket alike.
 
-let server: ServerProcess;
-let cleanup: () => Promise<void>;
+const running = serverForFile();
 
-beforeAll(async () => {
-  let env: Record<string, string>;
-  ({ env, cleanup } = await serverBackend());
-  server = await startServer(env);
-});
-afterAll(async () => {
-  await server?.kill('SIGTERM');
-  await cleanup?.();
-});
-
-const codeOf = async (query: string, variables?: Record<string, unknown>) => (await gql(server.url, query, variables)).errors?.[0]?.extensions?.code;
-const treeSize = async () => (await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize as number;
+const codeOf = async (query: string, variables?: Record<string, unknown>) => (await gql(running.server.url, query, variables)).errors?.[0]?.extensions?.code;
+const treeSize = async () => (await gql(running.server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize as number;
 /** `{"a":{"a":…1…}}`, `depth` objects deep. */
 const nested = (depth: number): unknown => {
   let v: unknown = 1;
@@ -31,7 +19,7 @@ const APPEND = `mutation($p: JSON) { appendEvents(inputs: [{type: "bad.input", a
 /** The code of a request whose variable `name` is `depth` objects deep, written as text (JSON.stringify would recurse that deep). */
 async function deepCode(query: string, name: string, depth: number): Promise<string | undefined> {
   const value = `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
-  const res = await fetch(server.url, {
+  const res = await fetch(running.server.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_KEY}` },
     body: `{"query":${JSON.stringify(query)},"variables":{${JSON.stringify(name)}:${value}}}`,
@@ -49,7 +37,7 @@ describe('bad input over HTTP: a coded refusal, nothing written', () => {
     expect(await codeOf(record, { r: nested(70) })).toBe('BAD_USER_INPUT');
     expect(await treeSize()).toBe(before);
     expect(await codeOf(APPEND, { p: nested(64) })).toBeUndefined();
-    const verified = await gql(server.url, `{ verify(full: true) { status issues { kind message } } }`);
+    const verified = await gql(running.server.url, `{ verify(full: true) { status issues { kind message } } }`);
     expect(verified.data.verify).toEqual({ status: 'VALID', issues: [] });
   });
 
@@ -65,7 +53,7 @@ describe('bad input over HTTP: a coded refusal, nothing written', () => {
 
   it('runs nothing when operationName names no operation in the document', async () => {
     const before = await treeSize();
-    const res = await fetch(server.url, {
+    const res = await fetch(running.server.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_KEY}` },
       body: JSON.stringify({ query: `mutation A { appendEvent(input: {type: "bad.input", actor: "t"}) { index } }`, operationName: 'B' }),
@@ -95,7 +83,7 @@ describe('bad input over HTTP: a coded refusal, nothing written', () => {
   it('names the argument a bad DID came in', async () => {
     const long = `did:key:z${'x'.repeat(600)}`;
     for (const q of [`mutation($d: String!) { revokeDid(did: $d) { did } }`, `mutation($d: String!) { registerDid(did: $d, role: "reader", name: "n") { did } }`]) {
-      const r = await gql(server.url, q, { d: long });
+      const r = await gql(running.server.url, q, { d: long });
       expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       expect(r.errors?.[0]?.message).toMatch(/^did DID /);
     }
@@ -112,7 +100,7 @@ describe('bad input over HTTP: a coded refusal, nothing written', () => {
 
 describe('bad input over WebSocket', () => {
   const wsCode = async (query: string, variables?: Record<string, unknown>) => {
-    const answer = await wsRequest(server.wsUrl, { query, variables });
+    const answer = await wsRequest(running.server.wsUrl, { query, variables });
     return (answer.errors ?? answer.result?.errors)?.[0]?.extensions?.code;
   };
 

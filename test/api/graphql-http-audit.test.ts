@@ -1,25 +1,13 @@
 import { auditServer } from 'graphql-http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serverBackend } from '../support/db.js';
-import { startServer, TEST_ADMIN_KEY, type ServerProcess } from '../support/server.js';
+import { describe, expect, it } from 'vitest';
+import { serverForFile, TEST_ADMIN_KEY } from '../support/server.js';
 
 /** The GraphQL-over-HTTP audit suite that ships with graphql-http: every MUST passes. */
-let server: ServerProcess;
-let cleanup: () => Promise<void>;
-
-beforeAll(async () => {
-  let env: Record<string, string>;
-  ({ env, cleanup } = await serverBackend());
-  server = await startServer(env);
-});
-afterAll(async () => {
-  await server?.kill('SIGTERM');
-  await cleanup?.();
-});
+const running = serverForFile();
 
 describe('GraphQL over HTTP (graphql-http serverAudits)', () => {
   it('passes every MUST audit', async () => {
-    const results = await auditServer({ url: server.url });
+    const results = await auditServer({ url: running.server.url });
     const failed = results.filter((r) => r.status !== 'ok');
     const mustFailures = failed.filter((r) => r.name.startsWith('MUST'));
     expect(mustFailures.map((r) => `${r.name}: ${'reason' in r ? r.reason : ''}`)).toEqual([]);
@@ -34,7 +22,7 @@ describe('GraphQL over HTTP: the answer', () => {
   it('is UTF-8, whole, with a Content-Length that counts its bytes, however long and whatever its characters', async () => {
     // A long answer that echoes non-ASCII text: the unknown-ledger error repeats the name asked for.
     const name = 'clé-ключ-🔑-'.repeat(4_000);
-    const res = await fetch(server.url, {
+    const res = await fetch(running.server.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_KEY}` },
       body: JSON.stringify({ query: 'query($l: String!) { stats(ledger: $l) { treeSize } }', variables: { l: name } }),

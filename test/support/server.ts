@@ -1,6 +1,7 @@
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { serverBackend } from './db.js';
 import { TEST_SEED } from './ledger.js';
 
 const BIN = fileURLToPath(new URL('../../bin/chainproof.js', import.meta.url));
@@ -113,4 +114,25 @@ export async function gqlOk<T = any>(url: string, query: string, variables?: Rec
   const r = await gql<T>(url, query, variables, key);
   expect(r.errors, query).toBeUndefined();
   return r.data!;
+}
+
+/**
+ * A server process of the test file's own, on a fresh database: started before its tests,
+ * stopped and its database dropped after. Read `.server` inside tests and hooks.
+ *
+ * @example const s = serverForFile({ CHAINPROOF_MAX_DEPTH: '4' }); it('…', () => gql(s.server.url, '{ ledgers { name } }'));
+ */
+export function serverForFile(env: Record<string, string> = {}): { readonly server: ServerProcess } {
+  const held = {} as { server: ServerProcess };
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const backend = await serverBackend();
+    cleanup = backend.cleanup;
+    held.server = await startServer({ ...backend.env, ...env });
+  });
+  afterAll(async () => {
+    await held.server?.kill('SIGTERM');
+    await cleanup?.();
+  });
+  return held;
 }
