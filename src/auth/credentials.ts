@@ -9,12 +9,21 @@ import { ANONYMOUS, type Principal } from './roles.js';
  * are refused outright rather than downgraded, so a typo never silently reads as public.
  * `header` is attacker-controlled.
  */
+/**
+ * The key in a presented credential: `Bearer <key>` (any case, any spaces) or the bare key.
+ *
+ * @example presentedKey('bearer  cpk_x ') // 'cpk_x'
+ */
+export function presentedKey(header: string): string {
+  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return match ? match[1]! : header.trim();
+}
+
 export async function principalFrom(header: unknown, keys: ApiKeyService): Promise<Principal> {
   if (header === undefined || header === null || header === '') return ANONYMOUS;
   if (typeof header !== 'string') throw unauthenticated('credentials must be a string: Bearer <key>');
-  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
-  const key = match ? match[1]! : header.trim();
-  if (!match && /\s/.test(key)) throw unauthenticated('unsupported Authorization scheme; use Bearer <key>');
+  const key = presentedKey(header);
+  if (/\s/.test(key)) throw unauthenticated('unsupported Authorization scheme; use Bearer <key>');
   const principal = await keys.authenticate(key);
   if (!principal) throw unauthenticated('unknown or revoked API key');
   return principal;

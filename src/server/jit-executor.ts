@@ -57,7 +57,7 @@ export function jitGateway(schema: GraphQLSchema, cacheSize = 1_000): GatewayInt
       return {
         executor: async (rc) => {
           // Apollo hands on a request whose operationName names no operation; graphql-js would run the only one there is.
-          if (!rc.operation) return { errors: [new GraphQLError(unresolvedOperation(rc.request.operationName), { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })] };
+          if (!rc.operation) return { errors: [unresolvedOperation(rc.request.operationName)] };
           const operation = rc.operation as OperationDefinitionNode;
           const operationName = rc.operationName ?? undefined;
           const variables = rc.request.variables ?? {};
@@ -89,9 +89,11 @@ export function jitGateway(schema: GraphQLSchema, cacheSize = 1_000): GatewayInt
   };
 }
 
-/** graphql-js's words for a request whose operation cannot be chosen. */
+/** A request whose operation cannot be chosen, in graphql-js's words and with Apollo's code. */
 export const unresolvedOperation = (name: string | null | undefined) =>
-  name ? `Unknown operation named "${name}".` : 'Must provide operation name if query contains multiple operations.';
+  new GraphQLError(name ? `Unknown operation named "${name}".` : 'Must provide operation name if query contains multiple operations.', {
+    extensions: { code: 'OPERATION_RESOLUTION_FAILURE' },
+  });
 
 /**
  * Queries and mutations (subscriptions go through graphql-ws), and none whose variables reach an

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import { presentedKey } from '../auth/credentials.js';
 import { errorBody } from './errors.js';
 
 /** Seconds a request must wait before it may be served; 0 serves it now. */
@@ -28,8 +29,8 @@ export function rateLimit(opts: { perIp: number; perKey: number; burstSeconds: n
   return (ip, authorization) => {
     const waitIp = opts.perIp > 0 ? take(`ip:${ip}`, opts.perIp) : 0;
     // The credential (attacker-chosen) is hashed so no key sits in this map; unknown keys are limited too.
-    // Every way of writing one key (scheme, case, spaces: see principalFrom) draws on one bucket.
-    const key = authorization?.trim().replace(/^bearer\s+/i, '');
+    // Every way of writing one key (scheme, case, spaces) draws on one bucket.
+    const key = authorization === undefined ? undefined : presentedKey(authorization);
     const waitKey = opts.perKey > 0 && key ? take(`key:${createHash('sha256').update(key).digest('hex')}`, opts.perKey) : 0;
     return Math.max(waitIp, waitKey);
   };

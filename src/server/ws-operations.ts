@@ -97,7 +97,7 @@ export function wsOperationHooks(options: WsOperationOptions) {
       }
       if (invalid.length > 0) return refuse(ctx.extra, payload, invalid.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED')), since);
       if (!getOperationAST(document, payload.operationName)) {
-        return refuse(ctx.extra, payload, [new GraphQLError(unresolvedOperation(payload.operationName), { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })], since);
+        return refuse(ctx.extra, payload, [unresolvedOperation(payload.operationName)], since);
       }
       const problem = inputProblem(document, payload.variables);
       if (problem) return refuse(ctx.extra, payload, [problem], since);
