@@ -20,6 +20,22 @@ export interface ServedOperation {
 const asSent = (v: unknown): unknown => (v === undefined ? null : JSON.parse(JSON.stringify(v)));
 
 /**
+ * SHA-256 of the empty text: stands for variables or a response that RFC 8785 cannot encode (a
+ * lone surrogate, nesting past the stack). No JSON text is empty, so it names no real value; the
+ * request it belongs to was refused for that input, and is still audited.
+ */
+export const UNENCODABLE_HASH = sha256Hex('');
+
+/** SHA-256 of the RFC 8785 text of what was exchanged (attacker-controlled), or UNENCODABLE_HASH. */
+function exchangeHash(v: unknown): string {
+  try {
+    return sha256Hex(canonicalExchange(asSent(v)));
+  } catch {
+    return UNENCODABLE_HASH;
+  }
+}
+
+/**
  * Records the GraphQL operations of the configured agents (API key account names, DIDs, or the
  * names DIDs were registered under), whichever transport brought them: operation name and type,
  * SHA-256 of the document text, of the RFC 8785 variables and of the RFC 8785 response, the
@@ -50,8 +66,8 @@ export class OperationAuditor {
         operationName: op.operationName,
         operationType: op.operationType,
         documentHash: sha256Hex(op.query),
-        variablesHash: sha256Hex(canonicalExchange(asSent(op.variables ?? {}))),
-        resultHash: sha256Hex(canonicalExchange(asSent(op.result))),
+        variablesHash: exchangeHash(op.variables ?? {}),
+        resultHash: exchangeHash(op.result),
         durationMs: op.durationMs,
       };
       this.provenance.recordOperation(this.ledger, input).catch((err) => this.log.error({ err, principal: principal.account }, 'operation audit was not recorded'));

@@ -9,7 +9,7 @@ export const canonicalJson = (value: unknown): string => canonicalPayload(value)
  * RFC 8785 text without a payload's depth limit: of what a client sent or received (hashed for
  * the operation audit), and of what the ledger already holds (read back by a rebuild or an
  * export: it was accepted once, under whatever limit held then). Throws where JSON cannot carry
- * it, or the value nests past the stack (an audit of such a request is logged as not recorded).
+ * it, or the value nests past the stack (the operation audit then records UNENCODABLE_HASH).
  */
 export const canonicalExchange = (value: unknown): string => rfc8785(value);
 

@@ -10,6 +10,7 @@ import {
   type FormattedExecutionResult,
   type GraphQLFormattedError,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type ValidationRule,
 } from 'graphql';
 import type { SubscribePayload } from 'graphql-ws';
@@ -55,12 +56,14 @@ export function wsOperationHooks(options: WsOperationOptions) {
   const rules = [...specifiedRules, ...options.rules];
   const started = new WeakMap<ExecutionArgs, number>();
 
-  const audit = (extra: WsExtra, payload: SubscribePayload, operationType: string | null, result: unknown, since: number) => {
+  /** Named as over HTTP: by the operation the document resolved to, else as the client named it. */
+  const audit = (extra: WsExtra, payload: SubscribePayload, operation: OperationDefinitionNode | null, result: unknown, since: number) => {
+    if (operation?.operation === 'subscription') return; // its events leave through the fan-out, unaudited
     const { principal } = options.clientOf(extra);
     if (!options.auditor?.audits(principal)) return;
     options.auditor.record(principal, {
-      operationName: payload.operationName ?? null,
-      operationType,
+      operationName: operation?.name?.value ?? payload.operationName ?? null,
+      operationType: operation?.operation ?? null,
       query: payload.query,
       variables: payload.variables,
       result,
@@ -69,8 +72,8 @@ export function wsOperationHooks(options: WsOperationOptions) {
   };
 
   /** Refused before execution: the client gets an `error` message with these, audited as `{errors}`. */
-  const refuse = (extra: WsExtra, payload: SubscribePayload, errors: GraphQLError[], since: number) => {
-    audit(extra, payload, null, { errors: options.formatErrors(errors) }, since);
+  const refuse = (extra: WsExtra, payload: SubscribePayload, errors: GraphQLError[], since: number, operation: OperationDefinitionNode | null = null) => {
+    audit(extra, payload, operation, { errors: options.formatErrors(errors) }, since);
     return errors;
   };
 
@@ -96,11 +99,10 @@ export function wsOperationHooks(options: WsOperationOptions) {
         invalid = [new GraphQLError(`the document cannot be validated: ${(e as Error).message}`)];
       }
       if (invalid.length > 0) return refuse(ctx.extra, payload, invalid.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED')), since);
-      if (!getOperationAST(document, payload.operationName)) {
-        return refuse(ctx.extra, payload, [unresolvedOperation(payload.operationName)], since);
-      }
+      const operation = getOperationAST(document, payload.operationName);
+      if (!operation) return refuse(ctx.extra, payload, [unresolvedOperation(payload.operationName)], since);
       const problem = inputProblem(document, payload.variables);
-      if (problem) return refuse(ctx.extra, payload, [problem], since);
+      if (problem) return refuse(ctx.extra, payload, [problem], since, operation);
       const args: ExecutionArgs = { schema: options.schema, document, operationName: payload.operationName, variableValues: payload.variables };
       started.set(args, since);
       return args;
@@ -118,8 +120,7 @@ export function wsOperationHooks(options: WsOperationOptions) {
         sent = { ...result, errors: options.formatErrors(errors) };
       }
       const since = started.get(args);
-      const type = getOperationAST(args.document, args.operationName)?.operation;
-      if (since !== undefined && type !== 'subscription') audit(ctx.extra, payload, type ?? null, sent ?? result, since);
+      if (since !== undefined) audit(ctx.extra, payload, getOperationAST(args.document, args.operationName) ?? null, sent ?? result, since);
       return sent;
     },
   };

@@ -23,7 +23,7 @@ beforeAll(async () => {
   const backend = await serverBackend();
   cleanup = backend.cleanup;
   serverDatabaseUrl = backend.env.DATABASE_URL;
-  server = await startServer({ ...backend.env, CHAINPROOF_AUDIT_AGENTS: `deploy-agent, ${signers[0]!.did},named-signer,ws-agent` });
+  server = await startServer({ ...backend.env, CHAINPROOF_AUDIT_AGENTS: `deploy-agent, ${signers[0]!.did},named-signer,ws-agent,odd-input-agent` });
 });
 afterAll(async () => {
   await server?.kill('SIGTERM');
@@ -119,6 +119,36 @@ describe('automatic audit of configured agents', () => {
     expect(got.map((e) => [e.payload.operationName, e.payload.operationType])).toEqual([['Head', 'query'], [null, 'mutation'], [null, null]]);
     expect(answers[1]!.result!.data.appendEvent.index).toBeGreaterThan(0);
     expect(answers[2]!.errors![0]!.extensions!.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('audits requests refused for variables RFC 8785 cannot encode, over HTTP and WebSocket', async () => {
+    const agent = await key('odd-input-agent', 'writer');
+    const query = `query Odd($l: String!) { ledger(name: $l) { treeSize } }`;
+    // A lone surrogate, and nesting far past any stack: JSON text carries both, RFC 8785 neither.
+    const lone = `{"query":${JSON.stringify(query)},"variables":{"l":"\\ud800"}}`;
+    const deep = `{"query":${JSON.stringify(query)},"variables":{"l":${'['.repeat(200_000)}${']'.repeat(200_000)}}}`;
+    const answers: unknown[] = [];
+    for (const body of [lone, deep]) {
+      const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${agent}` }, body });
+      answers.push(await res.json());
+    }
+    const ws = await wsRequest(server.wsUrl, { query, variables: { l: '\ud800' } }, { authorization: `Bearer ${agent}` });
+    answers.push({ errors: ws.errors });
+    for (const a of answers) expect((a as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+
+    const ours = async () => (await audited()).filter((e) => e.actor === 'odd-input-agent');
+    let got = await ours();
+    for (let i = 0; i < 100 && got.length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      got = await ours();
+    }
+    expect(got).toHaveLength(3);
+    for (const [i, e] of got.entries()) {
+      expect(e.payload.documentHash).toBe(sha(query));
+      expect(e.payload.variablesHash).toBe(sha('')); // stands for what has no RFC 8785 text
+      expect(e.payload.resultHash).toBe(sha(canonicalize(answers[i])!));
+      expect([i, e.payload.operationName]).toEqual([i, 'Odd']);
+    }
   });
 
   it('audits did:key-signed requests of DIDs listed by DID or by registered name, and no others', async () => {
