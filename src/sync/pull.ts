@@ -3,7 +3,7 @@ import type { LedgerRow } from '../ledger/entities/index.js';
 import type { AppendInput } from '../ledger/events/event.js';
 import type { LedgerService, ReplicatedEvent } from '../ledger/ledger-service.js';
 import { rootFromRange, treeHasher, verifyConsistency } from '../ledger/merkle/index.js';
-import { parseCheckpoint, verifyNote, type ParsedCheckpoint } from '../ledger/note/index.js';
+import { checkpointHashAlg, parseCheckpoint, verifyNote, type ParsedCheckpoint } from '../ledger/note/index.js';
 import { BOOKKEEPING_TYPES, SYNC_SUBSYSTEM, type SyncPayloads, type SyncProgress } from './events.js';
 import type { PeerClient } from './peer-client.js';
 import { SYNC_LEDGER } from './peer.js';
@@ -130,7 +130,7 @@ function checkedCheckpoint(note: string, peer: PeerRow, local: LedgerRow): Parse
     throw new ChainproofError('PEER_MISBEHAVED', `its checkpoint does not parse: ${(e as Error).message}`, { cause: e });
   }
   if (cp.origin !== peer.origin) throw new ChainproofError('PEER_MISBEHAVED', `its checkpoint is for ${cp.origin}, not ${peer.origin}`);
-  const alg = cp.extensions.find((e) => e.startsWith('hash '))?.slice(5) ?? 'sha256';
+  const alg = checkpointHashAlg(cp.extensions) ?? 'more than one';
   if (alg !== local.hashAlg) {
     throw new ChainproofError('CONFIG_INVALID', `the peer's ledger hashes with ${alg} and this one with ${local.hashAlg}: ids would differ`);
   }

@@ -1,7 +1,8 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { verifyConsistency } from '../ledger/merkle/verify.js';
-import { parseCheckpoint, parseVerifierKey, verifyNote, type Cosigner, type VerifierKey } from '../ledger/note/index.js';
+import { isHashAlg } from '../ledger/merkle/hasher.js';
+import { checkpointHashAlg, parseCheckpoint, parseVerifierKey, verifyNote, type Cosigner, type VerifierKey } from '../ledger/note/index.js';
 import { parseAddCheckpoint, textResponse, type WitnessResponse } from './add-checkpoint.js';
 
 /**
@@ -51,6 +52,9 @@ export class WitnessService {
       return textResponse(403, 'no valid signature from a key trusted for this origin\n');
     }
     if (req.oldSize > checkpoint.treeSize) return textResponse(400, 'old size exceeds the checkpoint size\n');
+    // Proofs are checked with the tree hash the checkpoint names (a BLAKE3 ledger names it), never assumed.
+    const alg = checkpointHashAlg(checkpoint.extensions);
+    if (alg === null || !isHashAlg(alg)) return textResponse(400, `unsupported tree hash ${alg ?? '(named more than once)'}\n`);
 
     return this.dataSource.transaction(async (tx) => {
       await tx.query(`INSERT INTO witness_state (origin, tree_size, root_hash) VALUES ($1, 0, '\\x'::bytea) ON CONFLICT (origin) DO NOTHING`, [checkpoint.origin]);
@@ -67,7 +71,7 @@ export class WitnessService {
           await evidence(`a second root for tree size ${lastSize}`);
           return textResponse(409, 'this tree size was cosigned with a different root\n');
         }
-      } else if (req.oldSize === 0 ? req.proof.length !== 0 : !verifyConsistency('sha256', req.oldSize, checkpoint.treeSize, lastRoot, checkpoint.rootHash, req.proof)) {
+      } else if (req.oldSize === 0 ? req.proof.length !== 0 : !verifyConsistency(alg, req.oldSize, checkpoint.treeSize, lastRoot, checkpoint.rootHash, req.proof)) {
         await evidence(`no valid consistency proof from ${req.oldSize} to ${checkpoint.treeSize}`);
         return textResponse(422, 'the consistency proof does not verify\n');
       }

@@ -69,3 +69,24 @@ describe('tlog-witness add-checkpoint', () => {
     expect(['30\n', '35\n']).toContain(loser.body);
   });
 });
+
+describe('tlog-witness add-checkpoint for a BLAKE3 ledger', () => {
+  const B3 = 'test.chainproof/b3';
+  const b3Root = async (size: number) => Buffer.from((await t.service.consistencyProof('b3', 1, size)).toRoot, 'hex');
+  const b3Request = async (old: number, size: number, hashLine = 'hash blake3') => {
+    const proof = old === 0 ? '' : (await t.service.consistencyProof('b3', old, size)).hashes.map((h) => `${Buffer.from(h, 'hex').toString('base64')}\n`).join('');
+    const note = signNote(formatCheckpoint({ origin: B3, treeSize: size, rootHash: await b3Root(size), extensions: [hashLine] }), [log]);
+    return `old ${old}\n${proof}\n${note}`;
+  };
+
+  it('checks consistency with the tree hash the checkpoint names, and refuses one it does not know', async () => {
+    await t.service.createLedger('b3', { hashAlg: 'blake3' });
+    await t.service.append('b3', Array.from({ length: 12 }, (_, i) => ({ type: 't', actor: `b${i}` })));
+    expect((await witness.addCheckpoint(await b3Request(0, 5))).status).toBe(200);
+    expect((await witness.addCheckpoint(await b3Request(5, 12))).status).toBe(200);
+    const unknown = await witness.addCheckpoint(await b3Request(12, 12, 'hash md5'));
+    expect(unknown.status).toBe(400);
+    const [evidence] = await t.db.dataSource.query(`SELECT count(*) AS n FROM witness_evidence WHERE origin = $1`, [B3]);
+    expect(Number(evidence.n)).toBe(0);
+  });
+});

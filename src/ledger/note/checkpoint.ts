@@ -40,6 +40,18 @@ export function formatCheckpoint(c: Checkpoint): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * The tree hash a checkpoint names in its `hash <alg>` extension line: SHA-256, C2SP's, when it
+ * names none; null when it names more than one.
+ *
+ * @example checkpointHashAlg(['block 3 ab…', 'hash blake3']) // 'blake3'
+ */
+export function checkpointHashAlg(extensions: readonly string[]): string | null {
+  const named = extensions.filter((l) => l.startsWith('hash '));
+  if (named.length > 1) return null;
+  return named.length === 0 ? 'sha256' : named[0]!.slice(5);
+}
+
 /** Parses a checkpoint note body (the verified text of a signed note, not the whole note). */
 export function parseCheckpoint(text: string): ParsedCheckpoint {
   if (typeof text !== 'string' || !text.endsWith('\n')) bad('must end with a newline');

@@ -16,6 +16,7 @@ export {
   type VerifierKey,
 } from './note.js';
 export {
+  checkpointHashAlg,
   formatCheckpoint,
   parseCheckpoint,
   ROOT_HASH_BYTES,

@@ -1,7 +1,7 @@
 import { ChainproofError } from '../../errors.js';
 import type { LedgerRow } from '../entities/index.js';
 import { ed25519Verify } from '../events/ed25519.js';
-import { openNote, parseCheckpoint, parseVerifierKey, type NoteSignature, type VerifierKey } from '../note/index.js';
+import { checkpointHashAlg, openNote, parseCheckpoint, parseVerifierKey, type NoteSignature, type VerifierKey } from '../note/index.js';
 import type { IssueCollector } from './issues.js';
 
 export const VERIFY_CHECKPOINT_COLUMNS = 'id, tree_size, root_hash, block_height, timestamp_ms, note';
@@ -98,8 +98,7 @@ export function checkCheckpointNote(
   const time = timeLines.length === 1 ? TIME_LINE.exec(timeLines[0]!) : null;
   if (!time) problems.push(`needs exactly one "time <ms>" line`);
   else if (time[1] !== row.timestamp_ms) problems.push(`note says time ${time[1]}, the row ${row.timestamp_ms}`);
-  const hashLines = body.extensions.filter((l) => l.startsWith('hash '));
-  const named = hashLines.length === 0 ? 'sha256' : hashLines.length === 1 ? hashLines[0]!.slice(5) : 'ambiguous';
+  const named = checkpointHashAlg(body.extensions) ?? 'more than one';
   if (named !== ledger.hashAlg) problems.push(`note names hash ${named}, the ledger uses ${ledger.hashAlg}`);
   if (problems.length > 0) malformed(problems.join('; '));
   return {
