@@ -19,6 +19,16 @@ const MAX_TAGS = 32;
  *     hash blake3            (only for a BLAKE3 ledger)
  *     state <hex>            (where a domain keeps state on this ledger: its state root at this size)
  */
+/** A checkpoint's name and tags (attacker-controlled), checked before anything is sealed or signed. */
+export function checkCheckpointLabels(name: string | undefined, tags: readonly string[]): void {
+  if (name !== undefined && (name.length === 0 || name.length > 128)) {
+    throw new ChainproofError('BAD_USER_INPUT', 'checkpoint name must be 1..128 characters');
+  }
+  if (tags.length > MAX_TAGS || tags.some((t) => t.length === 0 || t.length > 64)) {
+    throw new ChainproofError('BAD_USER_INPUT', `at most ${MAX_TAGS} tags of 1..64 characters`);
+  }
+}
+
 /** The state root of projections kept on a ledger, as of a tree size (lowercase hex). */
 export type StateRootProvider = (treeSize: number) => Promise<string>;
 
@@ -47,12 +57,7 @@ export class Checkpointer {
         'no signing key configured: set CHAINPROOF_SIGNING_SEED or CHAINPROOF_SIGNING_KEY_FILE to create checkpoints',
       );
     }
-    if (name !== undefined && (name.length === 0 || name.length > 128)) {
-      throw new ChainproofError('BAD_USER_INPUT', 'checkpoint name must be 1..128 characters');
-    }
-    if (tags.length > MAX_TAGS || tags.some((t) => t.length === 0 || t.length > 64)) {
-      throw new ChainproofError('BAD_USER_INPUT', `at most ${MAX_TAGS} tags of 1..64 characters`);
-    }
+    checkCheckpointLabels(name, tags);
     const timestampMs = Date.now();
     const state = await this.stateRoots.get(ledger.name)?.(block.treeSize);
     const body = formatCheckpoint({

@@ -9,7 +9,7 @@ import { LedgerFeed } from './feed.js';
 import { LedgerAnalytics } from './analytics.js';
 import { NO_METRICS, type LedgerMetrics } from './metrics.js';
 import { listen, NOTIFY_CHANNEL, type Listener } from '../db/pg-listener.js';
-import { Checkpointer, type StateRootProvider } from './checkpointer.js';
+import { checkCheckpointLabels, Checkpointer, type StateRootProvider } from './checkpointer.js';
 import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
 import { isHexId } from './events/envelope.js';
 import { rfc8785 } from './events/rfc8785.js';
@@ -648,6 +648,7 @@ export class LedgerService {
         'no signing key configured: set CHAINPROOF_SIGNING_SEED or CHAINPROOF_SIGNING_KEY_FILE to create checkpoints',
       );
     }
+    checkCheckpointLabels(name, tags); // refused before sealNow, so a refusal changes nothing
     await this.producerFor(ledger).sealNow();
     const block = await this.block(ledger.name);
     if (!block) throw new ChainproofError('NOTHING_TO_CHECKPOINT', `ledger ${ledger.name} has no events yet`);

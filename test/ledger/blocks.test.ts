@@ -94,6 +94,10 @@ describe('blocks', () => {
   it('on demand: seals what is pending and checkpoints it with a name and tags', async () => {
     await t.service.createLedger('ondemand', { blockSize: 1000, maxBlockIntervalMs: 3_600_000 });
     await t.service.append('ondemand', [{ type: 't', actor: 'a' }, { type: 't', actor: 'b' }, { type: 't', actor: 'c' }]);
+    // A refused request seals nothing.
+    await expect(t.service.createCheckpoint('ondemand', '', [])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(t.service.createCheckpoint('ondemand', 'x', [''])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    expect(await t.service.block('ondemand')).toBeNull();
     const cp = await t.service.createCheckpoint('ondemand', 'release-1', ['prod', 'eu']);
     expect(cp).toMatchObject({ treeSize: 3, name: 'release-1', tags: ['prod', 'eu'], blockHeight: 0 });
     await expect(t.service.createCheckpoint('ondemand', '', [])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
