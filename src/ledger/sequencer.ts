@@ -489,7 +489,11 @@ export function nextHlc(wallMs: number, last: Hlc, parent: Hlc | undefined): Hlc
   const floor = parent && compareHlc(parent, last) > 0 ? parent : last;
   if (wallMs > floor.physicalMs) return { physicalMs: wallMs, logical: 0 };
   // A counter at its ceiling (a client may set one) moves the clock on a millisecond instead of overflowing.
-  if (floor.logical >= MAX_HLC_LOGICAL) return { physicalMs: floor.physicalMs + 1, logical: 0 };
+  if (floor.logical >= MAX_HLC_LOGICAL) {
+    // Unreachable while every HLC taken is within the skew of the clock; a ledger written before that held is refused, never corrupted.
+    if (floor.physicalMs >= Number.MAX_SAFE_INTEGER) throw new ChainproofError('INTERNAL', 'the ledger\'s clock is at the largest HLC: no later one can be stamped');
+    return { physicalMs: floor.physicalMs + 1, logical: 0 };
+  }
   return { physicalMs: floor.physicalMs, logical: floor.logical + 1 };
 }
 

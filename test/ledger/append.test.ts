@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChainproofError } from '../../src/errors.js';
 import { MAX_PAYLOAD_DEPTH, parseCanonical } from '../../src/ledger/events/envelope.js';
 import { treeHasher, verifyInclusion, verifyConsistency } from '../../src/ledger/merkle/index.js';
+import { nextHlc } from '../../src/ledger/sequencer.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 import { newAuthor } from '../support/signing.js';
 
@@ -182,6 +183,12 @@ describe('append', () => {
 });
 
 describe('edge cases found in review', () => {
+  it('never stamps an HLC past the largest safe one: at the ceiling the next stamp is refused', () => {
+    const now = Date.now();
+    expect(nextHlc(now, { physicalMs: now + 1, logical: 0x7fffffff }, undefined)).toEqual({ physicalMs: now + 2, logical: 0 });
+    expect(() => nextHlc(now, { physicalMs: Number.MAX_SAFE_INTEGER, logical: 0x7fffffff }, undefined)).toThrow(ChainproofError);
+  });
+
   it('caps default parents at 64 when many branches are open, so every event stays verifiable', async () => {
     await t.service.createLedger('wide', {});
     await t.service.append('wide', Array.from({ length: 70 }, (_, i) => ({ type: 'root', actor: `r${i}`, parents: [] })));

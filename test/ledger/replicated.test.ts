@@ -107,6 +107,19 @@ describe('replicated appends', () => {
     expect((await b.service.verify('main', true)).status).toBe('VALID');
   });
 
+  it('are refused when stamped further ahead of this clock than a client may stamp, and change nothing', async () => {
+    const before = await b.service.head('main');
+    const future = (physicalMs: number, logical = 0) =>
+      ({ canonical: canonicalBytes({ ledger: 'a.test/main', type: 'ahead', actor: 'x', parents: [], hlc: { physicalMs, logical } }), signature: null });
+    await expect(b.service.appendReplicated('main', [future(Number.MAX_SAFE_INTEGER, 0x7fffffff)])).rejects.toMatchObject({ code: 'HLC_OUT_OF_SKEW' });
+    await expect(b.service.appendReplicated('main', [future(Date.now() + 10 * 60_000)])).rejects.toMatchObject({ code: 'HLC_OUT_OF_SKEW' });
+    expect(await b.service.head('main')).toEqual(before);
+    // Within the skew, and anywhere in the past, a copy is taken; the next local event is stamped after it.
+    const [near] = await b.service.appendReplicated('main', [future(Date.now() + 5_000)]);
+    const [next] = await b.service.append('main', [{ type: 'local', actor: 'b' }]);
+    expect(next!.hlc.physicalMs).toBeGreaterThanOrEqual(near!.hlc.physicalMs);
+  });
+
   it('are checked against the origin they were synced from', async () => {
     const ledgerId = (await b.service.ledger('main')).id;
     await tamper(b.db.dataSource, [`UPDATE events SET origin = 'elsewhere.test/main' WHERE ledger_id = $1 AND idx = 0`, [ledgerId]]);

@@ -92,13 +92,17 @@ export function prepareInput(
  * everywhere. `canonical` and `signature` are attacker-controlled (whatever a peer sent): the
  * bytes must be an exact canonical envelope within our size limits, a signature must verify for
  * its did:key author, and a copy naming our own origin must be one of ours (the sequencer checks).
+ * Its HLC may be anywhere in the past, but no further ahead of this server's clock than a
+ * client's may be: the ledger's clock never goes back, so one copy stamped in the far future
+ * would drag every later event there (and one at the largest HLC left no next one to stamp).
  */
 export function prepareReplicated(
   canonical: Buffer,
   signature: Buffer | null,
   localOrigin: string,
   hasher: TreeHasher,
-  limits: Pick<AppendLimits, 'maxPayloadBytes'>,
+  limits: Pick<AppendLimits, 'maxPayloadBytes' | 'hlcMaxSkewMs'>,
+  now = Date.now(),
 ): PreparedInput {
   let envelope: Envelope;
   try {
@@ -108,6 +112,12 @@ export function prepareReplicated(
   }
   if (canonical.length > limits.maxPayloadBytes + 4096) {
     throw new ChainproofError('PAYLOAD_TOO_LARGE', `event is ${canonical.length} bytes; this node takes payloads up to ${limits.maxPayloadBytes}`);
+  }
+  if (envelope.hlc.physicalMs - now > limits.hlcMaxSkewMs) {
+    throw new ChainproofError(
+      'HLC_OUT_OF_SKEW',
+      `the copy's hlc.physicalMs is ${envelope.hlc.physicalMs - now} ms ahead of this server's clock; at most ${limits.hlcMaxSkewMs} ms allowed`,
+    );
   }
   if (signature !== null) {
     if (signature.length !== 64) throw new ChainproofError('BAD_SIGNATURE', 'signature must be 64 bytes (Ed25519)');
