@@ -62,6 +62,13 @@ const MAX_BYTES_PER_COMMIT = 32 * 1024 * 1024;
 const LOOK_AHEAD_MIN_EVENTS = 500;
 
 /** An error raised before COMMIT: the transaction rolled back, so nothing of the batch landed. */
+/** The unique index on event ids refused an insert: the same bytes are in the ledger already (lookUp should have found them). */
+function duplicateEvent(e: unknown): ChainproofError | undefined {
+  const err = e as { constraint?: string; driverError?: { constraint?: string } };
+  if ((err?.constraint ?? err?.driverError?.constraint) !== 'events_id_key') return undefined;
+  return new ChainproofError('CONFLICT', 'an event with exactly these bytes is in the ledger already', { cause: e });
+}
+
 class RolledBack extends Error {
   constructor(override readonly cause: unknown) {
     super('append transaction rolled back', { cause });
@@ -218,7 +225,7 @@ export class LedgerSequencer {
       if (e instanceof RolledBack) {
         // Nothing was committed. One caller's failure (a projection, say) must not fail the others: retry alone.
         if (batch.length > 1) for (const p of batch) await this.commit([p], undefined, false);
-        else batch[0]!.reject(e.cause);
+        else batch[0]!.reject(duplicateEvent(e.cause) ?? e.cause);
       } else {
         // COMMIT itself failed (e.g. the connection dropped): the outcome is unknown, so never retry blindly.
         const unknown = new ChainproofError(
@@ -329,9 +336,12 @@ export class LedgerSequencer {
     const keys = new Set<string>();
     const ids = new Set<string>(tips);
     for (const p of batch) {
-      for (const { input, signed } of p.inputs) {
+      for (const prepared of p.inputs) {
+        const { input, signed } = prepared;
         if (input.idempotencyKey !== undefined) keys.add(input.idempotencyKey);
         if (signed) ids.add(signed.id.toString('hex'));
+        // Given its parents and hlc, an unsigned event's id is fixed too: sent again, it is found, not inserted twice.
+        else if (input.parents && input.hlc) ids.add(this.unsigned(prepared, p.asServer === true, input.parents, input.hlc).id.toString('hex'));
         for (const parent of input.parents ?? []) ids.add(parent);
       }
     }
@@ -417,6 +427,13 @@ export class LedgerSequencer {
     return signed ? known.byId.get(signed.id.toString('hex')) : undefined;
   }
 
+  /** The bytes and id of an unsigned event, once its parents and hlc are known; one the server writes as its own names the server as author. */
+  private unsigned({ input, payloadText }: PreparedInput, asServer: boolean, parents: string[], hlc: Hlc): { canonical: Buffer; id: Buffer; author: string | undefined } {
+    const author = asServer ? this.serverSigner!.did : input.author;
+    const canonical = canonicalBytes(envelopeOf({ ...input, author }, this.ledger.origin, parents, hlc), payloadText);
+    return { canonical, id: this.hasher.leafHash(canonical), author };
+  }
+
   /** An event in its place after the head; one the server writes as its own is signed later, with its batch (signAsServer). */
   private sequenceOne(prepared: PreparedInput, asServer: boolean, state: SequenceState, known: Known, nodes: NewNode[]): LedgerEvent {
     const { input, signed } = prepared;
@@ -444,9 +461,7 @@ export class LedgerSequencer {
     if (signed) {
       ({ canonical, id, signature } = signed);
     } else {
-      if (asServer) author = this.serverSigner!.did;
-      canonical = canonicalBytes(envelopeOf({ ...input, author }, this.ledger.origin, parents, hlc), prepared.payloadText);
-      id = this.hasher.leafHash(canonical);
+      ({ canonical, id, author } = this.unsigned(prepared, asServer, parents, hlc));
     }
     const idHex = id.toString('hex');
     const duplicate = known.byId.get(idHex);

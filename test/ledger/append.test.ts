@@ -183,6 +183,17 @@ describe('append', () => {
 });
 
 describe('edge cases found in review', () => {
+  it('an unsigned event sent again with its own parents and hlc comes back as it was, after the tip moved on', async () => {
+    await t.service.createLedger('resend', {});
+    const [a] = await t.service.append('resend', [{ type: 'a', actor: 'x' }]);
+    const input = { type: 'dup', actor: 'x', parents: [a!.id], hlc: { physicalMs: Date.now() + 1_000, logical: 0 } };
+    const [first] = await t.service.append('resend', [input]);
+    await t.service.append('resend', [{ type: 'b', actor: 'x' }]);
+    const [again] = await t.service.append('resend', [input]);
+    expect(again).toMatchObject({ id: first!.id, index: first!.index });
+    expect((await t.service.head('resend')).treeSize).toBe(3);
+  });
+
   it('never stamps an HLC past the largest safe one: at the ceiling the next stamp is refused', () => {
     const now = Date.now();
     expect(nextHlc(now, { physicalMs: now + 1, logical: 0x7fffffff }, undefined)).toEqual({ physicalMs: now + 2, logical: 0 });
