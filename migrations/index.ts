@@ -14,6 +14,7 @@ import { AuditContributions1733200000000 } from './1733200000000-AuditContributi
 import { AuditAgentOrder1733300000000 } from './1733300000000-AuditAgentOrder.js';
 import { LedgerKeyOnEventsOnly1733400000000 } from './1733400000000-LedgerKeyOnEventsOnly.js';
 import { AuditTimeByLeaf1733500000000 } from './1733500000000-AuditTimeByLeaf.js';
+import { BlockDifficultyBounds1733600000000 } from './1733600000000-BlockDifficultyBounds.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   AuditAgentOrder1733300000000,
   LedgerKeyOnEventsOnly1733400000000,
   AuditTimeByLeaf1733500000000,
+  BlockDifficultyBounds1733600000000,
 ];

@@ -137,7 +137,7 @@ export class BlockProducer {
       treeSize: end,
       treeRoot: treeRoot.toString('hex'),
       timestamp: Math.max(Date.now(), last?.timestampMs ?? 0),
-      difficulty: nextDifficulty(ledger, height, await this.retargetHistory(height)),
+      difficulty: nextDifficulty(ledger, height, await this.retargetHistory(ledger, height)),
     };
     const started = performance.now();
     const { nonce, hash } = await this.miner.mine(template, this.abort.signal);
@@ -156,13 +156,19 @@ export class BlockProducer {
       difficulty: template.difficulty,
       nonce,
       miningMs,
+      // The settings the difficulty was computed under: governance may change them later, and a verifier judges each block by its own.
+      minDifficulty: ledger.minDifficulty,
+      maxDifficulty: ledger.maxDifficulty,
+      targetBlockMs: ledger.targetBlockMs,
+      retargetBlocks: ledger.retargetBlocks,
     });
     const inserted: Array<{ mined_at: Date }> = await this.dataSource.query(
       `INSERT INTO blocks (ledger_id, height, hash, previous_hash, events_root, start_index, tree_size, tree_root,
-         timestamp_ms, difficulty, nonce, mining_ms)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT DO NOTHING RETURNING mined_at`,
+         timestamp_ms, difficulty, nonce, mining_ms, min_difficulty, max_difficulty, target_block_ms, retarget_blocks)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) ON CONFLICT DO NOTHING RETURNING mined_at`,
       [block.ledgerId, block.height, block.hash, block.previousHash, block.eventsRoot, block.startIndex, block.treeSize,
-        block.treeRoot, block.timestampMs, block.difficulty, block.nonce, block.miningMs],
+        block.treeRoot, block.timestampMs, block.difficulty, block.nonce, block.miningMs,
+        block.minDifficulty, block.maxDifficulty, block.targetBlockMs, block.retargetBlocks],
     );
     if (inserted.length === 0) return true; // another process sealed this height first
     block.minedAt = inserted[0]!.mined_at;
@@ -171,12 +177,12 @@ export class BlockProducer {
     return true;
   }
 
-  private async retargetHistory(height: number): Promise<Array<{ timestamp: number; difficulty: number }>> {
-    const window = retargetWindow(this.ledger, height);
+  private async retargetHistory(ledger: LedgerRow, height: number): Promise<Array<{ timestamp: number; difficulty: number }>> {
+    const window = retargetWindow(ledger, height);
     if (!window) return [];
     const rows: Array<{ timestamp_ms: string; difficulty: number }> = await this.dataSource.query(
       `SELECT timestamp_ms, difficulty FROM blocks WHERE ledger_id = $1 AND height >= $2 AND height <= $3 ORDER BY height`,
-      [this.ledger.id, window.from, window.to],
+      [ledger.id, window.from, window.to],
     );
     return rows.map((r) => ({ timestamp: Number(r.timestamp_ms), difficulty: r.difficulty }));
   }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blockHash, GENESIS_PREVIOUS_HASH, headerOfStored, meetsDifficulty } from '../../src/ledger/blocks/index.js';
 import { parseCheckpoint, verifyNote } from '../../src/ledger/note/index.js';
+import { updateParams } from '../../src/ledger/ledgers.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 
 let t: TestLedger;
@@ -76,6 +77,26 @@ describe('blocks', () => {
     expect(Math.max(...difficulties)).toBe(3);
     expect(difficulties.every((d) => d >= 1 && d <= 3)).toBe(true);
     for (let i = 1; i < difficulties.length; i++) expect(difficulties[i]! >= difficulties[i - 1]!).toBe(true);
+  });
+
+  it('judges each block by the retarget settings it was mined under, after governance changes them', async () => {
+    await t.service.createLedger('retune', {
+      blockSize: 1, maxBlockIntervalMs: 50, minDifficulty: 1, initialDifficulty: 1, maxDifficulty: 2, targetBlockMs: 60_000, retargetBlocks: 2,
+    });
+    await t.service.append('retune', Array.from({ length: 4 }, (_, i) => ({ type: 't', actor: `a${i}` })));
+    await waitFor('4 blocks', () => t.service.block('retune', 3));
+    // As a governance or rules action does: in a transaction, then the running server reloads.
+    await t.db.dataSource.transaction((tx) => updateParams(tx, 'retune', { minDifficulty: 5, maxDifficulty: 6, retargetBlocks: 3 }));
+    await t.service.parametersChanged('retune');
+    await t.service.append('retune', Array.from({ length: 4 }, (_, i) => ({ type: 't', actor: `b${i}` })));
+    const last = await waitFor('8 blocks', () => t.service.block('retune', 7));
+    expect(last.difficulty).toBeGreaterThanOrEqual(5);
+    expect((await t.service.block('retune', 0))!.difficulty).toBe(1);
+    for (const full of [false, true]) {
+      const report = await t.service.verify('retune', full);
+      expect(report.issues).toEqual([]);
+      expect(report.status).toBe('VALID');
+    }
   });
 
   it('signs a checkpoint every checkpointInterval events, at a block boundary', async () => {

@@ -95,6 +95,13 @@ describe('verification finds a tampered chain', () => {
     expect(full.issues.some((i) => i.kind === 'BLOCK_POW' || i.kind === 'BLOCK_HASH')).toBe(false);
   });
 
+  it('retarget settings a block never could have been mined under', async () => {
+    const { ledger } = await buildLedger(t.service, 'settings');
+    const last = (await blocksOf(ledger.id)).at(-1)!;
+    await tamper(ds(), [`UPDATE blocks SET min_difficulty = 9, max_difficulty = 3 WHERE ledger_id = $1 AND height = $2`, [ledger.id, last.height]]);
+    for (const full of [true, false]) expectIssue(await verify('settings', full), 'BLOCK_DIFFICULTY', { blockHeight: last.height });
+  });
+
   it('a wrong events root', async () => {
     const { ledger } = await buildLedger(t.service, 'eventsroot');
     const blocks = await blocksOf(ledger.id);

@@ -17,4 +17,9 @@ export class BlockRow {
   @Column({ type: 'bigint', transformer: bigintNumber }) nonce!: number;
   @Column({ type: 'integer', name: 'mining_ms' }) miningMs!: number;
   @Column({ type: 'timestamptz', name: 'mined_at' }) minedAt!: Date;
+  /** The retarget settings the block was mined under (null: mined before they were kept; the ledger's apply). */
+  @Column({ type: 'smallint', name: 'min_difficulty', nullable: true }) minDifficulty!: number | null;
+  @Column({ type: 'smallint', name: 'max_difficulty', nullable: true }) maxDifficulty!: number | null;
+  @Column({ type: 'integer', name: 'target_block_ms', nullable: true }) targetBlockMs!: number | null;
+  @Column({ type: 'integer', name: 'retarget_blocks', nullable: true }) retargetBlocks!: number | null;
 }

@@ -1,9 +1,10 @@
-import { GENESIS_PREVIOUS_HASH, blockHash, headerOfStored, meetsDifficulty, nextDifficulty, type RecentBlock } from '../blocks/index.js';
+import { GENESIS_PREVIOUS_HASH, assertDifficultyParams, blockHash, headerOfStored, meetsDifficulty, nextDifficulty, type DifficultyParams, type RecentBlock } from '../blocks/index.js';
 import type { LedgerRow } from '../entities/index.js';
 import type { IssueCollector } from './issues.js';
 
 export const VERIFY_BLOCK_COLUMNS =
-  'height, hash, previous_hash, events_root, start_index, tree_size, tree_root, timestamp_ms, difficulty, nonce';
+  'height, hash, previous_hash, events_root, start_index, tree_size, tree_root, timestamp_ms, difficulty, nonce, ' +
+  'min_difficulty, max_difficulty, target_block_ms, retarget_blocks';
 
 export interface VerifyBlockRow {
   height: string;
@@ -16,6 +17,10 @@ export interface VerifyBlockRow {
   timestamp_ms: string;
   difficulty: number;
   nonce: string;
+  min_difficulty: number | null;
+  max_difficulty: number | null;
+  target_block_ms: number | null;
+  retarget_blocks: number | null;
 }
 
 export interface Block {
@@ -29,6 +34,8 @@ export interface Block {
   timestamp: number;
   difficulty: number;
   nonce: number;
+  /** The retarget settings the block says it was mined under; null for blocks mined before they were kept. */
+  settings: Omit<DifficultyParams, 'initialDifficulty'> | null;
 }
 
 export function toBlock(r: VerifyBlockRow): Block {
@@ -43,7 +50,20 @@ export function toBlock(r: VerifyBlockRow): Block {
     timestamp: Number(r.timestamp_ms),
     difficulty: r.difficulty,
     nonce: Number(r.nonce),
+    settings:
+      r.min_difficulty === null || r.max_difficulty === null || r.target_block_ms === null || r.retarget_blocks === null
+        ? null
+        : { minDifficulty: r.min_difficulty, maxDifficulty: r.max_difficulty, targetBlockMs: r.target_block_ms, retargetBlocks: r.retarget_blocks },
   };
+}
+
+/**
+ * The retarget rule's settings for a block: those it was mined under (governance may have changed
+ * the ledger's since), else the ledger's. The initial difficulty never changes.
+ */
+export function difficultyParamsOf(b: Pick<Block, 'settings'>, ledger: DifficultyParams): DifficultyParams {
+  const s = b.settings ?? ledger;
+  return { minDifficulty: s.minDifficulty, maxDifficulty: s.maxDifficulty, targetBlockMs: s.targetBlockMs, retargetBlocks: s.retargetBlocks, initialDifficulty: ledger.initialDifficulty };
 }
 
 const GENESIS_PREVIOUS = Buffer.from(GENESIS_PREVIOUS_HASH, 'hex');
@@ -96,10 +116,18 @@ export function checkBlockHeader(
   }
 
   // The retarget rule reads the chain before this block; with blocks missing it has no answer.
-  if (!prev || prev.height === h - 1) {
+  const params = difficultyParamsOf(b, ledger);
+  let settingsOk = true;
+  try {
+    assertDifficultyParams(params);
+  } catch (e) {
+    settingsOk = false;
+    issues.block('BLOCK_DIFFICULTY', h, `block ${h}: the retarget settings it names are not valid: ${(e as Error).message}`);
+  }
+  if (settingsOk && (!prev || prev.height === h - 1)) {
     let expected: number | undefined;
     try {
-      expected = nextDifficulty(ledger, h, recent);
+      expected = nextDifficulty(params, h, recent);
     } catch {
       expected = undefined;
     }

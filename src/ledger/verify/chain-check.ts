@@ -71,6 +71,8 @@ export class ChainChecker {
     private readonly size: number,
     private readonly verifierKey: VerifierKey | undefined,
     private readonly issues: IssueCollector,
+    /** Blocks kept for the retarget rule: the longest window any block's settings (or the ledger's) ask for. */
+    private readonly window = ledger.retargetBlocks,
   ) {
     this.tree = new TreeChecker(h, issues);
     this.blockRoot = new RootBuilder(h);
@@ -100,7 +102,7 @@ export class ChainChecker {
     }
     this.prevBlock = b;
     this.recent.push({ timestamp: b.timestamp, difficulty: b.difficulty });
-    if (this.recent.length > this.ledger.retargetBlocks) this.recent.shift();
+    if (this.recent.length > this.window) this.recent.shift();
     this.schedule();
   }
 

@@ -64,7 +64,8 @@ export async function verifyFull(db: Snapshot, ledger: LedgerRow, opts: FullOpti
     return;
   }
   counts.treeSize = head.treeSize;
-  const run = new FullRun(db, ledger, head, opts, issues, counts);
+  const [longest] = await db.query<{ r: number | null }>(`SELECT max(retarget_blocks) AS r FROM blocks WHERE ledger_id = $1`, [ledger.id]);
+  const run = new FullRun(db, ledger, head, opts, issues, counts, Math.max(ledger.retargetBlocks, longest?.r ?? 0));
   try {
     await run.stream();
     await run.finish();
@@ -91,12 +92,13 @@ class FullRun {
     private readonly opts: FullOptions,
     private readonly issues: IssueCollector,
     private readonly counts: Counts,
+    retargetWindow: number,
   ) {
     this.size = head.treeSize;
     this.pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
     if (!Number.isSafeInteger(this.pageSize) || this.pageSize < 1) throw new RangeError(`pageSize must be a positive integer`);
     this.sequence = new SequenceChecker(this.size, issues);
-    this.chain = new ChainChecker(latin1Hasher(treeHasher(ledger.hashAlg)), ledger, this.size, opts.verifierKey, issues);
+    this.chain = new ChainChecker(latin1Hasher(treeHasher(ledger.hashAlg)), ledger, this.size, opts.verifierKey, issues, retargetWindow);
     const id = ledger.id;
     this.blocks = new ReadAhead<VerifyBlockRow>(
       (after, limit) =>

@@ -2,7 +2,7 @@ import { retargetWindow, type RecentBlock } from '../blocks/index.js';
 import type { LedgerRow } from '../entities/index.js';
 import type { VerifierKey } from '../note/index.js';
 import { consistencyProof, rootAt, subtreeRoot, treeHasher, verifyConsistency, type NodeRef, type TreeHasher } from '../merkle/index.js';
-import { checkBlockHeader, toBlock, VERIFY_BLOCK_COLUMNS, type Block, type VerifyBlockRow } from './block-check.js';
+import { checkBlockHeader, difficultyParamsOf, toBlock, VERIFY_BLOCK_COLUMNS, type Block, type VerifyBlockRow } from './block-check.js';
 import {
   checkCheckpointBlock,
   checkCheckpointNote,
@@ -201,7 +201,12 @@ async function checkLastBlock(
   );
   if (!lastRow) return;
   const last = toBlock(lastRow);
-  const window = last.height > 0 ? retargetWindow(ledger, last.height) : null;
+  let window: ReturnType<typeof retargetWindow> = null;
+  try {
+    window = last.height > 0 ? retargetWindow(difficultyParamsOf(last, ledger), last.height) : null;
+  } catch {
+    // Settings that are not valid: checkBlockHeader names them.
+  }
   const before = window
     ? (
         await db.query<VerifyBlockRow>(
