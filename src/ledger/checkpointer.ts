@@ -6,6 +6,8 @@ import { formatCheckpoint, signNote } from './note/index.js';
 import type { ServerKey } from './server-key.js';
 
 const MAX_TAGS = 32;
+/** First key of the per-ledger advisory lock that orders checkpoint inserts (the second is the ledger id). */
+const CHECKPOINT_LOCK_CLASS = 7235002;
 
 /**
  * Signs tree heads at block boundaries as C2SP checkpoints. The note carries the block it
@@ -73,9 +75,13 @@ export class Checkpointer {
       ],
     });
     const note = signNote(body, [this.key.note]);
+    // Ids are cursors (paging, `after` replay, the live feed), so per ledger they must commit in
+    // the order they are drawn: the lock, taken before the id and held until commit, keeps a
+    // later id from committing first and a reader's cursor from passing one still to come.
     const [row]: Array<{ id: string }> = await this.dataSource.query(
-      `INSERT INTO checkpoints (ledger_id, tree_size, root_hash, block_height, timestamp_ms, name, tags, note)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+      `WITH in_order AS (SELECT pg_advisory_xact_lock(${CHECKPOINT_LOCK_CLASS}, $1))
+       INSERT INTO checkpoints (ledger_id, tree_size, root_hash, block_height, timestamp_ms, name, tags, note)
+       SELECT $1, $2::bigint, $3::bytea, $4::bigint, $5::bigint, $6::text, $7::text[], $8::text FROM in_order RETURNING id`,
       [ledger.id, block.treeSize, block.treeRoot, block.height, timestampMs, name ?? null, tags, note],
     );
     const checkpoint = await this.dataSource.getRepository(CheckpointRow).findOneByOrFail({ id: Number(row!.id) });

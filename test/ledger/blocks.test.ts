@@ -126,6 +126,27 @@ describe('blocks', () => {
     await expect(t.service.createCheckpoint('empty')).rejects.toMatchObject({ code: 'NOTHING_TO_CHECKPOINT' });
   });
 
+  it('checkpoint ids commit in the order they are drawn, so a cursor never passes one still to come', async () => {
+    await t.service.createLedger('cursor', { blockSize: 1000, maxBlockIntervalMs: 3_600_000 });
+    await t.service.append('cursor', [{ type: 't', actor: 'a' }]);
+    const before = (await t.service.checkpoints('cursor', { first: 100 })).items.length;
+    // One insert held up after drawing its id (test database only), another right behind it.
+    await t.db.dataSource.query(`CREATE FUNCTION slow_checkpoint() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.name = 'slow' THEN PERFORM pg_sleep(1); END IF; RETURN NEW; END $$`);
+    await t.db.dataSource.query(`CREATE TRIGGER slow_checkpoint BEFORE INSERT ON checkpoints FOR EACH ROW EXECUTE FUNCTION slow_checkpoint()`);
+    try {
+      const slow = t.service.createCheckpoint('cursor', 'slow');
+      await new Promise((r) => setTimeout(r, 300));
+      await t.service.createCheckpoint('cursor', 'fast');
+      // Whoever reads as soon as the later one is answered sees the earlier one too.
+      const seen = (await t.service.checkpoints('cursor', { first: 100 })).items.map((i) => i.node.name);
+      expect(seen.slice(before)).toEqual(['slow', 'fast']);
+      await slow;
+    } finally {
+      await t.db.dataSource.query(`DROP TRIGGER slow_checkpoint ON checkpoints; DROP FUNCTION slow_checkpoint()`);
+    }
+  });
+
   it('subscribers receive blocks and checkpoints as they are made', async () => {
     await t.service.createLedger('live', { blockSize: 2, checkpointInterval: 2, maxBlockIntervalMs: 3_600_000 });
     const blocks = await t.service.subscribe('block', 'live');
