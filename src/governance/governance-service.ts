@@ -411,7 +411,7 @@ export class GovernanceService {
   async proposal(id: string): Promise<ProposalView | null> {
     checkProposalId(id);
     const row = await this.row(id);
-    return row && this.view(row, Date.now());
+    return row && this.view(row, await this.ledger.clockMs(GOVERNANCE_LEDGER));
   }
 
   /** Proposals, newest first (or oldest first), optionally by state (as of now) and proposer. */
@@ -419,7 +419,7 @@ export class GovernanceService {
     const { first, after: cursor } = forwardPage('proposal', page, 50);
     const newest = order === 'NEWEST';
     let after = page.after === undefined ? (newest ? Number.MAX_SAFE_INTEGER : -1) : cursor;
-    const now = Date.now();
+    const now = await this.ledger.clockMs(GOVERNANCE_LEDGER);
     const items: Array<{ cursor: string; node: ProposalView }> = [];
     // State depends on time and tallies, so it is filtered here; pages of rows are read until one is full.
     for (;;) {

@@ -369,6 +369,17 @@ export class LedgerService {
     return { treeSize: Number(h.tree_size), rootHash: h.root_hash.toString('hex'), tips: Number(h.tips) };
   }
 
+  /**
+   * The ledger's clock in ms: the least time the next event it stamps will carry (the wall clock,
+   * or the last HLC if a client's stamp, up to the allowed skew ahead, set it further on). What
+   * is judged by event times (voting windows, timelocks) is judged by this clock when read.
+   */
+  async clockMs(ledgerName: string): Promise<number> {
+    const ledger = await this.ledger(ledgerName);
+    const [h] = await this.dataSource.query(`SELECT last_hlc_ms FROM ledger_heads WHERE ledger_id = $1`, [ledger.id]);
+    return Math.max(Date.now(), Number(h.last_hlc_ms));
+  }
+
   /** Ids of the open branches: events no other event names as a parent. */
   async tips(ledgerName: string): Promise<string[]> {
     const ledger = await this.ledger(ledgerName);
