@@ -21,6 +21,20 @@ export const SYSTEM_LEDGER = 'system';
 const AUTH_LEDGER = SYSTEM_LEDGER;
 const KEY_PREFIX = 'cpk_';
 const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$/;
+/**
+ * A key's name is the account it acts as, and the server writes under accounts of its own:
+ * `rules` (the contract engine, exempt from the proposal threshold), `chainproof` (block
+ * rewards, bootstrap), `contract:<id>` (a contract's mints and events), DIDs (the miner's
+ * did:key) and `anonymous`. A key named like one of them would act as it.
+ */
+const RESERVED_NAMES = new Set(['rules', 'chainproof', 'anonymous']);
+const RESERVED_PREFIXES = ['contract:', 'did:'];
+
+/** Whether `name` is (or, differing only in case, could be taken for) an identity the server itself acts as. */
+export function isReservedAccountName(name: string): boolean {
+  const n = name.toLowerCase();
+  return RESERVED_NAMES.has(n) || RESERVED_PREFIXES.some((p) => n.startsWith(p));
+}
 /** How long a key look-up is trusted; a revocation elsewhere takes effect within this. */
 const CACHE_MS = 5_000;
 
@@ -48,6 +62,9 @@ export class ApiKeyService {
   async register(name: string, role: string, key: string, createdBy: string): Promise<ApiKeyRecord> {
     if (!KEY_NAME.test(name)) {
       throw new ChainproofError('BAD_USER_INPUT', 'key name must be 1..64 of letters, digits and . _ @ : -, starting with a letter or digit');
+    }
+    if (isReservedAccountName(name)) {
+      throw new ChainproofError('BAD_USER_INPUT', `key name ${JSON.stringify(name)} is reserved: rules, chainproof, anonymous, contract:… and did:… are the server's own identities`);
     }
     if (!isRole(role)) throw new ChainproofError('BAD_USER_INPUT', `role must be one of reader, writer, governor, admin, validator`);
     if (key.length < 32) throw new ChainproofError('BAD_USER_INPUT', 'an API key must be at least 32 characters');

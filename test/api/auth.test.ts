@@ -2,7 +2,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isReservedAccountName } from '../../src/auth/api-keys.js';
 import { requestSigningBytes } from '../../src/auth/known-dids.js';
+import { RULES_ACTOR } from '../../src/rules/events.js';
 import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
 import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
 import { createClient } from 'graphql-ws';
@@ -144,6 +146,21 @@ describe('access control', () => {
       expect(r.errors?.[0]?.extensions?.code, `${role} ${name}`).toBe(code);
     }
     expect((await gql(server.url, `{ apiKeys { id } }`)).data.apiKeys.length).toBe(before);
+  });
+
+  it('refuses key names the server acts under itself (a key named rules would skip the proposal threshold)', async () => {
+    expect(isReservedAccountName(RULES_ACTOR)).toBe(true);
+    const systemSize = async () => (await gql(server.url, `{ ledger(name: "system") { treeSize } }`)).data.ledger.treeSize;
+    const before = await systemSize();
+    const someDid = didKeyFromPublicKey(ed25519FromSeed(randomBytes(32)).publicKey);
+    for (const name of [RULES_ACTOR, 'Rules', 'chainproof', 'anonymous', `contract:${'a'.repeat(40)}`, someDid]) {
+      const r = await gql(server.url, `mutation($n: String!) { createApiKey(role: "governor", name: $n) { key } }`, { n: name });
+      expect(r.errors?.[0]?.extensions?.code, name).toBe('BAD_USER_INPUT');
+      expect(r.errors?.[0]?.message, name).toMatch(/reserved/);
+    }
+    expect(await systemSize()).toBe(before);
+    // Names that merely contain them are ordinary.
+    await keyFor('reader', 'rules-reader');
   });
 
   it.runIf(!usingPostgres())('on the embedded default, the first start writes an admin key (0600) and says where', async () => {
