@@ -47,6 +47,15 @@ export interface CreateProposalInput {
   actions: ProposalActionInput[];
 }
 
+/**
+ * A JSON object where one is required. Input that is not typed by the schema (a proposal's
+ * `rule`, a contract inside one) may be null, an array or a scalar anywhere.
+ */
+export function checkObject(v: unknown, field: string, shape: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ChainproofError('BAD_USER_INPUT', `${field} must be an object: ${shape}`);
+  return v as Record<string, unknown>;
+}
+
 function seconds(v: unknown, field: string, min: number, max: number): number {
   if (!Number.isSafeInteger(v) || (v as number) < min || (v as number) > max) {
     throw new ChainproofError('BAD_USER_INPUT', `${field} must be whole seconds in ${min}..${max}`);
@@ -61,6 +70,7 @@ function text(v: unknown, field: string, min: number, max: number): string {
 
 /** Checks a proposal's shape; ledger parameters' ranges are checked by the ledger itself. */
 export function checkProposal(input: CreateProposalInput, rules?: Pick<RuleActionHandler, 'check'>) {
+  checkObject(input, 'proposal', PROPOSAL_SHAPE);
   if (input.votingType !== 'WEIGHTED' && input.votingType !== 'QUADRATIC') {
     throw new ChainproofError('BAD_USER_INPUT', 'votingType must be WEIGHTED or QUADRATIC');
   }
@@ -80,15 +90,21 @@ export function checkProposal(input: CreateProposalInput, rules?: Pick<RuleActio
   };
 }
 
+/** What `checkProposal` takes, for messages. */
+export const PROPOSAL_SHAPE = 'title, description, votingType, votingDelay, votingPeriod, quorum, threshold, timelock, actions';
+const ACTION_SHAPE = 'exactly one of mint, setParameter, rule';
+
 function checkAction(a: ProposalActionInput, i: number, rules: Pick<RuleActionHandler, 'check'> | undefined): ProposalAction {
+  checkObject(a, `action ${i}`, ACTION_SHAPE);
   const given = (['mint', 'setParameter', 'rule'] as const).filter((k) => a[k] !== undefined && a[k] !== null);
   if (given.length !== 1) {
-    throw new ChainproofError('BAD_USER_INPUT', `action ${i} must have exactly one of mint, setParameter, rule`);
+    throw new ChainproofError('BAD_USER_INPUT', `action ${i} must have ${ACTION_SHAPE}`);
   }
   if (a.mint) {
-    return { kind: 'mint', to: checkAccount(a.mint.to, `action ${i} mint.to`), amount: parseAmount(a.mint.amount, `action ${i} mint.amount`).toString() };
+    const m = checkObject(a.mint, `action ${i} mint`, 'to, amount');
+    return { kind: 'mint', to: checkAccount(m.to, `action ${i} mint.to`), amount: parseAmount(m.amount, `action ${i} mint.amount`).toString() };
   }
-  if (a.setParameter) return checkSetParameter(a.setParameter, `action ${i}`);
+  if (a.setParameter) return checkSetParameter(checkObject(a.setParameter, `action ${i} setParameter`, 'ledger, name, value') as { ledger: unknown; name: unknown; value: unknown }, `action ${i}`);
   if (!rules) throw new ChainproofError('NOT_SUPPORTED', `action ${i}: rule actions need the contract engine, which this server does not run`);
   return { kind: 'rule', rule: rules.check(a.rule, `action ${i} rule`) };
 }

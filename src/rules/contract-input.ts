@@ -2,7 +2,7 @@ import { ChainproofError } from '../errors.js';
 import { ALERT_SEVERITIES, RULES_EVENT_TYPES, type AlertSeverity, type ContractDefinition, type RuleAction } from './events.js';
 import { compile, EXPRESSION_LIMITS, payloadInput } from './expression.js';
 import { GOVERNANCE_LEDGER } from '../governance/governance-service.js';
-import { checkProposal, checkSetParameter, type CreateProposalInput } from '../governance/inputs.js';
+import { checkObject, checkProposal, checkSetParameter, PROPOSAL_SHAPE, type CreateProposalInput } from '../governance/inputs.js';
 import { isHexId } from '../ledger/events/envelope.js';
 
 // Everything here checks attacker-controlled input before anything is appended.
@@ -10,6 +10,8 @@ import { isHexId } from '../ledger/events/envelope.js';
 const MAX_ACTIONS = 10;
 const MAX_EVENT_TYPES = 50;
 const TYPE = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
+const CONTRACT_SHAPE = 'name, description, trigger, condition, actions, limits, parameters';
+const ACTION_SHAPE = 'exactly one of mintTokens, raiseAlert, appendEvent, setParameter, openProposal';
 
 export interface ActionInput {
   mintTokens?: { to: string; amountExpr: string; reason: string } | null;
@@ -41,15 +43,16 @@ function eventType(v: unknown, field: string): string {
 
 /** Checks a contract's shape and type-checks every expression in it; nothing is appended on failure. */
 export function checkContract(input: CreateContractInput): ContractDefinition {
-  const t = input.trigger;
-  if (!t || !Array.isArray(t.eventTypes) || t.eventTypes.length === 0 || t.eventTypes.length > MAX_EVENT_TYPES) {
+  checkObject(input, 'contract', CONTRACT_SHAPE);
+  const t = checkObject(input.trigger, 'trigger', 'eventTypes, subsystem, actor') as CreateContractInput['trigger'];
+  if (!Array.isArray(t.eventTypes) || t.eventTypes.length === 0 || t.eventTypes.length > MAX_EVENT_TYPES) {
     throw new ChainproofError('BAD_USER_INPUT', `trigger.eventTypes must list 1..${MAX_EVENT_TYPES} event types`);
   }
   if (!Array.isArray(input.actions) || input.actions.length === 0 || input.actions.length > MAX_ACTIONS) {
     throw new ChainproofError('BAD_USER_INPUT', `a contract has 1..${MAX_ACTIONS} actions`);
   }
   compile(input.condition, ['bool'], 'condition');
-  const limits = input.limits ?? {};
+  const limits: NonNullable<CreateContractInput['limits']> = input.limits == null ? {} : checkObject(input.limits, 'limits', 'maxFiringsPerActor, windowSeconds');
   const cap = limits.maxFiringsPerActor ?? null;
   if (cap !== null && (!Number.isSafeInteger(cap) || cap < 1 || cap > 1_000_000)) throw new ChainproofError('BAD_USER_INPUT', 'limits.maxFiringsPerActor must be 1..1000000');
   const windowSeconds = limits.windowSeconds ?? 86_400;
@@ -87,10 +90,14 @@ export function checkParameters(parameters: unknown): Record<string, unknown> {
 }
 
 function checkAction(a: ActionInput, i: number): RuleAction {
+  checkObject(a, `action ${i}`, ACTION_SHAPE);
   const kinds = (['mintTokens', 'raiseAlert', 'appendEvent', 'setParameter', 'openProposal'] as const).filter((k) => a[k] !== undefined && a[k] !== null);
   if (kinds.length !== 1) {
-    throw new ChainproofError('BAD_USER_INPUT', `action ${i} must have exactly one of mintTokens, raiseAlert, appendEvent, setParameter, openProposal`);
+    throw new ChainproofError('BAD_USER_INPUT', `action ${i} must have ${ACTION_SHAPE}`);
   }
+  const [kind] = kinds;
+  const SHAPES = { mintTokens: 'to, amountExpr, reason', raiseAlert: 'severity, message', appendEvent: 'type, payloadExpr', setParameter: 'ledger, name, valueExpr', openProposal: 'template' };
+  checkObject(a[kind!], `action ${i} ${kind}`, SHAPES[kind!]);
   if (a.mintTokens) {
     const m = a.mintTokens;
     compile(m.to, ['string'], `action ${i} mintTokens.to`);
@@ -116,8 +123,7 @@ function checkAction(a: ActionInput, i: number): RuleAction {
     compile(valueExpr, ['int', 'uint', 'string'], `action ${i} setParameter.valueExpr`);
     return { kind: 'setParameter', ledger: checked.ledger, name: checked.name, valueExpr };
   }
-  const template = a.openProposal!.template;
-  if (typeof template !== 'object' || template === null) throw new ChainproofError('BAD_USER_INPUT', `action ${i}: openProposal.template must be a proposal (title, description, votingType, votingDelay, votingPeriod, quorum, threshold, timelock, actions)`);
+  const template = checkObject(a.openProposal!.template, `action ${i} openProposal.template`, PROPOSAL_SHAPE) as unknown as CreateProposalInput;
   try {
     return { kind: 'openProposal', template: checkProposal({ ...template, description: template.description ?? '', votingType: template.votingType ?? 'WEIGHTED', actions: template.actions ?? [] }, { check: checkRuleAction }) };
   } catch (e) {
@@ -137,18 +143,24 @@ export type StoredRule =
  * `{setParameters: {id, parameters}}`, checked like `createContract`; returns what the proposal stores.
  */
 export function checkRuleAction(rule: unknown, field: string): StoredRule {
-  const r = (rule ?? {}) as { create?: CreateContractInput & { active?: boolean }; setActive?: { id?: unknown; active?: unknown }; setParameters?: { id?: unknown; parameters?: unknown } };
-  if (typeof rule !== 'object' || rule === null || [r.create, r.setActive, r.setParameters].filter((x) => x !== undefined).length !== 1) {
-    throw new ChainproofError('BAD_USER_INPUT', `${field} must have exactly one of create, setActive, setParameters`);
+  const shape = 'exactly one of create, setActive, setParameters';
+  const r = checkObject(rule, field, shape) as { create?: unknown; setActive?: unknown; setParameters?: unknown };
+  // null stands for absent, as it does for a proposal's own action fields.
+  if ([r.create, r.setActive, r.setParameters].filter((x) => x !== undefined && x !== null).length !== 1) {
+    throw new ChainproofError('BAD_USER_INPUT', `${field} must have ${shape}`);
   }
   try {
-    if (r.create !== undefined) return { create: { ...checkContract(r.create), active: r.create.active !== false } };
-    if (r.setParameters !== undefined) {
-      const { id, parameters } = r.setParameters;
+    if (r.create != null) {
+      const create = checkObject(r.create, 'create', `a contract (${CONTRACT_SHAPE}) and active`) as unknown as CreateContractInput & { active?: unknown };
+      if (create.active != null && typeof create.active !== 'boolean') throw new ChainproofError('BAD_USER_INPUT', 'create.active must be a boolean');
+      return { create: { ...checkContract(create), active: create.active !== false } };
+    }
+    if (r.setParameters != null) {
+      const { id, parameters } = checkObject(r.setParameters, 'setParameters', 'id (a contract id) and parameters (a JSON object)');
       if (typeof id !== 'string' || !isHexId(id)) throw new ChainproofError('BAD_USER_INPUT', 'setParameters needs id (a contract id) and parameters (a JSON object)');
       return { setParameters: { contractId: id, parameters: checkParameters(parameters) } };
     }
-    const { id, active } = r.setActive!;
+    const { id, active } = checkObject(r.setActive, 'setActive', 'id (a contract id) and active (a boolean)');
     if (typeof id !== 'string' || !isHexId(id) || typeof active !== 'boolean') throw new ChainproofError('BAD_USER_INPUT', 'setActive needs id (a contract id) and active (a boolean)');
     return { setActive: { contractId: id, active } };
   } catch (e) {

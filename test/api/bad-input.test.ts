@@ -80,6 +80,37 @@ describe('bad input over HTTP: a coded refusal, nothing written', () => {
     expect(await treeSize()).toBe(before);
   });
 
+  it('refuses null, arrays and scalars where a rule action needs an object, with BAD_USER_INPUT', async () => {
+    const before = await treeSize();
+    const propose = `mutation($r: JSON) { createProposal(input: {title: "t", votingDelay: 0, votingPeriod: 5, quorum: 0, threshold: 0.5, timelock: 0, actions: [{rule: $r}]}) { id } }`;
+    const contract = (actions: unknown[]) => ({ name: 'x', trigger: { eventTypes: ['a'] }, condition: 'true', actions });
+    const template = (actions: unknown[]) => ({ title: 't', votingDelay: 0, votingPeriod: 5, quorum: 0, threshold: 0.5, timelock: 0, actions });
+    const rules: unknown[] = [
+      { setActive: null }, { setParameters: null }, { create: null },
+      { setActive: [] }, { setParameters: 'x' }, { create: [1] }, { create: 7 }, [], 'rule',
+      { create: contract([null]) }, { create: contract([[]]) }, { create: contract(['x']) },
+      { create: contract([{ raiseAlert: 'x' }]) }, { create: contract([{ openProposal: [] }]) },
+      { create: { ...contract([{ raiseAlert: { severity: 'INFO', message: 'm' } }]), trigger: null } },
+      { create: { ...contract([{ raiseAlert: { severity: 'INFO', message: 'm' } }]), limits: [] } },
+      { create: contract([{ openProposal: { template: null } }]) },
+      { create: contract([{ openProposal: { template: [] } }]) },
+      { create: contract([{ openProposal: { template: template([null]) } }]) },
+      { create: contract([{ openProposal: { template: template([{ mint: 'x' }]) } }]) },
+      { create: contract([{ openProposal: { template: template([{ rule: { setActive: null } }]) } }]) },
+    ];
+    for (const r of rules) {
+      const res = await gql(running.server.url, propose, { r });
+      expect(res.errors?.[0]?.extensions?.code, JSON.stringify(r)).toBe('BAD_USER_INPUT');
+      expect(res.errors?.[0]?.message, JSON.stringify(r)).toMatch(/must (be an object|have exactly one)/);
+    }
+    const created = await gql(running.server.url, `mutation($i: CreateContractInput!) { createContract(input: $i) { id } }`, {
+      i: contract([{ openProposal: { template: template([{ rule: { setActive: null } }]) } }]),
+    });
+    expect(created.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(created.errors?.[0]?.message).toMatch(/action 0 openProposal.template: action 0 rule must have exactly one of create, setActive, setParameters/);
+    expect(await treeSize()).toBe(before);
+  });
+
   it('names the argument a bad DID came in', async () => {
     const long = `did:key:z${'x'.repeat(600)}`;
     for (const q of [`mutation($d: String!) { revokeDid(did: $d) { did } }`, `mutation($d: String!) { registerDid(did: $d, role: "reader", name: "n") { did } }`]) {
