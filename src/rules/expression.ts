@@ -28,6 +28,8 @@ export const EXPRESSION_LIMITS = {
 /** Not a name CEL source can spell, so no contract can call it. */
 const COST_FN = '@cost';
 const meter = { spent: 0, budget: 0 };
+/** The units the last evaluation on this thread spent (past the budget by at most its last charge): how tests see the meter stop. */
+export const lastEvaluationCost = (): number => meter.spent;
 function charge(units: number): void {
   meter.spent += units;
   if (meter.spent > meter.budget) throw new Error(`evaluation cost exceeded the budget of ${meter.budget}`);
@@ -57,14 +59,22 @@ const DYN = CelScalar.DYN;
 /** Cost units of evaluating one expression node: about what a regular expression spends on one instruction for 30 characters. */
 const NODE_COST = 30;
 
-/** What comparing or searching a value costs: its characters or elements, all the way down. */
-function weight(v: CelValue): number {
-  if (typeof v === 'string') return v.length;
-  if (v instanceof Uint8Array) return v.length;
-  let n = 1;
-  if (isCelList(v)) for (const x of v) n += weight(x);
-  else if (isCelMap(v)) for (const [k, x] of v) n += weight(k as CelValue) + weight(x);
-  return n;
+/**
+ * Charges what comparing or searching a value costs: its characters or elements, all the way
+ * down, a shared value once for each place it appears. Charged as it is walked, at least a unit
+ * a node, so that a value far heavier than the budget (a list holding one big value many times)
+ * is refused after at most the budget's worth of nodes rather than weighed whole first.
+ */
+function chargeWeight(v: CelValue): void {
+  if (typeof v === 'string' || v instanceof Uint8Array) return charge(v.length || 1);
+  charge(1);
+  if (isCelList(v)) for (const x of v) chargeWeight(x);
+  else if (isCelMap(v)) {
+    for (const [k, x] of v) {
+      chargeWeight(k as CelValue);
+      chargeWeight(x);
+    }
+  }
 }
 
 /** The standard `_==_` (numbers compare across int, uint and double), called by the metered one. */
@@ -78,7 +88,8 @@ function meteredEquals(l: CelValue, r: CelValue): boolean {
     charge((l as string).length + r.length);
     return l === r;
   }
-  charge(weight(l) + weight(r));
+  chargeWeight(l);
+  chargeWeight(r);
   return equals(l, r);
 }
 const B = CelScalar.BOOL;
@@ -96,7 +107,7 @@ const METERED = [
   celFunc('_+_', [LIST, LIST], LIST, (l, r) => (charge((l as CelList).size + (r as CelList).size), celListConcat(l as CelList, r as CelList))),
   celFunc('_==_', [DYN, DYN], B, (l, r) => meteredEquals(l, r)),
   celFunc('_!=_', [DYN, DYN], B, (l, r) => !meteredEquals(l, r)),
-  celFunc('@in', [DYN, LIST], B, (x, l) => (charge(weight(l)), [...(l as CelList)].some((y) => equals(x, y)))),
+  celFunc('@in', [DYN, LIST], B, (x, l) => (chargeWeight(l), [...(l as CelList)].some((y) => equals(x, y)))),
   celFunc('size', [CelScalar.STRING], CelScalar.INT, (s) => (charge(s.length), BigInt([...s].length))),
   celMethod('size', CelScalar.STRING, [], CelScalar.INT, function () { charge(this.length); return BigInt([...this].length); }),
   celMethod('contains', CelScalar.STRING, [CelScalar.STRING], B, function (s) { charge(this.length + s.length); return this.includes(s); }),
