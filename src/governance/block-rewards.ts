@@ -3,16 +3,19 @@ import type { Logger } from 'pino';
 import type { BlockRow } from '../ledger/entities/index.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { encodeCursor } from '../ledger/pagination.js';
-import { GOVERNANCE_SUBSYSTEM } from './events.js';
+import { GOVERNANCE_SUBSYSTEM, type DerivedEvents } from './events.js';
 
 const REWARD_KEY = 'block-reward:';
+/** Events of a block looked at at once: a block with activity is usually told by its first few. */
+const CHUNK = 1_000;
 
 /**
  * Mints the block reward of each mined block of the governance ledger to the server's miner
  * identity (its did:key). Exactly once per block, across restarts and processes: the mint
  * carries the idempotency key `block-reward:<height>`, and `gov_reward_cursor` is only where
- * to resume. A block holding nothing but reward mints earns none,
- * or an idle ledger would mint, seal and reward forever.
+ * to resume. A block holding nothing but reward mints, and what they set off (a contract's
+ * firing on a mint, and what that firing set off in turn), earns none, or an idle ledger would
+ * mint, seal and reward forever.
  */
 export class BlockRewards {
   private iterator: AsyncIterableIterator<BlockRow> | undefined;
@@ -25,6 +28,7 @@ export class BlockRewards {
     private readonly ledgerName: string,
     private readonly defaultReward: bigint,
     private readonly mint: (to: string, amount: string, reason: string, source: string, idempotencyKey: string) => Promise<unknown>,
+    private readonly derived: () => DerivedEvents | undefined,
     private readonly log: Logger,
   ) {}
 
@@ -92,12 +96,39 @@ export class BlockRewards {
     );
   }
 
+  /**
+   * Whether some event of the block is activity: not a reward mint, and not derived (by another
+   * domain) from events that all lead back to reward mints. Causes precede what they cause, so
+   * walking up from the block ends.
+   */
   private async earnsReward(block: BlockRow): Promise<boolean> {
-    const [other] = await this.dataSource.query(
-      `SELECT 1 FROM events WHERE ledger_id = $1 AND idx >= $2 AND idx < $3
-          AND NOT (subsystem = $4 AND idempotency_key IS NOT NULL AND starts_with(idempotency_key, $5)) LIMIT 1`,
-      [block.ledgerId, block.startIndex, block.treeSize, GOVERNANCE_SUBSYSTEM, REWARD_KEY],
+    const derived = this.derived();
+    let causes = new Set<number>();
+    const someActivity = async (indices: number[]): Promise<boolean> => {
+      if (indices.length === 0) return false;
+      const found = derived ? await derived.causes(block.ledgerId, indices) : new Map<number, number>();
+      if (indices.some((i) => !found.has(i))) return true;
+      for (const c of found.values()) causes.add(c);
+      return false;
+    };
+    for (let from = block.startIndex; from < block.treeSize; from += CHUNK) {
+      if (await someActivity(await this.notRewards(block.ledgerId, `idx >= $4 AND idx < $5`, [from, Math.min(from + CHUNK, block.treeSize)]))) return true;
+    }
+    while (causes.size > 0) {
+      const up = [...causes];
+      causes = new Set();
+      if (await someActivity(await this.notRewards(block.ledgerId, `idx = ANY($4::bigint[])`, [up]))) return true;
+    }
+    return false;
+  }
+
+  /** The indices of the events selected by `where` (its parameters from $4) that are not reward mints. */
+  private async notRewards(ledgerId: number, where: string, params: unknown[]): Promise<number[]> {
+    const rows: Array<{ idx: string }> = await this.dataSource.query(
+      `SELECT idx FROM events WHERE ledger_id = $1 AND ${where}
+          AND NOT (subsystem IS NOT DISTINCT FROM $2 AND idempotency_key IS NOT NULL AND starts_with(idempotency_key, $3))`,
+      [ledgerId, GOVERNANCE_SUBSYSTEM, REWARD_KEY, ...params],
     );
-    return other !== undefined;
+    return rows.map((r) => Number(r.idx));
   }
 }

@@ -28,6 +28,17 @@ export interface RuleActionHandler {
   project(tx: EntityManager, events: readonly LedgerEvent[]): Promise<void>;
 }
 
+/**
+ * What another domain (rules) tells block rewards about the events it writes in response to
+ * earlier ones (a contract's firing), so that a block holding nothing but what reward mints
+ * set off earns no reward: a contract triggered by a reward mint would otherwise have every
+ * block rewarded, for ever.
+ */
+export interface DerivedEvents {
+  /** For each of `indices` (events of ledger `ledgerId`) written in response to an earlier event, that event's index. */
+  causes(ledgerId: number, indices: readonly number[]): Promise<ReadonlyMap<number, number>>;
+}
+
 export const LEDGER_PARAMETERS = ['minDifficulty', 'maxDifficulty', 'blockSize', 'checkpointInterval', 'miningReward'] as const;
 export type LedgerParameterName = (typeof LEDGER_PARAMETERS)[number];
 

@@ -9,7 +9,7 @@ import type { LedgerService } from '../ledger/ledger-service.js';
 import type { ProjectionGroup } from '../ledger/sequencer.js';
 import { encodeCursor, forwardPage, type Page, type PageArgs } from '../ledger/pagination.js';
 import { formatWeight, parseAmount } from './amount.js';
-import { GOVERNANCE_SUBSYSTEM, governanceInput, type GovernanceInput, type ProposalAction, type RuleActionHandler, type VoteChoice } from './events.js';
+import { GOVERNANCE_SUBSYSTEM, governanceInput, type GovernanceInput, type DerivedEvents, type ProposalAction, type RuleActionHandler, type VoteChoice } from './events.js';
 import { checkAccount, checkChoice, checkProposal, checkSetParameter, checkProposalId, checkReason, type CreateProposalInput } from './inputs.js';
 import { GovernanceProjector } from './projector.js';
 import { proposalClock, proposalCount, type ProposalRow } from './proposal-row.js';
@@ -127,6 +127,7 @@ export class GovernanceService {
   };
   private rewards: BlockRewards | undefined;
   private ruleActions: RuleActionHandler | undefined;
+  private derived: DerivedEvents | undefined;
   private origin = '';
   private readonly thresholdExempt = new Set<string>();
 
@@ -162,6 +163,11 @@ export class GovernanceService {
   /** Lets proposals carry rule actions (the rules domain registers itself at start). */
   useRuleActions(handler: RuleActionHandler): void {
     this.ruleActions = handler;
+  }
+
+  /** Lets block rewards trace the events another domain derives back to what caused them (register before startBlockRewards). */
+  useDerivedEvents(derived: DerivedEvents): void {
+    this.derived = derived;
   }
 
   /**
@@ -269,7 +275,7 @@ export class GovernanceService {
   /** Mints each mined block's reward to the server's miner identity (serve only, not the CLI). */
   async startBlockRewards(log: Logger): Promise<void> {
     this.rewards = new BlockRewards(this.dataSource, this.ledger, GOVERNANCE_LEDGER, this.config.miningReward,
-      (to, amount, reason, source, key) => this.mint('chainproof', to, amount, reason, source, key), log);
+      (to, amount, reason, source, key) => this.mint('chainproof', to, amount, reason, source, key), () => this.derived, log);
     await this.rewards.start();
   }
 

@@ -9,7 +9,7 @@ import { encodeCursor, forwardPage, type Page, type PageArgs } from '../ledger/p
 import { checkContract, checkParameters, type CreateContractInput } from './contract-input.js';
 import { BUILTIN_CONTRACTS } from './builtins.js';
 import { RulesConsumer } from './consumer.js';
-import { RULES_ACTOR, RULES_SUBSYSTEM, type ContractDefinition, type RulesPayloads } from './events.js';
+import { RULES_ACTOR, RULES_SUBSYSTEM, type ContractDefinition, type RulesEventType, type RulesPayloads } from './events.js';
 import { projectRules } from './projector.js';
 import { ruleProposalActions } from './proposal-actions.js';
 import type { ActionEffects } from './firing.js';
@@ -17,6 +17,8 @@ import { replayRules, type RulesReplayReport } from './replay.js';
 
 /** Contracts run on the main ledger, beside governance, whose tokens they mint. */
 export const RULES_LEDGER = 'main';
+/** The rules events an admin or a proposal writes; the consumer writes the others. */
+const CONTRACT_CHANGES: RulesEventType[] = ['ContractCreated', 'ContractActiveSet', 'ContractParametersSet'];
 
 export interface ContractView {
   id: string;
@@ -60,6 +62,26 @@ export class RulesService {
     this.ledger.reserveSubsystem(RULES_SUBSYSTEM);
     this.governance.useRuleActions(ruleProposalActions);
     this.governance.exemptFromProposalThreshold(RULES_ACTOR);
+    this.governance.useDerivedEvents({ causes: (ledgerId, indices) => this.causes(ledgerId, indices) });
+  }
+
+  /**
+   * What the consumer wrote among `indices`, each with the index of the trigger it fired on. A
+   * firing is one run of consecutive events of one append, its ContractExecuted (projected with
+   * the trigger) first: an event's firing is the nearest execution at or before it. The
+   * consumer's events are its own subsystem's, except contract changes, and those it marked
+   * in `rules_derived`; copies synced from other nodes were not written here.
+   */
+  private async causes(ledgerId: number, indices: readonly number[]): Promise<Map<number, number>> {
+    if (ledgerId !== (await this.ledger.ledger(RULES_LEDGER)).id) return new Map();
+    const rows: Array<{ idx: string; cause: string | null }> = await this.dataSource.query(
+      `SELECT e.idx, (SELECT x.trigger_idx FROM rules_executions x WHERE x.idx <= e.idx ORDER BY x.idx DESC LIMIT 1) AS cause
+         FROM events e
+        WHERE e.ledger_id = $1 AND e.idx = ANY($2::bigint[]) AND e.origin IS NULL
+          AND ((e.subsystem = $3 AND e.type <> ALL($4::text[])) OR EXISTS (SELECT 1 FROM rules_derived d WHERE d.idx = e.idx))`,
+      [ledgerId, indices, RULES_SUBSYSTEM, CONTRACT_CHANGES],
+    );
+    return new Map(rows.filter((r) => r.cause !== null).map((r) => [Number(r.idx), Number(r.cause)]));
   }
 
   private readonly effects: ActionEffects = {

@@ -37,9 +37,10 @@ export async function serve(config: Config): Promise<void> {
   if (bootstrap.kind === 'generated') log.info({ path: bootstrap.path }, `created the first admin API key in ${bootstrap.path}`);
   const governance = new GovernanceService(db.dataSource, ledger, config.governance);
   await governance.start();
-  await governance.startBlockRewards(log);
   const rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority, config.maxBatch);
+  // Before block rewards: they ask the rules engine which events its firings wrote.
   rules.start();
+  await governance.startBlockRewards(log);
   if (config.rulesBuiltins) await rules.installBuiltins(log);
   await rules.startConsumer(log);
   const cosignatures = new CosignatureCollector(db.dataSource, ledger, config.validators, log);

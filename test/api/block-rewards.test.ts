@@ -27,7 +27,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function chain() {
   const r = await gql(server.url, `{
     blocks(first: 1000) { edges { node { height startIndex treeSize } } }
-    events(first: 1000) { edges { node { index type payload } } }
+    events(first: 1000) { edges { node { id index type payload } } }
     account(id: "${MINER}") { balance }
   }`);
   expect(r.errors).toBeUndefined();
@@ -74,5 +74,41 @@ describe('block rewards', () => {
     const replay = cli(['verify', '--replay'], env);
     expect(replay.stdout).toContain('REPLAY MATCHES');
     server = await startServer(env);
+  });
+
+  it('pays nothing for blocks holding only what reward mints set off, so contracts on TokensMinted let the ledger fall quiet', async () => {
+    const create = `mutation($i: CreateContractInput!) { createContract(input: $i) { id } }`;
+    const alert = { raiseAlert: { severity: 'INFO', message: 'tokens minted' } };
+    expect((await gql(server.url, create, { i: { name: 'mint monitor', trigger: { eventTypes: ['TokensMinted', 'work'] }, condition: 'true', actions: [alert] } })).errors).toBeUndefined();
+    // Mints on every mint, its own included: chains of firings down to the depth limit.
+    const echo = { mintTokens: { to: '"echo"', amountExpr: '1', reason: 'echo' } };
+    expect((await gql(server.url, create, { i: { name: 'mint echo', trigger: { eventTypes: ['TokensMinted'] }, condition: 'true', actions: [echo] } })).errors).toBeUndefined();
+    expect((await gql(server.url, `mutation { appendEvent(input: {type: "work", actor: "a"}) { index } }`)).errors).toBeUndefined();
+
+    // Quiet: nothing appended for a while (the bug appended ~20 events a second for ever).
+    let last = -1;
+    for (let quiet = 0, polls = 0; quiet < 4; polls++) {
+      if (polls === 60) throw new Error('the ledger never fell quiet');
+      await sleep(300);
+      const size = (await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize as number;
+      quiet = size === last ? quiet + 1 : 0;
+      last = size;
+    }
+    const c = await chain();
+    expect(c.events).toHaveLength(last);
+    // Activity is what does not lead back to reward mints alone: firings name their trigger, a contract's mint its source.
+    const fromRewards = new Set<string>();
+    for (const e of c.events) {
+      const trigger = e.type === 'ContractExecuted' || e.type === 'AlertRaised' ? e.payload.trigger : /^contract:[0-9a-f]+:([0-9a-f]+)$/.exec(e.payload?.source ?? '')?.[1];
+      if (c.rewards.some((r: any) => r.index === e.index) || (trigger !== undefined && fromRewards.has(trigger))) fromRewards.add(e.id);
+    }
+    // The contracts did fire on rewards, and on the mints those firings made, down to the depth limit.
+    expect(c.events.some((e: any) => e.type === 'AlertRaised' && fromRewards.has(e.id))).toBe(true);
+    expect(c.events.some((e: any) => e.type === 'TokensMinted' && e.payload.to === 'echo' && fromRewards.has(e.id))).toBe(true);
+    expect(c.events.some((e: any) => e.type === 'ContractExecuted' && /depth limit/.test(e.payload.error ?? '') && fromRewards.has(e.id))).toBe(true);
+    const active = c.blocks.filter((b: any) => c.events.some((e: any) => e.index >= b.startIndex && e.index < b.treeSize && !fromRewards.has(e.id)));
+    const heights = c.rewards.map((e: any) => Number(e.payload.source.split(':')[1])).sort((a: number, b: number) => a - b);
+    expect(heights).toEqual(active.map((b: any) => b.height));
+    expect(c.blocks.at(-1).treeSize).toBe(last); // everything sealed, the last block judged
   });
 });
