@@ -5,7 +5,8 @@ import type { LedgerService } from '../ledger/ledger-service.js';
 import { encodeCursor } from '../ledger/pagination.js';
 import { GOVERNANCE_SUBSYSTEM, type DerivedEvents } from './events.js';
 
-const REWARD_KEY = 'block-reward:';
+/** The reward mint's idempotency key prefix, reserved for the server (LedgerService.reserveIdempotencyKeys). */
+export const REWARD_KEY = 'block-reward:';
 /** Events of a block looked at at once: a block with activity is usually told by its first few. */
 const CHUNK = 1_000;
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
-import { BlockRewards } from './block-rewards.js';
+import { BlockRewards, REWARD_KEY } from './block-rewards.js';
 import type { GovernanceConfig } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
@@ -147,6 +147,7 @@ export class GovernanceService {
       setLedgerParameter: (tx, ledger, name, value) => this.ledger.setParameters(tx, ledger, { [name]: value }),
     });
     this.ledger.reserveSubsystem(GOVERNANCE_SUBSYSTEM);
+    this.ledger.reserveIdempotencyKeys(REWARD_KEY);
     this.ledger.addStateRoot(GOVERNANCE_LEDGER, (treeSize) => this.dataSource.transaction((tx) => governanceStateRoot(tx, treeSize)));
   }
 

@@ -107,6 +107,7 @@ export class LedgerService {
   private readonly metrics: LedgerMetrics;
   private listener: Listener | undefined;
   private readonly reservedSubsystems = new Set<string>();
+  private readonly reservedKeyPrefixes: string[] = [];
   /** A checkpoint being signed for a peer's pull, per ledger, so concurrent pulls share it. */
   private readonly signing = new Map<string, Promise<CheckpointRow>>();
   /** Per ledger name, what onCommit registered. */
@@ -333,6 +334,15 @@ export class LedgerService {
     this.reservedSubsystems.add(subsystem);
   }
 
+  /**
+   * Reserves idempotency keys starting with `prefix` for events the server writes itself. Keys
+   * are ledger-wide: a client that took one first (say `block-reward:<a future height>`) would
+   * get the server's later append answered with the client's event, and the server's never written.
+   */
+  reserveIdempotencyKeys(prefix: string): void {
+    this.reservedKeyPrefixes.push(prefix);
+  }
+
   /** Checkpoints of `ledgerName` carry the state root `provider` computes for their tree size. */
   addStateRoot(ledgerName: string, provider: StateRootProvider): void {
     this.checkpointer.addStateRoot(ledgerName, provider);
@@ -441,6 +451,10 @@ export class LedgerService {
     if (!options.asServer && this.reservedSubsystems.size > 0) {
       const i = inputs.findIndex((input) => input.subsystem !== undefined && this.reservedSubsystems.has(input.subsystem));
       if (i >= 0) throw new ChainproofError('FORBIDDEN', `subsystem ${JSON.stringify(inputs[i]!.subsystem)} is reserved for events the server writes itself`);
+    }
+    if (!options.asServer && this.reservedKeyPrefixes.length > 0) {
+      const key = inputs.find((input) => this.reservedKeyPrefixes.some((p) => input.idempotencyKey?.startsWith(p)))?.idempotencyKey;
+      if (key !== undefined) throw new ChainproofError('FORBIDDEN', `idempotency key ${JSON.stringify(key)} is reserved for events the server writes itself`);
     }
     // A key names one event: a repeat of an input in one call gets that event again, but a different
     // input under the same key would be left unwritten, unsaid.

@@ -154,3 +154,11 @@ describe('attacks on proposals', () => {
     );
   });
 });
+
+describe('attacks on block rewards', () => {
+  it("a writer taking a future block's reward key first", async () => {
+    await refused(() => t.service.append('main', [{ type: 'squat', actor: 'w', idempotencyKey: 'block-reward:1000000' }]), 'FORBIDDEN');
+    // Other keys stay the client's own.
+    await t.service.append('main', [{ type: 'fine', actor: 'w', idempotencyKey: 'my-block-reward:1' }]);
+  });
+});
