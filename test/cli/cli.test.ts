@@ -73,7 +73,8 @@ describe('chainproof CLI', () => {
     expect(badFlag.code).toBe(2);
   });
 
-  it('bad paths, keys, accounts, states and URLs: one line, BAD_USER_INPUT, exit 2, nothing written', () => {
+  // A dozen CLI processes, each opening the database: slow on a busy machine.
+  it('bad paths, keys, accounts, states and URLs: one line, BAD_USER_INPUT, exit 2, nothing written', { timeout: 180_000 }, () => {
     const dir = tempDataDir();
     try {
       const missing = join(dir.dir, 'missing', 'child');
