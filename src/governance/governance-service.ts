@@ -5,7 +5,7 @@ import type { GovernanceConfig } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
 import type { PushSubscription } from '../ledger/bus.js';
-import type { LedgerService } from '../ledger/ledger-service.js';
+import { LEDGER_CLOCK_SQL, ledgerClockMs, type LedgerService } from '../ledger/ledger-service.js';
 import type { ProjectionGroup } from '../ledger/sequencer.js';
 import { encodeCursor, forwardPage, type Page, type PageArgs } from '../ledger/pagination.js';
 import { formatWeight, parseAmount } from './amount.js';
@@ -129,6 +129,7 @@ export class GovernanceService {
   private ruleActions: RuleActionHandler | undefined;
   private derived: DerivedEvents | undefined;
   private origin = '';
+  private ledgerId = 0;
   private readonly thresholdExempt = new Set<string>();
 
   constructor(
@@ -140,6 +141,7 @@ export class GovernanceService {
   async start(): Promise<void> {
     const row = await this.ledger.ledger(GOVERNANCE_LEDGER);
     this.origin = row.origin;
+    this.ledgerId = row.id;
     this.projector = new GovernanceProjector({
       ledgerId: row.id,
       origin: row.origin,
@@ -415,10 +417,21 @@ export class GovernanceService {
     return row ?? null;
   }
 
+  /** A proposal's row and the governance ledger's clock, in one round trip: a tally is read this way many times a second. */
+  private async rowAndClock(id: string): Promise<{ row: ProposalRow; clockMs: number } | null> {
+    const [r] = await this.dataSource.query(
+      `SELECT p.*, ${LEDGER_CLOCK_SQL} AS ledger_clock_ms FROM gov_proposals p WHERE p.id = $2`,
+      [this.ledgerId, id],
+    );
+    if (!r) return null;
+    const { ledger_clock_ms: clock, ...row } = r;
+    return { row: row as ProposalRow, clockMs: ledgerClockMs(clock) };
+  }
+
   async proposal(id: string): Promise<ProposalView | null> {
     checkProposalId(id);
-    const row = await this.row(id);
-    return row && this.view(row, await this.ledger.clockMs(GOVERNANCE_LEDGER));
+    const found = await this.rowAndClock(id);
+    return found && this.view(found.row, found.clockMs);
   }
 
   /** Proposals, newest first (or oldest first), optionally by state (as of now) and proposer. */

@@ -88,6 +88,11 @@ export interface AppendOptions {
 /** What to append, or a function that builds it in the append's turn (see LedgerService.append). */
 export type AppendInputs = AppendInput[] | (() => Promise<AppendInput[]>);
 
+/** The ledger's last HLC time, as a scalar subquery on the ledger id `$1`, for reads that want the clock in their own round trip (see clockMs). */
+export const LEDGER_CLOCK_SQL = `(SELECT last_hlc_ms FROM ledger_heads WHERE ledger_id = $1)`;
+/** The ledger's clock (see clockMs) from what LEDGER_CLOCK_SQL read. */
+export const ledgerClockMs = (lastHlcMs: string | number): number => Math.max(Date.now(), Number(lastHlcMs));
+
 /**
  * The ledger's front door: everything resolvers, the CLI and other domains do with a ledger
  * goes through here. Governance and provenance append through `append` with their own
@@ -386,8 +391,8 @@ export class LedgerService {
    */
   async clockMs(ledgerName: string): Promise<number> {
     const ledger = await this.ledger(ledgerName);
-    const [h] = await this.dataSource.query(`SELECT last_hlc_ms FROM ledger_heads WHERE ledger_id = $1`, [ledger.id]);
-    return Math.max(Date.now(), Number(h.last_hlc_ms));
+    const [h] = await this.dataSource.query(`SELECT ${LEDGER_CLOCK_SQL} AS clock_ms`, [ledger.id]);
+    return ledgerClockMs(h.clock_ms);
   }
 
   /** Ids of the open branches: events no other event names as a parent. */
