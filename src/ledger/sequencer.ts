@@ -61,7 +61,6 @@ const MAX_BYTES_PER_COMMIT = 32 * 1024 * 1024;
  */
 const LOOK_AHEAD_MIN_EVENTS = 500;
 
-/** An error raised before COMMIT: the transaction rolled back, so nothing of the batch landed. */
 /** The unique index on event ids refused an insert: the same bytes are in the ledger already (lookUp should have found them). */
 function duplicateEvent(e: unknown): ChainproofError | undefined {
   const err = e as { constraint?: string; driverError?: { constraint?: string } };
@@ -69,6 +68,7 @@ function duplicateEvent(e: unknown): ChainproofError | undefined {
   return new ChainproofError('CONFLICT', 'an event with exactly these bytes is in the ledger already', { cause: e });
 }
 
+/** An error raised before COMMIT: the transaction rolled back, so nothing of the batch landed. */
 class RolledBack extends Error {
   constructor(override readonly cause: unknown) {
     super('append transaction rolled back', { cause });
