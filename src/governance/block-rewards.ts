@@ -7,8 +7,8 @@ import { GOVERNANCE_SUBSYSTEM, type DerivedEvents } from './events.js';
 
 /** The reward mint's idempotency key prefix, reserved for the server (LedgerService.reserveIdempotencyKeys). */
 export const REWARD_KEY = 'block-reward:';
-/** Events of a block looked at at once: a block with activity is usually told by its first few. */
-const CHUNK = 1_000;
+/** Events of a block looked at at once: a block with activity is usually told by its first few, so a whole block is not read and traced for it. */
+const CHUNK = 100;
 
 /**
  * Mints the block reward of each mined block of the governance ledger to the server's miner
