@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { ChainproofError } from '../errors.js';
-import { tallyText, type GovernanceService, type ProposalView } from '../governance/governance-service.js';
+import type { GovernanceService, ProposalView } from '../governance/governance-service.js';
 import { checkAccount, checkChoice, type CreateProposalInput, type ProposalActionInput } from '../governance/inputs.js';
 import { PROPOSAL_STATES, type ProposalState } from '../governance/state.js';
+import { tallyText } from '../governance/tally.js';
 import { graphqlClient } from './source.js';
 
 /** A proposal as `chainproof gov` prints it, from the database or a server alike. */

@@ -1,70 +1,35 @@
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
-import pino from 'pino';
 import { ENV_DOCS, loadConfig, type Config } from '../config.js';
-import { openDatabase } from '../db/database.js';
 import { ChainproofError, isChainproofError } from '../errors.js';
-import { LedgerService } from '../ledger/ledger-service.js';
-import { loadServerKey } from '../ledger/server-key.js';
-import { serve } from '../server/serve.js';
-import { ApiKeyService, SYSTEM_LEDGER } from '../auth/api-keys.js';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { progressBar } from './progress.js';
 import { directSource, remoteSource, type LedgerSource, type ProofBundle } from './source.js';
-import { countCosignatures, verifyTlogProofFile, type WitnessPolicy } from './verify-proof.js';
-import { CosignatureCollector, quorumOf } from '../witness/cosignatures.js';
-import { openNote, parseCosignerKey } from '../ledger/note/index.js';
-import type { DataSource } from 'typeorm';
-import { GovernanceService } from '../governance/governance-service.js';
+import { verifyTlogProofFile } from './verify-proof.js';
+import { parseCosignerKey } from '../ledger/note/index.js';
 import type { ReplayReport } from '../governance/replay.js';
-import { RulesService } from '../rules/rules-service.js';
 import type { RulesReplayReport } from '../rules/replay.js';
 import { addGovCommands } from './gov.js';
 import { addSyncCommands, remoteSync } from './sync.js';
-import { SyncService, type SyncStatusView } from '../sync/sync-service.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { chainproofMcpServer } from '../mcp/server.js';
+import type { SyncStatusView } from '../sync/sync-service.js';
 import { createWriteStream, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { formatTlogProof } from '../ledger/note/index.js';
 import type { EventFilter } from '../ledger/ledger-service.js';
-import { MAX_TRACE_LINES, ProvenanceService } from '../provenance/service.js';
+import { MAX_TRACE_LINES } from '../provenance/model.js';
 import { formatTimeline, parseWhen } from './trace.js';
 import { directTraceSource, remoteTraceSource, type TraceSource } from './trace-source.js';
 import { join } from 'node:path';
+import type { CliServices } from './local.js';
 
 /** Exit codes: 0 ok, 1 ledger INVALID, 2 bad usage/input/configuration, 3 database or server unavailable, 4 internal. */
 export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, UNAVAILABLE: 3, INTERNAL: 4 } as const;
 
-/** What a CLI command may use on the database: the ledger and the domains on it. */
-interface CliServices {
-  ledger: LedgerService;
-  keys: ApiKeyService;
-  governance: GovernanceService;
-  provenance: ProvenanceService;
-  rules: RulesService;
-  dataSource: DataSource;
-}
+/** The CLI's database side, loaded on first use (see local.ts). */
+const local = () => import('./local.js');
 
-async function withLedger<T>(
-  config: Config,
-  fn: (services: CliServices) => Promise<T>,
-): Promise<T> {
-  const db = await openDatabase(config);
-  const key = loadServerKey(config, db.kind === 'embedded')?.key;
-  // No background mining: a CLI command does its one job (checkpoint seals what it needs itself).
-  const ledger = new LedgerService(db.dataSource, config, key, pino({ level: 'silent' }), { produceBlocks: false });
-  try {
-    await ledger.start(['main', SYSTEM_LEDGER]);
-    const governance = new GovernanceService(db.dataSource, ledger, config.governance);
-    await governance.start();
-    const rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority);
-    rules.start();
-    return await fn({ ledger, keys: new ApiKeyService(db.dataSource, ledger), governance, rules, provenance: new ProvenanceService(db.dataSource, ledger), dataSource: db.dataSource });
-  } finally {
-    await ledger.stop();
-    await db.close();
-  }
+async function withLedger<T>(config: Config, fn: (services: CliServices) => Promise<T>): Promise<T> {
+  return (await local()).withLedger(config, fn);
 }
 
 /** `--witness` values, each checked to be a cosigner key before any work starts. */
@@ -77,17 +42,6 @@ function witnessKeys(keys: string[]): string[] {
     }
   }
   return keys;
-}
-
-/** Whether the ledger's latest checkpoint carries enough valid cosignatures from the policy's witnesses. */
-async function checkWitnessPolicy(dataSource: DataSource, ledger: LedgerService, name: string, policy: WitnessPolicy) {
-  const c = await ledger.checkpoint(name);
-  if (!c) return { ok: false, message: 'the ledger has no checkpoint yet' };
-  const collector = new CosignatureCollector(dataSource, ledger, policy.keys.map((vkey) => ({ url: 'http://unused', vkey })), pino({ level: 'silent' }));
-  const note = c.note + (await collector.lines(c.id)).map((l) => l.line).join('');
-  const have = countCosignatures(note, openNote(c.note).text, policy);
-  const need = policy.threshold ?? quorumOf(policy.keys.length);
-  return { ok: have >= need, treeSize: c.treeSize, cosignatures: have, required: need, message: `the checkpoint at tree size ${c.treeSize} carries ${have} valid cosignatures of the ${policy.keys.length} witnesses; the policy needs ${need}` };
 }
 
 function rulesReplayLine(r: RulesReplayReport): string {
@@ -112,6 +66,7 @@ function program(): Command {
     .addHelpText('after', `\nEnvironment:\n${ENV_DOCS.map(([n, d, m]) => `  ${n.padEnd(34)} ${m} (default: ${d})`).join('\n')}`);
 
   cmd.command('serve').description('start the GraphQL server (HTTP and WebSocket on one port)').action(async () => {
+    const { serve } = await import('../server/serve.js');
     await serve(loadConfig());
   });
 
@@ -128,11 +83,11 @@ function program(): Command {
       const config = loadConfig();
       const policy = { keys: witnessKeys(opts.witness), threshold: opts.threshold === undefined ? undefined : parseLimit(opts.threshold, opts.witness.length || 1, '--threshold') };
       const bar = !opts.json && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
-      const { report, replay, rulesReplay, witnesses } = await withLedger({ ...config }, async ({ ledger: l, governance, rules, dataSource }) => ({
-        report: await l.verify(opts.ledger, Boolean(opts.full), bar?.update),
-        replay: opts.replay ? await governance.replay() : undefined,
-        rulesReplay: opts.replay ? await rules.replay() : undefined,
-        witnesses: policy.keys.length > 0 ? await checkWitnessPolicy(dataSource, l, opts.ledger, policy) : undefined,
+      const { report, replay, rulesReplay, witnesses } = await withLedger({ ...config }, async (services) => ({
+        report: await services.ledger.verify(opts.ledger, Boolean(opts.full), bar?.update),
+        replay: opts.replay ? await services.governance.replay() : undefined,
+        rulesReplay: opts.replay ? await services.rules.replay() : undefined,
+        witnesses: policy.keys.length > 0 ? await (await local()).checkWitnessPolicy(services, opts.ledger, policy) : undefined,
       }));
       bar?.done();
       const valid = report.status === 'VALID' && (replay?.ok ?? true) && (rulesReplay?.ok ?? true) && (witnesses?.ok ?? true);
@@ -321,6 +276,10 @@ function program(): Command {
     .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
     .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
     .action(async (opts: SourceOptions) => {
+      const [{ chainproofMcpServer }, { StdioServerTransport }] = await Promise.all([
+        import('../mcp/server.js'),
+        import('@modelcontextprotocol/sdk/server/stdio.js'),
+      ]);
       await withMcpSources(opts, async (traces, src, syncStatus) => {
         const server = chainproofMcpServer(src, '0.1.0', traces, syncStatus);
         const transport = new StdioServerTransport();
@@ -369,11 +328,8 @@ function program(): Command {
   addSyncCommands(
     cmd,
     (fn) =>
-      withLedger(loadConfig(), async ({ ledger, dataSource }) => {
-        // This process syncs only when told (`now`); a server's timers are its own.
-        const config = loadConfig();
-        const sync = new SyncService(dataSource, ledger, { ...config.sync, enabled: false }, pino({ level: 'silent' }));
-        await sync.start();
+      withLedger(loadConfig(), async (services) => {
+        const sync = await (await local()).startLocalSync(loadConfig(), services);
         try {
           return await fn(sync);
         } finally {
@@ -419,10 +375,9 @@ async function withMcpSources<T>(
     return fn(remoteTraceSource(opts.url, key), remoteSource(opts.url, key), remoteSync(opts.url, key).status);
   }
   const config = loadConfig();
-  return withLedger(config, async ({ ledger, provenance, dataSource }) => {
-    const sync = new SyncService(dataSource, ledger, { ...config.sync, enabled: false }, pino({ level: 'silent' }));
-    await sync.start();
-    return fn(directTraceSource(provenance), directSource(ledger), () => sync.status());
+  return withLedger(config, async (services) => {
+    const sync = await (await local()).startLocalSync(config, services);
+    return fn(directTraceSource(services.provenance), directSource(services.ledger), () => sync.status());
   });
 }
 

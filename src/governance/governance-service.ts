@@ -18,6 +18,7 @@ import { voteSignatureValid } from './vote-message.js';
 import type { ProjectedVote } from './vote-fold.js';
 import { replayGovernance, type ReplayReport } from './replay.js';
 import { governanceStateRoot } from './state-root.js';
+import type { Tally } from './tally.js';
 
 /** Governance lives on the `main` ledger: its tree size is what a proposal's snapshot counts. */
 export const GOVERNANCE_LEDGER = 'main';
@@ -27,19 +28,6 @@ export interface AccountView {
   balance: bigint;
   votingPower: bigint;
   delegate: string | null;
-}
-
-export interface Tally {
-  for: string;
-  against: string;
-  abstain: string;
-  forPower: bigint;
-  againstPower: bigint;
-  abstainPower: bigint;
-  voters: number;
-  quorumReached: boolean;
-  /** FOR + ABSTAIN power needed (rounded up), once the snapshot exists. */
-  quorumRequired: bigint | null;
 }
 
 export interface ProposalView {
@@ -93,18 +81,6 @@ export interface CastVoteInput {
   voter?: string | null;
   signature?: string | null;
 }
-
-/** A tally with its amounts as decimal strings, as GraphQL and the CLI show it. */
-export function tallyText(t: Tally) {
-  return {
-    ...t,
-    forPower: t.forPower.toString(),
-    againstPower: t.againstPower.toString(),
-    abstainPower: t.abstainPower.toString(),
-    quorumRequired: t.quorumRequired?.toString() ?? null,
-  };
-}
-
 
 /**
  * Tokens, delegation, proposals and votes. Every change is a server-signed event on the

@@ -1,6 +1,9 @@
 import type { ReadBound } from './as-of.js';
 import type { AssertionPayload, Lifecycle } from './records.js';
 
+/** The most lines one trace returns: an on-call read stays bounded; narrow the window for more. */
+export const MAX_TRACE_LINES = 1000;
+
 /** Where a record sits in the ledger: the event that recorded it, so an inclusion proof backs it. */
 export interface Recorded {
   recordedBy: string;

@@ -11,7 +11,7 @@ import { FirstSources } from './first-sources.js';
 import { RecordedAssertions } from './recorded-assertions.js';
 import { KnownAssertions } from './known-assertions.js';
 import { LineProofs } from './line-proofs.js';
-import type { AssertionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord } from './model.js';
+import { MAX_TRACE_LINES, type AssertionRecord, type QueryAuditFilter, type QueryAuditRecord, type SourceRecord } from './model.js';
 import { isProvenance, PROVENANCE_EVENTS, PROVENANCE_SUBSYSTEM, projectProvenance } from './projection.js';
 import { toProvJson, type ProvDocument } from './prov-json.js';
 import { perTick } from './per-tick.js';
@@ -30,7 +30,6 @@ import {
 } from './records.js';
 
 export const AUDIT_CURSOR = 'queryAudit';
-export const MAX_TRACE_LINES = 1000;
 /** Deeper supersession chains than this are cut (and say so): a read must stay bounded. */
 export const MAX_CHAIN_DEPTH = 1000;
 

@@ -1,4 +1,5 @@
-import { tallyText, type AccountView, type HistoryEntry, type ProposalView, type VoteView } from '../governance/governance-service.js';
+import { tallyText } from '../governance/tally.js';
+import type { AccountView, HistoryEntry, ProposalView, VoteView } from '../governance/governance-service.js';
 import type { Account, BalanceChange, Proposal, Vote } from '../schema/governance.type.js';
 import type { ProposalStateEnum, VoteChoiceEnum, VotingTypeEnum } from '../schema/governance.type.js';
 

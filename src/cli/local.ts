@@ -1,0 +1,66 @@
+import pino from 'pino';
+import type { DataSource } from 'typeorm';
+import { ApiKeyService, SYSTEM_LEDGER } from '../auth/api-keys.js';
+import type { Config } from '../config.js';
+import { openDatabase } from '../db/database.js';
+import { GovernanceService } from '../governance/governance-service.js';
+import { LedgerService } from '../ledger/ledger-service.js';
+import { openNote } from '../ledger/note/index.js';
+import { loadServerKey } from '../ledger/server-key.js';
+import { ProvenanceService } from '../provenance/service.js';
+import { RulesService } from '../rules/rules-service.js';
+import { SyncService } from '../sync/sync-service.js';
+import { CosignatureCollector, quorumOf } from '../witness/cosignatures.js';
+import { countCosignatures, type WitnessPolicy } from './verify-proof.js';
+
+/**
+ * The CLI's commands that work on the database directly. Kept apart from `main.ts` and loaded
+ * only when such a command runs: TypeORM and the domain services take most of a second to
+ * load, which `--url`, `verify-proof` and `--help` should not pay.
+ */
+
+/** What a CLI command may use on the database: the ledger and the domains on it. */
+export interface CliServices {
+  ledger: LedgerService;
+  keys: ApiKeyService;
+  governance: GovernanceService;
+  provenance: ProvenanceService;
+  rules: RulesService;
+  dataSource: DataSource;
+}
+
+export async function withLedger<T>(config: Config, fn: (services: CliServices) => Promise<T>): Promise<T> {
+  const db = await openDatabase(config);
+  const key = loadServerKey(config, db.kind === 'embedded')?.key;
+  // No background mining: a CLI command does its one job (checkpoint seals what it needs itself).
+  const ledger = new LedgerService(db.dataSource, config, key, pino({ level: 'silent' }), { produceBlocks: false });
+  try {
+    await ledger.start(['main', SYSTEM_LEDGER]);
+    const governance = new GovernanceService(db.dataSource, ledger, config.governance);
+    await governance.start();
+    const rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority);
+    rules.start();
+    return await fn({ ledger, keys: new ApiKeyService(db.dataSource, ledger), governance, rules, provenance: new ProvenanceService(db.dataSource, ledger), dataSource: db.dataSource });
+  } finally {
+    await ledger.stop();
+    await db.close();
+  }
+}
+
+/** A sync service that syncs only when told (`now`): a server's timers are its own. */
+export async function startLocalSync(config: Config, { dataSource, ledger }: CliServices): Promise<SyncService> {
+  const sync = new SyncService(dataSource, ledger, { ...config.sync, enabled: false }, pino({ level: 'silent' }));
+  await sync.start();
+  return sync;
+}
+
+/** Whether the ledger's latest checkpoint carries enough valid cosignatures from the policy's witnesses. */
+export async function checkWitnessPolicy({ dataSource, ledger }: CliServices, name: string, policy: WitnessPolicy) {
+  const c = await ledger.checkpoint(name);
+  if (!c) return { ok: false, message: 'the ledger has no checkpoint yet' };
+  const collector = new CosignatureCollector(dataSource, ledger, policy.keys.map((vkey) => ({ url: 'http://unused', vkey })), pino({ level: 'silent' }));
+  const note = c.note + (await collector.lines(c.id)).map((l) => l.line).join('');
+  const have = countCosignatures(note, openNote(c.note).text, policy);
+  const need = policy.threshold ?? quorumOf(policy.keys.length);
+  return { ok: have >= need, treeSize: c.treeSize, cosignatures: have, required: need, message: `the checkpoint at tree size ${c.treeSize} carries ${have} valid cosignatures of the ${policy.keys.length} witnesses; the policy needs ${need}` };
+}
