@@ -55,8 +55,17 @@ export function parseWhen(flag: string, text: string, now = Date.now()): number 
   return ms;
 }
 
+/**
+ * Controls that would move the cursor, start a new line or an escape sequence, or reorder what
+ * follows (bidi overrides): recorded text is an agent's, and the timeline is read in a terminal.
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Recorded text as the timeline shows it: one line, no control characters. */
+const shown = (text: string) => text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 const short = (v: unknown, max = 60) => {
-  const s = JSON.stringify(v);
+  const s = shown(JSON.stringify(v));
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 };
 
@@ -66,12 +75,13 @@ export function formatTimeline(lines: TraceLine[], truncated: boolean, top = 3):
   const out: string[] = [];
   for (const l of lines) {
     const confidence = l.resultConfidence === null ? '' : `  confidence ${l.resultConfidence}`;
-    out.push(`${l.time}  ${l.subject} ${l.predicate}${l.lens ? ` [${l.lens}]` : ''} → ${short(l.result)}${confidence}`);
-    out.push(`    query ${l.queryId}, event #${l.eventIndex} ${l.eventId.slice(0, 16)}…`);
+    out.push(`${shown(l.time)}  ${shown(l.subject)} ${shown(l.predicate)}${l.lens ? ` [${shown(l.lens)}]` : ''} → ${short(l.result)}${confidence}`);
+    out.push(`    query ${shown(l.queryId)}, event #${l.eventIndex} ${shown(l.eventId.slice(0, 16))}…`);
     const best = [...l.contributingAssertions].sort((a, b) => b.weight - a.weight).slice(0, top);
     for (const c of best) {
       const a = c.assertion;
-      out.push(`    ${c.weight.toFixed(2)}  ${a.subject} ${a.predicate} = ${short(a.value, 40)} (${a.lifecycle}, ${a.confidence})  ← ${c.source?.locator ?? `source ${c.assertionHash.slice(0, 12)}…`}`);
+      const from = c.source ? shown(c.source.locator) : `source ${c.assertionHash.slice(0, 12)}…`;
+      out.push(`    ${c.weight.toFixed(2)}  ${shown(a.subject)} ${shown(a.predicate)} = ${short(a.value, 40)} (${shown(a.lifecycle)}, ${a.confidence})  ← ${from}`);
     }
     if (l.contributingAssertions.length > top) out.push(`    … and ${l.contributingAssertions.length - top} more assertions`);
   }
