@@ -7,7 +7,7 @@ import { userInfo } from 'node:os';
 import { progressBar } from './progress.js';
 import { directSource, remoteSource, type LedgerSource, type ProofBundle } from './source.js';
 import { verifyTlogProofFile } from './verify-proof.js';
-import { parseCosignerKey } from '../ledger/note/index.js';
+import { parseCosignerKey, parseVerifierKey } from '../ledger/note/index.js';
 import type { ReplayReport } from '../governance/replay.js';
 import type { RulesReplayReport } from '../rules/replay.js';
 import { addGovCommands } from './gov.js';
@@ -30,6 +30,19 @@ const local = () => import('./local.js');
 
 async function withLedger<T>(config: Config, fn: (services: CliServices) => Promise<T>): Promise<T> {
   return (await local()).withLedger(config, fn);
+}
+
+/**
+ * The `--key` of verify-proof, checked before the proof is read: exit 1 says the proof does not
+ * verify, so a key that is no verifier key at all must be told apart as bad usage.
+ */
+function verifierKey(key: string): string {
+  try {
+    parseVerifierKey(key);
+  } catch (cause) {
+    throw new ChainproofError('BAD_USER_INPUT', `--key: ${(cause as Error).message}`, { cause });
+  }
+  return key;
 }
 
 /** `--witness` values, each checked to be a cosigner key before any work starts. */
@@ -265,7 +278,7 @@ function program(): Command {
     .option('--threshold <n>', 'cosignatures required from the --witness keys (default 2f+1 of n)')
     .action(async (file: string, opts: { key: string; origin?: string; witness: string[]; threshold?: string }) => {
       const threshold = opts.threshold === undefined ? undefined : parseLimit(opts.threshold, opts.witness.length || 1, '--threshold');
-      const result = verifyTlogProofFile(userPath('<file>', () => readFileSync(file, 'utf8')), opts.key, opts.origin, { keys: witnessKeys(opts.witness), threshold });
+      const result = verifyTlogProofFile(userPath('<file>', () => readFileSync(file, 'utf8')), verifierKey(opts.key), opts.origin, { keys: witnessKeys(opts.witness), threshold });
       process.stdout.write(`${result.ok ? 'VALID' : 'INVALID'}: ${result.message}\n`);
       process.exitCode = result.ok ? EXIT.OK : EXIT.INVALID;
     });

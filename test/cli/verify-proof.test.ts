@@ -1,0 +1,41 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { treeHasher } from '../../src/ledger/merkle/index.js';
+import { cosignerFromSeed, formatCheckpoint, formatTlogProof, noteSignerFromSeed, signNote } from '../../src/ledger/note/index.js';
+import { cli } from '../support/cli.js';
+
+// A one-entry log, signed and cosigned here: verify-proof needs nothing else.
+const dir = mkdtempSync(join(tmpdir(), 'chainproof-verify-proof-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const log = noteSignerFromSeed('log.test', Buffer.alloc(32, 1));
+const witness = cosignerFromSeed('witness-a.test', Buffer.alloc(32, 2));
+const other = cosignerFromSeed('witness-b.test', Buffer.alloc(32, 3));
+const entry = Buffer.from('{"entry":1}');
+const body = formatCheckpoint({ origin: 'log.test/main', treeSize: 1, rootHash: treeHasher('sha256').leafHash(entry) });
+const file = join(dir, 'entry.tlog-proof');
+writeFileSync(file, formatTlogProof({ index: 0, hashes: [], extra: entry, checkpoint: signNote(body, [log]) + witness.cosign(body, 1_800_000_000) }));
+
+describe('chainproof verify-proof', () => {
+  it('accepts the proof, and counts its one cosignature once', () => {
+    const ok = cli(['verify-proof', file, '--key', log.verifierKey, '--witness', witness.verifierKey], {});
+    expect(ok.stdout).toMatch(/^VALID: .*cosigned by 1 of 1 witnesses/);
+    expect(ok.code).toBe(0);
+    const short = cli(['verify-proof', file, '--key', log.verifierKey, '--witness', witness.verifierKey, '--witness', other.verifierKey, '--threshold', '2'], {});
+    expect(short.code).toBe(1);
+  });
+
+  it('a malformed --key is bad usage (exit 2), not a proof that failed to verify (exit 1)', () => {
+    for (const key of ['nonsense', `${log.verifierKey.slice(0, -4)}AAAA`]) {
+      const r = cli(['verify-proof', file, '--key', key], {});
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^chainproof: BAD_USER_INPUT: --key: invalid verifier key: /);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.code).toBe(2);
+    }
+    const wrongLog = cli(['verify-proof', file, '--key', noteSignerFromSeed('log.test', Buffer.alloc(32, 9)).verifierKey], {});
+    expect(wrongLog.stdout).toMatch(/^INVALID: /);
+    expect(wrongLog.code).toBe(1);
+  });
+});
