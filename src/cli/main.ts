@@ -45,14 +45,23 @@ function verifierKey(key: string): string {
   return key;
 }
 
-/** `--witness` values, each checked to be a cosigner key before any work starts. */
+/**
+ * `--witness` values, each checked to be a cosigner key before any work starts. A witness given
+ * twice (the key hash is hex in either case) would have its one cosignature counted twice.
+ */
 function witnessKeys(keys: string[]): string[] {
+  const seen = new Map<string, string>();
   for (const k of keys) {
+    let key;
     try {
-      parseCosignerKey(k);
+      key = parseCosignerKey(k);
     } catch (cause) {
       throw new ChainproofError('BAD_USER_INPUT', `--witness ${k}: ${(cause as Error).message}`, { cause });
     }
+    const id = `${key.name}+${key.keyHash.toString('hex')}`;
+    const first = seen.get(id);
+    if (first !== undefined) throw new ChainproofError('BAD_USER_INPUT', `--witness ${k} names the same witness as ${first}`);
+    seen.set(id, k);
   }
   return keys;
 }

@@ -26,6 +26,17 @@ describe('chainproof verify-proof', () => {
     expect(short.code).toBe(1);
   });
 
+  it('refuses a witness named twice rather than count its cosignature twice', () => {
+    const [name, hash, key] = witness.verifierKey.split('+');
+    for (const again of [witness.verifierKey, `${name}+${hash!.toUpperCase()}+${key}`]) {
+      const r = cli(['verify-proof', file, '--key', log.verifierKey, '--witness', witness.verifierKey, '--witness', again, '--threshold', '2'], {});
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^chainproof: BAD_USER_INPUT: --witness .* names the same witness as /);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.code).toBe(2);
+    }
+  });
+
   it('a malformed --key is bad usage (exit 2), not a proof that failed to verify (exit 1)', () => {
     for (const key of ['nonsense', `${log.verifierKey.slice(0, -4)}AAAA`]) {
       const r = cli(['verify-proof', file, '--key', key], {});
