@@ -4,6 +4,7 @@ import type { GovernanceService, ProposalView } from '../governance/governance-s
 import { checkAccount, checkChoice, type CreateProposalInput, type ProposalActionInput } from '../governance/inputs.js';
 import { PROPOSAL_STATES, type ProposalState } from '../governance/state.js';
 import { tallyText } from '../governance/tally.js';
+import { shown } from './printable.js';
 import { graphqlClient } from './source.js';
 
 /** A proposal as `chainproof gov` prints it, from the database or a server alike. */
@@ -147,7 +148,7 @@ export function addGovCommands(cmd: Command, withGovernance: WithGovernance, tab
         actions: actionsFrom(o.mint, o.set),
       };
       const p = await run(o, (src) => src.propose(input));
-      print(o, p, () => `${p.id}\n${p.state}: "${p.title}", voting ${p.voteStart} .. ${p.voteEnd}\n`);
+      print(o, p, () => `${p.id}\n${p.state}: "${shown(p.title)}", voting ${p.voteStart} .. ${p.voteEnd}\n`);
     });
 
   source(gov.command('vote <proposalId> <choice>').description('vote FOR, AGAINST or ABSTAIN'))
@@ -165,7 +166,7 @@ export function addGovCommands(cmd: Command, withGovernance: WithGovernance, tab
       if (id) {
         const p = await run(o, (src) => src.proposal(id));
         if (!p) throw new ChainproofError('NOT_FOUND', `no proposal ${id}`);
-        return print(o, p, () => `${p.id}\n"${p.title}" by ${p.proposer}, ${p.votingType}, ${p.state}\nvoting ${p.voteStart} .. ${p.voteEnd}, snapshot ${p.snapshot ?? '–'}\n${tallyText(p)}`);
+        return print(o, p, () => `${p.id}\n"${shown(p.title)}" by ${shown(p.proposer)}, ${p.votingType}, ${p.state}\nvoting ${p.voteStart} .. ${p.voteEnd}, snapshot ${p.snapshot ?? '–'}\n${tallyText(p)}`);
       }
       const state = o.state?.toUpperCase();
       if (state !== undefined && !(PROPOSAL_STATES as readonly string[]).includes(state)) {

@@ -18,6 +18,7 @@ import { formatTlogProof } from '../ledger/note/index.js';
 import type { EventFilter } from '../ledger/ledger-service.js';
 import { MAX_TRACE_LINES } from '../provenance/model.js';
 import { formatTimeline, parseWhen } from './trace.js';
+import { shown, table } from './printable.js';
 import { directTraceSource, remoteTraceSource, type TraceSource } from './trace-source.js';
 import { join } from 'node:path';
 import type { CliServices } from './local.js';
@@ -221,8 +222,9 @@ function program(): Command {
       if (opts.json) return void process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
       process.stdout.write(`${stats.treeSize} events, ${stats.blocks} blocks\n`);
       const max = Math.max(1, ...stats.eventsByType.map((t) => t.count));
-      const width = Math.max(4, ...stats.eventsByType.map((t) => t.type.length));
-      for (const t of stats.eventsByType) {
+      const types = stats.eventsByType.map((t) => ({ ...t, type: shown(t.type) }));
+      const width = Math.max(4, ...types.map((t) => t.type.length));
+      for (const t of types) {
         process.stdout.write(`${t.type.padEnd(width)}  ${'█'.repeat(Math.max(1, Math.round((t.count / max) * 40)))} ${t.count}\n`);
       }
     });
@@ -361,12 +363,6 @@ function program(): Command {
     table,
   );
   return cmd;
-}
-
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(head), ...rows.map(line)].join('\n') + '\n';
 }
 
 interface SourceOptions {

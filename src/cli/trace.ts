@@ -1,4 +1,5 @@
 import { ChainproofError } from '../errors.js';
+import { shown } from './printable.js';
 import type { TraceLine } from './trace-source.js';
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -54,15 +55,6 @@ export function parseWhen(flag: string, text: string, now = Date.now()): number 
   if (Math.abs(ms) > MAX_TIME_MS) throw bad(': out of range');
   return ms;
 }
-
-/**
- * Controls that would move the cursor, start a new line or an escape sequence, or reorder what
- * follows (bidi overrides): recorded text is an agent's, and the timeline is read in a terminal.
- */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
-/** Recorded text as the timeline shows it: one line, no control characters. */
-const shown = (text: string) => text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 const short = (v: unknown, max = 60) => {
   const s = shown(JSON.stringify(v));
