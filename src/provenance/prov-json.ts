@@ -16,7 +16,6 @@ const iso = (time: Date) => time.toISOString();
 export const localName = (text: string) =>
   Array.from(Buffer.from(text, 'utf8'), (b) => (/[A-Za-z0-9_-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
 const qualified = (name: string) => ({ $: name, type: 'prov:QUALIFIED_NAME' });
-const dateTime = (time: Date) => ({ $: iso(time), type: 'xsd:dateTime' });
 
 /**
  * Query audits as PROV: each query run is an activity associated with its agent, which used
@@ -37,11 +36,12 @@ export function toProvJson(audits: QueryAuditRecord[], origin: string): ProvDocu
     wasAttributedTo: {},
     wasAssociatedWith: {},
   } as ProvDocument;
-  const counters = new Map<string, number>();
-  const relate = (kind: string, body: Record<string, unknown>) => {
-    const n = (counters.get(kind) ?? 0) + 1;
-    counters.set(kind, n);
-    doc[kind]![`_:${kind}${n}`] = body;
+  /**
+   * A relation under an id made of what it relates, not of its place in this page: the pages of
+   * one export can be merged, and the same relation on two pages is the same key.
+   */
+  const relate = (kind: string, of: string, body: Record<string, unknown>) => {
+    doc[kind]![`_:${kind}/${of}`] = body;
   };
   const ledgerRef = (r: { eventId: string; eventIndex: number }) => ({ 'cp:eventId': r.eventId, 'cp:leafIndex': r.eventIndex });
   /** One agent per name; a name that both queries and records is both types. */
@@ -78,14 +78,15 @@ export function toProvJson(audits: QueryAuditRecord[], origin: string): ProvDocu
       'cp:predicate': a.predicate,
       'cp:lifecycle': a.lifecycle,
       'cp:confidence': a.confidence,
-      'prov:generatedAtTime': dateTime(a.time),
       ...ledgerRef(a),
     };
-    relate('wasAttributedTo', { 'prov:entity': id, 'prov:agent': agent(a.recordedBy, 'prov:Agent') });
+    // PROV-DM gives an entity its generation time on a generation (the activity is left unnamed).
+    relate('wasGeneratedBy', `assertion/${a.hash}`, { 'prov:entity': id, 'prov:time': iso(a.time) });
+    relate('wasAttributedTo', `assertion/${a.hash}`, { 'prov:entity': id, 'prov:agent': agent(a.recordedBy, 'prov:Agent') });
     const from = src ? source(src) : `cp:source/${a.sourceHash}`;
-    relate('wasDerivedFrom', { 'prov:generatedEntity': id, 'prov:usedEntity': from, 'prov:type': { $: 'prov:PrimarySource', type: 'prov:QUALIFIED_NAME' } });
+    relate('wasDerivedFrom', `assertion/${a.hash}/source`, { 'prov:generatedEntity': id, 'prov:usedEntity': from, 'prov:type': { $: 'prov:PrimarySource', type: 'prov:QUALIFIED_NAME' } });
     if (a.supersedes) {
-      relate('wasDerivedFrom', { 'prov:generatedEntity': id, 'prov:usedEntity': `cp:assertion/${a.supersedes}`, 'prov:type': { $: 'prov:Revision', type: 'prov:QUALIFIED_NAME' } });
+      relate('wasDerivedFrom', `assertion/${a.hash}/revises`, { 'prov:generatedEntity': id, 'prov:usedEntity': `cp:assertion/${a.supersedes}`, 'prov:type': { $: 'prov:Revision', type: 'prov:QUALIFIED_NAME' } });
     }
     return id;
   };
@@ -102,7 +103,7 @@ export function toProvJson(audits: QueryAuditRecord[], origin: string): ProvDocu
       ...(q.lifecycleFilter ? { 'cp:lifecycleFilter': q.lifecycleFilter.join(',') } : {}),
       ...ledgerRef(q),
     };
-    relate('wasAssociatedWith', { 'prov:activity': activity, 'prov:agent': agent(q.agentId, 'prov:SoftwareAgent') });
+    relate('wasAssociatedWith', `query/${localName(q.queryId)}`, { 'prov:activity': activity, 'prov:agent': agent(q.agentId, 'prov:SoftwareAgent') });
     // One result per run, even where two runs got equal results: an entity is generated once.
     const result = `cp:result/${localName(q.queryId)}`;
     doc.entity![result] = {
@@ -111,9 +112,9 @@ export function toProvJson(audits: QueryAuditRecord[], origin: string): ProvDocu
       'cp:resultHash': q.resultHash,
       ...(q.resultConfidence === null ? {} : { 'cp:confidence': q.resultConfidence }),
     };
-    relate('wasGeneratedBy', { 'prov:entity': result, 'prov:activity': activity, 'prov:time': iso(q.time) });
+    relate('wasGeneratedBy', `result/${localName(q.queryId)}`, { 'prov:entity': result, 'prov:activity': activity, 'prov:time': iso(q.time) });
     for (const c of q.contributingAssertions) {
-      relate('used', { 'prov:activity': activity, 'prov:entity': assertion(c.assertion, c.source), 'cp:weight': c.weight });
+      relate('used', `query/${localName(q.queryId)}/${c.assertionHash}`, { 'prov:activity': activity, 'prov:entity': assertion(c.assertion, c.source), 'cp:weight': c.weight });
     }
   }
   return doc;

@@ -44,6 +44,31 @@ describe('PROV-JSON export', () => {
     expect(localName('a b')).not.toBe(localName('a_b'));
   });
 
+  it('names each relation by what it relates, so the pages of one export merge without clashes', () => {
+    const cited = (queryId: string, hash: string) => ({
+      ...audit(queryId, 'bot', 1, null),
+      contributingAssertions: [
+        {
+          assertionHash: hash,
+          weight: 0.5,
+          assertion: { hash, subject: 's', predicate: 'p', value: 1, lifecycle: 'ACCEPTED' as const, confidence: 1, sourceHash: '01'.repeat(32), supersedes: null, recordedBy: 'ops', time: new Date(7), eventIndex: 0, eventId: '02'.repeat(32) },
+          source: null,
+        },
+      ],
+    });
+    const [a, b] = [cited('q-a', 'aa'.repeat(32)), cited('q-b', 'bb'.repeat(32))];
+    const whole = toProvJson([a, b], 'o');
+    const pages = [toProvJson([a], 'o'), toProvJson([b], 'o')];
+    for (const kind of ['used', 'wasGeneratedBy', 'wasDerivedFrom', 'wasAttributedTo', 'wasAssociatedWith']) {
+      const merged = Object.assign({}, ...pages.map((p) => p[kind]));
+      expect(merged, kind).toEqual(whole[kind]);
+      expect(Object.keys(merged).length, kind).toBe(Object.keys(pages[0]![kind]!).length + Object.keys(pages[1]![kind]!).length);
+    }
+    // An assertion's generation time is on its generation, as PROV-DM has it, not an entity attribute.
+    expect(whole.entity![`cp:assertion/${'aa'.repeat(32)}`]).not.toHaveProperty('prov:generatedAtTime');
+    expect(Object.values(whole.wasGeneratedBy!)).toContainEqual({ 'prov:entity': `cp:assertion/${'aa'.repeat(32)}`, 'prov:time': new Date(7).toISOString() });
+  });
+
   it('gives an agent that both queries and records both types', () => {
     const d = toProvJson([{ ...audit('q-3', 'ops', 1, null), contributingAssertions: [] }], 'o');
     expect(d.agent!['cp:agent/ops']!['prov:type']).toEqual({ $: 'prov:SoftwareAgent', type: 'prov:QUALIFIED_NAME' });
