@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config.js';
+import { isChainproofError } from '../errors.js';
 import type { ApiKeyService } from '../auth/api-keys.js';
 import { principalFrom, principalOfRequest, type SignedRequest } from '../auth/credentials.js';
 import type { KnownDidService } from '../auth/known-dids.js';
@@ -34,6 +35,9 @@ import { jitGateway } from './jit-executor.js';
 import { rateLimit, rateLimiter } from './rate-limit.js';
 import { tagRequest } from './request-log.js';
 import { buildChainproofSchema } from './schema.js';
+
+/** How often an open WebSocket's key is checked again: ApiKeyService's cache lifetime, beyond which a check would see nothing newer. */
+const KEY_RECHECK_MS = 5_000;
 
 export interface HttpServer {
   server: Server;
@@ -98,6 +102,24 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
     auditor,
     clientOf,
   });
+  // A key is presented once, in connection_init, and a connection may outlive it: sockets that
+  // authenticated are checked again before each operation and every KEY_RECHECK_MS, so a revoked
+  // key stops writing (and reading, where reads need a key) as it does over HTTP.
+  const keyed = new Set<WsExtra>();
+  const keyRevoked = async (extra: WsExtra): Promise<boolean> => {
+    try {
+      await principalFrom(clientOf(extra).credential, keys);
+      return false;
+    } catch (e) {
+      // Only a refused key ends a connection; a database that does not answer is not a revocation.
+      return isChainproofError(e) && e.code === 'UNAUTHENTICATED';
+    }
+  };
+  const closeRevoked = (extra: WsExtra) => extra.close(4403, 'Forbidden: the API key is unknown or revoked');
+  const recheck = setInterval(() => {
+    for (const extra of keyed) void keyRevoked(extra).then((revoked) => revoked && closeRevoked(extra));
+  }, KEY_RECHECK_MS);
+  recheck.unref();
   const wsCleanup = serveGraphqlWs<Record<string, unknown>>(
     {
       schema,
@@ -109,11 +131,13 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
           const principal = await principalFrom(credential, keys);
           if (!config.publicReads && principal.role === null) return false;
           Object.assign(ctx.extra, { principal, credential: typeof credential === 'string' ? credential : undefined });
+          if (principal.role !== null) keyed.add(ctx.extra);
           return true;
         } catch {
           return false;
         }
       },
+      onClose: (ctx) => void keyed.delete(ctx.extra),
       context: (ctx, id) =>
         fanout.deliverTo<RequestContext>(
           {
@@ -129,7 +153,13 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         }
         return formatAll(errors);
       },
-      onSubscribe: operations.onSubscribe,
+      onSubscribe: async (ctx, id, payload) => {
+        if (keyed.has(ctx.extra) && (await keyRevoked(ctx.extra))) {
+          closeRevoked(ctx.extra);
+          return [new GraphQLError('unknown or revoked API key', { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
+        return operations.onSubscribe(ctx, id, payload);
+      },
       subscribe: fanout.subscribe,
       onNext: operations.onNext,
     },
@@ -154,7 +184,16 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
       // Nothing here is HTTP-cacheable; computing per-field cache hints cost ~15% of execution.
       ApolloServerPluginCacheControlDisabled(),
       ...(auditor ? [operationAuditPlugin(auditor)] : []),
-      { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              clearInterval(recheck);
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
     ],
   });
   await apollo.start();

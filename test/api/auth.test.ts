@@ -102,6 +102,48 @@ describe('access control', () => {
     expect(again.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
+  it('a key revoked while its WebSocket is open stops working there too: no more writes, and the socket closes with 4403', async () => {
+    const writer = await keyFor('writer', 'ws-short-lived');
+    const open = () => {
+      let closedWith!: (code: number) => void;
+      const closedCode = new Promise<number>((r) => (closedWith = r));
+      const client = createClient({
+        url: server.wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: false,
+        connectionParams: { authorization: `Bearer ${writer}` },
+        onNonLazyError: () => {},
+        on: { closed: (e) => closedWith((e as { code: number }).code) },
+      });
+      // A live subscription holds the socket open, as a monitor's would.
+      client.subscribe({ query: `subscription { blockMined { height } }` }, { next: () => {}, error: () => {}, complete: () => {} });
+      const run = (query: string) =>
+        new Promise<unknown>((resolve) => {
+          const out: unknown[] = [];
+          client.subscribe({ query }, { next: (r) => out.push(r), error: (e) => resolve({ error: e }), complete: () => resolve(out) });
+        });
+      return { client, closedCode, run };
+    };
+    const acting = open();
+    const watching = open();
+    try {
+      expect(await acting.run(APPEND)).toEqual([{ data: { appendEvent: { index: expect.any(Number) } } }]);
+      const size = async () => (await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize;
+      const before = await size();
+      expect((await gql(server.url, `mutation { revokeApiKey(id: "ws-short-lived") { revokedAt } }`)).errors).toBeUndefined();
+      // An operation on the open socket is refused, and the socket is closed as a bad connection_init's would be.
+      expect(await acting.run(APPEND)).toMatchObject({ error: expect.anything() });
+      expect(await acting.closedCode).toBe(4403);
+      expect(await size()).toBe(before);
+      // A socket that only listens is closed too, without sending anything.
+      expect(await watching.closedCode).toBe(4403);
+    } finally {
+      await acting.client.dispose();
+      await watching.client.dispose();
+    }
+  });
+
   it('accepts requests signed by a registered did:key, and refuses forged, replayed or revoked ones', async () => {
     const key = ed25519FromSeed(randomBytes(32));
     const did = didKeyFromPublicKey(key.publicKey);
