@@ -32,11 +32,22 @@ const FIELD_COST: Record<string, number> = {
 const DEFAULT_LIST_SIZE = 100;
 const MAX_BATCH_ASSUMED = 1000;
 
+/** What a selection set adds up to: cost at a multiplier of 1, nesting depth (itself 1), aliases. */
+interface Measure {
+  cost: number;
+  depth: number;
+  aliases: number;
+}
+
+const NOTHING: Measure = { cost: 0, depth: 0, aliases: 0 };
+
 /**
  * Depth, alias and cost limits as validation rules, so an expensive document is refused
  * before anything runs. Cost: each field costs 1 (or its FIELD_COST), times the size of every
  * list it sits in — `first`/`last` arguments, or the length of `inputs`, else 100 for a
- * connection. Fragments are expanded (cycles are already refused by graphql-js).
+ * connection. Fragments are expanded: a spread counts as its fragment's fields written in its
+ * place, each fragment measured once (a fragment spreading another twice, twenty deep, would
+ * otherwise be walked a million times), and a cycle (refused by graphql-js anyway) counts nothing.
  */
 export function limitRules(limits: QueryLimits) {
   return [
@@ -44,32 +55,43 @@ export function limitRules(limits: QueryLimits) {
       OperationDefinition(node) {
         const fragments = new Map<string, FragmentDefinitionNode>();
         for (const d of context.getDocument().definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-        let aliases = 0;
-        let maxDepth = 0;
-        const walk = (set: SelectionSetNode | undefined, depth: number, multiplier: number, seen: Set<string>): number => {
-          if (!set) return 0;
-          maxDepth = Math.max(maxDepth, depth);
+        const measured = new Map<string, Measure>();
+        const measuring = new Set<string>();
+        const fragment = (name: string): Measure => {
+          const known = measured.get(name);
+          if (known) return known;
+          if (measuring.has(name)) return NOTHING;
+          measuring.add(name);
+          const m = measure(fragments.get(name)?.selectionSet);
+          measuring.delete(name);
+          measured.set(name, m);
+          return m;
+        };
+        const measure = (set: SelectionSetNode | undefined): Measure => {
+          if (!set) return NOTHING;
           let cost = 0;
+          let depth = 1;
+          let aliases = 0;
           for (const sel of set.selections) {
             if (sel.kind === Kind.FIELD) {
               if (sel.alias) aliases++;
               if (sel.name.value.startsWith('__')) continue;
-              const size = listSize(sel);
-              const own = FIELD_COST[sel.name.value] ?? 1;
-              cost += own * multiplier + walk(sel.selectionSet, depth + 1, multiplier * size, seen);
-            } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-              cost += walk(sel.selectionSet, depth, multiplier, seen);
+              const inner = measure(sel.selectionSet);
+              aliases += inner.aliases;
+              cost += (FIELD_COST[sel.name.value] ?? 1) + listSize(sel) * inner.cost;
+              if (inner.depth > 0) depth = Math.max(depth, 1 + inner.depth);
             } else {
-              const name = sel.name.value;
-              if (seen.has(name)) continue;
-              cost += walk(fragments.get(name)?.selectionSet, depth, multiplier, new Set([...seen, name]));
+              const inner = sel.kind === Kind.INLINE_FRAGMENT ? measure(sel.selectionSet) : fragment(sel.name.value);
+              cost += inner.cost;
+              aliases += inner.aliases;
+              depth = Math.max(depth, inner.depth);
             }
           }
-          return cost;
+          return { cost, depth, aliases };
         };
-        const cost = walk(node.selectionSet, 1, 1, new Set());
-        if (maxDepth > limits.maxDepth) {
-          context.reportError(limitError('DEPTH_LIMIT', `query depth ${maxDepth} exceeds the limit of ${limits.maxDepth}`));
+        const { cost, depth, aliases } = measure(node.selectionSet);
+        if (depth > limits.maxDepth) {
+          context.reportError(limitError('DEPTH_LIMIT', `query depth ${depth} exceeds the limit of ${limits.maxDepth}`));
         }
         if (aliases > limits.maxAliases) {
           context.reportError(limitError('ALIAS_LIMIT', `${aliases} aliases exceed the limit of ${limits.maxAliases}`));

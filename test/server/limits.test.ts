@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { buildSchema, parse, validate, type DocumentNode } from 'graphql';
+import { limitRules } from '../../src/server/limits.js';
+
+const schema = buildSchema(`
+  type Event { index: Int! id: String! }
+  type EventEdge { node: Event! }
+  type EventConnection { edges: [EventEdge!]! }
+  type Query { events(first: Int): EventConnection! ledger: String }
+`);
+const rules = limitRules({ maxDepth: 12, maxAliases: 30, maxCost: 50_000 });
+
+/** F0 spreads F1 twice, F1 spreads F2 twice, …: 2^n copies of F<n> once expanded, from a few hundred bytes. */
+function doubling(n: number, leaf: string): string {
+  let defs = `fragment F${n} on Query { ${leaf} }\n`;
+  for (let i = 0; i < n; i++) defs += `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }\n`;
+  return `{ ...F0 }\n${defs}`;
+}
+
+/** Counts how often the limit rule reads a fragment's selections: the work it does, without a clock. */
+function countingFragmentReads(document: DocumentNode): { reads: () => number } {
+  let reads = 0;
+  for (const d of document.definitions) {
+    if (d.kind !== 'FragmentDefinition') continue;
+    const set = d.selectionSet;
+    Object.defineProperty(d, 'selectionSet', {
+      get() {
+        reads++;
+        return set;
+      },
+    });
+  }
+  return { reads: () => reads };
+}
+
+describe('limit rules', () => {
+  it('measure each fragment once, however often it is spread', () => {
+    const document = parse(doubling(20, 'ledger'));
+    const counter = countingFragmentReads(document);
+    const rule = validate(schema, document, rules);
+    // Expanded, the document is 2^20 `ledger` fields: its cost says so, and is refused.
+    expect(rule.map((e) => e.extensions.code)).toEqual(['COST_LIMIT']);
+    expect(counter.reads()).toBeLessThanOrEqual(2 * 21);
+  });
+
+  it('still sees depth, cost and aliases through fragments and inline fragments', () => {
+    const deep = `{ events(first: 1) { ...E } } fragment E on EventConnection { edges { ... on EventEdge { node { index } } } }`;
+    expect(validate(schema, parse(deep), limitRules({ maxDepth: 3, maxAliases: 30, maxCost: 50_000 })).map((e) => e.extensions.code)).toEqual(['DEPTH_LIMIT']);
+    expect(validate(schema, parse(deep), limitRules({ maxDepth: 4, maxAliases: 30, maxCost: 50_000 }))).toEqual([]);
+    // events(first: 300) × (edges + node + index) + events itself.
+    const costly = `{ events(first: 300) { ...E } } fragment E on EventConnection { edges { node { index } } }`;
+    expect(validate(schema, parse(costly), limitRules({ maxDepth: 12, maxAliases: 30, maxCost: 900 })).map((e) => e.extensions.code)).toEqual(['COST_LIMIT']);
+    expect(validate(schema, parse(costly), limitRules({ maxDepth: 12, maxAliases: 30, maxCost: 901 }))).toEqual([]);
+    const aliased = `{ ...A ...A } fragment A on Query { x: ledger y: ledger }`;
+    expect(validate(schema, parse(aliased), limitRules({ maxDepth: 12, maxAliases: 3, maxCost: 50_000 })).map((e) => e.extensions.code)).toEqual(['ALIAS_LIMIT']);
+  });
+});
