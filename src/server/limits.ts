@@ -48,6 +48,8 @@ const NOTHING: Measure = { cost: 0, depth: 0, aliases: 0 };
  * connection. Fragments are expanded: a spread counts as its fragment's fields written in its
  * place, each fragment measured once (a fragment spreading another twice, twenty deep, would
  * otherwise be walked a million times), and a cycle (refused by graphql-js anyway) counts nothing.
+ * Introspection is bounded by graphql-js's own depth rule and left out of depth and cost, but
+ * its aliases count: each one repeats a walk of the whole schema.
  */
 export function limitRules(limits: QueryLimits) {
   return [
@@ -75,9 +77,9 @@ export function limitRules(limits: QueryLimits) {
           for (const sel of set.selections) {
             if (sel.kind === Kind.FIELD) {
               if (sel.alias) aliases++;
-              if (sel.name.value.startsWith('__')) continue;
               const inner = measure(sel.selectionSet);
               aliases += inner.aliases;
+              if (sel.name.value.startsWith('__')) continue;
               cost += (FIELD_COST[sel.name.value] ?? 1) + listSize(sel) * inner.cost;
               if (inner.depth > 0) depth = Math.max(depth, 1 + inner.depth);
             } else {

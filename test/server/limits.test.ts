@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildSchema, parse, validate, type DocumentNode } from 'graphql';
+import { buildSchema, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
 import { limitRules } from '../../src/server/limits.js';
 
 const schema = buildSchema(`
@@ -9,6 +9,7 @@ const schema = buildSchema(`
   type Query { events(first: Int): EventConnection! ledger: String }
 `);
 const rules = limitRules({ maxDepth: 12, maxAliases: 30, maxCost: 50_000 });
+const codes = (document: DocumentNode) => validate(schema, document, [...specifiedRules, ...rules]).map((e) => e.extensions.code ?? e.message);
 
 /** F0 spreads F1 twice, F1 spreads F2 twice, …: 2^n copies of F<n> once expanded, from a few hundred bytes. */
 function doubling(n: number, leaf: string): string {
@@ -34,6 +35,12 @@ function countingFragmentReads(document: DocumentNode): { reads: () => number } 
 }
 
 describe('limit rules', () => {
+  it('count aliases inside introspection: each repeats a walk of the whole schema', () => {
+    const aliases = Array.from({ length: 31 }, (_, i) => `a${i}: fields { name }`).join(' ');
+    expect(codes(parse(`{ __schema { types { ${aliases} } } }`))).toContain('ALIAS_LIMIT');
+    expect(codes(parse(`{ __type(name: "Event") { a: fields { name } b: name } }`))).toEqual([]);
+  });
+
   it('measure each fragment once, however often it is spread', () => {
     const document = parse(doubling(20, 'ledger'));
     const counter = countingFragmentReads(document);
