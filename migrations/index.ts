@@ -15,6 +15,7 @@ import { AuditAgentOrder1733300000000 } from './1733300000000-AuditAgentOrder.js
 import { LedgerKeyOnEventsOnly1733400000000 } from './1733400000000-LedgerKeyOnEventsOnly.js';
 import { AuditTimeByLeaf1733500000000 } from './1733500000000-AuditTimeByLeaf.js';
 import { BlockDifficultyBounds1733600000000 } from './1733600000000-BlockDifficultyBounds.js';
+import { UsedRequestSignatures1733700000000 } from './1733700000000-UsedRequestSignatures.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
 export const migrations = [
@@ -35,4 +36,5 @@ export const migrations = [
   LedgerKeyOnEventsOnly1733400000000,
   AuditTimeByLeaf1733500000000,
   BlockDifficultyBounds1733600000000,
+  UsedRequestSignatures1733700000000,
 ];

@@ -31,9 +31,12 @@ export function requestSigningBytes(method: string, path: string, timestampMs: s
   return Buffer.from(`chainproof-request-v1\n${method.toUpperCase()}\n${path}\n${timestampMs}\n${digest}`, 'utf8');
 }
 
+/** How often a process deletes the signatures whose requests have expired. */
+const PRUNE_EVERY_MS = 60_000;
+
 /** did:key identities, registered by admins as ledger events, that may sign requests. */
 export class KnownDidService {
-  private readonly seen = new Map<string, number>();
+  private lastPrune = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -97,10 +100,20 @@ export class KnownDidService {
     if (!ed25519Verify(publicKey, signedBytes, Buffer.from(signatureHex, 'hex'))) throw fail('bad signature');
     const [row] = await this.dataSource.query(`SELECT name, role FROM known_dids WHERE did = $1 AND revoked_at IS NULL`, [did]);
     if (!row) throw fail('unknown or revoked DID');
+    // Claimed in the database, not in this process: another process sharing it, or this one
+    // restarted, would otherwise take the same signed request again within the skew window.
+    // Kept past the window by as much again, for processes whose clocks differ.
+    const claimed: unknown[] = await this.dataSource.query(
+      `INSERT INTO used_request_signatures (signature, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1 AS claimed`,
+      [Buffer.from(signatureHex, 'hex'), new Date(Number(timestamp) + 2 * REQUEST_SKEW_MS)],
+    );
+    if (claimed.length === 0) throw fail('replayed signature');
     const now = Date.now();
-    for (const [sig, at] of this.seen) if (now - at > 2 * REQUEST_SKEW_MS) this.seen.delete(sig);
-    if (this.seen.has(signatureHex)) throw fail('replayed signature');
-    this.seen.set(signatureHex, now);
+    if (now - this.lastPrune > PRUNE_EVERY_MS) {
+      this.lastPrune = now;
+      // Best effort: an expired row left behind only waits for the next prune.
+      this.dataSource.query(`DELETE FROM used_request_signatures WHERE expires_at < now()`).catch(() => {});
+    }
     return { kind: 'did', account: did, role: row.role, keyId: row.name };
   }
 }

@@ -13,6 +13,7 @@ import { serverBackend, tempDataDir, usingPostgres } from '../support/db.js';
 import { gql, startServer, TEST_ADMIN_KEY, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
+let serverEnv: Record<string, string>;
 let closed: ServerProcess | undefined;
 let cleanup: Array<() => Promise<void>> = [];
 
@@ -23,7 +24,8 @@ async function backend(): Promise<Record<string, string>> {
 }
 
 beforeAll(async () => {
-  server = await startServer(await backend());
+  serverEnv = await backend();
+  server = await startServer(serverEnv);
 });
 afterAll(async () => {
   await server?.kill('SIGTERM');
@@ -179,6 +181,26 @@ describe('access control', () => {
     const revoked = await signedFetch(body);
     expect(revoked.status).toBe(401);
     expect(((await revoked.json()) as any).errors[0].message).toMatch(/unknown or revoked DID/);
+  });
+
+  it('a signed request is accepted once, not once per server process: a restart does not forget it', async () => {
+    const key = ed25519FromSeed(randomBytes(32));
+    const did = didKeyFromPublicKey(key.publicKey);
+    expect((await gql(server.url, `mutation($d: String!) { registerDid(did: $d, role: "writer", name: "once-bot") { did } }`, { d: did })).errors).toBeUndefined();
+    const body = JSON.stringify({ query: APPEND });
+    const ts = String(Date.now());
+    const signature = key.sign(requestSigningBytes('POST', '/graphql', ts, body)).toString('hex');
+    const send = () =>
+      fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-chainproof-did': did, 'x-chainproof-timestamp': ts, 'x-chainproof-signature': signature }, body });
+    expect((await send()).status).toBe(200);
+    // Another process of the deployment, or this one started again, sees the same database.
+    await server.kill('SIGTERM');
+    server = await startServer(serverEnv);
+    const size = (await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize;
+    const replayed = await send();
+    expect(replayed.status).toBe(401);
+    expect(((await replayed.json()) as any).errors[0].message).toMatch(/replayed signature/);
+    expect((await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize).toBe(size);
   });
 
   it('bad key requests are coded and change nothing', async () => {
