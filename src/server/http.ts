@@ -14,6 +14,7 @@ import { isChainproofError } from '../errors.js';
 import type { ApiKeyService } from '../auth/api-keys.js';
 import { principalFrom, principalOfRequest, type SignedRequest } from '../auth/credentials.js';
 import type { KnownDidService } from '../auth/known-dids.js';
+import { unauthenticated } from '../auth/errors.js';
 import type { GovernanceService } from '../governance/governance-service.js';
 import type { WitnessService } from '../witness/witness-service.js';
 import type { CosignatureCollector } from '../witness/cosignatures.js';
@@ -133,8 +134,10 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
           Object.assign(ctx.extra, { principal, credential: typeof credential === 'string' ? credential : undefined });
           if (principal.role !== null) keyed.add(ctx.extra);
           return true;
-        } catch {
-          return false;
+        } catch (e) {
+          // A refused credential is 4403; anything else closes the socket as an internal error, logged.
+          if (isChainproofError(e) && e.code === 'UNAUTHENTICATED') return false;
+          throw e;
         }
       },
       onClose: (ctx) => void keyed.delete(ctx.extra),
@@ -243,7 +246,9 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         try {
           principal = await principalOfRequest(req.headers.authorization, signedRequestOf(req, rawBody), keys, deps.dids);
         } catch (e) {
-          throw new GraphQLError((e as Error).message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+          // Only a refused credential is a 401; a database that fails to answer is the server's fault, answered and logged as such.
+          if (!isChainproofError(e) || e.code !== 'UNAUTHENTICATED') throw e;
+          throw new GraphQLError(e.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
         }
         const peer = req.headers[PEER_HEADER];
         return {
@@ -279,7 +284,7 @@ function signedRequestOf(req: IncomingMessage, body: Buffer): SignedRequest | un
   const signature = req.headers['x-chainproof-signature'];
   if (did === undefined && timestamp === undefined && signature === undefined) return undefined;
   if (typeof did !== 'string' || typeof timestamp !== 'string' || typeof signature !== 'string') {
-    throw new Error('a signed request needs X-Chainproof-DID, X-Chainproof-Timestamp and X-Chainproof-Signature');
+    throw unauthenticated('a signed request needs X-Chainproof-DID, X-Chainproof-Timestamp and X-Chainproof-Signature');
   }
   return {
     did,

@@ -8,6 +8,7 @@ import { RULES_ACTOR } from '../../src/rules/events.js';
 import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
 import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
 import { createClient } from 'graphql-ws';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { serverBackend, tempDataDir, usingPostgres } from '../support/db.js';
 import { gql, startServer, TEST_ADMIN_KEY, type ServerProcess } from '../support/server.js';
@@ -201,6 +202,62 @@ describe('access control', () => {
     expect(replayed.status).toBe(401);
     expect(((await replayed.json()) as any).errors[0].message).toMatch(/replayed signature/);
     expect((await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize).toBe(size);
+  });
+
+  it.runIf(usingPostgres())('a database failure while checking a key is an internal error, not a refused key, and its message stays in the log', async () => {
+    // One connection holds api_keys so the server's key look-up waits; another (outside that
+    // transaction, whose view of pg_stat_activity would not change) ends the look-up's connection.
+    const locker = new pg.Client({ connectionString: serverEnv.DATABASE_URL });
+    const watcher = new pg.Client({ connectionString: serverEnv.DATABASE_URL });
+    await locker.connect();
+    await watcher.connect();
+    const failingLookup = async <T>(request: () => Promise<T>): Promise<T> => {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE');
+      const answer = request();
+      for (;;) {
+        const killed = await watcher.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM api_keys%'`,
+        );
+        if (killed.rows.length > 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await locker.query('ROLLBACK');
+      return answer;
+    };
+    try {
+      const unknownKey = `cpk_${randomBytes(24).toString('hex')}`;
+      const res = await failingLookup(() =>
+        fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${unknownKey}` }, body: JSON.stringify({ query: '{ ledgers { name } }' }) }),
+      );
+      const body = (await res.json()) as any;
+      expect(res.status).toBe(500);
+      expect(body.errors[0].extensions.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(body.errors[0].message).not.toMatch(/terminat|connection/i);
+      expect(server.logs.some((l) => l.includes('"level":50') && /terminat/i.test(l))).toBe(true);
+      // Over the WebSocket, the same failure is not answered as a bad key (4403).
+      const closeCode = await failingLookup(
+        () =>
+          new Promise<number>((resolve) => {
+            createClient({
+              url: server.wsUrl,
+              webSocketImpl: WebSocket,
+              retryAttempts: 0,
+              lazy: false,
+              onNonLazyError: () => {},
+              connectionParams: { authorization: `Bearer cpk_${randomBytes(24).toString('hex')}` },
+              on: { closed: (e) => resolve((e as { code: number }).code) },
+            });
+          }),
+      );
+      expect(closeCode).toBe(4500);
+      // The server still knows a good key once the database answers again.
+      expect((await gql(server.url, `{ ledgers { name } }`)).status).toBe(200);
+    } finally {
+      await locker.end();
+      await watcher.end();
+    }
   });
 
   it('bad key requests are coded and change nothing', async () => {
