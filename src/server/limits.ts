@@ -28,8 +28,25 @@ const FIELD_COST: Record<string, number> = {
   // A trace line's `proof` is an inclusion proof.
   proof: 5,
 };
-/** A list field with no `first`/`last` is assumed to return this many items. */
-const DEFAULT_LIST_SIZE = 100;
+/**
+ * What a connection returns when `first`/`last` is left out: its service's default page. Counted
+ * as less, a query could leave `first` out to pass the cost limit for the very page it would be
+ * refused if it asked for by name (proposals × votes: 50 × 100 rows and 50 reads, costed 1).
+ */
+const DEFAULT_PAGE_SIZE: Record<string, number> = {
+  events: 100,
+  replay: 100,
+  blocks: 100,
+  checkpoints: 100,
+  queryAudits: 100,
+  trace: 100,
+  exportProvenance: 100,
+  proposals: 50,
+  votes: 100,
+  history: 100,
+  contracts: 50,
+  executions: 50,
+};
 const MAX_BATCH_ASSUMED = 1000;
 
 /** What a selection set adds up to: cost at a multiplier of 1, nesting depth (itself 1), aliases. */
@@ -44,8 +61,8 @@ const NOTHING: Measure = { cost: 0, depth: 0, aliases: 0 };
 /**
  * Depth, alias and cost limits as validation rules, so an expensive document is refused
  * before anything runs. Cost: each field costs 1 (or its FIELD_COST), times the size of every
- * list it sits in — `first`/`last` arguments, or the length of `inputs`, else 100 for a
- * connection. Fragments are expanded: a spread counts as its fragment's fields written in its
+ * list it sits in — `first`/`last` arguments, or the length of `inputs`, else a connection's
+ * default page. Fragments are expanded: a spread counts as its fragment's fields written in its
  * place, each fragment measured once (a fragment spreading another twice, twenty deep, would
  * otherwise be walked a million times), and a cycle (refused by graphql-js anyway) counts nothing.
  * Introspection is bounded by graphql-js's own depth rule and left out of depth and cost, but
@@ -121,6 +138,6 @@ function listSize(field: FieldNode): number {
   if (inputs?.kind === Kind.LIST) return Math.max(1, inputs.values.length);
   if (inputs?.kind === Kind.VARIABLE) return MAX_BATCH_ASSUMED;
   if (field.name.value === 'edges') return 1; // the connection field above already counted its size
-  return ['events', 'blocks', 'checkpoints', 'queryAudits', 'trace', 'exportProvenance'].includes(field.name.value) ? DEFAULT_LIST_SIZE : 1;
+  return DEFAULT_PAGE_SIZE[field.name.value] ?? 1;
 }
 

@@ -1,6 +1,8 @@
+import 'reflect-metadata';
 import { describe, expect, it } from 'vitest';
 import { buildSchema, parse, specifiedRules, validate, type DocumentNode } from 'graphql';
 import { limitRules } from '../../src/server/limits.js';
+import { buildChainproofSchema } from '../../src/server/schema.js';
 
 const schema = buildSchema(`
   type Event { index: Int! id: String! }
@@ -60,5 +62,25 @@ describe('limit rules', () => {
     expect(validate(schema, parse(costly), limitRules({ maxDepth: 12, maxAliases: 30, maxCost: 901 }))).toEqual([]);
     const aliased = `{ ...A ...A } fragment A on Query { x: ledger y: ledger }`;
     expect(validate(schema, parse(aliased), limitRules({ maxDepth: 12, maxAliases: 3, maxCost: 50_000 })).map((e) => e.extensions.code)).toEqual(['ALIAS_LIMIT']);
+  });
+
+  it('count a connection without first as its default page, as if first named it', async () => {
+    const chainproof = await buildChainproofSchema({ publicReads: true });
+    // The README's defaults: depth 12, 30 aliases, cost 50,000.
+    const cost = (query: string) => {
+      const errors = validate(chainproof, parse(query), [...specifiedRules, ...rules]);
+      expect(errors.filter((e) => e.extensions.code !== 'COST_LIMIT')).toEqual([]);
+      return errors.length > 0 ? 'COST_LIMIT' : 'ok';
+    };
+    // 30 × 50 proposals × 100 votes each: refused when first says so, and when it is left to the defaults.
+    const votes = (first: (n: number) => string) =>
+      `{ ${Array.from({ length: 30 }, (_, i) => `p${i}: proposals${first(50)} { edges { node { id votes${first(100)} { edges { node { voter } } } } } }`).join(' ')} }`;
+    expect(cost(votes((n) => `(first: ${n})`))).toBe('COST_LIMIT');
+    expect(cost(votes(() => ''))).toBe('COST_LIMIT');
+    const executions = (first: (n: number) => string) =>
+      `{ ${Array.from({ length: 30 }, (_, i) => `c${i}: contracts${first(50)} { edges { node { id executions${first(50)} { edges { node { index ok } } } } } }`).join(' ')} }`;
+    expect(cost(executions((n) => `(first: ${n})`))).toBe('COST_LIMIT');
+    expect(cost(executions(() => ''))).toBe('COST_LIMIT');
+    expect(cost(`{ proposals { edges { node { id votes { edges { node { voter } } } } } } }`)).toBe('ok');
   });
 });
