@@ -6,11 +6,16 @@ import { errorBody } from './errors.js';
 /** Seconds a request must wait before it may be served; 0 serves it now. */
 export type RateLimit = (ip: string | undefined, authorization: string | undefined) => number;
 
+/** Buckets kept at most; beyond, the least recently used go (a full bucket is as good as none). */
+const MAX_BUCKETS = 100_000;
+
 /**
  * Token buckets per client IP and per presented credential, in this process (each replica
  * limits on its own). `rate` requests per second, bursts up to `burst`; 0 turns a limit off.
  */
 export function rateLimit(opts: { perIp: number; perKey: number; burstSeconds: number }): RateLimit {
+  // In order of last use, so memory stays bounded under an address or key sweep without
+  // forgetting the buckets in use: clearing them all would give a sweeping client a full bucket.
   const buckets = new Map<string, { tokens: number; at: number }>();
   const take = (id: string, rate: number): number => {
     const now = Date.now();
@@ -18,8 +23,9 @@ export function rateLimit(opts: { perIp: number; perKey: number; burstSeconds: n
     const b = buckets.get(id) ?? { tokens: capacity, at: now };
     b.tokens = Math.min(capacity, b.tokens + ((now - b.at) / 1000) * rate);
     b.at = now;
+    buckets.delete(id);
     buckets.set(id, b);
-    if (buckets.size > 100_000) buckets.clear(); // bounded memory under an address sweep
+    if (buckets.size > MAX_BUCKETS) buckets.delete(buckets.keys().next().value!);
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return 0;
@@ -28,11 +34,13 @@ export function rateLimit(opts: { perIp: number; perKey: number; burstSeconds: n
   };
   return (ip, authorization) => {
     const waitIp = opts.perIp > 0 ? take(`ip:${ip}`, opts.perIp) : 0;
+    // A request its address may not make now is refused before its credential is looked at:
+    // made-up keys then add buckets no faster than the address's own limit.
+    if (waitIp > 0) return waitIp;
     // The credential (attacker-chosen) is hashed so no key sits in this map; unknown keys are limited too.
     // Every way of writing one key (scheme, case, spaces) draws on one bucket.
     const key = authorization === undefined ? undefined : presentedKey(authorization);
-    const waitKey = opts.perKey > 0 && key ? take(`key:${createHash('sha256').update(key).digest('hex')}`, opts.perKey) : 0;
-    return Math.max(waitIp, waitKey);
+    return opts.perKey > 0 && key ? take(`key:${createHash('sha256').update(key).digest('hex')}`, opts.perKey) : 0;
   };
 }
 

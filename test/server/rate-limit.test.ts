@@ -1,0 +1,31 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { rateLimit } from '../../src/server/rate-limit.js';
+
+// The clock stands still: what is asserted is the buckets' bookkeeping, not refill.
+beforeEach(() => vi.useFakeTimers({ now: 1_700_000_000_000 }));
+afterEach(() => vi.useRealTimers());
+
+describe('rate limit', () => {
+  it('keeps a throttled address throttled however many made-up keys it sends', () => {
+    const wait = rateLimit({ perIp: 2, perKey: 5, burstSeconds: 1 });
+    expect(wait('10.0.0.9', undefined)).toBe(0);
+    expect(wait('10.0.0.9', undefined)).toBe(0);
+    let served = 0;
+    for (let i = 0; i < 150_000; i++) if (wait('10.0.0.9', `Bearer made-up-${i}`) === 0) served++;
+    expect(served).toBe(0);
+    expect(wait('10.0.0.9', undefined)).toBeGreaterThan(0);
+  });
+
+  it('keeps the buckets in use when a sweep of keys passes the bound', () => {
+    const wait = rateLimit({ perIp: 0, perKey: 1, burstSeconds: 1 });
+    expect(wait(undefined, 'Bearer busy')).toBe(0);
+    let busyServed = 0;
+    for (let i = 0; i < 150_000; i++) {
+      wait(undefined, `Bearer sweep-${i}`);
+      // The busy key keeps asking, so it is never the least recently used.
+      if (i % 1000 === 0 && wait(undefined, 'Bearer busy') === 0) busyServed++;
+    }
+    expect(busyServed).toBe(0);
+    expect(wait(undefined, 'Bearer busy')).toBeGreaterThan(0);
+  });
+});
