@@ -39,6 +39,7 @@ export interface Config {
   rateLimitPerKey: number;
   introspection: boolean;
   wsMaxBufferedBytes: number;
+  wsMaxOperations: number;
   subscriberQueue: number;
   landingPage: boolean;
   /** Bootstrap admin key for automated deployments; never logged. */
@@ -108,6 +109,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_INTROSPECTION', 'true', 'allow schema introspection'],
   ['CHAINPROOF_SUBSCRIBER_QUEUE', '10000', 'live messages a subscriber may have waiting while its `after` replay runs before it is closed (4429 slow consumer)'],
   ['CHAINPROOF_WS_MAX_BUFFERED_BYTES', '8388608', 'a subscriber with this much unread is closed (4429 slow consumer)'],
+  ['CHAINPROOF_WS_MAX_OPERATIONS', '100', 'operations (subscriptions included) one WebSocket may have running at once; more are refused (OPERATION_LIMIT)'],
   ['CHAINPROOF_LANDING_PAGE', 'false', 'serve Apollo\'s landing page on GET /graphql'],
   ['CHAINPROOF_HLC_MAX_SKEW_MS', '60000', 'how far a client-supplied HLC may stray from the server clock'],
   ['CHAINPROOF_MINER_WORKERS', '1', 'worker threads mining blocks'],
@@ -209,6 +211,7 @@ export function loadConfig(env: Env = process.env): Config {
     introspection: bool('CHAINPROOF_INTROSPECTION', true),
     subscriberQueue: int('CHAINPROOF_SUBSCRIBER_QUEUE', 10_000, 10, 10_000_000),
     wsMaxBufferedBytes: int('CHAINPROOF_WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    wsMaxOperations: int('CHAINPROOF_WS_MAX_OPERATIONS', 100, 1, 100_000),
     landingPage: bool('CHAINPROOF_LANDING_PAGE', false),
     adminKey: env.CHAINPROOF_ADMIN_KEY || undefined,
     maxBodyBytes: int('CHAINPROOF_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

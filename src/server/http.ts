@@ -96,6 +96,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   // The same limits, codes, rate limits and audit as Apollo's path below.
   const operations = wsOperationHooks({
     schema,
+    maxOperations: config.wsMaxOperations,
     maxTokens: config.maxTokens,
     rules: [...limitRules(config), ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])],
     formatErrors: formatAll,

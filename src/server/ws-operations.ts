@@ -23,6 +23,12 @@ import type { WsExtra } from './ws-transport.js';
 
 export interface WsOperationOptions {
   schema: GraphQLSchema;
+  /**
+   * Operations one connection may have running at once. Each subscription holds a fan-out
+   * registration and a queue for as long as the socket lives, so one socket must not open them
+   * without bound.
+   */
+  maxOperations: number;
   /** Parse limit, as Apollo's `parseOptions.maxTokens`. */
   maxTokens: number;
   /** Validation rules beyond graphql-js's own (the limit rules; no introspection where it is off). */
@@ -78,8 +84,12 @@ export function wsOperationHooks(options: WsOperationOptions) {
   };
 
   return {
-    onSubscribe(ctx: { extra: WsExtra }, _id: string, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] {
+    onSubscribe(ctx: { extra: WsExtra; subscriptions: Record<string, unknown> }, _id: string, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] {
       const since = performance.now();
+      // graphql-ws has already entered this operation among the connection's.
+      if (Object.keys(ctx.subscriptions).length > options.maxOperations) {
+        return [new GraphQLError(`this connection already runs ${options.maxOperations} operations; complete one first`, { extensions: { code: 'OPERATION_LIMIT' } })];
+      }
       const { ip, credential } = options.clientOf(ctx.extra);
       const wait = options.rateLimit(ip, credential);
       // Not audited, as over HTTP: a refusal that cost an append would give a flood the very work the limit is to spare.

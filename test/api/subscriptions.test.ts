@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverBackend } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { collect } from '../support/ws.js';
 
 let env: Record<string, string>;
@@ -81,5 +83,30 @@ describe('subscriptions that lose nothing', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(JSON.stringify(sub.errors)).toContain('BAD_USER_INPUT');
     await sub.close();
+  });
+
+  it('runs at most CHAINPROOF_WS_MAX_OPERATIONS operations on one socket, and takes another once one completes', async () => {
+    const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+    const failures: unknown[] = [];
+    const subscribe = (onNext: () => void = () => {}) =>
+      client.subscribe({ query: SUB, variables: { types: ['cap'] } }, { next: onNext, error: (e) => failures.push(e), complete: () => {} });
+    const stops = Array.from({ length: 100 }, () => subscribe());
+    // Refused at once, or (wrongly) taken and left running: then nothing comes within the wait.
+    const refused = await new Promise<Array<{ extensions?: { code?: string } }>>((resolve) => {
+      client.subscribe({ query: SUB, variables: { types: ['cap'] } }, { next: () => {}, error: (e) => resolve(e as never), complete: () => {} });
+      setTimeout(() => resolve([]), 10_000);
+    });
+    expect(refused[0]?.extensions?.code).toBe('OPERATION_LIMIT');
+    expect(failures).toEqual([]);
+
+    stops[0]!();
+    const delivered = new Promise<void>((resolve) => stops.push(subscribe(resolve)));
+    // Given time to be set up before the event it is to see.
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await append(server.url, 1, 'cap')).errors).toBeUndefined();
+    await delivered;
+    expect(failures).toEqual([]);
+    stops.forEach((stop) => stop());
+    await client.dispose();
   });
 });
