@@ -136,9 +136,12 @@ export class ApiKeyService {
       `SELECT id, name, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
       [Buffer.from(hash, 'hex')],
     );
-    const principal: Principal | null = row ? { kind: 'api-key', account: row.name, role: row.role, keyId: row.id } : null;
-    if (this.cache.size > 10_000) this.cache.clear();
+    // A key made before its name was reserved would act as the server's own identity: refused like a revoked one.
+    const principal: Principal | null = row && !isReservedAccountName(row.name) ? { kind: 'api-key', account: row.name, role: row.role, keyId: row.id } : null;
+    // Least recently stored out first: a flood of made-up keys must not empty the cache of the keys in use.
+    this.cache.delete(hash);
     this.cache.set(hash, { principal, at: Date.now() });
+    if (this.cache.size > 10_000) this.cache.delete(this.cache.keys().next().value!);
     return principal;
   }
 

@@ -284,6 +284,22 @@ describe('access control', () => {
     await keyFor('reader', 'rules-reader');
   });
 
+  it.runIf(usingPostgres())('refuses a key made before its name was reserved, as it would a revoked one', async () => {
+    // Such a key can no longer be created; it is written here as an older server would have.
+    const key = `cpk_${randomBytes(32).toString('base64url')}`;
+    const db = new pg.Client({ connectionString: serverEnv.DATABASE_URL });
+    await db.connect();
+    await db.query(
+      `INSERT INTO api_keys (id, name, role, key_hash, created_by, created_at, created_event) VALUES ('legacy-rules', $1, 'governor', sha256($2::bytea), 'test', now(), '\\x00')`,
+      [RULES_ACTOR, Buffer.from(key, 'utf8')],
+    );
+    await db.end();
+    const size = (await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize;
+    const r = await gql(server.url, APPEND, {}, key);
+    expect(r.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize).toBe(size);
+  });
+
   it.runIf(!usingPostgres())('on the embedded default, the first start writes an admin key (0600) and says where', async () => {
     const data = tempDataDir();
     cleanup.push(async () => data.remove());
