@@ -9,7 +9,10 @@ import type { EventFilter as ServiceFilter } from '../ledger/ledger-service.js';
 export function toServiceFilter(f: EventFilter | undefined): ServiceFilter {
   if (!f) return {};
   const { from, to, ...rest } = f;
-  return { ...rest, fromMs: from?.getTime(), toMs: to?.getTime() };
+  // GraphQL hands a field given as null (an unset variable bound to it, say) over as null; the
+  // service would match it as a value, `actor = NULL`, and find nothing.
+  const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== null && v !== undefined));
+  return { ...given, fromMs: from?.getTime(), toMs: to?.getTime() };
 }
 
 /** GraphQL input objects are class instances with null-prototype quirks; the ledger wants plain data. */
