@@ -1,6 +1,6 @@
 import canonicalize from 'canonicalize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Envelope } from '../../src/ledger/events/envelope.js';
+import { canonicalBytes, type Envelope } from '../../src/ledger/events/envelope.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 import { buildLedger, envelopeOfEvent, expectIssue, forgedEventColumns, randomHash, tamper } from './support.js';
 
@@ -141,6 +141,30 @@ describe('verification finds tampered events', () => {
     await forge(ledger.id, lastSigned, env, false);
     await tamper(ds(), [`UPDATE events SET author = $3 WHERE ledger_id = $1 AND idx = $2`, [ledger.id, lastSigned, env.author]]);
     expectIssue(await verify('badsig', false), 'EVENT_SIGNATURE', { index: lastSigned });
+  });
+
+  it("the server's signature stripped from an event it wrote in its own name", async () => {
+    const { ledger } = await buildLedger(t.service, 'stripped');
+    const own = async () => (await t.service.append('stripped', [{ type: 'TokensMinted', actor: 'chainproof', payload: { to: 'x', amount: '5' } }], { asServer: true }))[0]!;
+    const [early, late] = [await own(), await own()];
+    await t.service.append('stripped', [{ type: 'After', actor: 'user:1' }]);
+    expect(early.author).toBe(t.service.serverKey!.did);
+    // A copy synced from a peer is another node's record: a client there may name this server unsigned.
+    const copy: Envelope = { ledger: 'peer.example/main', type: 'Claim', actor: 'x', author: early.author!, parents: [], hlc: { physicalMs: Date.now(), logical: 0 } };
+    await t.service.appendReplicated('stripped', [{ canonical: canonicalBytes(copy), signature: null }]);
+    expect((await verify('stripped', true)).issues).toEqual([]);
+    expect((await verify('stripped', false)).issues).toEqual([]);
+    await tamper(
+      ds(),
+      [`UPDATE events SET signature = NULL WHERE ledger_id = $1 AND idx = ANY($2::bigint[])`, [ledger.id, [early.index, late.index]]],
+      // Its own origin in the column, as if synced: still an event first written here.
+      [`UPDATE events SET origin = $3 WHERE ledger_id = $1 AND idx = $2`, [ledger.id, late.index, ledger.origin]],
+    );
+    const full = await verify('stripped', true);
+    expectIssue(full, 'EVENT_SIGNATURE', { index: early.index });
+    expectIssue(full, 'EVENT_SIGNATURE', { index: late.index });
+    expect(full.issues).toHaveLength(2);
+    expectIssue(await verify('stripped', false), 'EVENT_SIGNATURE', { index: late.index });
   });
 
   it('an HLC that is not after its parent', async () => {

@@ -52,6 +52,16 @@ describe('full verification with the content worker', () => {
     expect(report.issues).toHaveLength(3);
   });
 
+  it("finds an event the server wrote in its own name with the signature stripped", async () => {
+    const { ledger } = await buildLedger(t.service, 'threaded-stripped');
+    const [own] = await t.service.append('threaded-stripped', [{ type: 'TokensMinted', actor: 'chainproof', payload: { amount: '5' } }], { asServer: true });
+    await t.service.append('threaded-stripped', [{ type: 'After', actor: 'user:1' }]);
+    await tamper(t.db.dataSource, [`UPDATE events SET signature = NULL WHERE ledger_id = $1 AND idx = $2`, [ledger.id, own!.index]]);
+    const report = await verifyLedger(t.db.dataSource, ledger, opts());
+    expectIssue(report, 'EVENT_SIGNATURE', { index: own!.index });
+    expect(report.issues).toHaveLength(1);
+  });
+
   it('stops at maxIssues when the worker finds them', async () => {
     const { ledger } = await buildLedger(t.service, 'threaded-capped');
     await tamper(t.db.dataSource, [`UPDATE events SET actor = 'mallory' WHERE ledger_id = $1`, [ledger.id]]);

@@ -27,6 +27,8 @@ const TEXT_COLUMNS = Int8Array.of(F.type, F.actor, F.author, F.resource, F.subsy
 export interface ContentLedger {
   origin: string;
   hashAlg: HashAlg;
+  /** See EventChecker's serverDid. */
+  serverDid?: string;
 }
 
 /**
@@ -42,14 +44,16 @@ export class ContentChecker {
   private readonly origin: Buffer;
   private readonly checker: EventChecker;
   private readonly h: Latin1Hasher;
+  private readonly serverDid: string | undefined;
 
   constructor(
     ledger: ContentLedger,
     private readonly issues: IssueCollector,
   ) {
     this.origin = Buffer.from(ledger.origin, 'utf8');
+    this.serverDid = ledger.serverDid;
     const hasher = treeHasher(ledger.hashAlg);
-    this.checker = new EventChecker(ledger, hasher, issues);
+    this.checker = new EventChecker(ledger, hasher, issues, ledger.serverDid);
     this.h = latin1Hasher(hasher);
   }
 
@@ -108,8 +112,8 @@ export class ContentChecker {
       const id = buf.toString('hex', ids, ids + 32);
       this.issues.event('EVENT_HASH_MISMATCH', index, `event ${index}: stored id ${id} is not the leaf hash of its canonical bytes (${hex(leaf)})`);
     }
+    const as = sc.textStart[K.author]!;
     if (len[F.signature]! >= 0) {
-      const as = sc.textStart[K.author]!;
       const ss = start[F.signature]!;
       this.checker.checkSignature(
         as < 0 ? undefined : buf.toString('utf8', as, sc.textEnd[K.author]!),
@@ -117,6 +121,8 @@ export class ContentChecker {
         buf.subarray(ss, ss + len[F.signature]!),
         index,
       );
+    } else if (as >= 0 && this.serverDid !== undefined && sc.textEnd[K.author]! - as === this.serverDid.length) {
+      this.checker.checkUnsigned(buf.toString('utf8', as, sc.textEnd[K.author]!), buf.toString('utf8', ls, ls + ll), index);
     }
     return true;
   }

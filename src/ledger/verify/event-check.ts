@@ -60,6 +60,8 @@ export class EventChecker {
     private readonly ledger: Pick<LedgerRow, 'origin'>,
     private readonly hasher: TreeHasher,
     private readonly issues: IssueCollector,
+    /** The did:key of the trusted signing key: the server signs every event it writes in that name. */
+    private readonly serverDid?: string,
   ) {}
 
   check(row: VerifyEventRow, index: number): CheckedEvent {
@@ -106,8 +108,22 @@ export class EventChecker {
       parents = parents.subarray(0, parents.length - (parents.length % 32));
     }
 
-    if (row.signature !== null) this.checkSignature(env ? env.author : (row.author ?? undefined), row.canonical, row.signature, index);
+    const author = env ? env.author : (row.author ?? undefined);
+    if (row.signature !== null) this.checkSignature(author, row.canonical, row.signature, index);
+    else this.checkUnsigned(author, env ? env.ledger : (row.origin ?? this.ledger.origin), index);
     return { id, parents, hlcMs, hlcLogical };
+  }
+
+  /**
+   * An unsigned event first written here (its envelope names this ledger, not a peer's, whose
+   * clients may name anyone) may not name the server as its author. The server signs all it
+   * writes in its own name and refuses unsigned appends in that name, so one without a signature
+   * had it stripped: with it gone, rewriting the event would leave no signature to fail.
+   */
+  checkUnsigned(author: string | undefined, envelopeLedger: string, index: number): void {
+    if (this.serverDid !== undefined && author === this.serverDid && envelopeLedger === this.ledger.origin) {
+      this.issues.event('EVENT_SIGNATURE', index, `event ${index} names the server (${author}) as its author but carries no signature`);
+    }
   }
 
   /** A signed event's signature verifies over its canonical bytes for its did:key author. */

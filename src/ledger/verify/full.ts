@@ -1,4 +1,5 @@
 import type { LedgerRow } from '../entities/index.js';
+import { didKeyFromPublicKey } from '../events/did-key.js';
 import { treeHasher } from '../merkle/index.js';
 import type { VerifierKey } from '../note/index.js';
 import { toBlock, VERIFY_BLOCK_COLUMNS, type VerifyBlockRow } from './block-check.js';
@@ -119,7 +120,7 @@ class FullRun {
       CHECKPOINT_PAGE,
       (r) => Number(r.tree_size),
     );
-    const contentLedger = { origin: ledger.origin, hashAlg: ledger.hashAlg };
+    const contentLedger = { origin: ledger.origin, hashAlg: ledger.hashAlg, serverDid: opts.verifierKey && didKeyFromPublicKey(opts.verifierKey.publicKey) };
     const threaded = opts.contentWorker ?? this.size >= WORKER_MIN_EVENTS;
     this.content = (threaded ? inWorker(contentLedger, issues, opts.maxIssues) : undefined) ?? inThisThread(contentLedger, issues);
   }

@@ -1,5 +1,6 @@
 import { retargetWindow, type RecentBlock } from '../blocks/index.js';
 import type { LedgerRow } from '../entities/index.js';
+import { didKeyFromPublicKey } from '../events/did-key.js';
 import type { VerifierKey } from '../note/index.js';
 import { consistencyProof, rootAt, subtreeRoot, treeHasher, verifyConsistency, type NodeRef, type TreeHasher } from '../merkle/index.js';
 import { checkBlockHeader, difficultyParamsOf, toBlock, VERIFY_BLOCK_COLUMNS, type Block, type VerifyBlockRow } from './block-check.js';
@@ -39,7 +40,7 @@ export async function verifyQuick(db: Snapshot, ledger: LedgerRow, opts: QuickOp
   }
   counts.treeSize = head.treeSize;
   const hasher = treeHasher(ledger.hashAlg);
-  const tree = await checkTail(db, ledger, hasher, head, issues, counts);
+  const tree = await checkTail(db, ledger, hasher, head, opts.verifierKey, issues, counts);
   // With events missing from the tail, the tail's subtrees cannot be recomputed.
   const sound = tree.leavesComplete;
   if (sound) {
@@ -69,6 +70,7 @@ async function checkTail(
   ledger: LedgerRow,
   hasher: TreeHasher,
   head: HeadRow,
+  verifierKey: VerifierKey | undefined,
   issues: IssueCollector,
   counts: Counts,
 ): Promise<{ reader: TailTree; leavesComplete: boolean }> {
@@ -78,7 +80,7 @@ async function checkTail(
     `SELECT ${VERIFY_EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
     [ledger.id, start, n],
   );
-  const checker = new EventChecker(ledger, hasher, issues);
+  const checker = new EventChecker(ledger, hasher, issues, verifierKey && didKeyFromPublicKey(verifierKey.publicKey));
   const leaves: Array<Buffer | undefined> = new Array(n - start);
   const checked: Array<{ index: number; ev: CheckedEvent }> = [];
   let expected = start;
