@@ -236,6 +236,7 @@ export class LedgerService {
     const ledger = await this.ledger(ledgerName);
     const kind = CURSOR_KIND[topic];
     let last = options.after === undefined ? -1 : decodeCursor(kind, options.after);
+    if (options.after !== undefined) await this.checkReached(ledger, topic, last);
     await this.feed.track(ledger);
     const accept = options.accept ?? (() => true);
     const live = this.bus.subscribe(topic, ledger.name, accept);
@@ -314,6 +315,23 @@ export class LedgerService {
 
   verifierKey(): string | null {
     return this.serverKey?.note.verifierKey ?? null;
+  }
+
+  /**
+   * Refuses an `after` position the ledger has not reached. Cursors name a position only, so one
+   * from another ledger (or a later one of a restored database) would otherwise read as "nothing
+   * new yet": a poller or subscriber would wait, and then skip every event up to that position.
+   */
+  private async checkReached(ledger: LedgerRow, topic: BusTopic, position: number): Promise<void> {
+    const sql = {
+      event: `SELECT tree_size - 1 AS last FROM ledger_heads WHERE ledger_id = $1`,
+      block: `SELECT max(height) AS last FROM blocks WHERE ledger_id = $1`,
+      checkpoint: `SELECT max(id) AS last FROM checkpoints WHERE ledger_id = $1`,
+    }[topic];
+    const [row] = await this.dataSource.query(sql, [ledger.id]);
+    if (row?.last === null || row?.last === undefined || position > Number(row.last)) {
+      throw new ChainproofError('BAD_USER_INPUT', `the after cursor is past the end of ledger ${ledger.name}: it is not one of this ledger's`);
+    }
   }
 
   ledger(name = 'main'): Promise<LedgerRow> {
@@ -604,6 +622,7 @@ export class LedgerService {
        ORDER BY idx ${w.backwards ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
       params,
     );
+    if (rows.length === 0 && w.afterPos !== undefined) await this.checkReached(ledger, 'event', w.afterPos);
     return toPage('event', w, rows.map((r) => eventFromRow(ledger.name, r)), (e) => e.index);
   }
 
@@ -632,6 +651,7 @@ export class LedgerService {
     if (w.afterPos !== undefined) qb.andWhere('b.height > :after', { after: w.afterPos });
     if (w.beforePos !== undefined) qb.andWhere('b.height < :before', { before: w.beforePos });
     const rows = await qb.orderBy('b.height', w.backwards ? 'DESC' : 'ASC').limit(w.limit + 1).getMany();
+    if (rows.length === 0 && w.afterPos !== undefined) await this.checkReached(ledger, 'block', w.afterPos);
     return toPage('block', w, rows, (b) => b.height);
   }
 
@@ -649,6 +669,7 @@ export class LedgerService {
     if (w.afterPos !== undefined) qb.andWhere('c.id > :after', { after: w.afterPos });
     if (w.beforePos !== undefined) qb.andWhere('c.id < :before', { before: w.beforePos });
     const rows = await qb.orderBy('c.id', w.backwards ? 'DESC' : 'ASC').limit(w.limit + 1).getMany();
+    if (rows.length === 0 && w.afterPos !== undefined) await this.checkReached(ledger, 'checkpoint', w.afterPos);
     return toPage('checkpoint', w, rows, (c) => c.id);
   }
 

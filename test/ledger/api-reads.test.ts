@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { gql, gqlOk, serverForFile } from '../support/server.js';
+import { gql, gqlOk, serverForFile, TEST_ADMIN_KEY } from '../support/server.js';
+import { collect } from '../support/ws.js';
 
 // Ledger reads over GraphQL as clients send them, against the built server.
 
@@ -18,5 +19,33 @@ describe('ledger reads over GraphQL', () => {
     expect(await actors({ types: ['filter.null'] })).toEqual(['alice', 'bob']);
     const literal = await gql(url, `{ events(first: 10, filter: {types: ["filter.null"], resource: null, subsystem: null, result: null, correlationId: null}) { edges { node { actor } } } }`);
     expect(literal.data.events.edges).toHaveLength(2);
+  });
+
+  it("refuses an after cursor past the end of the ledger (another ledger's) instead of waiting at it", async () => {
+    const url = running.server.url;
+    await gqlOk(url, `mutation { createLedger(input: {name: "short"}) { name } }`);
+    await gqlOk(url, `mutation { appendEvents(ledger: "short", inputs: [{type: "s", actor: "a"}, {type: "s", actor: "a"}]) { index } }`);
+    // Two sealed blocks in main, so its newest block is past any of the short ledger's.
+    for (let i = 0; i < 2; i++) {
+      await gqlOk(url, `mutation { appendEvents(inputs: [${Array.from({ length: 8 }, () => '{type: "m", actor: "a"}').join(', ')}]) { index } }`);
+      await gqlOk(url, `mutation { createCheckpoint { id } }`);
+    }
+    const main = await gqlOk(url, `{ events(last: 1) { edges { cursor } } blocks(last: 1) { edges { cursor } } checkpoints(last: 1) { edges { cursor } } }`);
+    const [event, block, checkpoint] = [main.events, main.blocks, main.checkpoints].map((c) => c.edges[0].cursor as string);
+    const codeOf = async (query: string, after: string) => (await gql(url, query, { after })).errors?.[0]?.extensions?.code;
+    expect(await codeOf(`query($after: String) { events(ledger: "short", after: $after) { edges { cursor } } }`, event)).toBe('BAD_USER_INPUT');
+    expect(await codeOf(`query($after: String) { blocks(ledger: "short", after: $after) { edges { cursor } } }`, block)).toBe('BAD_USER_INPUT');
+    expect(await codeOf(`query($after: String) { checkpoints(ledger: "short", after: $after) { edges { cursor } } }`, checkpoint)).toBe('BAD_USER_INPUT');
+    // The ledger's own newest cursor is still a fine place to wait at.
+    const own = (await gqlOk(url, `{ events(ledger: "short", last: 1) { edges { cursor } } }`)).events.edges[0].cursor;
+    expect((await gqlOk(url, `query($after: String) { events(ledger: "short", after: $after) { edges { cursor } } }`, { after: own })).events.edges).toEqual([]);
+    expect((await gqlOk(url, `query($after: String) { events(after: $after) { edges { cursor } } }`, { after: event })).events.edges).toEqual([]);
+
+    const sub = collect(url.replace(/^http/, 'ws'), `subscription($after: String) { auditEvent(ledger: "short", after: $after) { index } }`, { after: event }, { authorization: `Bearer ${TEST_ADMIN_KEY}` });
+    try {
+      await expect(sub.until(1)).rejects.toThrow(/BAD_USER_INPUT|past the end/);
+    } finally {
+      await sub.close();
+    }
   });
 });
