@@ -31,18 +31,21 @@ export interface CliServices {
 
 export async function withLedger<T>(config: Config, fn: (services: CliServices) => Promise<T>): Promise<T> {
   const db = await openDatabase(config);
-  const key = loadServerKey(config, db.kind === 'embedded')?.key;
-  // No background mining: a CLI command does its one job (checkpoint seals what it needs itself).
-  const ledger = new LedgerService(db.dataSource, config, key, pino({ level: 'silent' }), { produceBlocks: false });
+  let ledger: LedgerService | undefined;
+  // Everything after the open is inside: a failure that left the database open would hang the command.
   try {
-    await ledger.start(['main', SYSTEM_LEDGER]);
-    const governance = new GovernanceService(db.dataSource, ledger, config.governance);
+    const key = loadServerKey(config, db.kind === 'embedded')?.key;
+    // No background mining: a CLI command does its one job (checkpoint seals what it needs itself).
+    const started = new LedgerService(db.dataSource, config, key, pino({ level: 'silent' }), { produceBlocks: false });
+    ledger = started;
+    await started.start(['main', SYSTEM_LEDGER]);
+    const governance = new GovernanceService(db.dataSource, started, config.governance);
     await governance.start();
-    const rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority);
+    const rules = new RulesService(db.dataSource, started, governance, config.rulesAuthority);
     rules.start();
-    return await fn({ ledger, keys: new ApiKeyService(db.dataSource, ledger), governance, rules, provenance: new ProvenanceService(db.dataSource, ledger), dataSource: db.dataSource });
+    return await fn({ ledger: started, keys: new ApiKeyService(db.dataSource, started), governance, rules, provenance: new ProvenanceService(db.dataSource, started), dataSource: db.dataSource });
   } finally {
-    await ledger.stop();
+    await ledger?.stop();
     await db.close();
   }
 }

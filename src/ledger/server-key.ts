@@ -57,7 +57,12 @@ export function loadServerKey(
 }
 
 function readSeedFile(path: string): string {
-  const text = readFileSync(path, 'utf8').trim();
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (e) {
+    throw new ChainproofError('CONFIG_INVALID', `signing key file ${path} cannot be read: ${(e as Error).message}`, { cause: e });
+  }
   if (!/^[0-9a-fA-F]{64}$/.test(text)) {
     throw new ChainproofError('CONFIG_INVALID', `signing key file ${path} must hold 64 hex characters (a 32-byte seed)`);
   }

@@ -25,50 +25,60 @@ import { SyncService } from '../sync/sync-service.js';
 export async function serve(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
   const db = await openDatabase(config);
-  const loaded = loadServerKey(config, db.kind === 'embedded');
-  // On PostgreSQL, LISTEN so subscribers here see what other server processes commit.
-  let ledgerRef: LedgerService | undefined;
-  const prometheus = prometheusMetrics(db.dataSource, () => ledgerRef?.bus);
-  const ledger = new LedgerService(db.dataSource, config, loaded?.key, log, { listenUrl: config.databaseUrl, metrics: prometheus.metrics });
-  ledgerRef = ledger;
-  await ledger.start(['main', SYSTEM_LEDGER]);
-  const keys = new ApiKeyService(db.dataSource, ledger);
-  const bootstrap = await bootstrapAdminKey(config, keys, db.kind === 'embedded');
-  if (bootstrap.kind === 'generated') log.info({ path: bootstrap.path }, `created the first admin API key in ${bootstrap.path}`);
-  const governance = new GovernanceService(db.dataSource, ledger, config.governance);
-  await governance.start();
-  const rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority, config.maxBatch);
-  // Before block rewards: they ask the rules engine which events its firings wrote.
-  rules.start();
-  await governance.startBlockRewards(log);
-  if (config.rulesBuiltins) await rules.installBuiltins(log);
-  await rules.startConsumer(log);
-  const cosignatures = new CosignatureCollector(db.dataSource, ledger, config.validators, log);
-  await cosignatures.start();
-  const sync = new SyncService(db.dataSource, ledger, config.sync, log);
-  const witness = loaded ? new WitnessService(db.dataSource, loaded.key.cosigner, config.witnessLogs, log) : undefined;
+  // What has started, to stop (latest first) if start-up fails: the open database alone keeps the
+  // process alive, so a failure after it would leave the process hung instead of exiting with the error.
+  const started: Array<() => Promise<void>> = [() => db.close()];
+  let loaded: ReturnType<typeof loadServerKey>;
+  let ledger: LedgerService, governance: GovernanceService, rules: RulesService, cosignatures: CosignatureCollector, sync: SyncService;
   let http: Awaited<ReturnType<typeof startHttpServer>>;
   try {
-    http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, rules, sync, witness, cosignatures, provenance: new ProvenanceService(db.dataSource, ledger), metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
-  } catch (err) {
-    // The port is taken, say: stop what started, so the process can exit with the error.
-    await rules.stop();
-    await cosignatures.stop();
-    await governance.stop();
-    await ledger.stop();
-    await db.close();
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
-      throw new ChainproofError('UNAVAILABLE', `cannot listen on ${config.host}:${config.port} (${e.code})`, { cause: err });
+    loaded = loadServerKey(config, db.kind === 'embedded');
+    // On PostgreSQL, LISTEN so subscribers here see what other server processes commit.
+    let ledgerRef: LedgerService | undefined;
+    const prometheus = prometheusMetrics(db.dataSource, () => ledgerRef?.bus);
+    ledger = new LedgerService(db.dataSource, config, loaded?.key, log, { listenUrl: config.databaseUrl, metrics: prometheus.metrics });
+    ledgerRef = ledger;
+    started.push(() => ledger.stop());
+    await ledger.start(['main', SYSTEM_LEDGER]);
+    const keys = new ApiKeyService(db.dataSource, ledger);
+    const bootstrap = await bootstrapAdminKey(config, keys, db.kind === 'embedded');
+    if (bootstrap.kind === 'generated') log.info({ path: bootstrap.path }, `created the first admin API key in ${bootstrap.path}`);
+    governance = new GovernanceService(db.dataSource, ledger, config.governance);
+    started.push(() => governance.stop());
+    await governance.start();
+    rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority, config.maxBatch);
+    // Before block rewards: they ask the rules engine which events its firings wrote.
+    rules.start();
+    started.push(() => rules.stop());
+    await governance.startBlockRewards(log);
+    if (config.rulesBuiltins) await rules.installBuiltins(log);
+    await rules.startConsumer(log);
+    cosignatures = new CosignatureCollector(db.dataSource, ledger, config.validators, log);
+    started.push(() => cosignatures.stop());
+    await cosignatures.start();
+    sync = new SyncService(db.dataSource, ledger, config.sync, log);
+    const witness = loaded ? new WitnessService(db.dataSource, loaded.key.cosigner, config.witnessLogs, log) : undefined;
+    try {
+      http = await startHttpServer(config, { ledger, keys, dids: new KnownDidService(db.dataSource, ledger), governance, rules, sync, witness, cosignatures, provenance: new ProvenanceService(db.dataSource, ledger), metrics: prometheus.registry, dataSource: db.dataSource, onSubscriptionExecution: prometheus.subscriptionExecuted }, log);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+        throw new ChainproofError('UNAVAILABLE', `cannot listen on ${config.host}:${config.port} (${e.code})`, { cause: err });
+      }
+      throw err;
     }
+    started.push(() => http.close());
+    log.info(
+      { url: http.url, database: db.kind, dataDir: db.kind === 'embedded' ? config.dataDir : undefined },
+      `Chainproof listening on ${http.url}`,
+    );
+    // Peers pull through the API, so it listens before this node starts pulling from them.
+    started.push(() => sync.stop());
+    await sync.start();
+  } catch (err) {
+    for (const stop of started.reverse()) await stop().catch(() => undefined);
     throw err;
   }
-  log.info(
-    { url: http.url, database: db.kind, dataDir: db.kind === 'embedded' ? config.dataDir : undefined },
-    `Chainproof listening on ${http.url}`,
-  );
-  // Peers pull through the API, so it listens before this node starts pulling from them.
-  await sync.start();
   if (loaded) {
     log.info({ verifierKey: loaded.key.note.verifierKey, keySource: loaded.created ? `${loaded.key.source} (new)` : loaded.key.source, signingLibrary: ED25519_SIGNING },
       'checkpoints are signed; check them with this verifier key');

@@ -1,0 +1,32 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN } from '../support/cli.js';
+import { serverBackend } from '../support/db.js';
+import { SMALL_LEDGER_ENV } from '../support/server.js';
+
+let env: Record<string, string>;
+let cleanup: () => Promise<void>;
+beforeAll(async () => ({ env, cleanup } = await serverBackend()));
+afterAll(async () => cleanup?.());
+
+/** The built binary run to completion; a process that never exits is killed and shows as `code: null`. */
+function run(args: string[], extra: Record<string, string>) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...SMALL_LEDGER_ENV, PORT: '0', ...env, ...extra },
+    encoding: 'utf8',
+    timeout: 60_000,
+    killSignal: 'SIGKILL',
+  });
+  return { code: r.status, stderr: r.stderr };
+}
+
+describe('a start-up that fails after the database is open', () => {
+  const missingKey = { CHAINPROOF_SIGNING_SEED: '', CHAINPROOF_SIGNING_KEY_FILE: join('/nonexistent', 'signing.key') };
+
+  it.each([['serve'], ['stats']])('%s exits with one coded line instead of hanging', (command) => {
+    const r = run([command], missingKey);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^chainproof: CONFIG_INVALID: signing key file \/nonexistent\/signing\.key cannot be read: ENOENT[^\n]*\n$/);
+  });
+});
