@@ -17,8 +17,10 @@ export interface EmbeddedPostgres {
  * directory instead of letting two of them corrupt it.
  */
 export async function startEmbeddedPostgres(dataDir: string, maxConnections: number): Promise<EmbeddedPostgres> {
-  mkdirSync(dataDir, { recursive: true });
-  const release = acquireDirLock(join(dataDir, 'chainproof.lock'));
+  const release = usableDir(dataDir, () => {
+    mkdirSync(dataDir, { recursive: true });
+    return acquireDirLock(join(dataDir, 'chainproof.lock'));
+  });
   try {
     const db = await PGlite.create(join(dataDir, 'pg'));
     const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
@@ -35,6 +37,17 @@ export async function startEmbeddedPostgres(dataDir: string, maxConnections: num
   } catch (e) {
     release();
     throw e;
+  }
+}
+
+/** A data directory that cannot be made or written (read-only, under a file, no permission) is the operator's setting to fix. */
+function usableDir<T>(dataDir: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (typeof err.code !== 'string' || typeof err.syscall !== 'string') throw e;
+    throw new ChainproofError('CONFIG_INVALID', `data directory ${dataDir} cannot be used (CHAINPROOF_DATA_DIR): ${err.message}`, { cause: e });
   }
 }
 

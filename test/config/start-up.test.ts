@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN } from '../support/cli.js';
-import { serverBackend } from '../support/db.js';
+import { serverBackend, usingPostgres } from '../support/db.js';
 import { SMALL_LEDGER_ENV } from '../support/server.js';
 
 let env: Record<string, string>;
@@ -28,5 +30,21 @@ describe('a start-up that fails after the database is open', () => {
     const r = run([command], missingKey);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^chainproof: CONFIG_INVALID: signing key file \/nonexistent\/signing\.key cannot be read: ENOENT[^\n]*\n$/);
+  });
+});
+
+describe.skipIf(usingPostgres())('an embedded data directory that cannot be used', () => {
+  let scratch: string;
+  beforeAll(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'chainproof-startup-'));
+    writeFileSync(join(scratch, 'a-file'), '');
+  });
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it.each([['serve'], ['stats']])('%s names it in one CONFIG_INVALID line', (command) => {
+    const dir = join(scratch, 'a-file', 'data');
+    const r = run([command], { CHAINPROOF_DATA_DIR: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`chainproof: CONFIG_INVALID: data directory ${dir} cannot be used (CHAINPROOF_DATA_DIR): ENOTDIR: not a directory, mkdir '${dir}'\n`);
   });
 });
