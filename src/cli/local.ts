@@ -6,7 +6,7 @@ import { openDatabase } from '../db/database.js';
 import { GovernanceService } from '../governance/governance-service.js';
 import { LedgerService } from '../ledger/ledger-service.js';
 import { openNote } from '../ledger/note/index.js';
-import { loadServerKey } from '../ledger/server-key.js';
+import { hasCheckpoints, loadServerKey } from '../ledger/server-key.js';
 import { ProvenanceService } from '../provenance/service.js';
 import { RulesService } from '../rules/rules-service.js';
 import { SyncService } from '../sync/sync-service.js';
@@ -34,7 +34,7 @@ export async function withLedger<T>(config: Config, fn: (services: CliServices) 
   let ledger: LedgerService | undefined;
   // Everything after the open is inside: a failure that left the database open would hang the command.
   try {
-    const key = loadServerKey(config, db.kind === 'embedded')?.key;
+    const key = loadServerKey(config, db.kind === 'embedded', db.kind === 'embedded' && (await hasCheckpoints(db.dataSource)))?.key;
     // No background mining: a CLI command does its one job (checkpoint seals what it needs itself).
     const started = new LedgerService(db.dataSource, config, key, pino({ level: 'silent' }), { produceBlocks: false });
     ledger = started;

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
 import type { Config } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import { didKeyFromPublicKey } from './events/did-key.js';
@@ -28,6 +29,7 @@ export interface ServerKey extends ServerSigner {
 export function loadServerKey(
   config: Pick<Config, 'signingSeedHex' | 'signingKeyFile' | 'dataDir' | 'originPrefix'>,
   embedded: boolean,
+  signedBefore = false,
 ): { key: ServerKey; created: boolean } | undefined {
   let seedHex = config.signingSeedHex;
   let source = 'CHAINPROOF_SIGNING_SEED';
@@ -39,6 +41,13 @@ export function loadServerKey(
   if (!seedHex && embedded) {
     const path = join(config.dataDir, 'signing.key');
     if (!existsSync(path)) {
+      // A new key would silently make every checkpoint already signed fail verification.
+      if (signedBefore) {
+        throw new ChainproofError(
+          'SIGNING_KEY_MISSING',
+          `signing key ${path} is missing but the ledger holds checkpoints signed with it; restore the file, or set CHAINPROOF_SIGNING_SEED or CHAINPROOF_SIGNING_KEY_FILE`,
+        );
+      }
       writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
       created = true;
     }
@@ -54,6 +63,12 @@ export function loadServerKey(
     created,
     key: { note, cosigner, source, did: didKeyFromPublicKey(note.publicKey), signMany: (m) => note.signMany(m) },
   };
+}
+
+/** Whether any checkpoint has been signed, so that a missing generated key must not be replaced. */
+export async function hasCheckpoints(dataSource: DataSource): Promise<boolean> {
+  const [row] = (await dataSource.query('SELECT EXISTS (SELECT 1 FROM checkpoints) AS signed')) as Array<{ signed: boolean }>;
+  return row?.signed === true;
 }
 
 function readSeedFile(path: string): string {

@@ -4,7 +4,7 @@ import { ChainproofError } from '../errors.js';
 import { openDatabase } from '../db/database.js';
 import { ED25519_SIGNING } from '../ledger/events/ed25519.js';
 import { LedgerService } from '../ledger/ledger-service.js';
-import { loadServerKey } from '../ledger/server-key.js';
+import { hasCheckpoints, loadServerKey } from '../ledger/server-key.js';
 import { createLogger } from '../logger.js';
 import { startHttpServer } from './http.js';
 import { prometheusMetrics } from './metrics.js';
@@ -32,7 +32,7 @@ export async function serve(config: Config): Promise<void> {
   let ledger: LedgerService, governance: GovernanceService, rules: RulesService, cosignatures: CosignatureCollector, sync: SyncService;
   let http: Awaited<ReturnType<typeof startHttpServer>>;
   try {
-    loaded = loadServerKey(config, db.kind === 'embedded');
+    loaded = loadServerKey(config, db.kind === 'embedded', db.kind === 'embedded' && (await hasCheckpoints(db.dataSource)));
     // On PostgreSQL, LISTEN so subscribers here see what other server processes commit.
     let ledgerRef: LedgerService | undefined;
     const prometheus = prometheusMetrics(db.dataSource, () => ledgerRef?.bus);

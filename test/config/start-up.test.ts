@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN } from '../support/cli.js';
 import { serverBackend, usingPostgres } from '../support/db.js';
-import { SMALL_LEDGER_ENV } from '../support/server.js';
+import { gqlOk, SMALL_LEDGER_ENV, startServer } from '../support/server.js';
 
 let env: Record<string, string>;
 let cleanup: () => Promise<void>;
@@ -46,5 +46,30 @@ describe.skipIf(usingPostgres())('an embedded data directory that cannot be used
     const r = run([command], { CHAINPROOF_DATA_DIR: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`chainproof: CONFIG_INVALID: data directory ${dir} cannot be used (CHAINPROOF_DATA_DIR): ENOTDIR: not a directory, mkdir '${dir}'\n`);
+  });
+});
+
+describe.skipIf(usingPostgres())('the generated signing key of an embedded data directory', () => {
+  it('is not replaced once checkpoints were signed with it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chainproof-key-'));
+    try {
+      const generated = { CHAINPROOF_DATA_DIR: dir, CHAINPROOF_SIGNING_SEED: '' };
+      const server = await startServer(generated);
+      await gqlOk(server.url, `mutation { appendEvent(input: {type: "x", actor: "a"}) { index } }`);
+      await gqlOk(server.url, `mutation { createCheckpoint(name: "signed") { treeSize } }`);
+      expect(await server.kill('SIGTERM')).toBe(0);
+      const keyFile = join(dir, 'signing.key');
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+
+      rmSync(keyFile);
+      for (const command of ['serve', 'stats']) {
+        const r = run([command], generated);
+        expect(r.code, command).toBe(2);
+        expect(r.stderr, command).toMatch(new RegExp(`^chainproof: SIGNING_KEY_MISSING: signing key ${keyFile} is missing but the ledger holds checkpoints signed with it;[^\\n]*\\n$`));
+        expect(existsSync(keyFile), command).toBe(false);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
