@@ -16,6 +16,12 @@ export function chainproofMcpServer(
   syncStatus?: () => Promise<unknown>,
 ): McpServer {
   const server = new McpServer({ name: 'chainproof', version });
+  // As the API refuses them: PostgreSQL cannot store NUL (the database error would surface as INTERNAL),
+  // and a lone surrogate would be stored as U+FFFD, not as given.
+  const text = (min: number, max: number) =>
+    (min > 0 ? z.string().min(min) : z.string()).max(max).refine((s) => !s.includes('\u0000') && (s as unknown as { isWellFormed(): boolean }).isWellFormed(), {
+      message: 'text must be well-formed Unicode without U+0000 (NUL)',
+    });
   const ledger = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).default('main').describe('ledger name');
 
   const run = async (fn: () => Promise<unknown>) => {
@@ -35,9 +41,9 @@ export function chainproofMcpServer(
       description: 'Events of a ledger, oldest first, filtered by type, author and time range.',
       inputSchema: {
         ledger,
-        type: z.array(z.string().min(1).max(128)).max(50).optional().describe('event types to include'),
-        author: z.string().max(512).optional(),
-        actor: z.string().max(512).optional(),
+        type: z.array(text(1, 128)).max(50).optional().describe('event types to include'),
+        author: text(0, 512).optional(),
+        actor: text(0, 512).optional(),
         from: z.string().datetime().optional().describe('ISO time: events at or after'),
         to: z.string().datetime().optional().describe('ISO time: events at or before'),
         limit: z.number().int().min(1).max(1000).default(50),
@@ -64,7 +70,7 @@ export function chainproofMcpServer(
     {
       title: 'Create a checkpoint',
       description: 'Seal pending events into a mined block and sign a C2SP checkpoint there.',
-      inputSchema: { ledger, name: z.string().min(1).max(128).optional(), tags: z.array(z.string().min(1).max(64)).max(32).default([]) },
+      inputSchema: { ledger, name: text(1, 128).optional(), tags: z.array(text(1, 64)).max(32).default([]) },
     },
     (a) => run(() => source.checkpoint(a.ledger, a.name, a.tags)),
   );
@@ -95,10 +101,10 @@ export function chainproofMcpServer(
           'each line names the ledger event that records it.',
         inputSchema: {
           ledger,
-          agent: z.string().min(1).max(512).describe('the agent id recorded with its queries'),
-          since: z.string().min(1).max(64).default('6 hours ago').describe('RFC 3339 time with zone (2026-12-01T03:00Z), a date (UTC), "now", or like "6 hours ago" / "90m"'),
-          until: z.string().min(1).max(64).default('now'),
-          subject: z.string().min(1).max(512).optional().describe('subject glob: * within a path segment, ** across, ? one character'),
+          agent: text(1, 512).describe('the agent id recorded with its queries'),
+          since: text(1, 64).default('6 hours ago').describe('RFC 3339 time with zone (2026-12-01T03:00Z), a date (UTC), "now", or like "6 hours ago" / "90m"'),
+          until: text(1, 64).default('now'),
+          subject: text(1, 512).optional().describe('subject glob: * within a path segment, ** across, ? one character'),
           limit: z.number().int().min(1).max(1000).default(100),
         },
       },

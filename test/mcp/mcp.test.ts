@@ -71,6 +71,21 @@ describe('MCP over stdio', () => {
     expect(v.body).toMatchObject({ status: 'VALID', eventsVerified: 12, issues: [] });
   });
 
+  it('refuses text PostgreSQL cannot store (NUL) or would alter (lone surrogates) as bad arguments, not internal errors', async () => {
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['audit_query', { author: 'agent\u0000' }],
+      ['audit_query', { type: ['\u0000'] }],
+      ['provenance_trace', { agent: 'a\u0000b' }],
+      ['audit_checkpoint', { name: 'x\ud800' }],
+    ];
+    for (const [name, args] of cases) {
+      const r = (await client.callTool({ name, arguments: args })) as { isError?: boolean; content: Array<{ text: string }> };
+      expect(r.isError, name).toBe(true);
+      expect(r.content[0]!.text, name).toMatch(/well-formed Unicode without U\+0000/);
+    }
+    expect((await call('audit_stats', {})).body.treeSize).toBe(12);
+  });
+
   it('sync_status shows the sync settings and the configured peers', async () => {
     const r = await call('sync_status', {});
     expect(r.isError).toBe(false);
