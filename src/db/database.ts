@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { DataSource, MigrationExecutor } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import type { Config } from '../config.js';
+import { ChainproofError } from '../errors.js';
 import { ledgerEntities } from '../ledger/entities/index.js';
 import { startEmbeddedPostgres } from './embedded.js';
 
@@ -50,7 +51,7 @@ export async function openDatabase(
   } catch (e) {
     if (dataSource.isInitialized) await dataSource.destroy();
     await embedded?.close();
-    throw e;
+    throw refusedConnection(e) ?? e;
   }
   return {
     dataSource,
@@ -60,6 +61,16 @@ export async function openDatabase(
       await embedded?.close();
     },
   };
+}
+
+/**
+ * The server answered but would not take the connection: bad credentials or role (class 28), starting
+ * up or shutting down, too many connections. The operator's to fix, not an internal error.
+ */
+function refusedConnection(e: unknown): ChainproofError | undefined {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string' || !(code.startsWith('28') || ['57P01', '57P02', '57P03', '53300'].includes(code))) return undefined;
+  return new ChainproofError('UNAVAILABLE', `the database refused the connection: ${(e as Error).message}`, { cause: e });
 }
 
 /**

@@ -73,3 +73,14 @@ describe.skipIf(usingPostgres())('the generated signing key of an embedded data 
     }
   });
 });
+
+describe.skipIf(!usingPostgres())('a PostgreSQL that refuses the connection', () => {
+  it.each([['serve'], ['stats']])('%s says so in one UNAVAILABLE line', (command) => {
+    const url = new URL(process.env.DATABASE_URL!);
+    url.username = 'chainproof_no_such_role';
+    url.password = '';
+    const r = run([command], { DATABASE_URL: url.toString() });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^chainproof: UNAVAILABLE: the database refused the connection: [^\n]*chainproof_no_such_role[^\n]*\n$/);
+  });
+});
