@@ -51,20 +51,26 @@ function usableDir<T>(dataDir: string, fn: () => T): T {
   }
 }
 
+/**
+ * The lock holds `<pid> <start time>`: a PID alone may, after a reboot or in a new container, name
+ * some unrelated live process, which would then hold the directory for ever.
+ */
 function acquireDirLock(path: string): () => void {
+  const mine = `${process.pid} ${startTime(process.pid) ?? ''}`.trim();
   try {
-    writeFileSync(path, String(process.pid), { flag: 'wx' });
+    writeFileSync(path, mine, { flag: 'wx' });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    const holder = Number(readFileSync(path, 'utf8'));
-    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+    const [pidText, started] = readFileSync(path, 'utf8').trim().split(' ');
+    const holder = Number(pidText);
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder) && sameProcess(holder, started)) {
       throw new ChainproofError(
         'UNAVAILABLE',
         `data directory is in use by process ${holder}; stop it first or point CHAINPROOF_DATA_DIR elsewhere`,
       );
     }
-    // The holder died (e.g. SIGKILL): the lock is stale.
-    writeFileSync(path, String(process.pid));
+    // The holder died (e.g. SIGKILL), or its PID now names another process: the lock is stale.
+    writeFileSync(path, mine);
   }
   return () => rmSync(path, { force: true });
 }
@@ -75,5 +81,25 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether the live `pid` is the process that wrote the lock; without a start time to compare (older lock, no /proc), assumed so. */
+function sameProcess(pid: number, recorded: string | undefined): boolean {
+  const now = startTime(pid);
+  return recorded === undefined || now === undefined || now === recorded;
+}
+
+/**
+ * When `pid` started, in clock ticks since boot (Linux's /proc/<pid>/stat, field 22), or undefined
+ * where there is no /proc. The command name in field 2 may hold spaces and parentheses, so fields
+ * are counted from its closing parenthesis.
+ */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }

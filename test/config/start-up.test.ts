@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,6 +69,36 @@ describe.skipIf(usingPostgres())('the generated signing key of an embedded data 
         expect(existsSync(keyFile), command).toBe(false);
       }
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(usingPostgres() || !existsSync('/proc/self/stat'))('the lock of an embedded data directory', () => {
+  /** Field 22 of /proc/<pid>/stat, counted from the command name's closing parenthesis. */
+  const startTime = (pid: number) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  };
+
+  it('is held by its live writer, and not by another process that came to have its PID', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chainproof-lock-'));
+    const other = spawn('sleep', ['60']);
+    try {
+      const lock = join(dir, 'chainproof.lock');
+      // The writer is alive: refused.
+      writeFileSync(lock, `${other.pid} ${startTime(other.pid!)}`);
+      const held = run(['stats'], { CHAINPROOF_DATA_DIR: dir });
+      expect(held.code).toBe(3);
+      expect(held.stderr).toBe(`chainproof: UNAVAILABLE: data directory is in use by process ${other.pid}; stop it first or point CHAINPROOF_DATA_DIR elsewhere\n`);
+      // The same PID, but a process started at another time (as after a reboot): the lock is stale.
+      writeFileSync(lock, `${other.pid} 1`);
+      const stale = run(['stats'], { CHAINPROOF_DATA_DIR: dir });
+      expect(stale.stderr).toBe('');
+      expect(stale.code).toBe(0);
+      expect(existsSync(lock)).toBe(false);
+    } finally {
+      other.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });
