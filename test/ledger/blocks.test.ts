@@ -136,7 +136,15 @@ describe('blocks', () => {
     await t.db.dataSource.query(`CREATE TRIGGER slow_checkpoint BEFORE INSERT ON checkpoints FOR EACH ROW EXECUTE FUNCTION slow_checkpoint()`);
     try {
       const slow = t.service.createCheckpoint('cursor', 'slow');
-      await new Promise((r) => setTimeout(r, 300));
+      // Until the slow insert has drawn its id and sleeps; on the embedded database (one session)
+      // this look waits behind it, and finds it committed.
+      for (;;) {
+        const [r] = await t.db.dataSource.query(
+          `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep') OR EXISTS (SELECT 1 FROM checkpoints WHERE name = 'slow') AS started`,
+        );
+        if (r.started) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
       await t.service.createCheckpoint('cursor', 'fast');
       // Whoever reads as soon as the later one is answered sees the earlier one too.
       const seen = (await t.service.checkpoints('cursor', { first: 100 })).items.map((i) => i.node.name);
