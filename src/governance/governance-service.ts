@@ -23,6 +23,9 @@ import type { Tally } from './tally.js';
 /** Governance lives on the `main` ledger: its tree size is what a proposal's snapshot counts. */
 export const GOVERNANCE_LEDGER = 'main';
 
+/** Default page sizes of governance's connections, by GraphQL field (the cost limit counts them too). */
+export const GOVERNANCE_PAGES = { history: 100, proposals: 50, votes: 100 } as const;
+
 export interface AccountView {
   id: string;
   balance: bigint;
@@ -373,7 +376,7 @@ export class GovernanceService {
   }
 
   async history(id: string, page: PageArgs): Promise<Page<HistoryEntry>> {
-    const { first, after } = forwardPage('balance', page, 100);
+    const { first, after } = forwardPage('balance', page, GOVERNANCE_PAGES.history);
     const rows = await this.dataSource.query(
       `SELECT idx, event_id, kind, delta, balance FROM gov_balance_history WHERE account = $1 AND idx > $2 ORDER BY idx LIMIT $3`,
       [id, after, first + 1],
@@ -412,7 +415,7 @@ export class GovernanceService {
 
   /** Proposals, newest first (or oldest first), optionally by state (as of now) and proposer. */
   async proposals(filter: { state?: ProposalState; proposer?: string }, order: 'NEWEST' | 'OLDEST', page: PageArgs): Promise<Page<ProposalView>> {
-    const { first, after: cursor } = forwardPage('proposal', page, 50);
+    const { first, after: cursor } = forwardPage('proposal', page, GOVERNANCE_PAGES.proposals);
     const newest = order === 'NEWEST';
     let after = page.after === undefined ? (newest ? Number.MAX_SAFE_INTEGER : -1) : cursor;
     const now = await this.ledger.clockMs(GOVERNANCE_LEDGER);
@@ -436,7 +439,7 @@ export class GovernanceService {
   }
 
   async votes(proposalId: string, page: PageArgs): Promise<Page<VoteView>> {
-    const { first, after } = forwardPage('vote', page, 100);
+    const { first, after } = forwardPage('vote', page, GOVERNANCE_PAGES.votes);
     const p = await this.row(proposalId);
     if (!p) throw new ChainproofError('NOT_FOUND', `no proposal ${proposalId}`);
     const rows = await this.dataSource.query(

@@ -15,7 +15,8 @@ export interface Page<T> {
 }
 
 export const MAX_PAGE = 1000;
-const DEFAULT_PAGE = 100;
+/** A page's size when neither `first` nor `last` is given. */
+export const DEFAULT_PAGE = 100;
 
 /** Cursors are opaque to clients: base64 of `<kind>:<position>`. */
 export function encodeCursor(kind: string, position: number): string {

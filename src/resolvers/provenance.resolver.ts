@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Authorized, Ctx, FieldResolver, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { DEFAULT_PAGE } from '../ledger/pagination.js';
 import type { AsOf, ReadBound } from '../provenance/as-of.js';
 import type { LineProofs } from '../provenance/line-proofs.js';
 import type { AssertionRecord, QueryAuditFilter as ServiceFilter, QueryAuditRecord, SourceRecord } from '../provenance/model.js';
@@ -141,7 +142,7 @@ export class ProvenanceResolver {
     const untilMs = until?.getTime() ?? Date.now();
     const t = await ctx.provenance.trace(
       ledger,
-      { agent, sinceMs: since.getTime(), untilMs, subject: subject ?? undefined, first: first ?? 100 },
+      { agent, sinceMs: since.getTime(), untilMs, subject: subject ?? undefined, first: first ?? DEFAULT_PAGE },
       toAsOf(asOf),
       describing(info, ['lines']),
     );

@@ -15,6 +15,8 @@ import { ruleProposalActions } from './proposal-actions.js';
 import type { ActionEffects } from './firing.js';
 import { replayRules, type RulesReplayReport } from './replay.js';
 
+/** Default page sizes of the rules' connections, by GraphQL field (the cost limit counts them too). */
+export const RULES_PAGES = { contracts: 50, executions: 50 } as const;
 /** Contracts run on the main ledger, beside governance, whose tokens they mint. */
 export const RULES_LEDGER = 'main';
 /** The rules events an admin or a proposal writes; the consumer writes the others. */
@@ -193,7 +195,7 @@ export class RulesService {
   }
 
   async contracts(filter: { active?: boolean }, page: PageArgs): Promise<Page<ContractView>> {
-    const { first, after } = forwardPage('contract', page, 50);
+    const { first, after } = forwardPage('contract', page, RULES_PAGES.contracts);
     const rows = await this.dataSource.query(
       `SELECT * FROM rules_contracts WHERE idx > $1 AND ($2::boolean IS NULL OR active = $2) ORDER BY idx LIMIT $3`,
       [after, filter.active ?? null, first + 1],
@@ -206,7 +208,7 @@ export class RulesService {
   }
 
   async executions(contractId: string, page: PageArgs): Promise<Page<ExecutionView>> {
-    const { first, after } = forwardPage('execution', page, 50);
+    const { first, after } = forwardPage('execution', page, RULES_PAGES.executions);
     const rows = await this.dataSource.query(
       `SELECT * FROM rules_executions WHERE contract_id = $1 AND idx > $2 ORDER BY idx LIMIT $3`,
       [contractId, after, first + 1],

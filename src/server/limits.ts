@@ -7,7 +7,9 @@ import {
   type SelectionSetNode,
   type ValidationContext,
 } from 'graphql';
-import { MAX_PAGE } from '../ledger/pagination.js';
+import { GOVERNANCE_PAGES } from '../governance/governance-service.js';
+import { DEFAULT_PAGE, MAX_PAGE } from '../ledger/pagination.js';
+import { RULES_PAGES } from '../rules/rules-service.js';
 
 export interface QueryLimits {
   maxDepth: number;
@@ -34,18 +36,9 @@ const FIELD_COST: Record<string, number> = {
  * refused if it asked for by name (proposals × votes: 50 × 100 rows and 50 reads, costed 1).
  */
 const DEFAULT_PAGE_SIZE: Record<string, number> = {
-  events: 100,
-  replay: 100,
-  blocks: 100,
-  checkpoints: 100,
-  queryAudits: 100,
-  trace: 100,
-  exportProvenance: 100,
-  proposals: 50,
-  votes: 100,
-  history: 100,
-  contracts: 50,
-  executions: 50,
+  ...Object.fromEntries(['events', 'replay', 'blocks', 'checkpoints', 'queryAudits', 'trace', 'exportProvenance'].map((f) => [f, DEFAULT_PAGE])),
+  ...GOVERNANCE_PAGES,
+  ...RULES_PAGES,
 };
 const MAX_BATCH_ASSUMED = 1000;
 
