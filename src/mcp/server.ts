@@ -4,6 +4,7 @@ import { isChainproofError } from '../errors.js';
 import type { LedgerSource } from '../cli/source.js';
 import type { TraceSource } from '../cli/trace-source.js';
 import { parseWhen } from '../cli/trace.js';
+import { textProblem } from '../server/input-text.js';
 
 /**
  * Chainproof for agents over MCP: the audit tools (and `provenance_trace` and `sync_status` when given their sources) with JSON schemas and hard limits. Every answer
@@ -16,10 +17,10 @@ export function chainproofMcpServer(
   syncStatus?: () => Promise<unknown>,
 ): McpServer {
   const server = new McpServer({ name: 'chainproof', version });
-  // As the API refuses them: PostgreSQL cannot store NUL (the database error would surface as INTERNAL),
-  // and a lone surrogate would be stored as U+FFFD, not as given.
+  // Refused as the API refuses it: NUL would surface from PostgreSQL as INTERNAL, and a lone
+  // surrogate would be stored as U+FFFD, not as given.
   const text = (min: number, max: number) =>
-    (min > 0 ? z.string().min(min) : z.string()).max(max).refine((s) => !s.includes('\u0000') && (s as unknown as { isWellFormed(): boolean }).isWellFormed(), {
+    (min > 0 ? z.string().min(min) : z.string()).max(max).refine((s) => textProblem(s) === undefined, {
       message: 'text must be well-formed Unicode without U+0000 (NUL)',
     });
   const ledger = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).default('main').describe('ledger name');

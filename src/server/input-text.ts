@@ -9,7 +9,7 @@ export const MAX_INPUT_DEPTH = 100;
 const refuse = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
 
 /** Why a string cannot be taken, or undefined. PostgreSQL's text and jsonb refuse NUL; RFC 8785 refuses lone surrogates. */
-function textProblem(s: string): string | undefined {
+export function textProblem(s: string): string | undefined {
   if (s.includes('\u0000')) return 'text must not contain U+0000 (NUL)';
   if (!(s as unknown as { isWellFormed(): boolean }).isWellFormed()) return 'text must be well-formed Unicode (no lone surrogates)';
   return undefined;
