@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ChainproofError } from '../errors.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
+import { RecentMap } from '../recent-map.js';
 import { isRole, type Principal, type Role } from './roles.js';
 
 export interface ApiKeyRecord {
@@ -45,7 +46,8 @@ const hashKey = (key: string): Buffer => createHash('sha256').update(key, 'utf8'
  * Keys are random 256-bit secrets; only their SHA-256 is stored or logged anywhere.
  */
 export class ApiKeyService {
-  private readonly cache = new Map<string, { principal: Principal | null; at: number }>();
+  // A flood of made-up keys pushes out the oldest look-ups, not the keys in use.
+  private readonly cache = new RecentMap<string, { principal: Principal | null; at: number }>(10_000);
 
   constructor(
     private readonly dataSource: DataSource,
@@ -138,10 +140,7 @@ export class ApiKeyService {
     );
     // A key made before its name was reserved would act as the server's own identity: refused like a revoked one.
     const principal: Principal | null = row && !isReservedAccountName(row.name) ? { kind: 'api-key', account: row.name, role: row.role, keyId: row.id } : null;
-    // Least recently stored out first: a flood of made-up keys must not empty the cache of the keys in use.
-    this.cache.delete(hash);
     this.cache.set(hash, { principal, at: Date.now() });
-    if (this.cache.size > 10_000) this.cache.delete(this.cache.keys().next().value!);
     return principal;
   }
 

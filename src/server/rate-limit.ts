@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { presentedKey } from '../auth/credentials.js';
+import { RecentMap } from '../recent-map.js';
 import { errorBody } from './errors.js';
 
 /** Seconds a request must wait before it may be served; 0 serves it now. */
@@ -14,18 +15,16 @@ const MAX_BUCKETS = 100_000;
  * limits on its own). `rate` requests per second, bursts up to `burst`; 0 turns a limit off.
  */
 export function rateLimit(opts: { perIp: number; perKey: number; burstSeconds: number }): RateLimit {
-  // In order of last use, so memory stays bounded under an address or key sweep without
-  // forgetting the buckets in use: clearing them all would give a sweeping client a full bucket.
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  // Memory stays bounded under an address or key sweep without forgetting the buckets in use:
+  // clearing them all would give a sweeping client a full bucket.
+  const buckets = new RecentMap<string, { tokens: number; at: number }>(MAX_BUCKETS);
   const take = (id: string, rate: number): number => {
     const now = Date.now();
     const capacity = rate * opts.burstSeconds;
     const b = buckets.get(id) ?? { tokens: capacity, at: now };
     b.tokens = Math.min(capacity, b.tokens + ((now - b.at) / 1000) * rate);
     b.at = now;
-    buckets.delete(id);
     buckets.set(id, b);
-    if (buckets.size > MAX_BUCKETS) buckets.delete(buckets.keys().next().value!);
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return 0;
