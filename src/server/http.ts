@@ -36,9 +36,7 @@ import { jitGateway } from './jit-executor.js';
 import { rateLimit, rateLimiter } from './rate-limit.js';
 import { tagRequest } from './request-log.js';
 import { buildChainproofSchema } from './schema.js';
-
-/** How often an open WebSocket's key is checked again: ApiKeyService's cache lifetime, beyond which a check would see nothing newer. */
-const KEY_RECHECK_MS = 5_000;
+import { watchKeys } from './ws-key-watch.js';
 
 export interface HttpServer {
   server: Server;
@@ -93,6 +91,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
     const e = extra as WsExtra & { principal?: Principal; credential?: string };
     return { principal: e.principal ?? ANONYMOUS, ip: extra.request.socket.remoteAddress, credential: e.credential };
   };
+  const keyed = watchKeys(keys, (extra) => clientOf(extra).credential);
   // The same limits, codes, rate limits and audit as Apollo's path below.
   const operations = wsOperationHooks({
     schema,
@@ -103,25 +102,8 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
     rateLimit: graphqlRateLimit,
     auditor,
     clientOf,
+    admits: keyed.admits,
   });
-  // A key is presented once, in connection_init, and a connection may outlive it: sockets that
-  // authenticated are checked again before each operation and every KEY_RECHECK_MS, so a revoked
-  // key stops writing (and reading, where reads need a key) as it does over HTTP.
-  const keyed = new Set<WsExtra>();
-  const keyRevoked = async (extra: WsExtra): Promise<boolean> => {
-    try {
-      await principalFrom(clientOf(extra).credential, keys);
-      return false;
-    } catch (e) {
-      // Only a refused key ends a connection; a database that does not answer is not a revocation.
-      return isChainproofError(e) && e.code === 'UNAUTHENTICATED';
-    }
-  };
-  const closeRevoked = (extra: WsExtra) => extra.close(4403, 'Forbidden: the API key is unknown or revoked');
-  const recheck = setInterval(() => {
-    for (const extra of keyed) void keyRevoked(extra).then((revoked) => revoked && closeRevoked(extra));
-  }, KEY_RECHECK_MS);
-  recheck.unref();
   const wsCleanup = serveGraphqlWs<Record<string, unknown>>(
     {
       schema,
@@ -141,7 +123,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
           throw e;
         }
       },
-      onClose: (ctx) => void keyed.delete(ctx.extra),
+      onClose: (ctx) => keyed.remove(ctx.extra),
       context: (ctx, id) =>
         fanout.deliverTo<RequestContext>(
           {
@@ -157,13 +139,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         }
         return formatAll(errors);
       },
-      onSubscribe: async (ctx, id, payload) => {
-        if (keyed.has(ctx.extra) && (await keyRevoked(ctx.extra))) {
-          closeRevoked(ctx.extra);
-          return [new GraphQLError('unknown or revoked API key', { extensions: { code: 'UNAUTHENTICATED' } })];
-        }
-        return operations.onSubscribe(ctx, id, payload);
-      },
+      onSubscribe: operations.onSubscribe,
       subscribe: fanout.subscribe,
       onNext: operations.onNext,
     },
@@ -192,7 +168,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
         async serverWillStart() {
           return {
             async drainServer() {
-              clearInterval(recheck);
+              keyed.stop();
               await wsCleanup.dispose();
             },
           };

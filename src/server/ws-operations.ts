@@ -38,6 +38,8 @@ export interface WsOperationOptions {
   auditor?: OperationAuditor;
   /** Who is on a socket, from where, with which credential (attacker-controlled, only hashed). */
   clientOf(extra: WsExtra): { principal: Principal; ip: string | undefined; credential: string | undefined };
+  /** Whether the socket's credential still holds (`true` at once where there is nothing to check). */
+  admits(extra: WsExtra): true | Promise<boolean>;
 }
 
 /** Apollo's codes for what fails before execution. */
@@ -83,39 +85,51 @@ export function wsOperationHooks(options: WsOperationOptions) {
     return errors;
   };
 
+  /** Rate limit, parse, validation and input checks: the execution arguments, or why there are none. */
+  const prepare = (ctx: { extra: WsExtra }, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] => {
+    const since = performance.now();
+    const { ip, credential } = options.clientOf(ctx.extra);
+    const wait = options.rateLimit(ip, credential);
+    // Not audited, as over HTTP: a refusal that cost an append would give a flood the very work the limit is to spare.
+    if (wait > 0) return [new GraphQLError(`rate limit exceeded; retry in ${wait} s`, { extensions: { code: 'RATE_LIMITED' } })];
+    let document: DocumentNode;
+    try {
+      document = parse(payload.query, { maxTokens: options.maxTokens });
+    } catch (e) {
+      // A document nested thousands deep overflows graphql-js's recursive parser: a RangeError, coded all the same.
+      const error = e instanceof GraphQLError ? e : new GraphQLError(`Syntax Error: ${(e as Error).message}`);
+      return refuse(ctx.extra, payload, [coded(error, 'GRAPHQL_PARSE_FAILED')], since);
+    }
+    let invalid: readonly GraphQLError[];
+    try {
+      invalid = validate(options.schema, document, rules);
+    } catch (e) {
+      invalid = [new GraphQLError(`the document cannot be validated: ${(e as Error).message}`)];
+    }
+    if (invalid.length > 0) return refuse(ctx.extra, payload, invalid.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED')), since);
+    const operation = getOperationAST(document, payload.operationName);
+    if (!operation) return refuse(ctx.extra, payload, [unresolvedOperation(payload.operationName)], since);
+    const problem = inputProblem(document, payload.variables);
+    if (problem) return refuse(ctx.extra, payload, [problem], since, operation);
+    const args: ExecutionArgs = { schema: options.schema, document, operationName: payload.operationName, variableValues: payload.variables };
+    started.set(args, since);
+    return args;
+  };
+
   return {
-    onSubscribe(ctx: { extra: WsExtra; subscriptions: Record<string, unknown> }, _id: string, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] {
-      const since = performance.now();
-      // graphql-ws has already entered this operation among the connection's.
+    onSubscribe(
+      ctx: { extra: WsExtra; subscriptions: Record<string, unknown> },
+      _id: string,
+      payload: SubscribePayload,
+    ): ExecutionArgs | readonly GraphQLError[] | Promise<ExecutionArgs | readonly GraphQLError[]> {
+      // graphql-ws has already entered this operation among the connection's. Counted before any
+      // wait: while one waits, the connection's later messages are entered too.
       if (Object.keys(ctx.subscriptions).length > options.maxOperations) {
         return [new GraphQLError(`this connection already runs ${options.maxOperations} operations; complete one first`, { extensions: { code: 'OPERATION_LIMIT' } })];
       }
-      const { ip, credential } = options.clientOf(ctx.extra);
-      const wait = options.rateLimit(ip, credential);
-      // Not audited, as over HTTP: a refusal that cost an append would give a flood the very work the limit is to spare.
-      if (wait > 0) return [new GraphQLError(`rate limit exceeded; retry in ${wait} s`, { extensions: { code: 'RATE_LIMITED' } })];
-      let document: DocumentNode;
-      try {
-        document = parse(payload.query, { maxTokens: options.maxTokens });
-      } catch (e) {
-        // A document nested thousands deep overflows graphql-js's recursive parser: a RangeError, coded all the same.
-        const error = e instanceof GraphQLError ? e : new GraphQLError(`Syntax Error: ${(e as Error).message}`);
-        return refuse(ctx.extra, payload, [coded(error, 'GRAPHQL_PARSE_FAILED')], since);
-      }
-      let invalid: readonly GraphQLError[];
-      try {
-        invalid = validate(options.schema, document, rules);
-      } catch (e) {
-        invalid = [new GraphQLError(`the document cannot be validated: ${(e as Error).message}`)];
-      }
-      if (invalid.length > 0) return refuse(ctx.extra, payload, invalid.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED')), since);
-      const operation = getOperationAST(document, payload.operationName);
-      if (!operation) return refuse(ctx.extra, payload, [unresolvedOperation(payload.operationName)], since);
-      const problem = inputProblem(document, payload.variables);
-      if (problem) return refuse(ctx.extra, payload, [problem], since, operation);
-      const args: ExecutionArgs = { schema: options.schema, document, operationName: payload.operationName, variableValues: payload.variables };
-      started.set(args, since);
-      return args;
+      const admitted = options.admits(ctx.extra);
+      if (admitted === true) return prepare(ctx, payload);
+      return admitted.then((ok) => (ok ? prepare(ctx, payload) : [new GraphQLError('unknown or revoked API key', { extensions: { code: 'UNAUTHENTICATED' } })]));
     },
 
     /**

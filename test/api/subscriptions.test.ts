@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverBackend } from '../support/db.js';
-import { gql, startServer, type ServerProcess } from '../support/server.js';
+import { gql, startServer, TEST_ADMIN_KEY, type ServerProcess } from '../support/server.js';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { collect } from '../support/ws.js';
@@ -85,8 +85,10 @@ describe('subscriptions that lose nothing', () => {
     await sub.close();
   });
 
-  it('runs at most CHAINPROOF_WS_MAX_OPERATIONS operations on one socket, and takes another once one completes', async () => {
-    const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false });
+  // With a key, each operation first waits for the key's re-check: the count must not wait with it.
+  it.each([['without a key', undefined], ['with a key', TEST_ADMIN_KEY]])('runs at most CHAINPROOF_WS_MAX_OPERATIONS operations on one socket (%s), and takes another once one completes', async (_, key) => {
+    const connectionParams = key ? { authorization: `Bearer ${key}` } : undefined;
+    const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, connectionParams });
     const failures: unknown[] = [];
     const subscribe = (onNext: () => void = () => {}) =>
       client.subscribe({ query: SUB, variables: { types: ['cap'] } }, { next: onNext, error: (e) => failures.push(e), complete: () => {} });

@@ -1,0 +1,44 @@
+import type { ApiKeyService } from '../auth/api-keys.js';
+import { principalFrom } from '../auth/credentials.js';
+import { isChainproofError } from '../errors.js';
+import type { WsExtra } from './ws-transport.js';
+
+/** How often an open WebSocket's key is checked again: ApiKeyService's cache lifetime, beyond which a check would see nothing newer. */
+const KEY_RECHECK_MS = 5_000;
+
+/**
+ * A key is presented once, in connection_init, and a connection may outlive it. Sockets that
+ * authenticated with a key are checked again before each operation (`admits`) and every
+ * KEY_RECHECK_MS, and closed with 4403 once the key is revoked, so it stops working there as it
+ * does over HTTP.
+ */
+export function watchKeys(keys: ApiKeyService, credentialOf: (extra: WsExtra) => string | undefined) {
+  const keyed = new Set<WsExtra>();
+  const revoked = async (extra: WsExtra): Promise<boolean> => {
+    try {
+      await principalFrom(credentialOf(extra), keys);
+      return false;
+    } catch (e) {
+      // Only a refused key ends a connection; a database that does not answer is not a revocation.
+      return isChainproofError(e) && e.code === 'UNAUTHENTICATED';
+    }
+  };
+  const close = (extra: WsExtra) => extra.close(4403, 'Forbidden: the API key is unknown or revoked');
+  const timer = setInterval(() => {
+    for (const extra of keyed) void revoked(extra).then((r) => r && close(extra));
+  }, KEY_RECHECK_MS);
+  timer.unref();
+  return {
+    add: (extra: WsExtra) => void keyed.add(extra),
+    remove: (extra: WsExtra) => void keyed.delete(extra),
+    /** Whether the socket may run another operation (at once, for a socket with no key); one whose key was revoked is closed. */
+    admits(extra: WsExtra): true | Promise<boolean> {
+      if (!keyed.has(extra)) return true;
+      return revoked(extra).then((r) => {
+        if (r) close(extra);
+        return !r;
+      });
+    },
+    stop: () => clearInterval(timer),
+  };
+}
