@@ -6,7 +6,7 @@ import { openDatabase } from '../db/database.js';
 import { GovernanceService } from '../governance/governance-service.js';
 import { LedgerService } from '../ledger/ledger-service.js';
 import { openNote } from '../ledger/note/index.js';
-import { hasCheckpoints, loadServerKey } from '../ledger/server-key.js';
+import { openServerKey } from '../ledger/server-key.js';
 import { ProvenanceService } from '../provenance/service.js';
 import { RulesService } from '../rules/rules-service.js';
 import { SyncService } from '../sync/sync-service.js';
@@ -34,16 +34,15 @@ export async function withLedger<T>(config: Config, fn: (services: CliServices) 
   let ledger: LedgerService | undefined;
   // Everything after the open is inside: a failure that left the database open would hang the command.
   try {
-    const key = loadServerKey(config, db.kind === 'embedded', db.kind === 'embedded' && (await hasCheckpoints(db.dataSource)))?.key;
+    const key = (await openServerKey(config, db))?.key;
     // No background mining: a CLI command does its one job (checkpoint seals what it needs itself).
-    const started = new LedgerService(db.dataSource, config, key, pino({ level: 'silent' }), { produceBlocks: false });
-    ledger = started;
-    await started.start(['main', SYSTEM_LEDGER]);
-    const governance = new GovernanceService(db.dataSource, started, config.governance);
+    ledger = new LedgerService(db.dataSource, config, key, pino({ level: 'silent' }), { produceBlocks: false });
+    await ledger.start(['main', SYSTEM_LEDGER]);
+    const governance = new GovernanceService(db.dataSource, ledger, config.governance);
     await governance.start();
-    const rules = new RulesService(db.dataSource, started, governance, config.rulesAuthority);
+    const rules = new RulesService(db.dataSource, ledger, governance, config.rulesAuthority);
     rules.start();
-    return await fn({ ledger: started, keys: new ApiKeyService(db.dataSource, started), governance, rules, provenance: new ProvenanceService(db.dataSource, started), dataSource: db.dataSource });
+    return await fn({ ledger, keys: new ApiKeyService(db.dataSource, ledger), governance, rules, provenance: new ProvenanceService(db.dataSource, ledger), dataSource: db.dataSource });
   } finally {
     await ledger?.stop();
     await db.close();

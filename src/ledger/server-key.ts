@@ -65,10 +65,17 @@ export function loadServerKey(
   };
 }
 
-/** Whether any checkpoint has been signed, so that a missing generated key must not be replaced. */
-export async function hasCheckpoints(dataSource: DataSource): Promise<boolean> {
-  const [row] = (await dataSource.query('SELECT EXISTS (SELECT 1 FROM checkpoints) AS signed')) as Array<{ signed: boolean }>;
-  return row?.signed === true;
+/**
+ * The server's key for a database just opened. On the embedded one a key is generated on first
+ * use, but not once any checkpoint is signed: a new key would make those fail verification.
+ */
+export async function openServerKey(
+  config: Parameters<typeof loadServerKey>[0],
+  db: { kind: 'postgres' | 'embedded'; dataSource: DataSource },
+): Promise<ReturnType<typeof loadServerKey>> {
+  if (db.kind !== 'embedded') return loadServerKey(config, false);
+  const [row] = (await db.dataSource.query('SELECT EXISTS (SELECT 1 FROM checkpoints) AS signed')) as Array<{ signed: boolean }>;
+  return loadServerKey(config, true, row?.signed === true);
 }
 
 function readSeedFile(path: string): string {

@@ -4,7 +4,7 @@ import { ChainproofError } from '../errors.js';
 import { openDatabase } from '../db/database.js';
 import { ED25519_SIGNING } from '../ledger/events/ed25519.js';
 import { LedgerService } from '../ledger/ledger-service.js';
-import { hasCheckpoints, loadServerKey } from '../ledger/server-key.js';
+import { openServerKey } from '../ledger/server-key.js';
 import { createLogger } from '../logger.js';
 import { startHttpServer } from './http.js';
 import { prometheusMetrics } from './metrics.js';
@@ -28,11 +28,11 @@ export async function serve(config: Config): Promise<void> {
   // What has started, to stop (latest first) if start-up fails: the open database alone keeps the
   // process alive, so a failure after it would leave the process hung instead of exiting with the error.
   const started: Array<() => Promise<void>> = [() => db.close()];
-  let loaded: ReturnType<typeof loadServerKey>;
+  let loaded: Awaited<ReturnType<typeof openServerKey>>;
   let ledger: LedgerService, governance: GovernanceService, rules: RulesService, cosignatures: CosignatureCollector, sync: SyncService;
   let http: Awaited<ReturnType<typeof startHttpServer>>;
   try {
-    loaded = loadServerKey(config, db.kind === 'embedded', db.kind === 'embedded' && (await hasCheckpoints(db.dataSource)));
+    loaded = await openServerKey(config, db);
     // On PostgreSQL, LISTEN so subscribers here see what other server processes commit.
     let ledgerRef: LedgerService | undefined;
     const prometheus = prometheusMetrics(db.dataSource, () => ledgerRef?.bus);
