@@ -22,7 +22,8 @@ export class GraphQLClient {
   /** Sent as `Authorization: Bearer <key>` with every request when set (servers with API keys). */
   static apiKey: string | undefined;
 
-  constructor(url: string, maxSockets: number) {
+  /** `apiKey`: this client's key, in place of the shared `GraphQLClient.apiKey`. */
+  constructor(url: string, maxSockets: number, private readonly apiKey?: string) {
     const u = new URL(url);
     if (u.hostname !== '127.0.0.1') throw new Error(`benchmark traffic must go to 127.0.0.1, not ${u.hostname}`);
     this.host = u.hostname;
@@ -44,7 +45,7 @@ export class GraphQLClient {
           headers: {
             'content-type': 'application/json',
             'content-length': Buffer.byteLength(body),
-            ...(GraphQLClient.apiKey ? { authorization: `Bearer ${GraphQLClient.apiKey}` } : {}),
+            ...((this.apiKey ?? GraphQLClient.apiKey) ? { authorization: `Bearer ${this.apiKey ?? GraphQLClient.apiKey}` } : {}),
           },
         },
         (res) => {

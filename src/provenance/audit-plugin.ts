@@ -39,12 +39,17 @@ function exchangeHash(v: unknown): string {
  * Records the GraphQL operations of the configured agents (API key account names, DIDs, or the
  * names DIDs were registered under), whichever transport brought them: operation name and type,
  * SHA-256 of the document text, of the RFC 8785 variables and of the RFC 8785 response, the
- * duration, and who. `record` starts the append and never waits for it, so no client is held up
- * (concurrent audits share the ledger's group commit); a failed audit is logged, never shown.
+ * duration, and who. Concurrent audits share the ledger's group commit. A failed audit is
+ * logged, never shown: the operation has already run, and its client gets its answer.
+ *
+ * With `beforeAnswer`, `record` resolves once the audit is committed, and the transports hold the
+ * answer until then: an answered operation is never missing from the ledger after a crash, for
+ * one group commit of latency on the audited agents' operations only. Without it, `record`
+ * resolves at once, and a process killed between answer and commit loses that audit.
  *
  * @example
- *   const auditor = new OperationAuditor(provenance, new Set(['deploy-agent']), 'main', log);
- *   if (auditor.audits(principal)) auditor.record(principal, { operationName, operationType, query, variables, result, durationMs });
+ *   const auditor = new OperationAuditor(provenance, new Set(['deploy-agent']), 'main', log, true);
+ *   if (auditor.audits(principal)) await auditor.record(principal, { operationName, operationType, query, variables, result, durationMs });
  */
 export class OperationAuditor {
   constructor(
@@ -52,6 +57,7 @@ export class OperationAuditor {
     private readonly agents: ReadonlySet<string>,
     private readonly ledger: string,
     private readonly log: Logger,
+    private readonly beforeAnswer: boolean,
   ) {}
 
   audits(p: Principal): boolean {
@@ -59,7 +65,9 @@ export class OperationAuditor {
     return this.agents.has(p.account) || (p.kind === 'did' && p.keyId !== undefined && this.agents.has(p.keyId));
   }
 
-  record(principal: Principal, op: ServedOperation): void {
+  /** Never rejects: a failure is logged. */
+  record(principal: Principal, op: ServedOperation): Promise<void> {
+    let appended: Promise<void>;
     try {
       const input = {
         principal: principal.account,
@@ -70,14 +78,19 @@ export class OperationAuditor {
         resultHash: exchangeHash(op.result),
         durationMs: op.durationMs,
       };
-      this.provenance.recordOperation(this.ledger, input).catch((err) => this.log.error({ err, principal: principal.account }, 'operation audit was not recorded'));
+      appended = this.provenance.recordOperation(this.ledger, input).then(
+        () => undefined,
+        (err) => this.log.error({ err, principal: principal.account }, 'operation audit was not recorded'),
+      );
     } catch (err) {
       this.log.error({ err, principal: principal.account }, 'operation audit was not recorded');
+      return Promise.resolve();
     }
+    return this.beforeAnswer ? appended : Promise.resolve();
   }
 }
 
-/** The auditor on Apollo's HTTP path: the response is hashed as it is about to be sent. */
+/** The auditor on Apollo's HTTP path: the response is hashed as it is about to be sent (Apollo awaits this hook before sending). */
 export function operationAuditPlugin(auditor: OperationAuditor): ApolloServerPlugin<{ principal: Principal }> {
   return {
     async requestDidStart({ contextValue }) {
@@ -86,7 +99,7 @@ export function operationAuditPlugin(auditor: OperationAuditor): ApolloServerPlu
       const started = performance.now();
       return {
         async willSendResponse({ request, response, operation, operationName }) {
-          auditor.record(principal, {
+          await auditor.record(principal, {
             operationName: operationName ?? request.operationName ?? null,
             operationType: operation?.operation ?? null,
             query: request.query ?? '',

@@ -83,7 +83,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   const format = formatError(config.development, log);
   const formatAll = (errors: readonly GraphQLError[]) => errors.map((e) => format(e.toJSON(), e));
   const fanout = sharedSubscriptionExecution({ formatErrors: formatAll, onExecute: () => deps.onSubscriptionExecution?.() });
-  const auditor = config.auditAgents.length > 0 ? new OperationAuditor(deps.provenance, new Set(config.auditAgents), 'main', log) : undefined;
+  const auditor = config.auditAgents.length > 0 ? new OperationAuditor(deps.provenance, new Set(config.auditAgents), 'main', log, config.auditBeforeAnswer) : undefined;
   // One set of buckets for GraphQL, whichever transport brings the operation.
   const graphqlRateLimit = rateLimit({ perIp: config.rateLimitPerIp, perKey: config.rateLimitPerKey, burstSeconds: 2 });
   /** What onConnect learnt of a socket's client (the credential only ever hashed, by the rate limiter). */

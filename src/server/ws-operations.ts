@@ -65,11 +65,11 @@ export function wsOperationHooks(options: WsOperationOptions) {
   const started = new WeakMap<ExecutionArgs, number>();
 
   /** Named as over HTTP: by the operation the document resolved to, else as the client named it. */
-  const audit = (extra: WsExtra, payload: SubscribePayload, operation: OperationDefinitionNode | null, result: unknown, since: number) => {
+  const audit = async (extra: WsExtra, payload: SubscribePayload, operation: OperationDefinitionNode | null, result: unknown, since: number) => {
     if (operation?.operation === 'subscription') return; // its events leave through the fan-out, unaudited
     const { principal } = options.clientOf(extra);
     if (!options.auditor?.audits(principal)) return;
-    options.auditor.record(principal, {
+    await options.auditor.record(principal, {
       operationName: operation?.name?.value ?? payload.operationName ?? null,
       operationType: operation?.operation ?? null,
       query: payload.query,
@@ -80,13 +80,13 @@ export function wsOperationHooks(options: WsOperationOptions) {
   };
 
   /** Refused before execution: the client gets an `error` message with these, audited as `{errors}`. */
-  const refuse = (extra: WsExtra, payload: SubscribePayload, errors: GraphQLError[], since: number, operation: OperationDefinitionNode | null = null) => {
-    audit(extra, payload, operation, { errors: options.formatErrors(errors) }, since);
+  const refuse = async (extra: WsExtra, payload: SubscribePayload, errors: GraphQLError[], since: number, operation: OperationDefinitionNode | null = null) => {
+    await audit(extra, payload, operation, { errors: options.formatErrors(errors) }, since);
     return errors;
   };
 
   /** Rate limit, parse, validation and input checks: the execution arguments, or why there are none. */
-  const prepare = (ctx: { extra: WsExtra }, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] => {
+  const prepare = (ctx: { extra: WsExtra }, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] | Promise<readonly GraphQLError[]> => {
     const since = performance.now();
     const { ip, credential } = options.clientOf(ctx.extra);
     const wait = options.rateLimit(ip, credential);
@@ -136,7 +136,7 @@ export function wsOperationHooks(options: WsOperationOptions) {
      * A query's or mutation's result, or a subscription refused as it starts (a subscription's
      * events leave through the fan-out, not here; subscriptions are not audited).
      */
-    onNext(ctx: { extra: WsExtra }, _id: string, payload: SubscribePayload, args: ExecutionArgs, result: ExecutionResult): FormattedExecutionResult | undefined {
+    async onNext(ctx: { extra: WsExtra }, _id: string, payload: SubscribePayload, args: ExecutionArgs, result: ExecutionResult): Promise<FormattedExecutionResult | undefined> {
       let sent: FormattedExecutionResult | undefined;
       if (result.errors) {
         // No data and no path: execution never began, the variables did not fit (Apollo's BAD_USER_INPUT).
@@ -144,7 +144,7 @@ export function wsOperationHooks(options: WsOperationOptions) {
         sent = { ...result, errors: options.formatErrors(errors) };
       }
       const since = started.get(args);
-      if (since !== undefined) audit(ctx.extra, payload, getOperationAST(args.document, args.operationName) ?? null, sent ?? result, since);
+      if (since !== undefined) await audit(ctx.extra, payload, getOperationAST(args.document, args.operationName) ?? null, sent ?? result, since);
       return sent;
     },
   };

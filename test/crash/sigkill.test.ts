@@ -1,4 +1,8 @@
+import { createHash, randomUUID } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { serverBackend, usingPostgres } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
 
@@ -70,6 +74,92 @@ describe(`SIGKILL under load (${usingPostgres() ? 'PostgreSQL' : 'embedded PGlit
       const v = await gql(server.url, `{ verify(full: true) { status eventsVerified issues { kind index message } } }`);
       expect(v.data.verify.issues).toEqual([]);
       expect(v.data.verify.status).toBe('VALID');
+    } finally {
+      stop.stop = true;
+      await server?.kill('SIGTERM');
+    }
+  });
+});
+
+/** An operation that names itself: its variables hash as the audit records them. */
+const LOOKUP = `query Lookup($id: String!) { event(id: $id) { index } }`;
+const variablesHash = (id: string) => createHash('sha256').update(canonicalize({ id })!).digest('hex');
+
+/** Looks up made-up ids over HTTP until the server dies; each answered id is kept. */
+async function lookUpOverHttp(url: string, key: string, answered: Set<string>, stop: { stop: boolean }) {
+  while (!stop.stop) {
+    const id = randomUUID();
+    try {
+      const r = await gql(url, LOOKUP, { id }, key);
+      if (r.data?.event !== null) return;
+      answered.add(id);
+    } catch {
+      return;
+    }
+  }
+}
+
+/** The same over one WebSocket, one operation after another. */
+async function lookUpOverWebSocket(wsUrl: string, key: string, answered: Set<string>, stop: { stop: boolean }) {
+  const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${key}` }, lazy: false });
+  try {
+    while (!stop.stop) {
+      const id = randomUUID();
+      const ok = await new Promise<boolean>((resolve) => {
+        let got = false;
+        client.subscribe({ query: LOOKUP, variables: { id } }, {
+          next: (r) => (got = r.errors === undefined && (r.data as { event: unknown }).event === null),
+          error: () => resolve(false),
+          complete: () => resolve(got),
+        });
+      });
+      if (!ok) return;
+      answered.add(id);
+    }
+  } finally {
+    void client.dispose();
+  }
+}
+
+describe(`SIGKILL while an audited agent reads (${usingPostgres() ? 'PostgreSQL' : 'embedded PGlite'})`, () => {
+  it('keeps the audit of every operation the agent got an answer to, over HTTP and WebSocket', async () => {
+    const auditEnv = { ...env, CHAINPROOF_AUDIT_AGENTS: 'crash-agent' };
+    let server: ServerProcess | undefined = await startServer(auditEnv);
+    const answered = new Set<string>();
+    const stop = { stop: false };
+    try {
+      const created = await gql(server.url, `mutation { createApiKey(name: "crash-agent", role: "reader") { key } }`);
+      const key: string = created.data.createApiKey.key;
+      const before: number = (await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize;
+      const clients = [
+        ...Array.from({ length: 12 }, () => lookUpOverHttp(server!.url, key, answered, stop)),
+        ...Array.from({ length: 4 }, () => lookUpOverWebSocket(server!.wsUrl, key, answered, stop)),
+      ];
+      const deadline = Date.now() + 30_000;
+      while (answered.size < 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(answered.size).toBeGreaterThanOrEqual(200);
+      // Killed with answers and audits in flight: each answered operation must already be in the ledger.
+      await server.kill('SIGKILL');
+      stop.stop = true;
+      await Promise.all(clients);
+      const answeredCount = answered.size;
+
+      server = await startServer(auditEnv);
+      const recorded = new Set<string>();
+      let after: string | null = null;
+      for (;;) {
+        const page: any = await gql(server.url, `query($a: String) { events(filter: {types: ["OperationAudited"]}, first: 1000, after: $a) { edges { node { index payload } } pageInfo { hasNextPage endCursor } } }`, { a: after });
+        for (const e of page.data.events.edges) {
+          expect(e.node.index).toBeGreaterThanOrEqual(before);
+          recorded.add(e.node.payload.variablesHash);
+        }
+        if (!page.data.events.pageInfo.hasNextPage) break;
+        after = page.data.events.pageInfo.endCursor;
+      }
+      const missing = [...answered].filter((id) => !recorded.has(variablesHash(id)));
+      expect(missing, `${missing.length} of ${answeredCount} answered operations have no audit`).toEqual([]);
+      const v = await gql(server.url, `{ verify(full: true) { status issues { kind index message } } }`);
+      expect(v.data.verify.issues).toEqual([]);
     } finally {
       stop.stop = true;
       await server?.kill('SIGTERM');
