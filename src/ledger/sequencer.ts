@@ -381,6 +381,13 @@ export class LedgerSequencer {
         if (pace) await pace();
         const existing = this.existing(prepared, known);
         if (existing) {
+          // The server's own keys (block rewards) stand for "at most once": the first write wins.
+          if (p.asServer !== true && !this.repeats(prepared, existing)) {
+            throw new ChainproofError(
+              'CONFLICT',
+              `idempotencyKey ${JSON.stringify(prepared.input.idempotencyKey!.slice(0, 80))} already wrote a different event (index ${existing.index}); a retry must repeat the first request`,
+            );
+          }
           events.push(existing);
           continue;
         }
@@ -425,6 +432,17 @@ export class LedgerSequencer {
     }
     // A signed event's id is fixed by its bytes: appending it again is a retry.
     return signed ? known.byId.get(signed.id.toString('hex')) : undefined;
+  }
+
+  /**
+   * Whether an input that found its idempotency key used (attacker-controlled) asks for the event
+   * that key wrote: the same signed bytes, or the same envelope once given that event's parents and
+   * hlc where the input left them to the server.
+   */
+  private repeats(prepared: PreparedInput, existing: LedgerEvent): boolean {
+    if (prepared.signed) return prepared.signed.id.toString('hex') === existing.id;
+    const { canonical } = this.unsigned(prepared, false, prepared.input.parents ?? existing.parents, prepared.input.hlc ?? existing.hlc);
+    return canonical.equals(existing.canonical);
   }
 
   /** The bytes and id of an unsigned event, once its parents and hlc are known; one the server writes as its own names the server as author. */

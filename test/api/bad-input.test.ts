@@ -51,6 +51,15 @@ describe('bad input over HTTP: a coded refusal, nothing written', () => {
     expect(await treeSize()).toBe(before);
   });
 
+  it('refuses another event under an idempotency key already used with CONFLICT, and answers a retry with the first', async () => {
+    const append = `mutation($p: JSON) { appendEvent(input: {type: "bad.input", actor: "t", payload: $p, idempotencyKey: "once"}) { index id } }`;
+    const first = await gql(running.server.url, append, { p: { v: 1 } });
+    const before = await treeSize();
+    expect(await codeOf(append, { p: { v: 2 } })).toBe('CONFLICT');
+    expect((await gql(running.server.url, append, { p: { v: 1 } })).data.appendEvent).toEqual(first.data.appendEvent);
+    expect(await treeSize()).toBe(before);
+  });
+
   it('runs nothing when operationName names no operation in the document', async () => {
     const before = await treeSize();
     const res = await fetch(running.server.url, {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChainproofError } from '../../src/errors.js';
 import { MAX_PAYLOAD_DEPTH, parseCanonical } from '../../src/ledger/events/envelope.js';
+import type { AppendInput } from '../../src/ledger/events/event.js';
 import { treeHasher, verifyInclusion, verifyConsistency } from '../../src/ledger/merkle/index.js';
 import { nextHlc } from '../../src/ledger/sequencer.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
@@ -77,6 +78,48 @@ describe('append', () => {
     ]);
     expect(batch[0]!.id).toBe(batch[1]!.id);
     expect(await count('idem')).toBe(2);
+  });
+
+  it('refuses a different event under a used idempotency key with CONFLICT, and appends nothing', async () => {
+    await t.service.createLedger('idem-conflict', {});
+    const [first] = await t.service.append('idem-conflict', [{ type: 'pay', actor: 'a', payload: { amount: 10 }, idempotencyKey: 'k' }]);
+    const different: AppendInput[] = [
+      { type: 'pay', actor: 'a', payload: { amount: 11 }, idempotencyKey: 'k' },
+      { type: 'pay', actor: 'b', payload: { amount: 10 }, idempotencyKey: 'k' },
+      { type: 'pay', actor: 'a', payload: { amount: 10 }, resource: 'acct/1', idempotencyKey: 'k' },
+      { type: 'pay', actor: 'a', idempotencyKey: 'k' },
+      { type: 'pay', actor: 'a', payload: { amount: 10 }, hlc: { physicalMs: first!.hlc.physicalMs + 5, logical: 0 }, idempotencyKey: 'k' },
+    ];
+    for (const input of different) expect(await codeOf(t.service.append('idem-conflict', [input]))).toBe('CONFLICT');
+    // All or nothing: the fresh event beside the conflicting one is not written either.
+    expect(await codeOf(t.service.append('idem-conflict', [{ type: 'other', actor: 'a' }, different[0]!]))).toBe('CONFLICT');
+    // Racing in one group commit: the first write takes the key, the different one is refused.
+    const raced = await Promise.allSettled([
+      t.service.append('idem-conflict', [{ type: 'pay', actor: 'a', idempotencyKey: 'k-race' }]),
+      t.service.append('idem-conflict', [{ type: 'refund', actor: 'a', idempotencyKey: 'k-race' }]),
+    ]);
+    expect(raced.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    expect(((raced[1] as PromiseRejectedResult).reason as ChainproofError).code).toBe('CONFLICT');
+    // A true retry, key order and all, still returns the first event; explicit parents equal to the first's too.
+    const [retry] = await t.service.append('idem-conflict', [{ idempotencyKey: 'k', payload: { amount: 10 }, actor: 'a', type: 'pay' }]);
+    expect(retry!.id).toBe(first!.id);
+    const [withParents] = await t.service.append('idem-conflict', [{ type: 'pay', actor: 'a', payload: { amount: 10 }, parents: first!.parents, idempotencyKey: 'k' }]);
+    expect(withParents!.id).toBe(first!.id);
+    expect(await count('idem-conflict')).toBe(2);
+  });
+
+  it('refuses a signed event whose bytes differ from the one its idempotency key wrote', async () => {
+    await t.service.createLedger('idem-signed', {});
+    const [genesis] = await t.service.append('idem-signed', [{ type: 'g', actor: 'srv' }]);
+    const author = newAuthor();
+    const hlc = { physicalMs: genesis!.hlc.physicalMs + 1, logical: 0 };
+    const one = author.sign('test.chainproof/idem-signed', { type: 'vote', actor: 'alice', payload: { v: 1 } }, [genesis!.id], hlc);
+    const two = author.sign('test.chainproof/idem-signed', { type: 'vote', actor: 'alice', payload: { v: 2 } }, [genesis!.id], hlc);
+    const [e] = await t.service.append('idem-signed', [{ ...one, idempotencyKey: 'sig' }]);
+    expect(await codeOf(t.service.append('idem-signed', [{ ...two, idempotencyKey: 'sig' }]))).toBe('CONFLICT');
+    const [retry] = await t.service.append('idem-signed', [{ ...one, idempotencyKey: 'sig' }]);
+    expect(retry!.id).toBe(e!.id);
+    expect(await count('idem-signed')).toBe(2);
   });
 
   it('accepts explicit parents, opening and merging branches', async () => {
