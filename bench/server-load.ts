@@ -234,7 +234,7 @@ const EVENTS_PAGE = `query Bench($after: String) { events(first: 50, after: $aft
 
 async function readBench(url: string, dbUrl: string, treeSize: number) {
   const rng = mulberry32(7);
-  const pageVars = () => ({ after: encodeCursor('event', Math.floor(rng() * (treeSize - 60))) });
+  const pageVars = () => ({ after: encodeCursor('event', Math.floor(rng() * (treeSize - 60)), 'main') });
   const proofVars = () => ({ ledger: 'main', index: Math.floor(rng() * treeSize), treeSize });
 
   // Through the server.

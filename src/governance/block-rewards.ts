@@ -38,7 +38,7 @@ export class BlockRewards {
     if (!miner) return;
     const [row] = await this.dataSource.query(`SELECT rewarded_height FROM gov_reward_cursor WHERE ledger = $1`, [this.ledgerName]);
     const after = Number(row?.rewarded_height ?? 0);
-    this.iterator = await this.ledger.subscribe('block', this.ledgerName, after > 0 ? { after: encodeCursor('block', after) } : {});
+    this.iterator = await this.ledger.subscribe('block', this.ledgerName, after > 0 ? { after: encodeCursor('block', after, this.ledgerName) } : {});
     void this.loop(miner);
   }
 

@@ -235,14 +235,14 @@ export class LedgerService {
   ): Promise<PushSubscription<BusMessages[T]>> {
     const ledger = await this.ledger(ledgerName);
     const kind = CURSOR_KIND[topic];
-    let last = options.after === undefined ? -1 : decodeCursor(kind, options.after);
+    let last = options.after === undefined ? -1 : decodeCursor(kind, options.after, ledger.name);
     if (options.after !== undefined) await this.checkReached(ledger, topic, last);
     await this.feed.track(ledger);
     const accept = options.accept ?? (() => true);
     const live = this.bus.subscribe(topic, ledger.name, accept);
     const position = (m: BusMessages[T]) => positionOf(topic, m);
     const replay = async (after: number) => {
-      const page = { first: 500, after: encodeCursor(kind, after) };
+      const page = { first: 500, after: encodeCursor(kind, after, ledger.name) };
       const result =
         topic === 'event' ? await this.events(ledger.name, options.filter ?? {}, page)
         : topic === 'block' ? await this.blocks(ledger.name, page)
@@ -598,7 +598,7 @@ export class LedgerService {
 
   async events(ledgerName: string, filter: EventFilter, page: PageArgs): Promise<Page<LedgerEvent>> {
     const ledger = await this.ledger(ledgerName);
-    const w = pageWindow('event', page);
+    const w = pageWindow('event', page, ledger.name);
     const where = ['ledger_id = $1'];
     const params: unknown[] = [ledger.id];
     const add = (sql: string, value: unknown) => {
@@ -623,7 +623,7 @@ export class LedgerService {
       params,
     );
     if (rows.length === 0 && w.afterPos !== undefined) await this.checkReached(ledger, 'event', w.afterPos);
-    return toPage('event', w, rows.map((r) => eventFromRow(ledger.name, r)), (e) => e.index);
+    return toPage('event', w, rows.map((r) => eventFromRow(ledger.name, r)), (e) => e.index, ledger.name);
   }
 
   /** Height of the mined block holding event `index`, or null while it is pending. */
@@ -646,13 +646,13 @@ export class LedgerService {
 
   async blocks(ledgerName: string, page: PageArgs): Promise<Page<BlockRow>> {
     const ledger = await this.ledger(ledgerName);
-    const w = pageWindow('block', page);
+    const w = pageWindow('block', page, ledger.name);
     const qb = this.dataSource.getRepository(BlockRow).createQueryBuilder('b').where('b.ledger_id = :id', { id: ledger.id });
     if (w.afterPos !== undefined) qb.andWhere('b.height > :after', { after: w.afterPos });
     if (w.beforePos !== undefined) qb.andWhere('b.height < :before', { before: w.beforePos });
     const rows = await qb.orderBy('b.height', w.backwards ? 'DESC' : 'ASC').limit(w.limit + 1).getMany();
     if (rows.length === 0 && w.afterPos !== undefined) await this.checkReached(ledger, 'block', w.afterPos);
-    return toPage('block', w, rows, (b) => b.height);
+    return toPage('block', w, rows, (b) => b.height, ledger.name);
   }
 
   /** The latest checkpoint at `treeSize`, or the latest of all. */
@@ -664,13 +664,13 @@ export class LedgerService {
 
   async checkpoints(ledgerName: string, page: PageArgs): Promise<Page<CheckpointRow>> {
     const ledger = await this.ledger(ledgerName);
-    const w = pageWindow('checkpoint', page);
+    const w = pageWindow('checkpoint', page, ledger.name);
     const qb = this.dataSource.getRepository(CheckpointRow).createQueryBuilder('c').where('c.ledger_id = :id', { id: ledger.id });
     if (w.afterPos !== undefined) qb.andWhere('c.id > :after', { after: w.afterPos });
     if (w.beforePos !== undefined) qb.andWhere('c.id < :before', { before: w.beforePos });
     const rows = await qb.orderBy('c.id', w.backwards ? 'DESC' : 'ASC').limit(w.limit + 1).getMany();
     if (rows.length === 0 && w.afterPos !== undefined) await this.checkReached(ledger, 'checkpoint', w.afterPos);
-    return toPage('checkpoint', w, rows, (c) => c.id);
+    return toPage('checkpoint', w, rows, (c) => c.id, ledger.name);
   }
 
   /**

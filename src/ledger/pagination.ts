@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ChainproofError } from '../errors.js';
 
 /** Relay-style page request over a ledger-ordered list whose cursor is a position number. */
@@ -18,17 +19,46 @@ export const MAX_PAGE = 1000;
 /** A page's size when neither `first` nor `last` is given. */
 export const DEFAULT_PAGE = 100;
 
-/** Cursors are opaque to clients: base64 of `<kind>:<position>`. */
-export function encodeCursor(kind: string, position: number): string {
-  return Buffer.from(`${kind}:${position}`).toString('base64url');
+const ledgerTags = new Map<string, string>();
+
+/** A ledger's mark in its cursors: 8 characters of the SHA-256 of its name. */
+function ledgerTag(ledger: string): string {
+  let tag = ledgerTags.get(ledger);
+  if (tag === undefined) {
+    tag = createHash('sha256').update(ledger).digest('base64url').slice(0, 8);
+    if (ledgerTags.size >= 10_000) ledgerTags.clear();
+    ledgerTags.set(ledger, tag);
+  }
+  return tag;
 }
 
-/** The position in a cursor this server made (attacker-controlled: only its exact encoding is accepted). */
-export function decodeCursor(kind: string, cursor: string): number {
-  const match = /^([^:]*):(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+/**
+ * Cursors are opaque to clients: base64url of `<kind>:<position>`, followed by `:<ledger tag>`
+ * where positions count within one ledger, so that a cursor handed to another ledger's list
+ * is refused rather than read as a position there.
+ *
+ * @example encodeCursor('event', 41, 'main') // 'ZXZlbnQ6NDE6…'
+ */
+export function encodeCursor(kind: string, position: number, ledger?: string): string {
+  return Buffer.from(ledger === undefined ? `${kind}:${position}` : `${kind}:${position}:${ledgerTag(ledger)}`).toString('base64url');
+}
+
+/**
+ * The position in a cursor this server made (attacker-controlled: only its exact encoding is
+ * accepted). With `ledger`, a cursor marked for another ledger is refused; one without a mark,
+ * as servers made them before cursors carried one, is still taken as a position.
+ */
+export function decodeCursor(kind: string, cursor: string, ledger?: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const match = /^([^:]*):(\d{1,16})(?::([\w-]{8}))?$/.exec(text);
   const n = Number(match?.[2]);
-  if (match?.[1] !== kind || !Number.isSafeInteger(n) || encodeCursor(kind, n) !== cursor) {
+  const tag = match?.[3];
+  const exact = Buffer.from(text).toString('base64url') === cursor && String(n) === match?.[2];
+  if (match?.[1] !== kind || !Number.isSafeInteger(n) || !exact || (tag !== undefined && ledger === undefined)) {
     throw new ChainproofError('BAD_USER_INPUT', `malformed ${kind} cursor`);
+  }
+  if (tag !== undefined && tag !== ledgerTag(ledger!)) {
+    throw new ChainproofError('BAD_USER_INPUT', `this ${kind} cursor is another ledger's`);
   }
   return n;
 }
@@ -56,7 +86,8 @@ export interface PageWindow {
   backwards: boolean;
 }
 
-export function pageWindow(kind: string, args: PageArgs): PageWindow {
+/** `ledger`: the ledger whose positions the cursors count (see decodeCursor). */
+export function pageWindow(kind: string, args: PageArgs, ledger?: string): PageWindow {
   if (args.first !== undefined && args.last !== undefined) {
     throw new ChainproofError('BAD_USER_INPUT', 'pass either first or last, not both');
   }
@@ -66,20 +97,20 @@ export function pageWindow(kind: string, args: PageArgs): PageWindow {
     }
   }
   return {
-    afterPos: args.after !== undefined ? decodeCursor(kind, args.after) : undefined,
-    beforePos: args.before !== undefined ? decodeCursor(kind, args.before) : undefined,
+    afterPos: args.after !== undefined ? decodeCursor(kind, args.after, ledger) : undefined,
+    beforePos: args.before !== undefined ? decodeCursor(kind, args.before, ledger) : undefined,
     limit: args.last ?? args.first ?? DEFAULT_PAGE,
     backwards: args.last !== undefined,
   };
 }
 
 /** Builds the page from `limit + 1` rows read in window order. */
-export function toPage<T>(kind: string, w: PageWindow, rows: T[], position: (t: T) => number): Page<T> {
+export function toPage<T>(kind: string, w: PageWindow, rows: T[], position: (t: T) => number, ledger?: string): Page<T> {
   const more = rows.length > w.limit;
   const slice = rows.slice(0, w.limit);
   if (w.backwards) slice.reverse();
   return {
-    items: slice.map((node) => ({ cursor: encodeCursor(kind, position(node)), node })),
+    items: slice.map((node) => ({ cursor: encodeCursor(kind, position(node), ledger), node })),
     hasNextPage: w.backwards ? w.beforePos !== undefined : more,
     hasPreviousPage: w.backwards ? more : w.afterPos !== undefined,
   };

@@ -230,7 +230,7 @@ export class ProvenanceService {
   ): Promise<Page<QueryAuditRecord>> {
     const ledger = await this.ledger.ledger(ledgerName);
     const bound = await this.bound(ledger, asOf);
-    const w = pageWindow(AUDIT_CURSOR, page);
+    const w = pageWindow(AUDIT_CURSOR, page, ledger.name);
     const rows = await findAudits(
       this.dataSource,
       ledger,
@@ -238,7 +238,7 @@ export class ProvenanceService {
       { afterIdx: w.afterPos, beforeIdx: w.beforePos, limit: w.limit + 1, backwards: w.backwards },
       bound.leaves,
     );
-    const result = toPage(AUDIT_CURSOR, w, rows, (a) => a.eventIndex);
+    const result = toPage(AUDIT_CURSOR, w, rows, (a) => a.eventIndex, ledger.name);
     await this.cite(ledger.id, result.items.map((i) => i.node), bound, options);
     return result;
   }

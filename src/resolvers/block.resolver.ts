@@ -16,7 +16,7 @@ export class BlockResolver {
     @Arg('height', () => SafeInt, { nullable: true }) height?: number,
   ): Promise<Block | null> {
     const b = await ctx.ledger.block(ledger, nonNegative('height', height) ?? undefined);
-    return b && toBlock(b);
+    return b && toBlock(b, ledger);
   }
 
   @Authorized('reader')
@@ -27,6 +27,6 @@ export class BlockResolver {
     @Args() paging: PageArgsInput,
   ) {
     const page = await ctx.ledger.blocks(ledger, pageOf(paging));
-    return toConnection(page, toBlock);
+    return toConnection(page, (b) => toBlock(b, ledger));
   }
 }

@@ -16,7 +16,7 @@ export class CheckpointResolver {
     @Arg('treeSize', () => SafeInt, { nullable: true }) treeSize?: number,
   ): Promise<Checkpoint | null> {
     const c = await ctx.ledger.checkpoint(ledger, nonNegative('treeSize', treeSize) ?? undefined);
-    return c && toCheckpoint(c);
+    return c && toCheckpoint(c, ledger);
   }
 
   @Authorized('reader')
@@ -26,7 +26,7 @@ export class CheckpointResolver {
   })
   async syncCheckpoint(@Ctx() ctx: RequestContext, @Arg('ledger', { defaultValue: 'main' }) ledger: string): Promise<Checkpoint | null> {
     const c = await ctx.ledger.syncCheckpoint(ledger);
-    return c && toCheckpoint(c);
+    return c && toCheckpoint(c, ledger);
   }
 
   @Authorized('reader')
@@ -37,7 +37,7 @@ export class CheckpointResolver {
     @Args() paging: PageArgsInput,
   ) {
     const page = await ctx.ledger.checkpoints(ledger, pageOf(paging));
-    return toConnection(page, toCheckpoint);
+    return toConnection(page, (c) => toCheckpoint(c, ledger));
   }
 
   @Authorized('writer')
@@ -48,6 +48,6 @@ export class CheckpointResolver {
     @Arg('name', () => String, { nullable: true }) name?: string,
     @Arg('tags', () => [String], { nullable: true }) tags?: string[],
   ): Promise<Checkpoint> {
-    return toCheckpoint(await ctx.ledger.createCheckpoint(ledger, name ?? undefined, tags ?? []));
+    return toCheckpoint(await ctx.ledger.createCheckpoint(ledger, name ?? undefined, tags ?? []), ledger);
   }
 }

@@ -10,14 +10,15 @@ export type AuditEventSource = Omit<AuditEvent, 'blockHeight'>;
 
 export const toAuditEvent = (e: LedgerEvent): AuditEventSource => ({
   ...e,
-  cursor: encodeCursor('event', e.index),
+  cursor: encodeCursor('event', e.index, e.ledger),
   canonical: e.canonical.toString('base64'),
   hlc: { ...e.hlc },
 });
 
-export const toBlock = (b: BlockRow): Block => ({
+/** `ledger`: the block's ledger, whose mark its cursor carries. */
+export const toBlock = (b: BlockRow, ledger: string): Block => ({
   height: b.height,
-  cursor: encodeCursor('block', b.height),
+  cursor: encodeCursor('block', b.height, ledger),
   hash: b.hash.toString('hex'),
   previousHash: b.previousHash.toString('hex'),
   eventsRoot: b.eventsRoot.toString('hex'),
@@ -35,9 +36,9 @@ export const toBlock = (b: BlockRow): Block => ({
  * An instance, not a plain object: type-graphql hands every field resolver its own copy of a
  * plain root, and the cosignature fields share one read per root object.
  */
-export const toCheckpoint = (c: CheckpointRow): Checkpoint => Object.assign(new Checkpoint(), {
+export const toCheckpoint = (c: CheckpointRow, ledger: string): Checkpoint => Object.assign(new Checkpoint(), {
   id: c.id,
-  cursor: encodeCursor('checkpoint', c.id),
+  cursor: encodeCursor('checkpoint', c.id, ledger),
   treeSize: c.treeSize,
   rootHash: c.rootHash.toString('hex'),
   blockHeight: c.blockHeight,

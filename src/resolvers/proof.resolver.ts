@@ -20,7 +20,7 @@ export class ProofResolver {
     @Arg('treeSize', () => SafeInt, { nullable: true }) treeSize?: number,
   ): Promise<InclusionProof> {
     const p = await ctx.ledger.inclusionProof(ledger, { index: index ?? undefined, eventId: eventId ?? undefined }, treeSize ?? undefined);
-    return { ...p, checkpoint: p.checkpoint && toCheckpoint(p.checkpoint) };
+    return { ...p, checkpoint: p.checkpoint && toCheckpoint(p.checkpoint, ledger) };
   }
 
   @Authorized('reader')

@@ -165,9 +165,9 @@ export class ProvenanceResolver {
         assertion: asAssertion(l.assertion),
         source: l.source && asSource(l.source),
         event: toAuditEvent(l.event) as never,
-        block: l.block && toBlock(l.block),
+        block: l.block && toBlock(l.block, ledger),
       })),
-      checkpoint: c.checkpoint && toCheckpoint(c.checkpoint),
+      checkpoint: c.checkpoint && toCheckpoint(c.checkpoint, ledger),
       truncated: c.truncated,
     };
   }
@@ -191,7 +191,7 @@ export class ProvenanceResolver {
   })
   async proof(@Root() q: QueryAudit, @Ctx() ctx: RequestContext): Promise<InclusionProof> {
     const p = await lineProofsOf(ctx, q.ledger, q.readBound).proof(q.eventIndex);
-    return { ...p, checkpoint: p.checkpoint && toCheckpoint(p.checkpoint) };
+    return { ...p, checkpoint: p.checkpoint && toCheckpoint(p.checkpoint, q.ledger) };
   }
 }
 

@@ -85,7 +85,7 @@ export class RulesSubscriptionResolver {
     return {
       eventId: e.id,
       index: e.index,
-      cursor: encodeCursor('event', e.index),
+      cursor: encodeCursor('event', e.index, e.ledger),
       contractId: p.contractId,
       triggerId: p.trigger,
       severity: p.severity as AlertSeverityEnum,

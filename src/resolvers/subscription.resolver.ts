@@ -42,10 +42,10 @@ export class SubscriptionResolver {
   })
   blockMined(
     @Root() b: BlockRow,
-    @Arg('ledger', { defaultValue: 'main' }) _ledger: string,
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
     @Arg('after', () => String, { nullable: true, description: AFTER }) _after?: string,
   ): Block {
-    return toBlock(b);
+    return toBlock(b, ledger);
   }
 
   @Authorized('reader')
@@ -55,9 +55,9 @@ export class SubscriptionResolver {
   })
   checkpointCreated(
     @Root() c: CheckpointRow,
-    @Arg('ledger', { defaultValue: 'main' }) _ledger: string,
+    @Arg('ledger', { defaultValue: 'main' }) ledger: string,
     @Arg('after', () => String, { nullable: true, description: AFTER }) _after?: string,
   ): Checkpoint {
-    return toCheckpoint(c);
+    return toCheckpoint(c, ledger);
   }
 }

@@ -48,4 +48,36 @@ describe('ledger reads over GraphQL', () => {
       await sub.close();
     }
   });
+
+  it("refuses another ledger's cursor even at a position this ledger has, and still takes one made before cursors named their ledger", async () => {
+    const url = running.server.url;
+    await gqlOk(url, `mutation { createLedger(input: {name: "wide"}) { name } }`);
+    await gqlOk(url, `mutation { appendEvents(ledger: "wide", inputs: [${Array.from({ length: 6 }, () => '{type: "w", actor: "a"}').join(', ')}]) { index } }`);
+    await gqlOk(url, `mutation { createCheckpoint(ledger: "wide") { id } }`);
+    const main = await gqlOk(url, `{ events(first: 2) { edges { cursor } } blocks(first: 1) { edges { cursor } } checkpoints(first: 1) { edges { cursor } } }`);
+    const [event, block, checkpoint] = [main.events.edges[1], main.blocks.edges[0], main.checkpoints.edges[0]].map((e) => e.cursor as string);
+    const errorOf = async (query: string, after: string) => (await gql(url, query, { after })).errors?.[0];
+    for (const [query, after] of [
+      [`query($after: String) { events(ledger: "wide", after: $after) { edges { cursor } } }`, event],
+      [`query($after: String) { events(ledger: "wide", last: 1, before: $after) { edges { cursor } } }`, event],
+      [`query($after: String) { blocks(ledger: "wide", after: $after) { edges { cursor } } }`, block],
+      [`query($after: String) { checkpoints(ledger: "wide", after: $after) { edges { cursor } } }`, checkpoint],
+    ] as const) {
+      const error = await errorOf(query, after);
+      expect(error?.extensions?.code, query).toBe('BAD_USER_INPUT');
+      expect(error?.message).toMatch(/another ledger's/);
+    }
+    const sub = collect(url.replace(/^http/, 'ws'), `subscription($after: String) { auditEvent(ledger: "wide", after: $after) { index } }`, { after: event }, { authorization: `Bearer ${TEST_ADMIN_KEY}` });
+    try {
+      await expect(sub.until(1)).rejects.toThrow(/another ledger's/);
+    } finally {
+      await sub.close();
+    }
+    // Every cursor wide hands out is its own, and one without a ledger's mark reads as a position.
+    const own = await gqlOk(url, `{ events(ledger: "wide", first: 2) { edges { cursor } } }`);
+    const next = await gqlOk(url, `query($after: String) { events(ledger: "wide", first: 10, after: $after) { edges { node { index } } } }`, { after: own.events.edges[1].cursor });
+    expect(next.events.edges.map((e: { node: { index: number } }) => e.node.index)).toEqual([2, 3, 4, 5]);
+    const unmarked = await gqlOk(url, `query($after: String) { events(ledger: "wide", first: 10, after: $after) { edges { node { index } } } }`, { after: Buffer.from('event:3').toString('base64url') });
+    expect(unmarked.events.edges.map((e: { node: { index: number } }) => e.node.index)).toEqual([4, 5]);
+  });
 });
