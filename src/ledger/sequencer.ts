@@ -112,6 +112,8 @@ export class LedgerSequencer {
   private aheadFrom: { state: SequenceState; known: Known } | undefined;
   /** The next batch, taken from the queue and sequenced ahead. */
   private ahead: Ahead | undefined;
+  /** The head the last committed transaction left, with its tips' events (see knownTips). */
+  private committed: CommittedHead | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -214,14 +216,17 @@ export class LedgerSequencer {
   private async commit(batch: Pending[], ahead?: Ahead, lookAhead = true): Promise<void> {
     let outcomes: Outcome[];
     try {
+      let left: CommittedHead | undefined;
       outcomes = await this.dataSource.transaction('READ COMMITTED', async (tx) => {
         try {
-          return await this.sequence(tx, batch, ahead, lookAhead);
+          return await this.sequence(tx, batch, ahead, lookAhead, (head) => (left = head));
         } catch (e) {
           throw new RolledBack(e);
         }
       });
+      this.committed = left;
     } catch (e) {
+      this.committed = undefined;
       if (e instanceof RolledBack) {
         // Nothing was committed. One caller's failure (a projection, say) must not fail the others: retry alone.
         if (batch.length > 1) for (const p of batch) await this.commit([p], undefined, false);
@@ -253,7 +258,14 @@ export class LedgerSequencer {
     }
   }
 
-  private async sequence(tx: EntityManager, batch: Pending[], ahead: Ahead | undefined, lookAhead: boolean): Promise<Outcome[]> {
+  /** `leaves` learns the head the transaction will leave if it commits. */
+  private async sequence(
+    tx: EntityManager,
+    batch: Pending[],
+    ahead: Ahead | undefined,
+    lookAhead: boolean,
+    leaves: (head: CommittedHead | undefined) => void,
+  ): Promise<Outcome[]> {
     const ledgerId = this.ledger.id;
     const [head] = await tx.query(
       `SELECT tree_size, frontier, last_hlc_ms, last_hlc_logical, tips FROM ledger_heads WHERE ledger_id = $1 FOR UPDATE`,
@@ -275,9 +287,11 @@ export class LedgerSequencer {
         tips: splitIds(head.tips),
         lastHlc: { physicalMs: Number(head.last_hlc_ms), logical: head.last_hlc_logical },
       };
-      done = await this.sequenceAll(batch, state, await this.lookUp(tx, batch, state.tips));
+      done = await this.sequenceAll(batch, state, this.knownTips(head, batch) ?? (await this.lookUp(tx, batch, state.tips)));
     }
     const { state, rows, nodes, outcomes } = done;
+    const tips = state.tips.map((id) => done.known.byId.get(id));
+    leaves(tips.every((e) => e !== undefined) ? { after: snapshotOf(state), tips: tips as LedgerEvent[] } : undefined);
     if (lookAhead) {
       this.aheadFrom = { state, known: done.known };
       this.lookAhead();
@@ -329,6 +343,17 @@ export class LedgerSequencer {
     if (events.length === 0) return;
     const signatures = await this.serverSigner!.signMany(events.map((e) => e.canonical));
     events.forEach((e, i) => void (e.signature = signatures[i]!.toString('hex')));
+  }
+
+  /**
+   * What a batch of head-only requests needs to know, without a round trip: the tips' events, if
+   * the locked head is exactly the one this process's last commit left (no other process, no
+   * rollback since). Otherwise undefined, and lookUp reads them.
+   */
+  private knownTips(head: Parameters<typeof sameHead>[0], batch: Pending[]): Known | undefined {
+    const c = this.committed;
+    if (!c || !batch.every(dependsOnHeadOnly) || !sameHead(head, c.after)) return undefined;
+    return { byId: new Map(c.tips.map((e) => [e.id, e])), byKey: new Map() };
   }
 
   /** One round trip for everything the batch refers to: idempotency keys, signed ids, parents, tips. */
@@ -554,6 +579,12 @@ interface Ahead {
 }
 
 /** The ledger_heads row as a sequence state would write it. */
+/** A head as a commit left it, and the events its tips name. */
+interface CommittedHead {
+  after: HeadSnapshot;
+  tips: LedgerEvent[];
+}
+
 interface HeadSnapshot {
   size: number;
   frontier: Buffer;
