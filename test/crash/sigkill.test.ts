@@ -18,6 +18,20 @@ beforeAll(async () => {
 });
 afterAll(async () => cleanup?.());
 
+/**
+ * Kills the server with SIGKILL mid-load: once `enough()` holds (how long that takes depends on
+ * the machine; 30 s at most) and `moreMs` later. Resolves when its clients have run out.
+ */
+async function killUnderLoad(server: ServerProcess, enough: () => boolean, stop: { stop: boolean }, clients: Array<Promise<void>>, moreMs = 0) {
+  const deadline = Date.now() + 30_000;
+  while (!enough() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, moreMs));
+  expect(enough()).toBe(true);
+  await server.kill('SIGKILL');
+  stop.stop = true;
+  await Promise.all(clients);
+}
+
 async function appendUntilFailure(url: string, client: number, acked: Map<string, number>, stopAt: { stop: boolean }) {
   for (let i = 0; !stopAt.stop; i++) {
     const key = `c${client}-${i}`;
@@ -38,14 +52,7 @@ describe(`SIGKILL under load (${usingPostgres() ? 'PostgreSQL' : 'embedded PGlit
     const stop = { stop: false };
     try {
       const clients = Array.from({ length: 16 }, (_, c) => appendUntilFailure(server!.url, c, acked, stop));
-      // Kill mid-load: once a fair number are acknowledged (how long that takes depends on the machine).
-      const deadline = Date.now() + 30_000;
-      while (acked.size <= 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      await new Promise((r) => setTimeout(r, 300));
-      expect(acked.size).toBeGreaterThan(20);
-      await server.kill('SIGKILL');
-      stop.stop = true;
-      await Promise.all(clients);
+      await killUnderLoad(server, () => acked.size > 20, stop, clients, 300);
       const ackedCount = acked.size;
 
       server = await startServer(env);
@@ -135,13 +142,8 @@ describe(`SIGKILL while an audited agent reads (${usingPostgres() ? 'PostgreSQL'
         ...Array.from({ length: 12 }, () => lookUpOverHttp(server!.url, key, answered, stop)),
         ...Array.from({ length: 4 }, () => lookUpOverWebSocket(server!.wsUrl, key, answered, stop)),
       ];
-      const deadline = Date.now() + 30_000;
-      while (answered.size < 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(answered.size).toBeGreaterThanOrEqual(200);
       // Killed with answers and audits in flight: each answered operation must already be in the ledger.
-      await server.kill('SIGKILL');
-      stop.stop = true;
-      await Promise.all(clients);
+      await killUnderLoad(server, () => answered.size >= 200, stop, clients);
       const answeredCount = answered.size;
 
       server = await startServer(auditEnv);
