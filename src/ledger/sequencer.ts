@@ -290,7 +290,8 @@ export class LedgerSequencer {
       done = await this.sequenceAll(batch, state, this.knownTips(head, batch) ?? (await this.lookUp(tx, batch, state.tips)));
     }
     const { state, rows, nodes, outcomes } = done;
-    const tips = state.tips.map((id) => done.known.byId.get(id));
+    // Kept only while the tips are few: a writer opening branches at will must not make this process hold their events.
+    const tips = state.tips.length <= MAX_PARENTS ? state.tips.map((id) => done.known.byId.get(id)) : [undefined];
     leaves(tips.every((e) => e !== undefined) ? { after: snapshotOf(state), tips: tips as LedgerEvent[] } : undefined);
     if (lookAhead) {
       this.aheadFrom = { state, known: done.known };
@@ -410,7 +411,7 @@ export class LedgerSequencer {
           if (p.asServer !== true && !this.repeats(prepared, existing)) {
             throw new ChainproofError(
               'CONFLICT',
-              `idempotencyKey ${JSON.stringify(prepared.input.idempotencyKey!.slice(0, 80))} already wrote a different event (index ${existing.index}); a retry must repeat the first request`,
+              `idempotencyKey ${JSON.stringify(prepared.input.idempotencyKey!.slice(0, 80))} already wrote a different event; a retry must repeat the first request`,
             );
           }
           events.push(existing);
@@ -425,6 +426,7 @@ export class LedgerSequencer {
           events.push(e);
           continue;
         }
+        if (prepared.unlessRetry) throw prepared.unlessRetry;
         rows.push({ event: e, idempotencyKey: prepared.input.idempotencyKey, foreignOrigin: prepared.foreignOrigin, byServer: p.asServer === true && !prepared.signed });
         known.byId.set(e.id, e);
         mark.ids.push(e.id);

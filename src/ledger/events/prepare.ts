@@ -32,6 +32,11 @@ export interface PreparedInput {
   foreignOrigin?: string;
   /** A synced copy naming this ledger's own origin: valid only if the ledger holds it already. */
   ownCopy?: boolean;
+  /**
+   * A refusal that stands only if the input is not a retry of an event already written: a retry
+   * carries that event's hlc, however long ago it was stamped.
+   */
+  unlessRetry?: ChainproofError;
 }
 
 const HEX_SIGNATURE = /^[0-9a-f]{128}$/;
@@ -54,17 +59,20 @@ export function prepareInput(
   if (input.idempotencyKey !== undefined && (input.idempotencyKey.length === 0 || input.idempotencyKey.length > 256 || !isStorableText(input.idempotencyKey))) {
     throw new ChainproofError('BAD_USER_INPUT', 'idempotencyKey must be 1..256 characters of well-formed Unicode without NUL');
   }
+  let unlessRetry: ChainproofError | undefined;
   if (input.hlc && Math.abs(input.hlc.physicalMs - now) > limits.hlcMaxSkewMs) {
-    throw new ChainproofError(
+    unlessRetry = new ChainproofError(
       'HLC_OUT_OF_SKEW',
       `hlc.physicalMs is ${input.hlc.physicalMs - now} ms from the server clock; at most ${limits.hlcMaxSkewMs} ms allowed`,
     );
+    // Only an input that names one event (by key, signature, or parents and hlc) can be a retry.
+    if (input.idempotencyKey === undefined && input.signature === undefined && input.parents === undefined) throw unlessRetry;
   }
   if (input.signature === undefined) {
     if (input.author !== undefined && input.author === limits.serverDid) {
       throw new ChainproofError('BAD_USER_INPUT', 'only the server writes unsigned events in its own name');
     }
-    return { input, bytes, payloadText };
+    return { input, bytes, payloadText, ...(unlessRetry ? { unlessRetry } : {}) };
   }
 
   if (!HEX_SIGNATURE.test(input.signature)) {
@@ -84,7 +92,7 @@ export function prepareInput(
   if (!ed25519Verify(publicKey, canonical, signature)) {
     throw new ChainproofError('BAD_SIGNATURE', `signature does not verify for author ${input.author}`);
   }
-  return { input, bytes, payloadText, signed: { envelope, canonical, id: hasher.leafHash(canonical), signature } };
+  return { input, bytes, payloadText, signed: { envelope, canonical, id: hasher.leafHash(canonical), signature }, ...(unlessRetry ? { unlessRetry } : {}) };
 }
 
 /**
