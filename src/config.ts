@@ -116,7 +116,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_HLC_MAX_SKEW_MS', '60000', 'how far a client-supplied HLC may stray from the server clock'],
   ['CHAINPROOF_MINER_WORKERS', '1', 'worker threads mining blocks'],
   ['CHAINPROOF_AUDIT_AGENTS', '(unset)', 'comma-separated API key names or DIDs whose GraphQL operations are recorded (OperationAudited in ledger main)'],
-  ['CHAINPROOF_AUDIT_BEFORE_ANSWER', 'true', 'an audited operation is answered once its audit is committed, so a crash never loses the audit of an answered operation; false: answered at once, audit after'],
+  ['CHAINPROOF_AUDIT_BEFORE_ANSWER', 'true', 'an audited operation is answered once its audit is committed (10 s at most, then with a warning), so a crash of the server never loses the audit of an answered operation; false: answered at once, audit after'],
   ['CHAINPROOF_HASH_ALG', 'sha256', 'default Merkle hash of new ledgers: sha256 or blake3 (fixed for a ledger\'s life)'],
   ['CHAINPROOF_BLOCK_SIZE', '1000', 'default events per block for new ledgers'],
   ['CHAINPROOF_MAX_BLOCK_INTERVAL_MS', '2000', 'default: seal a partial block once its oldest event waited this long (≥ 50)'],

@@ -35,6 +35,9 @@ function exchangeHash(v: unknown): string {
   }
 }
 
+/** The longest an answer waits for its audit: a database that stalls must not hold every audited agent with it. */
+export const AUDIT_WAIT_LIMIT_MS = 10_000;
+
 /**
  * Records the GraphQL operations of the configured agents (API key account names, DIDs, or the
  * names DIDs were registered under), whichever transport brought them: operation name and type,
@@ -42,13 +45,14 @@ function exchangeHash(v: unknown): string {
  * duration, and who. Concurrent audits share the ledger's group commit. A failed audit is
  * logged, never shown: the operation has already run, and its client gets its answer.
  *
- * With `beforeAnswer`, `record` resolves once the audit is committed, and the transports hold the
- * answer until then: an answered operation is never missing from the ledger after a crash, for
- * one group commit of latency on the audited agents' operations only. Without it, `record`
- * resolves at once, and a process killed between answer and commit loses that audit.
+ * With `waitMs` > 0, `record` resolves once the audit is committed, and the transports hold the
+ * answer until then: a crash of this process never loses the audit of an answered operation, for
+ * one group commit of latency on the audited agents' operations only. An audit still pending
+ * after `waitMs` lets the answer go, with a warning. With 0, `record` resolves at once, and a
+ * process killed between answer and commit loses that audit.
  *
  * @example
- *   const auditor = new OperationAuditor(provenance, new Set(['deploy-agent']), 'main', log, true);
+ *   const auditor = new OperationAuditor(provenance, new Set(['deploy-agent']), 'main', log, AUDIT_WAIT_LIMIT_MS);
  *   if (auditor.audits(principal)) await auditor.record(principal, { operationName, operationType, query, variables, result, durationMs });
  */
 export class OperationAuditor {
@@ -57,7 +61,7 @@ export class OperationAuditor {
     private readonly agents: ReadonlySet<string>,
     private readonly ledger: string,
     private readonly log: Logger,
-    private readonly beforeAnswer: boolean,
+    private readonly waitMs: number,
   ) {}
 
   audits(p: Principal): boolean {
@@ -86,7 +90,17 @@ export class OperationAuditor {
       this.log.error({ err, principal: principal.account }, 'operation audit was not recorded');
       return Promise.resolve();
     }
-    return this.beforeAnswer ? appended : Promise.resolve();
+    if (this.waitMs <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.warn({ principal: principal.account, waitMs: this.waitMs }, 'operation answered before its audit committed: the audit is still pending');
+        resolve();
+      }, this.waitMs);
+      void appended.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 }
 

@@ -23,7 +23,7 @@ import { PEER_HEADER } from '../sync/peer-client.js';
 import type { SyncService } from '../sync/sync-service.js';
 import { ANONYMOUS, type Principal } from '../auth/roles.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
-import { OperationAuditor, operationAuditPlugin } from '../provenance/audit-plugin.js';
+import { AUDIT_WAIT_LIMIT_MS, OperationAuditor, operationAuditPlugin } from '../provenance/audit-plugin.js';
 import type { ProvenanceService } from '../provenance/service.js';
 import type { RequestContext } from '../resolvers/context.js';
 import { formatError } from './errors.js';
@@ -83,7 +83,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   const format = formatError(config.development, log);
   const formatAll = (errors: readonly GraphQLError[]) => errors.map((e) => format(e.toJSON(), e));
   const fanout = sharedSubscriptionExecution({ formatErrors: formatAll, onExecute: () => deps.onSubscriptionExecution?.() });
-  const auditor = config.auditAgents.length > 0 ? new OperationAuditor(deps.provenance, new Set(config.auditAgents), 'main', log, config.auditBeforeAnswer) : undefined;
+  const auditor = config.auditAgents.length > 0 ? new OperationAuditor(deps.provenance, new Set(config.auditAgents), 'main', log, config.auditBeforeAnswer ? AUDIT_WAIT_LIMIT_MS : 0) : undefined;
   // One set of buckets for GraphQL, whichever transport brings the operation.
   const graphqlRateLimit = rateLimit({ perIp: config.rateLimitPerIp, perKey: config.rateLimitPerKey, burstSeconds: 2 });
   /** What onConnect learnt of a socket's client (the credential only ever hashed, by the rate limiter). */
