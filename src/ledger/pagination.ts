@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ChainproofError } from '../errors.js';
+import { RecentMap } from '../recent-map.js';
 
 /** Relay-style page request over a ledger-ordered list whose cursor is a position number. */
 export interface PageArgs {
@@ -19,14 +20,13 @@ export const MAX_PAGE = 1000;
 /** A page's size when neither `first` nor `last` is given. */
 export const DEFAULT_PAGE = 100;
 
-const ledgerTags = new Map<string, string>();
+const ledgerTags = new RecentMap<string, string>(10_000);
 
 /** A ledger's mark in its cursors: 8 characters of the SHA-256 of its name. */
 function ledgerTag(ledger: string): string {
   let tag = ledgerTags.get(ledger);
   if (tag === undefined) {
     tag = createHash('sha256').update(ledger).digest('base64url').slice(0, 8);
-    if (ledgerTags.size >= 10_000) ledgerTags.clear();
     ledgerTags.set(ledger, tag);
   }
   return tag;

@@ -216,15 +216,15 @@ export class LedgerSequencer {
   private async commit(batch: Pending[], ahead?: Ahead, lookAhead = true): Promise<void> {
     let outcomes: Outcome[];
     try {
-      let left: CommittedHead | undefined;
-      outcomes = await this.dataSource.transaction('READ COMMITTED', async (tx) => {
+      let leaves: CommittedHead | undefined;
+      ({ outcomes, leaves } = await this.dataSource.transaction('READ COMMITTED', async (tx) => {
         try {
-          return await this.sequence(tx, batch, ahead, lookAhead, (head) => (left = head));
+          return await this.sequence(tx, batch, ahead, lookAhead);
         } catch (e) {
           throw new RolledBack(e);
         }
-      });
-      this.committed = left;
+      }));
+      this.committed = leaves;
     } catch (e) {
       this.committed = undefined;
       if (e instanceof RolledBack) {
@@ -258,14 +258,13 @@ export class LedgerSequencer {
     }
   }
 
-  /** `leaves` learns the head the transaction will leave if it commits. */
+  /** The batch's outcomes, and the head the transaction leaves if it commits (with its tips' events, while they are few). */
   private async sequence(
     tx: EntityManager,
     batch: Pending[],
     ahead: Ahead | undefined,
     lookAhead: boolean,
-    leaves: (head: CommittedHead | undefined) => void,
-  ): Promise<Outcome[]> {
+  ): Promise<{ outcomes: Outcome[]; leaves: CommittedHead | undefined }> {
     const ledgerId = this.ledger.id;
     const [head] = await tx.query(
       `SELECT tree_size, frontier, last_hlc_ms, last_hlc_logical, tips FROM ledger_heads WHERE ledger_id = $1 FOR UPDATE`,
@@ -290,9 +289,6 @@ export class LedgerSequencer {
       done = await this.sequenceAll(batch, state, this.knownTips(head, batch) ?? (await this.lookUp(tx, batch, state.tips)));
     }
     const { state, rows, nodes, outcomes } = done;
-    // Kept only while the tips are few: a writer opening branches at will must not make this process hold their events.
-    const tips = state.tips.length <= MAX_PARENTS ? state.tips.map((id) => done.known.byId.get(id)) : [undefined];
-    leaves(tips.every((e) => e !== undefined) ? { after: snapshotOf(state), tips: tips as LedgerEvent[] } : undefined);
     if (lookAhead) {
       this.aheadFrom = { state, known: done.known };
       this.lookAhead();
@@ -306,7 +302,7 @@ export class LedgerSequencer {
     } finally {
       this.aheadFrom = undefined;
     }
-    return outcomes;
+    return { outcomes, leaves: committedHead(state, done.known) };
   }
 
   /** Sequences every request of a batch from `state`; with `pacing` (ahead of the lock), yields to the event loop now and then. */
@@ -580,13 +576,23 @@ interface Ahead {
   pacing: Pacing;
 }
 
-/** The ledger_heads row as a sequence state would write it. */
 /** A head as a commit left it, and the events its tips name. */
 interface CommittedHead {
   after: HeadSnapshot;
   tips: LedgerEvent[];
 }
 
+/**
+ * The head `state` describes with its tips' events, if all are known and at most MAX_PARENTS: a
+ * writer opening branches at will must not make the sequencer hold their events.
+ */
+function committedHead(state: SequenceState, known: Known): CommittedHead | undefined {
+  if (state.tips.length > MAX_PARENTS) return undefined;
+  const tips = state.tips.map((id) => known.byId.get(id));
+  return tips.every((e) => e !== undefined) ? { after: snapshotOf(state), tips: tips as LedgerEvent[] } : undefined;
+}
+
+/** The ledger_heads row as a sequence state would write it. */
 interface HeadSnapshot {
   size: number;
   frontier: Buffer;
