@@ -16,6 +16,7 @@ import { LedgerKeyOnEventsOnly1733400000000 } from './1733400000000-LedgerKeyOnE
 import { AuditTimeByLeaf1733500000000 } from './1733500000000-AuditTimeByLeaf.js';
 import { BlockDifficultyBounds1733600000000 } from './1733600000000-BlockDifficultyBounds.js';
 import { UsedRequestSignatures1733700000000 } from './1733700000000-UsedRequestSignatures.js';
+import { EventsKeyedByHead1733800000000 } from './1733800000000-EventsKeyedByHead.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
 export const migrations = [
@@ -37,4 +38,5 @@ export const migrations = [
   AuditTimeByLeaf1733500000000,
   BlockDifficultyBounds1733600000000,
   UsedRequestSignatures1733700000000,
+  EventsKeyedByHead1733800000000,
 ];
