@@ -37,7 +37,7 @@ export class LedgerKeyOnEventsOnly1733400000000 implements MigrationInterface {
 const DERIVED = ['tree_nodes', 'prov_sources', 'prov_assertions', 'prov_query_audits', 'prov_operation_audits'];
 
 /** The foreign keys from `table` to `ledgers`, whatever they were named. */
-const ledgerKeys = (q: QueryRunner, table: string): Promise<Array<{ name: string }>> =>
+export const ledgerKeys = (q: QueryRunner, table: string): Promise<Array<{ name: string }>> =>
   q.query(
     `SELECT conname AS name FROM pg_constraint WHERE contype = 'f' AND conrelid = $1::regclass AND confrelid = 'ledgers'::regclass`,
     [table],

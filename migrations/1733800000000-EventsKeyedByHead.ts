@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { ledgerKeys } from './1733400000000-LedgerKeyOnEventsOnly.js';
 
 /**
  * `events` no longer carries a foreign key to `ledgers`: its ledger is proven by the head row.
@@ -17,10 +18,7 @@ export class EventsKeyedByHead1733800000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`LOCK TABLE ledgers, events IN ACCESS EXCLUSIVE MODE`);
-    const keys: Array<{ name: string }> = await q.query(
-      `SELECT conname AS name FROM pg_constraint WHERE contype = 'f' AND conrelid = 'events'::regclass AND confrelid = 'ledgers'::regclass`,
-    );
-    for (const { name } of keys) await q.query(`ALTER TABLE events DROP CONSTRAINT "${name}"`);
+    for (const { name } of await ledgerKeys(q, 'events')) await q.query(`ALTER TABLE events DROP CONSTRAINT "${name}"`);
   }
 
   /** Added unchecked first, then checked, so `events` is not held locked while its rows are read. */

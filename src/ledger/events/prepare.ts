@@ -72,7 +72,7 @@ export function prepareInput(
     if (input.author !== undefined && input.author === limits.serverDid) {
       throw new ChainproofError('BAD_USER_INPUT', 'only the server writes unsigned events in its own name');
     }
-    return { input, bytes, payloadText, ...(unlessRetry ? { unlessRetry } : {}) };
+    return { input, bytes, payloadText, unlessRetry };
   }
 
   if (!HEX_SIGNATURE.test(input.signature)) {
@@ -92,7 +92,7 @@ export function prepareInput(
   if (!ed25519Verify(publicKey, canonical, signature)) {
     throw new ChainproofError('BAD_SIGNATURE', `signature does not verify for author ${input.author}`);
   }
-  return { input, bytes, payloadText, signed: { envelope, canonical, id: hasher.leafHash(canonical), signature }, ...(unlessRetry ? { unlessRetry } : {}) };
+  return { input, bytes, payloadText, signed: { envelope, canonical, id: hasher.leafHash(canonical), signature }, unlessRetry };
 }
 
 /**
