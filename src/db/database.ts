@@ -42,7 +42,12 @@ export async function openDatabase(
       max: poolSize,
       connectionTimeoutMillis: 30_000,
       // A stalled process must not hold a ledger's head-row lock (and every other process's appends) forever.
-      ...(embedded ? {} : { options: '-c lock_timeout=30000 -c idle_in_transaction_session_timeout=60000' }),
+      // The sequencer needs READ COMMITTED (each statement sees what the head lock's last holder committed):
+      // set here once per connection, whatever the database's default, rather than by a `SET TRANSACTION`
+      // round trip in every append. The embedded database keeps PostgreSQL's default, READ COMMITTED.
+      ...(embedded
+        ? {}
+        : { options: '-c lock_timeout=30000 -c idle_in_transaction_session_timeout=60000 -c default_transaction_isolation=read\\ committed' }),
     },
   });
   try {

@@ -217,7 +217,8 @@ export class LedgerSequencer {
     let outcomes: Outcome[];
     try {
       let leaves: CommittedHead | undefined;
-      ({ outcomes, leaves } = await this.dataSource.transaction('READ COMMITTED', async (tx) => {
+      // READ COMMITTED, as every connection is opened (src/db/database.ts).
+      ({ outcomes, leaves } = await this.dataSource.transaction(async (tx) => {
         try {
           return await this.sequence(tx, batch, ahead, lookAhead);
         } catch (e) {
