@@ -114,6 +114,8 @@ export class LedgerSequencer {
   private ahead: Ahead | undefined;
   /** The head the last committed transaction left, with its tips' events (see knownTips). */
   private committed: CommittedHead | undefined;
+  /** Another process moved the head since this one's last commit: sequencing before the lock would be wasted. */
+  private othersAppend = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -215,6 +217,7 @@ export class LedgerSequencer {
    */
   private async commit(batch: Pending[], ahead?: Ahead, lookAhead = true): Promise<void> {
     let outcomes: Outcome[];
+    ahead ??= this.fromCommitted(batch);
     try {
       let leaves: CommittedHead | undefined;
       // READ COMMITTED, as every connection is opened (src/db/database.ts).
@@ -259,48 +262,83 @@ export class LedgerSequencer {
     }
   }
 
-  /** The batch's outcomes, and the head the transaction leaves if it commits (with its tips' events, while they are few). */
+  /**
+   * A batch of head-only requests sequenced now, before the transaction, from the head this
+   * process's last commit left, to be written only if the head is still that one (see sequence).
+   * Not tried while other processes append: the work would mostly be done twice.
+   */
+  private fromCommitted(batch: Pending[]): Ahead | undefined {
+    const from = this.committed;
+    if (!from || this.othersAppend || !batch.every(dependsOnHeadOnly)) return undefined;
+    const state: SequenceState = {
+      frontier: Frontier.fromBytes(this.hasher, from.after.size, from.after.frontier),
+      tips: splitIds(from.after.tips),
+      lastHlc: from.after.lastHlc,
+    };
+    const known: Known = { byId: new Map(from.tips.map((e) => [e.id, e])), byKey: new Map() };
+    const pacing: Pacing = { hurry: true, abandoned: false };
+    const work = this.sequenceAll(batch, state, known, pacing);
+    work.catch(() => {});
+    return { batch, after: from.after, work, pacing, fromCommitted: true };
+  }
+
+  /**
+   * The batch's outcomes, and the head the transaction leaves if it commits (with its tips' events, while they are few).
+   *
+   * A batch sequenced ahead is written by one statement that locks the head row only if it is
+   * still the head the work started from, and writes nothing otherwise; the batch is then
+   * sequenced again from the head as the lock finds it. So a lone append needs no round trip
+   * of its own to lock and read the head.
+   */
   private async sequence(
     tx: EntityManager,
     batch: Pending[],
     ahead: Ahead | undefined,
     lookAhead: boolean,
   ): Promise<{ outcomes: Outcome[]; leaves: CommittedHead | undefined }> {
-    const ledgerId = this.ledger.id;
-    const [head] = await tx.query(
-      `SELECT tree_size, frontier, last_hlc_ms, last_hlc_logical, tips FROM ledger_heads WHERE ledger_id = $1 FOR UPDATE`,
-      [ledgerId],
-    );
-    if (!head) throw new ChainproofError('UNKNOWN_LEDGER', `ledger ${this.ledger.name} has no head row`);
-    let done: Sequenced | undefined;
-    if (ahead) {
-      if (sameHead(head, ahead.after)) {
-        // The lock is held now: finish without yielding. Work that failed is simply done again.
-        ahead.pacing.hurry = true;
-        done = await ahead.work.catch(() => undefined);
-      } else ahead.pacing.abandoned = true;
-      this.onLookedAhead(done ? 'used' : 'redone');
-    }
-    if (!done) {
-      const state: SequenceState = {
-        frontier: Frontier.fromBytes(this.hasher, Number(head.tree_size), head.frontier),
-        tips: splitIds(head.tips),
-        lastHlc: { physicalMs: Number(head.last_hlc_ms), logical: head.last_hlc_logical },
-      };
-      done = await this.sequenceAll(batch, state, this.knownTips(head, batch) ?? (await this.lookUp(tx, batch, state.tips)));
-    }
-    const { state, rows, nodes, outcomes } = done;
-    if (lookAhead) {
-      this.aheadFrom = { state, known: done.known };
-      this.lookAhead();
-    }
     try {
-      await this.write(tx, state, rows, nodes);
-      await project(tx, batch, outcomes);
+      let done: Sequenced | undefined;
+      if (ahead) {
+        ahead.pacing.hurry = true;
+        const work = await ahead.work.catch(() => undefined);
+        if (work) {
+          if (lookAhead) this.startNext(work);
+          if (await this.write(tx, work, ahead.after)) done = work;
+        }
+        if (!done) {
+          ahead.pacing.abandoned = true;
+          // The next batch, if it was started from this one, holds to a head that never was; it will be done again.
+          this.aheadFrom = undefined;
+        }
+        if (!ahead.fromCommitted) this.onLookedAhead(done ? 'used' : 'redone');
+      }
+      if (!done) {
+        const [head] = await tx.query(
+          `SELECT tree_size, frontier, last_hlc_ms, last_hlc_logical, tips FROM ledger_heads WHERE ledger_id = $1 FOR UPDATE`,
+          [this.ledger.id],
+        );
+        if (!head) throw new ChainproofError('UNKNOWN_LEDGER', `ledger ${this.ledger.name} has no head row`);
+        this.othersAppend = this.committed !== undefined && !sameHead(head, this.committed.after);
+        const state: SequenceState = {
+          frontier: Frontier.fromBytes(this.hasher, Number(head.tree_size), head.frontier),
+          tips: splitIds(head.tips),
+          lastHlc: { physicalMs: Number(head.last_hlc_ms), logical: head.last_hlc_logical },
+        };
+        done = await this.sequenceAll(batch, state, this.knownTips(head, batch) ?? (await this.lookUp(tx, batch, state.tips)));
+        if (lookAhead) this.startNext(done);
+        await this.write(tx, done);
+      }
+      await project(tx, batch, done.outcomes);
+      return { outcomes: done.outcomes, leaves: committedHead(done.state, done.known) };
     } finally {
       this.aheadFrom = undefined;
     }
-    return { outcomes, leaves: committedHead(state, done.known) };
+  }
+
+  /** Lets the next batch be sequenced from the head `done` leaves while this one is written. */
+  private startNext(done: Sequenced): void {
+    this.aheadFrom = { state: done.state, known: done.known };
+    this.lookAhead();
   }
 
   /** Sequences every request of a batch from `state`; with `pacing` (ahead of the lock), yields to the event loop now and then. */
@@ -322,23 +360,34 @@ export class LedgerSequencer {
 
   /**
    * The events, the tree nodes and the new head in one statement (and the NOTIFY other processes
-   * wait for, delivered on commit): one round trip where three or four were, which is most of a
-   * lone append's time (`node dist/bench/lone-append.js`).
+   * wait for, delivered on commit): one round trip where three or four were. With `expected`, the
+   * statement first locks the head row if it is exactly that head, and writes nothing if not
+   * (returning false): under READ COMMITTED a lock that waited re-reads the row it gets, so a
+   * head another process moved meanwhile no longer matches.
    */
-  private async write(tx: EntityManager, state: SequenceState, rows: NewEventRow[], nodes: NewNode[]): Promise<void> {
+  private async write(tx: EntityManager, done: Sequenced, expected?: HeadSnapshot): Promise<boolean> {
+    const { state, rows, nodes } = done;
     // The row as snapshotOf describes it, so the next batch's sameHead compares what is stored here.
     const head = snapshotOf(state);
-    const notify = this.notifyChannel !== undefined && rows.length > 0;
-    await tx.query(
-      `WITH new_events AS (${INSERT_EVENTS}), new_nodes AS (${INSERT_NODES})
+    const params: unknown[] = [
+      this.ledger.id, ...eventColumns(rows), ...nodeColumns(nodes),
+      head.size, head.frontier, state.frontier.root(), head.lastHlc.physicalMs, head.lastHlc.logical, head.tips,
+    ];
+    const at = (value: unknown) => `$${params.push(value)}`;
+    const guard = expected
+      ? `head AS (SELECT 1 FROM ledger_heads WHERE ledger_id = $1 AND tree_size = ${at(expected.size)} AND frontier = ${at(expected.frontier)}
+           AND tips = ${at(expected.tips)} AND last_hlc_ms = ${at(expected.lastHlc.physicalMs)} AND last_hlc_logical = ${at(expected.lastHlc.logical)}
+           FOR UPDATE),`
+      : '';
+    const ifHead = expected ? ' WHERE EXISTS (SELECT 1 FROM head)' : '';
+    const notify = this.notifyChannel !== undefined && rows.length > 0 ? `pg_notify(${at(this.notifyChannel)}, ${at(`event:${this.ledger.name}`)})` : '1';
+    const [, updated] = await tx.query(
+      `WITH ${guard} new_events AS (${INSERT_EVENTS}${ifHead}), new_nodes AS (${INSERT_NODES}${ifHead})
        UPDATE ledger_heads SET tree_size = $22, frontier = $23, root_hash = $24, last_hlc_ms = $25, last_hlc_logical = $26, tips = $27
-        WHERE ledger_id = $1${notify ? ' RETURNING pg_notify($28, $29)' : ''}`,
-      [
-        this.ledger.id, ...eventColumns(rows), ...nodeColumns(nodes),
-        head.size, head.frontier, state.frontier.root(), head.lastHlc.physicalMs, head.lastHlc.logical, head.tips,
-        ...(notify ? [this.notifyChannel, `event:${this.ledger.name}`] : []),
-      ],
+        WHERE ledger_id = $1${expected ? ' AND EXISTS (SELECT 1 FROM head)' : ''} RETURNING ${notify}`,
+      params,
     );
+    return updated === 1;
   }
 
   /** Signs the events the server writes in its own name, all in one step. */
@@ -580,6 +629,8 @@ interface Ahead {
   after: HeadSnapshot;
   work: Promise<Sequenced>;
   pacing: Pacing;
+  /** Sequenced just before its own transaction, from the last commit's head, rather than during the one before. */
+  fromCommitted?: boolean;
 }
 
 /** A head as a commit left it, and the events its tips name. */
