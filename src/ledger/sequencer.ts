@@ -193,22 +193,22 @@ export class LedgerSequencer {
     }
     if (events < LOOK_AHEAD_MIN_EVENTS) return;
     // The tips are all the work needs of what is known; the rest would only pile up batch after batch.
-    const tips = from.state.tips.map((id) => from.known.byId.get(id));
-    if (tips.some((e) => e === undefined)) return;
-    const known: Known = { byId: new Map(tips.map((e) => [e!.id, e!])), byKey: new Map() };
-    const state: SequenceState = {
-      frontier: Frontier.fromBytes(this.hasher, from.state.frontier.size, from.state.frontier.toBytes()),
-      tips: [...from.state.tips],
-      lastHlc: from.state.lastHlc,
-    };
-    const after = snapshotOf(state);
-    const batch = this.takeBatch(true);
+    const head = committedHead(from.state, from.known);
+    if (!head) return;
     this.aheadFrom = undefined;
-    const pacing: Pacing = { hurry: false, abandoned: false };
-    const work = this.sequenceAll(batch, state, known, pacing);
+    this.ahead = this.sequenceAhead(this.takeBatch(true), head, false);
+  }
+
+  /**
+   * Starts sequencing `batch` from `head`, to be written only if the head is still that one when
+   * its transaction writes (see sequence). With `hurry`, without yielding to the event loop.
+   */
+  private sequenceAhead(batch: Pending[], head: CommittedHead, hurry: boolean): Ahead {
+    const pacing: Pacing = { hurry };
+    const work = this.sequenceAll(batch, stateOf(this.hasher, head.after), knownOf(head.tips), pacing);
     // Awaited only if its head holds; a failure then means the batch is sequenced again, never unhandled.
     work.catch(() => {});
-    this.ahead = { batch, after, work, pacing };
+    return { batch, after: head.after, work, pacing };
   }
 
   /**
@@ -268,18 +268,8 @@ export class LedgerSequencer {
    * Not tried while other processes append: the work would mostly be done twice.
    */
   private fromCommitted(batch: Pending[]): Ahead | undefined {
-    const from = this.committed;
-    if (!from || this.othersAppend || !batch.every(dependsOnHeadOnly)) return undefined;
-    const state: SequenceState = {
-      frontier: Frontier.fromBytes(this.hasher, from.after.size, from.after.frontier),
-      tips: splitIds(from.after.tips),
-      lastHlc: from.after.lastHlc,
-    };
-    const known: Known = { byId: new Map(from.tips.map((e) => [e.id, e])), byKey: new Map() };
-    const pacing: Pacing = { hurry: true, abandoned: false };
-    const work = this.sequenceAll(batch, state, known, pacing);
-    work.catch(() => {});
-    return { batch, after: from.after, work, pacing, fromCommitted: true };
+    if (!this.committed || this.othersAppend || !batch.every(dependsOnHeadOnly)) return undefined;
+    return { ...this.sequenceAhead(batch, this.committed, true), fromCommitted: true };
   }
 
   /**
@@ -305,25 +295,19 @@ export class LedgerSequencer {
           if (lookAhead) this.startNext(work);
           if (await this.write(tx, work, ahead.after)) done = work;
         }
-        if (!done) {
-          ahead.pacing.abandoned = true;
-          // The next batch, if it was started from this one, holds to a head that never was; it will be done again.
-          this.aheadFrom = undefined;
-        }
+        // No batch may start from this one's head, which never was (one already started is done again).
+        if (!done) this.aheadFrom = undefined;
         if (!ahead.fromCommitted) this.onLookedAhead(done ? 'used' : 'redone');
       }
       if (!done) {
-        const [head] = await tx.query(
+        const [row] = await tx.query(
           `SELECT tree_size, frontier, last_hlc_ms, last_hlc_logical, tips FROM ledger_heads WHERE ledger_id = $1 FOR UPDATE`,
           [this.ledger.id],
         );
-        if (!head) throw new ChainproofError('UNKNOWN_LEDGER', `ledger ${this.ledger.name} has no head row`);
+        if (!row) throw new ChainproofError('UNKNOWN_LEDGER', `ledger ${this.ledger.name} has no head row`);
+        const head = headOfRow(row);
         this.othersAppend = this.committed !== undefined && !sameHead(head, this.committed.after);
-        const state: SequenceState = {
-          frontier: Frontier.fromBytes(this.hasher, Number(head.tree_size), head.frontier),
-          tips: splitIds(head.tips),
-          lastHlc: { physicalMs: Number(head.last_hlc_ms), logical: head.last_hlc_logical },
-        };
+        const state = stateOf(this.hasher, head);
         done = await this.sequenceAll(batch, state, this.knownTips(head, batch) ?? (await this.lookUp(tx, batch, state.tips)));
         if (lookAhead) this.startNext(done);
         await this.write(tx, done);
@@ -349,7 +333,6 @@ export class LedgerSequencer {
     const pause = slicer();
     const pace = pacing
       ? async () => {
-          if (pacing.abandoned) throw new Error('sequencing ahead abandoned: the head moved');
           if (!pacing.hurry) await pause();
         }
       : undefined;
@@ -402,10 +385,10 @@ export class LedgerSequencer {
    * the locked head is exactly the one this process's last commit left (no other process, no
    * rollback since). Otherwise undefined, and lookUp reads them.
    */
-  private knownTips(head: Parameters<typeof sameHead>[0], batch: Pending[]): Known | undefined {
+  private knownTips(head: HeadSnapshot, batch: Pending[]): Known | undefined {
     const c = this.committed;
     if (!c || !batch.every(dependsOnHeadOnly) || !sameHead(head, c.after)) return undefined;
-    return { byId: new Map(c.tips.map((e) => [e.id, e])), byKey: new Map() };
+    return knownOf(c.tips);
   }
 
   /** One round trip for everything the batch refers to: idempotency keys, signed ids, parents, tips. */
@@ -608,10 +591,9 @@ export function nextHlc(wallMs: number, last: Hlc, parent: Hlc | undefined): Hlc
   return { physicalMs: floor.physicalMs, logical: floor.logical + 1 };
 }
 
-/** How sequencing ahead yields: not at all once the lock waits for it (`hurry`), and stops once the head moved. */
+/** How sequencing ahead yields to the event loop: not at all once its transaction waits for it (`hurry`). */
 interface Pacing {
   hurry: boolean;
-  abandoned: boolean;
 }
 
 /** Everything sequencing a batch produced, ready to write. */
@@ -664,14 +646,28 @@ const snapshotOf = (state: SequenceState): HeadSnapshot => ({
   lastHlc: state.lastHlc,
 });
 
-/** Whether the locked head row is exactly the one `after` describes: then work done from it still holds. */
-function sameHead(
-  head: { tree_size: string; frontier: Buffer; tips: Buffer; last_hlc_ms: string; last_hlc_logical: number },
-  after: HeadSnapshot,
-): boolean {
-  return Number(head.tree_size) === after.size && Buffer.compare(head.frontier, after.frontier) === 0 && Buffer.compare(head.tips, after.tips) === 0 &&
-    Number(head.last_hlc_ms) === after.lastHlc.physicalMs && head.last_hlc_logical === after.lastHlc.logical;
-}
+/** The head a ledger_heads row holds. */
+const headOfRow = (r: { tree_size: string; frontier: Buffer; tips: Buffer; last_hlc_ms: string; last_hlc_logical: number }): HeadSnapshot => ({
+  size: Number(r.tree_size),
+  frontier: r.frontier,
+  tips: r.tips,
+  lastHlc: { physicalMs: Number(r.last_hlc_ms), logical: r.last_hlc_logical },
+});
+
+/** A state to sequence from `head` with (its frontier a copy of its own). */
+const stateOf = (hasher: TreeHasher, head: HeadSnapshot): SequenceState => ({
+  frontier: Frontier.fromBytes(hasher, head.size, head.frontier),
+  tips: splitIds(head.tips),
+  lastHlc: head.lastHlc,
+});
+
+/** What is known ahead of a batch that needs only the head: the tips' events. */
+const knownOf = (tips: readonly LedgerEvent[]): Known => ({ byId: new Map(tips.map((e) => [e.id, e])), byKey: new Map() });
+
+/** Whether two heads are exactly the same: then work done from one still holds on the other. */
+const sameHead = (a: HeadSnapshot, b: HeadSnapshot): boolean =>
+  a.size === b.size && a.frontier.equals(b.frontier) && a.tips.equals(b.tips) &&
+  a.lastHlc.physicalMs === b.lastHlc.physicalMs && a.lastHlc.logical === b.lastHlc.logical;
 
 /**
  * Whether sequencing a request needs nothing but the head: no idempotency key or parents to look
