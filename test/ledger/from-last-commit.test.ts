@@ -1,11 +1,10 @@
 import pino from 'pino';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { splitIds } from '../../src/ledger/events/event.js';
 import { LedgerService } from '../../src/ledger/ledger-service.js';
 import { usingPostgres } from '../support/db.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
-import { expectValid } from '../verify/support.js';
+import { expectOneChain as oneChain } from '../support/chain.js';
 
 /**
  * Appends that need nothing but the head are sequenced before their transaction, from the head
@@ -43,20 +42,7 @@ async function statementsOf(ds: DataSource, fn: () => Promise<unknown>): Promise
 const readsHead = (sql: string) => sql.startsWith('SELECT tree_size') && sql.endsWith('FOR UPDATE');
 const guardedWrite = (sql: string) => sql.startsWith('WITH head AS (SELECT 1 FROM ledger_heads');
 
-/** Consecutive indexes, each event the child of the one before, and a VALID full verification. */
-async function expectOneChain(ledger: string): Promise<Array<{ id: string; actor: string }>> {
-  const { id } = await t.service.ledger(ledger);
-  const rows: Array<{ idx: string; id: Buffer; parents: Buffer; actor: string }> = await t.db.dataSource.query(
-    `SELECT idx, id, parents, actor FROM events WHERE ledger_id = $1 ORDER BY idx`,
-    [id],
-  );
-  rows.forEach((r, i) => {
-    expect(Number(r.idx)).toBe(i);
-    if (i > 0) expect(splitIds(Buffer.from(r.parents))).toEqual([Buffer.from(rows[i - 1]!.id).toString('hex')]);
-  });
-  expectValid(await t.service.verify(ledger, true));
-  return rows.map((r) => ({ id: Buffer.from(r.id).toString('hex'), actor: r.actor }));
-}
+const expectOneChain = (ledger: string) => oneChain(t, ledger);
 
 describe('appends sequenced from the last commit', () => {
   it('write a lone append in one guarded statement, without reading the head first', async () => {

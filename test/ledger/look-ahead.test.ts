@@ -2,12 +2,11 @@ import { createPublicKey, verify } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChainproofError } from '../../src/errors.js';
-import { splitIds } from '../../src/ledger/events/event.js';
 import { LedgerService } from '../../src/ledger/ledger-service.js';
 import { NO_METRICS } from '../../src/ledger/metrics.js';
 import { usingPostgres } from '../support/db.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
-import { expectValid } from '../verify/support.js';
+import { expectOneChain as oneChain } from '../support/chain.js';
 
 /**
  * While a transaction writes a large batch, the sequencer sequences the next one from the head
@@ -24,6 +23,7 @@ beforeEach(() => {
 });
 
 const events = (label: string, n = 600) => Array.from({ length: n }, (_, i) => ({ type: 'ahead.thing', actor: label, payload: { i } }));
+const expectOneChain = (ledger: string) => oneChain(t, ledger);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A projection that holds its transaction open until `release` (after `then`, if given, throws). */
@@ -37,40 +37,6 @@ function gate(then?: () => never) {
       then?.();
     },
   };
-}
-
-interface Row {
-  index: number;
-  id: string;
-  parents: string[];
-  hlc: [number, number];
-  actor: string;
-}
-
-/** Every event of `ledger` in order: consecutive indexes, each the child of the one before, HLCs increasing, and a VALID full verification. */
-async function expectOneChain(ledger: string): Promise<Row[]> {
-  const { id } = await t.service.ledger(ledger);
-  const rows: Array<{ idx: string; id: Buffer; parents: Buffer; hlc_ms: string; hlc_logical: number; actor: string }> = await t.db.dataSource.query(
-    `SELECT idx, id, parents, hlc_ms, hlc_logical, actor FROM events WHERE ledger_id = $1 ORDER BY idx`,
-    [id],
-  );
-  const all: Row[] = rows.map((r) => ({
-    index: Number(r.idx),
-    id: Buffer.from(r.id).toString('hex'),
-    parents: splitIds(Buffer.from(r.parents)),
-    hlc: [Number(r.hlc_ms), r.hlc_logical],
-    actor: r.actor,
-  }));
-  all.forEach((e, i) => {
-    expect(e.index).toBe(i);
-    if (i > 0) {
-      expect(e.parents).toEqual([all[i - 1]!.id]);
-      const [ms, logical] = all[i - 1]!.hlc;
-      expect(e.hlc[0] > ms || (e.hlc[0] === ms && e.hlc[1] > logical)).toBe(true);
-    }
-  });
-  expectValid(await t.service.verify(ledger, true));
-  return all;
 }
 
 /** Every event of `ledger` carries a signature by the server's key over its stored canonical bytes. */
