@@ -166,6 +166,9 @@ async function subscriberBench(url: string, db: pg.Pool, serverPid: number) {
   const { rows: blocks } = await db.query(
     `SELECT b.height, b.timestamp_ms + b.mining_ms AS mined_ms FROM blocks b JOIN ledgers l ON l.id = b.ledger_id
       WHERE l.name = 'main' AND b.timestamp_ms >= $1 ORDER BY b.height`, [Math.ceil(liveFrom)]);
+  // Mining trails the appends, so a block may have been mined just before that read, its deliveries still in flight.
+  const lastHeight = Number(blocks.at(-1)?.height ?? -1);
+  for (let waited = 0; waited < 10_000 && blockRecv.some((r) => lastHeight >= 0 && !r.has(lastHeight)); waited += 100) await new Promise((r) => setTimeout(r, 100));
   const closed = sockets.map((s) => s.closed()).filter((c): c is string => c !== null);
   for (const s of sockets) s.ws.close();
   client.close();
