@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { anyOf, binaryArray } from '../db/binary-array.js';
+import { prepared } from '../db/driver-pool.js';
 import type { SourceRecord } from './model.js';
 import { RecentCache } from './recent-cache.js';
 import { SOURCE_COLUMNS, sourceFromRow } from './reads.js';
@@ -35,7 +36,8 @@ export class FirstSources {
   async of(ledgerId: number, contentHashes: readonly string[]): Promise<Map<string, SourceRecord>> {
     const { found, missing } = this.cache.lookup(ledgerId, contentHashes);
     if (missing.length === 0) return found;
-    const rows: Array<Record<string, unknown>> = await this.db.query(
+    const rows = await prepared<Record<string, unknown>>(
+      this.db,
       `SELECT DISTINCT ON (s.content_hash) ${SOURCE_COLUMNS('s')} FROM prov_sources s
         WHERE s.ledger_id = $1 AND s.content_hash ${anyOf('$2', 'bytea')} ORDER BY s.content_hash, s.event_idx`,
       [ledgerId, binaryArray('hex', missing)],

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { anyOf, binaryArray } from '../db/binary-array.js';
+import { prepared } from '../db/driver-pool.js';
 import { ChainproofError } from '../errors.js';
 import { auditLeafRange } from './audit-leaves.js';
 import { subjectMatcher } from './glob.js';
@@ -119,15 +120,14 @@ export async function findAudits(
   if (w.afterIdx !== undefined) add('q.event_idx > ?', w.afterIdx);
   if (w.beforeIdx !== undefined) add('q.event_idx < ?', w.beforeIdx);
   params.push(w.limit);
-  const rows: Row[] = await db.query(
-    `SELECT q.query_id, q.agent_id, q.subject, q.predicate, q.lens, q.lifecycle_filter, q.result, ${asHex('q.result_hash')},
+  const text = `SELECT q.query_id, q.agent_id, q.subject, q.predicate, q.lens, q.lifecycle_filter, q.result, ${asHex('q.result_hash')},
             q.result_confidence, q.recorded_by, q.hlc_ms, q.event_idx, ${asHex('q.event_id')},
             array_to_string(ARRAY(SELECT encode(h, 'hex') FROM unnest(q.assertion_hashes) AS h), ',') AS cited,
             array_to_string(q.weights, ',') AS weights
        FROM prov_query_audits q WHERE ${where.join(' AND ')}
-      ORDER BY q.event_idx ${w.backwards ? 'DESC' : 'ASC'} LIMIT $${params.length}`,
-    params,
-  );
+      ORDER BY q.event_idx ${w.backwards ? 'DESC' : 'ASC'} LIMIT $${params.length}`;
+  // A queryId is unique in its ledger: whatever else the filter holds, the plan is a look-up of that key.
+  const rows: Row[] = filter.queryId !== undefined ? await prepared(db, text, params) : await db.query(text, params);
   return rows.map((r) => auditFromRow(ledger.name, r));
 }
 

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { anyOf, binaryArray } from '../db/binary-array.js';
+import { prepared } from '../db/driver-pool.js';
 import type { AssertionRecord } from './model.js';
 import { NO_BOUND, ASSERTION_OWN_COLUMNS, assertionFromRow, type AssertionLookup } from './reads.js';
 import { RecentCache } from './recent-cache.js';
@@ -39,7 +40,8 @@ export class RecordedAssertions implements AssertionLookup {
   async of(ledgerId: number, hashes: readonly string[], bound: number): Promise<Map<string, AssertionRecord>> {
     const { found, missing } = this.cache.lookup(ledgerId, hashes);
     if (missing.length > 0) {
-      const rows: Array<Record<string, unknown>> = await this.db.query(
+      const rows = await prepared<Record<string, unknown>>(
+        this.db,
         `SELECT ${ASSERTION_OWN_COLUMNS('a')} FROM prov_assertions a WHERE a.ledger_id = $1 AND a.hash ${anyOf('$2', 'bytea')}`,
         [ledgerId, binaryArray('hex', missing)],
       );

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
+import { driverPool } from '../db/driver-pool.js';
 import { isChainproofError } from '../errors.js';
 import type { Envelope } from '../ledger/events/envelope.js';
 import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
@@ -262,7 +263,7 @@ export class RulesConsumer {
   }
 
   private get pool() {
-    return (this.d.dataSource.driver as unknown as { master: { query<R>(q: { text: string; values: unknown[]; rowMode?: 'array' }): Promise<{ rows: R[] }> } }).master;
+    return driverPool(this.d.dataSource);
   }
 
   /**

@@ -7,8 +7,8 @@ export interface TestProvenance extends TestLedger {
   prov: ProvenanceService;
 }
 
-export async function openTestProvenance(): Promise<TestProvenance> {
-  const t = await openTestLedger({}, { produceBlocks: false });
+export async function openTestProvenance(options: { poolSize?: number } = {}): Promise<TestProvenance> {
+  const t = await openTestLedger({}, { produceBlocks: false, ...options });
   return { ...t, prov: new ProvenanceService(t.db.dataSource, t.service) };
 }
 

@@ -37,10 +37,11 @@ export async function freshDatabaseUrl(): Promise<{ url: string; drop(): Promise
   };
 }
 
-export async function openTestDatabase(): Promise<TestDatabase> {
+/** `poolSize` applies to PostgreSQL; the embedded database always has one connection. */
+export async function openTestDatabase({ poolSize = 8 }: { poolSize?: number } = {}): Promise<TestDatabase> {
   if (usingPostgres()) {
     const fresh = await freshDatabaseUrl();
-    const db = await openDatabase({ databaseUrl: fresh.url, dataDir: '', dbPoolSize: 8 });
+    const db = await openDatabase({ databaseUrl: fresh.url, dataDir: '', dbPoolSize: poolSize });
     return {
       ...db,
       env: { DATABASE_URL: fresh.url },

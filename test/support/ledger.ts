@@ -32,9 +32,9 @@ export interface TestLedger {
 
 export async function openTestLedger(
   overrides: Record<string, string> = {},
-  options: { produceBlocks?: boolean; metrics?: LedgerMetrics } = {},
+  options: { produceBlocks?: boolean; metrics?: LedgerMetrics; poolSize?: number } = {},
 ): Promise<TestLedger> {
-  const db = await openTestDatabase();
+  const db = await openTestDatabase({ poolSize: options.poolSize });
   const config = testConfig(overrides);
   const key = loadServerKey(config, false)?.key;
   const service = new LedgerService(db.dataSource, config, key, pino({ level: 'silent' }), options);

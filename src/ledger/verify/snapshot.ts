@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { Queryable } from '../tree-store.js';
+import type { Queryable } from '../../db/driver-pool.js';
 import { CopyOutQuery } from './copy-out.js';
 
 /** The subset of a node-postgres client verification uses. */
