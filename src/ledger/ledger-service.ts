@@ -21,7 +21,7 @@ import { consistencyProof, inclusionProof, rangeProof, rootAt, treeHasher } from
 import { decodeCursor, encodeCursor, pageWindow, toPage, type Page, type PageArgs } from './pagination.js';
 import { EVENT_COLUMNS, LedgerSequencer, eventFromRow, type Projection, type RawEventRow } from './sequencer.js';
 import type { ServerKey } from './server-key.js';
-import { storedTree } from './tree-store.js';
+import { batchingReader, storedTree } from './tree-store.js';
 import { verifyLedger, type VerificationReport } from './verify/index.js';
 
 const CURSOR_KIND = { event: 'event', block: 'block', checkpoint: 'checkpoint' } as const;
@@ -741,7 +741,7 @@ export class LedgerService {
       );
     }
     const hasher = treeHasher(ledger.hashAlg);
-    const tree = storedTree(this.dataSource, ledger.id);
+    const tree = batchingReader(storedTree(this.dataSource, ledger.id));
     const started = performance.now();
     const [hashes, root, [leaf]] = await Promise.all([
       inclusionProof(tree, hasher, index!, treeSize),
@@ -770,7 +770,7 @@ export class LedgerService {
       );
     }
     const hasher = treeHasher(ledger.hashAlg);
-    const tree = storedTree(this.dataSource, ledger.id);
+    const tree = batchingReader(storedTree(this.dataSource, ledger.id));
     const started = performance.now();
     const [hashes, fromRoot, toRoot] = await Promise.all([
       consistencyProof(tree, hasher, fromSize, to),

@@ -1,5 +1,6 @@
 import { prepared, type Queryable } from '../db/driver-pool.js';
 import { ChainproofError } from '../errors.js';
+import { perTick } from '../per-tick.js';
 import type { NodeReader, NodeRef } from './merkle/index.js';
 
 /**
@@ -36,4 +37,21 @@ export function storedTree(db: Queryable, ledgerId: number): NodeReader {
       });
     },
   };
+}
+
+/**
+ * Every getNodes call made in one event-loop turn, answered with one read: a proof, the root it
+ * is checked against and its leaf are three calls, and a trace's proven lines hundreds.
+ *
+ * @example
+ *   const tree = batchingReader(storedTree(dataSource, ledgerId));
+ *   await Promise.all([inclusionProof(tree, hasher, 5, 8), rootAt(tree, hasher, 8)]); // one statement
+ */
+export function batchingReader(inner: NodeReader): NodeReader {
+  const batched = perTick(async (batches: NodeRef[][]) => {
+    const nodes = await inner.getNodes(batches.flat());
+    let at = 0;
+    return batches.map((refs) => nodes.slice(at, (at += refs.length)));
+  });
+  return { getNodes: batched };
 }

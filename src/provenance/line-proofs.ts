@@ -1,10 +1,9 @@
 import type { DataSource } from 'typeorm';
 import type { CheckpointRow } from '../ledger/entities/index.js';
 import type { InclusionProofResult, LedgerService } from '../ledger/ledger-service.js';
-import { inclusionProof, treeHasher, type NodeReader, type NodeRef } from '../ledger/merkle/index.js';
-import { storedTree } from '../ledger/tree-store.js';
+import { inclusionProof, treeHasher, type NodeReader } from '../ledger/merkle/index.js';
+import { batchingReader, storedTree } from '../ledger/tree-store.js';
 import { checkpointWithin, type ReadBound } from './as-of.js';
-import { perTick } from './per-tick.js';
 
 /**
  * Inclusion proofs for many records of one read (a trace's lines) against the latest
@@ -48,14 +47,4 @@ export class LineProofs {
       checkpoint: cp,
     };
   }
-}
-
-/** Every getNodes call made in one event-loop turn, answered with one read. */
-function batchingReader(inner: NodeReader): NodeReader {
-  const batched = perTick(async (batches: NodeRef[][]) => {
-    const nodes = await inner.getNodes(batches.flat());
-    let at = 0;
-    return batches.map((refs) => nodes.slice(at, (at += refs.length)));
-  });
-  return { getNodes: batched };
 }

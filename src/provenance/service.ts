@@ -14,7 +14,7 @@ import { LineProofs } from './line-proofs.js';
 import { MAX_TRACE_LINES, type AssertionRecord, type QueryAuditFilter, type QueryAuditRecord, type SourceRecord } from './model.js';
 import { isProvenance, PROVENANCE_EVENTS, PROVENANCE_SUBSYSTEM, projectProvenance } from './projection.js';
 import { toProvJson, type ProvDocument } from './prov-json.js';
-import { perTick } from './per-tick.js';
+import { perTick } from '../per-tick.js';
 import { attachContributions, findAssertion, findAudits, findChain, findSource, NO_BOUND, successorsOf, unresolvedCitations } from './reads.js';
 import {
   assertionPayload,

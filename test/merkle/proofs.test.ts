@@ -14,6 +14,7 @@ import {
   type NodeReader,
   type NodeRef,
 } from '../../src/ledger/merkle/index.js';
+import { batchingReader } from '../../src/ledger/tree-store.js';
 import { ALGS, MemoryReader, consistency, makeLeaves, mth, nodeHash, path, refBound } from './reference.js';
 
 const MAX = 300;
@@ -91,6 +92,21 @@ describe.each(ALGS)('proofs over stored nodes (%s)', (alg) => {
       expect(reader.calls.length).toBe(size > 0 ? 1 : 0);
       expectOneQuery(reader, refBound(size));
     }
+  });
+
+  it('a batching reader answers a proof, its root and its leaf with one read, as three reads would', async () => {
+    await fc.assert(
+      fc.asyncProperty(sizeAndIndex, async ([size, index]) => {
+        const inner = new MemoryReader(alg, log, size);
+        const tree = batchingReader(inner);
+        const [proof, root, [leaf]] = await Promise.all([inclusionProof(tree, hasher, index, size), rootAt(tree, hasher, size), tree.getNodes([{ level: 0, index }])]);
+        expect(proof).toEqual(path(alg, index, log.slice(0, size)));
+        expect(root).toEqual(roots[size]);
+        expect(leaf).toEqual(log[index]);
+        expect(inner.calls).toHaveLength(1);
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   it('subtreeRoot equals MTH of any range', async () => {
