@@ -1,0 +1,79 @@
+/**
+ * `node dist/bench/point-reads.js <database-url>`: point reads against a database that
+ * `BENCH_KEEP_DB=1 npm run bench:provenance` left loaded — one query audit by queryId, one inclusion
+ * proof against the checkpoint — from 1 client and from 8, many requests each, so that two builds can
+ * be compared on the same data (run each build's script in turn). Starts a real server process on
+ * that database. BENCH_POINT_REQUESTS (4,000) requests per phase. Writes nothing.
+ */
+import 'reflect-metadata';
+import pg from 'pg';
+import { GraphQLClient } from './lib/http.js';
+import { closedLoop } from './lib/load.js';
+import { BENCH_ADMIN_KEY, benchServerEnv, startServer } from './lib/server.js';
+import { fmt } from './lib/stats.js';
+
+const REQUESTS = Number(process.env.BENCH_POINT_REQUESTS ?? 4000);
+const WARMUP = 200;
+
+const POINT_QUERY = `query($q: String!) { queryAudits(filter: {queryId: $q}, first: 1) { edges { node { queryId agentId time subject result resultHash eventId
+  contributingAssertions { assertionHash weight assertion { subject value lifecycle confidence } source { locator contentHash } } } } } }`;
+const PROOF = `query($i: SafeInt!, $n: SafeInt!) { inclusionProof(index: $i, treeSize: $n) { leafIndex treeSize leafHash hashes rootHash } }`;
+
+/** The same pseudo-random sequence for every build. */
+function rng(seed: number) {
+  let x = seed;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+}
+
+async function main(): Promise<void> {
+  const url = process.argv[2];
+  if (!url) {
+    process.stderr.write('usage: node dist/bench/point-reads.js <database-url of a kept provenance benchmark database>\n');
+    process.exit(2);
+  }
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  const [{ audits }] = (await db.query(`SELECT count(*)::int AS audits FROM prov_query_audits`)).rows;
+  const [{ tree_size: treeSize }] = (await db.query(`SELECT max(c.tree_size)::int AS tree_size FROM checkpoints c JOIN ledgers l ON l.id = c.ledger_id WHERE l.name = 'main'`)).rows;
+  await db.end();
+  if (!audits || !treeSize) throw new Error('no query audits or no checkpoint: load it with BENCH_KEEP_DB=1 npm run bench:provenance');
+
+  const server = await startServer(benchServerEnv(url));
+  try {
+    GraphQLClient.apiKey = BENCH_ADMIN_KEY;
+    const reads = {
+      'point query': { query: POINT_QUERY, vars: (r: () => number) => ({ q: `q-${Math.floor(r() * audits)}` }) },
+      'inclusion proof': { query: PROOF, vars: (r: () => number) => ({ i: Math.floor(r() * treeSize), n: treeSize }) },
+    };
+    for (const [label, read] of Object.entries(reads)) {
+      for (const clients of [1, 8]) {
+        const client = new GraphQLClient(server.url, clients);
+        const rand = rng(42);
+        for (let i = 0; i < WARMUP; i++) await client.data(read.query, read.vars(rand));
+        const r = await closedLoop({
+          clients,
+          maxRequests: REQUESTS,
+          call: async () => {
+            const { status, text } = await client.postRaw(JSON.stringify({ query: read.query, variables: read.vars(rand) }));
+            if (status !== 200 || text.includes('"errors"')) throw new Error(`${label}: HTTP ${status} ${text.slice(0, 300)}`);
+            return 0;
+          },
+        });
+        const l = r.latencyMs;
+        console.log(`${label}, ${clients} client(s): ${fmt(r.requestsPerSec, 0)}/s, p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} ms, errors ${r.errors}`);
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});
