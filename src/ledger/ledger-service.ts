@@ -9,6 +9,7 @@ import { LedgerFeed } from './feed.js';
 import { LedgerAnalytics } from './analytics.js';
 import { NO_METRICS, type LedgerMetrics } from './metrics.js';
 import { listen, NOTIFY_CHANNEL, type Listener } from '../db/pg-listener.js';
+import { prepared } from '../db/driver-pool.js';
 import { checkCheckpointLabels, Checkpointer, type StateRootProvider } from './checkpointer.js';
 import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
 import { isHexId } from './events/envelope.js';
@@ -395,7 +396,8 @@ export class LedgerService {
 
   async head(ledgerName: string): Promise<LedgerHead> {
     const ledger = await this.ledger(ledgerName);
-    const [h] = await this.dataSource.query(
+    const [h] = await prepared<{ tree_size: string; root_hash: Buffer; tips: number }>(
+      this.dataSource,
       `SELECT tree_size, root_hash, length(tips) / 32 AS tips FROM ledger_heads WHERE ledger_id = $1`,
       [ledger.id],
     );
@@ -725,19 +727,18 @@ export class LedgerService {
       if (!e) throw new ChainproofError('NOT_FOUND', `no event ${target.eventId} in ledger ${ledger.name}`);
       index = e.index;
     }
-    const head = await this.head(ledger.name);
-    let checkpoint: CheckpointRow | null = null;
+    // Read together, so the head may be older than the checkpoint: a checkpointed tree exists all the same.
+    const [head, found] = await Promise.all([this.head(ledger.name), this.checkpoint(ledger.name, treeSize)]);
+    const size = Math.max(head.treeSize, found?.treeSize ?? 0);
+    let checkpoint = found;
     if (treeSize === undefined) {
-      const latest = await this.checkpoint(ledger.name);
-      if (latest && latest.treeSize > index!) checkpoint = latest;
+      if (found && found.treeSize <= index!) checkpoint = null;
       treeSize = checkpoint?.treeSize ?? head.treeSize;
-    } else {
-      checkpoint = await this.checkpoint(ledger.name, treeSize);
     }
-    if (!Number.isSafeInteger(index) || index! < 0 || !Number.isSafeInteger(treeSize) || index! >= treeSize || treeSize > head.treeSize) {
+    if (!Number.isSafeInteger(index) || index! < 0 || !Number.isSafeInteger(treeSize) || index! >= treeSize || treeSize > size) {
       throw new ChainproofError(
         'PROOF_OUT_OF_RANGE',
-        `no inclusion proof for index ${index} in a tree of size ${treeSize}; the ledger has ${head.treeSize} events`,
+        `no inclusion proof for index ${index} in a tree of size ${treeSize}; the ledger has ${size} events`,
       );
     }
     const hasher = treeHasher(ledger.hashAlg);

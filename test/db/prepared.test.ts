@@ -59,5 +59,6 @@ describe('prepared statements', () => {
     expect(on('prov_assertions')).toHaveLength(1);
     expect(on('prov_sources')).toHaveLength(1);
     expect(on('tree_nodes')).toHaveLength(1);
+    expect(on('ledger_heads')).toHaveLength(1);
   });
 });

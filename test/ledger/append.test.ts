@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ChainproofError } from '../../src/errors.js';
 import { MAX_PAYLOAD_DEPTH, parseCanonical } from '../../src/ledger/events/envelope.js';
 import type { AppendInput } from '../../src/ledger/events/event.js';
@@ -373,6 +373,25 @@ describe('proofs from the stored tree', () => {
       expect(byId.treeSize).toBe(37);
     });
   }
+
+  it('proves against a checkpoint newer than the head read beside it', async () => {
+    await t.service.createLedger('racing', {});
+    await t.service.append('racing', Array.from({ length: 5 }, (_, i) => ({ type: 't', actor: `a${i}` })));
+    const cp = await t.service.createCheckpoint('racing');
+    expect(cp.treeSize).toBe(5);
+    // The head and the checkpoint are read together: the head may be one taken before the checkpoint's block.
+    const stale = { ...(await t.service.head('racing')), treeSize: 2 };
+    const head = vi.spyOn(t.service, 'head').mockResolvedValueOnce(stale);
+    try {
+      const p = await t.service.inclusionProof('racing', { index: 4 });
+      expect(p.checkpoint?.treeSize).toBe(5);
+      const ok = verifyInclusion('sha256', 4, 5, Buffer.from(p.leafHash, 'hex'), p.hashes.map((h) => Buffer.from(h, 'hex')), cp.rootHash);
+      expect(ok).toBe(true);
+      expect(head).toHaveBeenCalledTimes(1);
+    } finally {
+      head.mockRestore();
+    }
+  });
 
   it('refuses proofs beyond the tree', async () => {
     await t.service.createLedger('range', {});
