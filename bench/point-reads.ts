@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   }
   const db = new pg.Client({ connectionString: url });
   await db.connect();
-  const [{ audits }] = (await db.query(`SELECT count(*)::int AS audits FROM prov_query_audits`)).rows;
+  const [{ audits }] = (await db.query(`SELECT count(*)::int AS audits FROM prov_query_audits q JOIN ledgers l ON l.id = q.ledger_id WHERE l.name = 'main'`)).rows;
   const [{ tree_size: treeSize }] = (await db.query(`SELECT max(c.tree_size)::int AS tree_size FROM checkpoints c JOIN ledgers l ON l.id = c.ledger_id WHERE l.name = 'main'`)).rows;
   await db.end();
   if (!audits || !treeSize) throw new Error('no query audits or no checkpoint: load it with BENCH_KEEP_DB=1 npm run bench:provenance');

@@ -4,6 +4,7 @@ import { migrations } from '../../migrations/index.js';
 import type { Config } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import { ledgerEntities } from '../ledger/entities/index.js';
+import { nameStatementsOn } from './driver-pool.js';
 import { startEmbeddedPostgres } from './embedded.js';
 
 /** Socket slots for the single pooled connection, with headroom for a reconnect racing a close. */
@@ -50,6 +51,7 @@ export async function openDatabase(
         : { options: '-c lock_timeout=30000 -c idle_in_transaction_session_timeout=60000 -c default_transaction_isolation=read\\ committed' }),
     },
   });
+  if (!embedded) nameStatementsOn(dataSource);
   try {
     await dataSource.initialize();
     if (options.runMigrations !== false) await migrateUnderLock(dataSource);

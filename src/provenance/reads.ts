@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { anyOf, binaryArray } from '../db/binary-array.js';
 import { prepared } from '../db/driver-pool.js';
 import { ChainproofError } from '../errors.js';
+import { isStorableText } from '../ledger/events/envelope.js';
 import { auditLeafRange } from './audit-leaves.js';
 import { subjectMatcher } from './glob.js';
 import type { AssertionRecord, ContributionRecord, QueryAuditFilter, QueryAuditRecord, SourceRecord, SuccessorScope } from './model.js';
@@ -91,6 +92,11 @@ export async function findAudits(
   w: AuditWindow,
   bound: number,
 ): Promise<QueryAuditRecord[]> {
+  // Attacker-controlled: PostgreSQL would refuse such text as an internal error.
+  for (const key of ['queryId', 'agent', 'subject', 'predicate', 'lens'] as const) {
+    const v = filter[key];
+    if (v !== undefined && !isStorableText(v)) throw new ChainproofError('BAD_USER_INPUT', `${key} must be well-formed Unicode without NUL characters`);
+  }
   const params: unknown[] = [ledger.id, bound];
   const where = ['q.ledger_id = $1', 'q.event_idx < $2'];
   const add = (sql: string, value: unknown) => {

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepared } from '../../src/db/driver-pool.js';
+import { driverPool, prepared } from '../../src/db/driver-pool.js';
 import { ProvenanceService } from '../../src/provenance/service.js';
+import { usingPostgres } from '../support/db.js';
 import { openTestProvenance, sha, type TestProvenance } from '../provenance/support.js';
 
 /**
- * Key look-ups run as named prepared statements (src/db/driver-pool.ts): parsed and planned once
- * per connection. One pooled connection, so `pg_prepared_statements` (per session) shows them all.
+ * Key look-ups run as named prepared statements on PostgreSQL (src/db/driver-pool.ts): parsed and
+ * planned once per connection. One pooled connection, so `pg_prepared_statements` (per session)
+ * shows them all. The embedded database's connections share one session: there they run unnamed.
  */
 let t: TestProvenance;
 beforeAll(async () => {
@@ -19,7 +21,24 @@ async function preparedTexts(): Promise<string[]> {
   return rows.filter((r) => r.name.startsWith('cp_')).map((r) => r.statement);
 }
 
-describe('prepared statements', () => {
+/** The pooled connection, closed: the next statement opens another. */
+async function closePooledConnection(): Promise<void> {
+  const client = await driverPool(t.db.dataSource).connect();
+  client.release(true);
+}
+
+describe('look-ups on any database', () => {
+  it('answer again after their connection is replaced', async () => {
+    const text = 'SELECT $1::int + 1 AS n';
+    expect(await prepared(t.db.dataSource, text, [1])).toEqual([{ n: 2 }]);
+    await closePooledConnection();
+    expect(await prepared(t.db.dataSource, text, [2])).toEqual([{ n: 3 }]);
+    await closePooledConnection();
+    expect(await t.service.head('main')).toMatchObject({ treeSize: expect.any(Number) });
+  });
+});
+
+describe.runIf(usingPostgres())('prepared statements on PostgreSQL', () => {
   it('prepares a statement once and answers as a plain one would; inside a transaction it runs unnamed', async () => {
     const text = 'SELECT $1::int + 1 AS n';
     expect(await prepared(t.db.dataSource, text, [41])).toEqual([{ n: 42 }]);
@@ -60,5 +79,19 @@ describe('prepared statements', () => {
     expect(on('prov_sources')).toHaveLength(1);
     expect(on('tree_nodes')).toHaveLength(1);
     expect(on('ledger_heads')).toHaveLength(1);
+  });
+
+  it('keep the connection through a statement\'s own error, and prepare again where the session lost the statement', async () => {
+    const text = 'SELECT $1::text AS s, pg_backend_pid() AS pid';
+    const [{ pid }] = await prepared<{ pid: number }>(t.db.dataSource, text, ['a']);
+    // NUL is not text in PostgreSQL: the server refuses the value (22021), the session is unharmed.
+    await expect(prepared(t.db.dataSource, text, ['a\u0000'])).rejects.toMatchObject({ code: '22021' });
+    expect((await prepared<{ pid: number }>(t.db.dataSource, text, ['b']))[0]!.pid).toBe(pid);
+    // The session forgets its statements behind the driver's back (a pooler switching sessions would):
+    // the look-up still answers, on a new connection.
+    await t.db.dataSource.query('DEALLOCATE ALL');
+    const [again] = await prepared<{ s: string; pid: number }>(t.db.dataSource, text, ['c']);
+    expect(again!.s).toBe('c');
+    expect(again!.pid).not.toBe(pid);
   });
 });

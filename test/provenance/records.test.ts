@@ -105,6 +105,14 @@ describe('provenance records', () => {
     expect({ size: await size(), audits: await rows('prov_query_audits'), assertions: await rows('prov_assertions') }).toEqual(before);
   });
 
+  it('refuses filters PostgreSQL cannot hold as text with BAD_USER_INPUT', async () => {
+    const page = { first: 1 };
+    expect(await codeOf(t.prov.queryAudits('main', { queryId: 'q\u0000' }, page))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(t.prov.queryAudits('main', { lens: '\ud800' }, page))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(t.prov.trace('main', { agent: 'a\u0000', sinceMs: 0, untilMs: Date.now() }))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(t.prov.trace('main', { agent: 'a', subject: 'auth/\u0000', sinceMs: 0, untilMs: Date.now() }))).toBe('BAD_USER_INPUT');
+  });
+
   it('refuses one bad caller in a group commit without failing the others', async () => {
     const { assertion } = await seed('group');
     const before = await size();
