@@ -9,6 +9,7 @@ import 'reflect-metadata';
 import pg from 'pg';
 import { GraphQLClient } from './lib/http.js';
 import { closedLoop } from './lib/load.js';
+import { mulberry32 } from './lib/random.js';
 import { BENCH_ADMIN_KEY, benchServerEnv, startServer } from './lib/server.js';
 import { fmt } from './lib/stats.js';
 
@@ -18,17 +19,6 @@ const WARMUP = 200;
 const POINT_QUERY = `query($q: String!) { queryAudits(filter: {queryId: $q}, first: 1) { edges { node { queryId agentId time subject result resultHash eventId
   contributingAssertions { assertionHash weight assertion { subject value lifecycle confidence } source { locator contentHash } } } } } }`;
 const PROOF = `query($i: SafeInt!, $n: SafeInt!) { inclusionProof(index: $i, treeSize: $n) { leafIndex treeSize leafHash hashes rootHash } }`;
-
-/** The same pseudo-random sequence for every build. */
-function rng(seed: number) {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 async function main(): Promise<void> {
   const url = process.argv[2];
@@ -53,7 +43,7 @@ async function main(): Promise<void> {
     for (const [label, read] of Object.entries(reads)) {
       for (const clients of [1, 8]) {
         const client = new GraphQLClient(server.url, clients);
-        const rand = rng(42);
+        const rand = mulberry32(42); // the same keys for every build
         for (let i = 0; i < WARMUP; i++) await client.data(read.query, read.vars(rand));
         const r = await closedLoop({
           clients,

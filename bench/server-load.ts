@@ -168,7 +168,7 @@ async function subscriberBench(url: string, db: pg.Pool, serverPid: number) {
       WHERE l.name = 'main' AND b.timestamp_ms >= $1 ORDER BY b.height`, [Math.ceil(liveFrom)]);
   // Mining trails the appends, so a block may have been mined just before that read, its deliveries still in flight.
   const lastHeight = Number(blocks.at(-1)?.height ?? -1);
-  for (let waited = 0; waited < 10_000 && blockRecv.some((r) => lastHeight >= 0 && !r.has(lastHeight)); waited += 100) await new Promise((r) => setTimeout(r, 100));
+  for (let waited = 0; waited < 10_000 && lastHeight >= 0 && blockRecv.some((r) => !r.has(lastHeight)); waited += 100) await new Promise((r) => setTimeout(r, 100));
   const closed = sockets.map((s) => s.closed()).filter((c): c is string => c !== null);
   for (const s of sockets) s.ws.close();
   client.close();

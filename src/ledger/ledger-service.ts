@@ -730,11 +730,9 @@ export class LedgerService {
     // Read together, so the head may be older than the checkpoint: a checkpointed tree exists all the same.
     const [head, found] = await Promise.all([this.head(ledger.name), this.checkpoint(ledger.name, treeSize)]);
     const size = Math.max(head.treeSize, found?.treeSize ?? 0);
-    let checkpoint = found;
-    if (treeSize === undefined) {
-      if (found && found.treeSize <= index!) checkpoint = null;
-      treeSize = checkpoint?.treeSize ?? head.treeSize;
-    }
+    // Without a size asked for, the latest checkpoint serves if it covers the event, else the current tree.
+    const checkpoint = treeSize === undefined && found && found.treeSize <= index! ? null : found;
+    treeSize ??= checkpoint?.treeSize ?? head.treeSize;
     if (!Number.isSafeInteger(index) || index! < 0 || !Number.isSafeInteger(treeSize) || index! >= treeSize || treeSize > size) {
       throw new ChainproofError(
         'PROOF_OUT_OF_RANGE',
