@@ -16,8 +16,8 @@ import type { SyncStatusView } from '../sync/sync-service.js';
 import { createWriteStream, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { formatTlogProof } from '../ledger/note/index.js';
 import type { EventFilter } from '../ledger/ledger-service.js';
-import { MAX_TRACE_LINES } from '../provenance/model.js';
-import { formatTimeline, parseWhen } from './trace.js';
+import { MAX_TRACE_LINES, QUERY_ID } from '../provenance/model.js';
+import { formatTimeline, parseUntil, parseWhen } from './trace.js';
 import { shown, table } from './printable.js';
 import { directTraceSource, remoteTraceSource, type TraceSource } from './trace-source.js';
 import { join } from 'node:path';
@@ -248,7 +248,7 @@ function program(): Command {
     .description('what an agent queried, what it got, and which assertions and sources contributed')
     .requiredOption('--agent <agent>', 'the agent id recorded with its queries')
     .option('--since <when>', 'start: RFC 3339 time with zone (2026-12-01T03:00Z), a date, "now", or like "6 hours ago" / "90m"', '6 hours ago')
-    .option('--until <when>', 'end (default: now)', 'now')
+    .option('--until <when>', 'end (default: now, meaning every query up to the newest)', 'now')
     .option('--subject <glob>', 'subject glob: * within a path segment, ** across, ? one character')
     .option('--ledger <name>', 'ledger', 'main')
     .option('--limit <n>', `at most this many queries (1..${MAX_TRACE_LINES})`, '200')
@@ -261,7 +261,7 @@ function program(): Command {
       const request = {
         agent: opts.agent,
         sinceMs: parseWhen('--since', opts.since, now),
-        untilMs: parseWhen('--until', opts.until, now),
+        untilMs: parseUntil('--until', opts.until, now),
         subject: opts.subject,
         first: parseLimit(opts.limit, MAX_TRACE_LINES),
       };
@@ -272,6 +272,10 @@ function program(): Command {
         if (!opts.proofs) return 0;
         const dir = userPath('--proofs', () => outputDir(opts.proofs!));
         for (const line of t.lines) {
+          // From --url, the answer is the server's word: a queryId like ../x must not pick where the file goes.
+          if (!QUERY_ID.test(line.queryId)) {
+            throw new ChainproofError('PEER_MISBEHAVED', `the server answered query id ${JSON.stringify(shown(line.queryId.slice(0, 80)))}, which no server records`);
+          }
           const text = tlogProofText(await ledgers.proof(opts.ledger, line.eventId));
           userPath('--proofs', () => writeFileSync(join(dir, `${line.queryId}.tlog-proof`), text));
         }

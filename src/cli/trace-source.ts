@@ -13,6 +13,8 @@ export interface TraceLine {
   resultConfidence: number | null;
   eventId: string;
   eventIndex: number;
+  /** The account that recorded the audit (agentId is what that account said). */
+  recordedBy: string;
   contributingAssertions: Array<{
     assertionHash: string;
     weight: number;
@@ -48,6 +50,7 @@ export function directTraceSource(provenance: ProvenanceService): TraceSource {
           resultConfidence: l.resultConfidence,
           eventId: l.eventId,
           eventIndex: l.eventIndex,
+          recordedBy: l.recordedBy,
           contributingAssertions: l.contributingAssertions.map((c) => ({
             assertionHash: c.assertionHash,
             weight: c.weight,
@@ -63,7 +66,7 @@ export function directTraceSource(provenance: ProvenanceService): TraceSource {
 const TRACE_QUERY = `query($l: String!, $agent: String!, $since: DateTimeISO!, $until: DateTimeISO, $subject: String, $first: Int) {
   trace(ledger: $l, agent: $agent, since: $since, until: $until, subject: $subject, first: $first) {
     truncated
-    lines { queryId time subject predicate lens result resultHash resultConfidence eventId eventIndex
+    lines { queryId time subject predicate lens result resultHash resultConfidence eventId eventIndex recordedBy
       contributingAssertions { assertionHash weight assertion { subject predicate value lifecycle confidence } source { locator contentHash } } }
   }
 }`;
@@ -73,7 +76,7 @@ export function remoteTraceSource(url: string, key: string | undefined): TraceSo
   return {
     async trace(ledger, r) {
       const d = await call<{ trace: TraceResult }>(TRACE_QUERY, {
-        l: ledger, agent: r.agent, since: new Date(r.sinceMs).toISOString(), until: new Date(r.untilMs).toISOString(), subject: r.subject, first: r.first,
+        l: ledger, agent: r.agent, since: new Date(r.sinceMs).toISOString(), until: r.untilMs === undefined ? null : new Date(r.untilMs).toISOString(), subject: r.subject, first: r.first,
       });
       return d.trace;
     },

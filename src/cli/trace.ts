@@ -56,6 +56,17 @@ export function parseWhen(flag: string, text: string, now = Date.now()): number 
   return ms;
 }
 
+/**
+ * A trace's end: as parseWhen, except that "now" means no bound. Audits are stamped with the
+ * ledger's clock, which may run ahead of this machine's (another host, or a client's HLC within
+ * the allowed skew): "now" read here would cut off the newest of them.
+ *
+ * @example parseUntil('--until', 'now') // undefined
+ */
+export function parseUntil(flag: string, text: string, now = Date.now()): number | undefined {
+  return text.trim().toLowerCase() === 'now' ? undefined : parseWhen(flag, text, now);
+}
+
 const short = (v: unknown, max = 60) => {
   const s = shown(JSON.stringify(v));
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
@@ -68,7 +79,8 @@ export function formatTimeline(lines: TraceLine[], truncated: boolean, top = 3):
   for (const l of lines) {
     const confidence = l.resultConfidence === null ? '' : `  confidence ${l.resultConfidence}`;
     out.push(`${shown(l.time)}  ${shown(l.subject)} ${shown(l.predicate)}${l.lens ? ` [${shown(l.lens)}]` : ''} → ${short(l.result)}${confidence}`);
-    out.push(`    query ${shown(l.queryId)}, event #${l.eventIndex} ${shown(l.eventId.slice(0, 16))}…`);
+    // The agent id is whatever the recorder said; who recorded it is the account the server authenticated.
+    out.push(`    query ${shown(l.queryId)}, recorded by ${shown(l.recordedBy)}, event #${l.eventIndex} ${shown(l.eventId.slice(0, 16))}…`);
     const best = [...l.contributingAssertions].sort((a, b) => b.weight - a.weight).slice(0, top);
     for (const c of best) {
       const a = c.assertion;

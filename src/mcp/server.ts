@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isChainproofError } from '../errors.js';
 import type { LedgerSource } from '../cli/source.js';
 import type { TraceSource } from '../cli/trace-source.js';
-import { parseWhen } from '../cli/trace.js';
+import { parseUntil, parseWhen } from '../cli/trace.js';
 import { textProblem } from '../server/input-text.js';
 
 /**
@@ -104,7 +104,7 @@ export function chainproofMcpServer(
           ledger,
           agent: text(1, 512).describe('the agent id recorded with its queries'),
           since: text(1, 64).default('6 hours ago').describe('RFC 3339 time with zone (2026-12-01T03:00Z), a date (UTC), "now", or like "6 hours ago" / "90m"'),
-          until: text(1, 64).default('now'),
+          until: text(1, 64).default('now').describe('end, as since; "now" (the default) means every query up to the newest'),
           subject: text(1, 512).optional().describe('subject glob: * within a path segment, ** across, ? one character'),
           limit: z.number().int().min(1).max(1000).default(100),
         },
@@ -115,7 +115,7 @@ export function chainproofMcpServer(
           return traces.trace(a.ledger, {
             agent: a.agent,
             sinceMs: parseWhen('since', a.since, now),
-            untilMs: parseWhen('until', a.until, now),
+            untilMs: parseUntil('until', a.until, now),
             subject: a.subject,
             first: a.limit,
           });

@@ -112,11 +112,12 @@ export function operationAuditPlugin(auditor: OperationAuditor): ApolloServerPlu
       if (!auditor.audits(principal)) return;
       const started = performance.now();
       return {
-        async willSendResponse({ request, response, operation, operationName }) {
+        async willSendResponse({ request, response, operation, operationName, source }) {
           await auditor.record(principal, {
             operationName: operationName ?? request.operationName ?? null,
             operationType: operation?.operation ?? null,
-            query: request.query ?? '',
+            // `source`, not `request.query`: a persisted query's request carries only its hash.
+            query: source ?? request.query ?? '',
             variables: request.variables,
             result: response.body.kind === 'single' ? response.body.singleResult : { incremental: true },
             durationMs: performance.now() - started,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ChainproofError } from '../errors.js';
 import { MAX_TEXT_FIELD, withCanonicalText } from '../ledger/events/envelope.js';
+import { QUERY_ID } from './model.js';
 import { assertionHashOf, canonicalExchange, canonicalJson, sha256Hex, type AssertionContent } from './hashing.js';
 
 export const LIFECYCLES = ['PROPOSED', 'ACCEPTED', 'DEPRECATED', 'REJECTED'] as const;
@@ -74,6 +75,17 @@ function text(name: string, v: unknown, max = MAX_TEXT_FIELD): string {
   return v;
 }
 
+/**
+ * Text that goes into a btree index along with another: PostgreSQL refuses an index entry over
+ * 2,704 bytes, which 2,048 characters (or two of 512) of three-byte UTF-8 exceed. Bounded in
+ * bytes as well, so such input gets BAD_USER_INPUT rather than a database error.
+ */
+function indexedText(name: string, v: unknown, maxChars: number, maxBytes: number): string {
+  const s = text(name, v, maxChars);
+  if (Buffer.byteLength(s, 'utf8') > maxBytes) return bad(`${name} must be at most ${maxBytes} bytes of UTF-8`);
+  return s;
+}
+
 const optionalText = (name: string, v: unknown): string | undefined => (v === undefined || v === null ? undefined : text(name, v));
 
 /** Hashes are 64 hex characters (SHA-256); stored and compared lowercase. */
@@ -93,7 +105,7 @@ function lifecycle(name: string, v: unknown): Lifecycle {
 }
 
 export function sourcePayload(i: SourceInput): SourcePayload {
-  const p: SourcePayload = { contentHash: hexHash('contentHash', i.contentHash), locator: text('locator', i.locator, 2048) };
+  const p: SourcePayload = { contentHash: hexHash('contentHash', i.contentHash), locator: indexedText('locator', i.locator, 2048, 2048) };
   const mediaType = optionalText('mediaType', i.mediaType);
   if (mediaType !== undefined) p.mediaType = mediaType;
   return p;
@@ -103,8 +115,9 @@ export function assertionPayload(i: AssertionInput): AssertionPayload {
   if (i.value === undefined) bad('value is required (any JSON value)');
   canonicalJson(i.value);
   const content = {
-    subject: text('subject', i.subject),
-    predicate: text('predicate', i.predicate),
+    // (ledger_id, subject, predicate) is one index entry: 1,024 bytes each keeps it under the limit.
+    subject: indexedText('subject', i.subject, MAX_TEXT_FIELD, 1024),
+    predicate: indexedText('predicate', i.predicate, MAX_TEXT_FIELD, 1024),
     value: i.value,
     lifecycle: lifecycle('lifecycle', i.lifecycle),
     confidence: unit('confidence', i.confidence),
@@ -114,7 +127,21 @@ export function assertionPayload(i: AssertionInput): AssertionPayload {
   return { hash: assertionHashOf(content), ...content };
 }
 
-const QUERY_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** The longest operation name an operation audit keeps; its document hash covers the whole document. */
+export const MAX_OPERATION_NAME = 256;
+
+/**
+ * An operation audit's payload. `operationName` is attacker-controlled — whatever the client
+ * sent, also on a request refused for naming no operation of its document — and is kept
+ * bounded and well-formed rather than refused: the audit must not fail on text the audited
+ * client chose (a 70,000-character name broke the payload limit, a NUL the database's text).
+ */
+export function operationPayload(i: OperationInput): OperationPayload {
+  for (const k of ['documentHash', 'variablesHash', 'resultHash'] as const) hexHash(k, i[k]);
+  if (i.operationName === null) return { ...i };
+  const name = i.operationName.length > MAX_OPERATION_NAME ? i.operationName.slice(0, MAX_OPERATION_NAME) : i.operationName;
+  return { ...i, operationName: (name.replaceAll('\u0000', '\ufffd') as unknown as { toWellFormed(): string }).toWellFormed() };
+}
 
 export function queryPayload(i: QueryInput): QueryPayload {
   const queryId = i.queryId === undefined || i.queryId === null ? randomUUID() : i.queryId;

@@ -19,6 +19,7 @@ import { attachContributions, findAssertion, findAudits, findChain, findSource, 
 import {
   assertionPayload,
   hexHash,
+  operationPayload,
   queryPayload,
   sourcePayload,
   type AssertionInput,
@@ -36,7 +37,8 @@ export const MAX_CHAIN_DEPTH = 1000;
 export interface TraceRequest {
   agent: string;
   sinceMs: number;
-  untilMs: number;
+  /** No bound when absent: audits are stamped with the ledger's clock, which may run ahead of any reader's. */
+  untilMs?: number;
   subject?: string;
   first?: number;
 }
@@ -99,6 +101,8 @@ export class ProvenanceService {
   ) {
     this.firstSources = new FirstSources(dataSource);
     this.recordedAssertions = new RecordedAssertions(dataSource);
+    // Only this service writes provenance records: a writer's look-alike `QueryRecorded` would read as genuine.
+    ledger.reserveSubsystem(PROVENANCE_SUBSYSTEM);
   }
 
   /** Appends provenance events; their rows are written (and checked) inside the ledger's transaction. */
@@ -216,8 +220,7 @@ export class ProvenanceService {
   /** One audited GraphQL operation of a configured agent (see audit-plugin.ts). */
   async recordOperation(ledgerName: string, input: OperationInput): Promise<LedgerEvent> {
     const ledger = await this.ledger.ledger(ledgerName);
-    for (const k of ['documentHash', 'variablesHash', 'resultHash'] as const) hexHash(k, input[k]);
-    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.operation, [{ ...input }], ProvenanceService.asIs, (p) => `operation/${p.documentHash}`, input.principal);
+    const [e] = await this.appendRecords(ledger, PROVENANCE_EVENTS.operation, [operationPayload(input)], ProvenanceService.asIs, (p) => `operation/${p.documentHash}`, input.principal);
     return e!;
   }
 
@@ -254,7 +257,7 @@ export class ProvenanceService {
     options?: DescribeOptions,
   ): Promise<{ lines: QueryAuditRecord[]; truncated: boolean }> {
     if (typeof t.agent !== 'string' || t.agent.length === 0) throw new ChainproofError('BAD_USER_INPUT', 'agent is required');
-    if (!(t.sinceMs <= t.untilMs)) throw new ChainproofError('BAD_USER_INPUT', 'since must not be after until');
+    if (t.untilMs !== undefined && !(t.sinceMs <= t.untilMs)) throw new ChainproofError('BAD_USER_INPUT', 'since must not be after until');
     const first = t.first ?? MAX_TRACE_LINES;
     if (!Number.isInteger(first) || first < 1 || first > MAX_TRACE_LINES) {
       throw new ChainproofError('BAD_USER_INPUT', `first must be an integer in 1..${MAX_TRACE_LINES}`);

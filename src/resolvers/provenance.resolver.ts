@@ -127,7 +127,7 @@ export class ProvenanceResolver {
   }
 
   @Authorized('reader')
-  @Query(() => Trace, { description: 'What `agent` queried between `since` and `until` (default now), oldest first.' })
+  @Query(() => Trace, { description: 'What `agent` queried from `since`, up to `until` if given, oldest first.' })
   async trace(
     @Ctx() ctx: RequestContext,
     @Info() info: GraphQLResolveInfo,
@@ -139,14 +139,14 @@ export class ProvenanceResolver {
     @Arg('first', () => Int, { nullable: true, description: 'At most this many lines (1..1000, default 100); `truncated` says there were more.' }) first?: number,
     @Arg('asOf', () => AsOfInput, { nullable: true }) asOf?: AsOfInput,
   ): Promise<Trace> {
-    const untilMs = until?.getTime() ?? Date.now();
+    // Without `until`, no bound: "now" on this server's clock would cut off audits stamped by a ledger clock running ahead of it.
     const t = await ctx.provenance.trace(
       ledger,
-      { agent, sinceMs: since.getTime(), untilMs, subject: subject ?? undefined, first: first ?? DEFAULT_PAGE },
+      { agent, sinceMs: since.getTime(), untilMs: until?.getTime(), subject: subject ?? undefined, first: first ?? DEFAULT_PAGE },
       toAsOf(asOf),
       describing(info, ['lines']),
     );
-    return { agent, since, until: new Date(untilMs), lines: asAudits(t.lines), truncated: t.truncated };
+    return { agent, since, until: until ?? null, lines: asAudits(t.lines), truncated: t.truncated };
   }
 
   @Authorized('reader')

@@ -83,7 +83,7 @@ export const QueryAuditConnection = connection(QueryAudit, 'QueryAudit');
 export class Trace {
   @Field() agent!: string;
   @Field() since!: Date;
-  @Field() until!: Date;
+  @Field(() => Date, { nullable: true, description: 'The upper bound asked for; null when none was: every audit up to the newest.' }) until!: Date | null;
   @Field(() => [QueryAudit], { description: 'Oldest first. Select `proof` for each line\'s inclusion proof.' }) lines!: QueryAudit[];
   @Field({ description: 'More lines matched than `first`.' }) truncated!: boolean;
 }

@@ -23,7 +23,7 @@ beforeAll(async () => {
   const backend = await serverBackend();
   cleanup = backend.cleanup;
   serverDatabaseUrl = backend.env.DATABASE_URL;
-  server = await startServer({ ...backend.env, CHAINPROOF_AUDIT_AGENTS: `deploy-agent, ${signers[0]!.did},named-signer,ws-agent,odd-input-agent` });
+  server = await startServer({ ...backend.env, CHAINPROOF_AUDIT_AGENTS: `deploy-agent, ${signers[0]!.did},named-signer,ws-agent,odd-input-agent,odd-name-agent` });
 });
 afterAll(async () => {
   await server?.kill('SIGTERM');
@@ -139,6 +139,30 @@ describe('automatic audit of configured agents', () => {
       expect(e.payload.resultHash).toBe(sha(canonicalize(answers[i])!));
       expect([i, e.payload.operationName]).toEqual([i, 'Odd']);
     }
+  });
+
+  it('audits operations whose name it cannot keep whole, and persisted queries by their document', async () => {
+    const agent = await key('odd-name-agent', 'writer');
+    const long = `Op${'x'.repeat(70_000)}`;
+    const mutation = `mutation ${long} { appendEvent(input: {type: "deploy", actor: "odd-name-agent"}) { index } }`;
+    const apq = `query Persisted { ledger { name } }`;
+    const persisted = { persistedQuery: { version: 1, sha256Hash: sha(apq) } };
+    const answers = [
+      JSON.parse(await raw(agent, { query: mutation, operationName: long })),
+      // Names no operation of its document: refused, and the refusal audited with the name it gave.
+      JSON.parse(await raw(agent, { query: `query Real { ledger { name } }`, operationName: 'Bad\u0000\ud800' })),
+      JSON.parse(await raw(agent, { query: apq, extensions: persisted })),
+      JSON.parse(await raw(agent, { extensions: persisted })),
+    ];
+    expect(answers[0].data.appendEvent.index).toBeGreaterThanOrEqual(0);
+    expect(answers[1].errors[0].extensions.code).toBe('OPERATION_RESOLUTION_FAILURE');
+    expect(answers[3].data.ledger.name).toBe('main');
+
+    const got = (await audited()).filter((e) => e.actor === 'odd-name-agent');
+    expect(got.map((e) => e.payload.operationName)).toEqual([long.slice(0, 256), 'Bad\ufffd\ufffd', 'Persisted', 'Persisted']);
+    expect(got.map((e) => e.payload.documentHash)).toEqual([sha(mutation), sha(`query Real { ledger { name } }`), sha(apq), sha(apq)]);
+    // The refusal echoes the lone surrogate, which has no RFC 8785 text: its hash stands for none.
+    expect(got.map((e) => e.payload.resultHash)).toEqual(answers.map((a, i) => sha(i === 1 ? '' : canonicalize(a)!)));
   });
 
   it('audits did:key-signed requests of DIDs listed by DID or by registered name, and no others', async () => {

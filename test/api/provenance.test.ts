@@ -87,12 +87,13 @@ describe('provenance over GraphQL', () => {
     expect(cp.errors).toBeUndefined();
     const { verifierKey } = (await gql(server.url, `{ ledger { verifierKey } }`)).data.ledger;
     const r = await gql(server.url, `query($since: DateTimeISO!) { trace(agent: "deployment-agent", since: $since, subject: "auth/*") {
-        truncated lines { queryId subject result resultConfidence eventId eventIndex time
+        until truncated lines { queryId subject result resultConfidence eventId eventIndex time
           contributingAssertions { assertionHash weight assertion { value lifecycle time } source { locator contentHash time } }
           proof { leafIndex treeSize leafHash hashes rootHash checkpoint { treeSize note } } } } }`,
       { since: new Date(Date.now() - 6 * 3600_000).toISOString() }, reader);
     expect(r.errors).toBeUndefined();
     const lines = r.data.trace.lines;
+    expect(r.data.trace.until).toBeNull(); // no end given: up to the newest audit
     expect(lines.map((l: { queryId: string }) => l.queryId)).toEqual(['q-1', 'q-2']);
     // Times are their events' HLC physical clocks: a source before the assertion citing it, before the line.
     const [c2, c1] = lines[1].contributingAssertions;

@@ -13,6 +13,7 @@ const line = (over: Partial<TraceLine>): TraceLine => ({
   resultConfidence: 0.9,
   eventId: 'cd'.repeat(32),
   eventIndex: 7,
+  recordedBy: 'recorder',
   contributingAssertions: [],
   ...over,
 });
@@ -37,6 +38,7 @@ describe('trace timeline', () => {
     const lines = text.split('\n');
     expect(lines).toHaveLength(5);
     expect(lines[0]).toBe('2026-12-02T10:00:00.000Z  db/pool\\u000a2026-12-02T09:00:00.000Z  auth/login config → "rotated-by-oncall" size\\u001b[31m [l\\u000d] → "x\\u009b2J"  confidence 0.9');
+    expect(lines[1]).toBe(`    query q-1, recorded by recorder, event #7 ${'cd'.repeat(8)}…`);
     expect(lines[2]).toBe('    1.00  a\\u202eb p\\u2028 = 1 (ACCEPTED, 1)  ← git://x\\u000a    1.00  forged');
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e]/);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseWhen } from '../../src/cli/trace.js';
+import { parseUntil, parseWhen } from '../../src/cli/trace.js';
 
 const NOW = Date.parse('2026-12-02T12:00:00Z');
 const when = (text: string) => parseWhen('--since', text, NOW);
@@ -23,6 +23,12 @@ describe('--since / --until times', () => {
     expect(when('2026-12-01T03:00:00+01:00')).toBe(Date.parse('2026-12-01T02:00:00Z'));
     expect(when('2026-12-01 03:00:00.250-05:30')).toBe(Date.parse('2026-12-01T08:30:00.250Z'));
     expect(when('2024-02-29')).toBe(Date.parse('2024-02-29T00:00:00Z'));
+  });
+
+  it('takes an end of "now" as no end: the ledger\'s clock may run ahead of this machine\'s', () => {
+    expect(parseUntil('--until', ' Now ', NOW)).toBeUndefined();
+    expect(parseUntil('--until', '1 hour ago', NOW)).toBe(NOW - 3_600_000);
+    expect(() => parseUntil('--until', 'soon', NOW)).toThrow(/--until must be/);
   });
 
   it('refuses what does not exist, has no zone, or is out of range, rather than guess', () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVENANCE_TABLES, rebuildProvenance } from '../../src/provenance/rebuild.js';
 import { queryPayload } from '../../src/provenance/records.js';
 import { openTestLedger } from '../support/ledger.js';
-import { openTestProvenance, sha, type TestProvenance } from './support.js';
+import { codeOf, openTestProvenance, sha, type TestProvenance } from './support.js';
 
 let t: TestProvenance;
 beforeAll(async () => {
@@ -20,7 +20,7 @@ async function snapshot(): Promise<Record<string, unknown[]>> {
 }
 
 describe('rebuilding provenance projections', () => {
-  it('replaying the ledger gives exactly the live tables, and ignores look-alike events the server did not sign', async () => {
+  it('replaying the ledger gives exactly the live tables; writers cannot append look-alike records', async () => {
     const src = await t.prov.recordSource('main', { locator: 'l', contentHash: sha('s'), mediaType: 'text/plain' }, 'a');
     const a1 = await t.prov.recordAssertion('main', { subject: 's/1', predicate: 'p', value: { k: [1, 'two'] }, lifecycle: 'PROPOSED', confidence: 0.25, sourceHash: src.contentHash }, 'a');
     const a2 = await t.prov.recordAssertion('main', { subject: 's/1', predicate: 'p', value: { k: [1, 'three'] }, lifecycle: 'ACCEPTED', confidence: 0.75, sourceHash: src.contentHash, supersedes: a1.hash }, 'b');
@@ -30,8 +30,9 @@ describe('rebuilding provenance projections', () => {
       contributingAssertions: [{ assertionHash: a2.hash, weight: 0.7 }, { assertionHash: a1.hash, weight: 0.3 }],
     })), 'c');
     await t.prov.recordOperation('main', { principal: 'agent-0', operationName: 'Q', operationType: 'query', documentHash: sha('d'), variablesHash: sha('v'), resultHash: sha('r'), durationMs: 1.5 });
-    // A writer can append an event that looks like a provenance record; it never had a projection and must not gain one.
-    await t.service.append('main', [{ type: 'AssertionRecorded', actor: 'mallory', subsystem: 'provenance', payload: { hash: sha('forged'), subject: 'x', predicate: 'p', value: 1, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: sha('s') } }]);
+    // Only the server writes in the provenance subsystem: a writer's look-alike record is refused.
+    const forged = { type: 'AssertionRecorded', actor: 'mallory', subsystem: 'provenance', payload: { hash: sha('forged'), subject: 'x', predicate: 'p', value: 1, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: sha('s') } };
+    expect(await codeOf(t.service.append('main', [forged]))).toBe('FORBIDDEN');
     await t.service.createLedger('other', {});
     const otherSrc = await t.prov.recordSource('other', { locator: 'o', contentHash: sha('o') }, 'a');
 

@@ -105,6 +105,23 @@ describe('provenance records', () => {
     expect({ size: await size(), audits: await rows('prov_query_audits'), assertions: await rows('prov_assertions') }).toEqual(before);
   });
 
+  it('refuses indexed text too long in bytes with BAD_USER_INPUT, and writes nothing', async () => {
+    const before = await size();
+    const src = (locator: string) => t.prov.recordSource('main', { locator, contentHash: sha(locator) }, 'curator');
+    expect(await codeOf(src('\u4e2d'.repeat(2048)))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(src(`${'x'.repeat(2047)}\u00e9`))).toBe('BAD_USER_INPUT');
+    const assert = (subject: string, predicate: string) =>
+      t.prov.recordAssertion('main', { subject, predicate, value: 1, lifecycle: 'PROPOSED', confidence: 1, sourceHash: sha('bytes-source') }, 'curator');
+    expect(await codeOf(assert('\u4e2d'.repeat(512), '\u4e2d'.repeat(512)))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(assert('s', `${'\u00e9'.repeat(511)}\u4e2d`))).toBe('BAD_USER_INPUT');
+    expect(await size()).toBe(before);
+    // At the bounds, recorded: the index takes them.
+    const longest = await src('x'.repeat(2048));
+    await t.prov.recordSource('main', { locator: 'bytes', contentHash: sha('bytes-source') }, 'curator');
+    const widest = await assert('\u00e9'.repeat(512), '\u00e9'.repeat(512));
+    expect([longest.locator.length, widest.subject.length, widest.predicate.length]).toEqual([2048, 512, 512]);
+  });
+
   it('refuses filters PostgreSQL cannot hold as text with BAD_USER_INPUT', async () => {
     const page = { first: 1 };
     expect(await codeOf(t.prov.queryAudits('main', { queryId: 'q\u0000' }, page))).toBe('BAD_USER_INPUT');

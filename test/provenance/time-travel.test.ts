@@ -156,4 +156,16 @@ describe('time travel and the provenance chain', () => {
     expect((await t.prov.trace('main', { agent: 'tracer', sinceMs: 0, untilMs: start })).lines).toEqual([]);
     expect(await codeOf(t.prov.trace('main', { agent: 'tracer', sinceMs: 10, untilMs: 5 }))).toBe('BAD_USER_INPUT');
   });
+
+  it('traces up to the newest audit when no end is given, though the ledger\'s clock runs ahead of the reader\'s', async () => {
+    await t.service.createLedger('ahead', {});
+    // Any writer may stamp an event up to the allowed skew ahead; every later event follows its clock.
+    const ahead = Date.now() + 30_000;
+    await t.service.append('ahead', [{ type: 'clock', actor: 'x', parents: [], hlc: { physicalMs: ahead, logical: 0 } }]);
+    const q = await t.prov.recordQuery('ahead', { agentId: 'late-agent', subject: 'auth/a', predicate: 'p', result: 1, contributingAssertions: [] }, 'late-agent');
+    expect(q.time.getTime()).toBeGreaterThanOrEqual(ahead);
+    const since = Date.now() - 60_000;
+    expect((await t.prov.trace('ahead', { agent: 'late-agent', sinceMs: since })).lines.map((l) => l.queryId)).toEqual([q.queryId]);
+    expect((await t.prov.trace('ahead', { agent: 'late-agent', sinceMs: since, untilMs: Date.now() })).lines).toEqual([]);
+  });
 });
