@@ -10,6 +10,7 @@ import { verifyTlogProofFile } from './verify-proof.js';
 import { parseCosignerKey, parseVerifierKey } from '../ledger/note/index.js';
 import type { ReplayReport } from '../governance/replay.js';
 import type { RulesReplayReport } from '../rules/replay.js';
+import type { ProvenanceReplayReport } from '../provenance/rebuild.js';
 import { addGovCommands } from './gov.js';
 import { addSyncCommands, remoteSync } from './sync.js';
 import type { SyncStatusView } from '../sync/sync-service.js';
@@ -73,6 +74,12 @@ function rulesReplayLine(r: RulesReplayReport): string {
   return lines.join('\n');
 }
 
+function provenanceReplayLine(r: ProvenanceReplayReport): string {
+  const lines = [`${r.ok ? 'PROVENANCE REPLAY MATCHES' : 'PROVENANCE REPLAY DIFFERS'}: ${r.eventsReplayed} provenance records up to tree size ${r.treeSize}`];
+  if (r.mismatchedTables.length) lines.push(`  projections that differ from the ledger: ${r.mismatchedTables.join(', ')}`);
+  return lines.join('\n');
+}
+
 function replayLine(r: ReplayReport): string {
   const lines = [`${r.ok ? 'REPLAY MATCHES' : 'REPLAY DIFFERS'}: ${r.eventsReplayed} governance events up to tree size ${r.treeSize}, state root ${r.stateRoot}`];
   if (r.mismatchedTables.length) lines.push(`  projections that differ from the ledger: ${r.mismatchedTables.join(', ')}`);
@@ -99,22 +106,23 @@ function program(): Command {
     .option('--full', 'stream and re-check every event, block and checkpoint (default: quick head check)')
     .option('--json', 'print the report as JSON')
     .option('--ledger <name>', 'ledger to verify', 'main')
-    .option('--replay', 'also rebuild governance state from the ledger and compare it with the projections and checkpoints\' state roots, and re-run every contract and compare its firings')
+    .option('--replay', 'also rebuild governance state from the ledger and compare it with the projections and checkpoints\' state roots, re-run every contract and compare its firings, and rebuild the ledger\'s provenance records and compare them')
     .option('--witness <vkey>', 'require the latest checkpoint to be cosigned by these witnesses (repeatable)', (v: string, all: string[]) => [...all, v], [])
     .option('--threshold <n>', 'cosignatures required from the --witness keys (default 2f+1 of n)')
     .action(async (opts: { full?: boolean; json?: boolean; ledger: string; replay?: boolean; witness: string[]; threshold?: string }) => {
       const config = loadConfig();
       const policy = { keys: witnessKeys(opts.witness), threshold: opts.threshold === undefined ? undefined : parseLimit(opts.threshold, opts.witness.length || 1, '--threshold') };
       const bar = !opts.json && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
-      const { report, replay, rulesReplay, witnesses } = await withLedger({ ...config }, async (services) => ({
+      const { report, replay, rulesReplay, provenanceReplay, witnesses } = await withLedger({ ...config }, async (services) => ({
         report: await services.ledger.verify(opts.ledger, Boolean(opts.full), bar?.update),
         replay: opts.replay ? await services.governance.replay() : undefined,
         rulesReplay: opts.replay ? await services.rules.replay() : undefined,
+        provenanceReplay: opts.replay ? await services.provenance.replay(opts.ledger) : undefined,
         witnesses: policy.keys.length > 0 ? await (await local()).checkWitnessPolicy(services, opts.ledger, policy) : undefined,
       }));
       bar?.done();
-      const valid = report.status === 'VALID' && (replay?.ok ?? true) && (rulesReplay?.ok ?? true) && (witnesses?.ok ?? true);
-      if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, ...(replay ? { replay, rulesReplay } : {}), ...(witnesses ? { witnesses } : {}) }, null, 2)}\n`);
+      const valid = report.status === 'VALID' && (replay?.ok ?? true) && (rulesReplay?.ok ?? true) && (provenanceReplay?.ok ?? true) && (witnesses?.ok ?? true);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, ...(replay ? { replay, rulesReplay, provenanceReplay } : {}), ...(witnesses ? { witnesses } : {}) }, null, 2)}\n`);
       else {
         process.stdout.write(
           `${report.status}: ledger ${report.ledger}, ${report.mode.toLowerCase()} check, ${report.eventsVerified} events, ` +
@@ -127,6 +135,7 @@ function program(): Command {
         }
         if (replay) process.stdout.write(`${replayLine(replay)}\n`);
         if (rulesReplay) process.stdout.write(`${rulesReplayLine(rulesReplay)}\n`);
+        if (provenanceReplay) process.stdout.write(`${provenanceReplayLine(provenanceReplay)}\n`);
         if (witnesses) process.stdout.write(`${witnesses.ok ? 'WITNESSED' : 'NOT WITNESSED'}: ${witnesses.message}\n`);
       }
       process.exitCode = valid ? EXIT.OK : EXIT.INVALID;

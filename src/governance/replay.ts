@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import { tableDigest } from '../db/table-digest.js';
 import type { LedgerRow } from '../ledger/entities/index.js';
 import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
 import { GOVERNANCE_SUBSYSTEM } from './events.js';
@@ -47,7 +47,7 @@ export async function replayGovernance(
     const [head] = await tx.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [ledger.id]);
     const treeSize = Number(head.tree_size);
     const live = new Map<string, string>();
-    for (const t of TABLES) live.set(t.name, await tableDigest(tx, t));
+    for (const t of TABLES) live.set(t.name, await tableDigest(tx, t.name, t.key));
 
     for (const t of TABLES) await tx.query(`CREATE TEMP TABLE ${t.name} (LIKE public.${t.name} INCLUDING ALL) ON COMMIT DROP`);
     const projector = new GovernanceProjector({ ledgerId: ledger.id, origin: ledger.origin });
@@ -79,7 +79,7 @@ export async function replayGovernance(
     }
 
     const mismatchedTables: string[] = [];
-    for (const t of TABLES) if ((await tableDigest(tx, t)) !== live.get(t.name)) mismatchedTables.push(t.name);
+    for (const t of TABLES) if ((await tableDigest(tx, t.name, t.key)) !== live.get(t.name)) mismatchedTables.push(t.name);
     const checkpoints: ReplayReport['checkpoints'] = [];
     let done = 0;
     const cps: Array<{ tree_size: string; note: string }> = await tx.query(
@@ -114,23 +114,4 @@ export async function replayGovernance(
 export function stateLineOf(note: string): string | null {
   const m = /^state ([0-9a-f]{64})$/m.exec(note.split('\n\n')[0] ?? '');
   return m ? m[1]! : null;
-}
-
-async function tableDigest(tx: EntityManager, t: (typeof TABLES)[number]): Promise<string> {
-  const hash = createHash('sha256');
-  const row = 'to_jsonb(x)::text';
-  let after: unknown[] | null = null;
-  const keys = t.key.map((k) => `x.${k}`).join(', ');
-  for (;;) {
-    const cond: string = after === null ? '' : `WHERE (${keys}) > (${t.key.map((_, i) => `$${i + 1}`).join(', ')})`;
-    const rows: Array<Record<string, unknown>> = await tx.query(
-      `SELECT ${row} AS r, ${t.key.map((k, i) => `x.${k} AS k${i}`).join(', ')} FROM ${t.name} x ${cond} ORDER BY ${keys} LIMIT 5000`,
-      after ?? [],
-    );
-    for (const r of rows) hash.update(`${r.r as string}\n`);
-    if (rows.length < 5000) break;
-    const last = rows[rows.length - 1]!;
-    after = t.key.map((_, i) => last[`k${i}`]);
-  }
-  return hash.digest('hex');
 }

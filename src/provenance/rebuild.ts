@@ -1,38 +1,83 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { tableDigest } from '../db/table-digest.js';
 import type { LedgerRow } from '../ledger/entities/index.js';
 import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
 import { PROVENANCE_EVENT_TYPES, PROVENANCE_SUBSYSTEM, projectProvenance } from './projection.js';
 
+/** Every provenance projection: one row per event, so (ledger_id, event_idx) keys each. */
 export const PROVENANCE_TABLES = ['prov_query_audits', 'prov_assertions', 'prov_sources', 'prov_operation_audits'];
 const PAGE = 5000;
 
+export interface ProvenanceReplayReport {
+  ok: boolean;
+  treeSize: number;
+  eventsReplayed: number;
+  /** Tables whose live rows differ from those the ledger's events give. */
+  mismatchedTables: string[];
+}
+
 /**
- * Rebuilds a ledger's provenance tables from its events alone, in one transaction. Only
- * events the server signed count: anyone with a writer key can append an event that merely
- * looks like `AssertionRecorded`, but only the provenance service appends them as the server,
- * and signs them. The author column alone is not enough: a server that ran without a key did
- * not stop clients from naming its DID on unsigned events.
+ * Projects the provenance events of `ledger` below `treeSize` into whichever tables the
+ * names resolve to in `tx` (the live ones, or temporary ones that shadow them). Only events
+ * the server signed count: before the subsystem was reserved, a writer could append an event
+ * that merely looks like `AssertionRecorded`; only the provenance service appends them as the
+ * server, and signs them. The author column alone is not enough: a server that ran without a
+ * key did not stop clients from naming its DID on unsigned events.
+ */
+async function projectFromEvents(tx: EntityManager, ledger: LedgerRow, serverDid: string | undefined, treeSize: number): Promise<number> {
+  if (serverDid === undefined) return 0; // no key: the server never wrote a provenance record
+  let after = -1;
+  let total = 0;
+  for (;;) {
+    const rows: RawEventRow[] = await tx.query(
+      `SELECT ${EVENT_COLUMNS} FROM events
+        WHERE ledger_id = $1 AND idx > $2 AND idx < $3 AND type = ANY($4::text[]) AND subsystem = $5 AND author = $6
+          AND signature IS NOT NULL AND origin IS NULL
+        ORDER BY idx LIMIT ${PAGE}`,
+      [ledger.id, after, treeSize, PROVENANCE_EVENT_TYPES, PROVENANCE_SUBSYSTEM, serverDid],
+    );
+    if (rows.length === 0) return total;
+    const events = rows.map((r) => eventFromRow(ledger.name, r));
+    await projectProvenance(tx, ledger.id, events, { check: false });
+    total += events.length;
+    after = events.at(-1)!.index;
+  }
+}
+
+const treeSizeOf = async (tx: EntityManager, ledger: LedgerRow): Promise<number> =>
+  Number((await tx.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [ledger.id]))[0].tree_size);
+
+/**
+ * Rebuilds a ledger's provenance tables from its events alone, in one transaction.
  * With another `serverDid` than the one that wrote them, rows would vanish that running servers
  * still hold committed or cached (KnownAssertions, RecordedAssertions, FirstSources): restart
  * them after such a rebuild.
  */
 export async function rebuildProvenance(dataSource: DataSource, ledger: LedgerRow, serverDid: string): Promise<number> {
   return dataSource.transaction(async (tx) => {
+    // Under the head row's lock: an append committing meanwhile would write its rows twice.
+    await tx.query(`SELECT 1 FROM ledger_heads WHERE ledger_id = $1 FOR UPDATE`, [ledger.id]);
     for (const t of PROVENANCE_TABLES) await tx.query(`DELETE FROM ${t} WHERE ledger_id = $1`, [ledger.id]);
-    let after = -1;
-    let total = 0;
-    for (;;) {
-      const rows: RawEventRow[] = await tx.query(
-        `SELECT ${EVENT_COLUMNS} FROM events
-          WHERE ledger_id = $1 AND idx > $2 AND type = ANY($3::text[]) AND subsystem = $4 AND author = $5 AND signature IS NOT NULL AND origin IS NULL
-          ORDER BY idx LIMIT ${PAGE}`,
-        [ledger.id, after, PROVENANCE_EVENT_TYPES, PROVENANCE_SUBSYSTEM, serverDid],
-      );
-      if (rows.length === 0) return total;
-      const events = rows.map((r) => eventFromRow(ledger.name, r));
-      await projectProvenance(tx, ledger.id, events, { check: false });
-      total += events.length;
-      after = events.at(-1)!.index;
-    }
+    return projectFromEvents(tx, ledger, serverDid, await treeSizeOf(tx, ledger));
+  });
+}
+
+/**
+ * Rebuilds a ledger's provenance projections from its events and compares them with the live
+ * ones, changing nothing: in one REPEATABLE READ snapshot, so appends running meanwhile skew
+ * neither side, into temporary tables of the same names, which shadow the live ones for the
+ * rest of the transaction, so the very projection that wrote the live rows writes these.
+ */
+export async function replayProvenance(dataSource: DataSource, ledger: LedgerRow, serverDid: string | undefined): Promise<ProvenanceReplayReport> {
+  return dataSource.transaction('REPEATABLE READ', async (tx) => {
+    const treeSize = await treeSizeOf(tx, ledger);
+    const digest = (table: string) => tableDigest(tx, table, ['event_idx'], { ledger_id: ledger.id });
+    const live = new Map<string, string>();
+    for (const t of PROVENANCE_TABLES) live.set(t, await digest(t));
+    for (const t of PROVENANCE_TABLES) await tx.query(`CREATE TEMP TABLE ${t} (LIKE public.${t} INCLUDING ALL) ON COMMIT DROP`);
+    const eventsReplayed = await projectFromEvents(tx, ledger, serverDid, treeSize);
+    const mismatchedTables: string[] = [];
+    for (const t of PROVENANCE_TABLES) if ((await digest(t)) !== live.get(t)) mismatchedTables.push(t);
+    return { ok: mismatchedTables.length === 0, treeSize, eventsReplayed, mismatchedTables };
   });
 }

@@ -14,6 +14,7 @@ import { LineProofs } from './line-proofs.js';
 import { MAX_TRACE_LINES, type AssertionRecord, type QueryAuditFilter, type QueryAuditRecord, type SourceRecord } from './model.js';
 import { isProvenance, PROVENANCE_EVENTS, PROVENANCE_SUBSYSTEM, projectProvenance } from './projection.js';
 import { toProvJson, type ProvDocument } from './prov-json.js';
+import { replayProvenance, type ProvenanceReplayReport } from './rebuild.js';
 import { perTick } from '../per-tick.js';
 import { attachContributions, findAssertion, findAudits, findChain, findSource, NO_BOUND, successorsOf, unresolvedCitations } from './reads.js';
 import {
@@ -280,6 +281,11 @@ export class ProvenanceService {
    * Proofs of records' events against the latest checkpoint that covers them (else the current
    * tree). One per read: it shares the checkpoint and batches node reads across its records.
    */
+  /** Rebuilds the ledger's provenance projections from its events and compares, changing nothing (see rebuild.ts). */
+  async replay(ledgerName: string): Promise<ProvenanceReplayReport> {
+    return replayProvenance(this.dataSource, await this.ledger.ledger(ledgerName), this.ledger.serverKey?.did);
+  }
+
   lineProofs(ledgerName: string, bound?: ReadBound): LineProofs {
     return new LineProofs(this.dataSource, this.ledger, ledgerName, bound);
   }

@@ -3,7 +3,9 @@ import canonicalize from 'canonicalize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { treeHasher, verifyInclusion } from '../../src/ledger/merkle/index.js';
 import { parseCheckpoint, verifyNote } from '../../src/ledger/note/index.js';
-import { serverBackend } from '../support/db.js';
+import { cli } from '../support/cli.js';
+import { serverBackend, usingPostgres } from '../support/db.js';
+import pg from 'pg';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
 
 let server: ServerProcess;
@@ -19,10 +21,12 @@ async function key(name: string, role: string): Promise<string> {
   return r.data.createApiKey.key;
 }
 
+let env: Record<string, string>;
 beforeAll(async () => {
   const backend = await serverBackend();
   cleanup = backend.cleanup;
-  server = await startServer(backend.env);
+  env = backend.env;
+  server = await startServer(env);
   writer = await key('curator', 'writer');
   reader = await key('sre', 'reader');
 });
@@ -255,5 +259,27 @@ describe('provenance over GraphQL', () => {
       result: { ttl: 60, tags: ["a", { b: null }] }, contributingAssertions: [{ assertionHash: "${v2}", weight: 1 }] }) { resultHash result } }`, undefined, writer);
     expect(inline.errors).toBeUndefined();
     expect(inline.data.recordQuery).toEqual({ resultHash: sha(canonicalize({ ttl: 60, tags: ['a', { b: null }] })!), result: { ttl: 60, tags: ['a', { b: null }] } });
+  });
+
+  it('`verify --replay` rebuilds the provenance records from the ledger and fails on a projection that differs', async () => {
+    await server.kill('SIGTERM');
+    try {
+      const clean = cli(['verify', '--replay'], env);
+      expect(clean.stdout).toMatch(/PROVENANCE REPLAY MATCHES: \d+ provenance records/);
+      expect(clean.code).toBe(0);
+      if (!usingPostgres()) return;
+      const db = new pg.Client({ connectionString: env.DATABASE_URL });
+      await db.connect();
+      try {
+        await db.query(`UPDATE prov_query_audits SET result_confidence = 0.99 WHERE query_id = 'q-1'`);
+      } finally {
+        await db.end();
+      }
+      const tampered = cli(['verify', '--replay', '--json'], env);
+      expect(tampered.code).toBe(1);
+      expect(JSON.parse(tampered.stdout).provenanceReplay).toMatchObject({ ok: false, mismatchedTables: ['prov_query_audits'] });
+    } finally {
+      server = await startServer(env);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROVENANCE_TABLES, rebuildProvenance } from '../../src/provenance/rebuild.js';
+import { PROVENANCE_TABLES, rebuildProvenance, replayProvenance } from '../../src/provenance/rebuild.js';
 import { queryPayload } from '../../src/provenance/records.js';
 import { openTestLedger } from '../support/ledger.js';
 import { codeOf, openTestProvenance, sha, type TestProvenance } from './support.js';
@@ -68,5 +68,28 @@ describe('rebuilding provenance projections', () => {
     } finally {
       await keyless.close();
     }
+  });
+
+  it('replays the ledger against the live tables and names each table that differs, changing nothing', async () => {
+    const main = await t.service.ledger('main');
+    const did = t.service.serverKey!.did;
+    const { treeSize } = await t.service.head('main');
+    const clean = await replayProvenance(t.db.dataSource, main, did);
+    expect(clean).toEqual({ ok: true, treeSize, eventsReplayed: 24, mismatchedTables: [] });
+
+    const live = await snapshot();
+    await t.db.dataSource.query(`UPDATE prov_query_audits SET result = '"forged"' WHERE ledger_id = $1 AND subject = 's/7'`, [main.id]);
+    await t.db.dataSource.query(`DELETE FROM prov_operation_audits WHERE ledger_id = $1`, [main.id]);
+    const tampered = await snapshot();
+    const found = await replayProvenance(t.db.dataSource, main, did);
+    expect(found.ok).toBe(false);
+    expect(found.mismatchedTables.sort()).toEqual(['prov_operation_audits', 'prov_query_audits']);
+    // The replay wrote into temporary tables only: the tampered rows are as they were, and the other ledger's too.
+    expect(await snapshot()).toEqual(tampered);
+    expect((await replayProvenance(t.db.dataSource, await t.service.ledger('other'), did)).ok).toBe(true);
+
+    await rebuildProvenance(t.db.dataSource, main, did);
+    expect(await snapshot()).toEqual(live);
+    expect((await t.prov.replay('main')).ok).toBe(true);
   });
 });
