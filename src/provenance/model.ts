@@ -4,9 +4,6 @@ import type { AssertionPayload, Lifecycle } from './records.js';
 /** The most lines one trace returns: an on-call read stays bounded; narrow the window for more. */
 export const MAX_TRACE_LINES = 1000;
 
-/** What a queryId may be: also a safe file name, which `chainproof trace --proofs` names each proof by. */
-export const QUERY_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-
 /** Where a record sits in the ledger: the event that recorded it, so an inclusion proof backs it. */
 export interface Recorded {
   recordedBy: string;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ChainproofError } from '../errors.js';
 import { MAX_TEXT_FIELD, withCanonicalText } from '../ledger/events/envelope.js';
-import { QUERY_ID } from './model.js';
+import { QUERY_ID } from './query-id.js';
 import { assertionHashOf, canonicalExchange, canonicalJson, sha256Hex, type AssertionContent } from './hashing.js';
 
 export const LIFECYCLES = ['PROPOSED', 'ACCEPTED', 'DEPRECATED', 'REJECTED'] as const;
