@@ -6,7 +6,7 @@
  *
  *     npm run build && node dist/bench/insert-cost.js
  *
- * Uses its own fresh database (dropped at the end). Not part of `npm run bench`; BENCHMARKS.md
+ * Uses its own fresh database (dropped at the end). Not part of `npm run bench`; bench/HISTORY.md
  * quotes its output.
  */
 import pg from 'pg';

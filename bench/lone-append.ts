@@ -8,7 +8,7 @@
  * A `LedgerService` in this process (compiled `dist/src`, no block production) on its own fresh
  * database (dropped at the end); 100 warm-up appends, then `appends` (default 500) client events
  * and as many server-signed ones, one after the other. Not part of `npm run bench`;
- * BENCHMARKS.md quotes its output.
+ * BENCHMARKS.md sums up its output (bench/HISTORY.md has it in full).
  */
 import 'reflect-metadata';
 import pino from 'pino';

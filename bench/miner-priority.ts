@@ -7,7 +7,7 @@
  *
  *     npm run build && node dist/bench/miner-priority.js [rounds=3] [seconds=8] [policies=nice0,nice19]
  *
- * Not part of `npm run bench`; BENCHMARKS.md quotes its output.
+ * Not part of `npm run bench`; BENCHMARKS.md sums up its output (bench/HISTORY.md has it in full).
  */
 import { execFileSync } from 'node:child_process';
 import { createFreshDatabase, DEFAULT_BASE_URL } from './lib/db.js';

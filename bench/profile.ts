@@ -6,7 +6,7 @@
  *     npm run build && node dist/bench/profile.js batched|single|proof|typename|verify|verify-cli [seconds]
  *
  * PROFILE_EVENTS (default 200000) sizes the ledger for proof/verify. Not part of `npm run bench`
- * (profiling slows the server); BENCHMARKS.md quotes its output.
+ * (profiling slows the server); BENCHMARKS.md sums up its output (bench/HISTORY.md has it in full).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -8,7 +8,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * the same ledger, and those events' key is checked in that same transaction; a rebuild
  * derives them from stored events again. So their keys checked nothing the events' did not,
  * and cost a lookup and a row lock on `ledgers` per row: ≈ 4 µs of PostgreSQL's ≈ 37 µs per
- * recorded query audit (in process, 60,000 audits; see BENCHMARKS.md, run 17).
+ * recorded query audit (in process, 60,000 audits; see bench/HISTORY.md, run 17).
  *
  * Dropping a foreign key locks both tables. An append elsewhere locks `ledgers` (its events'
  * key check) before the derived tables, so this takes them in that order too, all at once:

@@ -7,7 +7,7 @@ const INDEX = 'prov_query_audits_agent';
  * that bound the window (src/provenance/audit-leaves.ts): audit times never go back along leaf
  * order. The index by (ledger, agent, time, leaf) then served nothing, and cost every recorded
  * audit an entry in one of a thousand places of a B-tree under the ledger's lock: ≈ 2 µs of
- * PostgreSQL's ≈ 33 µs per audit (in process, 200,000 audits; see BENCHMARKS.md, run 22).
+ * PostgreSQL's ≈ 33 µs per audit (in process, 200,000 audits; see bench/HISTORY.md, run 22).
  *
  * Dropped CONCURRENTLY, outside a transaction, so appends of provenance never wait for it.
  */

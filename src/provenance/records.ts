@@ -200,7 +200,7 @@ export const resultTextOf = (p: QueryPayload): string => resultTexts.get(p) ?? c
  * The RFC 8785 text of a checked query payload, written field by field: its text fields are
  * well-formed (checked above), and JSON.stringify writes such strings and finite numbers
  * exactly as RFC 8785 does. Canonicalising each payload in full took 12 % of the main thread's
- * time while recording audits (BENCHMARKS.md, run 22); writing it saves ≈ 1.5 µs an audit.
+ * time while recording audits (bench/HISTORY.md, run 22); writing it saves ≈ 1.5 µs an audit.
  * The payload is frozen, down to its lists: the ledger trusts the text to be the payload's.
  * test/provenance/records.property.test.ts holds it byte-identical to the reference canonicaliser.
  */

@@ -47,7 +47,7 @@ export function graphqlHttpHandler<C extends BaseContext>(apollo: ApolloServer<C
         res.statusCode = answer.status ?? 200;
         // Sent as bytes. JSON.stringify returns a long answer as a rope of short strings, and
         // node:http flattens a string body twice (to measure it, then again behind the headers)
-        // before encoding it: three copies of a 1.3 MB trace, 10 % of its CPU (BENCHMARKS.md, run 26).
+        // before encoding it: three copies of a 1.3 MB trace, 10 % of its CPU (bench/HISTORY.md, run 26).
         if (answer.body.kind === 'complete') return void res.end(Buffer.from(answer.body.string));
         for await (const chunk of answer.body.asyncIterator) res.write(chunk);
         res.end();

@@ -33,7 +33,7 @@ interface Plan {
  * Mutations too (graphql-jit runs their root fields one after another, as graphql-js does): their
  * answers are small, but their variables can be large, and a compiled operation coerces them with
  * code made for its types. graphql-js's generic coercion of a 1,000-audit `recordQueries` took ≈ 6 %
- * of the server's main thread (BENCHMARKS.md, run 25).
+ * of the server's main thread (bench/HISTORY.md, run 25).
  *
  * Apollo Server 4+ takes a custom executor only through its gateway interface, so this is
  * one: a fixed schema and an executor with a bounded cache of operations.

@@ -11,7 +11,7 @@ describe('GraphQL over HTTP (graphql-http serverAudits)', () => {
     const failed = results.filter((r) => r.status !== 'ok');
     const mustFailures = failed.filter((r) => r.name.startsWith('MUST'));
     expect(mustFailures.map((r) => `${r.name}: ${'reason' in r ? r.reason : ''}`)).toEqual([]);
-    // The SHOULDs that fail are reported, and must stay the known, explained ones (BENCHMARKS/README).
+    // The SHOULDs that fail are reported, and must stay the known, explained ones (README.md, "Three SHOULDs fail").
     const shoulds = failed.filter((r) => r.name.startsWith('SHOULD')).map((r) => r.name);
     console.log(`graphql-http audit: ${results.length} audits, ${results.length - failed.length} ok; SHOULD failures:\n${shoulds.join('\n')}`);
     expect(results.length).toBeGreaterThan(30);

@@ -8,7 +8,7 @@ import { jitGateway } from '../../src/server/jit-executor.js';
  * `patches/@apollo+server+5.5.1.patch`. Apollo hands a gateway (our jit executor is one) a
  * request context whose `response.http.status` it built as an object literal with its own
  * get/set closures. V8 keeps such accessors in the old generation, so every request's context,
- * answer included, outlived young-generation collections (BENCHMARKS.md, run 27). The patch
+ * answer included, outlived young-generation collections (bench/HISTORY.md, run 27). The patch
  * puts the accessors on a class; these tests fail if `npm install` did not apply it.
  */
 describe('the request context Apollo hands a gateway', () => {

@@ -5,7 +5,7 @@ const PKCS8_SEED_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 
 /**
  * Which library signs. RFC 8032 signatures are deterministic, so both give the same bytes;
- * libsodium (the optional `sodium-native`) signs in half OpenSSL's time (BENCHMARKS.md, run 21),
+ * libsodium (the optional `sodium-native`) signs in half OpenSSL's time (bench/HISTORY.md, run 21),
  * which matters where the server signs every event it writes. Verification stays on OpenSSL
  * whatever signs: which signatures count as valid must not depend on what is installed.
  */
