@@ -18,6 +18,7 @@ export class LedgerFeed {
   private readonly next = new Map<string, number>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
+  private readonly tracked = new Map<string, Promise<void>>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -25,12 +26,24 @@ export class LedgerFeed {
     private readonly log: Logger,
   ) {}
 
-  /** Starts a ledger's cursors at its current head: subscribers see what commits from now on. */
-  async track(ledger: LedgerRow): Promise<void> {
-    for (const topic of ['event', 'block', 'checkpoint'] as const) {
-      const key = `${topic}:${ledger.name}`;
-      if (!this.next.has(key)) this.next.set(key, await this.head(topic, ledger));
+  /**
+   * Starts a ledger's cursors at its current head: subscribers see what commits from now on.
+   * Once per ledger: a second caller's older head read, landing after the first had moved the
+   * cursor on, would set it back (or a newer one forward, past events not yet published).
+   */
+  track(ledger: LedgerRow): Promise<void> {
+    let tracked = this.tracked.get(ledger.name);
+    if (!tracked) {
+      tracked = (async () => {
+        for (const topic of ['event', 'block', 'checkpoint'] as const) {
+          const key = `${topic}:${ledger.name}`;
+          if (!this.next.has(key)) this.next.set(key, await this.head(topic, ledger));
+        }
+      })();
+      this.tracked.set(ledger.name, tracked);
+      tracked.catch(() => this.tracked.delete(ledger.name)); // the next caller reads again
     }
+    return tracked;
   }
 
   /** Something new may be committed for `ledger`; publish it (coalesces bursts). */
@@ -71,8 +84,9 @@ export class LedgerFeed {
   private async catchUp(ledger: LedgerRow, topic: BusTopic, key: string): Promise<void> {
     if (!this.bus.hasListeners(topic, ledger.name)) {
       // Nobody is listening: skip reading, but keep the cursor at the head for later subscribers.
-      this.next.set(key, await this.head(topic, ledger));
-      return;
+      const head = await this.head(topic, ledger);
+      // Unless one joined during that read: it is owed what committed since, which the head already counts.
+      if (!this.bus.hasListeners(topic, ledger.name)) return void this.next.set(key, head);
     }
     for (;;) {
       const from = this.next.get(key)!;

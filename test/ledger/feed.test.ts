@@ -1,0 +1,34 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { LedgerFeed } from '../../src/ledger/feed.js';
+import { openTestLedger, type TestLedger } from '../support/ledger.js';
+
+let t: TestLedger;
+beforeAll(async () => {
+  t = await openTestLedger({}, { produceBlocks: false });
+});
+afterAll(async () => t?.close());
+
+describe('the live feed', () => {
+  it('delivers an event committed after a subscriber joined, while a catch-up for no listeners was reading the head', async () => {
+    await t.service.append('main', [{ type: 'before', actor: 'a' }]);
+    const ledger = await t.service.ledger('main');
+    const feed = (t.service as unknown as { feed: LedgerFeed }).feed;
+    const head = (feed as unknown as { head: (topic: string, l: unknown) => Promise<number> }).head.bind(feed);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    // The head read is slow (a round trip behind the appends).
+    const spy = vi.spyOn(feed as unknown as { head: typeof head }, 'head').mockImplementationOnce(async (topic, l) => {
+      await gate;
+      return head(topic, l);
+    });
+    // Another process committed something while nobody listens here: the catch-up moves the cursor to the head.
+    feed.notify(ledger, 'event');
+    const sub = await t.service.subscribe('event', 'main');
+    const [owed] = await t.service.append('main', [{ type: 'after-subscribing', actor: 'b' }]);
+    open();
+    const first = await sub.next();
+    expect(first.value.index).toBe(owed!.index);
+    expect(spy).toHaveBeenCalled();
+    await sub.return!();
+  });
+});
