@@ -120,6 +120,16 @@ describe('replicated appends', () => {
     expect(next!.hlc.physicalMs).toBeGreaterThanOrEqual(near!.hlc.physicalMs);
   });
 
+  it('are refused when their bytes are not UTF-8, though they decode to canonical text, and change nothing', async () => {
+    const before = await b.service.head('main');
+    const bytes = canonicalBytes({ ledger: 'a.test/main', type: 'copied', actor: 'peer', payload: 'X', parents: [], hlc: { physicalMs: Date.now() - 1000, logical: 0 } });
+    // 0xFF decodes to U+FFFD, whose canonical text is the decoded text: only the bytes tell.
+    bytes[bytes.indexOf('"X"') + 1] = 0xff;
+    await expect(b.service.appendReplicated('main', [{ canonical: bytes, signature: null }])).rejects.toMatchObject({ code: 'BAD_EVENT' });
+    expect(await b.service.head('main')).toEqual(before);
+    expect((await b.service.verify('main', true)).status).toBe('VALID');
+  });
+
   it('are checked against the origin they were synced from', async () => {
     const ledgerId = (await b.service.ledger('main')).id;
     await tamper(b.db.dataSource, [`UPDATE events SET origin = 'elsewhere.test/main' WHERE ledger_id = $1 AND idx = 0`, [ledgerId]]);

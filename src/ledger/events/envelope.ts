@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import canonicalize from 'canonicalize';
 import { ChainproofError } from '../../errors.js';
 import { rfc8785 } from './rfc8785.js';
@@ -191,6 +192,9 @@ export function compareHlc(a: Hlc, b: Hlc): number {
  * exactly the canonical form of a well-formed envelope (verification relies on this).
  */
 export function parseCanonical(bytes: Uint8Array): Envelope {
+  // Decoding replaces a byte that is not UTF-8 with U+FFFD, whose canonical text then matches:
+  // such bytes are not the encoding of any canonical text, and the verifier refuses them.
+  if (!isUtf8(bytes)) throw new Error('canonical bytes are not valid UTF-8');
   const text = Buffer.from(bytes).toString('utf8');
   const value = JSON.parse(text) as Record<string, unknown>;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('envelope is not an object');

@@ -5,9 +5,8 @@ import { checkEnvelopeFields, parseCanonical, type Envelope } from '../events/en
 const ENVELOPE_KEYS = new Set(['ledger', 'type', 'actor', 'author', 'resource', 'subsystem', 'payload', 'result', 'correlationId', 'parents', 'hlc']);
 
 /**
- * parseCanonical, fast: the same verdict for every input (and, stricter, the bytes must be
- * valid UTF-8, so they are exactly the encoding of the canonical text), at a fraction of the
- * cost on the common case. For parsed JSON without \u escapes, RFC 8785 output is exactly JSON.stringify
+ * parseCanonical, fast: the same verdict for every input, at a fraction of the cost on the
+ * common case. For parsed JSON without \u escapes, RFC 8785 output is exactly JSON.stringify
  * output provided every object's keys are already in UTF-16 code-unit order (numbers and
  * escapes of ", \ and the short control escapes serialise identically). Anything else — \u
  * escapes (lone surrogates), integer-like keys that JS reorders, a failing comparison — is
