@@ -19,19 +19,33 @@ export async function listen(
   log: Logger,
 ): Promise<Listener> {
   let client: pg.Client | undefined;
+  let connecting: pg.Client | undefined;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
 
   const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString: url });
+    // Keep-alive probes, so a connection whose peer vanished (half-open) errors and is replaced
+    // instead of waiting for notifications that never come.
+    const c = new pg.Client({ connectionString: url, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
     c.on('notification', (n) => n.channel === NOTIFY_CHANNEL && n.payload && onMessage(n.payload));
     c.on('error', (err) => {
       log.warn({ err: err.message }, 'LISTEN connection lost; reconnecting');
       void c.end().catch(() => undefined);
+      if (client === c) client = undefined;
       schedule();
     });
-    await c.connect();
-    await c.query(`LISTEN ${NOTIFY_CHANNEL}`);
+    connecting = c;
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${NOTIFY_CHANNEL}`);
+    } catch (err) {
+      void c.end().catch(() => undefined);
+      throw err;
+    } finally {
+      connecting = undefined;
+    }
+    // close() came while this connected: nobody is listening any more.
+    if (closed) return void (await c.end().catch(() => undefined));
     client = c;
     onConnect();
   };
@@ -40,6 +54,7 @@ export async function listen(
     retry = setTimeout(() => {
       retry = undefined;
       connect().catch((err) => {
+        if (closed) return;
         log.warn({ err: err.message }, 'LISTEN reconnect failed; retrying');
         schedule();
       });
@@ -52,7 +67,7 @@ export async function listen(
     async close() {
       closed = true;
       clearTimeout(retry);
-      await client?.end().catch(() => undefined);
+      await Promise.all([client, connecting].map((c) => c?.end().catch(() => undefined)));
     },
   };
 }

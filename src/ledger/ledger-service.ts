@@ -205,14 +205,30 @@ export class LedgerService {
       this.listener = await listen(
         this.options.listenUrl,
         (payload) => void this.onNotification(payload).catch((err) => this.log.warn({ err }, 'bad notification')),
-        // After a (re)connect, anything may have been missed: catch every ledger up.
-        () => void this.registry.list().then((ls) => ls.forEach((l) => {
-          for (const t of ['event', 'block', 'checkpoint'] as const) this.feed.notify(l, t);
-          this.wakeCommitWatchers(l.name);
-        })),
+        () => this.catchUpAll(),
         this.log,
       );
     }
+  }
+
+  /**
+   * After a LISTEN (re)connect anything may have been missed: every ledger's feed catches up.
+   * Retried while the ledger list cannot be read (a pool timeout, too many connections), so a
+   * quiet ledger is not left behind until its next commit.
+   */
+  private catchUpAll(): void {
+    if (!this.started) return;
+    this.registry.list().then(
+      (ls) => ls.forEach((l) => {
+        for (const t of ['event', 'block', 'checkpoint'] as const) this.feed.notify(l, t);
+        this.wakeCommitWatchers(l.name);
+      }),
+      (err) => {
+        if (!this.started) return;
+        this.log.warn({ err }, 'catching up after the LISTEN connection came back failed; retrying');
+        setTimeout(() => this.catchUpAll(), 1000).unref();
+      },
+    );
   }
 
   /** Drains in-flight appends, then stops mining. Acknowledged events are already committed. */

@@ -1,0 +1,85 @@
+import net from 'node:net';
+import pg from 'pg';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openDatabase, type Database } from '../../src/db/database.js';
+import { listen } from '../../src/db/pg-listener.js';
+import { LedgerService } from '../../src/ledger/ledger-service.js';
+import { loadServerKey } from '../../src/ledger/server-key.js';
+import { freshDatabaseUrl, usingPostgres } from '../support/db.js';
+import { testConfig } from '../support/ledger.js';
+
+const silent = pino({ level: 'silent' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.runIf(usingPostgres())('the LISTEN connection', () => {
+  let fresh: { url: string; drop(): Promise<void> };
+  let admin: pg.Client;
+  const listening = async () =>
+    (await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN chainproof'`)).rows[0].n as number;
+  const dropListeners = () => admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN chainproof'`);
+  beforeAll(async () => {
+    fresh = await freshDatabaseUrl();
+    admin = new pg.Client({ connectionString: fresh.url });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin?.end();
+    await fresh?.drop();
+  });
+
+  it('closed while it reconnects, leaves no connection behind and calls nobody', async () => {
+    // A proxy that is slow to let the reconnect through.
+    let delayMs = 0;
+    const { hostname, port: pgPort, pathname } = new URL(fresh.url);
+    const proxy = net.createServer((client) => {
+      setTimeout(() => {
+        const upstream = net.connect(Number(pgPort || 5432), hostname);
+        client.pipe(upstream).pipe(client);
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
+      }, delayMs);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `postgres://postgres@127.0.0.1:${(proxy.address() as net.AddressInfo).port}${pathname}`;
+      let connects = 0;
+      const l = await listen(url, () => undefined, () => void connects++, silent);
+      expect([connects, await listening()]).toEqual([1, 1]);
+      delayMs = 1500;
+      await dropListeners();
+      await sleep(1300); // the reconnect (after 1 s) is waiting on the proxy
+      await l.close();
+      await sleep(1500);
+      expect([connects, await listening()]).toEqual([1, 0]);
+    } finally {
+      await dropListeners();
+      proxy.close();
+    }
+  });
+
+  it('coming back, catches every ledger up, retrying while the ledgers cannot be read', async () => {
+    const db: Database = await openDatabase({ databaseUrl: fresh.url, dataDir: '', dbPoolSize: 4 });
+    const config = testConfig();
+    const service = new LedgerService(db.dataSource, config, loadServerKey(config, false)?.key, silent, { listenUrl: fresh.url, produceBlocks: false });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await service.start();
+      const registry = (service as unknown as { registry: { list(): Promise<unknown[]> } }).registry;
+      const list = registry.list.bind(registry);
+      let failures = 0;
+      // The first read after the reconnect fails (say, the pool timed out); the next works.
+      const spy = vi.spyOn(registry, 'list').mockImplementation(() => (failures++ === 0 ? Promise.reject(new Error('pool timeout')) : list()));
+      await dropListeners();
+      for (let i = 0; i < 60 && spy.mock.calls.length < 2; i++) await sleep(100);
+      expect(unhandled).toEqual([]);
+      expect(spy.mock.calls.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await service.stop();
+      await db.close();
+    }
+  });
+});
