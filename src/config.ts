@@ -23,6 +23,8 @@ export interface Config {
   databaseUrl?: string;
   dataDir: string;
   dbPoolSize: number;
+  /** Longest a statement on PostgreSQL waits for a lock (a stalled process holding a ledger's head) before failing. */
+  dbLockTimeoutMs: number;
   /** Prefix of every ledger's origin and the name of the server's signing key. */
   originPrefix: string;
   signingSeedHex?: string;
@@ -94,6 +96,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['DATABASE_URL', '(unset)', 'PostgreSQL URL; unset runs the embedded PostgreSQL (PGlite)'],
   ['CHAINPROOF_DATA_DIR', './data', 'embedded database and generated signing key live here'],
   ['CHAINPROOF_DB_POOL', '10', 'PostgreSQL connections per process (the embedded database uses one: PGlite is a single session)'],
+  ['CHAINPROOF_DB_LOCK_TIMEOUT_MS', '30000', 'longest a request waits for a lock another process holds (say, a ledger\'s head) before it fails with UNAVAILABLE; migrations wait as long as they must'],
   ['CHAINPROOF_ORIGIN', 'the host name', 'origin prefix: ledger "main" has origin <prefix>/main; also the signing key name'],
   ['CHAINPROOF_PUBLIC_READS', 'true', 'false: every query and subscription needs an API key (any role)'],
   ['CHAINPROOF_ADMIN_KEY', '(unset)', 'bootstrap admin API key (≥ 32 chars) for automation; embedded default: generated into <data dir>/admin.key'],
@@ -199,6 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: resolve(env.CHAINPROOF_DATA_DIR || './data'),
     dbPoolSize: int('CHAINPROOF_DB_POOL', 10, 1, 200),
+    dbLockTimeoutMs: int('CHAINPROOF_DB_LOCK_TIMEOUT_MS', 30_000, 100, 3_600_000),
     originPrefix,
     signingSeedHex: seed?.toLowerCase(),
     signingKeyFile: env.CHAINPROOF_SIGNING_KEY_FILE || undefined,

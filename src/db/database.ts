@@ -21,7 +21,7 @@ export interface Database {
  * date with the migrations. The schema is never synchronised from entities.
  */
 export async function openDatabase(
-  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolSize'>,
+  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'dbPoolSize'> & Partial<Pick<Config, 'dbLockTimeoutMs'>>,
   options: { runMigrations?: boolean } = {},
 ): Promise<Database> {
   // PGlite is one session: pglite-socket keeps a connection's messages together only inside an
@@ -48,7 +48,7 @@ export async function openDatabase(
       // round trip in every append. The embedded database keeps PostgreSQL's default, READ COMMITTED.
       ...(embedded
         ? {}
-        : { options: '-c lock_timeout=30000 -c idle_in_transaction_session_timeout=60000 -c default_transaction_isolation=read\\ committed' }),
+        : { options: `-c lock_timeout=${config.dbLockTimeoutMs ?? 30_000} -c idle_in_transaction_session_timeout=60000 -c default_transaction_isolation=read\\ committed` }),
     },
   });
   if (!embedded) nameStatementsOn(dataSource);
@@ -81,6 +81,19 @@ function refusedConnection(e: unknown): ChainproofError | undefined {
 }
 
 /**
+ * PostgreSQL conditions that pass, which a client should retry rather than report: a lock
+ * not granted within lock_timeout (55P03), a cancelled statement (57014), a server shutting
+ * down or starting (57P01–57P03), too many connections (53300), a lost connection (class 08),
+ * a serialization failure or deadlock (40001, 40P01). The driver's error or TypeORM's wrapper.
+ */
+export function transientDatabaseError(e: unknown): ChainproofError | undefined {
+  const err = e as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = typeof err?.code === 'string' ? err.code : err?.driverError?.code;
+  if (typeof code !== 'string' || !/^(55P03|57014|57P0[123]|53300|08...|40001|40P01)$/.test(code)) return undefined;
+  return new ChainproofError('UNAVAILABLE', `the database cannot serve this right now (${code}); retry`, { cause: e });
+}
+
+/**
  * Several servers may start at once on one database; only one may migrate at a time. The
  * migrations run on the connection that holds the lock, so a pool of one suffices.
  */
@@ -88,6 +101,9 @@ async function migrateUnderLock(dataSource: DataSource): Promise<void> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
+    // However long another process's migrations take (an index built on a large ledger): the
+    // pool's lock_timeout would cancel this wait, and the server fail to start.
+    await runner.query('SET lock_timeout = 0');
     await runner.query('SELECT pg_advisory_lock(7235001)');
     try {
       const executor = new MigrationExecutor(dataSource, runner);
@@ -98,6 +114,7 @@ async function migrateUnderLock(dataSource: DataSource): Promise<void> {
       await runner.query('SELECT pg_advisory_unlock(7235001)');
     }
   } finally {
+    await runner.query('RESET lock_timeout').catch(() => undefined);
     await runner.release();
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 
 const LIMIT_CODES = new Set(['DEPTH_LIMIT', 'ALIAS_LIMIT', 'COST_LIMIT']);
 import { ArgumentValidationError } from 'type-graphql';
+import { transientDatabaseError } from '../db/database.js';
 import { isChainproofError } from '../errors.js';
 
 /**
@@ -21,6 +22,8 @@ export function formatError(development: boolean, log?: Pick<Logger, 'error'>) {
     if (original instanceof ArgumentValidationError) {
       return { ...base, extensions: { code: 'BAD_USER_INPUT' } };
     }
+    const transient = transientDatabaseError(original);
+    if (transient) return { ...base, message: transient.message, extensions: { code: transient.code } };
     let code = (formatted.extensions?.code as string | undefined) ?? 'INTERNAL_SERVER_ERROR';
     // Apollo relabels every validation error; a limit rule's own code is the useful one.
     const innerCode = ((error as GraphQLError | undefined)?.originalError as GraphQLError | undefined)?.extensions?.code;

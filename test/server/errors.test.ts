@@ -22,4 +22,17 @@ describe('formatError', () => {
     expect(formatError(false, log as never)(error.toJSON(), error).extensions).toEqual({ code: 'BAD_USER_INPUT' });
     expect(logged).toEqual([]);
   });
+
+  it('answers a database condition that passes as UNAVAILABLE, to retry, and any other database error as internal', () => {
+    const fmt = formatError(false, { error: () => undefined } as never);
+    const answer = (code: string, wrapped = false) => {
+      const driver = Object.assign(new Error('canceling statement due to lock timeout'), { code });
+      const original = wrapped ? Object.assign(new Error('query failed'), { driverError: driver }) : driver;
+      const error = new GraphQLError(original.message, { path: ['appendEvent'], originalError: original });
+      return fmt(error.toJSON(), error).extensions?.code;
+    };
+    for (const code of ['55P03', '57014', '57P01', '53300', '08006', '40001', '40P01']) expect([code, answer(code)]).toEqual([code, 'UNAVAILABLE']);
+    expect(answer('55P03', true)).toBe('UNAVAILABLE');
+    for (const code of ['42P01', '23505', '22021']) expect([code, answer(code)]).toEqual([code, 'INTERNAL_SERVER_ERROR']);
+  });
 });
