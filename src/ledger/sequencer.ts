@@ -96,6 +96,14 @@ async function project(tx: EntityManager, batch: readonly Pending[], outcomes: r
     }
     await projection.group.project(tx, requests);
   }
+  // A projection that caught a database error left the transaction aborted, and PostgreSQL
+  // answers COMMIT of an aborted transaction by rolling back, without an error: the batch
+  // would be acknowledged and never stored. One more statement finds out (25P02) before COMMIT.
+  if (due.length > 0) {
+    await tx.query('SELECT 1').catch((cause: unknown) => {
+      throw new ChainproofError('INTERNAL', 'a projection caught a database error; its transaction is aborted, so nothing of it was stored', { cause });
+    });
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ChainproofError } from '../../src/errors.js';
 import { MAX_PAYLOAD_DEPTH, parseCanonical } from '../../src/ledger/events/envelope.js';
@@ -273,6 +274,20 @@ describe('edge cases found in review', () => {
     } finally {
       stop();
     }
+  });
+
+  it('never acknowledges a batch whose projection caught a database error: its COMMIT rolled back', async () => {
+    await t.service.createLedger('swallowed', {});
+    const swallowing = async (tx: EntityManager) => {
+      try {
+        await tx.query('SELECT 1/0');
+      } catch {
+        // handled, it thinks; the transaction is aborted all the same
+      }
+    };
+    await expect(t.service.append('swallowed', [{ type: 't', actor: 'a' }], { projection: swallowing })).rejects.toMatchObject({ code: 'INTERNAL' });
+    expect(await count('swallowed')).toBe(0);
+    expect((await t.service.append('swallowed', [{ type: 't', actor: 'a' }]))[0]!.index).toBe(0);
   });
 
   it('refuses NUL characters and lone surrogates with BAD_USER_INPUT', async () => {
