@@ -3,7 +3,7 @@ import { Arg, Args, Authorized, Ctx, FieldResolver, Info, Int, Mutation, Query, 
 import { DEFAULT_PAGE } from '../ledger/pagination.js';
 import type { AsOf, ReadBound } from '../provenance/as-of.js';
 import type { LineProofs } from '../provenance/line-proofs.js';
-import type { AssertionRecord, QueryAuditFilter as ServiceFilter, QueryAuditRecord, SourceRecord } from '../provenance/model.js';
+import type { AssertionRecord, ContributionRecord, QueryAuditFilter as ServiceFilter, QueryAuditRecord, SourceRecord } from '../provenance/model.js';
 import type { ProvenanceService } from '../provenance/service.js';
 import { exportProvJson } from '../provenance/service.js';
 import { PageArgsInput, pageOf } from '../schema/connection.js';
@@ -12,6 +12,7 @@ import {
   AsOfInput,
   Assertion,
   AssertionInput,
+  Contribution,
   ProvenanceChain,
   ProvenanceExport,
   ProvenanceFormat,
@@ -72,7 +73,7 @@ function lineProofsOf(ctx: RequestContext, ledger: string, bound: ReadBound | un
 
 /** Audits' citations get their assertion and source records only if the answer shows them; `at` leads from the field to the audits. */
 const describing = (info: GraphQLResolveInfo, at: readonly string[] = []) => ({
-  citedRecords: selects(info, [...at, 'contributingAssertions', 'assertion']) || selects(info, [...at, 'contributingAssertions', 'source']),
+  citedRecords: ['assertion', 'source', 'sourceHash'].some((f) => selects(info, [...at, 'contributingAssertions', f])),
 });
 
 @Resolver(() => QueryAudit)
@@ -200,5 +201,13 @@ export class AssertionResolver {
   @FieldResolver(() => String, { nullable: true, description: 'The assertion that superseded this one, as of the read.' })
   supersededBy(@Root() a: Assertion, @Ctx() ctx: RequestContext): Promise<string | null> {
     return readsOf(ctx).successor(a);
+  }
+}
+
+@Resolver(() => Contribution)
+export class ContributionResolver {
+  @FieldResolver(() => String, { description: 'Content hash of the cited assertion\'s source (DESIGN §4: a contribution names its source).' })
+  sourceHash(@Root() c: ContributionRecord): string {
+    return c.assertion.sourceHash;
   }
 }

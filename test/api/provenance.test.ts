@@ -92,7 +92,7 @@ describe('provenance over GraphQL', () => {
     const { verifierKey } = (await gql(server.url, `{ ledger { verifierKey } }`)).data.ledger;
     const r = await gql(server.url, `query($since: DateTimeISO!) { trace(agent: "deployment-agent", since: $since, subject: "auth/*") {
         until truncated lines { queryId subject result resultConfidence eventId eventIndex time
-          contributingAssertions { assertionHash weight assertion { value lifecycle time } source { locator contentHash time } }
+          contributingAssertions { assertionHash weight sourceHash assertion { value lifecycle time } source { locator contentHash time } }
           proof { leafIndex treeSize leafHash hashes rootHash checkpoint { treeSize note } } } } }`,
       { since: new Date(Date.now() - 6 * 3600_000).toISOString() }, reader);
     expect(r.errors).toBeUndefined();
@@ -106,9 +106,14 @@ describe('provenance over GraphQL', () => {
     expect(at(c2.assertion.time)).toBeLessThanOrEqual(at(lines[1].time));
     const strip = ({ time: _t, ...rest }: { time: string }) => rest;
     expect(lines[1].contributingAssertions.map((c: { assertion: { time: string }; source: { time: string } }) => ({ ...c, assertion: strip(c.assertion), source: strip(c.source) }))).toEqual([
-      { assertionHash: v2, weight: 0.8, assertion: { value: 900, lifecycle: 'ACCEPTED' }, source: { locator: 'git://cfg/auth.yaml@b2', contentHash: sha('auth v2') } },
-      { assertionHash: v1, weight: 0.2, assertion: { value: 3600, lifecycle: 'ACCEPTED' }, source: { locator: 'git://cfg/auth.yaml@a1', contentHash: sha('auth v1') } },
+      { assertionHash: v2, weight: 0.8, sourceHash: sha('auth v2'), assertion: { value: 900, lifecycle: 'ACCEPTED' }, source: { locator: 'git://cfg/auth.yaml@b2', contentHash: sha('auth v2') } },
+      { assertionHash: v1, weight: 0.2, sourceHash: sha('auth v1'), assertion: { value: 3600, lifecycle: 'ACCEPTED' }, source: { locator: 'git://cfg/auth.yaml@a1', contentHash: sha('auth v1') } },
     ]);
+    // A contribution names its source's hash on its own too, as DESIGN §4 has it.
+    const bare = await gql(server.url, `query($since: DateTimeISO!) { trace(agent: "deployment-agent", since: $since, subject: "auth/*") {
+        lines { contributingAssertions { assertionHash sourceHash } } } }`, { since: new Date(Date.now() - 6 * 3600_000).toISOString() }, reader);
+    expect(bare.errors).toBeUndefined();
+    expect(bare.data.trace.lines[1].contributingAssertions).toEqual([{ assertionHash: v2, sourceHash: sha('auth v2') }, { assertionHash: v1, sourceHash: sha('auth v1') }]);
     for (const line of lines) {
       const p = line.proof;
       expect(p.leafIndex).toBe(line.eventIndex);
