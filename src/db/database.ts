@@ -81,19 +81,6 @@ function refusedConnection(e: unknown): ChainproofError | undefined {
 }
 
 /**
- * PostgreSQL conditions that pass, which a client should retry rather than report: a lock
- * not granted within lock_timeout (55P03), a cancelled statement (57014), a server shutting
- * down or starting (57P01–57P03), too many connections (53300), a lost connection (class 08),
- * a serialization failure or deadlock (40001, 40P01). The driver's error or TypeORM's wrapper.
- */
-export function transientDatabaseError(e: unknown): ChainproofError | undefined {
-  const err = e as { code?: unknown; driverError?: { code?: unknown } } | null;
-  const code = typeof err?.code === 'string' ? err.code : err?.driverError?.code;
-  if (typeof code !== 'string' || !/^(55P03|57014|57P0[123]|53300|08...|40001|40P01)$/.test(code)) return undefined;
-  return new ChainproofError('UNAVAILABLE', `the database cannot serve this right now (${code}); retry`, { cause: e });
-}
-
-/**
  * Several servers may start at once on one database; only one may migrate at a time. The
  * migrations run on the connection that holds the lock, so a pool of one suffices.
  */
@@ -105,6 +92,9 @@ async function migrateUnderLock(dataSource: DataSource): Promise<void> {
     // pool's lock_timeout would cancel this wait, and the server fail to start.
     await runner.query('SET lock_timeout = 0');
     await runner.query('SELECT pg_advisory_lock(7235001)');
+    // The migrations themselves keep the timeout: one waiting for a table lock behind a long
+    // transaction would hold every running server's appends behind it.
+    await runner.query('RESET lock_timeout');
     try {
       const executor = new MigrationExecutor(dataSource, runner);
       // Each in its own transaction, so one may run outside any (an index built CONCURRENTLY).
@@ -114,7 +104,6 @@ async function migrateUnderLock(dataSource: DataSource): Promise<void> {
       await runner.query('SELECT pg_advisory_unlock(7235001)');
     }
   } finally {
-    await runner.query('RESET lock_timeout').catch(() => undefined);
     await runner.release();
   }
 }

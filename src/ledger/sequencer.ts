@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { binaryArray } from '../db/binary-array.js';
 import { ChainproofError, isChainproofError } from '../errors.js';
+import { transientDatabaseError } from '../db/transient.js';
 import type { LedgerRow } from './entities/index.js';
 import { canonicalBytes, compareHlc, MAX_HLC_LOGICAL, MAX_PARENTS, type Hlc } from './events/envelope.js';
 import { joinIds, splitIds, type LedgerEvent } from './events/event.js';
@@ -100,7 +101,8 @@ async function project(tx: EntityManager, batch: readonly Pending[], outcomes: r
   // answers COMMIT of an aborted transaction by rolling back, without an error: the batch
   // would be acknowledged and never stored. One more statement finds out (25P02) before COMMIT.
   if (due.length > 0) {
-    await tx.query('SELECT 1').catch((cause: unknown) => {
+    await tx.query('SELECT 1').catch((cause: { code?: unknown }) => {
+      if (cause?.code !== '25P02') throw cause;
       throw new ChainproofError('INTERNAL', 'a projection caught a database error; its transaction is aborted, so nothing of it was stored', { cause });
     });
   }
@@ -239,7 +241,12 @@ export class LedgerSequencer {
       this.committed = leaves;
     } catch (e) {
       this.committed = undefined;
-      if (e instanceof RolledBack) {
+      if (e instanceof RolledBack && (e.cause as { code?: unknown })?.code === '55P03') {
+        // Nothing was committed, and the cause — the head locked past lock_timeout by another
+        // process — is nobody's request: retried alone, each would wait as long again.
+        const unavailable = transientDatabaseError(e.cause)!;
+        for (const p of batch) p.reject(unavailable);
+      } else if (e instanceof RolledBack) {
         // Nothing was committed. One caller's failure (a projection, say) must not fail the others: retry alone.
         if (batch.length > 1) for (const p of batch) await this.commit([p], undefined, false);
         else batch[0]!.reject(duplicateEvent(e.cause) ?? e.cause);

@@ -4,15 +4,16 @@ import type { Logger } from 'pino';
 
 const LIMIT_CODES = new Set(['DEPTH_LIMIT', 'ALIAS_LIMIT', 'COST_LIMIT']);
 import { ArgumentValidationError } from 'type-graphql';
-import { transientDatabaseError } from '../db/database.js';
+import { transientDatabaseError } from '../db/transient.js';
 import { isChainproofError } from '../errors.js';
 
 /**
- * Turns any error into `message` + `extensions.code`. A ChainproofError keeps its own code;
- * anything unexpected becomes INTERNAL_SERVER_ERROR with its message hidden from the client and
+ * Turns any error into `message` + `extensions.code`. A ChainproofError keeps its own code; a
+ * database condition that passes becomes UNAVAILABLE (logged as a warning); anything else
+ * unexpected becomes INTERNAL_SERVER_ERROR with its message hidden from the client and
  * logged with its stack, which leaves the server only in development.
  */
-export function formatError(development: boolean, log?: Pick<Logger, 'error'>) {
+export function formatError(development: boolean, log?: Pick<Logger, 'error' | 'warn'>) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
@@ -23,7 +24,10 @@ export function formatError(development: boolean, log?: Pick<Logger, 'error'>) {
       return { ...base, extensions: { code: 'BAD_USER_INPUT' } };
     }
     const transient = transientDatabaseError(original);
-    if (transient) return { ...base, message: transient.message, extensions: { code: transient.code } };
+    if (transient) {
+      log?.warn({ err: original, path: formatted.path }, 'database unavailable answering a request');
+      return { ...base, message: transient.message, extensions: { code: transient.code } };
+    }
     let code = (formatted.extensions?.code as string | undefined) ?? 'INTERNAL_SERVER_ERROR';
     // Apollo relabels every validation error; a limit rule's own code is the useful one.
     const innerCode = ((error as GraphQLError | undefined)?.originalError as GraphQLError | undefined)?.extensions?.code;

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, transientDatabaseError } from '../../src/db/database.js';
+import { openDatabase } from '../../src/db/database.js';
 import { LedgerService } from '../../src/ledger/ledger-service.js';
 import { loadServerKey } from '../../src/ledger/server-key.js';
 import { freshDatabaseUrl, usingPostgres } from '../support/db.js';
@@ -35,8 +35,8 @@ describe.runIf(usingPostgres())('waiting for locks other processes hold', () => 
     await db.close();
   });
 
-  it('an append behind a ledger head held past the lock timeout fails as UNAVAILABLE and writes nothing', async () => {
-    const db = await openDatabase({ databaseUrl: fresh.url, dataDir: '', dbPoolSize: 2, dbLockTimeoutMs: 300 });
+  it('appends behind a ledger head held past the lock timeout fail as UNAVAILABLE after one wait, and write nothing', async () => {
+    const db = await openDatabase({ databaseUrl: fresh.url, dataDir: '', dbPoolSize: 2, dbLockTimeoutMs: 1000 });
     const config = testConfig();
     const service = new LedgerService(db.dataSource, config, loadServerKey(config, false)?.key, pino({ level: 'silent' }), { produceBlocks: false });
     try {
@@ -44,9 +44,14 @@ describe.runIf(usingPostgres())('waiting for locks other processes hold', () => 
       await service.append('main', [{ type: 'first', actor: 'a' }]);
       await other.query('BEGIN');
       await other.query('SELECT * FROM ledger_heads FOR UPDATE'); // a stalled process holding the head
-      const error = await service.append('main', [{ type: 'blocked', actor: 'a' }]).then(() => undefined, (e: unknown) => e);
+      const started = Date.now();
+      const codes = await Promise.all([1, 2, 3, 4].map((i) =>
+        service.append('main', [{ type: 'blocked', actor: `a${i}` }]).then(() => 'appended', (e: { code?: string }) => e.code)));
+      const waited = Date.now() - started;
       await other.query('ROLLBACK');
-      expect(transientDatabaseError(error)?.code).toBe('UNAVAILABLE');
+      expect(codes).toEqual(['UNAVAILABLE', 'UNAVAILABLE', 'UNAVAILABLE', 'UNAVAILABLE']);
+      // Not one wait per caller: retried alone, the four would wait the timeout four times more.
+      expect(waited).toBeLessThan(3000);
       expect((await service.head('main')).treeSize).toBe(1);
       expect((await service.append('main', [{ type: 'after', actor: 'a' }]))[0]!.index).toBe(1);
     } finally {

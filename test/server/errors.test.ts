@@ -24,7 +24,8 @@ describe('formatError', () => {
   });
 
   it('answers a database condition that passes as UNAVAILABLE, to retry, and any other database error as internal', () => {
-    const fmt = formatError(false, { error: () => undefined } as never);
+    const warned: unknown[] = [];
+    const fmt = formatError(false, { error: () => undefined, warn: (...args: unknown[]) => void warned.push(args) } as never);
     const answer = (code: string, wrapped = false) => {
       const driver = Object.assign(new Error('canceling statement due to lock timeout'), { code });
       const original = wrapped ? Object.assign(new Error('query failed'), { driverError: driver }) : driver;
@@ -33,6 +34,8 @@ describe('formatError', () => {
     };
     for (const code of ['55P03', '57014', '57P01', '53300', '08006', '40001', '40P01']) expect([code, answer(code)]).toEqual([code, 'UNAVAILABLE']);
     expect(answer('55P03', true)).toBe('UNAVAILABLE');
-    for (const code of ['42P01', '23505', '22021']) expect([code, answer(code)]).toEqual([code, 'INTERNAL_SERVER_ERROR']);
+    expect(warned).toHaveLength(8); // each logged, as a warning
+    // A protocol violation is a bug, not a passing condition.
+    for (const code of ['42P01', '23505', '22021', '08P01']) expect([code, answer(code)]).toEqual([code, 'INTERNAL_SERVER_ERROR']);
   });
 });
