@@ -19,6 +19,8 @@ export class LedgerFeed {
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private readonly tracked = new Map<string, Promise<void>>();
+  private readonly retries = new Set<NodeJS.Timeout>();
+  private stopped = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -46,16 +48,33 @@ export class LedgerFeed {
     return tracked;
   }
 
+  /** No more catch-ups: the service is stopping. */
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.retries) clearTimeout(t);
+    this.retries.clear();
+  }
+
   /** Something new may be committed for `ledger`; publish it (coalesces bursts). */
   notify(ledger: LedgerRow, topic: BusTopic): void {
     const key = `${topic}:${ledger.name}`;
-    if (!this.next.has(key)) return;
+    if (this.stopped || !this.next.has(key)) return;
     if (this.running.has(key)) {
       this.again.add(key);
       return;
     }
     const run = this.catchUp(ledger, topic, key)
-      .catch((err) => this.log.error({ err, ledger: ledger.name, topic }, 'live feed catch-up failed; next notification retries'))
+      .catch((err) => {
+        // Retried on a timer: a quiet ledger sends no next notification to retry it.
+        this.log.warn({ err, ledger: ledger.name, topic }, 'live feed catch-up failed; retrying in 1 s');
+        if (this.stopped) return;
+        const timer = setTimeout(() => {
+          this.retries.delete(timer);
+          this.notify(ledger, topic);
+        }, 1000);
+        timer.unref();
+        this.retries.add(timer);
+      })
       .finally(() => {
         this.running.delete(key);
         if (this.again.delete(key)) this.notify(ledger, topic);

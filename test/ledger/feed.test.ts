@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LedgerFeed } from '../../src/ledger/feed.js';
-import { openTestLedger, type TestLedger } from '../support/ledger.js';
+import pino from 'pino';
+import { LedgerService } from '../../src/ledger/ledger-service.js';
+import { openTestLedger, testConfig, type TestLedger } from '../support/ledger.js';
 
 let t: TestLedger;
 beforeAll(async () => {
@@ -30,5 +32,25 @@ describe('the live feed', () => {
     expect(first.value.index).toBe(owed!.index);
     expect(spy).toHaveBeenCalled();
     await sub.return!();
+  });
+
+  it('retries a catch-up whose read failed, though no further commit comes to retry it', async () => {
+    // A second process on the same database: its commits reach this one's feed only as notifications.
+    const other = new LedgerService(t.db.dataSource, testConfig(), undefined, pino({ level: 'silent' }), { produceBlocks: false });
+    await other.start();
+    const ledger = await t.service.ledger('main');
+    const feed = (t.service as unknown as { feed: LedgerFeed }).feed;
+    const sub = await t.service.subscribe('event', 'main');
+    try {
+      const [e] = await other.append('main', [{ type: 'elsewhere', actor: 'b' }]);
+      const read = vi.spyOn(feed as unknown as { read: () => Promise<unknown> }, 'read').mockRejectedValueOnce(new Error('pool timeout'));
+      feed.notify(ledger, 'event'); // what the NOTIFY of that commit does
+      const first = await sub.next();
+      expect(first.value.index).toBe(e!.index);
+      expect(read).toHaveBeenCalledTimes(2);
+    } finally {
+      await sub.return!();
+      await other.stop();
+    }
   });
 });
