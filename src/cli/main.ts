@@ -76,6 +76,7 @@ function rulesReplayLine(r: RulesReplayReport): string {
 }
 
 function provenanceReplayLine(r: ProvenanceReplayReport): string {
+  if (r.skipped) return `PROVENANCE REPLAY SKIPPED: ${r.skipped}`;
   const lines = [`${r.ok ? 'PROVENANCE REPLAY MATCHES' : 'PROVENANCE REPLAY DIFFERS'}: ${r.eventsReplayed} provenance records up to tree size ${r.treeSize}`];
   if (r.mismatchedTables.length) lines.push(`  projections that differ from the ledger: ${r.mismatchedTables.join(', ')}`);
   return lines.join('\n');

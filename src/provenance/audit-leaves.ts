@@ -23,7 +23,7 @@ export async function auditLeafRange(
   const params: unknown[] = [ledgerId, bound];
   const searches: string[] = [];
   const select = ['(SELECT end_leaf FROM last_audit) AS end_leaf'];
-  // A search runs only if the last audit meets its test: else no leaf does (a trace's `until` is mostly now).
+  // A search runs only if the last audit meets its test: else no leaf does (a window that ends now or later).
   const search = (name: string, test: string, ms: number) => {
     params.push(ms);
     searches.push(firstLeafWhere(name, `${test} $${params.length}`));

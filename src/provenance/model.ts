@@ -38,6 +38,8 @@ export interface SuccessorScope {
 export interface ContributionRecord {
   assertionHash: string;
   weight: number;
+  /** The cited assertion's source (DESIGN §4 names it with each contribution). */
+  sourceHash: string;
   assertion: AssertionRecord;
   source: SourceRecord | null;
 }

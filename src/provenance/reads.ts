@@ -159,7 +159,7 @@ function auditFromRow(ledger: string, r: Row): QueryAuditRecord {
 
 /** An audit's citations in order, their assertions and sources left for attachContributions to fill in. */
 export function unresolvedCitations(cited: ReadonlyArray<{ assertionHash: string; weight: number }>): ContributionRecord[] {
-  return cited.map(({ assertionHash, weight }) => ({ assertionHash, weight, assertion: UNRESOLVED, source: null }));
+  return cited.map(({ assertionHash, weight }) => ({ assertionHash, weight, sourceHash: '', assertion: UNRESOLVED, source: null }));
 }
 const UNRESOLVED = null as unknown as AssertionRecord;
 
@@ -192,6 +192,7 @@ export async function attachContributions(
       const found = byHash.get(c.assertionHash);
       if (!found) throw new ChainproofError('INTERNAL', `audit ${audit.queryId} cites assertion ${c.assertionHash}, which is not recorded`);
       c.assertion = found;
+      c.sourceHash = found.sourceHash;
       c.source = sources.get(found.sourceHash) ?? null;
     }
   }

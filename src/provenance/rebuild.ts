@@ -14,6 +14,8 @@ export interface ProvenanceReplayReport {
   eventsReplayed: number;
   /** Tables whose live rows differ from those the ledger's events give. */
   mismatchedTables: string[];
+  /** Why nothing was compared: without the server's key its records cannot be told from look-alikes. */
+  skipped?: string;
 }
 
 /**
@@ -24,8 +26,7 @@ export interface ProvenanceReplayReport {
  * server, and signs them. The author column alone is not enough: a server that ran without a
  * key did not stop clients from naming its DID on unsigned events.
  */
-async function projectFromEvents(tx: EntityManager, ledger: LedgerRow, serverDid: string | undefined, treeSize: number): Promise<number> {
-  if (serverDid === undefined) return 0; // no key: the server never wrote a provenance record
+async function projectFromEvents(tx: EntityManager, ledger: LedgerRow, serverDid: string, treeSize: number): Promise<number> {
   let after = -1;
   let total = 0;
   for (;;) {
@@ -69,6 +70,10 @@ export async function rebuildProvenance(dataSource: DataSource, ledger: LedgerRo
  * rest of the transaction, so the very projection that wrote the live rows writes these.
  */
 export async function replayProvenance(dataSource: DataSource, ledger: LedgerRow, serverDid: string | undefined): Promise<ProvenanceReplayReport> {
+  if (serverDid === undefined) {
+    const skipped = 'this process has no signing key, which tells the server\'s own records from look-alikes: set CHAINPROOF_SIGNING_SEED or CHAINPROOF_SIGNING_KEY_FILE';
+    return { ok: true, treeSize: 0, eventsReplayed: 0, mismatchedTables: [], skipped };
+  }
   return dataSource.transaction('REPEATABLE READ', async (tx) => {
     const treeSize = await treeSizeOf(tx, ledger);
     const digest = (table: string) => tableDigest(tx, table, ['event_idx'], { ledger_id: ledger.id });

@@ -139,7 +139,12 @@ export const MAX_OPERATION_NAME = 256;
 export function operationPayload(i: OperationInput): OperationPayload {
   for (const k of ['documentHash', 'variablesHash', 'resultHash'] as const) hexHash(k, i[k]);
   if (i.operationName === null) return { ...i };
-  const name = i.operationName.length > MAX_OPERATION_NAME ? i.operationName.slice(0, MAX_OPERATION_NAME) : i.operationName;
+  let name = i.operationName;
+  if (name.length > MAX_OPERATION_NAME) {
+    // Not between the two halves of a surrogate pair.
+    const high = name.charCodeAt(MAX_OPERATION_NAME - 1);
+    name = name.slice(0, high >= 0xd800 && high <= 0xdbff ? MAX_OPERATION_NAME - 1 : MAX_OPERATION_NAME);
+  }
   return { ...i, operationName: (name.replaceAll('\u0000', '\ufffd') as unknown as { toWellFormed(): string }).toWellFormed() };
 }
 

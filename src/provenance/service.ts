@@ -277,15 +277,15 @@ export class ProvenanceService {
     return { lines, truncated: rows.length > first };
   }
 
-  /**
-   * Proofs of records' events against the latest checkpoint that covers them (else the current
-   * tree). One per read: it shares the checkpoint and batches node reads across its records.
-   */
   /** Rebuilds the ledger's provenance projections from its events and compares, changing nothing (see rebuild.ts). */
   async replay(ledgerName: string): Promise<ProvenanceReplayReport> {
     return replayProvenance(this.dataSource, await this.ledger.ledger(ledgerName), this.ledger.serverKey?.did);
   }
 
+  /**
+   * Proofs of records' events against the latest checkpoint that covers them (else the current
+   * tree). One per read: it shares the checkpoint and batches node reads across its records.
+   */
   lineProofs(ledgerName: string, bound?: ReadBound): LineProofs {
     return new LineProofs(this.dataSource, this.ledger, ledgerName, bound);
   }

@@ -7,7 +7,7 @@ import { EventResolver } from './event.resolver.js';
 import { AccountResolver, GovernanceSubscriptionResolver, ProposalResolver } from './governance.resolver.js';
 import { LedgerResolver } from './ledger.resolver.js';
 import { ProofResolver } from './proof.resolver.js';
-import { AssertionResolver, ContributionResolver, ProvenanceResolver } from './provenance.resolver.js';
+import { AssertionResolver, ProvenanceResolver } from './provenance.resolver.js';
 import { ContractResolver, RulesSubscriptionResolver } from './rules.resolver.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
 import { SyncResolver, SyncSubscriptionResolver } from './sync.resolver.js';
@@ -27,7 +27,6 @@ export const resolvers = [
   GovernanceSubscriptionResolver,
   ProvenanceResolver,
   AssertionResolver,
-  ContributionResolver,
   ContractResolver,
   RulesSubscriptionResolver,
   SyncResolver,

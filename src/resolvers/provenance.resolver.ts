@@ -3,7 +3,7 @@ import { Arg, Args, Authorized, Ctx, FieldResolver, Info, Int, Mutation, Query, 
 import { DEFAULT_PAGE } from '../ledger/pagination.js';
 import type { AsOf, ReadBound } from '../provenance/as-of.js';
 import type { LineProofs } from '../provenance/line-proofs.js';
-import type { AssertionRecord, ContributionRecord, QueryAuditFilter as ServiceFilter, QueryAuditRecord, SourceRecord } from '../provenance/model.js';
+import type { AssertionRecord, QueryAuditFilter as ServiceFilter, QueryAuditRecord, SourceRecord } from '../provenance/model.js';
 import type { ProvenanceService } from '../provenance/service.js';
 import { exportProvJson } from '../provenance/service.js';
 import { PageArgsInput, pageOf } from '../schema/connection.js';
@@ -12,7 +12,6 @@ import {
   AsOfInput,
   Assertion,
   AssertionInput,
-  Contribution,
   ProvenanceChain,
   ProvenanceExport,
   ProvenanceFormat,
@@ -147,7 +146,7 @@ export class ProvenanceResolver {
       toAsOf(asOf),
       describing(info, ['lines']),
     );
-    return { agent, since, until: until ?? null, lines: asAudits(t.lines), truncated: t.truncated };
+    return { agent, since, until: until ?? new Date(Math.max(Date.now(), t.lines.at(-1)?.time.getTime() ?? 0)), lines: asAudits(t.lines), truncated: t.truncated };
   }
 
   @Authorized('reader')
@@ -201,13 +200,5 @@ export class AssertionResolver {
   @FieldResolver(() => String, { nullable: true, description: 'The assertion that superseded this one, as of the read.' })
   supersededBy(@Root() a: Assertion, @Ctx() ctx: RequestContext): Promise<string | null> {
     return readsOf(ctx).successor(a);
-  }
-}
-
-@Resolver(() => Contribution)
-export class ContributionResolver {
-  @FieldResolver(() => String, { description: 'Content hash of the cited assertion\'s source (DESIGN §4: a contribution names its source).' })
-  sourceHash(@Root() c: ContributionRecord): string {
-    return c.assertion.sourceHash;
   }
 }

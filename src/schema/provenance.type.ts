@@ -56,6 +56,7 @@ export class Assertion extends RecordedFields {
 export class Contribution {
   @Field() assertionHash!: string;
   @Field(() => Float) weight!: number;
+  @Field({ description: 'Content hash of the cited assertion\'s source.' }) sourceHash!: string;
   @Field(() => Assertion) assertion!: Assertion;
   @Field(() => Source, { nullable: true }) source!: Source | null;
 }
@@ -83,7 +84,7 @@ export const QueryAuditConnection = connection(QueryAudit, 'QueryAudit');
 export class Trace {
   @Field() agent!: string;
   @Field() since!: Date;
-  @Field(() => Date, { nullable: true, description: 'The upper bound asked for; null when none was: every audit up to the newest.' }) until!: Date | null;
+  @Field({ description: 'The end of the window as asked; when none was, every audit up to the newest is in it, and this is the later of the server\'s now and the newest line\'s time.' }) until!: Date;
   @Field(() => [QueryAudit], { description: 'Oldest first. Select `proof` for each line\'s inclusion proof.' }) lines!: QueryAudit[];
   @Field({ description: 'More lines matched than `first`.' }) truncated!: boolean;
 }

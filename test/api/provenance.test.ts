@@ -97,7 +97,8 @@ describe('provenance over GraphQL', () => {
       { since: new Date(Date.now() - 6 * 3600_000).toISOString() }, reader);
     expect(r.errors).toBeUndefined();
     const lines = r.data.trace.lines;
-    expect(r.data.trace.until).toBeNull(); // no end given: up to the newest audit
+    // No end given: every audit up to the newest, and `until` says how far that reached.
+    expect(Date.parse(r.data.trace.until)).toBeGreaterThanOrEqual(Date.parse(lines.at(-1).time));
     expect(lines.map((l: { queryId: string }) => l.queryId)).toEqual(['q-1', 'q-2']);
     // Times are their events' HLC physical clocks: a source before the assertion citing it, before the line.
     const [c2, c1] = lines[1].contributingAssertions;
@@ -264,6 +265,23 @@ describe('provenance over GraphQL', () => {
       result: { ttl: 60, tags: ["a", { b: null }] }, contributingAssertions: [{ assertionHash: "${v2}", weight: 1 }] }) { resultHash result } }`, undefined, writer);
     expect(inline.errors).toBeUndefined();
     expect(inline.data.recordQuery).toEqual({ resultHash: sha(canonicalize({ ttl: 60, tags: ['a', { b: null }] })!), result: { ttl: 60, tags: ['a', { b: null }] } });
+  });
+
+  it('traces up to the newest audit without `until`, though the ledger\'s clock runs ahead of the server\'s', async () => {
+    expect((await gql(server.url, `mutation { createLedger(input: {name: "ahead"}) { name } }`)).errors).toBeUndefined();
+    // Any writer may stamp an event up to the allowed skew ahead; every later event follows its clock.
+    const ahead = Date.now() + 30_000;
+    const stamped = await gql(server.url, `mutation($t: SafeInt!) { appendEvent(ledger: "ahead", input: {type: "clock", actor: "x", parents: [], hlc: {physicalMs: $t, logical: 0}}) { index } }`, { t: ahead }, writer);
+    expect(stamped.errors).toBeUndefined();
+    const rec = await gql(server.url, `mutation($i: QueryAuditInput!) { recordQuery(ledger: "ahead", input: $i) { queryId time } }`,
+      { i: { queryId: 'ahead-1', agentId: 'late-agent', subject: 'auth/x', predicate: 'p', result: 1, contributingAssertions: [] } }, writer);
+    expect(Date.parse(rec.data.recordQuery.time)).toBeGreaterThanOrEqual(ahead);
+    const trace = (until?: string) => gql(server.url, `query($s: DateTimeISO!, $u: DateTimeISO) { trace(ledger: "ahead", agent: "late-agent", since: $s, until: $u) { until lines { queryId } } }`,
+      { s: new Date(Date.now() - 60_000).toISOString(), u: until }, reader);
+    const open = await trace();
+    expect(open.data.trace.lines).toEqual([{ queryId: 'ahead-1' }]);
+    expect(Date.parse(open.data.trace.until)).toBeGreaterThanOrEqual(ahead);
+    expect((await trace(new Date().toISOString())).data.trace.lines).toEqual([]);
   });
 
   it('`verify --replay` rebuilds the provenance records from the ledger and fails on a projection that differs', async () => {

@@ -51,6 +51,7 @@ describe('PROV-JSON export', () => {
         {
           assertionHash: hash,
           weight: 0.5,
+          sourceHash: '01'.repeat(32),
           assertion: { hash, subject: 's', predicate: 'p', value: 1, lifecycle: 'ACCEPTED' as const, confidence: 1, sourceHash: '01'.repeat(32), supersedes: null, recordedBy: 'ops', time: new Date(7), eventIndex: 0, eventId: '02'.repeat(32) },
           source: null,
         },
@@ -80,6 +81,7 @@ describe('PROV-JSON export', () => {
             {
               assertionHash: 'ef'.repeat(32),
               weight: 1,
+              sourceHash: '01'.repeat(32),
               assertion: { hash: 'ef'.repeat(32), subject: 's', predicate: 'p', value: 1, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: '01'.repeat(32), supersedes: null, recordedBy: 'ops', time: new Date(0), eventIndex: 0, eventId: '02'.repeat(32) },
               source: null,
             },

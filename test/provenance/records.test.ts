@@ -2,6 +2,7 @@ import canonicalize from 'canonicalize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCanonical } from '../../src/ledger/events/envelope.js';
 import { assertionHashOf, type AssertionContent } from '../../src/provenance/hashing.js';
+import { operationPayload } from '../../src/provenance/records.js';
 import { codeOf, openTestProvenance, sha, type TestProvenance } from './support.js';
 
 let t: TestProvenance;
@@ -46,7 +47,7 @@ describe('provenance records', () => {
     );
     expect(audit.resultHash).toBe(sha(canonicalize({ seconds: 30, note: 'ü' })!));
     expect(audit.contributingAssertions).toMatchObject([
-      { assertionHash: assertion.hash, weight: 1, assertion: { subject: 'auth/records' }, source: { locator: 'https://cfg.example/records', contentHash: sha('records') } },
+      { assertionHash: assertion.hash, weight: 1, sourceHash: sha('records'), assertion: { subject: 'auth/records' }, source: { locator: 'https://cfg.example/records', contentHash: sha('records') } },
     ]);
 
     for (const r of [source, assertion, audit]) {
@@ -128,6 +129,17 @@ describe('provenance records', () => {
     expect(await codeOf(t.prov.queryAudits('main', { lens: '\ud800' }, page))).toBe('BAD_USER_INPUT');
     expect(await codeOf(t.prov.trace('main', { agent: 'a\u0000', sinceMs: 0, untilMs: Date.now() }))).toBe('BAD_USER_INPUT');
     expect(await codeOf(t.prov.trace('main', { agent: 'a', subject: 'auth/\u0000', sinceMs: 0, untilMs: Date.now() }))).toBe('BAD_USER_INPUT');
+  });
+
+  it('keeps an operation name bounded and well-formed, never splitting a character', () => {
+    const op = (operationName: string | null) =>
+      operationPayload({ principal: 'p', operationName, operationType: 'query', documentHash: sha('d'), variablesHash: sha('v'), resultHash: sha('r'), durationMs: 1 }).operationName;
+    expect(op(null)).toBeNull();
+    expect(op('Head')).toBe('Head');
+    expect(op('x'.repeat(300))).toBe('x'.repeat(256));
+    expect(op(`${'x'.repeat(255)}\u{1F600}tail`)).toBe('x'.repeat(255));
+    expect(op(`${'x'.repeat(254)}\u{1F600}tail`)).toBe(`${'x'.repeat(254)}\u{1F600}`);
+    expect(op('a\u0000b\ud800')).toBe('a\ufffdb\ufffd');
   });
 
   it('refuses one bad caller in a group commit without failing the others', async () => {
