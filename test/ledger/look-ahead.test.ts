@@ -26,13 +26,20 @@ const events = (label: string, n = 600) => Array.from({ length: n }, (_, i) => (
 const expectOneChain = (ledger: string) => oneChain(t, ledger);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A projection that holds its transaction open until `release` (after `then`, if given, throws). */
+/**
+ * A projection that holds its transaction open until `release` (after `then`, if given, throws).
+ * `entered`: its transaction is open, so appends made now queue behind it rather than join its batch.
+ */
 function gate(then?: () => never) {
   let release!: () => void;
+  let enter!: () => void;
   const opened = new Promise<void>((r) => (release = r));
+  const entered = new Promise<void>((r) => (enter = r));
   return {
     release,
+    entered,
     projection: async () => {
+      enter();
       await opened;
       then?.();
     },
@@ -61,6 +68,7 @@ describe('sequencing ahead', () => {
     const held = gate();
     // Server-signed, so the signatures of these batches are made on the thread pool.
     const first = t.service.append('ahead-used', events('a'), { projection: held.projection, asServer: true });
+    await held.entered;
     const rest = ['b', 'c', 'd'].map((l) => t.service.append('ahead-used', events(l), { asServer: true }));
     await sleep(200); // b, c and d queue behind a's open transaction and are sequenced meanwhile
     held.release();
@@ -81,8 +89,9 @@ describe('sequencing ahead', () => {
       throw new ChainproofError('BAD_USER_INPUT', 'refused by its projection');
     });
     const refused = t.service.append('ahead-rolled-back', events('a'), { projection: held.projection });
+    await held.entered;
     const next = t.service.append('ahead-rolled-back', events('b'));
-    await sleep(200);
+    await sleep(200); // b is sequenced from the head a's transaction would leave
     held.release();
     await expect(refused).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     const landed = await next;
@@ -97,6 +106,7 @@ describe('sequencing ahead', () => {
     const [original] = await t.service.append('ahead-keyed', [{ type: 'ahead.keyed', actor: 'k', idempotencyKey: 'once' }]);
     const held = gate();
     const first = t.service.append('ahead-keyed', events('a'), { projection: held.projection });
+    await held.entered;
     const next = t.service.append('ahead-keyed', events('b'));
     const retry = t.service.append('ahead-keyed', [{ type: 'ahead.keyed', actor: 'k', idempotencyKey: 'once' }]);
     await sleep(200);
@@ -115,6 +125,7 @@ describe('sequencing ahead', () => {
       throw new ChainproofError('BAD_USER_INPUT', 'refused by its projection');
     };
     const first = t.service.append('ahead-chained', events('x'), { projection: held.projection });
+    await held.entered;
     // 300 + 300: sequenced ahead together, as one batch, while x is written; then refused at bad's
     // projection, so retried request by request.
     const bad = t.service.append('ahead-chained', events('bad', 300), { projection: refusing });
@@ -137,6 +148,7 @@ describe('sequencing ahead', () => {
     const other = new LedgerService(t.db.dataSource, t.config, t.service.serverKey, pino({ level: 'silent' }), { produceBlocks: false });
     const held = gate();
     const first = t.service.append('ahead-other', events('a'), { projection: held.projection });
+    await held.entered;
     const next = t.service.append('ahead-other', events('b'));
     await sleep(100);
     const between = other.append('ahead-other', [{ type: 'ahead.other', actor: 'other' }]);
@@ -159,6 +171,7 @@ describe('sequencing ahead', () => {
     await t.service.createLedger('ahead-small', {});
     const held = gate();
     const first = t.service.append('ahead-small', events('a', 10), { projection: held.projection });
+    await held.entered;
     const rest = Array.from({ length: 20 }, (_, i) => t.service.append('ahead-small', events(`s${i}`, 10)));
     await sleep(100);
     held.release();
