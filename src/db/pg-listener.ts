@@ -62,7 +62,14 @@ export async function listen(
     retry.unref();
   };
 
-  await connect();
+  try {
+    await connect();
+  } catch (e) {
+    // No listener to close comes back: nothing may reconnect behind the caller's back.
+    closed = true;
+    clearTimeout(retry);
+    throw e;
+  }
   return {
     async close() {
       closed = true;
