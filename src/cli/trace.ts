@@ -39,8 +39,10 @@ export function parseWhen(flag: string, text: string, now = Date.now()): number 
   const [, y, mo, d, h, mi, sec, frac, zone] = iso;
   if (h !== undefined && zone === undefined) throw bad(': give the zone, e.g. Z or +01:00');
   const fields = [Number(y), Number(mo) - 1, Number(d), Number(h ?? 0), Number(mi ?? 0), Number(sec ?? 0)] as const;
-  const utc = Date.UTC(...fields, frac ? Math.floor(Number(frac) * 1000) : 0);
-  const at = new Date(utc);
+  // Date.UTC takes years 0..99 as 1900..1999: the year is set on its own.
+  const at = new Date(Date.UTC(2000, fields[1], fields[2], fields[3], fields[4], fields[5], frac ? Math.floor(Number(frac) * 1000) : 0));
+  at.setUTCFullYear(fields[0]);
+  const utc = at.getTime();
   // Date.UTC rolls 2026-02-30 over to March 2: a date that does not exist is refused instead.
   const exists = at.getUTCFullYear() === fields[0] && at.getUTCMonth() === fields[1] && at.getUTCDate() === fields[2]
     && at.getUTCHours() === fields[3] && at.getUTCMinutes() === fields[4] && at.getUTCSeconds() === fields[5];

@@ -25,6 +25,9 @@ export async function leafBound(db: DataSource, ledgerId: number, treeSize: numb
     return asOf.treeSize;
   }
   if (asOf.blockHeight !== undefined && asOf.blockHeight !== null) {
+    if (!Number.isSafeInteger(asOf.blockHeight) || asOf.blockHeight < 0) {
+      throw new ChainproofError('BAD_USER_INPUT', 'asOf.blockHeight must be a block height: an integer from 0');
+    }
     const [b] = await db.query(`SELECT tree_size FROM blocks WHERE ledger_id = $1 AND height = $2`, [ledgerId, asOf.blockHeight]);
     if (!b) throw new ChainproofError('NOT_FOUND', `no block at height ${asOf.blockHeight}`);
     return Number(b.tree_size);

@@ -23,6 +23,9 @@ describe('--since / --until times', () => {
     expect(when('2026-12-01T03:00:00+01:00')).toBe(Date.parse('2026-12-01T02:00:00Z'));
     expect(when('2026-12-01 03:00:00.250-05:30')).toBe(Date.parse('2026-12-01T08:30:00.250Z'));
     expect(when('2024-02-29')).toBe(Date.parse('2024-02-29T00:00:00Z'));
+    // Years 0..99 are those years, not 1900..1999.
+    expect(when('0099-12-31T23:00Z')).toBe(Date.parse('0099-12-31T23:00:00Z'));
+    expect(new Date(when('0001-01-01')).getUTCFullYear()).toBe(1);
   });
 
   it('takes an end of "now" as no end: the ledger\'s clock may run ahead of this machine\'s', () => {

@@ -155,6 +155,8 @@ describe('time travel and the provenance chain', () => {
     expect(cut.truncated).toBe(true);
     expect((await t.prov.trace('main', { agent: 'tracer', sinceMs: 0, untilMs: start })).lines).toEqual([]);
     expect(await codeOf(t.prov.trace('main', { agent: 'tracer', sinceMs: 10, untilMs: 5 }))).toBe('BAD_USER_INPUT');
+    for (const blockHeight of [-1, 1.5]) expect(await codeOf(t.prov.trace('main', { agent: 'tracer', sinceMs: 0 }, { blockHeight }))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(t.prov.trace('main', { agent: 'tracer', sinceMs: 0 }, { blockHeight: 1_000_000 }))).toBe('NOT_FOUND');
   });
 
   it('traces up to the newest audit when no end is given, though the ledger\'s clock runs ahead of the reader\'s', async () => {
