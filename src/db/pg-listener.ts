@@ -7,16 +7,27 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/** How often the LISTEN connection is asked for a sign of life, and how long it has to answer. */
+export interface Heartbeat {
+  everyMs: number;
+  timeoutMs: number;
+}
+
 /**
  * LISTENs on a dedicated connection (never the pool: a pooled client would drop the LISTEN
  * when released) and reconnects after errors. After each (re)connect it calls `onConnect`, so
  * the caller can catch up on whatever was committed while it was not listening.
+ *
+ * A connection that stops answering without closing (its peer gone, a firewall that dropped it)
+ * would wait for notifications for ever: a heartbeat query that gets no answer in time has the
+ * connection torn down and made again.
  */
 export async function listen(
   url: string,
   onMessage: (payload: string) => void,
   onConnect: () => void,
   log: Logger,
+  heartbeat: Heartbeat = { everyMs: 15_000, timeoutMs: 10_000 },
 ): Promise<Listener> {
   let client: pg.Client | undefined;
   let connecting: pg.Client | undefined;
@@ -28,8 +39,10 @@ export async function listen(
     // instead of waiting for notifications that never come.
     const c = new pg.Client({ connectionString: url, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
     c.on('notification', (n) => n.channel === NOTIFY_CHANNEL && n.payload && onMessage(n.payload));
+    let beat: NodeJS.Timeout | undefined;
     c.on('error', (err) => {
       log.warn({ err: err.message }, 'LISTEN connection lost; reconnecting');
+      clearInterval(beat);
       void c.end().catch(() => undefined);
       if (client === c) client = undefined;
       schedule();
@@ -47,7 +60,23 @@ export async function listen(
     // close() came while this connected: nobody is listening any more.
     if (closed) return void (await c.end().catch(() => undefined));
     client = c;
+    beat = setInterval(() => void alive(c), heartbeat.everyMs);
+    beat.unref();
+    c.once('end', () => clearInterval(beat));
     onConnect();
+  };
+  let answering: Promise<unknown> | undefined;
+  /** One heartbeat at a time; no answer in time, and the socket is destroyed, which the 'error' handler turns into a reconnect. */
+  const alive = async (c: pg.Client) => {
+    if (answering) return;
+    const timer = setTimeout(() => {
+      log.warn({ timeoutMs: heartbeat.timeoutMs }, 'LISTEN connection stopped answering; reconnecting');
+      (c as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    }, heartbeat.timeoutMs);
+    answering = c.query('SELECT 1').catch(() => undefined);
+    await answering;
+    clearTimeout(timer);
+    answering = undefined;
   };
   const schedule = () => {
     if (closed || retry) return;

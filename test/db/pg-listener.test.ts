@@ -58,6 +58,41 @@ describe.runIf(usingPostgres())('the LISTEN connection', () => {
     }
   });
 
+  it('replaces a connection that stops answering without closing', async () => {
+    // A proxy that can go silent: the connections it carries stay open and carry nothing.
+    let silent = false;
+    const { hostname, port: pgPort, pathname } = new URL(fresh.url);
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(pgPort || 5432), hostname);
+      const forward = (from: net.Socket, to: net.Socket) => from.on('data', (d) => void (silent ? undefined : to.write(d)));
+      forward(client, upstream);
+      forward(upstream, client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    let l: Awaited<ReturnType<typeof listen>> | undefined;
+    try {
+      const url = `postgres://postgres@127.0.0.1:${(proxy.address() as net.AddressInfo).port}${pathname}`;
+      let connects = 0;
+      const heard: string[] = [];
+      l = await listen(url, (p) => void heard.push(p), () => void connects++, pino({ level: 'silent' }), { everyMs: 200, timeoutMs: 300 });
+      silent = true;
+      await sleep(800); // a heartbeat goes unanswered; the connection is torn down
+      silent = false;
+      for (let i = 0; i < 50 && connects < 2; i++) await sleep(100);
+      expect(connects).toBe(2);
+      await admin.query(`NOTIFY chainproof, 'after'`);
+      for (let i = 0; i < 50 && heard.length === 0; i++) await sleep(20);
+      expect(heard).toEqual(['after']);
+    } finally {
+      await l?.close();
+      proxy.close();
+      await dropListeners();
+    }
+  });
+
   it('coming back, catches every ledger up, retrying while the ledgers cannot be read', async () => {
     const db: Database = await openDatabase({ databaseUrl: fresh.url, dataDir: '', dbPoolSize: 4 });
     const config = testConfig();
