@@ -31,8 +31,10 @@ describe.runIf(usingPostgres())('the LISTEN connection', () => {
   it('closed while it reconnects, leaves no connection behind and calls nobody', async () => {
     // A proxy that is slow to let the reconnect through.
     let delayMs = 0;
+    let accepted = 0;
     const { hostname, port: pgPort, pathname } = new URL(fresh.url);
     const proxy = net.createServer((client) => {
+      accepted++;
       setTimeout(() => {
         const upstream = net.connect(Number(pgPort || 5432), hostname);
         client.pipe(upstream).pipe(client);
@@ -48,7 +50,8 @@ describe.runIf(usingPostgres())('the LISTEN connection', () => {
       expect([connects, await listening()]).toEqual([1, 1]);
       delayMs = 1500;
       await dropListeners();
-      await sleep(1300); // the reconnect (after 1 s) is waiting on the proxy
+      for (let i = 0; i < 100 && accepted < 2; i++) await sleep(20);
+      expect(accepted).toBe(2); // the reconnect is under way, waiting on the proxy
       await l.close();
       await sleep(1500);
       expect([connects, await listening()]).toEqual([1, 0]);

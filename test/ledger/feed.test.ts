@@ -53,4 +53,16 @@ describe('the live feed', () => {
       await other.stop();
     }
   });
+
+  it('starts a ledger\'s cursors once, however many callers ask at the same time', async () => {
+    // A ledger another process created: this one tracks it on first use, from several requests at once.
+    const other = new LedgerService(t.db.dataSource, testConfig(), undefined, pino({ level: 'silent' }), { produceBlocks: false });
+    const created = await other.createLedger('tracked-once', {});
+    const feed = (t.service as unknown as { feed: LedgerFeed }).feed;
+    const head = vi.spyOn(feed as unknown as { head: (topic: string, l: { name: string }) => Promise<number> }, 'head');
+    await Promise.all([feed.track(created), feed.track(created), feed.track(created)]);
+    // One read per topic, not per caller.
+    expect(head.mock.calls.filter(([, l]) => l.name === 'tracked-once').map(([topic]) => topic).sort()).toEqual(['block', 'checkpoint', 'event']);
+    head.mockRestore();
+  });
 });
