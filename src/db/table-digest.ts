@@ -11,7 +11,7 @@ const PAGE = 5000;
  *
  * @example await tableDigest(tx, 'prov_sources', ['event_idx'], { ledger_id: 3 })
  */
-export async function tableDigest(tx: EntityManager, table: string, key: string[], where: Record<string, unknown> = {}): Promise<string> {
+async function tableDigest(tx: EntityManager, table: string, key: string[], where: Record<string, unknown> = {}): Promise<string> {
   const hash = createHash('sha256');
   const fixed = Object.keys(where);
   const fixedValues = Object.values(where);
@@ -30,4 +30,31 @@ export async function tableDigest(tx: EntityManager, table: string, key: string[
     const end = rows[rows.length - 1]!;
     last = key.map((_, i) => end[`k${i}`]);
   }
+}
+
+/** A projection table as rebuildAndCompare digests it: `key` orders its rows (unique within those `where` selects). */
+export interface DigestedTable {
+  name: string;
+  key: string[];
+  where?: Record<string, unknown>;
+}
+
+/**
+ * Rebuilds projection tables inside `tx` and names those whose rows differ from the live ones,
+ * changing nothing: the live tables are digested, then temporary tables of the same names are
+ * made, which shadow the live ones for the rest of the transaction (so the very code that wrote
+ * the live rows writes these), `rebuild` fills them, and they are digested in turn. The
+ * temporary tables stay until the transaction ends, for whatever else the caller reads of them.
+ *
+ * @example const differ = await rebuildAndCompare(tx, [{ name: 'gov_votes', key: ['proposal_id', 'voter'] }], replay)
+ */
+export async function rebuildAndCompare(tx: EntityManager, tables: readonly DigestedTable[], rebuild: () => Promise<void>): Promise<string[]> {
+  const digest = (t: DigestedTable) => tableDigest(tx, t.name, t.key, t.where);
+  const live = new Map<string, string>();
+  for (const t of tables) live.set(t.name, await digest(t));
+  for (const t of tables) await tx.query(`CREATE TEMP TABLE ${t.name} (LIKE public.${t.name} INCLUDING ALL) ON COMMIT DROP`);
+  await rebuild();
+  const differ: string[] = [];
+  for (const t of tables) if ((await digest(t)) !== live.get(t.name)) differ.push(t.name);
+  return differ;
 }

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { tableDigest } from '../db/table-digest.js';
+import { rebuildAndCompare } from '../db/table-digest.js';
 import type { LedgerRow } from '../ledger/entities/index.js';
 import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
 import { GOVERNANCE_SUBSYSTEM } from './events.js';
@@ -33,9 +33,8 @@ export interface ReplayReport {
 
 /**
  * Rebuilds governance's projections from the ledger alone and compares them with the live
- * ones, in one REPEATABLE READ snapshot so appends running meanwhile do not skew either side.
- * The rebuild goes into temporary tables of the same names, which shadow the live ones for
- * the rest of the transaction, so the very projector that wrote the live rows writes these.
+ * ones (see rebuildAndCompare), in one REPEATABLE READ snapshot so appends running meanwhile
+ * do not skew either side; then checks each checkpoint's state root against the rebuilt state.
  */
 export async function replayGovernance(
   dataSource: DataSource,
@@ -46,40 +45,35 @@ export async function replayGovernance(
   return dataSource.transaction('REPEATABLE READ', async (tx) => {
     const [head] = await tx.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [ledger.id]);
     const treeSize = Number(head.tree_size);
-    const live = new Map<string, string>();
-    for (const t of TABLES) live.set(t.name, await tableDigest(tx, t.name, t.key));
-
-    for (const t of TABLES) await tx.query(`CREATE TEMP TABLE ${t.name} (LIKE public.${t.name} INCLUDING ALL) ON COMMIT DROP`);
     const projector = new GovernanceProjector({ ledgerId: ledger.id, origin: ledger.origin });
     let replayed = 0;
-    let after = -1;
     let refused: ReplayReport['refused'];
-    for (;;) {
-      const rows: RawEventRow[] = await tx.query(
-        `SELECT ${EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND idx > $2 AND idx < $3 AND subsystem = $4 AND origin IS NULL ORDER BY idx LIMIT 1000`,
-        [ledger.id, after, treeSize, GOVERNANCE_SUBSYSTEM],
-      );
-      for (const r of rows) {
-        after = Number(r.idx);
-        const e = eventFromRow(ledger.name, r);
-        // Only this server writes governance events (copies synced from peers are history, not state).
-        if (serverDid !== undefined && e.author !== serverDid) continue;
-        try {
-          await tx.query('SAVEPOINT replay_event');
-          await projector.applyAll(tx, [e]);
-          await tx.query('RELEASE SAVEPOINT replay_event');
-        } catch (err) {
-          await tx.query('ROLLBACK TO SAVEPOINT replay_event');
-          refused ??= { index: e.index, message: (err as Error).message };
+    const mismatchedTables = await rebuildAndCompare(tx, TABLES, async () => {
+      let after = -1;
+      for (;;) {
+        const rows: RawEventRow[] = await tx.query(
+          `SELECT ${EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND idx > $2 AND idx < $3 AND subsystem = $4 AND origin IS NULL ORDER BY idx LIMIT 1000`,
+          [ledger.id, after, treeSize, GOVERNANCE_SUBSYSTEM],
+        );
+        for (const r of rows) {
+          after = Number(r.idx);
+          const e = eventFromRow(ledger.name, r);
+          // Only this server writes governance events (copies synced from peers are history, not state).
+          if (serverDid !== undefined && e.author !== serverDid) continue;
+          try {
+            await tx.query('SAVEPOINT replay_event');
+            await projector.applyAll(tx, [e]);
+            await tx.query('RELEASE SAVEPOINT replay_event');
+          } catch (err) {
+            await tx.query('ROLLBACK TO SAVEPOINT replay_event');
+            refused ??= { index: e.index, message: (err as Error).message };
+          }
+          replayed++;
         }
-        replayed++;
+        onProgress?.(replayed);
+        if (rows.length < 1000) return;
       }
-      onProgress?.(replayed);
-      if (rows.length < 1000) break;
-    }
-
-    const mismatchedTables: string[] = [];
-    for (const t of TABLES) if ((await tableDigest(tx, t.name, t.key)) !== live.get(t.name)) mismatchedTables.push(t.name);
+    });
     const checkpoints: ReplayReport['checkpoints'] = [];
     let done = 0;
     const cps: Array<{ tree_size: string; note: string }> = await tx.query(

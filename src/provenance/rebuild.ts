@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { tableDigest } from '../db/table-digest.js';
+import { rebuildAndCompare } from '../db/table-digest.js';
 import type { LedgerRow } from '../ledger/entities/index.js';
 import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from '../ledger/sequencer.js';
 import { PROVENANCE_EVENT_TYPES, PROVENANCE_SUBSYSTEM, projectProvenance } from './projection.js';
@@ -65,9 +65,8 @@ export async function rebuildProvenance(dataSource: DataSource, ledger: LedgerRo
 
 /**
  * Rebuilds a ledger's provenance projections from its events and compares them with the live
- * ones, changing nothing: in one REPEATABLE READ snapshot, so appends running meanwhile skew
- * neither side, into temporary tables of the same names, which shadow the live ones for the
- * rest of the transaction, so the very projection that wrote the live rows writes these.
+ * ones, changing nothing (see rebuildAndCompare), in one REPEATABLE READ snapshot, so appends
+ * running meanwhile skew neither side.
  */
 export async function replayProvenance(dataSource: DataSource, ledger: LedgerRow, serverDid: string | undefined): Promise<ProvenanceReplayReport> {
   if (serverDid === undefined) {
@@ -76,13 +75,11 @@ export async function replayProvenance(dataSource: DataSource, ledger: LedgerRow
   }
   return dataSource.transaction('REPEATABLE READ', async (tx) => {
     const treeSize = await treeSizeOf(tx, ledger);
-    const digest = (table: string) => tableDigest(tx, table, ['event_idx'], { ledger_id: ledger.id });
-    const live = new Map<string, string>();
-    for (const t of PROVENANCE_TABLES) live.set(t, await digest(t));
-    for (const t of PROVENANCE_TABLES) await tx.query(`CREATE TEMP TABLE ${t} (LIKE public.${t} INCLUDING ALL) ON COMMIT DROP`);
-    const eventsReplayed = await projectFromEvents(tx, ledger, serverDid, treeSize);
-    const mismatchedTables: string[] = [];
-    for (const t of PROVENANCE_TABLES) if ((await digest(t)) !== live.get(t)) mismatchedTables.push(t);
+    const tables = PROVENANCE_TABLES.map((name) => ({ name, key: ['event_idx'], where: { ledger_id: ledger.id } }));
+    let eventsReplayed = 0;
+    const mismatchedTables = await rebuildAndCompare(tx, tables, async () => {
+      eventsReplayed = await projectFromEvents(tx, ledger, serverDid, treeSize);
+    });
     return { ok: mismatchedTables.length === 0, treeSize, eventsReplayed, mismatchedTables };
   });
 }
