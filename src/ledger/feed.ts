@@ -6,6 +6,7 @@ import type { LedgerEvent } from './events/event.js';
 import { EVENT_COLUMNS, eventFromRow, type RawEventRow } from './sequencer.js';
 
 const PAGE = 500;
+const TOPICS = ['event', 'block', 'checkpoint'] as const;
 
 /**
  * Feeds live subscribers from the database, in ledger order. Whoever commits (this process,
@@ -19,6 +20,8 @@ export class LedgerFeed {
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private readonly tracked = new Map<string, Promise<void>>();
+  /** The ledgers tracked, by name: what a catch-up after a gap in notifications goes over. */
+  private readonly ledgers = new Map<string, LedgerRow>();
   private readonly retries = new Set<NodeJS.Timeout>();
   private stopped = false;
 
@@ -37,15 +40,24 @@ export class LedgerFeed {
     let tracked = this.tracked.get(ledger.name);
     if (!tracked) {
       tracked = (async () => {
-        for (const topic of ['event', 'block', 'checkpoint'] as const) {
+        for (const topic of TOPICS) {
           const key = `${topic}:${ledger.name}`;
           if (!this.next.has(key)) this.next.set(key, await this.head(topic, ledger));
         }
       })();
       this.tracked.set(ledger.name, tracked);
+      this.ledgers.set(ledger.name, ledger);
       tracked.catch(() => this.tracked.delete(ledger.name)); // the next caller reads again
     }
     return tracked;
+  }
+
+  /**
+   * Every tracked ledger catches up, for after a gap in notifications (the LISTEN connection
+   * came back): a ledger this process does not track has no cursor to move.
+   */
+  catchUpAll(): void {
+    for (const ledger of this.ledgers.values()) for (const topic of TOPICS) this.notify(ledger, topic);
   }
 
   /** No more catch-ups: the service is stopping. */

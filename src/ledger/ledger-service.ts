@@ -211,24 +211,10 @@ export class LedgerService {
     }
   }
 
-  /**
-   * After a LISTEN (re)connect anything may have been missed: every ledger's feed catches up.
-   * Retried while the ledger list cannot be read (a pool timeout, too many connections), so a
-   * quiet ledger is not left behind until its next commit.
-   */
+  /** After a LISTEN (re)connect anything may have been missed: every followed ledger catches up, every commit watcher looks again. */
   private catchUpAll(): void {
-    if (!this.started) return;
-    this.registry.list().then(
-      (ls) => ls.forEach((l) => {
-        for (const t of ['event', 'block', 'checkpoint'] as const) this.feed.notify(l, t);
-        this.wakeCommitWatchers(l.name);
-      }),
-      (err) => {
-        if (!this.started) return;
-        this.log.warn({ err }, 'catching up after the LISTEN connection came back failed; retrying');
-        setTimeout(() => this.catchUpAll(), 1000).unref();
-      },
-    );
+    this.feed.catchUpAll();
+    for (const name of this.commitWatchers.keys()) this.wakeCommitWatchers(name);
   }
 
   /** Drains in-flight appends, then stops mining. Acknowledged events are already committed. */
