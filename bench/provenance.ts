@@ -23,7 +23,7 @@ import type { QueryInput } from '../src/provenance/records.js';
 import { createFreshDatabase, DEFAULT_BASE_URL, postgresInfo } from './lib/db.js';
 import { GraphQLClient } from './lib/http.js';
 import { closedLoop } from './lib/load.js';
-import { machineInfo } from './lib/proc.js';
+import { clkTck, cpuReport, cpuSnapshot, machineInfo } from './lib/proc.js';
 import { BENCH_ADMIN_KEY, benchServerEnv, startServer } from './lib/server.js';
 import { fmt, round, summarize, type LatencySummary } from './lib/stats.js';
 
@@ -35,7 +35,7 @@ const AGENTS = num('BENCH_PROV_AGENTS', QUICK ? 100 : 1_000);
 const CHAIN = 10;
 const SOURCES = Math.max(1, Math.floor(ASSERTIONS / 20));
 const BATCH = 5_000;
-const LOADERS = 2;
+const LOADERS = num('BENCH_PROV_LOADERS', 2);
 const SAMPLES = num('BENCH_PROV_SAMPLES', QUICK ? 100 : 300);
 const WARMUP = 20;
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
@@ -80,6 +80,31 @@ async function load<T>(label: string, total: number, make: (from: number, to: nu
   const seconds = (performance.now() - started) / 1000;
   log(`${label}: ${fmt(total)} in ${seconds.toFixed(1)} s = ${fmt(total / seconds, 0)}/s`);
   return { count: total, seconds: round(seconds, 1), perSecond: Math.round(total / seconds) };
+}
+
+/**
+ * Where the CPU of the in-process audit load went, in µs per audit: this process's main thread
+ * (service, sequencer, projections; also the load's own inputs), each of its two busiest other
+ * threads (the signing threads), the rest of its threads (GC helpers, mining), PostgreSQL's
+ * backends of this database and its auxiliary processes, and what was left idle on the machine.
+ */
+function cpuPerAudit(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>, dbName: string, audits: number) {
+  const report = cpuReport(a, b, dbName);
+  const us = (cores: number) => round((cores * report.wallS * 1e6) / audits, 1);
+  const others = [...b.server!.threads]
+    .filter(([tid]) => tid !== process.pid)
+    .map(([tid, t]) => (t - (a.server!.threads.get(tid) ?? 0)) / clkTck / report.wallS)
+    .sort((x, y) => y - x);
+  return {
+    mainThread: us(report.server!.mainThread),
+    busiestThreads: others.slice(0, 2).map(us),
+    otherThreads: us(others.slice(2).reduce((x, y) => x + y, 0)),
+    postgresBackends: us(report.postgres.benchDb),
+    postgresAuxiliary: us(report.postgres.auxiliary),
+    idle: us((report.machine.idlePct / 100) * report.cores),
+    // cpuReport counts this process twice (as the server and as the load), so foreign load is worked out here.
+    foreign: us(Math.max(0, (report.machine.busyPct / 100) * report.cores - report.server!.total - report.postgres.benchDb - report.postgres.auxiliary)),
+  };
 }
 
 async function sample(client: GraphQLClient, label: string, query: string, vars: () => Record<string, unknown>, n = SAMPLES) {
@@ -146,6 +171,7 @@ async function main(): Promise<void> {
     const assertionsEnded = Date.now();
 
     const auditsStarted = Date.now();
+    const cpuBefore = cpuSnapshot(process.pid);
     const load3 = await load('query audits', AUDITS, (a, b) => Array.from({ length: b - a }, (_, i): QueryInput => {
       const n = a + i;
       const chain = pick(chains);
@@ -160,6 +186,8 @@ async function main(): Promise<void> {
       };
     }), (batch) => prov.recordQueries('main', batch, 'recorder'));
     const auditsEnded = Date.now();
+    results.queryAuditCpu = cpuPerAudit(cpuBefore, cpuSnapshot(process.pid), fresh.name, AUDITS);
+    log(`CPU per query audit (µs): ${JSON.stringify(results.queryAuditCpu)}`);
     results.load = { sources: load1, assertions: load2, queryAudits: load3 };
 
     log('sealing every event into mined blocks and signing a checkpoint');

@@ -89,6 +89,9 @@ export interface GovernanceConfig {
   miningReward: bigint;
 }
 
+/** How long a statement waits for a lock another process holds, unless configured (see openDatabase). */
+export const DEFAULT_DB_LOCK_TIMEOUT_MS = 30_000;
+
 /** Every variable the server reads, with its default, so the README and `--help` agree with the code. */
 export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meaning: string]> = [
   ['CHAINPROOF_HOST', '127.0.0.1', 'interface the HTTP/WebSocket server binds'],
@@ -96,7 +99,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['DATABASE_URL', '(unset)', 'PostgreSQL URL; unset runs the embedded PostgreSQL (PGlite)'],
   ['CHAINPROOF_DATA_DIR', './data', 'embedded database and generated signing key live here'],
   ['CHAINPROOF_DB_POOL', '10', 'PostgreSQL connections per process (the embedded database uses one: PGlite is a single session)'],
-  ['CHAINPROOF_DB_LOCK_TIMEOUT_MS', '30000', 'longest a request waits for a lock another process holds (say, a ledger\'s head) before it fails with UNAVAILABLE; migrations wait as long as they must'],
+  ['CHAINPROOF_DB_LOCK_TIMEOUT_MS', String(DEFAULT_DB_LOCK_TIMEOUT_MS), 'longest a request waits for a lock another process holds (say, a ledger\'s head) before it fails with UNAVAILABLE; migrations wait as long as they must'],
   ['CHAINPROOF_ORIGIN', 'the host name', 'origin prefix: ledger "main" has origin <prefix>/main; also the signing key name'],
   ['CHAINPROOF_PUBLIC_READS', 'true', 'false: every query and subscription needs an API key (any role)'],
   ['CHAINPROOF_ADMIN_KEY', '(unset)', 'bootstrap admin API key (≥ 32 chars) for automation; embedded default: generated into <data dir>/admin.key'],
@@ -202,7 +205,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: resolve(env.CHAINPROOF_DATA_DIR || './data'),
     dbPoolSize: int('CHAINPROOF_DB_POOL', 10, 1, 200),
-    dbLockTimeoutMs: int('CHAINPROOF_DB_LOCK_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    dbLockTimeoutMs: int('CHAINPROOF_DB_LOCK_TIMEOUT_MS', DEFAULT_DB_LOCK_TIMEOUT_MS, 100, 3_600_000),
     originPrefix,
     signingSeedHex: seed?.toLowerCase(),
     signingKeyFile: env.CHAINPROOF_SIGNING_KEY_FILE || undefined,

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { DataSource, MigrationExecutor } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
-import type { Config } from '../config.js';
+import { DEFAULT_DB_LOCK_TIMEOUT_MS, type Config } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import { ledgerEntities } from '../ledger/entities/index.js';
 import { nameStatementsOn } from './driver-pool.js';
@@ -48,7 +48,7 @@ export async function openDatabase(
       // round trip in every append. The embedded database keeps PostgreSQL's default, READ COMMITTED.
       ...(embedded
         ? {}
-        : { options: `-c lock_timeout=${config.dbLockTimeoutMs ?? 30_000} -c idle_in_transaction_session_timeout=60000 -c default_transaction_isolation=read\\ committed` }),
+        : { options: `-c lock_timeout=${config.dbLockTimeoutMs ?? DEFAULT_DB_LOCK_TIMEOUT_MS} -c idle_in_transaction_session_timeout=60000 -c default_transaction_isolation=read\\ committed` }),
     },
   });
   if (!embedded) nameStatementsOn(dataSource);
