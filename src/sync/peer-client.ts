@@ -1,8 +1,10 @@
+import { boundedText } from '../bounded-body.js';
 import { ChainproofError } from '../errors.js';
 import type { ReplicatedEvent } from '../ledger/ledger-service.js';
 import { SYNC_LEDGER } from './peer.js';
 
-const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** The most a peer's answer may take: a page of leaves at the largest payloads (bytes, counted as they arrive). */
+export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const HEX_HASH = /^[0-9a-f]{64}$/;
 const HEX_SIGNATURE = /^[0-9a-f]{128}$/;
 
@@ -90,17 +92,13 @@ export class PeerClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       status = res.status;
-      const length = Number(res.headers.get('content-length') ?? 0);
-      if (length > MAX_RESPONSE_BYTES) {
-        await res.body?.cancel();
-        this.misbehaved(`answer of ${length} bytes exceeds ${MAX_RESPONSE_BYTES}`);
-      }
-      text = await res.text();
+      const bounded = await boundedText(res, MAX_RESPONSE_BYTES);
+      if (bounded === undefined) this.misbehaved(`answer exceeds ${MAX_RESPONSE_BYTES} bytes`);
+      text = bounded;
     } catch (cause) {
       if (cause instanceof ChainproofError) throw cause;
       throw new ChainproofError('PEER_UNAVAILABLE', `cannot reach peer ${this.url}: ${(cause as Error).message}`, { cause });
     }
-    if (text.length > MAX_RESPONSE_BYTES) this.misbehaved(`answer exceeds ${MAX_RESPONSE_BYTES} bytes`);
     let body: { data?: T; errors?: Array<{ message?: string; extensions?: { code?: string } }> };
     try {
       body = JSON.parse(text);

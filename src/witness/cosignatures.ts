@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
+import { boundedText } from '../bounded-body.js';
 import type { CheckpointRow } from '../ledger/entities/index.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { openNote, parseCosignerKey, verifyCosignature, type CosignerKey } from '../ledger/note/index.js';
@@ -17,6 +18,8 @@ export const quorumOf = (n: number): number => 2 * Math.floor((n - 1) / 3) + 1;
 
 const SWEEP_MS = 2_000;
 const REQUEST_TIMEOUT_MS = 5_000;
+/** A validator answers with a few cosignature lines, or its tree size. */
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 /**
  * Collects cosignatures for this node's checkpoints from its validators (c2sp.org/tlog-witness
@@ -81,7 +84,11 @@ export class CosignatureCollector {
         const proof = old === 0 || old === c.treeSize ? [] : (await this.ledger.consistencyProof(ledgerName, old, c.treeSize)).hashes;
         const body = `old ${old}\n${proof.map((h) => `${Buffer.from(h, 'hex').toString('base64')}\n`).join('')}\n${c.note}`;
         const res = await fetch(`${v.url}/witness/add-checkpoint`, { method: 'POST', body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-        const text = await res.text();
+        const text = await boundedText(res, MAX_ANSWER_BYTES);
+        if (text === undefined) {
+          this.log.warn({ witness: v.url, treeSize: c.treeSize }, `validator answered with more than ${MAX_ANSWER_BYTES} bytes`);
+          return;
+        }
         if (res.status === 409 && res.headers.get('content-type') === 'text/x.tlog.size' && /^\d+\n$/.test(text)) {
           old = Number(text.trim());
           continue;
