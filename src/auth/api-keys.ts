@@ -20,6 +20,17 @@ export interface ApiKeyRecord {
  */
 export const SYSTEM_LEDGER = 'system';
 const AUTH_LEDGER = SYSTEM_LEDGER;
+/** The subsystem of key and DID administration events. */
+export const AUTH_SUBSYSTEM = 'auth';
+
+/**
+ * Only the server writes the record of who may do what: a client's `ApiKeyCreated` there, even
+ * unsigned, would read as an admin key made. The ledger is reserved, not the subsystem: clients'
+ * own events in their ledgers may well be about `auth` (logins, say).
+ */
+export function reserveAuthRecords(ledger: LedgerService): void {
+  ledger.reserveLedger(SYSTEM_LEDGER);
+}
 const KEY_PREFIX = 'cpk_';
 const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$/;
 /**
@@ -52,7 +63,9 @@ export class ApiKeyService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly ledger: LedgerService,
-  ) {}
+  ) {
+    reserveAuthRecords(ledger);
+  }
 
   /** Makes a new key. The returned `key` is shown once and cannot be recovered. */
   async create(name: string, role: string, createdBy: string): Promise<{ key: string; record: ApiKeyRecord }> {
@@ -74,8 +87,9 @@ export class ApiKeyService {
     const keyHash = hashKey(key);
     const [event] = await this.ledger.append(
       AUTH_LEDGER,
-      [{ type: 'ApiKeyCreated', actor: createdBy, subsystem: 'auth', resource: `apikey/${id}`, payload: { id, name, role, keyHash: keyHash.toString('hex') } }],
+      [{ type: 'ApiKeyCreated', actor: createdBy, subsystem: AUTH_SUBSYSTEM, resource: `apikey/${id}`, payload: { id, name, role, keyHash: keyHash.toString('hex') } }],
       {
+        internal: true,
         projection: async (tx, [e]) => {
           const taken = await tx.query(`SELECT 1 FROM api_keys WHERE (name = $1 AND revoked_at IS NULL) OR key_hash = $2`, [name, keyHash]);
           if (taken.length > 0) throw new ChainproofError('CONFLICT', `an active key named ${JSON.stringify(name)} (or this very key) exists`);
@@ -111,7 +125,8 @@ export class ApiKeyService {
     );
     if (!row) throw new ChainproofError('NOT_FOUND', `no active API key ${JSON.stringify(idOrName)}`);
     const id: string = row.id;
-    await this.ledger.append(AUTH_LEDGER, [{ type: 'ApiKeyRevoked', actor: revokedBy, subsystem: 'auth', resource: `apikey/${id}`, payload: { id } }], {
+    await this.ledger.append(AUTH_LEDGER, [{ type: 'ApiKeyRevoked', actor: revokedBy, subsystem: AUTH_SUBSYSTEM, resource: `apikey/${id}`, payload: { id } }], {
+      internal: true,
       projection: async (tx: EntityManager, [e]) => {
         const done = await tx.query(
           `UPDATE api_keys SET revoked_at = $2, revoked_event = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING id`,

@@ -4,7 +4,7 @@ import { ChainproofError } from '../errors.js';
 import { publicKeyFromDidKey } from '../ledger/events/did-key.js';
 import { ed25519Verify } from '../ledger/events/ed25519.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
-import { SYSTEM_LEDGER } from './api-keys.js';
+import { AUTH_SUBSYSTEM, reserveAuthRecords, SYSTEM_LEDGER } from './api-keys.js';
 import { isRole, type Principal } from './roles.js';
 
 export interface KnownDid {
@@ -41,13 +41,16 @@ export class KnownDidService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly ledger: LedgerService,
-  ) {}
+  ) {
+    reserveAuthRecords(ledger);
+  }
 
   async register(did: string, role: string, name: string, by: string): Promise<KnownDid> {
     publicKeyFromDidKey(did, 'did'); // refuses anything but an Ed25519 did:key
     if (!isRole(role)) throw new ChainproofError('BAD_USER_INPUT', 'role must be one of reader, writer, governor, admin, validator');
     if (!/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$/.test(name)) throw new ChainproofError('BAD_USER_INPUT', 'name must be 1..64 of letters, digits and . _ @ : -');
-    await this.ledger.append(SYSTEM_LEDGER, [{ type: 'DidRegistered', actor: by, subsystem: 'auth', resource: did, payload: { did, role, name } }], {
+    await this.ledger.append(SYSTEM_LEDGER, [{ type: 'DidRegistered', actor: by, subsystem: AUTH_SUBSYSTEM, resource: did, payload: { did, role, name } }], {
+      internal: true,
       projection: async (tx, [e]) => {
         const exists = await tx.query(`SELECT 1 FROM known_dids WHERE did = $1 AND revoked_at IS NULL`, [did]);
         if (exists.length) throw new ChainproofError('CONFLICT', `${did} is registered already`);
@@ -63,7 +66,8 @@ export class KnownDidService {
 
   async revoke(did: string, by: string): Promise<KnownDid> {
     publicKeyFromDidKey(did, 'did');
-    await this.ledger.append(SYSTEM_LEDGER, [{ type: 'DidRevoked', actor: by, subsystem: 'auth', resource: did, payload: { did } }], {
+    await this.ledger.append(SYSTEM_LEDGER, [{ type: 'DidRevoked', actor: by, subsystem: AUTH_SUBSYSTEM, resource: did, payload: { did } }], {
+      internal: true,
       projection: async (tx, [e]) => {
         const r = await tx.query(
           `UPDATE known_dids SET revoked_at = $2, revoked_event = $3 WHERE did = $1 AND revoked_at IS NULL RETURNING did`,

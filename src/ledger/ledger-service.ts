@@ -83,8 +83,16 @@ export interface LedgerHead {
 
 export interface AppendOptions {
   asServer?: boolean;
+  /**
+   * Written by the server's own code, unsigned (key and DID administration): may use reserved
+   * subsystems, ledgers and idempotency keys, as `asServer` may. Never set for a client's input.
+   */
+  internal?: boolean;
   projection?: Projection;
 }
+
+/** Whether an append comes from the server's own code, which may write what clients may not. */
+const privileged = (options: AppendOptions): boolean => options.asServer === true || options.internal === true;
 
 /** What to append, or a function that builds it in the append's turn (see LedgerService.append). */
 export type AppendInputs = AppendInput[] | (() => Promise<AppendInput[]>);
@@ -113,6 +121,7 @@ export class LedgerService {
   private readonly metrics: LedgerMetrics;
   private listener: Listener | undefined;
   private readonly reservedSubsystems = new Set<string>();
+  private readonly reservedLedgers = new Set<string>();
   private readonly reservedKeyPrefixes: string[] = [];
   /** A checkpoint being signed for a peer's pull, per ledger, so concurrent pulls share it. */
   private readonly signing = new Map<string, Promise<CheckpointRow>>();
@@ -362,6 +371,14 @@ export class LedgerService {
   }
 
   /**
+   * Reserves a whole ledger for the server's own code (say, key administration): a client's
+   * event there would read as part of that record, whatever its subsystem.
+   */
+  reserveLedger(name: string): void {
+    this.reservedLedgers.add(name);
+  }
+
+  /**
    * Reserves idempotency keys starting with `prefix` for events the server writes itself. Keys
    * are ledger-wide: a client that took one first (say `block-reward:<a future height>`) would
    * get the server's later append answered with the client's event, and the server's never written.
@@ -448,6 +465,9 @@ export class LedgerService {
    * the ledger's look-up included (two look-ups of an uncached ledger may finish in either order).
    */
   private async appendUnmeasured(ledgerName: string, inputs: AppendInputs, options: AppendOptions): Promise<LedgerEvent[]> {
+    if (!privileged(options) && this.reservedLedgers.has(ledgerName)) {
+      throw new ChainproofError('FORBIDDEN', `ledger ${JSON.stringify(ledgerName)} is reserved for events the server writes itself`);
+    }
     // A list given outright is refused at once if its shape is wrong, without waiting for its turn.
     if (typeof inputs !== 'function') this.checkShape(inputs, options);
     const before = this.admitting.get(ledgerName);
@@ -476,11 +496,11 @@ export class LedgerService {
     if (inputs.length > this.config.maxBatch) {
       throw new ChainproofError('BATCH_TOO_LARGE', `${inputs.length} events in one call; the limit is ${this.config.maxBatch}`);
     }
-    if (!options.asServer && this.reservedSubsystems.size > 0) {
+    if (!privileged(options) && this.reservedSubsystems.size > 0) {
       const i = inputs.findIndex((input) => input.subsystem !== undefined && this.reservedSubsystems.has(input.subsystem));
       if (i >= 0) throw new ChainproofError('FORBIDDEN', `subsystem ${JSON.stringify(inputs[i]!.subsystem)} is reserved for events the server writes itself`);
     }
-    if (!options.asServer && this.reservedKeyPrefixes.length > 0) {
+    if (!privileged(options) && this.reservedKeyPrefixes.length > 0) {
       const key = inputs.find((input) => this.reservedKeyPrefixes.some((p) => input.idempotencyKey?.startsWith(p)))?.idempotencyKey;
       if (key !== undefined) throw new ChainproofError('FORBIDDEN', `idempotency key ${JSON.stringify(key)} is reserved for events the server writes itself`);
     }

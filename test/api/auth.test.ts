@@ -270,6 +270,25 @@ describe('access control', () => {
     expect((await gql(server.url, `{ apiKeys { id } }`)).data.apiKeys.length).toBe(before);
   });
 
+  it('keeps the system ledger to the server: no client forges an ApiKeyCreated there, not even an admin', async () => {
+    const writer = await keyFor('writer', 'system-forger');
+    const systemSize = async () => (await gql(server.url, `{ ledger(name: "system") { treeSize } }`)).data.ledger.treeSize;
+    const before = await systemSize();
+    const forged = { type: 'ApiKeyCreated', actor: 'bootstrap-admin', subsystem: 'auth', resource: 'apikey/key_deadbeef', payload: { id: 'key_deadbeef', name: 'mallory', role: 'admin' } };
+    for (const key of [writer, TEST_ADMIN_KEY]) {
+      const one = await gql(server.url, `mutation($i: AppendEventInput!) { appendEvent(ledger: "system", input: $i) { index } }`, { i: forged }, key);
+      expect(one.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      const many = await gql(server.url, `mutation($i: [AppendEventInput!]!) { appendEvents(ledger: "system", inputs: $i) { index } }`, { i: [{ type: 't', actor: 'a' }] }, key);
+      expect(many.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    }
+    expect(await systemSize()).toBe(before);
+    // The server's own administration still writes there, and clients' `auth` events elsewhere are theirs.
+    await keyFor('reader', 'after-forgery');
+    expect(await systemSize()).toBe(before + 1);
+    const login = await gql(server.url, `mutation { appendEvent(input: {type: "login", actor: "alice", subsystem: "auth"}) { index } }`, undefined, writer);
+    expect(login.errors).toBeUndefined();
+  });
+
   it('refuses key names the server acts under itself (a key named rules would skip the proposal threshold)', async () => {
     expect(isReservedAccountName(RULES_ACTOR)).toBe(true);
     const systemSize = async () => (await gql(server.url, `{ ledger(name: "system") { treeSize } }`)).data.ledger.treeSize;
