@@ -145,6 +145,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
     },
     wss,
     log,
+    { maxBufferedBytes: config.wsMaxBufferedBytes },
   );
   const apollo = new ApolloServer<RequestContext>({
     gateway: jitGateway(schema),

@@ -19,15 +19,16 @@ export interface WsExtra {
  * message as its own frame and write and resolves `send` only once it has left for the
  * kernel: a subscription then costs a syscall per message. Here messages are queued on the
  * connection's FrameBatch and leave together once per turn of the event loop; `send` does not
- * wait, and a consumer that does not read is cut off by `nextMessages` on its buffered bytes.
+ * wait, and a consumer that does not read is cut off (4429) once `maxBufferedBytes` wait unread.
  * `ws` still does the handshake, reading, pings and close frames.
  */
 export function serveGraphqlWs<P extends Record<string, unknown>>(
   options: ServerOptions<P, WsExtra>,
   wss: WebSocketServer,
   log: Logger,
-  keepAliveMs = 12_000,
+  limits: { maxBufferedBytes: number; keepAliveMs?: number },
 ): { dispose(): Promise<void> } {
+  const { maxBufferedBytes, keepAliveMs = 12_000 } = limits;
   const server = makeServer(options);
   wss.options.handleProtocols = handleProtocols;
   // Frames are written past `ws`; a compressing `ws` would interleave its own state with them.
@@ -53,7 +54,13 @@ export function serveGraphqlWs<P extends Record<string, unknown>>(
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) => frames.add(Buffer.from(data)),
+        // Answers to queries too: a client that sends operations and reads nothing is cut off as a
+        // slow subscriber is (see nextMessages), or each answer would wait in this process's memory.
+        send: (data) => {
+          if (socket.readyState !== socket.OPEN) return;
+          if (socket.bufferedAmount > maxBufferedBytes) return close(4429, `slow consumer: ${socket.bufferedAmount} bytes unread`);
+          frames.add(Buffer.from(data));
+        },
         close,
         onMessage: (cb) =>
           socket.on('message', async (data) => {

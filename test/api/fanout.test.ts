@@ -101,6 +101,27 @@ describe('subscription fan-out', () => {
     expect(reason).toMatch(/^slow consumer/);
   });
 
+  it('closes a client that sends queries over the socket and reads none of the answers', async () => {
+    const big = 'q'.repeat(20_000);
+    await gql(server.url, `mutation($i: [AppendEventInput!]!) { appendEvents(inputs: $i) { index } }`, {
+      i: Array.from({ length: 20 }, () => ({ type: 'answer-flood', actor: 'a', payload: { big } })),
+    });
+    const ws = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'connection_init' }));
+    await new Promise((r) => ws.once('message', r));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    // Each answer is ≈ 400 kB; the limit here is 64 kB unread.
+    const query = '{ events(first: 20, filter: {types: ["answer-flood"]}) { edges { node { payload } } } }';
+    for (let i = 0; i < 200; i++) ws.send(JSON.stringify({ id: `q${i}`, type: 'subscribe', payload: { query } }));
+    await new Promise((r) => setTimeout(r, 1_000));
+    (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    const { code, reason } = await closed;
+    expect(code).toBe(4429);
+    expect(reason).toMatch(/^slow consumer/);
+  });
+
   it('replays a backlog far larger than the unread limit at the pace of a client that reads, without cutting it off', async () => {
     const mark = await gql(server.url, `mutation { appendEvent(input: {type: "mark", actor: "a"}) { index cursor } }`);
     const first = (mark.data.appendEvent.index as number) + 1;
