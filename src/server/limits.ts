@@ -8,6 +8,7 @@ import {
   type ValidationContext,
 } from 'graphql';
 import { GOVERNANCE_PAGES } from '../governance/governance-service.js';
+import { MAX_LEAF_RANGE } from '../ledger/ledger-service.js';
 import { DEFAULT_PAGE, MAX_PAGE } from '../ledger/pagination.js';
 import { RULES_PAGES } from '../rules/rules-service.js';
 
@@ -118,7 +119,8 @@ export function limitRules(limits: QueryLimits) {
 
 /**
  * Validation runs once per document, before variables are known (and its result is cached),
- * so a size given by a variable counts as the largest page or batch it could be.
+ * so a size given by a variable counts as the largest page or batch it could be. A leaf range
+ * counts as the leaves it returns, `end − start`.
  */
 function listSize(field: FieldNode): number {
   const arg = (name: string) => field.arguments?.find((a) => a.name.value === name)?.value;
@@ -126,6 +128,11 @@ function listSize(field: FieldNode): number {
     const v = arg(name);
     if (v?.kind === Kind.INT) return Math.max(1, Number(v.value));
     if (v?.kind === Kind.VARIABLE) return MAX_PAGE;
+  }
+  if (field.name.value === 'leafRange') {
+    const [start, end] = [arg('start'), arg('end')];
+    if (start?.kind !== Kind.INT || end?.kind !== Kind.INT) return MAX_LEAF_RANGE;
+    return Math.min(MAX_LEAF_RANGE, Math.max(1, Number(end.value) - Number(start.value)));
   }
   const inputs = arg('inputs');
   if (inputs?.kind === Kind.LIST) return Math.max(1, inputs.values.length);

@@ -83,4 +83,16 @@ describe('limit rules', () => {
     expect(cost(executions(() => ''))).toBe('COST_LIMIT');
     expect(cost(`{ proposals { edges { node { id votes { edges { node { voter } } } } } } }`)).toBe('ok');
   });
+
+  it('count a leaf range as the leaves it returns (30 of them were 60,000 leaves at a cost of 30 each)', async () => {
+    const chainproof = await buildChainproofSchema({ publicReads: true });
+    const cost = (query: string) => validate(chainproof, parse(query), [...specifiedRules, ...rules]).map((e) => e.extensions.code);
+    const ranges = (args: string) =>
+      `query${args.includes('$') ? '($s: SafeInt!, $e: SafeInt!)' : ''} { ${Array.from({ length: 30 }, (_, i) => `r${i}: leafRange(${args}) { leaves { canonical signature } proof }`).join(' ')} }`;
+    expect(cost(ranges('start: 0, end: 1700, treeSize: 1705'))).toContain('COST_LIMIT');
+    expect(cost(ranges('start: $s, end: $e, treeSize: 1705'))).toContain('COST_LIMIT');
+    // A peer's page, as sync asks for it: one range of the largest size, sizes in variables.
+    expect(cost(`query($s: SafeInt!, $e: SafeInt!, $t: SafeInt!) { leafRange(start: $s, end: $e, treeSize: $t) { start treeSize leaves { canonical signature } proof } }`)).toEqual([]);
+    expect(cost(ranges('start: 0, end: 10, treeSize: 1705'))).toEqual([]);
+  });
 });
