@@ -1,11 +1,11 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
-
-const LIMIT_CODES = new Set(['DEPTH_LIMIT', 'ALIAS_LIMIT', 'COST_LIMIT']);
 import { ArgumentValidationError } from 'type-graphql';
 import { transientDatabaseError } from '../db/transient.js';
 import { isChainproofError } from '../errors.js';
+
+const LIMIT_CODES = new Set(['DEPTH_LIMIT', 'ALIAS_LIMIT', 'COST_LIMIT']);
 
 /**
  * Turns any error into `message` + `extensions.code`. A ChainproofError keeps its own code; a
@@ -33,6 +33,9 @@ export function formatError(development: boolean, log?: Pick<Logger, 'error' | '
     const innerCode = ((error as GraphQLError | undefined)?.originalError as GraphQLError | undefined)?.extensions?.code;
     if (typeof innerCode === 'string' && LIMIT_CODES.has(innerCode)) code = innerCode;
     if (code === 'GRAPHQL_PARSE_FAILED' && /contains more th(?:an|at) \d+ tokens/i.test(formatted.message)) code = 'TOKEN_LIMIT';
+    // Apollo refuses some requests (a persisted query whose hash does not match, or of an unknown
+    // version) with a 4xx status but no code: the client's mistake, answered as one, not logged as ours.
+    if (code === 'INTERNAL_SERVER_ERROR' && isClientStatus(httpStatusOf(original) ?? httpStatusOf(error))) code = 'BAD_REQUEST';
     if (code === 'INTERNAL_SERVER_ERROR') {
       log?.error({ err: original, path: formatted.path }, 'internal error answering a request');
       if (!development) return { ...base, message: 'internal server error', extensions: { code } };
@@ -42,6 +45,9 @@ export function formatError(development: boolean, log?: Pick<Logger, 'error' | '
     return { ...base, extensions };
   };
 }
+
+const httpStatusOf = (e: unknown): number | undefined => ((e as GraphQLError | undefined)?.extensions?.http as { status?: unknown } | undefined)?.status as number | undefined;
+const isClientStatus = (status: number | undefined): boolean => status !== undefined && status >= 400 && status < 500;
 
 /** An error answered outside GraphQL execution (body, rate limit) in GraphQL's response shape, with its code. */
 export function errorBody(message: string, code: string): string {

@@ -35,6 +35,25 @@ const codeOf = async (query: string, variables?: Record<string, unknown>, key?: 
   return r.errors?.[0]?.extensions?.code;
 };
 
+describe('requests the server cannot take are the client\'s errors', () => {
+  it('a persisted query it cannot use is BAD_REQUEST, with Apollo\'s reason, and no internal error is logged', async () => {
+    const post = async (body: unknown) => {
+      const r = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: r.status, body: (await r.json()) as { errors: Array<{ message: string; extensions: { code: string } }> } };
+    };
+    const logged = server.logs.length;
+    const mismatch = await post({ query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } });
+    const version = await post({ query: '{ __typename }', extensions: { persistedQuery: { version: 2, sha256Hash: 'a'.repeat(64) } } });
+    for (const [answer, reason] of [[mismatch, /sha/i], [version, /version/i]] as const) {
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors[0]!.extensions.code).toBe('BAD_REQUEST');
+      expect(answer.body.errors[0]!.message).toMatch(reason);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(server.logs.slice(logged).join('\n')).not.toMatch(/internal error/);
+  });
+});
+
 describe('limits, each breach a coded error that changes nothing', () => {
   it('depth', async () => {
     expect(await codeOf(`{ events(first: 5) { edges { node { index } } } }`, undefined, null)).toBeUndefined();
