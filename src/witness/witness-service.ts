@@ -62,9 +62,16 @@ export class WitnessService {
       const lastSize = Number(state.tree_size);
       const lastRoot: Buffer = state.root_hash;
       if (req.oldSize !== lastSize) return { status: 409, contentType: 'text/x.tlog.size', body: `${lastSize}\n` };
+      // Kept once per origin and reason. Anyone may replay a genuine signed checkpoint with a
+      // garbage proof, and a bad proof looks just like a fork; the log's signed checkpoints, and so
+      // the reasons, are few, but the requests that repeat them are not.
       const evidence = async (reason: string) => {
-        await tx.query(`INSERT INTO witness_evidence (origin, reason, request) VALUES ($1, $2, $3)`, [checkpoint.origin, reason, body]);
-        this.log.warn({ origin: checkpoint.origin, reason }, 'witness refused a signed checkpoint: possible log misbehaviour');
+        const kept = await tx.query(
+          `INSERT INTO witness_evidence (origin, reason, request)
+           SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM witness_evidence WHERE origin = $1 AND reason = $2) RETURNING id`,
+          [checkpoint.origin, reason, body],
+        );
+        if (kept.length > 0) this.log.warn({ origin: checkpoint.origin, reason }, 'witness refused a signed checkpoint: possible log misbehaviour');
       };
       if (req.oldSize === checkpoint.treeSize) {
         if (!lastRoot.equals(checkpoint.rootHash)) {

@@ -47,7 +47,12 @@ describe('tlog-witness add-checkpoint', () => {
     expect(stale).toEqual({ status: 409, contentType: 'text/x.tlog.size', body: '10\n' });
 
     const tampered = (await proofLines(10, 20)).replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
+    const evidence = async () => Number((await t.db.dataSource.query(`SELECT count(*) AS n FROM witness_evidence WHERE origin = $1`, [ORIGIN]))[0].n);
     expect((await witness.addCheckpoint(await request(10, 20, { proof: tampered }))).status).toBe(422);
+    // Anyone can send the log's genuine checkpoint with a bad proof, again and again: it is kept once.
+    const kept = await evidence();
+    for (let i = 0; i < 3; i++) expect((await witness.addCheckpoint(await request(10, 20, { proof: tampered }))).status).toBe(422);
+    expect(await evidence()).toBe(kept);
     expect((await witness.addCheckpoint(await request(10, 20))).status).toBe(200);
     expect((await witness.addCheckpoint(await request(20, 20))).status).toBe(200); // same size, same root
   });
