@@ -281,10 +281,14 @@ export function loadConfig(env: Env = process.env): Config {
       problems.push(`CHAINPROOF_WITNESS_LOGS: ${(e as Error).message}`);
     }
   }
+  const validatorKeys = new Set<string>();
   for (const v of config.validators) {
     if (!/^https?:\/\/[^\s|]+$/.test(v.url)) problems.push(`CHAINPROOF_VALIDATORS: ${JSON.stringify(v.url)} is not an http(s) URL`);
     try {
-      parseCosignerKey(v.vkey);
+      // One key is one validator, whatever names it comes under: counted twice, it would make 2f+1 alone.
+      const key = parseCosignerKey(v.vkey).publicKey.toString('hex');
+      if (validatorKeys.has(key)) problems.push(`CHAINPROOF_VALIDATORS: ${v.url} has the key of another validator`);
+      validatorKeys.add(key);
     } catch (e) {
       problems.push(`CHAINPROOF_VALIDATORS: ${(e as Error).message}`);
     }

@@ -1,5 +1,5 @@
 import { treeHasher, verifyInclusion } from '../ledger/merkle/index.js';
-import { NoteError, openNote, parseCheckpoint, parseCosignerKey, parseTlogProof, verifyCosignature, verifyNote } from '../ledger/note/index.js';
+import { NoteError, openNote, parseCheckpoint, parseCosignerKey, parseTlogProof, verifyCosignature, verifyNote, type CosignerKey } from '../ledger/note/index.js';
 import { quorumOf } from '../witness/cosignatures.js';
 
 /** Whose cosignatures a checkpoint must carry, and how many of them: by default 2f+1 of n. */
@@ -11,7 +11,13 @@ export interface WitnessPolicy {
 /** How many of the policy's witnesses cosigned the checkpoint `note` (its signature lines are attacker-controlled). */
 export function countCosignatures(note: string, body: string, policy: WitnessPolicy): number {
   const lines = note.slice(openNote(note).text.length + 1).split('\n').filter(Boolean);
-  return policy.keys.map(parseCosignerKey).filter((key) => lines.some((l) => verifyCosignature(body, l, key))).length;
+  return witnessKeys(policy).filter((key) => lines.some((l) => verifyCosignature(body, l, key))).length;
+}
+
+/** The policy's keys, each public key once: one witness named twice is still one witness. */
+function witnessKeys(policy: WitnessPolicy): CosignerKey[] {
+  const byKey = new Map(policy.keys.map(parseCosignerKey).map((k) => [k.publicKey.toString('hex'), k]));
+  return [...byKey.values()];
 }
 
 /**
@@ -25,10 +31,11 @@ export function verifyTlogProofFile(text: string, verifierKey: string, origin?: 
     const cp = parseCheckpoint(body);
     let cosigned = '';
     if (witnesses && witnesses.keys.length > 0) {
-      const need = witnesses.threshold ?? quorumOf(witnesses.keys.length);
+      const n = witnessKeys(witnesses).length;
+      const need = witnesses.threshold ?? quorumOf(n);
       const have = countCosignatures(proof.checkpoint, body, witnesses);
-      if (have < need) return { ok: false, message: `the checkpoint carries ${have} valid cosignatures of the ${witnesses.keys.length} witnesses; the policy needs ${need}` };
-      cosigned = `, cosigned by ${have} of ${witnesses.keys.length} witnesses`;
+      if (have < need) return { ok: false, message: `the checkpoint carries ${have} valid cosignatures of the ${n} witnesses; the policy needs ${need}` };
+      cosigned = `, cosigned by ${have} of ${n} witnesses`;
     }
     if (origin !== undefined && cp.origin !== origin) return { ok: false, message: `checkpoint origin is ${cp.origin}, not ${origin}` };
     if (!proof.extra) return { ok: false, message: 'the proof carries no event bytes (extra line)' };

@@ -64,8 +64,11 @@ export function parseCosignerKey(vkey: string): CosignerKey {
   const key = decodeBase64Strict(vkey.slice(second + 1));
   if (!key || key.length !== 33 || key[0] !== COSIGNATURE_ALG) bad('only Ed25519 cosignature keys (type 0x04) are supported');
   const publicKey = Buffer.from(key!.subarray(1));
-  const keyHash = Buffer.from(vkey.slice(first + 1, second), 'hex');
-  if (keyHash.length !== 4 || !keyHash.equals(computeKeyHash(name, publicKey, COSIGNATURE_ALG))) bad('key hash does not match name and key');
+  const hashHex = vkey.slice(first + 1, second);
+  // Buffer.from(…, 'hex') stops at the first character that is not hex: checked whole first.
+  if (!/^[0-9a-fA-F]{8}$/.test(hashHex)) bad('the key hash must be 8 hex digits');
+  const keyHash = Buffer.from(hashHex, 'hex');
+  if ( !keyHash.equals(computeKeyHash(name, publicKey, COSIGNATURE_ALG))) bad('key hash does not match name and key');
   return { name, keyHash, publicKey };
 }
 
