@@ -526,7 +526,8 @@ export class GovernanceService {
     return this.ledger.subscribe('event', GOVERNANCE_LEDGER, {
       after,
       filter: { subsystem: GOVERNANCE_SUBSYSTEM },
-      accept: (e) => e.subsystem === GOVERNANCE_SUBSYSTEM && accept(e),
+      // A peer's governance events synced into this ledger are not this node's proposals or votes.
+      accept: (e) => e.subsystem === GOVERNANCE_SUBSYSTEM && e.origin === this.origin && accept(e),
     });
   }
 }
