@@ -130,6 +130,23 @@ describe('replicated appends', () => {
     expect((await b.service.verify('main', true)).status).toBe('VALID');
   });
 
+  it('are held to the payload depth a local append is held to, and change nothing', async () => {
+    const before = await b.service.head('main');
+    const nested = (depth: number): unknown => (depth === 0 ? 1 : [nested(depth - 1)]);
+    const copy = (depth: number) => ({
+      // The canonical text given outright: this node's own canonicaliser refuses to write such a payload.
+      canonical: canonicalBytes(
+        { ledger: 'a.test/main', type: 'deep', actor: 'peer', payload: nested(depth), parents: [], hlc: { physicalMs: Date.now() - 1000, logical: 0 } },
+        JSON.stringify(nested(depth)),
+      ),
+      signature: null,
+    });
+    await expect(b.service.appendReplicated('main', [copy(65)])).rejects.toMatchObject({ code: 'BAD_EVENT', message: expect.stringContaining('deeper than 64') });
+    await expect(b.service.appendReplicated('main', [copy(1000)])).rejects.toMatchObject({ code: 'BAD_EVENT' });
+    expect(await b.service.head('main')).toEqual(before);
+    expect(await b.service.appendReplicated('main', [copy(64)])).toHaveLength(1);
+  });
+
   it('are checked against the origin they were synced from', async () => {
     const ledgerId = (await b.service.ledger('main')).id;
     await tamper(b.db.dataSource, [`UPDATE events SET origin = 'elsewhere.test/main' WHERE ledger_id = $1 AND idx = 0`, [ledgerId]]);

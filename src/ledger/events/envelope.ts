@@ -107,7 +107,7 @@ export const isStorableText = (s: string): boolean => !s.includes('\u0000') && i
 export const MAX_PAYLOAD_DEPTH = 64;
 
 /** Whether `value` nests objects and arrays deeper than `max` (iteratively: the value may be attacker-built). */
-function nestsDeeperThan(value: unknown, max: number): boolean {
+export function nestsDeeperThan(value: unknown, max: number): boolean {
   // Containers only, on two flat stacks: this runs on every append's payload.
   const containers: object[] = [];
   const depths: number[] = [];

@@ -2,7 +2,7 @@ import { ChainproofError } from '../../errors.js';
 import type { TreeHasher } from '../merkle/index.js';
 import { publicKeyFromDidKey } from './did-key.js';
 import { ed25519Verify } from './ed25519.js';
-import { canonicalBytes, canonicalPayload, checkEnvelopeFields, isStorableText, parseCanonical, type Envelope } from './envelope.js';
+import { canonicalBytes, canonicalPayload, checkEnvelopeFields, isStorableText, MAX_PAYLOAD_DEPTH, nestsDeeperThan, parseCanonical, type Envelope } from './envelope.js';
 import type { AppendInput } from './event.js';
 
 export interface AppendLimits {
@@ -117,6 +117,10 @@ export function prepareReplicated(
     envelope = parseCanonical(canonical);
   } catch (cause) {
     throw new ChainproofError('BAD_EVENT', `not a canonical event envelope: ${(cause as Error).message}`, { cause });
+  }
+  // As deep as a payload written here may be, so that everything that reads payloads back reads this one too.
+  if (nestsDeeperThan(envelope.payload, MAX_PAYLOAD_DEPTH)) {
+    throw new ChainproofError('BAD_EVENT', `the copy's payload nests deeper than ${MAX_PAYLOAD_DEPTH} levels`);
   }
   if (canonical.length > limits.maxPayloadBytes + 4096) {
     throw new ChainproofError('PAYLOAD_TOO_LARGE', `event is ${canonical.length} bytes; this node takes payloads up to ${limits.maxPayloadBytes}`);
