@@ -152,9 +152,12 @@ describe('sequencing ahead', () => {
     const next = t.service.append('ahead-other', events('b'));
     await sleep(100);
     const between = other.append('ahead-other', [{ type: 'ahead.other', actor: 'other' }]);
-    // Release a's transaction only once the other process waits for the head's row lock.
+    // Release a's transaction only once the other process waits for the head's row lock (in this
+    // test's database: other test files wait on their own ledgers' heads on the same server).
     for (let i = 0; ; i++) {
-      const [{ n }] = await t.db.dataSource.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ledger_heads%'`);
+      const [{ n }] = await t.db.dataSource.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%ledger_heads%'`,
+      );
       if (n > 0) break;
       if (i > 200) throw new Error('the other process never waited for the lock');
       await sleep(10);
