@@ -19,9 +19,11 @@ export async function computeAggregates(ds: DataSource, ledgerId: number, trigge
     } else if (call.fn === 'ratio') {
       [row] = await ds.query(`SELECT coalesce(count(*) FILTER (WHERE result = $5)::float8 / nullif(count(*), 0), 0) AS v ${from}`, [...base, call.args[1]]);
     } else {
+      // Summed exactly (numeric), so no order of rows gives another total and no total overflows;
+      // a sum past float8 reads as Infinity. As json, not jsonb: jsonb refuses a \u0000 anywhere in a payload.
       [row] = await ds.query(
-        `SELECT coalesce(sum(CASE WHEN jsonb_typeof(p->$5) = 'number' THEN (p->>$5)::float8 END), 0) AS v
-           FROM (SELECT convert_from(canonical, 'UTF8')::jsonb->'payload' AS p ${from}) w`,
+        `SELECT coalesce(sum(CASE WHEN json_typeof(p->$5) = 'number' THEN (p->>$5)::numeric END), 0)::text AS v
+           FROM (SELECT convert_from(canonical, 'UTF8')::json->'payload' AS p ${from}) w`,
         [...base, call.args[1]],
       );
     }

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { computeAggregates } from './aggregates.js';
+import type { AggregateValues } from './expression.js';
 import type { ContractDefinition, RulesPayloads } from './events.js';
 import { fire, type ActionEffects, type EventInput, type Firing } from './firing.js';
 import { contractRuntime, eventInput, triggers, type ContractRuntime, type RuleEvent } from './runtime.js';
@@ -90,7 +91,16 @@ export async function evaluateTrigger(
   for (const c of candidates) {
     if (!triggers(c, e) || (await capped(ds, c, e, pending))) continue;
     event ??= bind(e);
-    const values = c.aggregates.length ? await computeAggregates(ds, ledgerId, e, c.aggregates) : NO_AGGREGATES;
+    let values: AggregateValues = NO_AGGREGATES;
+    try {
+      if (c.aggregates.length) values = await computeAggregates(ds, ledgerId, e, c.aggregates);
+    } catch (err) {
+      // What the events hold made the aggregate fail (a data exception): it would fail again on every
+      // retry and replay, so the firing is recorded as failed rather than hold up every later event.
+      if (!String((err as { code?: unknown }).code ?? '').startsWith('22')) throw err;
+      firings.push({ c, f: fire(c, e, { error: `aggregates: ${(err as Error).message}` }, depth, NO_AGGREGATES, effects)! });
+      continue;
+    }
     const f = fire(c, e, event, depth, values, effects);
     if (f) firings.push({ c, f });
   }
@@ -110,7 +120,7 @@ export function evaluateNow(candidates: readonly ContractRuntime[], e: RuleEvent
   return firings;
 }
 
-const NO_AGGREGATES: ReadonlyMap<string, number> = new Map();
+const NO_AGGREGATES: AggregateValues = new Map();
 
 function bind(e: RuleEvent): EventInput {
   try {

@@ -55,6 +55,29 @@ describe('the consumer', () => {
     expect(flag).toMatchObject({ type: 'qa_flag', subsystem: 'rules', actor: `contract:${c.id}`, payload: { run: 3, failures: 8 } });
   });
 
+  it('sums exactly, past any float8; a payload the aggregate cannot read fails its firing, not the consumer', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'donations',
+      trigger: { eventTypes: ['donation'] },
+      condition: 'sum("donation", "amount", 3600) > 100.0',
+      actions: [{ raiseAlert: { severity: 'INFO', message: 'generous' } }],
+    }));
+    // Two of these overflowed a float8 sum: a database error on every retry, and every later event held up.
+    await t.emit('donation', 'x', { amount: 1.7e308 });
+    await t.emit('donation', 'x', { amount: 1.7e308 });
+    // PostgreSQL's JSON functions refuse a \u0000 anywhere in the text: the same, deterministically.
+    await t.emit('donation', 'x', { amount: 1, note: 'nul \u0000 inside' });
+    const reward = await t.rules.create('admin', contractInput({ name: 'after the donations', condition: 'true' }));
+    const before = (await t.gov.account('dora')).balance;
+    const later = await t.emit('bug_report', 'dora', { severity: 3 });
+    await t.settled();
+    const xs = await executions(c.id);
+    expect(xs.map((x) => x.ok)).toEqual([true, true, false]);
+    expect(xs[2]!.record.error).toMatch(/^aggregates: /);
+    expect((await executions(reward.id)).map((x) => x.triggerIndex)).toEqual([later]);
+    expect((await t.gov.account('dora')).balance - before).toBeGreaterThanOrEqual(15n);
+  });
+
   it('records a failing action and keeps going', async () => {
     const c = await t.rules.create('admin', contractInput({
       name: 'fragile',
