@@ -95,7 +95,7 @@ export function checkExpression(parsed: ParsedExpr, source: string, limits: Chec
         if (t !== 'map' && t !== 'dyn') fail(e, `type '${t}' has no field '${k.value.field}'`);
         if (k.value.testOnly) return 'bool';
         if (operand.exprKind.case === 'identExpr' && operand.exprKind.value.name === 'event' && scope.get('event') === 'map') {
-          return EVENT_FIELDS[k.value.field] ?? fail(e, `undefined field '${k.value.field}' of event (fields: ${Object.keys(EVENT_FIELDS).join(', ')})`);
+          return (Object.hasOwn(EVENT_FIELDS, k.value.field) ? EVENT_FIELDS[k.value.field] : undefined) ?? fail(e, `undefined field '${k.value.field}' of event (fields: ${Object.keys(EVENT_FIELDS).join(', ')})`);
         }
         return 'dyn';
       }
@@ -125,9 +125,14 @@ export function checkExpression(parsed: ParsedExpr, source: string, limits: Chec
         const call = k.value;
         const fn = call.function;
         const target = call.target ? visit(call.target, scope, depth + 1, nesting) : undefined;
-        if (fn in AGGREGATES && !call.target) return aggregate(e, fn as AggregateCall['fn'], call.args);
+        if (Object.hasOwn(AGGREGATES, fn) && !call.target) return aggregate(e, fn as AggregateCall['fn'], call.args);
         const args = call.args.map((a) => visit(a, scope, depth + 1, nesting));
         const pattern = fn === 'matches' && call.args.length === 1 && call.args[0]!.exprKind.case === 'constExpr' ? call.args[0]!.exprKind.value.constantKind : undefined;
+        // Compiling a pattern costs what its repetitions expand to, before any budget can see it
+        // (a 104-character pattern took 221 ms and 33 MB): only the contract's own text chooses one.
+        if (fn === 'matches' && pattern?.case !== 'stringValue') {
+          fail(call.args[0] ?? e, 'matches takes its pattern as a string literal: a pattern from an event could cost anything to compile');
+        }
         if (pattern?.case === 'stringValue') {
           // A literal pattern is compiled now, as the evaluator would at the first firing.
           try {
@@ -209,12 +214,12 @@ export function checkExpression(parsed: ParsedExpr, source: string, limits: Chec
         if (known(all[0]) && !['string', 'bytes', 'list', 'map'].includes(all[0]!)) noOverload(e, fn, all);
         return 'int';
     }
-    if (fn in STRING_METHODS && target !== undefined) {
+    if (Object.hasOwn(STRING_METHODS, fn) && target !== undefined) {
       const [n, result] = STRING_METHODS[fn]!;
       if (args.length !== n || (known(target) && target !== 'string') || args.some((t) => known(t) && t !== 'string')) noOverload(e, fn, all);
       return result;
     }
-    if (fn in CONVERSIONS && target === undefined) {
+    if (Object.hasOwn(CONVERSIONS, fn) && target === undefined) {
       if (args.length !== 1) noOverload(e, fn, args);
       return CONVERSIONS[fn]!;
     }

@@ -39,6 +39,12 @@ describe('creating contracts', () => {
     await refused(() => t.rules.create('admin', contractInput({ condition: 'count("x", 99999999) > 1' })), 'BAD_USER_INPUT', /window/);
     // Literals the evaluator would only trip over at the first firing.
     await refused(() => t.rules.create('admin', contractInput({ condition: 'event.type.matches("(")' })), 'BAD_USER_INPUT', /invalid regular expression/);
+    // A pattern from the event could cost anything to compile, outside the evaluation budget.
+    await refused(() => t.rules.create('admin', contractInput({ condition: 'event.payload.s.matches(event.payload.p)' })), 'BAD_USER_INPUT', /string literal/);
+    // Names that every JavaScript object has are not functions or fields of CEL here.
+    for (const condition of ['constructor("a", 1) > 0', '"x".toString() == "x"', 'size([valueOf(1)]) > 0', 'hasOwnProperty("a", 3600) == 1', 'size([event.toString]) > 0']) {
+      await refused(() => t.rules.create('admin', contractInput({ condition })), 'BAD_USER_INPUT', /./);
+    }
     await refused(() => t.rules.create('admin', contractInput({ condition: 'event.index > 12345678901234567890123' })), 'BAD_USER_INPUT', /out of int range/);
     await refused(() => t.rules.create('admin', contractInput({ condition: 'event.index > 99999999999999999999999u' })), 'BAD_USER_INPUT', /out of uint range/);
     expect((await t.rules.create('admin', contractInput({ condition: 'event.type.matches("^de(ploy)+$") && event.index < 9223372036854775807' }))).id).toMatch(/^[0-9a-f]{64}$/);
