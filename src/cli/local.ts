@@ -4,6 +4,7 @@ import { ApiKeyService, SYSTEM_LEDGER } from '../auth/api-keys.js';
 import type { Config } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { GovernanceService } from '../governance/governance-service.js';
+import type { CheckpointRow } from '../ledger/entities/index.js';
 import { LedgerService } from '../ledger/ledger-service.js';
 import { openNote } from '../ledger/note/index.js';
 import { openServerKey } from '../ledger/server-key.js';
@@ -57,6 +58,12 @@ export async function startLocalSync(config: Config, { dataSource, ledger }: Cli
 }
 
 /** Whether the ledger's latest checkpoint carries enough valid cosignatures from the policy's witnesses. */
+/** A checkpoint's note with the cosignatures of the configured validators, as the server serves it. */
+export function cosignedNote({ dataSource, ledger }: CliServices, config: Config): (c: CheckpointRow) => Promise<string> {
+  const collector = new CosignatureCollector(dataSource, ledger, config.validators.map((v) => ({ url: v.url, vkey: v.vkey })), pino({ level: 'silent' }));
+  return async (c) => c.note + (await collector.lines(c.id)).map((l) => l.line).join('');
+}
+
 export async function checkWitnessPolicy({ dataSource, ledger }: CliServices, name: string, policy: WitnessPolicy) {
   const c = await ledger.checkpoint(name);
   if (!c) return { ok: false, message: 'the ledger has no checkpoint yet' };

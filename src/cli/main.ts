@@ -113,7 +113,7 @@ function program(): Command {
     .option('--threshold <n>', 'cosignatures required from the --witness keys (default 2f+1 of n)')
     .action(async (opts: { full?: boolean; json?: boolean; ledger: string; replay?: boolean; witness: string[]; threshold?: string }) => {
       const config = loadConfig();
-      const policy = { keys: witnessKeys(opts.witness), threshold: opts.threshold === undefined ? undefined : parseLimit(opts.threshold, opts.witness.length || 1, '--threshold') };
+      const policy = { keys: witnessKeys(opts.witness), threshold: thresholdOf(opts) };
       const bar = !opts.json && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
       const { report, replay, rulesReplay, provenanceReplay, witnesses } = await withLedger({ ...config }, async (services) => ({
         report: await services.ledger.verify(opts.ledger, Boolean(opts.full), bar?.update),
@@ -276,12 +276,13 @@ function program(): Command {
         subject: opts.subject,
         first: parseLimit(opts.limit, MAX_TRACE_LINES),
       };
+      // The directory first: a trace printed in full and then refused for its --proofs helps no one.
+      const dir = opts.proofs === undefined ? undefined : userPath('--proofs', () => outputDir(opts.proofs!));
       const written = await withMcpSources(opts, async (traces, ledgers) => {
         const t = await traces.trace(opts.ledger, request);
         if (opts.json) process.stdout.write(`${JSON.stringify(t, null, 2)}\n`);
         else process.stdout.write(formatTimeline(t.lines, t.truncated));
-        if (!opts.proofs) return 0;
-        const dir = userPath('--proofs', () => outputDir(opts.proofs!));
+        if (dir === undefined) return 0;
         for (const line of t.lines) {
           // From --url, the answer is the server's word: a queryId like ../x must not pick where the file goes.
           if (!QUERY_ID.test(line.queryId)) {
@@ -303,7 +304,7 @@ function program(): Command {
     .option('--witness <vkey>', 'a witness\'s cosigner key (Ledger.witnessKey of a validator); repeatable', (v: string, all: string[]) => [...all, v], [])
     .option('--threshold <n>', 'cosignatures required from the --witness keys (default 2f+1 of n)')
     .action(async (file: string, opts: { key: string; origin?: string; witness: string[]; threshold?: string }) => {
-      const threshold = opts.threshold === undefined ? undefined : parseLimit(opts.threshold, opts.witness.length || 1, '--threshold');
+      const threshold = thresholdOf(opts);
       const result = verifyTlogProofFile(userPath('<file>', () => readFileSync(file, 'utf8')), verifierKey(opts.key), opts.origin, { keys: witnessKeys(opts.witness), threshold });
       process.stdout.write(`${result.ok ? 'VALID' : 'INVALID'}: ${result.message}\n`);
       process.exitCode = result.ok ? EXIT.OK : EXIT.INVALID;
@@ -396,7 +397,8 @@ interface FilterOptions {
 
 async function withSource<T>(opts: SourceOptions, fn: (src: LedgerSource) => Promise<T>): Promise<T> {
   if (opts.url) return fn(remoteSource(opts.url, opts.key ?? process.env.CHAINPROOF_API_KEY));
-  return withLedger(loadConfig(), ({ ledger }) => fn(directSource(ledger)));
+  const config = loadConfig();
+  return withLedger(config, async (services) => fn(directSource(services.ledger, (await local()).cosignedNote(services, config))));
 }
 
 async function withMcpSources<T>(
@@ -410,7 +412,7 @@ async function withMcpSources<T>(
   const config = loadConfig();
   return withLedger(config, async (services) => {
     const sync = await (await local()).startLocalSync(config, services);
-    return fn(directTraceSource(services.provenance), directSource(services.ledger), () => sync.status());
+    return fn(directTraceSource(services.provenance), directSource(services.ledger, (await local()).cosignedNote(services, config)), () => sync.status());
   });
 }
 
@@ -425,12 +427,8 @@ function tlogProofText(b: ProofBundle): string {
 }
 
 function toFilter(o: FilterOptions): EventFilter {
-  const time = (flag: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    const ms = Date.parse(v);
-    if (Number.isNaN(ms)) throw new ChainproofError('BAD_USER_INPUT', `${flag} must be an ISO time, e.g. 2026-01-31T12:00:00Z`);
-    return ms;
-  };
+  // As trace reads times: Date.parse took "12" for 2001, and a time without a zone as local time.
+  const time = (flag: string, v: string | undefined) => (v === undefined ? undefined : parseWhen(flag, v));
   return {
     types: o.type?.split(',').map((t) => t.trim()).filter(Boolean),
     actor: o.actor,
@@ -441,8 +439,16 @@ function toFilter(o: FilterOptions): EventFilter {
   };
 }
 
+/** `--threshold` counts `--witness` keys: without any it would be ignored, which a check must not be. */
+function thresholdOf(opts: { witness: string[]; threshold?: string }): number | undefined {
+  if (opts.threshold === undefined) return undefined;
+  if (opts.witness.length === 0) throw new ChainproofError('BAD_USER_INPUT', '--threshold counts cosignatures of --witness keys: give at least one --witness');
+  return parseLimit(opts.threshold, opts.witness.length, '--threshold');
+}
+
 function parseLimit(raw: string, max: number, flag = '--limit'): number {
-  const n = Number(raw);
+  // Digits only: Number() also takes 0x10 and 1e2.
+  const n = /^\d{1,16}$/.test(raw.trim()) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(n) || n < 1 || n > max) throw new ChainproofError('BAD_USER_INPUT', `${flag} must be an integer in 1..${max}`);
   return n;
 }
@@ -486,6 +492,12 @@ function exitCodeFor(e: ChainproofError): number {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that went away (`chainproof export | head`) is the end of the output, not a crash.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT.OK);
+    process.stderr.write(`chainproof: INTERNAL: cannot write the output (${e.message})\n`);
+    process.exit(EXIT.INTERNAL);
+  });
   try {
     await program().parseAsync(argv);
   } catch (e) {

@@ -1,4 +1,5 @@
 import { ChainproofError } from '../errors.js';
+import type { CheckpointRow } from '../ledger/entities/index.js';
 import type { EventFilter, LedgerService } from '../ledger/ledger-service.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
 
@@ -64,7 +65,11 @@ export function toRecord(e: LedgerEvent): EventRecord {
   };
 }
 
-export function directSource(ledger: LedgerService): LedgerSource {
+/**
+ * The ledger in this process. `noteOf` gives a checkpoint's note as a server serves it, with the
+ * cosignature lines its validators added (see cosignedNote), so a proof carries them too.
+ */
+export function directSource(ledger: LedgerService, noteOf: (c: CheckpointRow) => Promise<string> = async (c) => c.note): LedgerSource {
   return {
     async checkpoint(name, cpName, tags) {
       const c = await ledger.createCheckpoint(name, cpName, tags);
@@ -86,7 +91,7 @@ export function directSource(ledger: LedgerService): LedgerSource {
       let checkpoint = await ledger.checkpoint(name);
       if (!checkpoint || checkpoint.treeSize <= event.index) checkpoint = await ledger.createCheckpoint(name, undefined, ['proof']);
       const p = await ledger.inclusionProof(name, { index: event.index }, checkpoint.treeSize);
-      return { index: event.index, hashes: p.hashes, canonical: event.canonical.toString('base64'), note: checkpoint.note };
+      return { index: event.index, hashes: p.hashes, canonical: event.canonical.toString('base64'), note: await noteOf(checkpoint) };
     },
   };
 }

@@ -7,8 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverBackend, tempDataDir, usingPostgres } from '../support/db.js';
 import { gql, startServer, TEST_ADMIN_KEY } from '../support/server.js';
 import { TEST_SEED } from '../support/ledger.js';
-import { cli } from '../support/cli.js';
-import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
+import { spawn } from 'node:child_process';
+import { BIN, cli } from '../support/cli.js';
+import { SMALL_LEDGER_ENV } from '../support/server.js';
+import { cosignerFromSeed, noteSignerFromSeed, openNote } from '../../src/ledger/note/index.js';
 
 
 let env: Record<string, string>;
@@ -217,6 +219,50 @@ describe('chainproof CLI', () => {
     } finally {
       dir.remove();
     }
+  });
+
+  it.runIf(usingPostgres())('proof on the database carries the validators\' cosignatures, as a server serves them', async () => {
+    const dir = tempDataDir();
+    const c = new pg.Client({ connectionString: env.DATABASE_URL });
+    await c.connect();
+    try {
+      const witness = cosignerFromSeed('witness.test', Buffer.alloc(32, 5));
+      const withWitness = { ...env, CHAINPROOF_VALIDATORS: `http://127.0.0.1:9|${witness.verifierKey}` };
+      const events = JSON.parse(cli(['query', '--type', 'cli', '--limit', '20', '--json'], env).stdout);
+      const first = join(dir.dir, 'first.tlog-proof');
+      expect(cli(['proof', events[5].id, '--output', first], withWitness).code).toBe(0);
+      // The checkpoint the proof used gets the witness's cosignature, as the collector would store it.
+      const [cp] = (await c.query(`SELECT id, note FROM checkpoints ORDER BY tree_size DESC, id DESC LIMIT 1`)).rows;
+      await c.query(`INSERT INTO checkpoint_cosignatures (checkpoint_id, witness, line) VALUES ($1, $2, $3)`, [cp.id, witness.verifierKey, witness.cosign(openNote(cp.note).text, 1_700_000_000)]);
+      const file = join(dir.dir, 'e.tlog-proof');
+      expect(cli(['proof', events[5].id, '--output', file], withWitness).code).toBe(0);
+      const vkey = noteSignerFromSeed('test.chainproof', Buffer.from(TEST_SEED, 'hex')).verifierKey;
+      const ok = cli(['verify-proof', file, '--key', vkey, '--witness', witness.verifierKey, '--threshold', '1'], {});
+      expect(ok.stdout).toMatch(/^VALID: .*cosigned by 1 of 1 witnesses/);
+      expect(ok.code).toBe(0);
+    } finally {
+      await c.end();
+      dir.remove();
+    }
+  });
+
+  it('times are read as trace reads them, numbers as digits; a threshold needs its witnesses', () => {
+    for (const args of [['query', '--start', '12'], ['query', '--start', '2026-02-30T00:00:00Z'], ['query', '--end', '2026-12-03T11:00'], ['query', '--limit', '0x10'], ['query', '--limit', '1e2'], ['verify', '--threshold', '1']]) {
+      const r = cli(args, env);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/^chainproof: BAD_USER_INPUT: /);
+    }
+    expect(cli(['query', '--start', '2026-12-03T11:00Z', '--limit', '16'], env).code).toBe(0);
+  });
+
+  it('a reader that goes away ends the output quietly: exit 0, no stack trace', async () => {
+    const child = spawn(process.execPath, [BIN, 'export', '--format', 'json'], { env: { PATH: process.env.PATH ?? '', ...SMALL_LEDGER_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('works against a running server with --url and --key', async () => {
