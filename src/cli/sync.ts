@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { PeerSyncResult, PeerView, SyncService, SyncStatusView } from '../sync/sync-service.js';
+import { shown } from './printable.js';
 import { graphqlClient } from './source.js';
 
 /** Where `chainproof sync` reads and acts: the database (this node's sync state) or a running server. */
@@ -64,7 +65,8 @@ export function addSyncCommands(cmd: Command, withSync: WithSync, table: Table):
     const s = await run(o, (src) => src.status());
     print(o, s, () => {
       const head = `${o.url ? `sync ${s.running ? 'running' : 'not running'}` : 'sync state in the database'}; auto-sync ${s.autoSync ? `every ${s.intervalMs} ms` : 'off'}${s.syncing ? '; syncing now' : ''}\n`;
-      const problems = s.peers.filter((p) => p.lastError !== null).map((p) => `${p.origin}: ${p.flaggedReason ?? p.lastError}\n`);
+      // A peer's error text is what the peer answered: shown escaped, never as terminal control codes.
+      const problems = s.peers.filter((p) => p.lastError !== null).map((p) => `${shown(p.origin)}: ${shown(p.flaggedReason ?? p.lastError ?? '')}\n`);
       return head + (s.peers.length === 0 ? 'no peers\n' : peersTable(s.peers)) + problems.join('');
     });
   });

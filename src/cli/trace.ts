@@ -27,6 +27,8 @@ export function parseWhen(flag: string, text: string, now = Date.now()): number 
   if (t.toLowerCase() === 'now') return now;
   const rel = /^(\d+)\s*([a-z]+)(\s+ago)?$/i.exec(t);
   if (rel) {
+    // "M" is months to some and minutes to others: neither is guessed.
+    if (rel[2] === 'M') throw bad(': "M" could be minutes or months; write m or min');
     const word = rel[2]!.toLowerCase();
     const unit = UNITS[word] !== undefined ? word : UNIT_WORDS[word];
     if (!unit) throw bad();

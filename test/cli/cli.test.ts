@@ -246,6 +246,23 @@ describe('chainproof CLI', () => {
     }
   });
 
+  it.runIf(usingPostgres())('sync status shows a peer\'s error text escaped, never as terminal control codes', async () => {
+    const c = new pg.Client({ connectionString: env.DATABASE_URL });
+    await c.connect();
+    try {
+      const vkey = noteSignerFromSeed('peer.test', Buffer.alloc(32, 4)).verifierKey;
+      await c.query(`INSERT INTO sync_peers (url, verifier_key, origin, source, status, last_error, error_count) VALUES ($1, $2, 'peer.test', 'admin', 'ERROR', $3, 1)`,
+        ['http://127.0.0.1:9/graphql', vkey, 'PEER_UNAVAILABLE: peer refused: \u001b[2J\u001b[31mall is well']);
+      const r = cli(['sync', 'status'], env);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('peer.test: PEER_UNAVAILABLE: peer refused: \\u001b[2J');
+      expect(r.stdout).not.toContain('\u001b');
+    } finally {
+      await c.query(`DELETE FROM sync_peers WHERE url = 'http://127.0.0.1:9/graphql'`);
+      await c.end();
+    }
+  });
+
   it('times are read as trace reads them, numbers as digits; a threshold needs its witnesses', () => {
     for (const args of [['query', '--start', '12'], ['query', '--start', '2026-02-30T00:00:00Z'], ['query', '--end', '2026-12-03T11:00'], ['query', '--limit', '0x10'], ['query', '--limit', '1e2'], ['verify', '--threshold', '1']]) {
       const r = cli(args, env);

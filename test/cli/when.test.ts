@@ -38,7 +38,7 @@ describe('--since / --until times', () => {
     for (const text of [
       '2026-02-30', '2026-02-29', '2026-13-01', '2026-12-01T24:00Z', '2026-12-01T03:60Z', '2026-12-01T03:00:61Z',
       '2026-12-01T03:00', '2026-12-01T03:00+25:00', '999999999999 days ago', '99999999999999999999 s',
-      '6 fortnights ago', 'last tuesday', '', '2026-12-01Tfoo',
+      '6 fortnights ago', 'last tuesday', '', '2026-12-01Tfoo', '1M', '3M ago',
     ]) {
       expect(codeOf(text), text).toBe('BAD_USER_INPUT');
     }
