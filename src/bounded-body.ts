@@ -10,11 +10,11 @@
  *   if (text === undefined) throw new Error('answer too large');
  */
 export async function boundedText(res: Response, maxBytes: number): Promise<string | undefined> {
-  const declared = Number(res.headers.get('content-length') ?? 0);
-  if (declared > maxBytes || !res.body) {
+  if (Number(res.headers.get('content-length') ?? 0) > maxBytes) {
     await res.body?.cancel();
-    return declared > maxBytes ? undefined : '';
+    return undefined;
   }
+  if (!res.body) return '';
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let bytes = 0;

@@ -11,8 +11,9 @@ import { openServerKey } from '../ledger/server-key.js';
 import { ProvenanceService } from '../provenance/service.js';
 import { RulesService } from '../rules/rules-service.js';
 import { SyncService } from '../sync/sync-service.js';
-import { CosignatureCollector, quorumOf } from '../witness/cosignatures.js';
-import { countCosignatures, type WitnessPolicy } from './verify-proof.js';
+import { CosignatureCollector } from '../witness/cosignatures.js';
+import { directSource, type LedgerSource } from './source.js';
+import { tallyCosignatures, type WitnessPolicy } from './verify-proof.js';
 
 /**
  * The CLI's commands that work on the database directly. Kept apart from `main.ts` and loaded
@@ -57,19 +58,22 @@ export async function startLocalSync(config: Config, { dataSource, ledger }: Cli
   return sync;
 }
 
-/** Whether the ledger's latest checkpoint carries enough valid cosignatures from the policy's witnesses. */
-/** A checkpoint's note with the cosignatures of the configured validators, as the server serves it. */
-export function cosignedNote({ dataSource, ledger }: CliServices, config: Config): (c: CheckpointRow) => Promise<string> {
-  const collector = new CosignatureCollector(dataSource, ledger, config.validators.map((v) => ({ url: v.url, vkey: v.vkey })), pino({ level: 'silent' }));
+/** A checkpoint's note with the cosignature lines stored for `validators`, as a server serves it. */
+function cosignedNote({ dataSource, ledger }: CliServices, validators: Array<{ url: string; vkey: string }>): (c: CheckpointRow) => Promise<string> {
+  const collector = new CosignatureCollector(dataSource, ledger, validators, pino({ level: 'silent' }));
   return async (c) => c.note + (await collector.lines(c.id)).map((l) => l.line).join('');
 }
 
-export async function checkWitnessPolicy({ dataSource, ledger }: CliServices, name: string, policy: WitnessPolicy) {
-  const c = await ledger.checkpoint(name);
+/** The ledger in this process, its checkpoints' notes with the configured validators' cosignatures (so proofs carry them). */
+export function localSource(services: CliServices, config: Config): LedgerSource {
+  return directSource(services.ledger, cosignedNote(services, config.validators));
+}
+
+/** Whether the ledger's latest checkpoint carries enough valid cosignatures from the policy's witnesses. */
+export async function checkWitnessPolicy(services: CliServices, name: string, policy: WitnessPolicy) {
+  const c = await services.ledger.checkpoint(name);
   if (!c) return { ok: false, message: 'the ledger has no checkpoint yet' };
-  const collector = new CosignatureCollector(dataSource, ledger, policy.keys.map((vkey) => ({ url: 'http://unused', vkey })), pino({ level: 'silent' }));
-  const note = c.note + (await collector.lines(c.id)).map((l) => l.line).join('');
-  const have = countCosignatures(note, openNote(c.note).text, policy);
-  const need = policy.threshold ?? quorumOf(policy.keys.length);
-  return { ok: have >= need, treeSize: c.treeSize, cosignatures: have, required: need, message: `the checkpoint at tree size ${c.treeSize} carries ${have} valid cosignatures of the ${policy.keys.length} witnesses; the policy needs ${need}` };
+  const note = await cosignedNote(services, policy.keys.map((vkey) => ({ url: 'http://unused', vkey })))(c);
+  const { have, need, witnesses } = tallyCosignatures(note, openNote(c.note).text, policy);
+  return { ok: have >= need, treeSize: c.treeSize, cosignatures: have, required: need, message: `the checkpoint at tree size ${c.treeSize} carries ${have} valid cosignatures of the ${witnesses} witnesses; the policy needs ${need}` };
 }

@@ -5,7 +5,7 @@ import { ChainproofError, isChainproofError } from '../errors.js';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { progressBar } from './progress.js';
-import { directSource, remoteSource, type LedgerSource, type ProofBundle } from './source.js';
+import { remoteSource, type LedgerSource, type ProofBundle } from './source.js';
 import { verifyTlogProofFile } from './verify-proof.js';
 import { parseCosignerKey, parseVerifierKey } from '../ledger/note/index.js';
 import type { ReplayReport } from '../governance/replay.js';
@@ -398,7 +398,7 @@ interface FilterOptions {
 async function withSource<T>(opts: SourceOptions, fn: (src: LedgerSource) => Promise<T>): Promise<T> {
   if (opts.url) return fn(remoteSource(opts.url, opts.key ?? process.env.CHAINPROOF_API_KEY));
   const config = loadConfig();
-  return withLedger(config, async (services) => fn(directSource(services.ledger, (await local()).cosignedNote(services, config))));
+  return withLedger(config, async (services) => fn((await local()).localSource(services, config)));
 }
 
 async function withMcpSources<T>(
@@ -412,7 +412,7 @@ async function withMcpSources<T>(
   const config = loadConfig();
   return withLedger(config, async (services) => {
     const sync = await (await local()).startLocalSync(config, services);
-    return fn(directTraceSource(services.provenance), directSource(services.ledger, (await local()).cosignedNote(services, config)), () => sync.status());
+    return fn(directTraceSource(services.provenance), (await local()).localSource(services, config), () => sync.status());
   });
 }
 

@@ -67,9 +67,9 @@ export function toRecord(e: LedgerEvent): EventRecord {
 
 /**
  * The ledger in this process. `noteOf` gives a checkpoint's note as a server serves it, with the
- * cosignature lines its validators added (see cosignedNote), so a proof carries them too.
+ * cosignature lines its validators added (see localSource), so a proof carries them too.
  */
-export function directSource(ledger: LedgerService, noteOf: (c: CheckpointRow) => Promise<string> = async (c) => c.note): LedgerSource {
+export function directSource(ledger: LedgerService, noteOf: (c: CheckpointRow) => Promise<string>): LedgerSource {
   return {
     async checkpoint(name, cpName, tags) {
       const c = await ledger.createCheckpoint(name, cpName, tags);

@@ -1,5 +1,5 @@
 import { treeHasher, verifyInclusion } from '../ledger/merkle/index.js';
-import { NoteError, openNote, parseCheckpoint, parseCosignerKey, parseTlogProof, verifyCosignature, verifyNote, type CosignerKey } from '../ledger/note/index.js';
+import { NoteError, openNote, parseCheckpoint, parseCosignerKey, parseTlogProof, verifyCosignature, verifyNote } from '../ledger/note/index.js';
 import { quorumOf } from '../witness/cosignatures.js';
 
 /** Whose cosignatures a checkpoint must carry, and how many of them: by default 2f+1 of n. */
@@ -8,16 +8,16 @@ export interface WitnessPolicy {
   threshold?: number;
 }
 
-/** How many of the policy's witnesses cosigned the checkpoint `note` (its signature lines are attacker-controlled). */
-export function countCosignatures(note: string, body: string, policy: WitnessPolicy): number {
+/**
+ * How many of the policy's witnesses cosigned the checkpoint `note` (its signature lines are
+ * attacker-controlled), and how many it needs: each public key counts once, however many names
+ * it is listed under, in what is had and in the 2f+1 of n needed by default.
+ */
+export function tallyCosignatures(note: string, body: string, policy: WitnessPolicy): { have: number; need: number; witnesses: number } {
+  const keys = [...new Map(policy.keys.map(parseCosignerKey).map((k) => [k.publicKey.toString('hex'), k])).values()];
   const lines = note.slice(openNote(note).text.length + 1).split('\n').filter(Boolean);
-  return witnessKeys(policy).filter((key) => lines.some((l) => verifyCosignature(body, l, key))).length;
-}
-
-/** The policy's keys, each public key once: one witness named twice is still one witness. */
-function witnessKeys(policy: WitnessPolicy): CosignerKey[] {
-  const byKey = new Map(policy.keys.map(parseCosignerKey).map((k) => [k.publicKey.toString('hex'), k]));
-  return [...byKey.values()];
+  const have = keys.filter((key) => lines.some((l) => verifyCosignature(body, l, key))).length;
+  return { have, need: policy.threshold ?? quorumOf(keys.length), witnesses: keys.length };
 }
 
 /**
@@ -31,9 +31,7 @@ export function verifyTlogProofFile(text: string, verifierKey: string, origin?: 
     const cp = parseCheckpoint(body);
     let cosigned = '';
     if (witnesses && witnesses.keys.length > 0) {
-      const n = witnessKeys(witnesses).length;
-      const need = witnesses.threshold ?? quorumOf(n);
-      const have = countCosignatures(proof.checkpoint, body, witnesses);
+      const { have, need, witnesses: n } = tallyCosignatures(proof.checkpoint, body, witnesses);
       if (have < need) return { ok: false, message: `the checkpoint carries ${have} valid cosignatures of the ${n} witnesses; the policy needs ${need}` };
       cosigned = `, cosigned by ${have} of ${n} witnesses`;
     }

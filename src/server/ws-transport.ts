@@ -55,11 +55,9 @@ export function serveGraphqlWs<P extends Record<string, unknown>>(
       {
         protocol: socket.protocol,
         // Answers to queries too: a client that sends operations and reads nothing is cut off as a
-        // slow subscriber is (see nextMessages), or each answer would wait in this process's memory.
+        // slow subscriber is, or each answer would wait in this process's memory.
         send: (data) => {
-          if (socket.readyState !== socket.OPEN) return;
-          if (socket.bufferedAmount > maxBufferedBytes) return close(4429, `slow consumer: ${socket.bufferedAmount} bytes unread`);
-          frames.add(Buffer.from(data));
+          if (mayQueue(socket, close, maxBufferedBytes)) frames.add(Buffer.from(data));
         },
         close,
         onMessage: (cb) =>
@@ -91,6 +89,19 @@ export function serveGraphqlWs<P extends Record<string, unknown>>(
 const CLOSING_BRACE = Buffer.from('}');
 
 /**
+ * Whether a message may be queued on an open socket: not once more than `maxBufferedBytes` were
+ * written and not yet taken by the peer, which closes the connection with 4429. What this turn
+ * queues (at most a page of the feed) is not counted, or one large message would look like a
+ * consumer that stopped reading.
+ */
+function mayQueue(socket: WebSocket, close: WsExtra['close'], maxBufferedBytes: number): boolean {
+  if (socket.readyState !== socket.OPEN) return false;
+  if (socket.bufferedAmount <= maxBufferedBytes) return true;
+  close(4429, `slow consumer: ${socket.bufferedAmount} bytes unread`);
+  return false;
+}
+
+/**
  * `next` messages of subscription `id` on one connection, from payloads already serialised
  * as UTF-8 JSON (shared by every subscriber of the same event and selection): only the id is
  * per subscriber. A consumer with more than `maxBufferedBytes` unread is closed with 4429
@@ -100,14 +111,7 @@ export function nextMessages(extra: WsExtra, id: string, maxBufferedBytes: numbe
   const head = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
   return {
     send(payloadJson) {
-      const { socket } = extra;
-      if (socket.readyState !== socket.OPEN) return false;
-      // Written but not taken by the peer; what this turn queues (at most a page of the feed) is
-      // not counted, or one large message would look like a consumer that stopped reading.
-      if (socket.bufferedAmount > maxBufferedBytes) {
-        extra.close(4429, `slow consumer: ${socket.bufferedAmount} bytes unread`);
-        return false;
-      }
+      if (!mayQueue(extra.socket, extra.close, maxBufferedBytes)) return false;
       extra.frames.add(head, payloadJson, CLOSING_BRACE);
       return true;
     },

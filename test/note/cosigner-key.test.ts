@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countCosignatures } from '../../src/cli/verify-proof.js';
+import { tallyCosignatures } from '../../src/cli/verify-proof.js';
 import { loadConfig } from '../../src/config.js';
 import { cosignerFromSeed, formatCheckpoint, noteSignerFromSeed, parseCosignerKey, signNote } from '../../src/ledger/note/index.js';
 
@@ -25,8 +25,8 @@ describe('witness keys', () => {
     // The cosigned message does not name the key: the line relabels as the alias's, and verifies.
     const relabelled = alias.cosign(body, 1_700_000_000);
     const note = `${signed}${line}${relabelled}`;
-    expect(countCosignatures(note, body, { keys: [alice.verifierKey, alias.verifierKey] })).toBe(1);
-    expect(countCosignatures(`${note}${bob.cosign(body, 1_700_000_000)}`, body, { keys: [alice.verifierKey, alias.verifierKey, bob.verifierKey] })).toBe(2);
+    expect(tallyCosignatures(note, body, { keys: [alice.verifierKey, alias.verifierKey] }).have).toBe(1);
+    expect(tallyCosignatures(`${note}${bob.cosign(body, 1_700_000_000)}`, body, { keys: [alice.verifierKey, alias.verifierKey, bob.verifierKey] }).have).toBe(2);
   });
 
   it('the server refuses validators that share a key', () => {

@@ -68,7 +68,7 @@ export function parseCosignerKey(vkey: string): CosignerKey {
   // Buffer.from(…, 'hex') stops at the first character that is not hex: checked whole first.
   if (!/^[0-9a-fA-F]{8}$/.test(hashHex)) bad('the key hash must be 8 hex digits');
   const keyHash = Buffer.from(hashHex, 'hex');
-  if ( !keyHash.equals(computeKeyHash(name, publicKey, COSIGNATURE_ALG))) bad('key hash does not match name and key');
+  if (!keyHash.equals(computeKeyHash(name, publicKey, COSIGNATURE_ALG))) bad('key hash does not match name and key');
   return { name, keyHash, publicKey };
 }
 
