@@ -6,6 +6,7 @@ import { PROPOSAL_STATES, type ProposalState } from '../governance/state.js';
 import { tallyText } from '../governance/tally.js';
 import { shown } from './printable.js';
 import { graphqlClient } from './source.js';
+import { serverOf, serverOptions, type ServerAddress, type ServerOptions } from './server-options.js';
 
 /** A proposal as `chainproof gov` prints it, from the database or a server alike. */
 export interface ProposalSummary {
@@ -36,8 +37,8 @@ interface GovSource {
 
 const PROPOSAL_FIELDS = 'id title proposer state votingType voteStart voteEnd snapshot tally { for against abstain forPower againstPower abstainPower voters quorumReached quorumRequired }';
 
-function remoteGov(url: string, key: string | undefined): GovSource {
-  const call = graphqlClient(url, key);
+function remoteGov(server: ServerAddress): GovSource {
+  const call = graphqlClient(server);
   return {
     propose: async (input) => (await call<{ createProposal: ProposalSummary }>(`mutation($i: CreateProposalInput!) { createProposal(input: $i) { ${PROPOSAL_FIELDS} } }`, { i: input })).createProposal,
     vote: async (input) => (await call<{ castVote: VoteSummary }>(`mutation($i: CastVoteInput!) { castVote(input: $i) { voter choice power weight } }`, { i: input })).castVote,
@@ -108,14 +109,14 @@ const collectValues = (v: string, all: string[]) => [...all, v];
 export function addGovCommands(cmd: Command, withGovernance: WithGovernance, table: Table): void {
   const gov = cmd.command('gov').description('governance: proposals and votes');
   const source = (c: Command) =>
-    c
-      .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
-      .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY); its name is the account that acts')
+    serverOptions(c, 'API key for --url (or CHAINPROOF_API_KEY); its name is the account that acts')
       .option('--as <account>', 'on the database: the account that acts', 'cli')
       .option('--json', 'print JSON');
-  type SourceOpts = { url?: string; key?: string; as: string; json?: boolean };
-  const run = <T>(o: SourceOpts, fn: (src: GovSource) => Promise<T>): Promise<T> =>
-    o.url ? fn(remoteGov(o.url, o.key ?? process.env.CHAINPROOF_API_KEY)) : withGovernance((g) => fn(directGov(g, checkAccount(o.as, '--as'))));
+  type SourceOpts = ServerOptions & { as: string; json?: boolean };
+  const run = <T>(o: SourceOpts, fn: (src: GovSource) => Promise<T>): Promise<T> => {
+    const server = serverOf(o);
+    return server ? fn(remoteGov(server)) : withGovernance((g) => fn(directGov(g, checkAccount(o.as, '--as'))));
+  };
   const print = (o: SourceOpts, value: unknown, text: () => string): void => void process.stdout.write(o.json ? `${JSON.stringify(value, null, 2)}\n` : text());
   const tallyText = (p: ProposalSummary) =>
     table(['choice', 'weight', 'power'], [

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { progressBar } from './progress.js';
 import { remoteSource, type LedgerSource, type ProofBundle } from './source.js';
+import { serverOf, serverOptions, type ServerOptions } from './server-options.js';
 import { verifyTlogProofFile } from './verify-proof.js';
 import { parseCosignerKey, parseVerifierKey } from '../ledger/note/index.js';
 import type { ReplayReport } from '../governance/replay.js';
@@ -158,21 +159,19 @@ function program(): Command {
       } else process.stdout.write(c.note);
     });
   const filterOptions = (c: Command) =>
-    c
+    serverOptions(c)
       .option('--ledger <name>', 'ledger', 'main')
       .option('--type <types>', 'event types, comma-separated')
       .option('--actor <actor>')
       .option('--author <author>')
       .option('--subsystem <subsystem>')
       .option('--start <time>', 'ISO time: events at or after')
-      .option('--end <time>', 'ISO time: events at or before')
-      .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
-      .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)');
+      .option('--end <time>', 'ISO time: events at or before');
 
   filterOptions(cmd.command('query').description('list events, newest last'))
     .option('--limit <n>', 'at most this many (1..1000)', '50')
     .option('--json', 'print JSON')
-    .action(async (opts: SourceOptions & FilterOptions & { limit: string; json?: boolean }) => {
+    .action(async (opts: ServerOptions & FilterOptions & { limit: string; json?: boolean }) => {
       const limit = parseLimit(opts.limit, 1000);
       const page = await withSource(opts, (src) => src.events(opts.ledger, toFilter(opts), limit, null));
       if (opts.json) return void process.stdout.write(`${JSON.stringify(page.events, null, 2)}\n`);
@@ -184,7 +183,7 @@ function program(): Command {
   filterOptions(cmd.command('export').description('stream events as JSON Lines or a JSON array, in constant memory'))
     .option('--format <format>', 'jsonl or json', 'jsonl')
     .option('--output <file>', 'write here instead of stdout')
-    .action(async (opts: SourceOptions & FilterOptions & { format: string; output?: string }) => {
+    .action(async (opts: ServerOptions & FilterOptions & { format: string; output?: string }) => {
       if (opts.format !== 'jsonl' && opts.format !== 'json') throw new ChainproofError('BAD_USER_INPUT', '--format must be json or jsonl');
       // Opened here so a bad path fails now, as a coded error, not later as an unhandled stream event.
       const file = opts.output;
@@ -221,14 +220,11 @@ function program(): Command {
       process.stderr.write(`exported ${n} events\n`);
     });
 
-  cmd
-    .command('stats')
+  serverOptions(cmd.command('stats'))
     .description('event counts by type, as bars')
     .option('--ledger <name>', 'ledger', 'main')
     .option('--json', 'print JSON')
-    .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
-    .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
-    .action(async (opts: SourceOptions & { ledger: string; json?: boolean }) => {
+    .action(async (opts: ServerOptions & { ledger: string; json?: boolean }) => {
       const stats = await withSource(opts, (src) => src.stats(opts.ledger));
       if (opts.json) return void process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
       process.stdout.write(`${stats.treeSize} events, ${stats.blocks} blocks\n`);
@@ -240,22 +236,18 @@ function program(): Command {
       }
     });
 
-  cmd
-    .command('proof <eventId>')
+  serverOptions(cmd.command('proof <eventId>'))
     .description('write a C2SP tlog-proof (checkpoint + index + inclusion proof + the event bytes)')
     .option('--ledger <name>', 'ledger', 'main')
     .option('--output <file>', 'write here instead of stdout')
-    .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
-    .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
-    .action(async (eventId: string, opts: SourceOptions & { ledger: string; output?: string }) => {
+    .action(async (eventId: string, opts: ServerOptions & { ledger: string; output?: string }) => {
       if (!/^[0-9a-f]{64}$/.test(eventId)) throw new ChainproofError('BAD_USER_INPUT', 'event id must be 64 lowercase hex characters');
       const text = tlogProofText(await withSource(opts, (src) => src.proof(opts.ledger, eventId)));
       if (opts.output) userPath('--output', () => writeFileSync(opts.output!, text));
       else process.stdout.write(text);
     });
 
-  cmd
-    .command('trace')
+  serverOptions(cmd.command('trace'))
     .description('what an agent queried, what it got, and which assertions and sources contributed')
     .requiredOption('--agent <agent>', 'the agent id recorded with its queries')
     .option('--since <when>', 'start: RFC 3339 time with zone (2026-12-01T03:00Z), a date, "now", or like "6 hours ago" / "90m"', '6 hours ago')
@@ -265,9 +257,7 @@ function program(): Command {
     .option('--limit <n>', `at most this many queries (1..${MAX_TRACE_LINES})`, '200')
     .option('--json', 'print JSON')
     .option('--proofs <dir>', 'write a C2SP tlog-proof per line into this directory, to check offline with verify-proof')
-    .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
-    .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
-    .action(async (opts: SourceOptions & { agent: string; since: string; until: string; subject?: string; ledger: string; limit: string; json?: boolean; proofs?: string }) => {
+    .action(async (opts: ServerOptions & { agent: string; since: string; until: string; subject?: string; ledger: string; limit: string; json?: boolean; proofs?: string }) => {
       const now = Date.now();
       const request = {
         agent: opts.agent,
@@ -310,12 +300,9 @@ function program(): Command {
       process.exitCode = result.ok ? EXIT.OK : EXIT.INVALID;
     });
 
-  cmd
-    .command('mcp')
+  serverOptions(cmd.command('mcp'))
     .description('serve the audit tools over MCP on stdio (for agents)')
-    .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
-    .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
-    .action(async (opts: SourceOptions) => {
+    .action(async (opts: ServerOptions) => {
       const [{ chainproofMcpServer }, { StdioServerTransport }] = await Promise.all([
         import('../mcp/server.js'),
         import('@modelcontextprotocol/sdk/server/stdio.js'),
@@ -381,10 +368,6 @@ function program(): Command {
   return cmd;
 }
 
-interface SourceOptions {
-  url?: string;
-  key?: string;
-}
 interface FilterOptions {
   ledger: string;
   type?: string;
@@ -395,20 +378,19 @@ interface FilterOptions {
   end?: string;
 }
 
-async function withSource<T>(opts: SourceOptions, fn: (src: LedgerSource) => Promise<T>): Promise<T> {
-  if (opts.url) return fn(remoteSource(opts.url, opts.key ?? process.env.CHAINPROOF_API_KEY));
+async function withSource<T>(opts: ServerOptions, fn: (src: LedgerSource) => Promise<T>): Promise<T> {
+  const server = serverOf(opts);
+  if (server) return fn(remoteSource(server));
   const config = loadConfig();
   return withLedger(config, async (services) => fn((await local()).localSource(services, config)));
 }
 
 async function withMcpSources<T>(
-  opts: SourceOptions,
+  opts: ServerOptions,
   fn: (traces: TraceSource, ledgers: LedgerSource, syncStatus: () => Promise<SyncStatusView>) => Promise<T>,
 ): Promise<T> {
-  if (opts.url) {
-    const key = opts.key ?? process.env.CHAINPROOF_API_KEY;
-    return fn(remoteTraceSource(opts.url, key), remoteSource(opts.url, key), remoteSync(opts.url, key).status);
-  }
+  const server = serverOf(opts);
+  if (server) return fn(remoteTraceSource(server), remoteSource(server), remoteSync(server).status);
   const config = loadConfig();
   return withLedger(config, async (services) => {
     const sync = await (await local()).startLocalSync(config, services);

@@ -2,6 +2,7 @@ import { ChainproofError } from '../errors.js';
 import type { CheckpointRow } from '../ledger/entities/index.js';
 import type { EventFilter, LedgerService } from '../ledger/ledger-service.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
+import type { ServerAddress } from './server-options.js';
 
 /** An event as the CLI prints and exports it: the same fields GraphQL serves. */
 export interface EventRecord {
@@ -99,7 +100,8 @@ export function directSource(ledger: LedgerService, noteOf: (c: CheckpointRow) =
 const EVENT_FIELDS = 'index id type actor author resource subsystem result correlationId payload parents hlc { physicalMs logical } signature canonical';
 
 /** A GraphQL call to a running server; errors come back as ChainproofErrors with the server's code. */
-export function graphqlClient(url: string, key: string | undefined) {
+export function graphqlClient(server: ServerAddress) {
+  const { url, key, timeoutMs } = server;
   let parsed: URL | undefined;
   try {
     parsed = new URL(url);
@@ -107,18 +109,29 @@ export function graphqlClient(url: string, key: string | undefined) {
     parsed = undefined;
   }
   if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') throw new ChainproofError('BAD_USER_INPUT', `--url must be an http(s) URL, e.g. http://localhost:4000/graphql (got ${url})`);
+  const timedOut = (cause: unknown) => new ChainproofError('UNAVAILABLE', `${url} did not answer within ${timeoutMs / 1000} s (--timeout)`, { cause });
   return async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
+    // One deadline for the request and its whole answer: a server may send headers and then stall.
+    const signal = AbortSignal.timeout(timeoutMs);
     let res: Response;
     try {
       res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
         body: JSON.stringify({ query, variables }),
+        signal,
       });
     } catch (cause) {
+      if (signal.aborted) throw timedOut(cause);
       throw new ChainproofError('UNAVAILABLE', `cannot reach ${url}`, { cause });
     }
-    const body = (await res.json().catch(() => ({}))) as { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+    let body: { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+    try {
+      body = (await res.json()) as typeof body;
+    } catch (cause) {
+      if (signal.aborted) throw timedOut(cause);
+      body = {};
+    }
     if (body.errors?.length) {
       const e = body.errors[0]!;
       throw new ChainproofError((e.extensions?.code as never) ?? 'INTERNAL', e.message);
@@ -128,8 +141,8 @@ export function graphqlClient(url: string, key: string | undefined) {
   };
 }
 
-export function remoteSource(url: string, key: string | undefined): LedgerSource {
-  const call = graphqlClient(url, key);
+export function remoteSource(server: ServerAddress): LedgerSource {
+  const call = graphqlClient(server);
   return {
     async checkpoint(ledger, name, tags) {
       const d = await call<{ createCheckpoint: { treeSize: number; rootHash: string; blockHeight: number; note: string } }>(

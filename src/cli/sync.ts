@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { PeerSyncResult, PeerView, SyncService, SyncStatusView } from '../sync/sync-service.js';
 import { shown } from './printable.js';
 import { graphqlClient } from './source.js';
+import { serverOf, serverOptions, type ServerAddress, type ServerOptions } from './server-options.js';
 
 /** Where `chainproof sync` reads and acts: the database (this node's sync state) or a running server. */
 interface SyncSource {
@@ -12,8 +13,8 @@ interface SyncSource {
 const PEER_FIELDS =
   'url origin verifierKey source status flagged flaggedReason position lastSyncAt lastError errorCount eventsReceived eventsSent latencyMs lastCheckpointSize lastCheckpointHeight nextSyncAt';
 
-export function remoteSync(url: string, key: string | undefined): SyncSource {
-  const call = graphqlClient(url, key);
+export function remoteSync(server: ServerAddress): SyncSource {
+  const call = graphqlClient(server);
   return {
     status: async () =>
       (await call<{ syncStatus: SyncStatusView }>(`{ syncStatus { running autoSync intervalMs syncing peers { ${PEER_FIELDS} } } }`, {})).syncStatus,
@@ -33,16 +34,12 @@ const when = (d: Date | string | null) => (d === null ? '–' : new Date(d).toIS
 /** `chainproof sync status | peers | now`. A failed sync with any peer exits 3 (`now`). */
 export function addSyncCommands(cmd: Command, withSync: WithSync, table: Table): void {
   const sync = cmd.command('sync').description('syndication with peer nodes');
-  const source = (c: Command) =>
-    c
-      .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
-      .option('--key <key>', 'API key for --url (or CHAINPROOF_API_KEY)')
-      .option('--json', 'print JSON');
-  type Opts = { url?: string; key?: string; json?: boolean };
-  const run = <T>(o: Opts, fn: (src: SyncSource) => Promise<T>): Promise<T> =>
-    o.url
-      ? fn(remoteSync(o.url, o.key ?? process.env.CHAINPROOF_API_KEY))
-      : withSync((s) => fn({ status: () => s.status(), now: (peer) => s.syncNow(peer) }));
+  const source = (c: Command) => serverOptions(c).option('--json', 'print JSON');
+  type Opts = ServerOptions & { json?: boolean };
+  const run = <T>(o: Opts, fn: (src: SyncSource) => Promise<T>): Promise<T> => {
+    const server = serverOf(o);
+    return server ? fn(remoteSync(server)) : withSync((s) => fn({ status: () => s.status(), now: (peer) => s.syncNow(peer) }));
+  };
   const print = (o: Opts, value: unknown, text: () => string): void => void process.stdout.write(o.json ? `${JSON.stringify(value, null, 2)}\n` : text());
   const peersTable = (peers: PeerView[]) =>
     table(

@@ -1,5 +1,6 @@
 import type { ProvenanceService, TraceRequest } from '../provenance/service.js';
 import { graphqlClient } from './source.js';
+import type { ServerAddress } from './server-options.js';
 
 /** One line of a trace as the CLI and MCP show it (the GraphQL `QueryAudit` fields, minus the proof). */
 export interface TraceLine {
@@ -71,8 +72,8 @@ const TRACE_QUERY = `query($l: String!, $agent: String!, $since: DateTimeISO!, $
   }
 }`;
 
-export function remoteTraceSource(url: string, key: string | undefined): TraceSource {
-  const call = graphqlClient(url, key);
+export function remoteTraceSource(server: ServerAddress): TraceSource {
+  const call = graphqlClient(server);
   return {
     async trace(ledger, r) {
       const d = await call<{ trace: TraceResult }>(TRACE_QUERY, {

@@ -317,6 +317,31 @@ describe('chainproof CLI', () => {
     }
   });
 
+  it('a server that stops answering: UNAVAILABLE after --timeout, exit 3; a bad --timeout is refused', async () => {
+    // Headers, then half a body, then nothing: the deadline covers the answer read in full.
+    const stalling = createServer((socket) => {
+      socket.on('error', () => {});
+      socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"data":');
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(stalling.address() as AddressInfo).port}/graphql`;
+      const child = spawn(process.execPath, [BIN, 'stats', '--url', url, '--timeout', '1'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const code = await new Promise<number | null>((r) => child.once('exit', r));
+      expect(stderr).toBe(`chainproof: UNAVAILABLE: ${url} did not answer within 1 s (--timeout)\n`);
+      expect(code).toBe(3);
+      for (const t of ['0', '1.5', '3601', '1e3', '']) {
+        const r = cli(['stats', '--url', url, '--timeout', t], env);
+        expect(r.code, t).toBe(2);
+        expect(r.stderr, t).toMatch(/^chainproof: BAD_USER_INPUT: --timeout must be whole seconds from 1 to 3600/);
+      }
+    } finally {
+      stalling.close();
+    }
+  });
+
   it('exits 1 and names the event when the ledger was tampered with', async () => {
     await tamper(`UPDATE events SET type = 'forged' WHERE idx = 7 AND ledger_id = (SELECT id FROM ledgers WHERE name = 'main')`);
     const r = cli(['verify', '--full'], env);
