@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { ChainproofError } from '../errors.js';
+import { ChainproofError, isChainproofError } from '../errors.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { RecentMap } from '../recent-map.js';
 import { isRole, type Principal, type Role } from './roles.js';
@@ -166,9 +166,15 @@ export class ApiKeyService {
 
   /** Ensures `key` is an admin key, unless it was registered before (even if since revoked). */
   async ensureBootstrapKey(key: string): Promise<boolean> {
-    const [known] = await this.dataSource.query(`SELECT 1 FROM api_keys WHERE key_hash = $1`, [hashKey(key)]);
-    if (known) return false;
-    await this.register(`bootstrap-admin-${randomBytes(3).toString('hex')}`, 'admin', key, 'chainproof');
+    const known = async () => (await this.dataSource.query(`SELECT 1 FROM api_keys WHERE key_hash = $1`, [hashKey(key)])).length > 0;
+    if (await known()) return false;
+    try {
+      await this.register(`bootstrap-admin-${randomBytes(3).toString('hex')}`, 'admin', key, 'chainproof');
+    } catch (e) {
+      // Another server starting on the same database registered it between the look and the write.
+      if (isChainproofError(e) && e.code === 'CONFLICT' && (await known())) return false;
+      throw e;
+    }
     return true;
   }
 }

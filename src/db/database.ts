@@ -80,6 +80,8 @@ function refusedConnection(e: unknown): ChainproofError | undefined {
   return new ChainproofError('UNAVAILABLE', `the database refused the connection: ${(e as Error).message}`, { cause: e });
 }
 
+const MIGRATION_LOCK_POLL_MS = 100;
+
 /**
  * Several servers may start at once on one database; only one may migrate at a time. The
  * migrations run on the connection that holds the lock, so a pool of one suffices.
@@ -88,13 +90,12 @@ async function migrateUnderLock(dataSource: DataSource): Promise<void> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
-    // However long another process's migrations take (an index built on a large ledger): the
-    // pool's lock_timeout would cancel this wait, and the server fail to start.
-    await runner.query('SET lock_timeout = 0');
-    await runner.query('SELECT pg_advisory_lock(7235001)');
-    // The migrations themselves keep the timeout: one waiting for a table lock behind a long
-    // transaction would hold every running server's appends behind it.
-    await runner.query('RESET lock_timeout');
+    // Polled rather than waited for: a session blocked in pg_advisory_lock holds a snapshot, and
+    // the holder's CREATE INDEX CONCURRENTLY waits for every older snapshot to go: a deadlock, and
+    // one of two servers started together on a new database failed. Between tries none is held.
+    while (!(await runner.query('SELECT pg_try_advisory_lock(7235001) AS locked'))[0].locked) {
+      await new Promise((resolve) => setTimeout(resolve, MIGRATION_LOCK_POLL_MS));
+    }
     try {
       const executor = new MigrationExecutor(dataSource, runner);
       // Each in its own transaction, so one may run outside any (an index built CONCURRENTLY).

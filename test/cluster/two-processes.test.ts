@@ -14,8 +14,8 @@ describe.runIf(usingPostgres())('two server processes on one PostgreSQL', () => 
   beforeAll(async () => {
     const db = await freshDatabaseUrl();
     drop = db.drop;
-    servers = [await startServer({ DATABASE_URL: db.url })];
-    servers.push(await startServer({ DATABASE_URL: db.url }));
+    // Started together on a new database: one migrates while the other waits its turn.
+    servers = await Promise.all([startServer({ DATABASE_URL: db.url }), startServer({ DATABASE_URL: db.url })]);
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.kill('SIGTERM')));
