@@ -42,6 +42,7 @@ export interface Config {
   introspection: boolean;
   wsMaxBufferedBytes: number;
   wsMaxOperations: number;
+  wsMaxConnectionsPerIp: number;
   subscriberQueue: number;
   landingPage: boolean;
   /** Bootstrap admin key for automated deployments; never logged. */
@@ -117,6 +118,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_INTROSPECTION', 'true', 'allow schema introspection'],
   ['CHAINPROOF_SUBSCRIBER_QUEUE', '10000', 'live messages a subscriber may have waiting while its `after` replay runs before it is closed (4429 slow consumer)'],
   ['CHAINPROOF_WS_MAX_BUFFERED_BYTES', '8388608', 'a subscriber with this much unread is closed (4429 slow consumer)'],
+  ['CHAINPROOF_WS_MAX_CONNECTIONS_PER_IP', '1000', 'WebSockets one client address may hold open at once; more are refused with HTTP 429 (behind a proxy, all clients share its address); 0 = no cap'],
   ['CHAINPROOF_WS_MAX_OPERATIONS', '100', 'operations (subscriptions included) one WebSocket may have running at once; more are refused (OPERATION_LIMIT)'],
   ['CHAINPROOF_LANDING_PAGE', 'false', 'serve Apollo\'s landing page on GET /graphql'],
   ['CHAINPROOF_HLC_MAX_SKEW_MS', '60000', 'how far a client-supplied HLC may stray from the server clock'],
@@ -222,6 +224,7 @@ export function loadConfig(env: Env = process.env): Config {
     subscriberQueue: int('CHAINPROOF_SUBSCRIBER_QUEUE', 10_000, 10, 10_000_000),
     wsMaxBufferedBytes: int('CHAINPROOF_WS_MAX_BUFFERED_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     wsMaxOperations: int('CHAINPROOF_WS_MAX_OPERATIONS', 100, 1, 100_000),
+    wsMaxConnectionsPerIp: int('CHAINPROOF_WS_MAX_CONNECTIONS_PER_IP', 1000, 0, 10_000_000),
     landingPage: bool('CHAINPROOF_LANDING_PAGE', false),
     adminKey: env.CHAINPROOF_ADMIN_KEY || undefined,
     maxBodyBytes: int('CHAINPROOF_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

@@ -22,6 +22,8 @@ export function benchServerEnv(databaseUrl: string): Record<string, string> {
     CHAINPROOF_ADMIN_KEY: BENCH_ADMIN_KEY,
     CHAINPROOF_RATE_LIMIT_PER_IP: '0',
     CHAINPROOF_RATE_LIMIT_PER_KEY: '0',
+    // The subscriber benchmark opens 1,100 sockets from one address.
+    CHAINPROOF_WS_MAX_CONNECTIONS_PER_IP: '0',
     LOG_LEVEL: 'info',
   };
 }

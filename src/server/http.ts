@@ -34,6 +34,7 @@ import { nextMessages, serveGraphqlWs, type WsExtra } from './ws-transport.js';
 import { graphqlHttpHandler, isGraphqlPath } from './graphql-http.js';
 import { jitGateway } from './jit-executor.js';
 import { rateLimit, rateLimiter } from './rate-limit.js';
+import { admitWebSockets } from './ws-admission.js';
 import { tagRequest } from './request-log.js';
 import { buildChainproofSchema } from './schema.js';
 import { watchKeys } from './ws-key-watch.js';
@@ -86,6 +87,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   const auditor = config.auditAgents.length > 0 ? new OperationAuditor(deps.provenance, new Set(config.auditAgents), 'main', log, config.auditBeforeAnswer ? AUDIT_WAIT_LIMIT_MS : 0) : undefined;
   // One set of buckets for GraphQL, whichever transport brings the operation.
   const graphqlRateLimit = rateLimit({ perIp: config.rateLimitPerIp, perKey: config.rateLimitPerKey, burstSeconds: 2 });
+  admitWebSockets(wss, { maxPerIp: config.wsMaxConnectionsPerIp, rateLimit: graphqlRateLimit });
   /** What onConnect learnt of a socket's client (the credential only ever hashed, by the rate limiter). */
   const clientOf = (extra: WsExtra) => {
     const e = extra as WsExtra & { principal?: Principal; credential?: string };
