@@ -5,7 +5,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import { didKeyFromPublicKey } from './events/did-key.js';
-import { cosignerFromSeed, noteSignerFromSeed, type Cosigner, type NoteSigner } from './note/index.js';
+import { cosignerFromSeed, noteSignerFromSeed, openNote, verifyNote, type Cosigner, type NoteSigner } from './note/index.js';
 import type { ServerSigner } from './sequencer.js';
 
 /** The server's Ed25519 identity: it signs checkpoints (as a note) and its own events (as a did:key). */
@@ -68,14 +68,36 @@ export function loadServerKey(
 /**
  * The server's key for a database just opened. On the embedded one a key is generated on first
  * use, but not once any checkpoint is signed: a new key would make those fail verification.
+ * Nor is a configured key taken that did not sign the newest checkpoint (see checkSignedBefore).
  */
 export async function openServerKey(
   config: Parameters<typeof loadServerKey>[0],
   db: { kind: 'postgres' | 'embedded'; dataSource: DataSource },
 ): Promise<ReturnType<typeof loadServerKey>> {
-  if (db.kind !== 'embedded') return loadServerKey(config, false);
-  const [row] = (await db.dataSource.query('SELECT EXISTS (SELECT 1 FROM checkpoints) AS signed')) as Array<{ signed: boolean }>;
-  return loadServerKey(config, true, row?.signed === true);
+  const [newest] = (await db.dataSource.query('SELECT note FROM checkpoints ORDER BY id DESC LIMIT 1')) as Array<{ note: string }>;
+  const loaded = loadServerKey(config, db.kind === 'embedded', newest !== undefined);
+  if (loaded && newest) checkSignedBefore(loaded.key, newest.note);
+  return loaded;
+}
+
+/**
+ * A log's checkpoints are checked with one verifier key for its whole life (RFC 9162, C2SP
+ * tlog-checkpoint): a server started with another seed, or another CHAINPROOF_ORIGIN (the key's
+ * name), would sign checkpoints that fail against the key its verifiers hold, and mix two keys in
+ * one log. So it does not start.
+ */
+function checkSignedBefore(key: ServerKey, newestNote: string): void {
+  try {
+    verifyNote(newestNote, [key.note.verifierKey]);
+  } catch (cause) {
+    const by = openNote(newestNote).signatures[0];
+    throw new ChainproofError(
+      'SIGNING_KEY_MISMATCH',
+      `the newest checkpoint was signed by ${by ? `${by.name}+${by.keyHash.toString('hex')}` : 'another key'}, not by this server's key ${key.note.verifierKey.split('+').slice(0, 2).join('+')}; ` +
+        'configure the seed (and CHAINPROOF_ORIGIN) that signed it: a new key needs a new database',
+      { cause },
+    );
+  }
 }
 
 function readSeedFile(path: string): string {

@@ -33,6 +33,23 @@ describe('a start-up that fails after the database is open', () => {
   });
 });
 
+describe('a signing key that did not sign the newest checkpoint', () => {
+  it('is refused at start, by the server and the CLI alike, in one coded line', async () => {
+    const server = await startServer(env);
+    await gqlOk(server.url, `mutation { appendEvent(input: {type: "x", actor: "a"}) { index } }`);
+    await gqlOk(server.url, `mutation { createCheckpoint(name: "signed") { treeSize } }`);
+    expect(await server.kill('SIGTERM')).toBe(0);
+    const otherSeed = { CHAINPROOF_SIGNING_SEED: '11'.repeat(32) };
+    const otherName = { CHAINPROOF_ORIGIN: 'renamed.chainproof' };
+    for (const [extra, command] of [[otherSeed, 'serve'], [otherSeed, 'stats'], [otherName, 'serve']] as const) {
+      const r = run([command], extra);
+      expect(r.code, command).toBe(2);
+      expect(r.stderr, command).toMatch(/^chainproof: SIGNING_KEY_MISMATCH: the newest checkpoint was signed by test\.chainproof\+[0-9a-f]{8}, not by this server's key [^\n]*\n$/);
+    }
+    expect(run(['stats'], {}).code).toBe(0);
+  });
+});
+
 describe.skipIf(usingPostgres())('an embedded data directory that cannot be used', () => {
   let scratch: string;
   beforeAll(() => {
