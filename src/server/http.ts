@@ -143,6 +143,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
       },
       onSubscribe: operations.onSubscribe,
       subscribe: fanout.subscribe,
+      onOperation: operations.onOperation,
       onNext: operations.onNext,
     },
     wss,

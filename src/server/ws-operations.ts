@@ -13,7 +13,7 @@ import {
   type OperationDefinitionNode,
   type ValidationRule,
 } from 'graphql';
-import type { SubscribePayload } from 'graphql-ws';
+import type { OperationResult, SubscribePayload } from 'graphql-ws';
 import type { Principal } from '../auth/roles.js';
 import type { OperationAuditor } from '../provenance/audit-plugin.js';
 import { inputProblem } from './input-text.js';
@@ -63,6 +63,19 @@ const coded = (e: GraphQLError, code: string) =>
 export function wsOperationHooks(options: WsOperationOptions) {
   const rules = [...specifiedRules, ...options.rules];
   const started = new WeakMap<ExecutionArgs, number>();
+  const answers = new WeakMap<ExecutionResult, FormattedExecutionResult>();
+
+  /** The result as the client receives it: its errors coded and formatted, once, for the audit and the answer. */
+  const answerTo = (result: ExecutionResult): ExecutionResult | FormattedExecutionResult => {
+    if (!result.errors) return result;
+    let answer = answers.get(result);
+    if (answer === undefined) {
+      // No data and no path: execution never began, the variables did not fit (Apollo's BAD_USER_INPUT).
+      const errors = result.data === undefined ? result.errors.map((e) => (e.path ? e : coded(e, 'BAD_USER_INPUT'))) : result.errors;
+      answers.set(result, (answer = { ...result, errors: options.formatErrors(errors) }));
+    }
+    return answer;
+  };
 
   /** Named as over HTTP: by the operation the document resolved to, else as the client named it. */
   const audit = async (extra: WsExtra, payload: SubscribePayload, operation: OperationDefinitionNode | null, result: unknown, since: number) => {
@@ -133,19 +146,22 @@ export function wsOperationHooks(options: WsOperationOptions) {
     },
 
     /**
-     * A query's or mutation's result, or a subscription refused as it starts (a subscription's
-     * events leave through the fan-out, not here; subscriptions are not audited).
+     * Audits a query's or mutation's result. Here, not in onNext: graphql-ws sends (and calls
+     * onNext) only while the operation is open, and a mutation the client completes, or whose
+     * socket closes, before its answer has run all the same. Awaited before the answer is sent.
      */
-    async onNext(ctx: { extra: WsExtra }, _id: string, payload: SubscribePayload, args: ExecutionArgs, result: ExecutionResult): Promise<FormattedExecutionResult | undefined> {
-      let sent: FormattedExecutionResult | undefined;
-      if (result.errors) {
-        // No data and no path: execution never began, the variables did not fit (Apollo's BAD_USER_INPUT).
-        const errors = result.data === undefined ? result.errors.map((e) => (e.path ? e : coded(e, 'BAD_USER_INPUT'))) : result.errors;
-        sent = { ...result, errors: options.formatErrors(errors) };
-      }
+    async onOperation(ctx: { extra: WsExtra }, _id: string, payload: SubscribePayload, args: ExecutionArgs, operationResult: OperationResult): Promise<undefined> {
       const since = started.get(args);
-      if (since !== undefined) await audit(ctx.extra, payload, getOperationAST(args.document, args.operationName) ?? null, sent ?? result, since);
-      return sent;
+      const result = await operationResult;
+      if (since === undefined || Symbol.asyncIterator in result) return undefined;
+      await audit(ctx.extra, payload, getOperationAST(args.document, args.operationName) ?? null, answerTo(result), since);
+      return undefined;
+    },
+
+    /** A query's or mutation's result, or a subscription refused as it starts (its events leave through the fan-out). */
+    onNext(_ctx: { extra: WsExtra }, _id: string, _payload: SubscribePayload, _args: ExecutionArgs, result: ExecutionResult): FormattedExecutionResult | undefined {
+      const answer = answerTo(result);
+      return answer === result ? undefined : (answer as FormattedExecutionResult);
     },
   };
 }

@@ -8,6 +8,7 @@ import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
 import { serverBackend, usingPostgres } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
 import { wsRequest } from '../support/ws.js';
+import WebSocket from 'ws';
 
 let server: ServerProcess;
 let cleanup: () => Promise<void>;
@@ -23,7 +24,7 @@ beforeAll(async () => {
   const backend = await serverBackend();
   cleanup = backend.cleanup;
   serverDatabaseUrl = backend.env.DATABASE_URL;
-  server = await startServer({ ...backend.env, CHAINPROOF_AUDIT_AGENTS: `deploy-agent, ${signers[0]!.did},named-signer,ws-agent,odd-input-agent,odd-name-agent` });
+  server = await startServer({ ...backend.env, CHAINPROOF_AUDIT_AGENTS: `deploy-agent, ${signers[0]!.did},named-signer,ws-agent,odd-input-agent,odd-name-agent,leaving-agent` });
 });
 afterAll(async () => {
   await server?.kill('SIGTERM');
@@ -185,6 +186,35 @@ describe('automatic audit of configured agents', () => {
 });
 
 describe.runIf(usingPostgres())('automatic audit projection', () => {
+  it('audits a WebSocket mutation the client completes or hangs up on before its answer', async () => {
+    const agent = await key('leaving-agent', 'writer');
+    const mutation = (n: number) => JSON.stringify({ id: `m${n}`, type: 'subscribe', payload: { query: `mutation { appendEvent(input: {type: "leaving", actor: "leaving-agent", payload: {n: ${n}}}) { index } }` } });
+    for (const leave of ['complete', 'close'] as const) {
+      for (let n = 0; n < 5; n++) {
+        const ws = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+        await new Promise((r) => ws.once('open', r));
+        ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${agent}` } }));
+        await new Promise((r) => ws.once('message', r));
+        ws.send(mutation(n));
+        if (leave === 'complete') ws.send(JSON.stringify({ id: `m${n}`, type: 'complete' }));
+        else ws.terminate();
+        if (leave === 'complete') ws.close();
+      }
+    }
+    // Every mutation that ran has its audit; the ones the server never read ran nowhere.
+    const count = async () => {
+      const events = await gql(server.url, `{ events(filter: {types: ["leaving"]}, first: 100) { edges { node { index } } } }`);
+      return { ran: events.data.events.edges.length as number, audited: (await audited()).filter((e) => e.actor === 'leaving-agent').length };
+    };
+    let seen = await count();
+    for (let waited = 0; (seen.ran === 0 || seen.audited < seen.ran) && waited < 10_000; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = await count();
+    }
+    expect(seen.ran).toBeGreaterThan(0);
+    expect(seen.audited).toBe(seen.ran);
+  });
+
   it('holds each audited operation\'s hashes in their own columns, as its event carries them', async () => {
     const db = new pg.Client({ connectionString: serverDatabaseUrl });
     await db.connect();
