@@ -33,6 +33,11 @@ export async function serve(config: Config): Promise<void> {
   let http: Awaited<ReturnType<typeof startHttpServer>>;
   try {
     loaded = await openServerKey(config, db);
+    if (!loaded && config.auditAgents.length > 0) {
+      // Each audit is an event the server signs: without a key every one would be refused, and
+      // the agents' operations answered unaudited.
+      throw new ChainproofError('CONFIG_INVALID', 'CHAINPROOF_AUDIT_AGENTS needs a signing key, which signs the audits: set CHAINPROOF_SIGNING_SEED or CHAINPROOF_SIGNING_KEY_FILE');
+    }
     // On PostgreSQL, LISTEN so subscribers here see what other server processes commit.
     let ledgerRef: LedgerService | undefined;
     const prometheus = prometheusMetrics(db.dataSource, () => ledgerRef?.bus);
@@ -88,7 +93,11 @@ export async function serve(config: Config): Promise<void> {
 
   let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // An operator who signals again will not wait for the drain; what was acknowledged is committed.
+      log.warn({ signal }, 'second signal while draining: exiting now');
+      process.exit(1);
+    }
     stopping = true;
     log.info({ signal }, 'shutting down');
     try {

@@ -88,10 +88,12 @@ export class SyncService {
     this.pageSize = settings.pageSize ?? 1000;
     this.minGapMs = 1000 / (settings.maxRequestsPerSecond ?? 50);
     this.updates.setMaxListeners(0);
+    // From construction, not start(): the API listens before sync starts, and a writer must never
+    // append look-alike sync bookkeeping in between.
+    this.ledger.reserveSubsystem(SYNC_SUBSYSTEM);
   }
 
   async start(): Promise<void> {
-    this.ledger.reserveSubsystem(SYNC_SUBSYSTEM);
     for (const p of this.settings.peers) await this.store.upsertConfigured(peerSpec(p.url, p.vkey));
     this.running = true;
     if (this.settings.enabled) for (const p of await this.store.peers()) this.schedule(p.url, 0);

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +48,33 @@ describe('a signing key that did not sign the newest checkpoint', () => {
       expect(r.stderr, command).toMatch(/^chainproof: SIGNING_KEY_MISMATCH: the newest checkpoint was signed by test\.chainproof\+[0-9a-f]{8}, not by this server's key [^\n]*\n$/);
     }
     expect(run(['stats'], {}).code).toBe(0);
+  });
+});
+
+describe.runIf(usingPostgres())('automatic audit without a signing key', () => {
+  it('is refused at start rather than every audit dropped', () => {
+    const r = run(['serve'], { CHAINPROOF_SIGNING_SEED: '', CHAINPROOF_AUDIT_AGENTS: 'deploy-agent' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^chainproof: CONFIG_INVALID: CHAINPROOF_AUDIT_AGENTS needs a signing key[^\n]*\n$/);
+  });
+});
+
+describe('a second SIGTERM while the server drains', () => {
+  it('exits at once, with 1, saying so', async () => {
+    const server = await startServer(env);
+    // A request whose body never finishes keeps the drain waiting on it.
+    const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise((r) => socket.once('connect', r));
+    socket.write('POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"query":');
+    await new Promise((r) => setTimeout(r, 200));
+    const exited = new Promise<number | null>((r) => server.child.once('exit', r));
+    server.child.kill('SIGTERM');
+    for (let waited = 0; !server.logs.some((l) => l.includes('shutting down')) && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    server.child.kill('SIGTERM');
+    expect(await exited).toBe(1);
+    expect(server.logs.some((l) => l.includes('second signal while draining: exiting now'))).toBe(true);
+    socket.destroy();
   });
 });
 

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
+import { SYNC_SUBSYSTEM } from '../../src/sync/events.js';
 import { SyncService } from '../../src/sync/sync-service.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 
@@ -49,5 +50,17 @@ describe('the sync service', () => {
     await expect(sync.createPeer('http://127.0.0.1:11/graphql', t.service.verifierKey()!)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(sync.createPeer(DOWN, vkey)).rejects.toMatchObject({ code: 'CONFLICT' });
     expect((await sync.status()).peers).toHaveLength(1);
+  });
+});
+
+describe('the sync subsystem', () => {
+  it('is the server\'s own from the moment the service exists, before it starts', async () => {
+    const other = await openTestLedger({}, { produceBlocks: false });
+    try {
+      new SyncService(other.db.dataSource, other.service, { peers: [], intervalMs: 3_600_000, enabled: false }, pino({ level: 'silent' }));
+      await expect(other.service.append('main', [{ type: 'PeerSynced', actor: 'writer', subsystem: SYNC_SUBSYSTEM }])).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    } finally {
+      await other.close();
+    }
   });
 });
