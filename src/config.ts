@@ -188,6 +188,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const originPrefix = env.CHAINPROOF_ORIGIN || hostname() || 'chainproof.local';
   if (/\s|\+/.test(originPrefix)) problems.push('CHAINPROOF_ORIGIN must not contain spaces or "+"');
+  if (originPrefix.length > 256) problems.push('CHAINPROOF_ORIGIN must be at most 256 characters');
   const hashAlg = env.CHAINPROOF_HASH_ALG ?? 'sha256';
   if (hashAlg !== 'sha256' && hashAlg !== 'blake3') problems.push('CHAINPROOF_HASH_ALG must be sha256 or blake3');
 

@@ -4,6 +4,7 @@ import type { BusTopic } from './bus.js';
 import { CheckpointRow, type BlockRow, type LedgerRow } from './entities/index.js';
 import { formatCheckpoint, signNote } from './note/index.js';
 import type { ServerKey } from './server-key.js';
+import { isStorableText } from './events/envelope.js';
 
 const MAX_TAGS = 32;
 /** First key of the per-ledger advisory lock that orders checkpoint inserts (the second is the ledger id). */
@@ -23,11 +24,12 @@ const CHECKPOINT_LOCK_CLASS = 7235002;
  */
 /** A checkpoint's name and tags (attacker-controlled), checked before anything is sealed or signed. */
 export function checkCheckpointLabels(name: string | undefined, tags: readonly string[]): void {
-  if (name !== undefined && (name.length === 0 || name.length > 128)) {
-    throw new ChainproofError('BAD_USER_INPUT', 'checkpoint name must be 1..128 characters');
+  // Checked before anything is sealed or signed: PostgreSQL would refuse a NUL only at the insert.
+  if (name !== undefined && (name.length === 0 || name.length > 128 || !isStorableText(name))) {
+    throw new ChainproofError('BAD_USER_INPUT', 'checkpoint name must be 1..128 characters of text (no NUL)');
   }
-  if (tags.length > MAX_TAGS || tags.some((t) => t.length === 0 || t.length > 64)) {
-    throw new ChainproofError('BAD_USER_INPUT', `at most ${MAX_TAGS} tags of 1..64 characters`);
+  if (tags.length > MAX_TAGS || tags.some((t) => t.length === 0 || t.length > 64 || !isStorableText(t))) {
+    throw new ChainproofError('BAD_USER_INPUT', `at most ${MAX_TAGS} tags of 1..64 characters of text (no NUL)`);
   }
 }
 

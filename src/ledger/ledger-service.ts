@@ -12,7 +12,7 @@ import { listen, NOTIFY_CHANNEL, type Listener } from '../db/pg-listener.js';
 import { prepared } from '../db/driver-pool.js';
 import { checkCheckpointLabels, Checkpointer, type StateRootProvider } from './checkpointer.js';
 import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
-import { isHexId } from './events/envelope.js';
+import { isHexId, isStorableText } from './events/envelope.js';
 import { rfc8785 } from './events/rfc8785.js';
 import { splitIds, type AppendInput, type LedgerEvent } from './events/event.js';
 import { prepareInput, prepareReplicated, type PreparedInput } from './events/prepare.js';
@@ -38,6 +38,14 @@ export interface EventFilter {
   /** HLC physical time bounds, ms since the epoch, inclusive. */
   fromMs?: number;
   toMs?: number;
+}
+
+/** Filter strings (attacker-controlled) that no stored text could equal, refused rather than sent to PostgreSQL, which would fail on a NUL. */
+function checkFilterText(filter: EventFilter): void {
+  const texts = [...(filter.types ?? []), filter.actor, filter.author, filter.resource, filter.subsystem, filter.result, filter.correlationId];
+  if (texts.some((t) => t !== undefined && !isStorableText(t))) {
+    throw new ChainproofError('BAD_USER_INPUT', 'event filter strings must be text without NUL characters or lone surrogates');
+  }
 }
 
 export interface InclusionProofResult {
@@ -554,7 +562,13 @@ export class LedgerService {
     const hasher = treeHasher(ledger.hashAlg);
     const prepared = items.map((item, i) => {
       try {
-        return prepareReplicated(item.canonical, item.signature, ledger.origin, hasher, this.config);
+        const p = prepareReplicated(item.canonical, item.signature, ledger.origin, hasher, this.config);
+        // Origins are this node's prefix and a ledger name: a copy naming another of our ledgers
+        // would pass for an event this node wrote there (its `system` ledger, say), which it did not.
+        if (p.foreignOrigin?.startsWith(`${this.config.originPrefix}/`)) {
+          throw new ChainproofError('BAD_EVENT', `the copy names ${JSON.stringify(p.foreignOrigin)}, a ledger of this node, as its origin`);
+        }
+        return p;
       } catch (e) {
         if (!(e instanceof ChainproofError)) throw e;
         throw new ChainproofError(e.code, `event ${i}: ${e.message}`, { cause: e, details: { index: i } });
@@ -622,6 +636,7 @@ export class LedgerService {
   }
 
   async events(ledgerName: string, filter: EventFilter, page: PageArgs): Promise<Page<LedgerEvent>> {
+    checkFilterText(filter);
     const ledger = await this.ledger(ledgerName);
     const w = pageWindow('event', page, ledger.name);
     const where = ['ledger_id = $1'];
@@ -898,10 +913,14 @@ export class LedgerService {
       // A miner per ledger: one ledger's hard block must not hold up another's.
       const miner = new Miner({ workers: this.config.minerWorkers });
       const producer = new BlockProducer(this.dataSource, ledger, miner, (l, blocks) => this.notify(l, 'block', blocks), this.checkpointer, this.log, this.metrics);
-      // New events, here or (on PostgreSQL) in another process, may make a block due.
-      this.onCommit(ledger.name, () => producer.nudge());
       this.producers.set(ledger.name, (p = producer));
-      if (this.options.produceBlocks !== false) p.start();
+      // A process that does not produce blocks (the CLI) seals only when asked (createCheckpoint),
+      // not on every later commit it sees.
+      if (this.options.produceBlocks !== false) {
+        // New events, here or (on PostgreSQL) in another process, may make a block due.
+        this.onCommit(ledger.name, () => producer.nudge());
+        p.start();
+      }
     }
     return p;
   }

@@ -25,6 +25,8 @@ export class LedgerRegistry {
   async get(name: string): Promise<LedgerRow> {
     const cached = this.byName.get(name);
     if (cached) return cached;
+    // No ledger is created under a name it refuses (attacker-controlled; a NUL would fail in SQL).
+    if (!LEDGER_NAME.test(name)) throw new ChainproofError('UNKNOWN_LEDGER', `no ledger named ${JSON.stringify(name)}`);
     const row = await this.dataSource.getRepository(LedgerRow).findOneBy({ name });
     if (!row) throw new ChainproofError('UNKNOWN_LEDGER', `no ledger named ${JSON.stringify(name)}`);
     this.byName.set(name, row);

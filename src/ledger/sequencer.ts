@@ -249,7 +249,7 @@ export class LedgerSequencer {
       } else if (e instanceof RolledBack) {
         // Nothing was committed. One caller's failure (a projection, say) must not fail the others: retry alone.
         if (batch.length > 1) for (const p of batch) await this.commit([p], undefined, false);
-        else batch[0]!.reject(duplicateEvent(e.cause) ?? e.cause);
+        else batch[0]!.reject(transientDatabaseError(e.cause) ?? duplicateEvent(e.cause) ?? e.cause);
       } else {
         // COMMIT itself failed (e.g. the connection dropped): the outcome is unknown, so never retry blindly.
         const unknown = new ChainproofError(

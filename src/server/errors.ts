@@ -2,7 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { ArgumentValidationError } from 'type-graphql';
-import { transientDatabaseError } from '../db/transient.js';
+import { transientDatabaseError, unstorableInputError } from '../db/transient.js';
 import { isChainproofError } from '../errors.js';
 
 const LIMIT_CODES = new Set(['DEPTH_LIMIT', 'ALIAS_LIMIT', 'COST_LIMIT']);
@@ -23,6 +23,8 @@ export function formatError(development: boolean, log?: Pick<Logger, 'error' | '
     if (original instanceof ArgumentValidationError) {
       return { ...base, extensions: { code: 'BAD_USER_INPUT' } };
     }
+    const unstorable = unstorableInputError(original);
+    if (unstorable) return { ...base, message: unstorable.message, extensions: { code: unstorable.code } };
     const transient = transientDatabaseError(original);
     if (transient) {
       log?.warn({ err: original, path: formatted.path }, 'database unavailable answering a request');

@@ -168,3 +168,20 @@ describe('blocks', () => {
     await checkpoints.return!();
   });
 });
+
+describe('a process that does not produce blocks', () => {
+  it('seals when asked to checkpoint, and not on the commits it makes afterwards', async () => {
+    const cli = await openTestLedger({}, { produceBlocks: false });
+    try {
+      await cli.service.append('main', [{ type: 'x', actor: 'a' }]);
+      await cli.service.createCheckpoint('main');
+      const sealed = (await cli.service.block('main'))!.height;
+      // Twice a block's worth, and well past the block interval (50 ms here): a producer would seal now.
+      for (let i = 0; i < 16; i++) await cli.service.append('main', [{ type: 'x', actor: 'a' }]);
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await cli.service.block('main'))!.height).toBe(sealed);
+    } finally {
+      await cli.close();
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import canonicalize from 'canonicalize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
 import { canonicalBytes, type Envelope } from '../../src/ledger/events/envelope.js';
@@ -50,6 +51,20 @@ describe('leaf ranges with a range proof', () => {
 });
 
 describe('replicated appends', () => {
+  it('refuse a copy that names another ledger of the receiving node as its origin', async () => {
+    const before = (await b.service.head('main')).treeSize;
+    const canonical = Buffer.from(canonicalize({ actor: 'x', hlc: { logical: 0, physicalMs: Date.now() }, ledger: 'b.test/system', parents: [], type: 'ApiKeyCreated' })!);
+    await expect(b.service.appendReplicated('main', [{ canonical, signature: null }])).rejects.toMatchObject({ code: 'BAD_EVENT' });
+    expect((await b.service.head('main')).treeSize).toBe(before);
+  });
+
+  it('refuse a copy whose origin PostgreSQL could not store (a NUL), as a bad event, writing nothing', async () => {
+    const before = (await b.service.head('main')).treeSize;
+    const canonical = Buffer.from(canonicalize({ actor: 'x', hlc: { logical: 0, physicalMs: Date.now() }, ledger: 'peer\u0000x/main', parents: [], type: 't' })!);
+    await expect(b.service.appendReplicated('main', [{ canonical, signature: null }])).rejects.toMatchObject({ code: 'BAD_EVENT' });
+    expect((await b.service.head('main')).treeSize).toBe(before);
+  });
+
   it('keep the bytes and ids, record the origin, and verify on the receiving node', async () => {
     const r = await pull(0, 4);
     const copies = await b.service.appendReplicated('main', r.leaves);
