@@ -1,6 +1,12 @@
 import { ChainproofError } from '../errors.js';
 
 export const MAX_GLOB_LENGTH = 512;
+/**
+ * Most wildcards (`*`, `**`, `?`) one glob may hold. PostgreSQL's regex cost per row grows with
+ * them: 170 `**` segments cost ≈ 95 µs a row, a 30 s scan of 300,000 audits from one public read.
+ */
+export const MAX_GLOB_WILDCARDS = 16;
+const ANY_SEGMENTS = '(?:.*/)?';
 
 /** ASCII punctuation: the only characters that can mean something in a PostgreSQL regex. */
 const PUNCTUATION = /[!-/:-@[-`{-~]/;
@@ -22,7 +28,8 @@ export function globToRegex(glob: string): string {
         while (glob[i + 1] === '*') i++;
         // auth/**/token matches auth/token and **/login matches login: the segment may be absent.
         if (segmentStart && glob[i + 1] === '/') {
-          re += '(?:.*/)?';
+          // `**/**/` means what `**/` does: one group, however many are written.
+          if (!re.endsWith(ANY_SEGMENTS)) re += ANY_SEGMENTS;
           i++;
         } else re += '.*';
       } else re += '[^/]*';
@@ -50,4 +57,8 @@ function checkGlob(glob: string): void {
     throw new ChainproofError('BAD_USER_INPUT', `a subject glob must be 1..${MAX_GLOB_LENGTH} characters`);
   }
   if (glob.includes('\u0000')) throw new ChainproofError('BAD_USER_INPUT', 'a subject glob must not contain NUL');
+  const wildcards = glob.replace(/(?:\*\*\/)+/g, '**/').match(/\*+|\?/g)?.length ?? 0;
+  if (wildcards > MAX_GLOB_WILDCARDS) {
+    throw new ChainproofError('BAD_USER_INPUT', `a subject glob may hold at most ${MAX_GLOB_WILDCARDS} wildcards (* ** ?); this one has ${wildcards}`);
+  }
 }

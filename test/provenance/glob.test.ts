@@ -57,6 +57,16 @@ describe('subject globs', () => {
     expect(globToRegex('auth/*')).toBe('^auth\\/[^/]*$');
     expect(globToRegex('a?b**c')).toBe('^a[^/]b.*c$');
     expect(globToRegex('a/**/b')).toBe('^a\\/(?:.*/)?b$');
+    // Repeated whole `**` segments are one group, and count as one wildcard.
+    expect(globToRegex('**/**/**/b')).toBe('^(?:.*/)?b$');
+    expect(globToRegex(`${'**/'.repeat(170)}b`)).toBe('^(?:.*/)?b$');
+  });
+
+  it('refuses more than 16 wildcards, which would cost PostgreSQL per row scanned', async () => {
+    expect(await codeOf(match('*a'.repeat(17)))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(match('**/a/'.repeat(17)))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(match('?'.repeat(17)))).toBe('BAD_USER_INPUT');
+    expect(await match('*a'.repeat(16))).toEqual([]);
   });
 
   it('refuses empty, oversized and NUL globs', async () => {
