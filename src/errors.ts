@@ -9,6 +9,7 @@ export type ChainproofErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
+  | 'RESULT_TOO_LARGE'
   | 'BATCH_TOO_LARGE'
   | 'BAD_SIGNATURE'
   | 'UNKNOWN_PARENT'

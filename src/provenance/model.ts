@@ -27,6 +27,8 @@ export interface AssertionRecord extends Recorded, Omit<AssertionPayload, 'super
    */
   supersededBy?: string | null;
   successorScope?: SuccessorScope;
+  /** Length of the value's JSON text as stored, where it was read back: what citing it adds to an answer. */
+  valueChars?: number;
 }
 
 /** A read's ledger and bound (its first `bound` leaves), for looking up successors later. */

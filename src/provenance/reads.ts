@@ -63,6 +63,7 @@ export function assertionFromRow(r: Row, successorScope?: SuccessorScope): Asser
     subject: r.subject,
     predicate: r.predicate,
     value: JSON.parse(r.value),
+    valueChars: r.value.length,
     lifecycle: r.lifecycle as Lifecycle,
     confidence: Number(r.confidence),
     sourceHash: r.source_hash,

@@ -45,6 +45,9 @@ export interface TraceRequest {
 }
 
 /** What query audits read or recorded come with. */
+/** Characters of cited assertion values one read may answer with (a normal 1,000-line trace cites well under 1 MB). */
+export const MAX_CITED_VALUE_CHARS = 32_000_000;
+
 export interface DescribeOptions {
   /**
    * Whether each citation gets its assertion and source records (default true). Without them
@@ -214,7 +217,8 @@ export class ProvenanceService {
         ...recordedBy(e),
       } satisfies QueryAuditRecord;
     });
-    await this.cite(ledger.id, audits, { leaves: NO_BOUND }, options);
+    // Not held to MAX_CITED_VALUE_CHARS: refused after its commit, a recording would read as failed.
+    await this.cite(ledger.id, audits, { leaves: NO_BOUND }, options, Infinity);
     return audits;
   }
 
@@ -291,9 +295,20 @@ export class ProvenanceService {
   }
 
   /** Fills in the records audits' citations name unless `options` leaves them out, and marks a past read's audits with its bound (for their proofs). */
-  private async cite(ledgerId: number, audits: QueryAuditRecord[], bound: ReadBound, { citedRecords = true }: DescribeOptions = {}): Promise<void> {
+  private async cite(ledgerId: number, audits: QueryAuditRecord[], bound: ReadBound, { citedRecords = true }: DescribeOptions = {}, maxValueChars = MAX_CITED_VALUE_CHARS): Promise<void> {
     if (bound.leaves !== NO_BOUND) for (const a of audits) a.readBound = bound;
-    if (citedRecords) await attachContributions(this.recordedAssertions, this.firstSources, ledgerId, audits, bound.leaves);
+    if (!citedRecords) return;
+    await attachContributions(this.recordedAssertions, this.firstSources, ledgerId, audits, bound.leaves);
+    // Each citation repeats its assertion's value in the answer: 256 citations of 60 kB values a
+    // line made a 30-line trace 460 MB. Refused before any of it is built.
+    let chars = 0;
+    for (const a of audits) for (const c of a.contributingAssertions) chars += c.assertion?.valueChars ?? 0;
+    if (chars > maxValueChars) {
+      throw new ChainproofError(
+        'RESULT_TOO_LARGE',
+        `these ${audits.length} audits cite ${(chars / 1e6).toFixed(1)} MB of assertion values; one answer carries at most ${MAX_CITED_VALUE_CHARS / 1e6} MB: ask for fewer (first) or leave out the assertions`,
+      );
+    }
   }
 
   /**
