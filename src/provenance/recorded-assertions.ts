@@ -11,6 +11,11 @@ import { RecentCache } from './recent-cache.js';
  * long trace cites.
  */
 const DEFAULT_CAPACITY = 25_000;
+/**
+ * Values longer than this (JSON characters) are read again rather than kept: the capacity is
+ * counted in entries, and 25,000 values of 64 kB would hold 1.6 GB.
+ */
+export const MAX_CACHED_VALUE_CHARS = 2_048;
 
 /**
  * Recorded assertions by hash, remembered across reads. An assertion's record never changes
@@ -49,7 +54,7 @@ export class RecordedAssertions implements AssertionLookup {
       for (const r of rows) {
         const record = Object.freeze(assertionFromRow(r, unbounded));
         found.set(record.hash, record);
-        this.cache.set(ledgerId, record.hash, record);
+        if ((record.valueChars ?? 0) <= MAX_CACHED_VALUE_CHARS) this.cache.set(ledgerId, record.hash, record);
       }
     }
     if (bound === NO_BOUND) return found;

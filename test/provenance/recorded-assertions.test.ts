@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_BOUND } from '../../src/provenance/reads.js';
-import { RecordedAssertions } from '../../src/provenance/recorded-assertions.js';
+import { MAX_CACHED_VALUE_CHARS, RecordedAssertions } from '../../src/provenance/recorded-assertions.js';
 import { explaining, rowsRead } from '../support/plan.js';
 import { countedDataSource, openTestProvenance, sha, type TestProvenance } from './support.js';
 
@@ -33,6 +33,14 @@ describe('RecordedAssertions', () => {
     expect(again.get(a.hash)).toBe(first.get(a.hash));
     expect(Object.isFrozen(again.get(a.hash))).toBe(true);
     expect(seen.statements).toBe(1);
+  });
+
+  it('reads a large value again rather than keep it', async () => {
+    const big = await t.prov.recordAssertion('main', { subject: 'ra/big', predicate: 'blob', value: 'b'.repeat(MAX_CACHED_VALUE_CHARS), lifecycle: 'ACCEPTED', confidence: 1, sourceHash: sha('ra-source') }, 'curator');
+    const { assertions, seen } = counted();
+    expect((await assertions.of(ledgerId, [big.hash], NO_BOUND)).get(big.hash)?.value).toHaveLength(MAX_CACHED_VALUE_CHARS);
+    expect((await assertions.of(ledgerId, [big.hash], NO_BOUND)).get(big.hash)?.value).toHaveLength(MAX_CACHED_VALUE_CHARS);
+    expect(seen.statements).toBe(2);
   });
 
   it('does not remember a hash that has no record yet', async () => {
