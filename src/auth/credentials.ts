@@ -19,12 +19,12 @@ export function presentedKey(header: string): string {
   return match ? match[1]! : header.trim();
 }
 
-export async function principalFrom(header: unknown, keys: ApiKeyService): Promise<Principal> {
+export async function principalFrom(header: unknown, keys: ApiKeyService, maxAgeMs?: number): Promise<Principal> {
   if (header === undefined || header === null || header === '') return ANONYMOUS;
   if (typeof header !== 'string') throw unauthenticated('credentials must be a string: Bearer <key>');
   const key = presentedKey(header);
   if (/\s/.test(key)) throw unauthenticated('unsupported Authorization scheme; use Bearer <key>');
-  const principal = await keys.authenticate(key);
+  const principal = await keys.authenticate(key, maxAgeMs);
   if (!principal) throw unauthenticated('unknown or revoked API key');
   return principal;
 }

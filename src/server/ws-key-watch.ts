@@ -3,7 +3,7 @@ import { principalFrom } from '../auth/credentials.js';
 import { isChainproofError } from '../errors.js';
 import type { WsExtra } from './ws-transport.js';
 
-/** How often an open WebSocket's key is checked again: ApiKeyService's cache lifetime, beyond which a check would see nothing newer. */
+/** How often an open WebSocket's key is checked again, asking the database: a revocation elsewhere closes it within this, as it stops HTTP requests. */
 const KEY_RECHECK_MS = 5_000;
 
 /**
@@ -14,9 +14,9 @@ const KEY_RECHECK_MS = 5_000;
  */
 export function watchKeys(keys: ApiKeyService, credentialOf: (extra: WsExtra) => string | undefined) {
   const keyed = new Set<WsExtra>();
-  const revoked = async (extra: WsExtra): Promise<boolean> => {
+  const revoked = async (credential: string | undefined, maxAgeMs?: number): Promise<boolean> => {
     try {
-      await principalFrom(credentialOf(extra), keys);
+      await principalFrom(credential, keys, maxAgeMs);
       return false;
     } catch (e) {
       // Only a refused key ends a connection; a database that does not answer is not a revocation.
@@ -25,7 +25,13 @@ export function watchKeys(keys: ApiKeyService, credentialOf: (extra: WsExtra) =>
   };
   const close = (extra: WsExtra) => extra.close(4403, 'Forbidden: the API key is unknown or revoked');
   const timer = setInterval(() => {
-    for (const extra of keyed) void revoked(extra).then((r) => r && close(extra));
+    // Past the key cache (whose entries may be nearly as old as a tick), once per key however many sockets share it.
+    const byKey = new Map<string | undefined, WsExtra[]>();
+    for (const extra of keyed) {
+      const credential = credentialOf(extra);
+      byKey.set(credential, [...(byKey.get(credential) ?? []), extra]);
+    }
+    for (const [credential, sockets] of byKey) void revoked(credential, 0).then((r) => r && sockets.forEach(close));
   }, KEY_RECHECK_MS);
   timer.unref();
   return {
@@ -34,7 +40,7 @@ export function watchKeys(keys: ApiKeyService, credentialOf: (extra: WsExtra) =>
     /** Whether the socket may run another operation (at once, for a socket with no key); one whose key was revoked is closed. */
     admits(extra: WsExtra): true | Promise<boolean> {
       if (!keyed.has(extra)) return true;
-      return revoked(extra).then((r) => {
+      return revoked(credentialOf(extra)).then((r) => {
         if (r) close(extra);
         return !r;
       });
