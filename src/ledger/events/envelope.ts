@@ -209,7 +209,7 @@ export function parseCanonical(bytes: Uint8Array): Envelope {
   checkEnvelopeFields(env);
   // The origin is stored as text too (a synced copy's): a NUL there would fail the insert, not the check.
   if (env.ledger.length === 0 || env.ledger.length > MAX_ORIGIN_LENGTH || !isStorableText(env.ledger)) {
-    throw new Error(`envelope ledger must be 1..${MAX_ORIGIN_LENGTH} characters of text`);
+    throw new ChainproofError('BAD_USER_INPUT', `envelope ledger must be 1..${MAX_ORIGIN_LENGTH} characters of text`);
   }
   // The reference canonicaliser, not rfc8785(): what is stored is checked by other code than wrote it.
   if (canonicalize(value) !== text) throw new Error('bytes are not in canonical (RFC 8785) form');
