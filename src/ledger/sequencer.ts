@@ -540,14 +540,19 @@ export class LedgerSequencer {
       if (!parentHlc || compareHlc(parent.hlc, parentHlc) > 0) parentHlc = parent.hlc;
     }
     let hlc: Hlc;
+    const now = Date.now();
     if (input.hlc) {
       if (parentHlc && compareHlc(input.hlc, parentHlc) <= 0) {
         throw new ChainproofError('HLC_NOT_AFTER_PARENT', 'hlc must be after every parent\'s hlc');
       }
       hlc = input.hlc;
     } else {
-      hlc = nextHlc(Date.now(), state.lastHlc, parentHlc);
+      hlc = nextHlc(now, state.lastHlc, parentHlc);
     }
+    // Never before an earlier leaf's (up to the clocks of processes sharing the database):
+    // asOf.time searches leaf order by it. An hlc may lie behind the ledger's clock, a client's
+    // by the skew allowed, a synced copy's by however long ago its origin wrote it.
+    const appendedMs = Math.max(now, state.lastHlc.physicalMs, hlc.physicalMs);
     let canonical: Buffer;
     let id: Buffer;
     let signature: Buffer | null = null;
@@ -584,7 +589,7 @@ export class LedgerSequencer {
       parents: [...parents],
       hlc,
       idempotencyKey: input.idempotencyKey ?? null,
-      appendedAt: new Date(),
+      appendedAt: new Date(appendedMs),
     };
   }
 }

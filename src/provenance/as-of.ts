@@ -39,22 +39,23 @@ export async function leafBound(db: DataSource, ledgerId: number, treeSize: numb
 
 /**
  * How many leaves were appended at or before `timeMs`, by binary search over leaf order in
- * one round trip (about log2(n) primary-key look-ups, instead of scanning by time). The
- * server's HLC never goes back along leaf order; a client-stamped HLC may lag by at most the
- * configured skew, so a time bound is exact to within that skew.
+ * one round trip (about log2(n) primary-key look-ups, instead of scanning by time). It searches
+ * the time each leaf was appended, which never goes back along leaf order, not its hlc: a
+ * client's may lag the ledger's clock by the skew allowed, a synced copy's by however old it
+ * is, and either would steer the search past leaves appended later.
  */
 async function leavesAtTime(db: DataSource, ledgerId: number, treeSize: number, timeMs: number): Promise<number> {
   const [r] = await db.query(
     `WITH RECURSIVE s(lo, hi) AS (
        SELECT 0::bigint, $3::bigint
        UNION ALL
-       SELECT CASE WHEN e.hlc_ms <= $2 THEN m.mid + 1 ELSE s.lo END, CASE WHEN e.hlc_ms <= $2 THEN s.hi ELSE m.mid END
+       SELECT CASE WHEN e.appended_at <= $2 THEN m.mid + 1 ELSE s.lo END, CASE WHEN e.appended_at <= $2 THEN s.hi ELSE m.mid END
          FROM s CROSS JOIN LATERAL (SELECT (s.lo + s.hi) / 2 AS mid) m
          JOIN events e ON e.ledger_id = $1 AND e.idx = m.mid
         WHERE s.lo < s.hi
      )
      SELECT min(hi) AS n FROM s`,
-    [ledgerId, timeMs, treeSize],
+    [ledgerId, new Date(timeMs), treeSize],
   );
   return Number(r.n);
 }
