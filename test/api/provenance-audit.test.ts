@@ -240,18 +240,22 @@ describe.runIf(usingPostgres())('automatic audit projection', () => {
 describe.runIf(usingPostgres())('automatic audit that cannot be recorded', () => {
   it('logs the failure and still answers the client in full', async () => {
     const backend = await serverBackend();
-    // No signing key (PostgreSQL has no generated fallback): the server cannot sign audit events.
-    const s = await startServer({ ...backend.env, CHAINPROOF_SIGNING_SEED: '', CHAINPROOF_AUDIT_AGENTS: 'admin-agent' });
+    const s = await startServer({ ...backend.env, CHAINPROOF_AUDIT_AGENTS: 'admin-agent' });
+    const db = new pg.Client({ connectionString: backend.env.DATABASE_URL });
+    await db.connect();
     try {
       const created = await gql(s.url, `mutation { createApiKey(name: "admin-agent", role: "reader") { key } }`);
       expect(created.errors).toBeUndefined();
       const key: string = created.data.createApiKey.key;
+      // The audit's projection row cannot be written: its append rolls back, as a full disk's would.
+      await db.query(`ALTER TABLE prov_operation_audits ADD CONSTRAINT refuse_all CHECK (false) NOT VALID`);
       const r = await gql(s.url, `{ ledger { name treeSize } }`, undefined, key);
       expect(r.errors).toBeUndefined();
       expect(r.data.ledger.name).toBe('main');
       for (let i = 0; i < 100 && !s.logs.some((l) => l.includes('operation audit was not recorded')); i++) await new Promise((res) => setTimeout(res, 50));
-      expect(s.logs.some((l) => l.includes('operation audit was not recorded') && l.includes('SIGNING_KEY_MISSING'))).toBe(true);
+      expect(s.logs.some((l) => l.includes('operation audit was not recorded') && l.includes('refuse_all'))).toBe(true);
     } finally {
+      await db.end();
       await s.kill('SIGTERM');
       await backend.cleanup();
     }
