@@ -35,7 +35,9 @@ describe('formatError', () => {
     for (const code of ['55P03', '57014', '57P01', '53300', '08006', '40001', '40P01']) expect([code, answer(code)]).toEqual([code, 'UNAVAILABLE']);
     expect(answer('55P03', true)).toBe('UNAVAILABLE');
     expect(warned).toHaveLength(8); // each logged, as a warning
+    // Text the database cannot store came from the caller, past the checks at the edges.
+    for (const code of ['22021', '22P05']) expect([code, answer(code)]).toEqual([code, 'BAD_USER_INPUT']);
     // A protocol violation is a bug, not a passing condition.
-    for (const code of ['42P01', '23505', '22021', '08P01']) expect([code, answer(code)]).toEqual([code, 'INTERNAL_SERVER_ERROR']);
+    for (const code of ['42P01', '23505', '08P01']) expect([code, answer(code)]).toEqual([code, 'INTERNAL_SERVER_ERROR']);
   });
 });
