@@ -126,6 +126,8 @@ export class LedgerSequencer {
   private committed: CommittedHead | undefined;
   /** Another process moved the head since this one's last commit: sequencing before the lock would be wasted. */
   private othersAppend = false;
+  /** The latest `appendedAt` given: a wall clock stepped back does not take the next leaf's back with it. */
+  private lastAppendedMs = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -549,10 +551,9 @@ export class LedgerSequencer {
     } else {
       hlc = nextHlc(now, state.lastHlc, parentHlc);
     }
-    // Never before an earlier leaf's (up to the clocks of processes sharing the database):
-    // asOf.time searches leaf order by it. An hlc may lie behind the ledger's clock, a client's
-    // by the skew allowed, a synced copy's by however long ago its origin wrote it.
-    const appendedMs = Math.max(now, state.lastHlc.physicalMs, hlc.physicalMs);
+    // The wall clock, never going back along this process's leaves (asOf.time searches leaf
+    // order by it), and never an hlc: a client may stamp one up to the skew ahead.
+    const appendedMs = (this.lastAppendedMs = Math.max(now, this.lastAppendedMs));
     let canonical: Buffer;
     let id: Buffer;
     let signature: Buffer | null = null;

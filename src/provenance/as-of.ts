@@ -40,9 +40,10 @@ export async function leafBound(db: DataSource, ledgerId: number, treeSize: numb
 /**
  * How many leaves were appended at or before `timeMs`, by binary search over leaf order in
  * one round trip (about log2(n) primary-key look-ups, instead of scanning by time). It searches
- * the time each leaf was appended, which never goes back along leaf order, not its hlc: a
- * client's may lag the ledger's clock by the skew allowed, a synced copy's by however old it
- * is, and either would steer the search past leaves appended later.
+ * the time each leaf was appended (the server's clock, which does not go back along one
+ * process's leaves: exact up to the clock differences of processes sharing the database), not
+ * its hlc: a client's may lag the ledger's clock by the skew allowed, a synced copy's by
+ * however old it is, and either steered the search past leaves appended later.
  */
 async function leavesAtTime(db: DataSource, ledgerId: number, treeSize: number, timeMs: number): Promise<number> {
   const [r] = await db.query(

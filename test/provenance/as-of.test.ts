@@ -26,4 +26,14 @@ describe('asOf.time', () => {
     // Each leaf as of the moment it was appended: it and everything before it.
     for (const e of [first[3]!, backdated!]) expect(await at(e.appendedAt.getTime())).toBeGreaterThanOrEqual(e.index + 1);
   });
+
+  it('is the server\'s clock, not a client\'s: an event stamped ahead moves no later leaf\'s time ahead', async () => {
+    const [ahead] = await t.service.append('main', [{ type: 'ahead', actor: 'c', parents: [], hlc: { physicalMs: Date.now() + 30_000, logical: 0 } }]);
+    const [next] = await t.service.append('main', [{ type: 'plain', actor: 'c' }]);
+    const now = Date.now();
+    // Else a block due after the interval since its oldest event would wait out the client's 30 s.
+    for (const e of [ahead!, next!]) expect(e.appendedAt.getTime()).toBeLessThanOrEqual(now);
+    const { id } = await t.service.ledger('main');
+    expect(await leafBound(t.db.dataSource, id, next!.index + 1, { timeMs: now })).toBe(next!.index + 1);
+  });
 });

@@ -2,7 +2,7 @@ import { ChainproofError } from '../../errors.js';
 import type { TreeHasher } from '../merkle/index.js';
 import { publicKeyFromDidKey } from './did-key.js';
 import { ed25519Verify } from './ed25519.js';
-import { canonicalBytes, canonicalPayload, checkEnvelopeFields, isStorableText, MAX_PAYLOAD_DEPTH, nestsDeeperThan, parseCanonical, type Envelope } from './envelope.js';
+import { canonicalBytes, canonicalPayload, checkEnvelopeFields, isStorableText, MAX_ORIGIN_LENGTH, MAX_PAYLOAD_DEPTH, nestsDeeperThan, parseCanonical, type Envelope } from './envelope.js';
 import type { AppendInput } from './event.js';
 
 export interface AppendLimits {
@@ -117,6 +117,10 @@ export function prepareReplicated(
     envelope = parseCanonical(canonical);
   } catch (cause) {
     throw new ChainproofError('BAD_EVENT', `not a canonical event envelope: ${(cause as Error).message}`, { cause });
+  }
+  // The origin is stored as text (the copy's `origin` column): a NUL there would fail the insert, not this check.
+  if (envelope.ledger.length === 0 || envelope.ledger.length > MAX_ORIGIN_LENGTH || !isStorableText(envelope.ledger)) {
+    throw new ChainproofError('BAD_EVENT', `the copy's ledger (origin) must be 1..${MAX_ORIGIN_LENGTH} characters of text`);
   }
   // As deep as a payload written here may be, so that everything that reads payloads back reads this one too.
   if (nestsDeeperThan(envelope.payload, MAX_PAYLOAD_DEPTH)) {
