@@ -562,18 +562,22 @@ export class LedgerService {
     const hasher = treeHasher(ledger.hashAlg);
     const prepared = items.map((item, i) => {
       try {
-        const p = prepareReplicated(item.canonical, item.signature, ledger.origin, hasher, this.config);
-        // Origins are this node's prefix and a ledger name: a copy naming another of our ledgers
-        // would pass for an event this node wrote there (its `system` ledger, say), which it did not.
-        if (p.foreignOrigin?.startsWith(`${this.config.originPrefix}/`)) {
-          throw new ChainproofError('BAD_EVENT', `the copy names ${JSON.stringify(p.foreignOrigin)}, a ledger of this node, as its origin`);
-        }
-        return p;
+        return prepareReplicated(item.canonical, item.signature, ledger.origin, hasher, this.config);
       } catch (e) {
         if (!(e instanceof ChainproofError)) throw e;
         throw new ChainproofError(e.code, `event ${i}: ${e.message}`, { cause: e, details: { index: i } });
       }
     });
+    // A copy naming another ledger of this node would pass for an event this node wrote there
+    // (its `system` ledger, say), which it did not.
+    const origins = [...new Set(prepared.flatMap((p) => (p.foreignOrigin === undefined ? [] : [p.foreignOrigin])))];
+    if (origins.length > 0) {
+      const [own] = await this.dataSource.query(`SELECT origin FROM ledgers WHERE origin = ANY($1::text[]) LIMIT 1`, [origins]);
+      if (own) {
+        const i = prepared.findIndex((p) => p.foreignOrigin === own.origin);
+        throw new ChainproofError('BAD_EVENT', `event ${i}: the copy names ${JSON.stringify(own.origin)}, a ledger of this node, as its origin`, { details: { index: i } });
+      }
+    }
     const lead = options.lead && prepareInput(options.lead, ledger.origin, hasher, { ...this.config, serverDid: this.serverKey?.did });
     const started = performance.now();
     const events = await this.sequencerFor(ledger).append({

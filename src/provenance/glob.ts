@@ -57,7 +57,8 @@ function checkGlob(glob: string): void {
     throw new ChainproofError('BAD_USER_INPUT', `a subject glob must be 1..${MAX_GLOB_LENGTH} characters`);
   }
   if (glob.includes('\u0000')) throw new ChainproofError('BAD_USER_INPUT', 'a subject glob must not contain NUL');
-  const wildcards = glob.replace(/(?:\*\*\/)+/g, '**/').match(/\*+|\?/g)?.length ?? 0;
+  // Runs of whole `**/` segments as globToRegex merges them: at a segment's start only.
+  const wildcards = glob.replace(/(^|\/)(?:\*\*\/)+/g, '$1**/').match(/\*+|\?/g)?.length ?? 0;
   if (wildcards > MAX_GLOB_WILDCARDS) {
     throw new ChainproofError('BAD_USER_INPUT', `a subject glob may hold at most ${MAX_GLOB_WILDCARDS} wildcards (* ** ?); this one has ${wildcards}`);
   }

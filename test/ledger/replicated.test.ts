@@ -52,8 +52,9 @@ describe('leaf ranges with a range proof', () => {
 
 describe('replicated appends', () => {
   it('refuse a copy that names another ledger of the receiving node as its origin', async () => {
+    await b.service.createLedger('keys', {});
     const before = (await b.service.head('main')).treeSize;
-    const canonical = Buffer.from(canonicalize({ actor: 'x', hlc: { logical: 0, physicalMs: Date.now() }, ledger: 'b.test/system', parents: [], type: 'ApiKeyCreated' })!);
+    const canonical = Buffer.from(canonicalize({ actor: 'x', hlc: { logical: 0, physicalMs: Date.now() }, ledger: 'b.test/keys', parents: [], type: 'ApiKeyCreated' })!);
     await expect(b.service.appendReplicated('main', [{ canonical, signature: null }])).rejects.toMatchObject({ code: 'BAD_EVENT' });
     expect((await b.service.head('main')).treeSize).toBe(before);
   });

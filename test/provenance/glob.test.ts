@@ -66,6 +66,8 @@ describe('subject globs', () => {
     expect(await codeOf(match('*a'.repeat(17)))).toBe('BAD_USER_INPUT');
     expect(await codeOf(match('**/a/'.repeat(17)))).toBe('BAD_USER_INPUT');
     expect(await codeOf(match('?'.repeat(17)))).toBe('BAD_USER_INPUT');
+    // `**` inside a segment is a group of its own: 16 of them and 16 whole segments make 32.
+    expect(await codeOf(match(`${'a**/**/'.repeat(16)}z`))).toBe('BAD_USER_INPUT');
     expect(await match('*a'.repeat(16))).toEqual([]);
   });
 
