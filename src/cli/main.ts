@@ -300,7 +300,8 @@ function program(): Command {
       process.exitCode = result.ok ? EXIT.OK : EXIT.INVALID;
     });
 
-  serverOptions(cmd.command('mcp'))
+  // One tool call may seal and sign a checkpoint (audit_checkpoint): more time than a read.
+  serverOptions(cmd.command('mcp'), undefined, 300)
     .description('serve the audit tools over MCP on stdio (for agents)')
     .action(async (opts: ServerOptions) => {
       const [{ chainproofMcpServer }, { StdioServerTransport }] = await Promise.all([

@@ -17,12 +17,15 @@ export interface ServerOptions {
 
 const MAX_TIMEOUT_S = 3600;
 
-/** `--url`, `--key` and `--timeout`, as every command that can ask a server takes them. */
-export function serverOptions(c: Command, keyHelp = 'API key for --url (or CHAINPROOF_API_KEY)'): Command {
+/**
+ * `--url`, `--key` and `--timeout`, as every command that can ask a server takes them. A command
+ * whose one request may rightly run long (`sync now` catching up a large peer) gives a longer default.
+ */
+export function serverOptions(c: Command, keyHelp = 'API key for --url (or CHAINPROOF_API_KEY)', defaultTimeoutS = 60): Command {
   return c
     .option('--url <url>', 'a running server (GraphQL URL) instead of the database')
     .option('--key <key>', keyHelp)
-    .option('--timeout <seconds>', `with --url: how long to wait for each answer (1..${MAX_TIMEOUT_S})`, '60');
+    .option('--timeout <seconds>', `with --url: how long to wait for each answer (1..${MAX_TIMEOUT_S})`, String(defaultTimeoutS));
 }
 
 /**

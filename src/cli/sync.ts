@@ -34,7 +34,8 @@ const when = (d: Date | string | null) => (d === null ? '–' : new Date(d).toIS
 /** `chainproof sync status | peers | now`. A failed sync with any peer exits 3 (`now`). */
 export function addSyncCommands(cmd: Command, withSync: WithSync, table: Table): void {
   const sync = cmd.command('sync').description('syndication with peer nodes');
-  const source = (c: Command) => serverOptions(c).option('--json', 'print JSON');
+  // `sync now` answers once every peer is caught up, which may take minutes.
+  const source = (c: Command) => serverOptions(c, undefined, 600).option('--json', 'print JSON');
   type Opts = ServerOptions & { json?: boolean };
   const run = <T>(o: Opts, fn: (src: SyncSource) => Promise<T>): Promise<T> => {
     const server = serverOf(o);

@@ -22,6 +22,9 @@ import { SyncService } from '../sync/sync-service.js';
  * Starts the whole server and stops it cleanly on SIGTERM/SIGINT: stop taking requests,
  * drain in-flight appends (each is answered only after commit), stop mining, close the database.
  */
+/** A signal this soon after the first is the same request delivered twice. */
+const REPEATED_SIGNAL_MS = 2_000;
+
 export async function serve(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
   const db = await openDatabase(config);
@@ -91,14 +94,16 @@ export async function serve(config: Config): Promise<void> {
     log.warn('no signing key configured (CHAINPROOF_SIGNING_SEED or CHAINPROOF_SIGNING_KEY_FILE): checkpoints are refused');
   }
 
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const shutdown = async (signal: string) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      // Ctrl-C under `npm start` arrives twice at once (npm forwards the terminal's): not a second request.
+      if (Date.now() - stoppingSince < REPEATED_SIGNAL_MS) return;
       // An operator who signals again will not wait for the drain; what was acknowledged is committed.
       log.warn({ signal }, 'second signal while draining: exiting now');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     log.info({ signal }, 'shutting down');
     try {
       await http.close();

@@ -59,23 +59,38 @@ describe.runIf(usingPostgres())('automatic audit without a signing key', () => {
   });
 });
 
-describe('a second SIGTERM while the server drains', () => {
-  it('exits at once, with 1, saying so', async () => {
+describe('a second signal while the server drains', () => {
+  /** A server kept draining by a request whose body never finishes. */
+  async function draining() {
     const server = await startServer(env);
-    // A request whose body never finishes keeps the drain waiting on it.
     const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
     socket.on('error', () => {});
     await new Promise((r) => socket.once('connect', r));
     socket.write('POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"query":');
     await new Promise((r) => setTimeout(r, 200));
     const exited = new Promise<number | null>((r) => server.child.once('exit', r));
+    return { server, socket, exited };
+  }
+
+  it('given later, exits at once, with 1, saying so', async () => {
+    const { server, socket, exited } = await draining();
     server.child.kill('SIGTERM');
     for (let waited = 0; !server.logs.some((l) => l.includes('shutting down')) && waited < 10_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 2_500));
     server.child.kill('SIGTERM');
     expect(await exited).toBe(1);
     expect(server.logs.some((l) => l.includes('second signal while draining: exiting now'))).toBe(true);
     socket.destroy();
   });
+
+  it('given with the first, as Ctrl-C under npm start delivers it, is the same request: the drain completes', async () => {
+    const { server, socket, exited } = await draining();
+    server.child.kill('SIGINT');
+    server.child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(server.logs.some((l) => l.includes('second signal'))).toBe(false);
+    socket.destroy();
+  }, 30_000);
 });
 
 describe.skipIf(usingPostgres())('an embedded data directory that cannot be used', () => {
