@@ -27,6 +27,8 @@ export interface Config {
   dbLockTimeoutMs: number;
   /** Prefix of every ledger's origin and the name of the server's signing key. */
   originPrefix: string;
+  /** Whether CHAINPROOF_ORIGIN set it; otherwise it is the host name until a database says otherwise (settleOriginPrefix). */
+  originGiven: boolean;
   signingSeedHex?: string;
   signingKeyFile?: string;
   maxPayloadBytes: number;
@@ -101,7 +103,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_DATA_DIR', './data', 'embedded database and generated signing key live here'],
   ['CHAINPROOF_DB_POOL', '10', 'PostgreSQL connections per process (the embedded database uses one: PGlite is a single session)'],
   ['CHAINPROOF_DB_LOCK_TIMEOUT_MS', String(DEFAULT_DB_LOCK_TIMEOUT_MS), 'longest a request waits for a lock another process holds (say, a ledger\'s head) before it fails with UNAVAILABLE; migrations wait as long as they must'],
-  ['CHAINPROOF_ORIGIN', 'the host name', 'origin prefix: ledger "main" has origin <prefix>/main; also the signing key name'],
+  ['CHAINPROOF_ORIGIN', 'the stored one, else the host name', 'origin prefix: ledger "main" has origin <prefix>/main; also the signing key name; fixed once a database has ledgers'],
   ['CHAINPROOF_PUBLIC_READS', 'true', 'false: every query and subscription needs an API key (any role)'],
   ['CHAINPROOF_ADMIN_KEY', '(unset)', 'bootstrap admin API key (≥ 32 chars) for automation; embedded default: generated into <data dir>/admin.key'],
   ['CHAINPROOF_SIGNING_SEED', '(unset)', '64 hex chars: Ed25519 seed that signs checkpoints and server events'],
@@ -210,6 +212,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbPoolSize: int('CHAINPROOF_DB_POOL', 10, 1, 200),
     dbLockTimeoutMs: int('CHAINPROOF_DB_LOCK_TIMEOUT_MS', DEFAULT_DB_LOCK_TIMEOUT_MS, 100, 3_600_000),
     originPrefix,
+    originGiven: Boolean(env.CHAINPROOF_ORIGIN),
     signingSeedHex: seed?.toLowerCase(),
     signingKeyFile: env.CHAINPROOF_SIGNING_KEY_FILE || undefined,
     maxPayloadBytes: int('CHAINPROOF_MAX_PAYLOAD_BYTES', 65536, 2, 16 * 1024 * 1024),

@@ -8,6 +8,7 @@ import type { CheckpointRow } from '../ledger/entities/index.js';
 import { LedgerService } from '../ledger/ledger-service.js';
 import { openNote } from '../ledger/note/index.js';
 import { openServerKey } from '../ledger/server-key.js';
+import { settleOriginPrefix } from '../ledger/ledgers.js';
 import { ProvenanceService } from '../provenance/service.js';
 import { RulesService } from '../rules/rules-service.js';
 import { SyncService } from '../sync/sync-service.js';
@@ -36,6 +37,7 @@ export async function withLedger<T>(config: Config, fn: (services: CliServices) 
   let ledger: LedgerService | undefined;
   // Everything after the open is inside: a failure that left the database open would hang the command.
   try {
+    config = await settleOriginPrefix(db.dataSource, config);
     const key = (await openServerKey(config, db))?.key;
     // No background mining: a CLI command does its one job (checkpoint seals what it needs itself).
     ledger = new LedgerService(db.dataSource, config, key, pino({ level: 'silent' }), { produceBlocks: false });

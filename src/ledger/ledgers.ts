@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { LedgerDefaults } from '../config.js';
+import type { Config, LedgerDefaults } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import { LedgerRow } from './entities/index.js';
 import { treeHasher, type HashAlg } from './merkle/index.js';
@@ -8,6 +8,24 @@ export type LedgerParams = LedgerDefaults;
 
 export const MAX_DIFFICULTY = 32;
 const LEDGER_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/**
+ * The origin prefix of a server on this database: the one its ledgers were made under, which is
+ * also its signing key's name, fixed for the log's life. Left unset, CHAINPROOF_ORIGIN defaults
+ * to the host name, which a new container or a second host changes: the stored prefix wins.
+ * Set, it must be the stored one.
+ */
+export async function settleOriginPrefix<C extends Pick<Config, 'originPrefix' | 'originGiven'>>(db: DataSource, config: C): Promise<C> {
+  const [first] = (await db.query(`SELECT name, origin FROM ledgers ORDER BY id LIMIT 1`)) as Array<{ name: string; origin: string }>;
+  if (!first?.origin.endsWith(`/${first.name}`)) return config;
+  const stored = first.origin.slice(0, -(first.name.length + 1));
+  if (stored === config.originPrefix) return config;
+  if (!config.originGiven) return { ...config, originPrefix: stored };
+  throw new ChainproofError(
+    'CONFIG_INVALID',
+    `CHAINPROOF_ORIGIN is ${JSON.stringify(config.originPrefix)} but this database's ledgers were made under ${JSON.stringify(stored)} (${first.origin}); a log keeps its origin, and its key's name, for life`,
+  );
+}
 
 /**
  * Named ledgers. Their rows change rarely, so they are cached per process; a name this

@@ -5,6 +5,7 @@ import { openDatabase } from '../db/database.js';
 import { ED25519_SIGNING } from '../ledger/events/ed25519.js';
 import { LedgerService } from '../ledger/ledger-service.js';
 import { openServerKey } from '../ledger/server-key.js';
+import { settleOriginPrefix } from '../ledger/ledgers.js';
 import { createLogger } from '../logger.js';
 import { startHttpServer } from './http.js';
 import { prometheusMetrics } from './metrics.js';
@@ -35,6 +36,7 @@ export async function serve(config: Config): Promise<void> {
   let ledger: LedgerService, governance: GovernanceService, rules: RulesService, cosignatures: CosignatureCollector, sync: SyncService;
   let http: Awaited<ReturnType<typeof startHttpServer>>;
   try {
+    config = await settleOriginPrefix(db.dataSource, config);
     loaded = await openServerKey(config, db);
     if (!loaded && config.auditAgents.length > 0) {
       // Each audit is an event the server signs: without a key every one would be refused, and
