@@ -3,7 +3,7 @@ import { ChainproofError } from '../errors.js';
 import type { BusTopic } from './bus.js';
 import { CheckpointRow, type BlockRow, type LedgerRow } from './entities/index.js';
 import { formatCheckpoint, signNote } from './note/index.js';
-import type { ServerKey } from './server-key.js';
+import { checkSignedBefore, type ServerKey } from './server-key.js';
 import { isStorableText } from './events/envelope.js';
 
 const MAX_TAGS = 32;
@@ -62,6 +62,10 @@ export class Checkpointer {
       );
     }
     checkCheckpointLabels(name, tags);
+    // Checked at start too (openServerKey); here as well, for two processes with different keys
+    // that both started on a database nobody had signed yet.
+    const [newest] = (await this.dataSource.query(`SELECT note FROM checkpoints WHERE ledger_id = $1 ORDER BY id DESC LIMIT 1`, [ledger.id])) as Array<{ note: string }>;
+    if (newest) checkSignedBefore(this.key, newest.note);
     const timestampMs = Date.now();
     const state = await this.stateRoots.get(ledger.name)?.(block.treeSize);
     const body = formatCheckpoint({

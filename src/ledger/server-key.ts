@@ -86,7 +86,7 @@ export async function openServerKey(
  * name), would sign checkpoints that fail against the key its verifiers hold, and mix two keys in
  * one log. So it does not start.
  */
-function checkSignedBefore(key: ServerKey, newestNote: string): void {
+export function checkSignedBefore(key: ServerKey, newestNote: string): void {
   try {
     verifyNote(newestNote, [key.note.verifierKey]);
   } catch (cause) {

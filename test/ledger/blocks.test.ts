@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blockHash, GENESIS_PREVIOUS_HASH, headerOfStored, meetsDifficulty } from '../../src/ledger/blocks/index.js';
 import { parseCheckpoint, verifyNote } from '../../src/ledger/note/index.js';
 import { updateParams } from '../../src/ledger/ledgers.js';
-import { openTestLedger, type TestLedger } from '../support/ledger.js';
+import pino from 'pino';
+import { LedgerService } from '../../src/ledger/ledger-service.js';
+import { loadServerKey } from '../../src/ledger/server-key.js';
+import { openTestLedger, testConfig, type TestLedger } from '../support/ledger.js';
 
 let t: TestLedger;
 beforeAll(async () => {
@@ -182,6 +185,26 @@ describe('a process that does not produce blocks', () => {
       expect((await cli.service.block('main'))!.height).toBe(sealed);
     } finally {
       await cli.close();
+    }
+  });
+});
+
+describe('a second key on a database another key already signs', () => {
+  it('signs no checkpoint: SIGNING_KEY_MISMATCH, the log keeps one key', async () => {
+    const first = await openTestLedger({}, { produceBlocks: false });
+    // As a process started with another seed before the first checkpoint would be (start-up found nothing to check).
+    const config = testConfig({ CHAINPROOF_SIGNING_SEED: '11'.repeat(32) });
+    const other = new LedgerService(first.db.dataSource, config, loadServerKey(config, false)!.key, pino({ level: 'silent' }), { produceBlocks: false });
+    try {
+      await other.start();
+      await first.service.append('main', [{ type: 'x', actor: 'a' }]);
+      await first.service.createCheckpoint('main');
+      await other.append('main', [{ type: 'x', actor: 'b' }]);
+      await expect(other.createCheckpoint('main')).rejects.toMatchObject({ code: 'SIGNING_KEY_MISMATCH' });
+      expect((await first.service.checkpoints('main', { first: 10 })).items).toHaveLength(1);
+    } finally {
+      await other.stop();
+      await first.close();
     }
   });
 });
