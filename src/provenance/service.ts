@@ -57,6 +57,12 @@ export interface DescribeOptions {
    * look-ups.
    */
   citedRecords?: boolean;
+  /**
+   * What the answer may still carry of cited assertion values, in characters, drawn down by
+   * every read that shares it: one per GraphQL request, so aliased reads add up. A read given
+   * none has MAX_CITED_VALUE_CHARS of its own.
+   */
+  citedValues?: { left: number };
 }
 
 export interface ProvenanceLink {
@@ -217,8 +223,7 @@ export class ProvenanceService {
         ...recordedBy(e),
       } satisfies QueryAuditRecord;
     });
-    // Not held to MAX_CITED_VALUE_CHARS: refused after its commit, a recording would read as failed.
-    await this.cite(ledger.id, audits, { leaves: NO_BOUND }, options, Infinity);
+    await this.cite(ledger.id, audits, { leaves: NO_BOUND }, options, false);
     return audits;
   }
 
@@ -294,21 +299,28 @@ export class ProvenanceService {
     return new LineProofs(this.dataSource, this.ledger, ledgerName, bound);
   }
 
-  /** Fills in the records audits' citations name unless `options` leaves them out, and marks a past read's audits with its bound (for their proofs). */
-  private async cite(ledgerId: number, audits: QueryAuditRecord[], bound: ReadBound, { citedRecords = true }: DescribeOptions = {}, maxValueChars = MAX_CITED_VALUE_CHARS): Promise<void> {
+  /**
+   * Fills in the records audits' citations name unless `options` leaves them out, and marks a
+   * past read's audits with its bound (for their proofs). `limited`: held to the answer's share
+   * of cited values (a recording's own answer is not: refused after its commit, it would read as failed).
+   */
+  private async cite(ledgerId: number, audits: QueryAuditRecord[], bound: ReadBound, options: DescribeOptions = {}, limited = true): Promise<void> {
     if (bound.leaves !== NO_BOUND) for (const a of audits) a.readBound = bound;
-    if (!citedRecords) return;
+    if (options.citedRecords === false) return;
     await attachContributions(this.recordedAssertions, this.firstSources, ledgerId, audits, bound.leaves);
+    if (!limited) return;
     // Each citation repeats its assertion's value in the answer: 256 citations of 60 kB values a
     // line made a 30-line trace 460 MB. Refused before any of it is built.
     let chars = 0;
     for (const a of audits) for (const c of a.contributingAssertions) chars += c.assertion?.valueChars ?? 0;
-    if (chars > maxValueChars) {
+    const budget = options.citedValues ?? { left: MAX_CITED_VALUE_CHARS };
+    if (chars > budget.left) {
       throw new ChainproofError(
         'RESULT_TOO_LARGE',
-        `these ${audits.length} audits cite ${(chars / 1e6).toFixed(1)} MB of assertion values; one answer carries at most ${MAX_CITED_VALUE_CHARS / 1e6} MB: ask for fewer (first) or leave out the assertions`,
+        `these ${audits.length} audits cite ${(chars / 1e6).toFixed(1)} MB of assertion values; one answer carries at most ${MAX_CITED_VALUE_CHARS / 1e6} MB in all: ask for fewer (first) or leave out the assertions`,
       );
     }
+    budget.left -= chars;
   }
 
   /**

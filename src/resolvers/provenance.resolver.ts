@@ -5,7 +5,7 @@ import type { AsOf, ReadBound } from '../provenance/as-of.js';
 import type { LineProofs } from '../provenance/line-proofs.js';
 import type { AssertionRecord, QueryAuditFilter as ServiceFilter, QueryAuditRecord, SourceRecord } from '../provenance/model.js';
 import type { ProvenanceService } from '../provenance/service.js';
-import { exportProvJson } from '../provenance/service.js';
+import { exportProvJson, MAX_CITED_VALUE_CHARS } from '../provenance/service.js';
 import { PageArgsInput, pageOf } from '../schema/connection.js';
 import { InclusionProof } from '../schema/proof.type.js';
 import {
@@ -54,11 +54,13 @@ const toFilter = (f: QueryAuditFilter | undefined | null): ServiceFilter => ({
 interface ResponseReads {
   lineProofs: Map<string, LineProofs>;
   successor: ReturnType<ProvenanceService['successorReader']>;
+  /** Cited assertion values the whole response may still carry (DescribeOptions.citedValues). */
+  citedValues: { left: number };
 }
 const readsByRequest = new WeakMap<RequestContext, ResponseReads>();
 function readsOf(ctx: RequestContext): ResponseReads {
   let reads = readsByRequest.get(ctx);
-  if (!reads) readsByRequest.set(ctx, (reads = { lineProofs: new Map(), successor: ctx.provenance.successorReader() }));
+  if (!reads) readsByRequest.set(ctx, (reads = { lineProofs: new Map(), successor: ctx.provenance.successorReader(), citedValues: { left: MAX_CITED_VALUE_CHARS } }));
   return reads;
 }
 
@@ -70,9 +72,13 @@ function lineProofsOf(ctx: RequestContext, ledger: string, bound: ReadBound | un
   return p;
 }
 
-/** Audits' citations get their assertion and source records only if the answer shows them; `at` leads from the field to the audits. */
-const describing = (info: GraphQLResolveInfo, at: readonly string[] = []) => ({
+/**
+ * Audits' citations get their assertion and source records only if the answer shows them; `at`
+ * leads from the field to the audits. Their values draw on the response's one allowance.
+ */
+const describing = (ctx: RequestContext, info: GraphQLResolveInfo, at: readonly string[] = []) => ({
   citedRecords: ['assertion', 'source', 'sourceHash'].some((f) => selects(info, [...at, 'contributingAssertions', f])),
+  citedValues: selects(info, [...at, 'contributingAssertions', 'assertion', 'value']) ? readsOf(ctx).citedValues : { left: Infinity },
 });
 
 @Resolver(() => QueryAudit)
@@ -97,7 +103,7 @@ export class ProvenanceResolver {
     @Arg('input') input: QueryAuditInput,
     @Arg('ledger', { defaultValue: 'main' }) ledger: string,
   ) {
-    return asAudit(await ctx.provenance.recordQuery(ledger, input, ctx.principal.account, describing(info)));
+    return asAudit(await ctx.provenance.recordQuery(ledger, input, ctx.principal.account, describing(ctx, info)));
   }
 
   @Authorized('writer')
@@ -109,7 +115,7 @@ export class ProvenanceResolver {
     @Arg('ledger', { defaultValue: 'main' }) ledger: string,
   ) {
     const events = await ctx.provenance.recordQueries(ledger, inputs, ctx.principal.account);
-    return asAudits(await ctx.provenance.describeQueries(ledger, events, describing(info)));
+    return asAudits(await ctx.provenance.describeQueries(ledger, events, describing(ctx, info)));
   }
 
   @Authorized('reader')
@@ -122,7 +128,7 @@ export class ProvenanceResolver {
     @Arg('filter', () => QueryAuditFilter, { nullable: true }) filter?: QueryAuditFilter,
     @Arg('asOf', () => AsOfInput, { nullable: true }) asOf?: AsOfInput,
   ) {
-    const page = await ctx.provenance.queryAudits(ledger, toFilter(filter), pageOf(paging), toAsOf(asOf), describing(info, ['edges', 'node']));
+    const page = await ctx.provenance.queryAudits(ledger, toFilter(filter), pageOf(paging), toAsOf(asOf), describing(ctx, info, ['edges', 'node']));
     return toConnection(page, asAudit);
   }
 
@@ -144,7 +150,7 @@ export class ProvenanceResolver {
       ledger,
       { agent, sinceMs: since.getTime(), untilMs: until?.getTime(), subject: subject ?? undefined, first: first ?? DEFAULT_PAGE },
       toAsOf(asOf),
-      describing(info, ['lines']),
+      describing(ctx, info, ['lines']),
     );
     return { agent, since, until: until ?? new Date(Math.max(Date.now(), t.lines.at(-1)?.time.getTime() ?? 0)), lines: asAudits(t.lines), truncated: t.truncated };
   }

@@ -267,6 +267,29 @@ describe('provenance over GraphQL', () => {
     expect(inline.data.recordQuery).toEqual({ resultHash: sha(canonicalize({ ttl: 60, tags: ['a', { b: null }] })!), result: { ttl: 60, tags: ['a', { b: null }] } });
   });
 
+  it('holds one response to 32 MB of cited assertion values, aliases together', async () => {
+    const src = sha('hoard');
+    expect((await gql(server.url, SOURCE, { i: { locator: 'blob://hoard', contentHash: src } }, writer)).errors).toBeUndefined();
+    const cited: Array<{ assertionHash: string; weight: number }> = [];
+    for (let i = 0; i < 20; i++) {
+      const a = await gql(server.url, ASSERT, { i: { subject: `hoard/${i}`, predicate: 'blob', value: 'h'.repeat(60_000), lifecycle: 'ACCEPTED', confidence: 1, sourceHash: src } }, writer);
+      cited.push({ assertionHash: a.data.recordAssertion.hash, weight: 0.05 });
+    }
+    // Fifteen lines citing 1.2 MB each: 18 MB a trace.
+    const recorded = await gql(server.url, `mutation($i: [QueryAuditInput!]!) { recordQueries(inputs: $i) { queryId } }`, {
+      i: Array.from({ length: 15 }, (_, n) => ({ agentId: 'hoarder', subject: `hoard/${n}`, predicate: 'blob', result: n, contributingAssertions: cited })),
+    }, writer);
+    expect(recorded.errors).toBeUndefined();
+    const trace = (alias: string, fields: string) => `${alias}: trace(agent: "hoarder", since: "2000-01-01T00:00:00Z") { lines { contributingAssertions { assertion { ${fields} } } } }`;
+    const one = await gql(server.url, `{ ${trace('a', 'value')} }`, undefined, reader);
+    expect(one.errors).toBeUndefined();
+    expect(one.data.a.lines).toHaveLength(15);
+    const two = await gql(server.url, `{ ${trace('a', 'value')} ${trace('b', 'value')} }`, undefined, reader);
+    expect(two.errors?.[0]?.extensions?.code).toBe('RESULT_TOO_LARGE');
+    // Without the values, the same reads carry nothing large.
+    expect((await gql(server.url, `{ ${trace('a', 'subject')} ${trace('b', 'subject')} }`, undefined, reader)).errors).toBeUndefined();
+  });
+
   it('traces up to the newest audit without `until`, though the ledger\'s clock runs ahead of the server\'s', async () => {
     expect((await gql(server.url, `mutation { createLedger(input: {name: "ahead"}) { name } }`)).errors).toBeUndefined();
     // Any writer may stamp an event up to the allowed skew ahead; every later event follows its clock.
