@@ -115,7 +115,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_MAX_ALIASES', '30', 'most aliases in one operation (ALIAS_LIMIT)'],
   ['CHAINPROOF_MAX_COST', '50000', 'largest operation cost: fields × list sizes, verify 1000 (COST_LIMIT)'],
   ['CHAINPROOF_MAX_TOKENS', '20000', 'most lexical tokens in one document (TOKEN_LIMIT)'],
-  ['CHAINPROOF_RATE_LIMIT_PER_IP', '1000', 'requests per second per client IP, bursts of 2 s; 0 = off (RATE_LIMITED)'],
+  ['CHAINPROOF_RATE_LIMIT_PER_IP', '1000', 'requests per second per client IP (IPv6 by /64), bursts of 2 s; 0 = off (RATE_LIMITED)'],
   ['CHAINPROOF_RATE_LIMIT_PER_KEY', '1000', 'requests per second per API key, bursts of 2 s; 0 = off'],
   ['CHAINPROOF_INTROSPECTION', 'true', 'allow schema introspection'],
   ['CHAINPROOF_SUBSCRIBER_QUEUE', '10000', 'live messages a subscriber may have waiting while its `after` replay runs before it is closed (4429 slow consumer)'],

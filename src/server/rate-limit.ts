@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { presentedKey } from '../auth/credentials.js';
 import { RecentMap } from '../recent-map.js';
+import { addressKey } from './client-address.js';
 import { errorBody } from './errors.js';
 
 /** Seconds a request must wait before it may be served; 0 serves it now. */
@@ -11,8 +12,8 @@ export type RateLimit = (ip: string | undefined, authorization: string | undefin
 const MAX_BUCKETS = 100_000;
 
 /**
- * Token buckets per client IP and per presented credential, in this process (each replica
- * limits on its own). `rate` requests per second, bursts up to `burst`; 0 turns a limit off.
+ * Token buckets per client address (see addressKey: IPv6 by /64) and per presented credential,
+ * in this process (each replica limits on its own). `rate` requests per second, bursts up to `burst`; 0 turns a limit off.
  */
 export function rateLimit(opts: { perIp: number; perKey: number; burstSeconds: number }): RateLimit {
   // Memory stays bounded under an address or key sweep without forgetting the buckets in use:
@@ -32,7 +33,7 @@ export function rateLimit(opts: { perIp: number; perKey: number; burstSeconds: n
     return Math.ceil((1 - b.tokens) / rate);
   };
   return (ip, authorization) => {
-    const waitIp = opts.perIp > 0 ? take(`ip:${ip}`, opts.perIp) : 0;
+    const waitIp = opts.perIp > 0 ? take(`ip:${addressKey(ip)}`, opts.perIp) : 0;
     // A request its address may not make now is refused before its credential is looked at:
     // made-up keys then add buckets no faster than the address's own limit.
     if (waitIp > 0) return waitIp;

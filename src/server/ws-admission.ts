@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { VerifyClientCallbackAsync, WebSocketServer } from 'ws';
+import { addressKey } from './client-address.js';
 import type { RateLimit } from './rate-limit.js';
 
 /** Seconds a client refused for holding too many sockets is told to wait before it tries again. */
@@ -12,12 +13,12 @@ const FULL_RETRY_AFTER_S = 5;
  * open them until the process runs out. Refusals are HTTP 429 with Retry-After, before any
  * WebSocket exists, so graphql-ws clients back off and retry.
  *
- * The address is the TCP peer's (attacker-controlled only in that a client picks where it
- * connects from): behind a proxy every client shares the proxy's, so raise the cap there.
+ * The address is the TCP peer's, IPv6 by its /64 (addressKey): behind a proxy every client
+ * shares the proxy's, so raise the cap there.
  */
 export function admitWebSockets(wss: WebSocketServer, opts: { maxPerIp: number; rateLimit: RateLimit }): void {
   const open = new Map<string, number>();
-  const ipOf = (req: IncomingMessage) => req.socket.remoteAddress ?? '';
+  const ipOf = (req: IncomingMessage) => addressKey(req.socket.remoteAddress);
   const verify: VerifyClientCallbackAsync = ({ req }, admit) => {
     const ip = ipOf(req);
     if (opts.maxPerIp > 0 && (open.get(ip) ?? 0) >= opts.maxPerIp) {
