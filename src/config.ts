@@ -118,7 +118,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_RATE_LIMIT_PER_IP', '1000', 'requests per second per client IP (IPv6 by /64), bursts of 2 s; 0 = off (RATE_LIMITED)'],
   ['CHAINPROOF_RATE_LIMIT_PER_KEY', '1000', 'requests per second per API key, bursts of 2 s; 0 = off'],
   ['CHAINPROOF_INTROSPECTION', 'true', 'allow schema introspection'],
-  ['CHAINPROOF_SUBSCRIBER_QUEUE', '10000', 'live messages a subscriber may have waiting while its `after` replay runs before it is closed (4429 slow consumer)'],
+  ['CHAINPROOF_SUBSCRIBER_QUEUE', '10000', 'live messages a subscriber may have waiting, while its `after` replay runs or behind a result still executing, before it is closed (4429 slow consumer)'],
   ['CHAINPROOF_WS_MAX_BUFFERED_BYTES', '8388608', 'a subscriber with this much unread is closed (4429 slow consumer)'],
   ['CHAINPROOF_WS_MAX_CONNECTIONS_PER_IP', '1000', 'WebSockets one client address may hold open at once; more are refused with HTTP 429 (behind a proxy, all clients share its address); 0 = no cap'],
   ['CHAINPROOF_WS_MAX_OPERATIONS', '100', 'operations (subscriptions included) one WebSocket may have running at once; more are refused (OPERATION_LIMIT)'],

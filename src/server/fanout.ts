@@ -1,4 +1,4 @@
-import type { PushSubscription } from '../ledger/bus.js';
+import { DEFAULT_MAX_QUEUED, SlowConsumerError, type PushSubscription } from '../ledger/bus.js';
 import { createSourceEventStream, execute, print, type ExecutionArgs, type ExecutionResult, type GraphQLError, type GraphQLFormattedError } from 'graphql';
 
 /** Where one subscription's results go. */
@@ -32,7 +32,14 @@ const bytesOf = (r: Result) => (r instanceof Uint8Array ? r : r.bytes);
 export function sharedSubscriptionExecution(options: {
   formatErrors: (errors: readonly GraphQLError[]) => GraphQLFormattedError[];
   onExecute?: () => void;
+  /**
+   * Results one subscriber may have waiting behind one still executing (a field that reads the
+   * database, say) before it is cut off as a slow consumer: while the database stalls, events
+   * keep coming.
+   */
+  maxWaiting?: number;
 }) {
+  const maxWaiting = options.maxWaiting ?? DEFAULT_MAX_QUEUED;
   const sinks = new WeakMap<object, Sink>();
   const results = new WeakMap<object, Map<string, Result>>();
   const serialise = (r: ExecutionResult) => Buffer.from(JSON.stringify(r.errors ? { ...r, errors: options.formatErrors(r.errors) } : r));
@@ -101,6 +108,10 @@ export function sharedSubscriptionExecution(options: {
       };
       const push = (payload: unknown): boolean => {
         if (stopped) return false;
+        if (waiting.length >= maxWaiting) {
+          fail(new SlowConsumerError(maxWaiting));
+          return false;
+        }
         const result = resultFor(payload);
         if (waiting.length > 0) waiting.push(result);
         else {
