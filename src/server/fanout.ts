@@ -122,7 +122,14 @@ export function sharedSubscriptionExecution(options: {
         }
         return true;
       };
-      source.pipe(push, () => sink.backlog()).then(() => {
+      // A replay waits on this between messages: it goes no faster than the client reads, nor,
+      // once half the allowance waits, than its results execute. Live events are not paced.
+      const paced = () => {
+        const head = waiting[0];
+        if (waiting.length < maxWaiting / 2 || head === undefined || head instanceof Uint8Array) return sink.backlog();
+        return head.ready.catch(() => {}).then(() => sink.backlog());
+      };
+      source.pipe(push, paced).then(() => {
         sourceEnded = true;
         if (stopped || waiting.length === 0) end();
       }, end);
