@@ -45,7 +45,8 @@ export function rateLimit(opts: { perIp: number; perKey: number; burstSeconds: n
 }
 
 /** The answer to a limited request: 429, Retry-After, and the error in GraphQL's shape. */
-export const RATE_LIMITED_BODY = errorBody('rate limit exceeded; retry later', 'RATE_LIMITED');
+export const RATE_LIMITED_MESSAGE = 'rate limit exceeded; retry later';
+export const RATE_LIMITED_BODY = errorBody(RATE_LIMITED_MESSAGE, 'RATE_LIMITED');
 
 /** `rateLimit` as Express middleware, for the routes outside GraphQL. */
 export function rateLimiter(opts: { perIp: number; perKey: number; burstSeconds: number }): RequestHandler {

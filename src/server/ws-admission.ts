@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { VerifyClientCallbackAsync, WebSocketServer } from 'ws';
 import { addressKey } from './client-address.js';
-import type { RateLimit } from './rate-limit.js';
+import { RATE_LIMITED_MESSAGE, type RateLimit } from './rate-limit.js';
 
 /** Seconds a client refused for holding too many sockets is told to wait before it tries again. */
 const FULL_RETRY_AFTER_S = 5;
@@ -24,8 +24,8 @@ export function admitWebSockets(wss: WebSocketServer, opts: { maxPerIp: number; 
     if (opts.maxPerIp > 0 && (open.get(ip) ?? 0) >= opts.maxPerIp) {
       return admit(false, 429, `too many WebSocket connections from this address (at most ${opts.maxPerIp})`, { 'retry-after': String(FULL_RETRY_AFTER_S) });
     }
-    const wait = opts.rateLimit(ip, undefined);
-    if (wait > 0) return admit(false, 429, 'rate limit exceeded; retry later', { 'retry-after': String(wait) });
+    const wait = opts.rateLimit(req.socket.remoteAddress, undefined);
+    if (wait > 0) return admit(false, 429, RATE_LIMITED_MESSAGE, { 'retry-after': String(wait) });
     admit(true);
   };
   // Set after construction, as serveGraphqlWs sets handleProtocols: `ws` reads its options per handshake.

@@ -29,7 +29,9 @@ export function watchKeys(keys: ApiKeyService, credentialOf: (extra: WsExtra) =>
     const byKey = new Map<string | undefined, WsExtra[]>();
     for (const extra of keyed) {
       const credential = credentialOf(extra);
-      byKey.set(credential, [...(byKey.get(credential) ?? []), extra]);
+      const sockets = byKey.get(credential);
+      if (sockets) sockets.push(extra);
+      else byKey.set(credential, [extra]);
     }
     for (const [credential, sockets] of byKey) void revoked(credential, 0).then((r) => r && sockets.forEach(close));
   }, KEY_RECHECK_MS);
