@@ -1,18 +1,29 @@
 import type { AuthCheckerFn } from 'type-graphql';
+import { SYSTEM_LEDGER } from './api-keys.js';
 import { forbidden, unauthenticated } from './errors.js';
 import { grants, type Principal, type Role } from './roles.js';
 
 /**
+ * Ledgers only admins read, whatever a field asks for: `system` records who may do what (key
+ * names, roles and key hashes, DIDs), which the admin-only `apiKeys` and `knownDids` show.
+ * A hash of an operator-chosen admin key could be guessed offline.
+ */
+const ADMIN_ONLY_LEDGERS: ReadonlySet<string> = new Set([SYSTEM_LEDGER]);
+
+/**
  * The one place that decides who may call what. Every query, mutation and subscription
- * names the role it needs with `@Authorized(role)`; reads pass anonymously when public.
+ * names the role it needs with `@Authorized(role)`; reads pass anonymously when public. A
+ * field's `ledger` argument (attacker-controlled, its default applied) naming an admin-only
+ * ledger raises what it needs to `admin`.
  */
 export function authChecker(publicReads: boolean): AuthCheckerFn<{ principal: Principal }, Role> {
-  return ({ context }, roles) => {
-    const required = roles[0] ?? 'reader';
-    if (required === 'reader' && publicReads) return true;
+  return ({ context, args }, roles) => {
+    const adminOnly = typeof args?.ledger === 'string' && ADMIN_ONLY_LEDGERS.has(args.ledger);
+    const required: Role[] = adminOnly ? ['admin'] : roles.length ? (roles as Role[]) : ['reader'];
+    if (required[0] === 'reader' && publicReads) return true;
     const held = context.principal.role;
     if (held === null) throw unauthenticated();
-    if (!roles.some((r) => grants(held, r))) throw forbidden(roles.join(' or '));
+    if (!required.some((r) => grants(held, r))) throw forbidden(required.join(' or '));
     return true;
   };
 }

@@ -289,6 +289,46 @@ describe('access control', () => {
     expect(login.errors).toBeUndefined();
   });
 
+  it('the system ledger is read by admins only: its events name keys and carry their hashes', async () => {
+    const reader = await keyFor('reader', 'system-peeker');
+    const writer = await keyFor('writer', 'system-peeker-w');
+    const reads = [
+      `{ events(ledger: "system") { edges { node { payload } } } }`,
+      `{ leafRange(ledger: "system", start: 0, end: 1, treeSize: 1) { leaves { canonical } } }`,
+      `{ activitySummary(ledger: "system", since: "2000-01-01T00:00:00Z") { total } }`,
+    ];
+    for (const query of reads) {
+      expect((await gql(server.url, query, undefined, null)).errors?.[0]?.extensions?.code, `anonymous ${query}`).toBe('UNAUTHENTICATED');
+      for (const key of [reader, writer]) expect((await gql(server.url, query, undefined, key)).errors?.[0]?.extensions?.code, query).toBe('FORBIDDEN');
+      expect((await gql(server.url, query)).errors, `admin ${query}`).toBeUndefined();
+    }
+    // The same fields on a client's ledger stay public.
+    expect((await gql(server.url, `{ events { edges { node { id } } } }`, undefined, null)).errors).toBeUndefined();
+
+    const first = await gql(server.url, `{ events(ledger: "system", first: 1) { edges { cursor } } }`);
+    const after = first.data.events.edges[0].cursor;
+    const subscribe = (key: string) =>
+      new Promise<{ code?: unknown; events: number }>((resolve) => {
+        const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${key}` } });
+        let events = 0;
+        client.subscribe({ query: `subscription($a: String) { auditEvent(ledger: "system", after: $a) { type } }`, variables: { a: after } }, {
+          // A refused subscribe comes as one result with errors, then complete (graphql-ws).
+          next: (r) => {
+            if (r.errors) resolve({ code: r.errors[0]?.extensions?.code, events });
+            else resolve({ events: ++events });
+            void client.dispose();
+          },
+          error: (e) => {
+            resolve({ code: (e as Array<{ extensions?: { code?: string } }>)[0]?.extensions?.code, events });
+            void client.dispose();
+          },
+          complete: () => resolve({ events }),
+        });
+      });
+    expect(await subscribe(reader)).toEqual({ code: 'FORBIDDEN', events: 0 });
+    expect((await subscribe(TEST_ADMIN_KEY)).events).toBe(1);
+  });
+
   it('refuses key names the server acts under itself (a key named rules would skip the proposal threshold)', async () => {
     expect(isReservedAccountName(RULES_ACTOR)).toBe(true);
     const systemSize = async () => (await gql(server.url, `{ ledger(name: "system") { treeSize } }`)).data.ledger.treeSize;
