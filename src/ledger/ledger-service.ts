@@ -133,6 +133,7 @@ export class LedgerService {
   private readonly reservedKeyPrefixes: string[] = [];
   /** A checkpoint being signed for a peer's pull, per ledger, so concurrent pulls share it. */
   private readonly signing = new Map<string, Promise<CheckpointRow>>();
+  private readonly fullVerifications = new Map<string, Promise<VerificationReport>>();
   /** Per ledger name, what onCommit registered. */
   private readonly commitWatchers = new Map<string, Set<() => void>>();
 
@@ -828,13 +829,25 @@ export class LedgerService {
     };
   }
 
+  /**
+   * Full verifications of one ledger asked for while one runs share its report (it scans the
+   * whole ledger on one connection; thirty at once would hold the pool). A caller watching
+   * progress runs its own.
+   */
   async verify(
     ledgerName: string,
     full: boolean,
     onProgress?: (done: number, total: number) => void,
   ): Promise<VerificationReport> {
     const ledger = await this.ledger(ledgerName);
-    return verifyLedger(this.dataSource, ledger, { full, verifierKey: this.verifierKey() ?? undefined, onProgress });
+    const run = () => verifyLedger(this.dataSource, ledger, { full, verifierKey: this.verifierKey() ?? undefined, onProgress });
+    if (!full || onProgress) return run();
+    let shared = this.fullVerifications.get(ledger.name);
+    if (!shared) {
+      shared = run().finally(() => this.fullVerifications.delete(ledger.name));
+      this.fullVerifications.set(ledger.name, shared);
+    }
+    return shared;
   }
 
   async activitySummary(ledgerName: string, sinceMs: number) {

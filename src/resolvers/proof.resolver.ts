@@ -2,6 +2,7 @@ import { Authorized, Arg, Ctx, Query, Resolver } from 'type-graphql';
 import { ConsistencyProof, InclusionProof, LeafRange } from '../schema/proof.type.js';
 import { SafeInt } from '../schema/scalars.js';
 import { VerificationReport } from '../schema/verification.type.js';
+import { unauthenticated } from '../auth/errors.js';
 import { MAX_LEAF_RANGE } from '../ledger/ledger-service.js';
 import type { RequestContext } from './context.js';
 import { toCheckpoint } from './mappers.js';
@@ -54,12 +55,15 @@ export class ProofResolver {
   }
 
   @Authorized('reader')
-  @Query(() => VerificationReport, { description: 'Quick checks the head; full streams and re-checks the whole ledger.' })
+  @Query(() => VerificationReport, {
+    description: 'Quick checks the head; full streams and re-checks the whole ledger, and needs an API key (public reads or not).',
+  })
   verify(
     @Ctx() ctx: RequestContext,
     @Arg('ledger', { defaultValue: 'main' }) ledger: string,
     @Arg('full', { defaultValue: false }) full: boolean,
   ) {
+    if (full && ctx.principal.role === null) throw unauthenticated('a full verification streams the whole ledger: it needs an API key');
     return ctx.ledger.verify(ledger, full);
   }
 }

@@ -91,7 +91,7 @@ export function limitRules(limits: QueryLimits) {
               const inner = measure(sel.selectionSet);
               aliases += inner.aliases;
               if (sel.name.value.startsWith('__')) continue;
-              cost += (FIELD_COST[sel.name.value] ?? 1) + listSize(sel) * inner.cost;
+              cost += fieldCost(sel, limits) + listSize(sel) * inner.cost;
               if (inner.depth > 0) depth = Math.max(depth, 1 + inner.depth);
             } else {
               const inner = sel.kind === Kind.INLINE_FRAGMENT ? measure(sel.selectionSet) : fragment(sel.name.value);
@@ -115,6 +115,19 @@ export function limitRules(limits: QueryLimits) {
       },
     }),
   ];
+}
+
+/**
+ * A full verification streams the whole ledger on one database connection: it takes half of
+ * an operation's budget, so one operation holds at most one (two aliases of it cannot pass).
+ * Its `full` given by a variable counts as true.
+ */
+function fieldCost(field: FieldNode, limits: QueryLimits): number {
+  if (field.name.value === 'verify') {
+    const full = field.arguments?.find((a) => a.name.value === 'full')?.value;
+    if (full && !(full.kind === Kind.BOOLEAN && !full.value)) return Math.ceil(limits.maxCost / 2);
+  }
+  return FIELD_COST[field.name.value] ?? 1;
 }
 
 /**

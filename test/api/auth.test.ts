@@ -81,6 +81,11 @@ describe('access control', () => {
     expect(r.errors).toBeUndefined();
     const keys = await gql(server.url, `{ apiKeys { name } }`, undefined, null);
     expect(keys.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    // A full verification streams the whole ledger: anyone may ask for a quick one, a key holder for a full one.
+    expect((await gql(server.url, `{ verify { status } }`, undefined, null)).data.verify.status).toBe('VALID');
+    expect((await gql(server.url, `{ verify(full: true) { status } }`, undefined, null)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const reader = await keyFor('reader', 'full-verifier');
+    expect((await gql(server.url, `{ verify(full: true) { status } }`, undefined, reader)).data.verify.status).toBe('VALID');
   });
 
   it('refuses an unknown key with 401 rather than treating it as anonymous, and never lists secrets', async () => {

@@ -334,6 +334,17 @@ describe('edge cases found in review', () => {
     expect((await t.service.verify('main', true)).status).toBe('VALID');
   });
 
+  it('full verifications of one ledger asked for together share one scan; the next one scans again', async () => {
+    await t.service.append('main', [{ type: 'verified', actor: 'a' }]);
+    const [a, b] = await Promise.all([t.service.verify('main', true), t.service.verify('main', true)]);
+    expect(a).toBe(b);
+    expect(a.status).toBe('VALID');
+    expect(await t.service.verify('main', true)).not.toBe(a);
+    // Quick checks are not shared: each reads the head as it is.
+    const [q1, q2] = await Promise.all([t.service.verify('main', false), t.service.verify('main', false)]);
+    expect(q1).not.toBe(q2);
+  });
+
   it('refuses a cursor beyond 2^53, and any cursor it did not make itself', async () => {
     const cursor = (text: string, encoding: BufferEncoding = 'base64url') => Buffer.from(text).toString(encoding);
     expect((await t.service.events('main', {}, { after: cursor('event:0') })).items.every((i) => i.node.index > 0)).toBe(true);

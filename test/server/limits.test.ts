@@ -95,4 +95,14 @@ describe('limit rules', () => {
     expect(cost(`query($s: SafeInt!, $e: SafeInt!, $t: SafeInt!) { leafRange(start: $s, end: $e, treeSize: $t) { start treeSize leaves { canonical signature } proof } }`)).toEqual([]);
     expect(cost(ranges('start: 0, end: 10, treeSize: 1705'))).toEqual([]);
   });
+
+  it('let one full verification into an operation, not thirty (each streams the ledger on a connection)', async () => {
+    const chainproof = await buildChainproofSchema({ publicReads: true });
+    const cost = (query: string) => validate(chainproof, parse(query), [...specifiedRules, ...rules]).map((e) => e.extensions.code);
+    expect(cost(`{ verify(full: true) { status eventsVerified } }`)).toEqual([]);
+    expect(cost(`{ a: verify(full: true) { status } b: verify(full: true) { status } }`)).toContain('COST_LIMIT');
+    expect(cost(`query($f: Boolean!) { a: verify(full: $f) { status } b: verify(full: $f) { status } }`)).toContain('COST_LIMIT');
+    // Quick verifications read the head: thirty of them fit.
+    expect(cost(`{ ${Array.from({ length: 30 }, (_, i) => `v${i}: verify(full: false) { status }`).join(' ')} }`)).toEqual([]);
+  });
 });
