@@ -34,6 +34,7 @@ import { nextMessages, serveGraphqlWs, type WsExtra } from './ws-transport.js';
 import { graphqlHttpHandler, isGraphqlPath } from './graphql-http.js';
 import { jitGateway } from './jit-executor.js';
 import { rateLimit, rateLimiter } from './rate-limit.js';
+import { sharedAnswer } from './shared-answer.js';
 import { admitWebSockets } from './ws-admission.js';
 import { tagRequest } from './request-log.js';
 import { buildChainproofSchema } from './schema.js';
@@ -188,20 +189,26 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   });
   /** Liveness: the process serves HTTP. */
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  /** Readiness: the database answers and no migration is pending. */
-  app.get('/readyz', async (_req, res) => {
+  // Probes and scrapes come unauthenticated and each costs database round trips: rate-limited per
+  // address like the witness endpoint, and answers asked for together are shared.
+  const probeLimit = rateLimiter({ perIp: config.rateLimitPerIp, perKey: 0, burstSeconds: 2 });
+  /** Readiness: the database answers and no migration is pending (checked at most once a second). */
+  const readiness = sharedAnswer(1000, async (): Promise<{ status: string }> => {
     try {
       await deps.dataSource.query('SELECT 1');
-      const pending = await deps.dataSource.showMigrations();
-      if (pending) res.status(503).json({ status: 'migrations pending' });
-      else res.json({ status: 'ready' });
+      return { status: (await deps.dataSource.showMigrations()) ? 'migrations pending' : 'ready' };
     } catch {
-      res.status(503).json({ status: 'database unreachable' });
+      return { status: 'database unreachable' };
     }
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/readyz', probeLimit, async (_req, res) => {
+    const answer = await readiness();
+    res.status(answer.status === 'ready' ? 200 : 503).json(answer);
+  });
+  const scrape = sharedAnswer(0, () => deps.metrics.metrics());
+  app.get('/metrics', probeLimit, async (_req, res) => {
     res.setHeader('content-type', deps.metrics.contentType);
-    res.send(await deps.metrics.metrics());
+    res.send(await scrape());
   });
   if (deps.witness) {
     const witness = deps.witness;

@@ -24,6 +24,9 @@ describe('operations', () => {
     const ready = await fetch(`${base()}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready' });
+    // A flood of probes is answered (shared, not a database round trip each).
+    const flood = await Promise.all(Array.from({ length: 200 }, () => fetch(`${base()}/readyz`).then((r) => r.status)));
+    expect(new Set(flood)).toEqual(new Set([200]));
 
     await gql(server.url, `mutation($i: [AppendEventInput!]!) { appendEvents(inputs: $i) { index } }`, {
       i: Array.from({ length: 7 }, () => ({ type: 'm', actor: 'a' })),
