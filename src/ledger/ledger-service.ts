@@ -80,6 +80,9 @@ export interface LeafRangeResult {
 }
 
 /** Leaves one pull may ask for, and events one replicated append may carry. */
+/** The metrics' label for appends refused for naming no ledger this process knows. */
+export const UNKNOWN_LEDGER_LABEL = '(unknown)';
+
 export const MAX_LEAF_RANGE = 2000;
 const MAX_REPLICATED_BATCH = 10_000;
 
@@ -462,7 +465,8 @@ export class LedgerService {
       this.metrics.appended(ledgerName, events.length, (performance.now() - started) / 1000);
       return events;
     } catch (e) {
-      this.metrics.refused(ledgerName, (e as ChainproofError).code ?? 'INTERNAL');
+      // The name is the caller's: a label per made-up name would grow the metrics without bound.
+      this.metrics.refused(this.registry.known(ledgerName) ? ledgerName : UNKNOWN_LEDGER_LABEL, (e as ChainproofError).code ?? 'INTERNAL');
       throw e;
     }
   }

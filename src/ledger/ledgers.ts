@@ -51,6 +51,11 @@ export class LedgerRegistry {
     return row;
   }
 
+  /** Whether this process has seen a ledger of this name (no database look-up). */
+  known(name: string): boolean {
+    return this.byName.has(name);
+  }
+
   /** Forgets a cached row (its parameters changed), so the next `get` reads it again. */
   forget(name: string): void {
     this.byName.delete(name);

@@ -32,11 +32,18 @@ describe('operations', () => {
       i: Array.from({ length: 7 }, () => ({ type: 'm', actor: 'a' })),
     });
     await gql(server.url, `mutation { appendEvent(input: {type: "m", actor: "a", parents: ["${'ab'.repeat(32)}"]}) { index } }`);
+    for (const name of ['junk-1', 'junk-2', 'junk-3']) {
+      const r = await gql(server.url, `mutation($l: String!) { appendEvent(ledger: $l, input: {type: "m", actor: "a"}) { index } }`, { l: name });
+      expect(r.errors?.[0]?.extensions?.code).toBe('UNKNOWN_LEDGER');
+    }
     await gql(server.url, `{ inclusionProof(index: 0) { rootHash } }`);
     await gql(server.url, `mutation { createCheckpoint { id } }`);
     const text = await (await fetch(`${base()}/metrics`)).text();
     expect(text).toMatch(/chainproof_events_appended_total\{ledger="main"\} 7\b/);
     expect(text).toMatch(/chainproof_events_refused_total\{ledger="main",code="UNKNOWN_PARENT"\} 1\b/);
+    // Made-up ledger names share one label: a series per name would grow without bound.
+    expect(text).toMatch(/chainproof_events_refused_total\{ledger="\(unknown\)",code="UNKNOWN_LEDGER"\} 3\b/);
+    expect(text).not.toContain('junk-');
     expect(text).toMatch(/chainproof_append_duration_seconds_count\{ledger="main"\} 1\b/);
     expect(text).toMatch(/chainproof_commit_batch_events_bucket/);
     expect(text).toMatch(/chainproof_proof_duration_seconds_count\{kind="inclusion"\} 1\b/);
