@@ -59,6 +59,9 @@ const hashKey = (key: string): Buffer => createHash('sha256').update(key, 'utf8'
 export class ApiKeyService {
   // A flood of made-up keys pushes out the oldest look-ups, not the keys in use.
   private readonly cache = new RecentMap<string, { principal: Principal | null; at: number }>(10_000);
+  /** Moves on each revocation here: a look-up that read the key before the revocation committed must not cache it as valid. */
+  private revocations = 0;
+  private readonly revokeListeners = new Set<() => void>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -77,6 +80,9 @@ export class ApiKeyService {
   async register(name: string, role: string, key: string, createdBy: string): Promise<ApiKeyRecord> {
     if (!KEY_NAME.test(name)) {
       throw new ChainproofError('BAD_USER_INPUT', 'key name must be 1..64 of letters, digits and . _ @ : -, starting with a letter or digit');
+    }
+    if (/^key_/i.test(name)) {
+      throw new ChainproofError('BAD_USER_INPUT', 'key names starting with key_ are taken for key ids (revokeApiKey takes either)');
     }
     if (isReservedAccountName(name)) {
       throw new ChainproofError('BAD_USER_INPUT', `key name ${JSON.stringify(name)} is reserved: rules, chainproof, anonymous, contract:… and did:… are the server's own identities`);
@@ -119,8 +125,9 @@ export class ApiKeyService {
 
   /** Revokes an active key by id or name. */
   async revoke(idOrName: string, revokedBy: string): Promise<ApiKeyRecord> {
+    // An id before a name: a key named like another key's id (made before such names were refused) is not revoked in its stead.
     const [row] = await this.dataSource.query(
-      `SELECT id FROM api_keys WHERE (id = $1 OR name = $1) AND revoked_at IS NULL`,
+      `SELECT id FROM api_keys WHERE (id = $1 OR name = $1) AND revoked_at IS NULL ORDER BY (id = $1) DESC LIMIT 1`,
       [idOrName],
     );
     if (!row) throw new ChainproofError('NOT_FOUND', `no active API key ${JSON.stringify(idOrName)}`);
@@ -139,8 +146,16 @@ export class ApiKeyService {
         }
       },
     });
+    this.revocations++;
     this.cache.clear();
+    for (const listener of this.revokeListeners) listener();
     return (await this.list()).find((k) => k.id === id)!;
+  }
+
+  /** Calls `listener` after each revocation this process commits (open sockets recheck their keys at once). Returns the unsubscribe. */
+  onRevoke(listener: () => void): () => void {
+    this.revokeListeners.add(listener);
+    return () => void this.revokeListeners.delete(listener);
   }
 
   /**
@@ -152,13 +167,14 @@ export class ApiKeyService {
     const hash = hashKey(key).toString('hex');
     const hit = this.cache.get(hash);
     if (hit && Date.now() - hit.at < Math.min(maxAgeMs, CACHE_MS)) return hit.principal;
+    const revocations = this.revocations;
     const [row] = await this.dataSource.query(
       `SELECT id, name, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
       [Buffer.from(hash, 'hex')],
     );
     // A key made before its name was reserved would act as the server's own identity: refused like a revoked one.
     const principal: Principal | null = row && !isReservedAccountName(row.name) ? { kind: 'api-key', account: row.name, role: row.role, keyId: row.id } : null;
-    this.cache.set(hash, { principal, at: Date.now() });
+    if (revocations === this.revocations) this.cache.set(hash, { principal, at: Date.now() });
     return principal;
   }
 

@@ -8,9 +8,9 @@ const KEY_RECHECK_MS = 5_000;
 
 /**
  * A key is presented once, in connection_init, and a connection may outlive it. Sockets that
- * authenticated with a key are checked again before each operation (`admits`) and every
- * KEY_RECHECK_MS, and closed with 4403 once the key is revoked, so it stops working there as it
- * does over HTTP.
+ * authenticated with a key are checked again before each operation (`admits`), every
+ * KEY_RECHECK_MS and after each revocation in this process, and closed with 4403 once the key
+ * is revoked, so it stops working there as it does over HTTP.
  */
 export function watchKeys(keys: ApiKeyService, credentialOf: (extra: WsExtra) => string | undefined) {
   const keyed = new Set<WsExtra>();
@@ -24,7 +24,7 @@ export function watchKeys(keys: ApiKeyService, credentialOf: (extra: WsExtra) =>
     }
   };
   const close = (extra: WsExtra) => extra.close(4403, 'Forbidden: the API key is unknown or revoked');
-  const timer = setInterval(() => {
+  const recheck = () => {
     // Past the key cache (whose entries may be nearly as old as a tick), once per key however many sockets share it.
     const byKey = new Map<string | undefined, WsExtra[]>();
     for (const extra of keyed) {
@@ -34,8 +34,11 @@ export function watchKeys(keys: ApiKeyService, credentialOf: (extra: WsExtra) =>
       else byKey.set(credential, [extra]);
     }
     for (const [credential, sockets] of byKey) void revoked(credential, 0).then((r) => r && sockets.forEach(close));
-  }, KEY_RECHECK_MS);
+  };
+  const timer = setInterval(recheck, KEY_RECHECK_MS);
   timer.unref();
+  // A revocation this process made closes its sockets now; one made elsewhere, within KEY_RECHECK_MS.
+  const unsubscribe = keys.onRevoke(recheck);
   return {
     add: (extra: WsExtra) => void keyed.add(extra),
     remove: (extra: WsExtra) => void keyed.delete(extra),
@@ -47,6 +50,9 @@ export function watchKeys(keys: ApiKeyService, credentialOf: (extra: WsExtra) =>
         return !r;
       });
     },
-    stop: () => clearInterval(timer),
+    stop: () => {
+      clearInterval(timer);
+      unsubscribe();
+    },
   };
 }

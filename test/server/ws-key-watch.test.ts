@@ -17,6 +17,7 @@ describe('the keys of open WebSockets', () => {
         asked.push(maxAgeMs);
         return revoked ? null : { kind: 'api-key', account: 'monitor', role: 'reader', keyId: 'k1' };
       },
+      onRevoke: () => () => {},
     } as unknown as ApiKeyService;
     const closed: number[] = [];
     const socket = () => ({ close: (code: number) => void closed.push(code) }) as unknown as WsExtra;
@@ -31,6 +32,26 @@ describe('the keys of open WebSockets', () => {
     await vi.advanceTimersByTimeAsync(5_000);
     expect(asked).toEqual([0, 0]);
     expect(closed).toEqual([4403, 4403, 4403]);
+    watch.stop();
+  });
+
+  it('are checked at once when this process revokes a key, not at the next tick', async () => {
+    let revoked = false;
+    let onRevoke!: () => void;
+    const keys = {
+      authenticate: async () => (revoked ? null : { kind: 'api-key', account: 'monitor', role: 'reader', keyId: 'k1' }),
+      onRevoke: (listener: () => void) => {
+        onRevoke = listener;
+        return () => {};
+      },
+    } as unknown as ApiKeyService;
+    const closed: number[] = [];
+    const watch = watchKeys(keys, () => `Bearer ${KEY}`);
+    watch.add({ close: (code: number) => void closed.push(code) } as unknown as WsExtra);
+    revoked = true;
+    onRevoke();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(closed).toEqual([4403]);
     watch.stop();
   });
 });
