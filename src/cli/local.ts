@@ -32,13 +32,14 @@ export interface CliServices {
   dataSource: DataSource;
 }
 
-export async function withLedger<T>(config: Config, fn: (services: CliServices) => Promise<T>): Promise<T> {
+/** `keyCheck: false` opens a database whose newest checkpoint the configured key did not sign (see checkSignedBefore): verify reports that itself. */
+export async function withLedger<T>(config: Config, fn: (services: CliServices) => Promise<T>, options: { keyCheck?: boolean } = {}): Promise<T> {
   const db = await openDatabase(config);
   let ledger: LedgerService | undefined;
   // Everything after the open is inside: a failure that left the database open would hang the command.
   try {
     config = await settleOriginPrefix(db.dataSource, config);
-    const key = (await openServerKey(config, db))?.key;
+    const key = (await openServerKey(config, db, options))?.key;
     // No background mining: a CLI command does its one job (checkpoint seals what it needs itself).
     ledger = new LedgerService(db.dataSource, config, key, pino({ level: 'silent' }), { produceBlocks: false });
     await ledger.start(['main', SYSTEM_LEDGER]);

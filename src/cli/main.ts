@@ -9,6 +9,7 @@ import { remoteSource, type LedgerSource, type ProofBundle } from './source.js';
 import { serverOf, serverOptions, type ServerOptions } from './server-options.js';
 import { verifyTlogProofFile } from './verify-proof.js';
 import { parseCosignerKey, parseVerifierKey } from '../ledger/note/index.js';
+import { parseTrustedKey } from '../ledger/verify/checkpoint-check.js';
 import type { ReplayReport } from '../governance/replay.js';
 import type { RulesReplayReport } from '../rules/replay.js';
 import type { ProvenanceReplayReport } from '../provenance/rebuild.js';
@@ -32,8 +33,8 @@ export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, UNAVAILABLE: 3, INTERNAL: 4 }
 /** The CLI's database side, loaded on first use (see local.ts). */
 const local = () => import('./local.js');
 
-async function withLedger<T>(config: Config, fn: (services: CliServices) => Promise<T>): Promise<T> {
-  return (await local()).withLedger(config, fn);
+async function withLedger<T>(config: Config, fn: (services: CliServices) => Promise<T>, options?: { keyCheck?: boolean }): Promise<T> {
+  return (await local()).withLedger(config, fn, options);
 }
 
 /**
@@ -112,24 +113,35 @@ function program(): Command {
     .option('--replay', 'also rebuild governance state from the ledger and compare it with the projections and checkpoints\' state roots, re-run every contract and compare its firings, and rebuild the ledger\'s provenance records and compare them')
     .option('--witness <vkey>', 'require the latest checkpoint to be cosigned by these witnesses (repeatable)', (v: string, all: string[]) => [...all, v], [])
     .option('--threshold <n>', 'cosignatures required from the --witness keys (default 2f+1 of n)')
-    .action(async (opts: { full?: boolean; json?: boolean; ledger: string; replay?: boolean; witness: string[]; threshold?: string }) => {
+    .option('--key <vkey>', "the log's C2SP verifier key (Ledger.verifierKey) to check signatures with (default: the configured signing key's)")
+    .option('--no-signatures', 'without any key: check everything but checkpoint and server signatures')
+    .action(async (opts: { full?: boolean; json?: boolean; ledger: string; replay?: boolean; witness: string[]; threshold?: string; key?: string; signatures: boolean }) => {
       const config = loadConfig();
       const policy = { keys: witnessKeys(opts.witness), threshold: thresholdOf(opts) };
+      // A malformed key is bad usage, refused before any work (exit 1 would say the ledger is INVALID).
+      if (opts.key !== undefined) parseTrustedKey(opts.key);
       const bar = !opts.json && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
-      const { report, replay, rulesReplay, provenanceReplay, witnesses } = await withLedger({ ...config }, async (services) => ({
-        report: await services.ledger.verify(opts.ledger, Boolean(opts.full), bar?.update),
-        replay: opts.replay ? await services.governance.replay() : undefined,
-        rulesReplay: opts.replay ? await services.rules.replay() : undefined,
-        provenanceReplay: opts.replay ? await services.provenance.replay(opts.ledger) : undefined,
-        witnesses: policy.keys.length > 0 ? await (await local()).checkWitnessPolicy(services, opts.ledger, policy) : undefined,
-      }));
+      // The newest checkpoint is not held against the configured key here: a changed one is this command's finding.
+      const { report, replay, rulesReplay, provenanceReplay, witnesses } = await withLedger({ ...config }, async (services) => {
+        if (opts.key === undefined && services.ledger.verifierKey() === null && opts.signatures) {
+          throw new ChainproofError('VERIFIER_KEY_MISSING', "no key to check signatures with: pass --key <vkey> (the log's Ledger.verifierKey), or --no-signatures");
+        }
+        return {
+          report: await services.ledger.verify(opts.ledger, Boolean(opts.full), { onProgress: bar?.update, verifierKey: opts.key }),
+          replay: opts.replay ? await services.governance.replay() : undefined,
+          rulesReplay: opts.replay ? await services.rules.replay() : undefined,
+          provenanceReplay: opts.replay ? await services.provenance.replay(opts.ledger) : undefined,
+          witnesses: policy.keys.length > 0 ? await (await local()).checkWitnessPolicy(services, opts.ledger, policy) : undefined,
+        };
+      }, { keyCheck: false });
       bar?.done();
       const valid = report.status === 'VALID' && (replay?.ok ?? true) && (rulesReplay?.ok ?? true) && (provenanceReplay?.ok ?? true) && (witnesses?.ok ?? true);
       if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, ...(replay ? { replay, rulesReplay, provenanceReplay } : {}), ...(witnesses ? { witnesses } : {}) }, null, 2)}\n`);
       else {
         process.stdout.write(
           `${report.status}: ledger ${report.ledger}, ${report.mode.toLowerCase()} check, ${report.eventsVerified} events, ` +
-            `${report.blocksVerified} blocks, ${report.checkpointsVerified} checkpoints in ${report.durationMs} ms\n`,
+            `${report.blocksVerified} blocks, ${report.checkpointsVerified} checkpoints in ${report.durationMs} ms` +
+            `${report.signaturesChecked ? '' : ' (signatures NOT checked)'}\n`,
         );
         for (const i of report.issues) {
           const where = [i.index !== undefined && `event ${i.index}`, i.blockHeight !== undefined && `block ${i.blockHeight}`,

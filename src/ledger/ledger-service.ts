@@ -836,16 +836,19 @@ export class LedgerService {
   /**
    * Full verifications of one ledger asked for while one runs share its report (it scans the
    * whole ledger on one connection; thirty at once would hold the pool). A caller watching
-   * progress runs its own.
+   * progress, or bringing its own verifier key, runs its own.
    */
   async verify(
     ledgerName: string,
     full: boolean,
-    onProgress?: (done: number, total: number) => void,
+    options: { onProgress?: (done: number, total: number) => void; verifierKey?: string } = {},
   ): Promise<VerificationReport> {
     const ledger = await this.ledger(ledgerName);
-    const run = () => verifyLedger(this.dataSource, ledger, { full, verifierKey: this.verifierKey() ?? undefined, onProgress });
-    if (!full || onProgress) return run();
+    const { onProgress } = options;
+    // The caller's key first: an auditor's copy of the published key, not one derived from a seed here.
+    const verifierKey = options.verifierKey ?? this.verifierKey() ?? undefined;
+    const run = () => verifyLedger(this.dataSource, ledger, { full, verifierKey, onProgress });
+    if (!full || onProgress || options.verifierKey) return run();
     let shared = this.fullVerifications.get(ledger.name);
     if (!shared) {
       shared = run().finally(() => this.fullVerifications.delete(ledger.name));

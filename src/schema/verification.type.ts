@@ -21,6 +21,8 @@ export class VerificationReport {
   @Field(() => Int) checkpointsVerified!: number;
   @Field(() => [VerificationIssue]) issues!: VerificationIssue[];
   @Field(() => Int) durationMs!: number;
+  @Field({ description: "Whether checkpoint and server-signed event signatures were checked: with the log's verifier key only." })
+  signaturesChecked!: boolean;
 }
 
 @ObjectType()

@@ -50,5 +50,6 @@ export async function verifyLedger(ds: DataSource, ledger: LedgerRow, opts: Veri
     checkpointsVerified: counts.checkpoints,
     issues: issues.issues,
     durationMs: Math.round(performance.now() - started),
+    signaturesChecked: verifierKey !== undefined,
   };
 }

@@ -43,6 +43,8 @@ export interface VerificationReport {
   /** At most `maxIssues`; verification stops once that many are found. */
   issues: VerificationIssue[];
   durationMs: number;
+  /** Whether checkpoint and server signatures were checked (a verifier key was given). */
+  signaturesChecked: boolean;
 }
 
 export interface VerifyOptions {
