@@ -2,7 +2,7 @@ import { treeHasher, verifyInclusion } from '../ledger/merkle/index.js';
 import { NoteError, openNote, parseCheckpoint, parseCosignerKey, parseTlogProof, verifyCosignature, verifyNote } from '../ledger/note/index.js';
 import { quorumOf } from '../witness/cosignatures.js';
 
-/** Whose cosignatures a checkpoint must carry, and how many of them: by default 2f+1 of n. */
+/** Whose cosignatures a checkpoint must carry, and how many of them: by default ⌈(n+f+1)/2⌉ of n (2f+1 of 3f+1). */
 export interface WitnessPolicy {
   keys: string[];
   threshold?: number;
@@ -11,7 +11,7 @@ export interface WitnessPolicy {
 /**
  * How many of the policy's witnesses cosigned the checkpoint `note` (its signature lines are
  * attacker-controlled), and how many it needs: each public key counts once, however many names
- * it is listed under, in what is had and in the 2f+1 of n needed by default.
+ * it is listed under, in what is had and in the quorum of n needed by default.
  */
 export function tallyCosignatures(note: string, body: string, policy: WitnessPolicy): { have: number; need: number; witnesses: number } {
   const keys = [...new Map(policy.keys.map(parseCosignerKey).map((k) => [k.publicKey.toString('hex'), k])).values()];

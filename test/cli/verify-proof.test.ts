@@ -26,6 +26,12 @@ describe('chainproof verify-proof', () => {
     expect(short.code).toBe(1);
   });
 
+  it('by default needs 2 of 2 witnesses: 1 of 2 could finalise a fork the other refused', () => {
+    const r = cli(['verify-proof', file, '--key', log.verifierKey, '--witness', witness.verifierKey, '--witness', other.verifierKey], {});
+    expect(r.stdout).toBe('INVALID: the checkpoint carries 1 valid cosignatures of the 2 witnesses; the policy needs 2\n');
+    expect(r.code).toBe(1);
+  });
+
   it('refuses a witness named twice rather than count its cosignature twice', () => {
     const [name, hash, key] = witness.verifierKey.split('+');
     for (const again of [witness.verifierKey, `${name}+${hash!.toUpperCase()}+${key}`]) {
