@@ -73,8 +73,11 @@ export class WitnessService {
         );
         if (kept.length > 0) this.log.warn({ origin: checkpoint.origin, reason }, 'witness refused a signed checkpoint: possible log misbehaviour');
       };
+      // The empty root is the placeholder of an origin never cosigned: its first checkpoint may be
+      // of size 0, and then there is no earlier root to compare.
+      const cosignedBefore = lastRoot.length > 0;
       if (req.oldSize === checkpoint.treeSize) {
-        if (!lastRoot.equals(checkpoint.rootHash)) {
+        if (cosignedBefore && !lastRoot.equals(checkpoint.rootHash)) {
           await evidence(`a second root for tree size ${lastSize}`);
           return textResponse(409, 'this tree size was cosigned with a different root\n');
         }
