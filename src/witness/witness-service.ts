@@ -12,7 +12,8 @@ import { parseAddCheckpoint, textResponse, type WitnessResponse } from './add-ch
  *
  * Which logs: each trusted verifier key covers the origins `<key name>/…` — a Chainproof node
  * signs the checkpoints of its ledgers `<CHAINPROOF_ORIGIN>/<ledger>` with the key named
- * `<CHAINPROOF_ORIGIN>` — and the origin equal to its name.
+ * `<CHAINPROOF_ORIGIN>` — and the origin equal to its name. The configuration refuses keys named
+ * N and N/…, so every origin belongs to one log.
  */
 export class WitnessService {
   private readonly logs: VerifierKey[];
