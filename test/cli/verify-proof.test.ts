@@ -43,6 +43,21 @@ describe('chainproof verify-proof', () => {
     }
   });
 
+  it('refuses a checkpoint naming a tree hash it does not know, or naming one twice', () => {
+    const cases: Array<[string[], Buffer, string]> = [
+      [['hash md5'], treeHasher('sha256').leafHash(entry), 'INVALID: the checkpoint names tree hash md5, which this verifier does not know\n'],
+      [['hash blake3', 'hash blake3'], treeHasher('blake3').leafHash(entry), 'INVALID: the checkpoint names its tree hash more than once\n'],
+    ];
+    for (const [extensions, rootHash, stdout] of cases) {
+      const named = join(dir, `${extensions.join('-')}.tlog-proof`);
+      const cp = formatCheckpoint({ origin: 'log.test/main', treeSize: 1, rootHash, extensions });
+      writeFileSync(named, formatTlogProof({ index: 0, hashes: [], extra: entry, checkpoint: signNote(cp, [log]) }));
+      const r = cli(['verify-proof', named, '--key', log.verifierKey], {});
+      expect(r.stdout).toBe(stdout);
+      expect(r.code).toBe(1);
+    }
+  });
+
   it('a malformed --key is bad usage (exit 2), not a proof that failed to verify (exit 1)', () => {
     for (const key of ['nonsense', `${log.verifierKey.slice(0, -4)}AAAA`]) {
       const r = cli(['verify-proof', file, '--key', key], {});
