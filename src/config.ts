@@ -140,8 +140,8 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_GOV_MAX_LIVE_PROPOSALS', '3', 'pending or active proposals one proposer may have at once (TOO_MANY_PROPOSALS)'],
   ['CHAINPROOF_GOV_GRACE_S', '1209600', 'seconds a queued proposal stays executable after its timelock, then EXPIRED'],
   ['CHAINPROOF_MINING_REWARD', '0', 'tokens minted to the server\'s miner identity per block of main (governance may change it)'],
-  ['CHAINPROOF_WITNESS_LOGS', '(unset)', 'comma-separated C2SP verifier keys of logs this node cosigns as a witness (POST /witness/add-checkpoint); a key named N covers origins N and N/…'],
-  ['CHAINPROOF_VALIDATORS', '(unset)', 'comma-separated url|vkey of witnesses (their base URL and Ledger.witnessKey) whose cosignatures checkpoints collect; FINAL with 2f+1 of n'],
+  ['CHAINPROOF_WITNESS_LOGS', '(unset)', 'comma-separated C2SP verifier keys of logs this node cosigns as a witness (POST /witness/add-checkpoint); a key named N covers origins N and N/…, and no key may be named N/… beside it'],
+  ['CHAINPROOF_VALIDATORS', '(unset)', 'comma-separated url|vkey of witnesses (their base URL and Ledger.witnessKey) whose cosignatures checkpoints collect; FINAL with ⌈(n+f+1)/2⌉ of n, f = ⌊(n−1)/3⌋ (2f+1 of 3f+1)'],
   ['CHAINPROOF_PEERS', '(unset)', 'comma-separated url|vkey of peers to sync with: their GraphQL URL and Ledger.verifierKey (pinned)'],
   ['CHAINPROOF_SYNC', 'true', 'false: no automatic syncs (syncNow still works)'],
   ['CHAINPROOF_SYNC_INTERVAL_MS', '300000', 'between automatic syncs with each peer; failures retry sooner, backing off exponentially'],
@@ -281,18 +281,27 @@ export function loadConfig(env: Env = process.env): Config {
       problems.push(`CHAINPROOF_PEERS: ${(e as Error).message}`);
     }
   }
+  const logNames = new Set<string>();
   for (const k of config.witnessLogs) {
     try {
-      parseVerifierKey(k);
+      logNames.add(parseVerifierKey(k).name);
     } catch (e) {
       problems.push(`CHAINPROOF_WITNESS_LOGS: ${(e as Error).message}`);
+    }
+  }
+  // A key named N covers origins N and N/…, and the witness keeps one state per origin: with N and
+  // N/x both trusted, log N could sign origin N/x/… and fork log N/x's view of it. Refused rather
+  // than settled by the longer name, which would leave log N's own origins under N/x unwitnessable.
+  for (const name of logNames) {
+    for (const other of logNames) {
+      if (other.startsWith(`${name}/`)) problems.push(`CHAINPROOF_WITNESS_LOGS: the keys named ${name} and ${other} would both cover origin ${other} and those under it`);
     }
   }
   const validatorKeys = new Set<string>();
   for (const v of config.validators) {
     if (!/^https?:\/\/[^\s|]+$/.test(v.url)) problems.push(`CHAINPROOF_VALIDATORS: ${JSON.stringify(v.url)} is not an http(s) URL`);
     try {
-      // One key is one validator, whatever names it comes under: counted twice, it would make 2f+1 alone.
+      // One key is one validator, whatever names it comes under: counted twice, it could make a quorum alone.
       const key = parseCosignerKey(v.vkey).publicKey.toString('hex');
       if (validatorKeys.has(key)) problems.push(`CHAINPROOF_VALIDATORS: ${v.url} has the key of another validator`);
       validatorKeys.add(key);

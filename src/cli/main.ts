@@ -112,7 +112,7 @@ function program(): Command {
     .option('--ledger <name>', 'ledger to verify', 'main')
     .option('--replay', 'also rebuild governance state from the ledger and compare it with the projections and checkpoints\' state roots, re-run every contract and compare its firings, and rebuild the ledger\'s provenance records and compare them')
     .option('--witness <vkey>', 'require the latest checkpoint to be cosigned by these witnesses (repeatable)', (v: string, all: string[]) => [...all, v], [])
-    .option('--threshold <n>', 'cosignatures required from the --witness keys (default 2f+1 of n)')
+    .option('--threshold <n>', 'cosignatures required from the --witness keys (default ⌈(n+f+1)/2⌉ of n: 2f+1 of 3f+1)')
     .option('--key <vkey>', "the log's C2SP verifier key (Ledger.verifierKey) to check signatures with (default: the configured signing key's)")
     .option('--no-signatures', 'without any key: check everything but checkpoint and server signatures')
     .action(async (opts: { full?: boolean; json?: boolean; ledger: string; replay?: boolean; witness: string[]; threshold?: string; key?: string; signatures: boolean }) => {
@@ -304,7 +304,7 @@ function program(): Command {
     .requiredOption('--key <vkey>', 'the log\'s C2SP verifier key (Ledger.verifierKey)')
     .option('--origin <origin>', 'require this checkpoint origin')
     .option('--witness <vkey>', 'a witness\'s cosigner key (Ledger.witnessKey of a validator); repeatable', (v: string, all: string[]) => [...all, v], [])
-    .option('--threshold <n>', 'cosignatures required from the --witness keys (default 2f+1 of n)')
+    .option('--threshold <n>', 'cosignatures required from the --witness keys (default ⌈(n+f+1)/2⌉ of n: 2f+1 of 3f+1)')
     .action(async (file: string, opts: { key: string; origin?: string; witness: string[]; threshold?: string }) => {
       const threshold = thresholdOf(opts);
       const result = verifyTlogProofFile(userPath('<file>', () => readFileSync(file, 'utf8')), verifierKey(opts.key), opts.origin, { keys: witnessKeys(opts.witness), threshold });

@@ -1,8 +1,8 @@
-import { treeHasher, verifyInclusion } from '../ledger/merkle/index.js';
-import { NoteError, openNote, parseCheckpoint, parseCosignerKey, parseTlogProof, verifyCosignature, verifyNote } from '../ledger/note/index.js';
+import { isHashAlg, treeHasher, verifyInclusion } from '../ledger/merkle/index.js';
+import { checkpointHashAlg, NoteError, openNote, parseCheckpoint, parseCosignerKey, parseTlogProof, verifyCosignature, verifyNote } from '../ledger/note/index.js';
 import { quorumOf } from '../witness/cosignatures.js';
 
-/** Whose cosignatures a checkpoint must carry, and how many of them: by default 2f+1 of n. */
+/** Whose cosignatures a checkpoint must carry, and how many of them: by default ⌈(n+f+1)/2⌉ of n (2f+1 of 3f+1). */
 export interface WitnessPolicy {
   keys: string[];
   threshold?: number;
@@ -11,7 +11,7 @@ export interface WitnessPolicy {
 /**
  * How many of the policy's witnesses cosigned the checkpoint `note` (its signature lines are
  * attacker-controlled), and how many it needs: each public key counts once, however many names
- * it is listed under, in what is had and in the 2f+1 of n needed by default.
+ * it is listed under, in what is had and in the quorum of n needed by default.
  */
 export function tallyCosignatures(note: string, body: string, policy: WitnessPolicy): { have: number; need: number; witnesses: number } {
   const keys = [...new Map(policy.keys.map(parseCosignerKey).map((k) => [k.publicKey.toString('hex'), k])).values()];
@@ -37,7 +37,9 @@ export function verifyTlogProofFile(text: string, verifierKey: string, origin?: 
     }
     if (origin !== undefined && cp.origin !== origin) return { ok: false, message: `checkpoint origin is ${cp.origin}, not ${origin}` };
     if (!proof.extra) return { ok: false, message: 'the proof carries no event bytes (extra line)' };
-    const alg = cp.extensions.includes('hash blake3') ? 'blake3' : 'sha256';
+    const alg = checkpointHashAlg(cp.extensions);
+    if (alg === null) return { ok: false, message: 'the checkpoint names its tree hash more than once' };
+    if (!isHashAlg(alg)) return { ok: false, message: `the checkpoint names tree hash ${alg}, which this verifier does not know` };
     const leaf = treeHasher(alg).leafHash(proof.extra);
     if (!verifyInclusion(alg, proof.index, cp.treeSize, leaf, proof.hashes, cp.rootHash)) {
       return { ok: false, message: `event ${leaf.toString('hex')} is not at index ${proof.index} of the checkpointed tree` };

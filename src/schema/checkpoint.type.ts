@@ -18,7 +18,7 @@ export enum FinalityEnum {
   FINAL = 'FINAL',
   PENDING = 'PENDING',
 }
-registerEnumType(FinalityEnum, { name: 'Finality', description: 'FINAL once 2f+1 of the n configured validators cosigned (f = ⌊(n−1)/3⌋).' });
+registerEnumType(FinalityEnum, { name: 'Finality', description: 'FINAL once ⌈(n+f+1)/2⌉ of the n configured validators cosigned (f = ⌊(n−1)/3⌋; 2f+1 when n = 3f+1).' });
 
 @ObjectType({ description: 'A validator\'s C2SP tlog-cosignature on a checkpoint.' })
 export class Cosignature {

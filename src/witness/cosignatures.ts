@@ -13,8 +13,16 @@ export interface Validator {
 
 export type Finality = 'FINAL' | 'PENDING';
 
-/** f = ⌊(n−1)/3⌋ faulty validators are tolerated; 2f+1 cosignatures make a checkpoint final. */
-export const quorumOf = (n: number): number => 2 * Math.floor((n - 1) / 3) + 1;
+/**
+ * Cosignatures that make a checkpoint final among n validators, f = ⌊(n−1)/3⌋ of them faulty:
+ * q = ⌈(n+f+1)/2⌉, so any two quorums share f+1 validators, one of them honest, who would not
+ * cosign two forks; and q ≤ n−f, so the honest ones alone reach it. That is 2f+1 when n = 3f+1,
+ * but not otherwise: 2f+1 of 2 or of 6 (1, 3) would let two disjoint sets finalise two forks.
+ */
+export const quorumOf = (n: number): number => {
+  const f = Math.floor((n - 1) / 3);
+  return Math.ceil((n + f + 1) / 2);
+};
 
 const SWEEP_MS = 2_000;
 const REQUEST_TIMEOUT_MS = 5_000;

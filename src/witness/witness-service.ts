@@ -12,7 +12,8 @@ import { parseAddCheckpoint, textResponse, type WitnessResponse } from './add-ch
  *
  * Which logs: each trusted verifier key covers the origins `<key name>/…` — a Chainproof node
  * signs the checkpoints of its ledgers `<CHAINPROOF_ORIGIN>/<ledger>` with the key named
- * `<CHAINPROOF_ORIGIN>` — and the origin equal to its name.
+ * `<CHAINPROOF_ORIGIN>` — and the origin equal to its name. The configuration refuses keys named
+ * N and N/…, so every origin belongs to one log.
  */
 export class WitnessService {
   private readonly logs: VerifierKey[];
@@ -73,8 +74,11 @@ export class WitnessService {
         );
         if (kept.length > 0) this.log.warn({ origin: checkpoint.origin, reason }, 'witness refused a signed checkpoint: possible log misbehaviour');
       };
+      // The empty root is the placeholder of an origin never cosigned: its first checkpoint may be
+      // of size 0, and then there is no earlier root to compare.
+      const cosignedBefore = lastRoot.length > 0;
       if (req.oldSize === checkpoint.treeSize) {
-        if (!lastRoot.equals(checkpoint.rootHash)) {
+        if (cosignedBefore && !lastRoot.equals(checkpoint.rootHash)) {
           await evidence(`a second root for tree size ${lastSize}`);
           return textResponse(409, 'this tree size was cosigned with a different root\n');
         }

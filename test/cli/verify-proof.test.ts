@@ -26,6 +26,12 @@ describe('chainproof verify-proof', () => {
     expect(short.code).toBe(1);
   });
 
+  it('by default needs 2 of 2 witnesses: 1 of 2 could finalise a fork the other refused', () => {
+    const r = cli(['verify-proof', file, '--key', log.verifierKey, '--witness', witness.verifierKey, '--witness', other.verifierKey], {});
+    expect(r.stdout).toBe('INVALID: the checkpoint carries 1 valid cosignatures of the 2 witnesses; the policy needs 2\n');
+    expect(r.code).toBe(1);
+  });
+
   it('refuses a witness named twice rather than count its cosignature twice', () => {
     const [name, hash, key] = witness.verifierKey.split('+');
     for (const again of [witness.verifierKey, `${name}+${hash!.toUpperCase()}+${key}`]) {
@@ -34,6 +40,21 @@ describe('chainproof verify-proof', () => {
       expect(r.stderr).toMatch(/^chainproof: BAD_USER_INPUT: --witness .* names the same witness as /);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.code).toBe(2);
+    }
+  });
+
+  it('refuses a checkpoint naming a tree hash it does not know, or naming one twice', () => {
+    const cases: Array<[string[], Buffer, string]> = [
+      [['hash md5'], treeHasher('sha256').leafHash(entry), 'INVALID: the checkpoint names tree hash md5, which this verifier does not know\n'],
+      [['hash blake3', 'hash blake3'], treeHasher('blake3').leafHash(entry), 'INVALID: the checkpoint names its tree hash more than once\n'],
+    ];
+    for (const [extensions, rootHash, stdout] of cases) {
+      const named = join(dir, `${extensions.join('-')}.tlog-proof`);
+      const cp = formatCheckpoint({ origin: 'log.test/main', treeSize: 1, rootHash, extensions });
+      writeFileSync(named, formatTlogProof({ index: 0, hashes: [], extra: entry, checkpoint: signNote(cp, [log]) }));
+      const r = cli(['verify-proof', named, '--key', log.verifierKey], {});
+      expect(r.stdout).toBe(stdout);
+      expect(r.code).toBe(1);
     }
   });
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ENV_DOCS, loadConfig } from '../../src/config.js';
+import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
 
 describe('configuration', () => {
   it('has documented defaults', () => {
@@ -19,6 +20,16 @@ describe('configuration', () => {
     }
     for (const part of ['PORT', 'CHAINPROOF_SIGNING_SEED', 'CHAINPROOF_MIN_DIFFICULTY exceeds', 'CHAINPROOF_PUBLIC_READS']) expect(message).toContain(part);
     expect(message).not.toContain('abc'); // a secret-shaped value is named, not echoed
+  });
+
+  it('refuses trusted logs whose names nest, as both would cover the inner one\'s origins', () => {
+    const key = (name: string, seed: number) => noteSignerFromSeed(name, Buffer.alloc(32, seed)).verifierKey;
+    const logs = (...keys: string[]) => () => loadConfig({ CHAINPROOF_WITNESS_LOGS: keys.join(',') });
+    expect(logs(key('a.example', 1), key('a.example/b', 2))).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('CHAINPROOF_WITNESS_LOGS: the keys named a.example and a.example/b would both cover origin a.example/b') }),
+    );
+    // Two keys of one log, and names that only share characters, are fine.
+    expect(logs(key('a.example', 1), key('a.example', 2), key('a.examples', 3), key('b.example/a.example', 4))().witnessLogs).toHaveLength(4);
   });
 
   it('the README documents every variable the server reads', () => {

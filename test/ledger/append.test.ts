@@ -390,7 +390,7 @@ describe('proofs from the stored tree', () => {
           expect(p.rootHash).toBe(heads[size - 1]);
         }
       }
-      for (const [m, n] of [[1, 37], [5, 8], [8, 37], [13, 21], [36, 37]] as const) {
+      for (const [m, n] of [[0, 1], [0, 37], [1, 37], [5, 8], [8, 37], [13, 21], [36, 37]] as const) {
         const p = await t.service.consistencyProof(name, m, n);
         expect(verifyConsistency(alg, m, n, Buffer.from(p.fromRoot, 'hex'), Buffer.from(p.toRoot, 'hex'), p.hashes.map((h) => Buffer.from(h, 'hex')))).toBe(true);
       }

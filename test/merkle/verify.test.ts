@@ -112,13 +112,22 @@ describe.each(ALGS)('tampered proofs are rejected (%s)', (alg) => {
     );
   });
 
-  it('equal sizes need an empty proof and equal roots; size1 = 0 is never accepted', () => {
+  it('equal sizes need an empty proof and equal roots', () => {
     const r = roots[5]!;
     expect(verifyConsistency(alg, 5, 5, r, r, [])).toBe(true);
     expect(verifyConsistency(alg, 5, 5, r, roots[4]!, [])).toBe(false);
     expect(verifyConsistency(alg, 5, 5, r, r, [r])).toBe(false);
-    expect(verifyConsistency(alg, 0, 5, roots[0]!, r, [])).toBe(false);
-    expect(verifyConsistency(alg, 0, 0, roots[0]!, roots[0]!, [])).toBe(false);
+  });
+
+  it('from size 0, an empty proof to any size, between hashes', () => {
+    const empty = roots[0]!;
+    for (const size of [1, 2, 5, MAX]) expect(verifyConsistency(alg, 0, size, empty, roots[size]!, []), `0->${size}`).toBe(true);
+    expect(verifyConsistency(alg, 0, 0, empty, empty, [])).toBe(true);
+    expect(verifyConsistency(alg, 0, 0, empty, roots[1]!, [])).toBe(false);
+    expect(verifyConsistency(alg, 0, 5, empty, roots[5]!, [roots[5]!])).toBe(false);
+    expect(verifyConsistency(alg, 0, 5, empty, roots[5]!.subarray(1), [])).toBe(false);
+    expect(verifyConsistency(alg, 0, 5, new Uint8Array(), roots[5]!, [])).toBe(false);
+    expect(verifyConsistency(alg, 0, 0, new Uint8Array(12), new Uint8Array(12), [])).toBe(false);
   });
 });
 

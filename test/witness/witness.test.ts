@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cosignerFromSeed, formatCheckpoint, noteSignerFromSeed, parseCosignerKey, signNote, verifyCosignature } from '../../src/ledger/note/index.js';
@@ -65,6 +66,19 @@ describe('tlog-witness add-checkpoint', () => {
     expect(Number(evidence.n)).toBeGreaterThanOrEqual(3); // the tampered proof and both forks, kept as evidence
     const non = await witness.addCheckpoint(await request(0, 5, { proof: 'PlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\n', note: await checkpoint(5, undefined, log, 'test.chainproof/other') }));
     expect(non.status).toBe(422); // a proof from size 0 must be empty
+  });
+
+  it('cosigns a first checkpoint of size 0, and then holds the log to its root', async () => {
+    const origin = 'test.chainproof/empty';
+    const empty = createHash('sha256').digest();
+    const at0 = (root: Buffer) => checkpoint(0, root, log, origin).then((note) => `old 0\n\n${note}`);
+    const first = await witness.addCheckpoint(await at0(empty));
+    expect(first.status).toBe(200);
+    expect(verifyCosignature(formatCheckpoint({ origin, treeSize: 0, rootHash: empty }), first.body, parseCosignerKey(cosigner.verifierKey))).not.toBeNull();
+    const [evidence] = await t.db.dataSource.query(`SELECT count(*) AS n FROM witness_evidence WHERE origin = $1`, [origin]);
+    expect(Number(evidence.n)).toBe(0);
+    expect((await witness.addCheckpoint(await at0(empty))).status).toBe(200);
+    expect((await witness.addCheckpoint(await at0(Buffer.alloc(32, 9)))).status).toBe(409);
   });
 
   it('two racing submissions from the same old size: one is cosigned, the other told the new size', async () => {
