@@ -17,6 +17,11 @@ export function formatError(development: boolean, log?: Pick<Logger, 'error' | '
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+    // A broken invariant of our own, coded where it was found: internal all the same.
+    if (isChainproofError(original) && original.code === 'INTERNAL') {
+      log?.error({ err: original, path: formatted.path }, 'internal error answering a request');
+      return { ...base, message: development ? original.message : 'internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    }
     if (isChainproofError(original)) {
       return { ...base, message: original.message, extensions: { code: original.code, ...(original.details ?? {}) } };
     }

@@ -14,6 +14,15 @@ describe('formatError', () => {
     expect(logged).toEqual([{ fields: { err: boom, path: ['ledger'] }, message: 'internal error answering a request' }]);
   });
 
+  it('answers our own INTERNAL error as any internal one: hidden, logged, INTERNAL_SERVER_ERROR', () => {
+    const logged: unknown[] = [];
+    const log = { error: (...args: unknown[]) => void logged.push(args) };
+    const broken = new ChainproofError('INTERNAL', 'vote 00ff was appended without its projection');
+    const error = new GraphQLError(broken.message, { path: ['castVote'], originalError: broken });
+    expect(formatError(false, log as never)(error.toJSON(), error)).toMatchObject({ message: 'internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(logged).toHaveLength(1);
+  });
+
   it('passes a coded error through and logs nothing', () => {
     const logged: unknown[] = [];
     const log = { error: (...args: unknown[]) => void logged.push(args) };
