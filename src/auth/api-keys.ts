@@ -32,6 +32,8 @@ export function reserveAuthRecords(ledger: LedgerService): void {
   ledger.reserveLedger(SYSTEM_LEDGER);
 }
 const KEY_PREFIX = 'cpk_';
+/** A fresh random 256-bit key, as `create` makes. */
+export const newApiKey = (): string => `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
 const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$/;
 /**
  * A key's name is the account it acts as, and the server writes under accounts of its own:
@@ -72,7 +74,7 @@ export class ApiKeyService {
 
   /** Makes a new key. The returned `key` is shown once and cannot be recovered. */
   async create(name: string, role: string, createdBy: string): Promise<{ key: string; record: ApiKeyRecord }> {
-    const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const key = newApiKey();
     return { key, record: await this.register(name, role, key, createdBy) };
   }
 

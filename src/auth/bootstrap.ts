@@ -1,7 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
-import type { ApiKeyService } from './api-keys.js';
+import { newApiKey, type ApiKeyService } from './api-keys.js';
 
 export type BootstrapResult =
   | { kind: 'configured'; created: boolean }
@@ -16,8 +16,12 @@ export type BootstrapResult =
 export async function bootstrapAdminKey(config: Config, keys: ApiKeyService, embedded: boolean): Promise<BootstrapResult> {
   if (config.adminKey) return { kind: 'configured', created: await keys.ensureBootstrapKey(config.adminKey) };
   if (!embedded || (await keys.count()) > 0) return { kind: 'none' };
-  const { key } = await keys.create('admin', 'admin', 'chainproof');
+  // Written before it is registered: a key registered but never written would leave no admin, and
+  // no second try (the next start finds a key). `mode` applies only to a new file, hence the chmod.
+  const key = newApiKey();
   const path = join(config.dataDir, 'admin.key');
   writeFileSync(path, `${key}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  await keys.register('admin', 'admin', key, 'chainproof');
   return { kind: 'generated', path };
 }
