@@ -38,6 +38,12 @@ export function sharedSubscriptionExecution(options: {
    * keep coming.
    */
   maxWaiting?: number;
+  /**
+   * Who a subscriber is, as far as a result may differ for them (a role): only subscribers with the
+   * same audience share results. No subscription field depends on it today; one that comes to would
+   * otherwise hand one role's result to another.
+   */
+  audienceOf?: (contextValue: unknown) => string;
 }) {
   const maxWaiting = options.maxWaiting ?? DEFAULT_MAX_QUEUED;
   const sinks = new WeakMap<object, Sink>();
@@ -58,7 +64,8 @@ export function sharedSubscriptionExecution(options: {
       if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
       const source = stream as Partial<PushSubscription<unknown>> & AsyncIterableIterator<unknown>;
       if (typeof source.pipe !== 'function') throw new Error('a subscription source must be able to push (a PushSubscription)');
-      const shape = `${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}\n${print(args.document)}`;
+      const audience = options.audienceOf?.(args.contextValue) ?? '';
+      const shape = `${audience}\n${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}\n${print(args.document)}`;
       const run = (payload: unknown): Result => {
         options.onExecute?.();
         const r = execute({ ...args, rootValue: payload });

@@ -84,7 +84,12 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   // graphql-ws does not go through Apollo: give its errors the same codes and masking.
   const format = formatError(config.development, log);
   const formatAll = (errors: readonly GraphQLError[]) => errors.map((e) => format(e.toJSON(), e));
-  const fanout = sharedSubscriptionExecution({ formatErrors: formatAll, onExecute: () => deps.onSubscriptionExecution?.(), maxWaiting: config.subscriberQueue });
+  const fanout = sharedSubscriptionExecution({
+    formatErrors: formatAll,
+    onExecute: () => deps.onSubscriptionExecution?.(),
+    maxWaiting: config.subscriberQueue,
+    audienceOf: (context) => (context as RequestContext).principal.role ?? 'anonymous',
+  });
   const auditor = config.auditAgents.length > 0 ? new OperationAuditor(deps.provenance, new Set(config.auditAgents), 'main', log, config.auditBeforeAnswer ? AUDIT_WAIT_LIMIT_MS : 0) : undefined;
   // One set of buckets for GraphQL, whichever transport brings the operation.
   const graphqlRateLimit = rateLimit({ perIp: config.rateLimitPerIp, perKey: config.rateLimitPerKey, burstSeconds: 2 });

@@ -22,4 +22,37 @@ describe('shared subscription execution', () => {
     await expect(iterator.next()).rejects.toMatchObject({ code: 'SLOW_CONSUMER' });
     expect(sent).toHaveLength(0);
   });
+
+  it('shares a result among subscribers of one audience only', async () => {
+    const listeners: Array<(m: { n: number }) => void> = [];
+    const sourceOf = () => new BusSubscription<{ n: number }>((l) => (listeners.push(l), () => {}), () => true, 1_000);
+    // A field whose answer depends on who asks, as a role-dependent field would.
+    const Tick = new GraphQLObjectType({ name: 'Tick', fields: { seenBy: { type: GraphQLString, resolve: (_m, _a, c: { role: string }) => c.role } } });
+    const schema = new GraphQLSchema({
+      query: new GraphQLObjectType({ name: 'Query', fields: { x: { type: GraphQLString } } }),
+      subscription: new GraphQLObjectType({ name: 'Subscription', fields: { tick: { type: Tick, subscribe: sourceOf, resolve: (m) => m } } }),
+    });
+    let executions = 0;
+    const fanout = sharedSubscriptionExecution({
+      formatErrors: (e) => e.map((x) => ({ message: x.message })),
+      onExecute: () => executions++,
+      audienceOf: (c) => (c as { role: string }).role,
+    });
+    const received = new Map<string, string[]>();
+    const subscriber = async (name: string, role: string) => {
+      received.set(name, []);
+      const contextValue = fanout.deliverTo({ role }, { send: (b) => (received.get(name)!.push(Buffer.from(b).toString()), true), backlog: () => undefined });
+      await fanout.subscribe({ schema, document: parse('subscription { tick { seenBy } }'), contextValue });
+    };
+    await subscriber('admin', 'admin');
+    await subscriber('reader-1', 'reader');
+    await subscriber('reader-2', 'reader');
+    const message = { n: 1 };
+    for (const l of listeners) l(message);
+    await new Promise((r) => setImmediate(r));
+    expect(received.get('admin')).toEqual(['{"data":{"tick":{"seenBy":"admin"}}}']);
+    expect(received.get('reader-1')).toEqual(['{"data":{"tick":{"seenBy":"reader"}}}']);
+    expect(received.get('reader-2')).toEqual(received.get('reader-1'));
+    expect(executions).toBe(2);
+  });
 });
