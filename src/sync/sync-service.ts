@@ -64,6 +64,11 @@ interface Runtime {
   lastRequestAt: number;
 }
 
+/** How often counts of leaves served to peers are written. */
+const SENT_FLUSH_MS = 5_000;
+/** Peer names counted between writes; a caller making up names past this is not counted. */
+const MAX_SENT_ORIGINS = 64;
+
 /**
  * Keeps this node's ledger holding what its peers hold: each peer is pulled on a timer (and on
  * `syncNow`), one sync per peer at a time, retried with exponential backoff after a failure.
@@ -77,6 +82,8 @@ export class SyncService {
   private running = false;
   private readonly pageSize: number;
   private readonly minGapMs: number;
+  private readonly unsent = new Map<string, number>();
+  private sentTimer: NodeJS.Timeout | undefined;
 
   constructor(
     dataSource: DataSource,
@@ -103,6 +110,7 @@ export class SyncService {
     this.running = false;
     for (const r of this.runtime.values()) clearTimeout(r.timer);
     await Promise.allSettled([...this.runtime.values()].map((r) => r.running));
+    await this.flushSent();
   }
 
   async status(): Promise<SyncStatusView> {
@@ -145,10 +153,27 @@ export class SyncService {
     );
   }
 
-  /** Counts leaves served to a peer that named itself when pulling. Never fails the request. */
+  /**
+   * Counts leaves served to a peer that named itself when pulling. The name is any caller's claim
+   * (reads may be anonymous): counts are kept here and written every SENT_FLUSH_MS, for at most
+   * MAX_SENT_ORIGINS names between writes, not an UPDATE per read. Never fails the request.
+   */
   served(origin: string | undefined, n: number): void {
     if (origin === undefined || n === 0) return;
-    this.store.sent(origin, n).catch((err) => this.log.warn({ err }, 'could not count events sent to a peer'));
+    if (!this.unsent.has(origin) && this.unsent.size >= MAX_SENT_ORIGINS) return;
+    this.unsent.set(origin, (this.unsent.get(origin) ?? 0) + n);
+    this.sentTimer ??= setTimeout(() => void this.flushSent(), SENT_FLUSH_MS).unref();
+  }
+
+  /** Writes the counts `served` kept. */
+  async flushSent(): Promise<void> {
+    clearTimeout(this.sentTimer);
+    this.sentTimer = undefined;
+    const counts = [...this.unsent];
+    this.unsent.clear();
+    for (const [origin, n] of counts) {
+      await this.store.sent(origin, n).catch((err) => this.log.warn({ err }, 'could not count events sent to a peer'));
+    }
   }
 
   private schedule(url: string, delayMs: number): void {

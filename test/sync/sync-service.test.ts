@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
 import { SYNC_SUBSYSTEM } from '../../src/sync/events.js';
 import { SyncService } from '../../src/sync/sync-service.js';
@@ -62,5 +62,26 @@ describe('the sync subsystem', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('counts leaves served to a named peer in one write per flush, and no name past the bound', async () => {
+    const writes: unknown[] = [];
+    const query = t.db.dataSource.query.bind(t.db.dataSource);
+    const spy = vi.spyOn(t.db.dataSource, 'query').mockImplementation(async (sql: string, params?: any) => {
+      if (sql.includes('events_sent')) writes.push(params);
+      return query(sql, params);
+    });
+    try {
+      for (let i = 0; i < 100; i++) sync.served('down.test/main', 10);
+      for (let i = 0; i < 500; i++) sync.served(`made-up-${i}`, 1);
+      expect(writes).toEqual([]);
+      await sync.flushSent();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(writes).toHaveLength(64);
+    expect(writes[0]).toEqual(['down.test/main', 1000]);
+    const [p] = (await sync.status()).peers;
+    expect(p!.eventsSent).toBe(1000);
   });
 });
