@@ -4,12 +4,6 @@ import { unauthenticated } from './errors.js';
 import { ANONYMOUS, type Principal } from './roles.js';
 
 /**
- * Who a request is, from `Authorization: Bearer <key>` (HTTP) or the `authorization` /
- * `apiKey` connection parameter (WebSocket). No credentials: anonymous. Bad credentials
- * are refused outright rather than downgraded, so a typo never silently reads as public.
- * `header` is attacker-controlled.
- */
-/**
  * The key in a presented credential: `Bearer <key>` (any case, any spaces) or the bare key.
  *
  * @example presentedKey('bearer  cpk_x ') // 'cpk_x'
@@ -19,6 +13,12 @@ export function presentedKey(header: string): string {
   return match ? match[1]! : header.trim();
 }
 
+/**
+ * Who a request is, from `Authorization: Bearer <key>` (HTTP) or the `authorization` /
+ * `apiKey` connection parameter (WebSocket). No credentials: anonymous. Bad credentials
+ * are refused outright rather than downgraded, so a typo never silently reads as public.
+ * `header` is attacker-controlled.
+ */
 export async function principalFrom(header: unknown, keys: ApiKeyService, maxAgeMs?: number): Promise<Principal> {
   if (header === undefined || header === null || header === '') return ANONYMOUS;
   if (typeof header !== 'string') throw unauthenticated('credentials must be a string: Bearer <key>');
@@ -29,8 +29,9 @@ export async function principalFrom(header: unknown, keys: ApiKeyService, maxAge
   return principal;
 }
 
-/** The signed-request headers (all three or none); values are attacker-controlled. */
+/** The signed-request headers (all three or none); values are attacker-controlled, but `audience`, this server's key name. */
 export interface SignedRequest {
+  audience: string;
   did: string;
   timestamp: string;
   signature: string;
@@ -48,7 +49,7 @@ export async function principalOfRequest(
 ): Promise<Principal> {
   if (signed) {
     if (authorization) throw unauthenticated('send either an API key or a did:key signature, not both');
-    return dids.authenticate(signed.did, signed.timestamp, signed.signature, requestSigningBytes(signed.method, signed.path, signed.timestamp, signed.body));
+    return dids.authenticate(signed.did, signed.timestamp, signed.signature, requestSigningBytes(signed.audience, signed.method, signed.path, signed.timestamp, signed.body));
   }
   return principalFrom(authorization, keys);
 }

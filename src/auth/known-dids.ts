@@ -20,15 +20,18 @@ export interface KnownDid {
 export const REQUEST_SKEW_MS = 5 * 60_000;
 
 /**
- * The bytes a did:key signs to authenticate one HTTP request:
+ * The bytes a did:key signs to authenticate one HTTP request to the server whose key is named
+ * `audience` (its CHAINPROOF_ORIGIN: the name in `Ledger.verifierKey`, the origin before `/main`):
  *
- *     chainproof-request-v1\n<METHOD>\n<path>\n<timestamp ms>\n<hex SHA-256 of the body>
+ *     chainproof-request-v2\n<audience>\n<METHOD>\n<path>\n<timestamp ms>\n<hex SHA-256 of the body>
  *
+ * The audience keeps a request signed for one deployment from being replayed, within its window,
+ * to another that registered the same DID (each only remembers the signatures it was sent).
  * Headers: `X-Chainproof-DID`, `X-Chainproof-Timestamp`, `X-Chainproof-Signature` (hex Ed25519).
  */
-export function requestSigningBytes(method: string, path: string, timestampMs: string, body: Uint8Array | string): Buffer {
+export function requestSigningBytes(audience: string, method: string, path: string, timestampMs: string, body: Uint8Array | string): Buffer {
   const digest = createHash('sha256').update(body).digest('hex');
-  return Buffer.from(`chainproof-request-v1\n${method.toUpperCase()}\n${path}\n${timestampMs}\n${digest}`, 'utf8');
+  return Buffer.from(`chainproof-request-v2\n${audience}\n${method.toUpperCase()}\n${path}\n${timestampMs}\n${digest}`, 'utf8');
 }
 
 /** How often a process deletes the signatures whose requests have expired. */

@@ -237,7 +237,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
       context: async (req, rawBody): Promise<RequestContext> => {
         let principal: Principal;
         try {
-          principal = await principalOfRequest(req.headers.authorization, signedRequestOf(req, rawBody), keys, deps.dids);
+          principal = await principalOfRequest(req.headers.authorization, signedRequestOf(req, rawBody, config.originPrefix), keys, deps.dids);
         } catch (e) {
           // Only a refused credential is a 401; a database that fails to answer is the server's fault, answered and logged as such.
           if (!isChainproofError(e) || e.code !== 'UNAUTHENTICATED') throw e;
@@ -271,7 +271,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   };
 }
 
-function signedRequestOf(req: IncomingMessage, body: Buffer): SignedRequest | undefined {
+function signedRequestOf(req: IncomingMessage, body: Buffer, audience: string): SignedRequest | undefined {
   const did = req.headers['x-chainproof-did'];
   const timestamp = req.headers['x-chainproof-timestamp'];
   const signature = req.headers['x-chainproof-signature'];
@@ -280,6 +280,7 @@ function signedRequestOf(req: IncomingMessage, body: Buffer): SignedRequest | un
     throw unauthenticated('a signed request needs X-Chainproof-DID, X-Chainproof-Timestamp and X-Chainproof-Signature');
   }
   return {
+    audience,
     did,
     timestamp,
     signature,

@@ -13,6 +13,9 @@ import WebSocket from 'ws';
 import { serverBackend, tempDataDir, usingPostgres } from '../support/db.js';
 import { gql, startServer, TEST_ADMIN_KEY, type ServerProcess } from '../support/server.js';
 
+/** Test servers' key name (CHAINPROOF_ORIGIN): what a signed request is signed for. */
+const AUDIENCE = 'test.chainproof';
+
 let server: ServerProcess;
 let serverEnv: Record<string, string>;
 let closed: ServerProcess | undefined;
@@ -159,7 +162,7 @@ describe('access control', () => {
     expect(reg.data.registerDid).toEqual({ did, role: 'writer', revokedAt: null });
     const signedFetch = (body: string, opts: { sign?: string; ts?: number } = {}) => {
       const ts = String(opts.ts ?? Date.now());
-      const signature = key.sign(requestSigningBytes('POST', '/graphql', ts, opts.sign ?? body)).toString('hex');
+      const signature = key.sign(requestSigningBytes(AUDIENCE, 'POST', '/graphql', ts, opts.sign ?? body)).toString('hex');
       return fetch(server.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-chainproof-did': did, 'x-chainproof-timestamp': ts, 'x-chainproof-signature': signature },
@@ -174,9 +177,14 @@ describe('access control', () => {
     expect(forged.status).toBe(401);
     const stale = await signedFetch(body, { ts: Date.now() - 3_600_000 });
     expect(stale.status).toBe(401);
+    // Signed for another deployment (which could replay what it was sent): not for this one.
+    const ts0 = String(Date.now());
+    const elsewhere = key.sign(requestSigningBytes('other.example', 'POST', '/graphql', ts0, body)).toString('hex');
+    const replayed = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-chainproof-did': did, 'x-chainproof-timestamp': ts0, 'x-chainproof-signature': elsewhere }, body });
+    expect(replayed.status).toBe(401);
     // The same signed bytes twice: the second is a replay.
     const ts = String(Date.now());
-    const sig = key.sign(requestSigningBytes('POST', '/graphql', ts, body)).toString('hex');
+    const sig = key.sign(requestSigningBytes(AUDIENCE, 'POST', '/graphql', ts, body)).toString('hex');
     const send = () => fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-chainproof-did': did, 'x-chainproof-timestamp': ts, 'x-chainproof-signature': sig }, body });
     expect((await send()).status).toBe(200);
     expect((await send()).status).toBe(401);
@@ -195,7 +203,7 @@ describe('access control', () => {
     expect((await gql(server.url, `mutation($d: String!) { registerDid(did: $d, role: "writer", name: "once-bot") { did } }`, { d: did })).errors).toBeUndefined();
     const body = JSON.stringify({ query: APPEND });
     const ts = String(Date.now());
-    const signature = key.sign(requestSigningBytes('POST', '/graphql', ts, body)).toString('hex');
+    const signature = key.sign(requestSigningBytes(AUDIENCE, 'POST', '/graphql', ts, body)).toString('hex');
     const send = () =>
       fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-chainproof-did': did, 'x-chainproof-timestamp': ts, 'x-chainproof-signature': signature }, body });
     expect((await send()).status).toBe(200);

@@ -10,6 +10,9 @@ import { gql, startServer, type ServerProcess } from '../support/server.js';
 import { wsRequest } from '../support/ws.js';
 import WebSocket from 'ws';
 
+/** Test servers' key name (CHAINPROOF_ORIGIN): what a signed request is signed for. */
+const AUDIENCE = 'test.chainproof';
+
 let server: ServerProcess;
 let cleanup: () => Promise<void>;
 let serverDatabaseUrl: string | undefined;
@@ -175,7 +178,7 @@ describe('automatic audit of configured agents', () => {
     const body = JSON.stringify({ query: `{ ledger { treeSize } }` });
     for (const s of signers) {
       const ts = String(Date.now());
-      const signature = s.key.sign(requestSigningBytes('POST', '/graphql', ts, body)).toString('hex');
+      const signature = s.key.sign(requestSigningBytes(AUDIENCE, 'POST', '/graphql', ts, body)).toString('hex');
       const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-chainproof-did': s.did, 'x-chainproof-timestamp': ts, 'x-chainproof-signature': signature }, body });
       expect(res.status).toBe(200);
     }
