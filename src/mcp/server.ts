@@ -1,10 +1,10 @@
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { z } from 'zod';
-import { isChainproofError } from '../errors.js';
 import type { LedgerSource } from '../cli/source.js';
 import type { TraceSource } from '../cli/trace-source.js';
 import { parseUntil, parseWhen } from '../cli/trace.js';
 import { textProblem } from '../server/input-text.js';
+import { toolServer } from './tools.js';
 
 /**
  * Chainproof for agents over MCP: the audit tools (and `provenance_trace` and `sync_status` when given their sources) with JSON schemas and hard limits. Every answer
@@ -15,27 +15,21 @@ export function chainproofMcpServer(
   version: string,
   traces?: TraceSource,
   syncStatus?: () => Promise<unknown>,
-): McpServer {
-  const server = new McpServer({ name: 'chainproof', version });
+): Server {
+  const { server, tool } = toolServer('chainproof', version);
   // Refused as the API refuses it: NUL would surface from PostgreSQL as INTERNAL, and a lone
   // surrogate would be stored as U+FFFD, not as given.
   const text = (min: number, max: number) =>
     (min > 0 ? z.string().min(min) : z.string()).max(max).refine((s) => textProblem(s) === undefined, {
       message: 'text must be well-formed Unicode without U+0000 (NUL)',
     });
-  const ledger = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).default('main').describe('ledger name');
+  const ledger = z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a ledger name is 1 to 63 of a-z, 0-9, _ and -, starting with a letter or digit')
+    .default('main')
+    .describe('ledger name');
 
-  const run = async (fn: () => Promise<unknown>) => {
-    try {
-      return { content: [{ type: 'text' as const, text: JSON.stringify(await fn(), null, 2) }] };
-    } catch (e) {
-      const code = isChainproofError(e) ? e.code : 'INTERNAL';
-      const message = isChainproofError(e) ? e.message : 'internal error';
-      return { isError: true, content: [{ type: 'text' as const, text: JSON.stringify({ code, message }) }] };
-    }
-  };
-
-  server.registerTool(
+  tool(
     'audit_query',
     {
       title: 'Query audit events',
@@ -51,49 +45,48 @@ export function chainproofMcpServer(
         includePayload: z.boolean().default(false).describe('include each event\'s payload'),
       },
     },
-    (a) =>
-      run(async () => {
-        const page = await source.events(
-          a.ledger,
-          { types: a.type, author: a.author, actor: a.actor, fromMs: a.from ? Date.parse(a.from) : undefined, toMs: a.to ? Date.parse(a.to) : undefined },
-          a.limit,
-          null,
-        );
-        return {
-          events: page.events.map(({ canonical: _c, payload, ...e }) => (a.includePayload ? { ...e, payload } : e)),
-          more: page.hasNextPage,
-        };
-      }),
+    async (a) => {
+      const page = await source.events(
+        a.ledger,
+        { types: a.type, author: a.author, actor: a.actor, fromMs: a.from ? Date.parse(a.from) : undefined, toMs: a.to ? Date.parse(a.to) : undefined },
+        a.limit,
+        null,
+      );
+      return {
+        events: page.events.map(({ canonical: _c, payload, ...e }) => (a.includePayload ? { ...e, payload } : e)),
+        more: page.hasNextPage,
+      };
+    },
   );
 
-  server.registerTool(
+  tool(
     'audit_checkpoint',
     {
       title: 'Create a checkpoint',
       description: 'Seal pending events into a mined block and sign a C2SP checkpoint there.',
       inputSchema: { ledger, name: text(1, 128).optional(), tags: z.array(text(1, 64)).max(32).default([]) },
     },
-    (a) => run(() => source.checkpoint(a.ledger, a.name, a.tags)),
+    (a) => source.checkpoint(a.ledger, a.name, a.tags),
   );
 
-  server.registerTool(
+  tool(
     'audit_verify',
     {
       title: 'Verify a ledger',
       description: 'Quick (head) or full verification; names every tampered event, block or checkpoint.',
       inputSchema: { ledger, full: z.boolean().default(false) },
     },
-    (a) => run(() => source.verify(a.ledger, a.full)),
+    (a) => source.verify(a.ledger, a.full),
   );
 
-  server.registerTool(
+  tool(
     'audit_stats',
     { title: 'Ledger statistics', description: 'Event count, blocks and events by type.', inputSchema: { ledger } },
-    (a) => run(() => source.stats(a.ledger)),
+    (a) => source.stats(a.ledger),
   );
 
   if (traces) {
-    server.registerTool(
+    tool(
       'provenance_trace',
       {
         title: 'Trace an agent\'s queries',
@@ -109,21 +102,20 @@ export function chainproofMcpServer(
           limit: z.number().int().min(1).max(1000).default(100),
         },
       },
-      (a) =>
-        run(() => {
-          const now = Date.now();
-          return traces.trace(a.ledger, {
-            agent: a.agent,
-            sinceMs: parseWhen('since', a.since, now),
-            untilMs: parseUntil('until', a.until, now),
-            subject: a.subject,
-            first: a.limit,
-          });
-        }),
+      (a) => {
+        const now = Date.now();
+        return traces.trace(a.ledger, {
+          agent: a.agent,
+          sinceMs: parseWhen('since', a.since, now),
+          untilMs: parseUntil('until', a.until, now),
+          subject: a.subject,
+          first: a.limit,
+        });
+      },
     );
   }
   if (syncStatus) {
-    server.registerTool(
+    tool(
       'sync_status',
       {
         title: 'Syndication status',
@@ -132,7 +124,7 @@ export function chainproofMcpServer(
           'last checkpoint, latency, errors, and whether it was flagged for contradicting a checkpoint it signed.',
         inputSchema: {},
       },
-      () => run(syncStatus),
+      syncStatus,
     );
   }
   return server;
