@@ -1,5 +1,6 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { z } from 'zod';
+import { ChainproofError } from '../errors.js';
 import type { LedgerSource } from '../cli/source.js';
 import type { TraceSource } from '../cli/trace-source.js';
 import { parseUntil, parseWhen } from '../cli/trace.js';
@@ -28,6 +29,7 @@ export function chainproofMcpServer(
     .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a ledger name is 1 to 63 of a-z, 0-9, _ and -, starting with a letter or digit')
     .default('main')
     .describe('ledger name');
+  const WHEN = 'RFC 3339 time with zone (2026-12-01T03:00Z), a date (UTC), "now", or like "6 hours ago" / "90m"';
 
   tool(
     'audit_query',
@@ -39,19 +41,19 @@ export function chainproofMcpServer(
         type: z.array(text(1, 128)).max(50).optional().describe('event types to include'),
         author: text(0, 512).optional(),
         actor: text(0, 512).optional(),
-        from: z.string().datetime({ offset: true }).optional().describe('ISO time: events at or after'),
-        to: z.string().datetime({ offset: true }).optional().describe('ISO time: events at or before'),
+        from: text(1, 64).optional().describe(`events at or after: ${WHEN}`),
+        to: text(1, 64).optional().describe('events at or before, as from; "now" means every event up to the newest'),
         limit: z.number().int().min(1).max(1000).default(50),
         includePayload: z.boolean().default(false).describe('include each event\'s payload'),
       },
     },
     async (a) => {
-      const page = await source.events(
-        a.ledger,
-        { types: a.type, author: a.author, actor: a.actor, fromMs: a.from ? Date.parse(a.from) : undefined, toMs: a.to ? Date.parse(a.to) : undefined },
-        a.limit,
-        null,
-      );
+      const now = Date.now();
+      const fromMs = a.from === undefined ? undefined : parseWhen('from', a.from, now);
+      const toMs = a.to === undefined ? undefined : parseUntil('to', a.to, now);
+      // As trace refuses since after until: an empty window is a mistake to name, not an answer.
+      if (fromMs !== undefined && toMs !== undefined && fromMs > toMs) throw new ChainproofError('BAD_USER_INPUT', 'from must not be after to');
+      const page = await source.events(a.ledger, { types: a.type, author: a.author, actor: a.actor, fromMs, toMs }, a.limit, null);
       return {
         events: page.events.map(({ canonical: _c, payload, ...e }) => (a.includePayload ? { ...e, payload } : e)),
         more: page.hasNextPage,
@@ -96,7 +98,7 @@ export function chainproofMcpServer(
         inputSchema: {
           ledger,
           agent: text(1, 512).describe('the agent id recorded with its queries'),
-          since: text(1, 64).default('6 hours ago').describe('RFC 3339 time with zone (2026-12-01T03:00Z), a date (UTC), "now", or like "6 hours ago" / "90m"'),
+          since: text(1, 64).default('6 hours ago').describe(WHEN),
           until: text(1, 64).default('now').describe('end, as since; "now" (the default) means every query up to the newest'),
           subject: text(1, 512).optional().describe('subject glob: * within a path segment, ** across, ? one character'),
           limit: z.number().int().min(1).max(1000).default(100),

@@ -67,6 +67,13 @@ describe('MCP over stdio', () => {
     expect(unknown).toMatchObject({ isError: true, body: { code: 'UNKNOWN_LEDGER' } });
   });
 
+  it('audit_query reads from and to as provenance_trace reads since and until, and refuses from after to', async () => {
+    expect((await call('audit_query', { from: '1 hour ago', to: 'now', limit: 20 })).body.events).toHaveLength(12);
+    expect((await call('audit_query', { from: '2000-01-01', to: '2000-01-01T23:59:59+01:00' })).body.events).toEqual([]);
+    expect(await call('audit_query', { from: 'now', to: '1 hour ago' })).toEqual({ isError: true, body: { code: 'BAD_USER_INPUT', message: 'from must not be after to' } });
+    expect(await call('audit_query', { from: '2026-02-30' })).toMatchObject({ isError: true, body: { code: 'BAD_USER_INPUT', message: expect.stringMatching(/^from must be /) } });
+  });
+
   it('audit_checkpoint, audit_stats and audit_verify', async () => {
     const cp = await call('audit_checkpoint', { name: 'mcp', tags: ['agent'] });
     expect(cp.body).toMatchObject({ treeSize: 12 });
