@@ -316,17 +316,19 @@ function program(): Command {
   serverOptions(cmd.command('mcp'), undefined, 300)
     .description('serve the audit tools over MCP on stdio (for agents)')
     .action(async (opts: ServerOptions) => {
-      const [{ chainproofMcpServer }, { StdioServerTransport }] = await Promise.all([
+      const [{ chainproofMcpServer }, { LineTransport }] = await Promise.all([
         import('../mcp/server.js'),
-        import('@modelcontextprotocol/sdk/server/stdio.js'),
+        import('../mcp/stdio.js'),
       ]);
       await withMcpSources(opts, async (traces, src, syncStatus) => {
         const server = chainproofMcpServer(src, '0.1.0', traces, syncStatus);
-        const transport = new StdioServerTransport();
+        const transport = new LineTransport();
+        transport.onerror = (e) => process.stderr.write(`chainproof: mcp: ${e.message}\n`);
         const closed = new Promise<void>((resolve) => (transport.onclose = resolve));
         await server.connect(transport);
-        await Promise.race([closed, new Promise<void>((resolve) => process.stdin.once('end', resolve))]);
+        await closed;
         await server.close();
+        if (transport.failure) process.exitCode = EXIT.INTERNAL;
       });
     });
 

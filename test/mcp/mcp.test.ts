@@ -54,11 +54,24 @@ describe('MCP over stdio', () => {
     expect(withPayload.body.events[0]).toMatchObject({ actor: 'agent-1', payload: { k: 1 } });
   });
 
-  it('refuses arguments outside the schema', async () => {
-    const r = await client.callTool({ name: 'audit_query', arguments: { limit: 5000 } }).catch((e: Error) => ({ isError: true, content: [{ text: e.message }] }));
-    expect((r as { isError?: boolean }).isError).toBe(true);
+  it('refuses arguments outside the schema, arguments it does not take and tools it does not have as the API refuses: coded, naming what is wrong', async () => {
+    const refused = (message: string | RegExp) => ({ isError: true, body: { code: 'BAD_USER_INPUT', message: typeof message === 'string' ? message : expect.stringMatching(message) } });
+    expect(await call('audit_query', { limit: 5000 })).toEqual(refused(/^argument limit: /));
+    expect(await call('audit_query', { type: ['read', 7] })).toEqual(refused(/^argument type\[1\]: /));
+    expect(await call('audit_stats', { ledger: 'Main!' })).toEqual(refused(/^argument ledger: a ledger name is /));
+    expect(await call('audit_query', { actor: 'agent-0', autor: 'x' })).toEqual(refused('unknown argument "autor"'));
+    // Not a checkpoint made without its tags.
+    expect(await call('audit_checkpoint', { name: 'typo', tag: ['x'] })).toEqual(refused('unknown argument "tag"'));
+    expect(await call('audit_nope', {})).toEqual(refused('no tool "audit_nope"; tools/list names them'));
     const unknown = await call('audit_stats', { ledger: 'nope' });
     expect(unknown).toMatchObject({ isError: true, body: { code: 'UNKNOWN_LEDGER' } });
+  });
+
+  it('audit_query reads from and to as provenance_trace reads since and until, and refuses from after to', async () => {
+    expect((await call('audit_query', { from: '1 hour ago', to: 'now', limit: 20 })).body.events).toHaveLength(12);
+    expect((await call('audit_query', { from: '2000-01-01', to: '2000-01-01T23:59:59+01:00' })).body.events).toEqual([]);
+    expect(await call('audit_query', { from: 'now', to: '1 hour ago' })).toEqual({ isError: true, body: { code: 'BAD_USER_INPUT', message: 'from must not be after to' } });
+    expect(await call('audit_query', { from: '2026-02-30' })).toMatchObject({ isError: true, body: { code: 'BAD_USER_INPUT', message: expect.stringMatching(/^from must be /) } });
   });
 
   it('audit_checkpoint, audit_stats and audit_verify', async () => {
