@@ -67,7 +67,7 @@ export class LedgerBus {
     topic: T,
     ledger: string,
     accept: (m: BusMessages[T]) => boolean = () => true,
-  ): PushSubscription<BusMessages[T]> {
+  ): BusSubscription<BusMessages[T]> {
     return new BusSubscription((l) => this.listen(topic, ledger, l), accept, this.maxQueued);
   }
 }
@@ -96,6 +96,9 @@ export class BusSubscription<T> implements PushSubscription<T> {
   private push: ((m: T) => boolean) | undefined;
   private settled: (() => void) | undefined;
   private readonly stop: () => void;
+  /** While set, messages are not kept, only noted (`missed`): the reader is catching up from storage. */
+  private dropping = false;
+  private missed = false;
 
   constructor(
     listen: (l: (m: T) => void) => () => void,
@@ -107,6 +110,10 @@ export class BusSubscription<T> implements PushSubscription<T> {
 
   private receive(m: T): void {
     if (this.done || !this.accept(m)) return;
+    if (this.dropping) {
+      this.missed = true;
+      return;
+    }
     if (this.push) {
       if (!this.push(m)) this.finish();
     } else if (this.queue.length >= this.maxQueued) {
@@ -130,6 +137,23 @@ export class BusSubscription<T> implements PushSubscription<T> {
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  /**
+   * Stops keeping messages (and drops those kept) while the reader replays from storage, which
+   * holds them too: a replay longer than maxQueued live messages would otherwise fail as a slow
+   * consumer, holding all of them meanwhile.
+   */
+  drop(): void {
+    this.dropping = true;
+    this.missed = false;
+    this.queue.length = 0;
+  }
+
+  /** Keeps messages again; returns whether any was dropped since `drop`. */
+  resume(): boolean {
+    this.dropping = false;
+    return this.missed;
   }
 
   async next(): Promise<IteratorResult<T>> {

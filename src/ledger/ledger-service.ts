@@ -80,6 +80,9 @@ export interface LeafRangeResult {
 }
 
 /** Leaves one pull may ask for, and events one replicated append may carry. */
+/** Messages a subscription replaying from a cursor reads from the database at a time. */
+const REPLAY_PAGE = 500;
+
 /** The metrics' label for appends refused for naming no ledger this process knows. */
 export const UNKNOWN_LEDGER_LABEL = '(unknown)';
 
@@ -267,24 +270,37 @@ export class LedgerService {
     const live = this.bus.subscribe(topic, ledger.name, accept);
     const position = (m: BusMessages[T]) => positionOf(topic, m);
     const replay = async (after: number) => {
-      const page = { first: 500, after: encodeCursor(kind, after, ledger.name) };
+      const page = { first: REPLAY_PAGE, after: encodeCursor(kind, after, ledger.name) };
       const result =
         topic === 'event' ? await this.events(ledger.name, options.filter ?? {}, page)
         : topic === 'block' ? await this.blocks(ledger.name, page)
         : await this.checkpoints(ledger.name, page);
       return result.items.map((i) => i.node as BusMessages[T]);
     };
+    // Replaying, live messages are dropped (the database has them), not queued: a replay outlasting
+    // the bus's queue would end as a slow consumer. Once a page comes short, live messages are kept
+    // again; if any was dropped meanwhile, one more page ('gap') reads what the last one missed, and
+    // live messages it also holds are skipped by position. A full gap page: drop and replay again.
+    let phase: 'replay' | 'gap' | 'live' = options.after === undefined ? 'live' : 'replay';
+    if (phase === 'replay') live.drop();
+    const pageRead = (full: boolean) => {
+      if (phase === 'replay' && !full) phase = live.resume() ? 'gap' : 'live';
+      else if (phase === 'gap') {
+        if (full) live.drop();
+        phase = full ? 'replay' : 'live';
+      }
+    };
+    const replaying = () => phase !== 'live';
     // An object rather than an async generator: a generator's return() waits behind a pending
     // next(), so a subscriber leaving a quiet ledger would hold its listener until the next
     // message; and a generator cannot push.
-    let replaying = options.after !== undefined;
     let replayed: BusMessages[T][] = [];
     let closed = false;
     const done = { value: undefined, done: true } as IteratorReturnResult<undefined>;
     const iterator: PushSubscription<BusMessages[T]> = {
       [Symbol.asyncIterator]: () => iterator,
       async next(): Promise<IteratorResult<BusMessages[T]>> {
-        while (replaying) {
+        while (replaying()) {
           if (replayed.length > 0) return { value: replayed.shift()!, done: false };
           const items = await replay(last);
           if (closed) return done;
@@ -292,7 +308,7 @@ export class LedgerService {
             if (accept(m)) replayed.push(m);
             last = position(m);
           }
-          if (items.length < 500) replaying = false;
+          pageRead(items.length === REPLAY_PAGE);
         }
         if (replayed.length > 0) return { value: replayed.shift()!, done: false };
         for (;;) {
@@ -304,7 +320,7 @@ export class LedgerService {
         }
       },
       async pipe(push, backlog) {
-        while (replaying) {
+        while (replaying()) {
           const items = await replay(last);
           for (const m of items) {
             const wait = backlog?.();
@@ -314,7 +330,7 @@ export class LedgerService {
             last = position(m);
           }
           if (closed) return;
-          if (items.length < 500) replaying = false;
+          pageRead(items.length === REPLAY_PAGE);
         }
         for (const m of replayed.splice(0)) if (!push(m)) return void (await iterator.return!());
         await live.pipe((m) => {
@@ -325,7 +341,7 @@ export class LedgerService {
       },
       async return() {
         closed = true;
-        replaying = false;
+        phase = 'live';
         replayed = [];
         await live.return?.();
         return done;
