@@ -36,6 +36,9 @@ export class BlockProducer {
     private readonly metrics: LedgerMetrics,
   ) {}
 
+  /** The last block whose checkpoint, if due, is known signed: idle passes look once per block, not every tick. */
+  private dueCheckedAt = -1;
+
   start(): void {
     const period = Math.max(50, Math.min(250, Math.floor(this.ledger.maxBlockIntervalMs / 2)));
     this.timer = setInterval(() => this.nudge(), period);
@@ -117,7 +120,14 @@ export class BlockProducer {
     const [head] = await this.dataSource.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [ledger.id]);
     const start = last?.treeSize ?? 0;
     const pending = Number(head.tree_size) - start;
-    if (pending <= 0) return false;
+    if (pending <= 0) {
+      // A checkpoint due at the last block is signed by whoever sealed it, unless that process died first.
+      if (last && last.height !== this.dueCheckedAt) {
+        await this.checkpointIfDue(last);
+        this.dueCheckedAt = last.height;
+      }
+      return false;
+    }
     if (pending < ledger.blockSize && this.forceUpTo <= start) {
       const [oldest] = await this.dataSource.query(
         `SELECT appended_at FROM events WHERE ledger_id = $1 AND idx = $2`,
@@ -189,12 +199,13 @@ export class BlockProducer {
 
   private async checkpointIfDue(block: BlockRow): Promise<void> {
     if (!this.checkpointer.canSign) return;
+    // Looked at first without the lock: on most passes nothing is due.
     const [last] = await this.dataSource.query(
       `SELECT max(tree_size) AS size FROM checkpoints WHERE ledger_id = $1`,
       [this.ledger.id],
     );
     if (block.treeSize - Number(last?.size ?? 0) >= this.ledger.checkpointInterval) {
-      await this.checkpointer.create(this.ledger, block);
+      await this.checkpointer.createIfDue(this.ledger, block);
     }
   }
 }

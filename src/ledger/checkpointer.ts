@@ -55,6 +55,19 @@ export class Checkpointer {
   }
 
   async create(ledger: LedgerRow, block: BlockRow, name?: string, tags: string[] = []): Promise<CheckpointRow> {
+    return (await this.sign(ledger, block, name, tags))!;
+  }
+
+  /**
+   * The checkpoint every `ledger.checkpointInterval` events, at `block`, unless one at most that
+   * far behind it exists: decided under the lock that orders checkpoints, so processes that find
+   * it due at once (one that sealed the block died before signing, say) sign it once.
+   */
+  createIfDue(ledger: LedgerRow, block: BlockRow): Promise<CheckpointRow | undefined> {
+    return this.sign(ledger, block, undefined, [], ledger.checkpointInterval);
+  }
+
+  private async sign(ledger: LedgerRow, block: BlockRow, name: string | undefined, tags: string[], dueEvery?: number): Promise<CheckpointRow | undefined> {
     if (!this.key) {
       throw new ChainproofError(
         'SIGNING_KEY_MISSING',
@@ -84,12 +97,24 @@ export class Checkpointer {
     // Ids are cursors (paging, `after` replay, the live feed), so per ledger they must commit in
     // the order they are drawn: the lock, taken before the id and held until commit, keeps a
     // later id from committing first and a reader's cursor from passing one still to come.
-    const [row]: Array<{ id: string }> = await this.dataSource.query(
-      `WITH in_order AS (SELECT pg_advisory_xact_lock(${CHECKPOINT_LOCK_CLASS}, $1))
-       INSERT INTO checkpoints (ledger_id, tree_size, root_hash, block_height, timestamp_ms, name, tags, note)
-       SELECT $1, $2::bigint, $3::bytea, $4::bigint, $5::bigint, $6::text, $7::text[], $8::text FROM in_order RETURNING id`,
-      [ledger.id, block.treeSize, block.treeRoot, block.height, timestampMs, name ?? null, tags, note],
-    );
+    const insert = (q: DataSource['query']) =>
+      q(
+        `WITH in_order AS (SELECT pg_advisory_xact_lock(${CHECKPOINT_LOCK_CLASS}, $1))
+         INSERT INTO checkpoints (ledger_id, tree_size, root_hash, block_height, timestamp_ms, name, tags, note)
+         SELECT $1, $2::bigint, $3::bytea, $4::bigint, $5::bigint, $6::text, $7::text[], $8::text FROM in_order RETURNING id`,
+        [ledger.id, block.treeSize, block.treeRoot, block.height, timestampMs, name ?? null, tags, note],
+      ) as Promise<Array<{ id: string }>>;
+    const [row] =
+      dueEvery === undefined
+        ? await insert((sql, params) => this.dataSource.query(sql, params))
+        : await this.dataSource.transaction(async (tx) => {
+            // The lock first, then the look: a statement's snapshot predates the locks it takes.
+            await tx.query(`SELECT pg_advisory_xact_lock(${CHECKPOINT_LOCK_CLASS}, $1)`, [ledger.id]);
+            const [last] = await tx.query(`SELECT max(tree_size) AS size FROM checkpoints WHERE ledger_id = $1`, [ledger.id]);
+            if (block.treeSize - Number(last?.size ?? 0) < dueEvery) return [];
+            return insert((sql, params) => tx.query(sql, params));
+          });
+    if (!row) return undefined;
     const checkpoint = await this.dataSource.getRepository(CheckpointRow).findOneByOrFail({ id: Number(row!.id) });
     this.notify(ledger, 'checkpoint');
     return checkpoint;

@@ -208,3 +208,30 @@ describe('a second key on a database another key already signs', () => {
     }
   });
 });
+
+describe('a checkpoint due at a block its sealer never signed', () => {
+  it('is signed by the next process to look, once, though two look at once', async () => {
+    const base = await openTestLedger({}, { produceBlocks: false });
+    // A process that seals but cannot sign stands for one that died between its block and its checkpoint.
+    const config = testConfig();
+    const sealer = new LedgerService(base.db.dataSource, config, undefined, pino({ level: 'silent' }));
+    const signers = [0, 1].map(() => new LedgerService(base.db.dataSource, config, loadServerKey(config, false)!.key, pino({ level: 'silent' })));
+    try {
+      await base.service.createLedger('orphan', { blockSize: 5, checkpointInterval: 5, maxBlockIntervalMs: 3_600_000 });
+      await sealer.start(['orphan']);
+      await sealer.append('orphan', Array.from({ length: 5 }, (_, i) => ({ type: 't', actor: `a${i}` })));
+      await waitFor('the block', () => sealer.block('orphan', 0));
+      await sealer.stop();
+      expect((await base.service.checkpoints('orphan', { first: 10 })).items).toHaveLength(0);
+      // Nothing more is appended: the checkpoint comes from the producers' idle passes.
+      await Promise.all(signers.map((s) => s.start(['orphan'])));
+      const cp = await waitFor('its checkpoint', () => base.service.checkpoint('orphan', 5));
+      expect(cp.blockHeight).toBe(0);
+      await new Promise((r) => setTimeout(r, 600));
+      expect((await base.service.checkpoints('orphan', { first: 10 })).items).toHaveLength(1);
+    } finally {
+      await Promise.all(signers.map((s) => s.stop()));
+      await base.close();
+    }
+  });
+});
