@@ -4,6 +4,7 @@ import { ENV_DOCS, loadConfig, type Config } from '../config.js';
 import { ChainproofError, isChainproofError } from '../errors.js';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
+import { EXIT, exitCodeFor } from './exit.js';
 import { progressBar } from './progress.js';
 import { remoteSource, type LedgerSource, type ProofBundle } from './source.js';
 import { serverOf, serverOptions, type ServerOptions } from './server-options.js';
@@ -25,9 +26,6 @@ import { shown, table } from './printable.js';
 import { directTraceSource, remoteTraceSource, type TraceSource } from './trace-source.js';
 import { join } from 'node:path';
 import type { CliServices } from './local.js';
-
-/** Exit codes: 0 ok, 1 ledger INVALID, 2 bad usage/input/configuration, 3 database or server unavailable, 4 internal. */
-export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, UNAVAILABLE: 3, INTERNAL: 4 } as const;
 
 /** The CLI's database side, loaded on first use (see local.ts). */
 const local = () => import('./local.js');
@@ -466,12 +464,6 @@ function outputDir(dir: string): string {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(dir).isDirectory()) throw e;
   }
   return dir;
-}
-
-function exitCodeFor(e: ChainproofError): number {
-  if (e.code === 'UNAVAILABLE') return EXIT.UNAVAILABLE;
-  if (e.code === 'INTERNAL') return EXIT.INTERNAL;
-  return EXIT.USAGE;
 }
 
 export async function main(argv: string[]): Promise<void> {
