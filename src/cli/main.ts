@@ -16,7 +16,8 @@ import type { ProvenanceReplayReport } from '../provenance/rebuild.js';
 import { addGovCommands } from './gov.js';
 import { addSyncCommands, remoteSync } from './sync.js';
 import type { SyncStatusView } from '../sync/sync-service.js';
-import { createWriteStream, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { openOutputFile, outputDir, userPath } from './files.js';
 import { formatTlogProof } from '../ledger/note/index.js';
 import type { EventFilter } from '../ledger/ledger-service.js';
 import { MAX_TRACE_LINES } from '../provenance/model.js';
@@ -183,38 +184,37 @@ function program(): Command {
     .option('--output <file>', 'write here instead of stdout')
     .action(async (opts: ServerOptions & FilterOptions & { format: string; output?: string }) => {
       if (opts.format !== 'jsonl' && opts.format !== 'json') throw new ChainproofError('BAD_USER_INPUT', '--format must be json or jsonl');
-      // Opened here so a bad path fails now, as a coded error, not later as an unhandled stream event.
-      const file = opts.output;
-      const out = file ? createWriteStream('', { fd: userPath('--output', () => openSync(file, 'w')) }) : process.stdout;
-      if (file) {
-        out.on('error', (err) => {
-          process.stderr.write(`chainproof: INTERNAL: writing ${file}: ${err.message}\n`);
-          process.exit(EXIT.INTERNAL);
-        });
-      }
+      const filter = toFilter(opts);
+      const json = opts.format === 'json';
       const bar = opts.output && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
       const n = await withSource(opts, async (src) => {
+        // The first page before any output: an unknown ledger or an unreachable server must leave
+        // the file as it was, and stdout empty rather than holding an opening bracket.
+        let page = await src.events(opts.ledger, filter, 1000, null);
         const total = bar ? (await src.stats(opts.ledger)).treeSize : 0;
-        let after: string | null = null;
-        let count = 0;
-        if (opts.format === 'json') await write(out, '[\n');
-        for (;;) {
-          const page = await src.events(opts.ledger, toFilter(opts), 1000, after);
-          // One write per page: per-line writes would spend their time waiting on backpressure.
-          const lines = page.events.map((e) => JSON.stringify(e));
-          if (lines.length > 0) {
-            await write(out, opts.format === 'json' ? `${count === 0 ? '' : ',\n'}${lines.join(',\n')}` : `${lines.join('\n')}\n`);
+        const file = opts.output === undefined ? undefined : openOutputFile('--output', opts.output);
+        const write = file ? async (text: string) => file.write(text) : toStdout;
+        try {
+          let count = 0;
+          if (json) await write('[\n');
+          for (;;) {
+            // One write per page: per-line writes would spend their time waiting on backpressure.
+            const lines = page.events.map((e) => JSON.stringify(e));
+            if (lines.length > 0) await write(json ? `${count === 0 ? '' : ',\n'}${lines.join(',\n')}` : `${lines.join('\n')}\n`);
+            count += lines.length;
+            bar?.update(page.events.at(-1)?.index ?? total, total);
+            if (!page.hasNextPage || !page.endCursor) break;
+            page = await src.events(opts.ledger, filter, 1000, page.endCursor);
           }
-          count += lines.length;
-          bar?.update(page.events.at(-1)?.index ?? total, total);
-          if (!page.hasNextPage || !page.endCursor) break;
-          after = page.endCursor;
+          if (json) await write('\n]\n');
+          file?.commit();
+          return count;
+        } catch (e) {
+          file?.discard();
+          throw e;
         }
-        if (opts.format === 'json') await write(out, '\n]\n');
-        return count;
       });
       bar?.done();
-      if (out !== process.stdout) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(r));
       process.stderr.write(`exported ${n} events\n`);
     });
 
@@ -434,36 +434,9 @@ function parseLimit(raw: string, max: number, flag = '--limit'): number {
   return n;
 }
 
-function write(out: NodeJS.WritableStream, chunk: string): Promise<void> {
+function toStdout(chunk: string): Promise<void> {
   // Respect backpressure, so a million events never pile up in memory.
-  return out.write(chunk) ? Promise.resolve() : new Promise((r) => out.once('drain', () => r()));
-}
-
-/**
- * A file operation on a path the user named: its failure (missing, a directory, no permission...)
- * is their input, BAD_USER_INPUT, not an internal error.
- */
-function userPath<T>(flag: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (typeof err.code === 'string' && typeof err.syscall === 'string') throw new ChainproofError('BAD_USER_INPUT', `${flag}: ${err.message}`, { cause: e });
-    throw e;
-  }
-}
-
-/**
- * A directory to write into: made if missing, its parent must exist. (Node's recursive mkdir
- * spins for ever on some /proc paths; one level is all a user's output path needs.)
- */
-function outputDir(dir: string): string {
-  try {
-    mkdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(dir).isDirectory()) throw e;
-  }
-  return dir;
+  return process.stdout.write(chunk) ? Promise.resolve() : new Promise((r) => process.stdout.once('drain', () => r()));
 }
 
 export async function main(argv: string[]): Promise<void> {

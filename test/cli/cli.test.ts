@@ -1,4 +1,4 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -183,6 +183,31 @@ describe('chainproof CLI', () => {
       const arr = JSON.parse(cli(['export', '--format', 'json', '--type', 'cli'], env).stdout);
       expect(arr).toHaveLength(40);
       expect(cli(['export', '--format', 'xml'], env).code).toBe(2);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('export refuses bad input before writing: the --output file is kept, stdout stays empty', () => {
+    const dir = tempDataDir();
+    try {
+      const keep = join(dir.dir, 'keep.jsonl');
+      writeFileSync(keep, 'precious\n');
+      chmodSync(keep, 0o600);
+      for (const args of [['--start', 'bogus'], ['--ledger', 'nosuch'], ['--timeout', '0'], ['--format', 'json', '--ledger', 'nosuch'], ['--url', 'http://127.0.0.1:1/graphql']]) {
+        const r = cli(['export', '--output', keep, ...args], env);
+        expect(r.stderr, args.join(' ')).toMatch(/^chainproof: [A-Z_]+: [^\n]+\n$/);
+        expect(r.code, args.join(' ')).toBeGreaterThan(1);
+        expect(readFileSync(keep, 'utf8'), args.join(' ')).toBe('precious\n');
+      }
+      const toStdout = cli(['export', '--format', 'json', '--ledger', 'nosuch'], env);
+      expect(toStdout.stdout).toBe('');
+      expect(toStdout.code).toBe(2);
+      // Once it succeeds, the file is replaced whole, private as it was.
+      expect(cli(['export', '--type', 'cli', '--output', keep], env).code).toBe(0);
+      expect(readFileSync(keep, 'utf8').trim().split('\n')).toHaveLength(40);
+      expect(statSync(keep).mode & 0o777).toBe(0o600);
+      expect(readdirSync(dir.dir)).toEqual(['keep.jsonl']);
     } finally {
       dir.remove();
     }

@@ -1,6 +1,9 @@
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliAsync } from '../support/cli.js';
 
@@ -26,6 +29,11 @@ async function fakeServer(handler: Handler) {
 }
 
 const answer = (status: number, body: string): Handler => (_, res) => void res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+
+const event = (index: number) => ({
+  index, id: index.toString(16).padStart(64, '0'), type: 't', actor: 'a', author: null, resource: null, subsystem: null, result: null,
+  correlationId: null, payload: { index }, parents: [], hlc: { physicalMs: 1_800_000_000_000, logical: 0 }, signature: null, canonical: 'e30=',
+});
 
 const ONE_LINE = /^chainproof: [A-Z][A-Z0-9_]*: [^\n]*\n$/;
 
@@ -79,6 +87,30 @@ describe('chainproof against a server that misbehaves', () => {
       expect(r.stdout).toBe('');
     } finally {
       await server.close();
+    }
+  });
+
+  it('export: a server that fails after the first page leaves the --output file as it was, and no temporary file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chainproof-export-'));
+    const server = await fakeServer(({ variables }, res) => {
+      if (variables.a === null) {
+        return void res.end(JSON.stringify({ data: { events: { edges: [{ node: event(0) }, { node: event(1) }], pageInfo: { endCursor: 'c1', hasNextPage: true } } } }));
+      }
+      res.writeHead(503).end(JSON.stringify({ errors: [{ message: 'the database is unavailable', extensions: { code: 'UNAVAILABLE' } }] }));
+    });
+    try {
+      const keep = join(dir, 'keep.jsonl');
+      writeFileSync(keep, 'precious\n');
+      for (const format of ['jsonl', 'json']) {
+        const r = await cliAsync(['export', '--url', server.url, '--format', format, '--output', keep]);
+        expect(r.stderr).toBe('chainproof: UNAVAILABLE: the database is unavailable\n');
+        expect(r.code).toBe(3);
+        expect(readFileSync(keep, 'utf8')).toBe('precious\n');
+        expect(readdirSync(dir)).toEqual(['keep.jsonl']);
+      }
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
