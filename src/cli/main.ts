@@ -240,9 +240,18 @@ function program(): Command {
     .option('--output <file>', 'write here instead of stdout')
     .action(async (eventId: string, opts: ServerOptions & { ledger: string; output?: string }) => {
       if (!/^[0-9a-f]{64}$/.test(eventId)) throw new ChainproofError('BAD_USER_INPUT', 'event id must be 64 lowercase hex characters');
-      const text = tlogProofText(await withSource(opts, (src) => src.proof(opts.ledger, eventId)));
-      if (opts.output) userPath('--output', () => writeFileSync(opts.output!, text));
-      else process.stdout.write(text);
+      // Before the proof: where no checkpoint covers the event, fetching it signs and stores one.
+      const file = opts.output === undefined ? undefined : openOutputFile('--output', opts.output);
+      try {
+        const text = tlogProofText(await withSource(opts, (src) => src.proof(opts.ledger, eventId)));
+        if (file) {
+          file.write(text);
+          file.commit();
+        } else process.stdout.write(text);
+      } catch (e) {
+        file?.discard();
+        throw e;
+      }
     });
 
   serverOptions(cmd.command('trace'))

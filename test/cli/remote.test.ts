@@ -113,4 +113,16 @@ describe('chainproof against a server that misbehaves', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('proof --output into a missing directory is refused before the server is asked (which may sign a checkpoint)', async () => {
+    const server = await fakeServer(answer(200, JSON.stringify({ data: { createCheckpoint: { treeSize: 1 } } })));
+    try {
+      const r = await cliAsync(['proof', 'ab'.repeat(32), '--url', server.url, '--output', join(tmpdir(), 'chainproof-no-such-dir', 'e.tlog-proof')]);
+      expect(r.stderr).toMatch(/^chainproof: BAD_USER_INPUT: --output: ENOENT[^\n]*\n$/);
+      expect(r.code).toBe(2);
+      expect(server.queries).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
 });
