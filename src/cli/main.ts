@@ -124,6 +124,8 @@ function program(): Command {
       }));
       bar?.done();
       const valid = report.status === 'VALID' && (replay?.ok ?? true) && (rulesReplay?.ok ?? true) && (provenanceReplay?.ok ?? true) && (witnesses?.ok ?? true);
+      // Before the report: a reader that goes away mid-report ends the process with this code.
+      process.exitCode = valid ? EXIT.OK : EXIT.INVALID;
       if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, ...(replay ? { replay, rulesReplay, provenanceReplay } : {}), ...(witnesses ? { witnesses } : {}) }, null, 2)}\n`);
       else {
         process.stdout.write(
@@ -140,7 +142,6 @@ function program(): Command {
         if (provenanceReplay) process.stdout.write(`${provenanceReplayLine(provenanceReplay)}\n`);
         if (witnesses) process.stdout.write(`${witnesses.ok ? 'WITNESSED' : 'NOT WITNESSED'}: ${witnesses.message}\n`);
       }
-      process.exitCode = valid ? EXIT.OK : EXIT.INVALID;
     });
 
   cmd
@@ -303,8 +304,8 @@ function program(): Command {
     .action(async (file: string, opts: { key: string; origin?: string; witness: string[]; threshold?: string }) => {
       const threshold = thresholdOf(opts);
       const result = verifyTlogProofFile(userPath('<file>', () => readFileSync(file, 'utf8')), verifierKey(opts.key), opts.origin, { keys: witnessKeys(opts.witness), threshold });
-      process.stdout.write(`${result.ok ? 'VALID' : 'INVALID'}: ${result.message}\n`);
       process.exitCode = result.ok ? EXIT.OK : EXIT.INVALID;
+      process.stdout.write(`${result.ok ? 'VALID' : 'INVALID'}: ${result.message}\n`);
     });
 
   // One tool call may seal and sign a checkpoint (audit_checkpoint): more time than a read.
@@ -449,9 +450,10 @@ function toStdout(chunk: string): Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  // A reader that went away (`chainproof export | head`) is the end of the output, not a crash.
+  // A reader that went away (`chainproof export | head`) is the end of the output, not a crash;
+  // the verdict already reached (`verify | head -1` of an INVALID ledger) is still the exit code.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(EXIT.OK);
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
     process.stderr.write(`chainproof: INTERNAL: cannot write the output (${e.message})\n`);
     process.exit(EXIT.INTERNAL);
   });

@@ -373,5 +373,12 @@ describe('chainproof CLI', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^INVALID/);
     expect(r.stdout).toMatch(/EVENT_FIELD_MISMATCH \(event 7\)/);
+    // As `chainproof verify --full | head -1` would: the reader gone, the verdict is still the exit code.
+    const child = spawn(process.execPath, [BIN, 'verify', '--full'], { env: { PATH: process.env.PATH ?? '', ...SMALL_LEDGER_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    expect(await new Promise<number | null>((resolve) => child.once('close', resolve))).toBe(1);
+    expect(stderr).toBe('');
   });
 });
