@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, fchmodSync, mkdirSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ChainproofError } from '../errors.js';
 
@@ -28,6 +28,29 @@ export function outputDir(dir: string): string {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(dir).isDirectory()) throw e;
   }
   return dir;
+}
+
+/**
+ * A regular file of at most `maxBytes`, as UTF-8 text. Anything else is refused as the user's
+ * input rather than read: a device (/dev/zero) or a pipe never ends, and a file past the
+ * limit is not what it was named as.
+ */
+export function readSmallFile(flag: string, path: string, maxBytes: number, what: string): string {
+  const stat = userPath(flag, () => statSync(path));
+  if (!stat.isFile()) throw new ChainproofError('BAD_USER_INPUT', `${flag}: ${path} is not a regular file`);
+  const fd = userPath(flag, () => openSync(path, 'r'));
+  try {
+    // At most one byte past the limit is read: enough to know the file is too large.
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (let n; (n = userPath(flag, () => readSync(fd, buffer, length, buffer.length - length, null))) > 0; ) {
+      length += n;
+      if (length > maxBytes) throw new ChainproofError('BAD_USER_INPUT', `${flag}: ${path} is larger than ${maxBytes} bytes, too large for ${what}`);
+    }
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** An `--output` file: written in full by `commit`, or left as it was by `discard`. */

@@ -16,8 +16,8 @@ import type { ProvenanceReplayReport } from '../provenance/rebuild.js';
 import { addGovCommands } from './gov.js';
 import { addSyncCommands, remoteSync } from './sync.js';
 import type { SyncStatusView } from '../sync/sync-service.js';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { openOutputFile, outputDir, userPath } from './files.js';
+import { writeFileSync } from 'node:fs';
+import { openOutputFile, outputDir, readSmallFile, userPath } from './files.js';
 import { formatTlogProof } from '../ledger/note/index.js';
 import type { EventFilter } from '../ledger/ledger-service.js';
 import { MAX_TRACE_LINES } from '../provenance/model.js';
@@ -34,6 +34,9 @@ const local = () => import('./local.js');
 async function withLedger<T>(config: Config, fn: (services: CliServices) => Promise<T>): Promise<T> {
   return (await local()).withLedger(config, fn);
 }
+
+/** A tlog-proof is a checkpoint, some forty hashes at most and one event (payloads are 64 KB by default): a few KB, never a megabyte. */
+const MAX_PROOF_BYTES = 1024 * 1024;
 
 /**
  * The `--key` of verify-proof, checked before the proof is read: exit 1 says the proof does not
@@ -303,7 +306,7 @@ function program(): Command {
     .option('--threshold <n>', 'cosignatures required from the --witness keys (default 2f+1 of n)')
     .action(async (file: string, opts: { key: string; origin?: string; witness: string[]; threshold?: string }) => {
       const threshold = thresholdOf(opts);
-      const result = verifyTlogProofFile(userPath('<file>', () => readFileSync(file, 'utf8')), verifierKey(opts.key), opts.origin, { keys: witnessKeys(opts.witness), threshold });
+      const result = verifyTlogProofFile(readSmallFile('<file>', file, MAX_PROOF_BYTES, 'a tlog-proof'), verifierKey(opts.key), opts.origin, { keys: witnessKeys(opts.witness), threshold });
       process.exitCode = result.ok ? EXIT.OK : EXIT.INVALID;
       process.stdout.write(`${result.ok ? 'VALID' : 'INVALID'}: ${result.message}\n`);
     });

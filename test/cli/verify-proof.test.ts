@@ -61,4 +61,21 @@ describe('chainproof verify-proof', () => {
     expect(stderr).toBe('');
     expect(code).toBe(1);
   });
+
+  it('refuses a file past 1 MB, a device or a directory as bad input, one line, without reading it all', () => {
+    const large = join(dir, 'large.tlog-proof');
+    writeFileSync(large, 'a'.repeat(1024 * 1024 + 1));
+    const cases: Array<[string, RegExp]> = [
+      [large, /is larger than 1048576 bytes, too large for a tlog-proof\n$/],
+      ['/dev/zero', /is not a regular file\n$/],
+      [dir, /is not a regular file\n$/],
+    ];
+    for (const [path, message] of cases) {
+      const r = cli(['verify-proof', path, '--key', log.verifierKey], {});
+      expect(r.stderr, path).toMatch(/^chainproof: BAD_USER_INPUT: <file>: [^\n]*\n$/);
+      expect(r.stderr, path).toMatch(message);
+      expect(r.code, path).toBe(2);
+      expect(r.stdout).toBe('');
+    }
+  });
 });
