@@ -8,7 +8,7 @@ import { EXIT, exitCodeFor } from './exit.js';
 import { progressBar } from './progress.js';
 import { remoteSource, type LedgerSource, type ProofBundle } from './source.js';
 import { serverOf, serverOptions, type ServerOptions } from './server-options.js';
-import { verifyTlogProofFile } from './verify-proof.js';
+import { proofFault, verifyTlogProofFile } from './verify-proof.js';
 import { parseCosignerKey, parseVerifierKey } from '../ledger/note/index.js';
 import type { ReplayReport } from '../governance/replay.js';
 import type { RulesReplayReport } from '../rules/replay.js';
@@ -247,7 +247,7 @@ function program(): Command {
       // Before the proof: where no checkpoint covers the event, fetching it signs and stores one.
       const file = opts.output === undefined ? undefined : openOutputFile('--output', opts.output);
       try {
-        const text = tlogProofText(await withSource(opts, (src) => src.proof(opts.ledger, eventId)));
+        const text = tlogProofText(await withSource(opts, (src) => src.proof(opts.ledger, eventId)), eventId, opts.url !== undefined);
         if (file) {
           file.write(text);
           file.commit();
@@ -277,24 +277,28 @@ function program(): Command {
         subject: opts.subject,
         first: parseLimit(opts.limit, MAX_TRACE_LINES),
       };
-      // The directory first: a trace printed in full and then refused for its --proofs helps no one.
+      // Every option is checked before the directory is made: a refused command leaves nothing behind.
+      serverOf(opts);
       const dir = opts.proofs === undefined ? undefined : userPath('--proofs', () => outputDir(opts.proofs!));
-      const written = await withMcpSources(opts, async (traces, ledgers) => {
+      // Every proof is fetched and checked before anything is printed or written: a trace printed
+      // in full, with some of its proofs written, and then refused helps no one.
+      const { trace, proofs } = await withMcpSources(opts, async (traces, ledgers) => {
         const t = await traces.trace(opts.ledger, request);
-        if (opts.json) process.stdout.write(`${JSON.stringify(t, null, 2)}\n`);
-        else process.stdout.write(formatTimeline(t.lines, t.truncated));
-        if (dir === undefined) return 0;
-        for (const line of t.lines) {
+        const texts: Array<{ queryId: string; text: string }> = [];
+        for (const line of dir === undefined ? [] : t.lines) {
           // From --url, the answer is the server's word: a queryId like ../x must not pick where the file goes.
           if (!QUERY_ID.test(line.queryId)) {
             throw new ChainproofError('PEER_MISBEHAVED', `the server answered query id ${JSON.stringify(shown(line.queryId.slice(0, 80)))}, which no server records`);
           }
-          const text = tlogProofText(await ledgers.proof(opts.ledger, line.eventId));
-          userPath('--proofs', () => writeFileSync(join(dir, `${line.queryId}.tlog-proof`), text));
+          texts.push({ queryId: line.queryId, text: tlogProofText(await ledgers.proof(opts.ledger, line.eventId), line.eventId, opts.url !== undefined) });
         }
-        return t.lines.length;
+        return { trace: t, proofs: texts };
       });
-      if (opts.proofs) process.stderr.write(`wrote ${written} proofs to ${opts.proofs}\n`);
+      if (opts.json) process.stdout.write(`${JSON.stringify(trace, null, 2)}\n`);
+      else process.stdout.write(formatTimeline(trace.lines, trace.truncated));
+      if (dir === undefined) return;
+      for (const p of proofs) userPath('--proofs', () => writeFileSync(join(dir, `${p.queryId}.tlog-proof`), p.text));
+      process.stderr.write(`wrote ${proofs.length} proofs to ${dir}\n`);
     });
 
   cmd
@@ -410,8 +414,14 @@ async function withMcpSources<T>(
   });
 }
 
-/** A C2SP tlog-proof: the checkpoint, the event's index and inclusion proof, and the event's bytes. */
-function tlogProofText(b: ProofBundle): string {
+/**
+ * A C2SP tlog-proof: the checkpoint, the event's index and inclusion proof, and the event's bytes,
+ * once they are seen to prove `eventId`. `fromServer`: they are a server's answer (`--url`), not
+ * this ledger's own proof, which would fail only on a database `verify` calls INVALID.
+ */
+function tlogProofText(b: ProofBundle, eventId: string, fromServer: boolean): string {
+  const fault = proofFault(b, eventId);
+  if (fault) throw new ChainproofError(fromServer ? 'PEER_MISBEHAVED' : 'INTERNAL', `the proof of event ${eventId} does not hold: ${fault}`);
   return formatTlogProof({
     index: b.index,
     hashes: b.hashes.map((h) => Buffer.from(h, 'hex')),

@@ -1,10 +1,12 @@
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { treeHasher } from '../../src/ledger/merkle/index.js';
+import { formatCheckpoint, noteSignerFromSeed, signNote } from '../../src/ledger/note/index.js';
 import { cliAsync } from '../support/cli.js';
 
 type Handler = (request: { query: string; variables: Record<string, unknown> }, res: ServerResponse) => void;
@@ -124,5 +126,111 @@ describe('chainproof against a server that misbehaves', () => {
     } finally {
       await server.close();
     }
+  });
+
+  describe('trace --proofs', () => {
+    // A four-event log, signed here: the server's proofs are made by hand, right or wrong as a case needs.
+    const log = noteSignerFromSeed('log.test', Buffer.alloc(32, 1));
+    const hasher = treeHasher('sha256');
+    const canonical = [0, 1, 2, 3].map((k) => Buffer.from(JSON.stringify({ k })));
+    const leaves = canonical.map((c) => hasher.leafHash(c));
+    const pairs = [hasher.nodeHash(leaves[0]!, leaves[1]!), hasher.nodeHash(leaves[2]!, leaves[3]!)];
+    const note = signNote(formatCheckpoint({ origin: 'log.test/main', treeSize: 4, rootHash: hasher.nodeHash(pairs[0]!, pairs[1]!) }), [log]);
+    const pathOf = (i: number) => [leaves[i ^ 1]!, pairs[(i >> 1) ^ 1]!].map((h) => h.toString('hex'));
+    const line = (i: number) => ({
+      queryId: `q-${i}`, time: '2026-12-02T10:00:00.000Z', subject: 'auth/login', predicate: 'ttl', lens: null, result: i, resultHash: 'ab'.repeat(32),
+      resultConfidence: null, eventId: leaves[i]!.toString('hex'), eventIndex: i, recordedBy: 'recorder', contributingAssertions: [],
+    });
+
+    /** A server whose trace has four lines; `proof(i)` is what it answers for line i's event. */
+    const traceServer = (proof: (i: number) => { hashes: string[]; checkpoint: { note: string } | null }) =>
+      fakeServer(({ query, variables }, res) => {
+        if (query.includes('trace(')) return void res.end(JSON.stringify({ data: { trace: { truncated: false, lines: [0, 1, 2, 3].map(line) } } }));
+        if (query.includes('createCheckpoint')) return void res.end(JSON.stringify({ errors: [{ message: 'a writer\'s key is needed', extensions: { code: 'FORBIDDEN' } }] }));
+        const i = leaves.findIndex((l) => l.toString('hex') === variables.id);
+        res.end(JSON.stringify({ data: { event: { index: i, canonical: canonical[i]!.toString('base64') }, inclusionProof: proof(i) } }));
+      });
+
+    const inDir = async (server: { url: string }, args: string[] = []) => {
+      const dir = mkdtempSync(join(tmpdir(), 'chainproof-proofs-'));
+      try {
+        const r = await cliAsync(['trace', '--agent', 'a', '--url', server.url, '--proofs', dir, ...args]);
+        return { ...r, files: readdirSync(dir).sort(), dir };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+
+    it('writes one checked proof per line, which verify-proof accepts', async () => {
+      const server = await traceServer((i) => ({ hashes: pathOf(i), checkpoint: { note } }));
+      const dir = mkdtempSync(join(tmpdir(), 'chainproof-proofs-'));
+      try {
+        const r = await cliAsync(['trace', '--agent', 'a', '--url', server.url, '--proofs', dir]);
+        expect(r.stderr).toBe(`wrote 4 proofs to ${dir}\n`);
+        expect(r.code).toBe(0);
+        expect(readdirSync(dir).sort()).toEqual(['q-0.tlog-proof', 'q-1.tlog-proof', 'q-2.tlog-proof', 'q-3.tlog-proof']);
+        const ok = await cliAsync(['verify-proof', join(dir, 'q-2.tlog-proof'), '--key', log.verifierKey]);
+        expect(ok.stdout).toMatch(/^VALID: event [0-9a-f]{64} is entry 2 of log\.test\/main/);
+      } finally {
+        await server.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('an event no checkpoint covers, with a reader\'s key: refused before anything is printed or written', async () => {
+      const server = await traceServer((i) => ({ hashes: pathOf(i), checkpoint: i === 3 ? null : { note } }));
+      try {
+        const r = await inDir(server);
+        expect(r.stderr).toMatch(/^chainproof: NOTHING_TO_CHECKPOINT: [^\n]*FORBIDDEN[^\n]*\n$/);
+        expect(r.code).toBe(2);
+        expect(r.stdout).toBe('');
+        expect(r.files).toEqual([]);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('a proof that does not lead to its checkpoint\'s root, or is of other bytes: PEER_MISBEHAVED, exit 3, nothing written', async () => {
+      const cases = [
+        (i: number) => ({ hashes: i === 2 ? pathOf(1) : pathOf(i), checkpoint: { note } }),
+        (i: number) => ({ hashes: pathOf(i), checkpoint: { note: i === 1 ? 'not a note' : note } }),
+      ];
+      for (const proof of cases) {
+        const server = await traceServer(proof);
+        try {
+          const r = await inDir(server, ['--json']);
+          expect(r.stderr).toMatch(/^chainproof: PEER_MISBEHAVED: the proof of event [0-9a-f]{64} does not hold: [^\n]*\n$/);
+          expect(r.code).toBe(3);
+          expect(r.stdout).toBe('');
+          expect(r.files).toEqual([]);
+        } finally {
+          await server.close();
+        }
+      }
+      // proof checks its answer the same way.
+      const server = await fakeServer((_, res) => void res.end(JSON.stringify({
+        data: { event: { index: 0, canonical: canonical[1]!.toString('base64') }, inclusionProof: { hashes: pathOf(0), checkpoint: { note } } },
+      })));
+      try {
+        const r = await cliAsync(['proof', leaves[0]!.toString('hex'), '--url', server.url]);
+        expect(r.stderr).toMatch(/^chainproof: PEER_MISBEHAVED: the proof of event [0-9a-f]{64} does not hold: its event bytes are another event's\n$/);
+        expect(r.code).toBe(3);
+        expect(r.stdout).toBe('');
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('a bad --timeout is refused before the --proofs directory is made', async () => {
+      const dir = join(tmpdir(), `chainproof-never-${process.pid}`);
+      try {
+        const r = await cliAsync(['trace', '--agent', 'a', '--proofs', dir, '--timeout', '0']);
+        expect(r.stderr).toMatch(/^chainproof: BAD_USER_INPUT: --timeout must be/);
+        expect(r.code).toBe(2);
+        expect(existsSync(dir)).toBe(false);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 });
