@@ -97,7 +97,9 @@ function program(): Command {
   const cmd = new Command('chainproof')
     .description('Tamper-evident mined block ledger behind GraphQL')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    // Commander's errors (and the help it shows with them) are said by main() as one line in the
+    // CLI's own form; help asked for still goes to stdout.
+    .configureOutput({ writeErr: () => {} })
     .addHelpText('after', `\nEnvironment:\n${ENV_DOCS.map(([n, d, m]) => `  ${n.padEnd(34)} ${m} (default: ${d})`).join('\n')}`);
 
   cmd.command('serve').description('start the GraphQL server (HTTP and WebSocket on one port)').action(async () => {
@@ -277,6 +279,10 @@ function program(): Command {
         subject: opts.subject,
         first: parseLimit(opts.limit, MAX_TRACE_LINES),
       };
+      // Said here with the flags' names: --until alone may be before the default --since.
+      if (request.untilMs !== undefined && request.sinceMs > request.untilMs) {
+        throw new ChainproofError('BAD_USER_INPUT', `--since must not be after --until (--since ${JSON.stringify(shown(opts.since))}, --until ${JSON.stringify(shown(opts.until))})`);
+      }
       // Every option is checked before the directory is made: a refused command leaves nothing behind.
       serverOf(opts);
       const dir = opts.proofs === undefined ? undefined : userPath('--proofs', () => outputDir(opts.proofs!));
@@ -474,7 +480,11 @@ export async function main(argv: string[]): Promise<void> {
     await program().parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
-      process.exitCode = e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      if (e.exitCode === 0) return;
+      // 'commander.help' is a command with subcommands given none (bare `chainproof`, `chainproof gov`).
+      const message = e.code === 'commander.help' ? 'a command is needed: add --help to list them' : e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+      process.stderr.write(`chainproof: BAD_USER_INPUT: ${shown(message)}\n`);
+      process.exitCode = EXIT.USAGE;
       return;
     }
     if (isChainproofError(e)) {

@@ -71,8 +71,25 @@ describe('chainproof CLI', () => {
     expect(badSeed.code).toBe(2);
     expect(badSeed.stderr.trim().split('\n')).toHaveLength(1);
     expect(badSeed.stderr).toMatch(/CONFIG_INVALID: .*CHAINPROOF_SIGNING_SEED.*CHAINPROOF_BLOCK_SIZE/);
-    const badFlag = cli(['verify', '--fast'], env);
-    expect(badFlag.code).toBe(2);
+    const usage: Array<[string[], string]> = [
+      [['verify', '--fast'], "unknown option '--fast'"],
+      [['--bogus'], "unknown option '--bogus'"],
+      [['verfy'], "unknown command 'verfy' (Did you mean verify?)"],
+      [['proof'], "missing required argument 'eventId'"],
+      [['trace'], "required option '--agent <agent>' not specified"],
+      [[], 'a command is needed: add --help to list them'],
+      [['gov'], 'a command is needed: add --help to list them'],
+      [['trace', '--agent', 'a', '--until', '2020-01-01T00:00Z'], '--since must not be after --until (--since "6 hours ago", --until "2020-01-01T00:00Z")'],
+    ];
+    for (const [args, message] of usage) {
+      const r = cli(args, env);
+      expect(r.stderr, args.join(' ')).toBe(`chainproof: BAD_USER_INPUT: ${message}\n`);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+    }
+    const help = cli(['--help'], env);
+    expect(help.stdout).toMatch(/^Usage: chainproof /);
+    expect(help.code).toBe(0);
   });
 
   // A dozen CLI processes, each opening the database: slow on a busy machine.
