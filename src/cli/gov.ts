@@ -5,8 +5,9 @@ import { checkAccount, checkChoice, type CreateProposalInput, type ProposalActio
 import { PROPOSAL_STATES, type ProposalState } from '../governance/state.js';
 import { tallyText } from '../governance/tally.js';
 import { shown } from './printable.js';
-import { graphqlClient } from './source.js';
+import { graphqlClient } from './graphql-client.js';
 import { serverOf, serverOptions, type ServerAddress, type ServerOptions } from './server-options.js';
+import { orNull, type Shape } from './shape.js';
 
 /** A proposal as `chainproof gov` prints it, from the database or a server alike. */
 export interface ProposalSummary {
@@ -37,16 +38,26 @@ interface GovSource {
 
 const PROPOSAL_FIELDS = 'id title proposer state votingType voteStart voteEnd snapshot tally { for against abstain forPower againstPower abstainPower voters quorumReached quorumRequired }';
 
+const PROPOSAL: Shape = {
+  id: 'string', title: 'string', proposer: 'string', state: 'string', votingType: 'string', voteStart: 'string', voteEnd: 'string', snapshot: orNull('number'),
+  tally: {
+    for: 'string', against: 'string', abstain: 'string', forPower: 'string', againstPower: 'string', abstainPower: 'string',
+    voters: 'number', quorumReached: 'boolean', quorumRequired: orNull('string'),
+  },
+};
+
 function remoteGov(server: ServerAddress): GovSource {
   const call = graphqlClient(server);
   return {
-    propose: async (input) => (await call<{ createProposal: ProposalSummary }>(`mutation($i: CreateProposalInput!) { createProposal(input: $i) { ${PROPOSAL_FIELDS} } }`, { i: input })).createProposal,
-    vote: async (input) => (await call<{ castVote: VoteSummary }>(`mutation($i: CastVoteInput!) { castVote(input: $i) { voter choice power weight } }`, { i: input })).castVote,
-    proposal: async (id) => (await call<{ proposal: ProposalSummary | null }>(`query($id: String!) { proposal(id: $id) { ${PROPOSAL_FIELDS} } }`, { id })).proposal,
+    propose: async (input) => (await call<{ createProposal: ProposalSummary }>(`mutation($i: CreateProposalInput!) { createProposal(input: $i) { ${PROPOSAL_FIELDS} } }`, { i: input }, { createProposal: PROPOSAL })).createProposal,
+    vote: async (input) => (await call<{ castVote: VoteSummary }>(`mutation($i: CastVoteInput!) { castVote(input: $i) { voter choice power weight } }`, { i: input },
+      { castVote: { voter: 'string', choice: 'string', power: 'string', weight: 'string' } })).castVote,
+    proposal: async (id) => (await call<{ proposal: ProposalSummary | null }>(`query($id: String!) { proposal(id: $id) { ${PROPOSAL_FIELDS} } }`, { id }, { proposal: orNull(PROPOSAL) })).proposal,
     proposals: async (state) =>
       (await call<{ proposals: { edges: Array<{ node: ProposalSummary }> } }>(
         `query($f: ProposalFilter) { proposals(first: 100, filter: $f) { edges { node { ${PROPOSAL_FIELDS} } } } }`,
         { f: state ? { state } : null },
+        { proposals: { edges: [{ node: PROPOSAL }] } },
       )).proposals.edges.map((e) => e.node),
   };
 }

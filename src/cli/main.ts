@@ -4,10 +4,11 @@ import { ENV_DOCS, loadConfig, type Config } from '../config.js';
 import { ChainproofError, isChainproofError } from '../errors.js';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
+import { EXIT, exitCodeFor } from './exit.js';
 import { progressBar } from './progress.js';
 import { remoteSource, type LedgerSource, type ProofBundle } from './source.js';
 import { serverOf, serverOptions, type ServerOptions } from './server-options.js';
-import { verifyTlogProofFile } from './verify-proof.js';
+import { proofFault, verifyTlogProofFile } from './verify-proof.js';
 import { parseCosignerKey, parseVerifierKey } from '../ledger/note/index.js';
 import { parseTrustedKey } from '../ledger/verify/checkpoint-check.js';
 import type { ReplayReport } from '../governance/replay.js';
@@ -16,7 +17,8 @@ import type { ProvenanceReplayReport } from '../provenance/rebuild.js';
 import { addGovCommands } from './gov.js';
 import { addSyncCommands, remoteSync } from './sync.js';
 import type { SyncStatusView } from '../sync/sync-service.js';
-import { createWriteStream, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { openOutputFile, outputDir, readSmallFile, userPath } from './files.js';
 import { formatTlogProof } from '../ledger/note/index.js';
 import type { EventFilter } from '../ledger/ledger-service.js';
 import { MAX_TRACE_LINES } from '../provenance/model.js';
@@ -27,15 +29,15 @@ import { directTraceSource, remoteTraceSource, type TraceSource } from './trace-
 import { join } from 'node:path';
 import type { CliServices } from './local.js';
 
-/** Exit codes: 0 ok, 1 ledger INVALID, 2 bad usage/input/configuration, 3 database or server unavailable, 4 internal. */
-export const EXIT = { OK: 0, INVALID: 1, USAGE: 2, UNAVAILABLE: 3, INTERNAL: 4 } as const;
-
 /** The CLI's database side, loaded on first use (see local.ts). */
 const local = () => import('./local.js');
 
 async function withLedger<T>(config: Config, fn: (services: CliServices) => Promise<T>, options?: { keyCheck?: boolean }): Promise<T> {
   return (await local()).withLedger(config, fn, options);
 }
+
+/** A tlog-proof is a checkpoint, some forty hashes at most and one event (payloads are 64 KB by default): a few KB, never a megabyte. */
+const MAX_PROOF_BYTES = 1024 * 1024;
 
 /**
  * The `--key` of verify-proof, checked before the proof is read: exit 1 says the proof does not
@@ -96,7 +98,9 @@ function program(): Command {
   const cmd = new Command('chainproof')
     .description('Tamper-evident mined block ledger behind GraphQL')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    // Commander's errors (and the help it shows with them) are said by main() as one line in the
+    // CLI's own form; help asked for still goes to stdout.
+    .configureOutput({ writeErr: () => {} })
     .addHelpText('after', `\nEnvironment:\n${ENV_DOCS.map(([n, d, m]) => `  ${n.padEnd(34)} ${m} (default: ${d})`).join('\n')}`);
 
   cmd.command('serve').description('start the GraphQL server (HTTP and WebSocket on one port)').action(async () => {
@@ -136,6 +140,8 @@ function program(): Command {
       }, { keyCheck: false });
       bar?.done();
       const valid = report.status === 'VALID' && (replay?.ok ?? true) && (rulesReplay?.ok ?? true) && (provenanceReplay?.ok ?? true) && (witnesses?.ok ?? true);
+      // Before the report: a reader that goes away mid-report ends the process with this code.
+      process.exitCode = valid ? EXIT.OK : EXIT.INVALID;
       if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, ...(replay ? { replay, rulesReplay, provenanceReplay } : {}), ...(witnesses ? { witnesses } : {}) }, null, 2)}\n`);
       else {
         process.stdout.write(
@@ -153,7 +159,6 @@ function program(): Command {
         if (provenanceReplay) process.stdout.write(`${provenanceReplayLine(provenanceReplay)}\n`);
         if (witnesses) process.stdout.write(`${witnesses.ok ? 'WITNESSED' : 'NOT WITNESSED'}: ${witnesses.message}\n`);
       }
-      process.exitCode = valid ? EXIT.OK : EXIT.INVALID;
     });
 
   cmd
@@ -197,38 +202,37 @@ function program(): Command {
     .option('--output <file>', 'write here instead of stdout')
     .action(async (opts: ServerOptions & FilterOptions & { format: string; output?: string }) => {
       if (opts.format !== 'jsonl' && opts.format !== 'json') throw new ChainproofError('BAD_USER_INPUT', '--format must be json or jsonl');
-      // Opened here so a bad path fails now, as a coded error, not later as an unhandled stream event.
-      const file = opts.output;
-      const out = file ? createWriteStream('', { fd: userPath('--output', () => openSync(file, 'w')) }) : process.stdout;
-      if (file) {
-        out.on('error', (err) => {
-          process.stderr.write(`chainproof: INTERNAL: writing ${file}: ${err.message}\n`);
-          process.exit(EXIT.INTERNAL);
-        });
-      }
+      const filter = toFilter(opts);
+      const json = opts.format === 'json';
       const bar = opts.output && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
       const n = await withSource(opts, async (src) => {
+        // The first page before any output: an unknown ledger or an unreachable server must leave
+        // the file as it was, and stdout empty rather than holding an opening bracket.
+        let page = await src.events(opts.ledger, filter, 1000, null);
         const total = bar ? (await src.stats(opts.ledger)).treeSize : 0;
-        let after: string | null = null;
-        let count = 0;
-        if (opts.format === 'json') await write(out, '[\n');
-        for (;;) {
-          const page = await src.events(opts.ledger, toFilter(opts), 1000, after);
-          // One write per page: per-line writes would spend their time waiting on backpressure.
-          const lines = page.events.map((e) => JSON.stringify(e));
-          if (lines.length > 0) {
-            await write(out, opts.format === 'json' ? `${count === 0 ? '' : ',\n'}${lines.join(',\n')}` : `${lines.join('\n')}\n`);
+        const file = opts.output === undefined ? undefined : openOutputFile('--output', opts.output);
+        const write = file ? async (text: string) => file.write(text) : toStdout;
+        try {
+          let count = 0;
+          if (json) await write('[\n');
+          for (;;) {
+            // One write per page: per-line writes would spend their time waiting on backpressure.
+            const lines = page.events.map((e) => JSON.stringify(e));
+            if (lines.length > 0) await write(json ? `${count === 0 ? '' : ',\n'}${lines.join(',\n')}` : `${lines.join('\n')}\n`);
+            count += lines.length;
+            bar?.update(page.events.at(-1)?.index ?? total, total);
+            if (!page.hasNextPage || !page.endCursor) break;
+            page = await src.events(opts.ledger, filter, 1000, page.endCursor);
           }
-          count += lines.length;
-          bar?.update(page.events.at(-1)?.index ?? total, total);
-          if (!page.hasNextPage || !page.endCursor) break;
-          after = page.endCursor;
+          if (json) await write('\n]\n');
+          file?.commit();
+          return count;
+        } catch (e) {
+          file?.discard();
+          throw e;
         }
-        if (opts.format === 'json') await write(out, '\n]\n');
-        return count;
       });
       bar?.done();
-      if (out !== process.stdout) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(r));
       process.stderr.write(`exported ${n} events\n`);
     });
 
@@ -254,9 +258,18 @@ function program(): Command {
     .option('--output <file>', 'write here instead of stdout')
     .action(async (eventId: string, opts: ServerOptions & { ledger: string; output?: string }) => {
       if (!/^[0-9a-f]{64}$/.test(eventId)) throw new ChainproofError('BAD_USER_INPUT', 'event id must be 64 lowercase hex characters');
-      const text = tlogProofText(await withSource(opts, (src) => src.proof(opts.ledger, eventId)));
-      if (opts.output) userPath('--output', () => writeFileSync(opts.output!, text));
-      else process.stdout.write(text);
+      // Before the proof: where no checkpoint covers the event, fetching it signs and stores one.
+      const file = opts.output === undefined ? undefined : openOutputFile('--output', opts.output);
+      try {
+        const text = tlogProofText(await withSource(opts, (src) => src.proof(opts.ledger, eventId)), eventId, opts.url !== undefined);
+        if (file) {
+          file.write(text);
+          file.commit();
+        } else process.stdout.write(text);
+      } catch (e) {
+        file?.discard();
+        throw e;
+      }
     });
 
   serverOptions(cmd.command('trace'))
@@ -278,24 +291,32 @@ function program(): Command {
         subject: opts.subject,
         first: parseLimit(opts.limit, MAX_TRACE_LINES),
       };
-      // The directory first: a trace printed in full and then refused for its --proofs helps no one.
+      // Said here with the flags' names: --until alone may be before the default --since.
+      if (request.untilMs !== undefined && request.sinceMs > request.untilMs) {
+        throw new ChainproofError('BAD_USER_INPUT', `--since must not be after --until (--since ${JSON.stringify(shown(opts.since))}, --until ${JSON.stringify(shown(opts.until))})`);
+      }
+      // Every option is checked before the directory is made: a refused command leaves nothing behind.
+      serverOf(opts);
       const dir = opts.proofs === undefined ? undefined : userPath('--proofs', () => outputDir(opts.proofs!));
-      const written = await withMcpSources(opts, async (traces, ledgers) => {
+      // Every proof is fetched and checked before anything is printed or written: a trace printed
+      // in full, with some of its proofs written, and then refused helps no one.
+      const { trace, proofs } = await withMcpSources(opts, async (traces, ledgers) => {
         const t = await traces.trace(opts.ledger, request);
-        if (opts.json) process.stdout.write(`${JSON.stringify(t, null, 2)}\n`);
-        else process.stdout.write(formatTimeline(t.lines, t.truncated));
-        if (dir === undefined) return 0;
-        for (const line of t.lines) {
+        const texts: Array<{ queryId: string; text: string }> = [];
+        for (const line of dir === undefined ? [] : t.lines) {
           // From --url, the answer is the server's word: a queryId like ../x must not pick where the file goes.
           if (!QUERY_ID.test(line.queryId)) {
             throw new ChainproofError('PEER_MISBEHAVED', `the server answered query id ${JSON.stringify(shown(line.queryId.slice(0, 80)))}, which no server records`);
           }
-          const text = tlogProofText(await ledgers.proof(opts.ledger, line.eventId));
-          userPath('--proofs', () => writeFileSync(join(dir, `${line.queryId}.tlog-proof`), text));
+          texts.push({ queryId: line.queryId, text: tlogProofText(await ledgers.proof(opts.ledger, line.eventId), line.eventId, opts.url !== undefined) });
         }
-        return t.lines.length;
+        return { trace: t, proofs: texts };
       });
-      if (opts.proofs) process.stderr.write(`wrote ${written} proofs to ${opts.proofs}\n`);
+      if (opts.json) process.stdout.write(`${JSON.stringify(trace, null, 2)}\n`);
+      else process.stdout.write(formatTimeline(trace.lines, trace.truncated));
+      if (dir === undefined) return;
+      for (const p of proofs) userPath('--proofs', () => writeFileSync(join(dir, `${p.queryId}.tlog-proof`), p.text));
+      process.stderr.write(`wrote ${proofs.length} proofs to ${dir}\n`);
     });
 
   cmd
@@ -307,9 +328,9 @@ function program(): Command {
     .option('--threshold <n>', 'cosignatures required from the --witness keys (default ⌈(n+f+1)/2⌉ of n: 2f+1 of 3f+1)')
     .action(async (file: string, opts: { key: string; origin?: string; witness: string[]; threshold?: string }) => {
       const threshold = thresholdOf(opts);
-      const result = verifyTlogProofFile(userPath('<file>', () => readFileSync(file, 'utf8')), verifierKey(opts.key), opts.origin, { keys: witnessKeys(opts.witness), threshold });
-      process.stdout.write(`${result.ok ? 'VALID' : 'INVALID'}: ${result.message}\n`);
+      const result = verifyTlogProofFile(readSmallFile('<file>', file, MAX_PROOF_BYTES, 'a tlog-proof'), verifierKey(opts.key), opts.origin, { keys: witnessKeys(opts.witness), threshold });
       process.exitCode = result.ok ? EXIT.OK : EXIT.INVALID;
+      process.stdout.write(`${result.ok ? 'VALID' : 'INVALID'}: ${result.message}\n`);
     });
 
   // One tool call may seal and sign a checkpoint (audit_checkpoint): more time than a read.
@@ -413,8 +434,14 @@ async function withMcpSources<T>(
   });
 }
 
-/** A C2SP tlog-proof: the checkpoint, the event's index and inclusion proof, and the event's bytes. */
-function tlogProofText(b: ProofBundle): string {
+/**
+ * A C2SP tlog-proof: the checkpoint, the event's index and inclusion proof, and the event's bytes,
+ * once they are seen to prove `eventId`. `fromServer`: they are a server's answer (`--url`), not
+ * this ledger's own proof, which would fail only on a database `verify` calls INVALID.
+ */
+function tlogProofText(b: ProofBundle, eventId: string, fromServer: boolean): string {
+  const fault = proofFault(b, eventId);
+  if (fault) throw new ChainproofError(fromServer ? 'PEER_MISBEHAVED' : 'INTERNAL', `the proof of event ${eventId} does not hold: ${fault}`);
   return formatTlogProof({
     index: b.index,
     hashes: b.hashes.map((h) => Buffer.from(h, 'hex')),
@@ -450,48 +477,16 @@ function parseLimit(raw: string, max: number, flag = '--limit'): number {
   return n;
 }
 
-function write(out: NodeJS.WritableStream, chunk: string): Promise<void> {
+function toStdout(chunk: string): Promise<void> {
   // Respect backpressure, so a million events never pile up in memory.
-  return out.write(chunk) ? Promise.resolve() : new Promise((r) => out.once('drain', () => r()));
-}
-
-/**
- * A file operation on a path the user named: its failure (missing, a directory, no permission...)
- * is their input, BAD_USER_INPUT, not an internal error.
- */
-function userPath<T>(flag: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (typeof err.code === 'string' && typeof err.syscall === 'string') throw new ChainproofError('BAD_USER_INPUT', `${flag}: ${err.message}`, { cause: e });
-    throw e;
-  }
-}
-
-/**
- * A directory to write into: made if missing, its parent must exist. (Node's recursive mkdir
- * spins for ever on some /proc paths; one level is all a user's output path needs.)
- */
-function outputDir(dir: string): string {
-  try {
-    mkdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(dir).isDirectory()) throw e;
-  }
-  return dir;
-}
-
-function exitCodeFor(e: ChainproofError): number {
-  if (e.code === 'UNAVAILABLE') return EXIT.UNAVAILABLE;
-  if (e.code === 'INTERNAL') return EXIT.INTERNAL;
-  return EXIT.USAGE;
+  return process.stdout.write(chunk) ? Promise.resolve() : new Promise((r) => process.stdout.once('drain', () => r()));
 }
 
 export async function main(argv: string[]): Promise<void> {
-  // A reader that went away (`chainproof export | head`) is the end of the output, not a crash.
+  // A reader that went away (`chainproof export | head`) is the end of the output, not a crash;
+  // the verdict already reached (`verify | head -1` of an INVALID ledger) is still the exit code.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(EXIT.OK);
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
     process.stderr.write(`chainproof: INTERNAL: cannot write the output (${e.message})\n`);
     process.exit(EXIT.INTERNAL);
   });
@@ -499,7 +494,11 @@ export async function main(argv: string[]): Promise<void> {
     await program().parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) {
-      process.exitCode = e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      if (e.exitCode === 0) return;
+      // 'commander.help' is a command with subcommands given none (bare `chainproof`, `chainproof gov`).
+      const message = e.code === 'commander.help' ? 'a command is needed: add --help to list them' : e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+      process.stderr.write(`chainproof: BAD_USER_INPUT: ${shown(message)}\n`);
+      process.exitCode = EXIT.USAGE;
       return;
     }
     if (isChainproofError(e)) {

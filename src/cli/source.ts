@@ -2,7 +2,10 @@ import { ChainproofError } from '../errors.js';
 import type { CheckpointRow } from '../ledger/entities/index.js';
 import type { EventFilter, LedgerService } from '../ledger/ledger-service.js';
 import type { LedgerEvent } from '../ledger/events/event.js';
+import { EXIT, exitCodeFor } from './exit.js';
+import { graphqlClient } from './graphql-client.js';
 import type { ServerAddress } from './server-options.js';
+import { orNull, type Shape } from './shape.js';
 
 /** An event as the CLI prints and exports it: the same fields GraphQL serves. */
 export interface EventRecord {
@@ -44,7 +47,7 @@ export interface LedgerSource {
   stats(ledger: string): Promise<{ treeSize: number; blocks: number; eventsByType: Array<{ type: string; count: number }> }>;
   proof(ledger: string, eventId: string): Promise<ProofBundle>;
   checkpoint(ledger: string, name: string | undefined, tags: string[]): Promise<{ treeSize: number; rootHash: string; blockHeight: number; note: string }>;
-  verify(ledger: string, full: boolean): Promise<{ status: string; eventsVerified: number; issues: Array<{ kind: string; index?: number | null; blockHeight?: number | null; message: string }> }>;
+  verify(ledger: string, full: boolean): Promise<{ status: string; eventsVerified: number; signaturesChecked: boolean; issues: Array<{ kind: string; index?: number | null; blockHeight?: number | null; message: string }> }>;
 }
 
 export function toRecord(e: LedgerEvent): EventRecord {
@@ -99,47 +102,19 @@ export function directSource(ledger: LedgerService, noteOf: (c: CheckpointRow) =
 
 const EVENT_FIELDS = 'index id type actor author resource subsystem result correlationId payload parents hlc { physicalMs logical } signature canonical';
 
-/** A GraphQL call to a running server; errors come back as ChainproofErrors with the server's code. */
-export function graphqlClient(server: ServerAddress) {
-  const { url, key, timeoutMs } = server;
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') throw new ChainproofError('BAD_USER_INPUT', `--url must be an http(s) URL, e.g. http://localhost:4000/graphql (got ${url})`);
-  const timedOut = (cause: unknown) => new ChainproofError('UNAVAILABLE', `${url} did not answer within ${timeoutMs / 1000} s (--timeout)`, { cause });
-  return async <T>(query: string, variables: Record<string, unknown>): Promise<T> => {
-    // One deadline for the request and its whole answer: a server may send headers and then stall.
-    const signal = AbortSignal.timeout(timeoutMs);
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-        body: JSON.stringify({ query, variables }),
-        signal,
-      });
-    } catch (cause) {
-      if (signal.aborted) throw timedOut(cause);
-      throw new ChainproofError('UNAVAILABLE', `cannot reach ${url}`, { cause });
-    }
-    let body: { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
-    try {
-      body = (await res.json()) as typeof body;
-    } catch (cause) {
-      if (signal.aborted) throw timedOut(cause);
-      body = {};
-    }
-    if (body.errors?.length) {
-      const e = body.errors[0]!;
-      throw new ChainproofError((e.extensions?.code as never) ?? 'INTERNAL', e.message);
-    }
-    if (!body.data) throw new ChainproofError('UNAVAILABLE', `${url} answered HTTP ${res.status} without data`);
-    return body.data;
-  };
-}
+const EVENT: Shape = {
+  index: 'number', id: 'string', type: 'string', actor: 'string', author: orNull('string'), resource: orNull('string'),
+  subsystem: orNull('string'), result: orNull('string'), correlationId: orNull('string'), payload: 'any', parents: ['string'],
+  hlc: { physicalMs: 'number', logical: 'number' }, signature: orNull('string'), canonical: 'string',
+};
+const CHECKPOINT: Shape = { treeSize: 'number', rootHash: 'string', blockHeight: 'number', note: 'string' };
+const REPORT: Shape = {
+  status: 'string', eventsVerified: 'number', signaturesChecked: 'boolean',
+  issues: [{ kind: 'string', index: orNull('number'), blockHeight: orNull('number'), message: 'string' }],
+};
+const PAGE: Shape = { edges: [{ node: EVENT }], pageInfo: { endCursor: orNull('string'), hasNextPage: 'boolean' } };
+const STATS: Shape = { treeSize: 'number', blocks: 'number', eventsByType: [{ type: 'string', count: 'number' }] };
+const PROOF: Shape = { hashes: ['string'], checkpoint: orNull({ note: 'string' }) };
 
 export function remoteSource(server: ServerAddress): LedgerSource {
   const call = graphqlClient(server);
@@ -148,13 +123,15 @@ export function remoteSource(server: ServerAddress): LedgerSource {
       const d = await call<{ createCheckpoint: { treeSize: number; rootHash: string; blockHeight: number; note: string } }>(
         `mutation($l: String!, $n: String, $t: [String!]) { createCheckpoint(ledger: $l, name: $n, tags: $t) { treeSize rootHash blockHeight note } }`,
         { l: ledger, n: name, t: tags },
+        { createCheckpoint: CHECKPOINT },
       );
       return d.createCheckpoint;
     },
     async verify(ledger, full) {
       const d = await call<{ verify: Awaited<ReturnType<LedgerSource['verify']>> }>(
-        `query($l: String!, $f: Boolean!) { verify(ledger: $l, full: $f) { status eventsVerified issues { kind index blockHeight message } } }`,
+        `query($l: String!, $f: Boolean!) { verify(ledger: $l, full: $f) { status eventsVerified signaturesChecked issues { kind index blockHeight message } } }`,
         { l: ledger, f: full },
+        { verify: REPORT },
       );
       return d.verify;
     },
@@ -169,6 +146,7 @@ export function remoteSource(server: ServerAddress): LedgerSource {
         `query($l: String!, $f: EventFilter, $n: Int, $a: String) { events(ledger: $l, filter: $f, first: $n, after: $a) {
            edges { node { ${EVENT_FIELDS} } } pageInfo { endCursor hasNextPage } } }`,
         { l: ledger, f: filter, n: first, a: after },
+        { events: PAGE },
       );
       return { events: d.events.edges.map((e) => e.node), ...d.events.pageInfo };
     },
@@ -176,6 +154,7 @@ export function remoteSource(server: ServerAddress): LedgerSource {
       const d = await call<{ stats: { treeSize: number; blocks: number; eventsByType: Array<{ type: string; count: number }> } }>(
         `query($l: String!) { stats(ledger: $l) { treeSize blocks eventsByType { type count } } }`,
         { l: ledger },
+        { stats: STATS },
       );
       return d.stats;
     },
@@ -185,6 +164,7 @@ export function remoteSource(server: ServerAddress): LedgerSource {
         `query($l: String!, $id: String!) { event(ledger: $l, id: $id) { index canonical }
            inclusionProof(ledger: $l, eventId: $id) { hashes checkpoint { note } } }`,
         { l: ledger, id: eventId },
+        { event: orNull({ index: 'number', canonical: 'string' }), inclusionProof: PROOF },
       );
       if (!d.event) throw new ChainproofError('NOT_FOUND', `no event ${eventId} in ledger ${ledger}`);
       let proof = d.inclusionProof;
@@ -193,13 +173,16 @@ export function remoteSource(server: ServerAddress): LedgerSource {
         const made = await call<{ createCheckpoint: { treeSize: number } }>(
           `mutation($l: String!) { createCheckpoint(ledger: $l, tags: ["proof"]) { treeSize } }`,
           { l: ledger },
+          { createCheckpoint: { treeSize: 'number' } },
         ).catch((cause: ChainproofError) => {
-          if (cause.code === 'UNAVAILABLE' || cause.code === 'INTERNAL') throw cause;
+          // Only a refusal means "no writer's key": the server down, overloaded or failing is said as it is.
+          if (exitCodeFor(cause) !== EXIT.USAGE) throw cause;
           throw new ChainproofError('NOTHING_TO_CHECKPOINT', `no checkpoint covers this event yet, and making one failed (${cause.code}): run \`chainproof checkpoint\` or give a writer's --key`, { cause });
         });
         proof = (await call<{ inclusionProof: Proof }>(
           `query($l: String!, $id: String!, $n: SafeInt!) { inclusionProof(ledger: $l, eventId: $id, treeSize: $n) { hashes checkpoint { note } } }`,
           { l: ledger, id: eventId, n: made.createCheckpoint.treeSize },
+          { inclusionProof: { hashes: ['string'], checkpoint: { note: 'string' } } },
         )).inclusionProof;
       }
       return { index: d.event.index, hashes: proof.hashes, canonical: d.event.canonical, note: proof.checkpoint!.note };

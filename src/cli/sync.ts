@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import type { PeerSyncResult, PeerView, SyncService, SyncStatusView } from '../sync/sync-service.js';
 import { shown } from './printable.js';
-import { graphqlClient } from './source.js';
+import { graphqlClient } from './graphql-client.js';
 import { serverOf, serverOptions, type ServerAddress, type ServerOptions } from './server-options.js';
+import { orNull, type Shape } from './shape.js';
 
 /** Where `chainproof sync` reads and acts: the database (this node's sync state) or a running server. */
 interface SyncSource {
@@ -13,15 +14,27 @@ interface SyncSource {
 const PEER_FIELDS =
   'url origin verifierKey source status flagged flaggedReason position lastSyncAt lastError errorCount eventsReceived eventsSent latencyMs lastCheckpointSize lastCheckpointHeight nextSyncAt';
 
+const PEER: Shape = {
+  url: 'string', origin: 'string', verifierKey: 'string', source: 'string', status: 'string', flagged: 'boolean', flaggedReason: orNull('string'),
+  position: 'number', lastSyncAt: orNull('string'), lastError: orNull('string'), errorCount: 'number', eventsReceived: 'number', eventsSent: 'number',
+  latencyMs: orNull('number'), lastCheckpointSize: orNull('number'), lastCheckpointHeight: orNull('number'), nextSyncAt: orNull('string'),
+};
+const STATUS: Shape = { running: 'boolean', autoSync: 'boolean', intervalMs: 'number', syncing: 'boolean', peers: [PEER] };
+const RESULT: Shape = {
+  peer: 'string', ok: 'boolean', error: orNull({ code: 'string', message: 'string' }), received: 'number', skipped: 'number',
+  fromPosition: 'number', toPosition: 'number', checkpointSize: 'number', durationMs: 'number',
+};
+
 export function remoteSync(server: ServerAddress): SyncSource {
   const call = graphqlClient(server);
   return {
     status: async () =>
-      (await call<{ syncStatus: SyncStatusView }>(`{ syncStatus { running autoSync intervalMs syncing peers { ${PEER_FIELDS} } } }`, {})).syncStatus,
+      (await call<{ syncStatus: SyncStatusView }>(`{ syncStatus { running autoSync intervalMs syncing peers { ${PEER_FIELDS} } } }`, {}, { syncStatus: STATUS })).syncStatus,
     now: async (peer) =>
       (await call<{ syncNow: PeerSyncResult[] }>(
         `mutation($p: String) { syncNow(peer: $p) { peer ok error { code message } received skipped fromPosition toPosition checkpointSize durationMs } }`,
         { p: peer ?? null },
+        { syncNow: [RESULT] },
       )).syncNow,
   };
 }

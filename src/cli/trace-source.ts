@@ -1,6 +1,7 @@
 import type { ProvenanceService, TraceRequest } from '../provenance/service.js';
-import { graphqlClient } from './source.js';
+import { graphqlClient } from './graphql-client.js';
 import type { ServerAddress } from './server-options.js';
+import { orNull, type Shape } from './shape.js';
 
 /** One line of a trace as the CLI and MCP show it (the GraphQL `QueryAudit` fields, minus the proof). */
 export interface TraceLine {
@@ -72,13 +73,26 @@ const TRACE_QUERY = `query($l: String!, $agent: String!, $since: DateTimeISO!, $
   }
 }`;
 
+const TRACE: Shape = {
+  truncated: 'boolean',
+  lines: [{
+    queryId: 'string', time: 'string', subject: 'string', predicate: 'string', lens: orNull('string'), result: 'any', resultHash: 'string',
+    resultConfidence: orNull('number'), eventId: 'string', eventIndex: 'number', recordedBy: 'string',
+    contributingAssertions: [{
+      assertionHash: 'string', weight: 'number',
+      assertion: { subject: 'string', predicate: 'string', value: 'any', lifecycle: 'string', confidence: 'number' },
+      source: orNull({ locator: 'string', contentHash: 'string' }),
+    }],
+  }],
+};
+
 export function remoteTraceSource(server: ServerAddress): TraceSource {
   const call = graphqlClient(server);
   return {
     async trace(ledger, r) {
       const d = await call<{ trace: TraceResult }>(TRACE_QUERY, {
         l: ledger, agent: r.agent, since: new Date(r.sinceMs).toISOString(), until: r.untilMs === undefined ? null : new Date(r.untilMs).toISOString(), subject: r.subject, first: r.first,
-      });
+      }, { trace: TRACE });
       return d.trace;
     },
   };

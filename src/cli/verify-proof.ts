@@ -1,5 +1,6 @@
 import { isHashAlg, treeHasher, verifyInclusion } from '../ledger/merkle/index.js';
 import { checkpointHashAlg, NoteError, openNote, parseCheckpoint, parseCosignerKey, parseTlogProof, verifyCosignature, verifyNote } from '../ledger/note/index.js';
+import type { ProofBundle } from './source.js';
 import { quorumOf } from '../witness/cosignatures.js';
 
 /** Whose cosignatures a checkpoint must carry, and how many of them: by default ⌈(n+f+1)/2⌉ of n (2f+1 of 3f+1). */
@@ -49,4 +50,27 @@ export function verifyTlogProofFile(text: string, verifierKey: string, origin?: 
     if (e instanceof NoteError) return { ok: false, message: `${e.code}: ${e.message}` };
     throw e;
   }
+}
+
+/**
+ * Why a proof as a ledger source gave it does not prove `eventId` (its bytes hash to another id,
+ * or the path does not lead to its checkpoint's root), or undefined when it does. The checkpoint's
+ * signature is left to verify-proof, which has the log's key; this catches a source that answered
+ * something other than a proof before it is written out as one.
+ */
+export function proofFault(b: ProofBundle, eventId: string): string | undefined {
+  let cp;
+  try {
+    cp = parseCheckpoint(openNote(b.note).text);
+  } catch (e) {
+    if (e instanceof NoteError) return `its checkpoint does not parse (${e.code})`;
+    throw e;
+  }
+  const alg = checkpointHashAlg(cp.extensions);
+  if (alg === null || !isHashAlg(alg)) return 'its checkpoint names no hash this CLI knows';
+  const leaf = treeHasher(alg).leafHash(Buffer.from(b.canonical, 'base64'));
+  if (leaf.toString('hex') !== eventId) return 'its event bytes are another event\'s';
+  const hashes = b.hashes.map((h) => Buffer.from(h, 'hex'));
+  if (!verifyInclusion(alg, b.index, cp.treeSize, leaf, hashes, cp.rootHash)) return `it does not lead from entry ${b.index} to the root of its checkpoint of size ${cp.treeSize}`;
+  return undefined;
 }

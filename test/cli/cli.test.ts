@@ -1,4 +1,4 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -71,8 +71,25 @@ describe('chainproof CLI', () => {
     expect(badSeed.code).toBe(2);
     expect(badSeed.stderr.trim().split('\n')).toHaveLength(1);
     expect(badSeed.stderr).toMatch(/CONFIG_INVALID: .*CHAINPROOF_SIGNING_SEED.*CHAINPROOF_BLOCK_SIZE/);
-    const badFlag = cli(['verify', '--fast'], env);
-    expect(badFlag.code).toBe(2);
+    const usage: Array<[string[], string]> = [
+      [['verify', '--fast'], "unknown option '--fast'"],
+      [['--bogus'], "unknown option '--bogus'"],
+      [['verfy'], "unknown command 'verfy' (Did you mean verify?)"],
+      [['proof'], "missing required argument 'eventId'"],
+      [['trace'], "required option '--agent <agent>' not specified"],
+      [[], 'a command is needed: add --help to list them'],
+      [['gov'], 'a command is needed: add --help to list them'],
+      [['trace', '--agent', 'a', '--until', '2020-01-01T00:00Z'], '--since must not be after --until (--since "6 hours ago", --until "2020-01-01T00:00Z")'],
+    ];
+    for (const [args, message] of usage) {
+      const r = cli(args, env);
+      expect(r.stderr, args.join(' ')).toBe(`chainproof: BAD_USER_INPUT: ${message}\n`);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+    }
+    const help = cli(['--help'], env);
+    expect(help.stdout).toMatch(/^Usage: chainproof /);
+    expect(help.code).toBe(0);
   });
 
   // A dozen CLI processes, each opening the database: slow on a busy machine.
@@ -183,6 +200,31 @@ describe('chainproof CLI', () => {
       const arr = JSON.parse(cli(['export', '--format', 'json', '--type', 'cli'], env).stdout);
       expect(arr).toHaveLength(40);
       expect(cli(['export', '--format', 'xml'], env).code).toBe(2);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('export refuses bad input before writing: the --output file is kept, stdout stays empty', () => {
+    const dir = tempDataDir();
+    try {
+      const keep = join(dir.dir, 'keep.jsonl');
+      writeFileSync(keep, 'precious\n');
+      chmodSync(keep, 0o600);
+      for (const args of [['--start', 'bogus'], ['--ledger', 'nosuch'], ['--timeout', '0'], ['--format', 'json', '--ledger', 'nosuch'], ['--url', 'http://127.0.0.1:1/graphql']]) {
+        const r = cli(['export', '--output', keep, ...args], env);
+        expect(r.stderr, args.join(' ')).toMatch(/^chainproof: [A-Z_]+: [^\n]+\n$/);
+        expect(r.code, args.join(' ')).toBeGreaterThan(1);
+        expect(readFileSync(keep, 'utf8'), args.join(' ')).toBe('precious\n');
+      }
+      const toStdout = cli(['export', '--format', 'json', '--ledger', 'nosuch'], env);
+      expect(toStdout.stdout).toBe('');
+      expect(toStdout.code).toBe(2);
+      // Once it succeeds, the file is replaced whole, private as it was.
+      expect(cli(['export', '--type', 'cli', '--output', keep], env).code).toBe(0);
+      expect(readFileSync(keep, 'utf8').trim().split('\n')).toHaveLength(40);
+      expect(statSync(keep).mode & 0o777).toBe(0o600);
+      expect(readdirSync(dir.dir)).toEqual(['keep.jsonl']);
     } finally {
       dir.remove();
     }
@@ -348,5 +390,12 @@ describe('chainproof CLI', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^INVALID/);
     expect(r.stdout).toMatch(/EVENT_FIELD_MISMATCH \(event 7\)/);
+    // As `chainproof verify --full | head -1` would: the reader gone, the verdict is still the exit code.
+    const child = spawn(process.execPath, [BIN, 'verify', '--full'], { env: { PATH: process.env.PATH ?? '', ...SMALL_LEDGER_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    expect(await new Promise<number | null>((resolve) => child.once('close', resolve))).toBe(1);
+    expect(stderr).toBe('');
   });
 });

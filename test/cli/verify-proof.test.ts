@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { treeHasher } from '../../src/ledger/merkle/index.js';
 import { cosignerFromSeed, formatCheckpoint, formatTlogProof, noteSignerFromSeed, signNote } from '../../src/ledger/note/index.js';
-import { cli } from '../support/cli.js';
+import { BIN, cli } from '../support/cli.js';
 
 // A one-entry log, signed and cosigned here: verify-proof needs nothing else.
 const dir = mkdtempSync(join(tmpdir(), 'chainproof-verify-proof-'));
@@ -69,5 +70,33 @@ describe('chainproof verify-proof', () => {
     const wrongLog = cli(['verify-proof', file, '--key', noteSignerFromSeed('log.test', Buffer.alloc(32, 9)).verifierKey], {});
     expect(wrongLog.stdout).toMatch(/^INVALID: /);
     expect(wrongLog.code).toBe(1);
+  });
+
+  it('a reader that goes away still gets the verdict as the exit code', async () => {
+    const wrongLog = noteSignerFromSeed('log.test', Buffer.alloc(32, 9)).verifierKey;
+    const child = spawn(process.execPath, [BIN, 'verify-proof', file, '--key', wrongLog], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(1);
+  });
+
+  it('refuses a file past 1 MB, a device or a directory as bad input, one line, without reading it all', () => {
+    const large = join(dir, 'large.tlog-proof');
+    writeFileSync(large, 'a'.repeat(1024 * 1024 + 1));
+    const cases: Array<[string, RegExp]> = [
+      [large, /is larger than 1048576 bytes, too large for a tlog-proof\n$/],
+      ['/dev/zero', /is not a regular file\n$/],
+      [dir, /is not a regular file\n$/],
+    ];
+    for (const [path, message] of cases) {
+      const r = cli(['verify-proof', path, '--key', log.verifierKey], {});
+      expect(r.stderr, path).toMatch(/^chainproof: BAD_USER_INPUT: <file>: [^\n]*\n$/);
+      expect(r.stderr, path).toMatch(message);
+      expect(r.code, path).toBe(2);
+      expect(r.stdout).toBe('');
+    }
   });
 });
