@@ -14,9 +14,9 @@ const CHUNK = 100;
  * Mints the block reward of each mined block of the governance ledger to the server's miner
  * identity (its did:key). Exactly once per block, across restarts and processes: the mint
  * carries the idempotency key `block-reward:<height>`, and `gov_reward_cursor` is only where
- * to resume. A block holding nothing but reward mints, and what they set off (a contract's
- * firing on a mint, and what that firing set off in turn), earns none, or an idle ledger would
- * mint, seal and reward forever.
+ * to resume (after the height it holds; with no row, at the first block). A block holding
+ * nothing but reward mints, and what they set off (a contract's firing on a mint, and what that
+ * firing set off in turn), earns none, or an idle ledger would mint, seal and reward forever.
  */
 export class BlockRewards {
   private iterator: AsyncIterableIterator<BlockRow> | undefined;
@@ -37,9 +37,23 @@ export class BlockRewards {
     const miner = this.ledger.serverKey?.did;
     if (!miner) return;
     const [row] = await this.dataSource.query(`SELECT rewarded_height FROM gov_reward_cursor WHERE ledger = $1`, [this.ledgerName]);
-    const after = Number(row?.rewarded_height ?? 0);
-    this.iterator = await this.ledger.subscribe('block', this.ledgerName, after > 0 ? { after: encodeCursor('block', after, this.ledgerName) } : {});
-    void this.loop(miner);
+    if (row) {
+      this.iterator = await this.subscribeAfter(Number(row.rewarded_height));
+      void this.loop(miner);
+      return;
+    }
+    // Nothing rewarded yet, so every block is owed, from the first: block producers start before
+    // this and may have sealed some. Listening before looking, a first block sealed meanwhile is
+    // either heard or seen.
+    const live = await this.ledger.subscribe('block', this.ledgerName);
+    const first = (await this.ledger.blocks(this.ledgerName, { first: 1 })).items[0]?.node;
+    if (first) void live.return?.();
+    this.iterator = first ? await this.subscribeAfter(first.height) : live;
+    void this.loop(miner, first);
+  }
+
+  private subscribeAfter(height: number): Promise<AsyncIterableIterator<BlockRow>> {
+    return this.ledger.subscribe('block', this.ledgerName, { after: encodeCursor('block', height, this.ledgerName) });
   }
 
   /**
@@ -52,16 +66,26 @@ export class BlockRewards {
     await this.inFlight;
   }
 
-  private async loop(miner: string): Promise<void> {
+  /** Rewards `first`, if given, then each block the subscription brings. */
+  private async loop(miner: string, first?: BlockRow): Promise<void> {
     try {
+      if (first && !(await this.rewardInTurn(first, miner))) {
+        void this.iterator!.return?.();
+        return;
+      }
       for await (const block of this.iterator!) {
-        if (this.stopped) break;
-        this.inFlight = this.rewardWithRetries(block, miner);
-        if (!(await this.inFlight)) break;
+        if (!(await this.rewardInTurn(block, miner))) break;
       }
     } catch (err) {
       this.log.warn({ err }, 'block rewards stopped');
     }
+  }
+
+  /** Whether to go on: not once stopped, nor once a block's reward has failed for good. */
+  private rewardInTurn(block: BlockRow, miner: string): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    this.inFlight = this.rewardWithRetries(block, miner);
+    return this.inFlight;
   }
 
   /**

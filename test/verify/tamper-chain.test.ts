@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { blockHash, headerOfStored, meetsDifficulty } from '../../src/ledger/blocks/index.js';
 import type { BlockRow, CheckpointRow } from '../../src/ledger/entities/index.js';
 import { formatCheckpoint, openNote, parseCheckpoint, signNote } from '../../src/ledger/note/index.js';
@@ -79,6 +79,27 @@ describe('verification finds a tampered chain', () => {
     expectIssue(full, 'BLOCK_POW', { blockHeight: mid.height });
     expectIssue(full, 'BLOCK_POW', { blockHeight: last.height });
     expectIssue(await verify('nonce', false), 'BLOCK_POW', { blockHeight: last.height });
+  });
+
+  it('a block dated before the one it follows, honestly mined', async () => {
+    const { ledger } = await buildLedger(t.service, 'backdated');
+    // A block after the last checkpoint: no signature covers it, so a rewrite is seen only by its header.
+    const before = await blocksOf(ledger.id);
+    await t.service.append('backdated', [{ type: 'ThingHappened', actor: 'user:late', payload: {} }]);
+    await vi.waitFor(async () => expect((await blocksOf(ledger.id)).length).toBe(before.length + 1), { timeout: 10_000, interval: 20 });
+    const [prev, last] = (await blocksOf(ledger.id)).slice(-2) as [BlockRow, BlockRow];
+    const header = { ...headerOfStored(last), timestamp: prev.timestampMs - 1 };
+    let nonce = 0;
+    while (!meetsDifficulty(blockHash({ ...header, nonce }), last.difficulty)) nonce++;
+    await tamper(ds(), [
+      `UPDATE blocks SET timestamp_ms = $3, nonce = $4, hash = $5 WHERE ledger_id = $1 AND height = $2`,
+      [ledger.id, last.height, header.timestamp, nonce, blockHash({ ...header, nonce })],
+    ]);
+    for (const full of [true, false]) {
+      const report = await verify('backdated', full);
+      expectIssue(report, 'BLOCK_TIME', { blockHeight: last.height });
+      expect(report.issues).toHaveLength(1);
+    }
   });
 
   it('a wrong difficulty, honestly mined', async () => {

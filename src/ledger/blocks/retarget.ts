@@ -30,8 +30,10 @@ export interface RecentBlock {
  *
  * One bit per retarget halves or doubles the expected work, which is the smallest step a
  * leading-zero-bits target can take; the 2x dead band keeps it from oscillating around the target.
- * Timestamps are taken as given: a non-increasing window counts as "fast" (span < target/2);
- * rejecting bad timestamps is header validation's job, not this function's.
+ * Timestamps are taken as given: a non-increasing window counts as "fast" (span < target/2).
+ * Producers never date a block before its predecessor, and the verifier flags one that is
+ * (BLOCK_TIME); nothing bounds a timestamp from above, so whoever can rewrite the unsigned tail
+ * can still stretch a window by dating blocks late.
  */
 
 export function assertDifficultyParams(p: DifficultyParams): void {

@@ -70,11 +70,11 @@ const GENESIS_PREVIOUS = Buffer.from(GENESIS_PREVIOUS_HASH, 'hex');
 
 /**
  * Everything about a block that needs no event: it follows `prev` (the stored block before
- * it in height order, undefined for the first), its stored hash is the hash of its header,
- * the hash meets the difficulty, the difficulty is what the retarget rule gives, and its
- * range starts where the previous one ended and stays inside the head. `recent` holds the
- * blocks before it, ascending (enough for the retarget window). Returns whether the range
- * is sound (only then are its roots worth computing).
+ * it in height order, undefined for the first) and is not dated before it, its stored hash is
+ * the hash of its header, the hash meets the difficulty, the difficulty is what the retarget
+ * rule gives, and its range starts where the previous one ended and stays inside the head.
+ * `recent` holds the blocks before it, ascending (enough for the retarget window). Returns
+ * whether the range is sound (only then are its roots worth computing).
  */
 export function checkBlockHeader(
   b: Block,
@@ -97,6 +97,11 @@ export function checkBlockHeader(
     }
     if (!b.previousHash.equals(prev.hash)) {
       issues.block('BLOCK_LINK', h, `block ${h}: previous hash is ${b.previousHash.toString('hex')}, but block ${prev.height} has hash ${prev.hash.toString('hex')}`);
+    }
+    // The retarget rule takes timestamps as given, so backdating is a way to steer it; producers
+    // never date a block before the one it follows, so only a rewrite can.
+    if (b.timestamp < prev.timestamp) {
+      issues.block('BLOCK_TIME', h, `block ${h}: timestamp ${b.timestamp} is before block ${prev.height}'s ${prev.timestamp}`);
     }
   }
 

@@ -12,6 +12,7 @@ export type IssueKind =
   | 'BLOCK_LINK'
   | 'BLOCK_HASH'
   | 'BLOCK_POW'
+  | 'BLOCK_TIME'
   | 'BLOCK_DIFFICULTY'
   | 'BLOCK_RANGE'
   | 'BLOCK_EVENTS_ROOT'
