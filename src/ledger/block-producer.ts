@@ -6,6 +6,7 @@ import { BlockRow, type LedgerRow } from './entities/index.js';
 import { GENESIS_PREVIOUS_HASH, nextDifficulty, retargetWindow, type Miner } from './blocks/index.js';
 import { rootAt, subtreeRoot, treeHasher } from './merkle/index.js';
 import { storedTree } from './tree-store.js';
+import { MUTABLE_PARAMS_SELECT, withParams } from './ledgers.js';
 import { ChainproofError } from '../errors.js';
 
 const SEAL_NOW_TIMEOUT_MS = 60_000;
@@ -115,9 +116,14 @@ export class BlockProducer {
 
   /** Seals and mines one block if one is due; true if it did. */
   private async sealOne(): Promise<boolean> {
-    const ledger = this.ledger;
     const last = await this.lastBlock();
-    const [head] = await this.dataSource.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [ledger.id]);
+    // The parameters as committed, read with the head: a change's notification may never have
+    // come (the process that made it died first, or this one's LISTEN connection was down).
+    const [head] = await this.dataSource.query(
+      `SELECT h.tree_size, ${MUTABLE_PARAMS_SELECT} FROM ledger_heads h JOIN ledgers l ON l.id = h.ledger_id WHERE h.ledger_id = $1`,
+      [this.ledger.id],
+    );
+    const ledger = (this.ledger = withParams(this.ledger, head));
     const start = last?.treeSize ?? 0;
     const pending = Number(head.tree_size) - start;
     if (pending <= 0) {

@@ -124,6 +124,16 @@ const MUTABLE_COLUMNS: Record<keyof MutableLedgerParams, string> = {
   checkpointInterval: 'checkpoint_interval',
 };
 
+/** The changeable parameters as `<column> AS "<name>"` of a `ledgers l` joined into another read. */
+export const MUTABLE_PARAMS_SELECT = Object.entries(MUTABLE_COLUMNS).map(([name, column]) => `l.${column} AS "${name}"`).join(', ');
+
+/** `row` with the changeable parameters a MUTABLE_PARAMS_SELECT read. */
+export function withParams(row: LedgerRow, read: Record<string, unknown>): LedgerRow {
+  const next = Object.assign(new LedgerRow(), row);
+  for (const name of Object.keys(MUTABLE_COLUMNS) as Array<keyof MutableLedgerParams>) next[name] = Number(read[name]);
+  return next;
+}
+
 export function paramsOf(row: LedgerRow): LedgerParams {
   return {
     hashAlg: row.hashAlg as HashAlg,

@@ -235,3 +235,15 @@ describe('a checkpoint due at a block its sealer never signed', () => {
     }
   });
 });
+
+describe('a parameter change whose notification never came', () => {
+  it('seals the next blocks under the committed parameters all the same', async () => {
+    await t.service.createLedger('unannounced', { blockSize: 100, maxBlockIntervalMs: 3_600_000 });
+    await t.service.append('unannounced', [{ type: 't', actor: 'warm' }]);
+    // As a process that committed the change and died before telling anyone: no parametersChanged.
+    await t.db.dataSource.transaction((tx) => updateParams(tx, 'unannounced', { blockSize: 3 }));
+    await t.service.append('unannounced', Array.from({ length: 6 }, (_, i) => ({ type: 't', actor: `a${i}` })));
+    const b1 = await waitFor('two blocks of 3', () => t.service.block('unannounced', 1));
+    expect([b1.startIndex, b1.treeSize]).toEqual([3, 6]);
+  });
+});
