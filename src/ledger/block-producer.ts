@@ -35,6 +35,8 @@ export class BlockProducer {
     private readonly checkpointer: Checkpointer,
     private readonly log: Logger,
     private readonly metrics: LedgerMetrics,
+    /** On PostgreSQL, the channel other processes listen on: told by the statement that inserts a block, so a crash after its commit cannot keep it from them. */
+    private readonly notifyChannel?: string,
   ) {}
 
   /** The last block whose checkpoint, if due, is known signed: idle passes look once per block, not every tick. */
@@ -178,13 +180,17 @@ export class BlockProducer {
       targetBlockMs: ledger.targetBlockMs,
       retargetBlocks: ledger.retargetBlocks,
     });
+    const tell = this.notifyChannel === undefined ? '' : `, pg_notify($17, $18)`;
     const inserted: Array<{ mined_at: Date }> = await this.dataSource.query(
-      `INSERT INTO blocks (ledger_id, height, hash, previous_hash, events_root, start_index, tree_size, tree_root,
-         timestamp_ms, difficulty, nonce, mining_ms, min_difficulty, max_difficulty, target_block_ms, retarget_blocks)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) ON CONFLICT DO NOTHING RETURNING mined_at`,
+      `WITH b AS (
+         INSERT INTO blocks (ledger_id, height, hash, previous_hash, events_root, start_index, tree_size, tree_root,
+           timestamp_ms, difficulty, nonce, mining_ms, min_difficulty, max_difficulty, target_block_ms, retarget_blocks)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) ON CONFLICT DO NOTHING RETURNING mined_at)
+       SELECT mined_at${tell} FROM b`,
       [block.ledgerId, block.height, block.hash, block.previousHash, block.eventsRoot, block.startIndex, block.treeSize,
         block.treeRoot, block.timestampMs, block.difficulty, block.nonce, block.miningMs,
-        block.minDifficulty, block.maxDifficulty, block.targetBlockMs, block.retargetBlocks],
+        block.minDifficulty, block.maxDifficulty, block.targetBlockMs, block.retargetBlocks,
+        ...(this.notifyChannel === undefined ? [] : [this.notifyChannel, `block:${ledger.name}`])],
     );
     if (inserted.length === 0) return true; // another process sealed this height first
     block.minedAt = inserted[0]!.mined_at;

@@ -43,6 +43,8 @@ export class Checkpointer {
     private readonly dataSource: DataSource,
     private readonly key: ServerKey | undefined,
     private readonly notify: (ledger: LedgerRow, topic: BusTopic) => void,
+    /** On PostgreSQL, the channel other processes listen on: told by the statement that inserts a checkpoint. */
+    private readonly notifyChannel?: string,
   ) {}
 
   /** Checkpoints of `ledgerName` will carry `provider`'s state root. */
@@ -97,12 +99,16 @@ export class Checkpointer {
     // Ids are cursors (paging, `after` replay, the live feed), so per ledger they must commit in
     // the order they are drawn: the lock, taken before the id and held until commit, keeps a
     // later id from committing first and a reader's cursor from passing one still to come.
+    const tell = this.notifyChannel === undefined ? '' : `, pg_notify($9, $10)`;
     const insert = (q: DataSource['query']) =>
       q(
-        `WITH in_order AS (SELECT pg_advisory_xact_lock(${CHECKPOINT_LOCK_CLASS}, $1))
-         INSERT INTO checkpoints (ledger_id, tree_size, root_hash, block_height, timestamp_ms, name, tags, note)
-         SELECT $1, $2::bigint, $3::bytea, $4::bigint, $5::bigint, $6::text, $7::text[], $8::text FROM in_order RETURNING id`,
-        [ledger.id, block.treeSize, block.treeRoot, block.height, timestampMs, name ?? null, tags, note],
+        `WITH in_order AS (SELECT pg_advisory_xact_lock(${CHECKPOINT_LOCK_CLASS}, $1)),
+           c AS (
+             INSERT INTO checkpoints (ledger_id, tree_size, root_hash, block_height, timestamp_ms, name, tags, note)
+             SELECT $1, $2::bigint, $3::bytea, $4::bigint, $5::bigint, $6::text, $7::text[], $8::text FROM in_order RETURNING id)
+         SELECT id${tell} FROM c`,
+        [ledger.id, block.treeSize, block.treeRoot, block.height, timestampMs, name ?? null, tags, note,
+          ...(this.notifyChannel === undefined ? [] : [this.notifyChannel, `checkpoint:${ledger.name}`])],
       ) as Promise<Array<{ id: string }>>;
     const [row] =
       dueEvery === undefined

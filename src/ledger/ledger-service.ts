@@ -160,17 +160,18 @@ export class LedgerService {
     this.feed = new LedgerFeed(dataSource, this.bus, log);
     this.analytics = new LedgerAnalytics(dataSource);
     this.metrics = options.metrics ?? NO_METRICS;
-    this.checkpointer = new Checkpointer(dataSource, serverKey, (l, t) => this.notify(l, t));
+    this.checkpointer = new Checkpointer(dataSource, serverKey, (l, t) => this.notify(l, t, undefined, true), options.listenUrl ? NOTIFY_CHANNEL : undefined);
   }
 
   /**
    * New rows of `topic` are committed in `ledger` (`committed`, if the caller has them): feed
-   * this process's subscribers and, on PostgreSQL, tell the other processes.
+   * this process's subscribers and, on PostgreSQL, tell the other processes — unless the
+   * statement that wrote them did (`toldOthers`), as blocks and checkpoints do.
    */
-  private notify<T extends BusTopic>(ledger: LedgerRow, topic: T, committed?: BusMessages[T][]): void {
+  private notify<T extends BusTopic>(ledger: LedgerRow, topic: T, committed?: BusMessages[T][], toldOthers = false): void {
     if (committed) this.feed.committed(ledger, topic, committed);
     else this.feed.notify(ledger, topic);
-    if (this.options.listenUrl && topic !== 'event') {
+    if (this.options.listenUrl && topic !== 'event' && !toldOthers) {
       this.dataSource.query(`SELECT pg_notify($1, $2)`, [NOTIFY_CHANNEL, `${topic}:${ledger.name}`]).catch((err) =>
         this.log.warn({ err, ledger: ledger.name, topic }, 'NOTIFY failed; other processes catch up on the next one'));
     }
@@ -959,7 +960,16 @@ export class LedgerService {
     if (!p) {
       // A miner per ledger: one ledger's hard block must not hold up another's.
       const miner = new Miner({ workers: this.config.minerWorkers });
-      const producer = new BlockProducer(this.dataSource, ledger, miner, (l, blocks) => this.notify(l, 'block', blocks), this.checkpointer, this.log, this.metrics);
+      const producer = new BlockProducer(
+        this.dataSource,
+        ledger,
+        miner,
+        (l, blocks) => this.notify(l, 'block', blocks, true),
+        this.checkpointer,
+        this.log,
+        this.metrics,
+        this.options.listenUrl ? NOTIFY_CHANNEL : undefined,
+      );
       this.producers.set(ledger.name, (p = producer));
       // A process that does not produce blocks (the CLI) seals only when asked (createCheckpoint),
       // not on every later commit it sees.

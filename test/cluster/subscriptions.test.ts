@@ -23,7 +23,8 @@ describe.runIf(usingPostgres())('subscriptions across two server processes', () 
     const onA = collect<{ auditEvent: { index: number } }>(a.wsUrl, `subscription { auditEvent { index } }`);
     const onB = collect<{ auditEvent: { index: number } }>(b.wsUrl, `subscription { auditEvent { index } }`);
     const blocksOnB = collect<{ blockMined: { height: number } }>(b.wsUrl, `subscription { blockMined { height } }`);
-    await Promise.all([onA.connected, onB.connected, blocksOnB.connected]);
+    const checkpointsOnB = collect<{ checkpointCreated: { treeSize: number } }>(b.wsUrl, `subscription { checkpointCreated { treeSize } }`);
+    await Promise.all([onA.connected, onB.connected, blocksOnB.connected, checkpointsOnB.connected]);
     await new Promise((r) => setTimeout(r, 300));
     const total = 200;
     await Promise.all(
@@ -40,9 +41,15 @@ describe.runIf(usingPostgres())('subscriptions across two server processes', () 
     }
     await gql(a.url, `mutation { createCheckpoint { treeSize } }`); // mined by A, seen on B
     expect((await blocksOnB.until(1))[0]!.blockMined.height).toBe(0);
+    // Automatic checkpoints may come first; the one A was asked for reaches B too.
+    const deadline = Date.now() + 10_000;
+    while (!checkpointsOnB.received.some((m) => m.checkpointCreated.treeSize === total) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(checkpointsOnB.received.map((m) => m.checkpointCreated.treeSize)).toContain(total);
     await new Promise((r) => setTimeout(r, 300));
     expect(onA.received).toHaveLength(total);
     expect(onB.received).toHaveLength(total);
-    await Promise.all([onA.close(), onB.close(), blocksOnB.close()]);
+    await Promise.all([onA.close(), onB.close(), blocksOnB.close(), checkpointsOnB.close()]);
   });
 });
