@@ -60,11 +60,12 @@ export class LedgerFeed {
     for (const ledger of this.ledgers.values()) for (const topic of TOPICS) this.notify(ledger, topic);
   }
 
-  /** No more catch-ups: the service is stopping. */
-  stop(): void {
+  /** No more catch-ups: the service is stopping. Resolves once those under way are done (before the pool closes under them). */
+  async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.retries) clearTimeout(t);
     this.retries.clear();
+    await Promise.allSettled([...this.running.values()]);
   }
 
   /** Something new may be committed for `ledger`; publish it (coalesces bursts). */
@@ -77,9 +78,10 @@ export class LedgerFeed {
     }
     const run = this.catchUp(ledger, topic, key)
       .catch((err) => {
+        // Failed because the service is stopping (its pool closing): nothing to say or retry.
+        if (this.stopped) return;
         // Retried on a timer: a quiet ledger sends no next notification to retry it.
         this.log.warn({ err, ledger: ledger.name, topic }, 'live feed catch-up failed; retrying in 1 s');
-        if (this.stopped) return;
         const timer = setTimeout(() => {
           this.retries.delete(timer);
           this.notify(ledger, topic);

@@ -254,7 +254,7 @@ export class LedgerService {
     this.started = false;
     await this.listener?.close();
     await Promise.all([...this.sequencers.values()].map((s) => s.drain()));
-    this.feed.stop();
+    await this.feed.stop();
     await Promise.all([...this.producers.values()].map((p) => p.stop()));
   }
 

@@ -65,4 +65,24 @@ describe('the live feed', () => {
     expect(head.mock.calls.filter(([, l]) => l.name === 'tracked-once').map(([topic]) => topic).sort()).toEqual(['block', 'checkpoint', 'event']);
     head.mockRestore();
   });
+
+  it('stops after the catch-ups under way, which fail quietly as the pool closes, and retries none', async () => {
+    const service = new LedgerService(t.db.dataSource, testConfig(), undefined, pino({ level: 'silent' }), { produceBlocks: false });
+    await service.start();
+    const feed = (service as unknown as { feed: LedgerFeed }).feed;
+    const warned: unknown[] = [];
+    (feed as unknown as { log: { warn: (...a: unknown[]) => void } }).log = { warn: (...a) => void warned.push(a) };
+    let fail!: (e: Error) => void;
+    // A catch-up reading when the service stops: its read fails once the pool is closed.
+    vi.spyOn(feed as unknown as { catchUp: () => Promise<void> }, 'catchUp').mockImplementationOnce(() => new Promise((_, reject) => (fail = reject)));
+    feed.notify(await service.ledger('main'), 'event');
+    let stopped = false;
+    const stopping = service.stop().then(() => (stopped = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(stopped).toBe(false); // waits for the read under way
+    fail(new Error('Cannot use a pool after calling end on the pool'));
+    await stopping;
+    expect(warned).toEqual([]);
+    expect((feed as unknown as { retries: Set<unknown> }).retries.size).toBe(0);
+  });
 });
