@@ -41,6 +41,8 @@ export class BlockProducer {
 
   /** The last block whose checkpoint, if due, is known signed: idle passes look once per block, not every tick. */
   private dueCheckedAt = -1;
+  /** The block being mined: its difficulty, and how to give it up. */
+  private mining: { difficulty: number; abandon: AbortController } | undefined;
 
   start(): void {
     const period = Math.max(50, Math.min(250, Math.floor(this.ledger.maxBlockIntervalMs / 2)));
@@ -57,9 +59,15 @@ export class BlockProducer {
     await this.miner.close();
   }
 
-  /** The ledger's parameters changed: the next block is sealed under the new ones. */
+  /**
+   * The ledger's parameters changed: the next block is sealed under the new ones, and a block
+   * being mined at a difficulty they no longer allow is given up (a minimum raised by mistake to
+   * hours of work a block, then lowered again, must not hold the ledger for those hours).
+   */
   useParameters(row: LedgerRow): void {
     this.ledger = row;
+    const d = this.mining?.difficulty;
+    if (d !== undefined && (d < row.minDifficulty || d > row.maxDifficulty)) this.mining!.abandon.abort(new ParametersChanged());
   }
 
   /** Something was appended (or time passed): seal what is due. */
@@ -158,7 +166,18 @@ export class BlockProducer {
       difficulty: nextDifficulty(ledger, height, await this.retargetHistory(ledger, height)),
     };
     const started = performance.now();
-    const { nonce, hash } = await this.miner.mine(template, this.abort.signal);
+    const job = { difficulty: template.difficulty, abandon: new AbortController() };
+    this.mining = job;
+    let mined;
+    try {
+      mined = await this.miner.mine(template, AbortSignal.any([this.abort.signal, job.abandon.signal]));
+    } catch (e) {
+      if (e instanceof ParametersChanged) return true; // sealed again, under the new parameters
+      throw e;
+    } finally {
+      this.mining = undefined;
+    }
+    const { nonce, hash } = mined;
     const miningMs = Math.round(performance.now() - started);
     this.metrics.mined(ledger.name, template.difficulty, miningMs / 1000);
     const block = Object.assign(new BlockRow(), {
@@ -219,5 +238,12 @@ export class BlockProducer {
     if (block.treeSize - Number(last?.size ?? 0) >= this.ledger.checkpointInterval) {
       await this.checkpointer.createIfDue(this.ledger, block);
     }
+  }
+}
+
+/** Why a block being mined was given up: the parameters it was mined under changed. */
+class ParametersChanged extends Error {
+  constructor() {
+    super('the ledger\'s difficulty bounds changed while this block was mined');
   }
 }

@@ -247,3 +247,18 @@ describe('a parameter change whose notification never came', () => {
     expect([b1.startIndex, b1.treeSize]).toEqual([3, 6]);
   });
 });
+
+describe('a block being mined when its difficulty bounds change', () => {
+  it('is given up and sealed again under the new bounds', async () => {
+    // 30 bits: minutes to hours of work on these cores, were it kept.
+    await t.service.createLedger('too-hard', { blockSize: 2, minDifficulty: 30, maxDifficulty: 30, initialDifficulty: 30, maxBlockIntervalMs: 3_600_000 });
+    await t.service.append('too-hard', [{ type: 't', actor: 'a' }, { type: 't', actor: 'b' }]);
+    const producer = (t.service as unknown as { producers: Map<string, { mining?: unknown }> }).producers.get('too-hard')!;
+    await waitFor('mining to start', async () => producer.mining !== undefined);
+    await t.db.dataSource.transaction((tx) => updateParams(tx, 'too-hard', { minDifficulty: 2, maxDifficulty: 4 }));
+    await t.service.parametersChanged('too-hard');
+    const block = await waitFor('the block, mined under the new bounds', () => t.service.block('too-hard', 0), 15_000);
+    expect(block.difficulty).toBeLessThanOrEqual(4);
+    expect((await t.service.verify('too-hard', true)).status).toBe('VALID');
+  });
+});
