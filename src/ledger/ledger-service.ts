@@ -238,15 +238,12 @@ export class LedgerService {
 
   /**
    * After a LISTEN (re)connect anything may have been missed: every followed ledger catches up,
-   * every commit watcher looks again, and ledgers' parameters are read again.
+   * every commit watcher looks again. (A missed parameter change needs nothing here: producers
+   * read the parameters with the head.)
    */
   private catchUpAll(): void {
     this.feed.catchUpAll();
     for (const name of this.commitWatchers.keys()) this.wakeCommitWatchers(name);
-    this.registry.list().then(
-      (rows) => rows.forEach((row) => this.producers.get(row.name)?.useParameters(row)),
-      (err) => this.log.warn({ err }, 'could not read ledgers\' parameters again after a reconnect'),
-    );
   }
 
   /** Drains in-flight appends, then stops mining. Acknowledged events are already committed. */
