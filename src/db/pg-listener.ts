@@ -3,6 +3,17 @@ import type { Logger } from 'pino';
 
 export const NOTIFY_CHANNEL = 'chainproof';
 
+/**
+ * `, pg_notify($n, $n+1)` to select beside the rows a statement inserts, so other processes hear
+ * of them with its commit, never without it; nothing where no one listens (`channel` undefined).
+ *
+ * @example const tell = announcing(channel, 'block:main', 17); // sql: ', pg_notify($17, $18)'
+ */
+export function announcing(channel: string | undefined, payload: string, firstParam: number): { sql: string; params: string[] } {
+  if (channel === undefined) return { sql: '', params: [] };
+  return { sql: `, pg_notify($${firstParam}, $${firstParam + 1})`, params: [channel, payload] };
+}
+
 export interface Listener {
   close(): Promise<void>;
 }

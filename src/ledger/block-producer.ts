@@ -7,6 +7,7 @@ import { GENESIS_PREVIOUS_HASH, nextDifficulty, retargetWindow, type Miner } fro
 import { rootAt, subtreeRoot, treeHasher } from './merkle/index.js';
 import { storedTree } from './tree-store.js';
 import { MUTABLE_PARAMS_SELECT, withParams } from './ledgers.js';
+import { announcing } from '../db/pg-listener.js';
 import { ChainproofError } from '../errors.js';
 
 const SEAL_NOW_TIMEOUT_MS = 60_000;
@@ -199,17 +200,17 @@ export class BlockProducer {
       targetBlockMs: ledger.targetBlockMs,
       retargetBlocks: ledger.retargetBlocks,
     });
-    const tell = this.notifyChannel === undefined ? '' : `, pg_notify($17, $18)`;
+    const tell = announcing(this.notifyChannel, `block:${ledger.name}`, 17);
     const inserted: Array<{ mined_at: Date }> = await this.dataSource.query(
       `WITH b AS (
          INSERT INTO blocks (ledger_id, height, hash, previous_hash, events_root, start_index, tree_size, tree_root,
            timestamp_ms, difficulty, nonce, mining_ms, min_difficulty, max_difficulty, target_block_ms, retarget_blocks)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) ON CONFLICT DO NOTHING RETURNING mined_at)
-       SELECT mined_at${tell} FROM b`,
+       SELECT mined_at${tell.sql} FROM b`,
       [block.ledgerId, block.height, block.hash, block.previousHash, block.eventsRoot, block.startIndex, block.treeSize,
         block.treeRoot, block.timestampMs, block.difficulty, block.nonce, block.miningMs,
         block.minDifficulty, block.maxDifficulty, block.targetBlockMs, block.retargetBlocks,
-        ...(this.notifyChannel === undefined ? [] : [this.notifyChannel, `block:${ledger.name}`])],
+        ...tell.params],
     );
     if (inserted.length === 0) return true; // another process sealed this height first
     block.minedAt = inserted[0]!.mined_at;

@@ -4,6 +4,7 @@ import type { BusTopic } from './bus.js';
 import { CheckpointRow, type BlockRow, type LedgerRow } from './entities/index.js';
 import { formatCheckpoint, signNote } from './note/index.js';
 import { checkSignedBefore, type ServerKey } from './server-key.js';
+import { announcing } from '../db/pg-listener.js';
 import { isStorableText } from './events/envelope.js';
 
 const MAX_TAGS = 32;
@@ -99,16 +100,16 @@ export class Checkpointer {
     // Ids are cursors (paging, `after` replay, the live feed), so per ledger they must commit in
     // the order they are drawn: the lock, taken before the id and held until commit, keeps a
     // later id from committing first and a reader's cursor from passing one still to come.
-    const tell = this.notifyChannel === undefined ? '' : `, pg_notify($9, $10)`;
+    const tell = announcing(this.notifyChannel, `checkpoint:${ledger.name}`, 9);
     const insert = (q: DataSource['query']) =>
       q(
         `WITH in_order AS (SELECT pg_advisory_xact_lock(${CHECKPOINT_LOCK_CLASS}, $1)),
            c AS (
              INSERT INTO checkpoints (ledger_id, tree_size, root_hash, block_height, timestamp_ms, name, tags, note)
              SELECT $1, $2::bigint, $3::bytea, $4::bigint, $5::bigint, $6::text, $7::text[], $8::text FROM in_order RETURNING id)
-         SELECT id${tell} FROM c`,
+         SELECT id${tell.sql} FROM c`,
         [ledger.id, block.treeSize, block.treeRoot, block.height, timestampMs, name ?? null, tags, note,
-          ...(this.notifyChannel === undefined ? [] : [this.notifyChannel, `checkpoint:${ledger.name}`])],
+          ...tell.params],
       ) as Promise<Array<{ id: string }>>;
     const [row] =
       dueEvery === undefined

@@ -160,21 +160,16 @@ export class LedgerService {
     this.feed = new LedgerFeed(dataSource, this.bus, log);
     this.analytics = new LedgerAnalytics(dataSource);
     this.metrics = options.metrics ?? NO_METRICS;
-    this.checkpointer = new Checkpointer(dataSource, serverKey, (l, t) => this.notify(l, t, undefined, true), options.listenUrl ? NOTIFY_CHANNEL : undefined);
+    this.checkpointer = new Checkpointer(dataSource, serverKey, (l, t) => this.notify(l, t), options.listenUrl ? NOTIFY_CHANNEL : undefined);
   }
 
   /**
    * New rows of `topic` are committed in `ledger` (`committed`, if the caller has them): feed
-   * this process's subscribers and, on PostgreSQL, tell the other processes — unless the
-   * statement that wrote them did (`toldOthers`), as blocks and checkpoints do.
+   * this process's subscribers. Other processes were told by the statement that wrote them.
    */
-  private notify<T extends BusTopic>(ledger: LedgerRow, topic: T, committed?: BusMessages[T][], toldOthers = false): void {
+  private notify<T extends BusTopic>(ledger: LedgerRow, topic: T, committed?: BusMessages[T][]): void {
     if (committed) this.feed.committed(ledger, topic, committed);
     else this.feed.notify(ledger, topic);
-    if (this.options.listenUrl && topic !== 'event' && !toldOthers) {
-      this.dataSource.query(`SELECT pg_notify($1, $2)`, [NOTIFY_CHANNEL, `${topic}:${ledger.name}`]).catch((err) =>
-        this.log.warn({ err, ledger: ledger.name, topic }, 'NOTIFY failed; other processes catch up on the next one'));
-    }
   }
 
   private async onNotification(payload: string): Promise<void> {
@@ -961,7 +956,7 @@ export class LedgerService {
         this.dataSource,
         ledger,
         miner,
-        (l, blocks) => this.notify(l, 'block', blocks, true),
+        (l, blocks) => this.notify(l, 'block', blocks),
         this.checkpointer,
         this.log,
         this.metrics,
