@@ -2,12 +2,12 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Config, LedgerDefaults } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import { LedgerRow } from './entities/index.js';
+import { LEDGER_NAME, LEDGER_NAME_RULE } from './ledger-name.js';
 import { treeHasher, type HashAlg } from './merkle/index.js';
 
 export type LedgerParams = LedgerDefaults;
 
 export const MAX_DIFFICULTY = 32;
-const LEDGER_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /**
  * The origin prefix of a server on this database: the one its ledgers were made under, which is
@@ -85,7 +85,7 @@ export class LedgerRegistry {
 
   async create(name: string, overrides: Partial<LedgerParams>): Promise<LedgerRow> {
     if (!LEDGER_NAME.test(name)) {
-      throw new ChainproofError('BAD_USER_INPUT', 'ledger name must be 1..63 of a-z, 0-9, "_" or "-", starting with a letter or digit');
+      throw new ChainproofError('BAD_USER_INPUT', LEDGER_NAME_RULE);
     }
     const p: LedgerParams = { ...this.defaults, ...stripUndefined(overrides) };
     checkParams(p);

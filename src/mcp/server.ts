@@ -4,6 +4,7 @@ import { ChainproofError } from '../errors.js';
 import type { LedgerSource } from '../cli/source.js';
 import type { TraceSource } from '../cli/trace-source.js';
 import { parseUntil, parseWhen } from '../cli/trace.js';
+import { LEDGER_NAME, LEDGER_NAME_RULE } from '../ledger/ledger-name.js';
 import { textProblem } from '../server/input-text.js';
 import { toolServer } from './tools.js';
 
@@ -26,7 +27,7 @@ export function chainproofMcpServer(
     });
   const ledger = z
     .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a ledger name is 1 to 63 of a-z, 0-9, _ and -, starting with a letter or digit')
+    .regex(LEDGER_NAME, LEDGER_NAME_RULE)
     .default('main')
     .describe('ledger name');
   const WHEN = 'RFC 3339 time with zone (2026-12-01T03:00Z), a date (UTC), "now", or like "6 hours ago" / "90m"';

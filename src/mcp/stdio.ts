@@ -6,6 +6,7 @@ export const MAX_LINE_BYTES = 10 * 1024 * 1024;
 
 const PARSE_ERROR = -32700;
 const INVALID_REQUEST = -32600;
+const INVALID_PARAMS = -32602;
 const NEWLINE = 0x0a;
 
 /**
@@ -95,7 +96,13 @@ export class LineTransport implements Transport {
       return this.refuse(null, PARSE_ERROR, 'Parse error: the line is not JSON');
     }
     const message = JSONRPCMessageSchema.safeParse(value);
-    if (message.success) return this.onmessage?.(message.data);
+    if (message.success) {
+      // The SDK refuses these itself, with its schema's whole report as a multi-line message.
+      if (isMalformedToolCall(message.data)) {
+        return this.refuse(idOf(value), INVALID_PARAMS, 'Invalid params: tools/call takes "name", a string, and "arguments", an object');
+      }
+      return this.onmessage?.(message.data);
+    }
     if (Array.isArray(value)) return this.refuse(null, INVALID_REQUEST, 'Invalid Request: batches are not supported; send one message a line');
     this.refuse(idOf(value), INVALID_REQUEST, 'Invalid Request: not a JSON-RPC 2.0 request, notification or response (jsonrpc "2.0", params an object)');
   }
@@ -110,6 +117,14 @@ export class LineTransport implements Transport {
       process.stdout.write(`${JSON.stringify(value)}\n`, (e) => (e ? reject(e) : resolve()));
     });
   }
+}
+
+/** A tools/call whose tool name is no string or whose arguments, given, are no object. */
+function isMalformedToolCall(message: JSONRPCMessage): boolean {
+  if (!('method' in message) || message.method !== 'tools/call' || !('id' in message)) return false;
+  const params = (message.params ?? {}) as { name?: unknown; arguments?: unknown };
+  const args = params.arguments;
+  return typeof params.name !== 'string' || (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args)));
 }
 
 /** The id of a message refused as invalid, so that the client waiting on it hears back; JSON-RPC's null when it has none. */

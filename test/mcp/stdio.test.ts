@@ -50,21 +50,36 @@ const sized = (id: number, bytes: number) => {
 const refusal = (id: string | number | null, code: number) => ({ jsonrpc: '2.0', id, error: { code, message: expect.any(String) } });
 
 describe('MCP stdio framing', () => {
-  it('answers a line that is not JSON with -32700 and one that is no JSON-RPC message with -32600 (its id echoed), then reads on', async () => {
+  it('answers a line that is not JSON with -32700, one that is no JSON-RPC message with -32600 and a tools/call without a named tool or object arguments with -32602 (its id echoed), then reads on', async () => {
     const s = mcp();
     s.send('{not json}');
     s.send('{"jsonrpc":"1.0","id":1,"method":"ping"}');
     s.send(`[${ping(2)}]`);
     s.send('{"jsonrpc":"2.0","id":"call-3","method":"tools/call","params":"notanobject"}');
     s.send(ping(4));
-    const replies = await s.replies(5);
-    expect(replies).toHaveLength(5);
-    expect(replies).toEqual(expect.arrayContaining([refusal(null, -32700), refusal(1, -32600), refusal(null, -32600), refusal('call-3', -32600), { jsonrpc: '2.0', id: 4, result: {} }]));
+    s.send('{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"audit_stats","arguments":["main"]}}');
+    s.send('{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":7}}');
+    const replies = await s.replies(7);
+    expect(replies).toHaveLength(7);
+    expect(replies).toEqual(
+      expect.arrayContaining([
+        refusal(null, -32700),
+        refusal(1, -32600),
+        refusal(null, -32600),
+        refusal('call-3', -32600),
+        { jsonrpc: '2.0', id: 4, result: {} },
+        refusal(5, -32602),
+        refusal(6, -32602),
+      ]),
+    );
+    // One line each, as every other refusal: not the SDK's multi-line schema report.
+    for (const r of replies as Array<{ error?: { message: string } }>) expect(r.error?.message ?? '').not.toContain('\n');
     const { code, stderr } = await s.end();
     expect(code).toBe(0);
     expect(stderr.trimEnd().split('\n')).toEqual([
       expect.stringMatching(/^chainproof: mcp: .*-32700/),
       ...Array.from({ length: 3 }, () => expect.stringMatching(/^chainproof: mcp: .*-32600/)),
+      ...Array.from({ length: 2 }, () => expect.stringMatching(/^chainproof: mcp: .*-32602/)),
     ]);
   });
 
