@@ -2,9 +2,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { DataSource } from 'typeorm';
 import type { LedgerBus } from '../ledger/bus.js';
 import type { LedgerMetrics } from '../ledger/metrics.js';
+import type { Divergence } from '../witness/cosignatures.js';
 
 /** Prometheus metrics, served at /metrics. */
-export function prometheusMetrics(dataSource: DataSource, bus: () => LedgerBus | undefined) {
+export function prometheusMetrics(dataSource: DataSource, bus: () => LedgerBus | undefined, divergences: () => Divergence[] = () => []) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'chainproof_process_' });
   const lookedAhead = new Counter({
@@ -68,6 +69,17 @@ export function prometheusMetrics(dataSource: DataSource, bus: () => LedgerBus |
       );
       this.reset();
       for (const r of rows) if (r.ts !== null) this.set({ ledger: r.name }, (Date.now() - Number(r.ts)) / 1000);
+    },
+  });
+
+  new Gauge({
+    name: 'chainproof_validator_diverged',
+    help: 'Present (1) while a validator holds a tree of the ledger that this log does not: kind=behind, it cosigned a larger tree (restored from an older backup?); kind=fork, it refuses this log as inconsistent',
+    labelNames: ['ledger', 'validator', 'kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const d of divergences()) this.set({ ledger: d.ledger, validator: d.validator, kind: d.kind }, 1);
     },
   });
 

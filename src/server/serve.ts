@@ -45,7 +45,8 @@ export async function serve(config: Config): Promise<void> {
     }
     // On PostgreSQL, LISTEN so subscribers here see what other server processes commit.
     let ledgerRef: LedgerService | undefined;
-    const prometheus = prometheusMetrics(db.dataSource, () => ledgerRef?.bus);
+    let cosignaturesRef: CosignatureCollector | undefined;
+    const prometheus = prometheusMetrics(db.dataSource, () => ledgerRef?.bus, () => cosignaturesRef?.divergences() ?? []);
     ledger = new LedgerService(db.dataSource, config, loaded?.key, log, { listenUrl: config.databaseUrl, metrics: prometheus.metrics });
     ledgerRef = ledger;
     started.push(() => ledger.stop());
@@ -64,6 +65,7 @@ export async function serve(config: Config): Promise<void> {
     if (config.rulesBuiltins) await rules.installBuiltins(log);
     await rules.startConsumer(log);
     cosignatures = new CosignatureCollector(db.dataSource, ledger, config.validators, log);
+    cosignaturesRef = cosignatures;
     started.push(() => cosignatures.stop());
     await cosignatures.start();
     sync = new SyncService(db.dataSource, ledger, config.sync, log);

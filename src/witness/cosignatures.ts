@@ -14,6 +14,24 @@ export interface Validator {
 export type Finality = 'FINAL' | 'PENDING';
 
 /**
+ * A validator holds a tree of this log that this log does not: it cosigned a larger tree than the
+ * log now has (`behind`: the database was restored from an older backup, say), or it refuses the
+ * log's tree as inconsistent with the one it cosigned (`fork`). Either way checkpoints already
+ * published and this log disagree, and every event appended since makes the split view wider.
+ * What a validator says is not authenticated, so this is an alarm for an operator, not a verdict.
+ */
+export interface Divergence {
+  ledger: string;
+  validator: string;
+  kind: 'behind' | 'fork';
+  /** The tree size the validator last cosigned, as it says. */
+  validatorSize: number;
+  /** This log's checkpoint it refused, or could not be offered against. */
+  checkpointSize: number;
+  detail: string;
+}
+
+/**
  * Cosignatures that make a checkpoint final among n validators, f = ⌊(n−1)/3⌋ of them faulty:
  * q = ⌈(n+f+1)/2⌉, so any two quorums share f+1 validators, one of them honest, who would not
  * cosign two forks; and q ≤ n−f, so the honest ones alone reach it. That is 2f+1 when n = 3f+1,
@@ -41,6 +59,8 @@ export class CosignatureCollector {
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private readonly live: Array<AsyncIterableIterator<CheckpointRow>> = [];
+  /** By validator and ledger, while it lasts: a cosignature of a later checkpoint ends it. */
+  private readonly diverged = new Map<string, Divergence>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -99,7 +119,13 @@ export class CosignatureCollector {
         }
         if (res.status === 409 && res.headers.get('content-type') === 'text/x.tlog.size' && /^\d+\n$/.test(text)) {
           old = Number(text.trim());
+          if (old > c.treeSize && old > (await this.ledger.head(ledgerName)).treeSize) {
+            return this.diverge(v, { ledger: ledgerName, kind: 'behind', validatorSize: old, checkpointSize: c.treeSize, detail: `it cosigned tree size ${old}, larger than this log` });
+          }
           continue;
+        }
+        if (res.status === 409 || res.status === 422) {
+          return this.diverge(v, { ledger: ledgerName, kind: 'fork', validatorSize: old, checkpointSize: c.treeSize, detail: text.trim().slice(0, 200) });
         }
         if (res.status !== 200) {
           this.log.warn({ witness: v.url, status: res.status, treeSize: c.treeSize }, `validator refused the checkpoint: ${text.trim().slice(0, 200)}`);
@@ -111,6 +137,7 @@ export class CosignatureCollector {
           this.log.warn({ witness: v.url }, 'validator answered without a valid cosignature from its configured key');
           return;
         }
+        this.diverged.delete(`${v.vkey} ${ledgerName}`);
         await this.dataSource.transaction(async (tx) => {
           await tx.query(`INSERT INTO checkpoint_cosignatures (checkpoint_id, witness, line) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [c.id, v.vkey, `${line}\n`]);
           await tx.query(
@@ -124,6 +151,26 @@ export class CosignatureCollector {
     } catch (err) {
       this.log.debug({ err, witness: v.url }, 'validator unreachable; the sweep retries');
     }
+  }
+
+  /** Where a validator holds a tree of a ledger that this log does not (see Divergence). */
+  divergences(): Divergence[] {
+    return [...this.diverged.values()];
+  }
+
+  /** Logged when it starts or changes, not at every sweep. */
+  private diverge(v: Validator, d: Omit<Divergence, 'validator'>): void {
+    const key = `${v.vkey} ${d.ledger}`;
+    const before = this.diverged.get(key);
+    const divergence = { ...d, validator: v.url };
+    this.diverged.set(key, divergence);
+    if (before?.kind === d.kind && before.validatorSize === d.validatorSize) return;
+    this.log.error(
+      divergence,
+      d.kind === 'behind'
+        ? `validator ${v.url} cosigned ${d.ledger} at tree size ${d.validatorSize}, beyond this log: events it saw are gone (restored from an older backup?); appends now fork the published log`
+        : `validator ${v.url} refuses ${d.ledger}'s checkpoint of size ${d.checkpointSize} as inconsistent with the tree it cosigned: this log forked from the published one`,
+    );
   }
 
   /** The stored cosignature lines of a checkpoint, from currently configured validators only. */
