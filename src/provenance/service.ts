@@ -385,16 +385,21 @@ async function recordedMeanwhile<T>(err: unknown, find: () => Promise<T | null>)
   throw err;
 }
 
-/** W3C PROV-JSON of the query audits matching `filter`, a page at a time. */
+/**
+ * W3C PROV-JSON of the query audits matching `filter`, a page at a time. The document carries
+ * the cited assertions' values, so it draws on the response's allowance of them (`citedValues`)
+ * as a trace does: aliased exports add up.
+ */
 export async function exportProvJson(
   service: ProvenanceService,
   ledgerName: string,
   filter: QueryAuditFilter,
   page: PageArgs,
   asOf?: AsOf,
+  citedValues?: { left: number },
 ): Promise<{ document: ProvDocument; hasNextPage: boolean; endCursor: string | null }> {
   const ledger = await service.ledger.ledger(ledgerName);
-  const audits = await service.queryAudits(ledger.name, filter, page, asOf);
+  const audits = await service.queryAudits(ledger.name, filter, page, asOf, { citedValues });
   return {
     document: toProvJson(audits.items.map((i) => i.node), ledger.origin),
     hasNextPage: audits.hasNextPage,

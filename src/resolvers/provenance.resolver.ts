@@ -188,7 +188,7 @@ export class ProvenanceResolver {
     @Arg('filter', () => QueryAuditFilter, { nullable: true }) filter?: QueryAuditFilter,
     @Arg('asOf', () => AsOfInput, { nullable: true }) asOf?: AsOfInput,
   ): Promise<ProvenanceExport> {
-    return { format, ...(await exportProvJson(ctx.provenance, ledger, toFilter(filter), pageOf(paging), toAsOf(asOf))) };
+    return { format, ...(await exportProvJson(ctx.provenance, ledger, toFilter(filter), pageOf(paging), toAsOf(asOf), readsOf(ctx).citedValues)) };
   }
 
   @FieldResolver(() => InclusionProof, {

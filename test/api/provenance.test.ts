@@ -288,6 +288,11 @@ describe('provenance over GraphQL', () => {
     expect(two.errors?.[0]?.extensions?.code).toBe('RESULT_TOO_LARGE');
     // Without the values, the same reads carry nothing large.
     expect((await gql(server.url, `{ ${trace('a', 'subject')} ${trace('b', 'subject')} }`, undefined, reader)).errors).toBeUndefined();
+    // An export carries the cited values too, and draws on the same allowance.
+    const exported = (alias: string) => `${alias}: exportProvenance(filter: {agent: "hoarder"}) { document }`;
+    expect((await gql(server.url, `{ ${exported('x')} }`, undefined, reader)).errors).toBeUndefined();
+    expect((await gql(server.url, `{ ${exported('x')} ${exported('y')} }`, undefined, reader)).errors?.[0]?.extensions?.code).toBe('RESULT_TOO_LARGE');
+    expect((await gql(server.url, `{ ${trace('a', 'value')} ${exported('x')} }`, undefined, reader)).errors?.[0]?.extensions?.code).toBe('RESULT_TOO_LARGE');
   });
 
   it('traces up to the newest audit without `until`, though the ledger\'s clock runs ahead of the server\'s', async () => {
