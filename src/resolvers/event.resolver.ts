@@ -73,6 +73,7 @@ export class EventResolver {
 
   @FieldResolver(() => Number, { nullable: true })
   blockHeight(@Root() e: AuditEventSource, @Ctx() ctx: RequestContext): Promise<number | null> {
+    if (e.blockHeight !== undefined) return Promise.resolve(e.blockHeight);
     return ctx.ledger.blockHeightOf(e.ledger, e.index);
   }
 }

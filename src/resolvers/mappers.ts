@@ -5,8 +5,11 @@ import type { AuditEvent } from '../schema/event.type.js';
 import type { Block } from '../schema/block.type.js';
 import { Checkpoint } from '../schema/checkpoint.type.js';
 
-/** `blockHeight` is left to its field resolver, which asks only when a client selects it. */
-export type AuditEventSource = Omit<AuditEvent, 'blockHeight'>;
+/**
+ * `blockHeight` is left to its field resolver, which asks only when a client selects it, unless
+ * a read of a past state (`asOf`) sets it: the block holding the event then, if any.
+ */
+export type AuditEventSource = Omit<AuditEvent, 'blockHeight'> & { blockHeight?: number | null };
 
 export const toAuditEvent = (e: LedgerEvent): AuditEventSource => ({
   ...e,

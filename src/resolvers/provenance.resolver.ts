@@ -170,7 +170,8 @@ export class ProvenanceResolver {
         depth: l.depth,
         assertion: asAssertion(l.assertion),
         source: l.source && asSource(l.source),
-        event: toAuditEvent(l.event) as never,
+        // The block as of the read: the current one may have been mined after `asOf`.
+        event: { ...toAuditEvent(l.event), blockHeight: l.block?.height ?? null } as never,
         block: l.block && toBlock(l.block, ledger),
       })),
       checkpoint: c.checkpoint && toCheckpoint(c.checkpoint, ledger),

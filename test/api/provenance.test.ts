@@ -189,6 +189,29 @@ describe('provenance over GraphQL', () => {
     expect(await cited({ treeSize: sizeBeforeV2 })).toEqual({ hash: v1, supersededBy: null });
   });
 
+  it('shows a link\'s event in no block as of a tree size its block had not reached', async () => {
+    // Three events a block, and no sealing by time: the assertion's block ends after the bound.
+    const made = await gql(server.url, `mutation { createLedger(input: {name: "sealed", blockSize: 3, maxBlockIntervalMs: 3600000}) { name } }`);
+    expect(made.errors).toBeUndefined();
+    const record = (q: string, i: object) => gql(server.url, q.replace('(input: $i)', '(ledger: "sealed", input: $i)'), { i }, writer);
+    expect((await record(SOURCE, { locator: 'sealed/1', contentHash: sha('sealed 1') })).errors).toBeUndefined();
+    const a = await record(ASSERT, { subject: 'sealed/x', predicate: 'p', value: 1, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: sha('sealed 1') });
+    expect(a.errors).toBeUndefined();
+    expect((await record(SOURCE, { locator: 'sealed/2', contentHash: sha('sealed 2') })).errors).toBeUndefined();
+    const CHAIN = `query($h: String!, $asOf: AsOfInput) { provenance(ledger: "sealed", assertionHash: $h, asOf: $asOf) {
+      links { event { index blockHeight } block { height } } } }`;
+    const h = a.data.recordAssertion.hash;
+    let now = await gql(server.url, CHAIN, { h });
+    for (let i = 0; i < 200 && now.data.provenance.links[0].block === null; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      now = await gql(server.url, CHAIN, { h });
+    }
+    expect(now.data.provenance.links[0]).toEqual({ event: { index: 1, blockHeight: 0 }, block: { height: 0 } });
+    const then = await gql(server.url, CHAIN, { h, asOf: { treeSize: 2 } });
+    expect(then.errors).toBeUndefined();
+    expect(then.data.provenance.links[0]).toEqual({ event: { index: 1, blockHeight: null }, block: null });
+  });
+
   it('exports query audits as W3C PROV-JSON', async () => {
     const r = await gql(server.url, `{ exportProvenance(format: PROV_JSON, filter: {subject: "db/*"}) { format hasNextPage document } }`);
     expect(r.errors).toBeUndefined();
