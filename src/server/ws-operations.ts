@@ -79,7 +79,6 @@ export function wsOperationHooks(options: WsOperationOptions) {
 
   /** Named as over HTTP: by the operation the document resolved to, else as the client named it. */
   const audit = async (extra: WsExtra, payload: SubscribePayload, operation: OperationDefinitionNode | null, result: unknown, since: number) => {
-    if (operation?.operation === 'subscription') return; // its events leave through the fan-out, unaudited
     const { principal } = options.clientOf(extra);
     if (!options.auditor?.audits(principal)) return;
     await options.auditor.record(principal, {
@@ -99,7 +98,7 @@ export function wsOperationHooks(options: WsOperationOptions) {
   };
 
   /** Rate limit, parse, validation and input checks: the execution arguments, or why there are none. */
-  const prepare = (ctx: { extra: WsExtra }, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] | Promise<readonly GraphQLError[]> => {
+  const prepare = (ctx: { extra: WsExtra }, payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] | Promise<ExecutionArgs | readonly GraphQLError[]> => {
     const since = performance.now();
     const { ip, credential } = options.clientOf(ctx.extra);
     const wait = options.rateLimit(ip, credential);
@@ -126,6 +125,10 @@ export function wsOperationHooks(options: WsOperationOptions) {
     if (problem) return refuse(ctx.extra, payload, [problem], since, operation);
     const args: ExecutionArgs = { schema: options.schema, document, operationName: payload.operationName, variableValues: payload.variables };
     started.set(args, since);
+    // A subscription is audited as it is admitted, its answer so far none (`null`): the fan-out
+    // writes its events (with `after`, the ledger's whole history) straight to the socket as it
+    // starts, so after that would be too late to record the audit first.
+    if (operation.operation === 'subscription') return audit(ctx.extra, payload, operation, null, since).then(() => args);
     return args;
   };
 
@@ -149,12 +152,14 @@ export function wsOperationHooks(options: WsOperationOptions) {
      * Audits a query's or mutation's result. Here, not in onNext: graphql-ws sends (and calls
      * onNext) only while the operation is open, and a mutation the client completes, or whose
      * socket closes, before its answer has run all the same. Awaited before the answer is sent.
+     * A subscription was audited as it was admitted (see prepare).
      */
     async onOperation(ctx: { extra: WsExtra }, _id: string, payload: SubscribePayload, args: ExecutionArgs, operationResult: OperationResult): Promise<undefined> {
       const since = started.get(args);
       const result = await operationResult;
-      if (since === undefined || Symbol.asyncIterator in result) return undefined;
-      await audit(ctx.extra, payload, getOperationAST(args.document, args.operationName) ?? null, answerTo(result), since);
+      const operation = getOperationAST(args.document, args.operationName) ?? null;
+      if (since === undefined || operation?.operation === 'subscription' || Symbol.asyncIterator in result) return undefined;
+      await audit(ctx.extra, payload, operation, answerTo(result), since);
       return undefined;
     },
 

@@ -7,7 +7,7 @@ import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
 import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
 import { serverBackend, usingPostgres } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
-import { wsRequest } from '../support/ws.js';
+import { collect, wsRequest } from '../support/ws.js';
 import WebSocket from 'ws';
 
 /** Test servers' key name (CHAINPROOF_ORIGIN): what a signed request is signed for. */
@@ -27,7 +27,7 @@ beforeAll(async () => {
   const backend = await serverBackend();
   cleanup = backend.cleanup;
   serverDatabaseUrl = backend.env.DATABASE_URL;
-  server = await startServer({ ...backend.env, CHAINPROOF_AUDIT_AGENTS: `deploy-agent, ${signers[0]!.did},named-signer,ws-agent,odd-input-agent,odd-name-agent,leaving-agent` });
+  server = await startServer({ ...backend.env, CHAINPROOF_AUDIT_AGENTS: `deploy-agent, ${signers[0]!.did},named-signer,ws-agent,odd-input-agent,odd-name-agent,leaving-agent,sub-agent` });
 });
 afterAll(async () => {
   await server?.kill('SIGTERM');
@@ -49,8 +49,8 @@ async function raw(key: string, body: Record<string, unknown>): Promise<string> 
   return res.text();
 }
 
-async function audited(): Promise<Array<{ actor: string; author: string; subsystem: string; payload: Record<string, any> }>> {
-  const r = await gql(server.url, `{ events(filter: {types: ["OperationAudited"]}, first: 100) { edges { node { actor author subsystem payload } } } }`);
+async function audited(actor?: string): Promise<Array<{ actor: string; author: string; subsystem: string; payload: Record<string, any> }>> {
+  const r = await gql(server.url, `query($a: String) { events(filter: {types: ["OperationAudited"], actor: $a}, first: 100) { edges { node { actor author subsystem payload } } } }`, { a: actor });
   return r.data.events.edges.map((e: { node: { actor: string; payload: Record<string, any> } }) => e.node);
 }
 
@@ -117,6 +117,41 @@ describe('automatic audit of configured agents', () => {
     expect(got.map((e) => [e.payload.operationName, e.payload.operationType])).toEqual([['Head', 'query'], [null, 'mutation'], [null, null]]);
     expect(answers[1]!.result!.data.appendEvent.index).toBeGreaterThan(0);
     expect(answers[2]!.errors![0]!.extensions!.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('audits a subscription as it is admitted, before any of its events (here the ledger\'s history) leave', async () => {
+    const agent = await key('sub-agent', 'reader');
+    const query = `subscription Replay($after: String) { auditEvent(after: $after) { index type } }`;
+    const writer = await key('sub-agent-writer', 'writer');
+    for (const n of [1, 2]) {
+      expect((await gql(server.url, `mutation { appendEvent(input: {type: "replayed", actor: "w", payload: {n: ${n}}}) { index } }`, undefined, writer)).errors).toBeUndefined();
+    }
+    const first = await gql(server.url, `{ events(first: 1) { edges { cursor } } }`);
+    const variables = { after: first.data.events.edges[0].cursor as string };
+    const sub = collect<{ auditEvent: { index: number } }>(server.wsUrl, query, variables, { authorization: `Bearer ${agent}` });
+    try {
+      // The ledger's history came over the socket.
+      await sub.until(1);
+    } finally {
+      await sub.close();
+    }
+    const got = await audited('sub-agent');
+    expect(got).toHaveLength(1);
+    expect(got[0]!.payload).toMatchObject({
+      operationName: 'Replay',
+      operationType: 'subscription',
+      documentHash: sha(query),
+      variablesHash: sha(canonicalize(variables)!),
+      // What had answered the subscription when it was admitted: nothing yet; its events follow through the fan-out.
+      resultHash: sha('null'),
+    });
+    // A subscription refused before it is admitted is audited with what refused it, as any refused operation is.
+    const refusedQuery = `subscription Bad($n: Int) { auditEvent(first: $n) { index } }`;
+    const refused = await wsRequest(server.wsUrl, { query: refusedQuery, variables: { n: 1 } }, { authorization: `Bearer ${agent}` });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const again = await audited('sub-agent');
+    expect(again).toHaveLength(2);
+    expect(again[1]!.payload).toMatchObject({ documentHash: sha(refusedQuery), resultHash: sha(canonicalize({ errors: refused.errors })!) });
   });
 
   it('audits requests refused for variables RFC 8785 cannot encode, over HTTP and WebSocket', async () => {
