@@ -1,8 +1,9 @@
-import { linkSync, mkdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { linkSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { ChainproofError } from '../errors.js';
 
-/** How long a claim on a stale lock may stand before it is taken for a claimant that died. */
-const CLAIM_STALE_MS = 10_000;
+/** How long to wait before looking again at a claim a live process holds (it holds one only for a few system calls). */
 const CLAIM_WAIT_MS = 20;
 
 /**
@@ -11,37 +12,66 @@ const CLAIM_WAIT_MS = 20;
  *
  * The lock holds `<pid> <start time>`: a PID alone may, after a reboot or in a new container, name
  * some unrelated live process, which would then hold the directory for ever. It appears with its
- * contents whole, since an empty one would read as stale. A lock whose writer
- * is gone is stale, and replacing it takes a claim first (`<path>.claim`, a directory: making one
- * is atomic), so that of several processes finding the same stale lock only one replaces it and
- * the others find the new one held.
+ * contents whole, since an empty one would read as stale. A lock whose writer is gone is stale, and
+ * only the process that first creates a claim named after those very contents removes it, so of
+ * several processes finding the same stale lock only one replaces it and the others find the new
+ * one held. A claim is no lock of its own with a timeout: its holder is judged alive or dead as a
+ * lock's is, and the claim of a dead claimant is itself removed under a claim named after it. No
+ * waiting on clocks, and a process that stands still however long keeps what it holds.
  *
  * @example const release = acquireDirLock('data/chainproof.lock'); ...; release();
  */
 export function acquireDirLock(path: string): () => void {
   const mine = `${process.pid} ${startTime(process.pid) ?? ''}`.trim();
-  const claim = `${path}.claim`;
   for (;;) {
-    if (createWhole(path, mine)) return () => rmSync(path, { force: true });
+    if (createWhole(path, mine)) {
+      return () => {
+        if (readIfThere(path) === mine) rmSync(path, { force: true });
+      };
+    }
     const held = readIfThere(path);
     if (held === undefined) continue;
-    const [pidText, started] = held.trim().split(' ');
-    const holder = Number(pidText);
-    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder) && sameProcess(holder, started)) {
+    const holder = liveHolder(held);
+    if (holder !== undefined) {
       throw new ChainproofError(
         'UNAVAILABLE',
         `data directory is in use by process ${holder}; stop it first or point CHAINPROOF_DATA_DIR elsewhere`,
       );
     }
     // The holder died (e.g. SIGKILL), or its PID now names another process: the lock is stale.
-    if (!takeClaim(claim)) continue;
-    try {
-      // Another claimant may have replaced the stale lock between our read and our claim.
-      if (readIfThere(path) === held) rmSync(path, { force: true });
-    } finally {
-      rmdirSync(claim);
-    }
+    removeStale(path, path, held, mine);
   }
+}
+
+/**
+ * Removes `file` if it still holds `content`, written by a process that is gone. The claim is named
+ * after the file and those contents, and contents name one process for ever (PID and start time),
+ * so a claim is taken at most once while the stale contents are there to remove: whoever takes it
+ * after they are gone finds other contents, or none, and removes nothing.
+ */
+function removeStale(root: string, file: string, content: string, mine: string): void {
+  const digest = createHash('sha256').update(`${basename(file)}\n${content}`).digest('hex').slice(0, 32);
+  const claim = `${root}.claim-${digest}`;
+  if (createWhole(claim, mine)) {
+    try {
+      if (readIfThere(file) === content) unlinkIfThere(file);
+    } finally {
+      unlinkIfThere(claim);
+    }
+    return;
+  }
+  const claimant = readIfThere(claim);
+  if (claimant === undefined) return;
+  if (liveHolder(claimant) === undefined) return removeStale(root, claim, claimant, mine);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, CLAIM_WAIT_MS);
+}
+
+/** The PID of the live process that wrote `content`, or undefined when it is gone (or is this one: a lock left by an earlier life of this PID). */
+function liveHolder(content: string): number | undefined {
+  const [pidText, started] = content.trim().split(' ');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  return isAlive(pid) && sameProcess(pid, started) ? pid : undefined;
 }
 
 /**
@@ -71,29 +101,20 @@ function createWhole(path: string, content: string): boolean {
   }
 }
 
-/** Whether this process now holds the claim; false after waiting a moment while another does. */
-function takeClaim(claim: string): boolean {
-  try {
-    mkdirSync(claim);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  }
-  try {
-    if (Date.now() - statSync(claim).mtimeMs > CLAIM_STALE_MS) rmdirSync(claim);
-  } catch {
-    // Released meanwhile.
-  }
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, CLAIM_WAIT_MS);
-  return false;
-}
-
 function readIfThere(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
+  }
+}
+
+function unlinkIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
 }
 
