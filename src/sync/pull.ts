@@ -31,10 +31,15 @@ export class PeerFlagged extends ChainproofError {
   constructor(
     readonly reason: string,
     readonly note: string,
+    /** The checkpoint it contradicts, as this node stored it. */
+    readonly previousNote: string | null,
   ) {
     super('PEER_MISBEHAVED', reason);
   }
 }
+
+/** Times a pull checks the peer's checkpoint again after other pullers of the same peer stored theirs first. */
+const CHECKPOINT_ATTEMPTS = 3;
 
 /**
  * One sync from one peer: checks its newest checkpoint against the pinned key and, by a
@@ -44,33 +49,28 @@ export class PeerFlagged extends ChainproofError {
  * (a parent the peer's log does not hold earlier is a bad event, and fails the page). Each page
  * lands whole with the position that follows it, so an interrupted sync resumes where it stopped.
  * The next page is fetched while one is checked and appended.
+ *
+ * A checkpoint is stored only in place of the very one it was checked against: processes sharing
+ * the database may pull the same peer at once, and a peer may show each of them another history.
+ * Whoever finds another checkpoint stored meanwhile checks the peer again against that one.
  */
 export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> {
   const local = await d.ledger.ledger(SYNC_LEDGER);
   const hasher = treeHasher(local.hashAlg);
-  const started = performance.now();
-  await d.pace();
-  const note = await d.client.checkpoint();
-  const latencyMs = Math.round(performance.now() - started);
-  const result: PullResult = { fromPosition: peer.position, toPosition: peer.position, checkpointSize: peer.checkpointSize ?? 0, checkpointRoot: peer.checkpointRoot?.toString('hex') ?? '', received: 0, skipped: 0, substantive: false };
-  if (note === null) return result;
-
-  const cp = checkedCheckpoint(note, peer, local);
-  const size = cp.treeSize;
-  const root = Buffer.from(cp.rootHash);
-  if (peer.checkpointSize !== null && peer.checkpointRoot !== null) {
-    const [s0, r0] = [peer.checkpointSize, peer.checkpointRoot];
-    if (size < s0) throw new PeerFlagged(`its checkpoint of size ${size} is smaller than the one of size ${s0} it signed before`, note);
-    if (size === s0 && !root.equals(r0)) throw new PeerFlagged(`it signed two different roots for size ${size}`, note);
-    if (size > s0) {
-      await d.pace();
-      const proof = await d.client.consistency(s0, size);
-      if (!verifyConsistency(local.hashAlg, s0, size, r0, root, proof)) {
-        throw new PeerFlagged(`its checkpoint of size ${size} is not consistent with the one of size ${s0} it signed before`, note);
-      }
+  let checked: Checked | null = null;
+  for (let attempt = 1; ; attempt++) {
+    checked = await checkPeer(peer, local, d);
+    if (checked === null || (await d.store.sawCheckpoint(peer, checked.size, checked.root, checked.note, checked.latencyMs))) break;
+    if (attempt === CHECKPOINT_ATTEMPTS) {
+      throw new ChainproofError('CONFLICT', `other pulls of ${peer.url} kept storing newer checkpoints; this one tries again later`);
     }
+    const again = await d.store.peer(peer.url);
+    if (!again) throw new ChainproofError('NOT_FOUND', `no peer ${peer.url}`);
+    peer = again;
   }
-  await d.store.sawCheckpoint(peer.url, size, root, note, latencyMs);
+  const result: PullResult = { fromPosition: peer.position, toPosition: peer.position, checkpointSize: peer.checkpointSize ?? 0, checkpointRoot: peer.checkpointRoot?.toString('hex') ?? '', received: 0, skipped: 0, substantive: false };
+  if (checked === null) return result;
+  const { size, root } = checked;
   result.checkpointSize = size;
   result.checkpointRoot = root.toString('hex');
 
@@ -113,6 +113,39 @@ export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> 
     position = result.toPosition = end;
   }
   return result;
+}
+
+interface Checked {
+  size: number;
+  root: Buffer;
+  note: string;
+  latencyMs: number;
+}
+
+/** The peer's newest checkpoint, checked against the one stored in `peer`; null while its log is empty. */
+async function checkPeer(peer: PeerRow, local: LedgerRow, d: PullDeps): Promise<Checked | null> {
+  const started = performance.now();
+  await d.pace();
+  const note = await d.client.checkpoint();
+  const latencyMs = Math.round(performance.now() - started);
+  if (note === null) return null;
+  const cp = checkedCheckpoint(note, peer, local);
+  const size = cp.treeSize;
+  const root = Buffer.from(cp.rootHash);
+  if (peer.checkpointSize !== null && peer.checkpointRoot !== null) {
+    const [s0, r0] = [peer.checkpointSize, peer.checkpointRoot];
+    const flag = (reason: string) => new PeerFlagged(reason, note, peer.checkpointNote);
+    if (size < s0) throw flag(`its checkpoint of size ${size} is smaller than the one of size ${s0} it signed before`);
+    if (size === s0 && !root.equals(r0)) throw flag(`it signed two different roots for size ${size}`);
+    if (size > s0) {
+      await d.pace();
+      const proof = await d.client.consistency(s0, size);
+      if (!verifyConsistency(local.hashAlg, s0, size, r0, root, proof)) {
+        throw flag(`its checkpoint of size ${size} is not consistent with the one of size ${s0} it signed before`);
+      }
+    }
+  }
+  return { size, root, note, latencyMs };
 }
 
 /** The peer's checkpoint, signed by its pinned key, for the ledger this node expects, in a hash the local ledger shares. */

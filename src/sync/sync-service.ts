@@ -245,7 +245,7 @@ export class SyncService {
       if (e instanceof PeerFlagged) {
         this.log.error({ peer: url, reason: e.reason }, 'peer contradicts a checkpoint it signed before; flagged and no longer pulled');
         await this.store.failed(url, 'error', error.message, e.reason);
-        await this.record('PeerFlagged', peer, { peer: url, origin: peer.origin, reason: e.reason, checkpoint: e.note, previousCheckpoint: peer.checkpointNote })
+        await this.record('PeerFlagged', peer, { peer: url, origin: peer.origin, reason: e.reason, checkpoint: e.note, previousCheckpoint: e.previousNote })
           .catch((err) => this.log.warn({ err }, 'could not record the flagged peer'));
       } else {
         this.log.warn({ peer: url, code: error.code, err: error.message }, 'sync failed; retrying with backoff');

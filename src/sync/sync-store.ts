@@ -83,13 +83,23 @@ export class SyncStore {
     return toPeer(rows[0]);
   }
 
-  /** Remembers a checkpoint checked against the pinned key and consistent with the last one; never moves back. */
-  async sawCheckpoint(url: string, size: number, root: Buffer, note: string, latencyMs: number): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE sync_peers SET checkpoint_size = $2, checkpoint_root = $3, checkpoint_note = $4, latency_ms = $5
-        WHERE url = $1 AND (checkpoint_size IS NULL OR checkpoint_size <= $2)`,
-      [url, size, root, note, latencyMs],
+  /**
+   * Remembers a checkpoint checked against the pinned key and consistent with the one `checkedAgainst`
+   * holds, only where that one is still stored (or this very one is). False when another pull stored
+   * another meanwhile, or the peer's key changed: the new checkpoint says nothing about that one.
+   */
+  async sawCheckpoint(checkedAgainst: PeerRow, size: number, root: Buffer, note: string, latencyMs: number): Promise<boolean> {
+    const [{ stored }] = await this.dataSource.query(
+      `WITH u AS (
+         UPDATE sync_peers SET checkpoint_size = $2, checkpoint_root = $3, checkpoint_note = $4, latency_ms = $5
+          WHERE url = $1 AND verifier_key = $6
+            AND ((checkpoint_size IS NOT DISTINCT FROM $7 AND checkpoint_root IS NOT DISTINCT FROM $8)
+              OR (checkpoint_size = $2 AND checkpoint_root = $3))
+          RETURNING 1)
+       SELECT count(*)::int AS stored FROM u`,
+      [checkedAgainst.url, size, root, note, latencyMs, checkedAgainst.verifierKey, checkedAgainst.checkpointSize, checkedAgainst.checkpointRoot],
     );
+    return stored > 0;
   }
 
   /** Moves the peer's position on; inside the append's transaction when events were appended. */

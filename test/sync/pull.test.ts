@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PeerClient } from '../../src/sync/peer-client.js';
+import { peerSpec } from '../../src/sync/peer.js';
+import { pullFrom, type PullDeps } from '../../src/sync/pull.js';
+import { SyncStore } from '../../src/sync/sync-store.js';
+import { openTestLedger, type TestLedger } from '../support/ledger.js';
+
+const LOCAL_SEED = '11'.repeat(32);
+
+/** A peer that answers from one ledger: a liar answers one puller from one and another from a fork of it. */
+function clientOf(peer: TestLedger): PeerClient {
+  return {
+    checkpoint: async () => (await peer.service.syncCheckpoint('main'))?.note ?? null,
+    consistency: async (from: number, to: number) => (await peer.service.consistencyProof('main', from, to)).hashes.map((h) => Buffer.from(h, 'hex')),
+    leaves: async (start: number, end: number, size: number) => {
+      const r = await peer.service.leafRange('main', start, end, size);
+      return { leaves: r.leaves, proof: r.proof };
+    },
+  } as unknown as PeerClient;
+}
+
+let local: TestLedger;
+let forkA: TestLedger;
+let forkB: TestLedger;
+let store: SyncStore;
+let url: string;
+
+const deps = (client: PeerClient): PullDeps => ({
+  ledger: local.service,
+  store,
+  client,
+  pageSize: 100,
+  pace: async () => {},
+  syncStarted: (_p, payload) => ({ type: 'SyncStarted', actor: 'chainproof/sync', subsystem: 'sync', payload }),
+});
+
+async function typesHeld(): Promise<string[]> {
+  const rows: Array<{ type: string }> = await local.db.dataSource.query(
+    `SELECT e.type FROM events e JOIN ledgers l ON l.id = e.ledger_id WHERE l.name = 'main' ORDER BY e.idx`,
+  );
+  return rows.map((r) => r.type);
+}
+
+beforeAll(async () => {
+  local = await openTestLedger({ CHAINPROOF_ORIGIN: 'local.test', CHAINPROOF_SIGNING_SEED: LOCAL_SEED }, { produceBlocks: false });
+  // One key, two histories: the same origin signs both.
+  forkA = await openTestLedger({ CHAINPROOF_ORIGIN: 'peer.test' }, { produceBlocks: false });
+  forkB = await openTestLedger({ CHAINPROOF_ORIGIN: 'peer.test' }, { produceBlocks: false });
+  for (const [fork, type] of [[forkA, 'ForkA'], [forkB, 'ForkB']] as const) {
+    await fork.service.append('main', [1, 2, 3].map((n) => ({ type, actor: 'writer', payload: { n } })));
+    await fork.service.createCheckpoint('main');
+  }
+  store = new SyncStore(local.db.dataSource);
+  url = 'http://peer.test/graphql';
+  await store.upsertConfigured(peerSpec(url, forkA.service.verifierKey()!));
+}, 120_000);
+afterAll(async () => {
+  await Promise.all([local, forkA, forkB].map((t) => t?.close()));
+});
+
+describe('a pull', () => {
+  it('never writes a fork, also when another puller of the same peer stored its checkpoint meanwhile', async () => {
+    // Both pullers read the peer's row before either stored a checkpoint (two processes on one database).
+    const before = (await store.peer(url))!;
+    const first = await pullFrom(before, deps(clientOf(forkA)));
+    expect(first.received).toBeGreaterThan(0);
+    const noteA = (await forkA.service.syncCheckpoint('main'))!.note;
+    const second = pullFrom(before, deps(clientOf(forkB)));
+    // Flagged against what the first puller stored: the evidence names both signed roots.
+    await expect(second).rejects.toMatchObject({ code: 'PEER_MISBEHAVED', reason: expect.stringMatching(/two different roots/), previousNote: noteA });
+    const types = await typesHeld();
+    expect(types).toContain('ForkA');
+    expect(types).not.toContain('ForkB');
+    // What this node checks the peer against is still the first history's.
+    const after = (await store.peer(url))!;
+    expect(after.checkpointNote).toBe(noteA);
+  });
+});
