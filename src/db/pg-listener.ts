@@ -47,8 +47,10 @@ export async function listen(
 
   const connect = async (): Promise<void> => {
     // Keep-alive probes, so a connection whose peer vanished (half-open) errors and is replaced
-    // instead of waiting for notifications that never come.
-    const c = new pg.Client({ connectionString: url, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
+    // instead of waiting for notifications that never come. A (re)connect gets no longer to be
+    // answered than a heartbeat: one the server accepts and never answers would otherwise be waited
+    // on for ever, with nothing listening meanwhile.
+    const c = new pg.Client({ connectionString: url, keepAlive: true, keepAliveInitialDelayMillis: 10_000, connectionTimeoutMillis: heartbeat.timeoutMs });
     c.on('notification', (n) => n.channel === NOTIFY_CHANNEL && n.payload && onMessage(n.payload));
     let beat: NodeJS.Timeout | undefined;
     c.on('error', (err) => {
@@ -61,7 +63,8 @@ export async function listen(
     connecting = c;
     try {
       await c.connect();
-      await c.query(`LISTEN ${NOTIFY_CHANNEL}`);
+      // pg reads a per-query query_timeout; its types know only the client-wide one (which would race the heartbeat's own).
+      await c.query({ text: `LISTEN ${NOTIFY_CHANNEL}`, query_timeout: heartbeat.timeoutMs } as pg.QueryConfig);
     } catch (err) {
       void c.end().catch(() => undefined);
       throw err;

@@ -96,6 +96,46 @@ describe.runIf(usingPostgres())('the LISTEN connection', () => {
     }
   });
 
+  it('gives up a reconnect that the server never answers, and tries again', async () => {
+    // A proxy that can swallow new connections: accepted, and never a byte either way.
+    let swallow = false;
+    let swallowed = 0;
+    const held: net.Socket[] = [];
+    const { hostname, port: pgPort, pathname } = new URL(fresh.url);
+    const proxy = net.createServer((client) => {
+      held.push(client);
+      client.on('error', () => undefined);
+      if (swallow) return void swallowed++;
+      const upstream = net.connect(Number(pgPort || 5432), hostname);
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    let l: Awaited<ReturnType<typeof listen>> | undefined;
+    try {
+      const url = `postgres://postgres@127.0.0.1:${(proxy.address() as net.AddressInfo).port}${pathname}`;
+      let connects = 0;
+      const heard: string[] = [];
+      l = await listen(url, (p) => void heard.push(p), () => void connects++, silent, { everyMs: 200, timeoutMs: 300 });
+      swallow = true;
+      await dropListeners();
+      for (let i = 0; i < 100 && swallowed === 0; i++) await sleep(20);
+      expect(swallowed).toBe(1); // the reconnect is under way, and will never be answered
+      swallow = false;
+      for (let i = 0; i < 100 && connects < 2; i++) await sleep(50);
+      expect(connects).toBe(2);
+      await admin.query(`NOTIFY chainproof, 'after'`);
+      for (let i = 0; i < 50 && heard.length === 0; i++) await sleep(20);
+      expect(heard).toEqual(['after']);
+    } finally {
+      await l?.close();
+      for (const s of held) s.destroy();
+      proxy.close();
+      await dropListeners();
+    }
+  });
+
   it('coming back, catches up every ledger it follows, with no read of its own that could fail', async () => {
     const db: Database = await openDatabase({ databaseUrl: fresh.url, dataDir: '', dbPoolSize: 4 });
     const config = testConfig();
