@@ -203,24 +203,36 @@ export class SyncService {
 
   private async runSync(url: string, r: Runtime): Promise<PeerSyncResult> {
     const started = performance.now();
-    const peer = await this.store.peer(url);
-    if (!peer) throw new ChainproofError('NOT_FOUND', `no peer ${url}`);
+    let peer: PeerRow | null = null;
     const outcome = (result: Partial<PullResult>, error: ChainproofError | null): PeerSyncResult => ({
       peer: url,
       ok: error === null,
       error: error && { code: error.code, message: error.message },
       received: result.received ?? 0,
       skipped: result.skipped ?? 0,
-      fromPosition: result.fromPosition ?? peer.position,
-      toPosition: result.toPosition ?? peer.position,
-      checkpointSize: result.checkpointSize ?? peer.checkpointSize ?? 0,
+      fromPosition: result.fromPosition ?? peer?.position ?? 0,
+      toPosition: result.toPosition ?? peer?.position ?? 0,
+      checkpointSize: result.checkpointSize ?? peer?.checkpointSize ?? 0,
       durationMs: Math.round(performance.now() - started),
     });
+    // Bookkeeping that fails (the database away, as it often is when a sync fails) is logged, never
+    // thrown: a timed sync has no caller to take it, and the next attempt must still be scheduled.
+    const unrecorded = (err: unknown) => this.log.warn({ peer: url, err }, 'could not record the outcome of a sync');
+    let origin: string;
+    try {
+      peer = await this.store.peer(url);
+      origin = (await this.ledger.ledger(SYNC_LEDGER)).origin;
+    } catch (e) {
+      const error = asChainproofError(e, url);
+      this.retryLater(url, r, error);
+      return outcome({}, error);
+    }
+    if (!peer) throw new ChainproofError('NOT_FOUND', `no peer ${url}`);
     if (peer.flaggedReason !== null) {
       return outcome({}, new ChainproofError('PEER_MISBEHAVED', `peer ${url} is flagged: ${peer.flaggedReason}`));
     }
     this.publish(peer, true);
-    const client = new PeerClient(url, (await this.ledger.ledger(SYNC_LEDGER)).origin, this.settings.apiKey, this.settings.requestTimeoutMs ?? 30_000);
+    const client = new PeerClient(url, origin, this.settings.apiKey, this.settings.requestTimeoutMs ?? 30_000);
     try {
       const result = await pullFrom(peer, {
         ledger: this.ledger,
@@ -241,24 +253,31 @@ export class SyncService {
       this.schedule(url, this.settings.enabled ? this.settings.intervalMs : Infinity);
       return outcome(result, null);
     } catch (e) {
-      const error = isChainproofError(e) ? e : new ChainproofError('INTERNAL', `sync with ${url} failed: ${(e as Error).message}`, { cause: e });
+      const error = asChainproofError(e, url);
       if (e instanceof PeerFlagged) {
         this.log.error({ peer: url, reason: e.reason }, 'peer contradicts a checkpoint it signed before; flagged and no longer pulled');
-        await this.store.failed(url, 'error', error.message, e.reason);
+        await this.store.failed(url, 'error', error.message, e.reason).catch(unrecorded);
         await this.record('PeerFlagged', peer, { peer: url, origin: peer.origin, reason: e.reason, checkpoint: e.note, previousCheckpoint: e.previousNote })
           .catch((err) => this.log.warn({ err }, 'could not record the flagged peer'));
       } else {
-        this.log.warn({ peer: url, code: error.code, err: error.message }, 'sync failed; retrying with backoff');
-        await this.store.failed(url, error.code === 'PEER_UNAVAILABLE' ? 'disconnected' : 'error', `${error.code}: ${error.message}`);
-        r.consecutiveFailures++;
-        const backoff = Math.min(this.settings.intervalMs, BACKOFF_BASE_MS * 2 ** Math.min(r.consecutiveFailures - 1, 20));
-        if (this.settings.enabled) this.schedule(url, backoff);
+        this.retryLater(url, r, error);
       }
       return outcome({}, error);
     } finally {
       const after = await this.store.peer(url).catch(() => null);
       if (after) this.publish(after, false);
     }
+  }
+
+  /** After a failed attempt: the next one with exponential backoff (scheduled first, whatever happens to the record of this one). */
+  private retryLater(url: string, r: Runtime, error: ChainproofError): void {
+    this.log.warn({ peer: url, code: error.code, err: error.message }, 'sync failed; retrying with backoff');
+    r.consecutiveFailures++;
+    const backoff = Math.min(this.settings.intervalMs, BACKOFF_BASE_MS * 2 ** Math.min(r.consecutiveFailures - 1, 20));
+    if (this.settings.enabled) this.schedule(url, backoff);
+    void this.store
+      .failed(url, error.code === 'PEER_UNAVAILABLE' ? 'disconnected' : 'error', `${error.code}: ${error.message}`)
+      .catch((err) => this.log.warn({ peer: url, err }, 'could not record the outcome of a sync'));
   }
 
   /** Spaces requests to one peer at least 1/maxRequestsPerSecond apart. */
@@ -293,6 +312,10 @@ export class SyncService {
       nextSyncAt: r?.timer && r.nextAt !== undefined ? new Date(r.nextAt) : null,
     };
   }
+}
+
+function asChainproofError(e: unknown, url: string): ChainproofError {
+  return isChainproofError(e) ? e : new ChainproofError('INTERNAL', `sync with ${url} failed: ${(e as Error).message}`, { cause: e });
 }
 
 function blockHeightOf(note: string | null): number | null {

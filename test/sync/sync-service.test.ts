@@ -53,6 +53,34 @@ describe('the sync service', () => {
   });
 });
 
+describe('a timed sync', () => {
+  it.each(['peer', 'failed'] as const)('whose store.%s fails (the database is away) is tried again, and throws nowhere', { timeout: 30_000 }, async (broken) => {
+    const other = await openTestLedger({}, { produceBlocks: false });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    const svc = new SyncService(other.db.dataSource, other.service, { peers: [{ url: DOWN, vkey }], intervalMs: 3_600_000, enabled: true, requestTimeoutMs: 2_000 }, pino({ level: 'silent' }));
+    const store = (svc as unknown as { store: Record<'peer' | 'failed', (...a: unknown[]) => Promise<unknown>> }).store;
+    vi.spyOn(store, broken).mockRejectedValueOnce(new Error('Connection terminated unexpectedly'));
+    try {
+      await svc.start();
+      // The second attempt comes on its own timer, and its failure is recorded (as is the first's, where the database let it be).
+      const errors = broken === 'failed' ? 1 : 2;
+      let peer: Awaited<ReturnType<typeof svc.status>>['peers'][number] | undefined;
+      for (let i = 0; i < 200 && peer?.errorCount !== errors; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        [peer] = (await svc.status()).peers;
+      }
+      expect(peer).toMatchObject({ status: 'disconnected', errorCount: errors });
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await svc.stop();
+      await other.close();
+    }
+  });
+});
+
 describe('the sync subsystem', () => {
   it('is the server\'s own from the moment the service exists, before it starts', async () => {
     const other = await openTestLedger({}, { produceBlocks: false });
