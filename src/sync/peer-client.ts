@@ -11,6 +11,13 @@ const HEX_SIGNATURE = /^[0-9a-f]{128}$/;
 /** The HTTP header a node names itself with when it pulls, so the peer can count what it sent. */
 export const PEER_HEADER = 'chainproof-peer';
 
+/** An answer over MAX_RESPONSE_BYTES: from an honest peer, a page of large events that a smaller page would carry. */
+export class AnswerTooLarge extends ChainproofError {
+  constructor(message: string) {
+    super('PEER_MISBEHAVED', message);
+  }
+}
+
 export interface PeerLeaves {
   leaves: ReplicatedEvent[];
   proof: Buffer[];
@@ -93,7 +100,7 @@ export class PeerClient {
       });
       status = res.status;
       const bounded = await boundedText(res, MAX_RESPONSE_BYTES);
-      if (bounded === undefined) this.misbehaved(`answer exceeds ${MAX_RESPONSE_BYTES} bytes`);
+      if (bounded === undefined) throw new AnswerTooLarge(`peer ${this.url}: answer exceeds ${MAX_RESPONSE_BYTES} bytes`);
       text = bounded;
     } catch (cause) {
       if (cause instanceof ChainproofError) throw cause;

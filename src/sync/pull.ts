@@ -5,7 +5,7 @@ import type { LedgerService, ReplicatedEvent } from '../ledger/ledger-service.js
 import { rootFromRange, treeHasher, verifyConsistency } from '../ledger/merkle/index.js';
 import { checkpointHashAlg, parseCheckpoint, verifyNote, type ParsedCheckpoint } from '../ledger/note/index.js';
 import { BOOKKEEPING_TYPES, SYNC_SUBSYSTEM, type SyncPayloads, type SyncProgress } from './events.js';
-import type { PeerClient } from './peer-client.js';
+import { AnswerTooLarge, type PeerClient, type PeerLeaves } from './peer-client.js';
 import { SYNC_LEDGER } from './peer.js';
 import type { PeerRow, SyncStore } from './sync-store.js';
 
@@ -75,17 +75,29 @@ export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> 
   result.checkpointRoot = root.toString('hex');
 
   let position = peer.position;
-  const fetchPage = (start: number) => {
-    const end = Math.min(start + d.pageSize, size);
-    const page = d.pace().then(() => d.client.leaves(start, end, size));
-    page.catch(() => {}); // awaited below, or abandoned when an earlier page fails
-    return { end, page };
+  let pageSize = d.pageSize;
+  // A page of large events may make an answer over the client's bound: asked again in halves, down to one leaf.
+  const fetchPage = async (start: number): Promise<{ end: number; page: PeerLeaves }> => {
+    for (;;) {
+      const end = Math.min(start + pageSize, size);
+      try {
+        await d.pace();
+        return { end, page: await d.client.leaves(start, end, size) };
+      } catch (e) {
+        if (!(e instanceof AnswerTooLarge) || end - start === 1) throw e;
+        pageSize = Math.max(1, Math.floor((end - start) / 2));
+      }
+    }
   };
-  let next = position < size ? fetchPage(position) : undefined;
+  const prefetch = (start: number) => {
+    const p = fetchPage(start);
+    p.catch(() => {}); // awaited below, or abandoned when an earlier page fails
+    return p;
+  };
+  let next = position < size ? prefetch(position) : undefined;
   while (next) {
-    const { end } = next;
-    const page = await next.page;
-    next = end < size ? fetchPage(end) : undefined;
+    const { end, page } = await next;
+    next = end < size ? prefetch(end) : undefined;
     const ids = page.leaves.map((l) => hasher.leafHash(l.canonical));
     const rebuilt = rootFromRange(hasher, position, ids, size, page.proof);
     if (!rebuilt?.equals(root)) {
