@@ -224,7 +224,7 @@ export class SyncService {
       origin = (await this.ledger.ledger(SYNC_LEDGER)).origin;
     } catch (e) {
       const error = asChainproofError(e, url);
-      this.retryLater(url, r, error);
+      await this.retryLater(url, r, error);
       return outcome({}, error);
     }
     if (!peer) throw new ChainproofError('NOT_FOUND', `no peer ${url}`);
@@ -260,7 +260,7 @@ export class SyncService {
         await this.record('PeerFlagged', peer, { peer: url, origin: peer.origin, reason: e.reason, checkpoint: e.note, previousCheckpoint: e.previousNote })
           .catch((err) => this.log.warn({ err }, 'could not record the flagged peer'));
       } else {
-        this.retryLater(url, r, error);
+        await this.retryLater(url, r, error);
       }
       return outcome({}, error);
     } finally {
@@ -270,12 +270,12 @@ export class SyncService {
   }
 
   /** After a failed attempt: the next one with exponential backoff (scheduled first, whatever happens to the record of this one). */
-  private retryLater(url: string, r: Runtime, error: ChainproofError): void {
+  private async retryLater(url: string, r: Runtime, error: ChainproofError): Promise<void> {
     this.log.warn({ peer: url, code: error.code, err: error.message }, 'sync failed; retrying with backoff');
     r.consecutiveFailures++;
     const backoff = Math.min(this.settings.intervalMs, BACKOFF_BASE_MS * 2 ** Math.min(r.consecutiveFailures - 1, 20));
     if (this.settings.enabled) this.schedule(url, backoff);
-    void this.store
+    await this.store
       .failed(url, error.code === 'PEER_UNAVAILABLE' ? 'disconnected' : 'error', `${error.code}: ${error.message}`)
       .catch((err) => this.log.warn({ peer: url, err }, 'could not record the outcome of a sync'));
   }
