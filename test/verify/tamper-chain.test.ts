@@ -245,6 +245,53 @@ describe('verification finds a tampered chain', () => {
     const beyond = Math.ceil(events.length / 4);
     await ds().query(`INSERT INTO tree_nodes (ledger_id, level, idx, hash) VALUES ($1, 2, $2, $3)`, [ledger.id, beyond, randomHash()]);
     expectIssue(await verify('nonode', true), 'TREE_MISMATCH', { index: beyond * 4 });
+    // One among the newest leaves, whose stored nodes quick mode reads.
+    const idx = Math.floor((events.length - 10) / 2);
+    await tamper(ds(), [`DELETE FROM tree_nodes WHERE ledger_id = $1 AND level = 1 AND idx = $2`, [ledger.id, idx]]);
+    expectIssue(await verify('nonode', false), 'TREE_MISMATCH', { index: idx * 2 });
+  });
+
+  it('no head row', async () => {
+    const { ledger } = await buildLedger(t.service, 'nohead');
+    await tamper(ds(), [`DELETE FROM ledger_heads WHERE ledger_id = $1`, [ledger.id]]);
+    for (const full of [true, false]) expectIssue(await verify('nohead', full), 'HEAD_MISMATCH', {});
+  });
+
+  it('the first block deleted, or linked to something other than the genesis value', async () => {
+    const { ledger } = await buildLedger(t.service, 'firstblock');
+    const messages = async (height: number) => (await verify('firstblock', true)).issues.filter((i) => i.kind === 'BLOCK_LINK' && i.blockHeight === height).map((i) => i.message);
+    await setBlock(ledger.id, 0, 'previous_hash', randomHash());
+    expect(await messages(0)).toEqual([expect.stringMatching(/the first block must link to 0{64}$/)]);
+    await tamper(ds(), [`DELETE FROM blocks WHERE ledger_id = $1 AND height = 0`, [ledger.id]]);
+    expect(await messages(1)).toEqual(expect.arrayContaining([expect.stringMatching(/^block 1 is the first block; block 0 is missing$/), expect.stringMatching(/the first block must link to/)]));
+  });
+
+  it('a truncated log: the newest events, their tree nodes and blocks gone and the head put back as it was', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'truncated');
+    const kept = events.length;
+    const [head] = await ds().query(`SELECT * FROM ledger_heads WHERE ledger_id = $1`, [ledger.id]);
+    await t.service.append('truncated', Array.from({ length: 12 }, (_, i) => ({ type: 'Later', actor: `user:${i}` })));
+    const signed = await t.service.createCheckpoint('truncated', 'lost');
+    await tamper(
+      ds(),
+      [`DELETE FROM events WHERE ledger_id = $1 AND idx >= $2`, [ledger.id, kept]],
+      [`DELETE FROM tree_nodes WHERE ledger_id = $1 AND (idx + 1) * (1::bigint << level) > $2`, [ledger.id, kept]],
+      [`DELETE FROM blocks WHERE ledger_id = $1 AND tree_size > $2`, [ledger.id, kept]],
+      [
+        `UPDATE ledger_heads SET tree_size = $2, frontier = $3, root_hash = $4, last_hlc_ms = $5, last_hlc_logical = $6, tips = $7 WHERE ledger_id = $1`,
+        [ledger.id, head.tree_size, head.frontier, head.root_hash, head.last_hlc_ms, head.last_hlc_logical, head.tips],
+      ],
+    );
+    // Everything left is a sound log of `kept` events; only the checkpoint of the lost ones says otherwise.
+    for (const full of [true, false]) {
+      const report = await verify('truncated', full);
+      expectIssue(report, 'CHECKPOINT_ROOT', { checkpointId: signed.id });
+      expect(report.issues.find((i) => i.kind === 'CHECKPOINT_ROOT')!.message).toMatch(new RegExp(`signs a tree of ${signed.treeSize} events, but the ledger has ${kept}`));
+      expect(report.issues.filter((i) => i.kind !== 'CHECKPOINT_ROOT').map((i) => i.message)).toEqual(
+        // Quick mode also looks for the block the newest checkpoint names.
+        full ? [] : [`checkpoint ${signed.id}: no stored block ends at its tree size ${signed.treeSize}`],
+      );
+    }
   });
 
   it('a rewritten head', async () => {

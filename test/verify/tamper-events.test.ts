@@ -85,6 +85,9 @@ describe('verification finds tampered events', () => {
     await tamper(ds(), [`DELETE FROM events WHERE ledger_id = $1 AND idx = $2`, [ledger.id, events.length - 1]]);
     expectIssue(await verify('deleted', true), 'SEQUENCE_GAP', { index: events.length - 1 });
     expectIssue(await verify('deleted', false), 'SEQUENCE_GAP', { index: events.length - 1 });
+    // One among the newest, which quick mode reads.
+    await tamper(ds(), [`DELETE FROM events WHERE ledger_id = $1 AND idx = $2`, [ledger.id, events.length - 5]]);
+    expectIssue(await verify('deleted', false), 'SEQUENCE_GAP', { index: events.length - 5 });
   });
 
   it('an event inserted beyond the head (unsequenced)', async () => {
@@ -141,6 +144,18 @@ describe('verification finds tampered events', () => {
     await forge(ledger.id, lastSigned, env, false);
     await tamper(ds(), [`UPDATE events SET author = $3 WHERE ledger_id = $1 AND idx = $2`, [ledger.id, lastSigned, env.author]]);
     expectIssue(await verify('badsig', false), 'EVENT_SIGNATURE', { index: lastSigned });
+    // Signed bytes rewritten to name no author, or an author whose key cannot be found: the
+    // signature is still there, so it must still be checked, and cannot be.
+    for (const [author, why] of [[undefined, /names no author/], ['did:web:evil.example', /cannot check the signature/]] as const) {
+      const forged = envelopeOfEvent(events[lastSigned]!);
+      if (author === undefined) delete forged.author;
+      else forged.author = author;
+      await forge(ledger.id, lastSigned, forged, true);
+      await tamper(ds(), [`UPDATE events SET author = $3 WHERE ledger_id = $1 AND idx = $2`, [ledger.id, lastSigned, author ?? null]]);
+      const quick = await verify('badsig', false);
+      expectIssue(quick, 'EVENT_SIGNATURE', { index: lastSigned });
+      expect(quick.issues.find((i) => i.kind === 'EVENT_SIGNATURE' && i.index === lastSigned)!.message).toMatch(why);
+    }
   });
 
   it("the server's signature stripped from an event it wrote in its own name", async () => {
@@ -205,6 +220,12 @@ describe('verification finds tampered events', () => {
     env.parents = [events[60]!.id];
     await forge(ledger.id, 30, env, false);
     expectIssue(await verify('later', true), 'PARENT_ORDER', { index: 30 });
+    // Among the newest events, quick mode sees it too.
+    const n = events.length;
+    const newer = envelopeOfEvent(events[n - 20]!);
+    newer.parents = [events[n - 5]!.id];
+    await forge(ledger.id, n - 20, newer, false);
+    expectIssue(await verify('later', false), 'PARENT_ORDER', { index: n - 20 });
   });
 
   it('an envelope naming another ledger', async () => {
