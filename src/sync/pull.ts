@@ -38,6 +38,18 @@ export class PeerFlagged extends ChainproofError {
   }
 }
 
+/**
+ * The peer was pinned to another key while this pull ran (re-pinned by configuration, possibly in
+ * another process sharing the database). The pull stops; the page it was appending is rolled back,
+ * since its leaves were checked under a key no longer trusted, and the next pull starts under the
+ * new key from the position the re-pin reset.
+ */
+export class PeerRepinned extends ChainproofError {
+  constructor(url: string) {
+    super('CONFLICT', `the verifier key pinned for ${url} changed during this sync; nothing checked under the old key is kept, and the next sync starts over under the new one`);
+  }
+}
+
 /** Times a pull checks the peer's checkpoint again after other pullers of the same peer stored theirs first. */
 const CHECKPOINT_ATTEMPTS = 3;
 
@@ -53,6 +65,8 @@ const CHECKPOINT_ATTEMPTS = 3;
  * A checkpoint is stored only in place of the very one it was checked against: processes sharing
  * the database may pull the same peer at once, and a peer may show each of them another history.
  * Whoever finds another checkpoint stored meanwhile checks the peer again against that one.
+ *
+ * Every write holds only while the peer is pinned to the key `peer` names (see PeerRepinned).
  */
 export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> {
   const local = await d.ledger.ledger(SYNC_LEDGER);
@@ -66,6 +80,8 @@ export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> 
     }
     const again = await d.store.peer(peer.url);
     if (!again) throw new ChainproofError('NOT_FOUND', `no peer ${peer.url}`);
+    // A pull holds to the key it started with: the one its caller knows it by, and may flag it under.
+    if (again.verifierKey !== peer.verifierKey) throw new PeerRepinned(peer.url);
     peer = again;
   }
   const result: PullResult = { fromPosition: peer.position, toPosition: peer.position, checkpointSize: peer.checkpointSize ?? 0, checkpointRoot: peer.checkpointRoot?.toString('hex') ?? '', received: 0, skipped: 0, substantive: false };
@@ -115,11 +131,12 @@ export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> 
       lead,
       projection: async (tx, events) => {
         appended = events.filter((e) => e.origin !== local.origin).length;
-        await d.store.advance(peer.url, end, appended, tx);
+        // Re-pinned meanwhile: throwing rolls back the page's events with the position.
+        if (!(await d.store.advance(peer, end, appended, tx))) throw new PeerRepinned(peer.url);
       },
     });
     // Nothing new in the page (or another process appended it first): the position still moves.
-    if (appended === 0 && !lead) await d.store.advance(peer.url, end, 0);
+    if (appended === 0 && !lead && !(await d.store.advance(peer, end, 0))) throw new PeerRepinned(peer.url);
     result.received += appended;
     result.skipped += page.leaves.length - appended;
     position = result.toPosition = end;

@@ -9,7 +9,7 @@ import { parseCheckpoint, openNote } from '../ledger/note/index.js';
 import { SYNC_ACTOR, SYNC_SUBSYSTEM, type SyncEventType, type SyncPayloads } from './events.js';
 import { PeerClient } from './peer-client.js';
 import { peerSpec, SYNC_LEDGER, type PeerSpec } from './peer.js';
-import { pullFrom, PeerFlagged, type PullResult } from './pull.js';
+import { pullFrom, PeerFlagged, PeerRepinned, type PullResult } from './pull.js';
 import { SyncStore, type PeerRow } from './sync-store.js';
 
 export interface SyncSettings {
@@ -254,11 +254,22 @@ export class SyncService {
       return outcome(result, null);
     } catch (e) {
       const error = asChainproofError(e, url);
-      if (e instanceof PeerFlagged) {
-        this.log.error({ peer: url, reason: e.reason }, 'peer contradicts a checkpoint it signed before; flagged and no longer pulled');
-        await this.store.failed(url, 'error', error.message, e.reason).catch(unrecorded);
-        await this.record('PeerFlagged', peer, { peer: url, origin: peer.origin, reason: e.reason, checkpoint: e.note, previousCheckpoint: e.previousNote })
-          .catch((err) => this.log.warn({ err }, 'could not record the flagged peer'));
+      if (e instanceof PeerRepinned) {
+        // Not the peer's failure, and nothing of this sync is kept: the next one, under the new key, soon
+        // (not at once: a timer firing while this sync still runs would get this one's outcome).
+        this.log.info({ peer: url }, 'peer re-pinned to another key during a sync; syncing again under the new key');
+        if (this.settings.enabled) this.schedule(url, Math.min(this.settings.intervalMs, BACKOFF_BASE_MS));
+      } else if (e instanceof PeerFlagged) {
+        // Flagged only while the key that signed both checkpoints is still the pinned one.
+        const flagged = await this.store.flag(peer, error.message, e.reason).catch((err) => (unrecorded(err), true));
+        if (flagged) {
+          this.log.error({ peer: url, reason: e.reason }, 'peer contradicts a checkpoint it signed before; flagged and no longer pulled');
+          await this.record('PeerFlagged', peer, { peer: url, origin: peer.origin, reason: e.reason, checkpoint: e.note, previousCheckpoint: e.previousNote })
+            .catch((err) => this.log.warn({ err }, 'could not record the flagged peer'));
+        } else {
+          this.log.warn({ peer: url, reason: e.reason }, 'peer contradicted a checkpoint signed by a key no longer pinned; not flagged');
+          if (this.settings.enabled) this.schedule(url, Math.min(this.settings.intervalMs, BACKOFF_BASE_MS));
+        }
       } else {
         await this.retryLater(url, r, error);
       }

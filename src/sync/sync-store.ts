@@ -59,6 +59,11 @@ export class SyncStore {
   /**
    * Configured peers are (re)written at start; a changed key for a known URL starts that peer
    * afresh (and lifts a flag), since what was checked against the old key says nothing about the new one.
+   * The change is never refused or held back for a pull that runs meanwhile (in another process sharing
+   * the database, say): it comes with a node's start, which must not wait on or fail for a peer. The
+   * change wins instead: every write of a pull (advance, sawCheckpoint, flag) holds only while the key
+   * it started with is still pinned, so a pull that began under the old key stops having written
+   * nothing more, and the next one checks the peer's log from 0 under the new key.
    */
   async upsertConfigured(p: PeerSpec): Promise<void> {
     await this.dataSource.query(
@@ -102,24 +107,52 @@ export class SyncStore {
     return stored > 0;
   }
 
-  /** Moves the peer's position on; inside the append's transaction when events were appended. */
-  async advance(url: string, position: number, received: number, tx?: EntityManager): Promise<void> {
-    await (tx ?? this.dataSource).query(
-      `UPDATE sync_peers SET position = GREATEST(position, $2), events_received = events_received + $3 WHERE url = $1`,
-      [url, position, received],
+  /**
+   * Moves the peer's position on; inside the append's transaction when events were appended. Only
+   * while the peer is still pinned to the key the pull checked its leaves against (`pulled`): a
+   * re-pin (upsertConfigured) resets the position so every leaf is checked again under the new key,
+   * and a pull that began before it must not move that position on. False when it did not: the
+   * caller stops, and rolls back what it appended in the same transaction.
+   */
+  async advance(pulled: Pick<PeerRow, 'url' | 'verifierKey'>, position: number, received: number, tx?: EntityManager): Promise<boolean> {
+    const [{ moved }] = await (tx ?? this.dataSource).query(
+      `WITH u AS (
+         UPDATE sync_peers SET position = GREATEST(position, $2), events_received = events_received + $3
+          WHERE url = $1 AND verifier_key = $4
+          RETURNING 1)
+       SELECT count(*)::int AS moved FROM u`,
+      [pulled.url, position, received, pulled.verifierKey],
     );
+    return moved > 0;
   }
 
   async succeeded(url: string): Promise<void> {
     await this.dataSource.query(`UPDATE sync_peers SET status = 'connected', last_sync_at = now(), last_error = NULL WHERE url = $1`, [url]);
   }
 
-  async failed(url: string, status: PeerStatus, error: string, flaggedReason?: string): Promise<void> {
+  async failed(url: string, status: PeerStatus, error: string): Promise<void> {
     await this.dataSource.query(
-      `UPDATE sync_peers SET status = $2, last_error = $3, error_count = error_count + 1, last_sync_at = now(),
-         flagged_reason = COALESCE(flagged_reason, $4) WHERE url = $1`,
-      [url, status, error.slice(0, 2000), flaggedReason ?? null],
+      `UPDATE sync_peers SET status = $2, last_error = $3, error_count = error_count + 1, last_sync_at = now() WHERE url = $1`,
+      [url, status, error.slice(0, 2000)],
     );
+  }
+
+  /**
+   * Flags a peer that contradicted a checkpoint signed by the key it was checked against, only while
+   * that key is still the pinned one: a re-pin lifts the flag, and a pull under the old key must not
+   * set it again. False when the peer is no longer pinned to that key (nothing written).
+   */
+  async flag(checked: Pick<PeerRow, 'url' | 'verifierKey'>, error: string, reason: string): Promise<boolean> {
+    const [{ flagged }] = await this.dataSource.query(
+      `WITH u AS (
+         UPDATE sync_peers SET status = 'error', last_error = $2, error_count = error_count + 1, last_sync_at = now(),
+           flagged_reason = COALESCE(flagged_reason, $3)
+          WHERE url = $1 AND verifier_key = $4
+          RETURNING 1)
+       SELECT count(*)::int AS flagged FROM u`,
+      [checked.url, error.slice(0, 2000), reason, checked.verifierKey],
+    );
+    return flagged > 0;
   }
 
   /** Counts events served to a peer that named itself (its origin) when pulling. */

@@ -86,10 +86,12 @@ beforeAll(async () => {
   await store.upsertConfigured(peerSpec(url, forkA.service.verifierKey()!));
 }, 120_000);
 afterAll(async () => {
-  await Promise.all([local, forkA, forkB, large].map((t) => t?.close()));
+  await Promise.all([local, forkA, forkB, large, oldKey, newKey].map((t) => t?.close()));
 });
 
 let large: TestLedger | undefined;
+let oldKey: TestLedger | undefined;
+let newKey: TestLedger | undefined;
 
 describe('a pull', () => {
   it('never writes a fork, also when another puller of the same peer stored its checkpoint meanwhile', async () => {
@@ -126,5 +128,49 @@ describe('a pull', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('under a key re-pinned meanwhile stops having kept nothing, and the next pull checks every leaf under the new key', { timeout: 120_000 }, async () => {
+    oldKey = await openTestLedger({ CHAINPROOF_ORIGIN: 'old.test', CHAINPROOF_SIGNING_SEED: '33'.repeat(32) }, { produceBlocks: false });
+    newKey = await openTestLedger({ CHAINPROOF_ORIGIN: 'new.test', CHAINPROOF_SIGNING_SEED: '44'.repeat(32) }, { produceBlocks: false });
+    for (const [peer, type] of [[oldKey, 'OldKey'], [newKey, 'NewKey']] as const) {
+      await peer.service.append('main', [1, 2, 3, 4].map((n) => ({ type, actor: 'writer', payload: { n } })));
+      await peer.service.createCheckpoint('main');
+    }
+    const peerUrl = 'http://rotating.test/graphql';
+    await store.upsertConfigured(peerSpec(peerUrl, oldKey.service.verifierKey()!));
+    // The first page is answered only once the peer has been re-pinned (as another process starting with a new configuration would).
+    let asked!: () => void;
+    const firstPageAsked = new Promise<void>((r) => (asked = r));
+    let answer!: () => void;
+    const repinned = new Promise<void>((r) => (answer = r));
+    const old = clientOf(oldKey);
+    const held = {
+      ...old,
+      leaves: async (start: number, end: number, size: number) => {
+        if (start === 0) {
+          asked();
+          await repinned;
+        }
+        return old.leaves(start, end, size);
+      },
+    } as unknown as PeerClient;
+    const pull = pullFrom((await store.peer(peerUrl))!, { ...deps(held), pageSize: 2 });
+    pull.catch(() => {});
+    await firstPageAsked;
+    await store.upsertConfigured(peerSpec(peerUrl, newKey.service.verifierKey()!));
+    expect(await store.peer(peerUrl)).toMatchObject({ position: 0, checkpointSize: null });
+    answer();
+    await expect(pull).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/changed during this sync/) });
+    // Nothing the old key vouched for was kept: not the leaves, not the position.
+    expect(await typesHeld()).not.toContain('OldKey');
+    expect(await store.peer(peerUrl)).toMatchObject({ verifierKey: newKey.service.verifierKey(), position: 0, checkpointSize: null });
+    // The next pull, under the new key, takes the peer's log from the start.
+    const next = await pullFrom((await store.peer(peerUrl))!, { ...deps(clientOf(newKey)), pageSize: 2 });
+    expect(next).toMatchObject({ fromPosition: 0, toPosition: 4, received: 4 });
+    expect((await typesHeld()).filter((t) => t === 'NewKey')).toHaveLength(4);
+    // Nor does a contradiction the old key signed flag the peer now pinned to the new one.
+    expect(await store.flag({ url: peerUrl, verifierKey: oldKey.service.verifierKey()! }, 'PEER_MISBEHAVED: …', 'two different roots')).toBe(false);
+    expect(await store.peer(peerUrl)).toMatchObject({ flaggedReason: null, errorCount: 0 });
   });
 });
