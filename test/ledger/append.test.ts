@@ -210,6 +210,8 @@ describe('append', () => {
         t.service.append('bad', [{ type: 't', actor: 'a', parents: [p!.id], hlc: { physicalMs: p!.hlc.physicalMs - 1, logical: 0 } }]),
       );
       expect(code).toBe('HLC_NOT_AFTER_PARENT');
+      // Equal is not after: an event must stamp strictly later than each of its parents.
+      expect(await codeOf(t.service.append('bad', [{ type: 't', actor: 'a', parents: [p!.id], hlc: p!.hlc }]))).toBe('HLC_NOT_AFTER_PARENT');
       expect(await count('bad')).toBe(before);
     });
 

@@ -112,6 +112,9 @@ describe('replicated appends', () => {
     const tampered = Buffer.from(signed.canonical.toString().replace('"alice"', '"mallory"'));
     await expect(b.service.appendReplicated('main', [leaves[0]!, { canonical: tampered, signature: signed.signature }]))
       .rejects.toMatchObject({ code: 'BAD_SIGNATURE' });
+    // A signature that is not 64 bytes is refused as one, not handed to Ed25519.
+    await expect(b.service.appendReplicated('main', [leaves[0]!, { canonical: signed.canonical, signature: signed.signature!.subarray(0, 63) }]))
+      .rejects.toMatchObject({ code: 'BAD_SIGNATURE', message: expect.stringContaining('signature must be 64 bytes (Ed25519)') });
     const ours = canonicalBytes({ ledger: 'b.test/main', type: 't', actor: 'x', parents: [], hlc: { physicalMs: 1, logical: 0 } });
     await expect(b.service.appendReplicated('main', [leaves[0]!, { canonical: ours, signature: null }])).rejects.toMatchObject({ code: 'BAD_EVENT' });
     const loose = Buffer.from(leaves[0]!.canonical.toString().replace('{', '{ '));
@@ -161,6 +164,17 @@ describe('replicated appends', () => {
     await expect(b.service.appendReplicated('main', [copy(1000)])).rejects.toMatchObject({ code: 'BAD_EVENT' });
     expect(await b.service.head('main')).toEqual(before);
     expect(await b.service.appendReplicated('main', [copy(64)])).toHaveLength(1);
+  });
+
+  it('are held to the payload size a local append is held to (64 KiB here), and change nothing', async () => {
+    const before = await b.service.head('main');
+    const copy = (chars: number) => ({
+      canonical: canonicalBytes({ ledger: 'a.test/main', type: 'big', actor: 'peer', payload: { text: 'x'.repeat(chars) }, parents: [], hlc: { physicalMs: Date.now() - 1000, logical: 0 } }),
+      signature: null,
+    });
+    await expect(b.service.appendReplicated('main', [copy(70_000)])).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(await b.service.head('main')).toEqual(before);
+    expect(await b.service.appendReplicated('main', [copy(60_000)])).toHaveLength(1);
   });
 
   it('are checked against the origin they were synced from', async () => {
