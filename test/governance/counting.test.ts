@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openGovernance, proposalInput, type TestGovernance } from './support.js';
+
+// Quorum, approval and the voting window at their exact edges, on a ledger whose supply is
+// known to the token: each assertion sits where a comparison off by one would change the outcome.
+
+let t: TestGovernance;
+beforeAll(async () => {
+  t = await openGovernance({ CHAINPROOF_GOV_MAX_LIVE_PROPOSALS: '20' });
+});
+afterAll(async () => t?.close());
+
+const refused = async (act: () => Promise<unknown>, code: string) => {
+  const before = await t.treeSize();
+  await expect(act()).rejects.toMatchObject({ code });
+  expect(await t.treeSize()).toBe(before);
+};
+const state = async (id: string) => (await t.gov.proposal(id))!.state;
+
+describe('quorum and approval at their edges', () => {
+  it('count FOR and ABSTAIN toward quorum, FOR against AGAINST toward approval, and nothing for no one', async () => {
+    // No tokens exist yet: at this proposal's snapshot the supply is zero.
+    const empty = await t.gov.createProposal('gov', proposalInput({ quorum: 0.04 }));
+    t.advance(11);
+    const minted = await t.gov.mint('admin', 'a', '60', 'x'); // the first leaf once voting opened: empty's snapshot
+    await t.gov.mint('admin', 'b', '40', 'x');
+    await t.gov.mint('admin', 'c', '300', 'x');
+    await t.gov.mint('admin', 'd', '600', 'x');
+    const none = (await t.gov.proposal(empty.id))!;
+    expect(none.snapshot).toBe(minted.index);
+    expect(none.supplyAtSnapshot).toBe(0n);
+    expect(none.tally.quorumReached).toBe(false); // 0 of 0 is no quorum of 4 %
+
+    // Power is read from the leaves before a snapshot, never the snapshot leaf itself.
+    expect(await t.gov.votingPowerAt('a', minted.index)).toBe(0n);
+    expect(await t.gov.votingPowerAt('a', minted.index + 1)).toBe(60n);
+
+    const exact = await t.gov.createProposal('gov', proposalInput({ quorum: 0.1 }));
+    const abstainers = await t.gov.createProposal('gov', proposalInput({ quorum: 0 }));
+    const threshold = await t.gov.createProposal('gov', proposalInput({ quorum: 0.0505, threshold: 0.6 }));
+    const silent = await t.gov.createProposal('gov', proposalInput({ quorum: 0 }));
+    const onlyAbstain = await t.gov.createProposal('gov', proposalInput({ quorum: 0 }));
+    t.advance(11);
+    const vote = (voter: string, id: string, choice: 'FOR' | 'AGAINST' | 'ABSTAIN') => t.gov.castVote(voter, { proposalId: id, choice });
+
+    // Supply 1000, quorum 10 %: 60 FOR + 40 ABSTAIN is exactly the 100 required.
+    await vote('a', exact.id, 'FOR');
+    await vote('b', exact.id, 'ABSTAIN');
+    expect((await t.gov.proposal(exact.id))!.tally).toMatchObject({ quorumRequired: 100n, quorumReached: true });
+
+    // ABSTAIN is no approval: 60 FOR against 300 AGAINST fails whatever 600 abstain.
+    await vote('a', abstainers.id, 'FOR');
+    await vote('c', abstainers.id, 'AGAINST');
+    await vote('d', abstainers.id, 'ABSTAIN');
+
+    // Exactly 60 % FOR of FOR + AGAINST meets a 60 % threshold; a quorum of 50.5 tokens needs 51.
+    await vote('a', threshold.id, 'FOR');
+    await vote('b', threshold.id, 'AGAINST');
+    expect((await t.gov.proposal(threshold.id))!.tally).toMatchObject({ quorumRequired: 51n, quorumReached: true });
+
+    await vote('d', onlyAbstain.id, 'ABSTAIN');
+    t.advance(60);
+
+    expect(await state(exact.id)).toBe('SUCCEEDED');
+    expect(await state(abstainers.id)).toBe('DEFEATED');
+    expect(await state(threshold.id)).toBe('SUCCEEDED');
+    // Without a single FOR vote nothing passes, even with no quorum asked for.
+    expect(await state(silent.id)).toBe('DEFEATED');
+    expect(await state(onlyAbstain.id)).toBe('DEFEATED');
+    expect(await state(empty.id)).toBe('DEFEATED');
+  });
+});
+
+describe('the voting window and the timelock at their edges', () => {
+  it('vote from the first millisecond of the window to the last before its end; execute from the first millisecond after the timelock', async () => {
+    const p = await t.gov.createProposal('gov', proposalInput({ quorum: 0, timelock: 30 }));
+    const start = p.voteStart.getTime();
+    const end = p.voteEnd.getTime();
+    vi.setSystemTime(start - 1);
+    await refused(() => t.gov.castVote('a', { proposalId: p.id, choice: 'FOR' }), 'VOTING_CLOSED');
+    vi.setSystemTime(start);
+    await t.gov.castVote('a', { proposalId: p.id, choice: 'FOR' });
+    vi.setSystemTime(end - 1);
+    await t.gov.castVote('b', { proposalId: p.id, choice: 'FOR' });
+    vi.setSystemTime(end);
+    await refused(() => t.gov.castVote('c', { proposalId: p.id, choice: 'AGAINST' }), 'VOTING_CLOSED');
+    expect((await t.gov.proposal(p.id))!.tally).toMatchObject({ forPower: 100n, againstPower: 0n, voters: 2 });
+
+    const queued = await t.gov.queue('gov', p.id);
+    const eta = queued.executableAt!.getTime();
+    vi.setSystemTime(eta - 1);
+    await refused(() => t.gov.execute('gov', p.id), 'TIMELOCK_PENDING');
+    vi.setSystemTime(eta);
+    expect((await t.gov.execute('gov', p.id)).state).toBe('EXECUTED');
+  });
+});
