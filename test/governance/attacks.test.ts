@@ -87,6 +87,16 @@ describe('attacks on voting', () => {
     await refused(() => t.gov.castVote('early', { proposalId: p.id, choice: 'FOR' }), 'VOTING_CLOSED');
   });
 
+  it('voting on a proposal its proposer canceled', async () => {
+    await t.gov.mint('admin', 'late-voter', '10', 'x');
+    const p = await t.gov.createProposal('proposer', proposalInput({ quorum: 0 }));
+    await t.gov.cancel('proposer', p.id);
+    t.advance(11); // inside what would have been its voting window
+    await refused(() => t.gov.castVote('late-voter', { proposalId: p.id, choice: 'FOR' }), 'PROPOSAL_STATE');
+    expect((await t.gov.proposal(p.id))!.tally).toMatchObject({ forPower: 0n, voters: 0 });
+    closeVoting();
+  });
+
   it('a forged vote signature, a signature for another proposal, and voting for someone else unsigned', async () => {
     const key = ed25519FromSeed(randomBytes(32));
     const did = didKeyFromPublicKey(key.publicKey);
@@ -124,6 +134,15 @@ describe('attacks on proposals', () => {
     t.advance(72);
   });
 
+  it('a canceled proposal no longer counts against the cap of live ones', async () => {
+    const first = await t.gov.createProposal('proposer', proposalInput());
+    await t.gov.createProposal('proposer', proposalInput());
+    await refused(() => t.gov.createProposal('proposer', proposalInput()), 'TOO_MANY_PROPOSALS');
+    await t.gov.cancel('proposer', first.id);
+    await t.gov.createProposal('proposer', proposalInput());
+    t.advance(72);
+  });
+
   it('executing before the timelock, twice, or a defeated proposal', async () => {
     await t.gov.mint('admin', 'yes', '10', 'x');
     await t.gov.mint('admin', 'no', '20', 'x');
@@ -143,6 +162,30 @@ describe('attacks on proposals', () => {
     await t.gov.execute('proposer', passed);
     await refused(() => t.gov.execute('proposer', passed), 'PROPOSAL_STATE');
     expect((await t.gov.account('oncall')).balance).toBe(minted + 100n); // once
+  });
+
+  it('an execution whose later action can no longer be carried out applies none of its actions', async () => {
+    await t.gov.mint('admin', 'atom', '10', 'x');
+    const { minDifficulty } = await t.service.ledger('main');
+    // Each is valid alone; once the first lowers maxDifficulty, the second's minDifficulty exceeds it.
+    const lower = await t.gov.createProposal('proposer', proposalInput({ quorum: 0, actions: [{ setParameter: { ledger: 'main', name: 'maxDifficulty', value: String(minDifficulty) } }] }));
+    const both = await t.gov.createProposal('proposer', proposalInput({
+      quorum: 0,
+      actions: [{ mint: { to: 'oncall', amount: '100' } }, { setParameter: { ledger: 'main', name: 'minDifficulty', value: String(minDifficulty + 1) } }],
+    }));
+    t.advance(11);
+    await t.gov.castVote('atom', { proposalId: lower.id, choice: 'FOR' });
+    await t.gov.castVote('atom', { proposalId: both.id, choice: 'FOR' });
+    closeVoting();
+    await t.gov.queue('proposer', lower.id);
+    await t.gov.queue('proposer', both.id);
+    t.advance(31);
+    await t.gov.execute('proposer', lower.id);
+    const minted = (await t.gov.account('oncall')).balance;
+    await refused(() => t.gov.execute('proposer', both.id), 'BAD_USER_INPUT');
+    expect((await t.gov.account('oncall')).balance).toBe(minted); // the mint before the failing action did not land
+    expect((await t.gov.proposal(both.id))!.state).toBe('QUEUED');
+    expect((await t.service.ledger('main')).minDifficulty).toBe(minDifficulty);
   });
 
   it('a proposal whose action cannot be carried out is refused whole', async () => {
