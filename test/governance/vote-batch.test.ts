@@ -96,6 +96,21 @@ describe('votes projected together', () => {
     t.advance(60);
   });
 
+  it('a voter voting twice in one commit is counted once', async () => {
+    const p = await t.gov.createProposal('gov', proposalInput({ quorum: 0 }));
+    t.advance(11);
+    votesPerCall.length = 0;
+    const settled = await Promise.allSettled([
+      t.gov.mint('admin', 'z', '1', 'flush'),
+      t.gov.castVote('b', { proposalId: p.id, choice: 'FOR' }),
+      t.gov.castVote('b', { proposalId: p.id, choice: 'AGAINST' }),
+    ]);
+    expect(settled.map((s) => (s.status === 'rejected' ? (s.reason as { code: string }).code : 'ok'))).toEqual(['ok', 'ok', 'ALREADY_VOTED']);
+    expect((await t.gov.proposal(p.id))!.tally).toMatchObject({ forPower: 120n, againstPower: 0n, voters: 1 });
+    expect((await t.gov.replay()).ok).toBe(true);
+    t.advance(60);
+  });
+
   it('a refused vote in a commit fails alone; the votes beside it land', async () => {
     const p = await t.gov.createProposal('gov', proposalInput({ quorum: 0 }));
     t.advance(11);
