@@ -1,4 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { governanceInput } from '../../src/governance/events.js';
+import { voteMessageBytes } from '../../src/governance/vote-message.js';
+import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
+import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
 import { openGovernance, proposalInput, type TestGovernance } from './support.js';
 
 let t: TestGovernance;
@@ -52,5 +57,31 @@ describe('verify --replay', () => {
       t.service.append('main', [{ type: 'TokensMinted', actor: 'mallory', subsystem: 'governance', payload: { to: 'mallory', amount: '1000000', reason: 'x' } }]),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect((await t.gov.account('mallory')).balance).toBe(0n);
+  });
+
+  // Last: it leaves the ledger holding an event replay refuses.
+  it('re-checks each vote signature and names the first event it refuses', async () => {
+    const voter = didKeyFromPublicKey(ed25519FromSeed(randomBytes(32)).publicKey);
+    const mallory = ed25519FromSeed(randomBytes(32));
+    await t.gov.mint('admin', voter, '10', 'x');
+    const p = await t.gov.createProposal('gov', proposalInput({ quorum: 0, votingDelay: 0 }));
+    const forged = mallory.sign(voteMessageBytes({ origin: t.gov.votingOrigin, proposalId: p.id, voter, choice: 'FOR' })).toString('hex');
+    // castVote refuses this signature; the live projection trusts that it did, as a server
+    // that once missed the check would have. The ledger now holds a vote its voter never signed.
+    const append = (t.gov as unknown as { append(inputs: unknown[]): Promise<Array<{ index: number }>> }).append.bind(t.gov);
+    const [e] = await append([governanceInput('VoteCast', 'relay', `proposal/${p.id}`, { proposalId: p.id, voter, choice: 'FOR', signature: forged })]);
+    const r = await t.gov.replay();
+    expect(r.refused).toMatchObject({ index: e!.index });
+    expect(r.refused!.message).toContain('signature');
+    expect(r.mismatchedTables).toEqual(['gov_proposals', 'gov_votes']); // the live tally counted it; the rebuilt one does not
+    expect(r.ok).toBe(false);
+    // Projections made to agree with the rebuild do not hide it: the ledger still holds the forgery.
+    await t.db.dataSource.query(`DELETE FROM gov_votes WHERE proposal_id = $1`, [p.id]);
+    await t.db.dataSource.query(`UPDATE gov_proposals SET for_power = 0, for_weight = 0, voters = 0, snapshot = NULL, supply_at_snapshot = NULL WHERE id = $1`, [p.id]);
+    const again = await t.gov.replay();
+    expect(again.mismatchedTables).toEqual([]);
+    expect(again.refused).toMatchObject({ index: e!.index });
+    expect(again.ok).toBe(false);
+    t.advance(60);
   });
 });
