@@ -112,6 +112,12 @@ describe('attacks on voting', () => {
     const flipped = key.sign(message(id)).toString('hex');
     await refused(() => t.gov.castVote('relay', { proposalId: id, choice: 'AGAINST', voter: did, signature: flipped }), 'BAD_SIGNATURE');
     await refused(() => t.gov.castVote('relay', { proposalId: id, choice: 'FOR', voter: did }), 'FORBIDDEN');
+    // The signature covers the reason and the deployment too: neither can be swapped under it.
+    const reasoned = key.sign(voteMessageBytes({ origin: t.gov.votingOrigin, proposalId: id, voter: did, choice: 'FOR', reason: 'as signed' })).toString('hex');
+    await refused(() => t.gov.castVote('relay', { proposalId: id, choice: 'FOR', voter: did, reason: 'put in my mouth', signature: reasoned }), 'BAD_SIGNATURE');
+    await refused(() => t.gov.castVote('relay', { proposalId: id, choice: 'FOR', voter: did, signature: reasoned }), 'BAD_SIGNATURE');
+    const elsewhere = key.sign(voteMessageBytes({ origin: 'another-deployment/main', proposalId: id, voter: did, choice: 'FOR' })).toString('hex');
+    await refused(() => t.gov.castVote('relay', { proposalId: id, choice: 'FOR', voter: did, signature: elsewhere }), 'BAD_SIGNATURE');
     // The genuine signature, relayed by anyone, counts for the signer.
     const vote = await t.gov.castVote('relay', { proposalId: id, choice: 'FOR', voter: did, signature: flipped });
     expect(vote).toMatchObject({ voter: did, power: 25n, signature: flipped });
