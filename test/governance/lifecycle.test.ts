@@ -49,6 +49,12 @@ describe('tokens', () => {
     await t.gov.delegate('dora', null);
     expect((await t.gov.account('dora')).votingPower).toBe(40n);
     await rejects(() => t.gov.delegate('dora', null), 'CONFLICT');
+    // Delegating to oneself is taking the power back, not a delegation.
+    await rejects(() => t.gov.delegate('dora', 'dora'), 'CONFLICT');
+    await t.gov.delegate('dora', 'ed');
+    await t.gov.delegate('dora', 'dora');
+    expect(await t.gov.account('dora')).toMatchObject({ delegate: null, votingPower: 40n });
+    expect((await t.gov.account('ed')).votingPower).toBe(20n);
   });
 });
 
