@@ -91,6 +91,9 @@ describe('governance over GraphQL', () => {
     const { createProposal: p } = await ok(PROPOSE, { i: proposal() }, keys.governor);
     await sleep(50); // voting opens with the next event
     await ok(`mutation($id: String!) { castVote(input: {proposalId: $id, choice: FOR, reason: "ship it"}) { power } }`, { id: p.id }, keys.writer);
+    // An API key votes as its own account: naming another voter needs that voter's signature.
+    const unsigned = await gql(server.url, `mutation($id: String!, $v: String!) { castVote(input: {proposalId: $id, choice: FOR, voter: $v}) { voter } }`, { id: p.id, v: did }, keys.writer);
+    expect(unsigned.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const origin = (await ok(`{ ledger(name: "main") { origin } }`)).ledger.origin;
     const signature = voter.sign(voteMessageBytes({ origin, proposalId: p.id, voter: did, choice: 'AGAINST' })).toString('hex');
     const relayed = await ok(
@@ -129,7 +132,9 @@ describe('governance over GraphQL', () => {
     await sleep(1_100);
     const done = await ok(`mutation($id: String!) { executeProposal(id: $id) { state } }`, { id: p.id }, keys.governor);
     expect(done.executeProposal.state).toBe('EXECUTED');
-    expect((await ok(`{ account(id: "treasury") { balance } }`)).account.balance).toBe('250');
+    // Minted after the snapshot: counted now, not at the snapshot.
+    expect((await ok(`query($at: SafeInt!) { account(id: "treasury") { balance votingPower atSnapshot: votingPower(at: $at) } }`, { at: snap })).account)
+      .toEqual({ balance: '250', votingPower: '250', atSnapshot: '0' });
     expect((await ok(`{ ledger(name: "main") { blockSize } }`)).ledger.blockSize).toBe(20);
     await Promise.all([updates.close(), votes.close()]);
   });
