@@ -55,6 +55,11 @@ describe('tokens', () => {
     await t.gov.delegate('dora', 'dora');
     expect(await t.gov.account('dora')).toMatchObject({ delegate: null, votingPower: 40n });
     expect((await t.gov.account('ed')).votingPower).toBe(20n);
+    // One level: power delegated to a delegate that delegates stays with that delegate.
+    await t.gov.delegate('frank', 'ed');
+    await t.gov.delegate('dora', 'frank');
+    expect((await t.gov.account('frank')).votingPower).toBe(40n);
+    expect((await t.gov.account('ed')).votingPower).toBe(30n);
   });
 });
 
