@@ -72,14 +72,16 @@ describe('quorum and approval at their edges', () => {
 });
 
 describe('the voting window and the timelock at their edges', () => {
-  it('vote from the first millisecond of the window to the last before its end; execute from the first millisecond after the timelock', async () => {
+  it('vote from the first millisecond of the window to the last before its end; execute from the first millisecond after the timelock to the last of the grace period', async () => {
     const p = await t.gov.createProposal('gov', proposalInput({ quorum: 0, timelock: 30 }));
+    const late = await t.gov.createProposal('gov', proposalInput({ quorum: 0, timelock: 30 }));
     const start = p.voteStart.getTime();
     const end = p.voteEnd.getTime();
     vi.setSystemTime(start - 1);
     await refused(() => t.gov.castVote('a', { proposalId: p.id, choice: 'FOR' }), 'VOTING_CLOSED');
     vi.setSystemTime(start);
     await t.gov.castVote('a', { proposalId: p.id, choice: 'FOR' });
+    await t.gov.castVote('a', { proposalId: late.id, choice: 'FOR' });
     vi.setSystemTime(end - 1);
     await t.gov.castVote('b', { proposalId: p.id, choice: 'FOR' });
     vi.setSystemTime(end);
@@ -87,10 +89,15 @@ describe('the voting window and the timelock at their edges', () => {
     expect((await t.gov.proposal(p.id))!.tally).toMatchObject({ forPower: 100n, againstPower: 0n, voters: 2 });
 
     const queued = await t.gov.queue('gov', p.id);
+    const lateQueued = await t.gov.queue('gov', late.id);
     const eta = queued.executableAt!.getTime();
     vi.setSystemTime(eta - 1);
     await refused(() => t.gov.execute('gov', p.id), 'TIMELOCK_PENDING');
     vi.setSystemTime(eta);
     expect((await t.gov.execute('gov', p.id)).state).toBe('EXECUTED');
+    // The grace period's last millisecond is still inside it.
+    vi.setSystemTime(lateQueued.executableAt!.getTime() + lateQueued.grace * 1000);
+    expect(await state(late.id)).toBe('QUEUED');
+    expect((await t.gov.execute('gov', late.id)).state).toBe('EXECUTED');
   });
 });
