@@ -23,7 +23,7 @@ import { formatTlogProof } from '../ledger/note/index.js';
 import type { EventFilter } from '../ledger/ledger-service.js';
 import { MAX_TRACE_LINES } from '../provenance/model.js';
 import { QUERY_ID } from '../provenance/query-id.js';
-import { formatTimeline, parseUntil, parseWhen } from './trace.js';
+import { formatTimeline, parseUntil, parseWhen, proofFileNames } from './trace.js';
 import { shown, table } from './printable.js';
 import { directTraceSource, remoteTraceSource, type TraceSource } from './trace-source.js';
 import { join } from 'node:path';
@@ -302,20 +302,21 @@ function program(): Command {
       // in full, with some of its proofs written, and then refused helps no one.
       const { trace, proofs } = await withMcpSources(opts, async (traces, ledgers) => {
         const t = await traces.trace(opts.ledger, request);
-        const texts: Array<{ queryId: string; text: string }> = [];
+        const texts: Array<{ queryId: string; eventId: string; text: string }> = [];
         for (const line of dir === undefined ? [] : t.lines) {
           // From --url, the answer is the server's word: a queryId like ../x must not pick where the file goes.
           if (!QUERY_ID.test(line.queryId)) {
             throw new ChainproofError('PEER_MISBEHAVED', `the server answered query id ${JSON.stringify(shown(line.queryId.slice(0, 80)))}, which no server records`);
           }
-          texts.push({ queryId: line.queryId, text: tlogProofText(await ledgers.proof(opts.ledger, line.eventId), line.eventId, opts.url !== undefined) });
+          texts.push({ queryId: line.queryId, eventId: line.eventId, text: tlogProofText(await ledgers.proof(opts.ledger, line.eventId), line.eventId, opts.url !== undefined) });
         }
         return { trace: t, proofs: texts };
       });
       if (opts.json) process.stdout.write(`${JSON.stringify(trace, null, 2)}\n`);
       else process.stdout.write(formatTimeline(trace.lines, trace.truncated));
       if (dir === undefined) return;
-      for (const p of proofs) userPath('--proofs', () => writeFileSync(join(dir, `${p.queryId}.tlog-proof`), p.text));
+      const names = proofFileNames(proofs);
+      proofs.forEach((p, i) => userPath('--proofs', () => writeFileSync(join(dir, names[i]!), p.text)));
       process.stderr.write(`wrote ${proofs.length} proofs to ${dir}\n`);
     });
 

@@ -96,3 +96,16 @@ export function formatTimeline(lines: TraceLine[], truncated: boolean, top = 3):
   out.push(`${lines.length} ${lines.length === 1 ? 'query' : 'queries'}${truncated ? ' (more matched: narrow the window or raise --limit)' : ''}`);
   return `${out.join('\n')}\n`;
 }
+
+/**
+ * The file each line's proof is written to: `<queryId>.tlog-proof`, unless another line's query id
+ * differs from it only in case (query ids are case-sensitive, file systems often are not): then
+ * each of those names also carries the first 16 hex digits of its event id.
+ *
+ * @example proofFileNames([{ queryId: 'a', eventId: 'ab…' }, { queryId: 'A', eventId: 'cd…' }]) // ['a.ab….tlog-proof', 'A.cd….tlog-proof']
+ */
+export function proofFileNames(lines: ReadonlyArray<{ queryId: string; eventId: string }>): string[] {
+  const folded = new Map<string, number>();
+  for (const l of lines) folded.set(l.queryId.toLowerCase(), (folded.get(l.queryId.toLowerCase()) ?? 0) + 1);
+  return lines.map((l) => (folded.get(l.queryId.toLowerCase())! > 1 ? `${l.queryId}.${l.eventId.slice(0, 16)}.tlog-proof` : `${l.queryId}.tlog-proof`));
+}

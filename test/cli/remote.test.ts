@@ -137,8 +137,9 @@ describe('chainproof against a server that misbehaves', () => {
     const pairs = [hasher.nodeHash(leaves[0]!, leaves[1]!), hasher.nodeHash(leaves[2]!, leaves[3]!)];
     const note = signNote(formatCheckpoint({ origin: 'log.test/main', treeSize: 4, rootHash: hasher.nodeHash(pairs[0]!, pairs[1]!) }), [log]);
     const pathOf = (i: number) => [leaves[i ^ 1]!, pairs[(i >> 1) ^ 1]!].map((h) => h.toString('hex'));
+    let queryIdOf = (i: number) => `q-${i}`;
     const line = (i: number) => ({
-      queryId: `q-${i}`, time: '2026-12-02T10:00:00.000Z', subject: 'auth/login', predicate: 'ttl', lens: null, result: i, resultHash: 'ab'.repeat(32),
+      queryId: queryIdOf(i), time: '2026-12-02T10:00:00.000Z', subject: 'auth/login', predicate: 'ttl', lens: null, result: i, resultHash: 'ab'.repeat(32),
       resultConfidence: null, eventId: leaves[i]!.toString('hex'), eventIndex: i, recordedBy: 'recorder', contributingAssertions: [],
     });
 
@@ -174,6 +175,20 @@ describe('chainproof against a server that misbehaves', () => {
       } finally {
         await server.close();
         rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('names the proofs of query ids that differ only in case apart, so that none overwrites another on a case-insensitive file system', async () => {
+      queryIdOf = (i) => (i === 1 ? 'Q-0' : `q-${i}`);
+      const server = await traceServer((i) => ({ hashes: pathOf(i), checkpoint: { note } }));
+      try {
+        const { code, files } = await inDir(server);
+        expect(code).toBe(0);
+        const hex = (i: number) => leaves[i]!.toString('hex').slice(0, 16);
+        expect(files).toEqual([`Q-0.${hex(1)}.tlog-proof`, `q-0.${hex(0)}.tlog-proof`, 'q-2.tlog-proof', 'q-3.tlog-proof'].sort());
+      } finally {
+        queryIdOf = (i) => `q-${i}`;
+        await server.close();
       }
     });
 
