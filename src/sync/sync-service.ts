@@ -224,7 +224,7 @@ export class SyncService {
       origin = (await this.ledger.ledger(SYNC_LEDGER)).origin;
     } catch (e) {
       const error = asChainproofError(e, url);
-      await this.retryLater(url, r, error);
+      await this.retryLater({ url }, r, error);
       return outcome({}, error);
     }
     if (!peer) throw new ChainproofError('NOT_FOUND', `no peer ${url}`);
@@ -248,7 +248,7 @@ export class SyncService {
         const { substantive: _, ...progress } = result;
         await this.record('SyncCompleted', peer, { peer: url, origin: peer.origin, ...progress, durationMs: Math.round(performance.now() - started) });
       }
-      await this.store.succeeded(url);
+      await this.store.succeeded(peer);
       r.consecutiveFailures = 0;
       this.schedule(url, this.settings.enabled ? this.settings.intervalMs : Infinity);
       return outcome(result, null);
@@ -271,7 +271,7 @@ export class SyncService {
           if (this.settings.enabled) this.schedule(url, Math.min(this.settings.intervalMs, BACKOFF_BASE_MS));
         }
       } else {
-        await this.retryLater(url, r, error);
+        await this.retryLater(peer, r, error);
       }
       return outcome({}, error);
     } finally {
@@ -281,13 +281,14 @@ export class SyncService {
   }
 
   /** After a failed attempt: the next one with exponential backoff (scheduled first, whatever happens to the record of this one). */
-  private async retryLater(url: string, r: Runtime, error: ChainproofError): Promise<void> {
+  private async retryLater(synced: Pick<PeerRow, 'url'> & { verifierKey?: string }, r: Runtime, error: ChainproofError): Promise<void> {
+    const { url } = synced;
     this.log.warn({ peer: url, code: error.code, err: error.message }, 'sync failed; retrying with backoff');
     r.consecutiveFailures++;
     const backoff = Math.min(this.settings.intervalMs, BACKOFF_BASE_MS * 2 ** Math.min(r.consecutiveFailures - 1, 20));
     if (this.settings.enabled) this.schedule(url, backoff);
     await this.store
-      .failed(url, error.code === 'PEER_UNAVAILABLE' ? 'disconnected' : 'error', `${error.code}: ${error.message}`)
+      .failed(synced, error.code === 'PEER_UNAVAILABLE' ? 'disconnected' : 'error', `${error.code}: ${error.message}`)
       .catch((err) => this.log.warn({ peer: url, err }, 'could not record the outcome of a sync'));
   }
 

@@ -126,14 +126,23 @@ export class SyncStore {
     return moved > 0;
   }
 
-  async succeeded(url: string): Promise<void> {
-    await this.dataSource.query(`UPDATE sync_peers SET status = 'connected', last_sync_at = now(), last_error = NULL WHERE url = $1`, [url]);
+  /**
+   * A sync's outcome, written only while the peer is pinned to the key it ran under (when it got as
+   * far as reading the peer): one that lost a re-pin race is not the new pin's success or failure.
+   */
+  async succeeded(synced: Pick<PeerRow, 'url' | 'verifierKey'>): Promise<void> {
+    await this.dataSource.query(`UPDATE sync_peers SET status = 'connected', last_sync_at = now(), last_error = NULL WHERE url = $1 AND verifier_key = $2`, [
+      synced.url,
+      synced.verifierKey,
+    ]);
   }
 
-  async failed(url: string, status: PeerStatus, error: string): Promise<void> {
+  /** See succeeded; `verifierKey` is unknown when the peer's row could not be read at all. */
+  async failed(synced: Pick<PeerRow, 'url'> & { verifierKey?: string }, status: PeerStatus, error: string): Promise<void> {
     await this.dataSource.query(
-      `UPDATE sync_peers SET status = $2, last_error = $3, error_count = error_count + 1, last_sync_at = now() WHERE url = $1`,
-      [url, status, error.slice(0, 2000)],
+      `UPDATE sync_peers SET status = $2, last_error = $3, error_count = error_count + 1, last_sync_at = now()
+        WHERE url = $1 AND ($4::text IS NULL OR verifier_key = $4)`,
+      [synced.url, status, error.slice(0, 2000), synced.verifierKey ?? null],
     );
   }
 

@@ -172,5 +172,13 @@ describe('a pull', () => {
     // Nor does a contradiction the old key signed flag the peer now pinned to the new one.
     expect(await store.flag({ url: peerUrl, verifierKey: oldKey.service.verifierKey()! }, 'PEER_MISBEHAVED: …', 'two different roots')).toBe(false);
     expect(await store.peer(peerUrl)).toMatchObject({ flaggedReason: null, errorCount: 0 });
+    // Nor is a sync under the old key the new pin's failure or success.
+    const oldPin = { url: peerUrl, verifierKey: oldKey.service.verifierKey()! };
+    const before = await store.peer(peerUrl);
+    await store.failed(oldPin, 'error', 'PEER_UNAVAILABLE: gone');
+    await store.succeeded(oldPin);
+    expect(await store.peer(peerUrl)).toEqual(before);
+    await store.failed({ url: peerUrl, verifierKey: newKey.service.verifierKey()! }, 'error', 'PEER_UNAVAILABLE: gone');
+    expect(await store.peer(peerUrl)).toMatchObject({ status: 'error', errorCount: 1, lastError: 'PEER_UNAVAILABLE: gone' });
   });
 });
