@@ -17,6 +17,7 @@ import { AuditTimeByLeaf1733500000000 } from './1733500000000-AuditTimeByLeaf.js
 import { BlockDifficultyBounds1733600000000 } from './1733600000000-BlockDifficultyBounds.js';
 import { UsedRequestSignatures1733700000000 } from './1733700000000-UsedRequestSignatures.js';
 import { EventsKeyedByHead1733800000000 } from './1733800000000-EventsKeyedByHead.js';
+import { SyncPins1733900000000 } from './1733900000000-SyncPins.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
 export const migrations = [
@@ -39,4 +40,5 @@ export const migrations = [
   BlockDifficultyBounds1733600000000,
   UsedRequestSignatures1733700000000,
   EventsKeyedByHead1733800000000,
+  SyncPins1733900000000,
 ];

@@ -142,7 +142,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_MINING_REWARD', '0', 'tokens minted to the server\'s miner identity per block of main (governance may change it)'],
   ['CHAINPROOF_WITNESS_LOGS', '(unset)', 'comma-separated C2SP verifier keys of logs this node cosigns as a witness (POST /witness/add-checkpoint); a key named N covers origins N and N/…, and no key may be named N/… beside it'],
   ['CHAINPROOF_VALIDATORS', '(unset)', 'comma-separated url|vkey of witnesses (their base URL and Ledger.witnessKey) whose cosignatures checkpoints collect; FINAL with ⌈(n+f+1)/2⌉ of n, f = ⌊(n−1)/3⌋ (2f+1 of 3f+1)'],
-  ['CHAINPROOF_PEERS', '(unset)', 'comma-separated url|vkey of peers to sync with: their GraphQL URL and Ledger.verifierKey (pinned)'],
+  ['CHAINPROOF_PEERS', '(unset)', 'comma-separated url|vkey of peers to sync with: their GraphQL URL (no credentials in it: see CHAINPROOF_SYNC_API_KEY) and Ledger.verifierKey (pinned)'],
   ['CHAINPROOF_SYNC', 'true', 'false: no automatic syncs (syncNow still works)'],
   ['CHAINPROOF_SYNC_INTERVAL_MS', '300000', 'between automatic syncs with each peer; failures retry sooner, backing off exponentially'],
   ['CHAINPROOF_SYNC_API_KEY', '(unset)', 'API key this node presents to peers that need one for reads'],

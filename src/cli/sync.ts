@@ -12,11 +12,11 @@ interface SyncSource {
 }
 
 const PEER_FIELDS =
-  'url origin verifierKey source status flagged flaggedReason position lastSyncAt lastError errorCount eventsReceived eventsSent latencyMs lastCheckpointSize lastCheckpointHeight nextSyncAt';
+  'url origin verifierKey source status flagged flaggedReason position lastSyncAt lastSuccessAt lastError errorCount eventsReceived eventsSent latencyMs lastCheckpointSize lastCheckpointHeight nextSyncAt';
 
 const PEER: Shape = {
   url: 'string', origin: 'string', verifierKey: 'string', source: 'string', status: 'string', flagged: 'boolean', flaggedReason: orNull('string'),
-  position: 'number', lastSyncAt: orNull('string'), lastError: orNull('string'), errorCount: 'number', eventsReceived: 'number', eventsSent: 'number',
+  position: 'number', lastSyncAt: orNull('string'), lastSuccessAt: orNull('string'), lastError: orNull('string'), errorCount: 'number', eventsReceived: 'number', eventsSent: 'number',
   latencyMs: orNull('number'), lastCheckpointSize: orNull('number'), lastCheckpointHeight: orNull('number'), nextSyncAt: orNull('string'),
 };
 const STATUS: Shape = { running: 'boolean', autoSync: 'boolean', intervalMs: 'number', syncing: 'boolean', peers: [PEER] };
@@ -57,7 +57,7 @@ export function addSyncCommands(cmd: Command, withSync: WithSync, table: Table):
   const print = (o: Opts, value: unknown, text: () => string): void => void process.stdout.write(o.json ? `${JSON.stringify(value, null, 2)}\n` : text());
   const peersTable = (peers: PeerView[]) =>
     table(
-      ['origin', 'status', 'position', 'received', 'sent', 'checkpoint', 'latency', 'last sync', 'errors', 'url'],
+      ['origin', 'status', 'position', 'received', 'sent', 'checkpoint', 'latency', 'last sync', 'last success', 'errors', 'url'],
       peers.map((p) => [
         p.origin,
         p.flagged ? 'FLAGGED' : p.status.toUpperCase(),
@@ -67,6 +67,7 @@ export function addSyncCommands(cmd: Command, withSync: WithSync, table: Table):
         p.lastCheckpointSize === null ? '–' : `${p.lastCheckpointSize}@${p.lastCheckpointHeight ?? '?'}`,
         p.latencyMs === null ? '–' : `${p.latencyMs} ms`,
         when(p.lastSyncAt),
+        when(p.lastSuccessAt),
         String(p.errorCount),
         p.url,
       ]),

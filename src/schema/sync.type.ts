@@ -19,7 +19,8 @@ export class SyncPeer {
   @Field({ description: 'It contradicted a checkpoint it signed before; it is no longer pulled.' }) flagged!: boolean;
   @Field(() => String, { nullable: true }) flaggedReason!: string | null;
   @Field(() => SafeInt, { description: "Leaves of the peer's log this node has taken." }) position!: number;
-  @Field(() => Date, { nullable: true }) lastSyncAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'When the last sync ended, successful or not.' }) lastSyncAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'When a sync last succeeded: a peer failing for longer than you can tolerate is behind.' }) lastSuccessAt!: Date | null;
   @Field(() => String, { nullable: true }) lastError!: string | null;
   @Field(() => Int) errorCount!: number;
   @Field(() => SafeInt) eventsReceived!: number;

@@ -83,6 +83,38 @@ export function prometheusMetrics(dataSource: DataSource, bus: () => LedgerBus |
     },
   });
 
+  // Per peer this node pulls from, by URL (credentials are refused in peer URLs, so none shows here).
+  const perPeer = (name: string, help: string, value: (r: PeerGaugeRow) => number | null) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['peer'],
+      registers: [registry],
+      async collect() {
+        const rows: PeerGaugeRow[] = await dataSource.query(
+          `SELECT url, position, checkpoint_size, flagged_reason IS NOT NULL AS flagged,
+                  extract(epoch FROM now() - COALESCE(last_success_at, created_at)) AS unsynced_s
+             FROM sync_peers`,
+        );
+        this.reset();
+        for (const r of rows) {
+          const v = value(r);
+          if (v !== null) this.set({ peer: r.url }, v);
+        }
+      },
+    });
+  perPeer(
+    'chainproof_sync_peer_success_age_seconds',
+    "Seconds since a sync with the peer last succeeded (since it was added, if none has): growing, the node is falling behind the peer's log",
+    (r) => Number(r.unsynced_s),
+  );
+  perPeer(
+    'chainproof_sync_peer_behind_leaves',
+    "Leaves of the peer's last checked checkpoint this node has not taken yet",
+    (r) => (r.checkpoint_size === null ? null : Math.max(0, Number(r.checkpoint_size) - Number(r.position))),
+  );
+  perPeer('chainproof_sync_peer_flagged', 'The peer contradicted a checkpoint it signed before and is no longer pulled (1)', (r) => (r.flagged ? 1 : 0));
+
   const subscriptionExecutions = new Counter({
     name: 'chainproof_subscription_executions_total',
     help: 'Subscription results executed (shared by every subscriber of the same event and selection)',
@@ -104,4 +136,12 @@ export function prometheusMetrics(dataSource: DataSource, bus: () => LedgerBus |
     },
   };
   return { registry, metrics, subscriptionExecuted: () => subscriptionExecutions.inc() };
+}
+
+interface PeerGaugeRow {
+  url: string;
+  position: string;
+  checkpoint_size: string | null;
+  flagged: boolean;
+  unsynced_s: string;
 }

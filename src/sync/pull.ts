@@ -66,7 +66,7 @@ const CHECKPOINT_ATTEMPTS = 3;
  * the database may pull the same peer at once, and a peer may show each of them another history.
  * Whoever finds another checkpoint stored meanwhile checks the peer again against that one.
  *
- * Every write holds only while the peer is pinned to the key `peer` names (see PeerRepinned).
+ * Every write holds only while the pin `peer` names is current (see PeerRepinned).
  */
 export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> {
   const local = await d.ledger.ledger(SYNC_LEDGER);
@@ -80,8 +80,8 @@ export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> 
     }
     const again = await d.store.peer(peer.url);
     if (!again) throw new ChainproofError('NOT_FOUND', `no peer ${peer.url}`);
-    // A pull holds to the key it started with: the one its caller knows it by, and may flag it under.
-    if (again.verifierKey !== peer.verifierKey) throw new PeerRepinned(peer.url);
+    // A pull holds to the pin it started under: the one its caller knows it by, and may flag it under.
+    if (again.pin !== peer.pin) throw new PeerRepinned(peer.url);
     peer = again;
   }
   const result: PullResult = { fromPosition: peer.position, toPosition: peer.position, checkpointSize: peer.checkpointSize ?? 0, checkpointRoot: peer.checkpointRoot?.toString('hex') ?? '', received: 0, skipped: 0, substantive: false };

@@ -26,8 +26,8 @@ export interface SyncSettings {
   requestTimeoutMs?: number;
 }
 
-/** A peer as `syncStatus` shows it: its row, less the checkpoint it was checked against, plus what runs here. */
-export interface PeerView extends Omit<PeerRow, 'checkpointSize' | 'checkpointRoot' | 'checkpointNote'> {
+/** A peer as `syncStatus` shows it: its row, less the pin and the checkpoint it was checked against, plus what runs here. */
+export interface PeerView extends Omit<PeerRow, 'pin' | 'checkpointSize' | 'checkpointRoot' | 'checkpointNote'> {
   flagged: boolean;
   lastCheckpointSize: number | null;
   lastCheckpointHeight: number | null;
@@ -260,7 +260,7 @@ export class SyncService {
         this.log.info({ peer: url }, 'peer re-pinned to another key during a sync; syncing again under the new key');
         if (this.settings.enabled) this.schedule(url, Math.min(this.settings.intervalMs, BACKOFF_BASE_MS));
       } else if (e instanceof PeerFlagged) {
-        // Flagged only while the key that signed both checkpoints is still the pinned one.
+        // Flagged only while the pin the key that signed both checkpoints came with is current.
         const flagged = await this.store.flag(peer, error.message, e.reason).catch((err) => (unrecorded(err), true));
         if (flagged) {
           this.log.error({ peer: url, reason: e.reason }, 'peer contradicts a checkpoint it signed before; flagged and no longer pulled');
@@ -281,7 +281,7 @@ export class SyncService {
   }
 
   /** After a failed attempt: the next one with exponential backoff (scheduled first, whatever happens to the record of this one). */
-  private async retryLater(synced: Pick<PeerRow, 'url'> & { verifierKey?: string }, r: Runtime, error: ChainproofError): Promise<void> {
+  private async retryLater(synced: Pick<PeerRow, 'url'> & { pin?: number }, r: Runtime, error: ChainproofError): Promise<void> {
     const { url } = synced;
     this.log.warn({ peer: url, code: error.code, err: error.message }, 'sync failed; retrying with backoff');
     r.consecutiveFailures++;
@@ -314,7 +314,7 @@ export class SyncService {
   /** `syncing` overrides whether a sync of the peer is under way (default: whether one runs here). */
   private view(p: PeerRow, syncing = Boolean(this.runtime.get(p.url)?.running)): PeerView {
     const r = this.runtime.get(p.url);
-    const { checkpointSize, checkpointRoot: _root, checkpointNote, ...row } = p;
+    const { pin: _pin, checkpointSize, checkpointRoot: _root, checkpointNote, ...row } = p;
     return {
       ...row,
       status: syncing ? 'syncing' : p.status,

@@ -203,6 +203,11 @@ describe.runIf(usingPostgres())('syndication between nodes', () => {
       expect(dup.errors?.[0]?.extensions?.code).toBe('CONFLICT');
       const bad = await gql(fresh.url, `mutation { createPeer(url: "ftp://x", verifierKey: "nope") { origin } }`);
       expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      // Credentials in a URL would show in logs, status and metrics: refused (peers take CHAINPROOF_SYNC_API_KEY).
+      const withCredentials = proxy.url.replace('://', '://user:secret@');
+      const creds = await gql(fresh.url, `mutation($u: String!, $k: String!) { createPeer(url: $u, verifierKey: $k) { origin } }`, { u: withCredentials, k: source.verifierKey });
+      expect(creds.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(creds.errors?.[0]?.message).toMatch(/credentials/);
 
       for (const mode of ['event', 'proof'] as const) {
         tamper = mode;
@@ -212,13 +217,25 @@ describe.runIf(usingPostgres())('syndication between nodes', () => {
         expect(r.received).toBe(0);
         expect((await gql(fresh.url, `{ stats { treeSize } }`)).data.stats.treeSize).toBe(before);
       }
-      const st = (await gql(fresh.url, `{ syncStatus { peers { status errorCount lastError flagged } } }`)).data.syncStatus.peers[0];
-      expect(st).toMatchObject({ status: 'ERROR', errorCount: 2, flagged: false });
+      const st = (await gql(fresh.url, `{ syncStatus { peers { status errorCount lastError flagged lastSyncAt lastSuccessAt } } }`)).data.syncStatus.peers[0];
+      expect(st).toMatchObject({ status: 'ERROR', errorCount: 2, flagged: false, lastSuccessAt: null });
+      expect(st.lastSyncAt).not.toBeNull();
       expect(st.lastError).toContain('PEER_MISBEHAVED');
+      // Monitors see the peer failing: no success yet, and the checked checkpoint's leaves not taken.
+      const failing = await peerMetrics(fresh.url, proxy.url);
+      expect(failing.flagged).toBe(0);
+      expect(failing.behind).toBeGreaterThan(0);
+      expect(failing.successAge).toBeGreaterThanOrEqual(0);
 
       tamper = 'none';
       const [ok] = (await gql(fresh.url, `mutation { syncNow { ok received } }`)).data.syncNow;
       expect(ok.ok).toBe(true);
+      const [healed] = (await gql(fresh.url, `{ syncStatus { peers { status lastSuccessAt } } }`)).data.syncStatus.peers;
+      expect(healed.status).toBe('CONNECTED');
+      expect(Date.parse(healed.lastSuccessAt)).toBeGreaterThan(Date.parse(st.lastSyncAt));
+      const synced = await peerMetrics(fresh.url, proxy.url);
+      expect(synced.behind).toBe(0);
+      expect(synced.successAge).toBeLessThan(failing.successAge + 60);
       const theirs = await ids(source);
       const got = await ids({ ...source, port: Number(new URL(fresh.url).port) });
       for (const id of theirs) expect(got.has(id)).toBe(true);
@@ -249,6 +266,7 @@ describe.runIf(usingPostgres())('syndication between nodes', () => {
       const peer = (await gql(url(n), `{ syncStatus { peers { url flagged flaggedReason status } } }`)).data.syncStatus.peers.find((p: { url: string }) => p.url === url(liar));
       expect(peer).toMatchObject({ flagged: true, status: 'ERROR' });
       expect(peer.flaggedReason).toMatch(/not consistent|smaller|two different roots/);
+      expect((await peerMetrics(url(n), url(liar))).flagged).toBe(1);
       const again = cli(['sync', 'now', url(liar), '--url', url(n), '--key', TEST_ADMIN_KEY], {});
       expect(again.code).toBe(3);
       expect(again.stdout).toContain('is flagged');
@@ -273,6 +291,16 @@ describe.runIf(usingPostgres())('syndication between nodes', () => {
     expect(latest.data.checkpoint).toMatchObject({ cosignatures: [], finality: 'PENDING' });
   });
 });
+
+/** The /metrics gauges of one peer on the node serving `graphqlUrl` (NaN where a gauge has no series). */
+async function peerMetrics(graphqlUrl: string, peerUrl: string): Promise<{ successAge: number; behind: number; flagged: number }> {
+  const text = await (await fetch(graphqlUrl.replace(/\/graphql$/, '/metrics'))).text();
+  const gauge = (name: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`chainproof_sync_peer_${name}{peer="${peerUrl}"} `));
+    return line === undefined ? NaN : Number(line.split(' ').at(-1));
+  };
+  return { successAge: gauge('success_age_seconds'), behind: gauge('behind_leaves'), flagged: gauge('flagged') };
+}
 
 function sameSet(a: Set<string>, b: Set<string>): boolean {
   if (a.size !== b.size) return false;

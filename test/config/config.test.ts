@@ -22,6 +22,22 @@ describe('configuration', () => {
     expect(message).not.toContain('abc'); // a secret-shaped value is named, not echoed
   });
 
+  it('refuses peer URLs with credentials, and never echoes them', () => {
+    const vkey = noteSignerFromSeed('peer.example', Buffer.alloc(32, 1)).verifierKey;
+    for (const url of ['https://sync:hunter2@peer.example/graphql', 'http://hunter2@[peer/graphql']) {
+      let error: { code?: string; message?: string } = {};
+      try {
+        loadConfig({ CHAINPROOF_PEERS: `${url}|${vkey}` });
+      } catch (e) {
+        error = e as Error & { code: string };
+      }
+      expect(error.code).toBe('CONFIG_INVALID');
+      expect(error.message).toContain('CHAINPROOF_PEERS');
+      expect(error.message).not.toContain('hunter2');
+    }
+    expect(loadConfig({ CHAINPROOF_PEERS: `https://peer.example/graphql|${vkey}` }).sync.peers).toHaveLength(1);
+  });
+
   it('refuses trusted logs whose names nest, as both would cover the inner one\'s origins', () => {
     const key = (name: string, seed: number) => noteSignerFromSeed(name, Buffer.alloc(32, seed)).verifierKey;
     const logs = (...keys: string[]) => () => loadConfig({ CHAINPROOF_WITNESS_LOGS: keys.join(',') });

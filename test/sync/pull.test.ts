@@ -50,6 +50,25 @@ async function serveLargePages(peer: TestLedger, asked: Array<[number, number]>)
   return server;
 }
 
+/** `peer`, whose first page is answered only after `answer()`; `firstPageAsked` resolves when it is asked for. */
+function heldAtFirstPage(peer: PeerClient): { held: PeerClient; firstPageAsked: Promise<void>; answer: () => void } {
+  let asked!: () => void;
+  const firstPageAsked = new Promise<void>((r) => (asked = r));
+  let answer!: () => void;
+  const answered = new Promise<void>((r) => (answer = r));
+  const held = {
+    ...peer,
+    leaves: async (start: number, end: number, size: number) => {
+      if (start === 0) {
+        asked();
+        await answered;
+      }
+      return peer.leaves(start, end, size);
+    },
+  } as unknown as PeerClient;
+  return { held, firstPageAsked, answer };
+}
+
 let local: TestLedger;
 let forkA: TestLedger;
 let forkB: TestLedger;
@@ -140,22 +159,9 @@ describe('a pull', () => {
     const peerUrl = 'http://rotating.test/graphql';
     await store.upsertConfigured(peerSpec(peerUrl, oldKey.service.verifierKey()!));
     // The first page is answered only once the peer has been re-pinned (as another process starting with a new configuration would).
-    let asked!: () => void;
-    const firstPageAsked = new Promise<void>((r) => (asked = r));
-    let answer!: () => void;
-    const repinned = new Promise<void>((r) => (answer = r));
-    const old = clientOf(oldKey);
-    const held = {
-      ...old,
-      leaves: async (start: number, end: number, size: number) => {
-        if (start === 0) {
-          asked();
-          await repinned;
-        }
-        return old.leaves(start, end, size);
-      },
-    } as unknown as PeerClient;
-    const pull = pullFrom((await store.peer(peerUrl))!, { ...deps(held), pageSize: 2 });
+    const { held, firstPageAsked, answer } = heldAtFirstPage(clientOf(oldKey));
+    const oldPin = (await store.peer(peerUrl))!;
+    const pull = pullFrom(oldPin, { ...deps(held), pageSize: 2 });
     pull.catch(() => {});
     await firstPageAsked;
     await store.upsertConfigured(peerSpec(peerUrl, newKey.service.verifierKey()!));
@@ -170,15 +176,36 @@ describe('a pull', () => {
     expect(next).toMatchObject({ fromPosition: 0, toPosition: 4, received: 4 });
     expect((await typesHeld()).filter((t) => t === 'NewKey')).toHaveLength(4);
     // Nor does a contradiction the old key signed flag the peer now pinned to the new one.
-    expect(await store.flag({ url: peerUrl, verifierKey: oldKey.service.verifierKey()! }, 'PEER_MISBEHAVED: …', 'two different roots')).toBe(false);
+    expect(await store.flag(oldPin, 'PEER_MISBEHAVED: …', 'two different roots')).toBe(false);
     expect(await store.peer(peerUrl)).toMatchObject({ flaggedReason: null, errorCount: 0 });
     // Nor is a sync under the old key the new pin's failure or success.
-    const oldPin = { url: peerUrl, verifierKey: oldKey.service.verifierKey()! };
     const before = await store.peer(peerUrl);
     await store.failed(oldPin, 'error', 'PEER_UNAVAILABLE: gone');
     await store.succeeded(oldPin);
     expect(await store.peer(peerUrl)).toEqual(before);
-    await store.failed({ url: peerUrl, verifierKey: newKey.service.verifierKey()! }, 'error', 'PEER_UNAVAILABLE: gone');
+    await store.failed((await store.peer(peerUrl))!, 'error', 'PEER_UNAVAILABLE: gone');
     expect(await store.peer(peerUrl)).toMatchObject({ status: 'error', errorCount: 1, lastError: 'PEER_UNAVAILABLE: gone' });
+  });
+
+  it('under a key pinned away and back meanwhile (A → B → A) stops too: the re-pins cleared the checkpoint its leaves were proven into', { timeout: 120_000 }, async () => {
+    const peerUrl = 'http://returning.test/graphql';
+    const keyA = oldKey!.service.verifierKey()!;
+    await store.upsertConfigured(peerSpec(peerUrl, keyA));
+    const { held, firstPageAsked, answer } = heldAtFirstPage(clientOf(oldKey!));
+    const startedUnder = (await store.peer(peerUrl))!;
+    const pull = pullFrom(startedUnder, { ...deps(held), pageSize: 2 });
+    pull.catch(() => {});
+    await firstPageAsked;
+    await store.upsertConfigured(peerSpec(peerUrl, newKey!.service.verifierKey()!));
+    await store.upsertConfigured(peerSpec(peerUrl, keyA));
+    const returned = (await store.peer(peerUrl))!;
+    expect(returned).toMatchObject({ verifierKey: keyA, pin: startedUnder.pin + 2, position: 0, checkpointSize: null });
+    answer();
+    await expect(pull).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/changed during this sync/) });
+    // The row is as the re-pins left it: no position past leaves whose checkpoint it no longer holds.
+    expect(await store.peer(peerUrl)).toEqual(returned);
+    // Restating the same key is no re-pin.
+    await store.upsertConfigured(peerSpec(peerUrl, keyA));
+    expect((await store.peer(peerUrl))!.pin).toBe(returned.pin);
   });
 });
