@@ -127,14 +127,18 @@ export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> 
     }
     // Copies the ledger holds already are skipped under its lock: one look-up of the page's ids.
     let appended = 0;
-    await d.ledger.appendReplicated(SYNC_LEDGER, page.leaves, {
-      lead,
-      projection: async (tx, events) => {
-        appended = events.filter((e) => e.origin !== local.origin).length;
-        // Re-pinned meanwhile: throwing rolls back the page's events with the position.
-        if (!(await d.store.advance(peer, end, appended, tx))) throw new PeerRepinned(peer.url);
-      },
-    });
+    try {
+      await d.ledger.appendReplicated(SYNC_LEDGER, page.leaves, {
+        lead,
+        projection: async (tx, events) => {
+          appended = events.filter((e) => e.origin !== local.origin).length;
+          // Re-pinned meanwhile: throwing rolls back the page's events with the position.
+          if (!(await d.store.advance(peer, end, appended, tx))) throw new PeerRepinned(peer.url);
+        },
+      });
+    } catch (e) {
+      throw inPeerLog(e, position, end);
+    }
     // Nothing new in the page (or another process appended it first): the position still moves.
     if (appended === 0 && !lead && !(await d.store.advance(peer, end, 0))) throw new PeerRepinned(peer.url);
     result.received += appended;
@@ -197,6 +201,19 @@ function checkedCheckpoint(note: string, peer: PeerRow, local: LedgerRow): Parse
     throw new ChainproofError('CONFIG_INVALID', `the peer's ledger hashes with ${alg} and this one with ${local.hashAlg}: ids would differ`);
   }
   return cp;
+}
+
+/**
+ * A refusal of a page, told by where it stands in the peer's log: the append numbers the events
+ * of the page it was given, and an operator looks the event up by its leaf in the peer's log.
+ */
+function inPeerLog(e: unknown, start: number, end: number): unknown {
+  if (!(e instanceof ChainproofError) || e instanceof PeerRepinned) return e;
+  const i = e.details?.index;
+  if (typeof i !== 'number') return new ChainproofError(e.code, `leaves [${start}, ${end}) of the peer's log: ${e.message}`, { cause: e, details: e.details });
+  const inPage = `event ${i}: `;
+  const reason = e.message.startsWith(inPage) ? e.message.slice(inPage.length) : e.message;
+  return new ChainproofError(e.code, `leaf ${start + i} of the peer's log: ${reason}`, { cause: e, details: { ...e.details, leafIndex: start + i } });
 }
 
 function isBookkeeping(l: ReplicatedEvent): boolean {

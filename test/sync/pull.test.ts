@@ -105,10 +105,12 @@ beforeAll(async () => {
   await store.upsertConfigured(peerSpec(url, forkA.service.verifierKey()!));
 }, 120_000);
 afterAll(async () => {
-  await Promise.all([local, forkA, forkB, large, oldKey, newKey].map((t) => t?.close()));
+  await Promise.all([local, forkA, forkB, large, oldKey, newKey, ghost, relay].map((t) => t?.close()));
 });
 
 let large: TestLedger | undefined;
+let ghost: TestLedger | undefined;
+let relay: TestLedger | undefined;
 let oldKey: TestLedger | undefined;
 let newKey: TestLedger | undefined;
 
@@ -207,5 +209,28 @@ describe('a pull', () => {
     // Restating the same key is no re-pin.
     await store.upsertConfigured(peerSpec(peerUrl, keyA));
     expect((await store.peer(peerUrl))!.pin).toBe(returned.pin);
+  });
+
+  it('refused at an event of the peer\'s log names that event by its leaf there, not by its place in the page', { timeout: 120_000 }, async () => {
+    // Another process ran with this node's key and name (a restored copy, say) and its events reached a peer.
+    ghost = await openTestLedger({ CHAINPROOF_ORIGIN: 'local.test', CHAINPROOF_SIGNING_SEED: LOCAL_SEED }, { produceBlocks: false });
+    relay = await openTestLedger({ CHAINPROOF_ORIGIN: 'relay.test', CHAINPROOF_SIGNING_SEED: '66'.repeat(32) }, { produceBlocks: false });
+    await relay.service.append('main', [1, 2, 3, 4, 5].map((n) => ({ type: 'Relayed', actor: 'writer', payload: { n } })));
+    for (const t of [local, ghost]) if (!(await t.service.ledgers()).some((l) => l.name === 'side')) await t.service.createLedger('side', {});
+    await ghost.service.append('side', [{ type: 'Ghost', actor: 'writer' }]);
+    const ghostSize = (await ghost.service.head('side')).treeSize;
+    await relay.service.appendReplicated('main', (await ghost.service.leafRange('side', 0, ghostSize, ghostSize)).leaves);
+    await relay.service.createCheckpoint('main');
+    const [{ idx }] = await relay.db.dataSource.query(`SELECT e.idx FROM events e JOIN ledgers l ON l.id = e.ledger_id WHERE l.name = 'main' AND e.type = 'Ghost'`);
+    const peerUrl = 'http://relay.test/graphql';
+    await store.upsertConfigured(peerSpec(peerUrl, relay.service.verifierKey()!));
+    const pull = pullFrom((await store.peer(peerUrl))!, { ...deps(clientOf(relay)), pageSize: 4 });
+    await expect(pull).rejects.toMatchObject({
+      code: 'BAD_EVENT',
+      message: `leaf ${idx} of the peer's log: the copy names "local.test/side", a ledger of this node, as its origin`,
+      details: { leafIndex: Number(idx) },
+    });
+    // The pages before it landed; the position stops at the page that holds it.
+    expect((await store.peer(peerUrl))!.position).toBe(Math.floor(Number(idx) / 4) * 4);
   });
 });
