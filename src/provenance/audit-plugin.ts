@@ -42,8 +42,8 @@ export const AUDIT_WAIT_LIMIT_MS = 10_000;
  * Records the GraphQL operations of the configured agents (API key account names, DIDs, or the
  * names DIDs were registered under), whichever transport brought them: operation name and type,
  * SHA-256 of the document text, of the RFC 8785 variables and of the RFC 8785 response, the
- * duration, and who. A subscription is audited as it is admitted, before it runs, its response
- * then being none (RFC 8785 `null`): its events follow. Concurrent audits share the ledger's group commit. A failed audit is
+ * duration, and who. A subscription is audited as it starts, before any of its events leave, its
+ * response then being none (RFC 8785 `null`), or the errors that refused it as it started. Concurrent audits share the ledger's group commit. A failed audit is
  * logged, never shown: the operation has already run, and its client gets its answer.
  *
  * With `waitMs` > 0, `record` resolves once the audit is committed, and the transports hold the

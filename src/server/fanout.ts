@@ -44,6 +44,12 @@ export function sharedSubscriptionExecution(options: {
    * otherwise hand one role's result to another.
    */
   audienceOf?: (contextValue: unknown) => string;
+  /**
+   * Called once the subscription has started (`refusal` null) or been refused as it started (the
+   * result its client gets), and awaited before any of its results leave: what the automatic audit
+   * records. Events published meanwhile wait in the source. Must not reject.
+   */
+  started?: (args: ExecutionArgs, refusal: ExecutionResult | null) => Promise<void>;
 }) {
   const maxWaiting = options.maxWaiting ?? DEFAULT_MAX_QUEUED;
   const sinks = new WeakMap<object, Sink>();
@@ -61,9 +67,13 @@ export function sharedSubscriptionExecution(options: {
       const sink = sinks.get(args.contextValue as object);
       if (!sink) throw new Error('subscription context has no sink');
       const stream = await createSourceEventStream(args);
-      if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
+      if (!(Symbol.asyncIterator in stream)) {
+        await options.started?.(args, stream as ExecutionResult);
+        return stream as ExecutionResult;
+      }
       const source = stream as Partial<PushSubscription<unknown>> & AsyncIterableIterator<unknown>;
       if (typeof source.pipe !== 'function') throw new Error('a subscription source must be able to push (a PushSubscription)');
+      await options.started?.(args, null);
       const audience = options.audienceOf?.(args.contextValue) ?? '';
       const shape = `${audience}\n${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}\n${print(args.document)}`;
       const run = (payload: unknown): Result => {

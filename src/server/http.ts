@@ -89,6 +89,7 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
     onExecute: () => deps.onSubscriptionExecution?.(),
     maxWaiting: config.subscriberQueue,
     audienceOf: (context) => (context as RequestContext).principal.role ?? 'anonymous',
+    started: (args, refusal) => operations.subscriptionStarted(args, refusal),
   });
   const auditor = config.auditAgents.length > 0 ? new OperationAuditor(deps.provenance, new Set(config.auditAgents), 'main', log, config.auditBeforeAnswer ? AUDIT_WAIT_LIMIT_MS : 0) : undefined;
   // One set of buckets for GraphQL, whichever transport brings the operation.

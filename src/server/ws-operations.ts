@@ -63,6 +63,8 @@ const coded = (e: GraphQLError, code: string) =>
 export function wsOperationHooks(options: WsOperationOptions) {
   const rules = [...specifiedRules, ...options.rules];
   const started = new WeakMap<ExecutionArgs, number>();
+  /** Subscriptions admitted and not yet started: audited once they start or are refused (see subscriptionStarted). */
+  const admitted = new WeakMap<ExecutionArgs, { extra: WsExtra; payload: SubscribePayload; operation: OperationDefinitionNode }>();
   const answers = new WeakMap<ExecutionResult, FormattedExecutionResult>();
 
   /** The result as the client receives it: its errors coded and formatted, once, for the audit and the answer. */
@@ -125,10 +127,7 @@ export function wsOperationHooks(options: WsOperationOptions) {
     if (problem) return refuse(ctx.extra, payload, [problem], since, operation);
     const args: ExecutionArgs = { schema: options.schema, document, operationName: payload.operationName, variableValues: payload.variables };
     started.set(args, since);
-    // A subscription is audited as it is admitted, its answer so far none (`null`): the fan-out
-    // writes its events (with `after`, the ledger's whole history) straight to the socket as it
-    // starts, so after that would be too late to record the audit first.
-    if (operation.operation === 'subscription') return audit(ctx.extra, payload, operation, null, since).then(() => args);
+    if (operation.operation === 'subscription') admitted.set(args, { extra: ctx.extra, payload, operation });
     return args;
   };
 
@@ -149,10 +148,23 @@ export function wsOperationHooks(options: WsOperationOptions) {
     },
 
     /**
+     * Audits a subscription as it starts, before any of its events leave (the fan-out writes them,
+     * with `after` the ledger's whole history, straight to the socket): its answer so far none
+     * (`null`), or, refused as it started (a role it lacks, a bad cursor), the errors its client gets.
+     */
+    subscriptionStarted(args: ExecutionArgs, refusal: ExecutionResult | null): Promise<void> {
+      const sub = admitted.get(args);
+      const since = started.get(args);
+      if (!sub || since === undefined) return Promise.resolve();
+      admitted.delete(args);
+      return audit(sub.extra, sub.payload, sub.operation, refusal && answerTo(refusal), since);
+    },
+
+    /**
      * Audits a query's or mutation's result. Here, not in onNext: graphql-ws sends (and calls
      * onNext) only while the operation is open, and a mutation the client completes, or whose
      * socket closes, before its answer has run all the same. Awaited before the answer is sent.
-     * A subscription was audited as it was admitted (see prepare).
+     * A subscription was audited as it started (see subscriptionStarted).
      */
     async onOperation(ctx: { extra: WsExtra }, _id: string, payload: SubscribePayload, args: ExecutionArgs, operationResult: OperationResult): Promise<undefined> {
       const since = started.get(args);

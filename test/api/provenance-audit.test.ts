@@ -119,7 +119,7 @@ describe('automatic audit of configured agents', () => {
     expect(answers[2]!.errors![0]!.extensions!.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
-  it('audits a subscription as it is admitted, before any of its events (here the ledger\'s history) leave', async () => {
+  it('audits a subscription as it starts, before any of its events (here the ledger\'s history) leave', async () => {
     const agent = await key('sub-agent', 'reader');
     const query = `subscription Replay($after: String) { auditEvent(after: $after) { index type } }`;
     const writer = await key('sub-agent-writer', 'writer');
@@ -142,7 +142,7 @@ describe('automatic audit of configured agents', () => {
       operationType: 'subscription',
       documentHash: sha(query),
       variablesHash: sha(canonicalize(variables)!),
-      // What had answered the subscription when it was admitted: nothing yet; its events follow through the fan-out.
+      // What had answered the subscription when it started: nothing yet; its events follow through the fan-out.
       resultHash: sha('null'),
     });
     // A subscription refused before it is admitted is audited with what refused it, as any refused operation is.
@@ -152,6 +152,19 @@ describe('automatic audit of configured agents', () => {
     const again = await audited('sub-agent');
     expect(again).toHaveLength(2);
     expect(again[1]!.payload).toMatchObject({ documentHash: sha(refusedQuery), resultHash: sha(canonicalize({ errors: refused.errors })!) });
+    // Refused as it starts — a ledger only admins read, a cursor that names no event — it is audited with the
+    // answer its client got, not as if it had started.
+    for (const [query, code] of [
+      [`subscription { auditEvent(ledger: "system") { index } }`, 'FORBIDDEN'],
+      [`subscription { auditEvent(after: "not-a-cursor") { index } }`, 'BAD_USER_INPUT'],
+    ] as const) {
+      const answer = await wsRequest(server.wsUrl, { query }, { authorization: `Bearer ${agent}` });
+      const received = answer.result ?? { errors: answer.errors };
+      expect(received.errors?.[0]?.extensions?.code).toBe(code);
+      const last = (await audited('sub-agent')).at(-1)!;
+      expect(last.payload).toMatchObject({ operationType: 'subscription', documentHash: sha(query), resultHash: sha(canonicalize(received)!) });
+    }
+    expect(await audited('sub-agent')).toHaveLength(4);
   });
 
   it('audits requests refused for variables RFC 8785 cannot encode, over HTTP and WebSocket', async () => {
