@@ -47,7 +47,8 @@ export function sharedSubscriptionExecution(options: {
   /**
    * Called once the subscription has started (`refusal` null) or been refused as it started (the
    * result its client gets), and awaited before any of its results leave: what the automatic audit
-   * records. Events published meanwhile wait in the source. Must not reject.
+   * records. Events published meanwhile wait in the source; should it reject, the subscription
+   * fails with its error.
    */
   started?: (args: ExecutionArgs, refusal: ExecutionResult | null) => Promise<void>;
 }) {
@@ -73,7 +74,12 @@ export function sharedSubscriptionExecution(options: {
       }
       const source = stream as Partial<PushSubscription<unknown>> & AsyncIterableIterator<unknown>;
       if (typeof source.pipe !== 'function') throw new Error('a subscription source must be able to push (a PushSubscription)');
-      await options.started?.(args, null);
+      try {
+        await options.started?.(args, null);
+      } catch (e) {
+        await source.return?.();
+        throw e;
+      }
       const audience = options.audienceOf?.(args.contextValue) ?? '';
       const shape = `${audience}\n${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}\n${print(args.document)}`;
       const run = (payload: unknown): Result => {

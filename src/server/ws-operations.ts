@@ -64,7 +64,7 @@ export function wsOperationHooks(options: WsOperationOptions) {
   const rules = [...specifiedRules, ...options.rules];
   const started = new WeakMap<ExecutionArgs, number>();
   /** Subscriptions admitted and not yet started: audited once they start or are refused (see subscriptionStarted). */
-  const admitted = new WeakMap<ExecutionArgs, { extra: WsExtra; payload: SubscribePayload; operation: OperationDefinitionNode }>();
+  const starting = new WeakMap<ExecutionArgs, { extra: WsExtra; payload: SubscribePayload; operation: OperationDefinitionNode }>();
   const answers = new WeakMap<ExecutionResult, FormattedExecutionResult>();
 
   /** The result as the client receives it: its errors coded and formatted, once, for the audit and the answer. */
@@ -127,7 +127,7 @@ export function wsOperationHooks(options: WsOperationOptions) {
     if (problem) return refuse(ctx.extra, payload, [problem], since, operation);
     const args: ExecutionArgs = { schema: options.schema, document, operationName: payload.operationName, variableValues: payload.variables };
     started.set(args, since);
-    if (operation.operation === 'subscription') admitted.set(args, { extra: ctx.extra, payload, operation });
+    if (operation.operation === 'subscription') starting.set(args, { extra: ctx.extra, payload, operation });
     return args;
   };
 
@@ -153,10 +153,10 @@ export function wsOperationHooks(options: WsOperationOptions) {
      * (`null`), or, refused as it started (a role it lacks, a bad cursor), the errors its client gets.
      */
     subscriptionStarted(args: ExecutionArgs, refusal: ExecutionResult | null): Promise<void> {
-      const sub = admitted.get(args);
+      const sub = starting.get(args);
       const since = started.get(args);
       if (!sub || since === undefined) return Promise.resolve();
-      admitted.delete(args);
+      starting.delete(args);
       return audit(sub.extra, sub.payload, sub.operation, refusal && answerTo(refusal), since);
     },
 
