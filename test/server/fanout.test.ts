@@ -55,4 +55,52 @@ describe('shared subscription execution', () => {
     expect(received.get('reader-2')).toEqual(received.get('reader-1'));
     expect(executions).toBe(2);
   });
+
+  it('sends nothing before its start hook is done, tells it of a refusal, and stops the source if it fails', async () => {
+    let publish!: (m: { n: number }) => void;
+    let unsubscribed = 0;
+    const source = () => new BusSubscription<{ n: number }>((l) => ((publish = l), () => void unsubscribed++), () => true, 1_000);
+    const schema = new GraphQLSchema({
+      query: new GraphQLObjectType({ name: 'Query', fields: { x: { type: GraphQLString } } }),
+      subscription: new GraphQLObjectType({
+        name: 'Subscription',
+        fields: {
+          tick: { type: GraphQLString, subscribe: source, resolve: (m: { n: number }) => String(m.n) },
+          refused: { type: GraphQLString, subscribe: () => { throw new Error('no such cursor'); } },
+        },
+      }),
+    });
+    const hooks: Array<{ refusal: unknown; done: () => void; fail: (e: Error) => void }> = [];
+    const fanout = sharedSubscriptionExecution({
+      formatErrors: (e) => e.map((x) => ({ message: x.message })),
+      started: (_args, refusal) => new Promise<void>((done, fail) => hooks.push({ refusal, done, fail })),
+    });
+    const sent: string[] = [];
+    const subscribe = (document: string) =>
+      fanout.subscribe({ schema, document: parse(document), contextValue: fanout.deliverTo({}, { send: (b) => (sent.push(Buffer.from(b).toString()), true), backlog: () => undefined }) });
+    const tick = subscribe('subscription { tick }');
+    await new Promise((r) => setImmediate(r));
+    expect(hooks).toHaveLength(1);
+    expect(hooks[0]!.refusal).toBeNull();
+    publish({ n: 1 });
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toEqual([]);
+    hooks[0]!.done();
+    await tick;
+    publish({ n: 2 });
+    expect(sent).toEqual(['{"data":{"tick":"1"}}', '{"data":{"tick":"2"}}']);
+
+    const refused = subscribe('subscription { refused }');
+    await new Promise((r) => setImmediate(r));
+    expect(hooks[1]!.refusal).toMatchObject({ errors: [expect.objectContaining({ message: 'no such cursor' })] });
+    hooks[1]!.done();
+    expect(await refused).toMatchObject({ errors: [expect.objectContaining({ message: 'no such cursor' })] });
+
+    const failing = subscribe('subscription { tick }');
+    await new Promise((r) => setImmediate(r));
+    hooks[2]!.fail(new Error('audit failed'));
+    await expect(failing).rejects.toThrow('audit failed');
+    expect(unsubscribed).toBe(1);
+    expect(sent).toHaveLength(2);
+  });
 });
