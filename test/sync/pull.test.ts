@@ -1,11 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_RESPONSE_BYTES, PeerClient } from '../../src/sync/peer-client.js';
+import { PeerClient } from '../../src/sync/peer-client.js';
 import { peerSpec } from '../../src/sync/peer.js';
 import { pullFrom, type PullDeps } from '../../src/sync/pull.js';
 import { SyncStore } from '../../src/sync/sync-store.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
+import { servePeer } from '../support/peer-server.js';
 
 const LOCAL_SEED = '11'.repeat(32);
 
@@ -19,35 +18,6 @@ function clientOf(peer: TestLedger): PeerClient {
       return { leaves: r.leaves, proof: r.proof };
     },
   } as unknown as PeerClient;
-}
-
-/**
- * A peer's GraphQL API, answering from `peer`; an answer with more than one leaf is padded past the
- * client's bound, as a page of large events would be (JSON takes the whitespace as nothing).
- */
-async function serveLargePages(peer: TestLedger, asked: Array<[number, number]>): Promise<Server> {
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', async () => {
-      const { query, variables: v } = JSON.parse(body);
-      let data: unknown;
-      let padding = 0;
-      if (query.includes('syncCheckpoint')) data = { syncCheckpoint: { note: (await peer.service.syncCheckpoint('main'))!.note } };
-      else if (query.includes('consistencyProof')) data = { consistencyProof: { hashes: (await peer.service.consistencyProof('main', v.f, v.t)).hashes } };
-      else {
-        asked.push([v.s, v.e]);
-        const r = await peer.service.leafRange('main', v.s, v.e, v.n);
-        const leaves = r.leaves.map((l) => ({ canonical: l.canonical.toString('base64'), signature: l.signature?.toString('hex') ?? null }));
-        data = { leafRange: { leaves, proof: r.proof.map((h) => h.toString('hex')) } };
-        if (v.e - v.s > 1) padding = MAX_RESPONSE_BYTES;
-      }
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ data }) + ' '.repeat(padding));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return server;
 }
 
 /** `peer`, whose first page is answered only after `answer()`; `firstPageAsked` resolves when it is asked for. */
@@ -136,10 +106,8 @@ describe('a pull', () => {
     large = await openTestLedger({ CHAINPROOF_ORIGIN: 'large.test', CHAINPROOF_SIGNING_SEED: '22'.repeat(32) }, { produceBlocks: false });
     await large.service.append('main', [1, 2, 3, 4, 5].map((n) => ({ type: 'Large', actor: 'writer', payload: { n } })));
     await large.service.createCheckpoint('main');
-    const asked: Array<[number, number]> = [];
-    const server = await serveLargePages(large, asked);
+    const { server, url: peerUrl, asked } = await servePeer(large, { padPages: true });
     try {
-      const peerUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
       await store.upsertConfigured(peerSpec(peerUrl, large.service.verifierKey()!));
       const client = new PeerClient(peerUrl, 'local.test/main', undefined, 60_000);
       const result = await pullFrom((await store.peer(peerUrl))!, deps(client));

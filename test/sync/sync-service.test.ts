@@ -2,8 +2,11 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
 import { SYNC_SUBSYSTEM } from '../../src/sync/events.js';
+import { peerSpec } from '../../src/sync/peer.js';
 import { SyncService } from '../../src/sync/sync-service.js';
+import { SyncStore } from '../../src/sync/sync-store.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
+import { servePeer } from '../support/peer-server.js';
 
 // Nothing listens on port 9 (discard): every pull fails as an unreachable peer's would.
 const DOWN = 'http://127.0.0.1:9/graphql';
@@ -82,6 +85,54 @@ describe('a timed sync', () => {
   });
 });
 
+describe('a sync that loses a re-pin race', () => {
+  it('is no failure of the peer, keeps nothing, and is followed by a sync under the new key', { timeout: 60_000 }, async () => {
+    const node = await openTestLedger({ CHAINPROOF_ORIGIN: 'node.test', CHAINPROOF_SIGNING_SEED: '71'.repeat(32) }, { produceBlocks: false });
+    // One URL, one name, two keys: the peer was given a new key, and its log started anew.
+    const before = await openTestLedger({ CHAINPROOF_ORIGIN: 'peer.test', CHAINPROOF_SIGNING_SEED: '72'.repeat(32) }, { produceBlocks: false });
+    const after = await openTestLedger({ CHAINPROOF_ORIGIN: 'peer.test', CHAINPROOF_SIGNING_SEED: '73'.repeat(32) }, { produceBlocks: false });
+    for (const [l, type] of [[before, 'OldKey'], [after, 'NewKey']] as const) {
+      await l.service.append('main', [1, 2, 3].map((n) => ({ type, actor: 'writer', payload: { n } })));
+      await l.service.createCheckpoint('main');
+    }
+    let current = before;
+    let answer!: () => void;
+    const repinned = new Promise<void>((r) => (answer = r));
+    let asked!: () => void;
+    const leavesAsked = new Promise<void>((r) => (asked = r));
+    const served = await servePeer(() => current, { beforeLeaves: async () => (asked(), repinned) });
+    const settings = { peers: [{ url: served.url, vkey: before.service.verifierKey()! }], intervalMs: 3_600_000, enabled: true, requestTimeoutMs: 30_000 };
+    const svc = new SyncService(node.db.dataSource, node.service, settings, pino({ level: 'silent' }));
+    const held = async (type: string) => (await node.db.dataSource.query(`SELECT count(*)::int AS n FROM events WHERE type = $1`, [type]))[0].n;
+    try {
+      await svc.start();
+      const outcome = svc.syncNow(served.url);
+      await leavesAsked;
+      // Another process starts with the peer pinned to its new key.
+      await new SyncStore(node.db.dataSource).upsertConfigured(peerSpec(served.url, after.service.verifierKey()!));
+      current = after;
+      answer();
+      const [r] = await outcome;
+      expect(r).toMatchObject({ ok: false, received: 0, error: { code: 'CONFLICT' } });
+      expect(await held('OldKey')).toBe(0);
+      // The next sync comes on its own (the interval is an hour) and takes the new log from 0.
+      let p = (await svc.status()).peers[0]!;
+      for (let i = 0; i < 200 && p.lastSuccessAt === null; i++) {
+        await new Promise((res) => setTimeout(res, 50));
+        p = (await svc.status()).peers[0]!;
+      }
+      expect(p).toMatchObject({ verifierKey: after.service.verifierKey(), status: 'connected', position: 3, errorCount: 0, lastError: null, flagged: false });
+      expect(await held('NewKey')).toBe(3);
+      expect(await held('OldKey')).toBe(0);
+    } finally {
+      answer();
+      await svc.stop();
+      served.server.close();
+      await Promise.all([node.close(), before.close(), after.close()]);
+    }
+  });
+});
+
 describe('the sync subsystem', () => {
   it('is the server\'s own from the moment the service exists, before it starts', async () => {
     const other = await openTestLedger({}, { produceBlocks: false });
@@ -97,7 +148,7 @@ describe('the sync subsystem', () => {
     const writes: unknown[] = [];
     const query = t.db.dataSource.query.bind(t.db.dataSource);
     const spy = vi.spyOn(t.db.dataSource, 'query').mockImplementation(async (sql: string, params?: any) => {
-      if (sql.includes('events_sent')) writes.push(params);
+      if (sql.includes('SET events_sent')) writes.push(params); // not the timed syncs' reads of the row
       return query(sql, params);
     });
     try {
