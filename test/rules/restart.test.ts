@@ -1,0 +1,32 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contractInput, openRules, type TestRules } from './support.js';
+
+let t: TestRules;
+beforeAll(async () => {
+  t = await openRules();
+});
+afterAll(async () => t?.close());
+
+const executions = async (id: string) => (await t.rules.executions(id, { first: 100 })).items.map((i) => i.node);
+
+describe('a restarted consumer', () => {
+  it('takes up contracts as they stood at its cursor: deactivated and retuned before it stay so', async () => {
+    const off = await t.rules.create('admin', contractInput({ name: 'switched off', trigger: { eventTypes: ['restart'] } }));
+    const tuned = await t.rules.create('admin', contractInput({
+      name: 'retuned', trigger: { eventTypes: ['restart'] },
+      actions: [{ mintTokens: { to: 'event.actor', amountExpr: 'contract.params.amount', reason: 'r' } }], parameters: { amount: 3 },
+    }));
+    await t.rules.setActive('admin', off.id, false);
+    await t.rules.setParameters('admin', tuned.id, { amount: 7 });
+    await t.settled(); // the cursor is past both changes
+
+    await t.rules.stop();
+    const trigger = await t.emit('restart', 'rita');
+    await t.rules.startConsumer(pino({ level: 'silent' }));
+    await t.settled();
+    expect(await executions(off.id)).toEqual([]);
+    expect((await executions(tuned.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[trigger, true]]);
+    expect((await t.gov.account('rita')).balance).toBe(7n);
+  });
+});
