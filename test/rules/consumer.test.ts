@@ -124,6 +124,8 @@ describe('the consumer', () => {
     expect((await t.gov.account('farmer')).balance).toBe(30n);
     expect((await t.gov.account('other')).balance).toBe(15n);
     expect(await executions(c.id)).toHaveLength(3);
+    expect((await t.rules.executions(c.id, { first: 3 })).hasNextPage).toBe(false);
+    expect((await t.rules.executions(c.id, { first: 2 })).hasNextPage).toBe(true);
   });
 
   it('bounds hostile input at run time: a regex bomb runs in linear time, an oversized payload fails the firing', async () => {
@@ -157,6 +159,7 @@ describe('the consumer', () => {
     expect(xs[0]!.record.actions).toEqual([{ kind: 'setParameter', ok: true, detail: { ledger: 'main', name: 'checkpointInterval', value: '777' } }]);
     expect(xs[1]!.record.actions[0]!.error).toMatch(/value must be a whole number/);
     expect(xs[2]!.error).toMatch(/append refused: .*checkpointInterval/);
+    expect(xs[2]!.record).toMatchObject({ depth: 1, actions: [{ kind: 'setParameter', ok: false }] });
     const change = await t.service.eventAt('main', xs[0]!.index + 1);
     const trigger = await t.service.eventAt('main', set);
     expect(change).toMatchObject({ type: 'LedgerParameterSet', subsystem: 'governance', payload: { ledger: 'main', name: 'checkpointInterval', value: '777', source: `contract:${c.id}:${trigger!.id}` } });
@@ -225,6 +228,66 @@ describe('the consumer', () => {
     expect((await t.gov.account('tess')).balance).toBe(10n);
     expect((await t.rules.contract(c.id))!.definition.parameters).toEqual({ amount: 7 });
     await expect(t.rules.setParameters('admin', c.id, [1])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
+  it('triggers only on the subsystem and actor it names', async () => {
+    const c = await t.rules.create('admin', contractInput({ name: 'scoped', trigger: { eventTypes: ['scoped'], subsystem: 'app', actor: 'sam' } }));
+    const match = await t.emit('scoped', 'sam', {}, { subsystem: 'app' });
+    await t.emit('scoped', 'sam'); // no subsystem
+    await t.emit('scoped', 'sam', {}, { subsystem: 'web' });
+    await t.emit('scoped', 'sid', {}, { subsystem: 'app' });
+    await t.settled();
+    expect((await executions(c.id)).map((x) => x.triggerIndex)).toEqual([match]);
+  });
+
+  it('fires only on a condition that is true: a condition of another type does not fire', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'dynamic condition', trigger: { eventTypes: ['flagged'] }, condition: 'event.payload.flag',
+      actions: [{ raiseAlert: { severity: 'INFO', message: 'flagged' } }],
+    }));
+    await t.emit('flagged', 'fl', { flag: 'yes' });
+    await t.emit('flagged', 'fl', { flag: 1 });
+    await t.emit('flagged', 'fl', { flag: false });
+    const yes = await t.emit('flagged', 'fl', { flag: true });
+    await t.settled();
+    expect((await executions(c.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[yes, true]]);
+  });
+
+  it('records an action whose computed value has the wrong type as failed, and writes nothing for it', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'mistyped', trigger: { eventTypes: ['mistyped'] },
+      actions: [
+        { mintTokens: { to: 'event.payload.who', amountExpr: '1', reason: 'r' } },
+        { setParameter: { ledger: 'main', name: 'checkpointInterval', valueExpr: 'event.payload.every' } },
+        { appendEvent: { type: 'mistyped_out', payloadExpr: 'event.payload.body' } },
+      ],
+    }));
+    const interval = (await t.service.ledger('main')).checkpointInterval;
+    const index = await t.emit('mistyped', 'mo', { who: 5, every: [interval + 1], body: [1, 2] });
+    await t.settled();
+    const [x, ...more] = await executions(c.id);
+    expect(more).toEqual([]);
+    expect(x).toMatchObject({ triggerIndex: index, ok: false });
+    expect(x!.record.actions.map((a) => [a.ok, a.error])).toEqual([
+      [false, 'to must evaluate to a string'],
+      [false, 'valueExpr must evaluate to a whole number'],
+      [false, 'payloadExpr must evaluate to a map'],
+    ]);
+    expect((await t.service.ledger('main')).checkpointInterval).toBe(interval);
+    expect(await t.treeSize()).toBe(x!.index + 1); // the execution alone
+  });
+
+  it('a failed firing does not count against the per-actor cap', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'capped once', trigger: { eventTypes: ['once'] }, limits: { maxFiringsPerActor: 1, windowSeconds: 3600 },
+      actions: [{ mintTokens: { to: 'event.actor', amountExpr: 'event.payload.amount', reason: 'r' } }],
+    }));
+    // One append: the failed firing is still unwritten when the next trigger is evaluated.
+    const [failed, fired] = await t.service.append('main', [-5, 5, 5].map((amount) => ({ type: 'once', actor: 'fay', payload: { amount } })));
+    await t.emit('once', 'fay', { amount: 5 }); // and the written one does
+    await t.settled();
+    expect((await executions(c.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[failed!.index, false], [fired!.index, true]]);
+    expect((await t.gov.account('fay')).balance).toBe(5n);
   });
 
   it('a deactivated contract stops firing from the next event on', async () => {
