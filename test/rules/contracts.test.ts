@@ -90,6 +90,8 @@ describe('creating contracts', () => {
     await refused(() => t.rules.setActive('admin', 'ab'.repeat(32), true), 'NOT_FOUND');
     await refused(() => t.rules.setActive('admin', 'nope', true), 'BAD_USER_INPUT');
     expect((await t.rules.setActive('admin', c.id, true)).active).toBe(true);
+    await refused(() => t.rules.setParameters('admin', 'ab'.repeat(32), { a: 1 }), 'NOT_FOUND');
+    await refused(() => t.rules.setParameters('admin', 'nope', { a: 1 }), 'BAD_USER_INPUT', /64 lowercase hex/);
     expect((await t.rules.contracts({ active: false }, {})).items.map((i) => i.node.id)).not.toContain(c.id);
   });
 

@@ -67,5 +67,7 @@ describe('rules changed by governance', () => {
     const strict = new RulesService(t.db.dataSource, t.service, t.gov, 'proposal');
     await expect(strict.create('admin', contractInput())).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(strict.setActive('admin', 'ab'.repeat(32), true)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    const [c] = (await t.rules.contracts({}, {})).items;
+    await expect(strict.setParameters('admin', c!.node.id, { a: 1 })).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 });
