@@ -57,6 +57,8 @@ describe('subject globs', () => {
     expect(globToRegex('auth/*')).toBe('^auth\\/[^/]*$');
     expect(globToRegex('a?b**c')).toBe('^a[^/]b.*c$');
     expect(globToRegex('a/**/b')).toBe('^a\\/(?:.*/)?b$');
+    // Not a whole segment: `a**/b` needs its slash.
+    expect(globToRegex('a**/b')).toBe('^a.*\\/b$');
     // Repeated whole `**` segments are one group, and count as one wildcard.
     expect(globToRegex('**/**/**/b')).toBe('^(?:.*/)?b$');
     expect(globToRegex(`${'**/'.repeat(170)}b`)).toBe('^(?:.*/)?b$');
@@ -73,5 +75,7 @@ describe('subject globs', () => {
 
   it('refuses empty, oversized and NUL globs', async () => {
     for (const g of ['', 'x'.repeat(513), 'a\u0000*']) expect(await codeOf(match(g))).toBe('BAD_USER_INPUT');
+    // The longest taken.
+    expect(await match(`auth/${'x'.repeat(506)}*`)).toEqual([]);
   });
 });

@@ -95,4 +95,31 @@ describe('PROV-JSON export', () => {
       { $: 'prov:Agent', type: 'prov:QUALIFIED_NAME' },
     ]);
   });
+
+  it('derives a revising assertion from the one it revises, types an agent once per role, and keeps the query\'s lens and lifecycle filter', () => {
+    const old = 'a1'.repeat(32);
+    const revised = { hash: 'a2'.repeat(32), subject: 's', predicate: 'p', value: 2, lifecycle: 'ACCEPTED' as const, confidence: 1, sourceHash: '01'.repeat(32), supersedes: old, recordedBy: 'ops', time: new Date(0), eventIndex: 1, eventId: '03'.repeat(32) };
+    const plain = { ...revised, hash: 'a3'.repeat(32), supersedes: null };
+    const d = toProvJson(
+      [
+        {
+          ...audit('q-5', 'bot', 1, null),
+          lens: 'prod',
+          lifecycleFilter: ['ACCEPTED', 'PROPOSED'],
+          contributingAssertions: [revised, plain].map((a) => ({ assertionHash: a.hash, weight: 1, sourceHash: a.sourceHash, assertion: a, source: null })),
+        },
+        audit('q-6', 'bot', 1, null),
+      ],
+      'o',
+    );
+    const derivations = Object.values(d.wasDerivedFrom!).filter((r) => (r['prov:type'] as { $: string }).$ === 'prov:Revision');
+    expect(derivations).toEqual([
+      { 'prov:generatedEntity': `cp:assertion/${revised.hash}`, 'prov:usedEntity': `cp:assertion/${old}`, 'prov:type': { $: 'prov:Revision', type: 'prov:QUALIFIED_NAME' } },
+    ]);
+    // ops recorded two assertions, bot ran two queries: one type each.
+    expect(d.agent!['cp:agent/ops']!['prov:type']).toEqual({ $: 'prov:Agent', type: 'prov:QUALIFIED_NAME' });
+    expect(d.agent!['cp:agent/bot']!['prov:type']).toEqual({ $: 'prov:SoftwareAgent', type: 'prov:QUALIFIED_NAME' });
+    expect(d.activity!['cp:query/q-5']).toMatchObject({ 'cp:lens': 'prod', 'cp:lifecycleFilter': 'ACCEPTED,PROPOSED' });
+    expect(d.activity!['cp:query/q-6']).not.toHaveProperty('cp:lens');
+  });
 });

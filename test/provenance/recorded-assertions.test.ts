@@ -43,6 +43,15 @@ describe('RecordedAssertions', () => {
     expect(seen.statements).toBe(2);
   });
 
+  it('keeps a value of exactly the largest size it keeps', async () => {
+    // A JSON string: its quotes make up the rest.
+    const edge = await t.prov.recordAssertion('main', { subject: 'ra/edge', predicate: 'blob', value: 'e'.repeat(MAX_CACHED_VALUE_CHARS - 2), lifecycle: 'ACCEPTED', confidence: 1, sourceHash: sha('ra-source') }, 'curator');
+    const { assertions, seen } = counted();
+    expect((await assertions.of(ledgerId, [edge.hash], NO_BOUND)).get(edge.hash)?.valueChars).toBe(MAX_CACHED_VALUE_CHARS);
+    await assertions.of(ledgerId, [edge.hash], NO_BOUND);
+    expect(seen.statements).toBe(1);
+  });
+
   it('does not remember a hash that has no record yet', async () => {
     const { assertions, seen } = counted();
     const hash = sha('not an assertion');
