@@ -56,6 +56,18 @@ describe('OperationAuditor', () => {
     const h = harness(0);
     await h.answer;
     expect(h.answered()).toBe(true);
+    // Not let go by a timer: nothing was waited for, so nothing is still pending.
+    expect(h.lines.filter((l) => l.level >= 40)).toEqual([]);
     h.commit();
+  });
+
+  it('audits the listed accounts and DIDs listed by registered name, never the anonymous caller or an API key by its id', () => {
+    const auditor = new OperationAuditor({} as ProvenanceService, new Set(['anonymous', 'agent', 'named-signer', 'key-7']), 'main', pino({ level: 'silent' }), 0);
+    const did = 'did:key:z6MkexampleSigner';
+    expect(auditor.audits({ kind: 'anonymous', account: 'anonymous', role: null })).toBe(false);
+    expect(auditor.audits({ kind: 'api-key', account: 'agent', role: 'reader', keyId: 'key-1' })).toBe(true);
+    expect(auditor.audits({ kind: 'api-key', account: 'bystander', role: 'reader', keyId: 'key-7' })).toBe(false);
+    expect(auditor.audits({ kind: 'did', account: did, role: 'reader', keyId: 'named-signer' })).toBe(true);
+    expect(auditor.audits({ kind: 'did', account: did, role: 'reader', keyId: 'other-name' })).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertionHashOf } from '../../src/provenance/hashing.js';
 import { openTestProvenance, sha, type TestProvenance } from './support.js';
 
 /**
@@ -40,5 +41,15 @@ describe('recordings projected together', () => {
     expect(settled.map(outcome)).toEqual(['ok', 'ok', 'ok', 'BAD_USER_INPUT', 'ok']);
     const [cited] = (settled[2] as PromiseFulfilledResult<Array<{ payload: unknown }>>).value;
     expect((await t.prov.provenance('main', (cited!.payload as { hash: string }).hash)).links[0]!.source!.locator).toBe('git://before');
+  });
+
+  it('a query audit may cite an assertion recorded earlier in the same commit, not one recorded after it', async () => {
+    await t.prov.recordSources('main', [{ locator: 'git://cite-order', contentHash: sha('cite-order') }], 'curator');
+    const content = (n: number) => ({ subject: `g/cite-${n}`, predicate: 'value', value: n, lifecycle: 'PROPOSED' as const, confidence: 0.5, sourceHash: sha('cite-order') });
+    const assertion = (n: number) => t.prov.recordAssertions('main', [content(n)], 'curator');
+    const cite = (n: number) =>
+      t.prov.recordQueries('main', [{ agentId: 'cite-order', subject: `g/cite-${n}`, predicate: 'value', result: n, contributingAssertions: [{ assertionHash: assertionHashOf(content(n)), weight: 1 }] }], 'cite-order');
+    const settled = await Promise.allSettled([assertion(0), assertion(1), cite(1), cite(2), assertion(2)]);
+    expect(settled.map(outcome)).toEqual(['ok', 'ok', 'ok', 'BAD_USER_INPUT', 'ok']);
   });
 });
