@@ -96,7 +96,7 @@ describe('PROV-JSON export', () => {
     ]);
   });
 
-  it('derives a revising assertion from the one it revises, types an agent once per role, and keeps the query\'s lens and lifecycle filter', () => {
+  it('derives a revising assertion from the one it revises and each from its source, weighs its use, types an agent once per role, and keeps the query\'s lens and lifecycle filter', () => {
     const old = 'a1'.repeat(32);
     const revised = { hash: 'a2'.repeat(32), subject: 's', predicate: 'p', value: 2, lifecycle: 'ACCEPTED' as const, confidence: 1, sourceHash: '01'.repeat(32), supersedes: old, recordedBy: 'ops', time: new Date(0), eventIndex: 1, eventId: '03'.repeat(32) };
     const plain = { ...revised, hash: 'a3'.repeat(32), supersedes: null };
@@ -106,7 +106,10 @@ describe('PROV-JSON export', () => {
           ...audit('q-5', 'bot', 1, null),
           lens: 'prod',
           lifecycleFilter: ['ACCEPTED', 'PROPOSED'],
-          contributingAssertions: [revised, plain].map((a) => ({ assertionHash: a.hash, weight: 1, sourceHash: a.sourceHash, assertion: a, source: null })),
+          contributingAssertions: [
+            { assertionHash: revised.hash, weight: 0.25, sourceHash: revised.sourceHash, assertion: revised, source: null },
+            { assertionHash: plain.hash, weight: 0.75, sourceHash: plain.sourceHash, assertion: plain, source: { contentHash: plain.sourceHash, locator: 'git://cfg', mediaType: null, recordedBy: 'ops', time: new Date(0), eventIndex: 0, eventId: '04'.repeat(32) } },
+          ],
         },
         audit('q-6', 'bot', 1, null),
       ],
@@ -116,6 +119,10 @@ describe('PROV-JSON export', () => {
     expect(derivations).toEqual([
       { 'prov:generatedEntity': `cp:assertion/${revised.hash}`, 'prov:usedEntity': `cp:assertion/${old}`, 'prov:type': { $: 'prov:Revision', type: 'prov:QUALIFIED_NAME' } },
     ]);
+    const source = `cp:source/${plain.sourceHash}`;
+    expect(d.entity![source]).toMatchObject({ 'prov:location': 'git://cfg', 'cp:contentHash': plain.sourceHash, 'cp:leafIndex': 0 });
+    for (const a of [revised, plain]) expect(d.wasDerivedFrom![`_:wasDerivedFrom/assertion/${a.hash}/source`]).toMatchObject({ 'prov:generatedEntity': `cp:assertion/${a.hash}`, 'prov:usedEntity': source });
+    expect(Object.values(d.used!).map((u) => [u['prov:entity'], u['cp:weight']])).toEqual([[`cp:assertion/${revised.hash}`, 0.25], [`cp:assertion/${plain.hash}`, 0.75]]);
     // ops recorded two assertions, bot ran two queries: one type each.
     expect(d.agent!['cp:agent/ops']!['prov:type']).toEqual({ $: 'prov:Agent', type: 'prov:QUALIFIED_NAME' });
     expect(d.agent!['cp:agent/bot']!['prov:type']).toEqual({ $: 'prov:SoftwareAgent', type: 'prov:QUALIFIED_NAME' });

@@ -155,7 +155,7 @@ describe('cited assertion values', () => {
 });
 
 describe('records refused', () => {
-  it('refuses negative confidences and weights, malformed hashes, repeated citations, bad query ids and lifecycles, and writes nothing', async () => {
+  it('refuses negative confidences and weights, malformed hashes, repeated citations, bad query ids and lifecycles, empty text, no result or value, and writes nothing', async () => {
     const a = await assert('valid');
     const before = await size();
     const rec = (over: Record<string, unknown>) =>
@@ -171,8 +171,12 @@ describe('records refused', () => {
       ['queryId starting with punctuation', () => rec({ queryId: '-q' })],
       ['queryId too long', () => rec({ queryId: 'q'.repeat(129) })],
       ['unknown lifecycle', () => rec({ lifecycleFilter: ['ACCEPTED', 'MAYBE'] })],
+      ['empty agent', () => rec({ agentId: '' })],
     ];
     for (const [what, p] of refusals) expect(await codeOf(p()), what).toBe('BAD_USER_INPUT');
+    // Said as such, not as JSON that cannot be encoded.
+    await expect(rec({ result: undefined })).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: 'result is required (any JSON value)' });
+    await expect(assert('no-value', { value: undefined })).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: 'value is required (any JSON value)' });
     expect(await size()).toBe(before);
   });
 
