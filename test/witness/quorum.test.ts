@@ -29,4 +29,9 @@ describe('finality quorum', () => {
     expect(collector.finalityOf(q - 1)).toBe('PENDING');
     expect(collector.finalityOf(q)).toBe('FINAL');
   });
+
+  it('is never reached without validators', () => {
+    const collector = new CosignatureCollector({} as never, {} as never, [], pino({ level: 'silent' }));
+    expect(collector.finalityOf(0)).toBe('PENDING');
+  });
 });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cosignerFromSeed, formatCheckpoint, noteSignerFromSeed, parseCosignerKey, signNote, verifyCosignature } from '../../src/ledger/note/index.js';
+import { parseAddCheckpoint } from '../../src/witness/add-checkpoint.js';
 import { WitnessService } from '../../src/witness/witness-service.js';
 import { openTestLedger, TEST_SEED, type TestLedger } from '../support/ledger.js';
 
@@ -27,10 +28,26 @@ const proofLines = async (from: number, to: number) =>
 const request = async (old: number, size: number, opts: { proof?: string; note?: string } = {}) =>
   `old ${old}\n${opts.proof ?? (await proofLines(old, size))}\n${opts.note ?? (await checkpoint(size))}`;
 
+describe('an add-checkpoint body', () => {
+  const line = (i: number) => `${Buffer.alloc(32, i).toString('base64')}\n`;
+  const body = (proof: string) => `old 3\n${proof}\nthe checkpoint\n`;
+
+  it('carries up to 63 proof lines of one SHA-256 hash each', () => {
+    const lines = Array.from({ length: 63 }, (_, i) => line(i)).join('');
+    expect(parseAddCheckpoint(body(lines))).toMatchObject({ oldSize: 3, note: 'the checkpoint\n' });
+    expect((parseAddCheckpoint(body(lines)) as { proof: Buffer[] }).proof).toHaveLength(63);
+    expect(parseAddCheckpoint(body(lines + line(63)))).toMatchObject({ status: 400 });
+    expect(parseAddCheckpoint(body(`${Buffer.alloc(31).toString('base64')}\n`))).toMatchObject({ status: 400 });
+    expect(parseAddCheckpoint(body(`${Buffer.alloc(33).toString('base64')}\n`))).toMatchObject({ status: 400 });
+  });
+});
+
 describe('tlog-witness add-checkpoint', () => {
   it('refuses what it cannot check: unknown origin 404, untrusted signature 403, old > size 400, malformed 400', async () => {
     const stranger = noteSignerFromSeed('stranger.example', Buffer.alloc(32, 1));
     expect((await witness.addCheckpoint(await request(0, 5, { note: await checkpoint(5, undefined, stranger, 'stranger.example/log') }))).status).toBe(404);
+    // The trusted key named test.chainproof covers test.chainproof/…, not every name that begins alike.
+    expect((await witness.addCheckpoint(await request(0, 5, { note: await checkpoint(5, undefined, log, 'test.chainproofs/main') }))).status).toBe(404);
     const forger = noteSignerFromSeed('test.chainproof', Buffer.alloc(32, 2)); // right name, wrong key
     expect((await witness.addCheckpoint(await request(0, 5, { note: await checkpoint(5, undefined, forger) }))).status).toBe(403);
     expect((await witness.addCheckpoint(await request(9, 5, { proof: '' }))).status).toBe(400);

@@ -1,0 +1,178 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cosignerFromSeed, formatCheckpoint, noteSignerFromSeed, openNote, parseCosignerKey, signNote, verifyCosignature } from '../../src/ledger/note/index.js';
+import { CosignatureCollector } from '../../src/witness/cosignatures.js';
+import { WitnessService } from '../../src/witness/witness-service.js';
+import type { WitnessResponse } from '../../src/witness/add-checkpoint.js';
+import { openTestLedger, TEST_SEED, type TestLedger } from '../support/ledger.js';
+
+/**
+ * The log's side of c2sp.org/tlog-witness, in one process: a CosignatureCollector offering this
+ * ledger's checkpoints to a validator over HTTP. The validator is a real WitnessService (on the
+ * same database: its state is keyed by origin, the log's by validator) unless a test answers for it.
+ */
+let t: TestLedger;
+let server: Server;
+let url = '';
+const logSigner = noteSignerFromSeed('test.chainproof', Buffer.from(TEST_SEED, 'hex'));
+const cosigner = cosignerFromSeed('witness.test/w1', Buffer.alloc(32, 7));
+const stranger = cosignerFromSeed('witness.test/w2', Buffer.alloc(32, 8));
+let witness: WitnessService;
+/** How the validator answers; by default the real witness does. */
+let answer: (body: string) => Promise<WitnessResponse>;
+const honest = (body: string) => witness.addCheckpoint(body);
+const silent = pino({ level: 'silent' });
+
+beforeAll(async () => {
+  t = await openTestLedger({}, { produceBlocks: false });
+  witness = new WitnessService(t.db.dataSource, cosigner, [logSigner.verifierKey], silent);
+  answer = honest;
+  server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      void answer(body).then((r) => res.writeHead(r.status, { 'content-type': r.contentType }).end(r.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server?.close(resolve));
+  await t?.close();
+});
+
+const collector = (log = silent, key = cosigner.verifierKey) => new CosignatureCollector(t.db.dataSource, t.service, [{ url, vkey: key }], log);
+const append = (ledger: string, n: number) => t.service.append(ledger, Array.from({ length: n }, (_, i) => ({ type: 't', actor: `a${i}` })));
+const rootAt = async (ledger: string, size: number) => Buffer.from((await t.service.consistencyProof(ledger, 1, size)).toRoot, 'hex');
+/** Tells the validator, as another copy of the log could, of a checkpoint of `size` signed with the log's key. */
+const cosignDirectly = async (ledger: string, size: number, root?: Buffer) => {
+  const note = signNote(formatCheckpoint({ origin: `test.chainproof/${ledger}`, treeSize: size, rootHash: root ?? (await rootAt(ledger, size)) }), [logSigner]);
+  expect((await witness.addCheckpoint(`old 0\n\n${note}`)).status).toBe(200);
+};
+/** Ledgers named after 'main', which never has a checkpoint here, so a sweep meets 'main' first. A sweep offers every ledger's checkpoint: each test looks at its own. */
+let n = 0;
+const ledger = async () => {
+  const name = `w${++n}`;
+  await t.service.createLedger(name, {});
+  return name;
+};
+
+describe('collecting cosignatures', () => {
+  it('keeps a verifying cosignature, and cosigns a second checkpoint of the same size too', async () => {
+    const name = await ledger();
+    await append(name, 5);
+    const first = await t.service.createCheckpoint(name);
+    const c = collector();
+    await c.sweep();
+    const [line] = await c.lines(first.id);
+    expect(line?.witness).toBe(cosigner.verifierKey);
+    expect(verifyCosignature(openNote(first.note).text, line!.line.trimEnd(), parseCosignerKey(cosigner.verifierKey))).not.toBeNull();
+    const again = await t.service.createCheckpoint(name, 'same size');
+    expect(again.treeSize).toBe(first.treeSize);
+    await c.sweep();
+    expect(await c.lines(again.id)).toHaveLength(1);
+    // Another log's view, with another validator configured, does not count this one's.
+    expect(await collector(silent, stranger.verifierKey).lines(again.id)).toEqual([]);
+  });
+
+  it('learns the size a validator cosigned from its 409 and offers again from there', async () => {
+    const name = await ledger();
+    await append(name, 12);
+    await cosignDirectly(name, 7); // this log has no record of it
+    const cp = await t.service.createCheckpoint(name);
+    const c = collector();
+    await c.sweep();
+    expect((await c.lines(cp.id)).map((l) => l.witness)).toEqual([cosigner.verifierKey]);
+    expect(c.divergences().filter((d) => d.ledger === name)).toEqual([]);
+  });
+
+  it('keeps no answer but a valid cosignature from the configured key', async () => {
+    const name = await ledger();
+    await append(name, 3);
+    const cp = await t.service.createCheckpoint(name);
+    const c = collector();
+    try {
+      answer = async () => ({ status: 200, contentType: 'text/plain; charset=utf-8', body: 'not a cosignature\n' });
+      await c.sweep();
+      expect(await c.lines(cp.id)).toEqual([]);
+      // A genuine cosignature, by a validator this log did not configure.
+      answer = async () => ({ status: 200, contentType: 'text/plain; charset=utf-8', body: stranger.cosign(openNote(cp.note).text, 1_700_000_000) });
+      await c.sweep();
+      expect(await c.lines(cp.id)).toEqual([]);
+      expect((await t.db.dataSource.query(`SELECT count(*) AS n FROM checkpoint_cosignatures WHERE checkpoint_id = $1`, [cp.id]))[0].n).toBe('0');
+    } finally {
+      answer = honest;
+    }
+  });
+
+  it('sweeps every ledger, past one that has no checkpoint yet', async () => {
+    const name = await ledger();
+    await append(name, 2);
+    const cp = await t.service.createCheckpoint(name);
+    expect(await t.service.checkpoint('main')).toBeNull();
+    const c = collector();
+    await c.sweep();
+    expect(await c.lines(cp.id)).toHaveLength(1);
+  });
+});
+
+describe('a validator that holds a tree this log does not', () => {
+  it('is not reported for a checkpoint older than one it cosigned that this log has', async () => {
+    const name = await ledger();
+    await append(name, 5);
+    const old = await t.service.createCheckpoint(name);
+    await append(name, 7);
+    await cosignDirectly(name, 10); // the log has 12 events: the validator is not ahead of it
+    const c = collector();
+    await c.sweep();
+    expect(await c.lines(old.id)).toEqual([]);
+    expect(c.divergences().filter((d) => d.ledger === name)).toEqual([]);
+  });
+
+  it('is reported "behind" when it cosigned a larger tree than the log has, and logged once', async () => {
+    const name = await ledger();
+    await append(name, 5);
+    const cp = await t.service.createCheckpoint(name);
+    await cosignDirectly(name, 20, Buffer.alloc(32, 3));
+    const errors: string[] = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
+    const c = collector(log);
+    await c.sweep();
+    await c.sweep();
+    expect(c.divergences().filter((d) => d.ledger === name)).toEqual([{ ledger: name, validator: url, kind: 'behind', validatorSize: 20, checkpointSize: cp.treeSize, detail: expect.any(String) }]);
+    expect(errors.filter((l) => l.includes(`cosigned ${name} at tree size 20, beyond this log`))).toHaveLength(1);
+  });
+
+  it('is reported as a fork when it cosigned another root at the same size', async () => {
+    const name = await ledger();
+    await append(name, 5);
+    const cp = await t.service.createCheckpoint(name);
+    await cosignDirectly(name, 5, Buffer.alloc(32, 4));
+    const c = collector();
+    await c.sweep();
+    expect(c.divergences().filter((d) => d.ledger === name)).toMatchObject([{ ledger: name, kind: 'fork', validatorSize: 5, checkpointSize: cp.treeSize }]);
+  });
+
+  it('is reported as a fork when it refuses the consistency proof, until it cosigns a later checkpoint', async () => {
+    const name = await ledger();
+    await append(name, 3);
+    await cosignDirectly(name, 3, Buffer.alloc(32, 5));
+    await append(name, 2);
+    const cp = await t.service.createCheckpoint(name);
+    const c = collector();
+    await c.sweep();
+    expect(c.divergences().filter((d) => d.ledger === name)).toMatchObject([{ ledger: name, kind: 'fork', validatorSize: 3, checkpointSize: cp.treeSize }]);
+    expect(await c.lines(cp.id)).toEqual([]);
+    // The validator's record is put right (a restore of its own, say): the log's next checkpoint is cosigned.
+    await t.db.dataSource.query(`DELETE FROM witness_state WHERE origin = $1`, [`test.chainproof/${name}`]);
+    await append(name, 1);
+    const next = await t.service.createCheckpoint(name);
+    await c.sweep();
+    expect(await c.lines(next.id)).toHaveLength(1);
+    expect(c.divergences().filter((d) => d.ledger === name)).toEqual([]);
+  });
+});
