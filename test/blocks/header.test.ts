@@ -96,6 +96,7 @@ describe('canonicalHeader', () => {
     ['negative treeSize', { treeSize: -1 }],
     ['unsafe timestamp', { timestamp: 2 ** 53 }],
     ['NaN nonce', { nonce: Number.NaN }],
+    ['negative nonce', { nonce: -1 }],
     ['difficulty above 256', { difficulty: 257 }],
     ['uppercase previousHash', { previousHash: 'A'.repeat(64) }],
     ['short previousHash', { previousHash: '0'.repeat(63) }],
@@ -103,6 +104,11 @@ describe('canonicalHeader', () => {
     ['lone surrogate in a root', { eventsRoot: 'x\ud800' }],
   ])('rejects %s', (_label, patch) => {
     expect(() => canonicalHeader({ ...header, ...patch })).toThrow();
+  });
+
+  it('accepts every difficulty a SHA-256 digest can meet, up to all 256 bits', () => {
+    expect(() => canonicalHeader({ ...header, difficulty: 256 })).not.toThrow();
+    expect(() => canonicalHeader({ ...header, difficulty: 0, height: 0, treeSize: 0, timestamp: 0, nonce: 0 })).not.toThrow();
   });
 
   it('worker serializer reproduces JCS for random headers', () => {

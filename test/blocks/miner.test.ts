@@ -51,6 +51,15 @@ describe('Miner', () => {
     }
   });
 
+  it('with one worker, finds the lowest nonce that meets the difficulty', async () => {
+    for (let difficulty = 0; difficulty <= 6; difficulty++) {
+      const t = template(difficulty, { height: 1000 + difficulty });
+      let lowest = 0;
+      while (!meetsDifficulty(blockHash({ ...t, nonce: lowest }), difficulty)) lowest++;
+      expect((await miner.mine(t)).nonce).toBe(lowest);
+    }
+  });
+
   it('hashes exactly what blockHash hashes, for arbitrary headers', async () => {
     const hex64 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex'));
     await fc.assert(
@@ -111,6 +120,8 @@ describe('Miner', () => {
   it('rejects invalid templates without mining', async () => {
     await expect(miner.mine(template(300))).rejects.toThrow(RangeError);
     await expect(miner.mine(template(1, { previousHash: 'xyz' }))).rejects.toThrow(TypeError);
+    // The worker's JSON.stringify would encode a lone surrogate that blockHash (JCS) cannot.
+    await expect(miner.mine(template(1, { eventsRoot: 'x\ud800' }))).rejects.toThrow(TypeError);
   });
 
   it('keeps the main thread responsive while mining', async () => {

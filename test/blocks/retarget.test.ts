@@ -32,6 +32,12 @@ describe('retargetWindow', () => {
     expect(() => retargetWindow({ ...params, targetBlockMs: 0 }, 5)).toThrow(RangeError);
     expect(() => retargetWindow(params, -1)).toThrow(RangeError);
   });
+
+  it('accepts the tightest sound parameters: a fixed difficulty, all 256 bits, windows of 2', () => {
+    const fixed = { ...params, minDifficulty: 256, maxDifficulty: 256, initialDifficulty: 256, retargetBlocks: 2, targetBlockMs: 1 };
+    expect(retargetWindow(fixed, 2)).toEqual({ from: 0, to: 1 });
+    expect(nextDifficulty(fixed, 2, window(1, 256, 2))).toBe(256);
+  });
 });
 
 describe('nextDifficulty', () => {
@@ -60,6 +66,12 @@ describe('nextDifficulty', () => {
     expect(nextDifficulty(params, 10, longer)).toBe(13);
     expect(() => nextDifficulty(params, 10, window(400, 12, 9))).toThrow(RangeError);
     expect(() => nextDifficulty(params, 11, [])).toThrow(RangeError);
+  });
+
+  it('refuses headers without integer timestamps or difficulties', () => {
+    const fractional = window(400, 12).map((b, i) => (i === 3 ? { ...b, timestamp: b.timestamp + 0.5 } : b));
+    expect(() => nextDifficulty(params, 10, fractional)).toThrow(TypeError);
+    expect(() => nextDifficulty(params, 11, [{ timestamp: 0, difficulty: Number.NaN }])).toThrow(TypeError);
   });
 
   it('is unchanged off retarget heights however fast or slow the blocks were', () => {

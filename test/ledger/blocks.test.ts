@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { blockHash, GENESIS_PREVIOUS_HASH, headerOfStored, meetsDifficulty } from '../../src/ledger/blocks/index.js';
-import { parseCheckpoint, verifyNote } from '../../src/ledger/note/index.js';
+import { checkpointHashAlg, parseCheckpoint, verifyNote } from '../../src/ledger/note/index.js';
 import { updateParams } from '../../src/ledger/ledgers.js';
+import { checkCheckpointLabels, Checkpointer } from '../../src/ledger/checkpointer.js';
 import pino from 'pino';
 import { LedgerService } from '../../src/ledger/ledger-service.js';
 import { loadServerKey } from '../../src/ledger/server-key.js';
@@ -102,6 +103,21 @@ describe('blocks', () => {
     }
   });
 
+  it('never dates a block before the one it follows, though the clock goes back', async () => {
+    await t.service.createLedger('clock', { blockSize: 1, maxBlockIntervalMs: 3_600_000 });
+    await t.service.append('clock', [{ type: 't', actor: 'a' }]);
+    const b0 = await waitFor('the first block', () => t.service.block('clock', 0));
+    const now = vi.spyOn(Date, 'now').mockReturnValue(b0.timestampMs - 60_000);
+    try {
+      await t.service.append('clock', [{ type: 't', actor: 'b' }]);
+      const b1 = await waitFor('the second block', () => t.service.block('clock', 1));
+      expect(b1.timestampMs).toBe(b0.timestampMs);
+    } finally {
+      now.mockRestore();
+    }
+    expect((await t.service.verify('clock', true)).status).toBe('VALID');
+  });
+
   it('signs a checkpoint every checkpointInterval events, at a block boundary', async () => {
     await t.service.createLedger('auto', { blockSize: 4, checkpointInterval: 8, maxBlockIntervalMs: 3_600_000 });
     await t.service.append('auto', Array.from({ length: 16 }, (_, i) => ({ type: 't', actor: `a${i}` })));
@@ -112,7 +128,35 @@ describe('blocks', () => {
     expect(body).toMatchObject({ origin: 'test.chainproof/auto', treeSize: 16 });
     const block = (await t.service.block('auto', cp.blockHeight))!;
     expect(body.extensions[0]).toBe(`block ${block.height} ${block.hash.toString('hex')}`);
-    expect(body.rootHash.equals(block.treeRoot)).toBe(true);
+    expect(body.rootHash.equals(block.treeRoot)).toBe(true);    expect(checkpointHashAlg(body.extensions)).toBe('sha256');
+    // A BLAKE3 ledger's checkpoints say so, or a verifier would check its proofs with SHA-256.
+    await t.service.createLedger('auto-b3', { hashAlg: 'blake3' });
+    await t.service.append('auto-b3', [{ type: 't', actor: 'a' }]);
+    const b3 = parseCheckpoint(verifyNote((await t.service.createCheckpoint('auto-b3')).note, [t.service.verifierKey()!]).text);
+    expect(checkpointHashAlg(b3.extensions)).toBe('blake3');
+  });
+
+  it('names a checkpoint with 1..128 characters and up to 32 tags of 1..64', () => {
+    const ok = (name: string | undefined, tags: string[]) => expect(() => checkCheckpointLabels(name, tags)).not.toThrow();
+    const refused = (name: string | undefined, tags: string[]) => expect(() => checkCheckpointLabels(name, tags)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+    ok('n'.repeat(128), Array.from({ length: 32 }, () => 't'.repeat(64)));
+    ok(undefined, []);
+    refused('n'.repeat(129), []);
+    refused('', []);
+    refused(undefined, Array.from({ length: 33 }, () => 't'));
+    refused(undefined, ['t'.repeat(65)]);
+    refused('a\u0000b', []);
+  });
+
+  it('signs a due checkpoint once, however often it is found due at the same block', async () => {
+    await t.service.createLedger('due', { blockSize: 4, checkpointInterval: 1_000_000, maxBlockIntervalMs: 3_600_000 });
+    await t.service.append('due', Array.from({ length: 4 }, (_, i) => ({ type: 't', actor: `a${i}` })));
+    const block = await waitFor('the block', () => t.service.block('due', 0));
+    const ledger = { ...(await t.service.ledger('due')), checkpointInterval: 4 };
+    const checkpointer = new Checkpointer(t.db.dataSource, loadServerKey(t.config, false)!.key, () => undefined);
+    expect(await checkpointer.createIfDue(ledger, block)).toMatchObject({ treeSize: 4, blockHeight: 0 });
+    expect(await checkpointer.createIfDue(ledger, block)).toBeUndefined();
+    expect((await t.service.checkpoints('due', { first: 10 })).items).toHaveLength(1);
   });
 
   it('on demand: seals what is pending and checkpoints it with a name and tags', async () => {
@@ -125,6 +169,10 @@ describe('blocks', () => {
     const cp = await t.service.createCheckpoint('ondemand', 'release-1', ['prod', 'eu']);
     expect(cp).toMatchObject({ treeSize: 3, name: 'release-1', tags: ['prod', 'eu'], blockHeight: 0 });
     await expect(t.service.createCheckpoint('ondemand', '', [])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    // What was asked for is sealed; what comes after waits for a full block or the interval again.
+    await t.service.append('ondemand', [{ type: 't', actor: 'd' }]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await t.service.block('ondemand', 1)).toBeNull();
     await t.service.createLedger('empty', {});
     await expect(t.service.createCheckpoint('empty')).rejects.toMatchObject({ code: 'NOTHING_TO_CHECKPOINT' });
   });
@@ -255,6 +303,10 @@ describe('a block being mined when its difficulty bounds change', () => {
     await t.service.append('too-hard', [{ type: 't', actor: 'a' }, { type: 't', actor: 'b' }]);
     const producer = (t.service as unknown as { producers: Map<string, { mining?: unknown }> }).producers.get('too-hard')!;
     await waitFor('mining to start', async () => producer.mining !== undefined);
+    // A minimum raised past it gives it up as well as a maximum lowered under it.
+    await t.db.dataSource.transaction((tx) => updateParams(tx, 'too-hard', { minDifficulty: 31, maxDifficulty: 31 }));
+    await t.service.parametersChanged('too-hard');
+    await waitFor('mining at the new minimum', async () => (producer.mining as { difficulty: number } | undefined)?.difficulty === 31);
     await t.db.dataSource.transaction((tx) => updateParams(tx, 'too-hard', { minDifficulty: 2, maxDifficulty: 4 }));
     await t.service.parametersChanged('too-hard');
     const block = await waitFor('the block, mined under the new bounds', () => t.service.block('too-hard', 0), 15_000);
