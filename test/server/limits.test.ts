@@ -106,3 +106,74 @@ describe('limit rules', () => {
     expect(cost(`{ ${Array.from({ length: 30 }, (_, i) => `v${i}: verify(full: false) { status }`).join(' ')} }`)).toEqual([]);
   });
 });
+
+describe('limit rules at their edges', () => {
+  const edge = buildSchema(`
+    type Event { index: Int! id: String! }
+    type EventEdge { node: Event! }
+    type EventConnection { edges: [EventEdge!]! }
+    type Report { status: String! }
+    type Range { leaves: [String!]! }
+    type Query {
+      events(first: Int, last: Int): EventConnection!
+      verify(full: Boolean): Report!
+      leafRange(start: Int!, end: Int!): Range!
+      ledger: String
+    }
+    type Mutation { appendEvents(inputs: [String!]!): [Event!]! }
+  `);
+  const check = (query: string, maxCost: number, maxDepth = 12) =>
+    validate(edge, parse(query), [...specifiedRules, ...limitRules({ maxDepth, maxAliases: 30, maxCost })]).map((e) => e.extensions.code ?? e.message);
+
+  it('leave introspection out of depth and cost', () => {
+    const introspection = `{ __schema { types { fields { type { name } } } } }`;
+    expect(check(introspection, 1, 2)).toEqual([]);
+  });
+
+  it('count a fragment cycle as nothing rather than recursing until the stack runs out', () => {
+    const cyclic = `{ ...A } fragment A on Query { ledger ...B } fragment B on Query { ...A }`;
+    expect(() => check(cyclic, 50_000)).not.toThrow();
+    expect(check(cyclic, 50_000)).not.toContain('COST_LIMIT');
+  });
+
+  it('cost a size given by a variable as the largest page or batch it could be', () => {
+    // events + 1,000 × (edges + node + index)
+    const page = `query($n: Int) { events(first: $n) { edges { node { index } } } }`;
+    expect(check(page, 3001)).toEqual([]);
+    expect(check(page, 3000)).toEqual(['COST_LIMIT']);
+    const last = `query($n: Int) { events(last: $n) { edges { node { index } } } }`;
+    expect(check(last, 3000)).toEqual(['COST_LIMIT']);
+    // appendEvents (10) + 1,000 assumed inputs × index
+    const batch = `mutation($i: [String!]!) { appendEvents(inputs: $i) { index } }`;
+    expect(check(batch, 1010)).toEqual([]);
+    expect(check(batch, 1009)).toEqual(['COST_LIMIT']);
+    const literal = `mutation { appendEvents(inputs: ["a", "b", "c"]) { index } }`;
+    expect(check(literal, 13)).toEqual([]);
+    expect(check(literal, 12)).toEqual(['COST_LIMIT']);
+  });
+
+  it('let no page size, zero or negative, count for less than one item', () => {
+    const zero = `{ events(first: 0) { edges { node { index } } } }`;
+    expect(check(zero, 4)).toEqual([]);
+    expect(check(zero, 3)).toEqual(['COST_LIMIT']);
+    // A negative size cannot buy budget for the rest of the operation.
+    const offset = `{ a: events(first: -1000) { edges { node { index } } } b: events(first: 1000) { edges { node { index } } } }`;
+    expect(check(offset, 3000)).toEqual(['COST_LIMIT']);
+  });
+
+  it('count a leaf range as at most the largest range served', () => {
+    const huge = `{ leafRange(start: 0, end: 1000000) { leaves } }`;
+    // leafRange + 2,000 × leaves
+    expect(check(huge, 2001)).toEqual([]);
+    expect(check(huge, 2000)).toEqual(['COST_LIMIT']);
+  });
+
+  it('cost a quick verification 1,000 and a full one half the budget, rounded up', () => {
+    expect(check(`{ verify(full: false) { __typename } }`, 1000)).toEqual([]);
+    expect(check(`{ verify(full: false) { __typename } }`, 999)).toEqual(['COST_LIMIT']);
+    // An odd budget: two full verifications are still one unit over it.
+    const two = `{ a: verify(full: true) { __typename } b: verify(full: true) { __typename } }`;
+    expect(check(two, 50_001)).toEqual(['COST_LIMIT']);
+    expect(check(`{ verify(full: true) { __typename } }`, 50_001)).toEqual([]);
+  });
+});
