@@ -52,3 +52,12 @@ describe('answers from other servers are read only as far as their limit', () =>
     expect(await boundedText(new Response('é'.repeat(10)), 20)).toBe('é'.repeat(10));
   });
 });
+
+describe('boundedText at its limit', () => {
+  it('takes a declared Content-Length of exactly the limit, and refuses one byte more', async () => {
+    const exact = new Response('x'.repeat(100), { headers: { 'content-length': '100' } });
+    expect(await boundedText(exact, 100)).toBe('x'.repeat(100));
+    const over = new Response('x'.repeat(100), { headers: { 'content-length': '101' } });
+    expect(await boundedText(over, 100)).toBeUndefined();
+  });
+});
