@@ -13,6 +13,10 @@ describe('a client address, as per-address limits key it', () => {
     expect(addressKey('::1')).toBe('0:0:0:0::/64');
     expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
     expect(addressKey(undefined)).toBe('');
+    // Hex digits in either case name one address.
+    expect(addressKey('2001:DB8:A::1')).toBe('2001:db8:a:0::/64');
+    // A dotted IPv4 tail stands for two groups when `::` is expanded.
+    expect(addressKey('::a:b:c:d:1.2.3.4')).toBe('0:0:a:b::/64');
   });
 
   it('shares one bucket across a /64, so a host cannot take fresh addresses for fresh buckets', () => {

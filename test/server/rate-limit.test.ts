@@ -29,3 +29,27 @@ describe('rate limit', () => {
     expect(wait(undefined, 'Bearer busy')).toBeGreaterThan(0);
   });
 });
+
+describe('rate limit buckets', () => {
+  it('refill to the burst and no further, however long a client was idle', () => {
+    const wait = rateLimit({ perIp: 1, perKey: 0, burstSeconds: 2 });
+    expect(wait('10.0.0.1', undefined)).toBe(0);
+    vi.advanceTimersByTime(3_600_000);
+    expect(wait('10.0.0.1', undefined)).toBe(0);
+    expect(wait('10.0.0.1', undefined)).toBe(0);
+    expect(wait('10.0.0.1', undefined)).toBe(1);
+  });
+
+  it('take no per-key limit when it is 0', () => {
+    const wait = rateLimit({ perIp: 0, perKey: 0, burstSeconds: 1 });
+    for (let i = 0; i < 10; i++) expect(wait('10.0.0.1', 'Bearer k')).toBe(0);
+  });
+
+  it('draw every way of writing one key on one bucket', () => {
+    const wait = rateLimit({ perIp: 0, perKey: 1, burstSeconds: 2 });
+    expect(wait(undefined, 'Bearer k1')).toBe(0);
+    expect(wait(undefined, '  bearer   k1 ')).toBe(0);
+    expect(wait(undefined, 'k1')).toBeGreaterThan(0);
+    expect(wait(undefined, 'Bearer k2')).toBe(0);
+  });
+});

@@ -27,3 +27,16 @@ describe('sharedAnswer', () => {
     expect(calls).toBe(2);
   });
 });
+
+describe('sharedAnswer on a clock not starting at zero', () => {
+  it('counts ttl from when the answer came, not from the epoch', async () => {
+    let clock = 5000;
+    let computed = 0;
+    const ask = sharedAnswer(1000, async () => ++computed, () => clock);
+    expect(await ask()).toBe(1);
+    clock = 5999;
+    expect(await ask()).toBe(1);
+    clock = 6000;
+    expect(await ask()).toBe(2);
+  });
+});
