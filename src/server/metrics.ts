@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { LedgerBus } from '../ledger/bus.js';
 import type { LedgerMetrics } from '../ledger/metrics.js';
 import type { Divergence } from '../witness/cosignatures.js';
+import { sharedAnswer } from './shared-answer.js';
 
 /** Prometheus metrics, served at /metrics. */
 export function prometheusMetrics(dataSource: DataSource, bus: () => LedgerBus | undefined, divergences: () => Divergence[] = () => []) {
@@ -84,6 +85,14 @@ export function prometheusMetrics(dataSource: DataSource, bus: () => LedgerBus |
   });
 
   // Per peer this node pulls from, by URL (credentials are refused in peer URLs, so none shows here).
+  // The gauges of one scrape are collected one after another: they share one read of the peers.
+  const peerRows = sharedAnswer(1000, (): Promise<PeerGaugeRow[]> =>
+    dataSource.query(
+      `SELECT url, position, checkpoint_size, flagged_reason IS NOT NULL AS flagged,
+              extract(epoch FROM now() - COALESCE(last_success_at, created_at)) AS unsynced_s
+         FROM sync_peers`,
+    ),
+  );
   const perPeer = (name: string, help: string, value: (r: PeerGaugeRow) => number | null) =>
     new Gauge({
       name,
@@ -91,11 +100,7 @@ export function prometheusMetrics(dataSource: DataSource, bus: () => LedgerBus |
       labelNames: ['peer'],
       registers: [registry],
       async collect() {
-        const rows: PeerGaugeRow[] = await dataSource.query(
-          `SELECT url, position, checkpoint_size, flagged_reason IS NOT NULL AS flagged,
-                  extract(epoch FROM now() - COALESCE(last_success_at, created_at)) AS unsynced_s
-             FROM sync_peers`,
-        );
+        const rows = await peerRows();
         this.reset();
         for (const r of rows) {
           const v = value(r);
