@@ -62,9 +62,10 @@ const coded = (e: GraphQLError, code: string) =>
  */
 export function wsOperationHooks(options: WsOperationOptions) {
   const rules = [...specifiedRules, ...options.rules];
+  /** Queries and mutations admitted, and when each was received: audited with their result (see onOperation). */
   const started = new WeakMap<ExecutionArgs, number>();
   /** Subscriptions admitted and not yet started: audited once they start or are refused (see subscriptionStarted). */
-  const starting = new WeakMap<ExecutionArgs, { extra: WsExtra; payload: SubscribePayload; operation: OperationDefinitionNode }>();
+  const starting = new WeakMap<ExecutionArgs, { extra: WsExtra; payload: SubscribePayload; operation: OperationDefinitionNode; since: number }>();
   const answers = new WeakMap<ExecutionResult, FormattedExecutionResult>();
 
   /** The result as the client receives it: its errors coded and formatted, once, for the audit and the answer. */
@@ -126,8 +127,8 @@ export function wsOperationHooks(options: WsOperationOptions) {
     const problem = inputProblem(document, payload.variables);
     if (problem) return refuse(ctx.extra, payload, [problem], since, operation);
     const args: ExecutionArgs = { schema: options.schema, document, operationName: payload.operationName, variableValues: payload.variables };
-    started.set(args, since);
-    if (operation.operation === 'subscription') starting.set(args, { extra: ctx.extra, payload, operation });
+    if (operation.operation === 'subscription') starting.set(args, { extra: ctx.extra, payload, operation, since });
+    else started.set(args, since);
     return args;
   };
 
@@ -154,10 +155,9 @@ export function wsOperationHooks(options: WsOperationOptions) {
      */
     subscriptionStarted(args: ExecutionArgs, refusal: ExecutionResult | null): Promise<void> {
       const sub = starting.get(args);
-      const since = started.get(args);
-      if (!sub || since === undefined) return Promise.resolve();
+      if (!sub) return Promise.resolve();
       starting.delete(args);
-      return audit(sub.extra, sub.payload, sub.operation, refusal && answerTo(refusal), since);
+      return audit(sub.extra, sub.payload, sub.operation, refusal && answerTo(refusal), sub.since);
     },
 
     /**
@@ -168,10 +168,10 @@ export function wsOperationHooks(options: WsOperationOptions) {
      */
     async onOperation(ctx: { extra: WsExtra }, _id: string, payload: SubscribePayload, args: ExecutionArgs, operationResult: OperationResult): Promise<undefined> {
       const since = started.get(args);
+      if (since === undefined) return undefined;
       const result = await operationResult;
-      const operation = getOperationAST(args.document, args.operationName) ?? null;
-      if (since === undefined || operation?.operation === 'subscription' || Symbol.asyncIterator in result) return undefined;
-      await audit(ctx.extra, payload, operation, answerTo(result), since);
+      if (Symbol.asyncIterator in result) return undefined;
+      await audit(ctx.extra, payload, getOperationAST(args.document, args.operationName) ?? null, answerTo(result), since);
       return undefined;
     },
 
