@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ChainproofError } from '../errors.js';
-import { MAX_TEXT_FIELD, withCanonicalText } from '../ledger/events/envelope.js';
+import { isStorableText, MAX_TEXT_FIELD, withCanonicalText } from '../ledger/events/envelope.js';
 import { QUERY_ID } from './query-id.js';
 import { assertionHashOf, canonicalExchange, canonicalJson, sha256Hex, type AssertionContent } from './hashing.js';
 
@@ -67,11 +67,10 @@ export type OperationPayload = OperationInput;
 const bad = (message: string): never => {
   throw new ChainproofError('BAD_USER_INPUT', message);
 };
-const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 function text(name: string, v: unknown, max = MAX_TEXT_FIELD): string {
   if (typeof v !== 'string' || v.length === 0 || v.length > max) return bad(`${name} must be 1..${max} characters`);
-  if (v.includes('\u0000') || !isWellFormed(v)) return bad(`${name} must be well-formed Unicode without NUL characters`);
+  if (!isStorableText(v)) return bad(`${name} must be well-formed Unicode without NUL characters`);
   return v;
 }
 

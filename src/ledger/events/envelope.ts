@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import canonicalize from 'canonicalize';
 import { ChainproofError } from '../../errors.js';
-import { rfc8785 } from './rfc8785.js';
+import { isWellFormed, rfc8785 } from './rfc8785.js';
 
 export interface Hlc {
   physicalMs: number;
@@ -94,12 +94,10 @@ export function canonicalPayload(payload: unknown): string {
   return text;
 }
 
-const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
-
-/** Text PostgreSQL can store and RFC 8785 can encode: no NUL, no lone surrogate. */
 /** Longest origin a synced copy may name: a prefix and a ledger name with room to spare. */
 export const MAX_ORIGIN_LENGTH = 512;
 
+/** Text PostgreSQL can store and RFC 8785 can encode: no NUL, no lone surrogate. */
 export const isStorableText = (s: string): boolean => !s.includes('\u0000') && isWellFormed(s);
 
 /**

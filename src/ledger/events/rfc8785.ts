@@ -16,7 +16,8 @@ export function rfc8785(value: unknown): string {
 }
 
 const str = JSON.stringify;
-const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+/** Whether `s` has no lone surrogate (RFC 8785 cannot encode one). */
+export const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 function write(v: unknown, seen: Set<object>): string | undefined {
   switch (typeof v) {
