@@ -18,6 +18,7 @@ import { BlockDifficultyBounds1733600000000 } from './1733600000000-BlockDifficu
 import { UsedRequestSignatures1733700000000 } from './1733700000000-UsedRequestSignatures.js';
 import { EventsKeyedByHead1733800000000 } from './1733800000000-EventsKeyedByHead.js';
 import { SyncPins1733900000000 } from './1733900000000-SyncPins.js';
+import { KeyAgents1734000000000 } from './1734000000000-KeyAgents.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
 export const migrations = [
@@ -41,4 +42,5 @@ export const migrations = [
   UsedRequestSignatures1733700000000,
   EventsKeyedByHead1733800000000,
   SyncPins1733900000000,
+  KeyAgents1734000000000,
 ];

@@ -1,17 +1,46 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ChainproofError, isChainproofError } from '../errors.js';
+import { isStorableText, MAX_TEXT_FIELD } from '../ledger/events/envelope.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { RecentMap } from '../recent-map.js';
-import { isRole, type Principal, type Role } from './roles.js';
+import { grants, isRole, type Principal, type Role } from './roles.js';
 
 export interface ApiKeyRecord {
   id: string;
   name: string;
   role: Role;
+  /** The agents whose query audits the key may record; null: any agent's. */
+  agents: string[] | null;
   createdBy: string;
   createdAt: Date;
   revokedAt: Date | null;
+}
+
+/** What a key may do beyond its role. */
+export interface KeyScope {
+  /** Binds the key to these agents: it records query audits for them alone. */
+  agents?: readonly string[];
+}
+
+/** Most agents one key may be bound to: a key per agent is the intended use, a few for a shared runner. */
+export const MAX_KEY_AGENTS = 64;
+
+/** The distinct agent ids of a scope, or null for an unbound key. `agents` is the key maker's input. */
+function agentScope(role: Role, agents: readonly string[] | undefined): string[] | null {
+  if (agents === undefined) return null;
+  if (!Array.isArray(agents) || agents.length === 0 || agents.length > MAX_KEY_AGENTS) {
+    throw new ChainproofError('BAD_USER_INPUT', `agents must list 1..${MAX_KEY_AGENTS} agent ids (leave it out for a key that may record any agent's audits)`);
+  }
+  if (!grants(role, 'writer')) {
+    throw new ChainproofError('BAD_USER_INPUT', `agents bind a key that records query audits; a ${role} key records none`);
+  }
+  for (const a of agents) {
+    if (typeof a !== 'string' || a.length === 0 || a.length > MAX_TEXT_FIELD || !isStorableText(a)) {
+      throw new ChainproofError('BAD_USER_INPUT', `each agent id must be 1..${MAX_TEXT_FIELD} characters of well-formed Unicode without NUL`);
+    }
+  }
+  return [...new Set(agents)];
 }
 
 /**
@@ -73,13 +102,13 @@ export class ApiKeyService {
   }
 
   /** Makes a new key. The returned `key` is shown once and cannot be recovered. */
-  async create(name: string, role: string, createdBy: string): Promise<{ key: string; record: ApiKeyRecord }> {
+  async create(name: string, role: string, createdBy: string, scope: KeyScope = {}): Promise<{ key: string; record: ApiKeyRecord }> {
     const key = newApiKey();
-    return { key, record: await this.register(name, role, key, createdBy) };
+    return { key, record: await this.register(name, role, key, createdBy, scope) };
   }
 
   /** Registers a key the caller chose (the bootstrap admin key of an automated deployment). */
-  async register(name: string, role: string, key: string, createdBy: string): Promise<ApiKeyRecord> {
+  async register(name: string, role: string, key: string, createdBy: string, scope: KeyScope = {}): Promise<ApiKeyRecord> {
     if (!KEY_NAME.test(name)) {
       throw new ChainproofError('BAD_USER_INPUT', 'key name must be 1..64 of letters, digits and . _ @ : -, starting with a letter or digit');
     }
@@ -91,34 +120,36 @@ export class ApiKeyService {
     }
     if (!isRole(role)) throw new ChainproofError('BAD_USER_INPUT', `role must be one of reader, writer, governor, admin, validator`);
     if (key.length < 32) throw new ChainproofError('BAD_USER_INPUT', 'an API key must be at least 32 characters');
+    const agents = agentScope(role, scope.agents);
     const id = `key_${randomBytes(6).toString('hex')}`;
     const keyHash = hashKey(key);
     const [event] = await this.ledger.append(
       AUTH_LEDGER,
-      [{ type: 'ApiKeyCreated', actor: createdBy, subsystem: AUTH_SUBSYSTEM, resource: `apikey/${id}`, payload: { id, name, role, keyHash: keyHash.toString('hex') } }],
+      [{ type: 'ApiKeyCreated', actor: createdBy, subsystem: AUTH_SUBSYSTEM, resource: `apikey/${id}`, payload: { id, name, role, keyHash: keyHash.toString('hex'), ...(agents ? { agents } : {}) } }],
       {
         internal: true,
         projection: async (tx, [e]) => {
           const taken = await tx.query(`SELECT 1 FROM api_keys WHERE (name = $1 AND revoked_at IS NULL) OR key_hash = $2`, [name, keyHash]);
           if (taken.length > 0) throw new ChainproofError('CONFLICT', `an active key named ${JSON.stringify(name)} (or this very key) exists`);
           await tx.query(
-            `INSERT INTO api_keys (id, name, role, key_hash, created_by, created_at, created_event) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-            [id, name, role, keyHash, createdBy, e!.appendedAt, Buffer.from(e!.id, 'hex')],
+            `INSERT INTO api_keys (id, name, role, key_hash, created_by, created_at, created_event, agents) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
+            [id, name, role, keyHash, createdBy, e!.appendedAt, Buffer.from(e!.id, 'hex'), agents],
           );
         },
       },
     );
-    return { id, name, role, createdBy, createdAt: event!.appendedAt, revokedAt: null };
+    return { id, name, role, agents, createdBy, createdAt: event!.appendedAt, revokedAt: null };
   }
 
   async list(): Promise<ApiKeyRecord[]> {
     const rows: Array<Record<string, any>> = await this.dataSource.query(
-      `SELECT id, name, role, created_by, created_at, revoked_at FROM api_keys ORDER BY created_at, id`,
+      `SELECT id, name, role, agents, created_by, created_at, revoked_at FROM api_keys ORDER BY created_at, id`,
     );
     return rows.map((r) => ({
       id: r.id,
       name: r.name,
       role: r.role,
+      agents: r.agents,
       createdBy: r.created_by,
       createdAt: r.created_at,
       revokedAt: r.revoked_at,
@@ -171,11 +202,13 @@ export class ApiKeyService {
     if (hit && Date.now() - hit.at < Math.min(maxAgeMs, CACHE_MS)) return hit.principal;
     const revocations = this.revocations;
     const [row] = await this.dataSource.query(
-      `SELECT id, name, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+      `SELECT id, name, role, agents FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
       [Buffer.from(hash, 'hex')],
     );
     // A key made before its name was reserved would act as the server's own identity: refused like a revoked one.
-    const principal: Principal | null = row && !isReservedAccountName(row.name) ? { kind: 'api-key', account: row.name, role: row.role, keyId: row.id } : null;
+    const principal: Principal | null = row && !isReservedAccountName(row.name)
+      ? { kind: 'api-key', account: row.name, role: row.role, keyId: row.id, ...(row.agents ? { agents: row.agents } : {}) }
+      : null;
     if (revocations === this.revocations) this.cache.set(hash, { principal, at: Date.now() });
     return principal;
   }

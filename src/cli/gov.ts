@@ -8,6 +8,7 @@ import { shown } from './printable.js';
 import { graphqlClient } from './graphql-client.js';
 import { serverOf, serverOptions, type ServerAddress, type ServerOptions } from './server-options.js';
 import { orNull, type Shape } from './shape.js';
+import { repeatable } from './repeatable.js';
 
 /** A proposal as `chainproof gov` prints it, from the database or a server alike. */
 export interface ProposalSummary {
@@ -114,7 +115,6 @@ function number(v: string, flag: string): number {
   return n;
 }
 
-const collectValues = (v: string, all: string[]) => [...all, v];
 
 /** `chainproof gov`: propose, vote, show, tally — on the database (acting as `--as`) or a server (`--url`, `--key`). */
 export function addGovCommands(cmd: Command, withGovernance: WithGovernance, table: Table): void {
@@ -145,8 +145,8 @@ export function addGovCommands(cmd: Command, withGovernance: WithGovernance, tab
     .option('--quorum <fraction>', 'of the supply at the snapshot', '0.04')
     .option('--threshold <fraction>', 'FOR among FOR + AGAINST', '0.5')
     .option('--timelock <seconds>', 'between queueing and execution', '0')
-    .option('--mint <account=amount>', 'action: mint (repeatable)', collectValues, [])
-    .option('--set <ledger.parameter=value>', 'action: set a ledger parameter (repeatable)', collectValues, [])
+    .option('--mint <account=amount>', 'action: mint (repeatable)', repeatable, [])
+    .option('--set <ledger.parameter=value>', 'action: set a ledger parameter (repeatable)', repeatable, [])
     .action(async (o: SourceOpts & Record<string, any>) => {
       const input: CreateProposalInput = {
         title: o.title,

@@ -15,6 +15,7 @@ import type { ReplayReport } from '../governance/replay.js';
 import type { RulesReplayReport } from '../rules/replay.js';
 import type { ProvenanceReplayReport } from '../provenance/rebuild.js';
 import { addGovCommands } from './gov.js';
+import { repeatable } from './repeatable.js';
 import { addSyncCommands, remoteSync } from './sync.js';
 import type { SyncStatusView } from '../sync/sync-service.js';
 import { writeFileSync } from 'node:fs';
@@ -115,7 +116,7 @@ function program(): Command {
     .option('--json', 'print the report as JSON')
     .option('--ledger <name>', 'ledger to verify', 'main')
     .option('--replay', 'also rebuild governance state from the ledger and compare it with the projections and checkpoints\' state roots, re-run every contract and compare its firings, and rebuild the ledger\'s provenance records and compare them')
-    .option('--witness <vkey>', 'require the latest checkpoint to be cosigned by these witnesses (repeatable)', (v: string, all: string[]) => [...all, v], [])
+    .option('--witness <vkey>', 'require the latest checkpoint to be cosigned by these witnesses (repeatable)', repeatable, [])
     .option('--threshold <n>', 'cosignatures required from the --witness keys (default ⌈(n+f+1)/2⌉ of n: 2f+1 of 3f+1)')
     .option('--key <vkey>', "the log's C2SP verifier key (Ledger.verifierKey) to check signatures with (default: the configured signing key's)")
     .option('--no-signatures', 'without any key: check everything but checkpoint and server signatures')
@@ -325,7 +326,7 @@ function program(): Command {
     .description('check a tlog-proof offline against a verifier key; exits 1 if it does not verify')
     .requiredOption('--key <vkey>', 'the log\'s C2SP verifier key (Ledger.verifierKey)')
     .option('--origin <origin>', 'require this checkpoint origin')
-    .option('--witness <vkey>', 'a witness\'s cosigner key (Ledger.witnessKey of a validator); repeatable', (v: string, all: string[]) => [...all, v], [])
+    .option('--witness <vkey>', 'a witness\'s cosigner key (Ledger.witnessKey of a validator); repeatable', repeatable, [])
     .option('--threshold <n>', 'cosignatures required from the --witness keys (default ⌈(n+f+1)/2⌉ of n: 2f+1 of 3f+1)')
     .action(async (file: string, opts: { key: string; origin?: string; witness: string[]; threshold?: string }) => {
       const threshold = thresholdOf(opts);
@@ -360,10 +361,12 @@ function program(): Command {
     .description('create an API key and print it once')
     .requiredOption('--role <role>', 'reader, writer, governor, admin or validator')
     .option('--name <name>', 'the account the key acts as (default: <role>-<random>)')
+    .option('--agent <agentId>', 'bind the key to this agent: it records query audits for it alone (repeatable)', repeatable, [])
     .option('--json', 'print JSON')
-    .action(async (opts: { role: string; name?: string; json?: boolean }) => {
+    .action(async (opts: { role: string; name?: string; agent: string[]; json?: boolean }) => {
       const name = opts.name ?? `${opts.role}-${randomBytes(3).toString('hex')}`;
-      const { key, record } = await withLedger(loadConfig(), ({ keys: k }) => k.create(name, opts.role, `cli:${userInfo().username}`));
+      const scope = opts.agent.length > 0 ? { agents: opts.agent } : {};
+      const { key, record } = await withLedger(loadConfig(), ({ keys: k }) => k.create(name, opts.role, `cli:${userInfo().username}`, scope));
       if (opts.json) process.stdout.write(`${JSON.stringify({ key, ...record }, null, 2)}\n`);
       else process.stdout.write(`${key}\n`);
       process.stderr.write(`created ${record.role} key ${record.id} (${record.name}); it is shown only this once\n`);
@@ -376,8 +379,8 @@ function program(): Command {
       const list = await withLedger(loadConfig(), ({ keys: k }) => k.list());
       if (opts.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
       else {
-        process.stdout.write(table(['id', 'name', 'role', 'created', 'revoked'], list.map((k) => [
-          k.id, k.name, k.role, k.createdAt.toISOString(), k.revokedAt?.toISOString() ?? '',
+        process.stdout.write(table(['id', 'name', 'role', 'agents', 'created', 'revoked'], list.map((k) => [
+          k.id, k.name, k.role, k.agents?.join(',') ?? '*', k.createdAt.toISOString(), k.revokedAt?.toISOString() ?? '',
         ])));
       }
     });

@@ -12,8 +12,13 @@ export class ApiKeyResolver {
 
   @Authorized('admin')
   @Mutation(() => CreatedApiKey)
-  async createApiKey(@Ctx() ctx: RequestContext, @Arg('role') role: string, @Arg('name') name: string): Promise<CreatedApiKey> {
-    const { key, record } = await ctx.keys.create(name, role, ctx.principal.account);
+  async createApiKey(
+    @Ctx() ctx: RequestContext,
+    @Arg('role') role: string,
+    @Arg('name') name: string,
+    @Arg('agents', () => [String], { nullable: true, description: 'Bind the key to these agents: it records query audits for them alone.' }) agents?: string[] | null,
+  ): Promise<CreatedApiKey> {
+    const { key, record } = await ctx.keys.create(name, role, ctx.principal.account, agents ? { agents } : {});
     return { key, apiKey: record };
   }
 

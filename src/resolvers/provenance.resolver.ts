@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Arg, Args, Authorized, Ctx, FieldResolver, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { assertMayRecordFor } from '../auth/roles.js';
 import { DEFAULT_PAGE } from '../ledger/pagination.js';
 import type { AsOf, ReadBound } from '../provenance/as-of.js';
 import type { LineProofs } from '../provenance/line-proofs.js';
@@ -96,24 +97,26 @@ export class ProvenanceResolver {
   }
 
   @Authorized('writer')
-  @Mutation(() => QueryAudit, { description: 'Unknown contributing assertions are refused (BAD_USER_INPUT) and nothing is written.' })
+  @Mutation(() => QueryAudit, { description: 'Unknown contributing assertions are refused (BAD_USER_INPUT), as is an agent the caller\'s key is not bound to (FORBIDDEN); either way nothing is written.' })
   async recordQuery(
     @Ctx() ctx: RequestContext,
     @Info() info: GraphQLResolveInfo,
     @Arg('input') input: QueryAuditInput,
     @Arg('ledger', { defaultValue: 'main' }) ledger: string,
   ) {
+    assertMayRecordFor(ctx.principal, input.agentId);
     return asAudit(await ctx.provenance.recordQuery(ledger, input, ctx.principal.account, describing(ctx, info)));
   }
 
   @Authorized('writer')
-  @Mutation(() => [QueryAudit], { description: 'Records up to the batch limit in one append: all or none.' })
+  @Mutation(() => [QueryAudit], { description: 'Records up to the batch limit in one append: all or none (one audit of an agent the key is not bound to refuses the batch).' })
   async recordQueries(
     @Ctx() ctx: RequestContext,
     @Info() info: GraphQLResolveInfo,
     @Arg('inputs', () => [QueryAuditInput]) inputs: QueryAuditInput[],
     @Arg('ledger', { defaultValue: 'main' }) ledger: string,
   ) {
+    for (const input of inputs) assertMayRecordFor(ctx.principal, input.agentId);
     const events = await ctx.provenance.recordQueries(ledger, inputs, ctx.principal.account);
     return asAudits(await ctx.provenance.describeQueries(ledger, events, describing(ctx, info)));
   }

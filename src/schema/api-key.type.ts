@@ -5,6 +5,8 @@ export class ApiKey {
   @Field() id!: string;
   @Field({ description: 'The account this key acts as.' }) name!: string;
   @Field({ description: 'reader, writer, governor, admin or validator' }) role!: string;
+  @Field(() => [String], { nullable: true, description: 'The agents whose query audits the key may record; null for any agent\'s.' })
+  agents!: string[] | null;
   @Field() createdBy!: string;
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true }) revokedAt!: Date | null;

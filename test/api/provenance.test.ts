@@ -255,6 +255,37 @@ describe('provenance over GraphQL', () => {
     expect(one.data.queryAudits.edges).toEqual([{ node: { queryId: 'batch-2', result: 2, agentId: 'bulk' } }]);
   });
 
+  it('a key bound to agents records their audits alone: another agent\'s is FORBIDDEN, in a batch too, and nothing is written', async () => {
+    const made = await gql(server.url, `mutation($a: [String!]) { createApiKey(name: "deployer-key", role: "writer", agents: $a) { key apiKey { name agents } } }`,
+      { a: ['deployment-agent', 'deployment-agent', 'canary-agent'] });
+    expect(made.errors).toBeUndefined();
+    expect(made.data.createApiKey.apiKey).toEqual({ name: 'deployer-key', agents: ['deployment-agent', 'canary-agent'] });
+    const bound = made.data.createApiKey.key;
+    const audit = (agentId: string, queryId: string) => ({ queryId, agentId, subject: 'auth/session', predicate: 'ttl', result: 1, contributingAssertions: [] });
+
+    const own = await gql(server.url, QUERY, { i: audit('canary-agent', 'bound-1') }, bound);
+    expect(own.errors).toBeUndefined();
+    expect(own.data.recordQuery.recordedBy).toBe('deployer-key');
+    const before = (await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize;
+    const other = await gql(server.url, QUERY, { i: audit('billing-agent', 'bound-2') }, bound);
+    expect(other.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(other.errors?.[0]?.message).toContain('"billing-agent"');
+    const BATCH = `mutation($i: [QueryAuditInput!]!) { recordQueries(inputs: $i) { queryId } }`;
+    const mixed = await gql(server.url, BATCH, { i: [audit('deployment-agent', 'bound-3'), audit('billing-agent', 'bound-4')] }, bound);
+    expect(mixed.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await gql(server.url, `{ ledger { treeSize } }`)).data.ledger.treeSize).toBe(before);
+    // An unbound writer still records any agent's audits.
+    expect((await gql(server.url, QUERY, { i: audit('billing-agent', 'bound-5') }, writer)).errors).toBeUndefined();
+
+    const listed = await gql(server.url, `{ apiKeys { name agents } }`);
+    expect(listed.data.apiKeys).toEqual(expect.arrayContaining([{ name: 'deployer-key', agents: ['deployment-agent', 'canary-agent'] }, { name: 'curator', agents: null }]));
+    for (const [role, agents] of [['reader', ['a']], ['validator', ['a']], ['writer', []], ['writer', ['bad\u0000id']]] as const) {
+      const refused = await gql(server.url, `mutation($r: String!, $a: [String!]) { createApiKey(name: "never-made", role: $r, agents: $a) { key } }`, { r: role, a: agents });
+      expect(refused.errors?.[0]?.extensions?.code, `${role} ${JSON.stringify(agents)}`).toBe('BAD_USER_INPUT');
+    }
+    expect((await gql(server.url, `{ apiKeys { name } }`)).data.apiKeys.map((k: { name: string }) => k.name)).not.toContain('never-made');
+  });
+
   it('answers a recording with the cited assertions and sources only where it asks for them', async () => {
     const input = (n: number) => ({ queryId: `cited-${n}`, agentId: 'bulk', subject: 'bulk/y', predicate: 'p', result: n, contributingAssertions: [{ assertionHash: v2, weight: 0.5 }] });
     const BARE = `mutation($i: [QueryAuditInput!]!) { recordQueries(inputs: $i) { queryId contributingAssertions { assertionHash weight } } }`;

@@ -175,6 +175,13 @@ describe('chainproof CLI', () => {
     const badRole = cli(['keys', 'create', '--role', 'root'], env);
     expect(badRole.code).toBe(2);
     expect(badRole.stderr).toMatch(/^chainproof: BAD_USER_INPUT: role must be/);
+    const bound = cli(['keys', 'create', '--role', 'writer', '--name', 'ci-agent', '--agent', 'deployment-agent', '--agent', 'canary', '--json'], env);
+    expect(bound.code).toBe(0);
+    expect(JSON.parse(bound.stdout)).toMatchObject({ name: 'ci-agent', agents: ['deployment-agent', 'canary'] });
+    expect(cli(['keys', 'list'], env).stdout).toMatch(/ci-agent\s+writer\s+deployment-agent,canary\s/);
+    const boundReader = cli(['keys', 'create', '--role', 'reader', '--agent', 'deployment-agent'], env);
+    expect(boundReader.code).toBe(2);
+    expect(boundReader.stderr).toMatch(/^chainproof: BAD_USER_INPUT: agents bind a key that records query audits/);
   });
 
   it('query filters and limits, as a table or JSON', () => {
