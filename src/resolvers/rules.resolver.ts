@@ -23,6 +23,7 @@ const toContract = (c: ContractView): Contract => ({
   limits: c.definition.limits,
   parameters: c.definition.parameters,
   builtin: c.definition.builtin ?? null,
+  boolCondition: c.definition.boolCondition === true,
 });
 
 const toExecution = (x: ExecutionView) => ({

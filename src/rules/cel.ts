@@ -9,7 +9,7 @@ import type * as Cel from '@bufbuild/cel';
 const require = createRequire(import.meta.url);
 const cel = require('@bufbuild/cel') as typeof Cel;
 
-export const { celEnv, celFunc, celMethod, celList, celMap, celListConcat, listType, parse, plan, CelScalar, mapType, isCelError, isCelMap, isCelList, isCelUint } = cel;
+export const { celEnv, celType, celFunc, celMethod, celList, celMap, celListConcat, listType, parse, plan, CelScalar, mapType, isCelError, isCelMap, isCelList, isCelUint } = cel;
 /** The RE2 engine @bufbuild/cel uses for `matches`, so that a metered engine can wrap it. */
 export const { RE2JS } = require('@bufbuild/re2') as typeof import('@bufbuild/re2');
 export type CelEnv = Cel.CelEnv;

@@ -72,6 +72,7 @@ export function checkContract(input: CreateContractInput): ContractDefinition {
     actions: input.actions.map(checkAction),
     limits: { maxFiringsPerActor: cap, windowSeconds },
     parameters,
+    boolCondition: true,
   };
 }
 

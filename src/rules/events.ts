@@ -49,6 +49,13 @@ export interface ContractDefinition {
   parameters: Record<string, unknown>;
   /** Set on the contracts the server installs at first start (see builtins.ts): one of each per database. */
   builtin?: string;
+  /**
+   * Set on every contract created since it was introduced: a condition that evaluates to
+   * anything but a bool (a `dyn` payload field holding "yes", say) is an error the execution
+   * records, where it used to be a silent "does not fire". Contracts created before keep that
+   * rule, so a replay of their ledger gives the executions it gave.
+   */
+  boolCondition?: true;
 }
 
 export interface ActionOutcome {

@@ -1,5 +1,5 @@
 import type { AppendInput } from '../ledger/events/event.js';
-import { isCelMap, type CelValue } from './cel.js';
+import { celType, isCelMap, type CelValue } from './cel.js';
 import { RULES_ACTOR, RULES_SUBSYSTEM, type ActionOutcome, type ProposalTemplate, type RulesPayloads } from './events.js';
 import { toJson, type AggregateValues } from './expression.js';
 import type { ContractRuntime, RuleEvent } from './runtime.js';
@@ -55,7 +55,10 @@ export function fire(c: ContractRuntime, trigger: RuleEvent, event: EventInput, 
   const bindings = { event: event.input, contract: c.contractInput };
   const cond = c.condition.evaluate(bindings, aggregates);
   if ('error' in cond) return done({ error: `condition: ${cond.error}`, actions: [] });
-  if (cond.value !== true) return null;
+  if (cond.value !== true) {
+    if (c.def.boolCondition && typeof cond.value !== 'boolean') return done({ error: `condition: evaluated to ${celType(cond.value).name}, not bool`, actions: [] });
+    return null;
+  }
   if (depth > MAX_DEPTH) return done({ error: `depth limit: this trigger is ${triggerDepth} firings deep; the limit is ${MAX_DEPTH}`, actions: [] });
 
   const source = `contract:${c.id}:${trigger.id}`;

@@ -144,6 +144,8 @@ export class Contract {
   @Field(() => ContractLimits) limits!: ContractLimits;
   @Field(() => JSONScalar) parameters!: unknown;
   @Field(() => String, { nullable: true, description: 'Which built-in contract this is, for those the server installed at its first start.' }) builtin!: string | null;
+  @Field({ description: 'True for contracts created by this version on: a condition that evaluates to another type than bool fails the execution. False for older ones, on which it does not fire.' })
+  boolCondition!: boolean;
 }
 export const ContractConnection = connection(Contract, 'Contract');
 

@@ -59,10 +59,11 @@ describe('contracts over GraphQL', () => {
     await alerts.close();
     expect(a.alertRaised).toMatchObject({ contractId: c.id, triggerId: failed.id, severity: 'WARNING', message: 'a deploy failed' });
 
-    const { contract } = await ok(`query($id: String!) { contract(id: $id) { name executions { edges { node { triggerId triggerIndex ok depth actions { kind ok } } } } } }`, { id: c.id });
+    const { contract } = await ok(`query($id: String!) { contract(id: $id) { name boolCondition executions { edges { node { triggerId triggerIndex ok depth actions { kind ok } } } } } }`, { id: c.id });
     expect(contract.executions.edges.map((e: any) => e.node)).toEqual([
       { triggerId: failed.id, triggerIndex: failed.index, ok: true, depth: 1, actions: [{ kind: 'raiseAlert', ok: true }] },
     ]);
+    expect(contract.boolCondition).toBe(true);
 
     await ok(`mutation($id: String!) { setContractActive(id: $id, active: false) { active } }`, { id: c.id });
     const { contracts } = await ok(`{ contracts(active: false) { edges { node { id } } } }`);

@@ -240,17 +240,23 @@ describe('the consumer', () => {
     expect((await executions(c.id)).map((x) => x.triggerIndex)).toEqual([match]);
   });
 
-  it('fires only on a condition that is true: a condition of another type does not fire', async () => {
+  it('fires only on a condition that is true; one that evaluates to another type is a failed execution, not a silent skip', async () => {
     const c = await t.rules.create('admin', contractInput({
       name: 'dynamic condition', trigger: { eventTypes: ['flagged'] }, condition: 'event.payload.flag',
       actions: [{ raiseAlert: { severity: 'INFO', message: 'flagged' } }],
     }));
-    await t.emit('flagged', 'fl', { flag: 'yes' });
-    await t.emit('flagged', 'fl', { flag: 1 });
+    expect(c.definition.boolCondition).toBe(true);
+    const text = await t.emit('flagged', 'fl', { flag: 'yes' });
+    const one = await t.emit('flagged', 'fl', { flag: 1 });
     await t.emit('flagged', 'fl', { flag: false });
     const yes = await t.emit('flagged', 'fl', { flag: true });
     await t.settled();
-    expect((await executions(c.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[yes, true]]);
+    expect((await executions(c.id)).map((x) => [x.triggerIndex, x.ok, x.record.error ?? null])).toEqual([
+      [text, false, 'condition: evaluated to string, not bool'],
+      [one, false, 'condition: evaluated to int, not bool'],
+      [yes, true, null],
+    ]);
+    expect(await t.treeSize()).toBe((await executions(c.id)).at(-1)!.index + 2); // the last execution and its alert
   });
 
   it('records an action whose computed value has the wrong type as failed, and writes nothing for it', async () => {
