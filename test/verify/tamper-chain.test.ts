@@ -102,6 +102,55 @@ describe('verification finds a tampered chain', () => {
     }
   });
 
+  it('a block dated ahead of the verifier\'s clock, honestly mined', async () => {
+    const { ledger } = await buildLedger(t.service, 'latedated');
+    const before = await blocksOf(ledger.id);
+    await t.service.append('latedated', [{ type: 'ThingHappened', actor: 'user:late', payload: {} }]);
+    await vi.waitFor(async () => expect((await blocksOf(ledger.id)).length).toBe(before.length + 1), { timeout: 10_000, interval: 20 });
+    const last = (await blocksOf(ledger.id)).at(-1)!;
+    // Within the allowance: clocks of processes sharing a database differ a little.
+    const remine = async (timestamp: number) => {
+      const header = { ...headerOfStored(last), timestamp };
+      let nonce = 0;
+      while (!meetsDifficulty(blockHash({ ...header, nonce }), last.difficulty)) nonce++;
+      await tamper(ds(), [
+        `UPDATE blocks SET timestamp_ms = $3, nonce = $4, hash = $5 WHERE ledger_id = $1 AND height = $2`,
+        [ledger.id, last.height, timestamp, nonce, blockHash({ ...header, nonce })],
+      ]);
+    };
+    await remine(Date.now() + 4 * 60_000);
+    for (const full of [true, false]) expectValid(await verify('latedated', full));
+    await remine(Date.now() + 6 * 60_000);
+    for (const full of [true, false]) {
+      const report = await verify('latedated', full);
+      expectIssue(report, 'BLOCK_TIME', { blockHeight: last.height });
+      expect(report.issues).toHaveLength(1);
+      expect(report.issues[0]!.message).toMatch(/ms after this verifier's clock/);
+    }
+  });
+
+  it('a block dated after the signed time of the checkpoint that names it', async () => {
+    const { ledger } = await buildLedger(t.service, 'cptime');
+    const cp = (await checkpointsOf(ledger.id)).at(-1)!;
+    const block = (await blocksOf(ledger.id)).find((b) => b.treeSize === cp.treeSize)!;
+    // A checkpoint signed by a clock 6 minutes behind the one that dated its block.
+    const resign = async (timeMs: number) => {
+      const body = parseCheckpoint(openNote(cp.note).text);
+      const extensions = body.extensions.map((l) => (l.startsWith('time ') ? `time ${timeMs}` : l));
+      const note = signNote(formatCheckpoint({ ...body, extensions }), [t.service.serverKey!.note]);
+      await tamper(ds(), [`UPDATE checkpoints SET note = $2, timestamp_ms = $3 WHERE id = $1`, [cp.id, note, timeMs]]);
+    };
+    await resign(block.timestampMs - 4 * 60_000);
+    for (const full of [true, false]) expectValid(await verify('cptime', full));
+    await resign(block.timestampMs - 6 * 60_000);
+    for (const full of [true, false]) {
+      const report = await verify('cptime', full);
+      expectIssue(report, 'BLOCK_TIME', { blockHeight: block.height });
+      expect(report.issues).toHaveLength(1);
+      expect(report.issues[0]!.message).toMatch(new RegExp(`after the time checkpoint ${cp.id} that names it was signed`));
+    }
+  });
+
   it('a wrong difficulty, honestly mined', async () => {
     const { ledger } = await buildLedger(t.service, 'difficulty');
     const b = (await blocksOf(ledger.id))[2]!;

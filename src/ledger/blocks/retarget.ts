@@ -32,8 +32,9 @@ export interface RecentBlock {
  * leading-zero-bits target can take; the 2x dead band keeps it from oscillating around the target.
  * Timestamps are taken as given: a non-increasing window counts as "fast" (span < target/2).
  * Producers never date a block before its predecessor, and the verifier flags one that is
- * (BLOCK_TIME); nothing bounds a timestamp from above, so whoever can rewrite the unsigned tail
- * can still stretch a window by dating blocks late.
+ * (BLOCK_TIME), as it does one dated more than a few minutes after its own clock or after the
+ * signed time of a checkpoint naming it: a rewrite of the unsigned tail can still date blocks
+ * late, but no later than the present.
  */
 
 export function assertDifficultyParams(p: DifficultyParams): void {

@@ -69,8 +69,25 @@ export function difficultyParamsOf(b: Pick<Block, 'settings'>, ledger: Difficult
 const GENESIS_PREVIOUS = Buffer.from(GENESIS_PREVIOUS_HASH, 'hex');
 
 /**
+ * How far a block's date may run ahead of a clock that vouches for it: the verifier's own, or
+ * the signed time of a checkpoint that names the block. Processes sharing a database date their
+ * blocks by their own clocks, hence the slack. A block dated further ahead came from a clock gone
+ * wrong or from a rewrite of the unsigned tail: late dates stretch a retarget window, and so
+ * lower the difficulty the rule gives the blocks after it.
+ */
+export const BLOCK_CLOCK_ALLOWANCE_MS = 5 * 60_000;
+
+/** A block dated past `clockMs` (the verifier's clock, or a checkpoint's time) by more than the allowance. */
+export function datedAhead(b: { height: number; timestamp: number }, clockMs: number, clock: string, issues: IssueCollector): void {
+  if (b.timestamp > clockMs + BLOCK_CLOCK_ALLOWANCE_MS) {
+    issues.block('BLOCK_TIME', b.height, `block ${b.height}: dated ${b.timestamp}, ${b.timestamp - clockMs} ms after ${clock} (${clockMs})`);
+  }
+}
+
+/**
  * Everything about a block that needs no event: it follows `prev` (the stored block before
- * it in height order, undefined for the first) and is not dated before it, its stored hash is
+ * it in height order, undefined for the first) and is not dated before it nor ahead of `nowMs`
+ * (the verifier's clock, read once per verification) by more than the allowance, its stored hash is
  * the hash of its header, the hash meets the difficulty, the difficulty is what the retarget
  * rule gives, and its range starts where the previous one ended and stays inside the head.
  * `recent` holds the blocks before it, ascending (enough for the retarget window). Returns
@@ -82,9 +99,11 @@ export function checkBlockHeader(
   recent: readonly RecentBlock[],
   ledger: LedgerRow,
   headSize: number,
+  nowMs: number,
   issues: IssueCollector,
 ): boolean {
   const h = b.height;
+  datedAhead(b, nowMs, "this verifier's clock", issues);
   if (!prev) {
     if (h !== 0) issues.block('BLOCK_LINK', h, `block ${h} is the first block; ${h === 1 ? 'block 0 is' : `blocks 0..${h - 1} are`} missing`);
     if (!b.previousHash.equals(GENESIS_PREVIOUS)) {

@@ -2,7 +2,7 @@ import type { RecentBlock } from '../blocks/index.js';
 import type { LedgerRow } from '../entities/index.js';
 import type { VerifierKey } from '../note/index.js';
 import { checkBlockHeader, type Block } from './block-check.js';
-import { checkCheckpointBlock, checkCheckpointNote, type SignedHead, type VerifyCheckpointRow } from './checkpoint-check.js';
+import { checkCheckpointBlock, checkCheckpointNote, type NamedBlock, type SignedHead, type VerifyCheckpointRow } from './checkpoint-check.js';
 import type { IssueCollector } from './issues.js';
 import { Queue } from './queue.js';
 import { hex, RootBuilder, TreeChecker, type Latin1Hasher } from './tree-check.js';
@@ -53,7 +53,7 @@ export class ChainChecker {
   private prevBlock: Block | undefined;
   private readonly recent: RecentBlock[] = [];
   /** Stored blocks by tree size, until the tree passes it (what checkpoints name). */
-  private readonly blocksBySize = new Map<number, { height: number; hash: Buffer; treeSize: number }>();
+  private readonly blocksBySize = new Map<number, NamedBlock>();
   private readonly treeRoots = new Queue<TreeRootCheck>();
   private readonly eventsRoots = new Queue<EventsRootCheck>();
   /** The current block's events root: over its level-`tap` subtrees, then over its last leaves. */
@@ -63,6 +63,8 @@ export class ChainChecker {
   private lastGoodHead: SignedHead | undefined;
   /** The next tree size a root check waits for. */
   private nextAt = Infinity;
+  /** The verifier's clock, read once: every block is judged against the same instant. */
+  private readonly nowMs = Date.now();
 
   constructor(
     private readonly h: Latin1Hasher,
@@ -90,8 +92,8 @@ export class ChainChecker {
 
   /** The next block, in height order. */
   block(b: Block): void {
-    const rangeOk = checkBlockHeader(b, this.prevBlock, this.recent, this.ledger, this.size, this.issues);
-    this.blocksBySize.set(b.treeSize, { height: b.height, hash: b.hash, treeSize: b.treeSize });
+    const rangeOk = checkBlockHeader(b, this.prevBlock, this.recent, this.ledger, this.size, this.nowMs, this.issues);
+    this.blocksBySize.set(b.treeSize, { height: b.height, hash: b.hash, treeSize: b.treeSize, timestamp: b.timestamp });
     const lastTree = this.treeRoots.last();
     if (!this.stopped && b.treeSize <= this.size && b.treeSize >= this.position && (!lastTree || b.treeSize > lastTree.size)) {
       this.treeRoots.push({ size: b.treeSize, height: b.height, root: b.treeRoot });

@@ -2,6 +2,7 @@ import { ChainproofError } from '../../errors.js';
 import type { LedgerRow } from '../entities/index.js';
 import { ed25519Verify } from '../events/ed25519.js';
 import { checkpointHashAlg, openNote, parseCheckpoint, parseVerifierKey, type NoteSignature, type VerifierKey } from '../note/index.js';
+import { datedAhead } from './block-check.js';
 import type { IssueCollector } from './issues.js';
 
 export const VERIFY_CHECKPOINT_COLUMNS = 'id, tree_size, root_hash, block_height, timestamp_ms, note';
@@ -22,6 +23,16 @@ export interface SignedHead {
   rootHash: Buffer;
   blockHeight: number;
   blockHash: string;
+  /** The signed `time` line (ms), or the row's when the line is missing or malformed. */
+  timeMs: number;
+}
+
+/** The stored block a checkpoint names, as far as the checkpoint checks go. */
+export interface NamedBlock {
+  height: number;
+  hash: Buffer;
+  treeSize: number;
+  timestamp: number;
 }
 
 const BLOCK_LINE = /^block (0|[1-9][0-9]*) ([0-9a-f]{64})$/;
@@ -107,15 +118,16 @@ export function checkCheckpointNote(
     rootHash: body.rootHash,
     blockHeight: block ? Number(block[1]) : Number(row.block_height),
     blockHash: block ? block[2]! : '',
+    timeMs: Number(time ? time[1] : row.timestamp_ms),
   };
 }
 
-/** The block a checkpoint names must be the stored block ending at its tree size. */
-export function checkCheckpointBlock(
-  head: SignedHead,
-  block: { height: number; hash: Buffer; treeSize: number } | undefined,
-  issues: IssueCollector,
-): void {
+/**
+ * The block a checkpoint names must be the stored block ending at its tree size, and not dated
+ * after the checkpoint was signed (by more than the clocks' allowance): a checkpoint is made
+ * once its block is sealed.
+ */
+export function checkCheckpointBlock(head: SignedHead, block: NamedBlock | undefined, issues: IssueCollector): void {
   const id = head.id;
   if (!block) {
     issues.checkpoint('CHECKPOINT_MALFORMED', id, `checkpoint ${id}: no stored block ends at its tree size ${head.treeSize}`);
@@ -125,5 +137,7 @@ export function checkCheckpointBlock(
       id,
       `checkpoint ${id} names block ${head.blockHeight} ${head.blockHash} at size ${head.treeSize}, but the stored block there is ${block.height} ${block.hash.toString('hex')} ending at ${block.treeSize}`,
     );
+  } else {
+    datedAhead(block, head.timeMs, `the time checkpoint ${id} that names it was signed`, issues);
   }
 }

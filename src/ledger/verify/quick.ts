@@ -221,7 +221,7 @@ async function checkLastBlock(
     : [];
   const prev: Block | undefined = before[before.length - 1];
   const recent: RecentBlock[] = before.map((b) => ({ timestamp: b.timestamp, difficulty: b.difficulty }));
-  const rangeOk = checkBlockHeader(last, prev, recent, ledger, headSize, issues);
+  const rangeOk = checkBlockHeader(last, prev, recent, ledger, headSize, Date.now(), issues);
   counts.blocks++;
   if (!tree) return;
   const hasher = treeHasher(ledger.hashAlg);
@@ -272,11 +272,15 @@ async function checkLastCheckpoints(
   counts.checkpoints += unique.length;
   const last = heads[0];
   if (last) {
-    const [block] = await db.query<{ height: string; hash: Buffer; tree_size: string }>(
-      `SELECT height, hash, tree_size FROM blocks WHERE ledger_id = $1 AND height = $2`,
+    const [block] = await db.query<{ height: string; hash: Buffer; tree_size: string; timestamp_ms: string }>(
+      `SELECT height, hash, tree_size, timestamp_ms FROM blocks WHERE ledger_id = $1 AND height = $2`,
       [ledger.id, last.blockHeight],
     );
-    checkCheckpointBlock(last, block && { height: Number(block.height), hash: block.hash, treeSize: Number(block.tree_size) }, issues);
+    checkCheckpointBlock(
+      last,
+      block && { height: Number(block.height), hash: block.hash, treeSize: Number(block.tree_size), timestamp: Number(block.timestamp_ms) },
+      issues,
+    );
   }
   if (!tree || !last) return;
   const hasher = treeHasher(ledger.hashAlg);
