@@ -17,23 +17,23 @@ export interface ApiKeyRecord {
   revokedAt: Date | null;
 }
 
-/** What a key may do beyond its role. */
+/** What a key (or a registered DID) may do beyond its role. */
 export interface KeyScope {
-  /** Binds the key to these agents: it records query audits for them alone. */
+  /** Binds the credential to these agents: it records query audits for them alone. */
   agents?: readonly string[];
 }
 
-/** Most agents one key may be bound to: a key per agent is the intended use, a few for a shared runner. */
+/** Most agents one credential may be bound to: one per agent is the intended use, a few for a shared runner. */
 export const MAX_KEY_AGENTS = 64;
 
-/** The distinct agent ids of a scope, or null for an unbound key. `agents` is the key maker's input. */
-function agentScope(role: Role, agents: readonly string[] | undefined): string[] | null {
+/** The distinct agent ids of a scope, or null for an unbound credential. `agents` is the admin's input. */
+export function agentScope(role: Role, agents: readonly string[] | undefined): string[] | null {
   if (agents === undefined) return null;
   if (!Array.isArray(agents) || agents.length === 0 || agents.length > MAX_KEY_AGENTS) {
-    throw new ChainproofError('BAD_USER_INPUT', `agents must list 1..${MAX_KEY_AGENTS} agent ids (leave it out for a key that may record any agent's audits)`);
+    throw new ChainproofError('BAD_USER_INPUT', `agents must list 1..${MAX_KEY_AGENTS} agent ids (leave it out for a credential that may record any agent's audits)`);
   }
   if (!grants(role, 'writer')) {
-    throw new ChainproofError('BAD_USER_INPUT', `agents bind a key that records query audits; a ${role} key records none`);
+    throw new ChainproofError('BAD_USER_INPUT', `agents bind a credential that records query audits; a ${role} records none`);
   }
   for (const a of agents) {
     if (typeof a !== 'string' || a.length === 0 || a.length > MAX_TEXT_FIELD || !isStorableText(a)) {

@@ -4,13 +4,15 @@ import { ChainproofError } from '../errors.js';
 import { publicKeyFromDidKey } from '../ledger/events/did-key.js';
 import { ed25519Verify } from '../ledger/events/ed25519.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
-import { AUTH_SUBSYSTEM, reserveAuthRecords, SYSTEM_LEDGER } from './api-keys.js';
+import { agentScope, AUTH_SUBSYSTEM, reserveAuthRecords, SYSTEM_LEDGER, type KeyScope } from './api-keys.js';
 import { isRole, type Principal } from './roles.js';
 
 export interface KnownDid {
   did: string;
   name: string;
   role: string;
+  /** The agents whose query audits the DID may record; null: any agent's. */
+  agents: string[] | null;
   registeredBy: string;
   registeredAt: Date;
   revokedAt: Date | null;
@@ -48,19 +50,21 @@ export class KnownDidService {
     reserveAuthRecords(ledger);
   }
 
-  async register(did: string, role: string, name: string, by: string): Promise<KnownDid> {
+  async register(did: string, role: string, name: string, by: string, scope: KeyScope = {}): Promise<KnownDid> {
     publicKeyFromDidKey(did, 'did'); // refuses anything but an Ed25519 did:key
     if (!isRole(role)) throw new ChainproofError('BAD_USER_INPUT', 'role must be one of reader, writer, governor, admin, validator');
     if (!/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,63}$/.test(name)) throw new ChainproofError('BAD_USER_INPUT', 'name must be 1..64 of letters, digits and . _ @ : -');
-    await this.ledger.append(SYSTEM_LEDGER, [{ type: 'DidRegistered', actor: by, subsystem: AUTH_SUBSYSTEM, resource: did, payload: { did, role, name } }], {
+    const agents = agentScope(role, scope.agents);
+    const payload = { did, role, name, ...(agents ? { agents } : {}) };
+    await this.ledger.append(SYSTEM_LEDGER, [{ type: 'DidRegistered', actor: by, subsystem: AUTH_SUBSYSTEM, resource: did, payload }], {
       internal: true,
       projection: async (tx, [e]) => {
         const exists = await tx.query(`SELECT 1 FROM known_dids WHERE did = $1 AND revoked_at IS NULL`, [did]);
         if (exists.length) throw new ChainproofError('CONFLICT', `${did} is registered already`);
         await tx.query(`DELETE FROM known_dids WHERE did = $1`, [did]);
         await tx.query(
-          `INSERT INTO known_dids (did, name, role, registered_by, registered_at, registered_event) VALUES ($1,$2,$3,$4,$5,$6)`,
-          [did, name, role, by, e!.appendedAt, Buffer.from(e!.id, 'hex')],
+          `INSERT INTO known_dids (did, name, role, registered_by, registered_at, registered_event, agents) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+          [did, name, role, by, e!.appendedAt, Buffer.from(e!.id, 'hex'), agents],
         );
       },
     });
@@ -85,9 +89,11 @@ export class KnownDidService {
 
   async list(): Promise<KnownDid[]> {
     const rows: Array<Record<string, any>> = await this.dataSource.query(
-      `SELECT did, name, role, registered_by, registered_at, revoked_at FROM known_dids ORDER BY registered_at, did`,
+      `SELECT did, name, role, agents, registered_by, registered_at, revoked_at FROM known_dids ORDER BY registered_at, did`,
     );
-    return rows.map((r) => ({ did: r.did, name: r.name, role: r.role, registeredBy: r.registered_by, registeredAt: r.registered_at, revokedAt: r.revoked_at }));
+    return rows.map((r) => ({
+      did: r.did, name: r.name, role: r.role, agents: r.agents, registeredBy: r.registered_by, registeredAt: r.registered_at, revokedAt: r.revoked_at,
+    }));
   }
 
   /**
@@ -105,7 +111,7 @@ export class KnownDidService {
       throw fail('not an Ed25519 did:key');
     }
     if (!ed25519Verify(publicKey, signedBytes, Buffer.from(signatureHex, 'hex'))) throw fail('bad signature');
-    const [row] = await this.dataSource.query(`SELECT name, role FROM known_dids WHERE did = $1 AND revoked_at IS NULL`, [did]);
+    const [row] = await this.dataSource.query(`SELECT name, role, agents FROM known_dids WHERE did = $1 AND revoked_at IS NULL`, [did]);
     if (!row) throw fail('unknown or revoked DID');
     // Claimed in the database, not in this process: another process sharing it, or this one
     // restarted, would otherwise take the same signed request again within the skew window.
@@ -121,6 +127,6 @@ export class KnownDidService {
       // Best effort: an expired row left behind only waits for the next prune.
       this.dataSource.query(`DELETE FROM used_request_signatures WHERE expires_at < now()`).catch(() => {});
     }
-    return { kind: 'did', account: did, role: row.role, keyId: row.name };
+    return { kind: 'did', account: did, role: row.role, keyId: row.name, ...(row.agents ? { agents: row.agents } : {}) };
   }
 }

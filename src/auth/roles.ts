@@ -36,7 +36,7 @@ export interface Principal {
  */
 export function assertMayRecordFor(p: Principal, agentId: unknown): void {
   if (p.agents && !p.agents.includes(agentId as string)) {
-    throw new ChainproofError('FORBIDDEN', `this key records query audits of ${p.agents.length === 1 ? `agent ${JSON.stringify(p.agents[0])}` : `its ${p.agents.length} agents`} only, not of ${JSON.stringify(agentId)}`);
+    throw new ChainproofError('FORBIDDEN', `this ${p.kind === 'did' ? 'DID' : 'key'} records query audits of ${p.agents.length === 1 ? `agent ${JSON.stringify(p.agents[0])}` : `its ${p.agents.length} agents`} only, not of ${JSON.stringify(agentId)}`);
   }
 }
 

@@ -36,8 +36,14 @@ export class ApiKeyResolver {
 
   @Authorized('admin')
   @Mutation(() => KnownDid, { description: 'Let a did:key sign requests with a role.' })
-  registerDid(@Ctx() ctx: RequestContext, @Arg('did') did: string, @Arg('role') role: string, @Arg('name') name: string) {
-    return ctx.dids.register(did, role, name, ctx.principal.account);
+  registerDid(
+    @Ctx() ctx: RequestContext,
+    @Arg('did') did: string,
+    @Arg('role') role: string,
+    @Arg('name') name: string,
+    @Arg('agents', () => [String], { nullable: true, description: 'Bind the DID to these agents: it records query audits for them alone.' }) agents?: string[] | null,
+  ) {
+    return ctx.dids.register(did, role, name, ctx.principal.account, agents ? { agents } : {});
   }
 
   @Authorized('admin')

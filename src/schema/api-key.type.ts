@@ -24,6 +24,8 @@ export class KnownDid {
   @Field() did!: string;
   @Field() name!: string;
   @Field() role!: string;
+  @Field(() => [String], { nullable: true, description: 'The agents whose query audits the DID may record; null for any agent\'s.' })
+  agents!: string[] | null;
   @Field() registeredBy!: string;
   @Field() registeredAt!: Date;
   @Field(() => Date, { nullable: true }) revokedAt!: Date | null;

@@ -1,4 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { requestSigningBytes } from '../../src/auth/known-dids.js';
+import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
+import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
 import canonicalize from 'canonicalize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { treeHasher, verifyInclusion } from '../../src/ledger/merkle/index.js';
@@ -284,6 +287,30 @@ describe('provenance over GraphQL', () => {
       expect(refused.errors?.[0]?.extensions?.code, `${role} ${JSON.stringify(agents)}`).toBe('BAD_USER_INPUT');
     }
     expect((await gql(server.url, `{ apiKeys { name } }`)).data.apiKeys.map((k: { name: string }) => k.name)).not.toContain('never-made');
+  });
+
+  it('a DID bound to an agent signs recordings of that agent\'s audits alone', async () => {
+    const signer = ed25519FromSeed(randomBytes(32));
+    const did = didKeyFromPublicKey(signer.publicKey);
+    const reg = await gql(server.url, `mutation($d: String!) { registerDid(did: $d, role: "writer", name: "signed-agent", agents: ["signed-agent"]) { agents } }`, { d: did });
+    expect(reg.data.registerDid).toEqual({ agents: ['signed-agent'] });
+    const signed = async (agentId: string, queryId: string) => {
+      const body = JSON.stringify({ query: QUERY, variables: { i: { queryId, agentId, subject: 'auth/session', predicate: 'ttl', result: 2, contributingAssertions: [] } } });
+      const ts = String(Date.now());
+      const signature = signer.sign(requestSigningBytes('test.chainproof', 'POST', '/graphql', ts, body)).toString('hex');
+      const r = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-chainproof-did': did, 'x-chainproof-timestamp': ts, 'x-chainproof-signature': signature }, body });
+      return (await r.json()) as { data?: any; errors?: Array<{ message: string; extensions: { code: string } }> };
+    };
+    const own = await signed('signed-agent', 'did-bound-1');
+    expect(own.errors).toBeUndefined();
+    expect(own.data.recordQuery.recordedBy).toBe(did);
+    const other = await signed('deployment-agent', 'did-bound-2');
+    expect(other.errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+    expect(other.errors?.[0]?.message).toMatch(/^this DID records query audits of agent "signed-agent" only/);
+    const found = await gql(server.url, `{ queryAudits(filter: {queryId: "did-bound-2"}) { edges { node { queryId } } } }`, undefined, reader);
+    expect(found.data.queryAudits.edges).toEqual([]);
+    const listed = await gql(server.url, `{ knownDids { name agents } }`);
+    expect(listed.data.knownDids).toContainEqual({ name: 'signed-agent', agents: ['signed-agent'] });
   });
 
   it('answers a recording with the cited assertions and sources only where it asks for them', async () => {

@@ -181,7 +181,7 @@ describe('chainproof CLI', () => {
     expect(cli(['keys', 'list'], env).stdout).toMatch(/ci-agent\s+writer\s+deployment-agent,canary\s/);
     const boundReader = cli(['keys', 'create', '--role', 'reader', '--agent', 'deployment-agent'], env);
     expect(boundReader.code).toBe(2);
-    expect(boundReader.stderr).toMatch(/^chainproof: BAD_USER_INPUT: agents bind a key that records query audits/);
+    expect(boundReader.stderr).toMatch(/^chainproof: BAD_USER_INPUT: agents bind a credential that records query audits; a reader records none/);
   });
 
   it('query filters and limits, as a table or JSON', () => {
