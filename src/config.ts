@@ -31,6 +31,8 @@ export interface Config {
   originGiven: boolean;
   signingSeedHex?: string;
   signingKeyFile?: string;
+  /** Verifier keys this server's log was signed with before its current key (oldest first). */
+  previousVerifierKeys: string[];
   maxPayloadBytes: number;
   maxBatch: number;
   maxBodyBytes: number;
@@ -108,6 +110,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_ADMIN_KEY', '(unset)', 'bootstrap admin API key (≥ 32 chars) for automation; embedded default: generated into <data dir>/admin.key'],
   ['CHAINPROOF_SIGNING_SEED', '(unset)', '64 hex chars: Ed25519 seed that signs checkpoints and server events'],
   ['CHAINPROOF_SIGNING_KEY_FILE', '(unset)', 'file holding that seed in hex (embedded default: <data dir>/signing.key, created 0600)'],
+  ['CHAINPROOF_PREVIOUS_VERIFIER_KEYS', '(unset)', 'comma-separated C2SP verifier keys the log was signed with before the current key (a key rotation: public keys only)'],
   ['CHAINPROOF_MAX_PAYLOAD_BYTES', '65536', 'largest canonical event payload accepted'],
   ['CHAINPROOF_MAX_BATCH', '1000', 'most events one appendEvents call may carry'],
   ['CHAINPROOF_MAX_BODY_BYTES', '16777216', 'largest HTTP request body accepted'],
@@ -215,6 +218,7 @@ export function loadConfig(env: Env = process.env): Config {
     originGiven: Boolean(env.CHAINPROOF_ORIGIN),
     signingSeedHex: seed?.toLowerCase(),
     signingKeyFile: env.CHAINPROOF_SIGNING_KEY_FILE || undefined,
+    previousVerifierKeys: (env.CHAINPROOF_PREVIOUS_VERIFIER_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean),
     maxPayloadBytes: int('CHAINPROOF_MAX_PAYLOAD_BYTES', 65536, 2, 16 * 1024 * 1024),
     maxBatch: int('CHAINPROOF_MAX_BATCH', 1000, 1, 100_000),
     publicReads: bool('CHAINPROOF_PUBLIC_READS', true),
@@ -279,6 +283,13 @@ export function loadConfig(env: Env = process.env): Config {
       peerSpec(p.url, p.vkey);
     } catch (e) {
       problems.push(`CHAINPROOF_PEERS: ${(e as Error).message}`);
+    }
+  }
+  for (const k of config.previousVerifierKeys) {
+    try {
+      parseVerifierKey(k);
+    } catch (e) {
+      problems.push(`CHAINPROOF_PREVIOUS_VERIFIER_KEYS: ${(e as Error).message}`);
     }
   }
   const logNames = new Set<string>();

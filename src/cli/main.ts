@@ -10,7 +10,7 @@ import { remoteSource, type LedgerSource, type ProofBundle } from './source.js';
 import { serverOf, serverOptions, type ServerOptions } from './server-options.js';
 import { proofFault, verifyTlogProofFile } from './verify-proof.js';
 import { parseCosignerKey, parseVerifierKey } from '../ledger/note/index.js';
-import { parseTrustedKey } from '../ledger/verify/checkpoint-check.js';
+import { parseTrustedKeys } from '../ledger/verify/checkpoint-check.js';
 import type { ReplayReport } from '../governance/replay.js';
 import type { RulesReplayReport } from '../rules/replay.js';
 import type { ProvenanceReplayReport } from '../provenance/rebuild.js';
@@ -118,21 +118,21 @@ function program(): Command {
     .option('--replay', 'also rebuild governance state from the ledger and compare it with the projections and checkpoints\' state roots, re-run every contract and compare its firings, and rebuild the ledger\'s provenance records and compare them')
     .option('--witness <vkey>', 'require the latest checkpoint to be cosigned by these witnesses (repeatable)', repeatable, [])
     .option('--threshold <n>', 'cosignatures required from the --witness keys (default ⌈(n+f+1)/2⌉ of n: 2f+1 of 3f+1)')
-    .option('--key <vkey>', "the log's C2SP verifier key (Ledger.verifierKey) to check signatures with (default: the configured signing key's)")
+    .option('--key <vkey>', "the log's C2SP verifier key (Ledger.verifierKey) to check signatures with; repeatable, for the keys a rotated log was signed with (default: the configured signing key's and CHAINPROOF_PREVIOUS_VERIFIER_KEYS)", repeatable, [])
     .option('--no-signatures', 'without any key: check everything but checkpoint and server signatures')
-    .action(async (opts: { full?: boolean; json?: boolean; ledger: string; replay?: boolean; witness: string[]; threshold?: string; key?: string; signatures: boolean }) => {
+    .action(async (opts: { full?: boolean; json?: boolean; ledger: string; replay?: boolean; witness: string[]; threshold?: string; key: string[]; signatures: boolean }) => {
       const config = loadConfig();
       const policy = { keys: witnessKeys(opts.witness), threshold: thresholdOf(opts) };
       // A malformed key is bad usage, refused before any work (exit 1 would say the ledger is INVALID).
-      if (opts.key !== undefined) parseTrustedKey(opts.key);
+      parseTrustedKeys(opts.key);
       const bar = !opts.json && process.stderr.isTTY ? progressBar(process.stderr) : undefined;
       // The newest checkpoint is not held against the configured key here: a changed one is this command's finding.
       const { report, replay, rulesReplay, provenanceReplay, witnesses } = await withLedger({ ...config }, async (services) => {
-        if (opts.key === undefined && services.ledger.verifierKey() === null && opts.signatures) {
+        if (opts.key.length === 0 && services.ledger.verifierKey() === null && opts.signatures) {
           throw new ChainproofError('VERIFIER_KEY_MISSING', "no key to check signatures with: pass --key <vkey> (the log's Ledger.verifierKey), or --no-signatures");
         }
         return {
-          report: await services.ledger.verify(opts.ledger, Boolean(opts.full), { onProgress: bar?.update, verifierKey: opts.key }),
+          report: await services.ledger.verify(opts.ledger, Boolean(opts.full), { onProgress: bar?.update, verifierKeys: opts.key.length > 0 ? opts.key : undefined }),
           replay: opts.replay ? await services.governance.replay() : undefined,
           rulesReplay: opts.replay ? await services.rules.replay() : undefined,
           provenanceReplay: opts.replay ? await services.provenance.replay(opts.ledger) : undefined,

@@ -134,7 +134,7 @@ export class GovernanceService {
 
   /** Rebuilds the projections from the ledger and compares (see replay.ts). */
   async replay(onProgress?: (done: number) => void): Promise<ReplayReport> {
-    return replayGovernance(this.dataSource, await this.ledger.ledger(GOVERNANCE_LEDGER), this.ledger.serverKey?.did, onProgress);
+    return replayGovernance(this.dataSource, await this.ledger.ledger(GOVERNANCE_LEDGER), this.ledger.serverKey?.dids, onProgress);
   }
 
   /** The governance ledger's origin, which signed votes are bound to. */

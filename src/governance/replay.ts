@@ -39,7 +39,8 @@ export interface ReplayReport {
 export async function replayGovernance(
   dataSource: DataSource,
   ledger: LedgerRow,
-  serverDid: string | undefined,
+  /** The server's DIDs (current key first, then previous ones): the authors governance events may have. */
+  serverDids: readonly string[] | undefined,
   onProgress?: (done: number) => void,
 ): Promise<ReplayReport> {
   return dataSource.transaction('REPEATABLE READ', async (tx) => {
@@ -59,7 +60,7 @@ export async function replayGovernance(
           after = Number(r.idx);
           const e = eventFromRow(ledger.name, r);
           // Only this server writes governance events (copies synced from peers are history, not state).
-          if (serverDid !== undefined && e.author !== serverDid) continue;
+          if (serverDids !== undefined && (typeof e.author !== 'string' || !serverDids.includes(e.author))) continue;
           try {
             await tx.query('SAVEPOINT replay_event');
             await projector.applyAll(tx, [e]);

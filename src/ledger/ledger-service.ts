@@ -550,7 +550,7 @@ export class LedgerService {
   private prepare(ledger: LedgerRow, inputs: AppendInput[]): Promise<PreparedInput[]> {
     const hasher = treeHasher(ledger.hashAlg);
     const now = Date.now();
-    const limits = { ...this.config, serverDid: this.serverKey?.did };
+    const limits = { ...this.config, serverDids: this.serverKey?.dids };
     return mapInSlices(inputs, (input, i) => {
       try {
         return prepareInput(input, ledger.origin, hasher, limits, now);
@@ -599,7 +599,7 @@ export class LedgerService {
         throw new ChainproofError('BAD_EVENT', `event ${i}: the copy names ${JSON.stringify(own.origin)}, a ledger of this node, as its origin`, { details: { index: i } });
       }
     }
-    const lead = options.lead && prepareInput(options.lead, ledger.origin, hasher, { ...this.config, serverDid: this.serverKey?.did });
+    const lead = options.lead && prepareInput(options.lead, ledger.origin, hasher, { ...this.config, serverDids: this.serverKey?.dids });
     const started = performance.now();
     const events = await this.sequencerFor(ledger).append({
       inputs: lead ? [lead, ...prepared] : prepared,
@@ -857,14 +857,14 @@ export class LedgerService {
   async verify(
     ledgerName: string,
     full: boolean,
-    options: { onProgress?: (done: number, total: number) => void; verifierKey?: string } = {},
+    options: { onProgress?: (done: number, total: number) => void; verifierKeys?: readonly string[] } = {},
   ): Promise<VerificationReport> {
     const ledger = await this.ledger(ledgerName);
     const { onProgress } = options;
-    // The caller's key first: an auditor's copy of the published key, not one derived from a seed here.
-    const verifierKey = options.verifierKey ?? this.verifierKey() ?? undefined;
-    const run = () => verifyLedger(this.dataSource, ledger, { full, verifierKey, onProgress });
-    if (!full || onProgress || options.verifierKey) return run();
+    // The caller's keys first: an auditor's copies of the published keys, not ones derived from a seed here.
+    const verifierKeys = options.verifierKeys ?? (this.serverKey ? [this.serverKey.note.verifierKey, ...this.serverKey.previous] : []);
+    const run = () => verifyLedger(this.dataSource, ledger, { full, verifierKeys, onProgress });
+    if (!full || onProgress || options.verifierKeys) return run();
     let shared = this.fullVerifications.get(ledger.name);
     if (!shared) {
       shared = run().finally(() => this.fullVerifications.delete(ledger.name));

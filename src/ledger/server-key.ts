@@ -5,7 +5,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../config.js';
 import { ChainproofError } from '../errors.js';
 import { didKeyFromPublicKey } from './events/did-key.js';
-import { cosignerFromSeed, noteSignerFromSeed, openNote, verifyNote, type Cosigner, type NoteSigner } from './note/index.js';
+import { cosignerFromSeed, noteSignerFromSeed, openNote, parseVerifierKey, verifyNote, type Cosigner, type NoteSigner } from './note/index.js';
 import type { ServerSigner } from './sequencer.js';
 
 /** The server's Ed25519 identity: it signs checkpoints (as a note) and its own events (as a did:key). */
@@ -19,6 +19,10 @@ export interface ServerKey extends ServerSigner {
   cosigner: Cosigner;
   /** Where the key came from, for the start-up message; never the key itself. */
   source: string;
+  /** Verifier keys the log was signed with before this one (CHAINPROOF_PREVIOUS_VERIFIER_KEYS). */
+  previous: readonly string[];
+  /** The did:keys the server has written under: its own first, then those of its previous keys. */
+  dids: readonly string[];
 }
 
 /**
@@ -27,7 +31,7 @@ export interface ServerKey extends ServerSigner {
  * fallback: a throwaway key would sign checkpoints nobody can check later.
  */
 export function loadServerKey(
-  config: Pick<Config, 'signingSeedHex' | 'signingKeyFile' | 'dataDir' | 'originPrefix'>,
+  config: Pick<Config, 'signingSeedHex' | 'signingKeyFile' | 'dataDir' | 'originPrefix'> & Partial<Pick<Config, 'previousVerifierKeys'>>,
   embedded: boolean,
   signedBefore = false,
 ): { key: ServerKey; created: boolean } | undefined {
@@ -59,9 +63,12 @@ export function loadServerKey(
   const seed = Buffer.from(seedHex, 'hex');
   const note = noteSignerFromSeed(config.originPrefix, seed);
   const cosigner = cosignerFromSeed(`${config.originPrefix}/witness`, createHash('sha256').update('chainproof/witness-key/v1\n').update(seed).digest());
+  const did = didKeyFromPublicKey(note.publicKey);
+  const previous = (config.previousVerifierKeys ?? []).filter((k) => k !== note.verifierKey);
+  const dids = [did, ...previous.map((k) => didKeyFromPublicKey(parseVerifierKey(k).publicKey))];
   return {
     created,
-    key: { note, cosigner, source, did: didKeyFromPublicKey(note.publicKey), signMany: (m) => note.signMany(m) },
+    key: { note, cosigner, source, did, previous, dids: [...new Set(dids)], signMany: (m) => note.signMany(m) },
   };
 }
 
@@ -82,29 +89,33 @@ export async function openServerKey(
 }
 
 /**
- * A log's checkpoints are checked with one verifier key for its whole life (RFC 9162, C2SP
+ * A log's checkpoints are checked with the verifier key its verifiers hold (RFC 9162, C2SP
  * tlog-checkpoint): a server started with another seed, or another CHAINPROOF_ORIGIN (the key's
- * name), would sign checkpoints that fail against the key its verifiers hold, and mix two keys in
- * one log. So it does not start.
+ * name), would sign checkpoints that fail against it, and mix two keys in one log unannounced.
+ * So it does not start, unless the key that signed the newest checkpoint is listed as a previous
+ * one: a rotation, which the operator publishes along with the new key.
  */
 export function checkSignedBefore(key: ServerKey, newestNote: string): void {
+  const trusted = [key.note.verifierKey, ...key.previous];
   try {
-    verifyNote(newestNote, [key.note.verifierKey]);
+    verifyNote(newestNote, trusted);
   } catch (cause) {
     const by = openNote(newestNote).signatures[0];
-    const mine = key.note.verifierKey.split('+').slice(0, 2).join('+');
-    if (by && `${by.name}+${by.keyHash.toString('hex')}` === mine) {
-      // This very key signed it, and the signature fails: the checkpoint was changed after signing.
+    const signer = by && `${by.name}+${by.keyHash.toString('hex')}`;
+    const named = (vkey: string) => vkey.split('+').slice(0, 2).join('+');
+    if (signer && trusted.some((k) => named(k) === signer)) {
+      // A trusted key signed it, and the signature fails: the checkpoint was changed after signing.
       throw new ChainproofError(
         'CHECKPOINT_TAMPERED',
-        `the newest checkpoint names this server's key ${mine} but its signature does not verify: it was changed after signing; run chainproof verify --full`,
+        `the newest checkpoint names the key ${signer} but its signature does not verify: it was changed after signing; run chainproof verify --full`,
         { cause },
       );
     }
     throw new ChainproofError(
       'SIGNING_KEY_MISMATCH',
-      `the newest checkpoint was signed by ${by ? `${by.name}+${by.keyHash.toString('hex')}` : 'another key'}, not by this server's key ${key.note.verifierKey.split('+').slice(0, 2).join('+')}; ` +
-        'configure the seed (and CHAINPROOF_ORIGIN) that signed it: a new key needs a new database',
+      `the newest checkpoint was signed by ${signer ?? 'another key'}, not by this server's key ${named(key.note.verifierKey)}` +
+        `${key.previous.length > 0 ? ' nor a key in CHAINPROOF_PREVIOUS_VERIFIER_KEYS' : ''}; configure the seed (and CHAINPROOF_ORIGIN) that signed it, ` +
+        'or, to rotate to this key, list the verifier key that signed it in CHAINPROOF_PREVIOUS_VERIFIER_KEYS',
       { cause },
     );
   }

@@ -26,16 +26,16 @@ export interface ProvenanceReplayReport {
  * server, and signs them. The author column alone is not enough: a server that ran without a
  * key did not stop clients from naming its DID on unsigned events.
  */
-async function projectFromEvents(tx: EntityManager, ledger: LedgerRow, serverDid: string, treeSize: number): Promise<number> {
+async function projectFromEvents(tx: EntityManager, ledger: LedgerRow, serverDids: readonly string[], treeSize: number): Promise<number> {
   let after = -1;
   let total = 0;
   for (;;) {
     const rows: RawEventRow[] = await tx.query(
       `SELECT ${EVENT_COLUMNS} FROM events
-        WHERE ledger_id = $1 AND idx > $2 AND idx < $3 AND type = ANY($4::text[]) AND subsystem = $5 AND author = $6
+        WHERE ledger_id = $1 AND idx > $2 AND idx < $3 AND type = ANY($4::text[]) AND subsystem = $5 AND author = ANY($6::text[])
           AND signature IS NOT NULL AND origin IS NULL
         ORDER BY idx LIMIT ${PAGE}`,
-      [ledger.id, after, treeSize, PROVENANCE_EVENT_TYPES, PROVENANCE_SUBSYSTEM, serverDid],
+      [ledger.id, after, treeSize, PROVENANCE_EVENT_TYPES, PROVENANCE_SUBSYSTEM, serverDids],
     );
     if (rows.length === 0) return total;
     const events = rows.map((r) => eventFromRow(ledger.name, r));
@@ -50,16 +50,16 @@ const treeSizeOf = async (tx: EntityManager, ledger: LedgerRow): Promise<number>
 
 /**
  * Rebuilds a ledger's provenance tables from its events alone, in one transaction.
- * With another `serverDid` than the one that wrote them, rows would vanish that running servers
+ * Without a DID of a key that wrote them (`serverDids`: the current key's, then previous keys'), rows would vanish that running servers
  * still hold committed or cached (KnownAssertions, RecordedAssertions, FirstSources): restart
  * them after such a rebuild.
  */
-export async function rebuildProvenance(dataSource: DataSource, ledger: LedgerRow, serverDid: string): Promise<number> {
+export async function rebuildProvenance(dataSource: DataSource, ledger: LedgerRow, serverDids: readonly string[]): Promise<number> {
   return dataSource.transaction(async (tx) => {
     // Under the head row's lock: an append committing meanwhile would write its rows twice.
     await tx.query(`SELECT 1 FROM ledger_heads WHERE ledger_id = $1 FOR UPDATE`, [ledger.id]);
     for (const t of PROVENANCE_TABLES) await tx.query(`DELETE FROM ${t} WHERE ledger_id = $1`, [ledger.id]);
-    return projectFromEvents(tx, ledger, serverDid, await treeSizeOf(tx, ledger));
+    return projectFromEvents(tx, ledger, serverDids, await treeSizeOf(tx, ledger));
   });
 }
 
@@ -68,8 +68,8 @@ export async function rebuildProvenance(dataSource: DataSource, ledger: LedgerRo
  * ones, changing nothing (see rebuildAndCompare), in one REPEATABLE READ snapshot, so appends
  * running meanwhile skew neither side.
  */
-export async function replayProvenance(dataSource: DataSource, ledger: LedgerRow, serverDid: string | undefined): Promise<ProvenanceReplayReport> {
-  if (serverDid === undefined) {
+export async function replayProvenance(dataSource: DataSource, ledger: LedgerRow, serverDids: readonly string[] | undefined): Promise<ProvenanceReplayReport> {
+  if (serverDids === undefined) {
     const skipped = 'this process has no signing key, which tells the server\'s own records from look-alikes: set CHAINPROOF_SIGNING_SEED or CHAINPROOF_SIGNING_KEY_FILE';
     return { ok: true, treeSize: 0, eventsReplayed: 0, mismatchedTables: [], skipped };
   }
@@ -78,7 +78,7 @@ export async function replayProvenance(dataSource: DataSource, ledger: LedgerRow
     const tables = PROVENANCE_TABLES.map((name) => ({ name, key: ['event_idx'], where: { ledger_id: ledger.id } }));
     let eventsReplayed = 0;
     const mismatchedTables = await rebuildAndCompare(tx, tables, async () => {
-      eventsReplayed = await projectFromEvents(tx, ledger, serverDid, treeSize);
+      eventsReplayed = await projectFromEvents(tx, ledger, serverDids, treeSize);
     });
     return { ok: mismatchedTables.length === 0, treeSize, eventsReplayed, mismatchedTables };
   });

@@ -288,7 +288,7 @@ export class ProvenanceService {
 
   /** Rebuilds the ledger's provenance projections from its events and compares, changing nothing (see rebuild.ts). */
   async replay(ledgerName: string): Promise<ProvenanceReplayReport> {
-    return replayProvenance(this.dataSource, await this.ledger.ledger(ledgerName), this.ledger.serverKey?.did);
+    return replayProvenance(this.dataSource, await this.ledger.ledger(ledgerName), this.ledger.serverKey?.dids);
   }
 
   /**

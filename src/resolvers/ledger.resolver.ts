@@ -56,6 +56,13 @@ export class LedgerResolver {
     return ctx.ledger.verifierKey();
   }
 
+  @FieldResolver(() => [String], {
+    description: 'Verifier keys that signed this server\'s earlier checkpoints, before a key rotation (CHAINPROOF_PREVIOUS_VERIFIER_KEYS), oldest first.',
+  })
+  previousVerifierKeys(@Ctx() ctx: RequestContext): readonly string[] {
+    return ctx.ledger.serverKey?.previous ?? [];
+  }
+
   @FieldResolver(() => String, {
     nullable: true,
     description: 'C2SP verifier key (type 0x04) of the cosignatures this node makes as a witness (POST /witness/add-checkpoint); null without a signing key.',

@@ -48,6 +48,15 @@ describe('configuration', () => {
     expect(logs(key('a.example', 1), key('a.example', 2), key('a.examples', 3), key('b.example/a.example', 4))().witnessLogs).toHaveLength(4);
   });
 
+  it('takes previous verifier keys as a comma-separated list, and refuses one that does not parse', () => {
+    const key = (seed: number) => noteSignerFromSeed('a.example', Buffer.alloc(32, seed)).verifierKey;
+    expect(loadConfig({ CHAINPROOF_PREVIOUS_VERIFIER_KEYS: ` ${key(1)}, ${key(2)} ` }).previousVerifierKeys).toEqual([key(1), key(2)]);
+    expect(loadConfig({}).previousVerifierKeys).toEqual([]);
+    expect(() => loadConfig({ CHAINPROOF_PREVIOUS_VERIFIER_KEYS: `${key(1)},a.example+00+nope` })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('CHAINPROOF_PREVIOUS_VERIFIER_KEYS: invalid verifier key') }),
+    );
+  });
+
   it('the README documents every variable the server reads', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     for (const [name] of ENV_DOCS) expect(readme, name).toContain(`| \`${name}\` |`);

@@ -46,13 +46,13 @@ describe('rebuilding provenance projections', () => {
     expect(cited).toEqual({ hashes: `${a2.hash},${a1.hash}`, weights: '{0.7,0.3}' });
     expect(live.prov_assertions).toHaveLength(2);
     const main = await t.service.ledger('main');
-    expect(await rebuildProvenance(t.db.dataSource, main, t.service.serverKey!.did)).toBe(24);
+    expect(await rebuildProvenance(t.db.dataSource, main, t.service.serverKey!.dids)).toBe(24);
     expect(await snapshot()).toEqual(live);
 
     // Emptied tables come back too, and other ledgers' rows are left alone.
     for (const table of PROVENANCE_TABLES) await t.db.dataSource.query(`DELETE FROM ${table} WHERE ledger_id = $1`, [main.id]);
     expect((await snapshot()).prov_sources).toHaveLength(1);
-    await rebuildProvenance(t.db.dataSource, main, t.service.serverKey!.did);
+    await rebuildProvenance(t.db.dataSource, main, t.service.serverKey!.dids);
     expect(await snapshot()).toEqual(live);
     expect(otherSrc.eventIndex).toBe(0);
   });
@@ -64,7 +64,7 @@ describe('rebuilding provenance projections', () => {
       const did = t.service.serverKey!.did;
       const payload = queryPayload({ queryId: 'unsigned', agentId: 'x', subject: 's', predicate: 'p', result: 1, contributingAssertions: [] });
       await keyless.service.append('main', [{ type: 'QueryRecorded', actor: 'mallory', author: did, subsystem: 'provenance', resource: 'query/unsigned', payload }]);
-      expect(await rebuildProvenance(keyless.db.dataSource, await keyless.service.ledger('main'), did)).toBe(0);
+      expect(await rebuildProvenance(keyless.db.dataSource, await keyless.service.ledger('main'), [did])).toBe(0);
     } finally {
       await keyless.close();
     }
@@ -72,7 +72,7 @@ describe('rebuilding provenance projections', () => {
 
   it('replays the ledger against the live tables and names each table that differs, changing nothing', async () => {
     const main = await t.service.ledger('main');
-    const did = t.service.serverKey!.did;
+    const did = t.service.serverKey!.dids;
     const { treeSize } = await t.service.head('main');
     const clean = await replayProvenance(t.db.dataSource, main, did);
     expect(clean).toEqual({ ok: true, treeSize, eventsReplayed: 24, mismatchedTables: [] });

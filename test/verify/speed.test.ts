@@ -60,7 +60,7 @@ describe.runIf(target > 0 && process.env.DATABASE_URL)('full verification speed'
         for (const contentWorker of [true, false]) {
           for (let run = 0; run < 3; run++) {
             const cpu = process.cpuUsage();
-            const report = await verifyLedger(db.dataSource, ledger, { full: true, contentWorker, verifierKey: service.verifierKey()! });
+            const report = await verifyLedger(db.dataSource, ledger, { full: true, contentWorker, verifierKeys: [service.verifierKey()!] });
             const used = process.cpuUsage(cpu);
             expect(report.issues).toEqual([]);
             console.log(
@@ -70,7 +70,7 @@ describe.runIf(target > 0 && process.env.DATABASE_URL)('full verification speed'
             );
           }
         }
-        const quick = await verifyLedger(db.dataSource, ledger, { full: false, verifierKey: service.verifierKey()! });
+        const quick = await verifyLedger(db.dataSource, ledger, { full: false, verifierKeys: [service.verifierKey()!] });
         expect(quick.issues).toEqual([]);
         console.log(`quick: ${quick.durationMs} ms`);
       } finally {

@@ -35,7 +35,7 @@ describe('verifyLedger on an untouched ledger', () => {
     const progress: Array<[number, number]> = [];
     const report = await verifyLedger(t.db.dataSource, built.ledger, {
       full: true,
-      verifierKey: t.service.verifierKey()!,
+      verifierKeys: [t.service.verifierKey()!],
       onProgress: (done, total) => progress.push([done, total]),
     });
     expectValid(report);
@@ -65,7 +65,7 @@ describe('verifyLedger on an untouched ledger', () => {
 
   it('gives the same verdict with tiny pages (every page boundary, block and checkpoint straddling them)', async () => {
     for (const pageSize of [1, 3, 7, 16, 33]) {
-      expectValid(await verifyLedger(t.db.dataSource, built.ledger, { full: true, verifierKey: t.service.verifierKey()!, pageSize }));
+      expectValid(await verifyLedger(t.db.dataSource, built.ledger, { full: true, verifierKeys: [t.service.verifierKey()!], pageSize }));
     }
   });
 
@@ -102,7 +102,7 @@ describe('verifyLedger on an untouched ledger', () => {
     try {
       for (let round = 0; round < 4; round++) {
         for (const full of [true, false]) {
-          const report = await verifyLedger(t.db.dataSource, busy.ledger, { full, verifierKey: t.service.verifierKey()!, pageSize: 16 });
+          const report = await verifyLedger(t.db.dataSource, busy.ledger, { full, verifierKeys: [t.service.verifierKey()!], pageSize: 16 });
           expectValid(report);
         }
       }
@@ -114,7 +114,7 @@ describe('verifyLedger on an untouched ledger', () => {
   });
 
   it('refuses a malformed verifier key instead of blaming the ledger', async () => {
-    await expect(verifyLedger(t.db.dataSource, built.ledger, { full: false, verifierKey: 'nope' })).rejects.toMatchObject({
+    await expect(verifyLedger(t.db.dataSource, built.ledger, { full: false, verifierKeys: ['nope'] })).rejects.toMatchObject({
       code: 'BAD_USER_INPUT',
     });
   });

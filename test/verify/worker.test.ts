@@ -25,7 +25,7 @@ describe('full verification with the content worker', () => {
     build?.remove();
   });
 
-  const opts = () => ({ full: true, contentWorker: true, verifierKey: t.service.verifierKey()!, pageSize: 16 });
+  const opts = () => ({ full: true, contentWorker: true, verifierKeys: [t.service.verifierKey()!], pageSize: 16 });
 
   it('is VALID on an untouched ledger', async () => {
     const { ledger, events } = await buildLedger(t.service, 'threaded');

@@ -8,8 +8,8 @@ import type { AppendInput } from './event.js';
 export interface AppendLimits {
   maxPayloadBytes: number;
   hlcMaxSkewMs: number;
-  /** The server's own DID, which no unsigned client event may claim as author. */
-  serverDid?: string;
+  /** The server's DIDs, its current key's and its previous keys', which no unsigned client event may claim as author. */
+  serverDids?: readonly string[];
 }
 
 /**
@@ -69,7 +69,7 @@ export function prepareInput(
     if (input.idempotencyKey === undefined && input.signature === undefined && input.parents === undefined) throw unlessRetry;
   }
   if (input.signature === undefined) {
-    if (input.author !== undefined && input.author === limits.serverDid) {
+    if (input.author !== undefined && limits.serverDids?.includes(input.author)) {
       throw new ChainproofError('BAD_USER_INPUT', 'only the server writes unsigned events in its own name');
     }
     return { input, bytes, payloadText, unlessRetry };

@@ -71,7 +71,7 @@ export class ChainChecker {
     private readonly ledger: LedgerRow,
     /** The head's tree size. */
     private readonly size: number,
-    private readonly verifierKey: VerifierKey | undefined,
+    private readonly verifierKeys: readonly VerifierKey[],
     private readonly issues: IssueCollector,
     /** Blocks kept for the retarget rule: the longest window any block's settings (or the ledger's) ask for. */
     private readonly window = ledger.retargetBlocks,
@@ -110,7 +110,7 @@ export class ChainChecker {
 
   /** The next checkpoint, in (tree size, id) order. */
   checkpoint(row: VerifyCheckpointRow): void {
-    const head = checkCheckpointNote(row, this.ledger, this.verifierKey, this.issues);
+    const head = checkCheckpointNote(row, this.ledger, this.verifierKeys, this.issues);
     if (!head) return;
     if (head.treeSize > this.size) {
       this.issues.checkpoint('CHECKPOINT_ROOT', head.id, `checkpoint ${head.id} signs a tree of ${head.treeSize} events, but the ledger has ${this.size}`);

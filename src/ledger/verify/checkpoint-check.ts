@@ -1,5 +1,6 @@
 import { ChainproofError } from '../../errors.js';
 import type { LedgerRow } from '../entities/index.js';
+import { didKeyFromPublicKey } from '../events/did-key.js';
 import { ed25519Verify } from '../events/ed25519.js';
 import { checkpointHashAlg, openNote, parseCheckpoint, parseVerifierKey, type NoteSignature, type VerifierKey } from '../note/index.js';
 import { datedAhead } from './block-check.js';
@@ -38,28 +39,35 @@ export interface NamedBlock {
 const BLOCK_LINE = /^block (0|[1-9][0-9]*) ([0-9a-f]{64})$/;
 const TIME_LINE = /^time (0|[1-9][0-9]*)$/;
 
-/** The trusted key, refused up front if malformed: that is the caller's mistake, not the ledger's. */
-export function parseTrustedKey(vkey: string | undefined): VerifierKey | undefined {
-  if (vkey === undefined) return undefined;
-  try {
-    return parseVerifierKey(vkey);
-  } catch (e) {
-    throw new ChainproofError('BAD_USER_INPUT', (e as Error).message, { cause: e });
-  }
+/** The trusted keys, each refused up front if malformed: that is the caller's mistake, not the ledger's. */
+export function parseTrustedKeys(vkeys: readonly string[]): VerifierKey[] {
+  return vkeys.map((vkey) => {
+    try {
+      return parseVerifierKey(vkey);
+    } catch (e) {
+      throw new ChainproofError('BAD_USER_INPUT', (e as Error).message, { cause: e });
+    }
+  });
 }
 
+/** The did:keys the trusted keys sign events as: the server writes its own events under its key of the time. */
+export const serverDidsOf = (keys: readonly VerifierKey[]): string[] => keys.map((k) => didKeyFromPublicKey(k.publicKey));
+
 /**
- * c2sp.org/signed-note rules for one trusted key: signatures by other keys are ignored, the
- * trusted key must have signed, and its signature must verify over the note text.
- * Returns why not, or undefined.
+ * c2sp.org/signed-note rules for a set of trusted keys (a log's current key and those it was
+ * rotated from): signatures by other keys are ignored, one trusted key at least must have signed,
+ * and every trusted key's signature must verify over the note text. Returns why not, or undefined.
  */
-function signatureProblem(text: string, signatures: NoteSignature[], key: VerifierKey): string | undefined {
-  const mine = signatures.find((s) => s.name === key.name && s.keyHash.equals(key.keyHash));
-  if (!mine) return `no signature by the trusted key ${key.name}+${key.keyHash.toString('hex')}`;
-  if (!ed25519Verify(key.publicKey, Buffer.from(text, 'utf8'), mine.signature)) {
-    return `signature by ${key.name}+${key.keyHash.toString('hex')} does not verify`;
+function signatureProblem(text: string, signatures: NoteSignature[], keys: readonly VerifierKey[]): string | undefined {
+  const named = (k: VerifierKey) => `${k.name}+${k.keyHash.toString('hex')}`;
+  let signed = false;
+  for (const key of keys) {
+    const mine = signatures.find((s) => s.name === key.name && s.keyHash.equals(key.keyHash));
+    if (!mine) continue;
+    if (!ed25519Verify(key.publicKey, Buffer.from(text, 'utf8'), mine.signature)) return `signature by ${named(key)} does not verify`;
+    signed = true;
   }
-  return undefined;
+  return signed ? undefined : `no signature by the trusted key${keys.length > 1 ? 's' : ''} ${keys.map(named).join(', ')}`;
 }
 
 /**
@@ -71,7 +79,7 @@ function signatureProblem(text: string, signatures: NoteSignature[], key: Verifi
 export function checkCheckpointNote(
   row: VerifyCheckpointRow,
   ledger: LedgerRow,
-  verifierKey: VerifierKey | undefined,
+  verifierKeys: readonly VerifierKey[],
   issues: IssueCollector,
 ): SignedHead | undefined {
   const id = Number(row.id);
@@ -84,8 +92,8 @@ export function checkCheckpointNote(
     malformed(`note does not parse: ${(e as Error).message}`);
     return undefined;
   }
-  if (verifierKey) {
-    const problem = signatureProblem(text, signatures, verifierKey);
+  if (verifierKeys.length > 0) {
+    const problem = signatureProblem(text, signatures, verifierKeys);
     if (problem) issues.checkpoint('CHECKPOINT_SIGNATURE', id, `checkpoint ${id}: ${problem}`);
   }
   let body;

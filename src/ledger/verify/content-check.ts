@@ -27,8 +27,8 @@ const TEXT_COLUMNS = Int8Array.of(F.type, F.actor, F.author, F.resource, F.subsy
 export interface ContentLedger {
   origin: string;
   hashAlg: HashAlg;
-  /** See EventChecker's serverDid. */
-  serverDid?: string;
+  /** See EventChecker's serverDids. */
+  serverDids: readonly string[];
 }
 
 /**
@@ -44,16 +44,16 @@ export class ContentChecker {
   private readonly origin: Buffer;
   private readonly checker: EventChecker;
   private readonly h: Latin1Hasher;
-  private readonly serverDid: string | undefined;
+  private readonly serverDidLengths: ReadonlySet<number>;
 
   constructor(
     ledger: ContentLedger,
     private readonly issues: IssueCollector,
   ) {
     this.origin = Buffer.from(ledger.origin, 'utf8');
-    this.serverDid = ledger.serverDid;
+    this.serverDidLengths = new Set(ledger.serverDids.map((d) => d.length));
     const hasher = treeHasher(ledger.hashAlg);
-    this.checker = new EventChecker(ledger, hasher, issues, ledger.serverDid);
+    this.checker = new EventChecker(ledger, hasher, issues, ledger.serverDids);
     this.h = latin1Hasher(hasher);
   }
 
@@ -121,7 +121,7 @@ export class ContentChecker {
         buf.subarray(ss, ss + len[F.signature]!),
         index,
       );
-    } else if (as >= 0 && this.serverDid !== undefined && sc.textEnd[K.author]! - as === this.serverDid.length) {
+    } else if (as >= 0 && this.serverDidLengths.has(sc.textEnd[K.author]! - as)) {
       this.checker.checkUnsigned(buf.toString('utf8', as, sc.textEnd[K.author]!), buf.toString('utf8', ls, ls + ll), index);
     }
     return true;

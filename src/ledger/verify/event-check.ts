@@ -60,8 +60,8 @@ export class EventChecker {
     private readonly ledger: Pick<LedgerRow, 'origin'>,
     private readonly hasher: TreeHasher,
     private readonly issues: IssueCollector,
-    /** The did:key of the trusted signing key: the server signs every event it writes in that name. */
-    private readonly serverDid?: string,
+    /** The did:keys of the trusted signing keys: the server signs every event it writes in the name of its key of the time. */
+    private readonly serverDids: readonly string[] = [],
   ) {}
 
   check(row: VerifyEventRow, index: number): CheckedEvent {
@@ -121,7 +121,7 @@ export class EventChecker {
    * had it stripped: with it gone, rewriting the event would leave no signature to fail.
    */
   checkUnsigned(author: string | undefined, envelopeLedger: string, index: number): void {
-    if (this.serverDid !== undefined && author === this.serverDid && envelopeLedger === this.ledger.origin) {
+    if (author !== undefined && this.serverDids.includes(author) && envelopeLedger === this.ledger.origin) {
       this.issues.event('EVENT_SIGNATURE', index, `event ${index} names the server (${author}) as its author but carries no signature`);
     }
   }

@@ -1,10 +1,9 @@
 import type { LedgerRow } from '../entities/index.js';
-import { didKeyFromPublicKey } from '../events/did-key.js';
 import { treeHasher } from '../merkle/index.js';
 import type { VerifierKey } from '../note/index.js';
 import { toBlock, VERIFY_BLOCK_COLUMNS, type VerifyBlockRow } from './block-check.js';
 import { ChainChecker } from './chain-check.js';
-import { VERIFY_CHECKPOINT_COLUMNS, type VerifyCheckpointRow } from './checkpoint-check.js';
+import { serverDidsOf, VERIFY_CHECKPOINT_COLUMNS, type VerifyCheckpointRow } from './checkpoint-check.js';
 import { EVENT_FIELDS, eventsCopySql } from './content-check.js';
 import { inThisThread, inWorker, type ContentChecks } from './content-checks.js';
 import { BinaryCopyReader } from './copy-out.js';
@@ -23,7 +22,7 @@ export interface Counts {
 }
 
 export interface FullOptions {
-  verifierKey?: VerifierKey;
+  verifierKeys: readonly VerifierKey[];
   onProgress?: (done: number, total: number) => void;
   pageSize?: number;
   /** Check event contents in a worker thread: default when the ledger has WORKER_MIN_EVENTS or more. */
@@ -99,7 +98,7 @@ class FullRun {
     this.pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE;
     if (!Number.isSafeInteger(this.pageSize) || this.pageSize < 1) throw new RangeError(`pageSize must be a positive integer`);
     this.sequence = new SequenceChecker(this.size, issues);
-    this.chain = new ChainChecker(latin1Hasher(treeHasher(ledger.hashAlg)), ledger, this.size, opts.verifierKey, issues, retargetWindow);
+    this.chain = new ChainChecker(latin1Hasher(treeHasher(ledger.hashAlg)), ledger, this.size, opts.verifierKeys, issues, retargetWindow);
     const id = ledger.id;
     this.blocks = new ReadAhead<VerifyBlockRow>(
       (after, limit) =>
@@ -120,7 +119,7 @@ class FullRun {
       CHECKPOINT_PAGE,
       (r) => Number(r.tree_size),
     );
-    const contentLedger = { origin: ledger.origin, hashAlg: ledger.hashAlg, serverDid: opts.verifierKey && didKeyFromPublicKey(opts.verifierKey.publicKey) };
+    const contentLedger = { origin: ledger.origin, hashAlg: ledger.hashAlg, serverDids: serverDidsOf(opts.verifierKeys) };
     const threaded = opts.contentWorker ?? this.size >= WORKER_MIN_EVENTS;
     this.content = (threaded ? inWorker(contentLedger, issues, opts.maxIssues) : undefined) ?? inThisThread(contentLedger, issues);
   }

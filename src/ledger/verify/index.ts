@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { LedgerRow } from '../entities/index.js';
-import { parseTrustedKey } from './checkpoint-check.js';
+import { parseTrustedKeys } from './checkpoint-check.js';
 import { verifyFull, type Counts } from './full.js';
 import { IssueCollector, IssueLimitReached } from './issues.js';
 import { verifyQuick } from './quick.js';
@@ -26,13 +26,13 @@ export const DEFAULT_MAX_ISSUES = 100;
  */
 export async function verifyLedger(ds: DataSource, ledger: LedgerRow, opts: VerifyOptions): Promise<VerificationReport> {
   const started = performance.now();
-  const verifierKey = parseTrustedKey(opts.verifierKey);
+  const verifierKeys = parseTrustedKeys(opts.verifierKeys ?? []);
   const maxIssues = opts.maxIssues ?? DEFAULT_MAX_ISSUES;
   const issues = new IssueCollector(maxIssues);
   const counts: Counts = { treeSize: 0, events: 0, blocks: 0, checkpoints: 0 };
   const snapshot = await openSnapshot(ds);
   try {
-    const o = { verifierKey, onProgress: opts.onProgress, pageSize: opts.pageSize, contentWorker: opts.contentWorker, maxIssues };
+    const o = { verifierKeys, onProgress: opts.onProgress, pageSize: opts.pageSize, contentWorker: opts.contentWorker, maxIssues };
     if (opts.full) await verifyFull(snapshot, ledger, o, issues, counts);
     else await verifyQuick(snapshot, ledger, o, issues, counts);
   } catch (e) {
@@ -50,6 +50,6 @@ export async function verifyLedger(ds: DataSource, ledger: LedgerRow, opts: Veri
     checkpointsVerified: counts.checkpoints,
     issues: issues.issues,
     durationMs: Math.round(performance.now() - started),
-    signaturesChecked: verifierKey !== undefined,
+    signaturesChecked: verifierKeys.length > 0,
   };
 }

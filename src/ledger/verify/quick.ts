@@ -1,12 +1,12 @@
 import { retargetWindow, type RecentBlock } from '../blocks/index.js';
 import type { LedgerRow } from '../entities/index.js';
-import { didKeyFromPublicKey } from '../events/did-key.js';
 import type { VerifierKey } from '../note/index.js';
 import { consistencyProof, rootAt, subtreeRoot, treeHasher, verifyConsistency, type NodeRef, type TreeHasher } from '../merkle/index.js';
 import { checkBlockHeader, difficultyParamsOf, toBlock, VERIFY_BLOCK_COLUMNS, type Block, type VerifyBlockRow } from './block-check.js';
 import {
   checkCheckpointBlock,
   checkCheckpointNote,
+  serverDidsOf,
   VERIFY_CHECKPOINT_COLUMNS,
   type VerifyCheckpointRow,
 } from './checkpoint-check.js';
@@ -23,7 +23,7 @@ import { fetchNodes, leafRange } from './tree-check.js';
 export const QUICK_TAIL = 100;
 
 export interface QuickOptions {
-  verifierKey?: VerifierKey;
+  verifierKeys: readonly VerifierKey[];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -40,7 +40,7 @@ export async function verifyQuick(db: Snapshot, ledger: LedgerRow, opts: QuickOp
   }
   counts.treeSize = head.treeSize;
   const hasher = treeHasher(ledger.hashAlg);
-  const tree = await checkTail(db, ledger, hasher, head, opts.verifierKey, issues, counts);
+  const tree = await checkTail(db, ledger, hasher, head, opts.verifierKeys, issues, counts);
   // With events missing from the tail, the tail's subtrees cannot be recomputed.
   const sound = tree.leavesComplete;
   if (sound) {
@@ -48,7 +48,7 @@ export async function verifyQuick(db: Snapshot, ledger: LedgerRow, opts: QuickOp
     await guarded(issues, () => checkHead(ledger, hasher, head, tree.reader, issues));
   }
   await guarded(issues, () => checkLastBlock(db, ledger, head.treeSize, sound ? tree.reader : undefined, issues, counts));
-  await guarded(issues, () => checkLastCheckpoints(db, ledger, head.treeSize, sound ? tree.reader : undefined, opts.verifierKey, issues, counts));
+  await guarded(issues, () => checkLastCheckpoints(db, ledger, head.treeSize, sound ? tree.reader : undefined, opts.verifierKeys, issues, counts));
   opts.onProgress?.(counts.events, counts.events);
 }
 
@@ -70,7 +70,7 @@ async function checkTail(
   ledger: LedgerRow,
   hasher: TreeHasher,
   head: HeadRow,
-  verifierKey: VerifierKey | undefined,
+  verifierKeys: readonly VerifierKey[],
   issues: IssueCollector,
   counts: Counts,
 ): Promise<{ reader: TailTree; leavesComplete: boolean }> {
@@ -80,7 +80,7 @@ async function checkTail(
     `SELECT ${VERIFY_EVENT_COLUMNS} FROM events WHERE ledger_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx`,
     [ledger.id, start, n],
   );
-  const checker = new EventChecker(ledger, hasher, issues, verifierKey && didKeyFromPublicKey(verifierKey.publicKey));
+  const checker = new EventChecker(ledger, hasher, issues, serverDidsOf(verifierKeys));
   const leaves: Array<Buffer | undefined> = new Array(n - start);
   const checked: Array<{ index: number; ev: CheckedEvent }> = [];
   let expected = start;
@@ -254,7 +254,7 @@ async function checkLastCheckpoints(
   ledger: LedgerRow,
   headSize: number,
   tree: TailTree | undefined,
-  verifierKey: VerifierKey | undefined,
+  verifierKeys: readonly VerifierKey[],
   issues: IssueCollector,
   counts: Counts,
 ): Promise<void> {
@@ -268,7 +268,7 @@ async function checkLastCheckpoints(
   );
   const unique = rows.filter((r, i) => rows.findIndex((o) => o.id === r.id) === i);
   if (unique.length === 0) return;
-  const heads = unique.map((r) => checkCheckpointNote(r, ledger, verifierKey, issues));
+  const heads = unique.map((r) => checkCheckpointNote(r, ledger, verifierKeys, issues));
   counts.checkpoints += unique.length;
   const last = heads[0];
   if (last) {

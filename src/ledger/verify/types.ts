@@ -50,8 +50,11 @@ export interface VerificationReport {
 
 export interface VerifyOptions {
   full: boolean;
-  /** C2SP verifier key (`name+hash+base64key`) checkpoints must be signed by; unchecked when absent. */
-  verifierKey?: string;
+  /**
+   * C2SP verifier keys (`name+hash+base64key`): each checkpoint must be signed by one of them (the
+   * current key and those it replaced, after a rotation); unchecked when none is given.
+   */
+  verifierKeys?: readonly string[];
   onProgress?: (done: number, total: number) => void;
   /** Stop after this many issues (default 100). */
   maxIssues?: number;
