@@ -28,6 +28,9 @@ const checkpoint = async (url: string) => {
 pgOnly('rotating the signing key of a running deployment', () => {
   it('the server starts on the new seed with the old verifier key as previous, and verify checks the whole log with both keys', { timeout: 180_000 }, async () => {
     const before = await startServer(env);
+    // A record the old key signs: replays must still count it as the server's.
+    const source = await gql(before.url, `mutation { recordSource(input: {locator: "git://cfg@1", contentHash: "${'ab'.repeat(32)}", mediaType: "text/plain"}) { eventIndex } }`);
+    expect(source.errors).toBeUndefined();
     await checkpoint(before.url);
     await before.kill('SIGTERM');
 
@@ -44,8 +47,10 @@ pgOnly('rotating the signing key of a running deployment', () => {
     const both = cli(['verify', '--full', '--json', '--key', OLD_VKEY, '--key', NEW_VKEY], { ...env, ...NO_SEED });
     expect(both.code, both.stderr).toBe(0);
     expect(JSON.parse(both.stdout)).toMatchObject({ status: 'VALID', signaturesChecked: true });
-    // The configured keys serve as well.
-    expect(cli(['verify', '--full'], rotated).code).toBe(0);
+    // The configured keys serve as well, and the rebuilds take the old key's records as the server's.
+    const replayed = cli(['verify', '--full', '--replay', '--json'], rotated);
+    expect(replayed.code, replayed.stdout).toBe(0);
+    expect(JSON.parse(replayed.stdout).provenanceReplay).toMatchObject({ ok: true, eventsReplayed: 1 });
     const newOnly = cli(['verify', '--full', '--key', NEW_VKEY], { ...env, ...NO_SEED });
     expect(newOnly.code).toBe(1);
     expect(newOnly.stdout).toMatch(/CHECKPOINT_SIGNATURE \(checkpoint \d+\)[^\n]*no signature by the trusted key test\.chainproof\+/);
