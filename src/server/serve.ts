@@ -92,8 +92,12 @@ export async function serve(config: Config): Promise<void> {
     throw err;
   }
   if (loaded) {
-    log.info({ verifierKey: loaded.key.note.verifierKey, keySource: loaded.created ? `${loaded.key.source} (new)` : loaded.key.source, signingLibrary: ED25519_SIGNING },
-      'checkpoints are signed; check them with this verifier key');
+    const { key, created } = loaded;
+    const rotated = key.previous.length > 0;
+    log.info(
+      { verifierKey: key.note.verifierKey, ...(rotated ? { previousVerifierKeys: key.previous } : {}), keySource: created ? `${key.source} (new)` : key.source, signingLibrary: ED25519_SIGNING },
+      rotated ? 'checkpoints are signed; check them with this verifier key, earlier ones with the previous keys' : 'checkpoints are signed; check them with this verifier key',
+    );
   } else {
     log.warn('no signing key configured (CHAINPROOF_SIGNING_SEED or CHAINPROOF_SIGNING_KEY_FILE): checkpoints are refused');
   }

@@ -40,6 +40,7 @@ pgOnly('rotating the signing key of a running deployment', () => {
       await checkpoint(after.url);
       const { data } = await gql(after.url, `{ ledger { verifierKey previousVerifierKeys } }`);
       expect(data.ledger).toEqual({ verifierKey: NEW_VKEY, previousVerifierKeys: [OLD_VKEY] });
+      expect(after.logs.some((l) => l.includes(`"previousVerifierKeys":[${JSON.stringify(OLD_VKEY)}]`))).toBe(true);
     } finally {
       await after.kill('SIGTERM');
     }
