@@ -172,12 +172,26 @@ describe('records refused', () => {
       ['queryId too long', () => rec({ queryId: 'q'.repeat(129) })],
       ['unknown lifecycle', () => rec({ lifecycleFilter: ['ACCEPTED', 'MAYBE'] })],
       ['empty agent', () => rec({ agentId: '' })],
+      ['agent with NUL', () => rec({ agentId: 'a\u0000' })],
+      ['subject with a lone surrogate', () => rec({ subject: 'auth/\ud800' })],
+      ['confidence above 1', () => assert('above-one', { confidence: 1.01 })],
+      ['result confidence above 1', () => rec({ resultConfidence: 1.01 })],
+      ['weight above 1', () => rec({ contributingAssertions: [{ assertionHash: a.hash, weight: 1.01 }] })],
+      ['NaN weight', () => rec({ contributingAssertions: [{ assertionHash: a.hash, weight: Number.NaN }] })],
+      ['NaN result confidence', () => rec({ resultConfidence: Number.NaN })],
     ];
     for (const [what, p] of refusals) expect(await codeOf(p()), what).toBe('BAD_USER_INPUT');
     // Said as such, not as JSON that cannot be encoded.
     await expect(rec({ result: undefined })).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: 'result is required (any JSON value)' });
     await expect(assert('no-value', { value: undefined })).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: 'value is required (any JSON value)' });
     expect(await size()).toBe(before);
+  });
+
+  it('keeps each lifecycle of a filter once, in the order first given', async () => {
+    const recorded = await t.prov.recordQuery('main', { agentId: 'lf', subject: 'lf', predicate: 'v', result: 1, lifecycleFilter: ['PROPOSED', 'ACCEPTED', 'PROPOSED'], contributingAssertions: [] }, 'lf');
+    expect(recorded.lifecycleFilter).toEqual(['PROPOSED', 'ACCEPTED']);
+    const [read] = (await t.prov.queryAudits('main', { queryId: recorded.queryId }, {})).items;
+    expect(read!.node.lifecycleFilter).toEqual(['PROPOSED', 'ACCEPTED']);
   });
 
   it(`takes ${MAX_CONTRIBUTIONS} citations, not one more`, async () => {

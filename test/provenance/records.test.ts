@@ -137,9 +137,18 @@ describe('provenance records', () => {
     expect(op(null)).toBeNull();
     expect(op('Head')).toBe('Head');
     expect(op('x'.repeat(300))).toBe('x'.repeat(256));
+    expect(op('x'.repeat(257))).toBe('x'.repeat(256));
+    expect(op('x'.repeat(256))).toBe('x'.repeat(256));
     expect(op(`${'x'.repeat(255)}\u{1F600}tail`)).toBe('x'.repeat(255));
     expect(op(`${'x'.repeat(254)}\u{1F600}tail`)).toBe(`${'x'.repeat(254)}\u{1F600}`);
     expect(op('a\u0000b\ud800')).toBe('a\ufffdb\ufffd');
+  });
+
+  it('refuses an operation audit whose hashes are not SHA-256 hex', () => {
+    const base = { principal: 'p', operationName: 'Op', operationType: 'query', documentHash: sha('d'), variablesHash: sha('v'), resultHash: sha('r'), durationMs: 1 };
+    for (const k of ['documentHash', 'variablesHash', 'resultHash'] as const) {
+      expect(() => operationPayload({ ...base, [k]: 'zz' })).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', message: expect.stringContaining(k) }));
+    }
   });
 
   it('refuses one bad caller in a group commit without failing the others', async () => {
