@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { verifyConsistency, verifyInclusion } from '../../src/ledger/merkle/index.js';
-import { ALGS, consistency, makeLeaves, mth, path } from './reference.js';
+import { ALGS, consistency, makeLeaves, mth, nodeHash, path } from './reference.js';
 
 const MAX = 300;
 const RUNS = 200;
@@ -117,6 +117,48 @@ describe.each(ALGS)('tampered proofs are rejected (%s)', (alg) => {
     expect(verifyConsistency(alg, 5, 5, r, r, [])).toBe(true);
     expect(verifyConsistency(alg, 5, 5, r, roots[4]!, [])).toBe(false);
     expect(verifyConsistency(alg, 5, 5, r, r, [r])).toBe(false);
+  });
+
+  it('equal sizes compare whole roots: a prefix of the root is not the root', () => {
+    const r = roots[5]!;
+    expect(verifyConsistency(alg, 5, 5, r.subarray(0, 16), r, [])).toBe(false);
+    expect(verifyConsistency(alg, 5, 5, r, r.subarray(0, 16), [])).toBe(false);
+    expect(verifyConsistency(alg, 5, 5, new Uint8Array(), r, [])).toBe(false);
+  });
+
+  it('from size 0, roots longer than a hash are refused', () => {
+    const long = Buffer.concat([roots[5]!, Buffer.of(0)]);
+    expect(verifyConsistency(alg, 0, 5, roots[0]!, long, [])).toBe(false);
+    expect(verifyConsistency(alg, 0, 5, Buffer.concat([roots[0]!, Buffer.of(0)]), roots[5]!, [])).toBe(false);
+  });
+
+  it('inclusion: a hash past the root, folding the claimed root one level up, is refused', () => {
+    // Leaf 0 of a one-leaf tree is its root; a left sibling added after that makes the
+    // two-leaf root, which must not pass as a size-1 tree containing leaf 1 at index 0.
+    expect(verifyInclusion(alg, 1, 2, log[1]!, [log[0]!], roots[2]!)).toBe(true);
+    expect(verifyInclusion(alg, 0, 1, log[1]!, [log[0]!], roots[2]!)).toBe(false);
+    const proof = path(alg, 2, log.slice(0, 3));
+    const junk = log[9]!;
+    const folded = nodeHash(alg, junk, roots[3]!);
+    expect(verifyInclusion(alg, 2, 3, log[2]!, [...proof, junk], folded)).toBe(false);
+  });
+
+  it('inclusion: a negative or fractional index is refused, even with a proof that fits another index', () => {
+    const proof = path(alg, 0, log.slice(0, 2));
+    expect(verifyInclusion(alg, 0, 2, log[0]!, proof, roots[2]!)).toBe(true);
+    expect(verifyInclusion(alg, -1, 2, log[0]!, proof, roots[2]!)).toBe(false);
+    expect(verifyInclusion(alg, 0.5, 2, log[0]!, proof, roots[2]!)).toBe(false);
+    expect(verifyInclusion(alg, 0, 2.5, log[0]!, proof, roots[2]!)).toBe(false);
+  });
+
+  it('consistency: a hash past both roots, folding each one level up, is refused', () => {
+    for (const [from, to] of [[3, 4], [5, 8], [6, 7]] as const) {
+      const proof = consistency(alg, from, log.slice(0, to));
+      expect(verifyConsistency(alg, from, to, roots[from]!, roots[to]!, proof)).toBe(true);
+      const junk = log[20]!;
+      const up = (r: Uint8Array) => nodeHash(alg, junk, r);
+      expect(verifyConsistency(alg, from, to, up(roots[from]!), up(roots[to]!), [...proof, junk]), `${from}->${to}`).toBe(false);
+    }
   });
 
   it('from size 0, an empty proof to any size, between hashes', () => {
