@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs';
 import * as ed from '@noble/ed25519';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import {
+  computeKeyHash,
+  formatVerifierKey,
+  MAX_SIGNATURES,
   NoteError,
   noteSignerFromSeed,
   openNote,
@@ -217,5 +221,103 @@ describe('openNote', () => {
 
   it('accepts the maximum number of signatures', () => {
     expect(openNote('body\n\n' + sigLine.repeat(100)).signatures).toHaveLength(100);
+  });
+});
+
+describe('verifyNote refuses what a lenient verifier would take', () => {
+  const signer = noteSignerFromSeed('example.com/strict', seed(5));
+  const text = 'strict\n';
+  const note = signNote(text, [signer]);
+  /** The note with its one signature line replaced by `raw` (key hash || signature), base64. */
+  const withRaw = (raw: Buffer) => `${text}\n\u2014 ${signer.name} ${raw.toString('base64')}\n`;
+  const rawOf = (n: string) => Buffer.from(n.slice(n.lastIndexOf(' ') + 1, -1), 'base64');
+
+  it('a valid signature with a byte appended does not verify', () => {
+    const raw = rawOf(note);
+    expect(verifyNote(withRaw(raw), [signer.verifierKey]).verifiedBy).toEqual([signer.name]);
+    expect(codeOf(() => verifyNote(withRaw(Buffer.concat([raw, Buffer.of(0)])), [signer.verifierKey]))).toBe('BAD_SIGNATURE');
+  });
+
+  it('a line holding only a key hash is malformed', () => {
+    expect(codeOf(() => openNote(withRaw(signer.keyHash)))).toBe('MALFORMED_NOTE');
+  });
+
+  it('a signature whose base64 has non-zero padding bits is malformed, though it decodes to the valid bytes', () => {
+    const b64 = rawOf(note).toString('base64');
+    // 68 bytes: the last character before "=" carries two unused bits.
+    expect(b64.endsWith('=') && !b64.endsWith('==')).toBe(true);
+    const last = b64[b64.length - 2]!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const sloppy = b64.slice(0, -2) + alphabet[alphabet.indexOf(last) | 1] + '=';
+    expect(sloppy).not.toBe(b64);
+    expect(Buffer.from(sloppy, 'base64').equals(rawOf(note))).toBe(true);
+    const bad = `${text}\n\u2014 ${signer.name} ${sloppy}\n`;
+    expect(codeOf(() => openNote(bad))).toBe('MALFORMED_NOTE');
+    expect(codeOf(() => verifyNote(bad, [signer.verifierKey]))).toBe('MALFORMED_NOTE');
+  });
+
+  it('a signature line repeated by the same key counts once', () => {
+    const line = note.slice(text.length + 1);
+    expect(verifyNote(note + line, [signer.verifierKey]).verifiedBy).toEqual([signer.name]);
+  });
+
+  it('a small-order public key does not make a trivial signature verify (strict RFC 8032)', () => {
+    // The identity point as the key, and R = identity, S = 0: cofactored (ZIP-215) rules accept it for any message.
+    const identity = Buffer.alloc(32);
+    identity[0] = 1;
+    const name = 'example.com/small-order';
+    const keyHash = computeKeyHash(name, identity);
+    const vkey = formatVerifierKey(name, keyHash, identity);
+    expect(parseVerifierKey(vkey).publicKey.equals(identity)).toBe(true);
+    const forged = `anything at all\n\n\u2014 ${name} ${Buffer.concat([keyHash, identity, Buffer.alloc(32)]).toString('base64')}\n`;
+    expect(codeOf(() => verifyNote(forged, [vkey]))).toBe('BAD_SIGNATURE');
+  });
+
+  it('two different keys listed under one name and key hash are refused', () => {
+    // Two seeds whose keys share the 4-byte key hash under name "k" (found by search).
+    const seedOf = (i: number) => createHash('sha256').update(`seed ${i}`).digest();
+    const a = noteSignerFromSeed('k', seedOf(130810));
+    const b = noteSignerFromSeed('k', seedOf(159861));
+    expect(a.keyHash.equals(b.keyHash)).toBe(true);
+    expect(a.publicKey.equals(b.publicKey)).toBe(false);
+    expect(codeOf(() => verifyNote(signNote('x\n', [a]), [a.verifierKey, b.verifierKey]))).toBe('BAD_VERIFIER_KEY');
+    // The same key twice is fine.
+    expect(verifyNote(signNote('x\n', [a]), [a.verifierKey, a.verifierKey]).verifiedBy).toEqual(['k']);
+  });
+});
+
+describe('parseVerifierKey refuses keys whose hash matches but whose parts are bad', () => {
+  const pub = noteSignerFromSeed('example.com/k', seed(6)).publicKey;
+  const withHash = (name: string, key: Buffer) => formatVerifierKey(name, computeKeyHash(name, key), key);
+
+  it.each([
+    ['a 33-byte key', 'example.com/k', Buffer.concat([pub, Buffer.of(7)])],
+    ['a 31-byte key', 'example.com/k', pub.subarray(1)],
+    ['an empty name', '', pub],
+    ['a name with a space', 'example.com k', pub],
+    ['a name with a lone surrogate', 'example.com/\ud800', pub],
+  ])('%s', (_label, name, key) => {
+    expect(codeOf(() => parseVerifierKey(withHash(name, key)))).toBe('BAD_VERIFIER_KEY');
+  });
+});
+
+describe('signNote limits', () => {
+  it(`signs with up to ${MAX_SIGNATURES} signers, and refuses more`, () => {
+    const signers = Array.from({ length: MAX_SIGNATURES + 1 }, (_, i) => noteSignerFromSeed(`s${i}`, seed(i)));
+    const note = signNote('many\n', signers.slice(0, MAX_SIGNATURES));
+    expect(openNote(note).signatures).toHaveLength(MAX_SIGNATURES);
+    expect(codeOf(() => signNote('many\n', signers))).toBe('MALFORMED_NOTE');
+  });
+
+  it('refuses a signer whose key hash is not 4 bytes', () => {
+    const good = noteSignerFromSeed('example.com/k', seed(8));
+    const odd = { ...good, keyHash: Buffer.concat([good.keyHash, Buffer.of(0)]) };
+    expect(() => signNote('x\n', [odd])).toThrow(TypeError);
+  });
+
+  it('refuses a vertical tab, as every ASCII control but newline', () => {
+    const good = noteSignerFromSeed('example.com/k', seed(8));
+    expect(codeOf(() => signNote('a\u000bb\n', [good]))).toBe('MALFORMED_NOTE');
+    expect(codeOf(() => openNote(`a\u000bb\n\n${signNote('x\n', [good]).slice(3)}`))).toBe('MALFORMED_NOTE');
   });
 });
