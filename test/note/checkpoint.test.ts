@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  checkpointHashAlg,
   formatCheckpoint,
   NoteError,
   noteSignerFromSeed,
@@ -93,5 +94,40 @@ describe('checkpoint', () => {
     ]) {
       expect(codeOf(() => formatCheckpoint(c))).toBe('MALFORMED_CHECKPOINT');
     }
+  });
+});
+
+describe('checkpointHashAlg', () => {
+  it('reads the algorithm a "hash" line names, SHA-256 when none does', () => {
+    expect(checkpointHashAlg([])).toBe('sha256');
+    expect(checkpointHashAlg(['block 3 ab', 'hash blake3'])).toBe('blake3');
+    expect(checkpointHashAlg(['hash sha256'])).toBe('sha256');
+  });
+
+  it('ignores lines that only begin with "hash"', () => {
+    expect(checkpointHashAlg(['hashes 4', 'hashblake3'])).toBe('sha256');
+  });
+
+  it('gives null when two lines name an algorithm, even the same one', () => {
+    expect(checkpointHashAlg(['hash blake3', 'hash sha256'])).toBeNull();
+    expect(checkpointHashAlg(['hash blake3', 'time 1', 'hash blake3'])).toBeNull();
+  });
+});
+
+describe('parseCheckpoint canonical encoding', () => {
+  it('refuses a root whose base64 has non-zero padding bits, though it decodes to the same bytes', () => {
+    const good = Buffer.alloc(32, 1).toString('base64');
+    const sloppy = `${good.slice(0, -2)}F=`;
+    expect(Buffer.from(sloppy, 'base64').equals(Buffer.alloc(32, 1))).toBe(true);
+    expect(parseCheckpoint(`o\n1\n${good}\n`).treeSize).toBe(1);
+    expect(codeOf(() => parseCheckpoint(`o\n1\n${sloppy}\n`))).toBe('MALFORMED_CHECKPOINT');
+  });
+
+  it('refuses a 33-byte root', () => {
+    expect(codeOf(() => parseCheckpoint(`o\n1\n${Buffer.alloc(33).toString('base64')}\n`))).toBe('MALFORMED_CHECKPOINT');
+  });
+
+  it('refuses a vertical tab in a line', () => {
+    expect(codeOf(() => parseCheckpoint(`o\u000bx\n1\n${Buffer.alloc(32).toString('base64')}\n`))).toBe('MALFORMED_CHECKPOINT');
   });
 });
