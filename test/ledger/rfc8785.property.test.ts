@@ -49,6 +49,12 @@ describe('rfc8785', () => {
     }
   });
 
+  it('leaves out a symbol member and writes a symbol element as null, as the reference does', () => {
+    const v = { a: Symbol('x'), b: [Symbol('y'), 1], c: 2 };
+    expect(rfc8785(v)).toBe('{"b":[null,1],"c":2}');
+    expect(rfc8785(v)).toBe(canonicalize(v));
+  });
+
   it('writes an array hole as null, as JSON does (the reference writes nothing there: not JSON)', () => {
     expect(rfc8785([1, , 3])).toBe('[1,null,3]'); // eslint-disable-line no-sparse-arrays
   });
