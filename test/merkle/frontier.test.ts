@@ -77,6 +77,22 @@ describe.each(ALGS)('Frontier (%s)', (alg) => {
     expect(() => f.append(Buffer.alloc(31))).toThrow(RangeError);
   });
 
+  it('hands out its root as a copy', () => {
+    const f = new Frontier(hasher);
+    f.append(log[0]!);
+    f.root().fill(0);
+    expect(f.root()).toEqual(log[0]);
+    f.append(log[1]!);
+    f.root().fill(0);
+    expect(f.root()).toEqual(mth(alg, log.slice(0, 2)));
+  });
+
+  it('refuses to grow past 2^53-1 leaves', () => {
+    const full = new Frontier(hasher, Number.MAX_SAFE_INTEGER, Array.from({ length: 53 }, () => log[0]!));
+    expect(() => full.append(log[1]!)).toThrow(/full/);
+    expect(full.size).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
   it('does not share state with the buffers it was given', () => {
     const bytes = Buffer.from(log[0]!);
     const f = Frontier.fromBytes(hasher, 1, bytes);

@@ -6,7 +6,11 @@ import {
   inclusionPlan,
   inclusionProof,
   rangePlan,
+  rangeProof,
+  rangeProofPlan,
+  resolvePlan,
   rootAt,
+  rootFromRange,
   subtreeRoot,
   treeHasher,
   verifyConsistency,
@@ -223,5 +227,70 @@ describe('plans', () => {
         expect(verifyConsistency(alg, from, size, uniformMth(from), root, proof), `${from}->${size}`).toBe(true);
       }
     }
+  });
+});
+
+describe.each(ALGS)('range proofs (%s)', (alg) => {
+  const hasher = treeHasher(alg);
+  const log = makeLeaves(alg, 40, 3);
+  const roots = Array.from({ length: 41 }, (_, n) => mth(alg, log.slice(0, n)));
+
+  it('rebuild the root from the range and its proof, for every range of every size up to 24', async () => {
+    for (let size = 1; size <= 24; size++) {
+      const reader = new MemoryReader(alg, log, size);
+      for (let start = 0; start < size; start++) {
+        for (let end = start + 1; end <= size; end++) {
+          const proof = await rangeProof(reader, hasher, start, end, size);
+          const leaves = log.slice(start, end);
+          expect(rootFromRange(hasher, start, leaves, size, proof), `[${start},${end}) of ${size}`).toEqual(roots[size]);
+        }
+      }
+    }
+  });
+
+  it('give null, never a root or an exception, for a proof with a hash too many or too few', async () => {
+    const reader = new MemoryReader(alg, log, 21);
+    for (const [start, end] of [[0, 1], [3, 9], [5, 21], [20, 21]] as const) {
+      const proof = await rangeProof(reader, hasher, start, end, 21);
+      const leaves = log.slice(start, end);
+      expect(rootFromRange(hasher, start, leaves, 21, [...proof, proof[0] ?? log[0]!])).toBeNull();
+      if (proof.length > 0) {
+        expect(rootFromRange(hasher, start, leaves, 21, proof.slice(1))).toBeNull();
+        expect(rootFromRange(hasher, start, leaves, 21, [])).toBeNull();
+      }
+    }
+  });
+
+  it('refuse an empty range, or one past the tree, and take one that ends at the tree size', () => {
+    expect(rootFromRange(hasher, 0, [], 4, [])).toBeNull();
+    expect(rootFromRange(hasher, 3, log.slice(3, 5), 4, [])).toBeNull();
+    expect(rootFromRange(hasher, 0, log.slice(0, 4), 4, [])).toEqual(roots[4]);
+    expect(() => rangeProofPlan(2, 2, 4)).toThrow(RangeError);
+    expect(() => rangeProofPlan(2, 5, 4)).toThrow(RangeError);
+    expect(rangeProofPlan(0, 4, 4).ranges).toEqual([]);
+    expect(rangeProofPlan(3, 4, 4).ranges).toEqual([{ start: 0, end: 2 }, { start: 2, end: 3 }]);
+  });
+});
+
+describe('resolvePlan', () => {
+  const hasher = treeHasher('sha256');
+  const plan = inclusionPlan(0, 4);
+  const nodes = plan.refs.map(() => Buffer.alloc(32, 1));
+
+  it('refuses a reader that answers with too few or too many hashes', () => {
+    expect(() => resolvePlan(plan, nodes.slice(1), hasher)).toThrow(/returned/);
+    expect(() => resolvePlan(plan, [...nodes, Buffer.alloc(32)], hasher)).toThrow(/returned/);
+  });
+
+  it('refuses a reader that answers with a hash of the wrong length', () => {
+    expect(() => resolvePlan(plan, [Buffer.alloc(31), ...nodes.slice(1)], hasher)).toThrow(/malformed/);
+    expect(() => resolvePlan(plan, [Buffer.alloc(33), ...nodes.slice(1)], hasher)).toThrow(/malformed/);
+  });
+
+  it('asks storage nothing when the plan needs nothing', async () => {
+    const reader = new MemoryReader('sha256', []);
+    expect(await rootAt(reader, hasher, 0)).toEqual(hasher.emptyRoot());
+    expect(await consistencyProof(reader, hasher, 0, 5)).toEqual([]);
+    expect(reader.calls).toEqual([]);
   });
 });
