@@ -64,6 +64,7 @@ describe('checkpoint', () => {
   it.each([
     ['empty text', ''],
     ['missing final newline', `o\n1\n${root}`],
+    ['missing final newline after an extension', `o\n1\n${root}\nab`],
     ['too few lines', 'o\n1\n'],
     ['empty origin', `\n1\n${root}\n`],
     ['leading zero', `o\n01\n${root}\n`],
