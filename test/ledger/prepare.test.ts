@@ -115,6 +115,16 @@ describe('prepareInput: a client-signed event', () => {
     expect(codeOf(at(NOW + limits.hlcMaxSkewMs + 1))).toBe('HLC_OUT_OF_SKEW');
   });
 
+  it('refuses a payload nested deeper than 64 levels, and takes one 64 deep', () => {
+    const nest = (n: number) => {
+      let v: unknown = 1;
+      for (let i = 0; i < n; i++) v = { v };
+      return v;
+    };
+    expect(codeOf(() => prepareInput({ type: 't', actor: 'a', payload: nest(65) }, ORIGIN, hasher, { ...limits, maxPayloadBytes: 10_000 }, NOW))).toBe('BAD_USER_INPUT');
+    expect(prepareInput({ type: 't', actor: 'a', payload: nest(64) }, ORIGIN, hasher, { ...limits, maxPayloadBytes: 10_000 }, NOW).payloadText).toBeDefined();
+  });
+
   it('an idempotency key holds 1..256 characters', () => {
     const withKey = (idempotencyKey: string) => () => prepareInput({ type: 't', actor: 'a', idempotencyKey }, ORIGIN, hasher, limits, NOW);
     expect(codeOf(withKey('k'.repeat(256)))).toBeUndefined();
