@@ -161,6 +161,8 @@ describe('plans', () => {
       ['infinite end', () => rangePlan(0, Infinity)],
     ];
     for (const [name, f] of bad) expect(f, name).toThrow(RangeError);
+    // Refused by the check, not by running out of stack.
+    expect(() => rangePlan(4, 3)).toThrow(/exceeds/);
   });
 
   it('rejects bad arguments before touching storage', async () => {
@@ -263,6 +265,11 @@ describe.each(ALGS)('range proofs (%s)', (alg) => {
 
   it('refuse an empty range, or one past the tree, and take one that ends at the tree size', () => {
     expect(rootFromRange(hasher, 0, [], 4, [])).toBeNull();
+    // A lone proof hash must not stand in for the whole tree when there is no range to place.
+    expect(rootFromRange(hasher, 0, [], 4, [roots[4]!])).toBeNull();
+    expect(rootFromRange(hasher, -1, [log[0]!], 4, [roots[4]!])).toBeNull();
+    expect(rootFromRange(hasher, 0.5, [log[0]!], 4, [roots[4]!])).toBeNull();
+    expect(rootFromRange(hasher, 0, [log[0]!], 4.5, [roots[4]!])).toBeNull();
     expect(rootFromRange(hasher, 3, log.slice(3, 5), 4, [])).toBeNull();
     expect(rootFromRange(hasher, 0, log.slice(0, 4), 4, [])).toEqual(roots[4]);
     expect(() => rangeProofPlan(2, 2, 4)).toThrow(RangeError);
