@@ -73,6 +73,8 @@ describe.each(ALGS)('Frontier (%s)', (alg) => {
     expect(() => Frontier.fromBytes(hasher, -1, Buffer.alloc(0))).toThrow(RangeError);
     expect(() => Frontier.fromBytes(hasher, 1.5, Buffer.alloc(32))).toThrow(RangeError);
     expect(() => new Frontier(hasher, 3, [log[0]!])).toThrow(RangeError);
+    expect(() => new Frontier(hasher, -1)).toThrow(/invalid tree size/);
+    expect(() => new Frontier(hasher, 2 ** 53, [log[0]!])).toThrow(/invalid tree size/);
     expect(() => new Frontier(hasher, 1, [Buffer.alloc(31)])).toThrow(RangeError);
     expect(() => f.append(Buffer.alloc(31))).toThrow(RangeError);
   });
