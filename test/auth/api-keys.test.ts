@@ -67,3 +67,132 @@ describe('revocation', () => {
     expect(told).toBe(1);
   });
 });
+
+describe('a key', () => {
+  it('is refused by name when it is taken by an active key, or when the very key is registered already; a revoked key\'s name is free again', async () => {
+    const keys = new ApiKeyService(t.db.dataSource, t.service);
+    const { key } = await keys.create('taken-name', 'reader', 'test');
+    await expect(keys.create('taken-name', 'reader', 'test')).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(keys.register('another-name', 'admin', key, 'test')).rejects.toMatchObject({ code: 'CONFLICT' });
+    await keys.revoke('taken-name', 'test');
+    const again = await keys.create('taken-name', 'writer', 'test');
+    expect(await keys.authenticate(again.key)).toMatchObject({ account: 'taken-name', role: 'writer', keyId: again.record.id });
+    expect(await keys.authenticate(key)).toBeNull();
+  });
+
+  it('revoked once: a second revocation of it, by id or name, finds no active key', async () => {
+    const keys = new ApiKeyService(t.db.dataSource, t.service);
+    const made = await keys.create('revoked-once', 'reader', 'test');
+    await keys.revoke(made.record.id, 'test');
+    await expect(keys.revoke(made.record.id, 'test')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(keys.revoke('revoked-once', 'test')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('revoked by two requests at once is revoked once: the other is refused and the ledger holds one revocation', async () => {
+    const keys = new ApiKeyService(t.db.dataSource, t.service);
+    const made = await keys.create('revoked-twice-at-once', 'reader', 'test');
+    const outcomes = await Promise.allSettled([keys.revoke('revoked-twice-at-once', 'a'), keys.revoke('revoked-twice-at-once', 'b')]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    const events = await t.db.dataSource.query(
+      `SELECT e.type FROM events e JOIN ledgers l ON l.id = e.ledger_id WHERE l.name = $1 AND e.resource = $2`,
+      [SYSTEM_LEDGER, `apikey/${made.record.id}`],
+    );
+    expect(events.map((e: { type: string }) => e.type).sort()).toEqual(['ApiKeyCreated', 'ApiKeyRevoked']);
+  });
+
+  it('names must start with a letter or digit, are not key ids in any case, and roles are the five', async () => {
+    const keys = new ApiKeyService(t.db.dataSource, t.service);
+    for (const name of ['.hidden', '-dash', '_under', '@at', 'KEY_abc', 'Key_abc', '', 'a'.repeat(65), 'has space']) {
+      await expect(keys.create(name, 'reader', 'test'), JSON.stringify(name)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    }
+    for (const name of ['Anonymous', 'RULES', 'did:web:x', 'DID:key:z', 'Contract:1', 'chainproof']) {
+      await expect(keys.create(name, 'admin', 'test'), name).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/reserved/) });
+    }
+    await expect(keys.create('no-such-role', 'root', 'test')).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    expect((await keys.create('a'.repeat(64), 'reader', 'test')).record.name).toBe('a'.repeat(64));
+  });
+
+  it('chosen by the operator needs 32 characters, and works without the cpk_ prefix', async () => {
+    const keys = new ApiKeyService(t.db.dataSource, t.service);
+    await expect(keys.register('short-key', 'reader', 'x'.repeat(31), 'test')).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    const chosen = 'operator-chosen-0123456789abcdefgh';
+    expect(chosen.length).toBeGreaterThanOrEqual(32);
+    await keys.register('operator-key', 'writer', chosen, 'test');
+    expect(await keys.authenticate(chosen)).toMatchObject({ kind: 'api-key', account: 'operator-key', role: 'writer' });
+    expect(await keys.authenticate(`${chosen} `)).toBeNull();
+  });
+
+  it('named like a server identity before such names were refused acts as nobody', async () => {
+    const keys = new ApiKeyService(t.db.dataSource, t.service);
+    const made = await keys.create('legacy-rules', 'governor', 'test');
+    await t.db.dataSource.query(`UPDATE api_keys SET name = 'rules' WHERE id = $1`, [made.record.id]);
+    expect(await keys.authenticate(made.key, 0)).toBeNull();
+  });
+});
+
+describe('a key bound to agents', () => {
+  it('lists each agent once, up to 64 of them, none empty', async () => {
+    const keys = new ApiKeyService(t.db.dataSource, t.service);
+    const made = await keys.create('bound-twice', 'writer', 'test', { agents: ['agent-a', 'agent-b', 'agent-a'] });
+    expect(made.record.agents).toEqual(['agent-a', 'agent-b']);
+    expect(await keys.authenticate(made.key)).toMatchObject({ role: 'writer', agents: ['agent-a', 'agent-b'] });
+    const many = Array.from({ length: 64 }, (_, i) => `agent-${i}`);
+    expect((await keys.create('bound-to-64', 'writer', 'test', { agents: many })).record.agents).toHaveLength(64);
+    await expect(keys.create('bound-to-65', 'writer', 'test', { agents: [...many, 'agent-64'] })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(keys.create('bound-to-empty', 'writer', 'test', { agents: ['agent-a', ''] })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(keys.create('bound-to-nothing', 'writer', 'test', { agents: [] })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(keys.create('bound-reader', 'reader', 'test', { agents: ['agent-a'] })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    expect((await keys.create('bound-governor', 'governor', 'test', { agents: ['agent-a'] })).record.agents).toEqual(['agent-a']);
+    expect((await keys.list()).map((k) => k.name)).not.toContain('bound-to-65');
+  });
+});
+
+describe('a key look-up', () => {
+  it('is trusted for at most five seconds: a revocation by another process shows after that, and at once when asked with no age', async () => {
+    const here = new ApiKeyService(t.db.dataSource, t.service);
+    const elsewhere = new ApiKeyService(t.db.dataSource, t.service);
+    const { key } = await here.create('revoked-elsewhere', 'writer', 'test');
+    expect(await here.authenticate(key)).toMatchObject({ account: 'revoked-elsewhere' });
+    await elsewhere.revoke('revoked-elsewhere', 'test');
+    // Within its five seconds, this process may still answer from what it read.
+    expect(await here.authenticate(key, 0)).toBeNull();
+    const { key: other } = await here.create('revoked-elsewhere-later', 'writer', 'test');
+    expect(await here.authenticate(other)).toMatchObject({ account: 'revoked-elsewhere-later' });
+    await elsewhere.revoke('revoked-elsewhere-later', 'test');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 5_100);
+      expect(await here.authenticate(other)).toBeNull();
+      expect(await here.authenticate(other, 60_000)).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('asked with an age longer than five seconds still looks again after five', async () => {
+    const here = new ApiKeyService(t.db.dataSource, t.service);
+    const { key } = await here.create('long-age', 'writer', 'test');
+    expect(await here.authenticate(key, 60_000)).toMatchObject({ account: 'long-age' });
+    await new ApiKeyService(t.db.dataSource, t.service).revoke('long-age', 'test');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 5_100);
+      expect(await here.authenticate(key, 60_000)).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('the bootstrap admin key', () => {
+  it('once revoked is not registered again at the next start', async () => {
+    const keys = new ApiKeyService(t.db.dataSource, t.service);
+    const key = 'cpk_bootstrap-revoked-0123456789abcdefghijk';
+    expect(await keys.ensureBootstrapKey(key)).toBe(true);
+    expect(await keys.authenticate(key, 0)).toMatchObject({ role: 'admin' });
+    const [made] = (await keys.list()).filter((k) => k.role === 'admin' && k.createdBy === 'chainproof' && k.revokedAt === null).slice(-1);
+    await keys.revoke(made!.id, 'test');
+    expect(await keys.ensureBootstrapKey(key)).toBe(false);
+    expect(await keys.authenticate(key, 0)).toBeNull();
+  });
+});

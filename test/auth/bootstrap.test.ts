@@ -37,3 +37,37 @@ describe('the first admin key of an embedded database', () => {
     expect(await bootstrapAdminKey({ dataDir: dir } as Config, keys, true)).toEqual({ kind: 'none' });
   });
 });
+
+describe('the first admin key of a server on PostgreSQL', () => {
+  it('is the configured one, registered once, and never a generated file', async () => {
+    const keys = new ApiKeyService(t.db.dataSource, t.service);
+    const own = mkdtempSync(join(tmpdir(), 'chainproof-bootstrap-pg-'));
+    try {
+      const adminKey = 'cpk_configured-admin-0123456789abcdefghij';
+      const config = { dataDir: own, adminKey } as Config;
+      expect(await bootstrapAdminKey(config, keys, false)).toEqual({ kind: 'configured', created: true });
+      expect(await keys.authenticate(adminKey, 0)).toMatchObject({ role: 'admin' });
+      expect(await bootstrapAdminKey(config, keys, false)).toEqual({ kind: 'configured', created: false });
+      // Without one, nothing is generated there: `chainproof keys create` makes the first.
+      expect(await bootstrapAdminKey({ dataDir: own } as Config, keys, false)).toEqual({ kind: 'none' });
+      expect(() => statSync(join(own, 'admin.key'))).toThrow(/ENOENT/);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
+  it('is never generated, even on an empty database', async () => {
+    const empty = await openTestLedger();
+    const own = mkdtempSync(join(tmpdir(), 'chainproof-bootstrap-empty-'));
+    try {
+      await empty.service.createLedger(SYSTEM_LEDGER, {});
+      const keys = new ApiKeyService(empty.db.dataSource, empty.service);
+      expect(await bootstrapAdminKey({ dataDir: own } as Config, keys, false)).toEqual({ kind: 'none' });
+      expect(await keys.count()).toBe(0);
+      expect(() => statSync(join(own, 'admin.key'))).toThrow(/ENOENT/);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+      await empty.close();
+    }
+  });
+});
