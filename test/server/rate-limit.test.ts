@@ -53,3 +53,37 @@ describe('rate limit buckets', () => {
     expect(wait(undefined, 'Bearer k2')).toBe(0);
   });
 });
+
+describe('a refused request', () => {
+  it('waits until a whole token has refilled: half a token serves nothing', () => {
+    const wait = rateLimit({ perIp: 1, perKey: 0, burstSeconds: 1 });
+    expect(wait('10.0.0.2', undefined)).toBe(0);
+    vi.advanceTimersByTime(500);
+    expect(wait('10.0.0.2', undefined)).toBe(1);
+    vi.advanceTimersByTime(500);
+    expect(wait('10.0.0.2', undefined)).toBe(0);
+  });
+
+  it('is told to retry after a whole second at least, however fast its rate refills', () => {
+    const wait = rateLimit({ perIp: 0, perKey: 10, burstSeconds: 1 });
+    for (let i = 0; i < 10; i++) expect(wait(undefined, 'Bearer fast')).toBe(0);
+    expect(wait(undefined, 'Bearer fast')).toBe(1);
+  });
+
+  it('from another address of the same IPv6 /64 draws on the same bucket; another /64 has its own', () => {
+    const wait = rateLimit({ perIp: 1, perKey: 0, burstSeconds: 1 });
+    expect(wait('2001:db8:1:2::1', undefined)).toBe(0);
+    expect(wait('2001:db8:1:2:ffff::9', undefined)).toBe(1);
+    expect(wait('2001:db8:1:3::1', undefined)).toBe(0);
+    expect(wait('::ffff:192.0.2.7', undefined)).toBe(0);
+    expect(wait('192.0.2.7', undefined)).toBe(1);
+  });
+
+  it('of an address under its limit is still refused by its key\'s', () => {
+    const wait = rateLimit({ perIp: 100, perKey: 1, burstSeconds: 1 });
+    expect(wait('10.0.0.3', 'Bearer shared')).toBe(0);
+    expect(wait('10.0.0.4', 'Bearer shared')).toBe(1);
+    expect(wait('10.0.0.4', 'Bearer other')).toBe(0);
+    expect(wait('10.0.0.4', undefined)).toBe(0);
+  });
+});
