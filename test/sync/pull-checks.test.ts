@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PeerClient } from '../../src/sync/peer-client.js';
+import { peerSpec } from '../../src/sync/peer.js';
+import { pullFrom, type PullDeps } from '../../src/sync/pull.js';
+import { SyncStore } from '../../src/sync/sync-store.js';
+import { openTestLedger, type TestLedger } from '../support/ledger.js';
+
+const PEER_SEED = '55'.repeat(32);
+
+/** A peer answering from `peer`'s ledger `ledger`; `over` replaces what a lying peer sends instead. */
+function clientOf(peer: TestLedger, over: Partial<Record<'checkpoint' | 'consistency' | 'leaves', (...a: any[]) => Promise<unknown>>> = {}, ledger = 'main'): PeerClient {
+  return {
+    checkpoint: async () => (await peer.service.syncCheckpoint(ledger))?.note ?? null,
+    consistency: async (from: number, to: number) => (await peer.service.consistencyProof(ledger, from, to)).hashes.map((h) => Buffer.from(h, 'hex')),
+    leaves: async (start: number, end: number, size: number) => {
+      const r = await peer.service.leafRange(ledger, start, end, size);
+      return { leaves: r.leaves, proof: r.proof };
+    },
+    ...over,
+  } as unknown as PeerClient;
+}
+
+let local: TestLedger;
+/** The peer, and two other histories signed with its key and name (it lied, or was restored). */
+let peer: TestLedger;
+let forkOf3: TestLedger;
+let forkOf4: TestLedger;
+let impostor: TestLedger;
+let store: SyncStore;
+const leases: TestLedger[] = [];
+
+const deps = (client: PeerClient, pageSize = 100): PullDeps => ({
+  ledger: local.service,
+  store,
+  client,
+  pageSize,
+  pace: async () => {},
+  syncStarted: (_p, payload) => ({ type: 'SyncStarted', actor: 'chainproof/sync', subsystem: 'sync', payload }),
+});
+
+async function countOf(type: string): Promise<number> {
+  const [{ n }] = await local.db.dataSource.query(`SELECT count(*)::int AS n FROM events e JOIN ledgers l ON l.id = e.ledger_id WHERE l.name = 'main' AND e.type = $1`, [type]);
+  return n;
+}
+
+let urls = 0;
+async function pinned(to: TestLedger = peer) {
+  const url = `http://checked-${urls++}.test/graphql`;
+  await store.upsertConfigured(peerSpec(url, to.service.verifierKey()!));
+  return (await store.peer(url))!;
+}
+const again = async (url: string) => (await store.peer(url))!;
+
+beforeAll(async () => {
+  local = await openTestLedger({ CHAINPROOF_ORIGIN: 'puller.test', CHAINPROOF_SIGNING_SEED: '12'.repeat(32) }, { produceBlocks: false });
+  peer = await openTestLedger({ CHAINPROOF_ORIGIN: 'checked.test', CHAINPROOF_SIGNING_SEED: PEER_SEED }, { produceBlocks: false });
+  forkOf3 = await openTestLedger({ CHAINPROOF_ORIGIN: 'checked.test', CHAINPROOF_SIGNING_SEED: PEER_SEED }, { produceBlocks: false });
+  forkOf4 = await openTestLedger({ CHAINPROOF_ORIGIN: 'checked.test', CHAINPROOF_SIGNING_SEED: PEER_SEED }, { produceBlocks: false });
+  impostor = await openTestLedger({ CHAINPROOF_ORIGIN: 'checked.test', CHAINPROOF_SIGNING_SEED: '57'.repeat(32) }, { produceBlocks: false });
+  leases.push(local, peer, forkOf3, forkOf4, impostor);
+  await peer.service.append('main', [1, 2, 3].map((n) => ({ type: 'Genuine', actor: 'writer', payload: { n } })));
+    await peer.service.createCheckpoint('main');
+  await forkOf3.service.append('main', [1, 2, 3].map((n) => ({ type: 'Forked', actor: 'writer', payload: { n } })));
+    await forkOf3.service.createCheckpoint('main');
+  await forkOf4.service.append('main', [1, 2, 3, 4].map((n) => ({ type: 'Forked', actor: 'writer', payload: { n } })));
+    await forkOf4.service.createCheckpoint('main');
+  await impostor.service.append('main', [1, 2, 3].map((n) => ({ type: 'Impostor', actor: 'writer', payload: { n } })));
+    await impostor.service.createCheckpoint('main');
+  store = new SyncStore(local.db.dataSource);
+}, 120_000);
+afterAll(async () => {
+  await Promise.all(leases.map((t) => t.close()));
+});
+
+describe('a pull checks the peer\'s checkpoint', () => {
+  it('signed by its pinned key: another key under the same name gets nothing appended', async () => {
+    const p = await pinned();
+    await expect(pullFrom(p, deps(clientOf(impostor)))).rejects.toMatchObject({ code: 'PEER_MISBEHAVED', message: expect.stringMatching(/not signed by the pinned key/) });
+    expect(await countOf('Impostor')).toBe(0);
+    expect(await again(p.url)).toMatchObject({ position: 0, checkpointSize: null });
+  });
+
+  it('for its synced ledger: a checkpoint of another of its ledgers gets nothing appended', async () => {
+    if (!(await peer.service.ledgers()).some((l) => l.name === 'side')) await peer.service.createLedger('side', {});
+    await peer.service.append('side', [{ type: 'SideOnly', actor: 'writer' }]);
+    await peer.service.createCheckpoint('side');
+    const p = await pinned();
+    await expect(pullFrom(p, deps(clientOf(peer, {}, 'side')))).rejects.toMatchObject({ code: 'PEER_MISBEHAVED', message: expect.stringMatching(/is for checked\.test\/side, not checked\.test\/main/) });
+    expect(await countOf('SideOnly')).toBe(0);
+  });
+
+  it('and the leaves by their range proof into it: a page without its proof, or of other leaves, gets nothing appended', async () => {
+    const p = await pinned();
+    const noProof = clientOf(peer, { leaves: async (s: number, e: number, n: number) => ({ ...(await clientOf(peer).leaves(s, e, n)), proof: [] }) });
+    // Pages of two: the first page's proof is what ties it to the root of size 3.
+    await expect(pullFrom(p, deps(noProof, 2))).rejects.toMatchObject({ code: 'PEER_MISBEHAVED', message: expect.stringMatching(/do not rebuild the root/) });
+    const otherLeaves = clientOf(peer, { leaves: (s: number, e: number, n: number) => clientOf(forkOf3).leaves(s, e, n) });
+    await expect(pullFrom(await again(p.url), deps(otherLeaves, 2))).rejects.toMatchObject({ code: 'PEER_MISBEHAVED' });
+    expect(await countOf('Genuine')).toBe(0);
+    expect(await countOf('Forked')).toBe(0);
+    expect(await again(p.url)).toMatchObject({ position: 0 });
+  });
+
+  it('against the one it stored, even before any of its leaves landed: another root for that size flags the peer', async () => {
+    const p = await pinned();
+    const badLeaves = clientOf(peer, { leaves: (s: number, e: number, n: number) => clientOf(forkOf3).leaves(s, e, n) });
+    await expect(pullFrom(p, deps(badLeaves))).rejects.toMatchObject({ code: 'PEER_MISBEHAVED' });
+    const stored = await again(p.url);
+    expect(stored).toMatchObject({ position: 0, checkpointSize: 3 });
+    await expect(pullFrom(stored, deps(clientOf(forkOf3)))).rejects.toMatchObject({ code: 'PEER_MISBEHAVED', reason: expect.stringMatching(/two different roots for size 3/) });
+    expect(await countOf('Forked')).toBe(0);
+  });
+});
+
+describe('a pull of a peer whose log grew', () => {
+  it('needs a consistency proof from the checkpoint it stored: none at all flags the peer', async () => {
+    const grown = await openTestLedger({ CHAINPROOF_ORIGIN: 'grown.test', CHAINPROOF_SIGNING_SEED: '58'.repeat(32) }, { produceBlocks: false });
+    leases.push(grown);
+    await grown.service.append('main', [1, 2, 3].map((n) => ({ type: 'Grown', actor: 'writer', payload: { n } })));
+    await grown.service.createCheckpoint('main');
+    const p = await pinned(grown);
+    expect(await pullFrom(p, deps(clientOf(grown)))).toMatchObject({ received: 3, toPosition: 3 });
+    await grown.service.append('main', [4, 5].map((n) => ({ type: 'Grown', actor: 'writer', payload: { n } })));
+    await grown.service.createCheckpoint('main');
+    const noProof = clientOf(grown, { consistency: async () => [] });
+    await expect(pullFrom(await again(p.url), deps(noProof))).rejects.toMatchObject({ code: 'PEER_MISBEHAVED', reason: expect.stringMatching(/not consistent/) });
+    expect(await countOf('Grown')).toBe(3);
+    // With its proof, the same growth is taken.
+    expect(await pullFrom(await again(p.url), deps(clientOf(grown)))).toMatchObject({ fromPosition: 3, toPosition: 5, received: 2 });
+  });
+
+  it('flags a peer whose checkpoint is smaller by one than the one it signed before', async () => {
+    const p = await pinned();
+    await peer.service.append('main', [{ type: 'Genuine', actor: 'writer', payload: { n: 4 } }, { type: 'Genuine', actor: 'writer', payload: { n: 5 } }]);
+    await peer.service.createCheckpoint('main');
+    const size = (await peer.service.head('main')).treeSize;
+    expect(await pullFrom(p, deps(clientOf(peer)))).toMatchObject({ checkpointSize: size });
+    // A history one shorter, under the same key: forkOf4 is of that size only if the peer's is 5.
+    expect((await forkOf4.service.head('main')).treeSize).toBe(size - 1);
+    await expect(pullFrom(await again(p.url), deps(clientOf(forkOf4)))).rejects.toMatchObject({ code: 'PEER_MISBEHAVED', reason: expect.stringMatching(/smaller than the one of size/) });
+    expect(await again(p.url)).toMatchObject({ checkpointSize: size });
+  });
+});
+
+describe('a pull of leaves this node holds already', () => {
+  it('moves the position on, counting them as skipped', async () => {
+    const first = await pinned();
+    const r1 = await pullFrom(first, deps(clientOf(peer), 2));
+    const size = r1.checkpointSize;
+    // The same log under a second URL (the peer reached another way): every leaf is held.
+    const second = await pinned();
+    const r2 = await pullFrom(second, deps(clientOf(peer), 2));
+    expect(r2).toMatchObject({ fromPosition: 0, toPosition: size, received: 0, skipped: size });
+    expect(await again(second.url)).toMatchObject({ position: size, eventsReceived: 0 });
+  });
+});
+
+describe('a pull that brought only sync bookkeeping', () => {
+  it('is not worth recording; one page with any other event is, even an event typed like bookkeeping in another subsystem', async () => {
+    const chatty = await openTestLedger({ CHAINPROOF_ORIGIN: 'chatty.test', CHAINPROOF_SIGNING_SEED: '59'.repeat(32) }, { produceBlocks: false });
+    leases.push(chatty);
+    const bookkeeping = (n: number) => ({ type: 'SyncCompleted', actor: 'chainproof/sync', subsystem: 'sync', payload: { n } });
+    await chatty.service.append('main', [bookkeeping(1), bookkeeping(2)]);
+    await chatty.service.createCheckpoint('main');
+    const p = await pinned(chatty);
+    const recorded = await countOf('SyncStarted');
+    const quiet = await pullFrom(p, deps(clientOf(chatty)));
+    expect(quiet).toMatchObject({ received: 2, substantive: false });
+    expect(await countOf('SyncStarted')).toBe(recorded);
+
+    await chatty.service.append('main', [{ type: 'SyncCompleted', actor: 'billing', subsystem: 'billing', payload: { n: 3 } }]);
+    await chatty.service.createCheckpoint('main');
+    const lookalike = await pullFrom(await again(p.url), deps(clientOf(chatty)));
+    expect(lookalike).toMatchObject({ received: 1, substantive: true });
+    expect(await countOf('SyncStarted')).toBe(recorded + 1);
+
+    await chatty.service.append('main', [bookkeeping(4), { type: 'Invoice', actor: 'billing', payload: { n: 5 } }, bookkeeping(6)]);
+    await chatty.service.createCheckpoint('main');
+    const mixed = await pullFrom(await again(p.url), deps(clientOf(chatty)));
+    expect(mixed).toMatchObject({ received: 3, substantive: true });
+    expect(await countOf('SyncStarted')).toBe(recorded + 2);
+  });
+});
