@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
@@ -163,5 +165,144 @@ describe('the sync subsystem', () => {
     expect(writes[0]).toEqual(['down.test/main', 1000]);
     const [p] = (await sync.status()).peers;
     expect(p!.eventsSent).toBe(1000);
+  });
+});
+
+describe('syncs of one peer', () => {
+  it('run one at a time: a syncNow while one runs gets that one\'s outcome, and counts one failure', async () => {
+    const other = await openTestLedger({}, { produceBlocks: false });
+    const svc = new SyncService(other.db.dataSource, other.service, { peers: [{ url: DOWN, vkey }], intervalMs: 3_600_000, enabled: false, requestTimeoutMs: 2_000 }, pino({ level: 'silent' }));
+    try {
+      await svc.start();
+      const [[a], [b]] = await Promise.all([svc.syncNow(DOWN), svc.syncNow('down.test/main')]);
+      expect(a).toBe(b);
+      expect((await svc.status()).peers[0]!.errorCount).toBe(1);
+    } finally {
+      await svc.stop();
+      await other.close();
+    }
+  });
+});
+
+/** A peer that holds every answer until `release()`, then answers with a gateway error. */
+async function heldPeer() {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let asked!: () => void;
+  const wasAsked = new Promise<void>((r) => (asked = r));
+  const server = createServer(async (_req, res) => {
+    asked();
+    await released;
+    res.statusCode = 502;
+    res.end('bad gateway');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, release, wasAsked, close: () => server.close() };
+}
+
+describe('stopping the sync service', () => {
+  it('waits for the sync under way, and schedules no sync after it', { timeout: 30_000 }, async () => {
+    const other = await openTestLedger({}, { produceBlocks: false });
+    const peer = await heldPeer();
+    const svc = new SyncService(other.db.dataSource, other.service, { peers: [{ url: peer.url, vkey }], intervalMs: 3_600_000, enabled: true, requestTimeoutMs: 20_000 }, pino({ level: 'silent' }));
+    try {
+      await svc.start();
+      await peer.wasAsked;
+      let stopped = false;
+      const stopping = svc.stop().then(() => (stopped = true));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(stopped).toBe(false);
+      peer.release();
+      await stopping;
+      const status = await svc.status();
+      expect(status).toMatchObject({ running: false, syncing: false });
+      // The failed sync was recorded, and no retry waits on a timer.
+      expect(status.peers[0]).toMatchObject({ status: 'disconnected', errorCount: 1, nextSyncAt: null });
+    } finally {
+      peer.release();
+      await svc.stop();
+      peer.close();
+      await other.close();
+    }
+  });
+});
+
+describe('a sync service without automatic syncs', () => {
+  it('syncs only when asked, schedules no retry, and never pulls a flagged peer', { timeout: 30_000 }, async () => {
+    const other = await openTestLedger({}, { produceBlocks: false });
+    const svc = new SyncService(other.db.dataSource, other.service, { peers: [{ url: DOWN, vkey }], intervalMs: 3_600_000, enabled: false, requestTimeoutMs: 2_000 }, pino({ level: 'silent' }));
+    try {
+      await svc.start();
+      expect((await svc.status()).peers[0]).toMatchObject({ errorCount: 0, lastSyncAt: null, nextSyncAt: null });
+      const [r] = await svc.syncNow(DOWN);
+      expect(r).toMatchObject({ ok: false, error: { code: 'PEER_UNAVAILABLE' } });
+      expect((await svc.status()).peers[0]).toMatchObject({ status: 'disconnected', errorCount: 1, nextSyncAt: null });
+      const store = new SyncStore(other.db.dataSource);
+      await store.flag((await store.peer(DOWN))!, 'PEER_MISBEHAVED: two roots', 'two roots');
+      const [flagged] = await svc.syncNow(DOWN);
+      expect(flagged).toMatchObject({ ok: false, error: { code: 'PEER_MISBEHAVED', message: expect.stringMatching(/is flagged: two roots/) } });
+      expect((await svc.status()).peers[0]).toMatchObject({ flagged: true, errorCount: 2 });
+    } finally {
+      await svc.stop();
+      await other.close();
+    }
+  });
+});
+
+describe('a peer an admin adds', () => {
+  it('is synced at once when syncs run on their own', { timeout: 30_000 }, async () => {
+    const added = 'http://127.0.0.1:10/graphql';
+    const view = await sync.createPeer(added, noteSignerFromSeed('added.test', Buffer.alloc(32, 4)).verifierKey);
+    expect(view).toMatchObject({ url: added, source: 'admin', origin: 'added.test/main' });
+    await vi.waitFor(async () => expect((await sync.status()).peers.find((p) => p.url === added)).toMatchObject({ errorCount: 1, status: 'disconnected' }), { timeout: 20_000, interval: 50 });
+  });
+});
+
+describe('counts of leaves served', () => {
+  it('are written once each, and a name counted already is counted on past the bound', async () => {
+    const other = await openTestLedger({}, { produceBlocks: false });
+    const svc = new SyncService(other.db.dataSource, other.service, { peers: [{ url: DOWN, vkey }], intervalMs: 3_600_000, enabled: false }, pino({ level: 'silent' }));
+    try {
+      await svc.start();
+      svc.served('down.test/main', 5);
+      svc.served('down.test/main', 0);
+      for (let i = 0; i < 100; i++) svc.served(`made-up-${i}`, 1);
+      svc.served('down.test/main', 2);
+      await svc.flushSent();
+      await svc.flushSent();
+      expect((await svc.status()).peers[0]!.eventsSent).toBe(7);
+    } finally {
+      await svc.stop();
+      await other.close();
+    }
+  });
+});
+
+describe('a sync that brought events', () => {
+  it('is recorded once, with a conflict where it left two branches; a sync that brought nothing records nothing', { timeout: 60_000 }, async () => {
+    const node = await openTestLedger({ CHAINPROOF_ORIGIN: 'recorder.test', CHAINPROOF_SIGNING_SEED: '74'.repeat(32) }, { produceBlocks: false });
+    const peer = await openTestLedger({ CHAINPROOF_ORIGIN: 'source.test', CHAINPROOF_SIGNING_SEED: '75'.repeat(32) }, { produceBlocks: false });
+    await peer.service.append('main', [1, 2, 3].map((n) => ({ type: 'FromPeer', actor: 'writer', payload: { n } })));
+    await peer.service.createCheckpoint('main');
+    // The node wrote on its own meanwhile: after the sync its ledger has two branches.
+    await node.service.append('main', [{ type: 'OwnEvent', actor: 'writer' }]);
+    const served = await servePeer(peer);
+    const svc = new SyncService(node.db.dataSource, node.service, { peers: [{ url: served.url, vkey: peer.service.verifierKey()! }], intervalMs: 3_600_000, enabled: true, requestTimeoutMs: 30_000 }, pino({ level: 'silent' }));
+    const held = async (type: string) => (await node.db.dataSource.query(`SELECT count(*)::int AS n FROM events WHERE type = $1`, [type]))[0].n;
+    try {
+      await svc.start();
+      await vi.waitFor(async () => expect(await held('FromPeer')).toBe(3), { timeout: 30_000, interval: 50 });
+      await svc.syncNow(served.url);
+      const [again] = await svc.syncNow(served.url);
+      expect(again).toMatchObject({ ok: true, received: 0 });
+      expect({ started: await held('SyncStarted'), completed: await held('SyncCompleted'), conflicts: await held('ConflictDetected') }).toEqual({ started: 1, completed: 1, conflicts: 1 });
+      const [completed] = await node.db.dataSource.query(`SELECT convert_from(canonical, 'UTF8') AS envelope FROM events WHERE type = 'SyncCompleted'`);
+      expect(JSON.parse(completed.envelope).payload).toMatchObject({ peer: served.url, origin: 'source.test/main', received: 3, fromPosition: 0, toPosition: 3 });
+      expect((await svc.status()).peers[0]).toMatchObject({ status: 'connected', position: 3, eventsReceived: 3, errorCount: 0 });
+    } finally {
+      await svc.stop();
+      served.server.close();
+      await Promise.all([node.close(), peer.close()]);
+    }
   });
 });
