@@ -40,6 +40,14 @@ describe('an add-checkpoint body', () => {
     expect(parseAddCheckpoint(body(`${Buffer.alloc(31).toString('base64')}\n`))).toMatchObject({ status: 400 });
     expect(parseAddCheckpoint(body(`${Buffer.alloc(33).toString('base64')}\n`))).toMatchObject({ status: 400 });
   });
+
+  it('names its old size in plain digits: no leading zeros, no sign', () => {
+    expect(parseAddCheckpoint('old 0\n\nthe checkpoint\n')).toMatchObject({ oldSize: 0, proof: [] });
+    expect(parseAddCheckpoint('old 7\n\nthe checkpoint\n')).toMatchObject({ oldSize: 7 });
+    for (const old of ['00', '07', '+7', '-0', ' 7', '7 ', '0x7', '']) {
+      expect(parseAddCheckpoint(`old ${old}\n\nthe checkpoint\n`), JSON.stringify(old)).toMatchObject({ status: 400 });
+    }
+  });
 });
 
 describe('tlog-witness add-checkpoint', () => {
