@@ -176,3 +176,57 @@ describe('a validator that holds a tree this log does not', () => {
     expect(c.divergences().filter((d) => d.ledger === name)).toEqual([]);
   });
 });
+
+describe('a validator\'s answer', () => {
+  it('of 409 without the size content type is a fork, whatever its body says', async () => {
+    const name = await ledger();
+    await append(name, 5);
+    const cp = await t.service.createCheckpoint(name);
+    answer = async () => ({ status: 409, contentType: 'text/plain; charset=utf-8', body: '3\n' });
+    try {
+      const c = collector();
+      await c.sweep();
+      expect(c.divergences().filter((d) => d.ledger === name)).toMatchObject([{ ledger: name, kind: 'fork', validatorSize: 0, checkpointSize: cp.treeSize }]);
+      expect(await c.lines(cp.id)).toEqual([]);
+    } finally {
+      answer = honest;
+    }
+  });
+});
+
+describe('a sweep', () => {
+  it('offers a checkpoint again only to validators that have not cosigned it', async () => {
+    const name = await ledger();
+    await append(name, 4);
+    const cp = await t.service.createCheckpoint(name);
+    const offered: string[] = [];
+    answer = (body) => {
+      if (body.includes(`test.chainproof/${name}\n`)) offered.push(body);
+      return honest(body);
+    };
+    try {
+      const c = collector();
+      await c.sweep();
+      expect(offered).toHaveLength(1);
+      expect(await c.lines(cp.id)).toHaveLength(1);
+      await c.sweep();
+      expect(offered).toHaveLength(1);
+    } finally {
+      answer = honest;
+    }
+  });
+});
+
+describe('stored cosignatures', () => {
+  it('count only while their validator is configured', async () => {
+    const name = await ledger();
+    await append(name, 3);
+    const cp = await t.service.createCheckpoint(name);
+    const c = collector();
+    await c.sweep();
+    expect(await c.lines(cp.id)).toHaveLength(1);
+    // Configured with another validator only: the first one's line is neither shown nor counted.
+    const other = new CosignatureCollector(t.db.dataSource, t.service, [{ url, vkey: stranger.verifierKey }], silent);
+    expect(await other.lines(cp.id)).toEqual([]);
+  });
+});

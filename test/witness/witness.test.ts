@@ -134,3 +134,25 @@ describe('tlog-witness add-checkpoint for a BLAKE3 ledger', () => {
     expect(Number(evidence.n)).toBe(0);
   });
 });
+
+describe('a witness trusting several logs', () => {
+  const a = noteSignerFromSeed('a.example', Buffer.alloc(32, 11));
+  const b = noteSignerFromSeed('b.example', Buffer.alloc(32, 12));
+  const note = async (origin: string, size: number, signer: typeof a) => signNote(formatCheckpoint({ origin, treeSize: size, rootHash: await rootAt(size) }), [signer]);
+  let w: WitnessService;
+  beforeAll(() => {
+    w = new WitnessService(t.db.dataSource, cosigner, [a.verifierKey, b.verifierKey], pino({ level: 'silent' }));
+  });
+
+  it('checks each origin against the key trusted for it alone, the origin named like the key included', async () => {
+    expect((await w.addCheckpoint(`old 0\n\n${await note('a.example', 5, a)}`)).status).toBe(200);
+    expect((await w.addCheckpoint(`old 0\n\n${await note('b.example/main', 5, a)}`)).status).toBe(403);
+    expect((await w.addCheckpoint(`old 0\n\n${await note('b.example/main', 5, b)}`)).status).toBe(200);
+  });
+
+  it('tells a submitter that claims a larger old size than it cosigned the size it did', async () => {
+    expect((await w.addCheckpoint(`old 0\n\n${await note('a.example/ahead', 5, a)}`)).status).toBe(200);
+    const ahead = await w.addCheckpoint(`old 10\n${await proofLines(10, 12)}\n${await note('a.example/ahead', 12, a)}`);
+    expect(ahead).toEqual({ status: 409, contentType: 'text/x.tlog.size', body: '5\n' });
+  });
+});
