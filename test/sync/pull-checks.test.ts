@@ -181,3 +181,21 @@ describe('a pull that brought only sync bookkeeping', () => {
     expect(await countOf('SyncStarted')).toBe(recorded + 2);
   });
 });
+
+describe('a pull whose checkpoint lost a race to another pull', () => {
+  it('stops, keeping nothing, when the peer was re-pinned meanwhile rather than check it under a key it did not start with', async () => {
+    const p = await pinned();
+    // Another process stores its checkpoint and restarts with the peer pinned to another key, between this pull's check and its store.
+    const racing = Object.create(store) as SyncStore;
+    let raced = false;
+    racing.sawCheckpoint = async (...args: Parameters<SyncStore['sawCheckpoint']>) => {
+      if (!raced) {
+        raced = true;
+        await store.upsertConfigured(peerSpec(p.url, impostor.service.verifierKey()!));
+      }
+      return store.sawCheckpoint(...args);
+    };
+    await expect(pullFrom(p, { ...deps(clientOf(peer)), store: racing })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/changed during this sync/) });
+    expect(await again(p.url)).toMatchObject({ position: 0, checkpointSize: null, eventsReceived: 0 });
+  });
+});
