@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PeerClient } from '../../src/sync/peer-client.js';
+import { AnswerTooLarge, type PeerClient } from '../../src/sync/peer-client.js';
 import { peerSpec } from '../../src/sync/peer.js';
 import { pullFrom, type PullDeps } from '../../src/sync/pull.js';
 import { SyncStore } from '../../src/sync/sync-store.js';
@@ -197,5 +197,28 @@ describe('a pull whose checkpoint lost a race to another pull', () => {
     };
     await expect(pullFrom(p, { ...deps(clientOf(peer)), store: racing })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/changed during this sync/) });
     expect(await again(p.url)).toMatchObject({ position: 0, checkpointSize: null, eventsReceived: 0 });
+  });
+});
+
+describe('a pull of a peer', () => {
+  it('whose ledger hashes otherwise is refused as a configuration this node cannot sync with', async () => {
+    const b3 = await openTestLedger({ CHAINPROOF_ORIGIN: 'b3-peer.test', CHAINPROOF_SIGNING_SEED: '5a'.repeat(32), CHAINPROOF_HASH_ALG: 'blake3' }, { produceBlocks: false });
+    leases.push(b3);
+    await b3.service.append('main', [1, 2].map((n) => ({ type: 'Blake3', actor: 'writer', payload: { n } })));
+    await b3.service.createCheckpoint('main');
+    await expect(pullFrom(await pinned(b3), deps(clientOf(b3)))).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/hashes with blake3/) });
+    expect(await countOf('Blake3')).toBe(0);
+  });
+
+  it('whose single leaf is over the answer bound gives up on it rather than ask again', async () => {
+    let asked = 0;
+    const tooLarge = clientOf(peer, {
+      leaves: async () => {
+        if (++asked > 10) throw new Error('asked for the same leaf again and again');
+        throw new AnswerTooLarge('answer exceeds the bound');
+      },
+    });
+    await expect(pullFrom(await pinned(), deps(tooLarge))).rejects.toBeInstanceOf(AnswerTooLarge);
+    expect(asked).toBeLessThanOrEqual(8);
   });
 });
