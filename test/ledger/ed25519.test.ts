@@ -23,6 +23,37 @@ describe('ed25519', () => {
     expect(ed25519Verify(key.publicKey, message, signature)).toBe(true);
   });
 
+  it('verifies nothing for a key of small order or in a non-canonical encoding, as RFC 8032\'s strict rules and verifyNote', async () => {
+    // The eight points of small order: the identity, then orders 2, 4 and 8, each with both x signs where x is not 0.
+    const smallOrder = [
+      '0100000000000000000000000000000000000000000000000000000000000000',
+      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+      '0000000000000000000000000000000000000000000000000000000000000000',
+      '0000000000000000000000000000000000000000000000000000000000000080',
+      '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+      '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+      'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+      'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+    ];
+    for (const hex of smallOrder) expect(ed.Point.fromHex(hex).isSmallOrder(), hex).toBe(true);
+    // With any of them as A and the identity as R, [S]B = R + [k]A holds for S = 0 and every message.
+    const forged = Buffer.concat([Buffer.from([1]), Buffer.alloc(63)]);
+    const identity = Buffer.from(smallOrder[0]!, 'hex');
+    expect(await ed.verifyAsync(forged, message, identity, { zip215: true })).toBe(true);
+    for (const hex of smallOrder) {
+      for (const m of [message, Buffer.from('any other message')]) {
+        // Twice: the second time from the key cache.
+        expect(ed25519Verify(Buffer.from(hex, 'hex'), m, forged), hex).toBe(false);
+        expect(ed25519Verify(Buffer.from(hex, 'hex'), m, forged), hex).toBe(false);
+      }
+    }
+    // y = p + 1 encodes the identity too, but not canonically: refused as a key whatever it signs.
+    const nonCanonical = Buffer.from('eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'hex');
+    expect(ed25519Verify(nonCanonical, message, forged)).toBe(false);
+    // A genuine key still verifies after refused ones have been cached.
+    expect(ed25519Verify(key.publicKey, message, key.sign(message))).toBe(true);
+  });
+
   it('gives the same key and signature bytes on either library, for any seed and message', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 2048 }), (seed, message) => {

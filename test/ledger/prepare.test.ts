@@ -86,6 +86,15 @@ describe('prepareInput: a client-signed event', () => {
     expect(codeOf(() => prepareInput({ ...input, correlationId: undefined }, ORIGIN, hasher, limits, NOW))).toBe('BAD_SIGNATURE');
   });
 
+  it('refuses an author whose key is of small order: its "signature" (R the identity, S = 0) would verify for any event', () => {
+    const identity = Buffer.concat([Buffer.from([1]), Buffer.alloc(31)]);
+    const forged = `01${'00'.repeat(63)}`;
+    for (const type of ['vote', 'anything else']) {
+      const input: AppendInput = { type, actor: 'a', author: didKeyFromPublicKey(identity), parents: [], hlc: { physicalMs: NOW, logical: 0 }, signature: forged };
+      expect(codeOf(() => prepareInput(input, ORIGIN, hasher, limits, NOW)), type).toBe('BAD_SIGNATURE');
+    }
+  });
+
   it('refuses a signature in upper-case hex', () => {
     const input = signed();
     expect(codeOf(() => prepareInput({ ...input, signature: input.signature!.toUpperCase() }, ORIGIN, hasher, limits, NOW))).toBe('BAD_USER_INPUT');

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { Point } from '@noble/ed25519';
 
 const PKCS8_SEED_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
@@ -82,22 +83,39 @@ export function ed25519FromSeed(seed: Uint8Array, library: Ed25519Library = ED25
 export const opensslPrivateKey = (seed: Uint8Array): KeyObject =>
   createPrivateKey({ key: Buffer.concat([PKCS8_SEED_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 
-const publicKeys = new Map<string, KeyObject>();
+/** Keys seen, each with its OpenSSL key object, or null for a key refused as weak (see strictKey). */
+const publicKeys = new Map<string, KeyObject | null>();
 
-/** Whether `signature` is `publicKey`'s Ed25519 signature of `message`; all three may come from an attacker. */
+/**
+ * Whether `publicKey` is a key RFC 8032's strict rules take (as verifyNote asks of @noble): its
+ * encoding canonical and its point not of small order. OpenSSL checks neither, and a small-order
+ * key verifies a signature (R the identity, S = 0) of every message: anyone could sign as its did:key.
+ */
+function strictKey(publicKey: Uint8Array): boolean {
+  try {
+    return !Point.fromBytes(publicKey, false).isSmallOrder();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether `signature` is `publicKey`'s Ed25519 signature of `message`; all three may come from an
+ * attacker. Keys of small order or in a non-canonical encoding verify nothing.
+ */
 export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (publicKey.length !== 32 || signature.length !== 64) return false;
   const raw = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength);
   const cacheKey = raw.toString('base64url');
   try {
     let key = publicKeys.get(cacheKey);
-    if (!key) {
+    if (key === undefined) {
       // JWK, not DER: OpenSSL 3's DER decoder costs ~90 µs a key here, as much as the verification itself.
-      key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: cacheKey }, format: 'jwk' });
+      key = strictKey(raw) ? createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: cacheKey }, format: 'jwk' }) : null;
       if (publicKeys.size > 10_000) publicKeys.clear();
       publicKeys.set(cacheKey, key);
     }
-    return verify(null, message, key, signature);
+    return key !== null && verify(null, message, key, signature);
   } catch {
     return false;
   }
