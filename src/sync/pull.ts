@@ -75,13 +75,14 @@ export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> 
   for (let attempt = 1; ; attempt++) {
     checked = await checkPeer(peer, local, d);
     if (checked === null || (await d.store.sawCheckpoint(peer, checked.size, checked.root, checked.note, checked.latencyMs))) break;
-    if (attempt === CHECKPOINT_ATTEMPTS) {
-      throw new ChainproofError('CONFLICT', `other pulls of ${peer.url} kept storing newer checkpoints; this one tries again later`);
-    }
     const again = await d.store.peer(peer.url);
     if (!again) throw new ChainproofError('NOT_FOUND', `no peer ${peer.url}`);
     // A pull holds to the pin it started under: the one its caller knows it by, and may flag it under.
+    // Asked before giving up, so a re-pin on the last attempt is not taken for a failure.
     if (again.pin !== peer.pin) throw new PeerRepinned(peer.url);
+    if (attempt === CHECKPOINT_ATTEMPTS) {
+      throw new ChainproofError('CONFLICT', `other pulls of ${peer.url} kept storing newer checkpoints; this one tries again later`);
+    }
     peer = again;
   }
   const result: PullResult = { fromPosition: peer.position, toPosition: peer.position, checkpointSize: peer.checkpointSize ?? 0, checkpointRoot: peer.checkpointRoot?.toString('hex') ?? '', received: 0, skipped: 0, substantive: false };

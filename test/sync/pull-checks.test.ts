@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnswerTooLarge, type PeerClient } from '../../src/sync/peer-client.js';
 import { peerSpec } from '../../src/sync/peer.js';
-import { pullFrom, type PullDeps } from '../../src/sync/pull.js';
+import { PeerRepinned, pullFrom, type PullDeps } from '../../src/sync/pull.js';
 import { SyncStore } from '../../src/sync/sync-store.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 
@@ -197,6 +197,36 @@ describe('a pull whose checkpoint lost a race to another pull', () => {
     };
     await expect(pullFrom(p, { ...deps(clientOf(peer)), store: racing })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/changed during this sync/) });
     expect(await again(p.url)).toMatchObject({ position: 0, checkpointSize: null, eventsReceived: 0 });
+  });
+});
+
+describe('a pull whose checkpoint loses every race', () => {
+  /** A store on which other pulls always stored a newer checkpoint first; `onLoss(n)` runs before the n-th loss is told. */
+  const losing = (onLoss: (n: number) => Promise<void> = async () => {}) => {
+    const racing = Object.create(store) as SyncStore;
+    let losses = 0;
+    racing.sawCheckpoint = async () => {
+      await onLoss(++losses);
+      return false;
+    };
+    return { racing, losses: () => losses };
+  };
+
+  it('gives up after three attempts with CONFLICT, keeping nothing', async () => {
+    const p = await pinned();
+    const { racing, losses } = losing();
+    await expect(pullFrom(p, { ...deps(clientOf(peer)), store: racing })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/kept storing newer checkpoints/) });
+    expect(losses()).toBe(3);
+    expect(await again(p.url)).toMatchObject({ position: 0, eventsReceived: 0 });
+  });
+
+  it('stops as re-pinned, not failed, when the re-pin comes with the last loss', async () => {
+    const p = await pinned();
+    const { racing, losses } = losing(async (n) => {
+      if (n === 3) await store.upsertConfigured(peerSpec(p.url, impostor.service.verifierKey()!));
+    });
+    await expect(pullFrom(p, { ...deps(clientOf(peer)), store: racing })).rejects.toBeInstanceOf(PeerRepinned);
+    expect(losses()).toBe(3);
   });
 });
 
