@@ -250,7 +250,8 @@ export class SyncService {
       }
       await this.store.succeeded(peer);
       r.consecutiveFailures = 0;
-      this.schedule(url, this.settings.enabled ? this.settings.intervalMs : Infinity);
+      // Only syncs that run on their own are timed: a timer "after Infinity" would fire after 1 ms.
+      if (this.settings.enabled) this.schedule(url, this.settings.intervalMs);
       return outcome(result, null);
     } catch (e) {
       const error = asChainproofError(e, url);

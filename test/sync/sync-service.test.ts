@@ -171,14 +171,25 @@ describe('the sync subsystem', () => {
 describe('syncs of one peer', () => {
   it('run one at a time: a syncNow while one runs gets that one\'s outcome, and counts one failure', async () => {
     const other = await openTestLedger({}, { produceBlocks: false });
-    const svc = new SyncService(other.db.dataSource, other.service, { peers: [{ url: DOWN, vkey }], intervalMs: 3_600_000, enabled: false, requestTimeoutMs: 2_000 }, pino({ level: 'silent' }));
+    // Held until both calls are in: a peer refusing at once could end the first sync before the second asks.
+    const held = await heldPeer();
+    const svc = new SyncService(other.db.dataSource, other.service, { peers: [{ url: held.url, vkey }], intervalMs: 3_600_000, enabled: false, requestTimeoutMs: 10_000 }, pino({ level: 'silent' }));
     try {
       await svc.start();
-      const [[a], [b]] = await Promise.all([svc.syncNow(DOWN), svc.syncNow('down.test/main')]);
+      const first = svc.syncNow(held.url);
+      await held.wasAsked;
+      const lookUps = vi.spyOn(SyncStore.prototype, 'peers');
+      const second = svc.syncNow('down.test/main');
+      // Awaited after the second call awaits it: by then that call has joined the sync under way or started its own.
+      await lookUps.mock.results[0]!.value;
+      lookUps.mockRestore();
+      held.release();
+      const [[a], [b]] = await Promise.all([first, second]);
       expect(a).toBe(b);
       expect((await svc.status()).peers[0]!.errorCount).toBe(1);
     } finally {
       await svc.stop();
+      held.close();
       await other.close();
     }
   });
@@ -245,6 +256,34 @@ describe('a sync service without automatic syncs', () => {
     } finally {
       await svc.stop();
       await other.close();
+    }
+  });
+});
+
+describe('a successful sync when syncs run only when asked', () => {
+  it('sets no timer for a next one', { timeout: 60_000 }, async () => {
+    const node = await openTestLedger({ CHAINPROOF_ORIGIN: 'manual.test', CHAINPROOF_SIGNING_SEED: '76'.repeat(32) }, { produceBlocks: false });
+    const peer = await openTestLedger({ CHAINPROOF_ORIGIN: 'manual-source.test', CHAINPROOF_SIGNING_SEED: '77'.repeat(32) }, { produceBlocks: false });
+    await peer.service.append('main', [{ type: 'FromPeer', actor: 'writer' }]);
+    await peer.service.createCheckpoint('main');
+    const served = await servePeer(peer);
+    const svc = new SyncService(node.db.dataSource, node.service, { peers: [{ url: served.url, vkey: peer.service.verifierKey()! }], intervalMs: 3_600_000, enabled: false, requestTimeoutMs: 30_000 }, pino({ level: 'silent' }));
+    // A timer "after Infinity" is one after 1 ms, and Node says so with a TimeoutOverflowWarning.
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      await svc.start();
+      const [r] = await svc.syncNow(served.url);
+      expect(r).toMatchObject({ ok: true, received: 1 });
+      expect((await svc.status()).peers[0]).toMatchObject({ status: 'connected', nextSyncAt: null });
+      await new Promise((res) => setTimeout(res, 50));
+      expect(warnings).not.toContain('TimeoutOverflowWarning');
+    } finally {
+      process.off('warning', onWarning);
+      await svc.stop();
+      served.server.close();
+      await Promise.all([node.close(), peer.close()]);
     }
   });
 });
