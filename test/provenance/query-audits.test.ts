@@ -43,6 +43,34 @@ describe('pages of query audits', () => {
   });
 });
 
+describe('filters of query audits', () => {
+  it('narrow by predicate and by lens, each alone and together, an audit without a lens matching no lens', async () => {
+    const audits = [
+      { queryId: 'f-ttl-prod', predicate: 'ttl', lens: 'prod' },
+      { queryId: 'f-ttl-stage', predicate: 'ttl', lens: 'stage' },
+      { queryId: 'f-ttl-none', predicate: 'ttl', lens: null },
+      { queryId: 'f-owner-prod', predicate: 'owner', lens: 'prod' },
+    ];
+    await t.prov.recordQueries('main', audits.map((a) => ({ ...a, agentId: 'filtered', subject: 'f', result: a.queryId, contributingAssertions: [] })), 'filtered');
+    const list = async (filter: object) => ids(await t.prov.queryAudits('main', { agent: 'filtered', ...filter }, {})).sort();
+    expect(await list({ predicate: 'ttl' })).toEqual(['f-ttl-none', 'f-ttl-prod', 'f-ttl-stage']);
+    expect(await list({ lens: 'prod' })).toEqual(['f-owner-prod', 'f-ttl-prod']);
+    expect(await list({ predicate: 'ttl', lens: 'stage' })).toEqual(['f-ttl-stage']);
+    expect(await list({ predicate: 'owner', lens: 'stage' })).toEqual([]);
+  });
+});
+
+describe('a trace request', () => {
+  it('needs an agent, and a window that does not end before it starts (a one-instant window is one)', async () => {
+    const q = await query('window-agent', 'w');
+    const at = q.time.getTime();
+    const trace = (agent: string, sinceMs: number, untilMs?: number) => t.prov.trace('main', { agent, sinceMs, untilMs });
+    await expect(trace('', 0)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: 'agent is required' });
+    await expect(trace('window-agent', at, at - 1)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: 'since must not be after until' });
+    expect((await trace('window-agent', at, at)).lines.map((l) => l.queryId)).toEqual([q.queryId]);
+  });
+});
+
 describe('asOf bounds', () => {
   it('refuses an asOf that is empty, negative, fractional or no time, and takes the head itself', async () => {
     const q = await query('asof-agent', 'a');
