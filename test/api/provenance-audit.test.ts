@@ -60,7 +60,8 @@ describe('automatic audit of configured agents', () => {
     const bystander = await key('other-agent', 'writer');
     const sent = [
       { query: `query Head($l: String!) { ledger(name: $l) { name treeSize } }`, variables: { l: 'main' }, operationName: 'Head' },
-      { query: `mutation { appendEvent(input: {type: "deploy", actor: "deploy-agent", payload: {v: 2}}) { index } }` },
+      // The document's hash is of the text exactly as sent, whitespace and all.
+      { query: `\n  mutation { appendEvent(input: {type: "deploy", actor: "deploy-agent", payload: {v: 2}}) { index } }\n` },
       { query: `{ nonsense }` },
     ];
     const bodies: string[] = [];

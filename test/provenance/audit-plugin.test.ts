@@ -38,6 +38,14 @@ describe('OperationAuditor', () => {
     expect(h.lines.filter((l) => l.level >= 40)).toEqual([]);
   });
 
+  it('warns of nothing once the audit committed in time, even after the limit has passed', async () => {
+    const h = harness(50);
+    h.commit();
+    await h.answer;
+    await turns(100);
+    expect(h.lines.filter((l) => l.level >= 40)).toEqual([]);
+  });
+
   it('lets the answer go when the audit fails, and logs the failure', async () => {
     const h = harness(60_000);
     h.fail(new Error('database gone'));
