@@ -96,6 +96,10 @@ describe('PROV-JSON export', () => {
     ]);
   });
 
+  it('names its own terms under the ledger\'s origin, which a URI would otherwise read as a path', () => {
+    expect(toProvJson([], 'audit.acme.internal/main').prefix).toMatchObject({ cp: 'urn:chainproof:audit.acme.internal%2Fmain:', prov: 'http://www.w3.org/ns/prov#' });
+  });
+
   it('derives a revising assertion from the one it revises and each from its source, weighs its use, types an agent once per role, and keeps the query\'s lens and lifecycle filter', () => {
     const old = 'a1'.repeat(32);
     const revised = { hash: 'a2'.repeat(32), subject: 's', predicate: 'p', value: 2, lifecycle: 'ACCEPTED' as const, confidence: 1, sourceHash: '01'.repeat(32), supersedes: old, recordedBy: 'ops', time: new Date(0), eventIndex: 1, eventId: '03'.repeat(32) };
@@ -121,7 +125,15 @@ describe('PROV-JSON export', () => {
     ]);
     const source = `cp:source/${plain.sourceHash}`;
     expect(d.entity![source]).toMatchObject({ 'prov:location': 'git://cfg', 'cp:contentHash': plain.sourceHash, 'cp:leafIndex': 0 });
-    for (const a of [revised, plain]) expect(d.wasDerivedFrom![`_:wasDerivedFrom/assertion/${a.hash}/source`]).toMatchObject({ 'prov:generatedEntity': `cp:assertion/${a.hash}`, 'prov:usedEntity': source });
+    for (const a of [revised, plain]) {
+      expect(d.wasDerivedFrom![`_:wasDerivedFrom/assertion/${a.hash}/source`]).toEqual({
+        'prov:generatedEntity': `cp:assertion/${a.hash}`, 'prov:usedEntity': source, 'prov:type': { $: 'prov:PrimarySource', type: 'prov:QUALIFIED_NAME' },
+      });
+      // The recorder of an assertion is who it is attributed to; the agent that ran a query is associated with the run.
+      expect(d.wasAttributedTo![`_:wasAttributedTo/assertion/${a.hash}`]).toMatchObject({ 'prov:entity': `cp:assertion/${a.hash}`, 'prov:agent': 'cp:agent/ops' });
+    }
+    expect(Object.keys(d.wasAttributedTo!)).toHaveLength(2);
+    expect(Object.values(d.wasAssociatedWith!).map((r) => r['prov:agent'])).toEqual(['cp:agent/bot', 'cp:agent/bot']);
     expect(Object.values(d.used!).map((u) => [u['prov:entity'], u['cp:weight']])).toEqual([[`cp:assertion/${revised.hash}`, 0.25], [`cp:assertion/${plain.hash}`, 0.75]]);
     // ops recorded two assertions, bot ran two queries: one type each.
     expect(d.agent!['cp:agent/ops']!['prov:type']).toEqual({ $: 'prov:Agent', type: 'prov:QUALIFIED_NAME' });
