@@ -41,6 +41,8 @@ describe('tlog-proof (c2sp.org/tlog-proof@v1)', () => {
     ['no index line', `c2sp.org/tlog-proof@v1\n${hash}\n\n${checkpoint}`],
     ['an index with a leading zero', `c2sp.org/tlog-proof@v1\nindex 01\n\n${checkpoint}`],
     ['an index of 17 digits', `c2sp.org/tlog-proof@v1\nindex 10000000000000000\n\n${checkpoint}`],
+    ['a 16-digit index past 2^53 - 1', `c2sp.org/tlog-proof@v1\nindex 9007199254740992\n\n${checkpoint}`],
+    ['the largest 16-digit index', `c2sp.org/tlog-proof@v1\nindex 9999999999999999\n\n${checkpoint}`],
     ['a bare "extra" line', `c2sp.org/tlog-proof@v1\nextra\nindex 0\n\n${checkpoint}`],
     ['non-canonical extra', `c2sp.org/tlog-proof@v1\nextra AB==\nindex 0\n\n${checkpoint}`],
     ['a 31-byte hash', `c2sp.org/tlog-proof@v1\nindex 0\n${Buffer.alloc(31).toString('base64')}\n\n${checkpoint}`],

@@ -38,6 +38,8 @@ export function parseTlogProof(text: string): TlogProof {
   if (head[i]?.startsWith('extra ')) extra = strictBase64(head[i++]!.slice(6), bad);
   const m = /^index (0|[1-9]\d{0,15})$/.exec(head[i++] ?? '');
   if (!m) bad('missing or bad index line');
+  // 16 digits reach past 2^53: such an index would be read as another, rounded one.
+  if (!Number.isSafeInteger(Number(m![1]))) bad(`index ${m![1]} is past the largest this reader takes (${Number.MAX_SAFE_INTEGER})`);
   const hashes = head.slice(i).map((l) => {
     const h = strictBase64(l, bad);
     if (h.length !== 32) bad('proof hashes must be 32 bytes');
