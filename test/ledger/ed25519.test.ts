@@ -23,7 +23,7 @@ describe('ed25519', () => {
     expect(ed25519Verify(key.publicKey, message, signature)).toBe(true);
   });
 
-  it('verifies nothing for a key of small order or in a non-canonical encoding, as RFC 8032\'s strict rules and verifyNote', async () => {
+  it('verifies nothing for a key of small order, in any of its encodings, as RFC 8032\'s strict rules and verifyNote', async () => {
     // The eight points of small order: the identity, then orders 2, 4 and 8, each with both x signs where x is not 0.
     const smallOrder = [
       '0100000000000000000000000000000000000000000000000000000000000000',
@@ -47,9 +47,16 @@ describe('ed25519', () => {
         expect(ed25519Verify(Buffer.from(hex, 'hex'), m, forged), hex).toBe(false);
       }
     }
-    // y = p + 1 encodes the identity too, but not canonically: refused as a key whatever it signs.
-    const nonCanonical = Buffer.from('eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'hex');
-    expect(ed25519Verify(nonCanonical, message, forged)).toBe(false);
+    // Other encodings of small-order points: x = 0 with the sign bit set, y = p (0) and y = p + 1 (1) either sign.
+    const otherEncodings = [
+      '0100000000000000000000000000000000000000000000000000000000000080',
+      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+      'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+      'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+      'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+      'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+    ];
+    for (const hex of otherEncodings) expect(ed25519Verify(Buffer.from(hex, 'hex'), message, forged), hex).toBe(false);
     // A genuine key still verifies after refused ones have been cached.
     expect(ed25519Verify(key.publicKey, message, key.sign(message))).toBe(true);
   });

@@ -1,6 +1,5 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { Point } from '@noble/ed25519';
 
 const PKCS8_SEED_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
@@ -83,25 +82,40 @@ export function ed25519FromSeed(seed: Uint8Array, library: Ed25519Library = ED25
 export const opensslPrivateKey = (seed: Uint8Array): KeyObject =>
   createPrivateKey({ key: Buffer.concat([PKCS8_SEED_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 
-/** Keys seen, each with its OpenSSL key object, or null for a key refused as weak (see strictKey). */
+/** Keys seen, each with its OpenSSL key object, or null for a key refused as weak (see largeOrder). */
 const publicKeys = new Map<string, KeyObject | null>();
 
 /**
- * Whether `publicKey` is a key RFC 8032's strict rules take (as verifyNote asks of @noble): its
- * encoding canonical and its point not of small order. OpenSSL checks neither, and a small-order
- * key verifies a signature (R the identity, S = 0) of every message: anyone could sign as its did:key.
+ * The encodings of the points of small order, the sign bit left out (it is cleared before
+ * comparing): 0 and 1, the two of order 8, and p - 1, p and p + 1, the last two non-canonical
+ * encodings of 0 and 1 (libsodium's list). The sign bit covers each point's other encoding.
  */
-function strictKey(publicKey: Uint8Array): boolean {
-  try {
-    return !Point.fromBytes(publicKey, false).isSmallOrder();
-  } catch {
-    return false;
-  }
+const SMALL_ORDER = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+].map((hex) => Buffer.from(hex, 'hex'));
+
+/**
+ * Whether `publicKey` is of large order, as RFC 8032's strict rules and verifyNote (@noble) ask.
+ * OpenSSL does not check, and a small-order key verifies a signature (R the identity, S = 0) of
+ * every message: anyone could sign as its did:key. Compared as bytes: decoding the point costs
+ * ≈ 200 µs a key in JS. (Other non-canonical encodings name points of large order, whose
+ * discrete logarithm nobody knows: nothing verifies under them.)
+ */
+function largeOrder(publicKey: Buffer): boolean {
+  const y = Buffer.from(publicKey);
+  y[31]! &= 0x7f;
+  return !SMALL_ORDER.some((e) => e.equals(y));
 }
 
 /**
  * Whether `signature` is `publicKey`'s Ed25519 signature of `message`; all three may come from an
- * attacker. Keys of small order or in a non-canonical encoding verify nothing.
+ * attacker. Keys of small order verify nothing.
  */
 export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (publicKey.length !== 32 || signature.length !== 64) return false;
@@ -111,7 +125,7 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
     let key = publicKeys.get(cacheKey);
     if (key === undefined) {
       // JWK, not DER: OpenSSL 3's DER decoder costs ~90 µs a key here, as much as the verification itself.
-      key = strictKey(raw) ? createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: cacheKey }, format: 'jwk' }) : null;
+      key = largeOrder(raw) ? createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: cacheKey }, format: 'jwk' }) : null;
       if (publicKeys.size > 10_000) publicKeys.clear();
       publicKeys.set(cacheKey, key);
     }
