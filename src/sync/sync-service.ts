@@ -137,7 +137,7 @@ export class SyncService {
     if (verifierKey === this.ledger.verifierKey()) throw new ChainproofError('BAD_USER_INPUT', 'that is this node\'s own verifier key: a node does not pull from itself');
     const p = await this.store.create(spec);
     this.publish(p);
-    if (this.running && this.settings.enabled) this.schedule(p.url, 0);
+    this.schedule(p.url, 0);
     return this.view(p);
   }
 
@@ -176,10 +176,11 @@ export class SyncService {
     }
   }
 
+  /** The peer's next sync after `delayMs`, while the service runs and syncs run on their own; else none. */
   private schedule(url: string, delayMs: number): void {
     const r = this.runtimeOf(url);
     clearTimeout(r.timer);
-    if (!this.running) return;
+    if (!this.running || !this.settings.enabled) return;
     r.nextAt = Date.now() + delayMs;
     r.timer = setTimeout(() => {
       r.timer = undefined;
@@ -250,8 +251,7 @@ export class SyncService {
       }
       await this.store.succeeded(peer);
       r.consecutiveFailures = 0;
-      // Only syncs that run on their own are timed: a timer "after Infinity" would fire after 1 ms.
-      if (this.settings.enabled) this.schedule(url, this.settings.intervalMs);
+      this.schedule(url, this.settings.intervalMs);
       return outcome(result, null);
     } catch (e) {
       const error = asChainproofError(e, url);
@@ -259,7 +259,7 @@ export class SyncService {
         // Not the peer's failure, and nothing of this sync is kept: the next one, under the new key, soon
         // (not at once: a timer firing while this sync still runs would get this one's outcome).
         this.log.info({ peer: url }, 'peer re-pinned to another key during a sync; syncing again under the new key');
-        if (this.settings.enabled) this.schedule(url, Math.min(this.settings.intervalMs, BACKOFF_BASE_MS));
+        this.schedule(url, Math.min(this.settings.intervalMs, BACKOFF_BASE_MS));
       } else if (e instanceof PeerFlagged) {
         // Flagged only while the pin the key that signed both checkpoints came with is current.
         const flagged = await this.store.flag(peer, error.message, e.reason).catch((err) => (unrecorded(err), true));
@@ -269,7 +269,7 @@ export class SyncService {
             .catch((err) => this.log.warn({ err }, 'could not record the flagged peer'));
         } else {
           this.log.warn({ peer: url, reason: e.reason }, 'peer contradicted a checkpoint signed by a key no longer pinned; not flagged');
-          if (this.settings.enabled) this.schedule(url, Math.min(this.settings.intervalMs, BACKOFF_BASE_MS));
+          this.schedule(url, Math.min(this.settings.intervalMs, BACKOFF_BASE_MS));
         }
       } else {
         await this.retryLater(peer, r, error);
@@ -287,7 +287,7 @@ export class SyncService {
     this.log.warn({ peer: url, code: error.code, err: error.message }, 'sync failed; retrying with backoff');
     r.consecutiveFailures++;
     const backoff = Math.min(this.settings.intervalMs, BACKOFF_BASE_MS * 2 ** Math.min(r.consecutiveFailures - 1, 20));
-    if (this.settings.enabled) this.schedule(url, backoff);
+    this.schedule(url, backoff);
     await this.store
       .failed(synced, error.code === 'PEER_UNAVAILABLE' ? 'disconnected' : 'error', `${error.code}: ${error.message}`)
       .catch((err) => this.log.warn({ peer: url, err }, 'could not record the outcome of a sync'));
