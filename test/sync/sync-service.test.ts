@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
 import { SYNC_SUBSYSTEM } from '../../src/sync/events.js';
 import { peerSpec } from '../../src/sync/peer.js';
-import { SyncService } from '../../src/sync/sync-service.js';
+import { SyncService, type SyncSettings } from '../../src/sync/sync-service.js';
 import { SyncStore } from '../../src/sync/sync-store.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 import { servePeer } from '../support/peer-server.js';
@@ -17,9 +17,14 @@ const vkey = noteSignerFromSeed('down.test', Buffer.alloc(32, 3)).verifierKey;
 let t: TestLedger;
 let sync: SyncService;
 
+/** A sync service on `ledger`'s database, pulling `peers`, hourly when syncs run on their own; logs nothing. */
+function serviceOn(ledger: TestLedger, peers: SyncSettings['peers'], settings: Omit<SyncSettings, 'peers' | 'intervalMs'>): SyncService {
+  return new SyncService(ledger.db.dataSource, ledger.service, { peers, intervalMs: 3_600_000, ...settings }, pino({ level: 'silent' }));
+}
+
 beforeAll(async () => {
   t = await openTestLedger({}, { produceBlocks: false });
-  sync = new SyncService(t.db.dataSource, t.service, { peers: [{ url: DOWN, vkey }], intervalMs: 3_600_000, enabled: true, requestTimeoutMs: 2_000 }, pino({ level: 'silent' }));
+  sync = serviceOn(t, [{ url: DOWN, vkey }], { enabled: true, requestTimeoutMs: 2_000 });
   await sync.start();
 });
 afterAll(async () => {
@@ -64,7 +69,7 @@ describe('a timed sync', () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown) => void unhandled.push(e);
     process.on('unhandledRejection', onUnhandled);
-    const svc = new SyncService(other.db.dataSource, other.service, { peers: [{ url: DOWN, vkey }], intervalMs: 3_600_000, enabled: true, requestTimeoutMs: 2_000 }, pino({ level: 'silent' }));
+    const svc = serviceOn(other, [{ url: DOWN, vkey }], { enabled: true, requestTimeoutMs: 2_000 });
     const store = (svc as unknown as { store: Record<'peer' | 'failed', (...a: unknown[]) => Promise<unknown>> }).store;
     vi.spyOn(store, broken).mockRejectedValueOnce(new Error('Connection terminated unexpectedly'));
     try {
@@ -139,7 +144,7 @@ describe('the sync subsystem', () => {
   it('is the server\'s own from the moment the service exists, before it starts', async () => {
     const other = await openTestLedger({}, { produceBlocks: false });
     try {
-      new SyncService(other.db.dataSource, other.service, { peers: [], intervalMs: 3_600_000, enabled: false }, pino({ level: 'silent' }));
+      serviceOn(other, [], { enabled: false });
       await expect(other.service.append('main', [{ type: 'PeerSynced', actor: 'writer', subsystem: SYNC_SUBSYSTEM }])).rejects.toMatchObject({ code: 'FORBIDDEN' });
     } finally {
       await other.close();
@@ -173,7 +178,7 @@ describe('syncs of one peer', () => {
     const other = await openTestLedger({}, { produceBlocks: false });
     // Held until both calls are in: a peer refusing at once could end the first sync before the second asks.
     const held = await heldPeer();
-    const svc = new SyncService(other.db.dataSource, other.service, { peers: [{ url: held.url, vkey }], intervalMs: 3_600_000, enabled: false, requestTimeoutMs: 10_000 }, pino({ level: 'silent' }));
+    const svc = serviceOn(other, [{ url: held.url, vkey }], { enabled: false, requestTimeoutMs: 10_000 });
     try {
       await svc.start();
       const first = svc.syncNow(held.url);
@@ -215,7 +220,7 @@ describe('stopping the sync service', () => {
   it('waits for the sync under way, and schedules no sync after it', { timeout: 30_000 }, async () => {
     const other = await openTestLedger({}, { produceBlocks: false });
     const peer = await heldPeer();
-    const svc = new SyncService(other.db.dataSource, other.service, { peers: [{ url: peer.url, vkey }], intervalMs: 3_600_000, enabled: true, requestTimeoutMs: 20_000 }, pino({ level: 'silent' }));
+    const svc = serviceOn(other, [{ url: peer.url, vkey }], { enabled: true, requestTimeoutMs: 20_000 });
     try {
       await svc.start();
       await peer.wasAsked;
@@ -241,7 +246,7 @@ describe('stopping the sync service', () => {
 describe('a sync service without automatic syncs', () => {
   it('syncs only when asked, schedules no retry, and never pulls a flagged peer', { timeout: 30_000 }, async () => {
     const other = await openTestLedger({}, { produceBlocks: false });
-    const svc = new SyncService(other.db.dataSource, other.service, { peers: [{ url: DOWN, vkey }], intervalMs: 3_600_000, enabled: false, requestTimeoutMs: 2_000 }, pino({ level: 'silent' }));
+    const svc = serviceOn(other, [{ url: DOWN, vkey }], { enabled: false, requestTimeoutMs: 2_000 });
     try {
       await svc.start();
       expect((await svc.status()).peers[0]).toMatchObject({ errorCount: 0, lastSyncAt: null, nextSyncAt: null });
@@ -267,7 +272,7 @@ describe('a successful sync when syncs run only when asked', () => {
     await peer.service.append('main', [{ type: 'FromPeer', actor: 'writer' }]);
     await peer.service.createCheckpoint('main');
     const served = await servePeer(peer);
-    const svc = new SyncService(node.db.dataSource, node.service, { peers: [{ url: served.url, vkey: peer.service.verifierKey()! }], intervalMs: 3_600_000, enabled: false, requestTimeoutMs: 30_000 }, pino({ level: 'silent' }));
+    const svc = serviceOn(node, [{ url: served.url, vkey: peer.service.verifierKey()! }], { enabled: false, requestTimeoutMs: 30_000 });
     // A timer "after Infinity" is one after 1 ms, and Node says so with a TimeoutOverflowWarning.
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(w.name);
@@ -300,7 +305,7 @@ describe('a peer an admin adds', () => {
 describe('counts of leaves served', () => {
   it('are written once each, and a name counted already is counted on past the bound', async () => {
     const other = await openTestLedger({}, { produceBlocks: false });
-    const svc = new SyncService(other.db.dataSource, other.service, { peers: [{ url: DOWN, vkey }], intervalMs: 3_600_000, enabled: false }, pino({ level: 'silent' }));
+    const svc = serviceOn(other, [{ url: DOWN, vkey }], { enabled: false });
     try {
       await svc.start();
       svc.served('down.test/main', 5);
@@ -326,7 +331,7 @@ describe('a sync that brought events', () => {
     // The node wrote on its own meanwhile: after the sync its ledger has two branches.
     await node.service.append('main', [{ type: 'OwnEvent', actor: 'writer' }]);
     const served = await servePeer(peer);
-    const svc = new SyncService(node.db.dataSource, node.service, { peers: [{ url: served.url, vkey: peer.service.verifierKey()! }], intervalMs: 3_600_000, enabled: true, requestTimeoutMs: 30_000 }, pino({ level: 'silent' }));
+    const svc = serviceOn(node, [{ url: served.url, vkey: peer.service.verifierKey()! }], { enabled: true, requestTimeoutMs: 30_000 });
     const held = async (type: string) => (await node.db.dataSource.query(`SELECT count(*)::int AS n FROM events WHERE type = $1`, [type]))[0].n;
     try {
       await svc.start();
