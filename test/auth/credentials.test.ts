@@ -7,6 +7,7 @@ import { ANONYMOUS } from '../../src/auth/roles.js';
 import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
 import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
+import { codeOf } from '../support/codes.js';
 
 let t: TestLedger;
 let keys: ApiKeyService;
@@ -20,8 +21,6 @@ beforeAll(async () => {
   writerKey = (await keys.create('credentials-writer', 'writer', 'test')).key;
 });
 afterAll(async () => t?.close());
-
-const codeOf = (p: Promise<unknown>) => p.then(() => 'accepted', (e: { code?: string }) => e.code);
 
 describe('a presented credential', () => {
   it('is the key after Bearer, in any case and spacing, or the bare key', () => {

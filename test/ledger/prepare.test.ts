@@ -1,13 +1,13 @@
 import canonicalize from 'canonicalize';
 import { base58 } from '@scure/base';
 import { describe, expect, it } from 'vitest';
-import { ChainproofError } from '../../src/errors.js';
 import { didKeyFromPublicKey, publicKeyFromDidKey } from '../../src/ledger/events/did-key.js';
 import { ed25519FromSeed, ed25519Verify } from '../../src/ledger/events/ed25519.js';
 import { canonicalBytes, parseCanonical, type Envelope } from '../../src/ledger/events/envelope.js';
 import type { AppendInput } from '../../src/ledger/events/event.js';
 import { envelopeOf, prepareInput, prepareReplicated } from '../../src/ledger/events/prepare.js';
 import { treeHasher } from '../../src/ledger/merkle/index.js';
+import { thrownCodeOf } from '../support/codes.js';
 
 const hasher = treeHasher('sha256');
 const NOW = 1_800_000_000_000;
@@ -15,16 +15,6 @@ const limits = { maxPayloadBytes: 1000, hlcMaxSkewMs: 60_000 };
 const ORIGIN = 'chainproof.test/here';
 const key = ed25519FromSeed(Buffer.alloc(32, 21));
 const author = didKeyFromPublicKey(key.publicKey);
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ChainproofError) return e.code;
-    return `thrown: ${(e as Error).message}`;
-  }
-  return undefined;
-}
 
 /** A client-signed input: the signature is over the envelope as this ledger will store it. */
 function signed(fields: Partial<AppendInput> = {}, origin = ORIGIN): AppendInput {
@@ -60,7 +50,7 @@ describe('did:key', () => {
     ['an Ed25519 multicodec with another second byte', multibase([0xed, 0x02, ...key.publicKey])],
     ['invalid base58', 'did:key:z0OIl'],
   ])('refuses %s', (_label, bad) => {
-    expect(codeOf(() => publicKeyFromDidKey(bad))).toBe('BAD_USER_INPUT');
+    expect(thrownCodeOf(() => publicKeyFromDidKey(bad))).toBe('BAD_USER_INPUT');
   });
 });
 
@@ -80,10 +70,10 @@ describe('prepareInput: a client-signed event', () => {
   });
 
   it('refuses a signature made for another ledger, or over other fields', () => {
-    expect(codeOf(() => prepareInput(signed({}, 'chainproof.test/elsewhere'), ORIGIN, hasher, limits, NOW))).toBe('BAD_SIGNATURE');
+    expect(thrownCodeOf(() => prepareInput(signed({}, 'chainproof.test/elsewhere'), ORIGIN, hasher, limits, NOW))).toBe('BAD_SIGNATURE');
     const input = signed({ correlationId: 'c-1' });
-    expect(codeOf(() => prepareInput({ ...input, correlationId: 'c-2' }, ORIGIN, hasher, limits, NOW))).toBe('BAD_SIGNATURE');
-    expect(codeOf(() => prepareInput({ ...input, correlationId: undefined }, ORIGIN, hasher, limits, NOW))).toBe('BAD_SIGNATURE');
+    expect(thrownCodeOf(() => prepareInput({ ...input, correlationId: 'c-2' }, ORIGIN, hasher, limits, NOW))).toBe('BAD_SIGNATURE');
+    expect(thrownCodeOf(() => prepareInput({ ...input, correlationId: undefined }, ORIGIN, hasher, limits, NOW))).toBe('BAD_SIGNATURE');
   });
 
   it('refuses an author whose key is of small order: its "signature" (R the identity, S = 0) would verify for any event', () => {
@@ -91,22 +81,22 @@ describe('prepareInput: a client-signed event', () => {
     const forged = `01${'00'.repeat(63)}`;
     for (const type of ['vote', 'anything else']) {
       const input: AppendInput = { type, actor: 'a', author: didKeyFromPublicKey(identity), parents: [], hlc: { physicalMs: NOW, logical: 0 }, signature: forged };
-      expect(codeOf(() => prepareInput(input, ORIGIN, hasher, limits, NOW)), type).toBe('BAD_SIGNATURE');
+      expect(thrownCodeOf(() => prepareInput(input, ORIGIN, hasher, limits, NOW)), type).toBe('BAD_SIGNATURE');
     }
   });
 
   it('refuses a signature in upper-case hex', () => {
     const input = signed();
-    expect(codeOf(() => prepareInput({ ...input, signature: input.signature!.toUpperCase() }, ORIGIN, hasher, limits, NOW))).toBe('BAD_USER_INPUT');
+    expect(thrownCodeOf(() => prepareInput({ ...input, signature: input.signature!.toUpperCase() }, ORIGIN, hasher, limits, NOW))).toBe('BAD_USER_INPUT');
   });
 
   it('refuses a signed event without its parents', () => {
     const { parents: _p, ...input } = signed();
-    expect(codeOf(() => prepareInput(input, ORIGIN, hasher, limits, NOW))).toBe('BAD_USER_INPUT');
+    expect(thrownCodeOf(() => prepareInput(input, ORIGIN, hasher, limits, NOW))).toBe('BAD_USER_INPUT');
   });
 
   it('refuses an unsigned event claiming one of the server\'s DIDs as author', () => {
-    expect(codeOf(() => prepareInput({ type: 't', actor: 'a', author }, ORIGIN, hasher, { ...limits, serverDids: [author] }, NOW))).toBe('BAD_USER_INPUT');
+    expect(thrownCodeOf(() => prepareInput({ type: 't', actor: 'a', author }, ORIGIN, hasher, { ...limits, serverDids: [author] }, NOW))).toBe('BAD_USER_INPUT');
     expect(prepareInput({ type: 't', actor: 'a', author }, ORIGIN, hasher, limits, NOW).signed).toBeUndefined();
   });
 
@@ -114,14 +104,14 @@ describe('prepareInput: a client-signed event', () => {
     const payload = { s: 'x'.repeat(limits.maxPayloadBytes - 8) }; // {"s":"…"} is 8 bytes more
     expect(prepareInput({ type: 't', actor: 'a', payload }, ORIGIN, hasher, limits, NOW).payloadText).toHaveLength(limits.maxPayloadBytes);
     const over = { s: 'x'.repeat(limits.maxPayloadBytes - 7) };
-    expect(codeOf(() => prepareInput({ type: 't', actor: 'a', payload: over }, ORIGIN, hasher, limits, NOW))).toBe('PAYLOAD_TOO_LARGE');
+    expect(thrownCodeOf(() => prepareInput({ type: 't', actor: 'a', payload: over }, ORIGIN, hasher, limits, NOW))).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('refuses an hlc too far behind the server clock as well as ahead, for an input that names no event', () => {
     const at = (physicalMs: number) => () => prepareInput({ type: 't', actor: 'a', hlc: { physicalMs, logical: 0 } }, ORIGIN, hasher, limits, NOW);
-    expect(codeOf(at(NOW - limits.hlcMaxSkewMs))).toBeUndefined();
-    expect(codeOf(at(NOW - limits.hlcMaxSkewMs - 1))).toBe('HLC_OUT_OF_SKEW');
-    expect(codeOf(at(NOW + limits.hlcMaxSkewMs + 1))).toBe('HLC_OUT_OF_SKEW');
+    expect(thrownCodeOf(at(NOW - limits.hlcMaxSkewMs))).toBeUndefined();
+    expect(thrownCodeOf(at(NOW - limits.hlcMaxSkewMs - 1))).toBe('HLC_OUT_OF_SKEW');
+    expect(thrownCodeOf(at(NOW + limits.hlcMaxSkewMs + 1))).toBe('HLC_OUT_OF_SKEW');
   });
 
   it('refuses a payload nested deeper than 64 levels, and takes one 64 deep', () => {
@@ -130,15 +120,15 @@ describe('prepareInput: a client-signed event', () => {
       for (let i = 0; i < n; i++) v = { v };
       return v;
     };
-    expect(codeOf(() => prepareInput({ type: 't', actor: 'a', payload: nest(65) }, ORIGIN, hasher, { ...limits, maxPayloadBytes: 10_000 }, NOW))).toBe('BAD_USER_INPUT');
+    expect(thrownCodeOf(() => prepareInput({ type: 't', actor: 'a', payload: nest(65) }, ORIGIN, hasher, { ...limits, maxPayloadBytes: 10_000 }, NOW))).toBe('BAD_USER_INPUT');
     expect(prepareInput({ type: 't', actor: 'a', payload: nest(64) }, ORIGIN, hasher, { ...limits, maxPayloadBytes: 10_000 }, NOW).payloadText).toBeDefined();
   });
 
   it('an idempotency key holds 1..256 characters', () => {
     const withKey = (idempotencyKey: string) => () => prepareInput({ type: 't', actor: 'a', idempotencyKey }, ORIGIN, hasher, limits, NOW);
-    expect(codeOf(withKey('k'.repeat(256)))).toBeUndefined();
-    expect(codeOf(withKey('k'.repeat(257)))).toBe('BAD_USER_INPUT');
-    expect(codeOf(withKey(''))).toBe('BAD_USER_INPUT');
+    expect(thrownCodeOf(withKey('k'.repeat(256)))).toBeUndefined();
+    expect(thrownCodeOf(withKey('k'.repeat(257)))).toBe('BAD_USER_INPUT');
+    expect(thrownCodeOf(withKey(''))).toBe('BAD_USER_INPUT');
   });
 });
 
@@ -158,18 +148,18 @@ describe('prepareReplicated: a copy from a peer', () => {
 
   it('refuses a signature that does not verify for its author', () => {
     const bytes = bytesOf(envelope());
-    expect(codeOf(() => prepareReplicated(bytes, sign(bytesOf(envelope({ actor: 'b' }))), ORIGIN, hasher, limits, NOW))).toBe('BAD_SIGNATURE');
+    expect(thrownCodeOf(() => prepareReplicated(bytes, sign(bytesOf(envelope({ actor: 'b' }))), ORIGIN, hasher, limits, NOW))).toBe('BAD_SIGNATURE');
   });
 
   it('refuses an empty origin', () => {
     const bytes = bytesOf(envelope({ ledger: '' }));
-    expect(codeOf(() => prepareReplicated(bytes, null, ORIGIN, hasher, limits, NOW))).toBe('BAD_EVENT');
+    expect(thrownCodeOf(() => prepareReplicated(bytes, null, ORIGIN, hasher, limits, NOW))).toBe('BAD_EVENT');
   });
 
   it('refuses a payload nested deeper than 64 levels', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 65; i++) deep = [deep];
-    expect(codeOf(() => prepareReplicated(bytesOf(envelope({ payload: deep })), null, ORIGIN, hasher, limits, NOW))).toBe('BAD_EVENT');
+    expect(thrownCodeOf(() => prepareReplicated(bytesOf(envelope({ payload: deep })), null, ORIGIN, hasher, limits, NOW))).toBe('BAD_EVENT');
     let ok: unknown = 1;
     for (let i = 0; i < 64; i++) ok = [ok];
     expect(prepareReplicated(bytesOf(envelope({ payload: ok })), null, ORIGIN, hasher, limits, NOW).foreignOrigin).toBeDefined();
@@ -177,12 +167,12 @@ describe('prepareReplicated: a copy from a peer', () => {
 
   it('refuses an event larger than the payload limit allows', () => {
     const bytes = bytesOf(envelope({ payload: 'x'.repeat(limits.maxPayloadBytes + 4096) }));
-    expect(codeOf(() => prepareReplicated(bytes, null, ORIGIN, hasher, limits, NOW))).toBe('PAYLOAD_TOO_LARGE');
+    expect(thrownCodeOf(() => prepareReplicated(bytes, null, ORIGIN, hasher, limits, NOW))).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('refuses a copy stamped further ahead of the clock than a client may be', () => {
     const bytes = bytesOf(envelope({ hlc: { physicalMs: NOW + limits.hlcMaxSkewMs + 1, logical: 0 } }));
-    expect(codeOf(() => prepareReplicated(bytes, null, ORIGIN, hasher, limits, NOW))).toBe('HLC_OUT_OF_SKEW');
+    expect(thrownCodeOf(() => prepareReplicated(bytes, null, ORIGIN, hasher, limits, NOW))).toBe('HLC_OUT_OF_SKEW');
   });
 });
 

@@ -3,22 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   checkpointHashAlg,
   formatCheckpoint,
-  NoteError,
   noteSignerFromSeed,
   parseCheckpoint,
   signNote,
   verifyNote,
 } from '../../src/ledger/note/index.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof NoteError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+import { thrownCodeOf } from '../support/codes.js';
 
 // Any single line of note text: no newline, no control characters, no lone surrogates.
 const line = fc
@@ -79,7 +69,7 @@ describe('checkpoint', () => {
     ['empty extension between others', `o\n1\n${root}\na\n\nb\n`],
     ['control character', `o\t\n1\n${root}\n`],
   ])('rejects %s', (_label, text) => {
-    expect(codeOf(() => parseCheckpoint(text))).toBe('MALFORMED_CHECKPOINT');
+    expect(thrownCodeOf(() => parseCheckpoint(text))).toBe('MALFORMED_CHECKPOINT');
   });
 
   it('refuses to format invalid checkpoints', () => {
@@ -93,7 +83,7 @@ describe('checkpoint', () => {
       { origin: 'o', treeSize: 1, rootHash, extensions: [''] },
       { origin: 'o', treeSize: 1, rootHash, extensions: ['a\nb'] },
     ]) {
-      expect(codeOf(() => formatCheckpoint(c))).toBe('MALFORMED_CHECKPOINT');
+      expect(thrownCodeOf(() => formatCheckpoint(c))).toBe('MALFORMED_CHECKPOINT');
     }
   });
 });
@@ -121,14 +111,14 @@ describe('parseCheckpoint canonical encoding', () => {
     const sloppy = `${good.slice(0, -2)}F=`;
     expect(Buffer.from(sloppy, 'base64').equals(Buffer.alloc(32, 1))).toBe(true);
     expect(parseCheckpoint(`o\n1\n${good}\n`).treeSize).toBe(1);
-    expect(codeOf(() => parseCheckpoint(`o\n1\n${sloppy}\n`))).toBe('MALFORMED_CHECKPOINT');
+    expect(thrownCodeOf(() => parseCheckpoint(`o\n1\n${sloppy}\n`))).toBe('MALFORMED_CHECKPOINT');
   });
 
   it('refuses a 33-byte root', () => {
-    expect(codeOf(() => parseCheckpoint(`o\n1\n${Buffer.alloc(33).toString('base64')}\n`))).toBe('MALFORMED_CHECKPOINT');
+    expect(thrownCodeOf(() => parseCheckpoint(`o\n1\n${Buffer.alloc(33).toString('base64')}\n`))).toBe('MALFORMED_CHECKPOINT');
   });
 
   it('refuses a vertical tab in a line', () => {
-    expect(codeOf(() => parseCheckpoint(`o\u000bx\n1\n${Buffer.alloc(32).toString('base64')}\n`))).toBe('MALFORMED_CHECKPOINT');
+    expect(thrownCodeOf(() => parseCheckpoint(`o\u000bx\n1\n${Buffer.alloc(32).toString('base64')}\n`))).toBe('MALFORMED_CHECKPOINT');
   });
 });

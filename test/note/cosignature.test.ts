@@ -1,14 +1,15 @@
-import { createHash, createPrivateKey, sign as cryptoSign } from 'node:crypto';
+import { createHash, sign as cryptoSign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   COSIGNATURE_ALG,
   cosignerFromSeed,
   formatCheckpoint,
-  NoteError,
   noteSignerFromSeed,
   parseCosignerKey,
   verifyCosignature,
 } from '../../src/ledger/note/index.js';
+import { opensslPrivateKey } from '../../src/ledger/events/ed25519.js';
+import { thrownCodeOf } from '../support/codes.js';
 
 const seed = Buffer.alloc(32, 11);
 const witness = cosignerFromSeed('witness.example', seed);
@@ -16,12 +17,11 @@ const key = parseCosignerKey(witness.verifierKey);
 const body = formatCheckpoint({ origin: 'log.example/main', treeSize: 7, rootHash: Buffer.alloc(32, 2) });
 const T = 1_700_000_123;
 
-const pkcs8 = (s: Buffer) => createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), s]), format: 'der', type: 'pkcs8' });
 /** A cosignature line built here from c2sp.org/tlog-cosignature, not by the code under test. */
 function lineFor(name: string, keyHash: Buffer, timestamp: bigint, signed = `cosignature/v1\ntime ${timestamp}\n${body}`): string {
   const time = Buffer.alloc(8);
   time.writeBigUInt64BE(timestamp);
-  const sig = cryptoSign(null, Buffer.from(signed, 'utf8'), pkcs8(seed));
+  const sig = cryptoSign(null, Buffer.from(signed, 'utf8'), opensslPrivateKey(seed));
   return `\u2014 ${name} ${Buffer.concat([keyHash, time, sig]).toString('base64')}\n`;
 }
 const rawOf = (line: string) => Buffer.from(line.trimEnd().slice(line.lastIndexOf(' ') + 1), 'base64');
@@ -92,14 +92,7 @@ describe('cosignatures (c2sp.org/tlog-cosignature)', () => {
 });
 
 describe('parseCosignerKey', () => {
-  const codeOf = (vkey: string) => {
-    try {
-      parseCosignerKey(vkey);
-    } catch (e) {
-      return e instanceof NoteError ? e.code : 'other';
-    }
-    return undefined;
-  };
+  const codeOf = (vkey: string) => thrownCodeOf(() => parseCosignerKey(vkey));
   const pub = witness.publicKey;
   const keyFor = (name: string, alg: number, k: Buffer, hashAlg = alg) => {
     const hash = createHash('sha256').update(name).update(Buffer.from([0x0a, hashAlg])).update(k).digest().subarray(0, 4).toString('hex');

@@ -1,14 +1,12 @@
-import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
+import { createHash, sign as cryptoSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as ed from '@noble/ed25519';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import {
   computeKeyHash,
   formatVerifierKey,
   MAX_SIGNATURES,
-  NoteError,
   noteSignerFromSeed,
   openNote,
   parseVerifierKey,
@@ -16,6 +14,8 @@ import {
   verifyNote,
 } from '../../src/ledger/note/index.js';
 import { SigningThreads } from '../../src/ledger/note/signing-threads.js';
+import { opensslPrivateKey } from '../../src/ledger/events/ed25519.js';
+import { thrownCodeOf } from '../support/codes.js';
 
 const exampleFile = readFileSync(new URL('../../../shared/vectors/signed-note-example.txt', import.meta.url), 'utf8');
 
@@ -27,16 +27,6 @@ function loadExample(): { vkey: string; note: string } {
   // The message line sits two lines above the signature (message, blank, signature).
   const note = `${lines[sigIdx - 2]}\n\n${lines[sigIdx]}\n`;
   return { vkey, note };
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof NoteError) return e.code;
-    throw e;
-  }
-  return undefined;
 }
 
 const seed = (b: number) => new Uint8Array(32).fill(b);
@@ -64,7 +54,7 @@ describe('C2SP signed-note example', () => {
     const text = 'This is an example message.\n';
     for (let i = 0; i < text.length - 1; i++) {
       const flipped = text.slice(0, i) + String.fromCharCode(text.charCodeAt(i) ^ 0x01) + text.slice(i + 1);
-      expect(codeOf(() => verifyNote(flipped + note.slice(text.length), [vkey]))).toBe('BAD_SIGNATURE');
+      expect(thrownCodeOf(() => verifyNote(flipped + note.slice(text.length), [vkey]))).toBe('BAD_SIGNATURE');
     }
   });
 
@@ -74,13 +64,13 @@ describe('C2SP signed-note example', () => {
     const raw = Buffer.from(b64, 'base64');
     raw[10]! ^= 0x40;
     const tampered = note.replace(b64, raw.toString('base64'));
-    expect(codeOf(() => verifyNote(tampered, [vkey]))).toBe('BAD_SIGNATURE');
+    expect(thrownCodeOf(() => verifyNote(tampered, [vkey]))).toBe('BAD_SIGNATURE');
   });
 
   it('treats signatures from unknown keys as absent', () => {
     const other = noteSignerFromSeed('example.com/foo', seed(9)).verifierKey;
-    expect(codeOf(() => verifyNote(note, [other]))).toBe('UNVERIFIED_NOTE');
-    expect(codeOf(() => verifyNote(note, []))).toBe('UNVERIFIED_NOTE');
+    expect(thrownCodeOf(() => verifyNote(note, [other]))).toBe('UNVERIFIED_NOTE');
+    expect(thrownCodeOf(() => verifyNote(note, []))).toBe('UNVERIFIED_NOTE');
   });
 });
 
@@ -102,7 +92,7 @@ describe('noteSignerFromSeed', () => {
   });
 
   it.each(['libsodium', 'openssl'] as const)('splits a list across however many %s signing threads it has, and keeps the order', async (library) => {
-    const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed(3)]), format: 'der', type: 'pkcs8' });
+    const key = opensslPrivateKey(seed(3));
     const threads = new SigningThreads(seed(3), library, 3);
     const messages = Array.from({ length: 100 }, (_, i) => Buffer.from(`message ${i}`));
     const signed = await threads.signAll(messages);
@@ -116,7 +106,7 @@ describe('noteSignerFromSeed', () => {
 
   it('is rejected by a different key', () => {
     const note = signNote('hello\n', [alice]);
-    expect(codeOf(() => verifyNote(note, [bob.verifierKey]))).toBe('UNVERIFIED_NOTE');
+    expect(thrownCodeOf(() => verifyNote(note, [bob.verifierKey]))).toBe('UNVERIFIED_NOTE');
   });
 
   it('rejects a forged line carrying a known name and key hash', () => {
@@ -126,7 +116,7 @@ describe('noteSignerFromSeed', () => {
     const raw = Buffer.from(sigB64, 'base64');
     alice.keyHash.copy(raw, 0);
     const note = forged.replace(sigB64, raw.toString('base64'));
-    expect(codeOf(() => verifyNote(note, [alice.verifierKey]))).toBe('BAD_SIGNATURE');
+    expect(thrownCodeOf(() => verifyNote(note, [alice.verifierKey]))).toBe('BAD_SIGNATURE');
   });
 
   it('supports multiple signers and texts containing blank lines', () => {
@@ -155,16 +145,16 @@ describe('noteSignerFromSeed', () => {
 
   it('validates key names and seeds', () => {
     for (const name of ['', 'a b', 'a+b', 'a\tb', 'a\u00a0b', 'a\u2003b', 'a\nb']) {
-      expect(codeOf(() => noteSignerFromSeed(name, seed(1)))).toBe('BAD_KEY_NAME');
+      expect(thrownCodeOf(() => noteSignerFromSeed(name, seed(1)))).toBe('BAD_KEY_NAME');
     }
     expect(() => noteSignerFromSeed('ok', new Uint8Array(31))).toThrow(RangeError);
   });
 
   it('refuses to sign malformed text', () => {
     for (const text of ['', 'no newline', 'tab\there\n', 'bad \ud800 surrogate\n']) {
-      expect(codeOf(() => signNote(text, [alice]))).toBe('MALFORMED_NOTE');
+      expect(thrownCodeOf(() => signNote(text, [alice]))).toBe('MALFORMED_NOTE');
     }
-    expect(codeOf(() => signNote('x\n', []))).toBe('MALFORMED_NOTE');
+    expect(thrownCodeOf(() => signNote('x\n', []))).toBe('MALFORMED_NOTE');
   });
 });
 
@@ -190,7 +180,7 @@ describe('parseVerifierKey', () => {
     ['bad base64', `${good.slice(0, -1)}!`],
     ['empty name', good.replace('example.com/k', '')],
   ])('rejects %s', (_label, vkey) => {
-    expect(codeOf(() => parseVerifierKey(vkey))).toBe('BAD_VERIFIER_KEY');
+    expect(thrownCodeOf(() => parseVerifierKey(vkey))).toBe('BAD_VERIFIER_KEY');
   });
 });
 
@@ -214,13 +204,13 @@ describe('openNote', () => {
     ['control character', note.replace('body', 'bo\u0007dy')],
     ['too many signatures', 'body\n\n' + sigLine.repeat(101)],
   ])('rejects %s', (_label, bad) => {
-    expect(codeOf(() => openNote(bad))).toBe('MALFORMED_NOTE');
+    expect(thrownCodeOf(() => openNote(bad))).toBe('MALFORMED_NOTE');
   });
 
   it('splits at the last blank line, so a blank line among signatures moves them into the text', () => {
     const odd = note + '\n' + sigLine;
     expect(openNote(odd).text).toBe('body\n\n' + sigLine);
-    expect(codeOf(() => verifyNote(odd, [signer.verifierKey]))).toBe('BAD_SIGNATURE');
+    expect(thrownCodeOf(() => verifyNote(odd, [signer.verifierKey]))).toBe('BAD_SIGNATURE');
   });
 
   it('accepts the maximum number of signatures', () => {
@@ -239,11 +229,11 @@ describe('verifyNote refuses what a lenient verifier would take', () => {
   it('a valid signature with a byte appended does not verify', () => {
     const raw = rawOf(note);
     expect(verifyNote(withRaw(raw), [signer.verifierKey]).verifiedBy).toEqual([signer.name]);
-    expect(codeOf(() => verifyNote(withRaw(Buffer.concat([raw, Buffer.of(0)])), [signer.verifierKey]))).toBe('BAD_SIGNATURE');
+    expect(thrownCodeOf(() => verifyNote(withRaw(Buffer.concat([raw, Buffer.of(0)])), [signer.verifierKey]))).toBe('BAD_SIGNATURE');
   });
 
   it('a line holding only a key hash is malformed', () => {
-    expect(codeOf(() => openNote(withRaw(signer.keyHash)))).toBe('MALFORMED_NOTE');
+    expect(thrownCodeOf(() => openNote(withRaw(signer.keyHash)))).toBe('MALFORMED_NOTE');
   });
 
   it('a signature whose base64 has non-zero padding bits is malformed, though it decodes to the valid bytes', () => {
@@ -256,8 +246,8 @@ describe('verifyNote refuses what a lenient verifier would take', () => {
     expect(sloppy).not.toBe(b64);
     expect(Buffer.from(sloppy, 'base64').equals(rawOf(note))).toBe(true);
     const bad = `${text}\n\u2014 ${signer.name} ${sloppy}\n`;
-    expect(codeOf(() => openNote(bad))).toBe('MALFORMED_NOTE');
-    expect(codeOf(() => verifyNote(bad, [signer.verifierKey]))).toBe('MALFORMED_NOTE');
+    expect(thrownCodeOf(() => openNote(bad))).toBe('MALFORMED_NOTE');
+    expect(thrownCodeOf(() => verifyNote(bad, [signer.verifierKey]))).toBe('MALFORMED_NOTE');
   });
 
   it('a signature line repeated by the same key counts once', () => {
@@ -274,7 +264,7 @@ describe('verifyNote refuses what a lenient verifier would take', () => {
     const vkey = formatVerifierKey(name, keyHash, identity);
     expect(parseVerifierKey(vkey).publicKey.equals(identity)).toBe(true);
     const forged = `anything at all\n\n\u2014 ${name} ${Buffer.concat([keyHash, identity, Buffer.alloc(32)]).toString('base64')}\n`;
-    expect(codeOf(() => verifyNote(forged, [vkey]))).toBe('BAD_SIGNATURE');
+    expect(thrownCodeOf(() => verifyNote(forged, [vkey]))).toBe('BAD_SIGNATURE');
   });
 
   it('two different keys listed under one name and key hash are refused', () => {
@@ -284,7 +274,7 @@ describe('verifyNote refuses what a lenient verifier would take', () => {
     const b = noteSignerFromSeed('k', seedOf(159861));
     expect(a.keyHash.equals(b.keyHash)).toBe(true);
     expect(a.publicKey.equals(b.publicKey)).toBe(false);
-    expect(codeOf(() => verifyNote(signNote('x\n', [a]), [a.verifierKey, b.verifierKey]))).toBe('BAD_VERIFIER_KEY');
+    expect(thrownCodeOf(() => verifyNote(signNote('x\n', [a]), [a.verifierKey, b.verifierKey]))).toBe('BAD_VERIFIER_KEY');
     // The same key twice is fine.
     expect(verifyNote(signNote('x\n', [a]), [a.verifierKey, a.verifierKey]).verifiedBy).toEqual(['k']);
   });
@@ -301,7 +291,7 @@ describe('parseVerifierKey refuses keys whose hash matches but whose parts are b
     ['a name with a space', 'example.com k', pub],
     ['a name with a lone surrogate', 'example.com/\ud800', pub],
   ])('%s', (_label, name, key) => {
-    expect(codeOf(() => parseVerifierKey(withHash(name, key)))).toBe('BAD_VERIFIER_KEY');
+    expect(thrownCodeOf(() => parseVerifierKey(withHash(name, key)))).toBe('BAD_VERIFIER_KEY');
   });
 });
 
@@ -310,7 +300,7 @@ describe('signNote limits', () => {
     const signers = Array.from({ length: MAX_SIGNATURES + 1 }, (_, i) => noteSignerFromSeed(`s${i}`, seed(i)));
     const note = signNote('many\n', signers.slice(0, MAX_SIGNATURES));
     expect(openNote(note).signatures).toHaveLength(MAX_SIGNATURES);
-    expect(codeOf(() => signNote('many\n', signers))).toBe('MALFORMED_NOTE');
+    expect(thrownCodeOf(() => signNote('many\n', signers))).toBe('MALFORMED_NOTE');
   });
 
   it('refuses a signer whose key hash is not 4 bytes', () => {
@@ -321,7 +311,7 @@ describe('signNote limits', () => {
 
   it('refuses a vertical tab, as every ASCII control but newline', () => {
     const good = noteSignerFromSeed('example.com/k', seed(8));
-    expect(codeOf(() => signNote('a\u000bb\n', [good]))).toBe('MALFORMED_NOTE');
-    expect(codeOf(() => openNote(`a\u000bb\n\n${signNote('x\n', [good]).slice(3)}`))).toBe('MALFORMED_NOTE');
+    expect(thrownCodeOf(() => signNote('a\u000bb\n', [good]))).toBe('MALFORMED_NOTE');
+    expect(thrownCodeOf(() => openNote(`a\u000bb\n\n${signNote('x\n', [good]).slice(3)}`))).toBe('MALFORMED_NOTE');
   });
 });

@@ -1,18 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { formatTlogProof, NoteError, parseTlogProof } from '../../src/ledger/note/index.js';
+import { formatTlogProof, parseTlogProof } from '../../src/ledger/note/index.js';
+import { thrownCodeOf } from '../support/codes.js';
 
 const h = (b: number) => Buffer.alloc(32, b);
 // A checkpoint note of its own contains a blank line (before its signatures).
 const checkpoint = 'log.example/main\n3\nAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\n\n\u2014 log.example AAAA\n';
 
-function codeOf(text: string): string | undefined {
-  try {
-    parseTlogProof(text);
-  } catch (e) {
-    return e instanceof NoteError ? e.code : 'other';
-  }
-  return undefined;
-}
+const codeOf = (text: string) => thrownCodeOf(() => parseTlogProof(text));
 
 describe('tlog-proof (c2sp.org/tlog-proof@v1)', () => {
   it('formats the header, extra, index and hashes, then a blank line and the checkpoint', () => {

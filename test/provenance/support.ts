@@ -14,14 +14,7 @@ export async function openTestProvenance(options: { poolSize?: number } = {}): P
 
 export const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
-export async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return (e as { code?: string }).code ?? `uncoded: ${(e as Error).message}`;
-  }
-  throw new Error('expected a refusal');
-}
+export { codeOf } from '../support/codes.js';
 
 /** The test database, with the statements sent through it counted. */
 export function countedDataSource(t: TestProvenance): { db: DataSource; seen: { statements: number } } {

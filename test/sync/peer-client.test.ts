@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
 import { PEER_HEADER, PeerClient } from '../../src/sync/peer-client.js';
 import { peerSpec } from '../../src/sync/peer.js';
+import { codeOf } from '../support/codes.js';
 
 const vkey = noteSignerFromSeed('spec.test', Buffer.alloc(32, 8)).verifierKey;
 const HASH = 'ab'.repeat(32);
@@ -35,8 +36,6 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 const data = (d: unknown) => ({ body: JSON.stringify({ data: d }) });
 const leaf = (n: number) => ({ canonical: Buffer.from(`{"n":${n}}`).toString('base64'), signature: SIG });
 const client = (apiKey?: string) => new PeerClient(url, 'puller.test/main', apiKey, 5_000);
-const codeOf = (p: Promise<unknown>) => p.then(() => 'answered', (e: { code?: string }) => e.code);
-
 describe('a peer URL and key', () => {
   it('name the peer\'s synced ledger by the key\'s name', () => {
     expect(peerSpec('https://peer.example/graphql', vkey)).toEqual({ url: 'https://peer.example/graphql', verifierKey: vkey, origin: 'spec.test/main' });
