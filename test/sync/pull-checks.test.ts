@@ -1,24 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnswerTooLarge, type PeerClient } from '../../src/sync/peer-client.js';
 import { peerSpec } from '../../src/sync/peer.js';
-import { PeerRepinned, pullFrom, type PullDeps } from '../../src/sync/pull.js';
+import { PeerRepinned, pullFrom } from '../../src/sync/pull.js';
 import { SyncStore } from '../../src/sync/sync-store.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
+import { clientOf, pullDeps } from '../support/pull.js';
 
 const PEER_SEED = '55'.repeat(32);
-
-/** A peer answering from `peer`'s ledger `ledger`; `over` replaces what a lying peer sends instead. */
-function clientOf(peer: TestLedger, over: Partial<Record<'checkpoint' | 'consistency' | 'leaves', (...a: any[]) => Promise<unknown>>> = {}, ledger = 'main'): PeerClient {
-  return {
-    checkpoint: async () => (await peer.service.syncCheckpoint(ledger))?.note ?? null,
-    consistency: async (from: number, to: number) => (await peer.service.consistencyProof(ledger, from, to)).hashes.map((h) => Buffer.from(h, 'hex')),
-    leaves: async (start: number, end: number, size: number) => {
-      const r = await peer.service.leafRange(ledger, start, end, size);
-      return { leaves: r.leaves, proof: r.proof };
-    },
-    ...over,
-  } as unknown as PeerClient;
-}
 
 let local: TestLedger;
 /** The peer, and two other histories signed with its key and name (it lied, or was restored). */
@@ -29,14 +17,7 @@ let impostor: TestLedger;
 let store: SyncStore;
 const leases: TestLedger[] = [];
 
-const deps = (client: PeerClient, pageSize = 100): PullDeps => ({
-  ledger: local.service,
-  store,
-  client,
-  pageSize,
-  pace: async () => {},
-  syncStarted: (_p, payload) => ({ type: 'SyncStarted', actor: 'chainproof/sync', subsystem: 'sync', payload }),
-});
+const deps = (client: PeerClient, pageSize?: number) => pullDeps(local.service, store, client, pageSize);
 
 async function countOf(type: string): Promise<number> {
   const [{ n }] = await local.db.dataSource.query(`SELECT count(*)::int AS n FROM events e JOIN ledgers l ON l.id = e.ledger_id WHERE l.name = 'main' AND e.type = $1`, [type]);

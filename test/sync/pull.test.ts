@@ -1,24 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PeerClient } from '../../src/sync/peer-client.js';
 import { peerSpec } from '../../src/sync/peer.js';
-import { pullFrom, type PullDeps } from '../../src/sync/pull.js';
+import { pullFrom } from '../../src/sync/pull.js';
 import { SyncStore } from '../../src/sync/sync-store.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 import { servePeer } from '../support/peer-server.js';
+import { clientOf, pullDeps } from '../support/pull.js';
 
 const LOCAL_SEED = '11'.repeat(32);
-
-/** A peer that answers from one ledger: a liar answers one puller from one and another from a fork of it. */
-function clientOf(peer: TestLedger): PeerClient {
-  return {
-    checkpoint: async () => (await peer.service.syncCheckpoint('main'))?.note ?? null,
-    consistency: async (from: number, to: number) => (await peer.service.consistencyProof('main', from, to)).hashes.map((h) => Buffer.from(h, 'hex')),
-    leaves: async (start: number, end: number, size: number) => {
-      const r = await peer.service.leafRange('main', start, end, size);
-      return { leaves: r.leaves, proof: r.proof };
-    },
-  } as unknown as PeerClient;
-}
 
 /** `peer`, whose first page is answered only after `answer()`; `firstPageAsked` resolves when it is asked for. */
 function heldAtFirstPage(peer: PeerClient): { held: PeerClient; firstPageAsked: Promise<void>; answer: () => void } {
@@ -45,14 +34,8 @@ let forkB: TestLedger;
 let store: SyncStore;
 let url: string;
 
-const deps = (client: PeerClient): PullDeps => ({
-  ledger: local.service,
-  store,
-  client,
-  pageSize: 100,
-  pace: async () => {},
-  syncStarted: (_p, payload) => ({ type: 'SyncStarted', actor: 'chainproof/sync', subsystem: 'sync', payload }),
-});
+// A liar answers one puller from one ledger and another from a fork of it (clientOf each).
+const deps = (client: PeerClient) => pullDeps(local.service, store, client);
 
 async function typesHeld(): Promise<string[]> {
   const rows: Array<{ type: string }> = await local.db.dataSource.query(
