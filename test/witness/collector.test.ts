@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cosignerFromSeed, formatCheckpoint, noteSignerFromSeed, openNote, parseCosignerKey, signNote, verifyCosignature } from '../../src/ledger/note/index.js';
 import { CosignatureCollector } from '../../src/witness/cosignatures.js';
 import { WitnessService } from '../../src/witness/witness-service.js';
@@ -20,7 +20,7 @@ const logSigner = noteSignerFromSeed('test.chainproof', Buffer.from(TEST_SEED, '
 const cosigner = cosignerFromSeed('witness.test/w1', Buffer.alloc(32, 7));
 const stranger = cosignerFromSeed('witness.test/w2', Buffer.alloc(32, 8));
 let witness: WitnessService;
-/** How the validator answers; by default the real witness does. */
+/** How the validator answers; the real witness does unless a test says otherwise (reset before each). */
 let answer: (body: string) => Promise<WitnessResponse>;
 const honest = (body: string) => witness.addCheckpoint(body);
 const silent = pino({ level: 'silent' });
@@ -28,7 +28,6 @@ const silent = pino({ level: 'silent' });
 beforeAll(async () => {
   t = await openTestLedger({}, { produceBlocks: false });
   witness = new WitnessService(t.db.dataSource, cosigner, [logSigner.verifierKey], silent);
-  answer = honest;
   server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -40,6 +39,11 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
+
+beforeEach(() => {
+  answer = honest;
+});
+
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
   await t?.close();
@@ -95,18 +99,14 @@ describe('collecting cosignatures', () => {
     await append(name, 3);
     const cp = await t.service.createCheckpoint(name);
     const c = collector();
-    try {
-      answer = async () => ({ status: 200, contentType: 'text/plain; charset=utf-8', body: 'not a cosignature\n' });
-      await c.sweep();
-      expect(await c.lines(cp.id)).toEqual([]);
-      // A genuine cosignature, by a validator this log did not configure.
-      answer = async () => ({ status: 200, contentType: 'text/plain; charset=utf-8', body: stranger.cosign(openNote(cp.note).text, 1_700_000_000) });
-      await c.sweep();
-      expect(await c.lines(cp.id)).toEqual([]);
-      expect((await t.db.dataSource.query(`SELECT count(*) AS n FROM checkpoint_cosignatures WHERE checkpoint_id = $1`, [cp.id]))[0].n).toBe('0');
-    } finally {
-      answer = honest;
-    }
+    answer = async () => ({ status: 200, contentType: 'text/plain; charset=utf-8', body: 'not a cosignature\n' });
+    await c.sweep();
+    expect(await c.lines(cp.id)).toEqual([]);
+    // A genuine cosignature, by a validator this log did not configure.
+    answer = async () => ({ status: 200, contentType: 'text/plain; charset=utf-8', body: stranger.cosign(openNote(cp.note).text, 1_700_000_000) });
+    await c.sweep();
+    expect(await c.lines(cp.id)).toEqual([]);
+    expect((await t.db.dataSource.query(`SELECT count(*) AS n FROM checkpoint_cosignatures WHERE checkpoint_id = $1`, [cp.id]))[0].n).toBe('0');
   });
 
   it('sweeps every ledger, past one that has no checkpoint yet', async () => {
@@ -183,14 +183,10 @@ describe('a validator\'s answer', () => {
     await append(name, 5);
     const cp = await t.service.createCheckpoint(name);
     answer = async () => ({ status: 409, contentType: 'text/plain; charset=utf-8', body: '3\n' });
-    try {
-      const c = collector();
-      await c.sweep();
-      expect(c.divergences().filter((d) => d.ledger === name)).toMatchObject([{ ledger: name, kind: 'fork', validatorSize: 0, checkpointSize: cp.treeSize }]);
-      expect(await c.lines(cp.id)).toEqual([]);
-    } finally {
-      answer = honest;
-    }
+    const c = collector();
+    await c.sweep();
+    expect(c.divergences().filter((d) => d.ledger === name)).toMatchObject([{ ledger: name, kind: 'fork', validatorSize: 0, checkpointSize: cp.treeSize }]);
+    expect(await c.lines(cp.id)).toEqual([]);
   });
 });
 
@@ -204,16 +200,12 @@ describe('a sweep', () => {
       if (body.includes(`test.chainproof/${name}\n`)) offered.push(body);
       return honest(body);
     };
-    try {
-      const c = collector();
-      await c.sweep();
-      expect(offered).toHaveLength(1);
-      expect(await c.lines(cp.id)).toHaveLength(1);
-      await c.sweep();
-      expect(offered).toHaveLength(1);
-    } finally {
-      answer = honest;
-    }
+    const c = collector();
+    await c.sweep();
+    expect(offered).toHaveLength(1);
+    expect(await c.lines(cp.id)).toHaveLength(1);
+    await c.sweep();
+    expect(offered).toHaveLength(1);
   });
 });
 
