@@ -177,6 +177,54 @@ describe('a validator that holds a tree this log does not', () => {
   });
 });
 
+describe('a cosignature that arrives late', () => {
+  // A sweep's answer for an older checkpoint can come back after a later checkpoint's was kept
+  // (two sweeps, or a sweep and the live feed): the validator's recorded size must not go back,
+  // or every later offer starts from a size it has moved past, and costs it a 409 and a retry.
+  it('of an older checkpoint leaves the validator\'s recorded size at the later one', async () => {
+    const name = await ledger();
+    const origin = `test.chainproof/${name}`;
+    await append(name, 5);
+    const older = await t.service.createCheckpoint(name);
+    let cosigned!: () => void;
+    const olderCosigned = new Promise<void>((resolve) => (cosigned = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const offered: string[] = [];
+    answer = async (body) => {
+      if (!body.includes(`${origin}\n`)) return honest(body);
+      offered.push(body.slice(0, body.indexOf('\n')));
+      const r = await honest(body);
+      // The validator has cosigned the older checkpoint; its answer is held until the later one's is kept.
+      if (body.includes(`${origin}\n${older.treeSize}\n`)) {
+        cosigned();
+        await released;
+      }
+      return r;
+    };
+    const c = collector();
+    const late = c.sweep();
+    await olderCosigned;
+    await append(name, 7);
+    const later = await t.service.createCheckpoint(name);
+    await c.sweep(); // old 0, told 5 by a 409, then old 5: cosigned
+    expect(offered).toEqual(['old 0', 'old 0', 'old 5']);
+    release();
+    await late;
+    expect(await c.lines(older.id)).toHaveLength(1);
+    expect(await c.lines(later.id)).toHaveLength(1);
+    const [progress] = await t.db.dataSource.query(`SELECT tree_size FROM validator_progress WHERE witness = $1 AND origin = $2`, [cosigner.verifierKey, origin]);
+    expect(Number(progress.tree_size)).toBe(later.treeSize);
+    // So the next checkpoint is offered once, from the size the validator did cosign last.
+    offered.length = 0;
+    await append(name, 3);
+    const next = await t.service.createCheckpoint(name);
+    await c.sweep();
+    expect(offered).toEqual([`old ${later.treeSize}`]);
+    expect(await c.lines(next.id)).toHaveLength(1);
+  });
+});
+
 describe('a validator\'s answer', () => {
   it('of 409 without the size content type is a fork, whatever its body says', async () => {
     const name = await ledger();

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import pg from 'pg';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cosignerFromSeed, formatCheckpoint, noteSignerFromSeed, parseCosignerKey, signNote, verifyCosignature } from '../../src/ledger/note/index.js';
 import { parseAddCheckpoint } from '../../src/witness/add-checkpoint.js';
 import { WitnessService } from '../../src/witness/witness-service.js';
+import { usingPostgres } from '../support/db.js';
 import { openTestLedger, TEST_SEED, type TestLedger } from '../support/ledger.js';
 
 // The log: a real ledger (so its consistency proofs are real), signing as "test.chainproof".
@@ -111,6 +113,46 @@ describe('tlog-witness add-checkpoint', () => {
     expect([a.status, b.status].sort()).toEqual([200, 409]);
     const loser = a.status === 409 ? a : b;
     expect(['30\n', '35\n']).toContain(loser.body);
+  });
+
+  // The race above may not interleave; here both requests are made to wait on the origin's row
+  // before either reads it, so only the row lock of the read keeps the second from cosigning too.
+  it.runIf(usingPostgres())('two submissions from the same old size held up together: the second reads the first one\'s size, not the one it waited on', async () => {
+    const origin = 'test.chainproof/held';
+    const note = (size: number) => checkpoint(size, undefined, log, origin);
+    expect((await witness.addCheckpoint(`old 0\n\n${await note(20)}`)).status).toBe(200);
+    const bodies = [await request(20, 30, { note: await note(30) }), await request(20, 35, { note: await note(35) })];
+    const locker = new pg.Client({ connectionString: t.db.env.DATABASE_URL });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query(`SELECT 1 FROM witness_state WHERE origin = $1 FOR UPDATE`, [origin]);
+      const answers = Promise.all(bodies.map((b) => witness.addCheckpoint(b)));
+      // Both wait on the row, past their INSERT … DO NOTHING: with the lock at their read of it,
+      // without it at their UPDATE, both having read size 20. Asked outside the locker's
+      // transaction, whose view of pg_stat_activity would not change.
+      const waiting = async () =>
+        Number(
+          (
+            await t.db.dataSource.query(
+              `SELECT count(*) AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%witness_state%' AND query NOT LIKE 'INSERT%'`,
+            )
+          )[0].n,
+        );
+      await vi.waitFor(async () => expect(await waiting()).toBe(2), { timeout: 10_000, interval: 20 });
+      await locker.query('COMMIT');
+      const [a, b] = await answers;
+      expect([a!.status, b!.status].sort()).toEqual([200, 409]);
+      const [won, lost] = a!.status === 200 ? [a!, b!] : [b!, a!];
+      const wonSize = won === a ? 30 : 35;
+      expect(lost).toEqual({ status: 409, contentType: 'text/x.tlog.size', body: `${wonSize}\n` });
+      const [state] = await t.db.dataSource.query(`SELECT tree_size, root_hash FROM witness_state WHERE origin = $1`, [origin]);
+      expect(Number(state.tree_size)).toBe(wonSize);
+      expect(Buffer.from(state.root_hash).equals(await rootAt(wonSize))).toBe(true);
+    } finally {
+      await locker.end();
+    }
   });
 });
 
