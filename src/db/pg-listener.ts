@@ -1,17 +1,52 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from 'pino';
 
 export const NOTIFY_CHANNEL = 'chainproof';
 
 /**
- * `, pg_notify($n, $n+1)` to select beside the rows a statement inserts, so other processes hear
- * of them with its commit, never without it; nothing where no one listens (`channel` undefined).
+ * What one ledger service announces on the channel, as `<topic>:<ledger>:<sender>`. The sender
+ * tag lets the service's own listener pass over its own announcements: it acted on those in
+ * process when it committed them, and acting again cost every commit a second round of what a
+ * commit wakes (the block producer's check, the rules consumer's read, the live feed's head).
+ * One per service, not per process: services sharing a process (tests, tools) hear each other.
  *
- * @example const tell = announcing(channel, 'block:main', 17); // sql: ', pg_notify($17, $18)'
+ * @example
+ *   const announcer = new Announcer();
+ *   announcer.sql('block', 'main', 17); // { sql: ', pg_notify($17, $18)', params: ['chainproof', 'block:main:<sender>'] }
+ *   announcer.heard('block:main:<another sender>'); // { topic: 'block', ledger: 'main' }
  */
-export function announcing(channel: string | undefined, payload: string, firstParam: number): { sql: string; params: string[] } {
-  if (channel === undefined) return { sql: '', params: [] };
-  return { sql: `, pg_notify($${firstParam}, $${firstParam + 1})`, params: [channel, payload] };
+export class Announcer {
+  readonly sender = randomBytes(8).toString('hex');
+
+  constructor(readonly channel = NOTIFY_CHANNEL) {}
+
+  payload(topic: string, ledgerName: string): string {
+    return `${topic}:${ledgerName}:${this.sender}`;
+  }
+
+  /**
+   * `, pg_notify($n, $n+1)` to select beside the rows a statement inserts, so other processes
+   * hear of them with its commit, never without it.
+   */
+  sql(topic: string, ledgerName: string, firstParam: number): { sql: string; params: string[] } {
+    return { sql: `, pg_notify($${firstParam}, $${firstParam + 1})`, params: [this.channel, this.payload(topic, ledgerName)] };
+  }
+
+  /**
+   * What a payload heard on the channel announces, or undefined if this announcer sent it.
+   * Ledger names hold no `:` (LEDGER_NAME); a payload without a sender came from an older
+   * version of the server and is another's.
+   */
+  heard(payload: string): { topic: string; ledger: string } | undefined {
+    const [topic = '', ledger = '', sender] = payload.split(':');
+    return sender === this.sender ? undefined : { topic, ledger };
+  }
+}
+
+/** `announcer.sql(…)`, or nothing where no one listens (no announcer). */
+export function announcing(announcer: Announcer | undefined, topic: string, ledgerName: string, firstParam: number): { sql: string; params: string[] } {
+  return announcer ? announcer.sql(topic, ledgerName, firstParam) : { sql: '', params: [] };
 }
 
 export interface Listener {

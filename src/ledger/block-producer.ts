@@ -7,7 +7,7 @@ import { GENESIS_PREVIOUS_HASH, nextDifficulty, retargetWindow, type Miner } fro
 import { rootAt, subtreeRoot, treeHasher } from './merkle/index.js';
 import { storedTree } from './tree-store.js';
 import { MUTABLE_PARAMS_SELECT, withParams } from './ledgers.js';
-import { announcing } from '../db/pg-listener.js';
+import { announcing, type Announcer } from '../db/pg-listener.js';
 import { ChainproofError } from '../errors.js';
 
 const SEAL_NOW_TIMEOUT_MS = 60_000;
@@ -36,8 +36,8 @@ export class BlockProducer {
     private readonly checkpointer: Checkpointer,
     private readonly log: Logger,
     private readonly metrics: LedgerMetrics,
-    /** On PostgreSQL, the channel other processes listen on: told by the statement that inserts a block, so a crash after its commit cannot keep it from them. */
-    private readonly notifyChannel?: string,
+    /** On PostgreSQL, what tells other processes: the statement that inserts a block does, so a crash after its commit cannot keep it from them. */
+    private readonly announcer?: Announcer,
   ) {}
 
   /** The last block whose checkpoint, if due, is known signed: idle passes look once per block, not every tick. */
@@ -200,7 +200,7 @@ export class BlockProducer {
       targetBlockMs: ledger.targetBlockMs,
       retargetBlocks: ledger.retargetBlocks,
     });
-    const tell = announcing(this.notifyChannel, `block:${ledger.name}`, 17);
+    const tell = announcing(this.announcer, 'block', ledger.name, 17);
     const inserted: Array<{ mined_at: Date }> = await this.dataSource.query(
       `WITH b AS (
          INSERT INTO blocks (ledger_id, height, hash, previous_hash, events_root, start_index, tree_size, tree_root,

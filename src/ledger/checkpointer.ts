@@ -4,7 +4,7 @@ import type { BusTopic } from './bus.js';
 import { CheckpointRow, type BlockRow, type LedgerRow } from './entities/index.js';
 import { formatCheckpoint, signNote } from './note/index.js';
 import { checkSignedBefore, type ServerKey } from './server-key.js';
-import { announcing } from '../db/pg-listener.js';
+import { announcing, type Announcer } from '../db/pg-listener.js';
 import { isStorableText } from './events/envelope.js';
 
 const MAX_TAGS = 32;
@@ -44,8 +44,8 @@ export class Checkpointer {
     private readonly dataSource: DataSource,
     private readonly key: ServerKey | undefined,
     private readonly notify: (ledger: LedgerRow, topic: BusTopic) => void,
-    /** On PostgreSQL, the channel other processes listen on: told by the statement that inserts a checkpoint. */
-    private readonly notifyChannel?: string,
+    /** On PostgreSQL, what tells other processes: the statement that inserts a checkpoint does. */
+    private readonly announcer?: Announcer,
   ) {}
 
   /** Checkpoints of `ledgerName` will carry `provider`'s state root. */
@@ -100,7 +100,7 @@ export class Checkpointer {
     // Ids are cursors (paging, `after` replay, the live feed), so per ledger they must commit in
     // the order they are drawn: the lock, taken before the id and held until commit, keeps a
     // later id from committing first and a reader's cursor from passing one still to come.
-    const tell = announcing(this.notifyChannel, `checkpoint:${ledger.name}`, 9);
+    const tell = announcing(this.announcer, 'checkpoint', ledger.name, 9);
     const insert = (q: DataSource['query']) =>
       q(
         `WITH in_order AS (SELECT pg_advisory_xact_lock(${CHECKPOINT_LOCK_CLASS}, $1)),

@@ -8,7 +8,7 @@ import { LedgerBus, positionOf, type BusMessages, type BusTopic, type PushSubscr
 import { LedgerFeed } from './feed.js';
 import { LedgerAnalytics } from './analytics.js';
 import { NO_METRICS, type LedgerMetrics } from './metrics.js';
-import { listen, NOTIFY_CHANNEL, type Listener } from '../db/pg-listener.js';
+import { Announcer, listen, type Listener } from '../db/pg-listener.js';
 import { prepared } from '../db/driver-pool.js';
 import { checkCheckpointLabels, Checkpointer, type StateRootProvider } from './checkpointer.js';
 import { BlockRow, CheckpointRow, type LedgerRow } from './entities/index.js';
@@ -134,6 +134,8 @@ export class LedgerService {
   private readonly feed: LedgerFeed;
   private readonly metrics: LedgerMetrics;
   private listener: Listener | undefined;
+  /** On PostgreSQL, how this service's commits are announced to other processes (and told from theirs). */
+  private readonly announcer: Announcer | undefined;
   private readonly reservedSubsystems = new Set<string>();
   private readonly reservedLedgers = new Set<string>();
   private readonly reservedKeyPrefixes: string[] = [];
@@ -160,7 +162,8 @@ export class LedgerService {
     this.feed = new LedgerFeed(dataSource, this.bus, log);
     this.analytics = new LedgerAnalytics(dataSource);
     this.metrics = options.metrics ?? NO_METRICS;
-    this.checkpointer = new Checkpointer(dataSource, serverKey, (l, t) => this.notify(l, t), options.listenUrl ? NOTIFY_CHANNEL : undefined);
+    this.announcer = options.listenUrl ? new Announcer() : undefined;
+    this.checkpointer = new Checkpointer(dataSource, serverKey, (l, t) => this.notify(l, t), this.announcer);
   }
 
   /**
@@ -172,8 +175,12 @@ export class LedgerService {
     else this.feed.notify(ledger, topic);
   }
 
+  /** Another process committed, or changed parameters: this one's own announcements were acted on as it made them. */
   private async onNotification(payload: string): Promise<void> {
-    const [topic, name] = payload.split(':') as [BusTopic, string];
+    const notice = this.announcer?.heard(payload);
+    if (!notice) return;
+    const topic = notice.topic as BusTopic;
+    const name = notice.ledger;
     if ((topic as string) === 'params' && name) return this.reloadParameters(name);
     if (!['event', 'block', 'checkpoint'].includes(topic) || !name) return;
     const ledger = await this.registry.get(name).catch(() => undefined);
@@ -433,7 +440,7 @@ export class LedgerService {
   /** Committed parameter changes take effect: this process re-reads them, and tells the others. */
   async parametersChanged(ledgerName: string): Promise<void> {
     await this.reloadParameters(ledgerName);
-    if (this.options.listenUrl) await this.dataSource.query(`SELECT pg_notify($1, $2)`, [NOTIFY_CHANNEL, `params:${ledgerName}`]);
+    if (this.announcer) await this.dataSource.query(`SELECT pg_notify($1, $2)`, [this.announcer.channel, this.announcer.payload('params', ledgerName)]);
   }
 
   private async reloadParameters(ledgerName: string): Promise<void> {
@@ -939,7 +946,7 @@ export class LedgerService {
           this.feed.committed(ledger, 'event', events);
           this.wakeCommitWatchers(ledger.name);
         },
-        this.options.listenUrl ? NOTIFY_CHANNEL : undefined,
+        this.announcer,
         (outcome) => this.metrics.lookedAhead(ledger.name, outcome),
       );
       this.sequencers.set(ledger.name, s);
@@ -960,7 +967,7 @@ export class LedgerService {
         this.checkpointer,
         this.log,
         this.metrics,
-        this.options.listenUrl ? NOTIFY_CHANNEL : undefined,
+        this.announcer,
       );
       this.producers.set(ledger.name, (p = producer));
       // A process that does not produce blocks (the CLI) seals only when asked (createCheckpoint),

@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { binaryArray } from '../db/binary-array.js';
+import type { Announcer } from '../db/pg-listener.js';
 import { ChainproofError, isChainproofError } from '../errors.js';
 import { transientDatabaseError } from '../db/transient.js';
 import type { LedgerRow } from './entities/index.js';
@@ -134,8 +135,8 @@ export class LedgerSequencer {
     private readonly ledger: LedgerRow,
     private readonly serverSigner: ServerSigner | undefined,
     private readonly onCommitted: (events: LedgerEvent[]) => void,
-    /** PostgreSQL channel to NOTIFY in the append's own transaction (delivered exactly on commit). */
-    private readonly notifyChannel?: string,
+    /** What NOTIFYs other processes in the append's own transaction (delivered exactly on commit). */
+    private readonly announcer?: Announcer,
     /** Whether a batch sequenced ahead was used, or done again because the head had moved. */
     private readonly onLookedAhead: (outcome: 'used' | 'redone') => void = () => {},
   ) {
@@ -380,7 +381,7 @@ export class LedgerSequencer {
            FOR UPDATE),`
       : '';
     const ifHead = expected ? ' WHERE EXISTS (SELECT 1 FROM head)' : '';
-    const notify = this.notifyChannel !== undefined && rows.length > 0 ? `pg_notify(${at(this.notifyChannel)}, ${at(`event:${this.ledger.name}`)})` : '1';
+    const notify = this.announcer !== undefined && rows.length > 0 ? `pg_notify(${at(this.announcer.channel)}, ${at(this.announcer.payload('event', this.ledger.name))})` : '1';
     const [, updated] = await tx.query(
       `WITH ${guard} new_events AS (${INSERT_EVENTS}${ifHead}), new_nodes AS (${INSERT_NODES}${ifHead})
        UPDATE ledger_heads SET tree_size = $22, frontier = $23, root_hash = $24, last_hlc_ms = $25, last_hlc_logical = $26, tips = $27

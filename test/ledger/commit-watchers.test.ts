@@ -85,4 +85,24 @@ describe.runIf(usingPostgres())('commit watchers across processes', () => {
       stop();
     }
   });
+
+  it('wake once for their own process\'s commits: its announcements, heard back, are passed over', async () => {
+    let woken = 0;
+    const stop = a.onCommit('main', () => void woken++);
+    const query = vi.spyOn(db.dataSource, 'query');
+    try {
+      for (let i = 0; i < 5; i++) await a.append('main', [{ type: 't', actor: `a${i}` }]);
+      expect(woken).toBe(5);
+      // Notifications reach a listener in commit order: once b's is heard, a's own five were too.
+      await b.append('main', [{ type: 't', actor: 'b' }]);
+      for (let i = 0; i < 200 && woken < 6; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(woken).toBe(6);
+      // Only b's commit has the live feed read the head (nobody subscribes): none of a's own did.
+      const headReads = query.mock.calls.filter(([sql]) => /tree_size AS n FROM ledger_heads/.test(String(sql)));
+      expect(headReads.length).toBeLessThanOrEqual(1);
+    } finally {
+      query.mockRestore();
+      stop();
+    }
+  });
 });
