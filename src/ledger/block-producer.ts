@@ -127,31 +127,36 @@ export class BlockProducer {
 
   /** Seals and mines one block if one is due; true if it did. */
   private async sealOne(): Promise<boolean> {
-    const last = await this.lastBlock();
-    // The parameters as committed, read with the head: a change's notification may never have
-    // come (the process that made it died first, or this one's LISTEN connection was down).
+    // One statement on the passes that find nothing due, which are most (a pass follows every
+    // commit): the head, the end of the last block, when its first pending event was appended,
+    // and the parameters as committed — a change's notification may never have come (the process
+    // that made it died first, or this one's LISTEN connection was down).
     const [head] = await this.dataSource.query(
-      `SELECT h.tree_size, ${MUTABLE_PARAMS_SELECT} FROM ledger_heads h JOIN ledgers l ON l.id = h.ledger_id WHERE h.ledger_id = $1`,
+      `SELECT h.tree_size, ${MUTABLE_PARAMS_SELECT}, b.height AS last_height, b.tree_size AS last_size,
+              (SELECT e.appended_at FROM events e WHERE e.ledger_id = h.ledger_id AND e.idx = coalesce(b.tree_size, 0)) AS first_pending_at
+         FROM ledger_heads h JOIN ledgers l ON l.id = h.ledger_id
+         LEFT JOIN LATERAL (SELECT height, tree_size FROM blocks WHERE ledger_id = h.ledger_id ORDER BY height DESC LIMIT 1) b ON true
+        WHERE h.ledger_id = $1`,
       [this.ledger.id],
     );
     const ledger = (this.ledger = withParams(this.ledger, head));
-    const start = last?.treeSize ?? 0;
+    const start = head.last_size === null ? 0 : Number(head.last_size);
     const pending = Number(head.tree_size) - start;
     if (pending <= 0) {
       // A checkpoint due at the last block is signed by whoever sealed it, unless that process died first.
-      if (last && last.height !== this.dueCheckedAt) {
-        await this.checkpointIfDue(last);
-        this.dueCheckedAt = last.height;
+      if (head.last_height !== null && Number(head.last_height) !== this.dueCheckedAt) {
+        const last = await this.lastBlock();
+        if (last) await this.checkpointIfDue(last);
+        this.dueCheckedAt = Number(head.last_height);
       }
       return false;
     }
     if (pending < ledger.blockSize && this.forceUpTo <= start) {
-      const [oldest] = await this.dataSource.query(
-        `SELECT appended_at FROM events WHERE ledger_id = $1 AND idx = $2`,
-        [ledger.id, start],
-      );
-      if (Date.now() - new Date(oldest.appended_at).getTime() < ledger.maxBlockIntervalMs) return false;
+      if (Date.now() - new Date(head.first_pending_at).getTime() < ledger.maxBlockIntervalMs) return false;
     }
+    const last = await this.lastBlock();
+    // Another process sealed a block since the look above: look again.
+    if ((last?.treeSize ?? 0) !== start) return true;
     const end = start + Math.min(pending, ledger.blockSize);
     const height = (last?.height ?? -1) + 1;
     const hasher = treeHasher(ledger.hashAlg);
