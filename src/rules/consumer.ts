@@ -24,8 +24,14 @@ const READ_AHEAD = 2;
 const MAX_BATCH_MS = 250;
 /** Events evaluated between turns of the event loop. */
 const YIELD_EVERY = 250;
-/** Settled positions without a firing are written at most this often (they only save re-evaluation). */
+/** How long an idle consumer sleeps when no commit wakes it. */
 const IDLE_POLL_MS = 1_000;
+/**
+ * Settled positions without a firing are written at most this often: each write is a commit of
+ * its own, and on a busy ledger the consumer went idle after every commit, so a burst of
+ * one-event appends paid one more commit each. They only save re-evaluation after a restart.
+ */
+const PERSIST_EVERY_MS = 200;
 
 export interface ConsumerDeps {
   dataSource: DataSource;
@@ -94,6 +100,8 @@ export class RulesConsumer {
   private committedSinceEmpty = false;
   private unlisten: (() => void) | undefined;
   private persisted = -1;
+  /** When (performance.now()) persistPosition last wrote. */
+  private persistedAt = -Infinity;
   /** The pages after the one being processed, already requested: reading them overlaps evaluating this one. */
   private ahead: Array<{ after: number; page: Promise<Page> }> = [];
   /** After a refused batch, the triggers up to here are settled one by one, so a refusal fails only its own trigger's firings. */
@@ -156,24 +164,26 @@ export class RulesConsumer {
     while (!this.stopped) {
       try {
         this.committedSinceEmpty = false;
-        const page = await this.page();
-        if (page.rows.length === 0) {
-          if (this.batch) await this.write(this.takeBatch());
-          await this.drain();
-          await this.persistPosition();
+        const { page, fresh } = await this.page();
+        if (page.rows.length > 0) {
+          await this.processPage(page);
+          // A dense page short of full, read since the last look at commits, held everything committed
+          // before it: unless a commit came since, the read that would find nothing more is spared
+          // (on a busy ledger, one statement per commit).
+          if (this.stopped || this.committedSinceEmpty || !fresh || page.indexed || page.rows.length >= PAGE) continue;
+        }
+        if (this.batch) await this.write(this.takeBatch());
+        await this.drain();
+        const idlePollMs = this.d.idlePollMs ?? IDLE_POLL_MS;
+        for (let unwrittenFor = await this.persistPosition(); ;) {
           // Events committed while this page was read or the batch written (its own firings, say) woke
           // nobody: read again now rather than a poll interval later.
-          if (this.committedSinceEmpty) continue;
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, this.d.idlePollMs ?? IDLE_POLL_MS);
-            this.wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          continue;
+          if (this.committedSinceEmpty || this.stopped) break;
+          const timedOut = await this.sleep(Math.min(idlePollMs, unwrittenFor));
+          // Woken by a commit, or a poll is due; else the settled position may be written now, without a read.
+          if (!timedOut || unwrittenFor >= idlePollMs) break;
+          unwrittenFor = await this.persistPosition();
         }
-        await this.processPage(page);
       } catch (err) {
         await this.inflight?.catch(() => undefined);
         this.inflight = undefined;
@@ -198,10 +208,21 @@ export class RulesConsumer {
     try {
       if (this.batch) await this.write(this.takeBatch());
       await this.drain();
-      await this.persistPosition();
+      await this.persistPosition(true);
     } catch {
       /* the next start resumes from the cursor */
     }
+  }
+
+  /** Until a commit wakes the consumer (false) or `ms` pass (true). */
+  private sleep(ms: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(true), ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+    });
   }
 
   /** Waits for the batch being written; its failure is thrown here, to the loop. */
@@ -234,7 +255,7 @@ export class RulesConsumer {
    * committed when it was read, which is all that precedes any later commit (commits follow the
    * index order), so a partial one is still a correct page; an empty one is read again.
    */
-  private async page(): Promise<Page> {
+  private async page(): Promise<{ page: Page; fresh: boolean }> {
     const idle = this.contracts.size === 0;
     let page: Page | undefined;
     const first = this.ahead[0];
@@ -243,6 +264,8 @@ export class RulesConsumer {
       page = await first.page;
       if (page.rows.length === 0) page = undefined;
     }
+    // Read ahead, a page may predate the loop's last look at commits.
+    const fresh = !page;
     if (!page) {
       this.ahead = [];
       const head = idle ? Number((await this.d.dataSource.query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [this.ledgerId]))[0].tree_size) : 0;
@@ -251,7 +274,7 @@ export class RulesConsumer {
     }
     if (page.rows.length < PAGE || idle) {
       this.ahead = [];
-      return page;
+      return { page, fresh };
     }
     for (let after = this.ahead.at(-1)?.after ?? this.position; this.ahead.length < READ_AHEAD;) {
       after += PAGE;
@@ -259,7 +282,7 @@ export class RulesConsumer {
       next.catch(() => undefined); // a failed read ahead is read again when its turn comes
       this.ahead.push({ after, page: next });
     }
-    return page;
+    return { page, fresh };
   }
 
   private get pool() {
@@ -428,15 +451,23 @@ export class RulesConsumer {
     }
   }
 
-  /** Saves re-evaluating settled events after a restart; correctness never depends on it. */
-  private async persistPosition(): Promise<void> {
-    if (this.position <= this.persisted || this.batch) return;
+  /**
+   * Saves re-evaluating settled events after a restart; correctness never depends on it. Writes
+   * at most every PERSIST_EVERY_MS unless `now`: returns how long until a position left unwritten
+   * may be written (Infinity when none is).
+   */
+  private async persistPosition(now = false): Promise<number> {
+    if (this.position <= this.persisted || this.batch) return Infinity;
+    const wait = this.persistedAt + PERSIST_EVERY_MS - performance.now();
+    if (wait > 0 && !now) return wait;
     await this.d.dataSource.query(
       `INSERT INTO rules_cursor (ledger_id, position) VALUES ($1, $2)
        ON CONFLICT (ledger_id) DO UPDATE SET position = greatest(rules_cursor.position, EXCLUDED.position)`,
       [this.ledgerId, this.position],
     );
     this.persisted = this.position;
+    this.persistedAt = performance.now();
+    return Infinity;
   }
 }
 
