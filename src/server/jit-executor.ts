@@ -62,7 +62,8 @@ export function jitGateway(schema: GraphQLSchema, cacheSize = 1_000): GatewayInt
           const operationName = rc.operationName ?? undefined;
           const variables = rc.request.variables ?? {};
           const plan = planOf(`${operationName ?? ''}\u0000${rc.source}`);
-          plan.literals ??= literalsProblem(rc.document) ?? null;
+          // Not `??=`: a document without a problem keeps null, which `??=` would take for not checked yet.
+          if (plan.literals === undefined) plan.literals = literalsProblem(rc.document) ?? null;
           const problem = plan.literals ?? variablesProblem(variables);
           if (problem) return { errors: [problem] };
           if (++plan.runs === 2 && jitCanRun(schema, operation)) {

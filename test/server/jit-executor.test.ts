@@ -1,11 +1,16 @@
 import { describe, expect, it, vi } from 'vitest';
 import { buildSchema, execute, GraphQLError, Kind, parse, type OperationDefinitionNode } from 'graphql';
 import * as jit from 'graphql-jit';
+import * as inputText from '../../src/server/input-text.js';
 import { jitGateway } from '../../src/server/jit-executor.js';
 
 vi.mock('graphql-jit', async (original) => {
   const actual = await original<typeof import('graphql-jit')>();
   return { ...actual, compileQuery: vi.fn(actual.compileQuery) };
+});
+vi.mock('../../src/server/input-text.js', async (original) => {
+  const actual = await original<typeof import('../../src/server/input-text.js')>();
+  return { ...actual, literalsProblem: vi.fn(actual.literalsProblem) };
 });
 
 class CodedError extends Error {
@@ -96,6 +101,21 @@ describe('the jit executor', () => {
     expect(compile).toHaveBeenCalledTimes(1);
     for (let i = 0; i < 3; i++) expect(await send(`mutation { touch(filter: {}) }`)).toEqual({ data: { touch: 'touched all' } });
     expect(compile).toHaveBeenCalledTimes(2);
+  });
+
+  it('checks a document\'s literals on its first run only, whether or not they had a problem', async () => {
+    const check = vi.mocked(inputText.literalsProblem);
+    check.mockClear();
+    const { executor } = await jitGateway(schema, 10).load({ apollo: {} });
+    const send = (source: string) => {
+      const document = parse(source);
+      const operation = document.definitions[0] as OperationDefinitionNode;
+      return executor!({ document, source, operation, operationName: undefined, request: { variables: {} }, context: {} } as never);
+    };
+    for (let i = 0; i < 3; i++) expect(await send(`{ filtered(filter: { kind: "ok" }) }`)).toEqual({ data: { filtered: 'ok' } });
+    expect(check).toHaveBeenCalledTimes(1);
+    for (let i = 0; i < 3; i++) expect((await send(`{ filtered(filter: { kind: "bad\\u0000" }) }`)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(check).toHaveBeenCalledTimes(2);
   });
 
   it('runs a compiled mutation\'s root fields one after another, in document order', async () => {
