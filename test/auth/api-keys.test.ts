@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiKeyService, SYSTEM_LEDGER } from '../../src/auth/api-keys.js';
+import { codeOf } from '../support/codes.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 
 let t: TestLedger;
@@ -45,6 +46,14 @@ describe('revocation', () => {
     release();
     expect(await lookUp).toMatchObject({ account: 'revoked-midway' });
     // The next look-up, within the cache's 5 s, must not be served that stale answer.
+    expect(await keys.authenticate(key)).toBeNull();
+  });
+
+  it('in this process refuses the key at once, though it was looked up (and so trusted for five seconds) just before', async () => {
+    const keys = new ApiKeyService(t.db.dataSource, t.service);
+    const { key } = await keys.create('revoked-here', 'writer', 'test');
+    expect(await keys.authenticate(key)).toMatchObject({ account: 'revoked-here' });
+    await keys.revoke('revoked-here', 'test');
     expect(await keys.authenticate(key)).toBeNull();
   });
 
@@ -120,6 +129,10 @@ describe('a key', () => {
     await keys.register('operator-key', 'writer', chosen, 'test');
     expect(await keys.authenticate(chosen)).toMatchObject({ kind: 'api-key', account: 'operator-key', role: 'writer' });
     expect(await keys.authenticate(`${chosen} `)).toBeNull();
+    const exactly32 = 'operator-chosen-0123456789abcdef';
+    expect(exactly32).toHaveLength(32);
+    await keys.register('operator-key-32', 'reader', exactly32, 'test');
+    expect(await keys.authenticate(exactly32)).toMatchObject({ account: 'operator-key-32', role: 'reader' });
   });
 
   it('named like a server identity before such names were refused acts as nobody', async () => {
@@ -144,6 +157,17 @@ describe('a key bound to agents', () => {
     await expect(keys.create('bound-reader', 'reader', 'test', { agents: ['agent-a'] })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     expect((await keys.create('bound-governor', 'governor', 'test', { agents: ['agent-a'] })).record.agents).toEqual(['agent-a']);
     expect((await keys.list()).map((k) => k.name)).not.toContain('bound-to-65');
+  });
+
+  it('takes a list of agent ids of 1..512 characters of storable text, and nothing else, writing nothing for a refusal', async () => {
+    const keys = new ApiKeyService(t.db.dataSource, t.service);
+    const before = (await keys.list()).length;
+    const refused: unknown[] = ['agent-a', { 0: 'agent-a', length: 1 }, ['agent-a', 7], ['agent-a', null], ['a'.repeat(513)], ['agent\u0000a'], ['agent-\ud800']];
+    for (const agents of refused) {
+      expect(await codeOf(keys.create('bound-badly', 'writer', 'test', { agents: agents as string[] })), JSON.stringify(agents)).toBe('BAD_USER_INPUT');
+    }
+    expect((await keys.list()).length).toBe(before);
+    expect((await keys.create('bound-to-long-id', 'writer', 'test', { agents: ['a'.repeat(512)] })).record.agents).toEqual(['a'.repeat(512)]);
   });
 });
 

@@ -29,6 +29,9 @@ describe('a presented credential', () => {
     expect(presentedKey('BEARER\tcpk_x')).toBe('cpk_x');
     expect(presentedKey(' cpk_x ')).toBe('cpk_x');
     expect(presentedKey('Basic dXNlcjpwYXNz')).toBe('Basic dXNlcjpwYXNz');
+    // No space after Bearer: a bare key that merely starts like the scheme, kept whole.
+    expect(presentedKey('Bearercpk_x')).toBe('Bearercpk_x');
+    expect(presentedKey('bearer-operator-chosen-0123456789')).toBe('bearer-operator-chosen-0123456789');
   });
 
   it('stands for its key\'s principal, written any of those ways', async () => {
