@@ -80,6 +80,23 @@ describe('a signed request', () => {
     }
   });
 
+  it('is taken with its timestamp exactly five minutes off, either way', async () => {
+    const dids = new KnownDidService(t.db.dataSource, t.service);
+    const s = signer();
+    await dids.register(s.did, 'reader', 'on-the-edge', 'test');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const now = Date.now();
+      vi.setSystemTime(now);
+      for (const off of [-FIVE_MINUTES, FIVE_MINUTES]) {
+        const r = s.request(undefined, now + off);
+        expect(await refusal(dids.authenticate(s.did, r.timestamp, r.signature, r.bytes)), `${off} ms off`).toBe('accepted');
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('is refused when its signature carries anything but 128 hex digits, even with a valid signature in front', async () => {
     const dids = new KnownDidService(t.db.dataSource, t.service);
     const s = signer();
@@ -127,6 +144,30 @@ describe('a signed request', () => {
     expect(prunes).toHaveLength(1);
     await prunes[0];
     expect(await refusal(pruner.authenticate(s.did, old.timestamp, old.signature, old.bytes))).toMatch(/^UNAUTHENTICATED: .*replayed signature/);
+    // Remembered until twice the window past its timestamp: a process whose clock runs behind still finds it.
+    const [used] = await t.db.dataSource.query(`SELECT expires_at FROM used_request_signatures WHERE signature = $1`, [Buffer.from(old.signature, 'hex')]);
+    expect(used.expires_at).toEqual(new Date(Number(old.timestamp) + 2 * FIVE_MINUTES));
+  });
+
+  it('prunes the used signatures at most once a minute in a process, not at every request', async () => {
+    const s = signer();
+    const dids = new KnownDidService(t.db.dataSource, t.service);
+    await dids.register(s.did, 'reader', 'pruned-once', 'test');
+    const query = t.db.dataSource.query.bind(t.db.dataSource);
+    let prunes = 0;
+    const spy = vi.spyOn(t.db.dataSource, 'query').mockImplementation((sql: string, params?: any) => {
+      if (sql.startsWith('DELETE FROM used_request_signatures')) prunes++;
+      return query(sql, params);
+    });
+    try {
+      for (const body of ['{"query":"{ a }"}', '{"query":"{ b }"}', '{"query":"{ c }"}']) {
+        const r = s.request(body);
+        expect(await refusal(dids.authenticate(s.did, r.timestamp, r.signature, r.bytes))).toBe('accepted');
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    expect(prunes).toBe(1);
   });
 });
 
@@ -143,6 +184,20 @@ describe('registering a DID', () => {
     const r = s.request();
     expect(await dids.authenticate(s.did, r.timestamp, r.signature, r.bytes)).toMatchObject({ role: 'writer', keyId: 'second-name' });
     await expect(dids.revoke(signer().did, 'test')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('refuses anything but an Ed25519 did:key, and a name that is not 1..64 of letters, digits and . _ @ : -, writing nothing', async () => {
+    const dids = new KnownDidService(t.db.dataSource, t.service);
+    const before = (await dids.list()).length;
+    for (const did of ['did:web:example.com', 'did:key:z6MkNotBase58!', `did:key:z${'1'.repeat(46)}`]) {
+      await expect(dids.register(did, 'reader', 'not-a-key', 'test'), did).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+      await expect(dids.revoke(did, 'test'), did).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    }
+    for (const name of ['', '.hidden', '-dash', 'has space', 'a'.repeat(65), 'semi;colon']) {
+      await expect(dids.register(signer().did, 'reader', name, 'test'), JSON.stringify(name)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    }
+    expect(await dids.list()).toHaveLength(before);
+    expect((await dids.register(signer().did, 'reader', 'a'.repeat(64), 'test')).name).toBe('a'.repeat(64));
   });
 
   it('refuses an unknown role, and agents for a role that records no audits, writing nothing', async () => {
