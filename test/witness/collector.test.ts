@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { cosignerFromSeed, formatCheckpoint, noteSignerFromSeed, openNote, parseCosignerKey, signNote, verifyCosignature } from '../../src/ledger/note/index.js';
 import { CosignatureCollector } from '../../src/witness/cosignatures.js';
 import { WitnessService } from '../../src/witness/witness-service.js';
@@ -147,6 +147,23 @@ describe('a validator that holds a tree this log does not', () => {
     expect(errors.filter((l) => l.includes(`cosigned ${name} at tree size 20, beyond this log`))).toHaveLength(1);
   });
 
+  it('is logged again when the size it cosigned beyond this log changes', async () => {
+    const name = await ledger();
+    await append(name, 5);
+    await t.service.createCheckpoint(name);
+    await cosignDirectly(name, 20, Buffer.alloc(32, 3));
+    const errors: string[] = [];
+    const c = collector(pino({ level: 'error' }, { write: (line: string) => errors.push(line) }));
+    await c.sweep();
+    // The validator moved on (to a tree this log has even less of).
+    await t.db.dataSource.query(`DELETE FROM witness_state WHERE origin = $1`, [`test.chainproof/${name}`]);
+    await cosignDirectly(name, 25, Buffer.alloc(32, 3));
+    await c.sweep();
+    expect(c.divergences().filter((d) => d.ledger === name)).toMatchObject([{ kind: 'behind', validatorSize: 25 }]);
+    expect(errors.filter((l) => l.includes(`cosigned ${name} at tree size 20,`))).toHaveLength(1);
+    expect(errors.filter((l) => l.includes(`cosigned ${name} at tree size 25,`))).toHaveLength(1);
+  });
+
   it('is reported as a fork when it cosigned another root at the same size', async () => {
     const name = await ledger();
     await append(name, 5);
@@ -226,6 +243,45 @@ describe('a cosignature that arrives late', () => {
 });
 
 describe('a validator\'s answer', () => {
+  it('of 409 with the size content type but no size is a fork', async () => {
+    const name = await ledger();
+    await append(name, 5);
+    const cp = await t.service.createCheckpoint(name);
+    answer = async () => ({ status: 409, contentType: 'text/x.tlog.size', body: 'three\n' });
+    const c = collector();
+    await c.sweep();
+    expect(c.divergences().filter((d) => d.ledger === name)).toMatchObject([{ ledger: name, kind: 'fork', validatorSize: 0, checkpointSize: cp.treeSize }]);
+    expect(await c.lines(cp.id)).toEqual([]);
+  });
+
+  it('of 409 again, after the size it taught, gets the checkpoint offered once more and no further', async () => {
+    const name = await ledger();
+    await append(name, 5);
+    const cp = await t.service.createCheckpoint(name);
+    const offered: string[] = [];
+    answer = async (body) => {
+      if (!body.includes(`test.chainproof/${name}\n`)) return honest(body);
+      offered.push(body.slice(0, body.indexOf('\n')));
+      return { status: 409, contentType: 'text/x.tlog.size', body: '3\n' };
+    };
+    const c = collector();
+    await c.sweep();
+    expect(offered).toEqual(['old 0', 'old 3']);
+    expect(await c.lines(cp.id)).toEqual([]);
+    expect(c.divergences().filter((d) => d.ledger === name)).toEqual([]);
+  });
+
+  it('other than 200, 409 and 422 is a refusal: a cosignature it carries is not kept', async () => {
+    const name = await ledger();
+    await append(name, 3);
+    const cp = await t.service.createCheckpoint(name);
+    answer = async (body) => ({ ...(await honest(body)), status: 503 });
+    const c = collector();
+    await c.sweep();
+    expect(await c.lines(cp.id)).toEqual([]);
+    expect(c.divergences().filter((d) => d.ledger === name)).toEqual([]);
+  });
+
   it('of 409 without the size content type is a fork, whatever its body says', async () => {
     const name = await ledger();
     await append(name, 5);
@@ -235,6 +291,24 @@ describe('a validator\'s answer', () => {
     await c.sweep();
     expect(c.divergences().filter((d) => d.ledger === name)).toMatchObject([{ ledger: name, kind: 'fork', validatorSize: 0, checkpointSize: cp.treeSize }]);
     expect(await c.lines(cp.id)).toEqual([]);
+  });
+});
+
+describe('a started collector', () => {
+  it('offers each new checkpoint as it is signed, not only at the next sweep', async () => {
+    const name = await ledger();
+    await append(name, 3);
+    const c = collector();
+    // No sweep does it here: only the live feed of checkpoints can.
+    const sweeps = vi.spyOn(c, 'sweep').mockResolvedValue(undefined);
+    await c.start();
+    try {
+      const cp = await t.service.createCheckpoint(name);
+      await vi.waitFor(async () => expect(await c.lines(cp.id)).toHaveLength(1), { timeout: 15_000, interval: 50 });
+    } finally {
+      await c.stop();
+      sweeps.mockRestore();
+    }
   });
 });
 

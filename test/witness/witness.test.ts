@@ -46,7 +46,8 @@ describe('an add-checkpoint body', () => {
   it('names its old size in plain digits: no leading zeros, no sign', () => {
     expect(parseAddCheckpoint('old 0\n\nthe checkpoint\n')).toMatchObject({ oldSize: 0, proof: [] });
     expect(parseAddCheckpoint('old 7\n\nthe checkpoint\n')).toMatchObject({ oldSize: 7 });
-    for (const old of ['00', '07', '+7', '-0', ' 7', '7 ', '0x7', '']) {
+    expect(parseAddCheckpoint(`old ${Number.MAX_SAFE_INTEGER}\n\nthe checkpoint\n`)).toMatchObject({ oldSize: Number.MAX_SAFE_INTEGER });
+    for (const old of ['00', '07', '+7', '-0', ' 7', '7 ', '0x7', '', '9007199254740992', '9999999999999999']) {
       expect(parseAddCheckpoint(`old ${old}\n\nthe checkpoint\n`), JSON.stringify(old)).toMatchObject({ status: 400 });
     }
   });
