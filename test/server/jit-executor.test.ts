@@ -56,6 +56,16 @@ async function run(source: string, variables: Record<string, unknown> = {}) {
   return { firstRun, viaJit: await executor!(rc()), viaJs: await execute({ schema, document, variableValues: variables, contextValue: {} }) };
 }
 
+/** A fresh gateway's executor, taking an operation's text (its first definition) with no variables. */
+async function sender() {
+  const { executor } = await jitGateway(schema, 10).load({ apollo: {} });
+  return (source: string) => {
+    const document = parse(source);
+    const operation = document.definitions[0] as OperationDefinitionNode;
+    return executor!({ document, source, operation, operationName: undefined, request: { variables: {} }, context: {} } as never);
+  };
+}
+
 describe('the jit executor', () => {
   it('answers exactly what graphql-js answers, nested lists and nulls included', async () => {
     const { firstRun, viaJit, viaJs } = await run(`query($c: Int!) { lines(count: $c) { n tags child { n child { n tags } } } }`, { c: 4 });
@@ -89,12 +99,7 @@ describe('the jit executor', () => {
   it('compiles an operation the second time it is seen, once, mutations included', async () => {
     const compile = vi.mocked(jit.compileQuery);
     compile.mockClear();
-    const { executor } = await jitGateway(schema, 10).load({ apollo: {} });
-    const send = (source: string) => {
-      const document = parse(source);
-      const operation = document.definitions[0] as OperationDefinitionNode;
-      return executor!({ document, source, operation, operationName: undefined, request: { variables: {} }, context: {} } as never);
-    };
+    const send = await sender();
     await send(`{ lines(count: 1) { n } }`);
     expect(compile).toHaveBeenCalledTimes(0);
     for (let i = 0; i < 3; i++) await send(`{ lines(count: 1) { n } }`);
@@ -106,12 +111,7 @@ describe('the jit executor', () => {
   it('checks a document\'s literals on its first run only, whether or not they had a problem', async () => {
     const check = vi.mocked(inputText.literalsProblem);
     check.mockClear();
-    const { executor } = await jitGateway(schema, 10).load({ apollo: {} });
-    const send = (source: string) => {
-      const document = parse(source);
-      const operation = document.definitions[0] as OperationDefinitionNode;
-      return executor!({ document, source, operation, operationName: undefined, request: { variables: {} }, context: {} } as never);
-    };
+    const send = await sender();
     for (let i = 0; i < 3; i++) expect(await send(`{ filtered(filter: { kind: "ok" }) }`)).toEqual({ data: { filtered: 'ok' } });
     expect(check).toHaveBeenCalledTimes(1);
     for (let i = 0; i < 3; i++) expect((await send(`{ filtered(filter: { kind: "bad\\u0000" }) }`)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
