@@ -86,6 +86,13 @@ describe('a peer client', () => {
     }
   });
 
+  it('calls a page whose range proof is not a list of hex hashes misbehaviour', async () => {
+    for (const proof of [[HASH.toUpperCase()], ['zz'.repeat(32)], [HASH.slice(2)], 'hashes', null]) {
+      answer = () => data({ leafRange: { leaves: [leaf(0)], proof } });
+      expect(await codeOf(client().leaves(0, 1, 1)), JSON.stringify(proof)).toBe('PEER_MISBEHAVED');
+    }
+  });
+
   it('calls a proof of anything but at most 128 hex hashes misbehaviour', async () => {
     for (const proof of [[HASH.toUpperCase()], [HASH.slice(2)], [`${HASH}00`], Array(129).fill(HASH), 'hashes', [1]]) {
       answer = () => data({ consistencyProof: { hashes: proof } });

@@ -166,6 +166,24 @@ describe('a pull that brought only sync bookkeeping', () => {
   });
 });
 
+describe('a pull over several pages', () => {
+  it('records one SyncStarted, from where the pull started, though its first pages were only bookkeeping', async () => {
+    const paged = await openTestLedger({ CHAINPROOF_ORIGIN: 'paged.test', CHAINPROOF_SIGNING_SEED: '5b'.repeat(32) }, { produceBlocks: false });
+    leases.push(paged);
+    const bookkeeping = (n: number) => ({ type: 'SyncCompleted', actor: 'chainproof/sync', subsystem: 'sync', payload: { n } });
+    await paged.service.append('main', [bookkeeping(0), bookkeeping(1), ...[2, 3, 4, 5].map((n) => ({ type: 'Paged', actor: 'writer', payload: { n } }))]);
+    await paged.service.createCheckpoint('main');
+    const starts = async () =>
+      (await local.db.dataSource.query(`SELECT convert_from(canonical, 'UTF8') AS envelope FROM events WHERE type = 'SyncStarted' AND origin IS NULL ORDER BY idx`)).map(
+        (r: { envelope: string }) => JSON.parse(r.envelope).payload,
+      );
+    const before = (await starts()).length;
+    expect(await pullFrom(await pinned(paged), deps(clientOf(paged), 2))).toMatchObject({ fromPosition: 0, toPosition: 6, received: 6, substantive: true });
+    const recorded = (await starts()).slice(before);
+    expect(recorded).toEqual([expect.objectContaining({ origin: 'paged.test/main', fromPosition: 0, checkpointSize: 6 })]);
+  });
+});
+
 describe('a pull whose checkpoint lost a race to another pull', () => {
   it('stops, keeping nothing, when the peer was re-pinned meanwhile rather than check it under a key it did not start with', async () => {
     const p = await pinned();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PeerClient } from '../../src/sync/peer-client.js';
 import { peerSpec } from '../../src/sync/peer.js';
-import { pullFrom } from '../../src/sync/pull.js';
+import { PeerRepinned, pullFrom } from '../../src/sync/pull.js';
 import { SyncStore } from '../../src/sync/sync-store.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 import { servePeer } from '../support/peer-server.js';
@@ -121,6 +121,8 @@ describe('a pull', () => {
     expect(await store.peer(peerUrl)).toMatchObject({ position: 0, checkpointSize: null });
     answer();
     await expect(pull).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/changed during this sync/) });
+    // As a re-pin, which the sync service tells from a failure by its class: not retold as a refusal of the page.
+    await expect(pull).rejects.toBeInstanceOf(PeerRepinned);
     // Nothing the old key vouched for was kept: not the leaves, not the position.
     expect(await typesHeld()).not.toContain('OldKey');
     expect(await store.peer(peerUrl)).toMatchObject({ verifierKey: newKey.service.verifierKey(), position: 0, checkpointSize: null });
