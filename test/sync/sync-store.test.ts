@@ -42,6 +42,13 @@ describe('a configured peer', () => {
     expect(await store.peer(p.url)).toMatchObject({ verifierKey: keyB, pin: p.pin + 1, position: 0, checkpointSize: null, checkpointRoot: null, checkpointNote: null, flaggedReason: null });
   });
 
+  it('configured where an admin added it becomes a configured peer', async () => {
+    const url = `http://store-${n++}.test/graphql`;
+    expect(await store.create(peerSpec(url, keyA))).toMatchObject({ source: 'admin' });
+    await store.upsertConfigured(peerSpec(url, keyA));
+    expect(await store.peer(url)).toMatchObject({ source: 'config', verifierKey: keyA });
+  });
+
   it('added by an admin where one is configured already is refused, the configured one kept', async () => {
     const p = await syncedPeer();
     await expect(store.create(peerSpec(p.url, keyB))).rejects.toMatchObject({ code: 'CONFLICT' });
@@ -113,6 +120,12 @@ describe('a sync\'s outcome', () => {
     await store.succeeded(p);
     expect(await store.flag(p, 'PEER_MISBEHAVED: two roots', 'two roots')).toBe(false);
     expect(await store.peer(p.url)).toEqual(repinned);
+  });
+
+  it('keeps at most 2000 characters of an error', async () => {
+    const p = await syncedPeer();
+    await store.failed(p, 'error', `PEER_MISBEHAVED: ${'x'.repeat(5000)}`);
+    expect((await store.peer(p.url))!.lastError).toBe(`PEER_MISBEHAVED: ${'x'.repeat(5000)}`.slice(0, 2000));
   });
 
   it('flags a peer with the first reason it was flagged for', async () => {
