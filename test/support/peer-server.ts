@@ -13,18 +13,20 @@ export interface ServedPeer {
 
 /**
  * A peer's GraphQL API as a pulling node uses it (syncCheckpoint, consistencyProof, leafRange),
- * answered from `peer`'s `main` (a function: whichever ledger it names at each request). `beforeLeaves` may hold a leafRange answer back; with
+ * answered from `peer`'s `main` (a function: whichever ledger it names at each request). `beforeCheckpoint` and `beforeLeaves` may hold
+ * a syncCheckpoint or leafRange answer back (or do something meanwhile); with
  * `padPages`, an answer of more than one leaf is padded past the client's bound, as a page of
  * large events would be (JSON takes the whitespace as nothing).
  */
-export async function servePeer(from: TestLedger | (() => TestLedger), opts: { padPages?: boolean; beforeLeaves?: (start: number, end: number) => Promise<void> } = {}): Promise<ServedPeer> {
+export async function servePeer(from: TestLedger | (() => TestLedger), opts: { padPages?: boolean; beforeCheckpoint?: () => Promise<void>; beforeLeaves?: (start: number, end: number) => Promise<void> } = {}): Promise<ServedPeer> {
   const asked: Array<[number, number]> = [];
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', async () => {
-      const peer = typeof from === 'function' ? from() : from;
       const { query, variables: v } = JSON.parse(body);
+      if (query.includes('syncCheckpoint')) await opts.beforeCheckpoint?.();
+      const peer = typeof from === 'function' ? from() : from;
       let data: unknown;
       let padding = 0;
       if (query.includes('syncCheckpoint')) data = { syncCheckpoint: { note: (await peer.service.syncCheckpoint('main'))!.note } };

@@ -2,10 +2,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ChainproofError } from '../../src/errors.js';
 import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
 import { SYNC_SUBSYSTEM } from '../../src/sync/events.js';
+import { PeerClient } from '../../src/sync/peer-client.js';
 import { peerSpec } from '../../src/sync/peer.js';
-import { SyncService, type SyncSettings } from '../../src/sync/sync-service.js';
+import { SyncService, type PeerView, type SyncSettings } from '../../src/sync/sync-service.js';
 import { SyncStore } from '../../src/sync/sync-store.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 import { servePeer } from '../support/peer-server.js';
@@ -183,6 +185,7 @@ describe('syncs of one peer', () => {
       await svc.start();
       const first = svc.syncNow(held.url);
       await held.wasAsked;
+      expect(await svc.status()).toMatchObject({ syncing: true, peers: [{ status: 'syncing' }] });
       const lookUps = vi.spyOn(SyncStore.prototype, 'peers');
       const second = svc.syncNow('down.test/main');
       // Awaited after the second call awaits it: by then that call has joined the sync under way or started its own.
@@ -277,11 +280,22 @@ describe('a successful sync when syncs run only when asked', () => {
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(w.name);
     process.on('warning', onWarning);
+    const updates = svc.subscribe();
+    const views: PeerView[] = [];
+    const reading = (async () => {
+      for await (const v of updates) {
+        views.push(v);
+        if (v.status !== 'syncing') break;
+      }
+    })();
     try {
       await svc.start();
       const [r] = await svc.syncNow(served.url);
       expect(r).toMatchObject({ ok: true, received: 1 });
       expect((await svc.status()).peers[0]).toMatchObject({ status: 'connected', nextSyncAt: null });
+      // Subscribers saw the sync start and end.
+      await vi.waitFor(() => expect(views.map((v) => [v.url, v.status])).toEqual([[served.url, 'syncing'], [served.url, 'connected']]), { timeout: 5_000, interval: 20 });
+      await reading;
       await new Promise((res) => setTimeout(res, 50));
       expect(warnings).not.toContain('TimeoutOverflowWarning');
     } finally {
@@ -308,6 +322,8 @@ describe('counts of leaves served', () => {
     const svc = serviceOn(other, [{ url: DOWN, vkey }], { enabled: false });
     try {
       await svc.start();
+      // Names that were sent nothing take none of the bound.
+      for (let i = 0; i < 100; i++) svc.served(`idle-${i}`, 0);
       svc.served('down.test/main', 5);
       svc.served('down.test/main', 0);
       for (let i = 0; i < 100; i++) svc.served(`made-up-${i}`, 1);
@@ -315,6 +331,10 @@ describe('counts of leaves served', () => {
       await svc.flushSent();
       await svc.flushSent();
       expect((await svc.status()).peers[0]!.eventsSent).toBe(7);
+      // Counts not yet written when the service stops are written then.
+      svc.served('down.test/main', 4);
+      await svc.stop();
+      expect((await new SyncStore(other.db.dataSource).peer(DOWN))!.eventsSent).toBe(11);
     } finally {
       await svc.stop();
       await other.close();
@@ -342,11 +362,157 @@ describe('a sync that brought events', () => {
       expect({ started: await held('SyncStarted'), completed: await held('SyncCompleted'), conflicts: await held('ConflictDetected') }).toEqual({ started: 1, completed: 1, conflicts: 1 });
       const [completed] = await node.db.dataSource.query(`SELECT convert_from(canonical, 'UTF8') AS envelope FROM events WHERE type = 'SyncCompleted'`);
       expect(JSON.parse(completed.envelope).payload).toMatchObject({ peer: served.url, origin: 'source.test/main', received: 3, fromPosition: 0, toPosition: 3 });
-      expect((await svc.status()).peers[0]).toMatchObject({ status: 'connected', position: 3, eventsReceived: 3, errorCount: 0 });
+      const [view] = (await svc.status()).peers;
+      expect(view).toMatchObject({ status: 'connected', position: 3, eventsReceived: 3, errorCount: 0 });
+      // The checkpoint's block, and the next sync an interval (an hour) on.
+      expect(view!.lastCheckpointHeight).toBe((await peer.service.checkpoint('main'))!.blockHeight);
+      expect(view!.nextSyncAt!.getTime()).toBeGreaterThan(Date.now() + 30 * 60_000);
     } finally {
       await svc.stop();
       served.server.close();
       await Promise.all([node.close(), peer.close()]);
+    }
+  });
+});
+
+describe('counts of leaves served, not flushed by anyone', () => {
+  it('are written five seconds after the first', async () => {
+    const other = await openTestLedger({}, { produceBlocks: false });
+    const svc = serviceOn(other, [{ url: DOWN, vkey }], { enabled: false });
+    try {
+      await svc.start();
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      try {
+        svc.served('down.test/main', 4);
+        vi.advanceTimersByTime(5_000);
+      } finally {
+        vi.useRealTimers();
+      }
+      await vi.waitFor(async () => expect((await svc.status()).peers[0]!.eventsSent).toBe(4), { timeout: 10_000, interval: 50 });
+    } finally {
+      await svc.stop();
+      await other.close();
+    }
+  });
+});
+
+describe('the backoff after failed syncs', () => {
+  /** The delay to each next attempt, as status shows it, after each of the first `failures` failures. */
+  async function gapsOf(svc: SyncService, failures: number): Promise<number[]> {
+    const gaps = new Map<number, number>();
+    await vi.waitFor(
+      async () => {
+        const [p] = (await svc.status()).peers;
+        if (p!.nextSyncAt && p!.lastSyncAt && p!.errorCount > 0 && !gaps.has(p!.errorCount)) gaps.set(p!.errorCount, p!.nextSyncAt.getTime() - p!.lastSyncAt.getTime());
+        expect(gaps.size).toBeGreaterThanOrEqual(failures);
+      },
+      { timeout: 20_000, interval: 20 },
+    );
+    return [...gaps.values()].slice(0, failures);
+  }
+
+  it('is never longer than the interval between syncs', { timeout: 30_000 }, async () => {
+    const other = await openTestLedger({}, { produceBlocks: false });
+    const svc = new SyncService(other.db.dataSource, other.service, { peers: [{ url: DOWN, vkey }], intervalMs: 1_200, enabled: true, requestTimeoutMs: 2_000 }, pino({ level: 'silent' }));
+    try {
+      await svc.start();
+      const gaps = await gapsOf(svc, 3);
+      // 1 s, then the interval's 1.2 s where the backoff would be 2 s and 4 s.
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(1_200);
+      expect(gaps[0]).toBeLessThanOrEqual(1_000);
+    } finally {
+      await svc.stop();
+      await other.close();
+    }
+  });
+
+  it('starts over after a sync that succeeds', { timeout: 60_000 }, async () => {
+    const node = await openTestLedger({ CHAINPROOF_ORIGIN: 'retrier.test', CHAINPROOF_SIGNING_SEED: '78'.repeat(32) }, { produceBlocks: false });
+    const peer = await openTestLedger({ CHAINPROOF_ORIGIN: 'flaky.test', CHAINPROOF_SIGNING_SEED: '79'.repeat(32) }, { produceBlocks: false });
+    await peer.service.append('main', [{ type: 'FromFlaky', actor: 'writer' }]);
+    await peer.service.createCheckpoint('main');
+    const served = await servePeer(peer);
+    // The peer is unreachable for the next `down` syncs of it.
+    let down = 2;
+    const checkpoint = PeerClient.prototype.checkpoint;
+    const spy = vi.spyOn(PeerClient.prototype, 'checkpoint').mockImplementation(function (this: PeerClient) {
+      if (this.url === served.url && down > 0) {
+        down--;
+        return Promise.reject(new ChainproofError('PEER_UNAVAILABLE', `cannot reach peer ${this.url}: down`));
+      }
+      return checkpoint.call(this);
+    });
+    const svc = serviceOn(node, [{ url: served.url, vkey: peer.service.verifierKey()! }], { enabled: true, requestTimeoutMs: 30_000 });
+    try {
+      await svc.start();
+      // Down twice (retried after 1 s, then 2 s), then synced.
+      await vi.waitFor(async () => expect((await svc.status()).peers[0]).toMatchObject({ status: 'connected', errorCount: 2 }), { timeout: 20_000, interval: 50 });
+      down = 1;
+      const [r] = await svc.syncNow(served.url);
+      expect(r).toMatchObject({ ok: false, error: { code: 'PEER_UNAVAILABLE' } });
+      const [p] = (await svc.status()).peers;
+      // The first failure since the success: retried after 1 s, not the 4 s of a third failure in a row.
+      expect(p!.nextSyncAt!.getTime() - p!.lastSyncAt!.getTime()).toBeLessThanOrEqual(1_000);
+    } finally {
+      spy.mockRestore();
+      await svc.stop();
+      served.server.close();
+      await Promise.all([node.close(), peer.close()]);
+    }
+  });
+});
+
+describe('a peer that misbehaves', () => {
+  it('by contradicting a checkpoint it signed is flagged and recorded; not under a key re-pinned meanwhile; otherwise it is an error, not a disconnection', { timeout: 60_000 }, async () => {
+    const node = await openTestLedger({ CHAINPROOF_ORIGIN: 'judge.test', CHAINPROOF_SIGNING_SEED: '7a'.repeat(32) }, { produceBlocks: false });
+    // One key, two histories of the same size.
+    const forkA = await openTestLedger({ CHAINPROOF_ORIGIN: 'liar.test', CHAINPROOF_SIGNING_SEED: '7b'.repeat(32) }, { produceBlocks: false });
+    const forkB = await openTestLedger({ CHAINPROOF_ORIGIN: 'liar.test', CHAINPROOF_SIGNING_SEED: '7b'.repeat(32) }, { produceBlocks: false });
+    for (const [l, type] of [[forkA, 'ForkA'], [forkB, 'ForkB']] as const) {
+      await l.service.append('main', [1, 2, 3].map((n) => ({ type, actor: 'writer', payload: { n } })));
+      await l.service.createCheckpoint('main');
+    }
+    const liarKey = forkA.service.verifierKey()!;
+    const otherKey = noteSignerFromSeed('liar.test', Buffer.alloc(32, 0x7c)).verifierKey;
+    let current = forkA;
+    let onCheckpoint: (() => Promise<void>) | undefined;
+    const liar = await servePeer(() => current);
+    const repinned = await servePeer(() => current, { beforeCheckpoint: async () => onCheckpoint?.() });
+    // Answers with a checkpoint signed by the liar's key, where another key is pinned.
+    const impostor = await servePeer(forkA);
+    const store = new SyncStore(node.db.dataSource);
+    const svc = serviceOn(node, [liar, repinned].map((s) => ({ url: s.url, vkey: liarKey })).concat({ url: impostor.url, vkey: otherKey }), { enabled: false, requestTimeoutMs: 30_000 });
+    const flags = async () => (await node.db.dataSource.query(`SELECT convert_from(canonical, 'UTF8') AS envelope FROM events WHERE type = 'PeerFlagged' ORDER BY idx`)).map((r: { envelope: string }) => JSON.parse(r.envelope).payload);
+    const viewOf = async (url: string) => (await svc.status()).peers.find((p) => p.url === url)!;
+    try {
+      await svc.start();
+      expect(await svc.syncNow(liar.url)).toMatchObject([{ ok: true, received: 3 }]);
+      expect(await svc.syncNow(repinned.url)).toMatchObject([{ ok: true }]);
+      const noteA = (await store.peer(liar.url))!.checkpointNote;
+      current = forkB;
+      const noteB = (await forkB.service.syncCheckpoint('main'))!.note;
+
+      expect(await svc.syncNow(liar.url)).toMatchObject([{ ok: false, error: { code: 'PEER_MISBEHAVED' } }]);
+      expect(await viewOf(liar.url)).toMatchObject({ flagged: true, status: 'error', nextSyncAt: null });
+      expect(await flags()).toEqual([{ peer: liar.url, origin: 'liar.test/main', reason: expect.stringMatching(/two different roots for size 3/), checkpoint: noteB, previousCheckpoint: noteA }]);
+
+      // Re-pinned to another key while its pull was checking the contradiction: the old key's evidence flags nothing.
+      onCheckpoint = async () => {
+        onCheckpoint = undefined;
+        await store.upsertConfigured(peerSpec(repinned.url, otherKey));
+      };
+      expect(await svc.syncNow(repinned.url)).toMatchObject([{ ok: false, error: { code: 'PEER_MISBEHAVED' } }]);
+      expect(await viewOf(repinned.url)).toMatchObject({ flagged: false, verifierKey: otherKey, errorCount: 0 });
+      expect(await flags()).toHaveLength(1);
+
+      // A checkpoint that is not signed by the pinned key: an error of the peer's, retried, not flagged.
+      expect(await svc.syncNow(impostor.url)).toMatchObject([{ ok: false, error: { code: 'PEER_MISBEHAVED' } }]);
+      expect(await viewOf(impostor.url)).toMatchObject({ flagged: false, status: 'error', errorCount: 1, lastError: expect.stringMatching(/^PEER_MISBEHAVED: .*not signed by the pinned key/) });
+      expect(await flags()).toHaveLength(1);
+    } finally {
+      await svc.stop();
+      for (const s of [liar, repinned, impostor]) s.server.close();
+      await Promise.all([node.close(), forkA.close(), forkB.close()]);
     }
   });
 });
