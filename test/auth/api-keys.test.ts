@@ -219,4 +219,10 @@ describe('the bootstrap admin key', () => {
     expect(await keys.ensureBootstrapKey(key)).toBe(false);
     expect(await keys.authenticate(key, 0)).toBeNull();
   });
+
+  it('that cannot be registered is refused, not reported as registered before', async () => {
+    const keys = new ApiKeyService(t.db.dataSource, t.service);
+    expect(await codeOf(keys.ensureBootstrapKey('cpk_too-short'))).toBe('BAD_USER_INPUT');
+    expect(await keys.authenticate('cpk_too-short', 0)).toBeNull();
+  });
 });
