@@ -166,6 +166,16 @@ describe('a pull that brought only sync bookkeeping', () => {
   });
 });
 
+describe('a pull of a peer whose log is empty', () => {
+  it('brings nothing and stores no checkpoint', async () => {
+    const p = await pinned();
+    expect(await pullFrom(p, deps(clientOf(peer, { checkpoint: async () => null })))).toEqual({
+      fromPosition: 0, toPosition: 0, checkpointSize: 0, checkpointRoot: '', received: 0, skipped: 0, substantive: false,
+    });
+    expect(await again(p.url)).toMatchObject({ position: 0, checkpointSize: null, checkpointNote: null });
+  });
+});
+
 describe('a pull over several pages', () => {
   it('records one SyncStarted, from where the pull started, though its first pages were only bookkeeping', async () => {
     const paged = await openTestLedger({ CHAINPROOF_ORIGIN: 'paged.test', CHAINPROOF_SIGNING_SEED: '5b'.repeat(32) }, { produceBlocks: false });

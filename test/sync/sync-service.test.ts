@@ -480,8 +480,15 @@ describe('a peer that misbehaves', () => {
     const repinned = await servePeer(() => current, { beforeCheckpoint: async () => onCheckpoint?.() });
     // Answers with a checkpoint signed by the liar's key, where another key is pinned.
     const impostor = await servePeer(forkA);
+    // The same, but re-pinned to the liar's key while its pull checks that checkpoint.
     const store = new SyncStore(node.db.dataSource);
-    const svc = serviceOn(node, [liar, repinned].map((s) => ({ url: s.url, vkey: liarKey })).concat({ url: impostor.url, vkey: otherKey }), { enabled: false, requestTimeoutMs: 30_000 });
+    let repinStale: (() => Promise<void>) | undefined;
+    const stale = await servePeer(forkA, { beforeCheckpoint: async () => repinStale?.() });
+    repinStale = async () => {
+      repinStale = undefined;
+      await store.upsertConfigured(peerSpec(stale.url, liarKey));
+    };
+    const svc = serviceOn(node, [liar, repinned].map((s) => ({ url: s.url, vkey: liarKey })).concat([impostor, stale].map((s) => ({ url: s.url, vkey: otherKey }))), { enabled: false, requestTimeoutMs: 30_000 });
     const flags = async () => (await node.db.dataSource.query(`SELECT convert_from(canonical, 'UTF8') AS envelope FROM events WHERE type = 'PeerFlagged' ORDER BY idx`)).map((r: { envelope: string }) => JSON.parse(r.envelope).payload);
     const viewOf = async (url: string) => (await svc.status()).peers.find((p) => p.url === url)!;
     try {
@@ -509,9 +516,13 @@ describe('a peer that misbehaves', () => {
       expect(await svc.syncNow(impostor.url)).toMatchObject([{ ok: false, error: { code: 'PEER_MISBEHAVED' } }]);
       expect(await viewOf(impostor.url)).toMatchObject({ flagged: false, status: 'error', errorCount: 1, lastError: expect.stringMatching(/^PEER_MISBEHAVED: .*not signed by the pinned key/) });
       expect(await flags()).toHaveLength(1);
+
+      // The failure of a pull under a key re-pinned meanwhile is not the new pin's.
+      expect(await svc.syncNow(stale.url)).toMatchObject([{ ok: false, error: { code: 'PEER_MISBEHAVED' } }]);
+      expect(await viewOf(stale.url)).toMatchObject({ verifierKey: liarKey, errorCount: 0, lastError: null, lastSyncAt: null });
     } finally {
       await svc.stop();
-      for (const s of [liar, repinned, impostor]) s.server.close();
+      for (const s of [liar, repinned, impostor, stale]) s.server.close();
       await Promise.all([node.close(), forkA.close(), forkB.close()]);
     }
   });
