@@ -193,6 +193,22 @@ describe('a key look-up', () => {
     }
   });
 
+  it('is not trusted once five seconds have passed', async () => {
+    const here = new ApiKeyService(t.db.dataSource, t.service);
+    const { key } = await here.create('five-seconds-on', 'writer', 'test');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const now = Date.now();
+      vi.setSystemTime(now);
+      expect(await here.authenticate(key)).toMatchObject({ account: 'five-seconds-on' });
+      await new ApiKeyService(t.db.dataSource, t.service).revoke('five-seconds-on', 'test');
+      vi.setSystemTime(now + 5_000);
+      expect(await here.authenticate(key)).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('asked with an age longer than five seconds still looks again after five', async () => {
     const here = new ApiKeyService(t.db.dataSource, t.service);
     const { key } = await here.create('long-age', 'writer', 'test');

@@ -332,6 +332,19 @@ describe('a sweep', () => {
 });
 
 describe('stored cosignatures', () => {
+  it('are read in the order of their validators\' keys, however they arrived', async () => {
+    const name = await ledger();
+    await append(name, 2);
+    const cp = await t.service.createCheckpoint(name);
+    const keys = [cosigner.verifierKey, stranger.verifierKey].sort();
+    // Stored last key first (the later validator answered first).
+    for (const witness of [...keys].reverse()) {
+      await t.db.dataSource.query(`INSERT INTO checkpoint_cosignatures (checkpoint_id, witness, line) VALUES ($1, $2, $3)`, [cp.id, witness, `— ${witness.split('+')[0]} line\n`]);
+    }
+    const both = new CosignatureCollector(t.db.dataSource, t.service, keys.map((vkey) => ({ url, vkey })), silent);
+    expect((await both.lines(cp.id)).map((l) => l.witness)).toEqual(keys);
+  });
+
   it('count only while their validator is configured', async () => {
     const name = await ledger();
     await append(name, 3);
