@@ -1,6 +1,6 @@
 import { ChainproofError } from '../errors.js';
 import type { LedgerRow } from '../ledger/entities/index.js';
-import type { AppendInput } from '../ledger/events/event.js';
+import type { AppendInput, LedgerEvent } from '../ledger/events/event.js';
 import type { LedgerService, ReplicatedEvent } from '../ledger/ledger-service.js';
 import { rootFromRange, treeHasher, verifyConsistency } from '../ledger/merkle/index.js';
 import { checkpointHashAlg, parseCheckpoint, verifyNote, type ParsedCheckpoint } from '../ledger/note/index.js';
@@ -12,6 +12,18 @@ import type { PeerRow, SyncStore } from './sync-store.js';
 export interface PullResult extends SyncProgress {
   /** Whether the sync brought anything besides other nodes' sync bookkeeping. */
   substantive: boolean;
+  /** Set with the SyncStarted: what tells the sync's own branch from concurrent writes (see leftBranches). */
+  branching?: Branching;
+}
+
+/**
+ * The sync's SyncStarted (`lead`) is parented on the tips the ledger had just before it
+ * (`tipsBefore`); the copies that follow name their own parents (`continued`).
+ */
+export interface Branching {
+  lead: string;
+  tipsBefore: string[];
+  continued: Set<string>;
 }
 
 export interface PullDeps {
@@ -128,10 +140,12 @@ export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> 
     }
     // Copies the ledger holds already are skipped under its lock: one look-up of the page's ids.
     let appended = 0;
+    let written: readonly LedgerEvent[] = [];
     try {
       await d.ledger.appendReplicated(SYNC_LEDGER, page.leaves, {
         lead,
         projection: async (tx, events) => {
+          written = events;
           appended = events.filter((e) => e.origin !== local.origin).length;
           // Re-pinned meanwhile: throwing rolls back the page's events with the position.
           if (!(await d.store.advance(peer, end, appended, tx))) throw new PeerRepinned(peer.url);
@@ -140,6 +154,9 @@ export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> 
     } catch (e) {
       throw inPeerLog(e, position, end);
     }
+    const leadEvent = lead && written.find((e) => e.origin === local.origin);
+    if (leadEvent) result.branching = { lead: leadEvent.id, tipsBefore: leadEvent.parents, continued: new Set() };
+    for (const e of written) if (e.origin !== local.origin) for (const p of e.parents) result.branching?.continued.add(p);
     // Nothing new in the page (or another process appended it first): the position still moves.
     if (appended === 0 && !lead && !(await d.store.advance(peer, end, 0))) throw new PeerRepinned(peer.url);
     result.received += appended;

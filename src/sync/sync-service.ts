@@ -6,10 +6,10 @@ import { BusSubscription, type PushSubscription } from '../ledger/bus.js';
 import type { AppendInput } from '../ledger/events/event.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { parseCheckpoint, openNote } from '../ledger/note/index.js';
-import { SYNC_ACTOR, SYNC_SUBSYSTEM, type SyncEventType, type SyncPayloads } from './events.js';
+import { BOOKKEEPING_TYPES, SYNC_ACTOR, SYNC_SUBSYSTEM, type SyncEventType, type SyncPayloads } from './events.js';
 import { PeerClient } from './peer-client.js';
 import { peerSpec, SYNC_LEDGER, type PeerSpec } from './peer.js';
-import { pullFrom, PeerFlagged, PeerRepinned, type PullResult } from './pull.js';
+import { pullFrom, PeerFlagged, PeerRepinned, type Branching, type PullResult } from './pull.js';
 import { SyncStore, type PeerRow } from './sync-store.js';
 
 export interface SyncSettings {
@@ -244,9 +244,9 @@ export class SyncService {
         syncStarted: (p, payload) => this.input('SyncStarted', p, payload),
       });
       if (result.substantive) {
+        const { substantive: _, branching, ...progress } = result;
         const tips = await this.ledger.tips(SYNC_LEDGER);
-        if (tips.length > 1) await this.record('ConflictDetected', peer, { peer: url, tips });
-        const { substantive: _, ...progress } = result;
+        if (await this.leftBranches(tips, branching, origin)) await this.record('ConflictDetected', peer, { peer: url, tips });
         await this.record('SyncCompleted', peer, { peer: url, origin: peer.origin, ...progress, durationMs: Math.round(performance.now() - started) });
       }
       await this.store.succeeded(peer);
@@ -282,6 +282,24 @@ export class SyncService {
   }
 
   /** After a failed attempt: the next one with exponential backoff (scheduled first, whatever happens to the record of this one). */
+  /**
+   * Whether a sync left concurrent branches. Its own SyncStarted is one by construction, parented
+   * on the tips before the sync beside the copies, so it stands for those tips, less the ones the
+   * copies build on; and this node's own sync records among them (earlier syncs' merges) are no
+   * writes of its own. Counting the tips alone had every sync that brought events record a conflict.
+   */
+  private async leftBranches(tips: string[], b: Branching | undefined, origin: string): Promise<boolean> {
+    if (!b) return tips.length > 1;
+    const heads = tips.filter((t) => t !== b.lead);
+    for (const id of b.tipsBefore) {
+      if (b.continued.has(id) || heads.includes(id)) continue;
+      const e = await this.ledger.event(SYNC_LEDGER, id);
+      const ownRecord = e !== null && e.origin === origin && e.subsystem === SYNC_SUBSYSTEM && BOOKKEEPING_TYPES.has(e.type);
+      if (!ownRecord) heads.push(id);
+    }
+    return heads.length > 1;
+  }
+
   private async retryLater(synced: Pick<PeerRow, 'url'> & { pin?: number }, r: Runtime, error: ChainproofError): Promise<void> {
     const { url } = synced;
     this.log.warn({ peer: url, code: error.code, err: error.message }, 'sync failed; retrying with backoff');

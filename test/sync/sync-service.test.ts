@@ -373,6 +373,35 @@ describe('a sync that brought events', () => {
       await Promise.all([node.close(), peer.close()]);
     }
   });
+
+  it('records no conflict in a node that wrote nothing of its own, in a first sync or a later one', { timeout: 60_000 }, async () => {
+    const node = await openTestLedger({ CHAINPROOF_ORIGIN: 'quiet.test', CHAINPROOF_SIGNING_SEED: '76'.repeat(32) }, { produceBlocks: false });
+    const peer = await openTestLedger({ CHAINPROOF_ORIGIN: 'source.test', CHAINPROOF_SIGNING_SEED: '77'.repeat(32) }, { produceBlocks: false });
+    const served = await servePeer(peer);
+    const svc = serviceOn(node, [{ url: served.url, vkey: peer.service.verifierKey()! }], { enabled: false });
+    const types = async () => (await node.db.dataSource.query(`SELECT type FROM events ORDER BY idx`)).map((r: { type: string }) => r.type);
+    try {
+      await svc.start();
+      for (const n of [1, 2]) {
+        await peer.service.append('main', [{ type: 'FromPeer', actor: 'writer', payload: { n } }]);
+        await peer.service.createCheckpoint('main');
+        expect(await svc.syncNow(served.url)).toMatchObject([{ ok: true, received: 1 }]);
+      }
+      // Each sync's SyncStarted sits beside the copies it brought, a branch of its own making only.
+      expect(await types()).toEqual(['SyncStarted', 'FromPeer', 'SyncCompleted', 'SyncStarted', 'FromPeer', 'SyncCompleted']);
+      // Then the node writes, and the peer too: that is a conflict.
+      await node.service.append('main', [{ type: 'OwnEvent', actor: 'writer' }]);
+      await peer.service.append('main', [{ type: 'FromPeer', actor: 'writer', payload: { n: 3 } }]);
+      await peer.service.createCheckpoint('main');
+      await svc.syncNow(served.url);
+      expect((await types()).slice(6)).toEqual(['OwnEvent', 'SyncStarted', 'FromPeer', 'ConflictDetected', 'SyncCompleted']);
+      expect(await node.service.tips('main')).toHaveLength(1);
+    } finally {
+      await svc.stop();
+      served.server.close();
+      await Promise.all([node.close(), peer.close()]);
+    }
+  });
 });
 
 describe('counts of leaves served, not flushed by anyone', () => {
