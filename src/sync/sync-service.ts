@@ -12,6 +12,9 @@ import { peerSpec, SYNC_LEDGER, type PeerSpec } from './peer.js';
 import { pullFrom, PeerFlagged, PeerRepinned, type Branching, type PullResult } from './pull.js';
 import { SyncStore, type PeerRow } from './sync-store.js';
 
+/** Sync records looked through, at most, to find the branches a sync left (see leftBranches). */
+const MAX_MERGES_SEEN_THROUGH = 64;
+
 export interface SyncSettings {
   peers: Array<{ url: string; vkey: string }>;
   /** Between automatic syncs with each peer. */
@@ -281,25 +284,32 @@ export class SyncService {
     }
   }
 
-  /** After a failed attempt: the next one with exponential backoff (scheduled first, whatever happens to the record of this one). */
   /**
    * Whether a sync left concurrent branches. Its own SyncStarted is one by construction, parented
    * on the tips before the sync beside the copies, so it stands for those tips, less the ones the
-   * copies build on; and this node's own sync records among them (earlier syncs' merges) are no
-   * writes of its own. Counting the tips alone had every sync that brought events record a conflict.
+   * copies build on. Among those, this node's own sync records are seen through: a SyncCompleted,
+   * ConflictDetected or PeerFlagged merged the tips of its day, which stand in its place; an
+   * earlier SyncStarted was judged by its own sync. Counting the tips alone had every sync that
+   * brought events record a conflict.
    */
   private async leftBranches(tips: string[], b: Branching | undefined, origin: string): Promise<boolean> {
     if (!b) return tips.length > 1;
-    const heads = tips.filter((t) => t !== b.lead);
-    for (const id of b.tipsBefore) {
-      if (b.continued.has(id) || heads.includes(id)) continue;
-      const e = await this.ledger.event(SYNC_LEDGER, id);
+    const heads = new Set(tips.filter((t) => t !== b.lead));
+    const seen = new Set<string>();
+    const behind = [...b.tipsBefore];
+    // Bounded: merges are few between two syncs; what lies past the bound is taken as a branch.
+    for (let id = behind.shift(); id !== undefined; id = behind.shift()) {
+      if (seen.has(id) || b.continued.has(id) || heads.has(id)) continue;
+      seen.add(id);
+      const e = seen.size <= MAX_MERGES_SEEN_THROUGH ? await this.ledger.event(SYNC_LEDGER, id) : null;
       const ownRecord = e !== null && e.origin === origin && e.subsystem === SYNC_SUBSYSTEM && BOOKKEEPING_TYPES.has(e.type);
-      if (!ownRecord) heads.push(id);
+      if (!ownRecord) heads.add(id);
+      else if (e.type !== 'SyncStarted') behind.push(...e.parents);
     }
-    return heads.length > 1;
+    return heads.size > 1;
   }
 
+  /** After a failed attempt: the next one with exponential backoff (scheduled first, whatever happens to the record of this one). */
   private async retryLater(synced: Pick<PeerRow, 'url'> & { pin?: number }, r: Runtime, error: ChainproofError): Promise<void> {
     const { url } = synced;
     this.log.warn({ peer: url, code: error.code, err: error.message }, 'sync failed; retrying with backoff');

@@ -402,6 +402,36 @@ describe('a sync that brought events', () => {
       await Promise.all([node.close(), peer.close()]);
     }
   });
+
+  it('records a conflict where a peer\'s events run beside what an earlier sync merged, from another peer', { timeout: 60_000 }, async () => {
+    const node = await openTestLedger({ CHAINPROOF_ORIGIN: 'hub.test', CHAINPROOF_SIGNING_SEED: '78'.repeat(32) }, { produceBlocks: false });
+    const peers = await Promise.all(['79', '7a'].map((seed, n) => openTestLedger({ CHAINPROOF_ORIGIN: `p${n + 1}.test`, CHAINPROOF_SIGNING_SEED: seed.repeat(32) }, { produceBlocks: false })));
+    const served = await Promise.all(peers.map((p) => servePeer(p)));
+    const svc = serviceOn(node, peers.map((p, n) => ({ url: served[n]!.url, vkey: p.service.verifierKey()! })), { enabled: false });
+    const types = async () => (await node.db.dataSource.query(`SELECT type FROM events ORDER BY idx`)).map((r: { type: string }) => r.type);
+    const syncWith = async (n: number, type: string) => {
+      await peers[n]!.service.append('main', [{ type, actor: 'writer' }]);
+      await peers[n]!.service.createCheckpoint('main');
+      expect(await svc.syncNow(served[n]!.url)).toMatchObject([{ ok: true, received: 1 }]);
+    };
+    try {
+      await svc.start();
+      await node.service.append('main', [{ type: 'OwnEvent', actor: 'writer' }]);
+      await syncWith(1, 'FromP2');
+      // p1 has seen neither the node's own event nor p2's, which the last sync merged.
+      await syncWith(0, 'FromP1');
+      await syncWith(0, 'FromP1Again');
+      expect(await types()).toEqual([
+        'OwnEvent', 'SyncStarted', 'FromP2', 'ConflictDetected', 'SyncCompleted',
+        'SyncStarted', 'FromP1', 'ConflictDetected', 'SyncCompleted',
+        'SyncStarted', 'FromP1Again', 'SyncCompleted',
+      ]);
+    } finally {
+      await svc.stop();
+      for (const s of served) s.server.close();
+      await Promise.all([node.close(), ...peers.map((p) => p.close())]);
+    }
+  });
 });
 
 describe('counts of leaves served, not flushed by anyone', () => {
