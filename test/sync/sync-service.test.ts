@@ -342,6 +342,32 @@ describe('counts of leaves served', () => {
   });
 });
 
+/**
+ * A node with a manual-only sync service (started) and peers `p1.test`, `p2.test`… served over
+ * HTTP: `syncWith(n, type)` has peer n write one event and checkpoint it, then syncs the node from it.
+ */
+async function mesh(origin: string, seed: string, peerSeeds: string[]) {
+  const node = await openTestLedger({ CHAINPROOF_ORIGIN: origin, CHAINPROOF_SIGNING_SEED: seed.repeat(32) }, { produceBlocks: false });
+  const peers = await Promise.all(peerSeeds.map((s, n) => openTestLedger({ CHAINPROOF_ORIGIN: `p${n + 1}.test`, CHAINPROOF_SIGNING_SEED: s.repeat(32) }, { produceBlocks: false })));
+  const served = await Promise.all(peers.map((p) => servePeer(p)));
+  const svc = serviceOn(node, peers.map((p, n) => ({ url: served[n]!.url, vkey: p.service.verifierKey()! })), { enabled: false });
+  await svc.start();
+  return {
+    node,
+    types: async (): Promise<string[]> => (await node.db.dataSource.query(`SELECT type FROM events ORDER BY idx`)).map((r: { type: string }) => r.type),
+    async syncWith(n: number, type: string, payload?: Record<string, unknown>) {
+      await peers[n]!.service.append('main', [{ type, actor: 'writer', ...(payload ? { payload } : {}) }]);
+      await peers[n]!.service.createCheckpoint('main');
+      return svc.syncNow(served[n]!.url);
+    },
+    async close() {
+      await svc.stop();
+      for (const s of served) s.server.close();
+      await Promise.all([node.close(), ...peers.map((p) => p.close())]);
+    },
+  };
+}
+
 describe('a sync that brought events', () => {
   it('is recorded once, with a conflict where it left two branches; a sync that brought nothing records nothing', { timeout: 60_000 }, async () => {
     const node = await openTestLedger({ CHAINPROOF_ORIGIN: 'recorder.test', CHAINPROOF_SIGNING_SEED: '74'.repeat(32) }, { produceBlocks: false });
@@ -375,61 +401,36 @@ describe('a sync that brought events', () => {
   });
 
   it('records no conflict in a node that wrote nothing of its own, in a first sync or a later one', { timeout: 60_000 }, async () => {
-    const node = await openTestLedger({ CHAINPROOF_ORIGIN: 'quiet.test', CHAINPROOF_SIGNING_SEED: '76'.repeat(32) }, { produceBlocks: false });
-    const peer = await openTestLedger({ CHAINPROOF_ORIGIN: 'source.test', CHAINPROOF_SIGNING_SEED: '77'.repeat(32) }, { produceBlocks: false });
-    const served = await servePeer(peer);
-    const svc = serviceOn(node, [{ url: served.url, vkey: peer.service.verifierKey()! }], { enabled: false });
-    const types = async () => (await node.db.dataSource.query(`SELECT type FROM events ORDER BY idx`)).map((r: { type: string }) => r.type);
+    const m = await mesh('quiet.test', '76', ['77']);
     try {
-      await svc.start();
-      for (const n of [1, 2]) {
-        await peer.service.append('main', [{ type: 'FromPeer', actor: 'writer', payload: { n } }]);
-        await peer.service.createCheckpoint('main');
-        expect(await svc.syncNow(served.url)).toMatchObject([{ ok: true, received: 1 }]);
-      }
+      for (const n of [1, 2]) expect(await m.syncWith(0, 'FromPeer', { n })).toMatchObject([{ ok: true, received: 1 }]);
       // Each sync's SyncStarted sits beside the copies it brought, a branch of its own making only.
-      expect(await types()).toEqual(['SyncStarted', 'FromPeer', 'SyncCompleted', 'SyncStarted', 'FromPeer', 'SyncCompleted']);
+      expect(await m.types()).toEqual(['SyncStarted', 'FromPeer', 'SyncCompleted', 'SyncStarted', 'FromPeer', 'SyncCompleted']);
       // Then the node writes, and the peer too: that is a conflict.
-      await node.service.append('main', [{ type: 'OwnEvent', actor: 'writer' }]);
-      await peer.service.append('main', [{ type: 'FromPeer', actor: 'writer', payload: { n: 3 } }]);
-      await peer.service.createCheckpoint('main');
-      await svc.syncNow(served.url);
-      expect((await types()).slice(6)).toEqual(['OwnEvent', 'SyncStarted', 'FromPeer', 'ConflictDetected', 'SyncCompleted']);
-      expect(await node.service.tips('main')).toHaveLength(1);
+      await m.node.service.append('main', [{ type: 'OwnEvent', actor: 'writer' }]);
+      await m.syncWith(0, 'FromPeer', { n: 3 });
+      expect((await m.types()).slice(6)).toEqual(['OwnEvent', 'SyncStarted', 'FromPeer', 'ConflictDetected', 'SyncCompleted']);
+      expect(await m.node.service.tips('main')).toHaveLength(1);
     } finally {
-      await svc.stop();
-      served.server.close();
-      await Promise.all([node.close(), peer.close()]);
+      await m.close();
     }
   });
 
   it('records a conflict where a peer\'s events run beside what an earlier sync merged, from another peer', { timeout: 60_000 }, async () => {
-    const node = await openTestLedger({ CHAINPROOF_ORIGIN: 'hub.test', CHAINPROOF_SIGNING_SEED: '78'.repeat(32) }, { produceBlocks: false });
-    const peers = await Promise.all(['79', '7a'].map((seed, n) => openTestLedger({ CHAINPROOF_ORIGIN: `p${n + 1}.test`, CHAINPROOF_SIGNING_SEED: seed.repeat(32) }, { produceBlocks: false })));
-    const served = await Promise.all(peers.map((p) => servePeer(p)));
-    const svc = serviceOn(node, peers.map((p, n) => ({ url: served[n]!.url, vkey: p.service.verifierKey()! })), { enabled: false });
-    const types = async () => (await node.db.dataSource.query(`SELECT type FROM events ORDER BY idx`)).map((r: { type: string }) => r.type);
-    const syncWith = async (n: number, type: string) => {
-      await peers[n]!.service.append('main', [{ type, actor: 'writer' }]);
-      await peers[n]!.service.createCheckpoint('main');
-      expect(await svc.syncNow(served[n]!.url)).toMatchObject([{ ok: true, received: 1 }]);
-    };
+    const m = await mesh('hub.test', '78', ['79', '7a']);
     try {
-      await svc.start();
-      await node.service.append('main', [{ type: 'OwnEvent', actor: 'writer' }]);
-      await syncWith(1, 'FromP2');
-      // p1 has seen neither the node's own event nor p2's, which the last sync merged.
-      await syncWith(0, 'FromP1');
-      await syncWith(0, 'FromP1Again');
-      expect(await types()).toEqual([
+      await m.node.service.append('main', [{ type: 'OwnEvent', actor: 'writer' }]);
+      for (const [n, type] of [[1, 'FromP2'], [0, 'FromP1'], [0, 'FromP1Again']] as const) {
+        // p1 has seen neither the node's own event nor p2's, which the sync before it merged.
+        expect(await m.syncWith(n, type)).toMatchObject([{ ok: true, received: 1 }]);
+      }
+      expect(await m.types()).toEqual([
         'OwnEvent', 'SyncStarted', 'FromP2', 'ConflictDetected', 'SyncCompleted',
         'SyncStarted', 'FromP1', 'ConflictDetected', 'SyncCompleted',
         'SyncStarted', 'FromP1Again', 'SyncCompleted',
       ]);
     } finally {
-      await svc.stop();
-      for (const s of served) s.server.close();
-      await Promise.all([node.close(), ...peers.map((p) => p.close())]);
+      await m.close();
     }
   });
 });
