@@ -31,8 +31,8 @@ export class BlockProducer {
     private readonly dataSource: DataSource,
     private ledger: LedgerRow,
     private readonly miner: Miner,
-    /** A block was sealed and committed. */
-    private readonly sealed: (ledger: LedgerRow, blocks: BlockRow[]) => void,
+    /** A block was sealed and committed; or, called without it, may have been (its insert's reply was lost). */
+    private readonly sealed: (ledger: LedgerRow, blocks?: BlockRow[]) => void,
     private readonly checkpointer: Checkpointer,
     private readonly log: Logger,
     private readonly metrics: LedgerMetrics,
@@ -206,7 +206,7 @@ export class BlockProducer {
       retargetBlocks: ledger.retargetBlocks,
     });
     const tell = announcing(this.announcer, 'block', ledger.name, 17);
-    const inserted: Array<{ mined_at: Date }> = await this.dataSource.query(
+    const inserted = await this.dataSource.query<Array<{ mined_at: Date }>>(
       `WITH b AS (
          INSERT INTO blocks (ledger_id, height, hash, previous_hash, events_root, start_index, tree_size, tree_root,
            timestamp_ms, difficulty, nonce, mining_ms, min_difficulty, max_difficulty, target_block_ms, retarget_blocks)
@@ -216,7 +216,11 @@ export class BlockProducer {
         block.treeRoot, block.timestampMs, block.difficulty, block.nonce, block.miningMs,
         block.minDifficulty, block.maxDifficulty, block.targetBlockMs, block.retargetBlocks,
         ...tell.params],
-    );
+    ).catch((e: unknown) => {
+      // The insert may have committed all the same: this process hears no NOTIFY of its own.
+      this.sealed(ledger);
+      throw e;
+    });
     if (inserted.length === 0) return true; // another process sealed this height first
     block.minedAt = inserted[0]!.mined_at;
     this.sealed(ledger, [block]);

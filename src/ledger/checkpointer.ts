@@ -111,19 +111,24 @@ export class Checkpointer {
         [ledger.id, block.treeSize, block.treeRoot, block.height, timestampMs, name ?? null, tags, note,
           ...tell.params],
       ) as Promise<Array<{ id: string }>>;
-    const [row] =
-      dueEvery === undefined
-        ? await insert((sql, params) => this.dataSource.query(sql, params))
-        : await this.dataSource.transaction(async (tx) => {
-            // The lock first, then the look: a statement's snapshot predates the locks it takes.
-            await tx.query(`SELECT pg_advisory_xact_lock(${CHECKPOINT_LOCK_CLASS}, $1)`, [ledger.id]);
-            const [last] = await tx.query(`SELECT max(tree_size) AS size FROM checkpoints WHERE ledger_id = $1`, [ledger.id]);
-            if (block.treeSize - Number(last?.size ?? 0) < dueEvery) return [];
-            return insert((sql, params) => tx.query(sql, params));
-          });
-    if (!row) return undefined;
-    const checkpoint = await this.dataSource.getRepository(CheckpointRow).findOneByOrFail({ id: Number(row!.id) });
-    this.notify(ledger, 'checkpoint');
-    return checkpoint;
+    let due = true;
+    try {
+      const [row] =
+        dueEvery === undefined
+          ? await insert((sql, params) => this.dataSource.query(sql, params))
+          : await this.dataSource.transaction(async (tx) => {
+              // The lock first, then the look: a statement's snapshot predates the locks it takes.
+              await tx.query(`SELECT pg_advisory_xact_lock(${CHECKPOINT_LOCK_CLASS}, $1)`, [ledger.id]);
+              const [last] = await tx.query(`SELECT max(tree_size) AS size FROM checkpoints WHERE ledger_id = $1`, [ledger.id]);
+              due = block.treeSize - Number(last?.size ?? 0) >= dueEvery;
+              return due ? insert((sql, params) => tx.query(sql, params)) : [];
+            });
+      if (!row) return undefined;
+      return await this.dataSource.getRepository(CheckpointRow).findOneByOrFail({ id: Number(row.id) });
+    } finally {
+      // Also when the insert's reply, or the read after it, failed: it may have committed, and
+      // this process hears no NOTIFY of its own.
+      if (due) this.notify(ledger, 'checkpoint');
+    }
   }
 }

@@ -71,7 +71,12 @@ export class LedgerFeed {
   /** Something new may be committed for `ledger`; publish it (coalesces bursts). */
   notify(ledger: LedgerRow, topic: BusTopic): void {
     const key = `${topic}:${ledger.name}`;
-    if (this.stopped || !this.next.has(key)) return;
+    if (this.stopped) return;
+    if (!this.next.has(key)) {
+      // The ledger's cursors are still being read, maybe from before this commit: look once they are set.
+      void this.tracked.get(ledger.name)?.then(() => this.notify(ledger, topic), () => {});
+      return;
+    }
     if (this.running.has(key)) {
       this.again.add(key);
       return;
@@ -105,7 +110,7 @@ export class LedgerFeed {
   committed<T extends BusTopic>(ledger: LedgerRow, topic: T, messages: BusMessages[T][]): void {
     const key = `${topic}:${ledger.name}`;
     const next = this.next.get(key);
-    if (next === undefined) return;
+    if (next === undefined) return this.notify(ledger, topic);
     const continues = messages.every((m, i) => positionOf(topic, m) === next + i);
     if (!continues || this.running.has(key)) return this.notify(ledger, topic);
     if (this.bus.hasListeners(topic, ledger.name)) {

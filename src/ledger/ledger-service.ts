@@ -167,8 +167,9 @@ export class LedgerService {
   }
 
   /**
-   * New rows of `topic` are committed in `ledger` (`committed`, if the caller has them): feed
-   * this process's subscribers. Other processes were told by the statement that wrote them.
+   * New rows of `topic` are committed in `ledger` (`committed`, if the caller has them), or may
+   * be (a reply was lost): feed this process's subscribers. Other processes were told by the
+   * statement that wrote them.
    */
   private notify<T extends BusTopic>(ledger: LedgerRow, topic: T, committed?: BusMessages[T][]): void {
     if (committed) this.feed.committed(ledger, topic, committed);
@@ -942,8 +943,8 @@ export class LedgerService {
         ledger,
         this.serverKey,
         (events) => {
-          this.metrics.committed(ledger.name, events.length);
-          this.feed.committed(ledger, 'event', events);
+          if (events) this.metrics.committed(ledger.name, events.length);
+          this.notify(ledger, 'event', events);
           this.wakeCommitWatchers(ledger.name);
         },
         this.announcer,

@@ -134,7 +134,12 @@ export class LedgerSequencer {
     private readonly dataSource: DataSource,
     private readonly ledger: LedgerRow,
     private readonly serverSigner: ServerSigner | undefined,
-    private readonly onCommitted: (events: LedgerEvent[]) => void,
+    /**
+     * Events were committed, in order; or, called without them, may have been (a COMMIT whose
+     * reply never came): whoever follows the ledger here reads the database to find out. This
+     * process does not hear its own NOTIFY, so nothing else would tell them.
+     */
+    private readonly onCommitted: (events?: LedgerEvent[]) => void,
     /** What NOTIFYs other processes in the append's own transaction (delivered exactly on commit). */
     private readonly announcer?: Announcer,
     /** Whether a batch sequenced ahead was used, or done again because the head had moved. */
@@ -261,6 +266,7 @@ export class LedgerSequencer {
           { cause: e },
         );
         for (const p of batch) p.reject(unknown);
+        this.tellCommitted();
       }
       return;
     }
@@ -272,7 +278,10 @@ export class LedgerSequencer {
         fresh.push(...o.fresh);
       }
     });
-    if (fresh.length === 0) return;
+    if (fresh.length > 0) this.tellCommitted(fresh);
+  }
+
+  private tellCommitted(fresh?: LedgerEvent[]): void {
     try {
       this.onCommitted(fresh);
     } catch {

@@ -86,3 +86,119 @@ describe('the live feed', () => {
     expect((feed as unknown as { retries: Set<unknown> }).retries.size).toBe(0);
   });
 });
+
+/**
+ * A process does not hear its own NOTIFY: where a write's reply is lost, what follows the ledger
+ * here must still look, or a quiet ledger's subscribers would wait for the next commit.
+ */
+describe('writes whose reply was lost', () => {
+  /** The next statement matching `pattern` runs, and then fails as a dropped connection would. */
+  function loseReplyOnce(pattern: RegExp): void {
+    const ds = t.db.dataSource;
+    const query = ds.query.bind(ds);
+    const spy = vi.spyOn(ds, 'query').mockImplementation(async (sql: string, params?: unknown[]) => {
+      const rows = await query(sql, params);
+      if (!pattern.test(sql)) return rows;
+      spy.mockRestore();
+      throw new Error('Connection terminated unexpectedly');
+    });
+  }
+
+  /** The subscription's next message, or a failure naming what never came (instead of the test's timeout). */
+  async function nextOf<T>(sub: AsyncIterator<T>, what: string): Promise<T> {
+    let timer!: NodeJS.Timeout;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} never came`)), 3000)));
+    try {
+      return (await Promise.race([sub.next(), late])).value as T;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it('an append whose COMMIT reply was lost reaches subscribers and wakes commit watchers', async () => {
+    const ds = t.db.dataSource;
+    const createQueryRunner = ds.createQueryRunner.bind(ds);
+    const runners = vi.spyOn(ds, 'createQueryRunner').mockImplementation((mode) => {
+      const runner = createQueryRunner(mode);
+      const commit = runner.commitTransaction.bind(runner);
+      runner.commitTransaction = async () => {
+        await commit();
+        throw new Error('Connection terminated unexpectedly');
+      };
+      return runner;
+    });
+    const sub = await t.service.subscribe('event', 'main');
+    let woken = 0;
+    const stop = t.service.onCommit('main', () => void woken++);
+    try {
+      await expect(t.service.append('main', [{ type: 'reply-lost', actor: 'a' }])).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      runners.mockRestore();
+      expect(woken).toBe(1);
+      const e = await nextOf(sub, 'the committed event');
+      expect((e as { type: string }).type).toBe('reply-lost');
+    } finally {
+      runners.mockRestore();
+      stop();
+      await sub.return!();
+    }
+  });
+
+  it("a block whose insert reply was lost reaches block subscribers", async () => {
+    await t.service.createLedger('lost-block', {});
+    await t.service.append('lost-block', [{ type: 't', actor: 'a' }]);
+    const sub = await t.service.subscribe('block', 'lost-block');
+    try {
+      loseReplyOnce(/INSERT INTO blocks/);
+      // Sealing looks again after the failure and finds the block there.
+      await t.service.createCheckpoint('lost-block');
+      const block = await nextOf(sub, 'the sealed block');
+      expect((block as { height: number }).height).toBe(0);
+    } finally {
+      await sub.return!();
+    }
+  });
+
+  it('a checkpoint whose insert reply was lost reaches checkpoint subscribers', async () => {
+    await t.service.createLedger('lost-checkpoint', {});
+    await t.service.append('lost-checkpoint', [{ type: 't', actor: 'a' }]);
+    const sub = await t.service.subscribe('checkpoint', 'lost-checkpoint');
+    try {
+      loseReplyOnce(/INSERT INTO checkpoints/);
+      await expect(t.service.createCheckpoint('lost-checkpoint')).rejects.toThrow(/Connection terminated/);
+      const checkpoint = await nextOf(sub, 'the signed checkpoint');
+      expect((checkpoint as { treeSize: number }).treeSize).toBe(1);
+    } finally {
+      await sub.return!();
+    }
+  });
+
+  it("a commit made while a subscriber's first look at a new ledger's head is under way reaches it", async () => {
+    const other = new LedgerService(t.db.dataSource, testConfig(), undefined, pino({ level: 'silent' }), { produceBlocks: false });
+    const created = await other.createLedger('tracked-late', {});
+    const feed = (t.service as unknown as { feed: LedgerFeed }).feed;
+    const head = (feed as unknown as { head: (topic: string, l: unknown) => Promise<number> }).head.bind(feed);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let read!: () => void;
+    const headRead = new Promise<void>((r) => (read = r));
+    // The event head is read before the append commits; its reply comes after.
+    const spy = vi.spyOn(feed as unknown as { head: typeof head }, 'head').mockImplementationOnce(async (topic, l) => {
+      const n = await head(topic, l);
+      read();
+      await gate;
+      return n;
+    });
+    const subscribing = t.service.subscribe('event', created.name);
+    await headRead;
+    const [e] = await t.service.append(created.name, [{ type: 'during-the-look', actor: 'a' }]);
+    open();
+    const sub = await subscribing;
+    try {
+      const first = await nextOf(sub, 'the event committed during the look');
+      expect((first as { index: number }).index).toBe(e!.index);
+      expect(spy).toHaveBeenCalled();
+    } finally {
+      await sub.return!();
+    }
+  });
+});
