@@ -96,7 +96,7 @@ describe('writes whose reply was lost', () => {
   function loseReplyOnce(pattern: RegExp): void {
     const ds = t.db.dataSource;
     const query = ds.query.bind(ds);
-    const spy = vi.spyOn(ds, 'query').mockImplementation(async (sql: string, params?: unknown[]) => {
+    const spy = vi.spyOn(ds, 'query').mockImplementation(async (sql: string, params?: Parameters<typeof query>[1]) => {
       const rows = await query(sql, params);
       if (!pattern.test(sql)) return rows;
       spy.mockRestore();
