@@ -21,14 +21,16 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
   }
 }
 
-function isLoopback(url: string): boolean {
-  const host = new URL(url).hostname;
-  return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host === '[::1]';
+/** Loopback TCP, or a Unix socket (`postgresql:///postgres?host=/var/run/postgresql&user=postgres`). */
+function isLocal(url: string): boolean {
+  const u = new URL(url);
+  if (u.hostname === '' && u.searchParams.get('host')?.startsWith('/')) return true;
+  return ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(u.hostname);
 }
 
 /** A new, empty database next to `base` (named after this process, so a leftover is recognisable). */
 export async function createFreshDatabase(base: string): Promise<FreshDatabase> {
-  if (!isLoopback(base)) throw new Error(`the benchmark only talks to a local PostgreSQL; DATABASE_URL points at ${new URL(base).hostname}`);
+  if (!isLocal(base)) throw new Error(`the benchmark only talks to a local PostgreSQL; DATABASE_URL points at ${new URL(base).hostname}`);
   const name = `${PREFIX}${process.pid}_${Date.now().toString(36)}`;
   await withClient(base, async (c) => {
     await c.query(`CREATE DATABASE ${name}`);

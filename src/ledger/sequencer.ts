@@ -751,7 +751,7 @@ export interface RawEventRow {
   hlc_logical: number;
   idempotency_key: string | null;
   appended_at: Date;
-  /** NULL for the ledger's own events. */
+  /** NULL for the ledger's own events; a synced copy's first-written origin. */
   origin: string | null;
 }
 

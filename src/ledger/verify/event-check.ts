@@ -5,29 +5,14 @@ import type { Envelope } from '../events/envelope.js';
 import type { TreeHasher } from '../merkle/index.js';
 import { parseCanonicalFast } from './canonical.js';
 import type { IssueCollector } from './issues.js';
+import type { RawEventRow } from '../sequencer.js';
 
 /** The event columns verification reads (EVENT_COLUMNS minus what it does not check). */
 export const VERIFY_EVENT_COLUMNS =
   'idx, id, canonical, signature, type, actor, author, resource, subsystem, result, correlation_id, parents, hlc_ms, hlc_logical, origin';
 
-export interface VerifyEventRow {
-  idx: string;
-  id: Buffer;
-  canonical: Buffer;
-  signature: Buffer | null;
-  type: string;
-  actor: string;
-  author: string | null;
-  resource: string | null;
-  subsystem: string | null;
-  result: string | null;
-  correlation_id: string | null;
-  parents: Buffer;
-  hlc_ms: string;
-  hlc_logical: number;
-  /** NULL for the ledger's own events; a synced copy's first-written origin. */
-  origin: string | null;
-}
+/** An event row as verification reads it (VERIFY_EVENT_COLUMNS). */
+export type VerifyEventRow = Omit<RawEventRow, 'idempotency_key' | 'appended_at'>;
 
 /** What parent checks need from one event, taken from its signed envelope when it parses. */
 export interface CheckedEvent {
