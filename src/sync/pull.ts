@@ -132,9 +132,9 @@ export async function pullFrom(peer: PeerRow, d: PullDeps): Promise<PullResult> 
     if (!rebuilt?.equals(root)) {
       throw new ChainproofError('PEER_MISBEHAVED', `leaves [${position}, ${end}) with their range proof do not rebuild the root of its checkpoint of size ${size}`);
     }
-    // A page with events besides other nodes' sync records makes this sync one worth recording.
+    // A page with new events besides other nodes' sync records makes this sync one worth recording.
     let lead: AppendInput | undefined;
-    if (!result.substantive && page.leaves.some((l) => !isBookkeeping(l))) {
+    if (!result.substantive && (await bringsNews(d.ledger, page.leaves, ids))) {
       result.substantive = true;
       lead = d.syncStarted(peer, { peer: peer.url, origin: peer.origin, fromPosition: result.fromPosition, checkpointSize: size });
     }
@@ -232,6 +232,17 @@ function inPeerLog(e: unknown, start: number, end: number): unknown {
   const inPage = `event ${i}: `;
   const reason = e.message.startsWith(inPage) ? e.message.slice(inPage.length) : e.message;
   return new ChainproofError(e.code, `leaf ${start + i} of the peer's log: ${reason}`, { cause: e, details: { ...e.details, leafIndex: start + i } });
+}
+
+/**
+ * Whether a page holds events besides sync records that the ledger lacks. Looked up before the
+ * append's lock: another process appending the same copies meanwhile only makes this sync
+ * recorded as one that brought them.
+ */
+async function bringsNews(ledger: LedgerService, leaves: readonly ReplicatedEvent[], ids: readonly Buffer[]): Promise<boolean> {
+  const content = ids.filter((_, i) => !isBookkeeping(leaves[i]!));
+  if (content.length === 0) return false;
+  return (await ledger.held(SYNC_LEDGER, content)).size < content.length;
 }
 
 function isBookkeeping(l: ReplicatedEvent): boolean {

@@ -249,7 +249,7 @@ export class SyncService {
       if (result.substantive) {
         const { substantive: _, branching, ...progress } = result;
         const tips = await this.ledger.tips(SYNC_LEDGER);
-        if (await this.leftBranches(tips, branching, origin)) await this.record('ConflictDetected', peer, { peer: url, tips });
+        if (await this.leftBranches(tips, branching)) await this.record('ConflictDetected', peer, { peer: url, tips });
         await this.record('SyncCompleted', peer, { peer: url, origin: peer.origin, ...progress, durationMs: Math.round(performance.now() - started) });
       }
       await this.store.succeeded(peer);
@@ -287,12 +287,12 @@ export class SyncService {
   /**
    * Whether a sync left concurrent branches. Its own SyncStarted is one by construction, parented
    * on the tips before the sync beside the copies, so it stands for those tips, less the ones the
-   * copies build on. Among those, this node's own sync records are seen through: a SyncCompleted,
-   * ConflictDetected or PeerFlagged merged the tips of its day, which stand in its place; an
-   * earlier SyncStarted was judged by its own sync. Counting the tips alone had every sync that
-   * brought events record a conflict.
+   * copies build on. Among those, sync records — this node's, or copies of another's — are seen
+   * through, since they hold nothing anyone wrote: a SyncCompleted, ConflictDetected or
+   * PeerFlagged merged the tips of its day, which stand in its place; a SyncStarted was judged by
+   * its own sync. Counting the tips alone had every sync that brought events record a conflict.
    */
-  private async leftBranches(tips: string[], b: Branching | undefined, origin: string): Promise<boolean> {
+  private async leftBranches(tips: string[], b: Branching | undefined): Promise<boolean> {
     if (!b) return tips.length > 1;
     const heads = new Set(tips.filter((t) => t !== b.lead));
     const seen = new Set<string>();
@@ -302,8 +302,8 @@ export class SyncService {
       if (seen.has(id) || b.continued.has(id) || heads.has(id)) continue;
       seen.add(id);
       const e = seen.size <= MAX_MERGES_SEEN_THROUGH ? await this.ledger.event(SYNC_LEDGER, id) : null;
-      const ownRecord = e !== null && e.origin === origin && e.subsystem === SYNC_SUBSYSTEM && BOOKKEEPING_TYPES.has(e.type);
-      if (!ownRecord) heads.add(id);
+      const syncRecord = e !== null && e.subsystem === SYNC_SUBSYSTEM && BOOKKEEPING_TYPES.has(e.type);
+      if (!syncRecord) heads.add(id);
       else if (e.type !== 'SyncStarted') behind.push(...e.parents);
     }
     return heads.size > 1;

@@ -344,7 +344,8 @@ describe('counts of leaves served', () => {
 
 /**
  * A node with a manual-only sync service (started) and peers `p1.test`, `p2.test`… served over
- * HTTP: `syncWith(n, type)` has peer n write one event and checkpoint it, then syncs the node from it.
+ * HTTP: `syncWith(n, type)` has peer n write one event and checkpoint it, then syncs the node from
+ * it; `peerSyncs(n, from)` has peer n sync from peer `from` and checkpoint what it then holds.
  */
 async function mesh(origin: string, seed: string, peerSeeds: string[]) {
   const node = await openTestLedger({ CHAINPROOF_ORIGIN: origin, CHAINPROOF_SIGNING_SEED: seed.repeat(32) }, { produceBlocks: false });
@@ -355,10 +356,22 @@ async function mesh(origin: string, seed: string, peerSeeds: string[]) {
   return {
     node,
     types: async (): Promise<string[]> => (await node.db.dataSource.query(`SELECT type FROM events ORDER BY idx`)).map((r: { type: string }) => r.type),
-    async syncWith(n: number, type: string, payload?: Record<string, unknown>) {
-      await peers[n]!.service.append('main', [{ type, actor: 'writer', ...(payload ? { payload } : {}) }]);
-      await peers[n]!.service.createCheckpoint('main');
+    async syncWith(n: number, type?: string, payload?: Record<string, unknown>) {
+      if (type) {
+        await peers[n]!.service.append('main', [{ type, actor: 'writer', ...(payload ? { payload } : {}) }]);
+        await peers[n]!.service.createCheckpoint('main');
+      }
       return svc.syncNow(served[n]!.url);
+    },
+    async peerSyncs(n: number, from: number) {
+      const peerSvc = serviceOn(peers[n]!, [{ url: served[from]!.url, vkey: peers[from]!.service.verifierKey()! }], { enabled: false });
+      await peerSvc.start();
+      try {
+        expect(await peerSvc.syncNow(served[from]!.url)).toMatchObject([{ ok: true }]);
+      } finally {
+        await peerSvc.stop();
+      }
+      await peers[n]!.service.createCheckpoint('main');
     },
     async close() {
       await svc.stop();
@@ -429,6 +442,23 @@ describe('a sync that brought events', () => {
         'SyncStarted', 'FromP1', 'ConflictDetected', 'SyncCompleted',
         'SyncStarted', 'FromP1Again', 'SyncCompleted',
       ]);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it("records no conflict where the only other branch is another node's sync records", { timeout: 60_000 }, async () => {
+    const m = await mesh('ring.test', '7b', ['7c', '7d']);
+    try {
+      await m.syncWith(0, 'FromP1');
+      // p2 syncs p1 too; the node then gets from p2 only p2's records of that sync, and writes none of its own.
+      await m.peerSyncs(1, 0);
+      expect(await m.syncWith(1)).toMatchObject([{ ok: true, received: 2 }]);
+      expect(await m.types()).toEqual(['SyncStarted', 'FromP1', 'SyncCompleted', 'SyncStarted', 'SyncCompleted']);
+      expect(await m.node.service.tips('main')).toHaveLength(2);
+      // p1's next event builds on what both merged: no branch of anyone's writing beside it.
+      await m.syncWith(0, 'FromP1Again');
+      expect((await m.types()).slice(5)).toEqual(['SyncStarted', 'FromP1Again', 'SyncCompleted']);
     } finally {
       await m.close();
     }
