@@ -53,6 +53,16 @@ describe('subject globs', () => {
     expect(await match('nothing/*')).toEqual([]);
   });
 
+  it('reads a run of three or more stars as **', async () => {
+    expect(await match('***/login')).toEqual(await match('**/login'));
+    expect(await match('auth/***')).toEqual(await match('auth/**'));
+  });
+
+  it('treats | and { } literally where no literal prefix narrows the match', async () => {
+    // With `|` unescaped the regex would be an alternation, and `^.*` alone matches everything.
+    expect(await match('**|{}')).toEqual(['auth/$^+|{}']);
+  });
+
   it('anchors the pattern at both ends', () => {
     expect(globToRegex('auth/*')).toBe('^auth\\/[^/]*$');
     expect(globToRegex('a?b**c')).toBe('^a[^/]b.*c$');
@@ -73,8 +83,15 @@ describe('subject globs', () => {
     expect(await match('*a'.repeat(16))).toEqual([]);
   });
 
+  it('counts a ** within a segment as one wildcard, and a run of whole **/ segments anywhere as one', async () => {
+    expect(await match('a**'.repeat(16))).toEqual([]);
+    expect(await match(`x/${'**/'.repeat(20)}login`)).toEqual(['x/auth/login']);
+  });
+
   it('refuses empty, oversized and NUL globs', async () => {
     for (const g of ['', 'x'.repeat(513), 'a\u0000*']) expect(await codeOf(match(g))).toBe('BAD_USER_INPUT');
+    // The glob module refuses them itself, whatever path reaches it.
+    for (const g of ['', 'x'.repeat(513), 'a\u0000*']) expect(() => globToRegex(g)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
     // The longest taken.
     expect(await match(`auth/${'x'.repeat(506)}*`)).toEqual([]);
   });
