@@ -44,6 +44,61 @@ describe('PROV-JSON export', () => {
     expect(localName('a b')).not.toBe(localName('a_b'));
   });
 
+  it('percent-encodes every byte but letters, digits, _ and -, always as two upper-case hex digits', () => {
+    // `.` and `:` are legal in a local name but not kept: one spelling per name, whatever the tool.
+    expect(localName('q.1:x')).toBe('q%2E1%3Ax');
+    // One digit would make `\n` then `B` read as the byte 0xAB.
+    expect(localName('a\nB')).toBe('a%0AB');
+    expect(localName('\u0001')).toBe('%01');
+  });
+
+  it('describes a query run by what it asked, when and at which leaf, and its result by hash and confidence, 0 included', () => {
+    const q = { ...audit('q-7', 'bot', { b: 1, a: 2 }, 0), subject: 'auth/ttl', predicate: 'value' };
+    const d = toProvJson([q], 'o');
+    const at = q.time.toISOString();
+    expect(d.activity!['cp:query/q-7']).toEqual({
+      'prov:type': { $: 'cp:Query', type: 'prov:QUALIFIED_NAME' },
+      'prov:startTime': at,
+      'prov:endTime': at,
+      'cp:subject': 'auth/ttl',
+      'cp:predicate': 'value',
+      'cp:eventId': q.eventId,
+      'cp:leafIndex': q.eventIndex,
+    });
+    expect(d.entity!['cp:result/q-7']).toEqual({
+      'prov:type': { $: 'cp:QueryResult', type: 'prov:QUALIFIED_NAME' },
+      'prov:value': '{"a":2,"b":1}',
+      'cp:resultHash': q.resultHash,
+      'cp:confidence': 0,
+    });
+    expect(d.wasGeneratedBy!['_:wasGeneratedBy/result/q-7']).toEqual({ 'prov:entity': 'cp:result/q-7', 'prov:activity': 'cp:query/q-7', 'prov:time': at });
+  });
+
+  it('describes a cited assertion by its canonical value, claim, lifecycle and leaf, and its source by media type and leaf', () => {
+    const hash = 'a4'.repeat(32);
+    const assertion = { hash, subject: 'auth/ttl', predicate: 'value', value: { z: [1], a: 'x' }, lifecycle: 'DEPRECATED' as const, confidence: 0.5, sourceHash: '05'.repeat(32), supersedes: null, recordedBy: 'ops', time: new Date(9), eventIndex: 3, eventId: '06'.repeat(32) };
+    const source = { contentHash: '05'.repeat(32), locator: 'git://cfg', mediaType: 'application/json', recordedBy: 'ops', time: new Date(8), eventIndex: 2, eventId: '07'.repeat(32) };
+    const d = toProvJson([{ ...audit('q-8', 'bot', 1, null), contributingAssertions: [{ assertionHash: hash, weight: 1, sourceHash: source.contentHash, assertion, source }] }], 'o');
+    expect(d.entity![`cp:assertion/${hash}`]).toEqual({
+      'prov:type': { $: 'cp:Assertion', type: 'prov:QUALIFIED_NAME' },
+      'prov:value': '{"a":"x","z":[1]}',
+      'cp:subject': 'auth/ttl',
+      'cp:predicate': 'value',
+      'cp:lifecycle': 'DEPRECATED',
+      'cp:confidence': 0.5,
+      'cp:eventId': '06'.repeat(32),
+      'cp:leafIndex': 3,
+    });
+    expect(d.entity![`cp:source/${source.contentHash}`]).toEqual({
+      'prov:type': { $: 'cp:Source', type: 'prov:QUALIFIED_NAME' },
+      'prov:location': 'git://cfg',
+      'cp:contentHash': source.contentHash,
+      'cp:mediaType': 'application/json',
+      'cp:eventId': '07'.repeat(32),
+      'cp:leafIndex': 2,
+    });
+  });
+
   it('names each relation by what it relates, so the pages of one export merge without clashes', () => {
     const cited = (queryId: string, hash: string) => ({
       ...audit(queryId, 'bot', 1, null),
