@@ -37,3 +37,13 @@ describe('asOf.time', () => {
     expect(await leafBound(t.db.dataSource, id, next!.index + 1, { timeMs: now })).toBe(next!.index + 1);
   });
 });
+
+describe('asOf', () => {
+  it('takes the one bound given beside fields left null, as a client that spells out every field sends it', async () => {
+    await t.service.append('main', Array.from({ length: 3 }, (_, i) => ({ type: 'spelled-out', actor: 'a', payload: { i } })));
+    const { id } = await t.service.ledger('main');
+    const { treeSize } = await t.service.head('main');
+    expect(await leafBound(t.db.dataSource, id, treeSize, { treeSize: 3, blockHeight: null, timeMs: null })).toBe(3);
+    expect(await leafBound(t.db.dataSource, id, treeSize, { treeSize: null, blockHeight: null, timeMs: Date.now() })).toBe(treeSize);
+  });
+});
