@@ -82,6 +82,17 @@ describe('time travel and the provenance chain', () => {
     expect(await lineProof({ timeMs: timeThen })).toEqual({ lines: 1, treeSize: sizeThen, checkpoint: null });
   });
 
+  it('shows a checkpoint as of the millisecond it was signed, and of two over one tree the later', async () => {
+    const src = await t.prov.recordSource('main', { locator: 'git://instant', contentHash: sha('instant') }, 'curator');
+    const a = await t.prov.recordAssertion('main', { subject: 'instant/x', predicate: 'v', value: 1, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: src.contentHash }, 'curator');
+    const cp1 = await t.service.createCheckpoint('main');
+    const cp2 = await t.service.createCheckpoint('main');
+    expect(cp2.treeSize).toBe(cp1.treeSize);
+    expect((await t.prov.provenance('main', a.hash)).checkpoint?.id).toBe(cp2.id);
+    expect((await t.prov.provenance('main', a.hash, { treeSize: cp1.treeSize })).checkpoint?.id).toBe(cp2.id);
+    expect((await t.prov.provenance('main', a.hash, { timeMs: cp2.timestampMs })).checkpoint?.id).toBe(cp2.id);
+  });
+
   it('refuses asOf with two bounds, a tree size past the head, or an unknown block', async () => {
     const head = (await t.service.head('main')).treeSize;
     const list = (asOf: object) => t.prov.queryAudits('main', {}, {}, asOf);
