@@ -1,7 +1,7 @@
 import canonicalize from 'canonicalize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCanonical } from '../../src/ledger/events/envelope.js';
-import { assertionHashOf, type AssertionContent } from '../../src/provenance/hashing.js';
+import { assertionHashOf, canonicalExchange, type AssertionContent } from '../../src/provenance/hashing.js';
 import { operationPayload } from '../../src/provenance/records.js';
 import { codeOf, openTestProvenance, sha, type TestProvenance } from './support.js';
 
@@ -63,6 +63,24 @@ describe('provenance records', () => {
     expect((parseCanonical(queryEvent!.canonical).payload as { resultHash: string }).resultHash).toBe(audit.resultHash);
     const [row] = await t.db.dataSource.query(`SELECT event_idx, encode(event_id, 'hex') AS id FROM prov_query_audits WHERE query_id = $1`, [audit.queryId]);
     expect({ idx: Number(row.event_idx), id: row.id }).toEqual({ idx: audit.eventIndex, id: audit.eventId });
+  });
+
+  it('hashes an assertion over the RFC 8785 text of its claim, value keys sorted, and the assertion it revises', () => {
+    const claim: AssertionContent = { subject: 's', predicate: 'p', value: { b: 1, a: [{ d: 1, c: 2 }] }, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: sha('x') };
+    expect(assertionHashOf(claim)).toBe(sha(canonicalize(claim)!));
+    const revising = { ...claim, supersedes: sha('earlier') };
+    expect(assertionHashOf(revising)).toBe(sha(canonicalize(revising)!));
+    expect(assertionHashOf(revising)).not.toBe(assertionHashOf(claim));
+  });
+
+  it('canonicalises what a client exchanged however deep it nests, but refuses a query result nested past the payload limit', async () => {
+    const nest = (n: number) => Array.from({ length: n }).reduce<unknown>((v) => [v], 1);
+    // An operation audit hashes the variables and response as sent, at any depth.
+    expect(canonicalExchange(nest(100))).toBe(`${'['.repeat(100)}1${']'.repeat(100)}`);
+    const before = await size();
+    const query = { agentId: 'deep', subject: 's', predicate: 'p', result: nest(100), contributingAssertions: [] };
+    await expect(t.prov.recordQuery('main', query, 'x')).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    expect(await size()).toBe(before);
   });
 
   it('returns the first record when the same source or assertion is recorded again, appending nothing', async () => {
