@@ -2,7 +2,7 @@ import canonicalize from 'canonicalize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCanonical } from '../../src/ledger/events/envelope.js';
 import { assertionHashOf, canonicalExchange, type AssertionContent } from '../../src/provenance/hashing.js';
-import { operationPayload } from '../../src/provenance/records.js';
+import { assertionPayload, operationPayload } from '../../src/provenance/records.js';
 import { codeOf, openTestProvenance, sha, type TestProvenance } from './support.js';
 
 let t: TestProvenance;
@@ -149,6 +149,24 @@ describe('provenance records', () => {
     expect(await codeOf(t.prov.trace('main', { agent: 'a', subject: 'auth/\u0000', sinceMs: 0, untilMs: Date.now() }))).toBe('BAD_USER_INPUT');
   });
 
+  it('keeps a source\'s media type, reads hashes in either case as one, and a predecessor given as null as none', async () => {
+    const src = await t.prov.recordSource('main', { locator: 'git://case', contentHash: sha('case').toUpperCase(), mediaType: 'text/plain' }, 'curator');
+    expect([src.contentHash, src.mediaType]).toEqual([sha('case'), 'text/plain']);
+    const claim = { subject: 'case/x', predicate: 'p', value: 1, lifecycle: 'ACCEPTED' as const, confidence: 1, sourceHash: sha('case') };
+    const lower = assertionPayload({ ...claim, supersedes: sha('earlier') });
+    expect(assertionPayload({ ...claim, sourceHash: sha('case').toUpperCase(), supersedes: sha('earlier').toUpperCase() })).toEqual(lower);
+    expect(assertionPayload({ ...claim, supersedes: null })).toEqual(assertionPayload(claim));
+    expect(assertionPayload(claim)).not.toHaveProperty('supersedes');
+    expect(() => assertionPayload({ ...claim, supersedes: 'zz' })).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', message: expect.stringContaining('supersedes') }));
+  });
+
+  it('refuses a media type or lens PostgreSQL cannot hold as text, and writes nothing', async () => {
+    const before = await size();
+    expect(await codeOf(t.prov.recordSource('main', { locator: 'git://nul', contentHash: sha('nul'), mediaType: 'text/\u0000' }, 'curator'))).toBe('BAD_USER_INPUT');
+    expect(await codeOf(t.prov.recordQuery('main', { agentId: 'a', subject: 's', predicate: 'p', lens: 'prod\u0000', result: 1, contributingAssertions: [] }, 'x'))).toBe('BAD_USER_INPUT');
+    expect(await size()).toBe(before);
+  });
+
   it('keeps an operation name bounded and well-formed, never splitting a character', () => {
     const op = (operationName: string | null) =>
       operationPayload({ principal: 'p', operationName, operationType: 'query', documentHash: sha('d'), variablesHash: sha('v'), resultHash: sha('r'), durationMs: 1 }).operationName;
@@ -160,6 +178,8 @@ describe('provenance records', () => {
     expect(op(`${'x'.repeat(255)}\u{1F600}tail`)).toBe('x'.repeat(255));
     expect(op(`${'x'.repeat(254)}\u{1F600}tail`)).toBe(`${'x'.repeat(254)}\u{1F600}`);
     expect(op('a\u0000b\ud800')).toBe('a\ufffdb\ufffd');
+    // 256 characters exactly are kept whole, a lone surrogate at the end replaced rather than cut.
+    expect(op(`${'x'.repeat(255)}\ud800`)).toBe(`${'x'.repeat(255)}\ufffd`);
   });
 
   it('refuses an operation audit whose hashes are not SHA-256 hex', () => {
