@@ -100,6 +100,38 @@ describe('query audits along leaf order', () => {
     expect(await auditLeafRange(t.db.dataSource, empty.id, NO_BOUND, { fromMs: 0, toMs: Date.now() })).toEqual({ from: 0, to: undefined });
   });
 
+  it('bounds a window by its own ledger\'s audits only', async () => {
+    const empty = await t.service.createLedger('audits-none', {});
+    // Later than every audit of main, and earlier: neither end may come from main's leaves.
+    for (const window of [{ fromMs: stored.at(-1)!.ms + 1 }, { toMs: stored[0]!.ms - 1 }, { fromMs: stored[0]!.ms, toMs: stored.at(-1)!.ms }]) {
+      expect(await auditLeafRange(t.db.dataSource, empty.id, NO_BOUND, window), JSON.stringify(window)).toEqual({ from: 0, to: undefined });
+    }
+    // A ledger whose audits sit at leaf indexes main holds audits at too.
+    const other = await t.service.createLedger('audits-other', {});
+    const start = stored.at(-1)!.ms + 1_000;
+    vi.useFakeTimers({ toFake: ['Date'], now: start });
+    try {
+      for (let n = 0; n < 6; n++) {
+        vi.setSystemTime(start + 1_000 * n);
+        await t.prov.recordQuery('audits-other', { agentId: 'o', subject: 's', predicate: 'p', result: n, contributingAssertions: [] }, 'o');
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+    const own = (await t.db.dataSource.query(`SELECT event_idx, hlc_ms FROM prov_query_audits WHERE ledger_id = $1 ORDER BY event_idx`, [other.id])).map(
+      (r: { event_idx: string; hlc_ms: string }) => ({ idx: Number(r.event_idx), ms: Number(r.hlc_ms) }),
+    ) as typeof stored;
+    expect(own.map((o) => o.idx)).toEqual([0, 1, 2, 3, 4, 5]);
+    const after = (audits: typeof stored) => (audits.length === 0 ? 0 : audits.at(-1)!.idx + 1);
+    for (const ms of own.flatMap((o) => [o.ms - 1, o.ms, o.ms + 1])) {
+      const to = after(own.filter((o) => o.ms <= ms));
+      expect(await auditLeafRange(t.db.dataSource, other.id, NO_BOUND, { fromMs: ms, toMs: ms }), `at ${ms}`).toEqual({
+        from: after(own.filter((o) => o.ms < ms)),
+        to: to === after(own) ? undefined : to,
+      });
+    }
+  });
+
   it('refuses, whole, a batch of audits that would go back in time, and records again once nothing would', async () => {
     const main = await t.service.ledger('main');
     // A row out of order, as a write path that broke the rule would leave: the last audit, far in the future.
