@@ -141,6 +141,16 @@ describe('provenance records', () => {
     expect([longest.locator.length, widest.subject.length, widest.predicate.length]).toEqual([2048, 512, 512]);
   });
 
+  it('bounds a subject to 1,024 bytes of UTF-8 with a short predicate beside it', async () => {
+    const before = await size();
+    await t.prov.recordSource('main', { locator: 'subject-bytes', contentHash: sha('subject-bytes') }, 'curator');
+    const assert = (subject: string) =>
+      t.prov.recordAssertion('main', { subject, predicate: 'p', value: 1, lifecycle: 'PROPOSED', confidence: 1, sourceHash: sha('subject-bytes') }, 'curator');
+    expect(await codeOf(assert(`${'\u00e9'.repeat(511)}\u4e2d`))).toBe('BAD_USER_INPUT');
+    expect((await assert('\u00e9'.repeat(512))).subject).toHaveLength(512);
+    expect(await size()).toBe(before + 2);
+  });
+
   it('refuses filters PostgreSQL cannot hold as text with BAD_USER_INPUT', async () => {
     const page = { first: 1 };
     expect(await codeOf(t.prov.queryAudits('main', { queryId: 'q\u0000' }, page))).toBe('BAD_USER_INPUT');
