@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ChainproofError } from '../errors.js';
-import { isStorableText, MAX_TEXT_FIELD, withCanonicalText } from '../ledger/events/envelope.js';
+import { isStorableText, MAX_PAYLOAD_DEPTH, MAX_TEXT_FIELD, nestsDeeperThan, withCanonicalText } from '../ledger/events/envelope.js';
 import { QUERY_ID } from './query-id.js';
 import { assertionHashOf, canonicalExchange, canonicalJson, sha256Hex, type AssertionContent } from './hashing.js';
 
@@ -165,6 +165,9 @@ export function queryPayload(i: QueryInput): QueryPayload {
   const agentId = text('agentId', i.agentId);
   const subject = text('subject', i.subject);
   const predicate = text('predicate', i.predicate);
+  // The result sits one level inside the payload, which the ledger holds to MAX_PAYLOAD_DEPTH,
+  // and a replica refuses past it: the payload's text, written here, is not measured again.
+  if (nestsDeeperThan(i.result, MAX_PAYLOAD_DEPTH - 1)) bad(`result nests deeper than ${MAX_PAYLOAD_DEPTH - 1} levels`);
   const resultText = canonicalJson(i.result);
   // SHA-256 of the result's canonical form, so anyone holding the result can recompute it.
   const resultHash = sha256Hex(resultText);

@@ -1,6 +1,8 @@
 import canonicalize from 'canonicalize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCanonical } from '../../src/ledger/events/envelope.js';
+import { MAX_PAYLOAD_DEPTH, parseCanonical } from '../../src/ledger/events/envelope.js';
+import { prepareReplicated } from '../../src/ledger/events/prepare.js';
+import { treeHasher } from '../../src/ledger/merkle/index.js';
 import { assertionHashOf, canonicalExchange, type AssertionContent } from '../../src/provenance/hashing.js';
 import { assertionPayload, operationPayload } from '../../src/provenance/records.js';
 import { codeOf, openTestProvenance, sha, type TestProvenance } from './support.js';
@@ -81,6 +83,19 @@ describe('provenance records', () => {
     const query = { agentId: 'deep', subject: 's', predicate: 'p', result: nest(100), contributingAssertions: [] };
     await expect(t.prov.recordQuery('main', query, 'x')).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     expect(await size()).toBe(before);
+  });
+
+  it('refuses a result nested so deep that its payload would pass the limit a replica holds it to', async () => {
+    const nest = (n: number) => Array.from({ length: n }).reduce<unknown>((v) => [v], 1);
+    const query = (result: unknown) => ({ agentId: 'deep', subject: 's', predicate: 'p', result, contributingAssertions: [] });
+    const before = await size();
+    expect(await codeOf(t.prov.recordQuery('main', query(nest(MAX_PAYLOAD_DEPTH)), 'x'))).toBe('BAD_USER_INPUT');
+    expect(await size()).toBe(before);
+    const audit = await t.prov.recordQuery('main', query(nest(MAX_PAYLOAD_DEPTH - 1)), 'x');
+    // A peer pulling the ledger takes the copy.
+    const e = (await t.service.event('main', audit.eventId))!;
+    const signature = e.signature === null ? null : Buffer.from(e.signature, 'hex');
+    expect(() => prepareReplicated(e.canonical, signature, 'replica.test/main', treeHasher('sha256'), t.config)).not.toThrow();
   });
 
   it('returns the first record when the same source or assertion is recorded again, appending nothing', async () => {
