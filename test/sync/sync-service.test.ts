@@ -124,9 +124,10 @@ describe('a sync that loses a re-pin race', () => {
       const [r] = await outcome;
       expect(r).toMatchObject({ ok: false, received: 0, error: { code: 'CONFLICT' } });
       expect(await held('OldKey')).toBe(0);
-      // The next sync comes on its own (the interval is an hour) and takes the new log from 0.
+      // The next sync comes on its own (the interval is an hour) and takes the new log from 0. Its success is
+      // stored a moment before it stops running, and the status says "syncing" until then.
       let p = (await svc.status()).peers[0]!;
-      for (let i = 0; i < 200 && p.lastSuccessAt === null; i++) {
+      for (let i = 0; i < 200 && (p.lastSuccessAt === null || p.status === 'syncing'); i++) {
         await new Promise((res) => setTimeout(res, 50));
         p = (await svc.status()).peers[0]!;
       }
