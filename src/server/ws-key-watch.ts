@@ -40,7 +40,14 @@ export function watchKeys(keys: ApiKeyService, credentialOf: (extra: WsExtra) =>
   // A revocation this process made closes its sockets now; one made elsewhere, within KEY_RECHECK_MS.
   const unsubscribe = keys.onRevoke(recheck);
   return {
-    add: (extra: WsExtra) => void keyed.add(extra),
+    /**
+     * Watches a socket that authenticated with a key. onConnect adds it once the key's look-up
+     * answers, and graphql-ws runs onClose (which removes it) when the socket closes, even while
+     * that look-up is still out: a socket closed by then would be kept, and checked, for good.
+     */
+    add: (extra: WsExtra) => {
+      if (extra.socket.readyState === extra.socket.OPEN) keyed.add(extra);
+    },
     remove: (extra: WsExtra) => void keyed.delete(extra),
     /** Whether the socket may run another operation (at once, for a socket with no key); one whose key was revoked is closed. */
     admits(extra: WsExtra): true | Promise<boolean> {

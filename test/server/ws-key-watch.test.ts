@@ -7,6 +7,9 @@ beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
 const KEY = 'cpk_watched-key-0123456789abcdefghijklmnopqr';
+/** The `ws` socket of a connection, by its ready state. */
+const OPEN = { readyState: 1, OPEN: 1 };
+const CLOSED = { readyState: 3, OPEN: 1 };
 
 describe('the keys of open WebSockets', () => {
   it('are asked of the database every 5 s, past the key cache, once per key; a revoked one closes its sockets with 4403', async () => {
@@ -20,7 +23,7 @@ describe('the keys of open WebSockets', () => {
       onRevoke: () => () => {},
     } as unknown as ApiKeyService;
     const closed: number[] = [];
-    const socket = () => ({ close: (code: number) => void closed.push(code) }) as unknown as WsExtra;
+    const socket = () => ({ socket: OPEN, close: (code: number) => void closed.push(code) }) as unknown as WsExtra;
     const sockets = [socket(), socket(), socket()];
     const watch = watchKeys(keys, () => `Bearer ${KEY}`);
     sockets.forEach(watch.add);
@@ -47,11 +50,31 @@ describe('the keys of open WebSockets', () => {
     } as unknown as ApiKeyService;
     const closed: number[] = [];
     const watch = watchKeys(keys, () => `Bearer ${KEY}`);
-    watch.add({ close: (code: number) => void closed.push(code) } as unknown as WsExtra);
+    watch.add({ socket: OPEN, close: (code: number) => void closed.push(code) } as unknown as WsExtra);
     revoked = true;
     onRevoke();
     await vi.advanceTimersByTimeAsync(0);
     expect(closed).toEqual([4403]);
+    watch.stop();
+  });
+
+  it('leaves out a socket that closed while its key was being looked up: its close, which removes sockets, has passed', async () => {
+    // graphql-ws runs onClose when the socket closes, even while onConnect still awaits the key's
+    // look-up; a socket added after that would be kept, and checked every 5 s, for good.
+    const asked: Array<number | undefined> = [];
+    const keys = {
+      authenticate: async (_key: string, maxAgeMs?: number) => {
+        asked.push(maxAgeMs);
+        return { kind: 'api-key', account: 'monitor', role: 'reader', keyId: 'k1' };
+      },
+      onRevoke: () => () => {},
+    } as unknown as ApiKeyService;
+    const watch = watchKeys(keys, () => `Bearer ${KEY}`);
+    const gone = { socket: CLOSED, close: () => {} } as unknown as WsExtra;
+    watch.add(gone);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(asked).toEqual([]);
+    expect(watch.admits(gone)).toBe(true);
     watch.stop();
   });
 });
