@@ -212,7 +212,16 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
     res.status(answer.status === 'ready' ? 200 : 503).json(answer);
   });
   const scrape = sharedAnswer(0, () => deps.metrics.metrics());
-  app.get('/metrics', probeLimit, async (_req, res) => {
+  app.get('/metrics', probeLimit, async (req, res) => {
+    // Ledger names, peers' and validators' URLs, counts of what was written: reads, so where reads
+    // need a key, so does a scrape (Prometheus sends it as `authorization: {credentials: …}`).
+    if (!config.publicReads) {
+      const holds = await holdsKey(req.headers.authorization, keys).catch((err: unknown) => (log.error({ err }, 'could not check the key of a scrape'), undefined));
+      if (holds === undefined) return void res.status(503).json({ error: 'UNAVAILABLE: the key could not be checked' });
+      if (!holds) {
+        return void res.status(401).setHeader('www-authenticate', 'Bearer').json({ error: 'UNAUTHENTICATED: /metrics needs an API key (any role) when reads are not public' });
+      }
+    }
     res.setHeader('content-type', deps.metrics.contentType);
     res.send(await scrape());
   });
@@ -270,6 +279,16 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
       await apollo.stop();
     },
   };
+}
+
+/** Whether an Authorization header (attacker-controlled) carries a current API key; throws if the keys cannot be read. */
+async function holdsKey(authorization: unknown, keys: ApiKeyService): Promise<boolean> {
+  try {
+    return (await principalFrom(authorization, keys)).role !== null;
+  } catch (e) {
+    if (isChainproofError(e) && e.code === 'UNAUTHENTICATED') return false;
+    throw e;
+  }
 }
 
 function signedRequestOf(req: IncomingMessage, body: Buffer, audience: string): SignedRequest | undefined {

@@ -390,7 +390,7 @@ describe('access control', () => {
     }
   });
 
-  it('with CHAINPROOF_PUBLIC_READS=false, reads and subscriptions need a key; WebSocket refuses with 4403', async () => {
+  it('with CHAINPROOF_PUBLIC_READS=false, reads, subscriptions and /metrics need a key; WebSocket refuses with 4403', async () => {
     closed = await startServer({ ...(await backend()), CHAINPROOF_PUBLIC_READS: 'false' });
     const anon = await gql(closed.url, `{ ledger { treeSize } }`, undefined, null);
     expect(anon.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -416,5 +416,16 @@ describe('access control', () => {
     expect(await closeCode()).toBe(4403);
     expect(await closeCode({ authorization: 'Bearer cpk_wrong-wrong-wrong-wrong-wrong-wrong' })).toBe(4403);
     expect(await closeCode({ authorization: `Bearer ${TEST_ADMIN_KEY}` })).toBe('connected');
+
+    const scrape = (authorization?: string) => fetch(closed!.url.replace(/\/graphql$/, '/metrics'), { headers: authorization ? { authorization } : {} });
+    for (const refused of [await scrape(), await scrape('Bearer cpk_wrong-wrong-wrong-wrong-wrong-wrong')]) {
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toBe('Bearer');
+      expect(await refused.text()).not.toContain('chainproof_');
+    }
+    const made = await gql(closed.url, `mutation { createApiKey(role: "reader", name: "scraper") { key } }`);
+    const allowed = await scrape(`Bearer ${made.data.createApiKey.key}`);
+    expect(allowed.status).toBe(200);
+    expect(await allowed.text()).toContain('chainproof_events_appended_total');
   });
 });
