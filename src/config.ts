@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseCosignerKey, parseVerifierKey } from './ledger/note/index.js';
 import { ChainproofError } from './errors.js';
 import { peerSpec } from './sync/peer.js';
+import { secretBearingPart } from './shown-url.js';
 
 /** Defaults a new ledger takes unless `createLedger` says otherwise. */
 export interface LedgerDefaults {
@@ -106,7 +107,7 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_DB_POOL', '10', 'PostgreSQL connections per process (the embedded database uses one: PGlite is a single session)'],
   ['CHAINPROOF_DB_LOCK_TIMEOUT_MS', String(DEFAULT_DB_LOCK_TIMEOUT_MS), 'longest a request waits for a lock another process holds (say, a ledger\'s head) before it fails with UNAVAILABLE; migrations wait as long as they must'],
   ['CHAINPROOF_ORIGIN', 'the stored one, else the host name', 'origin prefix: ledger "main" has origin <prefix>/main; also the signing key name; fixed once a database has ledgers'],
-  ['CHAINPROOF_PUBLIC_READS', 'true', 'false: every query and subscription needs an API key (any role)'],
+  ['CHAINPROOF_PUBLIC_READS', 'true', 'false: every query, subscription and /metrics scrape needs an API key (any role)'],
   ['CHAINPROOF_ADMIN_KEY', '(unset)', 'bootstrap admin API key (≥ 32 chars) for automation; embedded default: generated into <data dir>/admin.key'],
   ['CHAINPROOF_SIGNING_SEED', '(unset)', '64 hex chars: Ed25519 seed that signs checkpoints and server events'],
   ['CHAINPROOF_SIGNING_KEY_FILE', '(unset)', 'file holding that seed in hex (embedded default: <data dir>/signing.key, created 0600)'],
@@ -144,8 +145,8 @@ export const ENV_DOCS: ReadonlyArray<[name: string, defaultValue: string, meanin
   ['CHAINPROOF_GOV_GRACE_S', '1209600', 'seconds a queued proposal stays executable after its timelock, then EXPIRED'],
   ['CHAINPROOF_MINING_REWARD', '0', 'tokens minted to the server\'s miner identity per block of main (governance may change it)'],
   ['CHAINPROOF_WITNESS_LOGS', '(unset)', 'comma-separated C2SP verifier keys of logs this node cosigns as a witness (POST /witness/add-checkpoint); a key named N covers origins N and N/…, and no key may be named N/… beside it'],
-  ['CHAINPROOF_VALIDATORS', '(unset)', 'comma-separated url|vkey of witnesses (their base URL and Ledger.witnessKey) whose cosignatures checkpoints collect; FINAL with ⌈(n+f+1)/2⌉ of n, f = ⌊(n−1)/3⌋ (2f+1 of 3f+1)'],
-  ['CHAINPROOF_PEERS', '(unset)', 'comma-separated url|vkey of peers to sync with: their GraphQL URL (no credentials in it: see CHAINPROOF_SYNC_API_KEY) and Ledger.verifierKey (pinned)'],
+  ['CHAINPROOF_VALIDATORS', '(unset)', 'comma-separated url|vkey of witnesses (their base URL, with no credentials, query string or fragment, and Ledger.witnessKey) whose cosignatures checkpoints collect; FINAL with ⌈(n+f+1)/2⌉ of n, f = ⌊(n−1)/3⌋ (2f+1 of 3f+1)'],
+  ['CHAINPROOF_PEERS', '(unset)', 'comma-separated url|vkey of peers to sync with: their GraphQL URL (no credentials, query string or fragment in it: see CHAINPROOF_SYNC_API_KEY) and Ledger.verifierKey (pinned)'],
   ['CHAINPROOF_SYNC', 'true', 'false: no automatic syncs (syncNow still works)'],
   ['CHAINPROOF_SYNC_INTERVAL_MS', '300000', 'between automatic syncs with each peer; failures retry sooner, backing off exponentially'],
   ['CHAINPROOF_SYNC_API_KEY', '(unset)', 'API key this node presents to peers that need one for reads'],
@@ -309,12 +310,16 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
   const validatorKeys = new Set<string>();
-  for (const v of config.validators) {
-    if (!/^https?:\/\/[^\s|]+$/.test(v.url)) problems.push(`CHAINPROOF_VALIDATORS: ${JSON.stringify(v.url)} is not an http(s) URL`);
+  for (const [i, v] of config.validators.entries()) {
+    // Checked before the URL is ever echoed: it shows in logs and /metrics.
+    const parsed = URL.canParse(v.url) ? new URL(v.url) : null;
+    const secret = parsed && secretBearingPart(parsed);
+    if (secret) problems.push(`CHAINPROOF_VALIDATORS: validator ${i + 1}'s URL must not carry ${secret}`);
+    else if (!parsed || !/^https?:\/\/[^\s|]+$/.test(v.url)) problems.push(`CHAINPROOF_VALIDATORS: validator ${i + 1} (${v.url.length} characters) is not an http(s) URL`);
     try {
       // One key is one validator, whatever names it comes under: counted twice, it could make a quorum alone.
       const key = parseCosignerKey(v.vkey).publicKey.toString('hex');
-      if (validatorKeys.has(key)) problems.push(`CHAINPROOF_VALIDATORS: ${v.url} has the key of another validator`);
+      if (validatorKeys.has(key)) problems.push(`CHAINPROOF_VALIDATORS: validator ${i + 1} has the key of another validator`);
       validatorKeys.add(key);
     } catch (e) {
       problems.push(`CHAINPROOF_VALIDATORS: ${(e as Error).message}`);

@@ -1,5 +1,6 @@
 import { ChainproofError } from '../errors.js';
 import { parseVerifierKey } from '../ledger/note/index.js';
+import { secretBearingPart } from '../shown-url.js';
 
 /** The ledger syncs exchange: every node's `main`. */
 export const SYNC_LEDGER = 'main';
@@ -21,10 +22,9 @@ export function peerSpec(url: string, verifierKey: string): PeerSpec {
     // Not echoed: what does not parse may still hold a password.
     throw new ChainproofError('BAD_USER_INPUT', `a peer URL (${url.length} characters) is not a URL`);
   }
-  // Checked before the URL is ever echoed: a peer's URL shows in logs, syncStatus and /metrics.
-  if (parsed.username !== '' || parsed.password !== '') {
-    throw new ChainproofError('BAD_USER_INPUT', 'a peer URL must not carry credentials (user:password@); give the key this node presents in CHAINPROOF_SYNC_API_KEY');
-  }
+  // Checked before the URL is ever echoed.
+  const secret = secretBearingPart(parsed);
+  if (secret) throw new ChainproofError('BAD_USER_INPUT', `a peer URL must not carry ${secret}; give the key this node presents in CHAINPROOF_SYNC_API_KEY`);
   if (!['http:', 'https:'].includes(parsed.protocol) || url.includes('|') || url.length > 2048) {
     throw new ChainproofError('BAD_USER_INPUT', `peer URL ${JSON.stringify(url)} must be an http(s) URL of at most 2048 characters`);
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ENV_DOCS, loadConfig } from '../../src/config.js';
-import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
+import { cosignerFromSeed, noteSignerFromSeed } from '../../src/ledger/note/index.js';
 
 describe('configuration', () => {
   it('has documented defaults', () => {
@@ -22,20 +22,25 @@ describe('configuration', () => {
     expect(message).not.toContain('abc'); // a secret-shaped value is named, not echoed
   });
 
-  it('refuses peer URLs with credentials, and never echoes them', () => {
+  it('refuses peer and validator URLs that could carry a secret (credentials, a query string, a fragment), and never echoes them', () => {
     const vkey = noteSignerFromSeed('peer.example', Buffer.alloc(32, 1)).verifierKey;
-    for (const url of ['https://sync:hunter2@peer.example/graphql', 'http://hunter2@[peer/graphql']) {
-      let error: { code?: string; message?: string } = {};
-      try {
-        loadConfig({ CHAINPROOF_PEERS: `${url}|${vkey}` });
-      } catch (e) {
-        error = e as Error & { code: string };
+    const cosignerKey = cosignerFromSeed('validator.example', Buffer.alloc(32, 2)).verifierKey;
+    const secretBearing = ['https://sync:hunter2@peer.example/graphql', 'http://hunter2@[peer/graphql', 'https://peer.example/graphql?token=hunter2', 'https://peer.example/graphql#hunter2'];
+    for (const [variable, key] of [['CHAINPROOF_PEERS', vkey], ['CHAINPROOF_VALIDATORS', cosignerKey]] as const) {
+      for (const url of secretBearing) {
+        let error: { code?: string; message?: string } = {};
+        try {
+          loadConfig({ [variable]: `${url}|${key}` });
+        } catch (e) {
+          error = e as Error & { code: string };
+        }
+        expect(error.code, url).toBe('CONFIG_INVALID');
+        expect(error.message).toContain(variable);
+        expect(error.message).not.toContain('hunter2');
       }
-      expect(error.code).toBe('CONFIG_INVALID');
-      expect(error.message).toContain('CHAINPROOF_PEERS');
-      expect(error.message).not.toContain('hunter2');
     }
     expect(loadConfig({ CHAINPROOF_PEERS: `https://peer.example/graphql|${vkey}` }).sync.peers).toHaveLength(1);
+    expect(loadConfig({ CHAINPROOF_VALIDATORS: `https://validator.example|${cosignerKey}` }).validators).toHaveLength(1);
   });
 
   it('refuses trusted logs whose names nest, as both would cover the inner one\'s origins', () => {

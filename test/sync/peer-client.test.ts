@@ -41,8 +41,8 @@ describe('a peer URL and key', () => {
     expect(peerSpec('https://peer.example/graphql', vkey)).toEqual({ url: 'https://peer.example/graphql', verifierKey: vkey, origin: 'spec.test/main' });
   });
 
-  it('are refused with credentials in the URL, another scheme, a | or past 2048 characters', () => {
-    for (const bad of ['http://user@peer.example/graphql', 'http://user:pw@peer.example/graphql', 'http://:pw@peer.example/graphql', 'ftp://peer.example/graphql', 'file:///etc/passwd', 'http://peer.example/a|b', `http://peer.example/${'a'.repeat(2030)}`, 'not a url']) {
+  it('are refused with credentials, a query string or a fragment in the URL, another scheme, a | or past 2048 characters', () => {
+    for (const bad of ['http://user@peer.example/graphql', 'http://peer.example/graphql?token=x', 'http://peer.example/graphql#x', 'http://user:pw@peer.example/graphql', 'http://:pw@peer.example/graphql', 'ftp://peer.example/graphql', 'file:///etc/passwd', 'http://peer.example/a|b', `http://peer.example/${'a'.repeat(2030)}`, 'not a url']) {
       expect(() => peerSpec(bad, vkey), bad).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
     }
     expect(() => peerSpec('http://peer.example/graphql', 'spec.test+00000000+AAAA')).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
