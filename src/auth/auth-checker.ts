@@ -10,6 +10,21 @@ import { grants, type Principal, type Role } from './roles.js';
  */
 const ADMIN_ONLY_LEDGERS: ReadonlySet<string> = new Set([SYSTEM_LEDGER]);
 
+/** Whether `principal` may read `ledger` (attacker-controlled): an admin-only ledger needs an admin. */
+export function mayReadLedger(principal: Principal, ledger: string): boolean {
+  return !ADMIN_ONLY_LEDGERS.has(ledger) || (principal.role !== null && grants(principal.role, 'admin'));
+}
+
+/**
+ * The checker's rule, for a ledger a field names otherwise than by a `ledger` argument (the
+ * `ledger` query's `name`): refused with the codes the checker gives.
+ */
+export function requireLedgerRead(principal: Principal, ledger: string): void {
+  if (mayReadLedger(principal, ledger)) return;
+  if (principal.role === null) throw unauthenticated();
+  throw forbidden('admin');
+}
+
 /**
  * The one place that decides who may call what. Every query, mutation and subscription
  * names the role it needs with `@Authorized(role)`; reads pass anonymously when public. A

@@ -1,4 +1,5 @@
 import { Authorized, Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { mayReadLedger, requireLedgerRead } from '../auth/auth-checker.js';
 import type { LedgerRow } from '../ledger/entities/index.js';
 import type { LedgerParams } from '../ledger/ledgers.js';
 import { CreateLedgerInput, Ledger } from '../schema/ledger.type.js';
@@ -10,14 +11,15 @@ export class LedgerResolver {
   @Authorized('reader')
   @Query(() => Ledger, { nullable: true })
   async ledger(@Ctx() ctx: RequestContext, @Arg('name', { defaultValue: 'main' }) name: string): Promise<LedgerRow | null> {
+    requireLedgerRead(ctx.principal, name);
     const all = await ctx.ledger.ledgers();
     return all.find((l) => l.name === name) ?? null;
   }
 
   @Authorized('reader')
   @Query(() => [Ledger])
-  ledgers(@Ctx() ctx: RequestContext): Promise<LedgerRow[]> {
-    return ctx.ledger.ledgers();
+  async ledgers(@Ctx() ctx: RequestContext): Promise<LedgerRow[]> {
+    return (await ctx.ledger.ledgers()).filter((l) => mayReadLedger(ctx.principal, l.name));
   }
 
   @Authorized('admin')

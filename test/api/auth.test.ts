@@ -309,6 +309,8 @@ describe('access control', () => {
       `{ events(ledger: "system") { edges { node { payload } } } }`,
       `{ leafRange(ledger: "system", start: 0, end: 1, treeSize: 1) { leaves { canonical } } }`,
       `{ activitySummary(ledger: "system", since: "2000-01-01T00:00:00Z") { total } }`,
+      // Its head would tell when and how often keys change.
+      `{ ledger(name: "system") { treeSize rootHash } }`,
     ];
     for (const query of reads) {
       expect((await gql(server.url, query, undefined, null)).errors?.[0]?.extensions?.code, `anonymous ${query}`).toBe('UNAUTHENTICATED');
@@ -317,6 +319,10 @@ describe('access control', () => {
     }
     // The same fields on a client's ledger stay public.
     expect((await gql(server.url, `{ events { edges { node { id } } } }`, undefined, null)).errors).toBeUndefined();
+    expect((await gql(server.url, `{ ledger(name: "main") { treeSize } }`, undefined, reader)).data.ledger.treeSize).toBeGreaterThanOrEqual(0);
+    const listed = async (key?: string | null) => (await gql(server.url, `{ ledgers { name } }`, undefined, key)).data.ledgers.map((l: { name: string }) => l.name);
+    for (const key of [null, reader]) expect(await listed(key)).toEqual((await listed()).filter((n: string) => n !== 'system'));
+    expect(await listed()).toContain('system');
 
     const first = await gql(server.url, `{ events(ledger: "system", first: 1) { edges { cursor } } }`);
     const after = first.data.events.edges[0].cursor;
