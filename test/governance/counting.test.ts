@@ -78,8 +78,10 @@ describe('the voting window and the timelock at their edges', () => {
     const start = p.voteStart.getTime();
     const end = p.voteEnd.getTime();
     vi.setSystemTime(start - 1);
+    expect(await state(p.id)).toBe('PENDING');
     await refused(() => t.gov.castVote('a', { proposalId: p.id, choice: 'FOR' }), 'VOTING_CLOSED');
     vi.setSystemTime(start);
+    expect(await state(p.id)).toBe('ACTIVE');
     await t.gov.castVote('a', { proposalId: p.id, choice: 'FOR' });
     await t.gov.castVote('a', { proposalId: late.id, choice: 'FOR' });
     vi.setSystemTime(end - 1);
@@ -99,5 +101,72 @@ describe('the voting window and the timelock at their edges', () => {
     vi.setSystemTime(lateQueued.executableAt!.getTime() + lateQueued.grace * 1000);
     expect(await state(late.id)).toBe('QUEUED');
     expect((await t.gov.execute('gov', late.id)).state).toBe('EXECUTED');
+  });
+});
+
+describe('the windows a proposal opens', () => {
+  it('voting opens votingDelay seconds after creation and lasts votingPeriod seconds from its opening', async () => {
+    const p = await t.gov.createProposal('gov', proposalInput({ quorum: 0, votingDelay: 10, votingPeriod: 60 }));
+    expect(p.voteStart.getTime() - p.createdAt.getTime()).toBe(10_000);
+    expect(p.voteEnd.getTime() - p.voteStart.getTime()).toBe(60_000);
+    vi.setSystemTime(p.createdAt.getTime() + 70_000 - 1); // the last millisecond of the period
+    expect(await state(p.id)).toBe('ACTIVE');
+    await t.gov.castVote('a', { proposalId: p.id, choice: 'FOR' });
+    vi.setSystemTime(p.createdAt.getTime() + 70_000);
+    expect(await state(p.id)).toBe('SUCCEEDED');
+  });
+
+  it('the timelock runs from queueing, not from the end of voting', async () => {
+    const p = await t.gov.createProposal('gov', proposalInput({ quorum: 0, timelock: 30 }));
+    t.advance(11);
+    await t.gov.castVote('a', { proposalId: p.id, choice: 'FOR' });
+    vi.setSystemTime(p.voteEnd.getTime() + 100_000); // queued long after voting ended
+    const queued = await t.gov.queue('gov', p.id);
+    expect(queued.executableAt!.getTime()).toBe(p.voteEnd.getTime() + 130_000);
+    t.advance(29);
+    await refused(() => t.gov.execute('gov', p.id), 'TIMELOCK_PENDING');
+    t.advance(1);
+    expect((await t.gov.execute('gov', p.id)).state).toBe('EXECUTED');
+  });
+
+  it('shows the snapshot before anyone votes: the leaf written at the very millisecond voting opens, the one the first vote then keeps', async () => {
+    const p = await t.gov.createProposal('gov', proposalInput({ quorum: 0 }));
+    const pending = (await t.gov.proposal(p.id))!;
+    expect([pending.snapshot, pending.supplyAtSnapshot]).toEqual([null, null]);
+    vi.setSystemTime(p.voteStart.getTime());
+    expect((await t.gov.proposal(p.id))!.snapshot).toBeNull(); // open, but no leaf written since
+    const opening = await t.gov.mint('admin', 'a', '1', 'x');
+    const open = (await t.gov.proposal(p.id))!;
+    expect(open.snapshot).toBe(opening.index);
+    t.advance(1);
+    await t.gov.castVote('a', { proposalId: p.id, choice: 'FOR' });
+    expect((await t.gov.proposal(p.id))!.snapshot).toBe(opening.index);
+    t.advance(60);
+  });
+
+  it('before its snapshot a proposal reports no quorum reached, even one that asks for none', async () => {
+    const p = await t.gov.createProposal('gov', proposalInput({ quorum: 0 }));
+    expect(p.tally).toMatchObject({ quorumReached: false, quorumRequired: null });
+    t.advance(71);
+  });
+});
+
+describe('quadratic counting decides the outcome', () => {
+  it('three holders of 100 outvote one holder of 400 quadratically (30 to 20), though not in tokens (300 to 400)', async () => {
+    for (const [to, amount] of [['s1', '100'], ['s2', '100'], ['s3', '100'], ['big', '400']] as const) await t.gov.mint('admin', to, amount, 'x');
+    const weighted = await t.gov.createProposal('gov', proposalInput({ quorum: 0 }));
+    const quadratic = await t.gov.createProposal('gov', proposalInput({ quorum: 0, votingType: 'QUADRATIC' }));
+    t.advance(11);
+    for (const id of [weighted.id, quadratic.id]) {
+      for (const s of ['s1', 's2', 's3']) await t.gov.castVote(s, { proposalId: id, choice: 'FOR' });
+      await t.gov.castVote('big', { proposalId: id, choice: 'AGAINST' });
+    }
+    t.advance(60);
+    const w = (await t.gov.proposal(weighted.id))!;
+    const q = (await t.gov.proposal(quadratic.id))!;
+    expect(w.tally).toMatchObject({ for: '300', against: '400' });
+    expect(q.tally).toMatchObject({ for: '30.000000', against: '20.000000', forPower: 300n, againstPower: 400n });
+    expect(w.state).toBe('DEFEATED');
+    expect(q.state).toBe('SUCCEEDED');
   });
 });
