@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { voteMessageBytes } from '../../src/governance/vote-message.js';
 import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
 import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
@@ -79,6 +79,31 @@ describe('attacks on voting', () => {
     closeVoting();
   });
 
+  it('delegating in the leaf that fixes the snapshot moves no power on that proposal', async () => {
+    await t.gov.mint('admin', 'switcher', '30', 'x');
+    await t.gov.mint('admin', 'switch-rep', '10', 'x');
+    const id = await openProposal();
+    const e = await t.gov.delegate('switcher', 'switch-rep'); // the first leaf once voting opened
+    expect((await t.gov.proposal(id))!.snapshot).toBe(e.index);
+    expect((await t.gov.castVote('switcher', { proposalId: id, choice: 'AGAINST' })).power).toBe(30n);
+    expect((await t.gov.castVote('switch-rep', { proposalId: id, choice: 'FOR' })).power).toBe(10n);
+    expect((await t.gov.proposal(id))!.tally).toMatchObject({ forPower: 10n, againstPower: 30n });
+    closeVoting();
+  });
+
+  it('tokens a delegator receives in the leaf that fixes the snapshot do not vote when it takes its power back', async () => {
+    await t.gov.mint('admin', 'receiver', '30', 'x');
+    await t.gov.mint('admin', 'receiver-rep', '5', 'x');
+    await t.gov.delegate('receiver', 'receiver-rep');
+    const id = await openProposal();
+    const e = await t.gov.mint('admin', 'receiver', '500', 'x'); // the first leaf once voting opened
+    expect((await t.gov.proposal(id))!.snapshot).toBe(e.index);
+    expect((await t.gov.castVote('receiver', { proposalId: id, choice: 'AGAINST' })).power).toBe(30n);
+    expect((await t.gov.castVote('receiver-rep', { proposalId: id, choice: 'FOR' })).power).toBe(5n);
+    expect((await t.gov.proposal(id))!.tally).toMatchObject({ forPower: 5n, againstPower: 30n });
+    closeVoting();
+  });
+
   it('a vote before the window opens or after it closes', async () => {
     await t.gov.mint('admin', 'early', '5', 'x');
     const p = await t.gov.createProposal('proposer', proposalInput({ quorum: 0 }));
@@ -137,6 +162,25 @@ describe('attacks on proposals', () => {
     await refused(() => t.gov.createProposal('proposer', proposalInput()), 'TOO_MANY_PROPOSALS');
     t.advance(72); // both ended: the proposer may propose again
     await t.gov.createProposal('proposer', proposalInput());
+    t.advance(72);
+  });
+
+  it('a proposal whose voting ended this very millisecond no longer counts against the cap of live ones', async () => {
+    await t.gov.createProposal('proposer', proposalInput());
+    const last = await t.gov.createProposal('proposer', proposalInput());
+    vi.setSystemTime(last.voteEnd.getTime() - 1);
+    await refused(() => t.gov.createProposal('proposer', proposalInput()), 'TOO_MANY_PROPOSALS');
+    vi.setSystemTime(last.voteEnd.getTime());
+    await t.gov.createProposal('proposer', proposalInput());
+    t.advance(72);
+  });
+
+  it('a server identity exempt from the proposal threshold proposes without voting power, within the cap of live ones', async () => {
+    await refused(() => t.gov.createProposal('rules', proposalInput()), 'BELOW_PROPOSAL_THRESHOLD');
+    t.gov.exemptFromProposalThreshold('rules');
+    await t.gov.createProposal('rules', proposalInput());
+    await t.gov.createProposal('rules', proposalInput());
+    await refused(() => t.gov.createProposal('rules', proposalInput()), 'TOO_MANY_PROPOSALS');
     t.advance(72);
   });
 
