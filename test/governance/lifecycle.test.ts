@@ -63,6 +63,27 @@ describe('tokens', () => {
   });
 });
 
+describe('delegation cycles', () => {
+  it('two accounts delegating to each other each carry the other\'s power, tokens still move, and each voting takes its own back', async () => {
+    await t.gov.mint('admin', 'cyc1', '10', 'x');
+    await t.gov.mint('admin', 'cyc2', '20', 'x');
+    await t.gov.delegate('cyc1', 'cyc2');
+    await t.gov.delegate('cyc2', 'cyc1');
+    expect((await t.gov.account('cyc1')).votingPower).toBe(20n);
+    expect((await t.gov.account('cyc2')).votingPower).toBe(10n);
+    await t.gov.transfer('cyc1', 'cyc-out', '4');
+    await t.gov.mint('admin', 'cyc2', '1', 'x');
+    expect(await t.gov.account('cyc1')).toMatchObject({ balance: 6n, votingPower: 21n });
+    expect(await t.gov.account('cyc2')).toMatchObject({ balance: 21n, votingPower: 6n });
+    const p = await t.gov.createProposal('gov', proposalInput({ quorum: 0 }));
+    t.advance(11);
+    expect((await t.gov.castVote('cyc1', { proposalId: p.id, choice: 'FOR' })).power).toBe(27n); // 21 delegated + 6 its own
+    expect((await t.gov.castVote('cyc2', { proposalId: p.id, choice: 'AGAINST' })).power).toBe(21n);
+    expect((await t.gov.proposal(p.id))!.tally).toMatchObject({ forPower: 6n, againstPower: 21n, voters: 2 });
+    t.advance(60);
+  });
+});
+
 describe('a proposal from creation to execution', () => {
   it('passes, queues, waits out the timelock and mints atomically', async () => {
     await t.gov.mint('admin', 'v1', '600', 'x');
