@@ -1,6 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isqrt, quadraticWeight } from '../../src/governance/amount.js';
+import { fractionToPpm, isqrt, parseAmount, quadraticWeight } from '../../src/governance/amount.js';
+
+/** The error code `act` throws, or 'ok'. */
+const codeOf = (act: () => unknown): string => {
+  try {
+    act();
+    return 'ok';
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+};
 
 describe('isqrt', () => {
   it('is the floor of the square root, for integers of any size', () => {
@@ -25,4 +35,29 @@ describe('isqrt', () => {
       expect(w * w <= scaled && scaled < (w + 1n) * (w + 1n)).toBe(true);
     }
   }, 2_000);
+});
+
+describe('parseAmount', () => {
+  it('takes a whole number of up to 60 digits, written one way only', () => {
+    expect(parseAmount('9'.repeat(60), 'amount')).toBe(10n ** 60n - 1n);
+    expect(parseAmount('15', 'amount')).toBe(15n);
+    expect(parseAmount('0', 'value', false)).toBe(0n);
+    for (const bad of ['1' + '0'.repeat(60), '007', '00', '-1', '+1', ' 1', '1 ', '1e3', '0x10', '1.0', '', 15, null]) {
+      expect(codeOf(() => parseAmount(bad, 'amount')), JSON.stringify(bad)).toBe('BAD_USER_INPUT');
+    }
+    expect(codeOf(() => parseAmount('0', 'amount'))).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('fractionToPpm', () => {
+  it('rounds to the nearest part per million, takes 0 and 1 themselves, and refuses a zero where one is not allowed', () => {
+    expect(fractionToPpm(0.000251, 'quorum', true)).toBe(251); // 250.99999999999997 in floating point
+    expect(fractionToPpm(0.5, 'threshold', false)).toBe(500_000);
+    expect(fractionToPpm(1, 'quorum', true)).toBe(1_000_000);
+    expect(fractionToPpm(1, 'threshold', false)).toBe(1_000_000);
+    expect(fractionToPpm(0, 'quorum', true)).toBe(0);
+    expect(fractionToPpm(0.000001, 'threshold', false)).toBe(1);
+    for (const bad of [0, 0.0000004]) expect(codeOf(() => fractionToPpm(bad, 'threshold', false)), String(bad)).toBe('BAD_USER_INPUT');
+    for (const bad of [1.000001, -0.000001, Number.NaN, Number.POSITIVE_INFINITY]) expect(codeOf(() => fractionToPpm(bad, 'quorum', true)), String(bad)).toBe('BAD_USER_INPUT');
+  });
 });
