@@ -245,6 +245,12 @@ describe('attacks on proposals', () => {
       () => t.gov.createProposal('proposer', proposalInput({ actions: [{ setParameter: { ledger: 'main', name: 'minDifficulty', value: '40' } }] })),
       'BAD_USER_INPUT',
     );
+    // Block rewards are paid on main only: a reward for another ledger could never be paid.
+    await t.service.createLedger('elsewhere', {});
+    await refused(
+      () => t.gov.createProposal('proposer', proposalInput({ actions: [{ setParameter: { ledger: 'elsewhere', name: 'miningReward', value: '5' } }] })),
+      'BAD_USER_INPUT',
+    );
   });
 });
 

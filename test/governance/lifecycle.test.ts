@@ -116,6 +116,19 @@ describe('a proposal from creation to execution', () => {
     await rejects(() => t.gov.execute('gov', p.id), 'PROPOSAL_STATE'); // not twice
   });
 
+  it('changes a ledger parameter when executed, in effect at once', async () => {
+    const { blockSize } = await t.service.ledger('main');
+    const p = await t.gov.createProposal('gov', proposalInput({ quorum: 0, actions: [{ setParameter: { ledger: 'main', name: 'blockSize', value: String(blockSize + 7) } }] }));
+    t.advance(11);
+    await t.gov.castVote('v1', { proposalId: p.id, choice: 'FOR' });
+    t.advance(60);
+    await t.gov.queue('gov', p.id);
+    t.advance(31);
+    expect((await t.service.ledger('main')).blockSize).toBe(blockSize);
+    await t.gov.execute('gov', p.id);
+    expect((await t.service.ledger('main')).blockSize).toBe(blockSize + 7);
+  });
+
   it('is defeated without quorum, and a defeated proposal cannot be queued or executed', async () => {
     await t.gov.mint('admin', 'whale', '100000', 'x');
     const p = await t.gov.createProposal('gov', proposalInput({ quorum: 0.5 }));
