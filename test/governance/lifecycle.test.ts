@@ -31,6 +31,7 @@ describe('tokens', () => {
       ['transfer-out', '-1', '999999999999999999999999'],
       ['burn', '-999999999999999999999998', '1'],
     ]);
+    expect((await t.gov.history('bob', {})).items.map((i) => [i.node.kind, i.node.delta.toString(), i.node.balance.toString()])).toEqual([['transfer-in', '1', '1']]);
   });
 
   it('delegation moves the whole voting power and can be changed or taken back', async () => {
