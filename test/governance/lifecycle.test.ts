@@ -148,8 +148,11 @@ describe('a proposal from creation to execution', () => {
     t.advance(11);
     await t.gov.castVote('v1', { proposalId: p.id, choice: 'FOR' });
     t.advance(60);
-    await t.gov.queue('gov', p.id);
-    t.advance(30 + t.config.governance.graceS + 1);
+    const queued = await t.gov.queue('gov', p.id);
+    expect(queued.grace).toBe(t.config.governance.graceS);
+    t.advance(30 + t.config.governance.graceS); // the timelock and the whole grace period
+    expect((await t.gov.proposal(p.id))!.state).toBe('QUEUED');
+    t.advance(0.001);
     expect((await t.gov.proposal(p.id))!.state).toBe('EXPIRED');
     await rejects(() => t.gov.execute('gov', p.id), 'PROPOSAL_STATE');
   });
