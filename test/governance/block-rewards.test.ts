@@ -57,3 +57,40 @@ describe('block rewards across starts', () => {
     await expectRewarded([0, b, c]);
   });
 });
+
+describe('which blocks earn a reward', () => {
+  /** What another domain derived, by index: firings it wrote in response to an earlier event. */
+  const derivedFrom = new Map<number, number>();
+  const useDerived = () => t.gov.useDerivedEvents({ causes: async (_ledgerId, indices) => new Map(indices.flatMap((i) => (derivedFrom.has(i) ? [[i, derivedFrom.get(i)!] as const] : []))) });
+  const rewardMints = async () => (await t.service.events('main', { types: ['TokensMinted'] }, { first: 100 })).items.map((i) => i.node).filter((e) => ((e.payload as { source?: string }).source ?? '').startsWith('block:'));
+
+  it('a block holding activity beside a firing that a reward mint set off earns its reward, one holding only that firing earns none, and a firing set off by earlier work earns one', async () => {
+    useDerived();
+    await t.gov.startBlockRewards(log);
+    const first = await sealBlock('a');
+    await expectRewarded([first]);
+    const [mint] = await rewardMints();
+    // A contract's firing on the reward mint, beside real work: the block has activity.
+    const [fired] = await t.service.append('main', [{ type: 'fired', actor: 'rules' }]);
+    derivedFrom.set(fired!.index, mint!.index);
+    const mixed = await sealBlock('b');
+    expect(await t.service.blockHeightOf('main', fired!.index)).toBe(mixed);
+    await expectRewarded([first, mixed]);
+    // A block of nothing but a firing on a reward mint (and reward mints) earns nothing.
+    const [second] = (await rewardMints()).slice(-1);
+    const [echo] = await t.service.append('main', [{ type: 'fired', actor: 'rules' }]);
+    derivedFrom.set(echo!.index, second!.index);
+    await t.service.createCheckpoint('main');
+    const quiet = await t.service.blockHeightOf('main', echo!.index);
+    const [work] = await t.service.append('main', [{ type: 'work', actor: 'c' }]);
+    await t.service.createCheckpoint('main');
+    const last = (await t.service.blockHeightOf('main', work!.index))!;
+    await expectRewarded([first, mixed, last]);
+    expect(quiet).not.toBe(last);
+    // A firing that work in an earlier block set off is activity too, alone in its block.
+    const [onWork] = await t.service.append('main', [{ type: 'fired', actor: 'rules' }]);
+    derivedFrom.set(onWork!.index, work!.index);
+    await t.service.createCheckpoint('main');
+    await expectRewarded([first, mixed, last, (await t.service.blockHeightOf('main', onWork!.index))!]);
+  });
+});
