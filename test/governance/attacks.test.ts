@@ -63,6 +63,18 @@ describe('attacks on voting', () => {
     closeVoting();
   });
 
+  it('a delegator voting after its delegate takes back even a single token: none counts twice', async () => {
+    await t.gov.mint('admin', 'one-token', '1', 'x');
+    await t.gov.mint('admin', 'one-rep', '10', 'x');
+    await t.gov.delegate('one-token', 'one-rep');
+    const id = await openProposal();
+    expect((await t.gov.castVote('one-rep', { proposalId: id, choice: 'FOR' })).power).toBe(11n);
+    await t.gov.castVote('one-token', { proposalId: id, choice: 'AGAINST' });
+    expect((await t.gov.vote(id, 'one-rep'))!.power).toBe(10n);
+    expect((await t.gov.proposal(id))!.tally).toMatchObject({ forPower: 10n, againstPower: 1n, voters: 2 });
+    closeVoting();
+  });
+
   it('a flash of tokens minted and burned inside the voting delay has no weight', async () => {
     const id = await openProposal(async () => {
       await t.gov.mint('admin', 'flash', '1000000', 'loan');
