@@ -48,10 +48,59 @@ describe('expression bounds', () => {
     expect(compile('count("x", 1) > 1 && 1 == 1.0 && "a" < "b"', ['bool'], 'condition').type).toBe('bool');
   });
 
+  it('refuses each operator on an operand whose type it knows to be wrong', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['event.index && true', /no matching overload for '_&&_' applied to \(int, bool\)/],
+      ['event.type < event.index', /no matching overload for '_<_' applied to \(string, int\)/],
+      ['-event.type == ""', /no matching overload for '-_' applied to \(string\)/],
+      ['event.index ? true : false', /no matching overload for '_\?_:_' applied to \(int, bool, bool\)/],
+      ['event.index[0] == 1', /no matching overload for '_\[_\]' applied to \(int, int\)/],
+      ['[1, 2]["a"] == 1', /no matching overload for '_\[_\]' applied to \(list, string\)/],
+      ['1 in event.index', /no matching overload for '@in' applied to \(int, int\)/],
+      ['size(event.index) > 0', /no matching overload for 'size' applied to \(int\)/],
+      ['event.index.contains("1")', /no matching overload for 'contains' applied to \(int, string\)/],
+      ['event.type.contains(1)', /no matching overload for 'contains' applied to \(string, int\)/],
+      ['int(event.type, 10) > 0', /no matching overload for 'int' applied to \(string, int\)/],
+      ['has(event.payload.a) == 1', /no matching overload for '_==_' applied to \(bool, int\)/],
+      ['event.index.all(x, true)', /cannot iterate over 'int'/],
+      ['count("x") > 1', /count takes 2 arguments \(string, int\)/],
+      ['event.type.count("x", 60) > 1', /undeclared reference to function 'count'/],
+      ['event.index + 1', /has type int; expected bool/],
+    ];
+    for (const [source, message] of cases) expect(refusal(() => compile(source, ['bool'], 'condition')), source).toMatchObject({ code: 'BAD_USER_INPUT', message });
+  });
+
+  it('takes aggregate windows of 1 second up to 30 days, and refuses one second more', () => {
+    expect(compile('count("x", 2592000) > 1 && ratio("x", "ok", 1) < 0.5', ['bool'], 'condition').type).toBe('bool');
+    expect(refusal(() => compile('sum("x", "n", 2592001) > 1.0', ['bool'], 'condition'))).toMatchObject({ code: 'BAD_USER_INPUT', message: /sum: the window must be 1\.\.2592000 seconds/ });
+  });
+
   it('binds a payload string of exactly the bound and refuses one character more', () => {
     const s = (n: number) => ({ s: 'x'.repeat(n) });
     expect(evaluate('size(event.payload.s) > 0', s(EXPRESSION_LIMITS.maxPayloadString))).toEqual({ value: true });
     expect(() => eventInput(trigger(s(EXPRESSION_LIMITS.maxPayloadString + 1)))).toThrow(/longer than 8192 characters/);
+  });
+
+  it('binds a payload nested exactly 8 levels deep and refuses one level more', () => {
+    const nested = (n: number): unknown => (n === 0 ? 1 : { a: nested(n - 1) });
+    const path = (n: number) => `event.payload${'.a'.repeat(n - 1)}.a == 1`;
+    expect(evaluate(path(EXPRESSION_LIMITS.maxPayloadDepth), nested(EXPRESSION_LIMITS.maxPayloadDepth))).toEqual({ value: true });
+    expect(() => eventInput(trigger(nested(EXPRESSION_LIMITS.maxPayloadDepth + 1)))).toThrow(/nested deeper than 8/);
+  });
+
+  it('binds a payload list of 256 elements and an object of 256 keys, and refuses one more of either', () => {
+    const list = (n: number) => ({ l: Array.from({ length: n }, (_, i) => i) });
+    const object = (n: number) => ({ o: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])) });
+    expect(evaluate('size(event.payload.l) == 256', list(EXPRESSION_LIMITS.maxPayloadList))).toEqual({ value: true });
+    expect(evaluate('size(event.payload.o) == 256', object(EXPRESSION_LIMITS.maxPayloadList))).toEqual({ value: true });
+    expect(() => eventInput(trigger(list(EXPRESSION_LIMITS.maxPayloadList + 1)))).toThrow(/list has more than 256 elements/);
+    expect(() => eventInput(trigger(object(EXPRESSION_LIMITS.maxPayloadList + 1)))).toThrow(/object has more than 256 keys/);
+  });
+
+  it('reads only a payload\'s own keys and the event\'s fields: names every JavaScript object has are not keys', () => {
+    expect(evaluate('has(event.payload.constructor) || has(event.payload.toString) || "valueOf" in event.payload', {})).toEqual({ value: false });
+    expect(evaluate('"constructor" in event || "nope" in event', {})).toEqual({ value: false });
+    expect(evaluate('"payload" in event && "a" in event.payload && has(event.payload.a)', { a: 1 })).toEqual({ value: true });
   });
 
   it('charges every macro iteration, so a long loop with a cheap body stops at the budget', () => {
@@ -75,6 +124,12 @@ describe('contract input bounds', () => {
   it('takes 1..10 actions', () => {
     expect(checkContract(contractInput({ actions: Array(10).fill(alert) })).actions).toHaveLength(10);
     expect(refusal(() => checkContract(contractInput({ actions: Array(11).fill(alert) })))).toMatchObject({ code: 'BAD_USER_INPUT', message: /1\.\.10 actions/ });
+  });
+
+  it('takes parameters nested as deep as a payload may be, and refuses one level more', () => {
+    const nested = (n: number): Record<string, unknown> => (n === 1 ? { a: 1 } : { a: nested(n - 1) });
+    expect(checkContract(contractInput({ parameters: nested(EXPRESSION_LIMITS.maxPayloadDepth) })).parameters).toEqual(nested(EXPRESSION_LIMITS.maxPayloadDepth));
+    expect(refusal(() => checkContract(contractInput({ parameters: nested(EXPRESSION_LIMITS.maxPayloadDepth + 1) })))).toMatchObject({ code: 'BAD_USER_INPUT', message: /parameters: payload is nested deeper than 8/ });
   });
 
   it('needs at least one trigger event type', () => {
