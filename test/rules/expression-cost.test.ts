@@ -48,3 +48,22 @@ describe('evaluation cost of heavy values', () => {
     }
   });
 });
+
+describe('evaluation cost of string operations', () => {
+  const l = Array.from({ length: 256 }, (_, i) => i);
+  // 256 iterations over an 8,000-character string: some 2,000,000 units each, four times the budget.
+  const long: Array<[string, string]> = [
+    ['comparing two strings', 'event.payload.l.all(x, event.payload.s == event.payload.s)'],
+    ['the size of a string', 'event.payload.l.all(x, size(event.payload.s) > 0)'],
+    ['the size method of a string', 'event.payload.l.all(x, event.payload.s.size() > 0)'],
+    ['searching a long string for a short one', 'event.payload.l.all(x, !event.payload.s.contains("b"))'],
+    ['matching a long prefix', 'event.payload.l.all(x, event.payload.s.startsWith(event.payload.s))'],
+    ['matching a long suffix', 'event.payload.l.all(x, event.payload.s.endsWith(event.payload.s))'],
+  ];
+
+  it.each(long)('%s is charged by length: 256 times over 8,000 characters is refused with the budget error', (_, source) => {
+    const c = compile(source, ['bool'], 'condition');
+    expect(c.evaluate(bindings({ l, s: 'a'.repeat(8_000) }), new Map())).toEqual({ error: `evaluation cost exceeded the budget of ${EXPRESSION_LIMITS.maxCost}` });
+    expect(c.evaluate(bindings({ l, s: 'a'.repeat(80) }), new Map())).toEqual({ value: true });
+  });
+});
