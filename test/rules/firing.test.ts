@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkContract } from '../../src/rules/contract-input.js';
+import { checkContract, type CreateContractInput } from '../../src/rules/contract-input.js';
 import { fire, type ActionEffects } from '../../src/rules/firing.js';
 import { contractRuntime, eventInput, type RuleEvent } from '../../src/rules/runtime.js';
 import { contractInput } from './support.js';
@@ -31,5 +31,39 @@ describe('a condition of another type than bool', () => {
     expect(run(older, 'yes')).toBeNull();
     expect(run(older, 1)).toBeNull();
     expect(run(older, true)!.inputs.map((i) => i.type)).toEqual(['ContractExecuted', 'AlertRaised']);
+  });
+});
+
+describe('the values actions compute', () => {
+  const effects = {
+    mint: (actor, to, amount, reason, source) => ({ type: 'TokensMinted', actor, subsystem: 'governance', payload: { to, amount, reason, source } }),
+    setParameter: (actor, ledger, name, value, source) => ({ type: 'LedgerParameterSet', actor, subsystem: 'governance', payload: { ledger, name, value, source } }),
+  } as ActionEffects;
+  const run = (actions: CreateContractInput['actions']) => {
+    const e = trigger(true);
+    const def = checkContract(contractInput({ trigger: { eventTypes: ['flagged'] }, actions }));
+    return fire(contractRuntime('c1', 1, def, true), e, { input: eventInput(e) }, 0, new Map(), effects)!;
+  };
+
+  it('mints an amount computed as a uint like one computed as an int', () => {
+    const f = run([{ mintTokens: { to: 'event.actor', amountExpr: '15u', reason: 'r' } }]);
+    expect(f.inputs[0]!.payload).toMatchObject({ ok: true, actions: [{ kind: 'mintTokens', ok: true, detail: { to: 'fl', amount: '15' } }] });
+    expect(f.inputs[1]!.payload).toMatchObject({ to: 'fl', amount: '15' });
+  });
+
+  it('sets a parameter to a value computed as a uint or a decimal string, as to one computed as an int', () => {
+    for (const valueExpr of ['500', '500u', '"500"']) {
+      const f = run([{ setParameter: { ledger: 'main', name: 'checkpointInterval', valueExpr } }]);
+      expect(f.inputs[0]!.payload, valueExpr).toMatchObject({ ok: true, actions: [{ kind: 'setParameter', ok: true, detail: { ledger: 'main', name: 'checkpointInterval', value: '500' } }] });
+      expect(f.inputs[1]!.payload, valueExpr).toMatchObject({ name: 'checkpointInterval', value: '500' });
+    }
+  });
+
+  it('appends a payload nested 8 levels deep, and fails the action for one nested deeper', () => {
+    const nested = (n: number): string => (n === 0 ? '1' : `{"a": ${nested(n - 1)}}`);
+    const deep = (n: number) => run([{ appendEvent: { type: 'deep', payloadExpr: nested(n) } }]);
+    expect(deep(8).inputs.map((i) => i.type)).toEqual(['ContractExecuted', 'deep']);
+    expect(deep(9).inputs[0]!.payload).toMatchObject({ ok: false, actions: [{ kind: 'appendEvent', ok: false, error: 'result is nested too deeply' }] });
+    expect(deep(9).inputs).toHaveLength(1);
   });
 });
