@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { contractInput, openRules, type TestRules } from './support.js';
 
 let t: TestRules;
@@ -76,6 +76,28 @@ describe('the consumer', () => {
     expect(xs[2]!.record.error).toMatch(/^aggregates: /);
     expect((await executions(reward.id)).map((x) => x.triggerIndex)).toEqual([later]);
     expect((await t.gov.account('dora')).balance - before).toBeGreaterThanOrEqual(15n);
+  });
+
+  it('retries a trigger whose aggregates met a failure of the database, rather than record its firing as failed', async () => {
+    const c = await t.rules.create('admin', contractInput({ name: 'counted', trigger: { eventTypes: ['counted'] }, condition: 'count("counted", 3600) >= 1' }));
+    const query = t.db.dataSource.query.bind(t.db.dataSource);
+    let failed = 0;
+    const spy = vi.spyOn(t.db.dataSource, 'query').mockImplementation(async (sql, parameters) => {
+      if (failed === 0 && /count\(\*\) AS v/.test(sql)) {
+        failed++;
+        // Not a data exception (class 22): the same query may well succeed when tried again.
+        throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+      }
+      return query(sql, parameters);
+    });
+    try {
+      const index = await t.emit('counted', 'cy');
+      await t.settled();
+      expect(failed).toBe(1);
+      expect((await executions(c.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[index, true]]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('records a failing action and keeps going', async () => {
