@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { contractInput, openRules, type TestRules } from './support.js';
+
+let t: TestRules;
+beforeAll(async () => {
+  // Windows are ledger time: fake Date only (events are stamped with it), and move it forward.
+  vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+  t = await openRules();
+});
+afterAll(async () => {
+  await t?.close();
+  vi.useRealTimers();
+});
+
+const advance = (s: number) => vi.setSystemTime(Date.now() + s * 1000);
+const executions = async (id: string) => (await t.rules.executions(id, { first: 100 })).items.map((i) => i.node);
+
+describe('windows of ledger time', () => {
+  it('aggregates count the events of the last windowSeconds seconds up to the trigger', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'windowed', trigger: { eventTypes: ['windowed'] },
+      actions: [{ appendEvent: { type: 'window_seen', payloadExpr: '{"count": count("windowed", 60), "sum": sum("windowed", "n", 60), "ratio": ratio("windowed", "ok", 60)}' } }],
+    }));
+    await t.emit('windowed', 'wes', { n: 1 }, { result: 'ok' });
+    advance(10);
+    await t.emit('windowed', 'wes', { n: 2 }, { result: 'fail' });
+    advance(55); // the first is 65 s old, the second 55 s
+    await t.emit('windowed', 'wes', { n: 4 }, { result: 'ok' });
+    await t.settled();
+    const seen = await Promise.all((await executions(c.id)).map(async (x) => (await t.service.eventAt('main', x.index + 1))!.payload));
+    expect(seen).toEqual([{ count: 1, sum: 1, ratio: 1 }, { count: 2, sum: 3, ratio: 0.5 }, { count: 2, sum: 6, ratio: 0.5 }]);
+  });
+
+  it('the per-actor cap counts the firings of the last windowSeconds seconds', async () => {
+    const c = await t.rules.create('admin', contractInput({ name: 'once a minute', trigger: { eventTypes: ['minutely'] }, limits: { maxFiringsPerActor: 1, windowSeconds: 60 } }));
+    const first = await t.emit('minutely', 'mia');
+    advance(10);
+    await t.emit('minutely', 'mia'); // capped: the first fired 10 s ago
+    advance(55);
+    const third = await t.emit('minutely', 'mia'); // the first is 65 s old
+    await t.settled();
+    expect((await executions(c.id)).map((x) => x.triggerIndex)).toEqual([first, third]);
+    expect((await t.gov.account('mia')).balance).toBe(30n);
+  });
+
+  it('sum adds a field where it is a number, and a ratio over no events is 0', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'summed', trigger: { eventTypes: ['summed'] },
+      actions: [{ appendEvent: { type: 'sum_seen', payloadExpr: '{"sum": sum("summed", "n", 60), "none": ratio("never_appended", "ok", 60)}' } }],
+    }));
+    await t.emit('summed', 'sue', { n: 2 });
+    await t.emit('summed', 'sue', { n: '40' });
+    await t.emit('summed', 'sue', { n: { v: 1 } });
+    await t.settled();
+    const xs = await executions(c.id);
+    expect(xs.map((x) => x.ok)).toEqual([true, true, true]);
+    const seen = await Promise.all(xs.map(async (x) => (await t.service.eventAt('main', x.index + 1))!.payload));
+    expect(seen).toEqual([{ sum: 2, none: 0 }, { sum: 2, none: 0 }, { sum: 2, none: 0 }]);
+  });
+});
