@@ -29,4 +29,25 @@ describe('a restarted consumer', () => {
     expect((await executions(tuned.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[trigger, true]]);
     expect((await t.gov.account('rita')).balance).toBe(7n);
   });
+  it('takes up a contract changed after its cursor as it stood there: each change applies from its own event on', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'changed while stopped', trigger: { eventTypes: ['while_stopped'] },
+      actions: [{ mintTokens: { to: 'event.actor', amountExpr: 'contract.params.amount', reason: 'r' } }], parameters: { amount: 3 },
+    }));
+    await t.settled();
+
+    await t.rules.stop();
+    const before = await t.emit('while_stopped', 'wes');
+    await t.rules.setParameters('admin', c.id, { amount: 7 });
+    const retuned = await t.emit('while_stopped', 'wes');
+    await t.rules.setActive('admin', c.id, false);
+    await t.emit('while_stopped', 'wes');
+    await t.rules.startConsumer(pino({ level: 'silent' }));
+    await t.settled();
+    expect((await executions(c.id)).map((x) => [x.triggerIndex, x.record.actions[0]!.detail])).toEqual([
+      [before, { to: 'wes', amount: '3' }],
+      [retuned, { to: 'wes', amount: '7' }],
+    ]);
+    expect((await t.gov.account('wes')).balance).toBe(10n);
+  });
 });
