@@ -26,6 +26,10 @@ describe('creating contracts', () => {
     expect(e!.signature).not.toBeNull();
     const page = await t.rules.contracts({}, {});
     expect(page.items.map((i) => i.node.id)).toContain(c.id);
+    const all = page.items.length;
+    expect(page.hasNextPage).toBe(false);
+    expect((await t.rules.contracts({}, { first: all })).hasNextPage).toBe(false);
+    expect((await t.rules.contracts({}, { first: all - 1 })).hasNextPage).toBe(true);
   });
 
   it('refuses conditions that do not type-check, with the checker\'s message', async () => {
