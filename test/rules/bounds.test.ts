@@ -27,14 +27,14 @@ describe('expression bounds', () => {
     const of = (n: number) => `event.type == "${'a'.repeat(n - 16)}"`;
     expect(of(EXPRESSION_LIMITS.maxLength)).toHaveLength(EXPRESSION_LIMITS.maxLength);
     expect(compile(of(EXPRESSION_LIMITS.maxLength), ['bool'], 'condition').type).toBe('bool');
-    expect(refusal(() => compile(of(EXPRESSION_LIMITS.maxLength + 1), ['bool'], 'condition'))).toMatchObject({ code: 'BAD_USER_INPUT', message: /limit is 2000/ });
+    expect(refusal(() => compile(of(EXPRESSION_LIMITS.maxLength + 1), ['bool'], 'condition'))).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/limit is 2000/) });
   });
 
   it('allows nesting down to the depth limit and refuses one level more', () => {
     // `_>_` is level 0, size 1, the lists 2.., the innermost literal n + 2.
     const nested = (n: number) => `size(${'['.repeat(n)}1${']'.repeat(n)}) > 0`;
     expect(evaluate(nested(EXPRESSION_LIMITS.maxDepth - 2))).toEqual({ value: true });
-    expect(refusal(() => compile(nested(EXPRESSION_LIMITS.maxDepth - 1), ['bool'], 'condition'))).toMatchObject({ code: 'BAD_USER_INPUT', message: /nested more than 32 levels/ });
+    expect(refusal(() => compile(nested(EXPRESSION_LIMITS.maxDepth - 1), ['bool'], 'condition'))).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/nested more than 32 levels/) });
   });
 
   it('refuses operands of the wrong type where the checker knows them', () => {
@@ -44,7 +44,7 @@ describe('expression bounds', () => {
       ['true < false', /no matching overload for '_<_' applied to \(bool, bool\)/],
       ['count("x", 0) > 1', /count: the window must be 1\.\.2592000 seconds/],
     ];
-    for (const [source, message] of cases) expect(refusal(() => compile(source, ['bool'], 'condition')), source).toMatchObject({ code: 'BAD_USER_INPUT', message });
+    for (const [source, message] of cases) expect(refusal(() => compile(source, ['bool'], 'condition')), source).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(message) });
     expect(compile('count("x", 1) > 1 && 1 == 1.0 && "a" < "b"', ['bool'], 'condition').type).toBe('bool');
   });
 
@@ -67,12 +67,12 @@ describe('expression bounds', () => {
       ['event.type.count("x", 60) > 1', /undeclared reference to function 'count'/],
       ['event.index + 1', /has type int; expected bool/],
     ];
-    for (const [source, message] of cases) expect(refusal(() => compile(source, ['bool'], 'condition')), source).toMatchObject({ code: 'BAD_USER_INPUT', message });
+    for (const [source, message] of cases) expect(refusal(() => compile(source, ['bool'], 'condition')), source).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(message) });
   });
 
   it('takes aggregate windows of 1 second up to 30 days, and refuses one second more', () => {
     expect(compile('count("x", 2592000) > 1 && ratio("x", "ok", 1) < 0.5', ['bool'], 'condition').type).toBe('bool');
-    expect(refusal(() => compile('sum("x", "n", 2592001) > 1.0', ['bool'], 'condition'))).toMatchObject({ code: 'BAD_USER_INPUT', message: /sum: the window must be 1\.\.2592000 seconds/ });
+    expect(refusal(() => compile('sum("x", "n", 2592001) > 1.0', ['bool'], 'condition'))).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/sum: the window must be 1\.\.2592000 seconds/) });
   });
 
   it('binds a payload string of exactly the bound and refuses one character more', () => {
@@ -123,27 +123,27 @@ describe('contract input bounds', () => {
 
   it('takes 1..10 actions', () => {
     expect(checkContract(contractInput({ actions: Array(10).fill(alert) })).actions).toHaveLength(10);
-    expect(refusal(() => checkContract(contractInput({ actions: Array(11).fill(alert) })))).toMatchObject({ code: 'BAD_USER_INPUT', message: /1\.\.10 actions/ });
+    expect(refusal(() => checkContract(contractInput({ actions: Array(11).fill(alert) })))).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/1\.\.10 actions/) });
   });
 
   it('takes parameters nested as deep as a payload may be, and refuses one level more', () => {
     const nested = (n: number): Record<string, unknown> => (n === 1 ? { a: 1 } : { a: nested(n - 1) });
     expect(checkContract(contractInput({ parameters: nested(EXPRESSION_LIMITS.maxPayloadDepth) })).parameters).toEqual(nested(EXPRESSION_LIMITS.maxPayloadDepth));
-    expect(refusal(() => checkContract(contractInput({ parameters: nested(EXPRESSION_LIMITS.maxPayloadDepth + 1) })))).toMatchObject({ code: 'BAD_USER_INPUT', message: /parameters: payload is nested deeper than 8/ });
+    expect(refusal(() => checkContract(contractInput({ parameters: nested(EXPRESSION_LIMITS.maxPayloadDepth + 1) })))).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/parameters: payload is nested deeper than 8/) });
   });
 
   it('needs at least one trigger event type', () => {
-    expect(refusal(() => checkContract(contractInput({ trigger: { eventTypes: [] } })))).toMatchObject({ code: 'BAD_USER_INPUT', message: /trigger.eventTypes must list 1\.\.50/ });
+    expect(refusal(() => checkContract(contractInput({ trigger: { eventTypes: [] } })))).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/trigger.eventTypes must list 1\.\.50/) });
   });
 
   it('takes a per-actor cap of at least one firing', () => {
     expect(checkContract(contractInput({ limits: { maxFiringsPerActor: 1 } })).limits).toEqual({ maxFiringsPerActor: 1, windowSeconds: 86_400 });
-    expect(refusal(() => checkContract(contractInput({ limits: { maxFiringsPerActor: 0 } })))).toMatchObject({ code: 'BAD_USER_INPUT', message: /maxFiringsPerActor must be 1\.\.1000000/ });
+    expect(refusal(() => checkContract(contractInput({ limits: { maxFiringsPerActor: 0 } })))).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/maxFiringsPerActor must be 1\.\.1000000/) });
   });
 
   it('a proposal\'s rule action creates a contract active unless it says otherwise, and refuses a non-boolean active', () => {
     expect(checkRuleAction({ create: contractInput() }, 'rule')).toMatchObject({ create: { active: true } });
     expect(checkRuleAction({ create: { ...contractInput(), active: false } }, 'rule')).toMatchObject({ create: { active: false } });
-    expect(refusal(() => checkRuleAction({ create: { ...contractInput(), active: 'no' } }, 'rule'))).toMatchObject({ code: 'BAD_USER_INPUT', message: /create.active must be a boolean/ });
+    expect(refusal(() => checkRuleAction({ create: { ...contractInput(), active: 'no' } }, 'rule'))).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/create.active must be a boolean/) });
   });
 });
