@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { celMap } from '../../src/rules/cel.js';
-import { checkContract, checkRuleAction } from '../../src/rules/contract-input.js';
+import { checkContract, checkRuleAction, type CreateContractInput } from '../../src/rules/contract-input.js';
 import { compile, EXPRESSION_LIMITS, toJson } from '../../src/rules/expression.js';
 import { eventInput, type RuleEvent } from '../../src/rules/runtime.js';
 import { contractInput } from './support.js';
@@ -130,6 +130,61 @@ describe('contract input bounds', () => {
     const nested = (n: number): Record<string, unknown> => (n === 1 ? { a: 1 } : { a: nested(n - 1) });
     expect(checkContract(contractInput({ parameters: nested(EXPRESSION_LIMITS.maxPayloadDepth) })).parameters).toEqual(nested(EXPRESSION_LIMITS.maxPayloadDepth));
     expect(refusal(() => checkContract(contractInput({ parameters: nested(EXPRESSION_LIMITS.maxPayloadDepth + 1) })))).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/parameters: payload is nested deeper than 8/) });
+  });
+
+  it('takes each field of a contract up to its bound and refuses one past it', () => {
+    const types = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`);
+    // Three keys, so that no string in them passes the payload string bound: exactly n characters of JSON.
+    const params = (n: number) => ({ a: 'x'.repeat(8_000), b: 'x'.repeat(8_000), c: 'x'.repeat(n - 16_022) });
+    expect(JSON.stringify(params(16_384))).toHaveLength(16_384);
+    const taken: Array<Partial<CreateContractInput>> = [
+      { trigger: { eventTypes: types(50) } },
+      { trigger: { eventTypes: [`t${'x'.repeat(127)}`] } },
+      { trigger: { eventTypes: ['t'], subsystem: 's'.repeat(63), actor: 'a'.repeat(600) } },
+      { limits: { maxFiringsPerActor: 1_000_000, windowSeconds: 1 } },
+      { limits: { windowSeconds: EXPRESSION_LIMITS.maxWindowSeconds } },
+      { parameters: params(16_384) },
+      { name: 'n'.repeat(200), description: 'd'.repeat(10_000) },
+      { actions: [{ raiseAlert: { severity: 'INFO', message: 'm'.repeat(2_000) } }, { mintTokens: { to: 'event.actor', amountExpr: '1', reason: '' } }] },
+    ];
+    for (const over of taken) expect(refusal(() => checkContract(contractInput(over))), JSON.stringify(over).slice(0, 80)).toBeUndefined();
+    const refused: Array<[Partial<CreateContractInput>, RegExp]> = [
+      [{ trigger: { eventTypes: types(51) } }, /trigger.eventTypes must list 1\.\.50/],
+      [{ trigger: { eventTypes: [`t${'x'.repeat(128)}`] } }, /trigger.eventTypes\[0\] must be an event type/],
+      [{ trigger: { eventTypes: ['t'], subsystem: '' } }, /trigger.subsystem must be 1\.\.63 characters/],
+      [{ trigger: { eventTypes: ['t'], subsystem: 's'.repeat(64) } }, /trigger.subsystem must be 1\.\.63 characters/],
+      [{ trigger: { eventTypes: ['t'], actor: 'a'.repeat(601) } }, /trigger.actor must be 1\.\.600 characters/],
+      [{ limits: { maxFiringsPerActor: 1_000_001 } }, /maxFiringsPerActor must be 1\.\.1000000/],
+      [{ limits: { windowSeconds: 0 } }, /windowSeconds must be 1\.\.2592000/],
+      [{ limits: { windowSeconds: EXPRESSION_LIMITS.maxWindowSeconds + 1 } }, /windowSeconds must be 1\.\.2592000/],
+      [{ parameters: params(16_385) }, /parameters must be a JSON object of at most 16 KiB/],
+      [{ parameters: [1] as never }, /parameters must be a JSON object/],
+      [{ name: '' }, /name must be 1\.\.200 characters/],
+      [{ name: 'n'.repeat(201) }, /name must be 1\.\.200 characters/],
+      [{ description: 'd'.repeat(10_001) }, /description must be 0\.\.10000 characters/],
+      [{ actions: [{ raiseAlert: { severity: 'INFO', message: '' } }] }, /raiseAlert.message must be 1\.\.2000 characters/],
+      [{ actions: [{ mintTokens: { to: 'event.actor', amountExpr: '1', reason: 'r'.repeat(2_001) } }] }, /mintTokens.reason must be 0\.\.2000 characters/],
+      [{ actions: [{}] }, /action 0 must have exactly one of/],
+    ];
+    for (const [over, message] of refused) expect(refusal(() => checkContract(contractInput(over))), String(message)).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(message) });
+  });
+
+  it('lists an event type given twice once', () => {
+    expect(checkContract(contractInput({ trigger: { eventTypes: ['a', 'b', 'a'] } })).trigger.eventTypes).toEqual(['a', 'b']);
+  });
+
+  it('a proposal\'s rule action names one change, of a contract by its id, with active a boolean', () => {
+    const id = 'ab'.repeat(32);
+    expect(checkRuleAction({ setActive: { id, active: false } }, 'rule')).toEqual({ setActive: { contractId: id, active: false } });
+    expect(checkRuleAction({ setParameters: { id, parameters: { a: 1 } } }, 'rule')).toEqual({ setParameters: { contractId: id, parameters: { a: 1 } } });
+    const refused: Array<[unknown, RegExp]> = [
+      [{ setActive: { id, active: 'no' } }, /setActive needs id \(a contract id\) and active \(a boolean\)/],
+      [{ setActive: { id: 'nope', active: true } }, /setActive needs id/],
+      [{ setParameters: { id: 'nope', parameters: {} } }, /setParameters needs id \(a contract id\)/],
+      [{}, /rule must have exactly one of create, setActive, setParameters/],
+      [{ create: null, setActive: null }, /rule must have exactly one of/],
+    ];
+    for (const [rule, message] of refused) expect(refusal(() => checkRuleAction(rule, 'rule')), String(message)).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(message) });
   });
 
   it('needs at least one trigger event type', () => {
