@@ -130,11 +130,16 @@ describe('the consumer', () => {
       condition: 'event.payload.to == "echo"',
       actions: [{ mintTokens: { to: '"echo"', amountExpr: '1', reason: 'echo' } }],
     }));
+    // Triggered by the same mints, its condition never true: past the depth limit it still does not fire.
+    const bystander = await t.rules.create('admin', contractInput({
+      name: 'bystander', trigger: { eventTypes: ['TokensMinted'], subsystem: 'governance' }, condition: 'event.payload.to == "nobody"',
+    }));
     await t.gov.mint('admin', 'echo', '100', 'seed');
     await t.settled();
     const xs = await executions(c.id);
     expect(xs.map((x) => [x.ok, x.record.depth])).toEqual([[true, 1], [true, 2], [true, 3], [true, 4], [false, 5]]);
     expect(xs[4]!.error).toMatch(/depth limit/);
+    expect(await executions(bystander.id)).toEqual([]);
     expect((await t.gov.account('echo')).balance).toBe(104n);
   });
 
