@@ -42,11 +42,15 @@ describe('rules changed by governance', () => {
     await t.settled();
     expect((await t.gov.account('zed')).balance).toBe(15n);
 
-    await pass({ setParameters: { id: c!.id, parameters: { note: 'retuned by vote' } } });
+    const retune = await pass({ setParameters: { id: c!.id, parameters: { note: 'retuned by vote' } } });
     expect((await t.rules.contract(c!.id))!.definition.parameters).toEqual({ note: 'retuned by vote' });
+    const [params] = await t.db.dataSource.query(`SELECT idx FROM rules_contract_params WHERE contract_id = $1`, [c!.id]);
+    expect((await t.service.eventAt('main', Number(params.idx)))!.payload).toEqual({ contractId: c!.id, parameters: { note: 'retuned by vote' }, proposalId: retune });
 
-    await pass({ setActive: { id: c!.id, active: false } });
+    const disable = await pass({ setActive: { id: c!.id, active: false } });
     expect((await t.rules.contract(c!.id))!.active).toBe(false);
+    const [change] = await t.db.dataSource.query(`SELECT idx FROM rules_contract_changes WHERE contract_id = $1`, [c!.id]);
+    expect((await t.service.eventAt('main', Number(change.idx)))!.payload).toEqual({ contractId: c!.id, active: false, proposalId: disable });
     await t.emit('voted_trigger', 'zed');
     await t.settled();
     expect((await t.gov.account('zed')).balance).toBe(15n);
