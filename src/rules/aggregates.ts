@@ -5,6 +5,8 @@ import type { AggregateCall } from './checker.js';
 /**
  * Aggregates over the window of ledger time before a trigger, counting only events up to the
  * trigger itself: the same trigger gives the same values live, after a restart and on replay.
+ * Copies synced from peers are left out, as they are as triggers: they are the peers' history,
+ * not this node's state.
  */
 export async function computeAggregates(ds: DataSource, ledgerId: number, trigger: RuleEvent, calls: AggregateCall[]): Promise<Map<string, number>> {
   const values = new Map<string, number>();
@@ -12,7 +14,7 @@ export async function computeAggregates(ds: DataSource, ledgerId: number, trigge
     const windowS = call.args[call.args.length - 1] as number;
     const since = trigger.hlc.physicalMs - windowS * 1000;
     const base = [ledgerId, call.args[0], trigger.index, since];
-    const from = `FROM events WHERE ledger_id = $1 AND type = $2 AND idx <= $3 AND hlc_ms > $4`;
+    const from = `FROM events WHERE ledger_id = $1 AND type = $2 AND idx <= $3 AND hlc_ms > $4 AND origin IS NULL`;
     let row: { v: string | number | null };
     if (call.fn === 'count') {
       [row] = await ds.query(`SELECT count(*) AS v ${from}`, base);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { canonicalBytes } from '../../src/ledger/events/envelope.js';
 import { contractInput, openRules, type TestRules } from './support.js';
 
 let t: TestRules;
@@ -41,6 +42,23 @@ describe('windows of ledger time', () => {
     await t.settled();
     expect((await executions(c.id)).map((x) => x.triggerIndex)).toEqual([first, third]);
     expect((await t.gov.account('mia')).balance).toBe(30n);
+  });
+
+  it("aggregates leave out copies synced from a peer: they are the peer's history, not this node's", async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'own only', trigger: { eventTypes: ['copied'] },
+      actions: [{ appendEvent: { type: 'own_seen', payloadExpr: '{"count": count("copied", 60), "sum": sum("copied", "n", 60), "ratio": ratio("copied", "ok", 60)}' } }],
+    }));
+    const copies = [1, 2].map((i) => canonicalBytes({
+      ledger: 'peer.example/main', type: 'copied', actor: 'peer-writer', result: 'fail', parents: [],
+      hlc: { physicalMs: Date.now() - 1000 + i, logical: 0 }, payload: { n: 100 },
+    }));
+    await t.service.appendReplicated('main', copies.map((canonical) => ({ canonical, signature: null })));
+    await t.emit('copied', 'cody', { n: 1 }, { result: 'ok' });
+    await t.settled();
+    const xs = await executions(c.id);
+    expect(xs).toHaveLength(1); // the copies trigger nothing either
+    expect((await t.service.eventAt('main', xs[0]!.index + 1))!.payload).toEqual({ count: 1, sum: 1, ratio: 1 });
   });
 
   it('sum adds a field where it is a number, and a ratio over no events is 0', async () => {
