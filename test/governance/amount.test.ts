@@ -1,16 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fractionToPpm, isqrt, parseAmount, quadraticWeight } from '../../src/governance/amount.js';
+import { thrownCodeOf } from '../support/codes.js';
 
 /** The error code `act` throws, or 'ok'. */
-const codeOf = (act: () => unknown): string => {
-  try {
-    act();
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-};
+const codeOf = (act: () => unknown): string => thrownCodeOf(act) ?? 'ok';
 
 describe('isqrt', () => {
   it('is the floor of the square root, for integers of any size', () => {

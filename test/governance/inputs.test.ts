@@ -4,17 +4,11 @@ import { checkChoice, checkProposal } from '../../src/governance/inputs.js';
 import { voteMessageBytes, voteSignatureValid } from '../../src/governance/vote-message.js';
 import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
 import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
+import { thrownCodeOf } from '../support/codes.js';
 import { proposalInput } from './support.js';
 
 /** The error code `act` throws, or 'ok'. */
-const codeOf = (act: () => unknown): string => {
-  try {
-    act();
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-};
+const codeOf = (act: () => unknown): string => thrownCodeOf(act) ?? 'ok';
 const mint = { mint: { to: 'oncall', amount: '1' } };
 
 describe('a proposal as submitted', () => {
