@@ -199,6 +199,17 @@ describe('verification finds tampered events', () => {
     expectIssue(await verify('hlc', false), 'HLC_ORDER', { index: tail });
   });
 
+  it("an HLC equal to its parent's among the newest events (quick mode: equal is not after)", async () => {
+    const { ledger, events } = await buildLedger(t.service, 'hlc-equal');
+    const tail = events.length - 3;
+    const env = envelopeOfEvent(events[tail]!);
+    const parent = events.find((e) => e.id === env.parents[0])!;
+    env.hlc = { ...parent.hlc };
+    await forge(ledger.id, tail, env, false);
+    expectIssue(await verify('hlc-equal', false), 'HLC_ORDER', { index: tail });
+    expectIssue(await verify('hlc-equal', true), 'HLC_ORDER', { index: tail });
+  });
+
   it('a missing parent', async () => {
     const { ledger, events, explicit } = await buildLedger(t.service, 'orphan');
     const index = explicit[0]!;
