@@ -165,6 +165,21 @@ describe('verification finds a tampered chain', () => {
     expect(full.issues.some((i) => i.kind === 'BLOCK_POW' || i.kind === 'BLOCK_HASH')).toBe(false);
   });
 
+  it('the first block with a wrong difficulty, honestly mined', async () => {
+    const { ledger } = await buildLedger(t.service, 'difficulty0');
+    const b = (await blocksOf(ledger.id))[0]!;
+    const header = { ...headerOfStored(b), difficulty: b.difficulty + 1 };
+    let nonce = 0;
+    while (!meetsDifficulty(blockHash({ ...header, nonce }), header.difficulty)) nonce++;
+    await tamper(ds(), [
+      `UPDATE blocks SET difficulty = $3, nonce = $4, hash = $5 WHERE ledger_id = $1 AND height = $2`,
+      [ledger.id, 0, header.difficulty, nonce, blockHash({ ...header, nonce })],
+    ]);
+    const full = await verify('difficulty0', true);
+    expectIssue(full, 'BLOCK_DIFFICULTY', { blockHeight: 0 });
+    expect(full.issues.some((i) => (i.kind === 'BLOCK_POW' || i.kind === 'BLOCK_HASH') && i.blockHeight === 0)).toBe(false);
+  });
+
   it('retarget settings a block never could have been mined under', async () => {
     const { ledger } = await buildLedger(t.service, 'settings');
     const last = (await blocksOf(ledger.id)).at(-1)!;
@@ -204,6 +219,18 @@ describe('verification finds a tampered chain', () => {
     const b = (await blocksOf(ledger.id))[4]!;
     await setBlock(ledger.id, b.height, 'start_index', b.startIndex + 1);
     expectIssue(await verify('range', true), 'BLOCK_RANGE', { blockHeight: b.height });
+  });
+
+  it('the last block ending one event beyond the head', async () => {
+    const { ledger } = await buildLedger(t.service, 'beyondhead');
+    const [head] = await ds().query(`SELECT tree_size FROM ledger_heads WHERE ledger_id = $1`, [ledger.id]);
+    const last = (await blocksOf(ledger.id)).at(-1)!;
+    await setBlock(ledger.id, last.height, 'tree_size', Number(head.tree_size) + 1);
+    for (const full of [true, false]) {
+      const report = await verify('beyondhead', full);
+      expectIssue(report, 'BLOCK_RANGE', { blockHeight: last.height });
+      expect(report.issues.find((i) => i.kind === 'BLOCK_RANGE')!.message).toMatch(/beyond the \d+ events of the head/);
+    }
   });
 
   it('a bad checkpoint signature (a flipped base64 character)', async () => {
