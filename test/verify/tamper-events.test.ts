@@ -77,6 +77,24 @@ describe('verification finds tampered events', () => {
     expectIssue(await verify('column', false), 'EVENT_FIELD_MISMATCH', { index: last });
   });
 
+  it('a changed column only (hlc_logical, parents, a field the envelope lacks)', async () => {
+    const { ledger, events, chained } = await buildLedger(t.service, 'columns');
+    const [a, b, c] = chained.filter((x) => x >= events.length - 30 && events[x]!.resource === null).slice(-3) as [number, number, number];
+    await tamper(
+      ds(),
+      [`UPDATE events SET hlc_logical = hlc_logical + 1 WHERE ledger_id = $1 AND idx = $2`, [ledger.id, a]],
+      [`UPDATE events SET parents = $3 WHERE ledger_id = $1 AND idx = $2`, [ledger.id, b, Buffer.from(events[b - 2]!.id, 'hex')]],
+      [`UPDATE events SET resource = 'doc/forged' WHERE ledger_id = $1 AND idx = $2`, [ledger.id, c]],
+    );
+    for (const full of [true, false]) {
+      const report = await verify('columns', full);
+      const mismatch = (index: number) => report.issues.find((i) => i.kind === 'EVENT_FIELD_MISMATCH' && i.index === index)?.message;
+      expect(mismatch(a)).toMatch(/\bhlc_logical\b/);
+      expect(mismatch(b)).toMatch(/\bparents\b/);
+      expect(mismatch(c)).toMatch(/\bresource\b.*doc\/forged/);
+    }
+  });
+
   it('a deleted event (a sequence gap)', async () => {
     const { ledger, events } = await buildLedger(t.service, 'deleted');
     await tamper(ds(), [`DELETE FROM events WHERE ledger_id = $1 AND idx = $2`, [ledger.id, 31]]);
