@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { blockHash, headerOfStored, meetsDifficulty } from '../../src/ledger/blocks/index.js';
 import type { BlockRow, CheckpointRow } from '../../src/ledger/entities/index.js';
 import { formatCheckpoint, openNote, parseCheckpoint, signNote } from '../../src/ledger/note/index.js';
+import { QUICK_TAIL } from '../../src/ledger/verify/quick.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 import { buildLedger, expectIssue, expectValid, randomHash, tamper } from './support.js';
 
@@ -314,6 +315,21 @@ describe('verification finds a tampered chain', () => {
     expectIssue(await verify('treenode', false), 'TREE_MISMATCH', { index: idx * 4 });
   });
 
+  it("quick mode: the first and the last stored node wholly among the newest leaves", async () => {
+    const { ledger, events } = await buildLedger(t.service, 'tailedges');
+    const n = events.length;
+    const first = Math.ceil(Math.max(0, n - QUICK_TAIL) / 2);
+    const last = Math.floor(n / 2) - 1;
+    await tamper(
+      ds(),
+      [`UPDATE tree_nodes SET hash = $3 WHERE ledger_id = $1 AND level = 1 AND idx = $2`, [ledger.id, first, randomHash()]],
+      [`UPDATE tree_nodes SET hash = $3 WHERE ledger_id = $1 AND level = 1 AND idx = $2`, [ledger.id, last, randomHash()]],
+    );
+    const quick = await verify('tailedges', false);
+    expectIssue(quick, 'TREE_MISMATCH', { index: first * 2 });
+    expectIssue(quick, 'TREE_MISMATCH', { index: last * 2 });
+  });
+
   it('a deleted tree_nodes row, and one added beyond the head', async () => {
     const { ledger, events } = await buildLedger(t.service, 'nonode');
     await tamper(ds(), [`DELETE FROM tree_nodes WHERE ledger_id = $1 AND level = 1 AND idx = 20`, [ledger.id]]);
@@ -368,6 +384,29 @@ describe('verification finds a tampered chain', () => {
         full ? [] : [`checkpoint ${signed.id}: no stored block ends at its tree size ${signed.treeSize}`],
       );
     }
+  });
+
+  it("a head whose frontier, tips or last hlc is rewritten", async () => {
+    const { ledger } = await buildLedger(t.service, 'headparts');
+    const [head] = await ds().query(`SELECT frontier, tips, last_hlc_logical FROM ledger_heads WHERE ledger_id = $1`, [ledger.id]);
+    const set = (column: string, value: unknown) => ds().query(`UPDATE ledger_heads SET ${column} = $2 WHERE ledger_id = $1`, [ledger.id, value]);
+    const headIssues = async (full: boolean) => {
+      const report = await verify('headparts', full);
+      expectIssue(report, 'HEAD_MISMATCH', {});
+      expect(report.issues).toHaveLength(1);
+      return report.issues[0]!.message;
+    };
+    await set('frontier', Buffer.concat([randomHash(), head.frontier.subarray(32)]));
+    for (const full of [true, false]) expect(await headIssues(full)).toMatch(/frontier/);
+    await set('frontier', head.frontier);
+    // The newest event dropped from the tips.
+    await set('tips', head.tips.subarray(0, head.tips.length - 32));
+    expect(await headIssues(true)).toMatch(/tips/);
+    expect(await headIssues(false)).toMatch(/the newest event \d+ is not the last tip/);
+    await set('tips', head.tips);
+    // Quick mode does not read every event's hlc; full mode does.
+    await set('last_hlc_logical', head.last_hlc_logical + 1);
+    expect(await headIssues(true)).toMatch(/last hlc/);
   });
 
   it('a rewritten head', async () => {
