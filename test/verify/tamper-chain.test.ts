@@ -227,6 +227,18 @@ describe('verification finds a tampered chain', () => {
     expectIssue(await verify('treeroot', false), 'BLOCK_TREE_ROOT', { blockHeight: last });
   });
 
+  it('a wrong tree root on every block, found whatever the page size', async () => {
+    const { ledger } = await buildLedger(t.service, 'treeroot-pages');
+    const blocks = await blocksOf(ledger.id);
+    await tamper(ds(), [`UPDATE blocks SET tree_root = $2 WHERE ledger_id = $1`, [ledger.id, randomHash()]]);
+    const { verifyLedger } = await import('../../src/ledger/verify/index.js');
+    for (const pageSize of [1, 3, 7, 16, 33]) {
+      const report = await verifyLedger(ds(), ledger, { full: true, pageSize });
+      const heights = report.issues.filter((i) => i.kind === 'BLOCK_TREE_ROOT').map((i) => i.blockHeight);
+      expect(heights, `page size ${pageSize}`).toEqual(blocks.map((b) => b.height));
+    }
+  });
+
   it('a block range that skips events', async () => {
     const { ledger } = await buildLedger(t.service, 'range');
     const b = (await blocksOf(ledger.id))[4]!;
