@@ -306,6 +306,29 @@ describe('verification finds a tampered chain', () => {
     expectIssue(await verify('cproot', true), 'CHECKPOINT_INCONSISTENT', { checkpointId: earlier.id });
   });
 
+  it('two checkpoints at the newest size, the older one re-signed with another root', async () => {
+    const { ledger } = await buildLedger(t.service, 'cpsame');
+    const last = (await checkpointsOf(ledger.id)).at(-1)!;
+    const body = parseCheckpoint(openNote(last.note).text);
+    const root = randomHash();
+    const note = signNote(formatCheckpoint({ ...body, rootHash: root }), [t.service.serverKey!.note]);
+    const columns = (
+      await ds().query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'checkpoints' AND column_name <> 'id' ORDER BY ordinal_position`)
+    ).map((r: { column_name: string }) => r.column_name).join(', ');
+    // A true copy of the newest checkpoint, newer still; the original then forged.
+    await tamper(
+      ds(),
+      [`INSERT INTO checkpoints (${columns}) SELECT ${columns} FROM checkpoints WHERE id = $1`, [last.id]],
+      [`UPDATE checkpoints SET note = $2, root_hash = $3 WHERE id = $1`, [last.id, note, root]],
+    );
+    for (const full of [true, false]) {
+      const report = await verify('cpsame', full);
+      expectIssue(report, 'CHECKPOINT_ROOT', { checkpointId: last.id });
+      expectIssue(report, 'CHECKPOINT_INCONSISTENT', { checkpointId: last.id });
+      expect(report.issues.every((i) => i.checkpointId === last.id)).toBe(true);
+    }
+  });
+
   it('the previous checkpoint forged: quick mode blames it, not the last one', async () => {
     const { ledger } = await buildLedger(t.service, 'cpprev');
     const cps = await checkpointsOf(ledger.id);
