@@ -329,6 +329,20 @@ describe('verification finds a tampered chain', () => {
     }
   });
 
+  it('the newest checkpoint re-signed for one event more than the head has', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'cpbeyond');
+    const last = (await checkpointsOf(ledger.id)).at(-1)!;
+    const n = events.length;
+    const body = parseCheckpoint(openNote(last.note).text);
+    const note = signNote(formatCheckpoint({ ...body, treeSize: n + 1 }), [t.service.serverKey!.note]);
+    await tamper(ds(), [`UPDATE checkpoints SET note = $2, tree_size = $3 WHERE id = $1`, [last.id, note, n + 1]]);
+    for (const full of [true, false]) {
+      const report = await verify('cpbeyond', full);
+      expectIssue(report, 'CHECKPOINT_ROOT', { checkpointId: last.id });
+      expect(report.issues.find((i) => i.kind === 'CHECKPOINT_ROOT')!.message).toMatch(new RegExp(`signs a tree of ${n + 1} events, but the ledger has ${n}$`));
+    }
+  });
+
   it('the previous checkpoint forged: quick mode blames it, not the last one', async () => {
     const { ledger } = await buildLedger(t.service, 'cpprev');
     const cps = await checkpointsOf(ledger.id);
