@@ -108,6 +108,9 @@ describe('a pull of a peer whose log grew', () => {
     expect(await countOf('Grown')).toBe(3);
     // With its proof, the same growth is taken.
     expect(await pullFrom(await again(p.url), deps(clientOf(grown)))).toMatchObject({ fromPosition: 3, toPosition: 5, received: 2 });
+    // Taken whole: the next pull asks for no leaves.
+    const idle = clientOf(grown, { leaves: async () => { throw new Error('asked for leaves past the checkpoint'); } });
+    expect(await pullFrom(await again(p.url), deps(idle))).toMatchObject({ fromPosition: 5, toPosition: 5, received: 0, skipped: 0, substantive: false });
   });
 
   it('flags a peer whose checkpoint is smaller by one than the one it signed before', async () => {
@@ -121,6 +124,15 @@ describe('a pull of a peer whose log grew', () => {
     await expect(pullFrom(await again(p.url), deps(clientOf(forkOf4)))).rejects.toMatchObject({ code: 'PEER_MISBEHAVED', reason: expect.stringMatching(/smaller than the one of size/) });
     expect(await again(p.url)).toMatchObject({ checkpointSize: size });
   });
+
+  it('by one leaf needs its consistency proof too: another history one longer flags the peer, its last leaf not appended', async () => {
+    const p = await pinned(forkOf3);
+    expect(await pullFrom(p, deps(clientOf(forkOf3)))).toMatchObject({ received: 3, toPosition: 3 });
+    // forkOf4 is another history under the same key, one leaf longer: its leaf 3 is proven into its own root.
+    await expect(pullFrom(await again(p.url), deps(clientOf(forkOf4)))).rejects.toMatchObject({ code: 'PEER_MISBEHAVED', reason: expect.stringMatching(/size 4 is not consistent with the one of size 3/) });
+    expect(await countOf('Forked')).toBe(3);
+    expect(await again(p.url)).toMatchObject({ position: 3, checkpointSize: 3 });
+  });
 });
 
 describe('a pull of leaves this node holds already', () => {
@@ -133,6 +145,19 @@ describe('a pull of leaves this node holds already', () => {
     const r2 = await pullFrom(second, deps(clientOf(peer), 2));
     expect(r2).toMatchObject({ fromPosition: 0, toPosition: size, received: 0, skipped: size });
     expect(await again(second.url)).toMatchObject({ position: size, eventsReceived: 0 });
+  });
+
+  it('is worth recording when one event of a page is new, the rest held', async () => {
+    const first = await pinned();
+    await pullFrom(first, deps(clientOf(peer)));
+    await peer.service.append('main', [{ type: 'Genuine', actor: 'writer', payload: { n: 'late' } }]);
+    await peer.service.createCheckpoint('main');
+    const starts = async () => (await local.db.dataSource.query(`SELECT count(*)::int AS n FROM events WHERE type = 'SyncStarted' AND origin IS NULL`))[0].n as number;
+    const recorded = await starts();
+    // The same log under a second URL: one page, every leaf held but the newest.
+    const r = await pullFrom(await pinned(), deps(clientOf(peer)));
+    expect(r).toMatchObject({ fromPosition: 0, toPosition: r.checkpointSize, received: 1, skipped: r.checkpointSize - 1, substantive: true });
+    expect(await starts()).toBe(recorded + 1);
   });
 });
 
