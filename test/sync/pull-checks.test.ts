@@ -111,6 +111,7 @@ describe('a pull of a peer whose log grew', () => {
     // Taken whole: the next pull asks for no leaves.
     const idle = clientOf(grown, { leaves: async () => { throw new Error('asked for leaves past the checkpoint'); } });
     expect(await pullFrom(await again(p.url), deps(idle))).toMatchObject({ fromPosition: 5, toPosition: 5, received: 0, skipped: 0, substantive: false });
+    expect(await again(p.url)).toMatchObject({ position: 5, checkpointSize: 5, eventsReceived: 5 });
   });
 
   it('flags a peer whose checkpoint is smaller by one than the one it signed before', async () => {
