@@ -118,4 +118,26 @@ describe('a peer client', () => {
     await expect(client().checkpoint()).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE', message: expect.stringMatching(/without data/) });
     await expect(new PeerClient('http://127.0.0.1:9/graphql', 'puller.test/main', undefined, 2_000).checkpoint()).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE' });
   });
+
+  it('takes a peer that stops answering, before or in the middle of its answer, as unavailable once its time is up', async () => {
+    // One peer never answers; the other sends the start of an answer and then nothing more.
+    const stalled = createServer((req, res) => {
+      if (req.url === '/midway') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"data":{"syncCheckpoint":');
+      }
+    });
+    await new Promise<void>((r) => stalled.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(stalled.address() as AddressInfo).port}`;
+    try {
+      for (const path of ['/silent', '/midway']) {
+        const started = Date.now();
+        await expect(new PeerClient(`${base}${path}`, 'puller.test/main', undefined, 300).checkpoint()).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE' });
+        expect(Date.now() - started).toBeLessThan(4_000);
+      }
+    } finally {
+      stalled.closeAllConnections();
+      await new Promise<void>((r) => stalled.close(() => r()));
+    }
+  });
 });
