@@ -42,7 +42,7 @@ describe('a peer URL and key', () => {
   });
 
   it('are refused with credentials, a query string or a fragment in the URL, another scheme, a | or past 2048 characters', () => {
-    for (const bad of ['http://user@peer.example/graphql', 'http://peer.example/graphql?token=x', 'http://peer.example/graphql#x', 'http://user:pw@peer.example/graphql', 'http://:pw@peer.example/graphql', 'ftp://peer.example/graphql', 'file:///etc/passwd', 'http://peer.example/a|b', `http://peer.example/${'a'.repeat(2030)}`, 'not a url']) {
+    for (const bad of ['http://user@peer.example/graphql', 'http://peer.example/graphql?token=x', 'http://peer.example/graphql#x', 'http://user:pw@peer.example/graphql', 'http://:pw@peer.example/graphql', 'ftp://peer.example/graphql', 'file:///etc/passwd', 'http://peer.example/a|b', `http://peer.example/${'a'.repeat(2030)}`, `http://peer.example/${'a'.repeat(2049 - 'http://peer.example/'.length)}`, 'not a url']) {
       expect(() => peerSpec(bad, vkey), bad).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
     }
     expect(() => peerSpec('http://peer.example/graphql', 'spec.test+00000000+AAAA')).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
@@ -78,6 +78,7 @@ describe('a peer client', () => {
       [leaf(0), leaf(1), { ...leaf(2), signature: SIG.slice(2) }],
       [leaf(0), leaf(1), { ...leaf(2), signature: 7 }],
       [leaf(0), leaf(1), { signature: SIG }],
+      [leaf(0), leaf(1), { canonical: leaf(2).canonical }],
       'three leaves',
     ];
     for (const leaves of pages) {
