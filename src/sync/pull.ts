@@ -175,8 +175,8 @@ interface Checked {
 
 /** The peer's newest checkpoint, checked against the one stored in `peer`; null while its log is empty. */
 async function checkPeer(peer: PeerRow, local: LedgerRow, d: PullDeps): Promise<Checked | null> {
-  const started = performance.now();
   await d.pace();
+  const started = performance.now();
   const note = await d.client.checkpoint();
   const latencyMs = Math.round(performance.now() - started);
   if (note === null) return null;

@@ -290,3 +290,15 @@ describe('a pull of a peer', () => {
     expect(asked).toBeLessThanOrEqual(8);
   });
 });
+
+describe('the latency a pull stores for a peer', () => {
+  it('is the round trip of the checkpoint request, not the wait for the rate bound before it', async () => {
+    const p = await pinned();
+    // Every request waits 300 ms for the rate bound; the peer itself answers at once.
+    const paced = { ...deps(clientOf(peer)), pace: () => new Promise<void>((r) => setTimeout(r, 300)) };
+    await pullFrom(p, paced);
+    const { latencyMs } = await again(p.url);
+    expect(latencyMs).not.toBeNull();
+    expect(latencyMs!).toBeLessThan(250);
+  });
+});
