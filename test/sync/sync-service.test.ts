@@ -308,6 +308,30 @@ describe('a successful sync when syncs run only when asked', () => {
   });
 });
 
+describe('a successful sync when syncs run on their own', () => {
+  it('is followed by the next one an interval later, which brings what the peer wrote meanwhile', { timeout: 60_000 }, async () => {
+    const node = await openTestLedger({ CHAINPROOF_ORIGIN: 'timed.test', CHAINPROOF_SIGNING_SEED: '7e'.repeat(32) }, { produceBlocks: false });
+    const peer = await openTestLedger({ CHAINPROOF_ORIGIN: 'timed-source.test', CHAINPROOF_SIGNING_SEED: '7f'.repeat(32) }, { produceBlocks: false });
+    await peer.service.append('main', [{ type: 'FromPeer', actor: 'writer' }]);
+    await peer.service.createCheckpoint('main');
+    const served = await servePeer(peer);
+    const svc = new SyncService(node.db.dataSource, node.service, { peers: [{ url: served.url, vkey: peer.service.verifierKey()! }], intervalMs: 500, enabled: true, requestTimeoutMs: 30_000 }, pino({ level: 'silent' }));
+    try {
+      await svc.start();
+      await vi.waitFor(async () => expect((await svc.status()).peers[0]).toMatchObject({ status: 'connected', eventsReceived: 1 }), { timeout: 20_000, interval: 50 });
+      const [p] = (await svc.status()).peers;
+      expect(p!.nextSyncAt!.getTime() - p!.lastSyncAt!.getTime()).toBeLessThanOrEqual(600);
+      await peer.service.append('main', [{ type: 'FromPeer', actor: 'writer' }]);
+      await peer.service.createCheckpoint('main');
+      await vi.waitFor(async () => expect((await svc.status()).peers[0]).toMatchObject({ status: 'connected', eventsReceived: 2 }), { timeout: 20_000, interval: 50 });
+    } finally {
+      await svc.stop();
+      served.server.close();
+      await Promise.all([node.close(), peer.close()]);
+    }
+  });
+});
+
 describe('a peer an admin adds', () => {
   it('is synced at once when syncs run on their own', { timeout: 30_000 }, async () => {
     const added = 'http://127.0.0.1:10/graphql';
