@@ -332,6 +332,31 @@ describe('a successful sync when syncs run on their own', () => {
   });
 });
 
+describe('requests to one peer', () => {
+  it('are spaced by the rate bound, also between the pages of one sync', { timeout: 60_000 }, async () => {
+    const node = await openTestLedger({ CHAINPROOF_ORIGIN: 'paced.test', CHAINPROOF_SIGNING_SEED: '7d'.repeat(32) }, { produceBlocks: false });
+    const peer = await openTestLedger({ CHAINPROOF_ORIGIN: 'paced-source.test', CHAINPROOF_SIGNING_SEED: '7c'.repeat(32) }, { produceBlocks: false });
+    await peer.service.append('main', [1, 2, 3].map((n) => ({ type: 'FromPeer', actor: 'writer', payload: { n } })));
+    await peer.service.createCheckpoint('main');
+    const arrivals: number[] = [];
+    const arrived = async () => void arrivals.push(performance.now());
+    const served = await servePeer(peer, { beforeCheckpoint: arrived, beforeLeaves: arrived });
+    // Five requests a second: one checkpoint and three pages of one leaf, at least 200 ms apart.
+    const svc = serviceOn(node, [{ url: served.url, vkey: peer.service.verifierKey()! }], { enabled: false, requestTimeoutMs: 30_000, pageSize: 1, maxRequestsPerSecond: 5 });
+    try {
+      await svc.start();
+      expect(await svc.syncNow(served.url)).toMatchObject([{ ok: true, received: 3 }]);
+      expect(arrivals).toHaveLength(4);
+      const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(180);
+    } finally {
+      await svc.stop();
+      served.server.close();
+      await Promise.all([node.close(), peer.close()]);
+    }
+  });
+});
+
 describe('a peer an admin adds', () => {
   it('is synced at once when syncs run on their own', { timeout: 30_000 }, async () => {
     const added = 'http://127.0.0.1:10/graphql';
