@@ -148,6 +148,23 @@ describe('a pull of leaves this node holds already', () => {
     expect(await again(second.url)).toMatchObject({ position: size, eventsReceived: 0 });
   });
 
+  it('stops as re-pinned when the peer is re-pinned while a page of them moves the position on', async () => {
+    await pullFrom(await pinned(), deps(clientOf(peer), 2));
+    // The same log under a second URL, re-pinned to another key as its first page of held leaves moves the position.
+    const second = await pinned();
+    const racing = Object.create(store) as SyncStore;
+    let raced = false;
+    racing.advance = async (...args: Parameters<SyncStore['advance']>) => {
+      if (!raced) {
+        raced = true;
+        await store.upsertConfigured(peerSpec(second.url, impostor.service.verifierKey()!));
+      }
+      return store.advance(...args);
+    };
+    await expect(pullFrom(second, { ...deps(clientOf(peer), 2), store: racing })).rejects.toBeInstanceOf(PeerRepinned);
+    expect(await again(second.url)).toMatchObject({ position: 0, checkpointSize: null });
+  });
+
   it('is worth recording when one event of a page is new, the rest held', async () => {
     const first = await pinned();
     await pullFrom(first, deps(clientOf(peer)));
