@@ -80,7 +80,8 @@ function contender(lock: string, at: number, trap?: Trap): Contender {
         prev();
         look();
       };
-      child.on('exit', () => {
+      // 'close', not 'exit': a child's output may still be unread when it has exited.
+      child.on('close', () => {
         look();
         reject(new Error(`contender exited with ${JSON.stringify(out)}`));
       });
