@@ -347,8 +347,10 @@ describe('requests to one peer', () => {
       await svc.start();
       expect(await svc.syncNow(served.url)).toMatchObject([{ ok: true, received: 3 }]);
       expect(arrivals).toHaveLength(4);
+      // Spaced where they leave; where they arrive, each may be late by what the two cores were busy with.
       const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
-      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(180);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(100);
+      expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThanOrEqual(500);
     } finally {
       await svc.stop();
       served.server.close();
