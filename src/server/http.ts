@@ -119,18 +119,13 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
       // Credentials come once, in connection_init; bad ones close the socket with 4403 Forbidden.
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
-        try {
-          const credential = params.authorization ?? params.Authorization ?? params.apiKey;
-          const principal = await principalFrom(credential, keys);
-          if (!config.publicReads && principal.role === null) return false;
-          Object.assign(ctx.extra, { principal, credential: typeof credential === 'string' ? credential : undefined });
-          if (principal.role !== null) keyed.add(ctx.extra);
-          return true;
-        } catch (e) {
-          // A refused credential is 4403; anything else closes the socket as an internal error, logged.
-          if (isChainproofError(e) && e.code === 'UNAUTHENTICATED') return false;
-          throw e;
-        }
+        const credential = params.authorization ?? params.Authorization ?? params.apiKey;
+        // A refused credential is 4403; a failed look-up closes the socket as an internal error, logged.
+        const principal = await admittedPrincipal(credential, keys, config.publicReads);
+        if (principal === null) return false;
+        Object.assign(ctx.extra, { principal, credential: typeof credential === 'string' ? credential : undefined });
+        if (principal.role !== null) keyed.add(ctx.extra);
+        return true;
       },
       onClose: (ctx) => keyed.remove(ctx.extra),
       context: (ctx, id) =>
@@ -215,12 +210,15 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   app.get('/metrics', probeLimit, async (req, res) => {
     // Ledger names, peers' and validators' URLs, counts of what was written: reads, so where reads
     // need a key, so does a scrape (Prometheus sends it as `authorization: {credentials: …}`).
-    if (!config.publicReads) {
-      const holds = await holdsKey(req.headers.authorization, keys).catch((err: unknown) => (log.error({ err }, 'could not check the key of a scrape'), undefined));
-      if (holds === undefined) return void res.status(503).json({ error: 'UNAVAILABLE: the key could not be checked' });
-      if (!holds) {
-        return void res.status(401).setHeader('www-authenticate', 'Bearer').json({ error: 'UNAUTHENTICATED: /metrics needs an API key (any role) when reads are not public' });
-      }
+    let admitted: Principal | null;
+    try {
+      admitted = await admittedPrincipal(req.headers.authorization, keys, config.publicReads);
+    } catch (err) {
+      log.error({ err }, 'could not check the key of a scrape');
+      return void res.status(503).json({ error: 'UNAVAILABLE: the key could not be checked' });
+    }
+    if (admitted === null) {
+      return void res.status(401).setHeader('www-authenticate', 'Bearer').json({ error: 'UNAUTHENTICATED: /metrics needs an API key (any role) when reads are not public' });
     }
     res.setHeader('content-type', deps.metrics.contentType);
     res.send(await scrape());
@@ -281,12 +279,16 @@ export async function startHttpServer(config: Config, deps: HttpDeps, log: Logge
   };
 }
 
-/** Whether an Authorization header (attacker-controlled) carries a current API key; throws if the keys cannot be read. */
-async function holdsKey(authorization: unknown, keys: ApiKeyService): Promise<boolean> {
+/**
+ * Who presents `credential` (attacker-controlled: `Bearer <key>`), if they may read: null for a
+ * refused key, or for none where reads are not public. Throws if the keys cannot be read.
+ */
+async function admittedPrincipal(credential: unknown, keys: ApiKeyService, publicReads: boolean): Promise<Principal | null> {
   try {
-    return (await principalFrom(authorization, keys)).role !== null;
+    const principal = await principalFrom(credential, keys);
+    return publicReads || principal.role !== null ? principal : null;
   } catch (e) {
-    if (isChainproofError(e) && e.code === 'UNAUTHENTICATED') return false;
+    if (isChainproofError(e) && e.code === 'UNAUTHENTICATED') return null;
     throw e;
   }
 }
