@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseCosignerKey, parseVerifierKey } from './ledger/note/index.js';
 import { ChainproofError } from './errors.js';
 import { peerSpec } from './sync/peer.js';
-import { secretBearingPart } from './shown-url.js';
+import { shownUrlProblem } from './shown-url.js';
 
 /** Defaults a new ledger takes unless `createLedger` says otherwise. */
 export interface LedgerDefaults {
@@ -311,11 +311,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const validatorKeys = new Set<string>();
   for (const [i, v] of config.validators.entries()) {
-    // Checked before the URL is ever echoed: it shows in logs and /metrics.
-    const parsed = URL.canParse(v.url) ? new URL(v.url) : null;
-    const secret = parsed && secretBearingPart(parsed);
-    if (secret) problems.push(`CHAINPROOF_VALIDATORS: validator ${i + 1}'s URL must not carry ${secret}`);
-    else if (!parsed || !/^https?:\/\/[^\s|]+$/.test(v.url)) problems.push(`CHAINPROOF_VALIDATORS: validator ${i + 1} (${v.url.length} characters) is not an http(s) URL`);
+    const problem = shownUrlProblem(v.url);
+    if (problem) problems.push(`CHAINPROOF_VALIDATORS: validator ${i + 1}'s URL ${problem}`);
     try {
       // One key is one validator, whatever names it comes under: counted twice, it could make a quorum alone.
       const key = parseCosignerKey(v.vkey).publicKey.toString('hex');

@@ -1,15 +1,24 @@
+/** Longest peer or validator URL taken: it is stored, shown and sent with every request. */
+const MAX_URL_LENGTH = 2048;
+
 /**
- * The part of a URL that could carry a secret — user:password, a query string, a fragment — or
- * null when it has none. Peers' and validators' URLs are shown in logs, `syncStatus` and
- * `/metrics`, so a token in one would be shown with it; a node's own key for its peers goes in
- * CHAINPROOF_SYNC_API_KEY instead.
+ * What is wrong with `url` as a peer's or validator's URL, worded to follow "the URL"; null when
+ * nothing is. Such URLs are shown in logs, `syncStatus` and `/metrics`, so one that could carry a
+ * secret (user:password, a query string, a fragment) is refused without being echoed.
+ * `url` is attacker-controlled where it comes through createPeer.
  *
  * @example
- *   secretBearingPart(new URL('https://peer.example/graphql?token=x')); // 'a query string'
+ *   shownUrlProblem('https://peer.example/graphql?token=x'); // 'must not carry a query string: …'
  */
-export function secretBearingPart(url: URL): string | null {
-  if (url.username !== '' || url.password !== '') return 'credentials (user:password@)';
-  if (url.search !== '') return 'a query string';
-  if (url.hash !== '') return 'a fragment';
+export function shownUrlProblem(url: string): string | null {
+  if (!URL.canParse(url)) return `(${url.length} characters) is not a URL`;
+  const parsed = new URL(url);
+  const carried = (part: string) => `must not carry ${part}: it is shown in logs and /metrics`;
+  if (parsed.username !== '' || parsed.password !== '') return carried('credentials (user:password@)');
+  if (parsed.search !== '') return carried('a query string');
+  if (parsed.hash !== '') return carried('a fragment');
+  if (!['http:', 'https:'].includes(parsed.protocol) || /[\s|]/.test(url) || url.length > MAX_URL_LENGTH) {
+    return `${JSON.stringify(url)} must be an http(s) URL of at most ${MAX_URL_LENGTH} characters, without | or spaces`;
+  }
   return null;
 }

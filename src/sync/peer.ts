@@ -1,6 +1,6 @@
 import { ChainproofError } from '../errors.js';
 import { parseVerifierKey } from '../ledger/note/index.js';
-import { secretBearingPart } from '../shown-url.js';
+import { shownUrlProblem } from '../shown-url.js';
 
 /** The ledger syncs exchange: every node's `main`. */
 export const SYNC_LEDGER = 'main';
@@ -15,19 +15,8 @@ export interface PeerSpec {
 
 /** `url` and `verifierKey` are attacker-controlled when they come through createPeer. */
 export function peerSpec(url: string, verifierKey: string): PeerSpec {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // Not echoed: what does not parse may still hold a password.
-    throw new ChainproofError('BAD_USER_INPUT', `a peer URL (${url.length} characters) is not a URL`);
-  }
-  // Checked before the URL is ever echoed.
-  const secret = secretBearingPart(parsed);
-  if (secret) throw new ChainproofError('BAD_USER_INPUT', `a peer URL must not carry ${secret}; give the key this node presents in CHAINPROOF_SYNC_API_KEY`);
-  if (!['http:', 'https:'].includes(parsed.protocol) || url.includes('|') || url.length > 2048) {
-    throw new ChainproofError('BAD_USER_INPUT', `peer URL ${JSON.stringify(url)} must be an http(s) URL of at most 2048 characters`);
-  }
+  const problem = shownUrlProblem(url);
+  if (problem) throw new ChainproofError('BAD_USER_INPUT', `a peer URL ${problem}`);
   let name: string;
   try {
     name = parseVerifierKey(verifierKey).name;
