@@ -5,6 +5,7 @@ import { voteMessageBytes } from '../../src/governance/vote-message.js';
 import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
 import { canonicalBytes } from '../../src/ledger/events/envelope.js';
 import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
+import { tamper } from '../verify/support.js';
 import { openGovernance, proposalInput, type TestGovernance } from './support.js';
 
 let t: TestGovernance;
@@ -87,10 +88,8 @@ describe('verify --replay', () => {
     const recorded = /^state ([0-9a-f]{64})$/m.exec(row.note)![1]!;
     const other = recorded.replace(/^./, (c) => (c === '0' ? '1' : '0'));
     // Rewritten with the append-only triggers off, as an attacker with the database would.
-    const rewrite = (from: string, to: string) => t.db.dataSource.transaction(async (tx) => {
-      await tx.query('SET LOCAL session_replication_role = replica');
-      await tx.query(`UPDATE checkpoints SET note = replace(note, $1, $2) WHERE tree_size = $3`, [from, to, cp.treeSize]);
-    });
+    const rewrite = (from: string, to: string) =>
+      tamper(t.db.dataSource, [`UPDATE checkpoints SET note = replace(note, $1, $2) WHERE tree_size = $3`, [from, to, cp.treeSize]]);
     await rewrite(recorded, other);
     const r = await t.gov.replay();
     expect(r.mismatchedTables).toEqual([]);

@@ -9,7 +9,6 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-const executions = async (id: string) => (await t.rules.executions(id, { first: 100 })).items.map((i) => i.node);
 
 describe('a backlog read with the contracts learnt on the way', () => {
   it('evaluates every event after each contract, with the fields and payload its expressions read', async () => {
@@ -32,9 +31,9 @@ describe('a backlog read with the contracts learnt on the way', () => {
 
     await t.rules.startConsumer(pino({ level: 'silent' }));
     await t.settled();
-    expect((await executions(late.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[lateTrigger, true]]);
-    expect((await executions(reader.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[readerTrigger, true]]);
-    const [seen, ...more] = await executions(fields.id);
+    expect((await t.executions(late.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[lateTrigger, true]]);
+    expect((await t.executions(reader.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[readerTrigger, true]]);
+    const [seen, ...more] = await t.executions(fields.id);
     expect(more).toEqual([]);
     expect(seen).toMatchObject({ triggerIndex: midTrigger, ok: true });
     const trigger = (await t.service.eventAt('main', midTrigger))!;

@@ -7,7 +7,6 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-const executions = async (id: string) => (await t.rules.executions(id, { first: 100 })).items.map((i) => i.node);
 
 describe('the consumer', () => {
   it('mints on a trigger, once, with the execution parented by the trigger and its mint in the same append', async () => {
@@ -18,7 +17,7 @@ describe('the consumer', () => {
     await t.emit('other', 'ann', { severity: 3 }); // not a trigger type
     await t.settled();
     expect((await t.gov.account('ann')).balance - before).toBe(15n);
-    const [x, ...more] = await executions(c.id);
+    const [x, ...more] = await t.executions(c.id);
     expect(more).toEqual([]);
     expect(x).toMatchObject({ triggerIndex: trigger, ok: true });
     const fired = await t.service.eventAt('main', x!.index);
@@ -45,7 +44,7 @@ describe('the consumer', () => {
     let last = 0;
     for (const [i, [result, failed]] of runs.entries()) last = await t.emit('test_run', 'ci', { run: i, failed }, { result });
     await t.settled();
-    const [x, ...more] = await executions(c.id);
+    const [x, ...more] = await t.executions(c.id);
     expect(more).toEqual([]); // only the fourth run meets the condition
     expect(x).toMatchObject({ triggerIndex: last, ok: true });
     const alert = (await alerts.next()).value;
@@ -71,10 +70,10 @@ describe('the consumer', () => {
     const before = (await t.gov.account('dora')).balance;
     const later = await t.emit('bug_report', 'dora', { severity: 3 });
     await t.settled();
-    const xs = await executions(c.id);
+    const xs = await t.executions(c.id);
     expect(xs.map((x) => x.ok)).toEqual([true, true, false]);
     expect(xs[2]!.record.error).toMatch(/^aggregates: /);
-    expect((await executions(reward.id)).map((x) => x.triggerIndex)).toEqual([later]);
+    expect((await t.executions(reward.id)).map((x) => x.triggerIndex)).toEqual([later]);
     expect((await t.gov.account('dora')).balance - before).toBeGreaterThanOrEqual(15n);
   });
 
@@ -94,7 +93,7 @@ describe('the consumer', () => {
       const index = await t.emit('counted', 'cy');
       await t.settled();
       expect(failed).toBe(1);
-      expect((await executions(c.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[index, true]]);
+      expect((await t.executions(c.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[index, true]]);
     } finally {
       spy.mockRestore();
     }
@@ -113,7 +112,7 @@ describe('the consumer', () => {
     await t.emit('fragile', 'x', { amount: 5 }); // no recipient
     await t.emit('fragile', 'x', { who: 'bo', amount: 5 });
     await t.settled();
-    const xs = await executions(c.id);
+    const xs = await t.executions(c.id);
     expect(xs.map((x) => [x.ok, x.record.actions.map((a) => a.ok)])).toEqual([
       [false, [false, true]],
       [false, [false, true]],
@@ -136,10 +135,10 @@ describe('the consumer', () => {
     }));
     await t.gov.mint('admin', 'echo', '100', 'seed');
     await t.settled();
-    const xs = await executions(c.id);
+    const xs = await t.executions(c.id);
     expect(xs.map((x) => [x.ok, x.record.depth])).toEqual([[true, 1], [true, 2], [true, 3], [true, 4], [false, 5]]);
     expect(xs[4]!.error).toMatch(/depth limit/);
-    expect(await executions(bystander.id)).toEqual([]);
+    expect(await t.executions(bystander.id)).toEqual([]);
     expect((await t.gov.account('echo')).balance).toBe(104n);
   });
 
@@ -150,7 +149,7 @@ describe('the consumer', () => {
     await t.settled();
     expect((await t.gov.account('farmer')).balance).toBe(30n);
     expect((await t.gov.account('other')).balance).toBe(15n);
-    expect(await executions(c.id)).toHaveLength(3);
+    expect(await t.executions(c.id)).toHaveLength(3);
     expect((await t.rules.executions(c.id, { first: 3 })).hasNextPage).toBe(false);
     expect((await t.rules.executions(c.id, { first: 2 })).hasNextPage).toBe(true);
   });
@@ -166,7 +165,7 @@ describe('the consumer', () => {
     await t.emit('hostile', 'h', { s: 'x'.repeat(10_000) });
     await t.emit('hostile', 'h', { s: 'aaa' });
     await t.settled();
-    const xs = await executions(c.id);
+    const xs = await t.executions(c.id);
     expect(xs.map((x) => [x.ok, x.error?.replace(/ \d+.*/, '')])).toEqual([[false, 'a payload string is longer than'], [true, undefined]]);
   });
 
@@ -181,7 +180,7 @@ describe('the consumer', () => {
     const set = appended[0]!.index; // -1 is not a whole number (the action fails); 0 is out of the ledger's range (its projection refuses the append)
     await t.settled();
     expect((await t.service.ledger('main')).checkpointInterval).toBe(500);
-    const xs = await executions(c.id);
+    const xs = await t.executions(c.id);
     expect(xs.map((x) => x.ok)).toEqual([true, false, false, true]);
     expect(xs[0]!.record.actions).toEqual([{ kind: 'setParameter', ok: true, detail: { ledger: 'main', name: 'checkpointInterval', value: '777' } }]);
     expect(xs[1]!.record.actions[0]!.error).toMatch(/value must be a whole number/);
@@ -203,7 +202,7 @@ describe('the consumer', () => {
     const first = await t.emit('incident', 'mon', { severity: 'critical' });
     for (let i = 0; i < 3; i++) await t.emit('incident', 'mon', { severity: 'critical' });
     await t.settled();
-    const xs = await executions(c.id);
+    const xs = await t.executions(c.id);
     expect(xs.map((x) => x.ok)).toEqual([true, true, true, false]); // three live proposals per proposer
     expect(xs[3]!.error).toMatch(/append refused: .*live proposals/);
     expect(xs[0]!.record.actions).toEqual([{ kind: 'openProposal', ok: true, detail: { title: 'Incident review', actions: 1 } }]);
@@ -236,11 +235,11 @@ describe('the consumer', () => {
     await t.emit('costly', 'mallory', { s: 'a'.repeat(8_000), l, n: Array.from({ length: 30 }, () => l) });
     await t.settled();
     for (const id of ids) {
-      const [x, ...more] = await executions(id);
+      const [x, ...more] = await t.executions(id);
       expect(more).toEqual([]);
       expect(x).toMatchObject({ ok: false, error: expect.stringMatching(/^condition: evaluation cost exceeded the budget of \d+/) });
     }
-    expect((await executions(benign.id)).map((x) => x.ok)).toEqual([true]);
+    expect((await t.executions(benign.id)).map((x) => x.ok)).toEqual([true]);
   });
 
   it('changed parameters apply from the next event on', async () => {
@@ -264,7 +263,7 @@ describe('the consumer', () => {
     await t.emit('scoped', 'sam', {}, { subsystem: 'web' });
     await t.emit('scoped', 'sid', {}, { subsystem: 'app' });
     await t.settled();
-    expect((await executions(c.id)).map((x) => x.triggerIndex)).toEqual([match]);
+    expect((await t.executions(c.id)).map((x) => x.triggerIndex)).toEqual([match]);
   });
 
   it('fires only on a condition that is true; one that evaluates to another type is a failed execution, not a silent skip', async () => {
@@ -278,12 +277,12 @@ describe('the consumer', () => {
     await t.emit('flagged', 'fl', { flag: false });
     const yes = await t.emit('flagged', 'fl', { flag: true });
     await t.settled();
-    expect((await executions(c.id)).map((x) => [x.triggerIndex, x.ok, x.record.error ?? null])).toEqual([
+    expect((await t.executions(c.id)).map((x) => [x.triggerIndex, x.ok, x.record.error ?? null])).toEqual([
       [text, false, 'condition: evaluated to string, not bool'],
       [one, false, 'condition: evaluated to int, not bool'],
       [yes, true, null],
     ]);
-    expect(await t.treeSize()).toBe((await executions(c.id)).at(-1)!.index + 2); // the last execution and its alert
+    expect(await t.treeSize()).toBe((await t.executions(c.id)).at(-1)!.index + 2); // the last execution and its alert
   });
 
   it('records an action whose computed value has the wrong type as failed, and writes nothing for it', async () => {
@@ -298,7 +297,7 @@ describe('the consumer', () => {
     const interval = (await t.service.ledger('main')).checkpointInterval;
     const index = await t.emit('mistyped', 'mo', { who: 5, every: [interval + 1], body: [1, 2] });
     await t.settled();
-    const [x, ...more] = await executions(c.id);
+    const [x, ...more] = await t.executions(c.id);
     expect(more).toEqual([]);
     expect(x).toMatchObject({ triggerIndex: index, ok: false });
     expect(x!.record.actions.map((a) => [a.ok, a.error])).toEqual([
@@ -319,7 +318,7 @@ describe('the consumer', () => {
     const [failed, fired] = await t.service.append('main', [-5, 5, 5].map((amount) => ({ type: 'once', actor: 'fay', payload: { amount } })));
     await t.emit('once', 'fay', { amount: 5 }); // and the written one does
     await t.settled();
-    expect((await executions(c.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[failed!.index, false], [fired!.index, true]]);
+    expect((await t.executions(c.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[failed!.index, false], [fired!.index, true]]);
     expect((await t.gov.account('fay')).balance).toBe(5n);
   });
 
@@ -329,7 +328,7 @@ describe('the consumer', () => {
     await t.rules.setActive('admin', c.id, false);
     await t.emit('offable', 'dee');
     await t.settled();
-    expect(await executions(c.id)).toHaveLength(1);
+    expect(await t.executions(c.id)).toHaveLength(1);
   });
 });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RulesService } from '../../src/rules/rules-service.js';
-import { contractInput, openRules, type TestRules } from './support.js';
+import { advance, contractInput, openRules, type TestRules } from './support.js';
 
 let t: TestRules;
 beforeAll(async () => {
@@ -14,7 +14,6 @@ afterAll(async () => {
   vi.useRealTimers();
 });
 
-const advance = (s: number) => vi.setSystemTime(Date.now() + s * 1000);
 
 /** Proposes `rule`, passes it and executes it; returns the proposal id. */
 async function pass(rule: unknown): Promise<string> {

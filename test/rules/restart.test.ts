@@ -8,7 +8,6 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-const executions = async (id: string) => (await t.rules.executions(id, { first: 100 })).items.map((i) => i.node);
 
 describe('a restarted consumer', () => {
   it('takes up contracts as they stood at its cursor: deactivated and retuned before it stay so', async () => {
@@ -25,8 +24,8 @@ describe('a restarted consumer', () => {
     const trigger = await t.emit('restart', 'rita');
     await t.rules.startConsumer(pino({ level: 'silent' }));
     await t.settled();
-    expect(await executions(off.id)).toEqual([]);
-    expect((await executions(tuned.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[trigger, true]]);
+    expect(await t.executions(off.id)).toEqual([]);
+    expect((await t.executions(tuned.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[trigger, true]]);
     expect((await t.gov.account('rita')).balance).toBe(7n);
   });
   it('takes up a contract changed after its cursor as it stood there: each change applies from its own event on', async () => {
@@ -44,7 +43,7 @@ describe('a restarted consumer', () => {
     await t.emit('while_stopped', 'wes');
     await t.rules.startConsumer(pino({ level: 'silent' }));
     await t.settled();
-    expect((await executions(c.id)).map((x) => [x.triggerIndex, x.record.actions[0]!.detail])).toEqual([
+    expect((await t.executions(c.id)).map((x) => [x.triggerIndex, x.record.actions[0]!.detail])).toEqual([
       [before, { to: 'wes', amount: '3' }],
       [retuned, { to: 'wes', amount: '7' }],
     ]);

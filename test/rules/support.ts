@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { GovernanceService } from '../../src/governance/governance-service.js';
 import { RulesService } from '../../src/rules/rules-service.js';
 import type { CreateContractInput } from '../../src/rules/contract-input.js';
@@ -13,7 +13,14 @@ export interface TestRules extends TestLedger {
   settled(): Promise<void>;
   /** Appends a client event (what contracts trigger on). */
   emit(type: string, actor: string, payload?: unknown, extra?: Record<string, string>): Promise<number>;
+  /** A contract's executions, oldest first (the first 100). */
+  executions(contractId: string): Promise<Execution[]>;
 }
+
+type Execution = Awaited<ReturnType<RulesService['executions']>>['items'][number]['node'];
+
+/** Moves a faked `Date` on by `seconds` (rules' windows are ledger time, stamped from it). */
+export const advance = (seconds: number) => vi.setSystemTime(Date.now() + seconds * 1000);
 
 export async function openRules(options: { consumer?: boolean; maxBatch?: number; idlePollMs?: number } = {}): Promise<TestRules> {
   const t = await openTestLedger({}, { produceBlocks: false });
@@ -38,6 +45,9 @@ export async function openRules(options: { consumer?: boolean; maxBatch?: number
     async emit(type, actor, payload = {}, extra = {}) {
       const [e] = await t.service.append('main', [{ type, actor, payload, ...extra }]);
       return e!.index;
+    },
+    async executions(contractId) {
+      return (await rules.executions(contractId, { first: 100 })).items.map((i) => i.node);
     },
     async close() {
       await rules.stop();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { canonicalBytes } from '../../src/ledger/events/envelope.js';
-import { contractInput, openRules, type TestRules } from './support.js';
+import { advance, contractInput, openRules, type TestRules } from './support.js';
 
 let t: TestRules;
 beforeAll(async () => {
@@ -13,8 +13,6 @@ afterAll(async () => {
   vi.useRealTimers();
 });
 
-const advance = (s: number) => vi.setSystemTime(Date.now() + s * 1000);
-const executions = async (id: string) => (await t.rules.executions(id, { first: 100 })).items.map((i) => i.node);
 
 describe('windows of ledger time', () => {
   it('aggregates count the events of the last windowSeconds seconds up to the trigger', async () => {
@@ -28,7 +26,7 @@ describe('windows of ledger time', () => {
     advance(55); // the first is 65 s old, the second 55 s
     await t.emit('windowed', 'wes', { n: 4 }, { result: 'ok' });
     await t.settled();
-    const seen = await Promise.all((await executions(c.id)).map(async (x) => (await t.service.eventAt('main', x.index + 1))!.payload));
+    const seen = await Promise.all((await t.executions(c.id)).map(async (x) => (await t.service.eventAt('main', x.index + 1))!.payload));
     expect(seen).toEqual([{ count: 1, sum: 1, ratio: 1 }, { count: 2, sum: 3, ratio: 0.5 }, { count: 2, sum: 6, ratio: 0.5 }]);
   });
 
@@ -40,7 +38,7 @@ describe('windows of ledger time', () => {
     advance(55);
     const third = await t.emit('minutely', 'mia'); // the first is 65 s old
     await t.settled();
-    expect((await executions(c.id)).map((x) => x.triggerIndex)).toEqual([first, third]);
+    expect((await t.executions(c.id)).map((x) => x.triggerIndex)).toEqual([first, third]);
     expect((await t.gov.account('mia')).balance).toBe(30n);
   });
 
@@ -56,7 +54,7 @@ describe('windows of ledger time', () => {
     await t.service.appendReplicated('main', copies.map((canonical) => ({ canonical, signature: null })));
     await t.emit('copied', 'cody', { n: 1 }, { result: 'ok' });
     await t.settled();
-    const xs = await executions(c.id);
+    const xs = await t.executions(c.id);
     expect(xs).toHaveLength(1); // the copies trigger nothing either
     expect((await t.service.eventAt('main', xs[0]!.index + 1))!.payload).toEqual({ count: 1, sum: 1, ratio: 1 });
   });
@@ -70,7 +68,7 @@ describe('windows of ledger time', () => {
     await t.emit('summed', 'sue', { n: '40' });
     await t.emit('summed', 'sue', { n: { v: 1 } });
     await t.settled();
-    const xs = await executions(c.id);
+    const xs = await t.executions(c.id);
     expect(xs.map((x) => x.ok)).toEqual([true, true, true]);
     const seen = await Promise.all(xs.map(async (x) => (await t.service.eventAt('main', x.index + 1))!.payload));
     expect(seen).toEqual([{ sum: 2, none: 0 }, { sum: 2, none: 0 }, { sum: 2, none: 0 }]);
