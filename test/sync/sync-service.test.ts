@@ -20,7 +20,8 @@ let t: TestLedger;
 let sync: SyncService;
 
 /** A sync service on `ledger`'s database, pulling `peers`, hourly when syncs run on their own; logs nothing. */
-function serviceOn(ledger: TestLedger, peers: SyncSettings['peers'], settings: Omit<SyncSettings, 'peers' | 'intervalMs'>): SyncService {
+/** A sync service on `ledger`; syncs on their own come hourly unless `settings` says otherwise. */
+function serviceOn(ledger: TestLedger, peers: SyncSettings['peers'], settings: Omit<SyncSettings, 'peers' | 'intervalMs'> & Partial<Pick<SyncSettings, 'intervalMs'>>): SyncService {
   return new SyncService(ledger.db.dataSource, ledger.service, { peers, intervalMs: 3_600_000, ...settings }, pino({ level: 'silent' }));
 }
 
@@ -315,7 +316,7 @@ describe('a successful sync when syncs run on their own', () => {
     await peer.service.append('main', [{ type: 'FromPeer', actor: 'writer' }]);
     await peer.service.createCheckpoint('main');
     const served = await servePeer(peer);
-    const svc = new SyncService(node.db.dataSource, node.service, { peers: [{ url: served.url, vkey: peer.service.verifierKey()! }], intervalMs: 500, enabled: true, requestTimeoutMs: 30_000 }, pino({ level: 'silent' }));
+    const svc = serviceOn(node, [{ url: served.url, vkey: peer.service.verifierKey()! }], { intervalMs: 500, enabled: true, requestTimeoutMs: 30_000 });
     try {
       await svc.start();
       await vi.waitFor(async () => expect((await svc.status()).peers[0]).toMatchObject({ status: 'connected', eventsReceived: 1 }), { timeout: 20_000, interval: 50 });
@@ -555,7 +556,7 @@ describe('the backoff after failed syncs', () => {
 
   it('is never longer than the interval between syncs', { timeout: 30_000 }, async () => {
     const other = await openTestLedger({}, { produceBlocks: false });
-    const svc = new SyncService(other.db.dataSource, other.service, { peers: [{ url: DOWN, vkey }], intervalMs: 1_200, enabled: true, requestTimeoutMs: 2_000 }, pino({ level: 'silent' }));
+    const svc = serviceOn(other, [{ url: DOWN, vkey }], { intervalMs: 1_200, enabled: true, requestTimeoutMs: 2_000 });
     try {
       await svc.start();
       const gaps = await gapsOf(svc, 3);
