@@ -32,6 +32,23 @@ async function pinned(to: TestLedger = peer) {
 }
 const again = async (url: string) => (await store.peer(url))!;
 
+/** The store, but its first `method` call re-pins the peer at `url` to the impostor's key first, as another process would. */
+function repinnedAtFirst(method: 'advance' | 'sawCheckpoint', url: string): SyncStore {
+  const racing = Object.create(store) as SyncStore;
+  let raced = false;
+  const real = (store[method] as (...args: unknown[]) => Promise<unknown>).bind(store);
+  Object.assign(racing, {
+    [method]: async (...args: unknown[]) => {
+      if (!raced) {
+        raced = true;
+        await store.upsertConfigured(peerSpec(url, impostor.service.verifierKey()!));
+      }
+      return real(...args);
+    },
+  });
+  return racing;
+}
+
 beforeAll(async () => {
   local = await openTestLedger({ CHAINPROOF_ORIGIN: 'puller.test', CHAINPROOF_SIGNING_SEED: '12'.repeat(32) }, { produceBlocks: false });
   peer = await openTestLedger({ CHAINPROOF_ORIGIN: 'checked.test', CHAINPROOF_SIGNING_SEED: PEER_SEED }, { produceBlocks: false });
@@ -152,15 +169,7 @@ describe('a pull of leaves this node holds already', () => {
     await pullFrom(await pinned(), deps(clientOf(peer), 2));
     // The same log under a second URL, re-pinned to another key as its first page of held leaves moves the position.
     const second = await pinned();
-    const racing = Object.create(store) as SyncStore;
-    let raced = false;
-    racing.advance = async (...args: Parameters<SyncStore['advance']>) => {
-      if (!raced) {
-        raced = true;
-        await store.upsertConfigured(peerSpec(second.url, impostor.service.verifierKey()!));
-      }
-      return store.advance(...args);
-    };
+    const racing = repinnedAtFirst('advance', second.url);
     await expect(pullFrom(second, { ...deps(clientOf(peer), 2), store: racing })).rejects.toBeInstanceOf(PeerRepinned);
     expect(await again(second.url)).toMatchObject({ position: 0, checkpointSize: null });
   });
@@ -241,15 +250,7 @@ describe('a pull whose checkpoint lost a race to another pull', () => {
   it('stops, keeping nothing, when the peer was re-pinned meanwhile rather than check it under a key it did not start with', async () => {
     const p = await pinned();
     // Another process stores its checkpoint and restarts with the peer pinned to another key, between this pull's check and its store.
-    const racing = Object.create(store) as SyncStore;
-    let raced = false;
-    racing.sawCheckpoint = async (...args: Parameters<SyncStore['sawCheckpoint']>) => {
-      if (!raced) {
-        raced = true;
-        await store.upsertConfigured(peerSpec(p.url, impostor.service.verifierKey()!));
-      }
-      return store.sawCheckpoint(...args);
-    };
+    const racing = repinnedAtFirst('sawCheckpoint', p.url);
     await expect(pullFrom(p, { ...deps(clientOf(peer)), store: racing })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/changed during this sync/) });
     expect(await again(p.url)).toMatchObject({ position: 0, checkpointSize: null, eventsReceived: 0 });
   });
