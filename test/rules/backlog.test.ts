@@ -9,7 +9,6 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-
 describe('a backlog read with the contracts learnt on the way', () => {
   it('evaluates every event after each contract, with the fields and payload its expressions read', async () => {
     // No contract at the cursor: the first page read has only the engine's own events.

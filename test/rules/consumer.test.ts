@@ -7,7 +7,6 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-
 describe('the consumer', () => {
   it('mints on a trigger, once, with the execution parented by the trigger and its mint in the same append', async () => {
     const c = await t.rules.create('admin', contractInput({ condition: 'event.payload.severity >= contract.params.minSeverity', parameters: { minSeverity: 2 } }));

@@ -14,7 +14,6 @@ afterAll(async () => {
   vi.useRealTimers();
 });
 
-
 /** Proposes `rule`, passes it and executes it; returns the proposal id. */
 async function pass(rule: unknown): Promise<string> {
   const p = await t.gov.createProposal('v1', {

@@ -14,7 +14,7 @@ describe('a consumer with no contracts', () => {
     const c = await t.rules.create('admin', contractInput());
     const trigger = await t.emit('bug_report', 'ida');
     await t.settled();
-    expect((await t.rules.executions(c.id, { first: 10 })).items.map((i) => i.node.triggerIndex)).toEqual([trigger]);
+    expect((await t.executions(c.id)).map((x) => x.triggerIndex)).toEqual([trigger]);
     expect((await t.gov.account('ida')).balance).toBe(15n);
   });
 });

@@ -8,7 +8,6 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-
 describe('a restarted consumer', () => {
   it('takes up contracts as they stood at its cursor: deactivated and retuned before it stay so', async () => {
     const off = await t.rules.create('admin', contractInput({ name: 'switched off', trigger: { eventTypes: ['restart'] } }));

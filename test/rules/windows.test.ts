@@ -13,7 +13,6 @@ afterAll(async () => {
   vi.useRealTimers();
 });
 
-
 describe('windows of ledger time', () => {
   it('aggregates count the events of the last windowSeconds seconds up to the trigger', async () => {
     const c = await t.rules.create('admin', contractInput({
