@@ -217,6 +217,7 @@ export class GovernanceService {
    */
   parameterInput(actor: string, ledger: string, name: string, value: string, source: string): AppendInput {
     const p = checkSetParameter({ ledger, name, value }, 'setParameter');
+    this.ledger.checkParametersChangeable(p.ledger);
     if (p.name === 'miningReward' && p.ledger !== GOVERNANCE_LEDGER) throw new ChainproofError('BAD_USER_INPUT', `block rewards are paid on ${GOVERNANCE_LEDGER} only`);
     return { ...governanceInput('LedgerParameterSet', actor, `ledger/${p.ledger}`, { ledger: p.ledger, name: p.name, value: p.value, source }), subsystem: GOVERNANCE_SUBSYSTEM };
   }
@@ -342,6 +343,8 @@ export class GovernanceService {
       if (a.kind === 'mint') {
         inputs.push(governanceInput('TokensMinted', actor, `account/${a.to}`, { to: a.to!, amount: a.amount!, reason: `proposal ${id}`, source: id }));
       } else if (a.kind === 'setParameter') {
+        // Checked again: a proposal made by an older server may name a reserved ledger.
+        this.ledger.checkParametersChangeable(a.ledger!);
         inputs.push(governanceInput('LedgerParameterSet', actor, `ledger/${a.ledger}`, { ledger: a.ledger!, name: a.name, value: a.value!, proposalId: id }));
       } else if (a.kind === 'rule') {
         if (!this.ruleActions) throw new ChainproofError('NOT_SUPPORTED', 'this proposal changes rules, and this server does not run the contract engine');

@@ -430,7 +430,19 @@ export class LedgerService {
 
   /** Checks a parameter change against the ledger's current parameters without making it. */
   async checkParameters(ledgerName: string, patch: MutableLedgerParams): Promise<void> {
+    this.checkParametersChangeable(ledgerName);
     checkChange(await this.ledger(ledgerName), patch);
+  }
+
+  /**
+   * Refuses changes of a reserved ledger's parameters from outside the server, as it refuses
+   * clients' events there: its checkpoint interval decides how soon key changes are signed for
+   * offline checkers, so a vote or a contract must not stretch it.
+   */
+  checkParametersChangeable(ledgerName: string): void {
+    if (this.reservedLedgers.has(ledgerName)) {
+      throw new ChainproofError('FORBIDDEN', `ledger ${JSON.stringify(ledgerName)} is reserved: its parameters are the server's own`);
+    }
   }
 
   /** Changes parameters inside a caller's transaction (an executing proposal); call `parametersChanged` after commit. */

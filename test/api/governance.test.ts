@@ -76,6 +76,11 @@ describe('governance over GraphQL', () => {
     }
   });
 
+  it("refuses a proposal to change the system ledger's parameters, which the server reserves for key administration", async () => {
+    const r = await gql(server.url, PROPOSE, { i: proposal({ actions: [{ setParameter: { ledger: 'system', name: 'checkpointInterval', value: '1000000' } }] }) }, keys.governor);
+    expect(r.errors?.[0]).toMatchObject({ message: expect.stringMatching(/"system" is reserved/), extensions: { code: 'FORBIDDEN' } });
+  });
+
   it('runs a proposal end to end: API-key accounts vote, a did:key vote is relayed, subscribers see it, execution applies every action', async () => {
     const voter = ed25519FromSeed(randomBytes(32));
     const did = didKeyFromPublicKey(voter.publicKey);

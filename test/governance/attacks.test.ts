@@ -250,6 +250,26 @@ describe('attacks on proposals', () => {
     expect((await t.service.ledger('main')).minDifficulty).toBe(minDifficulty);
   });
 
+  it("a reserved ledger's parameters: proposals naming them are refused, and one made before cannot be executed", async () => {
+    // `system` (key administration) is reserved by the server; its checkpoint interval decides
+    // how soon key changes are signed, so token holders must not be able to stretch it.
+    await t.gov.mint('admin', 'keeper', '100', 'seed');
+    await t.service.createLedger('keys', {});
+    const { checkpointInterval } = await t.service.ledger('keys');
+    const stretch = { actions: [{ setParameter: { ledger: 'keys', name: 'checkpointInterval', value: String(checkpointInterval * 100) } }] };
+    const early = await t.gov.createProposal('keeper', proposalInput({ quorum: 0, ...stretch }));
+    t.service.reserveLedger('keys');
+    await refused(() => t.gov.createProposal('keeper', proposalInput(stretch)), 'FORBIDDEN');
+    t.advance(11);
+    await t.gov.castVote('keeper', { proposalId: early.id, choice: 'FOR' });
+    closeVoting();
+    await t.gov.queue('keeper', early.id);
+    t.advance(31);
+    await refused(() => t.gov.execute('keeper', early.id), 'FORBIDDEN');
+    expect((await t.gov.proposal(early.id))!.state).toBe('QUEUED');
+    expect((await t.service.ledger('keys')).checkpointInterval).toBe(checkpointInterval);
+  });
+
   it('a proposal whose action cannot be carried out is refused whole', async () => {
     await refused(() => t.gov.createProposal('proposer', proposalInput({ actions: [{ rule: { name: 'x' } }] })), 'NOT_SUPPORTED');
     await refused(() => t.gov.createProposal('proposer', proposalInput({ actions: [{ mint: { to: 'a', amount: '1' }, rule: {} }] })), 'BAD_USER_INPUT');

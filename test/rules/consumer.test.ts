@@ -190,6 +190,20 @@ describe('the consumer', () => {
     expect(change).toMatchObject({ type: 'LedgerParameterSet', subsystem: 'governance', payload: { ledger: 'main', name: 'checkpointInterval', value: '777', source: `contract:${c.id}:${trigger!.id}` } });
   });
 
+  it("does not change a reserved ledger's parameters: such a contract is refused, and one made before fails that action", async () => {
+    await t.service.createLedger('keys', {});
+    const { checkpointInterval } = await t.service.ledger('keys');
+    const stretch = { trigger: { eventTypes: ['stretch'] }, actions: [{ setParameter: { ledger: 'keys', name: 'checkpointInterval', valueExpr: 'event.payload.every' } }] };
+    const c = await t.rules.create('admin', contractInput({ name: 'stretch', ...stretch }));
+    t.service.reserveLedger('keys');
+    await expect(t.rules.create('admin', contractInput({ name: 'stretch again', ...stretch }))).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await t.emit('stretch', 'ops', { every: checkpointInterval * 100 });
+    await t.settled();
+    const [x] = await t.executions(c.id);
+    expect(x!.record.actions).toEqual([{ kind: 'setParameter', ok: false, error: expect.stringMatching(/"keys" is reserved/) }]);
+    expect((await t.service.ledger('keys')).checkpointInterval).toBe(checkpointInterval);
+  });
+
   it('opens a proposal from its template as the rules identity; the live-proposal cap still holds', async () => {
     const c = await t.rules.create('admin', contractInput({
       name: 'escalate',
