@@ -297,21 +297,38 @@ describe('verification finds a tampered chain', () => {
     expectIssue(await verify('cproot', true), 'CHECKPOINT_INCONSISTENT', { checkpointId: earlier.id });
   });
 
+  /** A statement that inserts `n` true copies of `cp`, with newer ids. */
+  async function copiesOf(cp: CheckpointRow, n: number): Promise<[string, unknown[]]> {
+    const columns = (
+      await ds().query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'checkpoints' AND column_name <> 'id' ORDER BY ordinal_position`)
+    ).map((r: { column_name: string }) => r.column_name).join(', ');
+    return [`INSERT INTO checkpoints (${columns}) SELECT ${columns} FROM checkpoints, generate_series(1, $2) WHERE id = $1`, [cp.id, n]];
+  }
+
+  it('a forged checkpoint among more at one tree size than full verification reads in one page', async () => {
+    const { ledger } = await buildLedger(t.service, 'cpsplit');
+    const cp = (await checkpointsOf(ledger.id))[1]!;
+    // 1,200 copies: the page boundary (1,000 rows) falls inside this size, and the forged
+    // one, the newest, is read on the next page, which must resume within the same size.
+    await tamper(ds(), await copiesOf(cp, 1200));
+    const all = await checkpointsOf(ledger.id);
+    const forged = all.filter((c) => c.treeSize === cp.treeSize).at(-1)!;
+    const body = parseCheckpoint(openNote(forged.note).text);
+    const root = randomHash();
+    await tamper(ds(), [`UPDATE checkpoints SET note = $2, root_hash = $3 WHERE id = $1`, [forged.id, signNote(formatCheckpoint({ ...body, rootHash: root }), [t.service.serverKey!.note]), root]]);
+    const report = await verify('cpsplit', true);
+    expect(report.checkpointsVerified).toBe(all.length);
+    expectIssue(report, 'CHECKPOINT_ROOT', { checkpointId: forged.id });
+  });
+
   it('two checkpoints at the newest size, the older one re-signed with another root', async () => {
     const { ledger } = await buildLedger(t.service, 'cpsame');
     const last = (await checkpointsOf(ledger.id)).at(-1)!;
     const body = parseCheckpoint(openNote(last.note).text);
     const root = randomHash();
     const note = signNote(formatCheckpoint({ ...body, rootHash: root }), [t.service.serverKey!.note]);
-    const columns = (
-      await ds().query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'checkpoints' AND column_name <> 'id' ORDER BY ordinal_position`)
-    ).map((r: { column_name: string }) => r.column_name).join(', ');
     // A true copy of the newest checkpoint, newer still; the original then forged.
-    await tamper(
-      ds(),
-      [`INSERT INTO checkpoints (${columns}) SELECT ${columns} FROM checkpoints WHERE id = $1`, [last.id]],
-      [`UPDATE checkpoints SET note = $2, root_hash = $3 WHERE id = $1`, [last.id, note, root]],
-    );
+    await tamper(ds(), await copiesOf(last, 1), [`UPDATE checkpoints SET note = $2, root_hash = $3 WHERE id = $1`, [last.id, note, root]]);
     for (const full of [true, false]) {
       const report = await verify('cpsame', full);
       expectIssue(report, 'CHECKPOINT_ROOT', { checkpointId: last.id });
