@@ -19,6 +19,7 @@ import { UsedRequestSignatures1733700000000 } from './1733700000000-UsedRequestS
 import { EventsKeyedByHead1733800000000 } from './1733800000000-EventsKeyedByHead.js';
 import { SyncPins1733900000000 } from './1733900000000-SyncPins.js';
 import { KeyAgents1734000000000 } from './1734000000000-KeyAgents.js';
+import { WitnessTreeHash1734100000000 } from './1734100000000-WitnessTreeHash.js';
 
 /** In order. Listed by hand: ESM builds cannot glob-load migration classes reliably. */
 export const migrations = [
@@ -43,4 +44,5 @@ export const migrations = [
   EventsKeyedByHead1733800000000,
   SyncPins1733900000000,
   KeyAgents1734000000000,
+  WitnessTreeHash1734100000000,
 ];

@@ -59,7 +59,7 @@ export class WitnessService {
 
     return this.dataSource.transaction(async (tx) => {
       await tx.query(`INSERT INTO witness_state (origin, tree_size, root_hash) VALUES ($1, 0, '\\x'::bytea) ON CONFLICT (origin) DO NOTHING`, [checkpoint.origin]);
-      const [state] = await tx.query(`SELECT tree_size, root_hash FROM witness_state WHERE origin = $1 FOR UPDATE`, [checkpoint.origin]);
+      const [state] = await tx.query(`SELECT tree_size, root_hash, hash_alg FROM witness_state WHERE origin = $1 FOR UPDATE`, [checkpoint.origin]);
       const lastSize = Number(state.tree_size);
       const lastRoot: Buffer = state.root_hash;
       if (req.oldSize !== lastSize) return { status: 409, contentType: 'text/x.tlog.size', body: `${lastSize}\n` };
@@ -77,6 +77,10 @@ export class WitnessService {
       // The empty root is the placeholder of an origin never cosigned: its first checkpoint may be
       // of size 0, and then there is no earlier root to compare.
       const cosignedBefore = lastRoot.length > 0;
+      if (state.hash_alg !== null && state.hash_alg !== alg) {
+        await evidence(`tree hash changed from ${state.hash_alg} to ${alg}`);
+        return textResponse(422, `this log was cosigned with tree hash ${state.hash_alg}, and a log's tree hash never changes\n`);
+      }
       if (req.oldSize === checkpoint.treeSize) {
         if (cosignedBefore && !lastRoot.equals(checkpoint.rootHash)) {
           await evidence(`a second root for tree size ${lastSize}`);
@@ -86,10 +90,11 @@ export class WitnessService {
         await evidence(`no valid consistency proof from ${req.oldSize} to ${checkpoint.treeSize}`);
         return textResponse(422, 'the consistency proof does not verify\n');
       }
-      await tx.query(`UPDATE witness_state SET tree_size = $2, root_hash = $3, cosigned_at = now() WHERE origin = $1`, [
+      await tx.query(`UPDATE witness_state SET tree_size = $2, root_hash = $3, hash_alg = $4, cosigned_at = now() WHERE origin = $1`, [
         checkpoint.origin,
         checkpoint.treeSize,
         checkpoint.rootHash,
+        alg,
       ]);
       return { status: 200, contentType: 'text/plain; charset=utf-8', body: this.cosigner.cosign(text, nowS) };
     });

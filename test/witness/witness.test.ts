@@ -3,6 +3,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cosignerFromSeed, formatCheckpoint, noteSignerFromSeed, parseCosignerKey, signNote, verifyCosignature } from '../../src/ledger/note/index.js';
+import { treeHasher } from '../../src/ledger/merkle/index.js';
 import { parseAddCheckpoint } from '../../src/witness/add-checkpoint.js';
 import { WitnessService } from '../../src/witness/witness-service.js';
 import { usingPostgres } from '../support/db.js';
@@ -175,6 +176,24 @@ describe('tlog-witness add-checkpoint for a BLAKE3 ledger', () => {
     expect(unknown.status).toBe(400);
     const [evidence] = await t.db.dataSource.query(`SELECT count(*) AS n FROM witness_evidence WHERE origin = $1`, [B3]);
     expect(Number(evidence.n)).toBe(0);
+  });
+});
+
+describe('tlog-witness add-checkpoint for a log that changes its tree hash', () => {
+  it('refuses a checkpoint under another tree hash, although its proof from a power-of-two size verifies', async () => {
+    const origin = 'test.chainproof/switch';
+    const note = (size: number, root: Buffer, extensions: string[] = []) => signNote(formatCheckpoint({ origin, treeSize: size, rootHash: root, extensions }), [log]);
+    expect((await witness.addCheckpoint(`old 0\n\n${note(8, await rootAt(8))}`)).status).toBe(200);
+    // From a power-of-two size the proof starts at the old root as given, so any node may follow
+    // it: a BLAKE3 "tree" whose left half is the SHA-256 root verifies under BLAKE3.
+    const right = createHash('sha256').update('any subtree').digest();
+    const mixed = treeHasher('blake3').nodeHash(await rootAt(8), right);
+    const switched = await witness.addCheckpoint(`old 8\n${right.toString('base64')}\n\n${note(12, mixed, ['hash blake3'])}`);
+    expect(switched).toMatchObject({ status: 422, body: expect.stringMatching(/tree hash sha256/) });
+    const [evidence] = await t.db.dataSource.query(`SELECT reason FROM witness_evidence WHERE origin = $1`, [origin]);
+    expect(evidence.reason).toBe('tree hash changed from sha256 to blake3');
+    // The log's real extension is still cosigned: the refusal left its record as it was.
+    expect((await witness.addCheckpoint(`old 8\n${await proofLines(8, 12)}\n${note(12, await rootAt(12))}`)).status).toBe(200);
   });
 });
 
