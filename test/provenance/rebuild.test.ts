@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVENANCE_TABLES, rebuildProvenance, replayProvenance } from '../../src/provenance/rebuild.js';
 import { queryPayload } from '../../src/provenance/records.js';
+import { canonicalBytes } from '../../src/ledger/events/envelope.js';
 import { openTestLedger } from '../support/ledger.js';
 import { codeOf, openTestProvenance, sha, type TestProvenance } from './support.js';
 
@@ -93,5 +94,22 @@ describe('rebuilding provenance projections', () => {
     expect((await t.prov.replay('main')).ok).toBe(true);
     // Without the server's key, its records cannot be told from look-alikes: skipped, not failed.
     expect(await replayProvenance(t.db.dataSource, main, undefined)).toMatchObject({ ok: true, mismatchedTables: [], skipped: expect.stringMatching(/no signing key/) });
+  });
+
+  it("leaves out a peer's provenance events synced into the ledger, even signed with this server's key", async () => {
+    // A peer sharing this server's key signs as it does: the copy is history, not this node's record.
+    const main = await t.service.ledger('main');
+    const dids = t.service.serverKey!.dids;
+    const before = await replayProvenance(t.db.dataSource, main, dids);
+    const payload = queryPayload({ queryId: 'from-peer', agentId: 'peer-agent', subject: 's', predicate: 'p', result: 1, contributingAssertions: [] });
+    const canonical = canonicalBytes({
+      ledger: 'peer.example/main', type: 'QueryRecorded', actor: 'peer', author: dids[0], subsystem: 'provenance', resource: 'query/from-peer',
+      parents: [], hlc: { physicalMs: Date.now() - 1000, logical: 0 }, payload,
+    });
+    const [signature] = await t.service.serverKey!.signMany([canonical]);
+    await t.service.appendReplicated('main', [{ canonical, signature: signature! }]);
+    expect(await replayProvenance(t.db.dataSource, main, dids)).toMatchObject({ ok: true, eventsReplayed: before.eventsReplayed, mismatchedTables: [] });
+    await rebuildProvenance(t.db.dataSource, main, dids);
+    expect(await t.db.dataSource.query(`SELECT 1 FROM prov_query_audits WHERE query_id = 'from-peer'`)).toEqual([]);
   });
 });
