@@ -80,6 +80,19 @@ describe('RecordedAssertions', () => {
     expect(await successorOf()).toBe(next.hash);
   });
 
+  it('lets a read without asOf see a supersession, though a read as of the past remembered the assertion first', async () => {
+    const old = await assert('ra/four');
+    // Recorded without reading its citations back, so the read as of the head below is the first.
+    await t.prov.recordQuery('main', { queryId: 'ra-q2', agentId: 'ra-agent-2', subject: 'ra/four', predicate: 'value', result: 1, contributingAssertions: [{ assertionHash: old.hash, weight: 1 }] }, 'agent', { citedRecords: false });
+    const trace = (asOf?: { treeSize: number }) => t.prov.trace('main', { agent: 'ra-agent-2', sinceMs: 0, untilMs: Date.now() + 60_000 }, asOf);
+    const successorOf = async (asOf?: { treeSize: number }) => t.prov.successorReader()((await trace(asOf)).lines[0]!.contributingAssertions[0]!.assertion);
+    const then = { treeSize: (await t.service.head('main')).treeSize };
+    expect(await successorOf(then)).toBeNull();
+    const next = await assert('ra/four-next', old.hash);
+    expect(await successorOf()).toBe(next.hash);
+    expect(await successorOf(then)).toBeNull();
+  });
+
   it('looks up many hashes by probing for each, not by reading every assertion', async () => {
     const recorded = [];
     for (let from = 0; from < 3000; from += 1000) {
