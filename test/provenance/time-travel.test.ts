@@ -93,6 +93,17 @@ describe('time travel and the provenance chain', () => {
     expect((await t.prov.provenance('main', a.hash, { timeMs: cp2.timestampMs })).checkpoint?.id).toBe(cp2.id);
   });
 
+  it('gives each cited assertion of a line its first source, as recorded', async () => {
+    const src = await t.prov.recordSource('main', { locator: 'git://cited@1', contentHash: sha('cited'), mediaType: 'text/yaml' }, 'curator');
+    await t.prov.recordSource('main', { locator: 'git://cited@mirror', contentHash: sha('cited') }, 'curator');
+    const a = await t.prov.recordAssertion('main', { subject: 'cited/x', predicate: 'v', value: 1, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: src.contentHash }, 'curator');
+    await t.prov.recordQuery('main', { agentId: 'citing', subject: 'cited/x', predicate: 'v', result: 1, contributingAssertions: [{ assertionHash: a.hash, weight: 0.5 }] }, 'citing');
+    const { lines } = await t.prov.trace('main', { agent: 'citing', sinceMs: 0 });
+    expect(lines[0]!.contributingAssertions).toEqual([
+      expect.objectContaining({ assertionHash: a.hash, weight: 0.5, sourceHash: src.contentHash, source: expect.objectContaining({ locator: 'git://cited@1', mediaType: 'text/yaml', eventIndex: src.eventIndex }) }),
+    ]);
+  });
+
   it('refuses asOf with two bounds, a tree size past the head, or an unknown block', async () => {
     const head = (await t.service.head('main')).treeSize;
     const list = (asOf: object) => t.prov.queryAudits('main', {}, {}, asOf);
