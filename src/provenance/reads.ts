@@ -229,6 +229,8 @@ export async function findSource(db: DataSource, ledgerId: number, contentHash: 
 /**
  * An assertion and everything it superseded, newest first, as of the bound: each with its
  * first source and the mined block holding its event (null while pending, or mined after `bound.atMs`).
+ * A block's `mined_at` keeps microseconds, but a reader sees and asks by milliseconds: a block
+ * mined within the millisecond `atMs` names was mined by then.
  */
 export async function findChain(db: DataSource, firstSources: FirstSourceLookup, ledgerId: number, hash: string, bound: ReadBound, maxDepth: number) {
   const rows: Row[] = await db.query(
@@ -241,7 +243,7 @@ export async function findChain(db: DataSource, firstSources: FirstSourceLookup,
      SELECT chain.depth, ${ASSERTION_COLUMNS('a', '$3')}, b.height AS b_height
        FROM chain JOIN prov_assertions a ON a.ledger_id = $1 AND a.hash = chain.hash
        LEFT JOIN LATERAL (SELECT height, start_index FROM blocks WHERE ledger_id = $1 AND tree_size > a.event_idx
-                            AND tree_size <= $3 AND ($5::bigint IS NULL OR mined_at <= to_timestamp($5 / 1000.0))
+                            AND tree_size <= $3 AND ($5::bigint IS NULL OR date_trunc('milliseconds', mined_at) <= to_timestamp($5 / 1000.0))
                           ORDER BY tree_size LIMIT 1) b ON b.start_index <= a.event_idx
       ORDER BY chain.depth`,
     [ledgerId, hex(hash), bound.leaves, maxDepth, bound.atMs ?? null],

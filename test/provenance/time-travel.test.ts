@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyInclusion } from '../../src/ledger/merkle/index.js';
 import { assertionPayload, type AssertionInput } from '../../src/provenance/records.js';
 import { MAX_CHAIN_DEPTH } from '../../src/provenance/service.js';
+import { tamper } from '../verify/support.js';
 import { codeOf, openTestProvenance, sha, type TestProvenance } from './support.js';
 
 let t: TestProvenance;
@@ -102,6 +103,18 @@ describe('time travel and the provenance chain', () => {
     expect(lines[0]!.contributingAssertions).toEqual([
       expect.objectContaining({ assertionHash: a.hash, weight: 0.5, sourceHash: src.contentHash, source: expect.objectContaining({ locator: 'git://cited@1', mediaType: 'text/yaml', eventIndex: src.eventIndex }) }),
     ]);
+  });
+
+  it('shows a block as of the millisecond it was mined, though PostgreSQL keeps its time in microseconds', async () => {
+    const src = await t.prov.recordSource('main', { locator: 'git://mined', contentHash: sha('mined') }, 'curator');
+    const a = await t.prov.recordAssertion('main', { subject: 'mined/x', predicate: 'v', value: 1, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: src.contentHash }, 'curator');
+    const { blockHeight } = await t.service.createCheckpoint('main');
+    // Mined 0.6 ms into a millisecond: a reader sees (and asks by) that millisecond.
+    const ledgerId = (await t.service.ledger('main')).id;
+    await tamper(t.db.dataSource, [`UPDATE blocks SET mined_at = date_trunc('milliseconds', mined_at) + interval '600 microseconds' WHERE ledger_id = $1 AND height = $2`, [ledgerId, blockHeight]]);
+    const minedAt = (await t.service.block('main', blockHeight))!.minedAt.getTime();
+    const chain = (timeMs: number) => t.prov.provenance('main', a.hash, { timeMs });
+    expect((await chain(minedAt)).links[0]!.block?.height).toBe(blockHeight);
   });
 
   it('refuses asOf with two bounds, a tree size past the head, or an unknown block', async () => {
