@@ -202,6 +202,9 @@ describe('provenance records', () => {
     expect(op('x'.repeat(256))).toBe('x'.repeat(256));
     expect(op(`${'x'.repeat(255)}\u{1F600}tail`)).toBe('x'.repeat(255));
     expect(op(`${'x'.repeat(254)}\u{1F600}tail`)).toBe(`${'x'.repeat(254)}\u{1F600}`);
+    // The first and the last high surrogate: U+10000 and U+10FFFD begin with D800 and DBFF.
+    expect(op(`${'x'.repeat(255)}\u{10000}`)).toBe('x'.repeat(255));
+    expect(op(`${'x'.repeat(255)}\u{10FFFD}`)).toBe('x'.repeat(255));
     expect(op('a\u0000b\ud800')).toBe('a\ufffdb\ufffd');
     // 256 characters exactly are kept whole, a lone surrogate at the end replaced rather than cut.
     expect(op(`${'x'.repeat(255)}\ud800`)).toBe(`${'x'.repeat(255)}\ufffd`);
