@@ -4,6 +4,7 @@ import type { Page } from '../../src/ledger/pagination.js';
 import type { QueryAuditRecord } from '../../src/provenance/model.js';
 import { MAX_TRACE_LINES } from '../../src/provenance/model.js';
 import { MAX_CONTRIBUTIONS } from '../../src/provenance/records.js';
+import { exportProvJson } from '../../src/provenance/service.js';
 import { codeOf, openTestProvenance, sha, type TestProvenance } from './support.js';
 
 let t: TestProvenance;
@@ -40,6 +41,18 @@ describe('pages of query audits', () => {
     expect(edges(last)).toEqual({ ids: all.slice(3), next: false, previous: true });
     expect(edges(await list({ last: 2, before: last.items[0]!.cursor }))).toEqual({ ids: all.slice(1, 3), next: true, previous: true });
     expect(edges(await list({ last: 5 }))).toEqual({ ids: all, next: false, previous: false });
+  });
+});
+
+describe('PROV-JSON export', () => {
+  it('goes a page at a time, each page starting after the last audit of the one before', async () => {
+    const all = ['exp-0', 'exp-1', 'exp-2'];
+    await t.prov.recordQueries('main', all.map((queryId, i) => ({ queryId, agentId: 'exporter', subject: 'e', predicate: 'v', result: i, contributingAssertions: [] })), 'exporter');
+    const page = (after?: string) => exportProvJson(t.prov, 'main', { agent: 'exporter' }, { first: 2, after });
+    const p1 = await page();
+    expect({ activities: Object.keys(p1.document.activity!), next: p1.hasNextPage }).toEqual({ activities: ['cp:query/exp-0', 'cp:query/exp-1'], next: true });
+    const p2 = await page(p1.endCursor!);
+    expect({ activities: Object.keys(p2.document.activity!), next: p2.hasNextPage }).toEqual({ activities: ['cp:query/exp-2'], next: false });
   });
 });
 
