@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LedgerFeed } from '../../src/ledger/feed.js';
 import pino from 'pino';
 import { LedgerService } from '../../src/ledger/ledger-service.js';
+import type { LedgerEvent } from '../../src/ledger/events/event.js';
+import { loadServerKey } from '../../src/ledger/server-key.js';
 import { openTestLedger, testConfig, type TestLedger } from '../support/ledger.js';
 
 let t: TestLedger;
@@ -9,6 +11,17 @@ beforeAll(async () => {
   t = await openTestLedger({}, { produceBlocks: false });
 });
 afterAll(async () => t?.close());
+
+/** The subscription's next message, or a failure naming what never came (instead of the test's timeout). */
+async function nextOf<T>(sub: AsyncIterator<T>, what: string): Promise<T> {
+  let timer!: NodeJS.Timeout;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} never came`)), 3000)));
+  try {
+    return (await Promise.race([sub.next(), late])).value as T;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 describe('the live feed', () => {
   it('delivers an event committed after a subscriber joined, while a catch-up for no listeners was reading the head', async () => {
@@ -104,17 +117,6 @@ describe('writes whose reply was lost', () => {
     });
   }
 
-  /** The subscription's next message, or a failure naming what never came (instead of the test's timeout). */
-  async function nextOf<T>(sub: AsyncIterator<T>, what: string): Promise<T> {
-    let timer!: NodeJS.Timeout;
-    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} never came`)), 3000)));
-    try {
-      return (await Promise.race([sub.next(), late])).value as T;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   it('an append whose COMMIT reply was lost reaches subscribers and wakes commit watchers', async () => {
     const ds = t.db.dataSource;
     const createQueryRunner = ds.createQueryRunner.bind(ds);
@@ -186,6 +188,64 @@ describe('writes whose reply was lost', () => {
       const first = await nextOf(sub, 'the event committed during the look');
       expect((first as { index: number }).index).toBe(e!.index);
       expect(spy).toHaveBeenCalled();
+    } finally {
+      await sub.return!();
+    }
+  });
+});
+
+/**
+ * Another process on the same database, with the same key: its commits reach this one's feed
+ * only when feed.notify is called, as the NOTIFY of each commit would.
+ */
+describe("another process's commits", () => {
+  let other: LedgerService;
+  beforeAll(async () => {
+    other = new LedgerService(t.db.dataSource, testConfig(), loadServerKey(testConfig(), false)?.key, pino({ level: 'silent' }), { produceBlocks: false });
+    await other.start();
+  });
+  afterAll(async () => other?.stop());
+  const feed = () => (t.service as unknown as { feed: LedgerFeed }).feed;
+
+  it('are all delivered when one notification stands for more than a page of them', async () => {
+    const ledger = await t.service.createLedger('many', {});
+    const sub = await t.service.subscribe('event', ledger.name);
+    try {
+      // The feed reads 500 at a time: the 501st is on a second page, and no second notification comes.
+      await other.append(ledger.name, Array.from({ length: 501 }, (_, i) => ({ type: 't', actor: `a${i}` })));
+      feed().notify(ledger, 'event');
+      for (let i = 0; i < 501; i++) expect(((await nextOf(sub, `event ${i}`)) as LedgerEvent).index).toBe(i);
+    } finally {
+      await sub.return!();
+    }
+  });
+
+  it("reach subscribers before this process's own next commit, though their notification has not come yet", async () => {
+    const ledger = await t.service.createLedger('interleaved', {});
+    const sub = await t.service.subscribe('event', ledger.name);
+    try {
+      const [theirs] = await other.append(ledger.name, [{ type: 'theirs', actor: 'b' }]);
+      const [ours] = await t.service.append(ledger.name, [{ type: 'ours', actor: 'a' }]);
+      // Ours does not continue the feed's cursor, so it is read from the database with theirs, in order.
+      expect(((await nextOf(sub, 'their event')) as LedgerEvent).id).toBe(theirs!.id);
+      expect(((await nextOf(sub, 'our event')) as LedgerEvent).id).toBe(ours!.id);
+    } finally {
+      await sub.return!();
+    }
+  });
+
+  it.each(['block', 'checkpoint'] as const)('made before a %s subscriber came are not sent to it again', async (topic) => {
+    // Created elsewhere, so this process first looks at the ledger's heads when the subscriber comes.
+    const ledger = await other.createLedger(`sealed-before-${topic}`, {});
+    await other.append(ledger.name, [{ type: 't', actor: 'a' }]);
+    await other.createCheckpoint(ledger.name);
+    const sub = await t.service.subscribe(topic, ledger.name);
+    try {
+      await other.append(ledger.name, [{ type: 't', actor: 'b' }]);
+      const second = await other.createCheckpoint(ledger.name);
+      feed().notify(ledger, topic);
+      const first = (await nextOf(sub, `the second ${topic}`)) as { id?: number; height?: number };
+      expect(topic === 'block' ? first.height : first.id).toBe(topic === 'block' ? second.blockHeight : second.id);
     } finally {
       await sub.return!();
     }
