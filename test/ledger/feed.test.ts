@@ -194,6 +194,20 @@ describe('writes whose reply was lost', () => {
   });
 });
 
+describe("this process's own commits", () => {
+  it('reach subscribers with the payload as stored, its keys in canonical order, as a read would give it', async () => {
+    const sub = await t.service.subscribe('event', 'main');
+    try {
+      await t.service.append('main', [{ type: 'ordered', actor: 'a', payload: { b: 1, a: { d: 2, c: 3 } } }]);
+      const e = (await nextOf(sub, 'the event')) as LedgerEvent;
+      expect(JSON.stringify(e.payload)).toBe('{"a":{"c":3,"d":2},"b":1}');
+      expect(JSON.stringify((await t.service.event('main', e.id))!.payload)).toBe(JSON.stringify(e.payload));
+    } finally {
+      await sub.return!();
+    }
+  });
+});
+
 /**
  * Another process on the same database, with the same key: its commits reach this one's feed
  * only when feed.notify is called, as the NOTIFY of each commit would.
@@ -229,6 +243,36 @@ describe("another process's commits", () => {
       // Ours does not continue the feed's cursor, so it is read from the database with theirs, in order.
       expect(((await nextOf(sub, 'their event')) as LedgerEvent).id).toBe(theirs!.id);
       expect(((await nextOf(sub, 'our event')) as LedgerEvent).id).toBe(ours!.id);
+    } finally {
+      await sub.return!();
+    }
+  });
+
+  it('made while a catch-up reads are delivered by a read after it, not dropped', async () => {
+    const ledger = await t.service.createLedger('during-a-read', {});
+    const sub = await t.service.subscribe('event', ledger.name);
+    const read = (feed() as unknown as { read: (...a: unknown[]) => Promise<unknown[]> }).read.bind(feed());
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let readDone!: () => void;
+    const done = new Promise<void>((r) => (readDone = r));
+    // The first read has its rows, but its reply is slow to come back.
+    vi.spyOn(feed() as unknown as { read: typeof read }, 'read').mockImplementationOnce(async (...a) => {
+      const rows = await read(...a);
+      readDone();
+      await gate;
+      return rows;
+    });
+    try {
+      const [first] = await other.append(ledger.name, [{ type: 't', actor: 'a' }]);
+      feed().notify(ledger, 'event');
+      await done;
+      // Its notification comes while that read is under way: it must not be dropped.
+      const [second] = await other.append(ledger.name, [{ type: 't', actor: 'b' }]);
+      feed().notify(ledger, 'event');
+      open();
+      expect(((await nextOf(sub, 'the first event')) as LedgerEvent).id).toBe(first!.id);
+      expect(((await nextOf(sub, 'the event committed during the read')) as LedgerEvent).id).toBe(second!.id);
     } finally {
       await sub.return!();
     }
