@@ -179,6 +179,8 @@ describe('parseVerifierKey', () => {
     ['missing parts', 'example.com/k+530d903a'],
     ['extra part', `${good}+x`],
     ['short hash', good.replace(/\+[0-9a-f]{8}\+/, '+530d90+')],
+    // Buffer.from(hex) stops at the first non-hex character: the 8 digits alone would match.
+    ['hash with trailing characters', good.replace(/\+([0-9a-f]{8})\+/, '+$1zz+')],
     ['wrong hash', good.replace(/\+[0-9a-f]{8}\+/, '+00000000+')],
     ['wrong alg byte', `example.com/k+${good.split('+')[1]}+${Buffer.concat([Buffer.from([2]), parseVerifierKey(good).publicKey]).toString('base64')}`],
     ['bad base64', `${good.slice(0, -1)}!`],
@@ -313,9 +315,13 @@ describe('signNote limits', () => {
     expect(() => signNote('x\n', [odd])).toThrow(TypeError);
   });
 
-  it('refuses a vertical tab, as every ASCII control but newline', () => {
+  it('refuses every ASCII control but newline, from NUL to U+001F', () => {
     const good = noteSignerFromSeed('example.com/k', seed(8));
-    expect(thrownCodeOf(() => signNote('a\u000bb\n', [good]))).toBe('MALFORMED_NOTE');
-    expect(thrownCodeOf(() => openNote(`a\u000bb\n\n${signNote('x\n', [good]).slice(3)}`))).toBe('MALFORMED_NOTE');
+    for (let c = 0; c < 0x20; c++) {
+      if (c === 0x0a) continue;
+      const ch = String.fromCharCode(c);
+      expect(thrownCodeOf(() => signNote(`a${ch}b\n`, [good])), `U+${c.toString(16)}`).toBe('MALFORMED_NOTE');
+      expect(thrownCodeOf(() => openNote(`a${ch}b\n\n${signNote('x\n', [good]).slice(3)}`))).toBe('MALFORMED_NOTE');
+    }
   });
 });
