@@ -127,8 +127,10 @@ describe('blocks', () => {
     const body = parseCheckpoint(verifyNote(cp.note, [t.service.verifierKey()!]).text);
     expect(body).toMatchObject({ origin: 'test.chainproof/auto', treeSize: 16 });
     const block = (await t.service.block('auto', cp.blockHeight))!;
-    expect(body.extensions[0]).toBe(`block ${block.height} ${block.hash.toString('hex')}`);
-    expect(body.rootHash.equals(block.treeRoot)).toBe(true);    expect(checkpointHashAlg(body.extensions)).toBe('sha256');
+    // A SHA-256 ledger's note names no hash (C2SP's is SHA-256) and no state: the block and the signing time only.
+    expect(body.extensions).toEqual([`block ${block.height} ${block.hash.toString('hex')}`, `time ${cp.timestampMs}`]);
+    expect(body.rootHash.equals(block.treeRoot)).toBe(true);
+    expect(checkpointHashAlg(body.extensions)).toBe('sha256');
     // A BLAKE3 ledger's checkpoints say so, or a verifier would check its proofs with SHA-256.
     await t.service.createLedger('auto-b3', { hashAlg: 'blake3' });
     await t.service.append('auto-b3', [{ type: 't', actor: 'a' }]);
