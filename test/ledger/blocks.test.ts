@@ -161,6 +161,17 @@ describe('blocks', () => {
     expect((await t.service.checkpoints('due', { first: 10 })).items).toHaveLength(1);
   });
 
+  it("carries the state root a domain keeps on the ledger, as of the checkpoint's tree size", async () => {
+    await t.service.createLedger('stateful', { blockSize: 2, maxBlockIntervalMs: 3_600_000 });
+    await t.service.append('stateful', [{ type: 't', actor: 'a' }, { type: 't', actor: 'b' }]);
+    const block = await waitFor('the block', () => t.service.block('stateful', 0));
+    const checkpointer = new Checkpointer(t.db.dataSource, loadServerKey(t.config, false)!.key, () => undefined);
+    checkpointer.addStateRoot('stateful', async (size) => String(size).padStart(64, '0'));
+    const cp = await checkpointer.create(await t.service.ledger('stateful'), block);
+    const body = parseCheckpoint(verifyNote(cp.note, [t.service.verifierKey()!]).text);
+    expect(body.extensions.at(-1)).toBe(`state ${'2'.padStart(64, '0')}`);
+  });
+
   it('on demand: seals what is pending and checkpoints it with a name and tags', async () => {
     await t.service.createLedger('ondemand', { blockSize: 1000, maxBlockIntervalMs: 3_600_000 });
     await t.service.append('ondemand', [{ type: 't', actor: 'a' }, { type: 't', actor: 'b' }, { type: 't', actor: 'c' }]);
