@@ -4,6 +4,7 @@ import { checkpointHashAlg, parseCheckpoint, verifyNote } from '../../src/ledger
 import { updateParams } from '../../src/ledger/ledgers.js';
 import { checkCheckpointLabels, Checkpointer } from '../../src/ledger/checkpointer.js';
 import pino from 'pino';
+import type { DataSource, EntityManager } from 'typeorm';
 import { LedgerService } from '../../src/ledger/ledger-service.js';
 import { loadServerKey } from '../../src/ledger/server-key.js';
 import { openTestLedger, testConfig, type TestLedger } from '../support/ledger.js';
@@ -159,6 +160,37 @@ describe('blocks', () => {
     expect(await checkpointer.createIfDue(ledger, block)).toMatchObject({ treeSize: 4, blockHeight: 0 });
     expect(await checkpointer.createIfDue(ledger, block)).toBeUndefined();
     expect((await t.service.checkpoints('due', { first: 10 })).items).toHaveLength(1);
+  });
+
+  it('signs a due checkpoint once when two processes find it due at the same moment', async () => {
+    await t.service.createLedger('due-twice', { blockSize: 4, checkpointInterval: 1_000_000, maxBlockIntervalMs: 3_600_000 });
+    await t.service.append('due-twice', Array.from({ length: 4 }, (_, i) => ({ type: 't', actor: `a${i}` })));
+    const block = await waitFor('the block', () => t.service.block('due-twice', 0));
+    const ledger = { ...(await t.service.ledger('due-twice')), checkpointInterval: 4 };
+    // Each process's look at the last checkpoint waits (up to a second) for the other's: without the
+    // lock both would see none and both sign; with it the second looks only once the first committed.
+    const ds = t.db.dataSource;
+    let looked = 0;
+    let both!: () => void;
+    const together = new Promise<void>((r) => (both = r));
+    const query = (tx: EntityManager) => async (sql: string, params?: unknown[]) => {
+      const rows = await tx.query(sql, params);
+      if (/max\(tree_size\)/.test(sql)) {
+        if (++looked === 2) both();
+        await Promise.race([together, new Promise((r) => setTimeout(r, 1000))]);
+      }
+      return rows;
+    };
+    const holdingLooks = {
+      query: ds.query.bind(ds),
+      getRepository: ds.getRepository.bind(ds),
+      transaction: <T>(fn: (tx: EntityManager) => Promise<T>) =>
+        ds.transaction((tx) => fn(new Proxy(tx, { get: (target, prop) => (prop === 'query' ? query(target) : Reflect.get(target, prop)) }))),
+    } as unknown as DataSource;
+    const key = loadServerKey(t.config, false)!.key;
+    const made = await Promise.all([0, 1].map(() => new Checkpointer(holdingLooks, key, () => undefined).createIfDue(ledger, block)));
+    expect(made.filter(Boolean)).toHaveLength(1);
+    expect((await t.service.checkpoints('due-twice', { first: 10 })).items).toHaveLength(1);
   });
 
   it("carries the state root a domain keeps on the ledger, as of the checkpoint's tree size", async () => {
