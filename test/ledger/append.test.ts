@@ -151,6 +151,27 @@ describe('append', () => {
     expect(await count('signed')).toBe(2);
   });
 
+  it("keeps the first of the server's own events under a key, and answers a different one with it rather than CONFLICT", async () => {
+    // A block reward written again after a crash: at most once, whatever the second attempt says.
+    await t.service.createLedger('server-once', {});
+    const [first] = await t.service.append('server-once', [{ type: 'reward', actor: 'a', idempotencyKey: 'reward-0' }], { asServer: true });
+    const [again] = await t.service.append('server-once', [{ type: 'reward', actor: 'b', idempotencyKey: 'reward-0' }], { asServer: true });
+    expect(again!.id).toBe(first!.id);
+    expect(await count('server-once')).toBe(1);
+  });
+
+  it('never dates an event before the one appended ahead of it, though the clock goes back', async () => {
+    await t.service.createLedger('clock-back', {});
+    const [first] = await t.service.append('clock-back', [{ type: 't', actor: 'a' }]);
+    const now = vi.spyOn(Date, 'now').mockReturnValue(first!.appendedAt.getTime() - 60_000);
+    try {
+      const [second] = await t.service.append('clock-back', [{ type: 't', actor: 'b' }]);
+      expect(second!.appendedAt.getTime()).toBe(first!.appendedAt.getTime());
+    } finally {
+      now.mockRestore();
+    }
+  });
+
   it('signs the server\'s own events with its key', async () => {
     await t.service.createLedger('server', {});
     const [e] = await t.service.append('server', [{ type: 'rule.fired', actor: 'server' }], { asServer: true });
@@ -248,10 +269,11 @@ describe('edge cases found in review', () => {
 
   it('caps default parents at 64 when many branches are open, so every event stays verifiable', async () => {
     await t.service.createLedger('wide', {});
-    await t.service.append('wide', Array.from({ length: 70 }, (_, i) => ({ type: 'root', actor: `r${i}`, parents: [] })));
+    const roots = await t.service.append('wide', Array.from({ length: 70 }, (_, i) => ({ type: 'root', actor: `r${i}`, parents: [] })));
     expect((await t.service.head('wide')).tips).toBe(70);
     const [merge] = await t.service.append('wide', [{ type: 'merge', actor: 'm' }]);
-    expect(merge!.parents).toHaveLength(64);
+    // The newest branches are merged; the oldest six stay open for the next event.
+    expect(merge!.parents).toEqual(roots.slice(-64).map((e) => e.id));
     expect(parseCanonical(merge!.canonical).parents).toHaveLength(64);
     expect((await t.service.head('wide')).tips).toBe(7);
   });
