@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ChainproofError } from '../../src/errors.js';
 import { MAX_PAYLOAD_DEPTH, parseCanonical } from '../../src/ledger/events/envelope.js';
-import type { AppendInput } from '../../src/ledger/events/event.js';
+import type { AppendInput, LedgerEvent } from '../../src/ledger/events/event.js';
 import { treeHasher, verifyInclusion, verifyConsistency } from '../../src/ledger/merkle/index.js';
 import { nextHlc } from '../../src/ledger/sequencer.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
@@ -24,6 +24,22 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
     return (e as ChainproofError).code;
   }
   throw new Error('expected a ChainproofError');
+}
+
+/** Appends `requests` so that one transaction sequences them all: they queue behind one held open. */
+async function inOneBatch(ledger: string, requests: AppendInput[][]): Promise<PromiseSettledResult<LedgerEvent[]>[]> {
+  let release!: () => void;
+  let enter!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const entered = new Promise<void>((r) => (enter = r));
+  const holding = t.service.append(ledger, [{ type: 'hold', actor: 'h' }], { projection: async () => { enter(); await held; } });
+  await entered;
+  const results = Promise.allSettled(requests.map((r) => t.service.append(ledger, r)));
+  const queue = (t.service as unknown as { sequencers: Map<string, { queue: unknown[] }> }).sequencers.get(ledger)!.queue;
+  while (queue.length < requests.length) await new Promise((r) => setTimeout(r, 5));
+  release();
+  await holding;
+  return results;
 }
 
 describe('append', () => {
@@ -234,6 +250,26 @@ describe('append', () => {
       // Equal is not after: an event must stamp strictly later than each of its parents.
       expect(await codeOf(t.service.append('bad', [{ type: 't', actor: 'a', parents: [p!.id], hlc: p!.hlc }]))).toBe('HLC_NOT_AFTER_PARENT');
       expect(await count('bad')).toBe(before);
+    });
+
+    it('a request refused in a group commit leaves nothing of itself to the requests after it', async () => {
+      await t.service.createLedger('rolled-back', {});
+      const [tip] = await t.service.append('rolled-back', [{ type: 'tip', actor: 'a' }]);
+      const ahead = { physicalMs: Date.now() + 20_000, logical: 0 };
+      const first = { type: 'x', actor: 'a', parents: [tip!.id], hlc: ahead, idempotencyKey: 'rolled-back-1' };
+      const [refused, plain, again] = await inOneBatch('rolled-back', [
+        [first, { type: 'y', actor: 'a', parents: ['ef'.repeat(32)] }],
+        [{ type: 'z', actor: 'b' }],
+        [first],
+      ]);
+      expect(refused).toMatchObject({ status: 'rejected', reason: { code: 'UNKNOWN_PARENT' } });
+      // The clock the refused request moved ahead is back where it was for the next one.
+      const [z] = (plain as PromiseFulfilledResult<LedgerEvent[]>).value;
+      expect(z!.hlc.physicalMs).toBeLessThan(ahead.physicalMs);
+      // Its first event, sent again, is written rather than taken for one already in the ledger.
+      const [x] = (again as PromiseFulfilledResult<LedgerEvent[]>).value;
+      expect(await t.service.event('rolled-back', x!.id)).toMatchObject({ index: x!.index, idempotencyKey: 'rolled-back-1' });
+      expect(await count('rolled-back')).toBe(4);
     });
 
     it('one caller\'s bad event does not fail another caller in the same group commit', async () => {
