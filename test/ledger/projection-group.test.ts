@@ -79,4 +79,22 @@ describe('grouped projections', () => {
     );
     expect(rows.map((r) => r.label)).toEqual(inLedgerOrder);
   });
+
+  it("gives each group only its own requests when two groups' runs meet in one commit", async () => {
+    const a = recordingGroup();
+    const b = recordingGroup();
+    await Promise.all([append(a.group, 'a0'), append(a.group, 'a1'), append(b.group, 'b0'), append(b.group, 'b1')]);
+    expect(a.calls.flat()).toEqual(['a0', 'a1']);
+    expect(b.calls.flat()).toEqual(['b0', 'b1']);
+  });
+
+  it('runs no projection for a retry that writes nothing', async () => {
+    const { group, calls } = recordingGroup();
+    const keyed = (label: string) =>
+      t.service.append('grouped', [{ type: 'grouped.keyed', actor: 'k', idempotencyKey: 'projected-once' }], { projection: { group, context: label } });
+    const [first] = await keyed('first');
+    const [retry] = await keyed('retry');
+    expect(retry!.id).toBe(first!.id);
+    expect(calls).toEqual([['first']]);
+  });
 });
