@@ -240,6 +240,13 @@ describe('append', () => {
       });
     }
 
+    it('a client HLC after one parent but not after the other', async () => {
+      const [older] = await t.service.append('bad', [{ type: 'p', actor: 'a', parents: [] }]);
+      const [newer] = await t.service.append('bad', [{ type: 'p', actor: 'a', parents: [], hlc: { physicalMs: older!.hlc.physicalMs + 1000, logical: 0 } }]);
+      const between = { physicalMs: older!.hlc.physicalMs + 500, logical: 0 };
+      expect(await codeOf(t.service.append('bad', [{ type: 't', actor: 'a', parents: [older!.id, newer!.id], hlc: between }]))).toBe('HLC_NOT_AFTER_PARENT');
+    });
+
     it('a client HLC not after its parent', async () => {
       const [p] = await t.service.append('bad', [{ type: 'p', actor: 'a' }]);
       const before = await count('bad');

@@ -36,6 +36,15 @@ describe('commit watchers', () => {
     stopOther();
   });
 
+  it('are not called for a retry that commits nothing new', async () => {
+    await service.append('main', [{ type: 't', actor: 'a', idempotencyKey: 'watched-once' }]);
+    let calls = 0;
+    const stop = service.onCommit('main', () => void calls++);
+    await service.append('main', [{ type: 't', actor: 'a', idempotencyKey: 'watched-once' }]);
+    stop();
+    expect(calls).toBe(0);
+  });
+
   it('one that throws fails neither the append nor the watchers after it', async () => {
     let later = 0;
     const stops = [service.onCommit('main', () => {
