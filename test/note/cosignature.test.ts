@@ -71,6 +71,18 @@ describe('cosignatures (c2sp.org/tlog-cosignature)', () => {
     expect(verifyCosignature(body, lineOf(other, raw), key)).toBeNull();
   });
 
+  it('refuses a valid signature whose name runs into it without the separating space', () => {
+    const line = witness.cosign(body, T);
+    expect(verifyCosignature(body, line.replace(`${witness.name} `, `${witness.name}x`), key)).toBeNull();
+  });
+
+  it('gives null, not an exception, for a line too short or too long to be a cosignature', () => {
+    const raw = rawOf(witness.cosign(body, T));
+    for (const cut of [raw.subarray(0, 4), raw.subarray(0, 11), raw.subarray(0, 75), Buffer.concat([raw, Buffer.of(0)])]) {
+      expect(verifyCosignature(body, lineOf(witness.name, cut), key)).toBeNull();
+    }
+  });
+
   it('refuses a valid signature under another key hash', () => {
     const raw = rawOf(witness.cosign(body, T));
     raw[0]! ^= 0xff;
