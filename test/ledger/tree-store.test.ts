@@ -3,6 +3,7 @@ import { rangePlan } from '../../src/ledger/merkle/index.js';
 import { storedTree } from '../../src/ledger/tree-store.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 import { explaining, rowsRead } from '../support/plan.js';
+import { tamper } from '../verify/support.js';
 
 let t: TestLedger;
 beforeAll(async () => {
@@ -32,5 +33,16 @@ describe('stored tree reads', () => {
     const [first] = await ds.query(`SELECT id FROM events WHERE ledger_id = $1 AND idx = 3003`, [id]);
     expect(hashes[0]!.equals(first.id)).toBe(true);
     expect(rowsRead(lastPlan(), 'events')).toBe(1000);
+  });
+
+  it('name a stored node that is missing, rather than answer without it', async () => {
+    await t.service.createLedger('holed', {});
+    await t.service.append('holed', Array.from({ length: 4 }, (_, i) => ({ type: 't', actor: `a${i}` })));
+    const [{ id }] = await t.db.dataSource.query(`SELECT id FROM ledgers WHERE name = 'holed'`);
+    await tamper(t.db.dataSource, [`DELETE FROM tree_nodes WHERE ledger_id = $1 AND level = 1 AND idx = 1`, [id]]);
+    await expect(storedTree(t.db.dataSource, Number(id)).getNodes([{ level: 1, index: 0 }, { level: 1, index: 1 }])).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringMatching(/level 1, index 1\) is missing; run verify/),
+    });
   });
 });
