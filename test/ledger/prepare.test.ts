@@ -114,6 +114,14 @@ describe('prepareInput: a client-signed event', () => {
     expect(thrownCodeOf(at(NOW + limits.hlcMaxSkewMs + 1))).toBe('HLC_OUT_OF_SKEW');
   });
 
+  it('defers that refusal for an input that names one event, which may be a retry of one stamped long ago', () => {
+    const old = { physicalMs: NOW - limits.hlcMaxSkewMs - 1, logical: 0 };
+    for (const names of [{ idempotencyKey: 'k' }, { parents: [] }]) {
+      const p = prepareInput({ type: 't', actor: 'a', hlc: old, ...names }, ORIGIN, hasher, limits, NOW);
+      expect(p.unlessRetry).toMatchObject({ code: 'HLC_OUT_OF_SKEW' });
+    }
+  });
+
   it('refuses a payload nested deeper than 64 levels, and takes one 64 deep', () => {
     const nest = (n: number) => {
       let v: unknown = 1;
@@ -151,9 +159,11 @@ describe('prepareReplicated: a copy from a peer', () => {
     expect(thrownCodeOf(() => prepareReplicated(bytes, sign(bytesOf(envelope({ actor: 'b' }))), ORIGIN, hasher, limits, NOW))).toBe('BAD_SIGNATURE');
   });
 
-  it('refuses an empty origin', () => {
-    const bytes = bytesOf(envelope({ ledger: '' }));
-    expect(thrownCodeOf(() => prepareReplicated(bytes, null, ORIGIN, hasher, limits, NOW))).toBe('BAD_EVENT');
+  it('takes an origin of 1..512 characters', () => {
+    const copy = (ledger: string) => () => prepareReplicated(bytesOf(envelope({ ledger })), null, ORIGIN, hasher, limits, NOW);
+    expect(thrownCodeOf(copy(''))).toBe('BAD_EVENT');
+    expect(thrownCodeOf(copy('o'.repeat(512)))).toBeUndefined();
+    expect(thrownCodeOf(copy('o'.repeat(513)))).toBe('BAD_EVENT');
   });
 
   it('refuses a payload nested deeper than 64 levels', () => {
@@ -208,5 +218,10 @@ describe('parseCanonical refuses bytes that are not a canonical envelope', () =>
     const parents = Array.from({ length: 64 }, (_, i) => i.toString(16).padStart(64, '0')).sort();
     const edge = envelope({ type: 't'.repeat(128), resource: 'r'.repeat(512), parents, hlc: { physicalMs: 0, logical: 2 ** 31 - 1 } });
     expect(parseCanonical(bytesOf(edge))).toEqual(edge);
+  });
+
+  it('refuses an actor of 513 characters, one past the limit', () => {
+    expect(parseCanonical(bytesOf(envelope({ actor: 'a'.repeat(512) }))).actor).toHaveLength(512);
+    expect(() => parseCanonical(bytesOf(envelope({ actor: 'a'.repeat(513) })))).toThrow(/actor/);
   });
 });
