@@ -62,6 +62,12 @@ describe('append', () => {
     expect(stored?.canonical.equals(c!.canonical)).toBe(true);
   });
 
+  it('hashes every optional field it stores: each is in the canonical envelope', async () => {
+    const fields = { author: 'did:web:example.org', resource: 'r', subsystem: 's', result: 'ok', correlationId: 'c', payload: { n: 1 } };
+    const [e] = await t.service.append('main', [{ type: 'full', actor: 'a', ...fields }]);
+    expect(parseCanonical(e!.canonical)).toMatchObject(fields);
+  });
+
   it('assigns HLCs after the parents and monotonically', async () => {
     await t.service.createLedger('clock', {});
     const events = await t.service.append('clock', Array.from({ length: 50 }, (_, i) => ({ type: 't', actor: `a${i}` })));
