@@ -14,5 +14,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Two cores: more workers only fight over them and PostgreSQL.
     maxWorkers: 2,
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });

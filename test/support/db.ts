@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/database.js';
 
 /**
@@ -51,7 +52,7 @@ export async function openTestDatabase({ poolSize = 8 }: { poolSize?: number } =
       },
     };
   }
-  const dir = mkdtempSync(join(tmpdir(), 'chainproof-test-'));
+  const dir = embeddedDataDir();
   const db = await openDatabase({ databaseUrl: undefined, dataDir: dir, dbPoolSize: 4 });
   return {
     ...db,
@@ -63,7 +64,18 @@ export async function openTestDatabase({ poolSize = 8 }: { poolSize?: number } =
   };
 }
 
-/** A throwaway data directory for a child server process on the embedded database. */
+/**
+ * A new embedded data directory, already created and migrated: a copy of the run's template
+ * (test/support/global-setup.ts), so that only tests about a first start pay for PGlite's initdb.
+ */
+export function embeddedDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'chainproof-test-'));
+  const template = inject('embeddedTemplateDir');
+  if (template) cpSync(template, dir, { recursive: true });
+  return dir;
+}
+
+/** A throwaway directory, empty: for files a test writes, or a data directory's first start. */
 export function tempDataDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'chainproof-data-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
@@ -78,6 +90,6 @@ export async function serverBackend(): Promise<{ env: Record<string, string>; cl
     const db = await freshDatabaseUrl();
     return { env: { DATABASE_URL: db.url }, cleanup: db.drop };
   }
-  const data = tempDataDir();
-  return { env: { CHAINPROOF_DATA_DIR: data.dir }, cleanup: async () => data.remove() };
+  const dir = embeddedDataDir();
+  return { env: { CHAINPROOF_DATA_DIR: dir }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
 }
