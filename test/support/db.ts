@@ -6,8 +6,9 @@ import { inject } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/database.js';
 
 /**
- * A fresh, migrated database for one test file: a new PostgreSQL database when
- * DATABASE_URL is set (CI), else a new embedded PGlite in a temporary directory.
+ * A fresh, migrated database for one test file: a new PostgreSQL database when DATABASE_URL is
+ * set (CI), else a new embedded PGlite in a temporary directory; either made from the run's
+ * migrated template (test/support/global-setup.ts).
  */
 export interface TestDatabase extends Database {
   /** Connection settings a child server process can use to reach the same database. */
@@ -18,16 +19,22 @@ export interface TestDatabase extends Database {
 
 export const usingPostgres = (): boolean => Boolean(process.env.DATABASE_URL);
 
-export async function freshDatabaseUrl(): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * A new PostgreSQL database beside DATABASE_URL's: empty, or a copy of `template`.
+ *
+ * @example const { url, drop } = await freshDatabaseUrl({ template: inject('postgresTemplate') });
+ */
+export async function freshDatabaseUrl({ prefix = 'cp_test', template = '' }: { prefix?: string; template?: string } = {}): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const base = process.env.DATABASE_URL!;
-  const name = `cp_test_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
   await admin.end();
   const url = new URL(base);
   url.pathname = `/${name}`;
   return {
+    name,
     url: url.toString(),
     async drop() {
       const c = new pg.Client({ connectionString: base });
@@ -41,7 +48,7 @@ export async function freshDatabaseUrl(): Promise<{ url: string; drop(): Promise
 /** `poolSize` applies to PostgreSQL; the embedded database always has one connection. */
 export async function openTestDatabase({ poolSize = 8 }: { poolSize?: number } = {}): Promise<TestDatabase> {
   if (usingPostgres()) {
-    const fresh = await freshDatabaseUrl();
+    const fresh = await freshDatabaseUrl({ template: inject('postgresTemplate') });
     const db = await openDatabase({ databaseUrl: fresh.url, dataDir: '', dbPoolSize: poolSize });
     return {
       ...db,
@@ -82,12 +89,12 @@ export function tempDataDir(): { dir: string; remove(): void } {
 }
 
 /**
- * Where a child server process keeps its data for one test file: a fresh PostgreSQL database
- * (DATABASE_URL set) or a fresh embedded data directory; `cleanup` removes it.
+ * Where a child server process keeps its data for one test file: a fresh, migrated PostgreSQL
+ * database (DATABASE_URL set) or embedded data directory; `cleanup` removes it.
  */
 export async function serverBackend(): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
   if (usingPostgres()) {
-    const db = await freshDatabaseUrl();
+    const db = await freshDatabaseUrl({ template: inject('postgresTemplate') });
     return { env: { DATABASE_URL: db.url }, cleanup: db.drop };
   }
   const dir = embeddedDataDir();
