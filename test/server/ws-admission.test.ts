@@ -49,6 +49,26 @@ describe('WebSocket admission', () => {
     }
   });
 
+  it('counts the sockets still open after one of several closes', () => {
+    const server = fakeServer({ maxPerIp: 2 });
+    server.open('10.0.0.1');
+    server.open('10.0.0.1').emit('close');
+    server.open('10.0.0.1');
+    expect(server.ask('10.0.0.1')).toMatchObject({ ok: false, code: 429 });
+  });
+
+  it('counts the sockets of one IPv6 /64 together', () => {
+    const server = fakeServer({ maxPerIp: 1 });
+    server.open('2001:db8:1:2::a');
+    expect(server.ask('2001:db8:1:2::b')).toMatchObject({ ok: false, code: 429 });
+    expect(server.ask('2001:db8:1:3::a').ok).toBe(true);
+  });
+
+  it('refuses a handshake told to wait a single second', () => {
+    const server = fakeServer({ maxPerIp: 0, wait: () => 1 });
+    expect(server.ask('10.0.0.1')).toMatchObject({ ok: false, code: 429, headers: { 'retry-after': '1' } });
+  });
+
   it('refuses a handshake its address may not make now, telling it how long to wait', () => {
     const server = fakeServer({ maxPerIp: 0, wait: () => 7 });
     expect(server.ask('10.0.0.1')).toMatchObject({ ok: false, code: 429, headers: { 'retry-after': '7' } });
