@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { rateLimit } from '../../src/server/rate-limit.js';
+import type { Request, Response } from 'express';
+import { rateLimit, rateLimiter } from '../../src/server/rate-limit.js';
 
 // The clock stands still: what is asserted is the buckets' bookkeeping, not refill.
 beforeEach(() => vi.useFakeTimers({ now: 1_700_000_000_000 }));
@@ -85,5 +86,26 @@ describe('a refused request', () => {
     expect(wait('10.0.0.4', 'Bearer shared')).toBe(1);
     expect(wait('10.0.0.4', 'Bearer other')).toBe(0);
     expect(wait('10.0.0.4', undefined)).toBe(0);
+  });
+});
+
+describe('the rate limiter middleware', () => {
+  it('passes a request within the limit on and answers the next with 429 and Retry-After', () => {
+    const limiter = rateLimiter({ perIp: 1, perKey: 0, burstSeconds: 1 });
+    const req = { ip: '10.0.0.5', headers: {}, socket: {} } as unknown as Request;
+    const sent: { status?: number; headers: Record<string, string>; body?: string } = { headers: {} };
+    const res = {
+      status: (n: number) => ((sent.status = n), res),
+      setHeader: (k: string, v: string) => ((sent.headers[k] = v), res),
+      type: () => res,
+      send: (b: string) => ((sent.body = b), res),
+    } as unknown as Response;
+    const next = vi.fn();
+    limiter(req, res, next);
+    expect(next).toHaveBeenCalledTimes(1);
+    limiter(req, res, next);
+    expect(next).toHaveBeenCalledTimes(1);
+    expect(sent).toMatchObject({ status: 429, headers: { 'retry-after': '1' } });
+    expect(JSON.parse(sent.body!).errors[0].extensions.code).toBe('RATE_LIMITED');
   });
 });
