@@ -77,4 +77,55 @@ describe('the keys of open WebSockets', () => {
     expect(watch.admits(gone)).toBe(true);
     watch.stop();
   });
+
+  it('close a socket whose key is found revoked when it starts an operation, and refuse the operation', async () => {
+    const keys = { authenticate: async () => null, onRevoke: () => () => {} } as unknown as ApiKeyService;
+    const closed: number[] = [];
+    const extra = { socket: OPEN, close: (code: number) => void closed.push(code) } as unknown as WsExtra;
+    const watch = watchKeys(keys, () => `Bearer ${KEY}`);
+    watch.add(extra);
+    expect(await watch.admits(extra)).toBe(false);
+    expect(closed).toEqual([4403]);
+    watch.stop();
+  });
+
+  it('keep a socket open when the database does not answer: that is not a revocation', async () => {
+    const keys = {
+      authenticate: async () => {
+        throw new Error('connection terminated');
+      },
+      onRevoke: () => () => {},
+    } as unknown as ApiKeyService;
+    const closed: number[] = [];
+    const extra = { socket: OPEN, close: (code: number) => void closed.push(code) } as unknown as WsExtra;
+    const watch = watchKeys(keys, () => `Bearer ${KEY}`);
+    watch.add(extra);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(await watch.admits(extra)).toBe(true);
+    expect(closed).toEqual([]);
+    watch.stop();
+  });
+
+  it('stop being checked once removed, or once the watch stops', async () => {
+    let onRevoke!: () => void;
+    let unsubscribed = false;
+    const keys = {
+      authenticate: async () => null,
+      onRevoke: (listener: () => void) => {
+        onRevoke = listener;
+        return () => void (unsubscribed = true);
+      },
+    } as unknown as ApiKeyService;
+    const closed: number[] = [];
+    const extra = { socket: OPEN, close: (code: number) => void closed.push(code) } as unknown as WsExtra;
+    const watch = watchKeys(keys, () => `Bearer ${KEY}`);
+    watch.add(extra);
+    watch.remove(extra);
+    onRevoke();
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(closed).toEqual([]);
+    expect(watch.admits(extra)).toBe(true);
+    watch.stop();
+    expect(unsubscribed).toBe(true);
+  });
 });
