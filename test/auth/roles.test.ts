@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authChecker } from '../../src/auth/auth-checker.js';
+import { authChecker, mayReadLedger, requireLedgerRead } from '../../src/auth/auth-checker.js';
 import { assertMayRecordFor, grants, isRole, ROLES, type Principal, type Role } from '../../src/auth/roles.js';
 
 /** What each role may do, as the roles' documentation says: a ladder, and validator beside it. */
@@ -103,5 +103,33 @@ describe('the auth checker', () => {
     expect(check({}, ['governor', 'validator'], 'validator')).toBe(true);
     expect(check({}, ['governor', 'validator'], 'governor')).toBe(true);
     expect(code(() => check({}, ['governor', 'validator'], 'writer'))).toBe('FORBIDDEN');
+  });
+});
+
+describe('reading a ledger named otherwise than by a ledger argument', () => {
+  const as = (role: Role | null): Principal => ({ kind: role ? 'api-key' : 'anonymous', account: 'x', role });
+  const code = (f: () => void): string | undefined => {
+    try {
+      f();
+      return undefined;
+    } catch (e) {
+      return (e as { code?: string }).code;
+    }
+  };
+
+  it('is open to anyone for an ordinary ledger, and to admins alone for the system ledger', () => {
+    for (const role of [null, ...ROLES]) {
+      expect(mayReadLedger(as(role), 'main'), String(role)).toBe(true);
+      expect(code(() => requireLedgerRead(as(role), 'main')), String(role)).toBeUndefined();
+      expect(mayReadLedger(as(role), 'system'), String(role)).toBe(role === 'admin');
+    }
+    expect(code(() => requireLedgerRead(as('admin'), 'system'))).toBeUndefined();
+  });
+
+  it('refuses the system ledger to anonymous callers as unauthenticated and to other roles as forbidden', () => {
+    expect(code(() => requireLedgerRead(as(null), 'system'))).toBe('UNAUTHENTICATED');
+    for (const role of ['reader', 'writer', 'governor', 'validator'] as const) {
+      expect(code(() => requireLedgerRead(as(role), 'system')), role).toBe('FORBIDDEN');
+    }
   });
 });
