@@ -19,6 +19,11 @@ describe('request input text and nesting', () => {
     expect(refused?.message).toContain('nest deeper');
   });
 
+  it('counts the depth of literals by nesting, not by how many sit side by side', () => {
+    // Each object is two levels deep; there are more of them than the limit allows levels.
+    expect(literalsProblem(parse(`{ f(a: [${'{ b: 1 }, '.repeat(MAX_INPUT_DEPTH + 1)}]) }`))).toBeUndefined();
+  });
+
   it('takes literals nested exactly to the limit and refuses one level more', () => {
     expect(literalsProblem(nestedLiteral(MAX_INPUT_DEPTH))).toBeUndefined();
     const refused = literalsProblem(nestedLiteral(MAX_INPUT_DEPTH + 1));
