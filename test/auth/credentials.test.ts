@@ -40,6 +40,14 @@ describe('a presented credential', () => {
     }
   });
 
+  it('asked with a maximum age of 0 is looked up again, so a revocation by another replica counts at once', async () => {
+    const { key } = await keys.create('credentials-replicated', 'reader', 'test');
+    const elsewhere = new ApiKeyService(t.db.dataSource, t.service);
+    expect(await principalFrom(`Bearer ${key}`, keys)).toMatchObject({ account: 'credentials-replicated' });
+    await elsewhere.revoke('credentials-replicated', 'test');
+    expect(await codeOf(principalFrom(`Bearer ${key}`, keys, 0))).toBe('UNAUTHENTICATED');
+  });
+
   it('absent reads as anonymous; anything else that names no active key is refused, never downgraded', async () => {
     for (const none of [undefined, null, '']) expect(await principalFrom(none, keys)).toBe(ANONYMOUS);
     for (const bad of ['   ', 'Bearer', `Bearer ${writerKey}x`, 'Bearer cpk_made-up-0123456789abcdefghijklmnopqrstu', 42, ['Bearer x'], { key: writerKey }]) {
