@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiKeyService, SYSTEM_LEDGER } from '../../src/auth/api-keys.js';
+import { ChainproofError } from '../../src/errors.js';
 import { codeOf } from '../support/codes.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 
@@ -20,6 +21,13 @@ describe('the bootstrap admin key', () => {
     const rows = await t.db.dataSource.query(`SELECT role FROM api_keys WHERE name LIKE 'bootstrap-admin-%'`);
     expect(rows).toEqual([{ role: 'admin' }]);
     expect(await servers[0]!.ensureBootstrapKey(key)).toBe(false);
+  });
+
+  it('is not taken as registered by another server when its write conflicts and the key is still unknown', async () => {
+    const keys = new ApiKeyService(t.db.dataSource, t.service);
+    // A conflict on the name alone: no admin key exists, so starting must fail, not report the key as there.
+    vi.spyOn(keys, 'register').mockRejectedValueOnce(new ChainproofError('CONFLICT', 'an active key with this name exists'));
+    expect(await codeOf(keys.ensureBootstrapKey('cpk_bootstrap-conflict-0123456789abcdefghij'))).toBe('CONFLICT');
   });
 });
 
