@@ -2,6 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { authChecker, mayReadLedger, requireLedgerRead } from '../../src/auth/auth-checker.js';
 import { assertMayRecordFor, grants, isRole, ROLES, type Principal, type Role } from '../../src/auth/roles.js';
 
+/** The code of the error `f` throws, or undefined if it throws none. */
+function code(f: () => unknown): string | undefined {
+  try {
+    f();
+    return undefined;
+  } catch (e) {
+    return (e as { code?: string }).code;
+  }
+}
+
 /** What each role may do, as the roles' documentation says: a ladder, and validator beside it. */
 const MAY: Record<Role, Role[]> = {
   reader: ['reader'],
@@ -57,14 +67,6 @@ describe('the auth checker', () => {
     const check = authChecker(publicReads);
     return (args, roles, role) => check({ context: { principal: { kind: role ? 'api-key' : 'anonymous', account: 'x', role } }, args, root: {}, info: {} as never }, roles as Role[]);
   };
-  const code = (f: () => unknown): string | undefined => {
-    try {
-      f();
-      return undefined;
-    } catch (e) {
-      return (e as { code?: string }).code;
-    }
-  };
 
   it('lets anyone read when reads are public, but only admins read the system ledger', () => {
     const check = checkerWith(true);
@@ -108,14 +110,6 @@ describe('the auth checker', () => {
 
 describe('reading a ledger named otherwise than by a ledger argument', () => {
   const as = (role: Role | null): Principal => ({ kind: role ? 'api-key' : 'anonymous', account: 'x', role });
-  const code = (f: () => void): string | undefined => {
-    try {
-      f();
-      return undefined;
-    } catch (e) {
-      return (e as { code?: string }).code;
-    }
-  };
 
   it('is open to anyone for an ordinary ledger, and to admins alone for the system ledger', () => {
     for (const role of [null, ...ROLES]) {
