@@ -10,6 +10,8 @@ const KEY = 'cpk_watched-key-0123456789abcdefghijklmnopqr';
 /** The `ws` socket of a connection, by its ready state. */
 const OPEN = { readyState: 1, OPEN: 1 };
 const CLOSED = { readyState: 3, OPEN: 1 };
+/** An open connection whose close codes are pushed to `closed`. */
+const openSocket = (closed: number[]) => ({ socket: OPEN, close: (code: number) => void closed.push(code) }) as unknown as WsExtra;
 
 describe('the keys of open WebSockets', () => {
   it('are asked of the database every 5 s, past the key cache, once per key; a revoked one closes its sockets with 4403', async () => {
@@ -23,8 +25,7 @@ describe('the keys of open WebSockets', () => {
       onRevoke: () => () => {},
     } as unknown as ApiKeyService;
     const closed: number[] = [];
-    const socket = () => ({ socket: OPEN, close: (code: number) => void closed.push(code) }) as unknown as WsExtra;
-    const sockets = [socket(), socket(), socket()];
+    const sockets = [openSocket(closed), openSocket(closed), openSocket(closed)];
     const watch = watchKeys(keys, () => `Bearer ${KEY}`);
     sockets.forEach(watch.add);
     await vi.advanceTimersByTimeAsync(5_000);
@@ -50,7 +51,7 @@ describe('the keys of open WebSockets', () => {
     } as unknown as ApiKeyService;
     const closed: number[] = [];
     const watch = watchKeys(keys, () => `Bearer ${KEY}`);
-    watch.add({ socket: OPEN, close: (code: number) => void closed.push(code) } as unknown as WsExtra);
+    watch.add(openSocket(closed));
     revoked = true;
     onRevoke();
     await vi.advanceTimersByTimeAsync(0);
@@ -81,7 +82,7 @@ describe('the keys of open WebSockets', () => {
   it('close a socket whose key is found revoked when it starts an operation, and refuse the operation', async () => {
     const keys = { authenticate: async () => null, onRevoke: () => () => {} } as unknown as ApiKeyService;
     const closed: number[] = [];
-    const extra = { socket: OPEN, close: (code: number) => void closed.push(code) } as unknown as WsExtra;
+    const extra = openSocket(closed);
     const watch = watchKeys(keys, () => `Bearer ${KEY}`);
     watch.add(extra);
     expect(await watch.admits(extra)).toBe(false);
@@ -97,7 +98,7 @@ describe('the keys of open WebSockets', () => {
       onRevoke: () => () => {},
     } as unknown as ApiKeyService;
     const closed: number[] = [];
-    const extra = { socket: OPEN, close: (code: number) => void closed.push(code) } as unknown as WsExtra;
+    const extra = openSocket(closed);
     const watch = watchKeys(keys, () => `Bearer ${KEY}`);
     watch.add(extra);
     await vi.advanceTimersByTimeAsync(5_000);
@@ -117,7 +118,7 @@ describe('the keys of open WebSockets', () => {
       },
     } as unknown as ApiKeyService;
     const closed: number[] = [];
-    const extra = { socket: OPEN, close: (code: number) => void closed.push(code) } as unknown as WsExtra;
+    const extra = openSocket(closed);
     const watch = watchKeys(keys, () => `Bearer ${KEY}`);
     watch.add(extra);
     watch.remove(extra);
