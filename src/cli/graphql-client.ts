@@ -1,5 +1,6 @@
 import { boundedText } from '../bounded-body.js';
 import { ChainproofError, type ChainproofErrorCode } from '../errors.js';
+import { NO_REDIRECTS, redirectTarget } from '../redirect.js';
 import { shown } from './printable.js';
 import type { ServerAddress } from './server-options.js';
 import { mismatch, type Shape } from './shape.js';
@@ -42,18 +43,22 @@ export function graphqlClient(server: ServerAddress): GraphqlCall {
     const signal = AbortSignal.timeout(timeoutMs);
     let res: Response;
     let text: string | undefined;
+    let redirect: string | undefined;
     try {
       res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
         body: JSON.stringify({ query, variables }),
         signal,
+        redirect: NO_REDIRECTS,
       });
-      text = await boundedText(res, MAX_ANSWER_BYTES);
+      redirect = await redirectTarget(res);
+      if (redirect === undefined) text = await boundedText(res, MAX_ANSWER_BYTES);
     } catch (cause) {
       if (signal.aborted) throw timedOut(cause);
       throw new ChainproofError('UNAVAILABLE', `cannot reach ${url}`, { cause });
     }
+    if (redirect !== undefined) throw new ChainproofError('BAD_USER_INPUT', `${url} answered HTTP ${res.status}, a redirect to ${redirect}: give --url the address the server answers at`);
     if (text === undefined) throw misbehaved(`answered more than ${MAX_ANSWER_BYTES} bytes`);
     let body: unknown;
     try {

@@ -1,5 +1,6 @@
 import { boundedText } from '../bounded-body.js';
 import { ChainproofError } from '../errors.js';
+import { NO_REDIRECTS, redirectTarget } from '../redirect.js';
 import type { ReplicatedEvent } from '../ledger/ledger-service.js';
 import { SYNC_LEDGER } from './peer.js';
 
@@ -97,8 +98,11 @@ export class PeerClient {
         },
         body: JSON.stringify({ query, variables }),
         signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: NO_REDIRECTS,
       });
       status = res.status;
+      const to = await redirectTarget(res);
+      if (to !== undefined) throw new ChainproofError('PEER_UNAVAILABLE', `peer ${this.url} answered HTTP ${status}, a redirect to ${to}: configure the peer by the URL it answers at`);
       const bounded = await boundedText(res, MAX_RESPONSE_BYTES);
       if (bounded === undefined) throw new AnswerTooLarge(`peer ${this.url}: answer exceeds ${MAX_RESPONSE_BYTES} bytes`);
       text = bounded;

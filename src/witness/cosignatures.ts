@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { boundedText } from '../bounded-body.js';
+import { NO_REDIRECTS, redirectTarget } from '../redirect.js';
 import type { CheckpointRow } from '../ledger/entities/index.js';
 import type { LedgerService } from '../ledger/ledger-service.js';
 import { openNote, parseCosignerKey, verifyCosignature, type CosignerKey } from '../ledger/note/index.js';
@@ -111,7 +112,12 @@ export class CosignatureCollector {
         if (old > c.treeSize) return; // it has cosigned a later checkpoint already
         const proof = old === 0 || old === c.treeSize ? [] : (await this.ledger.consistencyProof(ledgerName, old, c.treeSize)).hashes;
         const body = `old ${old}\n${proof.map((h) => `${Buffer.from(h, 'hex').toString('base64')}\n`).join('')}\n${c.note}`;
-        const res = await fetch(`${v.url}/witness/add-checkpoint`, { method: 'POST', body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+        const res = await fetch(`${v.url}/witness/add-checkpoint`, { method: 'POST', body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), redirect: NO_REDIRECTS });
+        const to = await redirectTarget(res);
+        if (to !== undefined) {
+          this.log.warn({ witness: v.url, status: res.status, treeSize: c.treeSize }, `validator answered with a redirect to ${to}: configure it by the URL it answers at`);
+          return;
+        }
         const text = await boundedText(res, MAX_ANSWER_BYTES);
         if (text === undefined) {
           this.log.warn({ witness: v.url, treeSize: c.treeSize }, `validator answered with more than ${MAX_ANSWER_BYTES} bytes`);

@@ -70,6 +70,19 @@ describe('chainproof against a server that misbehaves', () => {
     }
   });
 
+  it('does not follow a redirect, which would send the key and request on: bad usage naming the address, exit 2', async () => {
+    const target = await fakeServer(answer(200, '{"data":{"stats":{"treeSize":1,"blocks":0,"eventsByType":[]}}}'));
+    const redirecting = await fakeServer((_, res) => void res.writeHead(307, { location: target.url }).end());
+    try {
+      const r = await cliAsync(['stats', '--url', redirecting.url, '--key', 'cpk_not-for-anyone-else']);
+      expect(r.stderr).toBe(`chainproof: BAD_USER_INPUT: ${redirecting.url} answered HTTP 307, a redirect to ${target.url}: give --url the address the server answers at\n`);
+      expect(r.code).toBe(2);
+      expect(target.queries).toEqual([]);
+    } finally {
+      await Promise.all([redirecting.close(), target.close()]);
+    }
+  });
+
   it('stops reading an answer past 64 MB: a misbehaving peer, exit 3', async () => {
     // 80 MB of valid JSON: read in full, it would print stats as if all were well.
     const megabyte = ' '.repeat(1024 * 1024);

@@ -120,6 +120,25 @@ describe('a peer client', () => {
     await expect(new PeerClient('http://127.0.0.1:9/graphql', 'puller.test/main', undefined, 2_000).checkpoint()).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE' });
   });
 
+  it('does not follow a redirect: its key and request go nowhere but the configured URL', async () => {
+    seen = [];
+    answer = () => data({ syncCheckpoint: null });
+    const redirecting = createServer((req, res) => void res.writeHead(req.url === '/moved' ? 308 : 302, { location: url }).end());
+    await new Promise<void>((r) => redirecting.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}`;
+    try {
+      for (const [path, status] of [['/moved', 308], ['/found', 302]] as const) {
+        await expect(new PeerClient(`${base}${path}`, 'puller.test/main', 'cpk_sync-key', 5_000).checkpoint()).rejects.toMatchObject({
+          code: 'PEER_UNAVAILABLE',
+          message: `peer ${base}${path} answered HTTP ${status}, a redirect to ${url}: configure the peer by the URL it answers at`,
+        });
+      }
+      expect(seen).toEqual([]);
+    } finally {
+      await new Promise<void>((r) => redirecting.close(() => r()));
+    }
+  });
+
   it('takes a peer that stops answering, before or in the middle of its answer, as unavailable once its time is up', async () => {
     // One peer never answers; the other sends the start of an answer and then nothing more.
     const stalled = createServer((req, res) => {

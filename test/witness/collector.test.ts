@@ -282,6 +282,27 @@ describe('a validator\'s answer', () => {
     expect(c.divergences().filter((d) => d.ledger === name)).toEqual([]);
   });
 
+  it('of a redirect is not followed: the checkpoint goes nowhere else, and the log names where it pointed', async () => {
+    const name = await ledger();
+    await append(name, 3);
+    const cp = await t.service.createCheckpoint(name);
+    let reached = 0;
+    answer = async (body) => (reached++, honest(body));
+    const redirecting = createServer((_, res) => void res.writeHead(307, { location: `${url}/witness/add-checkpoint` }).end());
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    try {
+      const warnings: string[] = [];
+      const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+      const from = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}`;
+      await new CosignatureCollector(t.db.dataSource, t.service, [{ url: from, vkey: cosigner.verifierKey }], log).sweep();
+      expect(reached).toBe(0);
+      expect(await collector().lines(cp.id)).toEqual([]);
+      expect(warnings.some((l) => l.includes(`validator answered with a redirect to ${url}/witness/add-checkpoint`))).toBe(true);
+    } finally {
+      await new Promise((resolve) => redirecting.close(resolve));
+    }
+  });
+
   it('of 409 without the size content type is a fork, whatever its body says', async () => {
     const name = await ledger();
     await append(name, 5);
