@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { ChainproofError } from '../errors.js';
 import { acquireDirLock } from './dir-lock.js';
+import { DURABLE_START_PARAMS, DurableNodeFS } from './durable-node-fs.js';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -15,7 +16,8 @@ export interface EmbeddedPostgres {
  * driver (and its pool) talks to it as to any PostgreSQL.
  *
  * PGlite is single-process: a lock file refuses a second server or CLI on the same
- * directory instead of letting two of them corrupt it.
+ * directory instead of letting two of them corrupt it. Its commits reach the disk before they
+ * are acknowledged (DurableNodeFS).
  */
 export async function startEmbeddedPostgres(dataDir: string, maxConnections: number): Promise<EmbeddedPostgres> {
   const release = usableDir(dataDir, () => {
@@ -23,7 +25,7 @@ export async function startEmbeddedPostgres(dataDir: string, maxConnections: num
     return acquireDirLock(join(dataDir, 'chainproof.lock'));
   });
   try {
-    const db = await PGlite.create(join(dataDir, 'pg'));
+    const db = await PGlite.create({ fs: new DurableNodeFS(join(dataDir, 'pg')), startParams: [...DURABLE_START_PARAMS] });
     const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
     await server.start();
     const port = (server as unknown as { port: number }).port;
