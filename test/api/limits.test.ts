@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGraphqlPath } from '../../src/server/graphql-http.js';
@@ -87,7 +88,52 @@ describe('limits, each breach a coded error that changes nothing', () => {
       body: JSON.stringify({ query: '{ ledgers { name } }', variables: { pad: 'x'.repeat(5000) } }),
     });
     expect(res.status).toBe(413);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(((await res.json()) as any).errors[0].extensions.code).toBe('BODY_TOO_LARGE');
+  });
+
+  it('a body of exactly CHAINPROOF_MAX_BODY_BYTES is read, one byte more is not, whether its length is declared or not', async () => {
+    const ofSize = (n: number) => {
+      const empty = JSON.stringify({ query: '{ ledgers { name } }', variables: { pad: '' } });
+      return empty.replace('"pad":""', `"pad":"${'x'.repeat(n - empty.length)}"`);
+    };
+    const chunked = (body: string) =>
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < body.length; i += 1000) c.enqueue(new TextEncoder().encode(body.slice(i, i + 1000)));
+          c.close();
+        },
+      });
+    const status = async (body: NonNullable<RequestInit['body']>) =>
+      (await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit)).status;
+    expect(ofSize(4096)).toHaveLength(4096);
+    expect(await status(ofSize(4096))).toBe(200);
+    expect(await status(ofSize(4097))).toBe(413);
+    expect(await status(chunked(ofSize(4096)))).toBe(200);
+    expect(await status(chunked(ofSize(4097)))).toBe(413);
+  });
+
+  it('a declared length past the limit is refused at once, before the client sends the body', async () => {
+    // The body never comes: a server that waited to read it would never answer.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(1 << 30) } }, (res) => {
+        resolve(res.statusCode!);
+        req.destroy();
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+      setTimeout(() => reject(new Error('no answer before the body')), 5_000);
+    });
+    expect(status).toBe(413);
+  });
+
+  it('an identity content-encoding is no encoding, and JSON is JSON in any case or as a +json type', async () => {
+    const status = async (headers: Record<string, string>) =>
+      (await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: '{ ledgers { name } }' }) })).status;
+    expect(await status({ 'content-encoding': 'identity' })).toBe(200);
+    expect(await status({ 'content-encoding': 'Identity' })).toBe(200);
+    expect(await status({ 'content-type': 'Application/JSON; charset=utf-8' })).toBe(200);
+    expect(await status({ 'content-type': 'application/graphql-response+json' })).toBe(200);
   });
 
   it('bodies that are not JSON, compressed, or oversized without a declared length', async () => {
@@ -156,6 +202,18 @@ describe('over the WebSocket, the same limits and codes as over HTTP', () => {
     expect(await wsCode(`{ events(first: 1000) { edges { node { index id type } } } }`)).toBe('COST_LIMIT');
     expect(await wsCode(`{ ledgers { ${Array.from({ length: 400 }, () => 'name').join(' ')} } }`)).toBe('TOKEN_LIMIT');
     expect(await wsCode(`{ __schema { types { name } } }`)).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('a message larger than CHAINPROOF_MAX_BODY_BYTES closes the socket with 1009, as the HTTP body would be refused', async () => {
+    const ws = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'connection_init' }));
+    await new Promise((r) => ws.once('message', r));
+    // Or answered, as it would be if taken.
+    const answered = new Promise<string>((resolve) => ws.once('message', (m) => resolve(JSON.parse(String(m)).type)));
+    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `{ ledgers { name } }${' '.repeat(5000)}` } }));
+    expect(await Promise.race([closed, answered])).toBe(1009);
   });
 
   it('a refused mutation appends nothing', async () => {
