@@ -197,6 +197,20 @@ describe('access control', () => {
     expect(((await revoked.json()) as any).errors[0].message).toMatch(/unknown or revoked DID/);
   });
 
+  it('a signed request missing one of its three headers is refused with 401, naming them', async () => {
+    const body = JSON.stringify({ query: APPEND });
+    const all = { 'x-chainproof-did': 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK', 'x-chainproof-timestamp': String(Date.now()), 'x-chainproof-signature': 'ab'.repeat(64) };
+    for (const left of Object.keys(all)) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...all };
+      delete headers[left];
+      const res = await fetch(server.url, { method: 'POST', headers, body });
+      expect(res.status, left).toBe(401);
+      const answer = (await res.json()) as any;
+      expect(answer.errors[0].extensions.code, left).toBe('UNAUTHENTICATED');
+      expect(answer.errors[0].message, left).toMatch(/X-Chainproof-DID, X-Chainproof-Timestamp and X-Chainproof-Signature/);
+    }
+  });
+
   it('a signed request is accepted once, not once per server process: a restart does not forget it', async () => {
     const key = ed25519FromSeed(randomBytes(32));
     const did = didKeyFromPublicKey(key.publicKey);
