@@ -38,8 +38,15 @@ describe('subscriptions that lose nothing', () => {
     // Missed while disconnected: 4 more of ours, and noise the filter must drop.
     await append(server.url, 4, 'resume');
     await append(server.url, 3, 'noise');
-    // And across a restart of the server.
+    // And across a restart of the server, which tells open sockets it is going away (1001), so clients reconnect.
+    const open = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+    const closedWith = new Promise<number>((resolve) => open.once('close', (code) => resolve(code)));
+    await new Promise((r) => open.once('open', r));
+    open.send(JSON.stringify({ type: 'connection_init' }));
+    await new Promise((r) => open.once('message', r));
+    open.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SUB, variables: { types: ['none'] } } }));
     await server.kill('SIGTERM');
+    expect(await closedWith).toBe(1001);
     server = await startServer(env);
     await append(server.url, 2, 'resume');
 
