@@ -18,8 +18,13 @@ describe('shared subscription execution', () => {
     const contextValue = fanout.deliverTo({}, { send: (b) => (sent.push(b), true), backlog: () => undefined });
     const args: ExecutionArgs = { schema, document: parse('subscription { tick { slow } }'), contextValue };
     const iterator = (await fanout.subscribe(args)) as AsyncIterableIterator<never>;
-    for (let n = 0; n < 20; n++) publish({ n });
-    await expect(iterator.next()).rejects.toMatchObject({ code: 'SLOW_CONSUMER' });
+    // Five may wait (the one executing among them); the sixth cuts it off.
+    const ended = iterator.next().then(() => 'ended', (e: { code?: string }) => e.code);
+    for (let n = 0; n < 5; n++) publish({ n });
+    await new Promise((r) => setImmediate(r));
+    expect(await Promise.race([ended, 'running'])).toBe('running');
+    publish({ n: 5 });
+    expect(await ended).toBe('SLOW_CONSUMER');
     expect(sent).toHaveLength(0);
   });
 
@@ -102,5 +107,57 @@ describe('shared subscription execution', () => {
     await expect(failing).rejects.toThrow('audit failed');
     expect(unsubscribed).toBe(1);
     expect(sent).toHaveLength(2);
+  });
+
+  it('sends results in the order of their events, one still executing holding back those after it, and completes only after the last', async () => {
+    // A source that pushes three events and ends.
+    const source = {
+      [Symbol.asyncIterator]() { return this; },
+      next: async () => ({ value: undefined, done: true as const }),
+      return: async () => ({ value: undefined, done: true as const }),
+      pipe: async (push: (m: { n: number }) => boolean) => void [1, 2, 3].forEach((n) => push({ n })),
+    };
+    // The first event's field waits (a database read, say); the others resolve at once.
+    const Tick = new GraphQLObjectType({
+      name: 'Tick',
+      fields: { n: { type: GraphQLString, resolve: (m: { n: number }) => (m.n === 1 ? new Promise((r) => setTimeout(() => r('1'), 50)) : String(m.n)) } },
+    });
+    const schema = new GraphQLSchema({
+      query: new GraphQLObjectType({ name: 'Query', fields: { x: { type: GraphQLString } } }),
+      subscription: new GraphQLObjectType({ name: 'Subscription', fields: { tick: { type: Tick, subscribe: () => source, resolve: (m) => m } } }),
+    });
+    const fanout = sharedSubscriptionExecution({ formatErrors: (e) => e.map((x) => ({ message: x.message })) });
+    const sent: string[] = [];
+    const contextValue = fanout.deliverTo({}, { send: (b) => (sent.push(Buffer.from(b).toString()), true), backlog: () => undefined });
+    const iterator = (await fanout.subscribe({ schema, document: parse('subscription { tick { n } }'), contextValue })) as AsyncIterableIterator<never>;
+    const sentWhenDone = iterator.next().then((r) => (r.done ? [...sent] : 'a result came through the iterator'));
+    const timeout = new Promise((r) => setTimeout(() => r('never completed'), 2_000));
+    expect(await Promise.race([sentWhenDone, timeout])).toEqual(['{"data":{"tick":{"n":"1"}}}', '{"data":{"tick":{"n":"2"}}}', '{"data":{"tick":{"n":"3"}}}']);
+  });
+
+  it('shares a result only among subscribers of the same operation and variables', async () => {
+    const listeners: Array<(m: { n: number }) => void> = [];
+    const sourceOf = () => new BusSubscription<{ n: number }>((l) => (listeners.push(l), () => {}), () => true, 1_000);
+    const Tick = new GraphQLObjectType({
+      name: 'Tick',
+      fields: { echo: { type: GraphQLString, args: { v: { type: GraphQLString } }, resolve: (m: { n: number }, a: { v: string }) => `${a.v}${m.n}` } },
+    });
+    const schema = new GraphQLSchema({
+      query: new GraphQLObjectType({ name: 'Query', fields: { x: { type: GraphQLString } } }),
+      subscription: new GraphQLObjectType({ name: 'Subscription', fields: { tick: { type: Tick, subscribe: sourceOf, resolve: (m) => m } } }),
+    });
+    const document = parse('subscription A($x: String) { tick { echo(v: $x) } } subscription B($x: String) { tick { echo(v: "b") } }');
+    const fanout = sharedSubscriptionExecution({ formatErrors: (e) => e.map((x) => ({ message: x.message })) });
+    const received: string[][] = [];
+    for (const [operationName, x] of [['A', 'one'], ['A', 'two'], ['B', 'one']] as const) {
+      const got: string[] = [];
+      received.push(got);
+      const contextValue = fanout.deliverTo({}, { send: (b) => (got.push(Buffer.from(b).toString()), true), backlog: () => undefined });
+      await fanout.subscribe({ schema, document, operationName, variableValues: { x }, contextValue });
+    }
+    const message = { n: 1 };
+    for (const l of listeners) l(message);
+    await new Promise((r) => setImmediate(r));
+    expect(received).toEqual([['{"data":{"tick":{"echo":"one1"}}}'], ['{"data":{"tick":{"echo":"two1"}}}'], ['{"data":{"tick":{"echo":"b1"}}}']]);
   });
 });
