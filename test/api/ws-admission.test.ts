@@ -68,3 +68,25 @@ describe('WebSocket handshakes', () => {
     expect(Number((refused as { retryAfter: string }).retryAfter)).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe('WebSocket subprotocols', () => {
+  it('picks graphql-transport-ws among those a client offers, whatever their order', async () => {
+    const socket = new WebSocket(capped.wsUrl, ['graphql-ws', 'graphql-transport-ws']);
+    await new Promise((r) => socket.once('open', r));
+    expect(socket.protocol).toBe('graphql-transport-ws');
+    await new Promise((r) => (socket.once('close', r), socket.close()));
+  });
+});
+
+describe('probes and scrapes', () => {
+  // Unauthenticated, and each a database round trip: /readyz and /metrics share a bucket per address of their own.
+  it('are rate-limited per address: 429 with Retry-After under a flood', async () => {
+    const base = throttled.url.replace(/\/graphql$/, '');
+    for (const path of ['/readyz', '/metrics']) {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(`${base}${path}`)));
+      const limited = answers.find((r) => r.status === 429);
+      expect(limited, path).toBeDefined();
+      expect(Number(limited!.headers.get('retry-after')), path).toBeGreaterThanOrEqual(1);
+    }
+  });
+});
