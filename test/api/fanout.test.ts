@@ -29,6 +29,8 @@ describe('subscription fan-out', () => {
     const other = collect<{ auditEvent: { id: string } }>(server.wsUrl, `subscription { auditEvent { id } }`);
     await Promise.all([...same, other].map((s) => s.connected));
     await new Promise((r) => setTimeout(r, 300));
+    const subscribers = /chainproof_subscribers (\d+)/.exec(await (await fetch(server.url.replace(/graphql$/, 'metrics'))).text())?.[1];
+    expect(Number(subscribers)).toBeGreaterThanOrEqual(11);
     const before = await executions();
     await gql(server.url, `mutation($i: [AppendEventInput!]!) { appendEvents(inputs: $i) { index } }`, {
       i: Array.from({ length: 5 }, () => ({ type: 'fan', actor: 'a' })),
