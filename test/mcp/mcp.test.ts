@@ -63,6 +63,12 @@ describe('MCP over stdio', () => {
     // Not a checkpoint made without its tags.
     expect(await call('audit_checkpoint', { name: 'typo', tag: ['x'] })).toEqual(refused('unknown argument "tag"'));
     expect(await call('audit_nope', {})).toEqual(refused('no tool "audit_nope"; tools/list names them'));
+    // Hard limits on how much one call may ask for.
+    const many = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`);
+    expect(await call('audit_query', { type: many(51) })).toEqual(refused(/^argument type: /));
+    expect(await call('audit_query', { type: ['x'.repeat(129)] })).toEqual(refused(/^argument type\[0\]: /));
+    expect(await call('audit_checkpoint', { tags: many(33) })).toEqual(refused(/^argument tags: /));
+    expect(await call('provenance_trace', { agent: 'a', limit: 1001 })).toEqual(refused(/^argument limit: /));
     const unknown = await call('audit_stats', { ledger: 'nope' });
     expect(unknown).toMatchObject({ isError: true, body: { code: 'UNKNOWN_LEDGER' } });
   });
@@ -71,6 +77,8 @@ describe('MCP over stdio', () => {
     expect((await call('audit_query', { from: '1 hour ago', to: 'now', limit: 20 })).body.events).toHaveLength(12);
     expect((await call('audit_query', { from: '2000-01-01', to: '2000-01-01T23:59:59+01:00' })).body.events).toEqual([]);
     expect(await call('audit_query', { from: 'now', to: '1 hour ago' })).toEqual({ isError: true, body: { code: 'BAD_USER_INPUT', message: 'from must not be after to' } });
+    // A window of one instant is a window.
+    expect(await call('audit_query', { from: '2000-01-01T00:00:00Z', to: '2000-01-01T00:00:00Z' })).toEqual({ isError: false, body: { events: [], more: false } });
     expect(await call('audit_query', { from: '2026-02-30' })).toMatchObject({ isError: true, body: { code: 'BAD_USER_INPUT', message: expect.stringMatching(/^from must be /) } });
   });
 
