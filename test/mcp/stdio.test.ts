@@ -52,6 +52,9 @@ const refusal = (id: string | number | null, code: number) => ({ jsonrpc: '2.0',
 describe('MCP stdio framing', () => {
   it('answers a line that is not JSON with -32700, one that is no JSON-RPC message with -32600 and a tools/call without a named tool or object arguments with -32602 (its id echoed), then reads on', async () => {
     const s = mcp();
+    // Blank lines between messages are no messages: not answered.
+    s.send('');
+    s.send(' \r');
     s.send('{not json}');
     s.send('{"jsonrpc":"1.0","id":1,"method":"ping"}');
     s.send(`[${ping(2)}]`);
