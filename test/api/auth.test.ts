@@ -436,6 +436,9 @@ describe('access control', () => {
     expect(await closeCode()).toBe(4403);
     expect(await closeCode({ authorization: 'Bearer cpk_wrong-wrong-wrong-wrong-wrong-wrong' })).toBe(4403);
     expect(await closeCode({ authorization: `Bearer ${TEST_ADMIN_KEY}` })).toBe('connected');
+    // Spelt as an HTTP header, or as a bare key.
+    expect(await closeCode({ Authorization: `Bearer ${TEST_ADMIN_KEY}` })).toBe('connected');
+    expect(await closeCode({ apiKey: TEST_ADMIN_KEY })).toBe('connected');
 
     const scrape = (authorization?: string) => fetch(closed!.url.replace(/\/graphql$/, '/metrics'), { headers: authorization ? { authorization } : {} });
     for (const refused of [await scrape(), await scrape('Bearer cpk_wrong-wrong-wrong-wrong-wrong-wrong')]) {
