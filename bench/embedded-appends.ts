@@ -50,7 +50,7 @@ async function main(): Promise<void> {
       }
     }));
     console.log(`embedded, lone appends: p50 ${s.p50} ms, p99 ${s.p99} ms (300)`);
-    console.log(`embedded, ${CLIENTS} clients: ${fmt(appended / SECONDS)} appends/s over ${SECONDS} s`);
+    console.log(`embedded, ${CLIENTS} clients: ${fmt(appended / SECONDS, 0)} appends/s over ${SECONDS} s`);
   } finally {
     await ledger.stop();
     await db.close();
