@@ -18,6 +18,9 @@ describe('--since / --until times', () => {
     expect(when(' 90m ')).toBe(NOW - 90 * 60_000);
     expect(when('2 Days Ago')).toBe(NOW - 2 * 86_400_000);
     expect(when('now')).toBe(NOW);
+    expect(when(' NOW ')).toBe(NOW);
+    expect(when('2 weeks ago')).toBe(NOW - 14 * 86_400_000);
+    expect(when('1w')).toBe(NOW - 7 * 86_400_000);
     expect(when('2026-12-01')).toBe(Date.parse('2026-12-01T00:00:00Z'));
     expect(when('2026-12-01T03:00Z')).toBe(Date.parse('2026-12-01T03:00:00Z'));
     expect(when('2026-12-01T03:00:00+01:00')).toBe(Date.parse('2026-12-01T02:00:00Z'));
@@ -38,7 +41,9 @@ describe('--since / --until times', () => {
     for (const text of [
       '2026-02-30', '2026-02-29', '2026-13-01', '2026-12-01T24:00Z', '2026-12-01T03:60Z', '2026-12-01T03:00:61Z',
       '2026-12-01T03:00', '2026-12-01T03:00+25:00', '999999999999 days ago', '99999999999999999999 s',
-      '6 fortnights ago', 'last tuesday', '', '2026-12-01Tfoo', '1M', '3M ago',
+      '6 fortnights ago', 'last tuesday', '', '2026-12-01Tfoo', '1M', '3M ago', '2026-12-01T03:00+01:60',
+      // A safe integer, but before the first time a Date (and the server's DateTimeISO) can hold.
+      '100100000 days ago',
     ]) {
       expect(codeOf(text), text).toBe('BAD_USER_INPUT');
     }
