@@ -99,4 +99,60 @@ describe('chainproof verify-proof', () => {
       expect(r.stdout).toBe('');
     }
   });
+
+  it('checks --origin, and refuses a proof that carries no event bytes', () => {
+    const ok = cli(['verify-proof', file, '--key', log.verifierKey, '--origin', 'log.test/main'], {});
+    expect(ok.stdout).toBe(`VALID: event ${treeHasher('sha256').leafHash(entry).toString('hex')} is entry 0 of log.test/main (tree size 1)\n`);
+    expect(ok.code).toBe(0);
+    const other = cli(['verify-proof', file, '--key', log.verifierKey, '--origin', 'log.test/other'], {});
+    expect(other.stdout).toBe('INVALID: checkpoint origin is log.test/main, not log.test/other\n');
+    expect(other.code).toBe(1);
+    const bare = join(dir, 'bare.tlog-proof');
+    writeFileSync(bare, formatTlogProof({ index: 0, hashes: [], checkpoint: signNote(body, [log]) }));
+    const r = cli(['verify-proof', bare, '--key', log.verifierKey], {});
+    expect(r.stdout).toBe('INVALID: the proof carries no event bytes (extra line)\n');
+    expect(r.code).toBe(1);
+  });
+
+  it('says why a checkpoint signed by another key does not verify, by its code', () => {
+    const r = cli(['verify-proof', file, '--key', noteSignerFromSeed('log.test', Buffer.alloc(32, 9)).verifierKey], {});
+    expect(r.stdout).toMatch(/^INVALID: [A-Z_]+: [^\n]+\n$/);
+    expect(r.code).toBe(1);
+  });
+
+  it('counts a witness key listed under two names once: its one signature, relabelled, is not a second witness', () => {
+    // The cosigned message does not hold the name: the same key under another name verifies the same signature.
+    const alias = cosignerFromSeed('witness-alias.test', Buffer.alloc(32, 2));
+    const relabelled = join(dir, 'relabelled.tlog-proof');
+    const note = signNote(body, [log]) + witness.cosign(body, 1_800_000_000) + alias.cosign(body, 1_800_000_000);
+    writeFileSync(relabelled, formatTlogProof({ index: 0, hashes: [], extra: entry, checkpoint: note }));
+    const twice = cli(['verify-proof', relabelled, '--key', log.verifierKey, '--witness', witness.verifierKey, '--witness', alias.verifierKey, '--threshold', '2'], {});
+    expect(twice.stdout).toBe('INVALID: the checkpoint carries 1 valid cosignatures of the 1 witnesses; the policy needs 2\n');
+    expect(twice.code).toBe(1);
+  });
+
+  it('refuses other bytes than the checkpointed entry\'s', () => {
+    const forged = join(dir, 'forged.tlog-proof');
+    const other = Buffer.from('{"entry":2}');
+    writeFileSync(forged, formatTlogProof({ index: 0, hashes: [], extra: other, checkpoint: signNote(body, [log]) }));
+    const r = cli(['verify-proof', forged, '--key', log.verifierKey], {});
+    expect(r.stdout).toBe(`INVALID: event ${treeHasher('sha256').leafHash(other).toString('hex')} is not at index 0 of the checkpointed tree\n`);
+    expect(r.code).toBe(1);
+  });
+
+  it('a --threshold above the number of --witness keys is bad usage, not a proof that failed', () => {
+    const r = cli(['verify-proof', file, '--key', log.verifierKey, '--witness', witness.verifierKey, '--threshold', '2'], {});
+    expect(r.stderr).toBe('chainproof: BAD_USER_INPUT: --threshold must be an integer in 1..1\n');
+    expect(r.code).toBe(2);
+  });
+
+  it('does not count a witness\'s cosignature of another checkpoint, copied onto this one', () => {
+    const elsewhere = formatCheckpoint({ origin: 'log.test/main', treeSize: 2, rootHash: Buffer.alloc(32, 7) });
+    const copied = join(dir, 'copied.tlog-proof');
+    const note = signNote(body, [log]) + witness.cosign(body, 1_800_000_000) + other.cosign(elsewhere, 1_800_000_000);
+    writeFileSync(copied, formatTlogProof({ index: 0, hashes: [], extra: entry, checkpoint: note }));
+    const r = cli(['verify-proof', copied, '--key', log.verifierKey, '--witness', witness.verifierKey, '--witness', other.verifierKey], {});
+    expect(r.stdout).toBe('INVALID: the checkpoint carries 1 valid cosignatures of the 2 witnesses; the policy needs 2\n');
+    expect(r.code).toBe(1);
+  });
 });
