@@ -45,6 +45,8 @@ describe('chainproof against a server that misbehaves', () => {
       [200, JSON.stringify({ errors: [{ message: 'no\n\u001b[2Jway', extensions: { code: 'FORBIDDEN' } }] }), 2, 'chainproof: FORBIDDEN: no\\u000a\\u001b[2Jway\n'],
       [500, JSON.stringify({ errors: [{ message: 'internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }), 4, 'chainproof: INTERNAL_SERVER_ERROR: internal error\n'],
       [429, JSON.stringify({ errors: [{ message: 'rate limit exceeded; retry later', extensions: { code: 'RATE_LIMITED' } }] }), 3, 'chainproof: RATE_LIMITED: rate limit exceeded; retry later\n'],
+      [200, JSON.stringify({ errors: [{ message: 'peer down', extensions: { code: 'PEER_UNAVAILABLE' } }] }), 3, 'chainproof: PEER_UNAVAILABLE: peer down\n'],
+      [500, JSON.stringify({ errors: [{ message: 'bug', extensions: { code: 'INTERNAL' } }] }), 4, 'chainproof: INTERNAL: bug\n'],
       [502, '<html>bad gateway</html>', 3, /^chainproof: UNAVAILABLE: .* answered HTTP 502\n$/],
       [200, JSON.stringify({ errors: [{ message: 'x', extensions: { code: 'FORBIDDEN\nchainproof: OK' } }] }), 3, /^chainproof: PEER_MISBEHAVED: .* answered an error without a code\n$/],
       [200, JSON.stringify({ errors: [{ message: 'x', extensions: { code: { evil: 1 } } }] }), 3, /^chainproof: PEER_MISBEHAVED: .* answered an error without a code\n$/],
@@ -136,6 +138,73 @@ describe('chainproof against a server that misbehaves', () => {
       expect(r.stderr).toMatch(/^chainproof: BAD_USER_INPUT: --output: ENOENT[^\n]*\n$/);
       expect(r.code).toBe(2);
       expect(server.queries).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('stats draws a bar per type, scaled to the largest, at least one block, the type escaped', async () => {
+    const stats = { treeSize: 201, blocks: 2, eventsByType: [{ type: 'big', count: 200 }, { type: 'x\u001b', count: 1 }] };
+    const server = await fakeServer(answer(200, JSON.stringify({ data: { stats } })));
+    try {
+      const r = await cliAsync(['stats', '--url', server.url]);
+      expect(r.stdout).toBe(`201 events, 2 blocks\nbig      ${'█'.repeat(40)} 200\nx\\u001b  █ 1\n`);
+      expect(r.code).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('export follows the server\'s pages into one JSON array or one line per event, and counts them', async () => {
+    const server = await fakeServer(({ variables }, res) => {
+      const [events, endCursor, hasNextPage] = variables.a === null ? [[event(0), event(1)], 'c1', true] : [[event(2)], 'c2', false];
+      res.end(JSON.stringify({ data: { events: { edges: events.map((node) => ({ node })), pageInfo: { endCursor, hasNextPage } } } }));
+    });
+    try {
+      const json = await cliAsync(['export', '--url', server.url, '--format', 'json']);
+      expect(JSON.parse(json.stdout).map((e: { index: number }) => e.index)).toEqual([0, 1, 2]);
+      expect(json.stderr).toBe('exported 3 events\n');
+      const jsonl = await cliAsync(['export', '--url', server.url]);
+      expect(jsonl.stdout.split('\n').map((l) => l && JSON.parse(l).index)).toEqual([0, 1, 2, '']);
+      expect(jsonl.code).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('query prints a table of the server\'s events, recorded text escaped', async () => {
+    const e = { ...event(7), id: 'ab'.repeat(32), actor: 'bob\nforged', subsystem: 'db', result: 'ok' };
+    const server = await fakeServer(answer(200, JSON.stringify({ data: { events: { edges: [{ node: e }], pageInfo: { endCursor: null, hasNextPage: false } } } })));
+    try {
+      const r = await cliAsync(['query', '--url', server.url]);
+      expect(r.stdout.split('\n')).toEqual([
+        'index  time                      type  actor            subsystem  result  id',
+        `7      2027-01-15T08:00:00.000Z  t     bob\\u000aforged  db         ok      ${'ab'.repeat(8)}`,
+        '',
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('an event id that is not 64 lowercase hex, or a --limit out of range, is refused before the server is asked', async () => {
+    const server = await fakeServer(answer(500, '{}'));
+    try {
+      const cases: Array<[string[], string]> = [
+        [['proof', 'AB'.repeat(32)], 'event id must be 64 lowercase hex characters'],
+        [['proof', 'ab'.repeat(31)], 'event id must be 64 lowercase hex characters'],
+        [['query', '--limit', '1001'], '--limit must be an integer in 1..1000'],
+        [['query', '--limit', '0'], '--limit must be an integer in 1..1000'],
+        [['trace', '--agent', 'a', '--limit', '1001'], '--limit must be an integer in 1..1000'],
+      ];
+      for (const [args, message] of cases) {
+        const r = await cliAsync([...args, '--url', server.url]);
+        expect(r.stderr, args.join(' ')).toBe(`chainproof: BAD_USER_INPUT: ${message}\n`);
+        expect(r.code, args.join(' ')).toBe(2);
+      }
+      expect(server.queries).toEqual([]);
+      // The largest limit is taken: the server is asked, and its failure is what is said.
+      expect((await cliAsync(['query', '--limit', '1000', '--url', server.url])).code).toBe(3);
     } finally {
       await server.close();
     }
@@ -245,6 +314,22 @@ describe('chainproof against a server that misbehaves', () => {
         expect(r.code).toBe(3);
         expect(r.stdout).toBe('');
       } finally {
+        await server.close();
+      }
+    });
+
+    it('a query id that could name a path outside the directory: PEER_MISBEHAVED, exit 3, nothing written', async () => {
+      queryIdOf = (i) => (i === 2 ? '../escaped' : `q-${i}`);
+      const server = await traceServer((i) => ({ hashes: pathOf(i), checkpoint: { note } }));
+      try {
+        const r = await inDir(server);
+        expect(r.stderr).toBe('chainproof: PEER_MISBEHAVED: the server answered query id "../escaped", which no server records\n');
+        expect(r.code).toBe(3);
+        expect(r.stdout).toBe('');
+        expect(r.files).toEqual([]);
+      } finally {
+        queryIdOf = (i) => `q-${i}`;
+        rmSync(join(tmpdir(), 'escaped.tlog-proof'), { force: true });
         await server.close();
       }
     });
