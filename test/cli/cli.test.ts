@@ -75,6 +75,8 @@ describe('chainproof CLI', () => {
       [['verify', '--fast'], "unknown option '--fast'"],
       [['--bogus'], "unknown option '--bogus'"],
       [['verfy'], "unknown command 'verfy' (Did you mean verify?)"],
+      // Commander repeats what was typed: a pasted escape sequence is shown, not run.
+      [['ver\u001b[2Jfy'], "unknown command 'ver\\u001b[2Jfy'"],
       [['proof'], "missing required argument 'eventId'"],
       [['trace'], "required option '--agent <agent>' not specified"],
       [[], 'a command is needed: add --help to list them'],
@@ -135,6 +137,12 @@ describe('chainproof CLI', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it('a database that cannot be reached: one line, UNAVAILABLE, exit 3', () => {
+    const r = cli(['stats'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/postgres' });
+    expect(r.stderr).toMatch(/^chainproof: UNAVAILABLE: cannot reach the database \([^\n]*ECONNREFUSED[^\n]*\)\n$/);
+    expect(r.code).toBe(3);
   });
 
   it.runIf(usingPostgres())('refuses to checkpoint against PostgreSQL without a signing key', () => {
