@@ -55,6 +55,8 @@ describe('chainproof against a server that misbehaves', () => {
       [200, '{"data":{}}', 3, /^chainproof: PEER_MISBEHAVED: .* answered wrongly: data\.stats is not an object\n$/],
       [200, '{"data":{"stats":null}}', 3, /^chainproof: PEER_MISBEHAVED: .* answered wrongly: data\.stats is not an object\n$/],
       [200, '{"data":{"stats":{"treeSize":1,"blocks":1,"eventsByType":[{"type":{},"count":1}]}}}', 3, /^chainproof: PEER_MISBEHAVED: .* answered wrongly: data\.stats\.eventsByType\[0\]\.type is not a string\n$/],
+      [200, '{"data":{"stats":{"treeSize":1,"blocks":1,"eventsByType":{}}}}', 3, /^chainproof: PEER_MISBEHAVED: .* answered wrongly: data\.stats\.eventsByType is not a list\n$/],
+      [200, '{"data":{"stats":[1,2]}}', 3, /^chainproof: PEER_MISBEHAVED: .* answered wrongly: data\.stats is not an object\n$/],
     ];
     for (const [status, body, exit, stderr] of cases) {
       const server = await fakeServer(answer(status, body));
@@ -205,6 +207,72 @@ describe('chainproof against a server that misbehaves', () => {
       expect(server.queries).toEqual([]);
       // The largest limit is taken: the server is asked, and its failure is what is said.
       expect((await cliAsync(['query', '--limit', '1000', '--url', server.url])).code).toBe(3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('sends --start/--end and trace times to the server as UTC instants, and no --until as none', async () => {
+    const variables: Array<Record<string, unknown>> = [];
+    const server = await fakeServer((request, res) => {
+      variables.push(request.variables);
+      if (request.query.includes('trace(')) return void res.end(JSON.stringify({ data: { trace: { truncated: false, lines: [] } } }));
+      res.end(JSON.stringify({ data: { events: { edges: [], pageInfo: { endCursor: null, hasNextPage: false } } } }));
+    });
+    try {
+      expect((await cliAsync(['query', '--url', server.url, '--start', '2026-12-01T03:00+01:00', '--end', '2026-12-02'])).code).toBe(0);
+      expect(variables[0]!.f).toMatchObject({ from: '2026-12-01T02:00:00.000Z', to: '2026-12-02T00:00:00.000Z' });
+      const traced = await cliAsync(['trace', '--agent', 'a', '--url', server.url, '--since', '2026-12-01T00:00Z', '--until', '2026-12-01T06:00-01:00']);
+      expect(traced.stdout).toBe('no queries in that window\n');
+      expect(variables[1]).toMatchObject({ agent: 'a', since: '2026-12-01T00:00:00.000Z', until: '2026-12-01T07:00:00.000Z' });
+      expect((await cliAsync(['trace', '--agent', 'a', '--url', server.url, '--since', '2026-12-01'])).code).toBe(0);
+      expect(variables[2]!.until).toBeNull();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('proof of an event the server does not have: NOT_FOUND, exit 2', async () => {
+    const server = await fakeServer(answer(200, JSON.stringify({ data: { event: null, inclusionProof: { hashes: [], checkpoint: null } } })));
+    try {
+      const r = await cliAsync(['proof', 'ab'.repeat(32), '--url', server.url]);
+      expect(r.stderr).toBe(`chainproof: NOT_FOUND: no event ${'ab'.repeat(32)} in ledger main\n`);
+      expect(r.code).toBe(2);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('proof where no checkpoint covers the event and making one fails on the server: its error as it is, not a missing key', async () => {
+    const server = await fakeServer(({ query }, res) => {
+      if (query.includes('createCheckpoint')) return void res.writeHead(503).end(JSON.stringify({ errors: [{ message: 'the database is unavailable', extensions: { code: 'UNAVAILABLE' } }] }));
+      res.end(JSON.stringify({ data: { event: { index: 0, canonical: 'e30=' }, inclusionProof: { hashes: [], checkpoint: null } } }));
+    });
+    try {
+      const r = await cliAsync(['proof', 'ab'.repeat(32), '--url', server.url]);
+      expect(r.stderr).toBe('chainproof: UNAVAILABLE: the database is unavailable\n');
+      expect(r.code).toBe(3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('sync now: a table of each peer\'s result, exit 3 when any one failed', async () => {
+    const result = (peer: string, error: { code: string; message: string } | null) => ({
+      peer, ok: error === null, error, received: 2, skipped: 0, fromPosition: 1, toPosition: 3, checkpointSize: 3, durationMs: 5,
+    });
+    const server = await fakeServer(answer(200, JSON.stringify({ data: { syncNow: [
+      result('http://a.test/graphql', null), result('http://b.test/graphql', { code: 'PEER_UNAVAILABLE', message: 'down\u001b[2J' }),
+    ] } })));
+    try {
+      const r = await cliAsync(['sync', 'now', '--url', server.url]);
+      expect(r.stdout.split('\n')).toEqual([
+        'peer                   result                           received  skipped  position  checkpoint  ms',
+        'http://a.test/graphql  ok                               2         0        1→3       3           5',
+        'http://b.test/graphql  PEER_UNAVAILABLE: down\\u001b[2J  2         0        1→3       3           5',
+        '',
+      ]);
+      expect(r.code).toBe(3);
     } finally {
       await server.close();
     }
