@@ -155,4 +155,23 @@ describe('chainproof verify-proof', () => {
     expect(r.stdout).toBe('INVALID: the checkpoint carries 1 valid cosignatures of the 2 witnesses; the policy needs 2\n');
     expect(r.code).toBe(1);
   });
+
+  it('reads a proof of exactly 1 MB: the limit is what it takes', () => {
+    const MB = 1024 * 1024;
+    const sized = (bytes: number, origin: string) => {
+      const extra = Buffer.alloc(bytes, 'x');
+      const cp = formatCheckpoint({ origin, treeSize: 1, rootHash: treeHasher('sha256').leafHash(extra) });
+      return formatTlogProof({ index: 0, hashes: [], extra, checkpoint: signNote(cp, [log]) });
+    };
+    // Each 3 bytes of the entry are 4 of base64; the origin makes up the rest.
+    const room = MB - Buffer.byteLength(sized(0, 'log.test/main'));
+    const text = sized(3 * Math.floor(room / 4), `log.test/main${'x'.repeat(room % 4)}`);
+    expect(Buffer.byteLength(text)).toBe(MB);
+    const large = join(dir, 'one-mb.tlog-proof');
+    writeFileSync(large, text);
+    const r = cli(['verify-proof', large, '--key', log.verifierKey], {});
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^VALID: /);
+    expect(r.code).toBe(0);
+  });
 });
