@@ -227,8 +227,29 @@ describe('chainproof against a server that misbehaves', () => {
       expect(variables[1]).toMatchObject({ agent: 'a', since: '2026-12-01T00:00:00.000Z', until: '2026-12-01T07:00:00.000Z' });
       expect((await cliAsync(['trace', '--agent', 'a', '--url', server.url, '--since', '2026-12-01'])).code).toBe(0);
       expect(variables[2]!.until).toBeNull();
+      // A window of one instant is a window, not --since after --until.
+      expect((await cliAsync(['trace', '--agent', 'a', '--url', server.url, '--since', '2026-12-01T00:00Z', '--until', '2026-12-01T01:00+01:00'])).code).toBe(0);
     } finally {
       await server.close();
+    }
+  });
+
+  it('sends --key, or else CHAINPROOF_API_KEY, as a bearer token', async () => {
+    const seen: Array<string | undefined> = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      req.resume();
+      res.end(JSON.stringify({ data: { stats: { treeSize: 0, blocks: 0, eventsByType: [] } } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+      for (const [args, env] of [[[], {}], [[], { CHAINPROOF_API_KEY: 'cpk_env' }], [['--key', 'cpk_flag'], { CHAINPROOF_API_KEY: 'cpk_env' }]] as const) {
+        expect((await cliAsync(['stats', '--url', url, ...args], env)).code).toBe(0);
+      }
+      expect(seen).toEqual([undefined, 'Bearer cpk_env', 'Bearer cpk_flag']);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 
