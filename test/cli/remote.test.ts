@@ -212,7 +212,7 @@ describe('chainproof against a server that misbehaves', () => {
     }
   });
 
-  it('sends --start/--end and trace times to the server as UTC instants, and no --until as none', async () => {
+  it('sends --type as a trimmed list, --start/--end and trace times as UTC instants, and no --until as none', async () => {
     const variables: Array<Record<string, unknown>> = [];
     const server = await fakeServer((request, res) => {
       variables.push(request.variables);
@@ -222,6 +222,8 @@ describe('chainproof against a server that misbehaves', () => {
     try {
       expect((await cliAsync(['query', '--url', server.url, '--start', '2026-12-01T03:00+01:00', '--end', '2026-12-02'])).code).toBe(0);
       expect(variables[0]!.f).toMatchObject({ from: '2026-12-01T02:00:00.000Z', to: '2026-12-02T00:00:00.000Z' });
+      expect((await cliAsync(['query', '--url', server.url, '--type', 'a, b,,'])).code).toBe(0);
+      expect(variables.pop()!.f).toMatchObject({ types: ['a', 'b'] });
       const traced = await cliAsync(['trace', '--agent', 'a', '--url', server.url, '--since', '2026-12-01T00:00Z', '--until', '2026-12-01T06:00-01:00']);
       expect(traced.stdout).toBe('no queries in that window\n');
       expect(variables[1]).toMatchObject({ agent: 'a', since: '2026-12-01T00:00:00.000Z', until: '2026-12-01T07:00:00.000Z' });
