@@ -30,8 +30,8 @@ export class DurableNodeFS extends NodeFS {
       ...(opts.preRun ?? []),
       (module) => {
         module.FS.filesystems.NODEFS.stream_ops.fsync = (stream) => {
-          // A failed fsync throws, and PostgreSQL's process with it: as on any PostgreSQL, whose
-          // answer to a failed fsync is to stop rather than go on from pages it cannot trust.
+          // A failed fsync throws out of PostgreSQL's call, so the statement that asked for it
+          // fails unacknowledged instead of going on as if its pages were on disk.
           if (stream.nfd !== undefined) fsyncSync(stream.nfd);
           return 0;
         };
