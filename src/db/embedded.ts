@@ -1,10 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { ChainproofError } from '../errors.js';
 import { acquireDirLock } from './dir-lock.js';
-import { DURABLE_START_PARAMS, DurableNodeFS } from './durable-node-fs.js';
+import { openDurablePGlite } from './durable-pglite.js';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -17,7 +16,7 @@ export interface EmbeddedPostgres {
  *
  * PGlite is single-process: a lock file refuses a second server or CLI on the same
  * directory instead of letting two of them corrupt it. Its commits reach the disk before they
- * are acknowledged (DurableNodeFS).
+ * are acknowledged (openDurablePGlite).
  */
 export async function startEmbeddedPostgres(dataDir: string, maxConnections: number): Promise<EmbeddedPostgres> {
   const release = usableDir(dataDir, () => {
@@ -25,7 +24,7 @@ export async function startEmbeddedPostgres(dataDir: string, maxConnections: num
     return acquireDirLock(join(dataDir, 'chainproof.lock'));
   });
   try {
-    const db = await PGlite.create({ fs: new DurableNodeFS(join(dataDir, 'pg')), startParams: [...DURABLE_START_PARAMS] });
+    const db = await openDurablePGlite(join(dataDir, 'pg'));
     const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
     await server.start();
     const port = (server as unknown as { port: number }).port;

@@ -8,6 +8,16 @@ interface NodeFsModule {
 }
 
 /**
+ * PGlite in `dir`, keeping what PostgreSQL commits through a power loss or an operating-system
+ * crash (see DurableNodeFS): the file system and the start parameters only work together.
+ *
+ * @example const db = await openDurablePGlite(join(dataDir, 'pg'));
+ */
+export function openDurablePGlite(dir: string): Promise<PGlite> {
+  return PGlite.create({ fs: new DurableNodeFS(dir), startParams: DURABLE_START_PARAMS });
+}
+
+/**
  * PGlite's file system on Node, made to keep what PostgreSQL commits through a power loss or an
  * operating-system crash, not only through a crash of this process.
  *
@@ -18,11 +28,8 @@ interface NodeFsModule {
  * Here each `fsync()` goes to the real descriptor, and PostgreSQL runs with `fsync = on` and
  * `wal_sync_method = fsync`: its default, `fdatasync`, reaches a call the Emscripten build leaves
  * empty.
- *
- * @example
- *   const db = await PGlite.create({ fs: new DurableNodeFS(dir), startParams: DURABLE_START_PARAMS });
  */
-export class DurableNodeFS extends NodeFS {
+class DurableNodeFS extends NodeFS {
   override async init(...args: Parameters<NodeFS['init']>): ReturnType<NodeFS['init']> {
     const result = await super.init(...args);
     const opts = result.emscriptenOpts as { preRun?: Array<(module: NodeFsModule) => void> };
@@ -42,4 +49,4 @@ export class DurableNodeFS extends NodeFS {
 }
 
 /** PGlite's own start parameters but `-F` (fsync off), and the WAL synced by the call DurableNodeFS makes real. */
-export const DURABLE_START_PARAMS: readonly string[] = [...PGlite.defaultStartParams.filter((p) => p !== '-F'), '-c', 'wal_sync_method=fsync'];
+const DURABLE_START_PARAMS: string[] = [...PGlite.defaultStartParams.filter((p) => p !== '-F'), '-c', 'wal_sync_method=fsync'];
