@@ -21,6 +21,7 @@ describe('quorum and approval at their edges', () => {
   it('count FOR and ABSTAIN toward quorum, FOR against AGAINST toward approval, and nothing for no one', async () => {
     // No tokens exist yet: at this proposal's snapshot the supply is zero.
     const empty = await t.gov.createProposal('gov', proposalInput({ quorum: 0.04 }));
+    const emptyNoQuorum = await t.gov.createProposal('gov', proposalInput({ quorum: 0 }));
     t.advance(11);
     const minted = await t.gov.mint('admin', 'a', '60', 'x'); // the first leaf once voting opened: empty's snapshot
     await t.gov.mint('admin', 'b', '40', 'x');
@@ -30,6 +31,8 @@ describe('quorum and approval at their edges', () => {
     expect(none.snapshot).toBe(minted.index);
     expect(none.supplyAtSnapshot).toBe(0n);
     expect(none.tally.quorumReached).toBe(false); // 0 of 0 is no quorum of 4 %
+    // A quorum of nothing is reached even on no supply; still, nothing passes without a FOR vote.
+    expect((await t.gov.proposal(emptyNoQuorum.id))!.tally).toMatchObject({ quorumReached: true, quorumRequired: 0n });
 
     // Power is read from the leaves before a snapshot, never the snapshot leaf itself.
     expect(await t.gov.votingPowerAt('a', minted.index)).toBe(0n);
@@ -38,6 +41,7 @@ describe('quorum and approval at their edges', () => {
     const exact = await t.gov.createProposal('gov', proposalInput({ quorum: 0.1 }));
     const abstainers = await t.gov.createProposal('gov', proposalInput({ quorum: 0 }));
     const threshold = await t.gov.createProposal('gov', proposalInput({ quorum: 0.0505, threshold: 0.6 }));
+    expect([threshold.quorum, threshold.threshold]).toEqual([0.0505, 0.6]);
     const silent = await t.gov.createProposal('gov', proposalInput({ quorum: 0 }));
     const onlyAbstain = await t.gov.createProposal('gov', proposalInput({ quorum: 0 }));
     t.advance(11);
@@ -68,6 +72,7 @@ describe('quorum and approval at their edges', () => {
     expect(await state(silent.id)).toBe('DEFEATED');
     expect(await state(onlyAbstain.id)).toBe('DEFEATED');
     expect(await state(empty.id)).toBe('DEFEATED');
+    expect(await state(emptyNoQuorum.id)).toBe('DEFEATED');
   });
 });
 
@@ -142,6 +147,16 @@ describe('the windows a proposal opens', () => {
     await t.gov.castVote('a', { proposalId: p.id, choice: 'FOR' });
     expect((await t.gov.proposal(p.id))!.snapshot).toBe(opening.index);
     t.advance(60);
+  });
+
+  it('a proposal that opens at once takes as its snapshot the first leaf after it, never its own', async () => {
+    const p = await t.gov.createProposal('gov', proposalInput({ quorum: 0, votingDelay: 0 }));
+    expect(p.voteStart.getTime()).toBe(p.createdAt.getTime());
+    // Open from its own leaf, but its snapshot is a leaf written once voting opened, after it.
+    expect((await t.gov.proposal(p.id))!).toMatchObject({ state: 'ACTIVE', snapshot: null });
+    const vote = await t.gov.castVote('a', { proposalId: p.id, choice: 'FOR' });
+    expect((await t.gov.proposal(p.id))!.snapshot).toBe(vote.index);
+    t.advance(61);
   });
 
   it('before its snapshot a proposal reports no quorum reached, even one that asks for none', async () => {
