@@ -126,4 +126,24 @@ describe('votes projected together', () => {
     expect((await t.gov.proposal(p.id))!.tally).toMatchObject({ forPower: 120n + 930n, againstPower: 49n, voters: 3 });
     expect((await t.gov.replay()).ok).toBe(true);
   });
+
+  it('delegators voting before their delegate in one commit each take their weight back from it', async () => {
+    for (const [to, amount] of [['rep2', '50'], ['d3', '30'], ['d4', '20']] as const) await t.gov.mint('admin', to, amount, 'x');
+    await t.gov.delegate('d3', 'rep2');
+    await t.gov.delegate('d4', 'rep2');
+    const p = await t.gov.createProposal('gov', proposalInput({ quorum: 0 }));
+    t.advance(11);
+    votesPerCall.length = 0;
+    const [, d3, d4, rep] = await Promise.all([
+      t.gov.mint('admin', 'z', '1', 'flush'),
+      t.gov.castVote('d3', { proposalId: p.id, choice: 'AGAINST' }),
+      t.gov.castVote('d4', { proposalId: p.id, choice: 'AGAINST' }),
+      t.gov.castVote('rep2', { proposalId: p.id, choice: 'FOR' }),
+    ]);
+    expect(votesPerCall).toContain(3);
+    expect([d3.power, d4.power, rep.power]).toEqual([30n, 20n, 50n]);
+    expect((await t.gov.proposal(p.id))!.tally).toMatchObject({ forPower: 50n, againstPower: 50n, voters: 3 });
+    expect((await t.gov.replay()).ok).toBe(true);
+    t.advance(60);
+  });
 });
