@@ -60,4 +60,12 @@ describe("reading an account's history", () => {
     expect([rest.hasNextPage, rest.hasPreviousPage]).toEqual([false, true]);
     expect((await t.gov.history('b', { first: 3 })).hasNextPage).toBe(false);
   });
+
+  it('after the very first leaf of the ledger, there is a page before', async () => {
+    const [first] = (await t.gov.history('a', { first: 1 })).items;
+    expect(first!.node).toMatchObject({ index: 0, kind: 'mint' });
+    const rest = await t.gov.history('a', { after: first!.cursor });
+    expect(rest.items).toEqual([]);
+    expect([rest.hasNextPage, rest.hasPreviousPage]).toEqual([false, true]);
+  });
 });
