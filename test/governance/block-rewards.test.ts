@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { governanceInput } from '../../src/governance/events.js';
 import { openGovernance, type TestGovernance } from './support.js';
 
 const log = pino({ level: 'silent' });
@@ -92,5 +93,26 @@ describe('which blocks earn a reward', () => {
     derivedFrom.set(onWork!.index, work!.index);
     await t.service.createCheckpoint('main');
     await expectRewarded([first, mixed, last, (await t.service.blockHeightOf('main', onWork!.index))!]);
+  });
+});
+
+describe('a reward set to nothing', () => {
+  it('a block sealed while a proposal has set the reward to zero is passed over, and the next block is rewarded once one is set again', async () => {
+    // What an executed proposal's setParameter writes.
+    const setReward = (value: string) => (t.gov as unknown as { append(inputs: unknown[]): Promise<unknown> }).append.bind(t.gov)([
+      governanceInput('LedgerParameterSet', 'gov', 'ledger/main', { ledger: 'main', name: 'miningReward', value, proposalId: 'ab'.repeat(32) }),
+    ]);
+    await setReward('0');
+    await t.gov.startBlockRewards(log);
+    const idle = await sealBlock('a');
+    await vi.waitFor(async () => {
+      const [cursor] = await t.db.dataSource.query(`SELECT rewarded_height FROM gov_reward_cursor WHERE ledger = 'main'`);
+      expect(Number(cursor?.rewarded_height)).toBeGreaterThanOrEqual(idle);
+    }, { timeout: 10_000, interval: 50 });
+    await setReward('3');
+    const paid = await sealBlock('b');
+    await expectRewarded([paid]);
+    const [mint] = (await t.service.events('main', { types: ['TokensMinted'] }, { first: 100 })).items.map((i) => i.node).filter((e) => ((e.payload as { source?: string }).source ?? '').startsWith('block:'));
+    expect((mint!.payload as { amount: string }).amount).toBe('3');
   });
 });
