@@ -97,8 +97,8 @@ type WithGovernance = <T>(fn: (gov: GovernanceService) => Promise<T>) => Promise
 function actionsFrom(mints: string[], sets: string[]): ProposalActionInput[] {
   const actions: ProposalActionInput[] = [];
   for (const m of mints) {
-    const [to, amount] = m.split('=');
-    if (!to || !amount) throw new ChainproofError('BAD_USER_INPUT', `--mint takes account=amount, not ${JSON.stringify(m)}`);
+    const [to, amount, ...more] = m.split('=');
+    if (!to || !amount || more.length > 0) throw new ChainproofError('BAD_USER_INPUT', `--mint takes account=amount, not ${JSON.stringify(m)}`);
     actions.push({ mint: { to, amount } });
   }
   for (const s of sets) {

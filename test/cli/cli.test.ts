@@ -81,6 +81,12 @@ describe('chainproof CLI', () => {
       [['trace'], "required option '--agent <agent>' not specified"],
       [[], 'a command is needed: add --help to list them'],
       [['gov'], 'a command is needed: add --help to list them'],
+      [['gov', 'propose', '--title', 't', '--period', ''], '--period must be a number'],
+      [['gov', 'propose', '--title', 't', '--period', '60', '--quorum', ' '], '--quorum must be a number'],
+      [['gov', 'propose', '--title', 't', '--period', '60', '--mint', 'oncall'], '--mint takes account=amount, not "oncall"'],
+      // An account never holds "=": a second one is a typo, not an amount of 5.
+      [['gov', 'propose', '--title', 't', '--period', '60', '--mint', 'oncall=5=6'], '--mint takes account=amount, not "oncall=5=6"'],
+      [['gov', 'propose', '--title', 't', '--period', '60', '--set', 'main.blockSize=ten'], '--set takes ledger.parameter=value, e.g. main.blockSize=500, not "main.blockSize=ten"'],
       [['trace', '--agent', 'a', '--until', '2020-01-01T00:00Z'], '--since must not be after --until (--since "6 hours ago", --until "2020-01-01T00:00Z")'],
     ];
     for (const [args, message] of usage) {
