@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { voteMessageBytes } from '../../src/governance/vote-message.js';
 import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
 import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
-import { cli } from '../support/cli.js';
+import { cli, cliAsync } from '../support/cli.js';
 import { serverBackend } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
 import { collect } from '../support/ws.js';
@@ -12,6 +12,9 @@ let server: ServerProcess;
 let env: Record<string, string>;
 let cleanup: () => Promise<void>;
 const keys: Record<string, string> = {};
+/** The proposal run end to end (executed: 700 FOR, 300 AGAINST by a did:key), and the one proposed through the CLI. */
+let finished: { id: string; snapshot: number; signer: string };
+let fromCli: string;
 
 beforeAll(async () => {
   const b = await serverBackend();
@@ -122,6 +125,7 @@ describe('governance over GraphQL', () => {
     expect(read.proposal).toMatchObject({ state: 'SUCCEEDED', tally: { for: '700', against: '300', abstain: '0', quorumReached: true } });
     expect(read.proposal.votes.edges).toHaveLength(2);
     const snap = read.proposal.snapshot;
+    finished = { id: p.id, snapshot: snap, signer: did };
     // The role matrix left "writer" (and "governor") delegating to "x": at the snapshot the
     // writer's power sat with x, and its own vote took it back (delegator override).
     const acct = await ok(
@@ -146,9 +150,10 @@ describe('governance over GraphQL', () => {
 
   it('`chainproof gov` proposes, votes, shows and tallies through a server, with exit codes', async () => {
     const as = (role: string) => ['--url', server.url, '--key', keys[role]!];
-    const proposed = cli(['gov', 'propose', '--title', 'From the CLI', '--period', '60', '--quorum', '0', '--mint', 'x=5', '--json', ...as('governor')], env);
+    const proposed = cli(['gov', 'propose', '--title', 'From the CLI', '--period', '600', '--quorum', '0', '--mint', 'x=5', '--json', ...as('governor')], env);
     expect(proposed.stderr).toBe('');
     const id = JSON.parse(proposed.stdout).id as string;
+    fromCli = id;
     await sleep(50);
     const voted = cli(['gov', 'vote', id, 'for', '--reason', 'cli', ...as('writer')], env);
     expect(voted.stdout).toBe('writer voted FOR with power 700 (weight 700)\n');
@@ -179,5 +184,35 @@ describe('governance over GraphQL', () => {
     expect(shown.stderr).toBe('');
     expect(JSON.parse(shown.stdout).map((p: { title: string }) => p.title)).toContain('From the CLI');
     server = await startServer(env);
+  });
+
+  it('`chainproof gov` on the database: tally and show print the count, a vote is cast as --as, an unknown proposal is NOT_FOUND', async () => {
+    const direct = (args: string[]) => cliAsync(['gov', ...args], env);
+    const json = await direct(['tally', finished.id, '--json']);
+    expect(json.stderr).toBe('');
+    expect(JSON.parse(json.stdout)).toEqual({
+      id: finished.id, state: 'EXECUTED', for: '700', against: '300', abstain: '0', forPower: '700', againstPower: '300', abstainPower: '0',
+      voters: 2, quorumReached: true, quorumRequired: '100',
+    });
+    const text = await direct(['tally', finished.id]);
+    expect(text.stdout).toMatch(/^FOR\s+700\s+700\s*$/m);
+    expect(text.stdout).toMatch(/^AGAINST\s+300\s+300\s*$/m);
+    expect(text.stdout).toMatch(/^ABSTAIN\s+0\s+0\s*$/m);
+    expect(text.stdout).toMatch(/\n2 voters; quorum reached \(needs 100 FOR \+ ABSTAIN power\); state EXECUTED\n$/);
+    const shown = await direct(['show', finished.id]);
+    expect(shown.stdout).toContain(`"Raise the block size" by governor, WEIGHTED, EXECUTED\nvoting `);
+    expect(shown.stdout).toContain(`, snapshot ${finished.snapshot}\n`);
+
+    // On the database the CLI acts as --as, with no signature needed.
+    const voted = await direct(['vote', fromCli, 'against', '--as', finished.signer]);
+    expect(voted.stdout).toBe(`${finished.signer} voted AGAINST with power 300 (weight 300)\n`);
+    expect(voted.code).toBe(0);
+
+    for (const command of ['tally', 'show']) {
+      const missing = await direct([command, ZERO_ID]);
+      expect(missing.stderr).toBe(`chainproof: NOT_FOUND: no proposal ${ZERO_ID}\n`);
+      expect(missing.code).toBe(2);
+      expect(missing.stdout).toBe('');
+    }
   });
 });
