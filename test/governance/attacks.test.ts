@@ -155,6 +155,8 @@ describe('attacks on voting', () => {
     await refused(() => t.gov.castVote('relay', { proposalId: id, choice: 'FOR', voter: did, signature: reasoned }), 'BAD_SIGNATURE');
     const elsewhere = key.sign(voteMessageBytes({ origin: 'another-deployment/main', proposalId: id, voter: did, choice: 'FOR' })).toString('hex');
     await refused(() => t.gov.castVote('relay', { proposalId: id, choice: 'FOR', voter: did, signature: elsewhere }), 'BAD_SIGNATURE');
+    // Nor can a relay attach a reason to a vote signed without one.
+    await refused(() => t.gov.castVote('relay', { proposalId: id, choice: 'FOR', voter: did, reason: 'added by the relay', signature: flipped }), 'BAD_SIGNATURE');
     // The genuine signature, relayed by anyone, counts for the signer.
     const vote = await t.gov.castVote('relay', { proposalId: id, choice: 'FOR', voter: did, signature: flipped });
     expect(vote).toMatchObject({ voter: did, power: 25n, signature: flipped });
