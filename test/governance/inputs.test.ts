@@ -109,6 +109,9 @@ describe('a proposal as submitted (bounds)', () => {
     expect(set('miningReward', '0').actions).toEqual([{ kind: 'setParameter', ledger: 'main', name: 'miningReward', value: '0' }]);
     expect(codeOf(() => set('retargetBlocks', '5'))).toBe('BAD_USER_INPUT');
     expect(codeOf(() => set('blockSize', '-1'))).toBe('BAD_USER_INPUT');
+    // A ledger is named in 1 to 63 characters.
+    const on = (ledger: string) => codeOf(() => checkProposal(proposalInput({ actions: [{ setParameter: { ledger, name: 'blockSize', value: '9' } }] })));
+    expect([on('l'.repeat(63)), on(''), on('l'.repeat(64))]).toEqual(['ok', 'BAD_USER_INPUT', 'BAD_USER_INPUT']);
   });
 });
 
