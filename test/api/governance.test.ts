@@ -207,6 +207,11 @@ describe('governance over GraphQL', () => {
     const voted = await direct(['vote', fromCli, 'against', '--as', finished.signer]);
     expect(voted.stdout).toBe(`${finished.signer} voted AGAINST with power 300 (weight 300)\n`);
     expect(voted.code).toBe(0);
+    // Counted quadratically, the vote weighs √300 while its power stays 300.
+    const quadratic = await direct(['propose', '--title', 'Counted by roots', '--type', 'QUADRATIC', '--period', '600', '--quorum', '0', '--as', 'governor', '--json']);
+    expect(quadratic.stderr).toBe('');
+    const rooted = await direct(['vote', JSON.parse(quadratic.stdout).id, 'for', '--as', finished.signer]);
+    expect(rooted.stdout).toBe(`${finished.signer} voted FOR with power 300 (weight 17.320508)\n`);
 
     for (const command of ['tally', 'show']) {
       const missing = await direct([command, ZERO_ID]);
