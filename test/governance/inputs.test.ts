@@ -20,6 +20,11 @@ describe('a proposal as submitted', () => {
     expect(codeOf(() => checkProposal(proposalInput({ votingPeriod: 1.5 })))).toBe('BAD_USER_INPUT');
   });
 
+  it('mints a positive whole number of tokens: a mint of nothing is refused when proposed, not found at execution', () => {
+    expect(checkProposal(proposalInput({ actions: [{ mint: { to: 'oncall', amount: '1' } }] })).actions).toEqual([{ kind: 'mint', to: 'oncall', amount: '1' }]);
+    for (const amount of ['0', '-1', '1.5']) expect(codeOf(() => checkProposal(proposalInput({ actions: [{ mint: { to: 'oncall', amount } }] }))), amount).toBe('BAD_USER_INPUT');
+  });
+
   it('carries at most 20 actions', () => {
     expect(checkProposal(proposalInput({ actions: Array(20).fill(mint) })).actions).toHaveLength(20);
     expect(codeOf(() => checkProposal(proposalInput({ actions: Array(21).fill(mint) })))).toBe('BAD_USER_INPUT');
