@@ -73,6 +73,23 @@ describe('filters of query audits', () => {
   });
 });
 
+describe('citation weights', () => {
+  /** A weight of 0 is in 0..1 like any other: every read gives it back as 0, not as a weight left out. */
+  it('read back as recorded, 0 included, in order, by a recording, a page, a trace and an export', async () => {
+    const [a, b, c] = [await assert('weight/a'), await assert('weight/b'), await assert('weight/c')];
+    const cited = [{ assertionHash: a.hash, weight: 0 }, { assertionHash: b.hash, weight: 0.25 }, { assertionHash: c.hash, weight: 1 }];
+    const recorded = await t.prov.recordQuery('main', { agentId: 'weigher', subject: 'weight', predicate: 'v', result: 1, contributingAssertions: cited }, 'weigher');
+    const weights = (audit: QueryAuditRecord) => audit.contributingAssertions.map(({ assertionHash, weight }) => ({ assertionHash, weight }));
+    expect(weights(recorded)).toEqual(cited);
+    const [listed] = (await t.prov.queryAudits('main', { queryId: recorded.queryId }, {})).items;
+    expect(weights(listed!.node)).toEqual(cited);
+    const { lines } = await t.prov.trace('main', { agent: 'weigher', sinceMs: 0 });
+    expect(lines.map(weights)).toEqual([cited]);
+    const { document } = await exportProvJson(t.prov, 'main', { agent: 'weigher' }, {});
+    expect(Object.values(document.used!).map((u) => u['cp:weight'])).toEqual([0, 0.25, 1]);
+  });
+});
+
 describe('a trace request', () => {
   it('needs an agent, and a window that does not end before it starts (a one-instant window is one)', async () => {
     const q = await query('window-agent', 'w');
