@@ -117,6 +117,29 @@ describe('time travel and the provenance chain', () => {
     expect((await chain(minedAt)).links[0]!.block?.height).toBe(blockHeight);
   });
 
+  it('takes a tree size beside a time left null as a tree size, and shows the checkpoint signed over it', async () => {
+    // A caller that spells out every field of asOf sends the others as null.
+    const src = await t.prov.recordSource('main', { locator: 'git://spelled', contentHash: sha('spelled') }, 'curator');
+    const a = await t.prov.recordAssertion('main', { subject: 'spelled/x', predicate: 'v', value: 1, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: src.contentHash }, 'curator');
+    const cp = await t.service.createCheckpoint('main');
+    const chain = await t.prov.provenance('main', a.hash, { treeSize: cp.treeSize, blockHeight: null, timeMs: null });
+    expect(chain.checkpoint?.id).toBe(cp.id);
+    expect(chain.links[0]!.block?.height).toBe(cp.blockHeight);
+  });
+
+  it('gives the successor a chain read found with its assertion, as of that read', async () => {
+    const src = await t.prov.recordSource('main', { locator: 'git://successor', contentHash: sha('successor') }, 'curator');
+    const assert = (value: number, supersedes?: string) =>
+      t.prov.recordAssertion('main', { subject: 'successor/x', predicate: 'v', value, lifecycle: 'ACCEPTED', confidence: 1, sourceHash: src.contentHash, supersedes }, 'curator');
+    const a = await assert(1);
+    const before = (await t.service.head('main')).treeSize;
+    const b = await assert(2, a.hash);
+    // A chain's assertions carry their successors already: the reader gives those, with no scope to look them up by.
+    const successor = t.prov.successorReader();
+    expect(await successor((await t.prov.provenance('main', a.hash)).assertion)).toBe(b.hash);
+    expect(await successor((await t.prov.provenance('main', a.hash, { treeSize: before })).assertion)).toBeNull();
+  });
+
   it('refuses asOf with two bounds, a tree size past the head, or an unknown block', async () => {
     const head = (await t.service.head('main')).treeSize;
     const list = (asOf: object) => t.prov.queryAudits('main', {}, {}, asOf);
