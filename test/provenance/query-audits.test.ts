@@ -90,6 +90,35 @@ describe('citation weights', () => {
   });
 });
 
+describe('optional fields of an audit', () => {
+  /** What a recording leaves out reads back as null, not as a value it never had (a confidence of 0, a lens). */
+  it('read back as null where the recording gave none, and as given where it did', async () => {
+    const bare = await t.prov.recordQuery('main', { agentId: 'optional', subject: 'o', predicate: 'v', result: 1, contributingAssertions: [] }, 'optional');
+    const full = await t.prov.recordQuery('main', { agentId: 'optional', subject: 'o', predicate: 'v', lens: 'prod', lifecycleFilter: ['ACCEPTED'], resultConfidence: 0, result: 2, contributingAssertions: [] }, 'optional');
+    const fields = (a: QueryAuditRecord) => ({ lens: a.lens, lifecycleFilter: a.lifecycleFilter, resultConfidence: a.resultConfidence });
+    const expected = [{ lens: null, lifecycleFilter: null, resultConfidence: null }, { lens: 'prod', lifecycleFilter: ['ACCEPTED'], resultConfidence: 0 }];
+    expect([bare, full].map(fields)).toEqual(expected);
+    expect((await t.prov.queryAudits('main', { agent: 'optional' }, {})).items.map((i) => fields(i.node))).toEqual(expected);
+    expect((await t.prov.trace('main', { agent: 'optional', sinceMs: 0 })).lines.map(fields)).toEqual(expected);
+  });
+
+  it('a queryId given as null, like one left out, is a new id of the server\'s making', async () => {
+    const rec = (queryId?: null) => t.prov.recordQuery('main', { queryId, agentId: 'unnamed', subject: 'u', predicate: 'v', result: 1, contributingAssertions: [] }, 'unnamed');
+    const [given, left] = [await rec(null), await rec()];
+    for (const a of [given, left]) expect(a.queryId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(given.queryId).not.toBe(left.queryId);
+    expect(ids(await t.prov.queryAudits('main', { agent: 'unnamed' }, {}))).toEqual([given.queryId, left.queryId]);
+  });
+
+  it('a recording answers with its cited assertions as they are now: a superseded one names its successor, and no past bound', async () => {
+    const a = await assert('recorded-now/a');
+    const b = await assert('recorded-now/b', { supersedes: a.hash });
+    const recorded = await query('recorded-now', 'recorded-now/a', [a.hash]);
+    expect(recorded.readBound).toBeUndefined();
+    expect(await t.prov.successorReader()(recorded.contributingAssertions[0]!.assertion)).toBe(b.hash);
+  });
+});
+
 describe('a trace request', () => {
   it('needs an agent, and a window that does not end before it starts (a one-instant window is one)', async () => {
     const q = await query('window-agent', 'w');
@@ -178,6 +207,12 @@ describe('trace bounds', () => {
     for (const i of [0, 1, 2]) expect(await trace(times[i]!, times[i]!)).toEqual([recorded[i]]);
     expect(await trace(times[1]!)).toEqual(recorded.slice(1));
     expect(await trace(times[0]! + 1, times[2]! - 1)).toEqual([recorded[1]]);
+  });
+
+  it('without first, gives up to MAX_TRACE_LINES lines', async () => {
+    await t.prov.recordQueries('main', Array.from({ length: 101 }, (_, i) => ({ agentId: 'unlimited', subject: 'u', predicate: 'v', result: i, contributingAssertions: [] })), 'unlimited');
+    const all = await t.prov.trace('main', { agent: 'unlimited', sinceMs: 0 });
+    expect({ lines: all.lines.length, truncated: all.truncated }).toEqual({ lines: 101, truncated: false });
   });
 
   it('takes first from 1 to MAX_TRACE_LINES, and is not cut when exactly first lines match', async () => {
