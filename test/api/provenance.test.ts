@@ -210,6 +210,10 @@ describe('provenance over GraphQL', () => {
       now = await gql(server.url, CHAIN, { h });
     }
     expect(now.data.provenance.links[0]).toEqual({ event: { index: 1, blockHeight: 0 }, block: { height: 0 } });
+    // As of the block that holds it, the event is in that block.
+    const inBlock = await gql(server.url, CHAIN, { h, asOf: { blockHeight: 0 } });
+    expect(inBlock.errors).toBeUndefined();
+    expect(inBlock.data.provenance.links[0]).toEqual({ event: { index: 1, blockHeight: 0 }, block: { height: 0 } });
     const then = await gql(server.url, CHAIN, { h, asOf: { treeSize: 2 } });
     expect(then.errors).toBeUndefined();
     expect(then.data.provenance.links[0]).toEqual({ event: { index: 1, blockHeight: null }, block: null });
