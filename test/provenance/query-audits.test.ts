@@ -280,6 +280,16 @@ describe('records refused', () => {
     expect(await size()).toBe(before);
   });
 
+  it('takes text fields of 512 characters, not one more, and writes nothing for the longer', async () => {
+    const rec = (over: Record<string, unknown>) =>
+      t.prov.recordQuery('main', { agentId: 'long', subject: 'long', predicate: 'v', result: 1, contributingAssertions: [], ...over } as never, 'long');
+    const before = await size();
+    for (const field of ['agentId', 'subject', 'predicate', 'lens']) expect(await codeOf(rec({ [field]: 'x'.repeat(513) })), field).toBe('BAD_USER_INPUT');
+    expect(await size()).toBe(before);
+    const longest = await rec({ agentId: 'a'.repeat(512), subject: 's'.repeat(512), predicate: 'p'.repeat(512), lens: 'l'.repeat(512) });
+    expect([longest.agentId, longest.subject, longest.predicate, longest.lens!].map((text) => text.length)).toEqual([512, 512, 512, 512]);
+  });
+
   it('keeps each lifecycle of a filter once, in the order first given', async () => {
     const recorded = await t.prov.recordQuery('main', { agentId: 'lf', subject: 'lf', predicate: 'v', result: 1, lifecycleFilter: ['PROPOSED', 'ACCEPTED', 'PROPOSED'], contributingAssertions: [] }, 'lf');
     expect(recorded.lifecycleFilter).toEqual(['PROPOSED', 'ACCEPTED']);
