@@ -33,6 +33,18 @@ describe('evaluation cost of heavy values', () => {
     expect(lastEvaluationCost()).toBeLessThanOrEqual(EXPRESSION_LIMITS.maxCost + SLACK);
   });
 
+  // The same walks over values whose weight is in what a shallower walk would skip.
+  const heavyParts: Array<[string, unknown]> = [
+    ['lists of empty strings, each weighing a unit', Array.from({ length: 118 }, () => Array.from({ length: 256 }, () => ''))],
+    ['a map\'s values', Object.fromEntries(Array.from({ length: 118 }, (_, i) => [`k${i}`, zeros[0]]))],
+    ['a map\'s long keys', Object.fromEntries(Array.from({ length: 118 }, (_, i) => [`${i}`.padEnd(1_000, 'k'), 0]))],
+  ];
+
+  it.each(heavyParts)('a value heavy in %s, shared and compared: refused with the budget error', (_, a) => {
+    const c = compile(heavy[0]![1], ['bool'], 'condition');
+    expect(c.evaluate(bindings({ a }), new Map())).toEqual({ error: `evaluation cost exceeded the budget of ${EXPRESSION_LIMITS.maxCost}` });
+  });
+
   it('still compares and searches values within the budget', () => {
     const payload = { a: zeros.slice(0, 4), l: [1, 2, 3] };
     const cases: Array<[string, boolean]> = [
@@ -59,11 +71,53 @@ describe('evaluation cost of string operations', () => {
     ['searching a long string for a short one', 'event.payload.l.all(x, !event.payload.s.contains("b"))'],
     ['matching a long prefix', 'event.payload.l.all(x, event.payload.s.startsWith(event.payload.s))'],
     ['matching a long suffix', 'event.payload.l.all(x, event.payload.s.endsWith(event.payload.s))'],
+    ['comparing a short string to a long one', 'event.payload.l.all(x, "" != event.payload.s)'],
+    ['concatenating a short string and a long one', 'event.payload.l.all(x, size(["" + event.payload.s]) == 1)'],
+    ['concatenating a long string and a short one', 'event.payload.l.all(x, size([event.payload.s + ""]) == 1)'],
+    ['concatenating bytes', 'event.payload.l.all(x, size([b"" + bytes(event.payload.s)]) == 1)'],
   ];
 
   it.each(long)('%s is charged by length: 256 times over 8,000 characters is refused with the budget error', (_, source) => {
     const c = compile(source, ['bool'], 'condition');
     expect(c.evaluate(bindings({ l, s: 'a'.repeat(8_000) }), new Map())).toEqual({ error: `evaluation cost exceeded the budget of ${EXPRESSION_LIMITS.maxCost}` });
     expect(c.evaluate(bindings({ l, s: 'a'.repeat(80) }), new Map())).toEqual({ value: true });
+  });
+});
+
+describe('evaluation cost of regular expressions and lists', () => {
+  const l = Array.from({ length: 256 }, (_, i) => i);
+  const evaluate = (source: string, payload: unknown) => compile(source, ['bool'], 'condition').evaluate(bindings(payload), new Map());
+  const exceeded = { error: `evaluation cost exceeded the budget of ${EXPRESSION_LIMITS.maxCost}` };
+
+  /** A pattern's text is charged at every match: 256 matches of a 1,902-character pattern (one instruction once compiled) are refused. */
+  it('charges a long pattern for its text', () => {
+    const pattern = `[${'a'.repeat(1_900)}]`;
+    expect(evaluate(`event.payload.l.all(x, !event.payload.s.matches("${pattern}"))`, { l, s: '' })).toEqual(exceeded);
+    expect(evaluate(`event.payload.l.all(x, !event.payload.s.matches("${pattern}"))`, { l: l.slice(0, 8), s: '' })).toEqual({ value: true });
+  });
+
+  /** `[a-z]{1,1000}` is 14 characters but some 2,000 instructions: 256 matches of it, even on an empty string, are refused. */
+  it('charges a pattern for the size its repetitions compile to', () => {
+    expect(evaluate('event.payload.l.all(x, !event.payload.s.matches("[a-z]{1,1000}"))', { l, s: '' })).toEqual(exceeded);
+    expect(evaluate('event.payload.l.all(x, !event.payload.s.matches("[a-z]{1,1000}"))', { l: l.slice(0, 8), s: '' })).toEqual({ value: true });
+  });
+
+  /** Matching runs over the input once per instruction at worst: 100 characters against 200 instructions, 256 times, is refused; one character is not. */
+  it('charges a match for its input times the pattern\'s size', () => {
+    expect(evaluate('event.payload.l.all(x, event.payload.s.matches("^[a-z]{1,100}$"))', { l, s: 'a'.repeat(100) })).toEqual(exceeded);
+    expect(evaluate('event.payload.l.all(x, event.payload.s.matches("^[a-z]{1,100}$"))', { l, s: 'a' })).toEqual({ value: true });
+  });
+
+  it('charges concatenating lists for their elements', () => {
+    const source = `event.payload.l.all(x, size(${Array(6).fill('event.payload.m').join(' + ')}) > 0)`;
+    expect(evaluate(source, { l, m: l })).toEqual(exceeded);
+    expect(evaluate(source, { l, m: [1, 2] })).toEqual({ value: true });
+  });
+
+  /** The budget error is the result even where `||` would have absorbed an error: what was spent past the budget is not undone. */
+  it('refuses an expression past the budget whatever || makes of it', () => {
+    const long = `(${Array(20).fill('event.payload.l').join(' + ')}).all(x, x >= 0)`;
+    expect(evaluate(`${long} || true`, { l })).toEqual(exceeded);
+    expect(evaluate(`true || ${long}`, { l })).toEqual({ value: true });
   });
 });
