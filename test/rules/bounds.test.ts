@@ -88,6 +88,12 @@ describe('expression bounds', () => {
     expect(() => eventInput(trigger(nested(EXPRESSION_LIMITS.maxPayloadDepth + 1)))).toThrow(/nested deeper than 8/);
   });
 
+  it('binds a payload of lists nested exactly 8 levels deep and refuses one level more', () => {
+    const nested = (n: number): unknown => (n === 0 ? 1 : [nested(n - 1)]);
+    expect(evaluate(`event.payload.l${'[0]'.repeat(EXPRESSION_LIMITS.maxPayloadDepth - 1)} == 1`, { l: nested(EXPRESSION_LIMITS.maxPayloadDepth - 1) })).toEqual({ value: true });
+    expect(() => eventInput(trigger({ l: nested(EXPRESSION_LIMITS.maxPayloadDepth) }))).toThrow(/nested deeper than 8/);
+  });
+
   it('binds a payload list of 256 elements and an object of 256 keys, and refuses one more of either', () => {
     const list = (n: number) => ({ l: Array.from({ length: n }, (_, i) => i) });
     const object = (n: number) => ({ o: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])) });
@@ -124,6 +130,12 @@ describe('contract input bounds', () => {
   it('takes 1..10 actions', () => {
     expect(checkContract(contractInput({ actions: Array(10).fill(alert) })).actions).toHaveLength(10);
     expect(refusal(() => checkContract(contractInput({ actions: Array(11).fill(alert) })))).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/1\.\.10 actions/) });
+  });
+
+  it('takes parameters whose objects have 256 keys, and refuses one more', () => {
+    const object = (n: number) => ({ o: Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i])) });
+    expect(checkContract(contractInput({ parameters: object(EXPRESSION_LIMITS.maxPayloadList) })).parameters).toEqual(object(EXPRESSION_LIMITS.maxPayloadList));
+    expect(refusal(() => checkContract(contractInput({ parameters: object(EXPRESSION_LIMITS.maxPayloadList + 1) })))).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/parameters: a payload object has more than 256 keys/) });
   });
 
   it('takes parameters nested as deep as a payload may be, and refuses one level more', () => {

@@ -108,6 +108,13 @@ describe('evaluation cost of regular expressions and lists', () => {
     expect(evaluate('event.payload.l.all(x, event.payload.s.matches("^[a-z]{1,100}$"))', { l, s: 'a' })).toEqual({ value: true });
   });
 
+  /** A method's target is evaluated at every iteration: a 300-element list literal, 256 times, is refused. */
+  it('charges an iteration for the nodes of a method call\'s target', () => {
+    const source = (n: number) => `event.payload.l.all(x, [${Array(n).fill('x').join(', ')}].size() > 0)`;
+    expect(evaluate(source(300), { l })).toEqual(exceeded);
+    expect(evaluate(source(3), { l })).toEqual({ value: true });
+  });
+
   it('charges concatenating lists for their elements', () => {
     const source = `event.payload.l.all(x, size(${Array(6).fill('event.payload.m').join(' + ')}) > 0)`;
     expect(evaluate(source, { l, m: l })).toEqual(exceeded);

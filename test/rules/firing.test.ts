@@ -59,6 +59,12 @@ describe('the values actions compute', () => {
     }
   });
 
+  it('fails an action whose value is not a finite number, and writes nothing for it', () => {
+    const f = run([{ appendEvent: { type: 'inf', payloadExpr: '{"x": 1.0 / 0.0}' } }]);
+    expect(f.inputs[0]!.payload).toMatchObject({ ok: false, actions: [{ kind: 'appendEvent', ok: false, error: 'result is not a finite number' }] });
+    expect(f.inputs).toHaveLength(1);
+  });
+
   it('appends a payload nested 8 levels deep, and fails the action for one nested deeper', () => {
     const nested = (n: number): string => (n === 0 ? '1' : `{"a": ${nested(n - 1)}}`);
     const deep = (n: number) => run([{ appendEvent: { type: 'deep', payloadExpr: nested(n) } }]);
