@@ -70,6 +70,32 @@ describe('expression bounds', () => {
     for (const [source, message] of cases) expect(refusal(() => compile(source, ['bool'], 'condition')), source).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(message) });
   });
 
+  it('refuses literals, messages, aggregate arguments and operand counts the evaluator could not take', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['9223372036854775808 > 0', /integer literal 9223372036854775808 is out of int range/],
+      ['Foo{a: 1} == 1', /messages are not available \(Foo\)/],
+      ['count("x", 60, 1) > 1', /count takes 2 arguments \(string, int\)/],
+      ['count("x", 60.0) > 1', /argument 2 of count must be a literal int/],
+      ['true + true', /no matching overload for '_\+_' applied to \(bool, bool\)/],
+      ['"a" - "b" == ""', /no matching overload for '_-_' applied to \(string, string\)/],
+      ['size("a", "b") > 0', /no matching overload for 'size' applied to \(string, string\)/],
+      ['"a".contains()', /no matching overload for 'contains' applied to \(string\)/],
+      ['"a".contains("b", "c")', /no matching overload for 'contains' applied to \(string, string, string\)/],
+    ];
+    for (const [source, message] of cases) expect(refusal(() => compile(source, ['bool'], 'condition')), source).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(message) });
+  });
+
+  /** Shapes the checker must not refuse: a field compared to null, a map iterated over, a conditional of mixed types. */
+  it('takes the largest int literal, null comparisons, macros over maps and conditionals of two types', () => {
+    const cases: Array<[string, boolean]> = [
+      ['9223372036854775807 > 0', true],
+      ['event.type != null', true],
+      ['{"a": 1}.all(k, k == "a")', true],
+      ['(true ? 1 : "a") == "a"', false],
+    ];
+    for (const [source, value] of cases) expect(evaluate(source), source).toEqual({ value });
+  });
+
   it('takes aggregate windows of 1 second up to 30 days, and refuses one second more', () => {
     expect(compile('count("x", 2592000) > 1 && ratio("x", "ok", 1) < 0.5', ['bool'], 'condition').type).toBe('bool');
     expect(refusal(() => compile('sum("x", "n", 2592001) > 1.0', ['bool'], 'condition'))).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/sum: the window must be 1\.\.2592000 seconds/) });
