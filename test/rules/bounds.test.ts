@@ -207,6 +207,18 @@ describe('contract input bounds', () => {
     for (const [over, message] of refused) expect(refusal(() => checkContract(contractInput(over))), String(message)).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(message) });
   });
 
+  /** Each expression is checked against what its action writes: a double amount or a list payload is refused at creation, not at every firing. */
+  it('refuses an expression whose type its action cannot use', () => {
+    const refused: Array<[Partial<CreateContractInput>, RegExp]> = [
+      [{ condition: '1' }, /condition has type int; expected bool/],
+      [{ actions: [{ mintTokens: { to: '1', amountExpr: '1', reason: 'r' } }] }, /to has type int; expected string/],
+      [{ actions: [{ mintTokens: { to: 'event.actor', amountExpr: '1.5', reason: 'r' } }] }, /amountExpr has type double; expected int or uint or string/],
+      [{ actions: [{ setParameter: { ledger: 'main', name: 'checkpointInterval', valueExpr: '2.0' } }] }, /valueExpr has type double; expected int or uint or string/],
+      [{ actions: [{ appendEvent: { type: 'x', payloadExpr: '[1]' } }] }, /payloadExpr has type list; expected map/],
+    ];
+    for (const [over, message] of refused) expect(refusal(() => checkContract(contractInput(over))), String(message)).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(message) });
+  });
+
   it('lists an event type given twice once', () => {
     expect(checkContract(contractInput({ trigger: { eventTypes: ['a', 'b', 'a'] } })).trigger.eventTypes).toEqual(['a', 'b']);
   });

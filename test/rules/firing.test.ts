@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkContract, type CreateContractInput } from '../../src/rules/contract-input.js';
 import { fire, type ActionEffects } from '../../src/rules/firing.js';
-import { contractRuntime, eventInput, type RuleEvent } from '../../src/rules/runtime.js';
+import { contractRuntime, eventInput, triggers, type RuleEvent } from '../../src/rules/runtime.js';
 import { contractInput } from './support.js';
 
 const NO_EFFECTS = {} as ActionEffects;
@@ -31,6 +31,27 @@ describe('a condition of another type than bool', () => {
     expect(run(older, 'yes')).toBeNull();
     expect(run(older, 1)).toBeNull();
     expect(run(older, true)!.inputs.map((i) => i.type)).toEqual(['ContractExecuted', 'AlertRaised']);
+  });
+});
+
+describe('what a rule sees of its trigger', () => {
+  const alert = [{ raiseAlert: { severity: 'INFO', message: 'm' } }];
+
+  /** A contract applies to events after its ContractCreated only: one triggering on contract events must not fire on its own creation. */
+  it('triggers on events after the contract\'s own index, not on the one at it', () => {
+    const c = contractRuntime('c1', 5, checkContract(contractInput({ trigger: { eventTypes: ['flagged'] }, actions: alert })), true);
+    expect(triggers(c, { ...trigger(true), index: 5 })).toBe(false);
+    expect(triggers(c, { ...trigger(true), index: 6 })).toBe(true);
+  });
+
+  it('binds every field of the event, the hybrid clock\'s logical counter included', () => {
+    const e = { ...trigger(true), author: 'au', resource: 'res/1', subsystem: 'sub', result: 'ok', hlc: { physicalMs: 1_700_000_000_000, logical: 3 } } as RuleEvent;
+    const condition = 'event.id == "' + 'ab'.repeat(32) + '" && event.index == 5 && event.type == "flagged" && event.actor == "fl" && event.author == "au"'
+      + ' && event.resource == "res/1" && event.subsystem == "sub" && event.result == "ok" && event.payload.flag'
+      + ' && event.hlc.physicalMs == 1700000000000 && event.hlc.logical == 3';
+    const def = checkContract(contractInput({ trigger: { eventTypes: ['flagged'] }, condition, actions: alert }));
+    const f = fire(contractRuntime('c1', 1, def, true), e, { input: eventInput(e) }, 0, new Map(), NO_EFFECTS);
+    expect(f?.inputs[0]!.payload).toMatchObject({ ok: true });
   });
 });
 
