@@ -98,6 +98,28 @@ describe('the consumer', () => {
     }
   });
 
+  /** Only class 22 (a data exception) is what the events hold; class 25, a transaction's state, is the database's and passes. */
+  it('retries a trigger whose aggregates met an error of another class than 22, even one starting with 2', async () => {
+    const c = await t.rules.create('admin', contractInput({ name: 'counted again', trigger: { eventTypes: ['counted_again'] }, condition: 'count("counted_again", 3600) >= 1' }));
+    const query = t.db.dataSource.query.bind(t.db.dataSource);
+    let failed = 0;
+    const spy = vi.spyOn(t.db.dataSource, 'query').mockImplementation(async (sql, parameters) => {
+      if (failed === 0 && /count\(\*\) AS v/.test(sql)) {
+        failed++;
+        throw Object.assign(new Error('current transaction is aborted, commands ignored until end of transaction block'), { code: '25P02' });
+      }
+      return query(sql, parameters);
+    });
+    try {
+      const index = await t.emit('counted_again', 'cy');
+      await t.settled();
+      expect(failed).toBe(1);
+      expect((await t.executions(c.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[index, true]]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('records a failing action and keeps going', async () => {
     const c = await t.rules.create('admin', contractInput({
       name: 'fragile',

@@ -41,6 +41,29 @@ describe('windows of ledger time', () => {
     expect((await t.gov.account('mia')).balance).toBe(30n);
   });
 
+  /** A window of 60 s is the 60 s before the trigger, exclusive: an event exactly 60 s old is outside it. */
+  it('aggregates leave out an event exactly windowSeconds old', async () => {
+    const c = await t.rules.create('admin', contractInput({
+      name: 'edge', trigger: { eventTypes: ['edge'] },
+      actions: [{ appendEvent: { type: 'edge_seen', payloadExpr: '{"count": count("edge", 60), "sum": sum("edge", "n", 60)}' } }],
+    }));
+    await t.emit('edge', 'eda', { n: 1 });
+    advance(60);
+    await t.emit('edge', 'eda', { n: 2 });
+    await t.settled();
+    const seen = await Promise.all((await t.executions(c.id)).map(async (x) => (await t.service.eventAt('main', x.index + 1))!.payload));
+    expect(seen).toEqual([{ count: 1, sum: 1 }, { count: 1, sum: 2 }]);
+  });
+
+  it('the per-actor cap no longer counts a firing exactly windowSeconds old', async () => {
+    const c = await t.rules.create('admin', contractInput({ name: 'edge cap', trigger: { eventTypes: ['edge_capped'] }, limits: { maxFiringsPerActor: 1, windowSeconds: 60 } }));
+    const first = await t.emit('edge_capped', 'eca');
+    advance(60);
+    const second = await t.emit('edge_capped', 'eca');
+    await t.settled();
+    expect((await t.executions(c.id)).map((x) => x.triggerIndex)).toEqual([first, second]);
+  });
+
   it("aggregates leave out copies synced from a peer: they are the peer's history, not this node's", async () => {
     const c = await t.rules.create('admin', contractInput({
       name: 'own only', trigger: { eventTypes: ['copied'] },
