@@ -96,6 +96,9 @@ describe('creating contracts', () => {
     expect((await t.rules.setActive('admin', c.id, true)).active).toBe(true);
     await refused(() => t.rules.setParameters('admin', 'ab'.repeat(32), { a: 1 }), 'NOT_FOUND');
     await refused(() => t.rules.setParameters('admin', 'nope', { a: 1 }), 'BAD_USER_INPUT', /64 lowercase hex/);
+    // Parameters are checked as at creation: ones that could never be bound are refused, and nothing is written.
+    await refused(() => t.rules.setParameters('admin', c.id, { list: Array.from({ length: 300 }, (_, i) => i) }), 'BAD_USER_INPUT', /parameters: a payload list/);
+    await refused(() => t.rules.setParameters('admin', c.id, [1]), 'BAD_USER_INPUT', /parameters must be a JSON object/);
     expect((await t.rules.contracts({ active: false }, {})).items.map((i) => i.node.id)).not.toContain(c.id);
   });
 
