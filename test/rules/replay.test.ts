@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { canonicalBytes } from '../../src/ledger/events/envelope.js';
 import { projectRules } from '../../src/rules/projector.js';
 import { contractInput, openRules, type TestRules } from './support.js';
 
@@ -26,6 +27,17 @@ describe('replay finds what the recorded firings get wrong', () => {
     expect(r.ok).toBe(false);
     expect(r.mismatches).toEqual([expect.objectContaining({ contractId: c.id, triggerIndex: index, kind: 'different' })]);
     expect((r.mismatches[0]!.replayed as { actions: unknown }).actions).toEqual([{ kind: 'mintTokens', ok: true, detail: { to: 'ann', amount: '15' } }]);
+  });
+
+  /** The consumer leaves copies synced from a peer alone (the peer's contracts ran on them): the replay must too, or it expects firings never due. */
+  it('expects no firing for a copy synced from a peer', async () => {
+    await t.rules.create('admin', contractInput());
+    const copy = canonicalBytes({
+      ledger: 'peer.example/main', type: 'bug_report', actor: 'peer-writer', parents: [], hlc: { physicalMs: Date.now() - 1000, logical: 0 }, payload: {},
+    });
+    await t.service.appendReplicated('main', [{ canonical: copy, signature: null }]);
+    await setCursor((await t.treeSize()) - 1);
+    expect(await t.rules.replay()).toMatchObject({ ok: true, firings: 0, mismatches: [] });
   });
 
   it('a trigger the cursor settled without its firing; one past the cursor is not settled yet', async () => {
