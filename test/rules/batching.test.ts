@@ -28,4 +28,12 @@ describe('batched settlement', () => {
     expect(r.mismatches).toEqual([]);
     expect(r.ok).toBe(true);
   });
+
+  /** The cap is per trigger actor: one actor's unwritten firing must not count against another's in the same batch. */
+  it('counts only the same actor\'s unwritten firings against the per-actor cap', async () => {
+    const once = await t.rules.create('admin', contractInput({ name: 'once each', trigger: { eventTypes: ['batched_pair'] }, limits: { maxFiringsPerActor: 1, windowSeconds: 3600 } }));
+    const triggers = await t.service.append('main', ['ada', 'bo', 'ada', 'bo'].map((actor) => ({ type: 'batched_pair', actor })));
+    await t.settled();
+    expect((await t.rules.executions(once.id, { first: 100 })).items.map((i) => i.node.triggerIndex)).toEqual(triggers.slice(0, 2).map((e) => e.index));
+  });
 });
