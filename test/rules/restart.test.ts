@@ -27,6 +27,20 @@ describe('a restarted consumer', () => {
     expect((await t.executions(tuned.id)).map((x) => [x.triggerIndex, x.ok])).toEqual([[trigger, true]]);
     expect((await t.gov.account('rita')).balance).toBe(7n);
   });
+  /** The cursor's own event is settled: a deactivation that is the last event before the stop applies after the restart. */
+  it('takes up a contract deactivated by the very event at its cursor as inactive', async () => {
+    const off = await t.rules.create('admin', contractInput({ name: 'switched off last', trigger: { eventTypes: ['restart_last'] } }));
+    await t.rules.setActive('admin', off.id, false);
+    await t.settled();
+    expect(Number((await t.db.dataSource.query(`SELECT position FROM rules_cursor`))[0].position)).toBe((await t.treeSize()) - 1);
+
+    await t.rules.stop();
+    await t.emit('restart_last', 'rosa');
+    await t.rules.startConsumer(pino({ level: 'silent' }));
+    await t.settled();
+    expect(await t.executions(off.id)).toEqual([]);
+  });
+
   it('takes up a contract changed after its cursor as it stood there: each change applies from its own event on', async () => {
     const c = await t.rules.create('admin', contractInput({
       name: 'changed while stopped', trigger: { eventTypes: ['while_stopped'] },
