@@ -114,6 +114,12 @@ describe('expression bounds', () => {
     expect(() => eventInput(trigger(nested(EXPRESSION_LIMITS.maxPayloadDepth + 1)))).toThrow(/nested deeper than 8/);
   });
 
+  /** An event without a payload reads as one with an empty payload, so a condition on its fields is false rather than an error. */
+  it('binds a missing payload as an empty map', () => {
+    expect(evaluate('size(event.payload) == 0 && !has(event.payload.a)', undefined)).toEqual({ value: true });
+    expect(evaluate('size(event.payload) == 0 && !has(event.payload.a)', null)).toEqual({ value: true });
+  });
+
   it('binds a payload of lists nested exactly 8 levels deep and refuses one level more', () => {
     const nested = (n: number): unknown => (n === 0 ? 1 : [nested(n - 1)]);
     expect(evaluate(`event.payload.l${'[0]'.repeat(EXPRESSION_LIMITS.maxPayloadDepth - 1)} == 1`, { l: nested(EXPRESSION_LIMITS.maxPayloadDepth - 1) })).toEqual({ value: true });
