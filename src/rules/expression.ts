@@ -77,8 +77,10 @@ function chargeWeight(v: CelValue): void {
   }
 }
 
+/** The standard functions, which metered ones call after charging for the work. */
+const STD_FUNCS = celEnv().funcs;
 /** The standard `_==_` (numbers compare across int, uint and double), called by the metered one. */
-const STD_EQUALS = celEnv().funcs.find('_==_')!;
+const STD_EQUALS = STD_FUNCS.find('_==_')!;
 const equals = (l: CelValue, r: CelValue): boolean => STD_EQUALS.call(0, undefined, [l, r]) === true;
 function meteredEquals(l: CelValue, r: CelValue): boolean {
   // The common cases, compared here: the standard function's dispatch costs more than the comparison.
@@ -115,7 +117,25 @@ const METERED = [
   celMethod('endsWith', CelScalar.STRING, [CelScalar.STRING], B, function (s) { charge(s.length); return this.endsWith(s); }),
   // Put in each macro's loop condition by `meterMacros`: charges an iteration for the step it runs.
   celFunc(COST_FN, [B, CelScalar.INT], B, (condition, units) => (charge(Number(units) * NODE_COST), condition)),
+  ...['int(string)', 'uint(string)', 'double(string)', 'bool(string)', 'bytes(string)', 'timestamp(string)', 'duration(string)', 'string(bytes)'].map(meteredConversion),
 ];
+
+/**
+ * A standard conversion from a string or bytes, charged for its operand's length and then done
+ * by the standard function: decoding, encoding or parsing up to a payload's 8,192 characters is
+ * work that grows with them, which one node's charge would not pay for inside a macro.
+ */
+function meteredConversion(id: string) {
+  const name = id.slice(0, id.indexOf('('));
+  const std = [...STD_FUNCS.find(name)!].find((f) => f.id === id)!;
+  return celFunc(name, [...std.arguments], std.result, (operand: string | Uint8Array) => {
+    charge(operand.length);
+    const converted = std.call(0, undefined, [operand])!; // its own overload: it takes the operand
+    // The standard function's own error (a string that is no number, bytes that are no UTF-8), as the evaluation's.
+    if (isCelError(converted)) throw converted;
+    return converted;
+  });
+}
 
 /** Values of the aggregates an expression uses, computed for the trigger event before it is evaluated. */
 export type AggregateValues = ReadonlyMap<string, number>;

@@ -84,6 +84,41 @@ describe('evaluation cost of string operations', () => {
   });
 });
 
+describe('evaluation cost of conversions', () => {
+  const evaluate = (source: string, s: string) => compile(source, ['bool'], 'condition').evaluate(bindings({ s, l: Array.from({ length: 256 }, (_, i) => i) }), new Map());
+  // A string that converts to none of these (its errors are dropped by `|| true`) or, for bytes and string, to itself.
+  const conversions: Array<[string, number]> = [
+    ['size([bytes(event.payload.s)]) == 1', 1],
+    ['size([string(bytes(event.payload.s))]) == 1', 2],
+    ...['int', 'uint', 'double', 'bool', 'timestamp', 'duration'].map((to): [string, number] => [`size([${to}(event.payload.s)]) == 1 || true`, 1]),
+  ];
+
+  it.each(conversions)('%s is charged for the length of what it converts, %i time(s)', (source, count) => {
+    expect(evaluate(source, 'a'.repeat(80))).toEqual({ value: true });
+    const short = lastEvaluationCost();
+    expect(evaluate(source, 'a'.repeat(8_000))).toEqual({ value: true });
+    expect(lastEvaluationCost() - short).toBeGreaterThanOrEqual(count * 7_920);
+  });
+
+  it('converting 8,000 characters 256 times is refused with the budget error; 80 characters are converted', () => {
+    const source = 'event.payload.l.all(x, size([string(bytes(event.payload.s))]) == 1)';
+    expect(evaluate(source, 'a'.repeat(8_000))).toEqual({ error: `evaluation cost exceeded the budget of ${EXPRESSION_LIMITS.maxCost}` });
+    expect(evaluate(source, 'a'.repeat(80))).toEqual({ value: true });
+  });
+
+  it('converts as the standard functions do, with their errors', () => {
+    const cases: Array<[string, unknown]> = [
+      ['int("42") == 42 && uint("7") == 7u && double("1.5") == 1.5 && bool("true")', { value: true }],
+      ['bytes("ab") == b"ab" && string(b"ab") == "ab"', { value: true }],
+      ['timestamp("2026-01-01T00:00:00Z") < timestamp("2026-01-02T00:00:00Z") && duration("1s") < duration("2s")', { value: true }],
+      ['int("x") == 1', { error: 'Cannot convert x to a BigInt' }],
+      ['int("99999999999999999999") == 1', { error: 'int overflow during type conversion' }],
+      ['string(b"\\xff") == ""', { error: expect.stringMatching(/^Failed to decode bytes as string/) }],
+    ];
+    for (const [source, result] of cases) expect(evaluate(source, ''), source).toEqual(result);
+  });
+});
+
 describe('evaluation cost of regular expressions and lists', () => {
   const l = Array.from({ length: 256 }, (_, i) => i);
   const evaluate = (source: string, payload: unknown) => compile(source, ['bool'], 'condition').evaluate(bindings(payload), new Map());
