@@ -1,9 +1,10 @@
 /**
- * `node dist/bench/point-reads.js <database-url>`: point reads against a database that
+ * `node dist/bench/point-reads.js <database-url>`: reads against a database that
  * `BENCH_KEEP_DB=1 npm run bench:provenance` left loaded — one query audit by queryId, one inclusion
- * proof against the checkpoint — from 1 client and from 8, many requests each, so that two builds can
- * be compared on the same data (run each build's script in turn). Starts a real server process on
- * that database. BENCH_POINT_REQUESTS (4,000) requests per phase. Writes nothing.
+ * proof against the checkpoint, from 1 client and from 8, many requests each; then six-hour traces
+ * of random agents from 1 client — so that two builds can be compared on the same data in steady
+ * state (run each build's script in turn). Starts a real server process on that database.
+ * BENCH_POINT_REQUESTS (4,000) requests per phase, a tenth of them traces. Writes nothing.
  */
 import 'reflect-metadata';
 import pg from 'pg';
@@ -18,6 +19,8 @@ const WARMUP = 200;
 
 const POINT_QUERY = `query($q: String!) { queryAudits(filter: {queryId: $q}, first: 1) { edges { node { queryId agentId time subject result resultHash eventId
   contributingAssertions { assertionHash weight assertion { subject value lifecycle confidence } source { locator contentHash } } } } } }`;
+const TRACE = `query($a: String!, $s: DateTimeISO!) { trace(agent: $a, since: $s, first: 1000) { truncated lines { queryId time subject predicate result resultConfidence eventId
+  contributingAssertions { assertionHash weight assertion { subject value lifecycle confidence } source { locator contentHash } } } } }`;
 const PROOF = `query($i: SafeInt!, $n: SafeInt!) { inclusionProof(index: $i, treeSize: $n) { leafIndex treeSize leafHash hashes rootHash } }`;
 
 async function main(): Promise<void> {
@@ -30,6 +33,9 @@ async function main(): Promise<void> {
   await db.connect();
   const [{ audits }] = (await db.query(`SELECT count(*)::int AS audits FROM prov_query_audits q JOIN ledgers l ON l.id = q.ledger_id WHERE l.name = 'main'`)).rows;
   const [{ tree_size: treeSize }] = (await db.query(`SELECT max(c.tree_size)::int AS tree_size FROM checkpoints c JOIN ledgers l ON l.id = c.ledger_id WHERE l.name = 'main'`)).rows;
+  // The benchmark names its agents agent-0000…; six hours back from its newest audit, however old the database.
+  const [{ agents, newest }] = (await db.query(`SELECT count(DISTINCT agent_id)::int AS agents, max(hlc_ms)::bigint AS newest FROM prov_query_audits`)).rows;
+  const since = new Date(Number(newest) - 6 * 3600_000).toISOString();
   await db.end();
   if (!audits || !treeSize) throw new Error('no query audits or no checkpoint: load it with BENCH_KEEP_DB=1 npm run bench:provenance');
 
@@ -37,17 +43,18 @@ async function main(): Promise<void> {
   try {
     GraphQLClient.apiKey = BENCH_ADMIN_KEY;
     const reads = {
-      'point query': { query: POINT_QUERY, vars: (r: () => number) => ({ q: `q-${Math.floor(r() * audits)}` }) },
-      'inclusion proof': { query: PROOF, vars: (r: () => number) => ({ i: Math.floor(r() * treeSize), n: treeSize }) },
+      'point query': { query: POINT_QUERY, vars: (r: () => number) => ({ q: `q-${Math.floor(r() * audits)}` }), clientCounts: [1, 8], requests: REQUESTS },
+      'inclusion proof': { query: PROOF, vars: (r: () => number) => ({ i: Math.floor(r() * treeSize), n: treeSize }), clientCounts: [1, 8], requests: REQUESTS },
+      'six-hour trace': { query: TRACE, vars: (r: () => number) => ({ a: `agent-${String(Math.floor(r() * agents)).padStart(4, '0')}`, s: since }), clientCounts: [1], requests: Math.ceil(REQUESTS / 10) },
     };
     for (const [label, read] of Object.entries(reads)) {
-      for (const clients of [1, 8]) {
+      for (const clients of read.clientCounts) {
         const client = new GraphQLClient(server.url, clients);
         const rand = mulberry32(42); // the same keys for every build
         for (let i = 0; i < WARMUP; i++) await client.data(read.query, read.vars(rand));
         const r = await closedLoop({
           clients,
-          maxRequests: REQUESTS,
+          maxRequests: read.requests,
           call: async () => {
             const { status, text } = await client.postRaw(JSON.stringify({ query: read.query, variables: read.vars(rand) }));
             if (status !== 200 || text.includes('"errors"')) throw new Error(`${label}: HTTP ${status} ${text.slice(0, 300)}`);
