@@ -4,7 +4,7 @@ import { voteMessageBytes } from '../../src/governance/vote-message.js';
 import { didKeyFromPublicKey } from '../../src/ledger/events/did-key.js';
 import { ed25519FromSeed } from '../../src/ledger/events/ed25519.js';
 import { cli, cliAsync } from '../support/cli.js';
-import { serverBackend } from '../support/db.js';
+import { serverBackend, usingPostgres } from '../support/db.js';
 import { gql, startServer, type ServerProcess } from '../support/server.js';
 import { collect } from '../support/ws.js';
 
@@ -186,7 +186,8 @@ describe('governance over GraphQL', () => {
     server = await startServer(env);
   });
 
-  it('`chainproof gov` on the database: tally and show print the count, a vote is cast as --as, an unknown proposal is NOT_FOUND', async () => {
+  // The embedded database is the running server's alone (its directory lock): a CLI beside it is refused.
+  it.runIf(usingPostgres())('`chainproof gov` on the database: tally and show print the count, a vote is cast as --as, an unknown proposal is NOT_FOUND', async () => {
     const direct = (args: string[]) => cliAsync(['gov', ...args], env);
     const json = await direct(['tally', finished.id, '--json']);
     expect(json.stderr).toBe('');
