@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import pino from 'pino';
 import { canonicalBytes } from '../../src/ledger/events/envelope.js';
 import { advance, contractInput, openRules, type TestRules } from './support.js';
 
@@ -62,6 +63,26 @@ describe('windows of ledger time', () => {
     const second = await t.emit('edge_capped', 'eca');
     await t.settled();
     expect((await t.executions(c.id)).map((x) => x.triggerIndex)).toEqual([first, second]);
+  });
+
+  /** The same edge for a firing not yet written: both triggers settled in one batch, by a consumer started after them. */
+  it('the per-actor cap no longer counts an unwritten firing of the same batch exactly windowSeconds old', async () => {
+    const paused = await openRules({ consumer: false });
+    try {
+      const c = await paused.rules.create('admin', contractInput({ name: 'edge cap, one batch', trigger: { eventTypes: ['edge_batched'] }, limits: { maxFiringsPerActor: 1, windowSeconds: 60 } }));
+      const first = await paused.emit('edge_batched', 'eba');
+      advance(60);
+      const second = await paused.emit('edge_batched', 'eba');
+      advance(1);
+      await paused.emit('edge_batched', 'eba'); // capped: the second, unwritten too, is 1 s old
+      const stamps = await Promise.all([first, second].map(async (i) => (await paused.service.eventAt('main', i))!.hlc.physicalMs));
+      expect(stamps[1]! - stamps[0]!).toBe(60_000);
+      await paused.rules.startConsumer(pino({ level: 'silent' }));
+      await paused.settled();
+      expect((await paused.executions(c.id)).map((x) => x.triggerIndex)).toEqual([first, second]);
+    } finally {
+      await paused.close();
+    }
   });
 
   it("aggregates leave out copies synced from a peer: they are the peer's history, not this node's", async () => {
