@@ -31,10 +31,10 @@ async function main(): Promise<void> {
   }
   const db = new pg.Client({ connectionString: url });
   await db.connect();
-  const [{ audits }] = (await db.query(`SELECT count(*)::int AS audits FROM prov_query_audits q JOIN ledgers l ON l.id = q.ledger_id WHERE l.name = 'main'`)).rows;
+  // The benchmark names its agents agent-0000…; traces go six hours back from its newest audit, however old the database.
+  const [{ audits, agents, newest }] = (await db.query(`SELECT count(*)::int AS audits, count(DISTINCT agent_id)::int AS agents, max(hlc_ms)::bigint AS newest
+    FROM prov_query_audits q JOIN ledgers l ON l.id = q.ledger_id WHERE l.name = 'main'`)).rows;
   const [{ tree_size: treeSize }] = (await db.query(`SELECT max(c.tree_size)::int AS tree_size FROM checkpoints c JOIN ledgers l ON l.id = c.ledger_id WHERE l.name = 'main'`)).rows;
-  // The benchmark names its agents agent-0000…; six hours back from its newest audit, however old the database.
-  const [{ agents, newest }] = (await db.query(`SELECT count(DISTINCT agent_id)::int AS agents, max(hlc_ms)::bigint AS newest FROM prov_query_audits`)).rows;
   const since = new Date(Number(newest) - 6 * 3600_000).toISOString();
   await db.end();
   if (!audits || !treeSize) throw new Error('no query audits or no checkpoint: load it with BENCH_KEEP_DB=1 npm run bench:provenance');
