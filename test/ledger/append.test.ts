@@ -316,6 +316,16 @@ describe('edge cases found in review', () => {
     expect(() => nextHlc(now, { physicalMs: Number.MAX_SAFE_INTEGER, logical: 0x7fffffff }, undefined)).toThrow(ChainproofError);
   });
 
+  it('stamps after whichever is latest of the wall clock, the last HLC and the parent', () => {
+    const last = { physicalMs: 5_000, logical: 7 };
+    // A parent ahead of the last HLC: the stamp follows the parent, not the last HLC.
+    expect(nextHlc(1_000, last, { physicalMs: 9_000, logical: 2 })).toEqual({ physicalMs: 9_000, logical: 3 });
+    expect(nextHlc(1_000, last, { physicalMs: 5_000, logical: 9 })).toEqual({ physicalMs: 5_000, logical: 10 });
+    // A parent behind it changes nothing; a wall clock ahead of both wins with a fresh counter.
+    expect(nextHlc(1_000, last, { physicalMs: 4_000, logical: 50 })).toEqual({ physicalMs: 5_000, logical: 8 });
+    expect(nextHlc(9_001, last, { physicalMs: 9_000, logical: 2 })).toEqual({ physicalMs: 9_001, logical: 0 });
+  });
+
   it('caps default parents at 64 when many branches are open, so every event stays verifiable', async () => {
     await t.service.createLedger('wide', {});
     const roots = await t.service.append('wide', Array.from({ length: 70 }, (_, i) => ({ type: 'root', actor: `r${i}`, parents: [] })));
