@@ -81,6 +81,21 @@ describe('replicated appends', () => {
     expect(report.status).toBe('VALID');
   });
 
+  it("behind a lead event of the server's own, keep the signatures they came with: only the lead is signed by this server", async () => {
+    await b.service.createLedger('led', {});
+    const r = await pull(0, 4);
+    expect(r.leaves.map((l) => l.signature === null)).toEqual([true, true, false, false]);
+    const copies = await b.service.appendReplicated('led', r.leaves, { lead: { type: 'sync.pulled', actor: 'sync' } });
+    expect(copies.map((e) => e.signature)).toEqual(r.leaves.map((l) => l.signature?.toString('hex') ?? null));
+    const stored = await Promise.all([0, 1, 2, 3, 4].map((i) => b.service.eventAt('led', i)));
+    expect(stored[0]).toMatchObject({ type: 'sync.pulled', author: expect.stringMatching(/^did:key:z/) });
+    expect(stored[0]!.signature).toMatch(/^[0-9a-f]{128}$/);
+    expect(stored.slice(1).map((e) => e!.signature)).toEqual(r.leaves.map((l) => l.signature?.toString('hex') ?? null));
+    const report = await b.service.verify('led', true);
+    expect(report.issues).toEqual([]);
+    expect(report.status).toBe('VALID');
+  });
+
   it('skip copies already present', async () => {
     const before = await b.service.head('main');
     const again = await b.service.appendReplicated('main', (await pull(0, 4)).leaves);
