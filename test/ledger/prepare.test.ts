@@ -184,6 +184,20 @@ describe('prepareReplicated: a copy from a peer', () => {
     const bytes = bytesOf(envelope({ hlc: { physicalMs: NOW + limits.hlcMaxSkewMs + 1, logical: 0 } }));
     expect(thrownCodeOf(() => prepareReplicated(bytes, null, ORIGIN, hasher, limits, NOW))).toBe('HLC_OUT_OF_SKEW');
   });
+
+  it('takes a copy stamped exactly as far ahead as a client may stamp', () => {
+    const bytes = bytesOf(envelope({ hlc: { physicalMs: NOW + limits.hlcMaxSkewMs, logical: 5 } }));
+    expect(prepareReplicated(bytes, null, ORIGIN, hasher, limits, NOW).input.hlc).toEqual({ physicalMs: NOW + limits.hlcMaxSkewMs, logical: 5 });
+  });
+
+  it('takes a copy whose payload is as large as a local append may carry, though its whole envelope is larger', () => {
+    // A payload of exactly the limit, as prepareInput takes it: the envelope around it adds its other fields.
+    const payload = { s: 'x'.repeat(limits.maxPayloadBytes - 8) };
+    expect(prepareInput({ type: 't', actor: 'a', payload }, ORIGIN, hasher, limits, NOW).payloadText).toHaveLength(limits.maxPayloadBytes);
+    const bytes = bytesOf(envelope({ payload }));
+    expect(bytes.length).toBeGreaterThan(limits.maxPayloadBytes);
+    expect(prepareReplicated(bytes, null, ORIGIN, hasher, limits, NOW).signed!.canonical.equals(bytes)).toBe(true);
+  });
 });
 
 describe('parseCanonical refuses bytes that are not a canonical envelope', () => {
