@@ -55,7 +55,16 @@ describe('rotating the server signing key on a database', () => {
       await expect(second.append('main', [{ type: 'x', actor: 'm', author: oldKey.did }])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
 
       // Once the new key has signed, it starts alone.
-      expect((await openServerKey(testConfig({ CHAINPROOF_SIGNING_SEED: NEW_SEED }), db))!.key.previous).toEqual([]);
+      const aloneConfig = testConfig({ CHAINPROOF_SIGNING_SEED: NEW_SEED });
+      const alone = (await openServerKey(aloneConfig, db))!.key;
+      expect(alone.previous).toEqual([]);
+      // And alone it signs on: the checkpoint it is held to is the newest, its own, not the old key's first ones.
+      await second.stop();
+      second = new LedgerService(first.db.dataSource, aloneConfig, alone, pino({ level: 'silent' }), { produceBlocks: false });
+      await second.start();
+      await second.append('main', [{ type: 'x', actor: 'alone' }]);
+      const later = await second.createCheckpoint('main');
+      expect(openNote(later.note).signatures.map((s) => s.keyHash.toString('hex'))).toEqual([newKey.note.verifierKey.split('+')[1]]);
     } finally {
       await second?.stop();
       await first.db.destroy();
