@@ -162,6 +162,19 @@ describe('blocks', () => {
     expect((await t.service.checkpoints('due', { first: 10 })).items).toHaveLength(1);
   });
 
+  it('measures what is due from the newest checkpoint: at a later block it is signed once as well', async () => {
+    await t.service.createLedger('due-later', { blockSize: 4, checkpointInterval: 1_000_000, maxBlockIntervalMs: 3_600_000 });
+    await t.service.append('due-later', Array.from({ length: 8 }, (_, i) => ({ type: 't', actor: `a${i}` })));
+    const first = await waitFor('block 0', () => t.service.block('due-later', 0));
+    const second = await waitFor('block 1', () => t.service.block('due-later', 1));
+    const ledger = { ...(await t.service.ledger('due-later')), checkpointInterval: 4 };
+    const checkpointer = new Checkpointer(t.db.dataSource, loadServerKey(t.config, false)!.key, () => undefined);
+    expect(await checkpointer.createIfDue(ledger, first)).toMatchObject({ treeSize: 4, blockHeight: 0 });
+    expect(await checkpointer.createIfDue(ledger, second)).toMatchObject({ treeSize: 8, blockHeight: 1 });
+    expect(await checkpointer.createIfDue(ledger, second)).toBeUndefined();
+    expect((await t.service.checkpoints('due-later', { first: 10 })).items.map((c) => c.node.treeSize).sort()).toEqual([4, 8]);
+  });
+
   it('signs a due checkpoint once when two processes find it due at the same moment', async () => {
     await t.service.createLedger('due-twice', { blockSize: 4, checkpointInterval: 1_000_000, maxBlockIntervalMs: 3_600_000 });
     await t.service.append('due-twice', Array.from({ length: 4 }, (_, i) => ({ type: 't', actor: `a${i}` })));
