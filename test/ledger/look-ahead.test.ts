@@ -118,6 +118,28 @@ describe('sequencing ahead', () => {
     expect(all.map((e) => e.actor)).toEqual(['k', ...Array(600).fill('a'), ...Array(600).fill('b')]);
   });
 
+  it('leaves an append naming parents to be looked up under the lock, though it queued behind a batch taken ahead', async () => {
+    await t.service.createLedger('ahead-parents', {});
+    const [old] = await t.service.append('ahead-parents', [{ type: 'ahead.old', actor: 'o' }]);
+    const held = gate();
+    const first = t.service.append('ahead-parents', events('a'), { projection: held.projection });
+    await held.entered;
+    // b is taken ahead at once; c and the branch queue behind it, to be taken ahead when b is written.
+    const next = t.service.append('ahead-parents', events('b'));
+    await sleep(50);
+    const after = t.service.append('ahead-parents', events('c'));
+    await sleep(50);
+    // Its parent is no tip of the head the batches ahead of it start from: only the database knows it.
+    const branch = t.service.append('ahead-parents', [{ type: 'ahead.branch', actor: 'p', parents: [old!.id] }]);
+    await sleep(200);
+    held.release();
+    await Promise.all([first, next, after]);
+    const [e] = await branch;
+    expect(e).toMatchObject({ index: 1801, parents: [old!.id] });
+    expect((await t.service.head('ahead-parents')).treeSize).toBe(1802);
+    expect((await t.service.verify('ahead-parents', true)).status).toBe('VALID');
+  });
+
   it('a batch used ahead that then rolls back: its good requests land alone, and the batch after it is redone', async () => {
     await t.service.createLedger('ahead-chained', {});
     const held = gate();
