@@ -107,6 +107,11 @@ describe('prepareInput: a client-signed event', () => {
     expect(thrownCodeOf(() => prepareInput({ type: 't', actor: 'a', payload: over }, ORIGIN, hasher, limits, NOW))).toBe('PAYLOAD_TOO_LARGE');
   });
 
+  it('refuses an hlc past 2^53-1 as malformed, even for an input that names one event', () => {
+    const hlc = { physicalMs: 2 ** 53, logical: 0 };
+    expect(thrownCodeOf(() => prepareInput({ type: 't', actor: 'a', hlc, idempotencyKey: 'k' }, ORIGIN, hasher, limits, NOW))).toBe('BAD_USER_INPUT');
+  });
+
   it('refuses an hlc too far behind the server clock as well as ahead, for an input that names no event', () => {
     const at = (physicalMs: number) => () => prepareInput({ type: 't', actor: 'a', hlc: { physicalMs, logical: 0 } }, ORIGIN, hasher, limits, NOW);
     expect(thrownCodeOf(at(NOW - limits.hlcMaxSkewMs))).toBeUndefined();
@@ -222,6 +227,7 @@ describe('parseCanonical refuses bytes that are not a canonical envelope', () =>
     ['an upper-case parent id', bytesOf({ ...env, parents: ['A'.repeat(64)] })],
     ['a repeated parent', bytesOf({ ...env, parents: ['a'.repeat(64), 'a'.repeat(64)] })],
     ['a negative physical time', bytesOf({ ...env, hlc: { physicalMs: -1, logical: 0 } })],
+    ['a physical time past 2^53-1, which would read back as another', bytesOf({ ...env, hlc: { physicalMs: 2 ** 53, logical: 0 } })],
     ['a negative logical counter', bytesOf({ ...env, hlc: { physicalMs: 1, logical: -1 } })],
     ['a logical counter of 2^31', bytesOf({ ...env, hlc: { physicalMs: 1, logical: 2 ** 31 } })],
   ])('%s', (_label, bytes) => {
