@@ -97,6 +97,23 @@ describe('a signed request', () => {
     }
   });
 
+  it('is refused with its timestamp one millisecond past five minutes off, either way', async () => {
+    const dids = new KnownDidService(t.db.dataSource, t.service);
+    const s = signer();
+    await dids.register(s.did, 'reader', 'past-the-edge', 'test');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const now = Date.now();
+      vi.setSystemTime(now);
+      for (const off of [-(FIVE_MINUTES + 1), FIVE_MINUTES + 1]) {
+        const r = s.request(undefined, now + off);
+        expect(await refusal(dids.authenticate(s.did, r.timestamp, r.signature, r.bytes)), `${off} ms off`).toMatch(/^UNAUTHENTICATED: .*timestamp/);
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('is refused when its signature carries anything but 128 hex digits, even with a valid signature in front', async () => {
     const dids = new KnownDidService(t.db.dataSource, t.service);
     const s = signer();
