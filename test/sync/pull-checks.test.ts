@@ -226,6 +226,18 @@ describe('a pull of a peer whose log is empty', () => {
     });
     expect(await again(p.url)).toMatchObject({ position: 0, checkpointSize: null, checkpointNote: null });
   });
+
+  it('after one pulled whole brings nothing, and answers with the checkpoint stored before and the position reached', async () => {
+    const first = await pinned();
+    const synced = await pullFrom(first, deps(clientOf(peer)));
+    const p = await again(first.url);
+    expect(p).toMatchObject({ position: synced.toPosition, checkpointSize: synced.checkpointSize });
+    expect(await pullFrom(p, deps(clientOf(peer, { checkpoint: async () => null })))).toEqual({
+      fromPosition: synced.toPosition, toPosition: synced.toPosition, checkpointSize: synced.checkpointSize, checkpointRoot: synced.checkpointRoot,
+      received: 0, skipped: 0, substantive: false,
+    });
+    expect(await again(p.url)).toMatchObject({ position: synced.toPosition, checkpointSize: synced.checkpointSize, checkpointNote: p.checkpointNote });
+  });
 });
 
 describe('a pull over several pages', () => {
