@@ -73,6 +73,14 @@ describe('a checkpoint seen from a peer', () => {
     expect(await store.peer(p.url)).toMatchObject({ checkpointRoot: root(2) });
   });
 
+  it('is not stored where another of the same size but another root was stored meanwhile', async () => {
+    const p = await syncedPeer();
+    // Another pull, checked against the same size-4 checkpoint, stored a size-4 checkpoint of another root.
+    expect(await store.sawCheckpoint(p, 4, root(7), 'note-4b', 5)).toBe(true);
+    expect(await store.sawCheckpoint(p, 6, root(2), 'note-6', 5)).toBe(false);
+    expect(await store.peer(p.url)).toMatchObject({ checkpointSize: 4, checkpointRoot: root(7), checkpointNote: 'note-4b' });
+  });
+
   it('is not stored under a pin that is no longer current', async () => {
     const p = await syncedPeer();
     await store.upsertConfigured(peerSpec(p.url, keyB));
