@@ -500,6 +500,19 @@ describe('a sync that brought events', () => {
     }
   });
 
+  it('records a conflict where the node wrote an event typed like a sync record in a subsystem of its own', { timeout: 60_000 }, async () => {
+    const m = await mesh('lookalike.test', '7e', ['7f']);
+    try {
+      await m.syncWith(0, 'FromPeer', { n: 1 });
+      // The node's own writing, typed like bookkeeping but in its own subsystem: a branch like any other.
+      await m.node.service.append('main', [{ type: 'SyncCompleted', actor: 'billing', subsystem: 'billing' }]);
+      expect(await m.syncWith(0, 'FromPeer', { n: 2 })).toMatchObject([{ ok: true, received: 1 }]);
+      expect((await m.types()).slice(3)).toEqual(['SyncCompleted', 'SyncStarted', 'FromPeer', 'ConflictDetected', 'SyncCompleted']);
+    } finally {
+      await m.close();
+    }
+  });
+
   it("records no conflict where the only other branch is another node's sync records", { timeout: 60_000 }, async () => {
     const m = await mesh('ring.test', '7b', ['7c', '7d']);
     try {
