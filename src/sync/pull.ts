@@ -179,7 +179,15 @@ async function checkPeer(peer: PeerRow, local: LedgerRow, d: PullDeps): Promise<
   const started = performance.now();
   const note = await d.client.checkpoint();
   const latencyMs = Math.round(performance.now() - started);
-  if (note === null) return null;
+  if (note === null) {
+    // An empty log where a checkpoint was signed before: lost or swapped history, but unsigned, so
+    // no evidence to flag the peer on. The pull fails, and keeps failing in its status, until the
+    // peer's log comes back or the operator re-pins it.
+    if (peer.checkpointSize !== null) {
+      throw new ChainproofError('PEER_MISBEHAVED', `it answers that its log is empty, but it signed a checkpoint of size ${peer.checkpointSize} before`);
+    }
+    return null;
+  }
   const cp = checkedCheckpoint(note, peer, local);
   const size = cp.treeSize;
   const root = Buffer.from(cp.rootHash);

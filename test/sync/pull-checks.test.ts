@@ -227,16 +227,15 @@ describe('a pull of a peer whose log is empty', () => {
     expect(await again(p.url)).toMatchObject({ position: 0, checkpointSize: null, checkpointNote: null });
   });
 
-  it('after one pulled whole brings nothing, and answers with the checkpoint stored before and the position reached', async () => {
+  it('after one that signed a checkpoint fails as misbehaving, and keeps the checkpoint and position reached', async () => {
     const first = await pinned();
     const synced = await pullFrom(first, deps(clientOf(peer)));
     const p = await again(first.url);
     expect(p).toMatchObject({ position: synced.toPosition, checkpointSize: synced.checkpointSize });
-    expect(await pullFrom(p, deps(clientOf(peer, { checkpoint: async () => null })))).toEqual({
-      fromPosition: synced.toPosition, toPosition: synced.toPosition, checkpointSize: synced.checkpointSize, checkpointRoot: synced.checkpointRoot,
-      received: 0, skipped: 0, substantive: false,
+    await expect(pullFrom(p, deps(clientOf(peer, { checkpoint: async () => null })))).rejects.toMatchObject({
+      code: 'PEER_MISBEHAVED', message: `it answers that its log is empty, but it signed a checkpoint of size ${synced.checkpointSize} before`,
     });
-    expect(await again(p.url)).toMatchObject({ position: synced.toPosition, checkpointSize: synced.checkpointSize, checkpointNote: p.checkpointNote });
+    expect(await again(p.url)).toMatchObject({ position: synced.toPosition, checkpointSize: synced.checkpointSize, checkpointNote: p.checkpointNote, flaggedReason: null });
   });
 });
 
