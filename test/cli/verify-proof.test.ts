@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { treeHasher } from '../../src/ledger/merkle/index.js';
 import { cosignerFromSeed, formatCheckpoint, formatTlogProof, noteSignerFromSeed, signNote } from '../../src/ledger/note/index.js';
 import { BIN, cli } from '../support/cli.js';
+import { proofFault } from '../../src/cli/verify-proof.js';
 
 // A one-entry log, signed and cosigned here: verify-proof needs nothing else.
 const dir = mkdtempSync(join(tmpdir(), 'chainproof-verify-proof-'));
@@ -173,5 +174,36 @@ describe('chainproof verify-proof', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^VALID: /);
     expect(r.code).toBe(0);
+  });
+});
+
+describe('a proof a ledger source answered (proofFault)', () => {
+  // A two-entry log: entry 1's proof is entry 0's leaf hash.
+  const h = treeHasher('sha256');
+  const entries = [Buffer.from('{"entry":"a"}'), Buffer.from('{"entry":"b"}')];
+  const leaves = entries.map((e) => h.leafHash(e));
+  const two = formatCheckpoint({ origin: 'log.test/main', treeSize: 2, rootHash: h.nodeHash(leaves[0]!, leaves[1]!) });
+  const bundle = { index: 1, hashes: [leaves[0]!.toString('hex')], canonical: entries[1]!.toString('base64'), note: signNote(two, [log]) };
+  const id = leaves[1]!.toString('hex');
+
+  it('finds nothing wrong with a true proof', () => {
+    expect(proofFault(bundle, id)).toBeUndefined();
+  });
+
+  it("names a proof whose event bytes are another event's", () => {
+    expect(proofFault({ ...bundle, canonical: entries[0]!.toString('base64') }, id)).toBe("its event bytes are another event's");
+  });
+
+  it('names a path that does not lead to the root of its checkpoint', () => {
+    const why = 'it does not lead from entry 1 to the root of its checkpoint of size 2';
+    expect(proofFault({ ...bundle, hashes: [leaves[1]!.toString('hex')] }, id)).toBe(why);
+    expect(proofFault({ ...bundle, hashes: [] }, id)).toBe(why);
+    expect(proofFault({ ...bundle, index: 0 }, id)).toBe('it does not lead from entry 0 to the root of its checkpoint of size 2');
+  });
+
+  it('names a checkpoint that does not parse, or names a hash it does not know', () => {
+    expect(proofFault({ ...bundle, note: 'not a note' }, id)).toMatch(/^its checkpoint does not parse \([A-Z_]+\)$/);
+    const unknown = formatCheckpoint({ origin: 'log.test/main', treeSize: 2, rootHash: h.nodeHash(leaves[0]!, leaves[1]!), extensions: ['hash md5'] });
+    expect(proofFault({ ...bundle, note: signNote(unknown, [log]) }, id)).toBe('its checkpoint names no hash this CLI knows');
   });
 });
