@@ -135,6 +135,12 @@ describe('EnvelopeScanner', () => {
     ['an unsafe integer', '{"actor":"a","hlc":{"logical":0,"physicalMs":1},"ledger":"l","parents":[],"payload":9007199254740993,"type":"t"}'],
     ['a needless escape', '{"actor":"a","hlc":{"logical":0,"physicalMs":1},"ledger":"l","parents":[],"payload":"\\/","type":"t"}'],
     ['payload keys out of order', '{"actor":"a","hlc":{"logical":0,"physicalMs":1},"ledger":"l","parents":[],"payload":{"b":1,"a":2},"type":"t"}'],
+    ['a raw control character in a string', '{"actor":"a\tb","hlc":{"logical":0,"physicalMs":1},"ledger":"l","parents":[],"type":"t"}'],
+    ['a logical clock past 2^31 - 1', '{"actor":"a","hlc":{"logical":2147483648,"physicalMs":1},"ledger":"l","parents":[],"type":"t"}'],
+    ['a missing actor', '{"hlc":{"logical":0,"physicalMs":1},"ledger":"l","parents":[],"type":"t"}'],
+    ['a repeated payload key', '{"actor":"a","hlc":{"logical":0,"physicalMs":1},"ledger":"l","parents":[],"payload":{"a":1,"a":2},"type":"t"}'],
+    ['a type longer than 128', `{"actor":"a","hlc":{"logical":0,"physicalMs":1},"ledger":"l","parents":[],"type":"${'t'.repeat(129)}"}`],
+    ['more parents than an envelope may name', `{"actor":"a","hlc":{"logical":0,"physicalMs":1},"ledger":"l","parents":[${Array.from({ length: 65 }, (_, i) => `"${i.toString(16).padStart(64, '0')}"`).join(',')}],"type":"t"}`],
     ['trailing bytes', '{"actor":"a","hlc":{"logical":0,"physicalMs":1},"ledger":"l","parents":[],"type":"t"} '],
     ['a repeated parent', `{"actor":"a","hlc":{"logical":0,"physicalMs":1},"ledger":"l","parents":["${'a'.repeat(64)}","${'a'.repeat(64)}"],"type":"t"}`],
   ])('does not recognise %s', (_what, json) => {
@@ -147,5 +153,31 @@ describe('EnvelopeScanner', () => {
     const bytes = canonicalBytes(env);
     expect(scanned(bytes)).toBeUndefined();
     expect(parseCanonicalFast(bytes)).toEqual(env);
+  });
+});
+
+describe('parseCanonicalFast', () => {
+  const base = '"actor":"a","hlc":{"logical":0,"physicalMs":1},"ledger":"l","parents":[]';
+  it.each([
+    ['a lone surrogate escape', `{${base},"payload":"\\ud800","type":"t"}`],
+    ['an unknown field', `{${base},"type":"t","zzz":1}`],
+    ['keys out of order', `{"hlc":{"logical":0,"physicalMs":1},"actor":"a","ledger":"l","parents":[],"type":"t"}`],
+    ['payload keys out of order', `{${base},"payload":{"b":1,"a":2},"type":"t"}`],
+    ['whitespace', `{${base}, "type":"t"}`],
+    ['a needless escape', `{${base},"payload":"\\/","type":"t"}`],
+  ])('refuses %s, as parseCanonical does', (_what, json) => {
+    const bytes = Buffer.from(json, 'utf8');
+    expect(() => parseCanonical(bytes)).toThrow();
+    expect(() => parseCanonicalFast(bytes)).toThrow();
+  });
+
+  it('refuses bytes that are not UTF-8, though they decode to a canonical envelope', () => {
+    const bytes = Buffer.concat([Buffer.from(`{${base},"payload":"h`), Buffer.of(0xe9), Buffer.from('llo","type":"t"}')]);
+    expect(() => parseCanonicalFast(bytes)).toThrow(/not valid UTF-8/);
+  });
+
+  it('accepts a canonical envelope with escapes, integer-like keys and non-ASCII text', () => {
+    const env: Envelope = { ledger: 'l', type: 't', actor: 'a', parents: [], hlc: { physicalMs: 1, logical: 0 }, payload: { '10': 'x\ny', '9': 'é', b: { d: 1, c: [2] } } };
+    expect(parseCanonicalFast(canonicalBytes(env))).toEqual(env);
   });
 });
