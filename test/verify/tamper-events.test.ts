@@ -1,6 +1,7 @@
 import canonicalize from 'canonicalize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalBytes, type Envelope } from '../../src/ledger/events/envelope.js';
+import { treeHasher } from '../../src/ledger/merkle/index.js';
 import { openTestLedger, type TestLedger } from '../support/ledger.js';
 import { buildLedger, envelopeOfEvent, expectIssue, forgedEventColumns, randomHash, tamper } from './support.js';
 
@@ -51,6 +52,15 @@ describe('verification finds tampered events', () => {
     // Once, at the lowest node above it: the stored nodes higher up still agree with their stored children.
     expect(full.issues.filter((i) => i.kind === 'TREE_MISMATCH')).toHaveLength(1);
     expect(full.issues.some((i) => i.kind === 'EVENT_HASH_MISMATCH')).toBe(false);
+    // Its block's events root is of other events, its child has lost its parent and it is a tip
+    // the head does not list; but the tree roots the blocks, checkpoints and head sign after it
+    // are of the stored tree: the difference is the one already reported.
+    expect(full.issues.map((i) => i.kind).sort()).toEqual(['BLOCK_EVENTS_ROOT', 'HEAD_MISMATCH', 'MISSING_PARENT', 'TREE_MISMATCH']);
+    expect(full.issues.find((i) => i.kind === 'HEAD_MISMATCH')!.message).toBe('head of payload-rehashed: tips are not the events no other event names as a parent');
+    // A root that is neither the leaves' nor the stored tree's is still wrong.
+    await ds().query(`UPDATE ledger_heads SET root_hash = $2 WHERE ledger_id = $1`, [ledger.id, randomHash()]);
+    const rewritten = await verify('payload-rehashed', true);
+    expect(rewritten.issues.find((i) => i.kind === 'HEAD_MISMATCH')!.message).toMatch(/^head of payload-rehashed: root is [0-9a-f]{64}, the events give [0-9a-f]{64}; tips/);
   });
 
   it('non-canonical bytes', async () => {
@@ -97,10 +107,110 @@ describe('verification finds tampered events', () => {
     }
   });
 
+  it('a changed column only (correlation_id, author): events the fast path hands to the full check', async () => {
+    const { ledger, events, signed } = await buildLedger(t.service, 'columns-slow');
+    const n = events.length;
+    const correlated = events.filter((e) => e.correlationId !== null && e.index >= n - 30).at(-1)!.index;
+    const authored = signed[signed.length - 1]!;
+    await tamper(
+      ds(),
+      [`UPDATE events SET correlation_id = 'corr-forged' WHERE ledger_id = $1 AND idx = $2`, [ledger.id, correlated]],
+      // The signature still verifies for the author the envelope names: only the column lies.
+      [`UPDATE events SET author = 'did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK' WHERE ledger_id = $1 AND idx = $2`, [ledger.id, authored]],
+    );
+    for (const full of [true, false]) {
+      const report = await verify('columns-slow', full);
+      const mismatch = (index: number) => report.issues.find((i) => i.kind === 'EVENT_FIELD_MISMATCH' && i.index === index)?.message;
+      expect(mismatch(correlated)).toMatch(/\bcorrelation_id\b.*corr-forged/);
+      expect(mismatch(authored)).toMatch(/\bauthor\b.*z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK/);
+      expect(report.issues).toHaveLength(2);
+    }
+  });
+
+  it('a changed column only (hlc_ms)', async () => {
+    const { ledger, events, chained } = await buildLedger(t.service, 'column-hlcms');
+    const index = chained.filter((x) => x >= events.length - 20).at(-1)!;
+    await tamper(ds(), [`UPDATE events SET hlc_ms = hlc_ms - 1000 WHERE ledger_id = $1 AND idx = $2`, [ledger.id, index]]);
+    for (const full of [true, false]) {
+      const report = await verify('column-hlcms', full);
+      expectIssue(report, 'EVENT_FIELD_MISMATCH', { index });
+      expect(report.issues.find((i) => i.kind === 'EVENT_FIELD_MISMATCH')!.message).toMatch(/\bhlc_ms is \d+ but the envelope has \d+/);
+    }
+  });
+
+  it('an extra parent appended to the parents column only', async () => {
+    const { ledger, events, chained } = await buildLedger(t.service, 'extra-parent');
+    // A real, earlier event: the parent checks alone find nothing wrong with it.
+    const index = chained.filter((x) => x >= events.length - 20).at(-1)!;
+    const parents = Buffer.concat([Buffer.from(events[index]!.parents[0]!, 'hex'), Buffer.from(events[2]!.id, 'hex')]);
+    await tamper(ds(), [`UPDATE events SET parents = $3 WHERE ledger_id = $1 AND idx = $2`, [ledger.id, index, parents]]);
+    for (const full of [true, false]) {
+      const report = await verify('extra-parent', full);
+      expectIssue(report, 'EVENT_FIELD_MISMATCH', { index });
+      expect(report.issues.find((i) => i.kind === 'EVENT_FIELD_MISMATCH')!.message).toMatch(/\bparents\b/);
+    }
+  });
+
+  it("a stored id rewritten: the event after it, which names it, has lost its parent", async () => {
+    const { ledger, events, chained } = await buildLedger(t.service, 'rewritten-id');
+    // Among the newest events, which quick mode reads, and named by the one after it.
+    const index = chained.filter((x) => x >= events.length - 30 && chained.includes(x + 1)).at(-1)!;
+    await tamper(ds(), [`UPDATE events SET id = $3 WHERE ledger_id = $1 AND idx = $2`, [ledger.id, index, randomHash()]]);
+    for (const full of [true, false]) {
+      const report = await verify('rewritten-id', full);
+      expectIssue(report, 'EVENT_HASH_MISMATCH', { index });
+      expectIssue(report, 'MISSING_PARENT', { index: index + 1 });
+    }
+  });
+
+  it('a changed column of the same length (actor)', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'column-samelength');
+    const index = events.length - 4;
+    const actor = events[index]!.actor;
+    const forged = actor.slice(0, -1) + (actor.endsWith('9') ? '8' : '9');
+    await tamper(ds(), [`UPDATE events SET actor = $3 WHERE ledger_id = $1 AND idx = $2`, [ledger.id, index, forged]]);
+    for (const full of [true, false]) {
+      const report = await verify('column-samelength', full);
+      expectIssue(report, 'EVENT_FIELD_MISMATCH', { index });
+      expect(report.issues).toHaveLength(1);
+    }
+  });
+
+  it('a signature emptied to no bytes is a signature that does not verify, not a missing one', async () => {
+    const { ledger, signed } = await buildLedger(t.service, 'emptysig');
+    const index = signed[1]!;
+    await tamper(ds(), [`UPDATE events SET signature = '\\x'::bytea WHERE ledger_id = $1 AND idx = $2`, [ledger.id, index]]);
+    const report = await verify('emptysig', true);
+    expectIssue(report, 'EVENT_SIGNATURE', { index });
+    expect(report.issues).toHaveLength(1);
+  });
+
+  it('canonical bytes that are not UTF-8', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'notutf8');
+    // "héllo" with its é as the single Latin-1 byte 0xe9; the id recomputed to match.
+    const index = events.length - 6;
+    const bytes = Buffer.from(events[index]!.canonical);
+    const at = bytes.indexOf(Buffer.from('h\u00e9llo', 'utf8'));
+    expect(at).toBeGreaterThan(0);
+    const latin1 = Buffer.concat([bytes.subarray(0, at + 1), Buffer.of(0xe9), bytes.subarray(at + 3)]);
+    await tamper(ds(), [
+      `UPDATE events SET canonical = $3, id = $4 WHERE ledger_id = $1 AND idx = $2`,
+      [ledger.id, index, latin1, treeHasher('sha256').leafHash(latin1)],
+    ]);
+    for (const full of [true, false]) {
+      const report = await verify('notutf8', full);
+      expectIssue(report, 'EVENT_MALFORMED', { index });
+      expect(report.issues.find((i) => i.kind === 'EVENT_MALFORMED')!.message).toMatch(/not valid UTF-8/);
+    }
+  });
+
   it('a deleted event (a sequence gap)', async () => {
     const { ledger, events } = await buildLedger(t.service, 'deleted');
     await tamper(ds(), [`DELETE FROM events WHERE ledger_id = $1 AND idx = $2`, [ledger.id, 31]]);
-    expectIssue(await verify('deleted', true), 'SEQUENCE_GAP', { index: 31 });
+    const gap = await verify('deleted', true);
+    expectIssue(gap, 'SEQUENCE_GAP', { index: 31 });
+    // Past a gap the tree cannot be recomputed: nothing compared with it is blamed.
+    expect(gap.issues.filter((i) => i.kind !== 'SEQUENCE_GAP' && i.kind !== 'MISSING_PARENT')).toEqual([]);
     // The newest event deleted: the head still counts it.
     await tamper(ds(), [`DELETE FROM events WHERE ledger_id = $1 AND idx = $2`, [ledger.id, events.length - 1]]);
     expectIssue(await verify('deleted', true), 'SEQUENCE_GAP', { index: events.length - 1 });
@@ -131,6 +241,17 @@ describe('verification finds tampered events', () => {
     expectIssue(full, 'UNSEQUENCED_EVENT', { index: n });
     expect(full.issues).toHaveLength(1);
     expectIssue(await verify('inserted', false), 'UNSEQUENCED_EVENT', { index: n });
+    // And one at a negative index.
+    const before = forgedEventColumns(ledger.origin, { ...env, type: 'Sneakier' });
+    await ds().query(
+      `INSERT INTO events (ledger_id, idx, id, canonical, type, actor, parents, hlc_ms, hlc_logical) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [ledger.id, -1, before.id, before.canonical, 'Sneakier', env.actor, before.parents, before.hlcMs, before.hlcLogical],
+    );
+    for (const full of [true, false]) {
+      const report = await verify('inserted', full);
+      expectIssue(report, 'UNSEQUENCED_EVENT', { index: -1 });
+      expectIssue(report, 'UNSEQUENCED_EVENT', { index: n });
+    }
   });
 
   it("two events' indexes swapped (reordered)", async () => {
@@ -217,6 +338,7 @@ describe('verification finds tampered events', () => {
     tailEnv.hlc = { physicalMs: parent.hlc.physicalMs - 5, logical: 0 };
     await forge(ledger.id, tail, tailEnv, false);
     expectIssue(await verify('hlc', false), 'HLC_ORDER', { index: tail });
+    expectIssue(await verify('hlc', true), 'HLC_ORDER', { index: tail });
   });
 
   it("an HLC equal to its parent's among the newest events (quick mode: equal is not after)", async () => {
@@ -264,5 +386,32 @@ describe('verification finds tampered events', () => {
     const env = JSON.parse(canonicalize({ ...envelopeOfEvent(events[8]!), ledger: 'evil.example/main' })!) as Envelope;
     await forge(ledger.id, 8, env, true);
     expectIssue(await verify('elsewhere', true), 'EVENT_MALFORMED', { index: 8 });
+  });
+
+  it('an envelope naming another ledger whose name is as long as this one\'s', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'elsewhere-samelength');
+    const index = events.length - 2;
+    const origin = ledger.origin.slice(0, -1) + (ledger.origin.endsWith('x') ? 'y' : 'x');
+    const env = JSON.parse(canonicalize({ ...envelopeOfEvent(events[index]!), ledger: origin })!) as Envelope;
+    await forge(ledger.id, index, env, true);
+    for (const full of [true, false]) {
+      const report = await verify('elsewhere-samelength', full);
+      expectIssue(report, 'EVENT_MALFORMED', { index });
+      expect(report.issues.find((i) => i.kind === 'EVENT_MALFORMED')!.message).toMatch(/not this ledger's origin/);
+    }
+  });
+
+  it('a synced event whose origin column names another peer of the same name length', async () => {
+    const { ledger } = await buildLedger(t.service, 'synced-origin');
+    const copy: Envelope = { ledger: 'peer.example/main', type: 'Claim', actor: 'x', parents: [], hlc: { physicalMs: Date.now(), logical: 0 } };
+    const [synced] = await t.service.appendReplicated('synced-origin', [{ canonical: canonicalBytes(copy), signature: null }]);
+    await t.service.append('synced-origin', [{ type: 'After', actor: 'user:1' }]);
+    for (const full of [true, false]) expect((await verify('synced-origin', full)).issues).toEqual([]);
+    await tamper(ds(), [`UPDATE events SET origin = 'peer.example/mail' WHERE ledger_id = $1 AND idx = $2`, [ledger.id, synced!.index]]);
+    for (const full of [true, false]) {
+      const report = await verify('synced-origin', full);
+      expectIssue(report, 'EVENT_MALFORMED', { index: synced!.index });
+      expect(report.issues.find((i) => i.kind === 'EVENT_MALFORMED')!.message).toMatch(/not the origin it was synced from "peer.example\/mail"/);
+    }
   });
 });
