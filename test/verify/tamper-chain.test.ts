@@ -63,6 +63,22 @@ describe('verification finds a tampered chain', () => {
     expectIssue(full, 'BLOCK_RANGE', { blockHeight: 4 });
   });
 
+  it('a deleted block, the next one linked and mined again over it', async () => {
+    const { ledger } = await buildLedger(t.service, 'relinked');
+    const blocks = await blocksOf(ledger.id);
+    const next = blocks[4]!;
+    const header = { ...headerOfStored(next), previousHash: blocks[2]!.hash.toString('hex') };
+    let nonce = 0;
+    while (!meetsDifficulty(blockHash({ ...header, nonce }), next.difficulty)) nonce++;
+    await tamper(
+      ds(),
+      [`DELETE FROM blocks WHERE ledger_id = $1 AND height = 3`, [ledger.id]],
+      [`UPDATE blocks SET previous_hash = $3, nonce = $4, hash = $5 WHERE ledger_id = $1 AND height = $2`, [ledger.id, 4, blocks[2]!.hash, nonce, blockHash({ ...header, nonce })]],
+    );
+    const full = await verify('relinked', true);
+    expect(full.issues.filter((i) => i.kind === 'BLOCK_LINK' && i.blockHeight === 4).map((i) => i.message)).toEqual(['block 4 follows block 2: block 3 is missing']);
+  });
+
   it('a bad nonce (proof of work)', async () => {
     const { ledger } = await buildLedger(t.service, 'nonce');
     const blocks = await blocksOf(ledger.id);
@@ -101,6 +117,22 @@ describe('verification finds a tampered chain', () => {
       expectIssue(report, 'BLOCK_TIME', { blockHeight: last.height });
       expect(report.issues).toHaveLength(1);
     }
+  });
+
+  it('a block dated the same millisecond as the one it follows is fine', async () => {
+    const { ledger } = await buildLedger(t.service, 'samems');
+    const before = await blocksOf(ledger.id);
+    await t.service.append('samems', [{ type: 'ThingHappened', actor: 'user:late', payload: {} }]);
+    await vi.waitFor(async () => expect((await blocksOf(ledger.id)).length).toBe(before.length + 1), { timeout: 10_000, interval: 20 });
+    const [prev, last] = (await blocksOf(ledger.id)).slice(-2) as [BlockRow, BlockRow];
+    const header = { ...headerOfStored(last), timestamp: prev.timestampMs };
+    let nonce = 0;
+    while (!meetsDifficulty(blockHash({ ...header, nonce }), last.difficulty)) nonce++;
+    await tamper(ds(), [
+      `UPDATE blocks SET timestamp_ms = $3, nonce = $4, hash = $5 WHERE ledger_id = $1 AND height = $2`,
+      [ledger.id, last.height, header.timestamp, nonce, blockHash({ ...header, nonce })],
+    ]);
+    for (const full of [true, false]) expectValid(await verify('samems', full));
   });
 
   it('a block dated ahead of the verifier\'s clock, honestly mined', async () => {
@@ -181,6 +213,25 @@ describe('verification finds a tampered chain', () => {
     expect(full.issues.some((i) => (i.kind === 'BLOCK_POW' || i.kind === 'BLOCK_HASH') && i.blockHeight === 0)).toBe(false);
   });
 
+  it('a wrong difficulty at a retarget height, on blocks mined under a longer window than the ledger now has', async () => {
+    const { ledger } = await buildLedger(t.service, 'longwindow', { retargetBlocks: 4 });
+    const blocks = await blocksOf(ledger.id);
+    // Governance has since shortened the window: the blocks still name the one they were mined under.
+    const now = { ...ledger, retargetBlocks: 2 };
+    const { verifyLedger } = await import('../../src/ledger/verify/index.js');
+    expectValid(await verifyLedger(ds(), now, { full: true }));
+    const b = blocks.find((x) => x.height >= 8 && x.height % 4 === 0)!;
+    const header = { ...headerOfStored(b), difficulty: b.difficulty + 1 };
+    let nonce = 0;
+    while (!meetsDifficulty(blockHash({ ...header, nonce }), header.difficulty)) nonce++;
+    await tamper(ds(), [
+      `UPDATE blocks SET difficulty = $3, nonce = $4, hash = $5 WHERE ledger_id = $1 AND height = $2`,
+      [ledger.id, b.height, header.difficulty, nonce, blockHash({ ...header, nonce })],
+    ]);
+    const report = await verifyLedger(ds(), now, { full: true });
+    expectIssue(report, 'BLOCK_DIFFICULTY', { blockHeight: b.height });
+  });
+
   it('retarget settings a block never could have been mined under', async () => {
     const { ledger } = await buildLedger(t.service, 'settings');
     const last = (await blocksOf(ledger.id)).at(-1)!;
@@ -235,6 +286,18 @@ describe('verification finds a tampered chain', () => {
     const b = (await blocksOf(ledger.id))[4]!;
     await setBlock(ledger.id, b.height, 'start_index', b.startIndex + 1);
     expectIssue(await verify('range', true), 'BLOCK_RANGE', { blockHeight: b.height });
+  });
+
+  it('a block range that overlaps the one before, and a first block that covers no events', async () => {
+    const { ledger } = await buildLedger(t.service, 'range-overlap');
+    const blocks = await blocksOf(ledger.id);
+    const [empty, overlapping] = [blocks[0]!, blocks[4]!];
+    await setBlock(ledger.id, overlapping.height, 'start_index', overlapping.startIndex - 1);
+    await setBlock(ledger.id, empty.height, 'tree_size', empty.startIndex);
+    const full = await verify('range-overlap', true);
+    const range = (height: number) => full.issues.find((i) => i.kind === 'BLOCK_RANGE' && i.blockHeight === height)?.message;
+    expect(range(overlapping.height)).toBe(`block ${overlapping.height} starts at event ${overlapping.startIndex - 1}, but block ${overlapping.height - 1} ends at ${overlapping.startIndex}`);
+    expect(range(empty.height)).toBe(`block ${empty.height} covers no events ([${empty.startIndex}, ${empty.startIndex}))`);
   });
 
   it('the last block ending one event beyond the head', async () => {
@@ -406,6 +469,14 @@ describe('verification finds a tampered chain', () => {
     const beyond = Math.ceil(events.length / 4);
     await ds().query(`INSERT INTO tree_nodes (ledger_id, level, idx, hash) VALUES ($1, 2, $2, $3)`, [ledger.id, beyond, randomHash()]);
     expectIssue(await verify('nonode', true), 'TREE_MISMATCH', { index: beyond * 4 });
+    // The first node past the head at a level the head's size does not fill, and one at a negative index.
+    const n = events.length;
+    const level = [1, 2, 3, 4, 5, 6].find((l) => n % 2 ** l !== 0)!;
+    const edge = Math.floor(n / 2 ** level);
+    await ds().query(`INSERT INTO tree_nodes (ledger_id, level, idx, hash) VALUES ($1, $2, $3, $4), ($1, 1, -1, $4)`, [ledger.id, level, edge, randomHash()]);
+    const report = await verify('nonode', true);
+    expectIssue(report, 'TREE_MISMATCH', { index: edge * 2 ** level });
+    expectIssue(report, 'TREE_MISMATCH', { index: -2 });
     // One among the newest leaves, whose stored nodes quick mode reads.
     const idx = Math.floor((events.length - 10) / 2);
     await tamper(ds(), [`DELETE FROM tree_nodes WHERE ledger_id = $1 AND level = 1 AND idx = $2`, [ledger.id, idx]]);
@@ -472,6 +543,16 @@ describe('verification finds a tampered chain', () => {
     await set('tips', head.tips.subarray(0, head.tips.length - 32));
     expect(await headIssues(true)).toMatch(/tips/);
     expect(await headIssues(false)).toMatch(/the newest event \d+ is not the last tip/);
+    // A stray byte in front: the newest event is still last, but tips are whole ids.
+    await set('tips', Buffer.concat([Buffer.of(1), head.tips]));
+    expect(await headIssues(true)).toMatch(/tips/);
+    expect(await headIssues(false)).toMatch(/the newest event \d+ is not the last tip/);
+    // An id too many after the newest, or another id in place of an older tip: full mode reads every event.
+    await set('tips', Buffer.concat([head.tips, randomHash()]));
+    expect(await headIssues(true)).toMatch(/tips/);
+    expect(head.tips.length).toBeGreaterThanOrEqual(64);
+    await set('tips', Buffer.concat([randomHash(), head.tips.subarray(32)]));
+    expect(await headIssues(true)).toMatch(/tips/);
     await set('tips', head.tips);
     // Quick mode does not read every event's hlc; full mode does.
     await set('last_hlc_logical', head.last_hlc_logical + 1);
