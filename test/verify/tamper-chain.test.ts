@@ -98,51 +98,17 @@ describe('verification finds a tampered chain', () => {
     expectIssue(await verify('nonce', false), 'BLOCK_POW', { blockHeight: last.height });
   });
 
-  it('a block dated before the one it follows, honestly mined', async () => {
-    const { ledger } = await buildLedger(t.service, 'backdated');
-    // A block after the last checkpoint: no signature covers it, so a rewrite is seen only by its header.
+  /**
+   * A ledger whose newest block lies after its last checkpoint, so no signature covers it and a
+   * rewrite shows only in its header; `redate` mines that block again under another timestamp.
+   */
+  async function unsignedNewestBlock(name: string) {
+    const { ledger } = await buildLedger(t.service, name);
     const before = await blocksOf(ledger.id);
-    await t.service.append('backdated', [{ type: 'ThingHappened', actor: 'user:late', payload: {} }]);
+    await t.service.append(name, [{ type: 'ThingHappened', actor: 'user:late', payload: {} }]);
     await vi.waitFor(async () => expect((await blocksOf(ledger.id)).length).toBe(before.length + 1), { timeout: 10_000, interval: 20 });
     const [prev, last] = (await blocksOf(ledger.id)).slice(-2) as [BlockRow, BlockRow];
-    const header = { ...headerOfStored(last), timestamp: prev.timestampMs - 1 };
-    let nonce = 0;
-    while (!meetsDifficulty(blockHash({ ...header, nonce }), last.difficulty)) nonce++;
-    await tamper(ds(), [
-      `UPDATE blocks SET timestamp_ms = $3, nonce = $4, hash = $5 WHERE ledger_id = $1 AND height = $2`,
-      [ledger.id, last.height, header.timestamp, nonce, blockHash({ ...header, nonce })],
-    ]);
-    for (const full of [true, false]) {
-      const report = await verify('backdated', full);
-      expectIssue(report, 'BLOCK_TIME', { blockHeight: last.height });
-      expect(report.issues).toHaveLength(1);
-    }
-  });
-
-  it('a block dated the same millisecond as the one it follows is fine', async () => {
-    const { ledger } = await buildLedger(t.service, 'samems');
-    const before = await blocksOf(ledger.id);
-    await t.service.append('samems', [{ type: 'ThingHappened', actor: 'user:late', payload: {} }]);
-    await vi.waitFor(async () => expect((await blocksOf(ledger.id)).length).toBe(before.length + 1), { timeout: 10_000, interval: 20 });
-    const [prev, last] = (await blocksOf(ledger.id)).slice(-2) as [BlockRow, BlockRow];
-    const header = { ...headerOfStored(last), timestamp: prev.timestampMs };
-    let nonce = 0;
-    while (!meetsDifficulty(blockHash({ ...header, nonce }), last.difficulty)) nonce++;
-    await tamper(ds(), [
-      `UPDATE blocks SET timestamp_ms = $3, nonce = $4, hash = $5 WHERE ledger_id = $1 AND height = $2`,
-      [ledger.id, last.height, header.timestamp, nonce, blockHash({ ...header, nonce })],
-    ]);
-    for (const full of [true, false]) expectValid(await verify('samems', full));
-  });
-
-  it('a block dated ahead of the verifier\'s clock, honestly mined', async () => {
-    const { ledger } = await buildLedger(t.service, 'latedated');
-    const before = await blocksOf(ledger.id);
-    await t.service.append('latedated', [{ type: 'ThingHappened', actor: 'user:late', payload: {} }]);
-    await vi.waitFor(async () => expect((await blocksOf(ledger.id)).length).toBe(before.length + 1), { timeout: 10_000, interval: 20 });
-    const last = (await blocksOf(ledger.id)).at(-1)!;
-    // Within the allowance: clocks of processes sharing a database differ a little.
-    const remine = async (timestamp: number) => {
+    const redate = async (timestamp: number) => {
       const header = { ...headerOfStored(last), timestamp };
       let nonce = 0;
       while (!meetsDifficulty(blockHash({ ...header, nonce }), last.difficulty)) nonce++;
@@ -151,9 +117,31 @@ describe('verification finds a tampered chain', () => {
         [ledger.id, last.height, timestamp, nonce, blockHash({ ...header, nonce })],
       ]);
     };
-    await remine(Date.now() + 4 * 60_000);
+    return { prev, last, redate };
+  }
+
+  it('a block dated before the one it follows, honestly mined', async () => {
+    const { prev, last, redate } = await unsignedNewestBlock('backdated');
+    await redate(prev.timestampMs - 1);
+    for (const full of [true, false]) {
+      const report = await verify('backdated', full);
+      expectIssue(report, 'BLOCK_TIME', { blockHeight: last.height });
+      expect(report.issues).toHaveLength(1);
+    }
+  });
+
+  it('a block dated the same millisecond as the one it follows is fine', async () => {
+    const { prev, redate } = await unsignedNewestBlock('samems');
+    await redate(prev.timestampMs);
+    for (const full of [true, false]) expectValid(await verify('samems', full));
+  });
+
+  it('a block dated ahead of the verifier\'s clock, honestly mined', async () => {
+    const { last, redate } = await unsignedNewestBlock('latedated');
+    // Within the allowance: clocks of processes sharing a database differ a little.
+    await redate(Date.now() + 4 * 60_000);
     for (const full of [true, false]) expectValid(await verify('latedated', full));
-    await remine(Date.now() + 6 * 60_000);
+    await redate(Date.now() + 6 * 60_000);
     for (const full of [true, false]) {
       const report = await verify('latedated', full);
       expectIssue(report, 'BLOCK_TIME', { blockHeight: last.height });
