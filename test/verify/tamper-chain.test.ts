@@ -271,9 +271,17 @@ describe('verification finds a tampered chain', () => {
 
   it('a block range that skips events', async () => {
     const { ledger } = await buildLedger(t.service, 'range');
-    const b = (await blocksOf(ledger.id))[4]!;
+    const [first, b] = [(await blocksOf(ledger.id))[0]!, (await blocksOf(ledger.id))[4]!];
     await setBlock(ledger.id, b.height, 'start_index', b.startIndex + 1);
-    expectIssue(await verify('range', true), 'BLOCK_RANGE', { blockHeight: b.height });
+    // The first block's start is not in its header: leaving event 0 out of every block is a range fault of its own.
+    await setBlock(ledger.id, first.height, 'start_index', 1);
+    const full = await verify('range', true);
+    expectIssue(full, 'BLOCK_RANGE', { blockHeight: b.height });
+    expect(full.issues.find((i) => i.kind === 'BLOCK_RANGE' && i.blockHeight === first.height)?.message).toBe(
+      `block ${first.height} starts at event 1, but the first block must start at 0`,
+    );
+    // A block whose range is wrong has no events root worth computing: the range is all there is to say.
+    expect(full.issues.map((i) => i.kind)).toEqual(['BLOCK_RANGE', 'BLOCK_RANGE']);
   });
 
   it('a block range that overlaps the one before, and a first block that covers no events', async () => {
@@ -457,14 +465,16 @@ describe('verification finds a tampered chain', () => {
     const beyond = Math.ceil(events.length / 4);
     await ds().query(`INSERT INTO tree_nodes (ledger_id, level, idx, hash) VALUES ($1, 2, $2, $3)`, [ledger.id, beyond, randomHash()]);
     expectIssue(await verify('nonode', true), 'TREE_MISMATCH', { index: beyond * 4 });
-    // The first node past the head at a level the head's size does not fill, and one at a negative index.
+    // The first node past the head at a level the head's size does not fill, one at a negative
+    // index, and one just above the highest level a tree of 2^53 leaves has a node at.
     const n = events.length;
     const level = [1, 2, 3, 4, 5, 6].find((l) => n % 2 ** l !== 0)!;
     const edge = Math.floor(n / 2 ** level);
-    await ds().query(`INSERT INTO tree_nodes (ledger_id, level, idx, hash) VALUES ($1, $2, $3, $4), ($1, 1, -1, $4)`, [ledger.id, level, edge, randomHash()]);
+    await ds().query(`INSERT INTO tree_nodes (ledger_id, level, idx, hash) VALUES ($1, $2, $3, $4), ($1, 1, -1, $4), ($1, 53, 0, $4)`, [ledger.id, level, edge, randomHash()]);
     const report = await verify('nonode', true);
     expectIssue(report, 'TREE_MISMATCH', { index: edge * 2 ** level });
     expectIssue(report, 'TREE_MISMATCH', { index: -2 });
+    expect(report.issues.find((i) => i.kind === 'TREE_MISMATCH' && i.message.startsWith('tree node (level 53, index 0)'))).toBeDefined();
     // One among the newest leaves, whose stored nodes quick mode reads.
     const idx = Math.floor((events.length - 10) / 2);
     await tamper(ds(), [`DELETE FROM tree_nodes WHERE ledger_id = $1 AND level = 1 AND idx = $2`, [ledger.id, idx]]);
