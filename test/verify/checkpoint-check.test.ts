@@ -103,6 +103,11 @@ describe('checkCheckpointNote', () => {
     const { head } = check(rowOf(signNote(body(), [signer]), { timestamp_ms: String(TIME + 5) }));
     expect(head!.timeMs).toBe(TIME);
   });
+
+  it('gives the signed block, not the row\'s, when they differ', () => {
+    const { head } = check(rowOf(signNote(body(), [signer]), { block_height: '4' }));
+    expect(head).toMatchObject({ blockHeight: 3, blockHash });
+  });
 });
 
 describe('checkCheckpointBlock', () => {
