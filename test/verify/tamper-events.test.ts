@@ -252,6 +252,21 @@ describe('verification finds tampered events', () => {
       expectIssue(report, 'UNSEQUENCED_EVENT', { index: -1 });
       expectIssue(report, 'UNSEQUENCED_EVENT', { index: n });
     }
+    // A second one beyond the head is reported too, not just the first.
+    const after = forgedEventColumns(ledger.origin, { ...env, type: 'Sneakiest' });
+    await ds().query(
+      `INSERT INTO events (ledger_id, idx, id, canonical, type, actor, parents, hlc_ms, hlc_logical) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [ledger.id, n + 1, after.id, after.canonical, 'Sneakiest', env.actor, after.parents, after.hlcMs, after.hlcLogical],
+    );
+    const report = await verify('inserted', true);
+    expect(report.issues.filter((i) => i.kind === 'UNSEQUENCED_EVENT').map((i) => i.index)).toEqual([-1, n, n + 1]);
+  });
+
+  it('the newest event alone deleted: the gap at the end is all that is reported', async () => {
+    const { ledger, events } = await buildLedger(t.service, 'deleted-tail');
+    await tamper(ds(), [`DELETE FROM events WHERE ledger_id = $1 AND idx = $2`, [ledger.id, events.length - 1]]);
+    const report = await verify('deleted-tail', true);
+    expect(report.issues.map((i) => [i.kind, i.index])).toEqual([['SEQUENCE_GAP', events.length - 1]]);
   });
 
   it("two events' indexes swapped (reordered)", async () => {
