@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { blockHash, headerOfStored, meetsDifficulty } from '../../src/ledger/blocks/index.js';
+import { blockHash, headerOfStored, meetsDifficulty, type BlockTemplate } from '../../src/ledger/blocks/index.js';
 import type { BlockRow, CheckpointRow } from '../../src/ledger/entities/index.js';
 import { formatCheckpoint, openNote, parseCheckpoint, signNote } from '../../src/ledger/note/index.js';
 import { QUICK_TAIL } from '../../src/ledger/verify/quick.js';
@@ -17,6 +17,14 @@ describe('verification finds a tampered chain', () => {
   });
   const ds = () => t.db.dataSource;
   const verify = (name: string, full: boolean) => t.service.verify(name, full);
+
+  /** A rewritten header mined again, as a forger with the hash power would: its nonce and hash. */
+  function mine(header: BlockTemplate): { nonce: number; hash: Buffer } {
+    for (let nonce = 0; ; nonce++) {
+      const hash = blockHash({ ...header, nonce });
+      if (meetsDifficulty(hash, header.difficulty)) return { nonce, hash };
+    }
+  }
 
   async function blocksOf(ledgerId: number): Promise<BlockRow[]> {
     const rows = await ds().query(`SELECT * FROM blocks WHERE ledger_id = $1 ORDER BY height`, [ledgerId]);
@@ -68,12 +76,11 @@ describe('verification finds a tampered chain', () => {
     const blocks = await blocksOf(ledger.id);
     const next = blocks[4]!;
     const header = { ...headerOfStored(next), previousHash: blocks[2]!.hash.toString('hex') };
-    let nonce = 0;
-    while (!meetsDifficulty(blockHash({ ...header, nonce }), next.difficulty)) nonce++;
+    const { nonce, hash } = mine(header);
     await tamper(
       ds(),
       [`DELETE FROM blocks WHERE ledger_id = $1 AND height = 3`, [ledger.id]],
-      [`UPDATE blocks SET previous_hash = $3, nonce = $4, hash = $5 WHERE ledger_id = $1 AND height = $2`, [ledger.id, 4, blocks[2]!.hash, nonce, blockHash({ ...header, nonce })]],
+      [`UPDATE blocks SET previous_hash = $3, nonce = $4, hash = $5 WHERE ledger_id = $1 AND height = $2`, [ledger.id, 4, blocks[2]!.hash, nonce, hash]],
     );
     const full = await verify('relinked', true);
     expect(full.issues.filter((i) => i.kind === 'BLOCK_LINK' && i.blockHeight === 4).map((i) => i.message)).toEqual(['block 4 follows block 2: block 3 is missing']);
@@ -109,12 +116,10 @@ describe('verification finds a tampered chain', () => {
     await vi.waitFor(async () => expect((await blocksOf(ledger.id)).length).toBe(before.length + 1), { timeout: 10_000, interval: 20 });
     const [prev, last] = (await blocksOf(ledger.id)).slice(-2) as [BlockRow, BlockRow];
     const redate = async (timestamp: number) => {
-      const header = { ...headerOfStored(last), timestamp };
-      let nonce = 0;
-      while (!meetsDifficulty(blockHash({ ...header, nonce }), last.difficulty)) nonce++;
+      const { nonce, hash } = mine({ ...headerOfStored(last), timestamp });
       await tamper(ds(), [
         `UPDATE blocks SET timestamp_ms = $3, nonce = $4, hash = $5 WHERE ledger_id = $1 AND height = $2`,
-        [ledger.id, last.height, timestamp, nonce, blockHash({ ...header, nonce })],
+        [ledger.id, last.height, timestamp, nonce, hash],
       ]);
     };
     return { prev, last, redate };
@@ -190,11 +195,10 @@ describe('verification finds a tampered chain', () => {
     const { ledger } = await buildLedger(t.service, 'difficulty0');
     const b = (await blocksOf(ledger.id))[0]!;
     const header = { ...headerOfStored(b), difficulty: b.difficulty + 1 };
-    let nonce = 0;
-    while (!meetsDifficulty(blockHash({ ...header, nonce }), header.difficulty)) nonce++;
+    const { nonce, hash } = mine(header);
     await tamper(ds(), [
       `UPDATE blocks SET difficulty = $3, nonce = $4, hash = $5 WHERE ledger_id = $1 AND height = $2`,
-      [ledger.id, 0, header.difficulty, nonce, blockHash({ ...header, nonce })],
+      [ledger.id, 0, header.difficulty, nonce, hash],
     ]);
     const full = await verify('difficulty0', true);
     expectIssue(full, 'BLOCK_DIFFICULTY', { blockHeight: 0 });
@@ -210,11 +214,10 @@ describe('verification finds a tampered chain', () => {
     expectValid(await verifyLedger(ds(), now, { full: true }));
     const b = blocks.find((x) => x.height >= 8 && x.height % 4 === 0)!;
     const header = { ...headerOfStored(b), difficulty: b.difficulty + 1 };
-    let nonce = 0;
-    while (!meetsDifficulty(blockHash({ ...header, nonce }), header.difficulty)) nonce++;
+    const { nonce, hash } = mine(header);
     await tamper(ds(), [
       `UPDATE blocks SET difficulty = $3, nonce = $4, hash = $5 WHERE ledger_id = $1 AND height = $2`,
-      [ledger.id, b.height, header.difficulty, nonce, blockHash({ ...header, nonce })],
+      [ledger.id, b.height, header.difficulty, nonce, hash],
     ]);
     const report = await verifyLedger(ds(), now, { full: true });
     expectIssue(report, 'BLOCK_DIFFICULTY', { blockHeight: b.height });

@@ -230,34 +230,29 @@ describe('verification finds tampered events', () => {
       parents: [last.id],
       hlc: { physicalMs: last.hlc.physicalMs + 1, logical: 0 },
     };
-    const f = forgedEventColumns(ledger.origin, env);
     const n = events.length;
     // Inserting needs no trigger switched off: the tables are append-only, not closed.
-    await ds().query(
-      `INSERT INTO events (ledger_id, idx, id, canonical, type, actor, parents, hlc_ms, hlc_logical) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [ledger.id, n, f.id, f.canonical, env.type, env.actor, f.parents, f.hlcMs, f.hlcLogical],
-    );
+    const insert = async (idx: number, type: string) => {
+      const f = forgedEventColumns(ledger.origin, { ...env, type });
+      await ds().query(
+        `INSERT INTO events (ledger_id, idx, id, canonical, type, actor, parents, hlc_ms, hlc_logical) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [ledger.id, idx, f.id, f.canonical, type, env.actor, f.parents, f.hlcMs, f.hlcLogical],
+      );
+    };
+    await insert(n, 'Sneaky');
     const full = await verify('inserted', true);
     expectIssue(full, 'UNSEQUENCED_EVENT', { index: n });
     expect(full.issues).toHaveLength(1);
     expectIssue(await verify('inserted', false), 'UNSEQUENCED_EVENT', { index: n });
     // And one at a negative index.
-    const before = forgedEventColumns(ledger.origin, { ...env, type: 'Sneakier' });
-    await ds().query(
-      `INSERT INTO events (ledger_id, idx, id, canonical, type, actor, parents, hlc_ms, hlc_logical) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [ledger.id, -1, before.id, before.canonical, 'Sneakier', env.actor, before.parents, before.hlcMs, before.hlcLogical],
-    );
+    await insert(-1, 'Sneakier');
     for (const full of [true, false]) {
       const report = await verify('inserted', full);
       expectIssue(report, 'UNSEQUENCED_EVENT', { index: -1 });
       expectIssue(report, 'UNSEQUENCED_EVENT', { index: n });
     }
     // A second one beyond the head is reported too, not just the first.
-    const after = forgedEventColumns(ledger.origin, { ...env, type: 'Sneakiest' });
-    await ds().query(
-      `INSERT INTO events (ledger_id, idx, id, canonical, type, actor, parents, hlc_ms, hlc_logical) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [ledger.id, n + 1, after.id, after.canonical, 'Sneakiest', env.actor, after.parents, after.hlcMs, after.hlcLogical],
-    );
+    await insert(n + 1, 'Sneakiest');
     const report = await verify('inserted', true);
     expect(report.issues.filter((i) => i.kind === 'UNSEQUENCED_EVENT').map((i) => i.index)).toEqual([-1, n, n + 1]);
   });
