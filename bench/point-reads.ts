@@ -10,6 +10,7 @@ import 'reflect-metadata';
 import pg from 'pg';
 import { GraphQLClient } from './lib/http.js';
 import { closedLoop } from './lib/load.js';
+import { agentName, POINT_QUERY, TRACE } from './lib/provenance-reads.js';
 import { mulberry32 } from './lib/random.js';
 import { BENCH_ADMIN_KEY, benchServerEnv, startServer } from './lib/server.js';
 import { fmt } from './lib/stats.js';
@@ -17,10 +18,6 @@ import { fmt } from './lib/stats.js';
 const REQUESTS = Number(process.env.BENCH_POINT_REQUESTS ?? 4000);
 const WARMUP = 200;
 
-const POINT_QUERY = `query($q: String!) { queryAudits(filter: {queryId: $q}, first: 1) { edges { node { queryId agentId time subject result resultHash eventId
-  contributingAssertions { assertionHash weight assertion { subject value lifecycle confidence } source { locator contentHash } } } } } }`;
-const TRACE = `query($a: String!, $s: DateTimeISO!) { trace(agent: $a, since: $s, first: 1000) { truncated lines { queryId time subject predicate result resultConfidence eventId
-  contributingAssertions { assertionHash weight assertion { subject value lifecycle confidence } source { locator contentHash } } } } }`;
 const PROOF = `query($i: SafeInt!, $n: SafeInt!) { inclusionProof(index: $i, treeSize: $n) { leafIndex treeSize leafHash hashes rootHash } }`;
 
 async function main(): Promise<void> {
@@ -31,7 +28,7 @@ async function main(): Promise<void> {
   }
   const db = new pg.Client({ connectionString: url });
   await db.connect();
-  // The benchmark names its agents agent-0000…; traces go six hours back from its newest audit, however old the database.
+  // Traces go six hours back from the newest audit, however old the database.
   const [{ audits, agents, newest }] = (await db.query(`SELECT count(*)::int AS audits, count(DISTINCT agent_id)::int AS agents, max(hlc_ms)::bigint AS newest
     FROM prov_query_audits q JOIN ledgers l ON l.id = q.ledger_id WHERE l.name = 'main'`)).rows;
   const [{ tree_size: treeSize }] = (await db.query(`SELECT max(c.tree_size)::int AS tree_size FROM checkpoints c JOIN ledgers l ON l.id = c.ledger_id WHERE l.name = 'main'`)).rows;
@@ -45,7 +42,7 @@ async function main(): Promise<void> {
     const reads = {
       'point query': { query: POINT_QUERY, vars: (r: () => number) => ({ q: `q-${Math.floor(r() * audits)}` }), clientCounts: [1, 8], requests: REQUESTS },
       'inclusion proof': { query: PROOF, vars: (r: () => number) => ({ i: Math.floor(r() * treeSize), n: treeSize }), clientCounts: [1, 8], requests: REQUESTS },
-      'six-hour trace': { query: TRACE, vars: (r: () => number) => ({ a: `agent-${String(Math.floor(r() * agents)).padStart(4, '0')}`, s: since }), clientCounts: [1], requests: Math.ceil(REQUESTS / 10) },
+      'six-hour trace': { query: TRACE, vars: (r: () => number) => ({ a: agentName(Math.floor(r() * agents)), s: since }), clientCounts: [1], requests: Math.ceil(REQUESTS / 10) },
     };
     for (const [label, read] of Object.entries(reads)) {
       for (const clients of read.clientCounts) {

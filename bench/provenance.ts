@@ -22,6 +22,7 @@ import { ProvenanceService } from '../src/provenance/service.js';
 import type { QueryInput } from '../src/provenance/records.js';
 import { createFreshDatabase, DEFAULT_BASE_URL, postgresInfo } from './lib/db.js';
 import { GraphQLClient } from './lib/http.js';
+import { agentName, GLOB_TRACE, POINT_QUERY, TIME_TRAVEL_QUERY, TRACE } from './lib/provenance-reads.js';
 import { closedLoop } from './lib/load.js';
 import { clkTck, cpuReport, cpuSnapshot, machineInfo } from './lib/proc.js';
 import { BENCH_ADMIN_KEY, benchServerEnv, startServer } from './lib/server.js';
@@ -176,7 +177,7 @@ async function main(): Promise<void> {
       const n = a + i;
       const chain = pick(chains);
       return {
-        queryId: `q-${n}`, agentId: `agent-${String(n % AGENTS).padStart(4, '0')}`, subject: subjectOf(chain), predicate: 'value', lens: n % 3 ? 'prod' : 'staging',
+        queryId: `q-${n}`, agentId: agentName(n % AGENTS), subject: subjectOf(chain), predicate: 'value', lens: n % 3 ? 'prod' : 'staging',
         lifecycleFilter: ['ACCEPTED'], result: { setting: n % 97, unit: 's' }, resultConfidence: 0.9,
         contributingAssertions: [
           { assertionHash: hashes[chain * CHAIN + CHAIN - 1]!, weight: 0.6 },
@@ -222,24 +223,23 @@ async function main(): Promise<void> {
     server = await startServer(benchServerEnv(fresh.url), prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []);
     GraphQLClient.apiKey = BENCH_ADMIN_KEY;
     const client = new GraphQLClient(server.url, 1);
-    const agent = () => `agent-${String(pick(AGENTS)).padStart(4, '0')}`;
-    const CONTRIBUTIONS = 'contributingAssertions { assertionHash weight assertion { subject value lifecycle confidence } source { locator contentHash } }';
+    const agent = () => agentName(pick(AGENTS));
     const reads: Record<string, LatencySummary & { responseKiB: number }> = {};
     reads.pointQuery = await sample(client, 'point query (one audit by queryId)',
-      `query($q: String!) { queryAudits(filter: {queryId: $q}, first: 1) { edges { node { queryId agentId time subject result resultHash eventId ${CONTRIBUTIONS} } } } }`,
+      POINT_QUERY,
       () => ({ q: `q-${pick(AUDITS)}` }));
     reads.timeTravelQuery = await sample(client, 'time-travel query (an agent\'s last 10 audits as of a time)',
-      `query($a: String!, $t: DateTimeISO!) { queryAudits(filter: {agent: $a}, last: 10, asOf: {time: $t}) { edges { node { queryId time result ${CONTRIBUTIONS} } } } }`,
+      TIME_TRAVEL_QUERY,
       () => ({ a: agent(), t: new Date(auditsStarted + rand() * (auditsEnded - auditsStarted)).toISOString() }));
     reads.timeTravelProvenance = await sample(client, 'time-travel provenance (an assertion as of a time during its chain\'s load)',
       `query($h: String!, $t: DateTimeISO!) { provenance(assertionHash: $h, asOf: {time: $t}) { assertion { hash supersededBy value } links { depth } } }`,
       () => ({ h: hashes[pick(chains) * CHAIN]!, t: new Date(assertionsEnded + 1).toISOString() }));
     const since = new Date(Date.now() - 6 * 3600_000).toISOString();
     reads.trace6h = await sample(client, `trace: 6 hours of one agent (~${fmt(AUDITS / AGENTS)} lines, up to 1,000)`,
-      `query($a: String!, $s: DateTimeISO!) { trace(agent: $a, since: $s, first: 1000) { truncated lines { queryId time subject predicate result resultConfidence eventId ${CONTRIBUTIONS} } } }`,
+      TRACE,
       () => ({ a: agent(), s: since }));
     reads.trace6hGlob = await sample(client, 'trace: 6 hours of one agent, subject glob svc-01*/**',
-      `query($a: String!, $s: DateTimeISO!) { trace(agent: $a, since: $s, subject: "svc-01*/**", first: 1000) { truncated lines { queryId subject result ${CONTRIBUTIONS} } } }`,
+      GLOB_TRACE,
       () => ({ a: agent(), s: since }));
     reads.trace100WithProofs = await sample(client, 'trace: 100 lines of one agent, each with its inclusion proof and checkpoint',
       `query($a: String!, $s: DateTimeISO!) { trace(agent: $a, since: $s, first: 100) { lines { queryId eventId proof { leafIndex treeSize hashes rootHash checkpoint { treeSize note } } } } }`,
