@@ -63,6 +63,20 @@ describe('trace timeline', () => {
     ]);
   });
 
+  it('shows three assertions whole, with no line about more', () => {
+    const text = formatTimeline([line({ contributingAssertions: [0.5, 0.3, 0.2].map((weight, k) => ({
+      assertionHash: String(k).repeat(64), weight, source: null,
+      assertion: { subject: 's', predicate: 'p', value: k, lifecycle: 'ACCEPTED', confidence: 1 },
+    })) })], false);
+    expect(text.split('\n').slice(2)).toEqual([
+      `    0.50  s p = 0 (ACCEPTED, 1)  ← source ${'0'.repeat(12)}…`,
+      `    0.30  s p = 1 (ACCEPTED, 1)  ← source ${'1'.repeat(12)}…`,
+      `    0.20  s p = 2 (ACCEPTED, 1)  ← source ${'2'.repeat(12)}…`,
+      '1 query',
+      '',
+    ]);
+  });
+
   it('says when no query matched, and counts the queries shown', () => {
     expect(formatTimeline([], false)).toBe('no queries in that window\n');
     expect(formatTimeline([line({}), line({ queryId: 'q-2' })], false)).toMatch(/\n2 queries\n$/);

@@ -42,6 +42,8 @@ describe('--since / --until times', () => {
       '2026-02-30', '2026-02-29', '2026-13-01', '2026-12-01T24:00Z', '2026-12-01T03:60Z', '2026-12-01T03:00:61Z',
       '2026-12-01T03:00', '2026-12-01T03:00+25:00', '999999999999 days ago', '99999999999999999999 s',
       '6 fortnights ago', 'last tuesday', '', '2026-12-01Tfoo', '1M', '3M ago', '2026-12-01T03:00+01:60',
+      // A zone offset is at most 23:59 either way (RFC 3339's time-numoffset).
+      '2026-12-01T03:00+24:00', '2026-12-01T03:00-24:00',
       // A safe integer, but before the first time a Date (and the server's DateTimeISO) can hold.
       '100100000 days ago',
     ]) {
