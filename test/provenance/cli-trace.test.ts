@@ -37,11 +37,35 @@ beforeAll(async () => {
     expect(r.errors).toBeUndefined();
     eventIds.set(queryId, r.data.recordQuery.eventId);
   }
+  // A ledger whose clock a writer set ahead of this machine's (within the allowed skew): its audit is stamped ahead too.
+  expect((await gql(server.url, `mutation { createLedger(input: {name: "ahead"}) { name } }`)).errors).toBeUndefined();
+  const stamped = await gql(server.url, `mutation($t: SafeInt!) { appendEvent(ledger: "ahead", input: {type: "clock", actor: "x", parents: [], hlc: {physicalMs: $t, logical: 0}}) { index } }`, { t: Date.now() + 50_000 });
+  expect(stamped.errors).toBeUndefined();
+  const late = await gql(server.url, `mutation($i: QueryAuditInput!) { recordQuery(ledger: "ahead", input: $i) { queryId } }`, {
+    i: { queryId: 'q-ahead', agentId: 'late-agent', subject: 'auth/x', predicate: 'p', result: 1, contributingAssertions: [] },
+  });
+  expect(late.errors).toBeUndefined();
   await server.kill('SIGTERM');
 });
 afterAll(async () => cleanup?.());
 
 describe('chainproof trace', () => {
+  // First, while the audit stamped ahead is still ahead of this machine's clock.
+  it('"now" as the end takes every audit up to the newest, though the ledger\'s clock runs ahead of this machine\'s: trace and MCP', async () => {
+    const r = cli(['trace', '--ledger', 'ahead', '--agent', 'late-agent', '--since', '1 hour ago', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).lines.map((l: { queryId: string }) => l.queryId)).toEqual(['q-ahead']);
+    const client = new Client({ name: 'chainproof-test', version: '1.0.0' });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], env: { PATH: process.env.PATH ?? '', ...SMALL_LEDGER_ENV, ...env }, stderr: 'pipe' }));
+    try {
+      // The default end is "now".
+      const t = (await client.callTool({ name: 'provenance_trace', arguments: { ledger: 'ahead', agent: 'late-agent' } })) as { content: Array<{ text: string }> };
+      expect(JSON.parse(t.content[0]!.text).lines.map((l: { queryId: string }) => l.queryId)).toEqual(['q-ahead']);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('prints a readable timeline of the agent\'s queries on matching subjects, with the assertions and sources behind them', () => {
     const r = cli(['trace', '--agent', 'deployment-agent', '--since', '6 hours ago', '--subject', 'auth/*']);
     expect(r.stderr).toBe('');
@@ -51,6 +75,14 @@ describe('chainproof trace', () => {
     expect(r.stdout).toContain('auth/login');
     expect(r.stdout).not.toContain('db/pool');
     expect(r.stdout).toMatch(/2 queries\n$/);
+  });
+
+  it('--limit keeps the oldest lines and says more matched', () => {
+    const r = cli(['trace', '--agent', 'deployment-agent', '--since', '1h', '--limit', '2']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\n2 queries \(more matched: narrow the window or raise --limit\)\n$/);
+    const t = JSON.parse(cli(['trace', '--agent', 'deployment-agent', '--since', '1h', '--limit', '2', '--json']).stdout);
+    expect({ truncated: t.truncated, queryIds: t.lines.map((l: { queryId: string }) => l.queryId) }).toEqual({ truncated: true, queryIds: ['q-a', 'q-db'] });
   });
 
   it('--json gives the lines; --proofs writes one tlog-proof per line that verify-proof accepts offline', () => {
@@ -80,6 +112,11 @@ describe('chainproof trace', () => {
       const remote = cli(['trace', '--agent', 'deployment-agent', '--since', '2 hours ago', '--json', '--url', server.url]);
       expect(remote.stderr).toBe('');
       expect(JSON.parse(remote.stdout)).toEqual(direct);
+      // --limit and --subject are the server's to apply, as they are the database's.
+      for (const [args, queryIds, truncated] of [[['--limit', '1'], ['q-a'], true], [['--subject', 'db/*'], ['q-db'], false]] as const) {
+        const narrowed = JSON.parse(cli(['trace', '--agent', 'deployment-agent', '--since', '2 hours ago', '--json', '--url', server.url, ...args]).stdout);
+        expect({ queryIds: narrowed.lines.map((l: { queryId: string }) => l.queryId), truncated: narrowed.truncated }, args.join(' ')).toEqual({ queryIds, truncated });
+      }
     } finally {
       await server.kill('SIGTERM');
     }
@@ -97,6 +134,9 @@ describe('chainproof trace', () => {
       const body = JSON.parse(r.content[0]!.text);
       expect(body.lines.map((l: { queryId: string; eventId: string }) => [l.queryId, l.eventId])).toEqual([['q-a', eventIds.get('q-a')], ['q-b', eventIds.get('q-b')]]);
       expect(body.lines[0].contributingAssertions[0].source.locator).toBe('git://cfg/auth.yaml@c3');
+      const limited = (await client.callTool({ name: 'provenance_trace', arguments: { agent: 'deployment-agent', limit: 1 } })) as { content: Array<{ text: string }> };
+      const t = JSON.parse(limited.content[0]!.text);
+      expect({ queryIds: t.lines.map((l: { queryId: string }) => l.queryId), truncated: t.truncated }).toEqual({ queryIds: ['q-a'], truncated: true });
       const bad = (await client.callTool({ name: 'provenance_trace', arguments: { agent: 'deployment-agent', since: 'soon' } })) as { isError?: boolean; content: Array<{ text: string }> };
       expect(bad.isError).toBe(true);
       expect(JSON.parse(bad.content[0]!.text).code).toBe('BAD_USER_INPUT');
