@@ -42,6 +42,12 @@ describe('MCP over stdio', () => {
     expect(tools.map((t) => t.name).sort()).toEqual(['audit_checkpoint', 'audit_query', 'audit_stats', 'audit_verify', 'provenance_trace', 'sync_status']);
     const query = tools.find((t) => t.name === 'audit_query')!;
     expect(query.inputSchema.properties).toMatchObject({ limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } });
+    // What an agent that leaves them out is given: the last six hours, up to the newest query, a hundred lines.
+    expect(tools.find((t) => t.name === 'provenance_trace')!.inputSchema.properties).toMatchObject({
+      since: { type: 'string', default: '6 hours ago' },
+      until: { type: 'string', default: 'now' },
+      limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+    });
   });
 
   it('audit_query filters, limits and leaves payloads out unless asked', async () => {
@@ -52,6 +58,8 @@ describe('MCP over stdio', () => {
     expect(r.body.more).toBe(true);
     const withPayload = await call('audit_query', { actor: 'agent-1', limit: 1, includePayload: true });
     expect(withPayload.body.events[0]).toMatchObject({ actor: 'agent-1', payload: { k: 1 } });
+    // These events are unsigned: they have no author to match.
+    expect(await call('audit_query', { author: 'did:key:nobody' })).toEqual({ isError: false, body: { events: [], more: false } });
   });
 
   it('refuses arguments outside the schema, arguments it does not take and tools it does not have as the API refuses: coded, naming what is wrong', async () => {

@@ -75,6 +75,8 @@ describe('MCP stdio framing', () => {
         refusal(6, -32602),
       ]),
     );
+    // A batch is named as such, not as some other malformed message.
+    expect(replies).toContainEqual({ jsonrpc: '2.0', id: null, error: { code: -32600, message: expect.stringMatching(/batches are not supported/) } });
     // One line each, as every other refusal: not the SDK's multi-line schema report.
     for (const r of replies as Array<{ error?: { message: string } }>) expect(r.error?.message ?? '').not.toContain('\n');
     const { code, stderr } = await s.end();
