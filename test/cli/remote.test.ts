@@ -226,7 +226,8 @@ describe('chainproof against a server that misbehaves', () => {
       expect(variables.pop()!.f).toMatchObject({ types: ['a', 'b'] });
       const traced = await cliAsync(['trace', '--agent', 'a', '--url', server.url, '--since', '2026-12-01T00:00Z', '--until', '2026-12-01T06:00-01:00']);
       expect(traced.stdout).toBe('no queries in that window\n');
-      expect(variables[1]).toMatchObject({ agent: 'a', since: '2026-12-01T00:00:00.000Z', until: '2026-12-01T07:00:00.000Z' });
+      // Without --limit, 200 lines.
+      expect(variables[1]).toMatchObject({ agent: 'a', since: '2026-12-01T00:00:00.000Z', until: '2026-12-01T07:00:00.000Z', first: 200 });
       expect((await cliAsync(['trace', '--agent', 'a', '--url', server.url, '--since', '2026-12-01'])).code).toBe(0);
       expect(variables[2]!.until).toBeNull();
       // A window of one instant is a window, not --since after --until.

@@ -22,6 +22,10 @@ beforeAll(async () => {
   await gql(server.url, `mutation($i: [AppendEventInput!]!) { appendEvents(inputs: $i) { index } }`, {
     i: Array.from({ length: 12 }, (_, k) => ({ type: k % 3 ? 'read' : 'write', actor: `agent-${k % 2}`, payload: { k } })),
   });
+  // A ledger whose clock a writer set ahead of this machine's, within the allowed skew.
+  expect((await gql(server.url, `mutation { createLedger(input: {name: "ahead"}) { name } }`)).errors).toBeUndefined();
+  const ahead = await gql(server.url, `mutation($t: SafeInt!) { appendEvent(ledger: "ahead", input: {type: "clock", actor: "x", parents: [], hlc: {physicalMs: $t, logical: 0}}) { index } }`, { t: Date.now() + 50_000 });
+  expect(ahead.errors).toBeUndefined();
   await server.kill('SIGTERM');
   client = new Client({ name: 'chainproof-test', version: '1.0.0' });
   await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], env: { PATH: process.env.PATH ?? '', ...SMALL_LEDGER_ENV, ...env, ...PEER_ENV }, stderr: 'pipe' }));
@@ -83,6 +87,8 @@ describe('MCP over stdio', () => {
 
   it('audit_query reads from and to as provenance_trace reads since and until, and refuses from after to', async () => {
     expect((await call('audit_query', { from: '1 hour ago', to: 'now', limit: 20 })).body.events).toHaveLength(12);
+    // "now" is no bound: an event the ledger's clock stamped ahead of this machine's is in.
+    expect((await call('audit_query', { ledger: 'ahead', from: '1 hour ago', to: 'now' })).body.events).toEqual([expect.objectContaining({ index: 0, type: 'clock' })]);
     expect((await call('audit_query', { from: '2000-01-01', to: '2000-01-01T23:59:59+01:00' })).body.events).toEqual([]);
     expect(await call('audit_query', { from: 'now', to: '1 hour ago' })).toEqual({ isError: true, body: { code: 'BAD_USER_INPUT', message: 'from must not be after to' } });
     // A window of one instant is a window.

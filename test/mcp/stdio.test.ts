@@ -59,6 +59,8 @@ describe('MCP stdio framing', () => {
     s.send('{"jsonrpc":"1.0","id":1,"method":"ping"}');
     s.send(`[${ping(2)}]`);
     s.send('{"jsonrpc":"2.0","id":"call-3","method":"tools/call","params":"notanobject"}');
+    // A notification is never answered, not even a malformed one.
+    s.send('{"jsonrpc":"2.0","method":"tools/call","params":{"name":7}}');
     s.send(ping(4));
     s.send('{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"audit_stats","arguments":["main"]}}');
     s.send('{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":7}}');
