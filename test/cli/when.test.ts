@@ -21,6 +21,8 @@ describe('--since / --until times', () => {
     expect(when(' NOW ')).toBe(NOW);
     expect(when('2 weeks ago')).toBe(NOW - 14 * 86_400_000);
     expect(when('1w')).toBe(NOW - 7 * 86_400_000);
+    expect(when('5 mins ago')).toBe(NOW - 5 * 60_000);
+    expect(when('30 secs')).toBe(NOW - 30_000);
     expect(when('2026-12-01')).toBe(Date.parse('2026-12-01T00:00:00Z'));
     expect(when('2026-12-01T03:00Z')).toBe(Date.parse('2026-12-01T03:00:00Z'));
     expect(when('2026-12-01T03:00:00+01:00')).toBe(Date.parse('2026-12-01T02:00:00Z'));

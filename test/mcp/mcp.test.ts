@@ -79,6 +79,7 @@ describe('MCP over stdio', () => {
     const many = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`);
     expect(await call('audit_query', { type: many(51) })).toEqual(refused(/^argument type: /));
     expect(await call('audit_query', { type: ['x'.repeat(129)] })).toEqual(refused(/^argument type\[0\]: /));
+    expect(await call('audit_query', { type: [''] })).toEqual(refused(/^argument type\[0\]: /));
     expect(await call('audit_checkpoint', { tags: many(33) })).toEqual(refused(/^argument tags: /));
     expect(await call('provenance_trace', { agent: 'a', limit: 1001 })).toEqual(refused(/^argument limit: /));
     const unknown = await call('audit_stats', { ledger: 'nope' });

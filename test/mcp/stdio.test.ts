@@ -3,7 +3,6 @@ import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MAX_LINE_BYTES } from '../../src/mcp/stdio.js';
 import { BIN } from '../support/cli.js';
 import { serverBackend } from '../support/db.js';
 import { SMALL_LEDGER_ENV } from '../support/server.js';
@@ -41,6 +40,8 @@ function mcp(stdin: 'pipe' | number = 'pipe') {
   };
 }
 
+/** The longest message read: what the SDK's own stdio transport allows. */
+const MAX_LINE_BYTES = 10 * 1024 * 1024;
 const ping = (id: number, params?: object) => JSON.stringify({ jsonrpc: '2.0', id, method: 'ping', ...(params && { params }) });
 /** A ping of exactly `bytes` bytes, padded in its params. */
 const sized = (id: number, bytes: number) => {
