@@ -55,9 +55,8 @@ export function parseWhen(flag: string, text: string, now = Date.now()): number 
     if (oh > 23 || om > 59) throw bad(`: ${zone} is not a zone offset`);
     offsetMs = (zone[0] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
   }
-  const ms = utc - offsetMs;
-  if (Math.abs(ms) > MAX_TIME_MS) throw bad(': out of range');
-  return ms;
+  // Four-digit years: always within a Date's range.
+  return utc - offsetMs;
 }
 
 /**
