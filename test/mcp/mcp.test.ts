@@ -4,7 +4,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
 import { serverBackend } from '../support/db.js';
-import { gql, SMALL_LEDGER_ENV, startServer } from '../support/server.js';
+import { gql, ledgerAhead, SMALL_LEDGER_ENV, startServer } from '../support/server.js';
 
 const BIN = fileURLToPath(new URL('../../bin/chainproof.js', import.meta.url));
 let env: Record<string, string>;
@@ -23,9 +23,7 @@ beforeAll(async () => {
     i: Array.from({ length: 12 }, (_, k) => ({ type: k % 3 ? 'read' : 'write', actor: `agent-${k % 2}`, payload: { k } })),
   });
   // A ledger whose clock a writer set ahead of this machine's, within the allowed skew.
-  expect((await gql(server.url, `mutation { createLedger(input: {name: "ahead"}) { name } }`)).errors).toBeUndefined();
-  const ahead = await gql(server.url, `mutation($t: SafeInt!) { appendEvent(ledger: "ahead", input: {type: "clock", actor: "x", parents: [], hlc: {physicalMs: $t, logical: 0}}) { index } }`, { t: Date.now() + 50_000 });
-  expect(ahead.errors).toBeUndefined();
+  await ledgerAhead(server.url, 'ahead', 50_000);
   await server.kill('SIGTERM');
   client = new Client({ name: 'chainproof-test', version: '1.0.0' });
   await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], env: { PATH: process.env.PATH ?? '', ...SMALL_LEDGER_ENV, ...env, ...PEER_ENV }, stderr: 'pipe' }));

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noteSignerFromSeed } from '../../src/ledger/note/index.js';
 import { serverBackend } from '../support/db.js';
 import { TEST_SEED } from '../support/ledger.js';
-import { gql, SMALL_LEDGER_ENV, startServer } from '../support/server.js';
+import { gql, ledgerAhead, SMALL_LEDGER_ENV, startServer } from '../support/server.js';
 import { sha } from './support.js';
 
 const BIN = fileURLToPath(new URL('../../bin/chainproof.js', import.meta.url));
@@ -38,9 +38,7 @@ beforeAll(async () => {
     eventIds.set(queryId, r.data.recordQuery.eventId);
   }
   // A ledger whose clock a writer set ahead of this machine's (within the allowed skew): its audit is stamped ahead too.
-  expect((await gql(server.url, `mutation { createLedger(input: {name: "ahead"}) { name } }`)).errors).toBeUndefined();
-  const stamped = await gql(server.url, `mutation($t: SafeInt!) { appendEvent(ledger: "ahead", input: {type: "clock", actor: "x", parents: [], hlc: {physicalMs: $t, logical: 0}}) { index } }`, { t: Date.now() + 50_000 });
-  expect(stamped.errors).toBeUndefined();
+  await ledgerAhead(server.url, 'ahead', 50_000);
   const late = await gql(server.url, `mutation($i: QueryAuditInput!) { recordQuery(ledger: "ahead", input: $i) { queryId } }`, {
     i: { queryId: 'q-ahead', agentId: 'late-agent', subject: 'auth/x', predicate: 'p', result: 1, contributingAssertions: [] },
   });

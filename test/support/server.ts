@@ -117,6 +117,21 @@ export async function gqlOk<T = any>(url: string, query: string, variables?: Rec
 }
 
 /**
+ * Creates ledger `name` with one event stamped `aheadMs` ahead of this machine's clock (keep it
+ * within the allowed skew): every later event of that ledger follows its clock, as on a ledger a
+ * writer with a faster clock wrote to. Returns the stamped time.
+ *
+ * @example const ahead = await ledgerAhead(server.url, 'ahead', 30_000, writerKey);
+ */
+export async function ledgerAhead(url: string, name: string, aheadMs: number, key?: string | null): Promise<number> {
+  await gqlOk(url, `mutation($n: String!) { createLedger(input: {name: $n}) { name } }`, { n: name });
+  const at = Date.now() + aheadMs;
+  await gqlOk(url, `mutation($n: String!, $t: SafeInt!) { appendEvent(ledger: $n, input: {type: "clock", actor: "x", parents: [], hlc: {physicalMs: $t, logical: 0}}) { index } }`,
+    { n: name, t: at }, key);
+  return at;
+}
+
+/**
  * A server process of the test file's own, on a fresh database: started before its tests,
  * stopped and its database dropped after. Read `.server` inside tests and hooks.
  *
