@@ -274,7 +274,8 @@ describe('verification finds a tampered chain', () => {
 
   it('a block range that skips events', async () => {
     const { ledger } = await buildLedger(t.service, 'range');
-    const [first, b] = [(await blocksOf(ledger.id))[0]!, (await blocksOf(ledger.id))[4]!];
+    const blocks = await blocksOf(ledger.id);
+    const [first, b] = [blocks[0]!, blocks[4]!];
     await setBlock(ledger.id, b.height, 'start_index', b.startIndex + 1);
     // The first block's start is not in its header: leaving event 0 out of every block is a range fault of its own.
     await setBlock(ledger.id, first.height, 'start_index', 1);
